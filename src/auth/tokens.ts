@@ -1,0 +1,112 @@
+/**
+ * Bearer tokens as CONTRACT.md defines them: HS256 with AUTH_JWT_SECRET, or RS256/ES256 keys from
+ * AUTH_JWKS_URL; `exp` always honoured, `iss`/`aud` when configured. Claims: `sub` (required),
+ * `email` (optional), `role` "admin" | "customer" (absent: customer).
+ */
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
+import type { AuthConfig } from '../config.js';
+import { AppError, unauthenticated } from '../graphql/errors.js';
+
+export type Role = 'admin' | 'customer';
+
+export interface Viewer {
+  sub: string;
+  email?: string;
+  role: Role;
+}
+
+export interface TokenVerifier {
+  /** The viewer of a valid token; throws an UNAUTHENTICATED AppError otherwise. */
+  verify(token: string): Promise<Viewer>;
+  /** Parse an `Authorization` header value ("Bearer <jwt>"): null when absent, throws when malformed or invalid. */
+  verifyAuthorization(header: string | undefined | null): Promise<Viewer | null>;
+}
+
+const HMAC_ALGS = ['HS256'];
+const JWKS_ALGS = ['RS256', 'ES256'];
+
+export function createTokenVerifier(auth: Pick<AuthConfig, 'jwtSecret' | 'jwksUrl' | 'issuer' | 'audience'>): TokenVerifier {
+  const secret = auth.jwtSecret ? new TextEncoder().encode(auth.jwtSecret) : undefined;
+  const jwks = auth.jwksUrl ? createRemoteJWKSet(new URL(auth.jwksUrl), { timeoutDuration: 5000, cooldownDuration: 30_000 }) : undefined;
+  if (!secret && !jwks) throw new Error('createTokenVerifier: neither jwtSecret nor jwksUrl is configured');
+
+  const algorithms = [...(secret ? HMAC_ALGS : []), ...(jwks ? JWKS_ALGS : [])];
+  // The header's alg picks the key source; `algorithms` stops a JWKS public key being used as an HMAC secret.
+  const getKey: JWTVerifyGetKey = async (header, token) => {
+    if (HMAC_ALGS.includes(header.alg)) {
+      if (!secret) throw new joseErrors.JOSEAlgNotAllowed('HS256 tokens are not accepted');
+      return secret;
+    }
+    if (!jwks) throw new joseErrors.JOSEAlgNotAllowed(`${header.alg} tokens are not accepted`);
+    return jwks(header, token);
+  };
+
+  async function verify(token: string): Promise<Viewer> {
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, getKey, {
+        algorithms,
+        issuer: auth.issuer,
+        audience: auth.audience,
+        requiredClaims: ['sub'],
+        clockTolerance: 5,
+      }));
+    } catch (err) {
+      throw unauthenticated(describe(err));
+    }
+    const { sub, email, role } = payload as { sub?: unknown; email?: unknown; role?: unknown };
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 255) throw unauthenticated('Invalid token: sub must be a non-empty string');
+    if (email !== undefined && typeof email !== 'string') throw unauthenticated('Invalid token: email must be a string');
+    if (role !== undefined && role !== 'admin' && role !== 'customer')
+      throw unauthenticated('Invalid token: role must be "admin" or "customer"');
+    return { sub, role: role ?? 'customer', ...(email ? { email } : {}) };
+  }
+
+  return {
+    verify,
+    async verifyAuthorization(header) {
+      if (header === undefined || header === null || header.trim() === '') return null;
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(header.trim());
+      if (!m) throw unauthenticated('Malformed Authorization header: expected "Bearer <token>"');
+      return verify(m[1]!);
+    },
+  };
+}
+
+/** A client-safe reason: never the token, never key material. */
+function describe(err: unknown): string {
+  if (err instanceof AppError) return err.message;
+  if (err instanceof joseErrors.JWTExpired) return 'Token expired';
+  if (err instanceof joseErrors.JWTClaimValidationFailed) return `Invalid token: ${err.claim} claim check failed`;
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'Invalid token signature';
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'Invalid token: algorithm not accepted';
+  if (err instanceof joseErrors.JWKSNoMatchingKey) return 'Invalid token: no matching signing key';
+  if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid) return 'Cannot verify token: signing keys unavailable';
+  if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid) return 'Invalid token: malformed';
+  if (err instanceof joseErrors.JOSEError) return 'Invalid token';
+  return 'Cannot verify token';
+}
+
+export interface DevTokenClaims {
+  sub: string;
+  role?: Role;
+  email?: string;
+  /** jose time span ("12h", "30d") or seconds from now; default 30 days. */
+  expiresIn?: string | number;
+  issuer?: string;
+  audience?: string;
+}
+
+/** Mint an HS256 token (CLI `token`, the start banner, tests). */
+export async function signDevToken(claims: DevTokenClaims, secret: string): Promise<string> {
+  const payload: Record<string, unknown> = { role: claims.role ?? 'customer' };
+  if (claims.email) payload.email = claims.email;
+  const jwt = new SignJWT(payload)
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(claims.sub)
+    .setIssuedAt()
+    .setExpirationTime(typeof claims.expiresIn === 'number' ? Math.floor(Date.now() / 1000) + claims.expiresIn : (claims.expiresIn ?? '30d'));
+  if (claims.issuer) jwt.setIssuer(claims.issuer);
+  if (claims.audience) jwt.setAudience(claims.audience);
+  return jwt.sign(new TextEncoder().encode(secret));
+}

@@ -1,0 +1,60 @@
+import { resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import type { CliContext } from '../index.js';
+import { CliError, parsePort, parseUrl, printJson, waitForShutdownSignal } from '../shared.js';
+
+interface EmulatorCommandOptions {
+  port?: number;
+  forwardTo?: string;
+  webhookSecret?: string;
+  dataDir?: string;
+  memory?: boolean;
+  json?: boolean;
+}
+
+function parseWebhookSecret(value: string): string {
+  if (!/^whsec_\S+$/.test(value)) throw new InvalidArgumentError('expected a secret starting with whsec_.');
+  return value;
+}
+
+function defaultPort(): number {
+  const raw = process.env.STRIPE_EMULATOR_PORT?.trim();
+  if (!raw) return 12111;
+  if (!/^\d+$/.test(raw) || Number(raw) > 65535) throw new CliError(`STRIPE_EMULATOR_PORT: expected an integer 0-65535, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+export function registerEmulator(program: Command, ctx: CliContext): void {
+  program
+    .command('emulator')
+    .description('Run the offline Stripe emulator (the official SDK talks to it with host/port/protocol).')
+    .option('--port <n>', 'port to listen on, 0 for any free port (default: STRIPE_EMULATOR_PORT or 12111)', parsePort)
+    .option('--forward-to <url>', 'deliver every event to this URL, signed, like `stripe listen --forward-to`', parseUrl)
+    .option('--webhook-secret <whsec>', 'signing secret for --forward-to and new webhook endpoints', parseWebhookSecret)
+    .option('--data-dir <dir>', 'where the state is kept across restarts (default: DATA_DIR/emulator)')
+    .option('--memory', 'keep state in memory only')
+    .option('--json', 'print the listening address as JSON')
+    .action(async (opts: EmulatorCommandOptions) => {
+      const port = opts.port ?? defaultPort();
+      const dataDir = opts.memory ? undefined : resolve(opts.dataDir ?? resolve(process.env.DATA_DIR?.trim() || '.data', 'emulator'));
+      const { startEmulator } = await import('../../emulator/index.js');
+      const emulator = await startEmulator({
+        port,
+        ...(dataDir ? { dataDir } : {}),
+        ...(opts.webhookSecret ? { webhookSecret: opts.webhookSecret } : {}),
+        ...(opts.forwardTo ? { forwardTo: opts.forwardTo } : {}),
+      });
+      if (opts.json) {
+        printJson({ url: emulator.url, port: emulator.port, dataDir: dataDir ?? null, forwardTo: opts.forwardTo ?? null });
+      } else {
+        process.stdout.write(`Stripe emulator listening on ${emulator.url}\n`);
+        process.stdout.write(`  SDK:   new Stripe('sk_test_…', { host: '127.0.0.1', port: ${emulator.port}, protocol: 'http' })\n`);
+        process.stdout.write(`  state: ${dataDir ?? 'in memory'}\n`);
+        if (opts.forwardTo) process.stdout.write(`  forwarding events to ${opts.forwardTo}\n`);
+        process.stdout.write('Press Ctrl+C to stop.\n');
+      }
+      await waitForShutdownSignal();
+      await emulator.close();
+      ctx.outcome = 0;
+    });
+}

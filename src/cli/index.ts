@@ -1,0 +1,77 @@
+import { realpathSync } from 'node:fs';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { CliError, errorLine, type CommandOutcome } from './shared.js';
+import { registerEmulator } from './commands/emulator.js';
+import { registerMigrate } from './commands/migrate.js';
+import { registerServe } from './commands/serve.js';
+import { registerSetup } from './commands/setup.js';
+import { registerToken } from './commands/token.js';
+
+/** Lets a command's action hand its outcome back to `runCli`. */
+export interface CliContext {
+  outcome: CommandOutcome;
+}
+
+/** The `billing-gateway` program; one `register…` per command file under `commands/`. */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('billing-gateway')
+    .description('GraphQL billing gateway in front of Stripe, with an offline Stripe emulator.')
+    .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(`billing-gateway: ${str.replace(/^error: /, '')}`) });
+  registerServe(program, ctx);
+  registerMigrate(program, ctx);
+  registerSetup(program, ctx);
+  registerEmulator(program, ctx);
+  registerToken(program, ctx);
+  return program;
+}
+
+/**
+ * Runs one command line (`argv` without node and the script). Resolves to the exit code
+ * (0 ok, 1 failed, 2 bad usage), or `'running'` when the command keeps serving (serve).
+ */
+export async function runCli(argv: string[]): Promise<CommandOutcome> {
+  const ctx: CliContext = { outcome: 0 };
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return ctx.outcome;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; everything commander rejects (unknown option, missing argument,
+      // no command at all) is bad usage. Commander already printed the message.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    process.stderr.write(`billing-gateway: ${errorLine(err)}\n`);
+    return err instanceof CliError ? err.exitCode : 1;
+  }
+}
+
+/** True when this module is the process entry (through bin/billing-gateway.js, or run directly). */
+function isEntry(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    const real = realpathSync(script);
+    return basename(real) === 'billing-gateway.js' || real === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isEntry()) {
+  runCli(process.argv.slice(2)).then(
+    (outcome) => {
+      // Finished commands exit now (keep-alive sockets of HTTP clients would otherwise hold the process).
+      if (outcome !== 'running') process.exit(outcome);
+    },
+    (err) => {
+      process.stderr.write(`billing-gateway: ${errorLine(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

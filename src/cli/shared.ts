@@ -1,0 +1,81 @@
+import { InvalidArgumentError } from 'commander';
+
+/** A failure the user should read as one line; `exitCode` 1 = the command failed, 2 = bad usage. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 2 = 1,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export class UsageError extends CliError {
+  constructor(message: string) {
+    super(message, 2);
+    this.name = 'UsageError';
+  }
+}
+
+/** What a command's action resolves to: an exit code, or `'running'` when it keeps the process alive (serve). */
+export type CommandOutcome = number | 'running';
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function parsePort(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a port number (0-65535).');
+  const n = Number(value);
+  if (n > 65535) throw new InvalidArgumentError('expected a port number (0-65535).');
+  return n;
+}
+
+export function parsePositiveInt(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a positive integer.');
+  return Number(value);
+}
+
+export function parseUrl(value: string): string {
+  try {
+    const u = new URL(value);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
+    return value;
+  } catch {
+    throw new InvalidArgumentError('expected an http:// or https:// URL.');
+  }
+}
+
+const DURATION = /^(\d+)\s*(s|m|h|d|w)$/;
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+
+/** "90s", "15m", "1h", "7d", "2w" → seconds. */
+export function parseDuration(value: string): number {
+  const m = DURATION.exec(value.trim());
+  if (!m || Number(m[1]) < 1) throw new InvalidArgumentError('expected a duration such as 30m, 1h, 7d.');
+  return Number(m[1]) * UNIT_SECONDS[m[2]!]!;
+}
+
+/** Resolves on the first SIGINT or SIGTERM (then removes its listeners). */
+export function waitForShutdownSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+const SECRET = /\b(sk|rk)_(live|test)_[A-Za-z0-9*]+|\bwhsec_[A-Za-z0-9]+/g;
+
+/** One line, no stack, no secret: the message of an Error (or a string), with a fallback. */
+export function errorLine(err: unknown): string {
+  let text = 'unexpected error';
+  if (err instanceof Error && err.message) text = err.message;
+  else if (typeof err === 'string' && err) text = err;
+  return text.split('\n')[0]!.replace(SECRET, '[redacted]');
+}

@@ -1,0 +1,269 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_CATALOG_PATH } from './billing/catalog.js';
+
+/**
+ * The gateway's configuration: every environment variable of CONTRACT.md (plus the operational
+ * knobs documented in `.env.example`), parsed once at start. A bad value stops the process with a
+ * message naming the variable and what it expects; a secret's value is never echoed.
+ */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type NodeEnv = 'development' | 'production' | 'test';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface AuthConfig {
+  /** HS256 secret: configured, or (outside production) the generated dev secret. */
+  jwtSecret?: string;
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+  /** True when jwtSecret is the generated development secret (the start banner may print a token). */
+  devSecret: boolean;
+}
+
+export interface Config {
+  nodeEnv: NodeEnv;
+  isProduction: boolean;
+  logLevel: LogLevel;
+  port: number;
+  /** Base URL the gateway is reached at (banner, webhook endpoint registration). */
+  publicUrl: string;
+  /** Absolute path of the data directory (PGlite, dev secret). */
+  dataDir: string;
+  /** Unset: embedded PGlite under dataDir. */
+  databaseUrl?: string;
+  stripe: {
+    secretKey?: string;
+    apiBase?: string;
+    webhookSecret?: string;
+    emulatorPort: number;
+  };
+  /** No STRIPE_SECRET_KEY: talk to the (in-process or STRIPE_API_BASE) emulator. */
+  sandbox: boolean;
+  auth: AuthConfig;
+  redisUrl?: string;
+  /** Thresholds in major units, ascending, applied per currency. */
+  mrrMilestones: number[];
+  /** Absolute path of the plan catalog file. */
+  billingCatalog: string;
+  /** Allowed origins (scheme://host[:port]) for portal/checkout return URLs; empty: any http(s) URL. */
+  portalReturnUrlAllowlist: string[];
+  billingGracePeriodDays: number;
+  rateLimit: {
+    /** Requests per window per authenticated subject; 0 disables. */
+    perToken: number;
+    /** Requests per window per client address for calls without a valid token; 0 disables. */
+    perAddress: number;
+    windowSeconds: number;
+  };
+  /** Largest accepted JSON request body, in bytes. */
+  bodyLimitBytes: number;
+  graphql: { maxDepth: number; maxCost: number };
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Each variable: a parser returning the value or an "expected …" description. */
+interface VarSpec<T> {
+  secret?: boolean;
+  parse(raw: string): T | Invalid;
+}
+class Invalid {
+  constructor(readonly expected: string) {}
+}
+
+function zodVar<T>(schema: z.ZodType<T>, expected: string, secret = false): VarSpec<T> {
+  return {
+    secret,
+    parse(raw) {
+      const r = schema.safeParse(raw);
+      return r.success ? r.data : new Invalid(expected);
+    },
+  };
+}
+
+const intIn = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/)
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const httpUrl = z.url({ protocol: /^https?$/ });
+const origin = httpUrl.transform((u) => new URL(u)).refine((u) => u.pathname === '/' && !u.search && !u.hash).transform((u) => u.origin);
+
+const commaList = <T>(item: z.ZodType<T>) =>
+  z.string().transform((s, ctx) => {
+    const parts = s.split(',').map((p) => p.trim()).filter(Boolean);
+    const out: T[] = [];
+    for (const p of parts) {
+      const r = item.safeParse(p);
+      if (!r.success) {
+        ctx.addIssue({ code: 'custom', message: p });
+        return z.NEVER;
+      }
+      out.push(r.data);
+    }
+    return out;
+  });
+
+const positiveDecimal = z
+  .string()
+  .regex(/^\d+(\.\d+)?$/)
+  .transform(Number)
+  .pipe(z.number().positive());
+
+const VARS = {
+  NODE_ENV: zodVar(z.enum(['development', 'production', 'test']), 'one of development, production, test'),
+  LOG_LEVEL: zodVar(
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    'one of fatal, error, warn, info, debug, trace, silent',
+  ),
+  PORT: zodVar(intIn(1, 65535), 'an integer 1-65535'),
+  PUBLIC_URL: zodVar(httpUrl.transform((u) => u.replace(/\/+$/, '')), 'an absolute http(s) URL such as http://localhost:4000'),
+  DATA_DIR: zodVar(z.string().min(1), 'a directory path'),
+  DATABASE_URL: zodVar(
+    z.string().regex(/^postgres(ql)?:\/\/.+/),
+    'a postgres:// or postgresql:// connection URL (unset: embedded PGlite)',
+    true,
+  ),
+  STRIPE_SECRET_KEY: zodVar(z.string().regex(/^(sk|rk)_(test|live)_\w+$/), 'a Stripe secret key (sk_test_…, sk_live_… or rk_…)', true),
+  STRIPE_API_BASE: zodVar(httpUrl.transform((u) => u.replace(/\/+$/, '')), 'an absolute http(s) URL such as http://127.0.0.1:12111'),
+  STRIPE_WEBHOOK_SECRET: zodVar(z.string().regex(/^whsec_\S+$/), 'a webhook signing secret starting with whsec_', true),
+  STRIPE_EMULATOR_PORT: zodVar(intIn(0, 65535), 'an integer 0-65535 (0: any free port)'),
+  AUTH_JWT_SECRET: zodVar(z.string().min(32), 'an HS256 secret of at least 32 characters', true),
+  AUTH_JWKS_URL: zodVar(httpUrl, 'an absolute http(s) URL of a JWKS document'),
+  AUTH_ISSUER: zodVar(z.string().min(1), 'the expected token issuer (iss)'),
+  AUTH_AUDIENCE: zodVar(z.string().min(1), 'the expected token audience (aud)'),
+  REDIS_URL: zodVar(z.string().regex(/^rediss?:\/\/.+/), 'a redis:// or rediss:// URL', true),
+  MRR_MILESTONES: zodVar(
+    commaList(positiveDecimal).refine((l) => l.length > 0),
+    'a comma-separated list of positive amounts in major units, e.g. 100,1000,10000',
+  ),
+  BILLING_CATALOG: zodVar(z.string().min(1), 'the path of a plan catalog JSON file'),
+  PORTAL_RETURN_URL_ALLOWLIST: zodVar(commaList(origin), 'a comma-separated list of origins such as https://app.example.com'),
+  BILLING_GRACE_PERIOD_DAYS: zodVar(intIn(0, 365), 'an integer number of days 0-365'),
+  RATE_LIMIT_PER_TOKEN: zodVar(intIn(0, 10_000_000), 'a non-negative integer (requests per window; 0 disables)'),
+  RATE_LIMIT_PER_ADDRESS: zodVar(intIn(0, 10_000_000), 'a non-negative integer (requests per window; 0 disables)'),
+  RATE_LIMIT_WINDOW_SECONDS: zodVar(intIn(1, 86_400), 'an integer number of seconds 1-86400'),
+  BODY_LIMIT_BYTES: zodVar(intIn(1024, 100 * 1024 * 1024), 'an integer number of bytes 1024-104857600'),
+  GRAPHQL_MAX_DEPTH: zodVar(intIn(1, 100), 'an integer 1-100'),
+  GRAPHQL_MAX_COST: zodVar(intIn(1, 10_000_000), 'a positive integer'),
+} satisfies Record<string, VarSpec<unknown>>;
+
+export type ConfigVariable = keyof typeof VARS;
+/** Every variable the gateway reads (documented in .env.example). */
+export const CONFIG_VARIABLES = Object.keys(VARS) as ConfigVariable[];
+
+type Parsed = { [K in ConfigVariable]?: Exclude<ReturnType<(typeof VARS)[K]['parse']>, Invalid> };
+
+function parseAll(env: Env): Parsed {
+  const out: Record<string, unknown> = {};
+  for (const name of CONFIG_VARIABLES) {
+    const raw = env[name];
+    // An empty value counts as unset, as docker-compose and .env files commonly write them.
+    if (raw === undefined || raw.trim() === '') continue;
+    const spec: VarSpec<unknown> = VARS[name];
+    const value = spec.parse(raw.trim());
+    if (value instanceof Invalid) {
+      const got = spec.secret ? 'an invalid value' : JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw);
+      throw new ConfigError(name, `${name}: expected ${value.expected}, got ${got}`);
+    }
+    out[name] = value;
+  }
+  return out as Parsed;
+}
+
+const DEV_SECRET_FILE = 'dev-jwt-secret';
+
+/** The generated development HS256 secret, persisted so tokens survive a restart. */
+function devSecret(dataDir: string, persist: boolean): string {
+  if (!persist) return randomBytes(32).toString('base64url');
+  const file = join(dataDir, DEV_SECRET_FILE);
+  try {
+    const existing = readFileSync(file, 'utf8').trim();
+    if (existing.length >= 32) return existing;
+  } catch {
+    // not created yet
+  }
+  const secret = randomBytes(32).toString('base64url');
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+  } catch (err) {
+    throw new ConfigError('DATA_DIR', `DATA_DIR: expected a writable directory for the development signing secret (${(err as Error).message})`);
+  }
+  return secret;
+}
+
+/**
+ * Parse and validate the configuration. Throws ConfigError on the first bad variable.
+ * Outside production and without AUTH_JWT_SECRET/AUTH_JWKS_URL, generates a development secret
+ * (persisted under DATA_DIR in development; in memory under NODE_ENV=test).
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const v = parseAll(env);
+  const nodeEnv: NodeEnv = v.NODE_ENV ?? 'development';
+  const isProduction = nodeEnv === 'production';
+  const port = v.PORT ?? 4000;
+  const dataDir = resolve(v.DATA_DIR ?? '.data');
+
+  let jwtSecret = v.AUTH_JWT_SECRET;
+  let devSecretUsed = false;
+  if (jwtSecret === undefined && v.AUTH_JWKS_URL === undefined) {
+    if (isProduction)
+      throw new ConfigError('AUTH_JWT_SECRET', 'AUTH_JWT_SECRET: expected an HS256 secret (or set AUTH_JWKS_URL) when NODE_ENV=production');
+    jwtSecret = devSecret(dataDir, nodeEnv === 'development');
+    devSecretUsed = true;
+  }
+
+  const catalogPath = v.BILLING_CATALOG ? (isAbsolute(v.BILLING_CATALOG) ? v.BILLING_CATALOG : resolve(v.BILLING_CATALOG)) : DEFAULT_CATALOG_PATH;
+
+  return {
+    nodeEnv,
+    isProduction,
+    logLevel: v.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
+    port,
+    publicUrl: v.PUBLIC_URL ?? `http://localhost:${port}`,
+    dataDir,
+    databaseUrl: v.DATABASE_URL,
+    stripe: {
+      secretKey: v.STRIPE_SECRET_KEY,
+      apiBase: v.STRIPE_API_BASE,
+      webhookSecret: v.STRIPE_WEBHOOK_SECRET,
+      emulatorPort: v.STRIPE_EMULATOR_PORT ?? 12111,
+    },
+    sandbox: v.STRIPE_SECRET_KEY === undefined,
+    auth: {
+      jwtSecret,
+      jwksUrl: v.AUTH_JWKS_URL,
+      issuer: v.AUTH_ISSUER,
+      audience: v.AUTH_AUDIENCE,
+      devSecret: devSecretUsed,
+    },
+    redisUrl: v.REDIS_URL,
+    mrrMilestones: [...new Set(v.MRR_MILESTONES ?? [100, 1000, 10000, 100000, 1000000])].sort((a, b) => a - b),
+    billingCatalog: catalogPath,
+    portalReturnUrlAllowlist: v.PORTAL_RETURN_URL_ALLOWLIST ?? [],
+    billingGracePeriodDays: v.BILLING_GRACE_PERIOD_DAYS ?? 7,
+    rateLimit: {
+      perToken: v.RATE_LIMIT_PER_TOKEN ?? 6000,
+      perAddress: v.RATE_LIMIT_PER_ADDRESS ?? 1200,
+      windowSeconds: v.RATE_LIMIT_WINDOW_SECONDS ?? 60,
+    },
+    bodyLimitBytes: v.BODY_LIMIT_BYTES ?? 1024 * 1024,
+    graphql: { maxDepth: v.GRAPHQL_MAX_DEPTH ?? 10, maxCost: v.GRAPHQL_MAX_COST ?? 20_000 },
+  };
+}

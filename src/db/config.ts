@@ -1,0 +1,67 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Migrator } from '@mikro-orm/migrations';
+import { PgliteDriver } from '@mikro-orm/pglite';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import type { AbstractSqlDriver, Options } from '@mikro-orm/sql';
+import { logger } from '../log.js';
+import { PROJECT_ROOT } from '../paths.js';
+import { ENTITIES } from './entities/index.js';
+import { migrationsList } from './migrations/index.js';
+import { ObservingLogger } from './query-observer.js';
+
+export type OrmConfigInput = {
+  /** `postgres://…` → PostgreSQL; unset → PGlite under `dataDir`. */
+  databaseUrl?: string;
+  /** Where PGlite keeps its cluster (`<dataDir>/pglite`); default `.data`. `memory://` keeps it in memory. */
+  dataDir?: string;
+  /** Log every SQL statement (with parameters) at info level. */
+  debug?: boolean;
+};
+
+export type OrmOptions = Options<AbstractSqlDriver>;
+
+export const MIGRATIONS_TABLE = 'mikro_orm_migrations';
+const IN_MEMORY = 'memory://';
+
+/** The PGlite cluster location for a data dir, or `memory://` for an in-memory cluster. */
+export function pgliteClusterPath(dataDir: string): string {
+  return dataDir.startsWith('memory:') ? IN_MEMORY : resolve(dataDir, 'pglite');
+}
+
+/** One ORM configuration for the app, the root `mikro-orm.config.ts` and tests. */
+export function createOrmConfig(input: OrmConfigInput = {}): OrmOptions {
+  const ormLogger = logger.child({ module: 'orm' });
+  const common = {
+    entities: [...ENTITIES],
+    extensions: [Migrator],
+    migrations: {
+      tableName: MIGRATIONS_TABLE,
+      // Registered explicitly so the recorded names are the same from src/ (vitest) and dist/.
+      migrationsList,
+      snapshot: false,
+      snapshotOnMigrate: false,
+      transactional: true,
+      allOrNothing: true,
+      silent: true,
+      emit: 'ts' as const,
+      // Only where `make-migration` writes new files; running never scans it.
+      path: resolve(PROJECT_ROOT, 'src/db/migrations'),
+      pathTs: resolve(PROJECT_ROOT, 'src/db/migrations'),
+    },
+    debug: input.debug ? (['query', 'query-params'] as const).slice() : false,
+    colors: false,
+    loggerFactory: (options: ConstructorParameters<typeof ObservingLogger>[0]) =>
+      new ObservingLogger({ ...options, writer: (message) => ormLogger.info(message) }),
+    // Entities are plain schemas (defineEntity); no reflection or folder scanning.
+    discovery: { warnWhenNoEntities: true },
+  } satisfies OrmOptions;
+
+  if (input.databaseUrl) {
+    return { ...common, driver: PostgreSqlDriver, clientUrl: input.databaseUrl };
+  }
+  const cluster = pgliteClusterPath(input.dataDir ?? '.data');
+  // PGlite creates its cluster dir but not the parents.
+  if (cluster !== IN_MEMORY) mkdirSync(resolve(cluster, '..'), { recursive: true });
+  return { ...common, driver: PgliteDriver, dbName: cluster, ensureDatabase: false };
+}

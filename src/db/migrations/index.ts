@@ -1,0 +1,10 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261121223846_initial } from './Migration20261121223846_initial.js';
+
+/**
+ * Every migration, in order, registered explicitly (no folder scan) so the names recorded in
+ * `mikro_orm_migrations` are the same whether running from src/ or dist/. Append new ones here.
+ */
+export const migrationsList: MigrationObject[] = [
+  { name: 'Migration20261121223846_initial', class: Migration20261121223846_initial },
+];

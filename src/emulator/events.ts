@@ -1,0 +1,58 @@
+import type Stripe from 'stripe';
+import { currentRequest } from './context.js';
+import { newId } from './ids.js';
+import type { Store } from './store.js';
+
+export type EventListener = (event: Stripe.Event) => void;
+
+/**
+ * Creates Stripe events (stored, listable, retrievable) and hands each to the listeners
+ * (webhook delivery). The payload is a snapshot of the object at emission time.
+ */
+export class Events {
+  private readonly listeners: EventListener[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly apiVersion: string,
+    /** Event time: the frozen time of the object's test clock, else the wall clock. */
+    private readonly timeOf: (object: Record<string, unknown>) => number,
+  ) {}
+
+  onEvent(listener: EventListener): void {
+    this.listeners.push(listener);
+  }
+
+  emit(
+    type: string,
+    object: { id: string; object?: unknown },
+    opts: { previousAttributes?: Record<string, unknown>; created?: number } = {},
+  ): Stripe.Event {
+    const event = {
+      id: newId('evt'),
+      object: 'event' as const,
+      api_version: this.apiVersion,
+      created: opts.created ?? this.timeOf(object as Record<string, unknown>),
+      data: {
+        object: structuredClone(object),
+        ...(opts.previousAttributes ? { previous_attributes: structuredClone(opts.previousAttributes) } : {}),
+      },
+      livemode: false,
+      pending_webhooks: 0,
+      request: currentRequest(),
+      type,
+    } as unknown as Stripe.Event;
+    this.store.insert('event', event as unknown as { id: string });
+    for (const l of this.listeners) l(event);
+    return event;
+  }
+}
+
+/** The fields of `after` that differ from `before`, with their old values: `previous_attributes`. */
+export function previousAttributes(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, unknown> {
+  const prev: Record<string, unknown> = {};
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) prev[key] = before[key] ?? null;
+  }
+  return prev;
+}

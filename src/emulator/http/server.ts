@@ -1,0 +1,220 @@
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import qs from 'qs';
+import { requestContext } from '../context.js';
+import type { Emulator } from '../emulator.js';
+import { StripeError, notFoundRoute } from '../errors.js';
+import { expandResponse } from '../expand.js';
+import { newId } from '../ids.js';
+import { Params } from './params.js';
+import { RawResponse, type Router } from './router.js';
+
+const MAX_BODY_BYTES = 1024 * 1024;
+const IDEMPOTENCY_TTL_S = 24 * 3600;
+
+interface IdempotencyRecord {
+  id: string;
+  fingerprint: string;
+  status: number;
+  body: unknown;
+  expires: number;
+  [key: string]: unknown;
+}
+
+/**
+ * The HTTP face of the emulator: Stripe's auth, form decoding, idempotency keys, expand,
+ * error shape and fault injection around the routed handlers.
+ */
+export class EmulatorHttp {
+  readonly server: Server;
+  /** Idempotency keys being executed right now (Stripe answers 409 to a concurrent duplicate). */
+  private readonly inFlight = new Set<string>();
+
+  constructor(
+    private readonly emu: Emulator,
+    private readonly router: Router,
+  ) {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        // Never a stack trace on the wire.
+        if (!res.headersSent) send(res, 500, { error: { type: 'api_error', message: 'An unknown error occurred' } });
+        process.emitWarning(`emulator: ${(err as Error).message}`);
+      });
+    });
+    this.server.keepAliveTimeout = 30_000;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const [url = '/', query = ''] = (req.url ?? '/').split('?', 2) as [string, string?];
+    const requestId = newId('req', 14);
+    res.setHeader('Request-Id', requestId);
+
+    const match = this.router.match(method, url);
+    if (!match) {
+      const err = this.router.knows(url)
+        ? new StripeError(405, { type: 'invalid_request_error', message: `Method ${method} not allowed on ${url}` })
+        : notFoundRoute(method, url);
+      return send(res, err.status, err.toJSON());
+    }
+    if (match.options.auth) {
+      const auth = req.headers.authorization ?? '';
+      const key = /^Bearer\s+((sk|rk)_(test|live)_\S+)$/.exec(auth)?.[1] ?? /^Bearer\s+(sk_\S+)$/.exec(auth)?.[1];
+      if (!key) {
+        return send(res, 401, {
+          error: {
+            type: 'invalid_request_error',
+            message: auth ? 'Invalid API Key provided.' : 'You did not provide an API key.',
+          },
+        });
+      }
+      const fault = this.takeFault(url);
+      if (fault) return send(res, fault.status, fault.body, fault.status === 429 ? { 'Stripe-Should-Retry': 'true' } : {});
+    }
+
+    let raw: Record<string, unknown>;
+    try {
+      raw = { ...(qs.parse(query, QS) as Record<string, unknown>), ...(await readBody(req)) };
+    } catch (err) {
+      if (err instanceof StripeError) return send(res, err.status, err.toJSON());
+      throw err;
+    }
+
+    const idemKey = method === 'POST' ? headerValue(req.headers['idempotency-key']) : undefined;
+    const fingerprint = idemKey ? fingerprintOf(method, url, raw) : '';
+    const storeKey = idemKey ? `${headerValue(req.headers.authorization) ?? ''}|${idemKey}` : '';
+    if (idemKey) {
+      const recordId = createHash('sha256').update(storeKey).digest('hex');
+      const prior = this.emu.store.get<IdempotencyRecord>('idempotency_key', recordId);
+      if (prior && prior.expires > this.emu.realNow()) {
+        if (prior.fingerprint !== fingerprint) {
+          return send(res, 400, {
+            error: {
+              type: 'idempotency_error',
+              message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${idemKey}' if you meant to execute a different request.`,
+            },
+          });
+        }
+        return send(res, prior.status, prior.body, { 'Idempotent-Replayed': 'true', 'Idempotency-Key': idemKey });
+      }
+      if (this.inFlight.has(recordId)) {
+        return send(res, 409, {
+          error: {
+            type: 'idempotency_error',
+            code: 'idempotency_key_in_use',
+            message: 'There is currently another in-progress request using this Stripe-Idempotency-Key. Please try again later.',
+          },
+        });
+      }
+      this.inFlight.add(recordId);
+    }
+
+    const recordId = idemKey ? createHash('sha256').update(storeKey).digest('hex') : '';
+    try {
+      const params = new Params(raw);
+      const expand = params.strings('expand') ?? [];
+      let status = 200;
+      let body: unknown;
+      try {
+        const result = await requestContext.run({ id: requestId, idempotencyKey: idemKey ?? null }, () =>
+          match.handler({ emu: this.emu, params, path: match.path, method, url, headers: req.headers }),
+        );
+        if (result instanceof RawResponse) {
+          res.writeHead(result.status, { 'Content-Type': result.contentType, ...result.headers });
+          res.end(result.body);
+          return;
+        }
+        body = expandResponse(this.emu, result, expand);
+      } catch (err) {
+        if (!(err instanceof StripeError)) throw err;
+        status = err.status;
+        body = err.toJSON();
+      }
+      // Stripe saves the result once execution began; we save successes and card declines,
+      // so a request rejected for bad parameters can be corrected and retried with its key.
+      if (idemKey && (status < 300 || status === 402)) {
+        this.emu.store.insert('idempotency_key', {
+          id: recordId,
+          fingerprint,
+          status,
+          body,
+          expires: this.emu.realNow() + IDEMPOTENCY_TTL_S,
+        } satisfies IdempotencyRecord);
+      }
+      if (method !== 'GET') this.emu.store.changed();
+      send(res, status, body, idemKey ? { 'Idempotency-Key': idemKey } : {});
+    } finally {
+      if (idemKey) this.inFlight.delete(recordId);
+    }
+  }
+
+  private takeFault(url: string): { status: number; body: unknown } | null {
+    const f = this.emu.faults;
+    if (!f || (f.pathPrefix && !url.startsWith(f.pathPrefix))) return null;
+    let fire: boolean;
+    if (f.count !== undefined) {
+      fire = f.count > 0;
+      f.count--;
+      if (f.count <= 0 && f.rate === undefined) this.emu.faults = null;
+    } else {
+      fire = Math.random() < (f.rate ?? 0);
+    }
+    if (!fire) return null;
+    if (f.status === 429) {
+      return {
+        status: 429,
+        body: { error: { type: 'invalid_request_error', code: 'rate_limit', message: 'Request rate limit exceeded (injected by the emulator).' } },
+      };
+    }
+    return { status: f.status, body: { error: { type: 'api_error', message: 'An unknown error occurred (injected by the emulator).' } } };
+  }
+}
+
+const QS = { arrayLimit: 10_000, parameterLimit: 10_000, depth: 10, allowDots: false };
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function fingerprintOf(method: string, url: string, raw: Record<string, unknown>): string {
+  return createHash('sha256').update(`${method} ${url} ${stableStringify(raw)}`).digest('hex');
+}
+
+function stableStringify(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableStringify).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableStringify((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new StripeError(413, { type: 'invalid_request_error', message: 'Request body too large.' });
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return {};
+  const text = Buffer.concat(chunks).toString('utf8');
+  const type = req.headers['content-type'] ?? '';
+  if (type.includes('application/json')) {
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      return parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
+    } catch {
+      throw new StripeError(400, { type: 'invalid_request_error', message: 'Invalid JSON body.' });
+    }
+  }
+  return qs.parse(text, QS) as Record<string, unknown>;
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload), ...headers });
+  res.end(payload);
+}

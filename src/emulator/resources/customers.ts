@@ -1,0 +1,117 @@
+import type Stripe from 'stripe';
+import type { Emulator } from '../emulator.js';
+import { resourceMissing } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Router } from '../http/router.js';
+import { createdFilter, newestFirst, paginate } from '../list.js';
+import type { Stored } from '../store.js';
+import { mergeMetadata, updateWithEvent } from './common.js';
+import { attachPaymentMethod, requireAttached } from './payment-methods.js';
+
+export type CustomerRecord = Stripe.Customer & Stored;
+
+export function registerCustomers(router: Router, emu: Emulator): void {
+  router.post('/v1/customers', ({ params: p }) => {
+    const email = p.string('email');
+    const name = p.string('name');
+    const description = p.string('description');
+    const phone = p.string('phone');
+    const metadata = p.metadata();
+    const testClock = p.string('test_clock');
+    const settings = p.object('invoice_settings');
+    const defaultPm = settings?.string('default_payment_method');
+    const paymentMethod = p.string('payment_method');
+    p.done();
+    if (testClock) emu.store.require('test_helpers.test_clock', testClock, 'test_helpers.test_clock', 'test_clock');
+    const customer = {
+      id: newId('cus', 14),
+      object: 'customer',
+      address: null,
+      balance: 0,
+      created: testClock ? emu.nowFor({ test_clock: testClock }) : emu.realNow(),
+      currency: null,
+      default_source: null,
+      delinquent: false,
+      description: description ?? null,
+      discount: null,
+      email: email ?? null,
+      invoice_prefix: newId('', 8).slice(1).toUpperCase(),
+      invoice_settings: { custom_fields: null, default_payment_method: null, footer: null, rendering_options: null },
+      livemode: false,
+      metadata: mergeMetadata({}, metadata),
+      name: name ?? null,
+      next_invoice_sequence: 1,
+      phone: phone ?? null,
+      preferred_locales: [],
+      shipping: null,
+      tax_exempt: 'none',
+      test_clock: testClock ?? null,
+    } as unknown as CustomerRecord;
+    emu.store.insert('customer', customer);
+    emu.events.emit('customer.created', customer);
+    // Payment methods live in their own module; it attaches and may set the default.
+    if (paymentMethod) attachPaymentMethod(emu, paymentMethod, customer.id, 'payment_method');
+    if (defaultPm) {
+      if (defaultPm !== paymentMethod) attachPaymentMethod(emu, defaultPm, customer.id, 'invoice_settings[default_payment_method]');
+      customer.invoice_settings.default_payment_method = defaultPm;
+    }
+    return customer;
+  });
+
+  router.get('/v1/customers/:id', ({ emu, path }) => emu.store.require<CustomerRecord>('customer', path.id!, 'customer'));
+
+  router.post('/v1/customers/:id', ({ params: p, path }) => {
+    const customer = liveCustomer(emu, path.id!);
+    const email = p.nullableString('email');
+    const name = p.nullableString('name');
+    const description = p.nullableString('description');
+    const phone = p.nullableString('phone');
+    const metadata = p.metadata();
+    const settings = p.object('invoice_settings');
+    const defaultPm = settings?.nullableString('default_payment_method');
+    p.done();
+    if (defaultPm) requireAttached(emu, defaultPm, customer.id, 'invoice_settings[default_payment_method]');
+    return updateWithEvent(emu, 'customer.updated', customer, (c) => {
+      if (email !== undefined) c.email = email;
+      if (name !== undefined) c.name = name;
+      if (description !== undefined) c.description = description;
+      if (phone !== undefined) c.phone = phone;
+      c.metadata = mergeMetadata(c.metadata as Record<string, string>, metadata);
+      if (defaultPm !== undefined) c.invoice_settings.default_payment_method = defaultPm;
+    });
+  });
+
+  router.delete('/v1/customers/:id', ({ params: p, path }) => {
+    p.done();
+    const customer = liveCustomer(emu, path.id!);
+    const deleted = { id: customer.id, object: 'customer', deleted: true } as const;
+    emu.store.insert('customer', deleted as unknown as CustomerRecord);
+    emu.events.emit('customer.deleted', customer);
+    return deleted;
+  });
+
+  router.get('/v1/customers', ({ params: p, url }) => {
+    const email = p.string('email');
+    const testClock = p.string('test_clock');
+    const created = createdFilter(p);
+    const list = newestFirst(emu.store.all<CustomerRecord>('customer')).filter(
+      (c) =>
+        !(c as { deleted?: boolean }).deleted &&
+        (email === undefined || c.email === email) &&
+        (testClock === undefined || c.test_clock === testClock) &&
+        (!created || created(c.created)),
+    );
+    const page = paginate(list, p, url);
+    p.done();
+    return page;
+  });
+}
+
+/** A customer that exists and is not deleted (Stripe: 404 for unknown, and most writes refuse deleted ones). */
+export function liveCustomer(emu: Emulator, id: string, param = 'id'): CustomerRecord {
+  const c = emu.store.require<CustomerRecord>('customer', id, 'customer', param);
+  if ((c as { deleted?: boolean }).deleted) {
+    throw resourceMissing('customer', id, param);
+  }
+  return c;
+}

@@ -1,0 +1,104 @@
+/**
+ * The contract's error codes and the one place that decides what a client may see.
+ *
+ * `AppError` has no GraphQL dependency, so services throw it freely; graphql-js copies an
+ * error's `extensions` onto the GraphQL error it builds, so the code reaches the client as
+ * `extensions.code`. Anything that is not an AppError (or one of Apollo's own request errors)
+ * is masked as INTERNAL_SERVER_ERROR by `formatGatewayError`: no stack, no SQL, no secret.
+ */
+import type { GraphQLFormattedError } from 'graphql';
+import { logger } from '../log.js';
+
+export type ErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
+  | 'CARD_DECLINED'
+  | 'PAYMENT_ACTION_REQUIRED'
+  | 'CONFLICT'
+  | 'RATE_LIMITED'
+  | 'UPSTREAM_UNAVAILABLE'
+  | 'INTERNAL_SERVER_ERROR';
+
+export interface AppErrorExtensions {
+  code: ErrorCode;
+  [key: string]: unknown;
+}
+
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly extensions: AppErrorExtensions;
+  constructor(code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
+    super(message);
+    this.extensions = { ...extra, code };
+  }
+  get code(): ErrorCode {
+    return this.extensions.code;
+  }
+}
+
+export const unauthenticated = (message = 'Authentication required: send Authorization: Bearer <token>') =>
+  new AppError('UNAUTHENTICATED', message);
+export const forbidden = (message = 'Not allowed for this token') => new AppError('FORBIDDEN', message);
+export const badUserInput = (field: string, message: string) => new AppError('BAD_USER_INPUT', message, { field });
+export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
+export const conflict = (message: string) => new AppError('CONFLICT', message);
+export const cardDeclined = (declineCode: string, message = 'Your card was declined') =>
+  new AppError('CARD_DECLINED', message, { declineCode });
+export const paymentActionRequired = (clientSecret: string, message = 'The payment needs customer action') =>
+  new AppError('PAYMENT_ACTION_REQUIRED', message, { clientSecret });
+export const rateLimited = (retryAfterSeconds: number) =>
+  new AppError('RATE_LIMITED', `Too many requests; retry after ${retryAfterSeconds} s`, { retryAfter: retryAfterSeconds });
+export const upstreamUnavailable = (message = 'Stripe is unavailable; try again later') => new AppError('UPSTREAM_UNAVAILABLE', message);
+export const internalError = () => new AppError('INTERNAL_SERVER_ERROR', 'Internal server error');
+
+const CONTRACT_CODES = new Set<string>([
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'BAD_USER_INPUT',
+  'NOT_FOUND',
+  'CARD_DECLINED',
+  'PAYMENT_ACTION_REQUIRED',
+  'CONFLICT',
+  'RATE_LIMITED',
+  'UPSTREAM_UNAVAILABLE',
+]);
+
+/** Apollo's request-level codes: their messages describe the client's request, never our internals. */
+const REQUEST_CODES = new Set<string>([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+]);
+
+function unwrap(error: unknown): unknown {
+  // Apollo and graphql-js wrap resolver errors; the original carries our AppError.
+  let e = error as { originalError?: unknown } | undefined;
+  for (let i = 0; i < 5 && e && typeof e === 'object' && e.originalError; i++) e = e.originalError as typeof e;
+  return e;
+}
+
+/**
+ * Apollo `formatError` (and the graphql-ws `onError` shaping): keeps the contract's codes and
+ * Apollo's request errors, masks everything else, and never returns a stack trace.
+ */
+export function formatGatewayError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const original = unwrap(error);
+  const { stacktrace: _stack, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
+  const code = typeof extensions.code === 'string' ? extensions.code : undefined;
+
+  if (original instanceof AppError && original.code !== 'INTERNAL_SERVER_ERROR') {
+    return { message: original.message, locations: formatted.locations, path: formatted.path, extensions: { ...original.extensions } };
+  }
+  const fromResolver = original instanceof Error && !(original instanceof AppError) && formatted.path !== undefined;
+  if (!fromResolver && code && (REQUEST_CODES.has(code) || CONTRACT_CODES.has(code))) {
+    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions };
+  }
+  logger.error({ err: original instanceof Error ? { message: original.message, stack: original.stack, name: original.name } : original, path: formatted.path }, 'internal error');
+  return { message: 'Internal server error', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+}

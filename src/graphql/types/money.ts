@@ -1,0 +1,13 @@
+import { Field, Int, ObjectType } from 'type-graphql';
+
+@ObjectType({ description: 'An amount of money in integer minor units.' })
+export class Money {
+  @Field(() => Int, { description: "Amount in the currency's minor unit (cents for usd)." })
+  amount!: number;
+
+  @Field({ description: 'ISO 4217 code, lower case as Stripe writes it.' })
+  currency!: string;
+
+  @Field({ description: 'Human-readable, e.g. $4,523.00' })
+  formatted!: string;
+}

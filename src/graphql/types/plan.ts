@@ -1,0 +1,48 @@
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { BillingInterval } from './enums.js';
+import { Money } from './money.js';
+
+@ObjectType()
+export class PlanMeter {
+  @Field()
+  meter!: string;
+
+  @Field(() => Int, { description: 'Units included per billing period before overage is charged.' })
+  included!: number;
+
+  @Field({ description: 'Overage price per unit in minor units, as a decimal string ("0.1" = $0.001).' })
+  unitAmountDecimal!: string;
+
+  @Field()
+  currency!: string;
+}
+
+@ObjectType()
+export class Plan {
+  @Field(() => ID, { description: 'Catalog id; also the Stripe price lookup_key.' })
+  id!: string;
+
+  @Field()
+  name!: string;
+
+  @Field(() => Money, { nullable: true, description: 'Null for custom-priced plans.' })
+  price!: Money | null;
+
+  @Field(() => BillingInterval)
+  interval!: BillingInterval;
+
+  @Field(() => Int, { description: 'Number of intervals between billings (1 unless the catalog says otherwise).' })
+  intervalCount!: number;
+
+  @Field()
+  perSeat!: boolean;
+
+  @Field()
+  selfServe!: boolean;
+
+  @Field(() => [String])
+  features!: string[];
+
+  @Field(() => [PlanMeter])
+  meters!: PlanMeter[];
+}

@@ -1,0 +1,116 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const SECRET = 'x'.repeat(40);
+
+function errorOf(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig({ NODE_ENV: 'test', ...env });
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies the contract defaults', () => {
+    const c = loadConfig({ NODE_ENV: 'test' });
+    expect(c.port).toBe(4000);
+    expect(c.stripe.emulatorPort).toBe(12111);
+    expect(c.sandbox).toBe(true);
+    expect(c.mrrMilestones).toEqual([100, 1000, 10000, 100000, 1000000]);
+    expect(c.dataDir).toBe(join(process.cwd(), '.data'));
+    expect(c.billingCatalog).toMatch(/catalog[/\\]default\.json$/);
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.auth.devSecret).toBe(true);
+    expect(c.auth.jwtSecret!.length).toBeGreaterThanOrEqual(32);
+    expect(c.publicUrl).toBe('http://localhost:4000');
+  });
+
+  it('parses every variable', () => {
+    const c = loadConfig({
+      NODE_ENV: 'production',
+      PORT: '8080',
+      PUBLIC_URL: 'https://billing.example.com/',
+      DATABASE_URL: 'postgres://u:p@db:5432/billing',
+      STRIPE_SECRET_KEY: 'sk_test_abc123',
+      STRIPE_WEBHOOK_SECRET: 'whsec_abc',
+      STRIPE_API_BASE: 'http://127.0.0.1:12111/',
+      AUTH_JWKS_URL: 'https://auth.example.com/.well-known/jwks.json',
+      AUTH_ISSUER: 'https://auth.example.com/',
+      AUTH_AUDIENCE: 'billing',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      MRR_MILESTONES: '5000, 50,500',
+      PORTAL_RETURN_URL_ALLOWLIST: 'https://app.example.com, http://localhost:3000',
+      BILLING_GRACE_PERIOD_DAYS: '3',
+      RATE_LIMIT_PER_TOKEN: '0',
+      BODY_LIMIT_BYTES: '2048',
+      GRAPHQL_MAX_DEPTH: '7',
+    });
+    expect(c.isProduction).toBe(true);
+    expect(c.sandbox).toBe(false);
+    expect(c.port).toBe(8080);
+    expect(c.publicUrl).toBe('https://billing.example.com');
+    expect(c.stripe.apiBase).toBe('http://127.0.0.1:12111');
+    expect(c.auth).toMatchObject({ jwtSecret: undefined, jwksUrl: 'https://auth.example.com/.well-known/jwks.json', devSecret: false });
+    expect(c.mrrMilestones).toEqual([50, 500, 5000]);
+    expect(c.portalReturnUrlAllowlist).toEqual(['https://app.example.com', 'http://localhost:3000']);
+    expect(c.billingGracePeriodDays).toBe(3);
+    expect(c.rateLimit.perToken).toBe(0);
+    expect(c.bodyLimitBytes).toBe(2048);
+    expect(c.graphql.maxDepth).toBe(7);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT: expected an integer 1-65535, got "abc"'],
+    [{ PORT: '70000' }, 'PORT: expected an integer 1-65535, got "70000"'],
+    [{ NODE_ENV: 'staging' }, 'NODE_ENV: expected one of development, production, test, got "staging"'],
+    [{ MRR_MILESTONES: '100,lots' }, 'MRR_MILESTONES: expected a comma-separated list'],
+    [{ PORTAL_RETURN_URL_ALLOWLIST: 'https://a.com/path' }, 'PORTAL_RETURN_URL_ALLOWLIST: expected a comma-separated list of origins'],
+    [{ STRIPE_API_BASE: 'localhost' }, 'STRIPE_API_BASE: expected an absolute http(s) URL'],
+    [{ AUTH_JWKS_URL: 'ftp://x/jwks' }, 'AUTH_JWKS_URL: expected an absolute http(s) URL'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: expected one of'],
+  ])('names the variable and what it expects: %j', (env, message) => {
+    const err = errorOf(env);
+    expect(err.message.startsWith(message)).toBe(true);
+    expect(err.variable).toBe(Object.keys(env)[0] === 'NODE_ENV' ? 'NODE_ENV' : Object.keys(env)[0]);
+  });
+
+  it('never echoes a secret value', () => {
+    for (const [name, value] of [
+      ['STRIPE_SECRET_KEY', 'pk_live_leakyleaky'],
+      ['STRIPE_WEBHOOK_SECRET', 'notawhsecleaky'],
+      ['AUTH_JWT_SECRET', 'shortleaky'],
+      ['DATABASE_URL', 'mysql://root:leaky@db'],
+      ['REDIS_URL', 'http://:leaky@redis'],
+    ] as const) {
+      const err = errorOf({ [name]: value });
+      expect(err.message.startsWith(`${name}: expected`)).toBe(true);
+      expect(err.message).not.toContain('leaky');
+    }
+  });
+
+  it('requires auth configuration in production', () => {
+    expect(errorOf({ NODE_ENV: 'production' }).message).toMatch(/^AUTH_JWT_SECRET: expected .*NODE_ENV=production/);
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET }).auth.jwtSecret).toBe(SECRET);
+  });
+
+  it('persists the generated development secret under DATA_DIR', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const first = loadConfig({ NODE_ENV: 'development', DATA_DIR: dir });
+    const second = loadConfig({ NODE_ENV: 'development', DATA_DIR: dir });
+    expect(first.auth.devSecret).toBe(true);
+    expect(second.auth.jwtSecret).toBe(first.auth.jwtSecret);
+    const file = join(dir, 'dev-jwt-secret');
+    expect(readFileSync(file, 'utf8').trim()).toBe(first.auth.jwtSecret);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('treats empty values as unset', () => {
+    expect(loadConfig({ NODE_ENV: 'test', PORT: '', DATABASE_URL: '' }).port).toBe(4000);
+  });
+});
