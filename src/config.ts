@@ -67,6 +67,8 @@ export interface Config {
     perAddress: number;
     windowSeconds: number;
   };
+  /** Reverse proxies in front of the gateway whose X-Forwarded-For is trusted (per-address rate limit). */
+  trustProxy: number;
   /** Largest accepted JSON request body, in bytes. */
   bodyLimitBytes: number;
   graphql: { maxDepth: number; maxCost: number };
@@ -158,6 +160,7 @@ const VARS = {
   RATE_LIMIT_PER_ADDRESS: zodVar(intIn(0, 10_000_000), 'a non-negative integer (requests per window; 0 disables)'),
   RATE_LIMIT_WINDOW_SECONDS: zodVar(intIn(1, 86_400), 'an integer number of seconds 1-86400'),
   BODY_LIMIT_BYTES: zodVar(intIn(1024, 100 * 1024 * 1024), 'an integer number of bytes 1024-104857600'),
+  TRUST_PROXY: zodVar(intIn(0, 10), 'the number of reverse proxies in front of the gateway, 0-10 (0: use the socket address)'),
   GRAPHQL_MAX_DEPTH: zodVar(intIn(1, 100), 'an integer 1-100'),
   GRAPHQL_MAX_COST: zodVar(intIn(1, 10_000_000), 'a positive integer'),
 } satisfies Record<string, VarSpec<unknown>>;
@@ -263,6 +266,7 @@ export function loadConfig(env: Env = process.env): Config {
       perAddress: v.RATE_LIMIT_PER_ADDRESS ?? 1200,
       windowSeconds: v.RATE_LIMIT_WINDOW_SECONDS ?? 60,
     },
+    trustProxy: v.TRUST_PROXY ?? 0,
     bodyLimitBytes: v.BODY_LIMIT_BYTES ?? 1024 * 1024,
     graphql: { maxDepth: v.GRAPHQL_MAX_DEPTH ?? 10, maxCost: v.GRAPHQL_MAX_COST ?? 20_000 },
   };

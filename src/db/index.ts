@@ -13,5 +13,4 @@ export {
   type Em,
   type OpenOrmOptions,
 } from './orm.js';
-export { ObservingLogger, type QueryListener } from './query-observer.js';
-export { onQuery } from './query-observer.js';
+export { ObservingLogger, onQuery, type QueryListener } from './query-observer.js';

@@ -1,6 +1,8 @@
 import type Stripe from 'stripe';
 import { Events } from './events.js';
 import { Store, type Stored } from './store.js';
+import type { ChaosSpec } from './webhooks/chaos.js';
+import { WebhookDelivery, type WebhookRetryOptions } from './webhooks/delivery.js';
 
 export const API_VERSION = '2026-10-28.endive';
 
@@ -11,6 +13,14 @@ export interface EmulatorOptions {
   webhookSecret?: string;
   /** Deliver every event to this URL, as `stripe listen --forward-to` does. */
   forwardTo?: string;
+  /** Webhook retry/backoff/timeout/concurrency (scaled down from Stripe's days to seconds). */
+  webhookRetry?: WebhookRetryOptions;
+  /** Chaos delivery from the start (also settable with `POST /_emulator/chaos`). */
+  chaos?: ChaosSpec;
+  /** Seed for chaos decisions, so a run can be reproduced. */
+  seed?: number;
+  /** Meter events accepted per second; beyond it `POST /v1/billing/meter_events` answers 429 `rate_limit`. */
+  meterEventsPerSecond?: number;
 }
 
 /** Injected failures for tests: the next `count` API requests, or a `rate` fraction of them, fail. */
@@ -21,6 +31,9 @@ export interface FaultSpec {
   /** Only requests whose path starts with this (e.g. `/v1/billing/meter_events`). */
   pathPrefix?: string;
 }
+
+/** Runs when a customer is deleted (directly or with its test clock), before `customer.deleted` is emitted. */
+export type CustomerDeleteHook = (customer: Stripe.Customer & Stored) => void;
 
 export type ClockAdvanceHook = (clock: Stripe.TestHelpers.TestClock, from: number, to: number) => void | Promise<void>;
 /** Computes a field that Stripe only includes when expanded (e.g. `invoice.confirmation_secret`). */
@@ -35,6 +48,10 @@ export class Emulator {
   readonly store: Store;
   readonly events: Events;
   readonly clockAdvanceHooks: ClockAdvanceHook[] = [];
+  /** E.g. billing cancels the customer's subscriptions. */
+  readonly customerDeleteHooks: CustomerDeleteHook[] = [];
+  /** Signed deliveries of events to webhook endpoints (and `forwardTo`). */
+  readonly webhooks: WebhookDelivery;
   /** kind → field → value computed on expand. */
   readonly includables = new Map<string, Map<string, Includable>>();
   /** Public base URL of the HTTP server (for hosted pages); set once listening. */
@@ -44,6 +61,7 @@ export class Emulator {
   constructor(readonly options: EmulatorOptions = {}) {
     this.store = new Store(options.dataDir);
     this.events = new Events(this.store, API_VERSION, (obj) => this.nowFor(obj));
+    this.webhooks = new WebhookDelivery(this);
   }
 
   /** Wall-clock seconds. */

@@ -24,6 +24,8 @@ export class StripeError extends Error {
   constructor(
     readonly status: number,
     readonly body: StripeErrorBody,
+    /** Extra response headers (e.g. `Stripe-Should-Retry`). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(body.message);
   }
@@ -67,4 +69,8 @@ export function notFoundRoute(method: string, path: string): StripeError {
     type: 'invalid_request_error',
     message: `Unrecognized request URL (${method}: ${path}).`,
   });
+}
+
+export function rateLimited(message: string): StripeError {
+  return new StripeError(429, { type: 'invalid_request_error', code: 'rate_limit', message });
 }

@@ -19,6 +19,7 @@ const FIELD_KINDS: Record<string, string> = {
   schedule: 'subscription_schedule',
   charge: 'charge',
   latest_charge: 'charge',
+  meter: 'billing.meter',
 };
 const PREFIX_KINDS: [string, string][] = [
   ['cus_', 'customer'],
@@ -34,6 +35,9 @@ const PREFIX_KINDS: [string, string][] = [
   ['ch_', 'charge'],
   ['cs_', 'checkout.session'],
   ['di_', 'discount'],
+  ['mtr_', 'billing.meter'],
+  ['we_', 'webhook_endpoint'],
+  ['evt_', 'event'],
 ];
 
 function kindFor(field: string, id: string): string | undefined {

@@ -5,6 +5,9 @@ import { Router } from './http/router.js';
 import { registerRoutes } from './routes.js';
 
 export { Emulator, API_VERSION, type EmulatorOptions, type FaultSpec } from './emulator.js';
+export type { ChaosSpec } from './webhooks/chaos.js';
+export type { DeliveryAttempt, WebhookRetryOptions } from './webhooks/delivery.js';
+export { meterUsage } from './resources/meters.js';
 
 export interface StartEmulatorOptions extends EmulatorOptions {
   /** 0 picks a free port. Default 12111. */
@@ -18,6 +21,8 @@ export interface RunningEmulator {
   port: number;
   emulator: Emulator;
   http: EmulatorHttp;
+  /** The signing secret of the `forwardTo` deliveries (the `webhookSecret` option, or a generated one). */
+  forwardSecret: string | null;
   close(): Promise<void>;
 }
 
@@ -43,7 +48,9 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     port,
     emulator,
     http,
+    forwardSecret: emulator.webhooks.forward?.secret ?? null,
     async close() {
+      emulator.webhooks.close();
       await new Promise<void>((resolve) => {
         http.server.close(() => resolve());
         http.server.closeAllConnections();

@@ -1,7 +1,13 @@
 import { registerBilling } from './billing/index.js';
 import type { Emulator } from './emulator.js';
 import type { Router } from './http/router.js';
+import { registerPages } from './pages/index.js';
 import { registerControls } from './resources/controls.js';
+import { registerCoupons } from './resources/coupons.js';
+import { registerEvents } from './resources/events.js';
+import { registerMeters } from './resources/meters.js';
+import { registerTestClocks } from './resources/test-clocks.js';
+import { registerWebhookEndpoints } from './resources/webhook-endpoints.js';
 import { registerCustomers } from './resources/customers.js';
 import { registerPaymentMethods } from './resources/payment-methods.js';
 import { registerPrices } from './resources/prices.js';
@@ -13,6 +19,12 @@ export function registerRoutes(router: Router, emu: Emulator): void {
   registerPaymentMethods(router, emu);
   registerProducts(router, emu);
   registerPrices(router, emu);
+  registerMeters(router, emu);
+  registerCoupons(router, emu);
+  registerTestClocks(router, emu);
+  registerEvents(router, emu);
+  registerWebhookEndpoints(router, emu);
   registerBilling(router, emu);
+  registerPages(router, emu);
   registerControls(router, emu);
 }

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertCustomerInScope, resolveCustomerScope } from '../../src/auth/guard.js';
 import { createTokenVerifier, signDevToken, type Viewer } from '../../src/auth/tokens.js';

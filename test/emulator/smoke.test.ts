@@ -47,7 +47,7 @@ describe('emulator kernel', () => {
       currency: 'usd',
       billing_scheme: 'tiered',
       tiers_mode: 'graduated',
-      tiers: [{ up_to: 1000, unit_amount: 0 }, { up_to: 'inf', unit_amount_decimal: '0.2' }],
+      tiers: [{ up_to: 1000, unit_amount: 0 }, { up_to: 'inf', unit_amount_decimal: Stripe.Decimal.from('0.2') }],
       recurring: { interval: 'month' },
     });
     expect(tiered.tiers).toBeUndefined();

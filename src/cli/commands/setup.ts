@@ -1,12 +1,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadCatalog } from '../../billing/catalog.js';
-import { syncCatalog, type SyncReport } from '../../stripe/catalog-sync.js';
-import { cliConfig } from '../config.js';
+import type { SyncReport } from '../../stripe/catalog-sync.js';
 import type { CliContext } from '../index.js';
-import { createProgress } from '../progress.js';
 import { printJson, parseUrl } from '../shared.js';
-import { resolveStripeTarget } from '../stripe-target.js';
 
 interface SetupOptions {
   catalog?: string;
@@ -34,6 +30,14 @@ export function registerSetup(program: Command, ctx: CliContext): void {
       '\nTarget: STRIPE_SECRET_KEY set → Stripe; otherwise the emulator (STRIPE_API_BASE, a sandbox gateway on\nSTRIPE_EMULATOR_PORT, or one started for this command on DATA_DIR/emulator).',
     )
     .action(async (opts: SetupOptions) => {
+      // Loaded here, not at the top: `--help` and the other commands stay fast.
+      const [{ cliConfig }, { loadCatalog }, { syncCatalog }, { createProgress }, { resolveStripeTarget }] = await Promise.all([
+        import('../config.js'),
+        import('../../billing/catalog.js'),
+        import('../../stripe/catalog-sync.js'),
+        import('../progress.js'),
+        import('../stripe-target.js'),
+      ]);
       const config = cliConfig();
       const catalog = loadCatalog(opts.catalog ? resolve(opts.catalog) : config.billingCatalog);
       const target = await resolveStripeTarget(config, opts.apiBase);

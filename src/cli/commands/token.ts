@@ -1,6 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { signDevToken, type Role } from '../../auth/tokens.js';
-import { cliConfig } from '../config.js';
+import type { Role } from '../../auth/tokens.js';
 import type { CliContext } from '../index.js';
 import { CliError, parseDuration, printJson } from '../shared.js';
 
@@ -32,6 +31,7 @@ export function registerToken(program: Command, ctx: CliContext): void {
     .option('--expires <duration>', 'lifetime, e.g. 30m, 1h, 7d', parseDuration, 30 * 86_400)
     .option('--json', 'print { token, sub, role, email, expiresAt } as JSON')
     .action(async (opts: TokenOptions) => {
+      const [{ cliConfig }, { signDevToken }] = await Promise.all([import('../config.js'), import('../../auth/tokens.js')]);
       const config = cliConfig();
       const secret = config.auth.jwtSecret;
       if (!secret) {

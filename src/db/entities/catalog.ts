@@ -47,18 +47,18 @@ export const PriceSchema = defineEntity({
     /** Minor units as a decimal string ("0.1" = $0.001). */
     unitAmountDecimal: p.text().nullable(),
     /** 'per_unit' | 'tiered' */
-    billingScheme: p.text().default('per_unit'),
+    billingScheme: p.text().$type<Stripe.Price.BillingScheme>().default('per_unit'),
     /** 'graduated' | 'volume' when tiered. */
-    tiersMode: p.text().nullable(),
+    tiersMode: p.text().$type<Stripe.Price.TiersMode>().nullable(),
     /** Stripe's tiers in order (write `String(decimal)` for the decimal fields). */
     tiers: p.json<StoredPriceTier[]>().nullable(),
     /** 'one_time' | 'recurring' */
-    type: p.text().default('recurring'),
+    type: p.text().$type<Stripe.Price.Type>().default('recurring'),
     /** 'day' | 'week' | 'month' | 'year' */
-    recurringInterval: p.text().nullable(),
+    recurringInterval: p.text().$type<Stripe.Price.Recurring.Interval>().nullable(),
     recurringIntervalCount: p.integer().nullable(),
     /** 'licensed' | 'metered' */
-    usageType: p.text().nullable(),
+    usageType: p.text().$type<Stripe.Price.Recurring.UsageType>().nullable(),
     /** Billing meter (mtr_…) of a metered price. */
     meterId: p.text().nullable(),
     nickname: p.text().nullable(),
@@ -82,7 +82,7 @@ export const MeterSchema = defineEntity({
     eventName: p.text().index('meters_event_name_index'),
     displayName: p.text(),
     /** 'active' | 'inactive' */
-    status: p.text().default('active'),
+    status: p.text().$type<Stripe.Billing.Meter.Status>().default('active'),
     createdAt: p.datetime(),
     raw: p.json<Stripe.Billing.Meter>(),
     syncedAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()),

@@ -25,13 +25,8 @@ export const CustomerSchema = defineEntity({
   },
   indexes: [
     { name: 'customers_email_index', properties: ['email'] },
-    {
-      name: 'customers_created_at_id_index',
-      columns: [
-        { name: 'created_at', sort: 'DESC' },
-        { name: 'id', sort: 'DESC' },
-      ],
-    },
+    // Keyset pages in either direction (`order by created_at desc, id desc` scans it backwards).
+    { name: 'customers_created_at_id_index', properties: ['createdAt', 'id'] },
   ],
 });
 

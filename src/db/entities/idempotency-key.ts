@@ -17,7 +17,7 @@ export const IdempotencyKeySchema = defineEntity({
     requestHash: p.text(),
     status: p.enum(['in_progress', 'completed', 'failed'] as const).default('in_progress'),
     /** The stored result (or error) to replay. */
-    response: p.json<unknown>().nullable(),
+    response: p.json<Record<string, unknown>>().nullable(),
     createdAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()),
     updatedAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()).onUpdate(() => new Date()),
     expiresAt: p.datetime().index('idempotency_keys_expires_at_index'),

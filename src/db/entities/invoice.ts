@@ -12,7 +12,7 @@ export const InvoiceSchema = defineEntity({
     subscriptionId: p.text().nullable(),
     number: p.text().nullable(),
     /** draft | open | paid | uncollectible | void */
-    status: p.text(),
+    status: p.text().$type<Stripe.Invoice.Status>(),
     /** subscription_create | subscription_cycle | subscription_update | manual | … */
     billingReason: p.text().nullable(),
     currency: p.text(),
@@ -38,14 +38,8 @@ export const InvoiceSchema = defineEntity({
     syncedAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()),
   },
   indexes: [
-    {
-      name: 'invoices_customer_id_created_at_id_index',
-      columns: [
-        { name: 'customer_id' },
-        { name: 'created_at', sort: 'DESC' },
-        { name: 'id', sort: 'DESC' },
-      ],
-    },
+    // Newest-first keyset pages (`order by created_at desc, id desc`) scan this index backwards.
+    { name: 'invoices_customer_id_created_at_id_index', properties: ['customerId', 'createdAt', 'id'] },
     { name: 'invoices_subscription_id_index', properties: ['subscriptionId'] },
     { name: 'invoices_status_index', properties: ['status'] },
   ],

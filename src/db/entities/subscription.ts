@@ -27,7 +27,7 @@ export const SubscriptionSchema = defineEntity({
     id: p.text().primary(),
     customerId: p.text(),
     /** Stripe's status: incomplete | incomplete_expired | trialing | active | past_due | canceled | unpaid | paused */
-    status: p.text(),
+    status: p.text().$type<Stripe.Subscription.Status>(),
     planId: p.text().nullable(),
     /** The licensed item's price (price_…). */
     priceId: p.text().nullable(),

@@ -13,7 +13,7 @@ export class Migration20261121223846_initial extends Migration {
     this.addSql(`create table "customers" ("id" text not null, "external_id" text null, "email" text null, "name" text null, "metadata" jsonb not null default '{}', "default_payment_method" text null, "test_clock" text null, "deleted" boolean not null default false, "created_at" timestamptz not null, "raw" jsonb not null, "last_event_at" timestamptz null, "synced_at" timestamptz not null default now(), primary key ("id"));`);
     this.addSql(`alter table "customers" add constraint "customers_external_id_unique" unique ("external_id");`);
     this.addSql(`create index "customers_email_index" on "customers" ("email");`);
-    this.addSql(`create index "customers_created_at_id_index" on "customers" ("created_at" DESC, "id" DESC);`);
+    this.addSql(`create index "customers_created_at_id_index" on "customers" ("created_at", "id");`);
 
     this.addSql(`create table "dunning_cases" ("id" uuid not null, "customer_id" text not null, "invoice_id" text not null, "subscription_id" text null, "status" text not null default 'open', "step" int not null default 0, "attempt" int not null default 0, "opened_at" timestamptz not null, "closed_at" timestamptz null, "next_step_at" timestamptz null, "updated_at" timestamptz not null default now(), primary key ("id"));`);
     this.addSql(`create index "dunning_cases_customer_id_index" on "dunning_cases" ("customer_id");`);
@@ -24,7 +24,7 @@ export class Migration20261121223846_initial extends Migration {
     this.addSql(`create index "idempotency_keys_expires_at_index" on "idempotency_keys" ("expires_at");`);
 
     this.addSql(`create table "invoices" ("id" text not null, "customer_id" text not null, "subscription_id" text null, "number" text null, "status" text not null, "billing_reason" text null, "currency" text not null, "subtotal" int not null default 0, "total" int not null, "amount_due" int not null, "amount_paid" int not null, "attempt_count" int not null default 0, "next_payment_attempt" timestamptz null, "created_at" timestamptz not null, "period_start" timestamptz null, "period_end" timestamptz null, "due_date" timestamptz null, "paid_at" timestamptz null, "hosted_invoice_url" text null, "invoice_pdf" text null, "test_clock" text null, "raw" jsonb not null, "last_event_at" timestamptz null, "synced_at" timestamptz not null default now(), primary key ("id"));`);
-    this.addSql(`create index "invoices_customer_id_created_at_id_index" on "invoices" ("customer_id", "created_at" DESC, "id" DESC);`);
+    this.addSql(`create index "invoices_customer_id_created_at_id_index" on "invoices" ("customer_id", "created_at", "id");`);
     this.addSql(`create index "invoices_subscription_id_index" on "invoices" ("subscription_id");`);
     this.addSql(`create index "invoices_status_index" on "invoices" ("status");`);
 

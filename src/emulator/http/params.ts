@@ -88,6 +88,23 @@ export class Params {
     return n;
   }
 
+  /** A number that may have a fraction (e.g. `percent_off=12.5`). */
+  number(key: string, opts: { min?: number; max?: number; required?: boolean } = {}): number | undefined {
+    const v = this.take(key);
+    if (v === undefined || v === '') {
+      if (opts.required) throw missingParam(this.name(key));
+      return undefined;
+    }
+    if (typeof v !== 'string' || !/^-?\d+(\.\d+)?$/.test(v)) {
+      throw invalidRequest(`Invalid decimal: ${String(v)}`, this.name(key), 'parameter_invalid');
+    }
+    const n = Number(v);
+    if ((opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max)) {
+      throw invalidRequest(`Invalid ${this.name(key)}: must be between ${opts.min ?? '-inf'} and ${opts.max ?? 'inf'}`, this.name(key), 'parameter_invalid');
+    }
+    return n;
+  }
+
   /** A non-negative decimal string such as "0.1" (Stripe's `*_decimal` params). */
   decimal(key: string): string | undefined {
     const v = this.string(key);

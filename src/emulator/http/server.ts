@@ -115,6 +115,7 @@ export class EmulatorHttp {
       const expand = params.strings('expand') ?? [];
       let status = 200;
       let body: unknown;
+      let errorHeaders: Record<string, string> = {};
       try {
         const result = await requestContext.run({ id: requestId, idempotencyKey: idemKey ?? null }, () =>
           match.handler({ emu: this.emu, params, path: match.path, method, url, headers: req.headers }),
@@ -129,6 +130,7 @@ export class EmulatorHttp {
         if (!(err instanceof StripeError)) throw err;
         status = err.status;
         body = err.toJSON();
+        errorHeaders = err.headers;
       }
       // Stripe saves the result once execution began; we save successes and card declines,
       // so a request rejected for bad parameters can be corrected and retried with its key.
@@ -142,7 +144,7 @@ export class EmulatorHttp {
         } satisfies IdempotencyRecord);
       }
       if (method !== 'GET') this.emu.store.changed();
-      send(res, status, body, idemKey ? { 'Idempotency-Key': idemKey } : {});
+      send(res, status, body, { ...errorHeaders, ...(idemKey ? { 'Idempotency-Key': idemKey } : {}) });
     } finally {
       if (idemKey) this.inFlight.delete(recordId);
     }

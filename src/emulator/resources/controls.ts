@@ -1,5 +1,6 @@
 import type { Emulator, FaultSpec } from '../emulator.js';
 import { invalidRequest } from '../errors.js';
+import { parseChaos } from '../webhooks/chaos.js';
 import type { Router } from '../http/router.js';
 
 /** Test controls outside Stripe's API (no key needed): reset state and inject faults. */
@@ -11,6 +12,8 @@ export function registerControls(router: Router, emu: Emulator): void {
     ({ params: p }) => {
       p.done();
       emu.store.clear();
+      emu.webhooks.reset();
+      emu.faults = null;
       return { reset: true };
     },
     { auth: false },
@@ -36,6 +39,48 @@ export function registerControls(router: Router, emu: Emulator): void {
       };
       emu.faults = spec;
       return { faults: spec };
+    },
+    { auth: false },
+  );
+
+  /**
+   * Chaos delivery. Body (JSON): `{ duplicate?: 0..1, reorder?: boolean | window, delayMs?: [min, max],
+   * hold?: boolean, seed?: n }`; `{}` turns it off. Answers the settings now in force.
+   */
+  router.post(
+    '/_emulator/chaos',
+    ({ params: p }) => {
+      const spec = parseChaos(p.raw);
+      emu.webhooks.setChaos(spec);
+      return { chaos: emu.webhooks.chaos, held: emu.webhooks.heldCount };
+    },
+    { auth: false },
+  );
+
+  router.get('/_emulator/chaos', () => ({ chaos: emu.webhooks.chaos, held: emu.webhooks.heldCount }), { auth: false });
+
+  /** Delivers the events held back by `hold`. */
+  router.post(
+    '/_emulator/chaos/release',
+    ({ params: p }) => {
+      p.done();
+      return { released: emu.webhooks.release() };
+    },
+    { auth: false },
+  );
+
+  /** Delivery attempts, oldest first; filters `event`, `endpoint`, `type`. `wait=true` first waits until deliveries are idle. */
+  router.get(
+    '/_emulator/deliveries',
+    async ({ params: p }) => {
+      const event = p.string('event');
+      const endpoint = p.string('endpoint');
+      const type = p.string('type');
+      const wait = p.bool('wait');
+      p.done();
+      if (wait) await emu.webhooks.idle();
+      const data = emu.webhooks.attempts({ event, endpoint, type });
+      return { object: 'list', data, has_more: false, url: '/_emulator/deliveries' };
     },
     { auth: false },
   );

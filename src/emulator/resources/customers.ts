@@ -83,11 +83,7 @@ export function registerCustomers(router: Router, emu: Emulator): void {
 
   router.delete('/v1/customers/:id', ({ params: p, path }) => {
     p.done();
-    const customer = liveCustomer(emu, path.id!);
-    const deleted = { id: customer.id, object: 'customer', deleted: true } as const;
-    emu.store.insert('customer', deleted as unknown as CustomerRecord);
-    emu.events.emit('customer.deleted', customer);
-    return deleted;
+    return deleteCustomer(emu, liveCustomer(emu, path.id!));
   });
 
   router.get('/v1/customers', ({ params: p, url }) => {
@@ -114,4 +110,16 @@ export function liveCustomer(emu: Emulator, id: string, param = 'id'): CustomerR
     throw resourceMissing('customer', id, param);
   }
   return c;
+}
+
+/**
+ * Deletes a customer as Stripe does: the hooks in `emu.customerDeleteHooks` run first (billing cancels
+ * subscriptions), then a `{ id, object, deleted: true }` stub replaces it and `customer.deleted` is emitted.
+ */
+export function deleteCustomer(emu: Emulator, customer: CustomerRecord): { id: string; object: 'customer'; deleted: true } {
+  for (const hook of emu.customerDeleteHooks) hook(customer);
+  const deleted = { id: customer.id, object: 'customer', deleted: true } as const;
+  emu.store.insert('customer', deleted as unknown as CustomerRecord);
+  emu.events.emit('customer.deleted', customer);
+  return deleted;
 }

@@ -1,0 +1,69 @@
+/**
+ * Reads of mirrored customers. Authorisation is the caller's job (src/auth/guard.ts); this module
+ * only finds rows. Deleted Stripe customers are invisible.
+ */
+import DataLoader from 'dataloader';
+import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import { Customer } from '../../db/entities/customer.js';
+import type { CustomerRef } from '../../auth/guard.js';
+import { afterPosition, decodeCursor, encodeCursor, pageSize } from './keyset-cursor.js';
+
+export interface CustomerLoaders {
+  customerById: DataLoader<string, Customer | null>;
+  customerByExternalId: DataLoader<string, Customer | null>;
+}
+
+export function createCustomerLoaders(em: EntityManager): CustomerLoaders {
+  return {
+    customerById: new DataLoader(async (ids: readonly string[]) => {
+      const rows = await em.find(Customer, { id: { $in: [...ids] }, deleted: false });
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
+    customerByExternalId: new DataLoader(async (ids: readonly string[]) => {
+      const rows = await em.find(Customer, { externalId: { $in: [...ids] }, deleted: false });
+      const byExt = new Map(rows.map((r) => [r.externalId!, r]));
+      return ids.map((id) => byExt.get(id) ?? null);
+    }),
+  };
+}
+
+export interface CustomerPage {
+  edges: { cursor: string; node: Customer }[];
+  hasNextPage: boolean;
+  endCursor: string | null;
+  totalCount: number;
+}
+
+export interface ListCustomersInput {
+  first?: number | null;
+  after?: string | null;
+  /** Exact match, as Stripe's customer list filter. */
+  email?: string | null;
+}
+
+export class CustomerService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly loaders: CustomerLoaders,
+  ) {}
+
+  find(ref: CustomerRef): Promise<Customer | null> {
+    return ref.kind === 'stripeId' ? this.loaders.customerById.load(ref.id) : this.loaders.customerByExternalId.load(ref.externalId);
+  }
+
+  /** Newest first; stable opaque cursors; totalCount ignores the cursor. */
+  async list(input: ListCustomersInput): Promise<CustomerPage> {
+    const first = pageSize(input.first);
+    const base: FilterQuery<Customer> = { deleted: false, ...(input.email ? { email: input.email } : {}) };
+    const where: FilterQuery<Customer> = input.after ? { $and: [base, afterPosition(decodeCursor(input.after))] } : base;
+    const [rows, totalCount] = await Promise.all([
+      this.em.find(Customer, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: first + 1 }),
+      this.em.count(Customer, base),
+    ]);
+    const page = rows.slice(0, first);
+    for (const row of page) this.loaders.customerById.prime(row.id, row);
+    const edges = page.map((node) => ({ cursor: encodeCursor(node), node }));
+    return { edges, hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null, totalCount };
+  }
+}

@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../index.js';
+import { printJson } from '../shared.js';
+
+interface MigrateOptions {
+  status?: boolean;
+  json?: boolean;
+}
+
+export function registerMigrate(program: Command, ctx: CliContext): void {
+  program
+    .command('migrate')
+    .description('Apply pending database migrations (DATABASE_URL, or the embedded PGlite under DATA_DIR).')
+    .option('--status', 'list applied and pending migrations without applying any')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: MigrateOptions) => {
+      const [{ cliConfig }, { closeOrm, executedMigrations, migrateUp, openOrm, pendingMigrations }] = await Promise.all([
+        import('../config.js'),
+        import('../../db/orm.js'),
+      ]);
+      const config = cliConfig();
+      const orm = await openOrm({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, migrate: false });
+      const database = config.databaseUrl ? 'postgresql' : 'pglite';
+      try {
+        if (opts.status) {
+          const [executed, pending] = await Promise.all([executedMigrations(orm), pendingMigrations(orm)]);
+          if (opts.json) printJson({ database, executed, pending });
+          else {
+            process.stdout.write(`${executed.length} applied, ${pending.length} pending (${database}).\n`);
+            for (const name of pending) process.stdout.write(`  pending  ${name}\n`);
+          }
+        } else {
+          const applied = await migrateUp(orm);
+          if (opts.json) printJson({ database, applied });
+          else if (applied.length === 0) process.stdout.write(`Database is up to date (${database}).\n`);
+          else {
+            process.stdout.write(`Applied ${applied.length} migration(s) (${database}):\n`);
+            for (const name of applied) process.stdout.write(`  ${name}\n`);
+          }
+        }
+      } finally {
+        await closeOrm(orm);
+      }
+      ctx.outcome = 0;
+    });
+}

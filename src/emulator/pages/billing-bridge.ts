@@ -1,0 +1,85 @@
+import type Stripe from 'stripe';
+import type { Emulator } from '../emulator.js';
+import type { Router } from '../http/router.js';
+import { updateWithEvent } from '../resources/common.js';
+import type { CustomerRecord } from '../resources/customers.js';
+import { attachPaymentMethod, type PaymentMethodRecord } from '../resources/payment-methods.js';
+import { callApi } from './internal-api.js';
+
+/**
+ * What the hosted pages need from the rest of the emulator, in one place: customers and cards
+ * (E1's resources) and subscriptions and invoices (the billing engine). Each goes through the
+ * owning module, so a page changes state exactly as the equivalent API call does, events included.
+ */
+export interface PagesContext {
+  emu: Emulator;
+  router: Router;
+}
+
+export interface NewSubscription {
+  customer: string;
+  items: { price: string; quantity: number | null }[];
+  trialPeriodDays?: number;
+  metadata?: Record<string, string>;
+  defaultPaymentMethod: string;
+  discounts?: { coupon?: string | null; promotion_code?: string | null }[];
+}
+
+/** Creates a customer as `POST /v1/customers` does (`customer.created`). */
+export function createCustomer(ctx: PagesContext, fields: { email?: string | null }): Promise<CustomerRecord> {
+  return callApi<CustomerRecord>(ctx.router, ctx.emu, 'POST', '/v1/customers', { email: fields.email ?? undefined });
+}
+
+/**
+ * Attaches a card (id or test token) and makes it the customer's default for invoices, as
+ * `payment_methods.attach` + `customers.update({ invoice_settings })` do. A declining card throws
+ * the card error before anything changes.
+ */
+export function attachDefaultCard(ctx: PagesContext, customerId: string, paymentMethod: string): PaymentMethodRecord {
+  const pm = attachPaymentMethod(ctx.emu, paymentMethod, customerId, 'payment_method');
+  const customer = ctx.emu.store.require<CustomerRecord>('customer', customerId, 'customer', 'customer');
+  updateWithEvent(ctx.emu, 'customer.updated', customer, (c) => {
+    c.invoice_settings.default_payment_method = pm.id;
+  });
+  return pm;
+}
+
+/**
+ * Creates the subscription that a completed checkout buys, charging its first invoice at once.
+ * `error_if_incomplete`: a failed first charge throws the card error and leaves no subscription,
+ * so checkout completes nothing.
+ */
+export function createSubscription(ctx: PagesContext, sub: NewSubscription): Promise<Stripe.Subscription> {
+  return callApi<Stripe.Subscription>(ctx.router, ctx.emu, 'POST', '/v1/subscriptions', {
+    customer: sub.customer,
+    items: sub.items.map((i) => ({ price: i.price, ...(i.quantity !== null ? { quantity: i.quantity } : {}) })),
+    default_payment_method: sub.defaultPaymentMethod,
+    payment_behavior: 'error_if_incomplete',
+    ...(sub.trialPeriodDays ? { trial_period_days: sub.trialPeriodDays } : {}),
+    ...(sub.metadata && Object.keys(sub.metadata).length > 0 ? { metadata: sub.metadata } : {}),
+    ...(sub.discounts && sub.discounts.length > 0
+      ? { discounts: sub.discounts.map((d) => (d.promotion_code ? { promotion_code: d.promotion_code } : { coupon: d.coupon ?? undefined })) }
+      : {}),
+  });
+}
+
+/** Pays an open invoice as `invoices.pay` does (`invoice.paid`, or a card error and `invoice.payment_failed`). */
+export function payInvoice(ctx: PagesContext, invoiceId: string, paymentMethod?: string): Promise<Stripe.Invoice> {
+  return callApi<Stripe.Invoice>(ctx.router, ctx.emu, 'POST', `/v1/invoices/${encodeURIComponent(invoiceId)}/pay`, {
+    ...(paymentMethod ? { payment_method: paymentMethod } : {}),
+  });
+}
+
+/** Cancels at period end or renews, as `subscriptions.update({ cancel_at_period_end })` does. */
+export function setCancelAtPeriodEnd(ctx: PagesContext, subscriptionId: string, cancel: boolean): Promise<Stripe.Subscription> {
+  return callApi<Stripe.Subscription>(ctx.router, ctx.emu, 'POST', `/v1/subscriptions/${encodeURIComponent(subscriptionId)}`, {
+    cancel_at_period_end: cancel,
+  });
+}
+
+/** Makes a card the subscription's own default, as `subscriptions.update({ default_payment_method })` does. */
+export function setSubscriptionPaymentMethod(ctx: PagesContext, subscriptionId: string, paymentMethod: string): Promise<Stripe.Subscription> {
+  return callApi<Stripe.Subscription>(ctx.router, ctx.emu, 'POST', `/v1/subscriptions/${encodeURIComponent(subscriptionId)}`, {
+    default_payment_method: paymentMethod,
+  });
+}

@@ -1,0 +1,330 @@
+import type Stripe from 'stripe';
+import type { Emulator } from '../emulator.js';
+import { cardError, invalidRequest, missingParam } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Params } from '../http/params.js';
+import type { CustomerRecord } from '../resources/customers.js';
+import { liveCustomer } from '../resources/customers.js';
+import { cardBehaviour, resolvePaymentMethod } from '../resources/payment-methods.js';
+import type { PriceRecord } from '../resources/prices.js';
+import type { Stored } from '../store.js';
+import { discountPerLine, priceAmount } from './amounts.js';
+import { attachDefaultCard, createCustomer, createSubscription, type PagesContext } from './billing-bridge.js';
+
+export type CheckoutSessionRecord = Stripe.Checkout.Session & Stored;
+export type CheckoutLineItem = Stripe.LineItem;
+
+export const SESSION_KIND = 'checkout.session';
+/** Stripe shows `line_items` only when expanded or listed; they are kept beside the session. */
+const LINE_ITEMS_KIND = 'checkout.session_line_items';
+/** What the session will put on the subscription; Stripe does not show it on the session. */
+const SUBSCRIPTION_DATA_KIND = 'checkout.session_subscription_data';
+
+interface StoredLineItems extends Stored {
+  items: CheckoutLineItem[];
+}
+interface StoredSubscriptionData extends Stored {
+  trial_period_days: number | null;
+  metadata: Record<string, string>;
+}
+
+const DAY = 24 * 3600;
+
+export function sessionLineItems(emu: Emulator, sessionId: string): CheckoutLineItem[] {
+  return emu.store.get<StoredLineItems>(LINE_ITEMS_KIND, sessionId)?.items ?? [];
+}
+
+export function sessionSubscriptionData(emu: Emulator, sessionId: string): { trial_period_days: number | null; metadata: Record<string, string> } {
+  return emu.store.get<StoredSubscriptionData>(SUBSCRIPTION_DATA_KIND, sessionId) ?? { trial_period_days: null, metadata: {} };
+}
+
+/** The coupon a session discount (coupon or promotion code) applies, if it still exists. */
+export function couponOf(emu: Emulator, d: { coupon?: unknown; promotion_code?: unknown }): Stripe.Coupon | null {
+  const couponId =
+    typeof d.coupon === 'string'
+      ? d.coupon
+      : typeof d.promotion_code === 'string'
+        ? (emu.store.get<Stripe.PromotionCode & Stored>('promotion_code', d.promotion_code)?.promotion?.coupon as string | undefined)
+        : undefined;
+  return couponId ? (emu.store.get<Stripe.Coupon & Stored>('coupon', couponId) ?? null) : null;
+}
+
+/** Parses and validates `POST /v1/checkout/sessions`, then stores the new open session. */
+export function createCheckoutSession(emu: Emulator, p: Params): CheckoutSessionRecord {
+  const mode = p.enum('mode', ['payment', 'setup', 'subscription'] as const, { required: true });
+  const lineItemParams = p.objects('line_items');
+  const lines = (lineItemParams ?? []).map((li, i) => ({
+    price: li.string('price', { required: true }),
+    quantity: li.int('quantity', { min: 1, max: 999_999 }),
+    param: `line_items[${i}]`,
+  }));
+  const customerId = p.string('customer');
+  const customerEmail = p.string('customer_email');
+  const successUrl = p.string('success_url');
+  const cancelUrl = p.string('cancel_url');
+  const clientReferenceId = p.string('client_reference_id');
+  const metadata = p.metadata();
+  const subscriptionData = p.object('subscription_data');
+  const trialPeriodDays = subscriptionData?.int('trial_period_days', { min: 1, max: 730 });
+  const subscriptionMetadata = subscriptionData?.metadata();
+  const allowPromotionCodes = p.bool('allow_promotion_codes');
+  const discountParams = p.objects('discounts');
+  const discounts = (discountParams ?? []).map((d) => ({ coupon: d.string('coupon') ?? null, promotion_code: d.string('promotion_code') ?? null }));
+  const expiresAtParam = p.int('expires_at', { min: 0 });
+  p.enum('ui_mode', ['hosted_page'] as const);
+  const locale = p.string('locale');
+  const paymentMethodTypes = p.strings('payment_method_types');
+  const billingAddressCollection = p.enum('billing_address_collection', ['auto', 'required'] as const);
+  const paymentMethodCollection = p.enum('payment_method_collection', ['always', 'if_required'] as const);
+  p.done();
+
+  if (mode !== 'subscription') {
+    throw invalidRequest('The emulator supports Checkout Sessions with `mode=subscription` only.', 'mode');
+  }
+  if (lines.length === 0) throw missingParam('line_items');
+  if (customerId && customerEmail) {
+    throw invalidRequest('You may only specify one of these parameters: customer, customer_email.', 'customer_email');
+  }
+  if (allowPromotionCodes && discounts.length > 0) {
+    throw invalidRequest('You may only specify one of these parameters: allow_promotion_codes, discounts.', 'discounts');
+  }
+  if (discounts.length > 1) throw invalidRequest('You may only specify one discount.', 'discounts');
+  for (const url of [
+    ['success_url', successUrl],
+    ['cancel_url', cancelUrl],
+  ] as const) {
+    if (url[1] !== undefined && !URL.canParse(url[1].replaceAll('{CHECKOUT_SESSION_ID}', 'x'))) {
+      throw invalidRequest(`Not a valid URL`, url[0], 'url_invalid');
+    }
+  }
+  if (paymentMethodTypes && paymentMethodTypes.some((t) => t !== 'card')) {
+    throw invalidRequest('The emulator supports only `card` payment methods.', 'payment_method_types');
+  }
+  const customer = customerId ? liveCustomer(emu, customerId, 'customer') : null;
+  discounts.forEach((d, i) => {
+    if (!!d.coupon === !!d.promotion_code) throw invalidRequest('Specify exactly one of coupon, promotion_code.', `discounts[${i}]`);
+    if (d.coupon) emu.store.require('coupon', d.coupon, 'coupon', `discounts[${i}][coupon]`);
+    if (d.promotion_code) emu.store.require('promotion_code', d.promotion_code, 'promotion code', `discounts[${i}][promotion_code]`);
+  });
+
+  const prices = lines.map((l) => {
+    const price = emu.store.require<PriceRecord>('price', l.price, 'price', `${l.param}[price]`);
+    if (!price.active) throw invalidRequest(`The price \`${price.id}\` is not active.`, `${l.param}[price]`);
+    if (!price.recurring) {
+      throw invalidRequest('The emulator needs recurring prices in `subscription` mode.', `${l.param}[price]`);
+    }
+    const metered = price.recurring.usage_type === 'metered';
+    if (metered && l.quantity !== undefined) {
+      throw invalidRequest('Quantity should not be specified where usage_type is `metered`. Remove quantity from this line item.', `${l.param}[quantity]`);
+    }
+    if (!metered && l.quantity === undefined) throw missingParam(`${l.param}[quantity]`);
+    return price;
+  });
+  const currency = prices[0]!.currency;
+  const interval = prices[0]!.recurring!;
+  prices.forEach((price, i) => {
+    if (price.currency !== currency) throw invalidRequest('All prices must be in the same currency.', `line_items[${i}][price]`);
+    if (price.recurring!.interval !== interval.interval || price.recurring!.interval_count !== interval.interval_count) {
+      throw invalidRequest('All recurring prices must have the same billing interval.', `line_items[${i}][price]`);
+    }
+  });
+
+  const now = customer ? emu.nowFor(customer) : emu.realNow();
+  const expiresAt = expiresAtParam ?? now + DAY;
+  if (expiresAt < now + 30 * 60 || expiresAt > now + DAY) {
+    throw invalidRequest('The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation.', 'expires_at');
+  }
+
+  // What is due today: nothing during a trial; otherwise licensed lines, less the discount.
+  const trial = trialPeriodDays ?? null;
+  const subtotals = lines.map((l, i) => (trial ? 0 : priceAmount(emu, prices[i]!, l.quantity ?? 0)));
+  const coupon = discounts[0] ? couponOf(emu, discounts[0]) : null;
+  const lineDiscounts = discountPerLine(subtotals, coupon, currency);
+  const id = newId('cs_test', 58);
+  const lineItems: CheckoutLineItem[] = lines.map((l, i) => {
+    const price = prices[i]!;
+    const product = emu.store.get<Stripe.Product & Stored>('product', price.product as string);
+    return {
+      id: newId('li', 24),
+      object: 'item',
+      adjustable_quantity: null,
+      amount_discount: lineDiscounts[i]!,
+      amount_subtotal: subtotals[i]!,
+      amount_tax: 0,
+      amount_total: subtotals[i]! - lineDiscounts[i]!,
+      currency,
+      description: product?.name ?? price.nickname ?? null,
+      metadata: {},
+      price: structuredClone(price) as Stripe.Price,
+      quantity: l.quantity ?? null,
+    };
+  });
+  const amountSubtotal = subtotals.reduce((s, a) => s + a, 0);
+  const amountDiscount = lineDiscounts.reduce((s, a) => s + a, 0);
+
+  const session = {
+    id,
+    object: 'checkout.session',
+    adaptive_pricing: null,
+    after_expiration: null,
+    allow_promotion_codes: allowPromotionCodes ?? null,
+    allowed_payment_method_types: null,
+    amount_subtotal: amountSubtotal,
+    amount_total: amountSubtotal - amountDiscount,
+    automatic_tax: { enabled: false, liability: null, provider: null, status: null },
+    billing_address_collection: billingAddressCollection ?? null,
+    cancel_url: cancelUrl ?? null,
+    client_reference_id: clientReferenceId ?? null,
+    client_secret: null,
+    collected_information: null,
+    consent: null,
+    consent_collection: null,
+    created: now,
+    currency,
+    currency_conversion: null,
+    custom_fields: [],
+    custom_text: { after_submit: null, shipping_address: null, submit: null, terms_of_service_acceptance: null },
+    customer: customer?.id ?? null,
+    customer_account: null,
+    customer_creation: customer ? null : 'always',
+    customer_details: null,
+    customer_email: customerEmail ?? null,
+    discounts: discounts.map((d) => ({ coupon: d.coupon, promotion_code: d.promotion_code })),
+    expires_at: expiresAt,
+    integration_identifier: null,
+    invoice: null,
+    invoice_creation: null,
+    livemode: false,
+    locale: (locale ?? null) as Stripe.Checkout.Session.Locale | null,
+    managed_payments: null,
+    metadata: Object.fromEntries(Object.entries(metadata ?? {}).filter(([, v]) => v !== null)) as Record<string, string>,
+    mode,
+    origin_context: null,
+    payment_intent: null,
+    payment_link: null,
+    payment_method_collection: paymentMethodCollection ?? 'always',
+    payment_method_configuration_details: null,
+    payment_method_options: {},
+    payment_method_types: ['card'],
+    payment_status: 'unpaid',
+    permissions: null,
+    phone_number_collection: { enabled: false },
+    recovered_from: null,
+    saved_payment_method_options: null,
+    setup_intent: null,
+    shipping_address_collection: null,
+    shipping_cost: null,
+    shipping_options: [],
+    status: 'open',
+    submit_type: null,
+    subscription: null,
+    success_url: successUrl ?? null,
+    tax_id_collection: { enabled: false, required: 'never' },
+    total_details: { amount_discount: amountDiscount, amount_shipping: 0, amount_tax: 0 },
+    ui_mode: 'hosted_page',
+    url: `${emu.baseUrl}/checkout/${id}`,
+    wallet_options: null,
+  } satisfies Stripe.Checkout.Session as CheckoutSessionRecord;
+  emu.store.insert(SESSION_KIND, session);
+  emu.store.insert<StoredLineItems>(LINE_ITEMS_KIND, { id, items: lineItems });
+  emu.store.insert<StoredSubscriptionData>(SUBSCRIPTION_DATA_KIND, {
+    id,
+    trial_period_days: trial,
+    metadata: Object.fromEntries(Object.entries(subscriptionMetadata ?? {}).filter(([, v]) => v !== null)) as Record<string, string>,
+  });
+  return session;
+}
+
+/** A session past `expires_at` (on its customer's clock) expires when next looked at, with its event. */
+export function refreshExpiry(emu: Emulator, session: CheckoutSessionRecord): CheckoutSessionRecord {
+  if (session.status === 'open' && emu.nowFor(session) >= session.expires_at) expireSession(emu, session);
+  return session;
+}
+
+export function expireSession(emu: Emulator, session: CheckoutSessionRecord): CheckoutSessionRecord {
+  if (session.status !== 'open') {
+    throw invalidRequest(`Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of "${session.status}".`);
+  }
+  session.status = 'expired';
+  session.url = null;
+  emu.store.changed();
+  emu.events.emit('checkout.session.expired', session);
+  return session;
+}
+
+/** Sessions being completed right now: a double submit must not buy twice. */
+const completing = new WeakSet<CheckoutSessionRecord>();
+
+/**
+ * Completes an open subscription-mode session with a card (a test token such as `pm_card_visa`,
+ * or a PaymentMethod id): creates the customer when the session has none, attaches the card as
+ * the default, creates the subscription (trial and metadata from `subscription_data`, charging
+ * the first invoice), marks the session complete and emits `checkout.session.completed`.
+ * A declined card throws its card error before anything is created.
+ */
+export async function completeCheckout(
+  ctx: PagesContext,
+  session: CheckoutSessionRecord,
+  paymentMethod: string,
+  opts: { email?: string } = {},
+): Promise<CheckoutSessionRecord> {
+  const { emu } = ctx;
+  refreshExpiry(emu, session);
+  if (session.status !== 'open') {
+    throw invalidRequest(`This Checkout Session is no longer open (status: ${session.status}).`, undefined, 'checkout_session_not_open');
+  }
+  if (completing.has(session)) throw invalidRequest('This Checkout Session is already being completed.', undefined, 'checkout_session_not_open');
+  completing.add(session);
+  try {
+    const pm = resolvePaymentMethod(emu, paymentMethod, 'payment_method');
+    if (cardBehaviour(pm) === 'declined') {
+      throw cardError('Your card was declined.', 'generic_decline', { param: 'payment_method' });
+    }
+    const customer =
+      typeof session.customer === 'string'
+        ? liveCustomer(emu, session.customer, 'customer')
+        : await createCustomer(ctx, { email: session.customer_email ?? opts.email ?? null });
+    attachDefaultCard(ctx, customer.id, pm.id);
+    const data = sessionSubscriptionData(emu, session.id);
+    const subscription = await createSubscription(ctx, {
+      customer: customer.id,
+      items: sessionLineItems(emu, session.id).map((li) => ({ price: li.price!.id, quantity: li.quantity })),
+      defaultPaymentMethod: pm.id,
+      trialPeriodDays: data.trial_period_days ?? undefined,
+      metadata: data.metadata,
+      discounts: (session.discounts ?? []).map((d) => ({
+        coupon: typeof d.coupon === 'string' ? d.coupon : (d.coupon?.id ?? null),
+        promotion_code: typeof d.promotion_code === 'string' ? d.promotion_code : (d.promotion_code?.id ?? null),
+      })),
+    });
+    const latestInvoice = subscription.latest_invoice;
+    const fresh = emu.store.get<CustomerRecord>('customer', customer.id) ?? customer;
+    session.status = 'complete';
+    session.payment_status = (session.amount_total ?? 0) > 0 ? 'paid' : 'no_payment_required';
+    session.customer = customer.id;
+    session.subscription = subscription.id;
+    session.invoice = typeof latestInvoice === 'string' ? latestInvoice : (latestInvoice?.id ?? null);
+    session.customer_details = {
+      address: null,
+      business_name: null,
+      email: fresh.email ?? null,
+      individual_name: null,
+      name: fresh.name ?? null,
+      phone: fresh.phone ?? null,
+      tax_exempt: 'none',
+      tax_ids: [],
+    };
+    session.collected_information = { business_name: null, individual_name: null, shipping_details: null };
+    session.url = null;
+    emu.store.changed();
+    emu.events.emit('checkout.session.completed', session);
+    return session;
+  } finally {
+    completing.delete(session);
+  }
+}
+
+/** `success_url` with Stripe's `{CHECKOUT_SESSION_ID}` template variable filled in. */
+export function successUrlFor(session: Stripe.Checkout.Session): string | null {
+  return session.success_url ? session.success_url.replaceAll('{CHECKOUT_SESSION_ID}', session.id) : null;
+}

@@ -1,0 +1,109 @@
+/**
+ * GraphQL over WebSocket (graphql-transport-ws) on the HTTP server's `/graphql` path.
+ * The token comes in `connection_init` (`connectionParams.authorization: "Bearer <jwt>"`);
+ * a missing or bad token closes the socket with 4401 (graphql-ws itself would send 4403).
+ */
+import type { Server } from 'node:http';
+import { GraphQLError, parse, specifiedRules, validate, NoSchemaIntrospectionCustomRule, type ExecutionResult, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { Authentication } from '../auth/guard.js';
+import type { TokenVerifier } from '../auth/tokens.js';
+import { createRequestContext, type AppDeps } from '../graphql/context.js';
+import { AppError, formatGatewayError, rateLimited } from '../graphql/errors.js';
+import { queryLimitRule } from '../graphql/limits.js';
+import type { Logger } from '../log.js';
+import { liveSubscribers } from './metrics.js';
+import type { RequestRateLimiter } from './rate-limit.js';
+
+export const WS_UNAUTHORIZED = 4401;
+
+type WsExtra = { auth?: Authentication };
+
+export interface GraphqlWsOptions {
+  httpServer: Server;
+  path: string;
+  schema: GraphQLSchema;
+  deps: AppDeps;
+  verifier: TokenVerifier;
+  rateLimiter: RequestRateLimiter;
+  log: Logger;
+}
+
+function formatErrors(errors: readonly GraphQLError[]): GraphQLError[] {
+  return errors.map((e) => {
+    const f = formatGatewayError(e.toJSON(), e);
+    return new GraphQLError(f.message, { path: f.path, extensions: f.extensions });
+  });
+}
+
+export function attachGraphqlWs(opts: GraphqlWsOptions): { wsServer: WebSocketServer; dispose(): Promise<void> } {
+  const { deps, schema, verifier, rateLimiter, log } = opts;
+  const wsServer = new WebSocketServer({ server: opts.httpServer, path: opts.path, maxPayload: deps.config.bodyLimitBytes });
+  const rules: ValidationRule[] = [...specifiedRules, queryLimitRule(deps.config.graphql)];
+  if (deps.config.isProduction) rules.push(NoSchemaIntrospectionCustomRule);
+
+  const cleanup = useServer<Record<string, unknown> | undefined, WsExtra>(
+    {
+      schema,
+      onConnect: async (ctx) => {
+        const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        try {
+          if (typeof header !== 'string' || header.trim() === '') throw new AppError('UNAUTHENTICATED', 'Missing token');
+          const viewer = await verifier.verifyAuthorization(header);
+          if (!viewer) throw new AppError('UNAUTHENTICATED', 'Missing token');
+          ctx.extra.auth = { viewer };
+          liveSubscribers.inc();
+          return true;
+        } catch (err) {
+          const reason = err instanceof AppError ? err.message : 'Unauthorized';
+          ctx.extra.socket.close(WS_UNAUTHORIZED, reason.slice(0, 120));
+          return false;
+        }
+      },
+      onDisconnect: () => {
+        liveSubscribers.dec();
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        const auth = ctx.extra.auth!;
+        const decision = await rateLimiter.consume(auth.viewer, ctx.extra.request.socket.remoteAddress);
+        if (!decision.allowed) {
+          const e = rateLimited(decision.retryAfterSeconds);
+          return [new GraphQLError(e.message, { extensions: e.extensions })];
+        }
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (err) {
+          return [err instanceof GraphQLError ? new GraphQLError(err.message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } }) : new GraphQLError('Invalid query')];
+        }
+        const errors = validate(schema, document, rules);
+        if (errors.length) return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED', ...e.extensions } }));
+        return {
+          schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: createRequestContext(deps, auth),
+        };
+      },
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        const r = result as ExecutionResult;
+        if (r.errors?.length) return { ...r, errors: formatErrors(r.errors) };
+        return undefined;
+      },
+      onError: (_ctx, _id, _payload, errors) => formatErrors(errors),
+    },
+    wsServer,
+  );
+
+  wsServer.on('error', (err) => log.error({ err: err.message }, 'websocket server error'));
+
+  return {
+    wsServer,
+    // Closes every socket with 1001 (Going away) and stops the WebSocket server.
+    dispose: async () => {
+      await cleanup.dispose();
+    },
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * Prometheus metrics. `metricsRegistry` is the one registry of the process: other modules
+ * (webhooks, Stripe client, usage flusher) register their metrics into it and `/metrics` serves it.
+ */
+import type { NextFunction, Request, Response } from 'express';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export const metricsRegistry = new Registry();
+collectDefaultMetrics({ register: metricsRegistry });
+
+export const httpRequestsTotal = new Counter({
+  name: 'http_requests_total',
+  help: 'HTTP requests served, by method, route and status code.',
+  labelNames: ['method', 'route', 'status'] as const,
+  registers: [metricsRegistry],
+});
+
+export const httpRequestDuration = new Histogram({
+  name: 'http_request_duration_seconds',
+  help: 'HTTP request latency in seconds, by method, route and status code.',
+  labelNames: ['method', 'route', 'status'] as const,
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [metricsRegistry],
+});
+
+export const liveSubscribers = new Gauge({
+  name: 'graphql_ws_live_subscribers',
+  help: 'Authenticated graphql-ws connections currently open.',
+  registers: [metricsRegistry],
+});
+
+export const rateLimitedTotal = new Counter({
+  name: 'rate_limited_requests_total',
+  help: 'Requests rejected by the rate limiter, by kind of key.',
+  labelNames: ['key'] as const,
+  registers: [metricsRegistry],
+});
+
+/** Bounded route labels: known paths by name, everything else "other" (no label explosion from scanners). */
+const KNOWN_ROUTES = new Set(['/graphql', '/healthz', '/readyz', '/metrics', '/webhooks/stripe']);
+
+export function httpMetricsMiddleware(req: Request, res: Response, next: NextFunction): void {
+  const end = httpRequestDuration.startTimer();
+  res.on('finish', () => {
+    const route = KNOWN_ROUTES.has(req.path) ? req.path : 'other';
+    const labels = { method: req.method, route, status: String(res.statusCode) };
+    httpRequestsTotal.inc(labels);
+    end(labels);
+  });
+  next();
+}

@@ -1,0 +1,212 @@
+/**
+ * The gateway's HTTP server: express 5 with Apollo Server 5 at `/graphql`, graphql-ws on the same
+ * server and path, the probes and `/metrics`, a body-size limit, rate limits, and graceful shutdown.
+ * The composition root (src/main.ts) builds the dependencies and calls `createGatewayServer`.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import type { GraphQLSchema } from 'graphql';
+import type { Redis } from 'ioredis';
+import type { Authentication } from '../auth/guard.js';
+import { createTokenVerifier, type TokenVerifier } from '../auth/tokens.js';
+import { createRequestContext, type AppDeps, type GraphQLContext } from '../graphql/context.js';
+import { AppError, formatGatewayError, rateLimited, unauthenticated } from '../graphql/errors.js';
+import { queryLimitRule } from '../graphql/limits.js';
+import { buildGatewaySchema, type GatewaySchemaOptions } from '../graphql/schema.js';
+import { logger as rootLogger, type Logger } from '../log.js';
+import { attachGraphqlWs } from './graphql-ws.js';
+import { mountHealthRoutes, type ReadinessCheck } from './health.js';
+import { httpMetricsMiddleware, metricsRegistry } from './metrics.js';
+import { createRequestRateLimiter, type RequestRateLimiter } from './rate-limit.js';
+
+export const GRAPHQL_PATH = '/graphql';
+
+export interface GatewayServerDeps extends AppDeps {
+  /** Readiness of the database; default: `orm.checkConnection()`. */
+  checkDatabase?: ReadinessCheck;
+  /** Readiness of Stripe (or the emulator), e.g. a cheap authenticated GET. */
+  checkStripe: ReadinessCheck;
+  /** Default: `createTokenVerifier(config.auth)`. */
+  verifier?: TokenVerifier;
+  /** A prebuilt schema; otherwise built from the core resolvers plus `schemaOptions`. */
+  schema?: GraphQLSchema;
+  schemaOptions?: GatewaySchemaOptions;
+  /** Share rate-limit counters between replicas (optional; in memory otherwise). */
+  redis?: Redis;
+  /**
+   * Mount routes that must see the raw body, BEFORE any JSON parser: `POST /webhooks/stripe`
+   * (issue 5) goes here, e.g. `app.post('/webhooks/stripe', express.raw({ type: 'application/json' }), handler)`.
+   */
+  mountBeforeJson?: (app: Express) => void;
+  /** Further REST routes, mounted after `/graphql` and before the 404 handler. */
+  mountRoutes?: (app: Express) => void;
+  log?: Logger;
+  /** How long shutdown waits for in-flight requests before closing their connections (default 10 s). */
+  shutdownGraceMs?: number;
+}
+
+export interface GatewayServer {
+  app: Express;
+  httpServer: Server;
+  schema: GraphQLSchema;
+  /** Starts listening; resolves with the actual port (pass 0 for any free port). */
+  listen(port?: number, host?: string): Promise<number>;
+  /** Stops accepting, finishes in-flight requests, closes WebSockets with 1001. The caller then closes the database. */
+  close(): Promise<void>;
+}
+
+function errorBody(message: string, code: string, extensions: Record<string, unknown> = {}) {
+  return { errors: [{ message, extensions: { ...extensions, code } }] };
+}
+
+export async function createGatewayServer(deps: GatewayServerDeps): Promise<GatewayServer> {
+  const { config, orm } = deps;
+  const log = (deps.log ?? rootLogger).child({ module: 'http' });
+  const appDeps: AppDeps = { config: deps.config, orm: deps.orm, catalog: deps.catalog };
+  const verifier = deps.verifier ?? createTokenVerifier(config.auth);
+  const rateLimiter: RequestRateLimiter = createRequestRateLimiter(config, deps.redis);
+  const schema = deps.schema ?? (await buildGatewaySchema(deps.schemaOptions));
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy > 0 ? config.trustProxy : false);
+  const httpServer = createServer(app);
+  let shuttingDown = false;
+
+  const ws = attachGraphqlWs({ httpServer, path: GRAPHQL_PATH, schema, deps: appDeps, verifier, rateLimiter, log });
+
+  const closeWebSockets: ApolloServerPlugin<GraphQLContext> = {
+    async serverWillStart() {
+      return { drainServer: () => ws.dispose() };
+    },
+  };
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    csrfPrevention: true,
+    introspection: !config.isProduction,
+    includeStacktraceInErrorResponses: false,
+    status400ForVariableCoercionErrors: true,
+    formatError: formatGatewayError,
+    validationRules: [queryLimitRule(config.graphql)],
+    logger: log,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: deps.shutdownGraceMs ?? 10_000 }),
+      closeWebSockets,
+      config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+    ],
+  });
+  await apollo.start();
+
+  app.use(httpMetricsMiddleware);
+
+  // ── Raw-body routes (POST /webhooks/stripe, issue 5) go here, before any JSON parser. ──
+  deps.mountBeforeJson?.(app);
+
+  mountHealthRoutes(
+    app,
+    {
+      database: deps.checkDatabase ?? (async () => (await orm.checkConnection()).ok),
+      stripe: deps.checkStripe,
+    },
+    log,
+    () => shuttingDown,
+  );
+
+  /** Verifies the bearer token once per request; a rejected token is remembered, not fatal (plans needs none). */
+  const authenticate: RequestHandler = async (req, res, next) => {
+    let auth: Authentication;
+    try {
+      auth = { viewer: await verifier.verifyAuthorization(req.headers.authorization) };
+    } catch (err) {
+      auth = { viewer: null, error: err instanceof AppError ? err : unauthenticated('Cannot verify token') };
+    }
+    res.locals.auth = auth;
+    next();
+  };
+
+  /** Rate limit: GraphQL-shaped RATE_LIMITED error with retryAfter, HTTP 429 and Retry-After. */
+  const rateLimit: RequestHandler = async (req, res, next) => {
+    const decision = await rateLimiter.consume((res.locals.auth as Authentication | undefined)?.viewer ?? null, req.ip ?? req.socket.remoteAddress);
+    if (decision.allowed) return next();
+    const e = rateLimited(decision.retryAfterSeconds);
+    res.status(429).set('Retry-After', String(decision.retryAfterSeconds)).json(errorBody(e.message, e.code, e.extensions));
+  };
+
+  app.get('/metrics', authenticate, rateLimit, async (_req, res) => {
+    res.set('Content-Type', metricsRegistry.contentType).send(await metricsRegistry.metrics());
+  });
+
+  app.use(
+    GRAPHQL_PATH,
+    authenticate,
+    rateLimit,
+    express.json({ limit: config.bodyLimitBytes }),
+    expressMiddleware(apollo, {
+      context: async ({ res }) => createRequestContext(appDeps, res.locals.auth as Authentication),
+    }),
+  );
+
+  deps.mountRoutes?.(app);
+
+  app.use((_req, res) => {
+    res.status(404).json(errorBody('Not found', 'NOT_FOUND'));
+  });
+
+  const onError: ErrorRequestHandler = (err, req, res, _next) => {
+    const e = err as { type?: string; status?: number; statusCode?: number; expose?: boolean; message?: string };
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (e.type === 'entity.too.large') {
+      res.status(413).json(errorBody(`Request body too large: the limit is ${config.bodyLimitBytes} bytes`, 'PAYLOAD_TOO_LARGE'));
+    } else if (e.type === 'entity.parse.failed') {
+      res.status(400).json(errorBody('Malformed JSON request body', 'BAD_REQUEST'));
+    } else {
+      const status = e.status ?? e.statusCode ?? 500;
+      if (status >= 400 && status < 500) {
+        res.status(status).json(errorBody(e.expose && e.message ? e.message : 'Bad request', 'BAD_REQUEST'));
+      } else {
+        log.error({ err: { message: e.message, type: e.type }, path: req.path }, 'unhandled request error');
+        res.status(500).json(errorBody('Internal server error', 'INTERNAL_SERVER_ERROR'));
+      }
+    }
+  };
+  app.use(onError);
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    httpServer,
+    schema,
+    listen(port = config.port, host?: string) {
+      return new Promise<number>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => {
+          httpServer.off('error', reject);
+          resolve((httpServer.address() as AddressInfo).port);
+        });
+      });
+    },
+    close() {
+      closing ??= (async () => {
+        shuttingDown = true;
+        // apollo.stop() runs the drain plugins: the HTTP server stops accepting and waits for
+        // in-flight requests (up to the grace period), and the WebSockets close with 1001.
+        if (httpServer.listening) {
+          await apollo.stop();
+        } else {
+          await ws.dispose();
+          await apollo.stop().catch(() => undefined);
+        }
+      })();
+      return closing;
+    },
+  };
+}

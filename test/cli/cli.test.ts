@@ -1,0 +1,157 @@
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { jwtVerify } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
+import { createStripeClient } from '../../src/stripe/client.js';
+
+/**
+ * The real binary, built by tsc into dist/ (as `npm install` does), run as a child process.
+ */
+const ROOT = resolve(import.meta.dirname, '../..');
+const BIN = join(ROOT, 'bin/billing-gateway.js');
+const SECRET = 'cli-test-secret-0123456789abcdefghijklmnop';
+
+let workDir: string;
+
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of ['PATH', 'HOME', 'TMPDIR', 'SYSTEMROOT']) if (process.env[k]) env[k] = process.env[k];
+  return { ...env, NODE_ENV: 'test', DATA_DIR: join(workDir, 'data'), ...extra };
+}
+
+function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: workDir, env: cleanEnv(env), timeout: 30_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+beforeAll(async () => {
+  workDir = mkdtempSync(join(tmpdir(), 'bg-cli-'));
+  // Other areas may still have type errors; tsc emits anyway, and the CLI must be there.
+  await new Promise<void>((done) => {
+    execFile(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT }, () => done());
+  });
+  expect(existsSync(join(ROOT, 'dist/src/cli/index.js'))).toBe(true);
+}, 120_000);
+
+afterAll(() => {
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+describe('billing-gateway CLI', () => {
+  it('prints help with every command and exits 0', async () => {
+    const r = await run(['--help']);
+    expect(r.code).toBe(0);
+    for (const cmd of ['serve', 'migrate', 'setup', 'emulator', 'token']) expect(r.stdout).toContain(cmd);
+    for (const cmd of ['serve', 'migrate', 'setup', 'emulator', 'token']) {
+      const sub = await run([cmd, '--help']);
+      expect(sub.code, cmd).toBe(0);
+      expect(sub.stdout).toContain(`Usage: billing-gateway ${cmd}`);
+    }
+  });
+
+  it('exits 2 with one line on bad usage', async () => {
+    for (const args of [['frobnicate'], ['token'], ['token', '--sub', 'u1', '--role', 'root'], ['setup', '--bogus'], ['emulator', '--port', 'x'], []]) {
+      const r = await run(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack
+    }
+    const r = await run(['token', '--sub', 'u1', '--expires', 'soon']);
+    expect(r.stderr.trim()).toBe("billing-gateway: option '--expires <duration>' argument 'soon' is invalid. expected a duration such as 30m, 1h, 7d.");
+  });
+
+  it('exits 1 naming the variable when the environment is invalid', async () => {
+    const r = await run(['token', '--sub', 'u1'], { AUTH_JWT_SECRET: 'short' });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('AUTH_JWT_SECRET: expected');
+    expect(r.stderr).not.toContain('short'); // a secret's value is never echoed
+  });
+
+  it('mints a token the gateway verifies', async () => {
+    const r = await run(['token', '--sub', 'user_42', '--role', 'admin', '--email', 'ops@example.com', '--expires', '1h'], {
+      AUTH_JWT_SECRET: SECRET,
+    });
+    expect(r.code).toBe(0);
+    const token = r.stdout.trim();
+    const { payload, protectedHeader } = await jwtVerify(token, new TextEncoder().encode(SECRET));
+    expect(protectedHeader.alg).toBe('HS256');
+    expect(payload).toMatchObject({ sub: 'user_42', role: 'admin', email: 'ops@example.com' });
+    expect(payload.exp! - payload.iat!).toBe(3600);
+
+    const json = await run(['token', '--sub', 'c1', '--json'], { AUTH_JWT_SECRET: SECRET });
+    expect(json.code).toBe(0);
+    const out = JSON.parse(json.stdout) as { token: string; role: string; sub: string };
+    expect(out).toMatchObject({ sub: 'c1', role: 'customer' });
+    const verified = await jwtVerify(out.token, new TextEncoder().encode(SECRET));
+    expect(verified.payload.role).toBe('customer');
+    // Signed with another secret, it does not verify.
+    await expect(jwtVerify(out.token, new TextEncoder().encode(`${SECRET}x`))).rejects.toThrow();
+  });
+
+  describe('setup against an emulator', () => {
+    let emulator: RunningEmulator;
+    beforeAll(async () => {
+      emulator = await startEmulator({ port: 0 });
+    });
+    afterAll(async () => {
+      await emulator.close();
+    });
+
+    it('syncs the catalog, then reports nothing to change', async () => {
+      const first = await run(['setup', '--json'], { STRIPE_API_BASE: emulator.url });
+      expect(first.stderr).toBe('');
+      expect(first.code).toBe(0);
+      const report = JSON.parse(first.stdout);
+      expect(report).toMatchObject({ target: 'emulator', apiBase: emulator.url, created: 10, changed: 10, dryRun: false });
+
+      const stripe = createStripeClient({ secretKey: 'sk_test_cli', apiBase: emulator.url });
+      const prices = await stripe.prices.list({ lookup_keys: ['pro_monthly'] });
+      expect(prices.data[0]).toMatchObject({ unit_amount: 500, currency: 'usd' });
+
+      const second = await run(['setup', '--json', '--api-base', emulator.url]);
+      expect(second.code).toBe(0);
+      expect(JSON.parse(second.stdout)).toMatchObject({ created: 0, updated: 0, replaced: 0, changed: 0, unchanged: 10 });
+
+      const text = await run(['setup'], { STRIPE_API_BASE: emulator.url });
+      expect(text.code).toBe(0);
+      expect(text.stdout).toContain('0 created, 0 updated, 0 replaced, 10 unchanged');
+    });
+
+    it('fails with one line when the catalog file is bad', async () => {
+      const r = await run(['setup', '--catalog', join(workDir, 'missing.json')], { STRIPE_API_BASE: emulator.url });
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain('cannot read');
+    });
+  });
+
+  it('runs the emulator until SIGTERM', async () => {
+    const child = spawn(process.execPath, [BIN, 'emulator', '--port', '0', '--memory', '--json'], { cwd: workDir, env: cleanEnv() });
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    try {
+      const lines = createInterface({ input: child.stdout });
+      let text = '';
+      for await (const line of lines) {
+        text += line;
+        if (line === '}') break;
+      }
+      const info = JSON.parse(text) as { url: string; port: number };
+      expect(info.port).toBeGreaterThan(0);
+      const stripe = createStripeClient({ secretKey: 'sk_test_cli', apiBase: info.url, maxNetworkRetries: 0 });
+      const customer = await stripe.customers.create({ email: 'emu@example.com' });
+      expect(customer.id).toMatch(/^cus_/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  });
+});

@@ -1,0 +1,64 @@
+import type Stripe from 'stripe';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningEmulator } from '../../src/emulator/index.js';
+import { emulatorWithClient } from './support.js';
+
+let emu: RunningEmulator;
+let stripe: Stripe;
+
+beforeAll(async () => {
+  ({ emu, stripe } = await emulatorWithClient());
+});
+afterAll(() => emu.close());
+
+const T0 = 1_767_225_600; // 2026-01-01T00:00:00Z
+
+describe('test clocks', () => {
+  it('create, retrieve, list', async () => {
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: T0, name: 'c1' });
+    expect(clock).toMatchObject({ object: 'test_helpers.test_clock', frozen_time: T0, name: 'c1', status: 'ready', livemode: false });
+    expect(clock.deletes_after).toBeGreaterThan(clock.created);
+    expect((await stripe.testHelpers.testClocks.retrieve(clock.id)).id).toBe(clock.id);
+    expect((await stripe.testHelpers.testClocks.list()).data.map((c) => c.id)).toContain(clock.id);
+    await expect(stripe.testHelpers.testClocks.create({} as never)).rejects.toMatchObject({ param: 'frozen_time' });
+  });
+
+  it('advance runs the billing hooks between advancing and ready, and returns the ready clock', async () => {
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: T0 });
+    const customer = await stripe.customers.create({ test_clock: clock.id });
+    expect(customer.created).toBe(T0);
+    const seen: Array<[string, number, number, string]> = [];
+    emu.emulator.onClockAdvance((c, from, to) => {
+      if (c.id === clock.id) seen.push([c.id, from, to, c.status]);
+    });
+    const advanced = await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: T0 + 86_400 });
+    expect(advanced).toMatchObject({ status: 'ready', frozen_time: T0 + 86_400 });
+    expect(seen).toEqual([[clock.id, T0, T0 + 86_400, 'advancing']]);
+
+    const events = (await stripe.events.list({ type: 'test_helpers.test_clock.*', limit: 100 })).data.filter(
+      (e) => (e.data.object as Stripe.TestHelpers.TestClock).id === clock.id,
+    );
+    expect(events.map((e) => e.type)).toEqual([
+      'test_helpers.test_clock.ready',
+      'test_helpers.test_clock.advancing',
+      'test_helpers.test_clock.created',
+    ]);
+    // Objects on the clock take its time.
+    const pm = await stripe.customers.update(customer.id, { name: 'later' });
+    expect(pm.name).toBe('later');
+    const updated = (await stripe.events.list({ type: 'customer.updated' })).data.find((e) => (e.data.object as Stripe.Customer).id === customer.id);
+    expect(updated?.created).toBe(T0 + 86_400);
+
+    await expect(stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: T0 })).rejects.toMatchObject({ param: 'frozen_time' });
+  });
+
+  it('delete removes the clock and its customers', async () => {
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: T0 });
+    const customer = await stripe.customers.create({ test_clock: clock.id });
+    const other = await stripe.customers.create();
+    expect(await stripe.testHelpers.testClocks.del(clock.id)).toMatchObject({ id: clock.id, deleted: true });
+    await expect(stripe.testHelpers.testClocks.retrieve(clock.id)).rejects.toMatchObject({ statusCode: 404 });
+    expect(await stripe.customers.retrieve(customer.id)).toMatchObject({ id: customer.id, deleted: true });
+    expect((await stripe.customers.retrieve(other.id)).deleted).toBeUndefined();
+  });
+});
