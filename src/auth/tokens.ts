@@ -110,3 +110,12 @@ export async function signDevToken(claims: DevTokenClaims, secret: string): Prom
   if (claims.audience) jwt.setAudience(claims.audience);
   return jwt.sign(new TextEncoder().encode(secret));
 }
+
+/**
+ * Mint a token the configured verifier accepts (CLI `token`, the development start banner): HS256
+ * with the configured or generated secret, carrying AUTH_ISSUER/AUTH_AUDIENCE when those are set.
+ */
+export async function mintToken(auth: Pick<AuthConfig, 'jwtSecret' | 'issuer' | 'audience'>, claims: Omit<DevTokenClaims, 'issuer' | 'audience'>): Promise<string> {
+  if (!auth.jwtSecret) throw new Error('Cannot mint a token: no AUTH_JWT_SECRET (tokens come from your identity provider when only AUTH_JWKS_URL is set)');
+  return signDevToken({ ...claims, issuer: auth.issuer, audience: auth.audience }, auth.jwtSecret);
+}

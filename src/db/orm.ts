@@ -1,6 +1,8 @@
+import { PgliteDriver } from '@mikro-orm/pglite';
 import { MikroORM, type AbstractSqlDriver, type SqlEntityManager } from '@mikro-orm/sql';
 import { logger } from '../log.js';
 import { createOrmConfig, type OrmConfigInput, type OrmOptions } from './config.js';
+import { acquirePgliteLock } from './pglite-lock.js';
 
 /** The ORM for either driver (PostgreSQL or PGlite); use `orm.em.fork()` per request or job. */
 export type Orm = MikroORM<AbstractSqlDriver, SqlEntityManager<AbstractSqlDriver>>;
@@ -18,7 +20,26 @@ export async function openOrm(opts: OpenOrmOptions = {}): Promise<Orm> {
 
 /** Like `openOrm`, from a ready configuration (tests adjust one). */
 export async function openOrmWith(config: OrmOptions, migrate = true): Promise<Orm> {
-  const orm = (await MikroORM.init(config)) as Orm;
+  const cluster = config.driver === PgliteDriver ? config.dbName : undefined;
+  const release = cluster && !cluster.startsWith('memory:') ? acquirePgliteLock(`${cluster}.lock`) : undefined;
+  let orm: Orm;
+  try {
+    orm = (await MikroORM.init(config)) as Orm;
+  } catch (error) {
+    release?.();
+    throw error;
+  }
+  if (release) {
+    // Released however the ORM gets closed (closeOrm or orm.close).
+    const close = orm.close.bind(orm);
+    orm.close = async (force?: boolean) => {
+      try {
+        await close(force);
+      } finally {
+        release();
+      }
+    };
+  }
   try {
     if (migrate) await migrateUp(orm);
   } catch (error) {

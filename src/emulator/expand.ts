@@ -1,5 +1,6 @@
 import type { Emulator } from './emulator.js';
 import { invalidRequest } from './errors.js';
+import { jsonClone } from './events.js';
 import type { Stored } from './store.js';
 
 /** Which stored kind an id belongs to: by the field that holds it first, then by id prefix. */
@@ -51,7 +52,7 @@ function kindFor(field: string, id: string): string | undefined {
  */
 export function expandResponse(emu: Emulator, body: unknown, paths: string[]): unknown {
   if (paths.length === 0 || !body || typeof body !== 'object') return body;
-  const copy = structuredClone(body) as Record<string, unknown>;
+  const copy = jsonClone(body) as Record<string, unknown>;
   for (const path of paths) {
     const segments = path.split('.');
     if (segments.length > 4) throw invalidRequest(`You cannot expand more than 4 levels of a property (${path}).`, 'expand');
@@ -76,7 +77,7 @@ function expandAt(emu: Emulator, obj: Record<string, unknown>, segments: string[
     const kind = kindFor(head, id);
     const found = kind ? emu.store.get(kind, id) : undefined;
     if (!found) throw invalidRequest(`This property cannot be expanded (${path}).`, 'expand');
-    return structuredClone(found);
+    return jsonClone(found);
   };
   if (typeof value === 'string') value = resolve(value);
   else if (Array.isArray(value)) value = value.map((v) => (typeof v === 'string' ? resolve(v) : v));

@@ -2,6 +2,7 @@
  * Builds the executable schema from the type-graphql resolvers. Later issues pass their resolver
  * classes (and, for subscriptions, the PubSub) through `BuildSchemaOptions`.
  */
+import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema, type NonEmptyArray, type PubSub } from 'type-graphql';
 import { CustomerResolver } from './resolvers/customer.resolver.js';

@@ -4,14 +4,14 @@
  * a missing or bad token closes the socket with 4401 (graphql-ws itself would send 4403).
  */
 import type { Server } from 'node:http';
-import { GraphQLError, parse, specifiedRules, validate, NoSchemaIntrospectionCustomRule, type ExecutionResult, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { getOperationAST, GraphQLError, parse, specifiedRules, validate, NoSchemaIntrospectionCustomRule, type ExecutionResult, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Authentication } from '../auth/guard.js';
 import type { TokenVerifier } from '../auth/tokens.js';
 import { createRequestContext, type AppDeps } from '../graphql/context.js';
 import { AppError, formatGatewayError, rateLimited } from '../graphql/errors.js';
-import { queryLimitRule } from '../graphql/limits.js';
+import { checkQueryLimits } from '../graphql/limits.js';
 import type { Logger } from '../log.js';
 import { liveSubscribers } from './metrics.js';
 import type { RequestRateLimiter } from './rate-limit.js';
@@ -40,7 +40,7 @@ function formatErrors(errors: readonly GraphQLError[]): GraphQLError[] {
 export function attachGraphqlWs(opts: GraphqlWsOptions): { wsServer: WebSocketServer; dispose(): Promise<void> } {
   const { deps, schema, verifier, rateLimiter, log } = opts;
   const wsServer = new WebSocketServer({ server: opts.httpServer, path: opts.path, maxPayload: deps.config.bodyLimitBytes });
-  const rules: ValidationRule[] = [...specifiedRules, queryLimitRule(deps.config.graphql)];
+  const rules: ValidationRule[] = [...specifiedRules];
   if (deps.config.isProduction) rules.push(NoSchemaIntrospectionCustomRule);
 
   const cleanup = useServer<Record<string, unknown> | undefined, WsExtra>(
@@ -79,6 +79,14 @@ export function attachGraphqlWs(opts: GraphqlWsOptions): { wsServer: WebSocketSe
         }
         const errors = validate(schema, document, rules);
         if (errors.length) return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED', ...e.extensions } }));
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) return [new GraphQLError('Unknown or ambiguous operation name', { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })];
+        const limited = checkQueryLimits(schema, document, operation, payload.variables ?? undefined, deps.config.graphql);
+        if (limited.length)
+          return limited.map((e) => {
+            const { http: _status, ...extensions } = e.extensions;
+            return new GraphQLError(e.message, { extensions });
+          });
         return {
           schema,
           document,

@@ -42,7 +42,8 @@ const KNOWN_ROUTES = new Set(['/graphql', '/healthz', '/readyz', '/metrics', '/w
 export function httpMetricsMiddleware(req: Request, res: Response, next: NextFunction): void {
   const end = httpRequestDuration.startTimer();
   res.on('finish', () => {
-    const route = KNOWN_ROUTES.has(req.path) ? req.path : 'other';
+    const path = req.originalUrl.split('?')[0]!;
+    const route = KNOWN_ROUTES.has(path) ? path : 'other';
     const labels = { method: req.method, route, status: String(res.statusCode) };
     httpRequestsTotal.inc(labels);
     end(labels);

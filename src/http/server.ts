@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
@@ -17,7 +17,7 @@ import type { Authentication } from '../auth/guard.js';
 import { createTokenVerifier, type TokenVerifier } from '../auth/tokens.js';
 import { createRequestContext, type AppDeps, type GraphQLContext } from '../graphql/context.js';
 import { AppError, formatGatewayError, rateLimited, unauthenticated } from '../graphql/errors.js';
-import { queryLimitRule } from '../graphql/limits.js';
+import { queryLimitsPlugin } from '../graphql/limits.js';
 import { buildGatewaySchema, type GatewaySchemaOptions } from '../graphql/schema.js';
 import { logger as rootLogger, type Logger } from '../log.js';
 import { attachGraphqlWs } from './graphql-ws.js';
@@ -81,23 +81,16 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
 
   const ws = attachGraphqlWs({ httpServer, path: GRAPHQL_PATH, schema, deps: appDeps, verifier, rateLimiter, log });
 
-  const closeWebSockets: ApolloServerPlugin<GraphQLContext> = {
-    async serverWillStart() {
-      return { drainServer: () => ws.dispose() };
-    },
-  };
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     csrfPrevention: true,
     introspection: !config.isProduction,
     includeStacktraceInErrorResponses: false,
-    status400ForVariableCoercionErrors: true,
     formatError: formatGatewayError,
-    validationRules: [queryLimitRule(config.graphql)],
     logger: log,
     plugins: [
+      queryLimitsPlugin<GraphQLContext>(config.graphql),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: deps.shutdownGraceMs ?? 10_000 }),
-      closeWebSockets,
       config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
     ],
   });
@@ -148,7 +141,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     rateLimit,
     express.json({ limit: config.bodyLimitBytes }),
     expressMiddleware(apollo, {
-      context: async ({ res }) => createRequestContext(appDeps, res.locals.auth as Authentication),
+      context: async ({ res }) => createRequestContext(appDeps, (res.locals.auth as Authentication | undefined) ?? { viewer: null }),
     }),
   );
 
@@ -197,14 +190,13 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     close() {
       closing ??= (async () => {
         shuttingDown = true;
-        // apollo.stop() runs the drain plugins: the HTTP server stops accepting and waits for
-        // in-flight requests (up to the grace period), and the WebSockets close with 1001.
-        if (httpServer.listening) {
-          await apollo.stop();
-        } else {
-          await ws.dispose();
-          await apollo.stop().catch(() => undefined);
-        }
+        // WebSockets first (1001 Going away): an open subscription is not an in-flight request,
+        // and the HTTP drain would otherwise wait its whole grace period on upgraded sockets.
+        await ws.dispose();
+        // Then apollo.stop() runs the drain plugin: the HTTP server stops accepting and in-flight
+        // requests finish (connections still busy after the grace period are closed).
+        if (httpServer.listening) await apollo.stop();
+        else await apollo.stop().catch(() => undefined);
       })();
       return closing;
     },

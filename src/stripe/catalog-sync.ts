@@ -136,6 +136,11 @@ function tierUnit(t: Stripe.Price.Tier): string {
   return decimalString(t.unit_amount_decimal) ?? String(t.unit_amount ?? 0);
 }
 
+/** `tiers` is expandable: without asking, a created or updated tiered price comes back without them. */
+function withTiers(params: Stripe.PriceCreateParams): Stripe.PriceCreateParams {
+  return { ...params, expand: ['tiers'] };
+}
+
 function priceParams(d: DesiredPrice, meterStripeId: string | null): Stripe.PriceCreateParams {
   const recurring: Stripe.PriceCreateParams.Recurring = {
     interval: d.interval,
@@ -337,7 +342,7 @@ class Sync {
     if (d.meterId && !meterStripeId && !this.dry) throw new Error(`price ${d.lookupKey}: meter ${d.meterId} has no Stripe id`);
     if (!existing) {
       if (this.dry) return this.record({ kind: 'price', key: d.lookupKey, action: 'created', id: null });
-      const created = await this.stripe.prices.create(params, {
+      const created = await this.stripe.prices.create(withTiers(params), {
         idempotencyKey: idempotencyKey('price.create', { params, replaces: null }),
       });
       this.report.prices.push(created);
@@ -354,12 +359,12 @@ class Sync {
         return this.record({ kind: 'price', key: d.lookupKey, action: 'replaced', id: null, previousId: existing.id, changes: immutable });
       }
       const created = await this.stripe.prices.create(
-        { ...params, transfer_lookup_key: true },
+        withTiers({ ...params, transfer_lookup_key: true }),
         // The predecessor's id is part of the key: going back to an earlier amount must create a fresh price,
         // not replay the (now archived) first one.
         { idempotencyKey: idempotencyKey('price.create', { params, replaces: existing.id }) },
       );
-      const archived = existing.active ? await this.stripe.prices.update(existing.id, { active: false }) : existing;
+      const archived = existing.active ? await this.stripe.prices.update(existing.id, { active: false, expand: ['tiers'] }) : existing;
       this.report.prices.push(created);
       this.report.archivedPrices.push(archived);
       return this.record({
@@ -382,7 +387,7 @@ class Sync {
     }
     const updated = this.dry
       ? existing
-      : await this.stripe.prices.update(existing.id, { active: true, nickname: d.nickname, metadata: d.metadata });
+      : await this.stripe.prices.update(existing.id, { active: true, nickname: d.nickname, metadata: d.metadata, expand: ['tiers'] });
     this.report.prices.push(updated);
     this.record({ kind: 'price', key: d.lookupKey, action: 'updated', id: existing.id, changes });
   }

@@ -91,6 +91,11 @@ export async function mirrorCatalog(
     if (objects.products.length) await tx.upsertMany(Product, objects.products.map((p) => productRow(p, now)));
     if (objects.meters.length) await tx.upsertMany(Meter, objects.meters.map((m) => meterRow(m, now)));
     if (priceById.size) await tx.upsertMany(Price, [...priceById.values()].map((p) => priceRow(p, now)));
+    // A lookup key belongs to one price at Stripe: any other mirror row still holding it is stale
+    // (transferred while we were not listening, or from a Stripe account/emulator state since reset).
+    for (const p of objects.prices) {
+      if (p.lookup_key) await tx.nativeUpdate(Price, { lookupKey: p.lookup_key, id: { $ne: p.id } }, { lookupKey: null });
+    }
   });
   return { products: objects.products.length, meters: objects.meters.length, prices: priceById.size };
 }

@@ -197,11 +197,20 @@ export async function prepareStripe(
   if (!base) {
     // Imported lazily: a live deployment never loads the emulator.
     const { startEmulator } = (await import('../emulator/index.js')) as { startEmulator: StartEmulator };
-    emulator = await startEmulator({
-      port: emulatorPort,
-      dataDir: join(config.dataDir, 'emulator'),
-      ...(webhookSecret ? { webhookSecret } : {}),
-    });
+    try {
+      emulator = await startEmulator({
+        port: emulatorPort,
+        dataDir: join(config.dataDir, 'emulator'),
+        ...(webhookSecret ? { webhookSecret } : {}),
+      });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'EADDRINUSE') {
+        throw new Error(
+          `STRIPE_EMULATOR_PORT: port ${emulatorPort} is in use; choose another port, or set STRIPE_API_BASE=http://127.0.0.1:${emulatorPort} to use the emulator running there`,
+        );
+      }
+      throw err;
+    }
     base = emulator.url;
   }
   try {

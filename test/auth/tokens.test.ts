@@ -140,3 +140,13 @@ describe('customer scope guard', () => {
     expect(() => resolveCustomerScope({ viewer: null, error: reason })).toThrow('Token expired');
   });
 });
+
+describe('mintToken', () => {
+  it('mints a token the configured verifier accepts, with iss and aud', async () => {
+    const auth = { jwtSecret: SECRET, issuer: 'https://auth.example.com', audience: 'billing' };
+    const { mintToken } = await import('../../src/auth/tokens.js');
+    const token = await mintToken(auth, { sub: 'ops', role: 'admin' });
+    expect(await createTokenVerifier(auth).verify(token)).toEqual({ sub: 'ops', role: 'admin' });
+    await expect(mintToken({ jwtSecret: undefined }, { sub: 'x' })).rejects.toThrow(/AUTH_JWT_SECRET/);
+  });
+});

@@ -1,5 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -7,6 +9,7 @@ import { jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { createStripeClient } from '../../src/stripe/client.js';
+import { createTestDatabase } from '../support/db.js';
 
 /**
  * The real binary, built by tsc into dist/ (as `npm install` does), run as a child process.
@@ -97,6 +100,33 @@ describe('billing-gateway CLI', () => {
     await expect(jwtVerify(out.token, new TextEncoder().encode(`${SECRET}x`))).rejects.toThrow();
   });
 
+  it('signs with the persisted development secret when AUTH_JWT_SECRET is unset', async () => {
+    const dataDir = join(workDir, 'dev-data');
+    const r = await run(['token', '--sub', 'dev_user', '--role', 'admin'], { NODE_ENV: 'development', DATA_DIR: dataDir });
+    expect(r.code).toBe(0);
+    const devSecret = readFileSync(join(dataDir, 'dev-jwt-secret'), 'utf8').trim();
+    const { payload } = await jwtVerify(r.stdout.trim(), new TextEncoder().encode(devSecret));
+    expect(payload).toMatchObject({ sub: 'dev_user', role: 'admin' });
+  });
+
+  it('migrates the database and reports the status', async () => {
+    const database = await createTestDatabase();
+    try {
+      const env = { ...database.env } as Record<string, string>;
+      const up = await run(['migrate', '--json'], env);
+      expect(up.stderr).toBe('');
+      expect(up.code).toBe(0);
+      expect(JSON.parse(up.stdout)).toMatchObject({ applied: [] }); // createTestDatabase already migrated it
+      const status = await run(['migrate', '--status', '--json'], env);
+      expect(status.code).toBe(0);
+      const s = JSON.parse(status.stdout) as { executed: string[]; pending: string[] };
+      expect(s.pending).toEqual([]);
+      expect(s.executed.length).toBeGreaterThan(0);
+    } finally {
+      await database.dispose();
+    }
+  });
+
   describe('setup against an emulator', () => {
     let emulator: RunningEmulator;
     beforeAll(async () => {
@@ -151,6 +181,49 @@ describe('billing-gateway CLI', () => {
       expect(customer.id).toMatch(/^cus_/);
     } finally {
       child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  });
+
+  it('forwards signed events with --forward-to and --webhook-secret', async () => {
+    const secret = 'whsec_cli_forward_test_0123456789';
+    const received: Array<{ body: string; signature: string }> = [];
+    let onEvent: () => void = () => {};
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push({ body, signature: String(req.headers['stripe-signature']) });
+        res.writeHead(200).end('{}');
+        onEvent();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+    const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/webhooks/stripe`;
+    const child = spawn(
+      process.execPath,
+      [BIN, 'emulator', '--port', '0', '--memory', '--json', '--forward-to', hook, '--webhook-secret', secret],
+      { cwd: workDir, env: cleanEnv() },
+    );
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    try {
+      let text = '';
+      for await (const line of createInterface({ input: child.stdout })) {
+        text += line;
+        if (line === '}') break;
+      }
+      const info = JSON.parse(text) as { url: string; webhookSecret?: string };
+      expect(info.webhookSecret).toBeUndefined(); // given by the user: not echoed
+      const delivered = new Promise<void>((r) => (onEvent = r));
+      const stripe = createStripeClient({ secretKey: 'sk_test_cli', apiBase: info.url, maxNetworkRetries: 0 });
+      const customer = await stripe.customers.create({ email: 'hook@example.com' });
+      await delivered;
+      const event = stripe.webhooks.constructEvent(received[0]!.body, received[0]!.signature, secret);
+      expect(event.type).toBe('customer.created');
+      expect((event.data.object as { id: string }).id).toBe(customer.id);
+    } finally {
+      child.kill('SIGTERM');
+      receiver.close();
     }
     expect(await exited).toBe(0);
   });

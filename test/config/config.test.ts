@@ -114,3 +114,19 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODE_ENV: 'test', PORT: '', DATABASE_URL: '' }).port).toBe(4000);
   });
 });
+
+describe('.env.example', () => {
+  it('documents every variable the configuration reads, and parses as a valid configuration', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { CONFIG_VARIABLES } = await import('../../src/config.js');
+    const text = readFileSync(join(process.cwd(), '.env.example'), 'utf8');
+    const env: Record<string, string> = {};
+    for (const line of text.split('\n')) {
+      const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
+      if (m) env[m[1]!] = m[2]!;
+    }
+    expect(Object.keys(env).sort()).toEqual([...CONFIG_VARIABLES].sort());
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    expect(loadConfig({ ...env, DATA_DIR: dir }).port).toBe(4000);
+  });
+});

@@ -1,7 +1,10 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Customer, SyncState } from '../../src/db/entities/index.js';
 import { closeOrm, executedMigrations, openOrm } from '../../src/db/orm.js';
-import { countStatements, createPgliteDataDir, createTestDatabase, createTestOrm } from '../support/db.js';
+import { clearTables, countStatements, createPgliteDataDir, createTestDatabase, createTestOrm } from '../support/db.js';
 
 describe('createTestOrm', () => {
   it('gives each call a database of its own', async () => {
@@ -13,6 +16,9 @@ describe('createTestOrm', () => {
       expect(await a.orm.em.fork().count(SyncState)).toBe(1);
       expect(await b.orm.em.fork().count(SyncState)).toBe(0);
       if (process.env.TEST_DATABASE_URL) expect(a.url).not.toBe(b.url);
+
+      await clearTables(a.orm);
+      expect(await a.orm.em.fork().count(SyncState)).toBe(0);
     } finally {
       await Promise.all([a.dispose(), b.dispose()]);
     }
@@ -40,6 +46,12 @@ describe('countStatements', () => {
 
       await em.find(Customer, {}); // after: not counted
       expect(three.count).toBe(3);
+
+      const flush = await countStatements(db.orm, async () => {
+        em.create(SyncState, { key: 'k', value: 'v' });
+        await em.flush();
+      });
+      expect(flush.statements.map((q) => q.split(' ')[0])).toEqual(['begin', 'insert', 'commit']);
     } finally {
       await db.dispose();
     }
@@ -87,5 +99,26 @@ describe('createTestDatabase', () => {
     } finally {
       await db.dispose();
     }
+  });
+});
+
+describe('PGlite lock', () => {
+  it('refuses a second open of one data dir until the first closes, and takes over a dead process lock', async () => {
+    const { dataDir, dispose } = await createPgliteDataDir();
+    onTestFinished(dispose);
+    const first = await openOrm({ dataDir });
+    try {
+      await expect(openOrm({ dataDir })).rejects.toThrow(/already held by this process/);
+    } finally {
+      await closeOrm(first);
+    }
+
+    // A lock file left by a process that no longer exists.
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    writeFileSync(join(dataDir, 'pglite.lock'), dead.stdout);
+    const second = await openOrm({ dataDir });
+    expect(readFileSync(join(dataDir, 'pglite.lock'), 'utf8')).toBe(String(process.pid));
+    await second.close(true);
+    expect(existsSync(join(dataDir, 'pglite.lock'))).toBe(false);
   });
 });

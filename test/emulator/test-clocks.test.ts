@@ -52,6 +52,24 @@ describe('test clocks', () => {
     await expect(stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: T0 })).rejects.toMatchObject({ param: 'frozen_time' });
   });
 
+  it('a concurrent request with the same idempotency key gets 409 while the first runs', async () => {
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: T0 });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    emu.emulator.onClockAdvance(async (c) => {
+      if (c.id === clock.id) await gate;
+    });
+    const first = stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: T0 + 3600 }, { idempotencyKey: 'adv-1' });
+    await expect(stripe.testHelpers.testClocks.retrieve(clock.id)).resolves.toMatchObject({ status: 'advancing', status_details: { advancing: { target_frozen_time: T0 + 3600 } } });
+    await expect(stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: T0 + 3600 }, { idempotencyKey: 'adv-1' })).rejects.toMatchObject({
+      statusCode: 409,
+      code: 'idempotency_key_in_use',
+    });
+    await expect(stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: T0 + 7200 })).rejects.toMatchObject({ statusCode: 400 });
+    release();
+    expect((await first).status).toBe('ready');
+  });
+
   it('delete removes the clock and its customers', async () => {
     const clock = await stripe.testHelpers.testClocks.create({ frozen_time: T0 });
     const customer = await stripe.customers.create({ test_clock: clock.id });

@@ -56,7 +56,8 @@ describe('webhook endpoints', () => {
 
 describe('webhook delivery', () => {
   it('delivers matching events signed so constructEvent accepts them, and rejects a tampered payload', async () => {
-    const { emu, stripe, receiver } = await setup();
+    // One delivery in flight per endpoint: arrival order is emission order.
+    const { emu, stripe, receiver } = await setup({ webhookRetry: { concurrency: 1 } });
     const ep = await stripe.webhookEndpoints.create({ url: receiver.url, enabled_events: ['customer.created', 'customer.updated'] });
     const c = await stripe.customers.create({ email: 'w@example.com' });
     await stripe.customers.update(c.id, { name: 'W' });
@@ -102,6 +103,19 @@ describe('webhook delivery', () => {
     expect(new Set(events.map((e) => (e.data.object as Stripe.Customer).id))).toEqual(new Set([c.id]));
   });
 
+  it('retries a delivery that timed out', async () => {
+    const { emu, stripe, receiver } = await setup({ webhookRetry: { timeoutMs: 100, retryBaseMs: 10 } });
+    receiver.respond = (_r, i) => (i === 0 ? new Promise((resolve) => setTimeout(() => resolve(200), 400)) : 200);
+    await stripe.webhookEndpoints.create({ url: receiver.url, enabled_events: ['customer.created'] });
+    await stripe.customers.create();
+    const attempts = await settle(emu);
+    expect(attempts.map((a) => [a.attempt, a.status, a.ok])).toEqual([
+      [1, null, false],
+      [2, 200, true],
+    ]);
+    expect(attempts[0]!.error).toMatch(/timed out/);
+  });
+
   it('gives up after maxAttempts', async () => {
     const { emu, stripe, receiver } = await setup({ webhookRetry: { maxAttempts: 3, retryBaseMs: 10, retryMaxMs: 20 } });
     receiver.respond = () => 503;
@@ -117,7 +131,7 @@ describe('webhook delivery', () => {
 
   it('forwardTo delivers every event with the configured secret', async () => {
     const receiver = await Receiver.start();
-    const { emu, stripe } = await emulatorWithClient({ forwardTo: receiver.url, webhookSecret: SECRET });
+    const { emu, stripe } = await emulatorWithClient({ forwardTo: receiver.url, webhookSecret: SECRET, webhookRetry: { concurrency: 1 } });
     cleanup.push(() => receiver.close(), () => emu.close());
     expect(emu.forwardSecret).toBe(SECRET);
     await stripe.customers.create();

@@ -116,6 +116,13 @@ describe('bad input over HTTP', () => {
     const { status, body } = await gw.gql('{ customers(first: 100) { edges { cursor } } }');
     expect(status).toBe(400);
     expect(body.errors![0]!.message).toMatch(/^Query is too expensive: estimated cost 201 exceeds the maximum of 200/);
+    // Page sizes given as variables are priced with their values.
+    const admin = await gw.token('ops', { role: 'admin' });
+    const q = 'query ($n: Int) { customers(first: $n) { edges { cursor } } }';
+    expect((await gw.gql(q, { n: 10 }, admin)).status).toBe(200);
+    const big = await gw.gql(q, { n: 100 }, admin);
+    expect(big.status).toBe(400);
+    expect(big.body.errors![0]!.extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED', limit: 'cost', cost: 201 });
   });
 
   it("applies Apollo's CSRF prevention to simple requests", async () => {
@@ -152,16 +159,13 @@ function wsClient(connectionParams: Record<string, unknown> | undefined, onClose
   });
 }
 
-/** The first result of an operation, or the close code when the socket closes first. */
+/** The first result of a query (the server completes it), or the close code when the socket closes first. */
 function firstResult(client: Client, query: string): Promise<unknown> {
   return new Promise((resolve) => {
-    const dispose = client.subscribe(
+    client.subscribe(
       { query },
       {
-        next: (v) => {
-          resolve(v);
-          dispose();
-        },
+        next: resolve,
         error: (e) => resolve(Array.isArray(e) ? { errors: e } : { closed: (e as { code?: number }).code }),
         complete: () => {},
       },

@@ -46,7 +46,11 @@ beforeAll(async () => {
 afterEach(async () => {
   while (opened.length) await opened.pop()!.close();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  await db.orm.em.fork().nativeDelete(SyncState, {});
+  const em = db.orm.em.fork();
+  await em.nativeDelete(SyncState, {});
+  await em.nativeDelete(Price, {});
+  await em.nativeDelete(Meter, {});
+  await em.nativeDelete(Product, {});
 });
 
 afterAll(async () => {
@@ -127,6 +131,32 @@ describe('prepareStripe in sandbox mode', () => {
   });
 });
 
+describe('prepareStripe in live mode', () => {
+  it('reads the catalog without writing it, registers nothing, and mirrors what exists', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'bg-live-'));
+    const account = await startEmulator({ port: 0 }); // stands in for api.stripe.com
+    try {
+      const secret = 'whsec_live_configured_0123456789';
+      const empty = await prepare({ secretKey: 'sk_test_live_mode', apiBase: account.url, webhookSecret: secret });
+      expect(empty).toMatchObject({ mode: 'live', webhookSecret: secret });
+      expect(empty.testClockId).toBeUndefined();
+      expect(empty.emulatorUrl).toBeUndefined();
+      expect(empty.catalogReport).toMatchObject({ dryRun: true, created: 10 });
+      const direct = createStripeClient({ secretKey: 'sk_test_direct', apiBase: account.url });
+      expect((await direct.products.list()).data).toHaveLength(0);
+      expect((await direct.webhookEndpoints.list()).data).toHaveLength(0);
+      expect((await direct.testHelpers.testClocks.list()).data).toHaveLength(0);
+
+      await syncCatalog(direct, loadCatalog()); // what `billing-gateway setup` does
+      const synced = await prepare({ secretKey: 'sk_test_live_mode', apiBase: account.url });
+      expect(synced.catalogReport.changed).toBe(0);
+      expect(await db.orm.em.fork().count(Price, { active: true })).toBe(6);
+    } finally {
+      await account.close();
+    }
+  });
+});
+
 describe('checkStripe', () => {
   it('reports an unreachable Stripe without throwing or leaking the key', async () => {
     const emulator = await startEmulator({ port: 0 });
@@ -161,7 +191,30 @@ describe('mirrorCatalog', () => {
       expect(raw.id).toBe(report.prices.find((p) => p.lookup_key === 'pro_monthly')!.id);
     } finally {
       await emulator.close();
-      await db.orm.em.fork().nativeDelete(Price, {});
     }
+  });
+
+  it('takes a lookup key away from a stale mirror row (e.g. the emulator state was reset)', async () => {
+    const catalog = loadCatalog();
+    const before = await startEmulator({ port: 0 });
+    let staleId: string;
+    try {
+      const stripe = createStripeClient({ secretKey: 'sk_test_mirror', apiBase: before.url });
+      const report = await syncCatalog(stripe, catalog);
+      staleId = report.prices.find((p) => p.lookup_key === 'basic_monthly')!.id;
+      await mirrorCatalog(db.orm.em.fork(), report);
+    } finally {
+      await before.close();
+    }
+    const after = await startEmulator({ port: 0 });
+    try {
+      const stripe = createStripeClient({ secretKey: 'sk_test_mirror', apiBase: after.url });
+      await mirrorCatalog(db.orm.em.fork(), await syncCatalog(stripe, catalog));
+    } finally {
+      await after.close();
+    }
+    const holders = await db.orm.em.fork().find(Price, { lookupKey: 'basic_monthly' });
+    expect(holders).toHaveLength(1);
+    expect(holders[0]!.id).not.toBe(staleId);
   });
 });

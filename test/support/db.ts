@@ -7,7 +7,7 @@
  *   in-memory cluster (~0.5 s), or copies it to a temp dir when a separate process needs it (`createTestDatabase`).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -112,6 +112,12 @@ export async function listTables(orm: Orm): Promise<string[]> {
   return rows.map((r) => r.table_name).filter((t) => t !== 'mikro_orm_migrations');
 }
 
+/** Empties every table (not the migrations) in one statement, for tests that share a database between cases. */
+export async function clearTables(orm: Orm): Promise<void> {
+  const tables = await listTables(orm);
+  if (tables.length > 0) await orm.em.getConnection().execute(`truncate table ${tables.map((t) => `"${t}"`).join(', ')}`);
+}
+
 function once(fn: () => Promise<void>): () => Promise<void> {
   let done: Promise<void> | undefined;
   return () => (done ??= fn());
@@ -165,32 +171,71 @@ function templateKey(): string {
 
 async function loadOrBuildTemplate(): Promise<PgliteTemplate> {
   const root = join(tmpdir(), 'billing-gateway-test-pglite');
-  const dir = join(root, templateKey());
-  const dumpFile = join(dir, 'dump.tar');
-  const clusterDir = join(dir, 'data', 'pglite');
-  if (!existsSync(join(dir, 'ready'))) {
-    mkdirSync(root, { recursive: true });
-    // Built aside and renamed into place, so concurrent workers never see a half-built template.
-    const building = mkdtempSync(join(root, 'build-'));
-    try {
-      const orm = await openOrm({ dataDir: join(building, 'data') });
+  const key = templateKey();
+  const dir = join(root, key);
+  const ready = () => existsSync(join(dir, 'ready'));
+  mkdirSync(root, { recursive: true });
+  // One worker builds while the others wait for it (a lock dir; a stale one from a killed run is taken over).
+  const lock = join(root, `${key}.lock`);
+  const deadline = Date.now() + 120_000;
+  while (!ready()) {
+    if (tryLock(lock)) {
       try {
-        const pglite = (await orm.em.getConnection().getNativeClient()) as PGlite;
-        const dump = await pglite.dumpDataDir('none');
-        writeFileSync(join(building, 'dump.tar'), Buffer.from(await dump.arrayBuffer()));
+        if (!ready()) await buildTemplate(root, dir);
       } finally {
-        await closeOrm(orm);
+        rmSync(lock, { recursive: true, force: true });
       }
-      writeFileSync(join(building, 'ready'), new Date().toISOString());
-      try {
-        renameSync(building, dir);
-      } catch (error) {
-        // Another worker won the race: use its template.
-        if (!existsSync(join(dir, 'ready'))) throw error;
-      }
+      pruneOldTemplates(root, key);
+      break;
+    }
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for the PGlite test template (lock ${lock})`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { dump: readFileSync(join(dir, 'dump.tar')), clusterDir: join(dir, 'data', 'pglite') };
+}
+
+function tryLock(lock: string): boolean {
+  try {
+    mkdirSync(lock);
+    return true;
+  } catch {
+    try {
+      if (Date.now() - statSync(lock).mtimeMs > 60_000) rmSync(lock, { recursive: true, force: true });
+    } catch {
+      // gone meanwhile
+    }
+    return false;
+  }
+}
+
+async function buildTemplate(root: string, dir: string): Promise<void> {
+  // Built aside and renamed into place, so no reader ever sees a half-built template.
+  const building = mkdtempSync(join(root, 'build-'));
+  try {
+    const orm = await openOrm({ dataDir: join(building, 'data') });
+    try {
+      const pglite = (await orm.em.getConnection().getNativeClient()) as PGlite;
+      const dump = await pglite.dumpDataDir('none');
+      writeFileSync(join(building, 'dump.tar'), Buffer.from(await dump.arrayBuffer()));
     } finally {
-      rmSync(building, { recursive: true, force: true });
+      await closeOrm(orm);
+    }
+    writeFileSync(join(building, 'ready'), new Date().toISOString());
+    renameSync(building, dir);
+  } finally {
+    rmSync(building, { recursive: true, force: true });
+  }
+}
+
+/** Templates of older migration sets, untouched for a day, only take disk space. */
+function pruneOldTemplates(root: string, currentKey: string): void {
+  for (const name of readdirSync(root)) {
+    if (name === currentKey || name.endsWith('.lock')) continue;
+    const path = join(root, name);
+    try {
+      if (Date.now() - statSync(path).mtimeMs > 86_400_000) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // another process pruned it
     }
   }
-  return { dump: readFileSync(dumpFile), clusterDir };
 }

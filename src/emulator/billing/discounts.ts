@@ -4,8 +4,9 @@ import { invalidRequest, resourceMissing } from '../errors.js';
 import type { Params } from '../http/params.js';
 import { newId } from '../ids.js';
 import { allocate, roundRatio } from './money.js';
+import { assertRedeemable, findPromotionCode, recordRedemption, requireCoupon, type PromotionCodeRecord } from '../resources/coupons.js';
 import { addIntervals } from './periods.js';
-import type { CouponRecord, DiscountRecord, LineRecord } from './records.js';
+import { idOf, type CouponRecord, type DiscountRecord, type LineRecord } from './records.js';
 
 export interface DiscountRequest {
   coupon?: string;
@@ -40,25 +41,22 @@ export function validateDiscounts(emu: Emulator, reqs: DiscountRequest[], now: n
   });
 }
 
-function couponFor(emu: Emulator, r: DiscountRequest, i: number, now: number): { coupon: CouponRecord; promo: string | null } {
+function couponFor(emu: Emulator, r: DiscountRequest, i: number, now: number): { coupon: CouponRecord; promo: PromotionCodeRecord | undefined } {
   if (r.promotion_code) {
-    const promo = emu.store.get<Stripe.PromotionCode & { id: string; [k: string]: unknown }>('promotion_code', r.promotion_code);
-    if (!promo) throw resourceMissing('promotion_code', r.promotion_code, `discounts[${i}][promotion_code]`);
-    if (!promo.active || (promo.expires_at !== null && promo.expires_at <= now)) {
-      throw invalidRequest(`This promotion code is not active.`, `discounts[${i}][promotion_code]`);
-    }
-    const couponId = typeof promo.promotion?.coupon === 'string' ? promo.promotion.coupon : (promo.promotion?.coupon as Stripe.Coupon | null)?.id;
-    const coupon = couponId ? emu.store.get<CouponRecord>('coupon', couponId) : undefined;
-    if (!coupon) throw invalidRequest('The promotion code has no coupon.', `discounts[${i}][promotion_code]`);
-    return { coupon, promo: promo.id };
+    const param = `discounts[${i}][promotion_code]`;
+    const promo = findPromotionCode(emu, r.promotion_code);
+    if (!promo) throw resourceMissing('promotion_code', r.promotion_code, param);
+    const couponId = idOf(promo.promotion?.coupon);
+    if (!couponId) throw invalidRequest('The promotion code has no coupon.', param);
+    const coupon = requireCoupon(emu, couponId, param);
+    assertRedeemable(emu, coupon, promo, param, now);
+    return { coupon, promo };
   }
   if (!r.coupon) throw invalidRequest('Each discount needs a coupon, promotion_code or discount.', `discounts[${i}]`);
-  const coupon = emu.store.get<CouponRecord>('coupon', r.coupon);
-  if (!coupon || (coupon as { deleted?: boolean }).deleted) throw resourceMissing('coupon', r.coupon, `discounts[${i}][coupon]`);
-  if (coupon.valid === false || (coupon.redeem_by !== null && coupon.redeem_by !== undefined && coupon.redeem_by <= now)) {
-    throw invalidRequest(`Coupon ${coupon.id} is no longer valid.`, `discounts[${i}][coupon]`);
-  }
-  return { coupon, promo: null };
+  const param = `discounts[${i}][coupon]`;
+  const coupon = requireCoupon(emu, r.coupon, param);
+  assertRedeemable(emu, coupon, undefined, param, now);
+  return { coupon, promo: undefined };
 }
 
 /** Creates the Discount objects a subscription carries (redeeming the coupons / promotion codes). */
@@ -83,19 +81,14 @@ export function createDiscounts(
       end,
       invoice: null,
       invoice_item: null,
-      promotion_code: promo,
+      promotion_code: promo?.id ?? null,
       source: { coupon: coupon.id, type: 'coupon' },
       start: ctx.now,
       subscription: ctx.subscription,
       subscription_item: null,
     } as unknown as DiscountRecord;
     emu.store.insert('discount', discount);
-    coupon.times_redeemed = (coupon.times_redeemed ?? 0) + 1;
-    if (promo) {
-      const p = emu.store.get<{ id: string; times_redeemed: number }>('promotion_code', promo);
-      if (p) p.times_redeemed = (p.times_redeemed ?? 0) + 1;
-    }
-    emu.store.changed();
+    recordRedemption(emu, coupon, promo);
     return discount.id;
   });
 }

@@ -1,8 +1,27 @@
 import type { Emulator } from '../emulator.js';
 import type { Router } from '../http/router.js';
+import { advanceClockBilling, startWallClockBilling } from './engine.js';
+import { registerInvoiceRoutes } from './routes-invoices.js';
+import { registerSubscriptionRoutes } from './routes-subscriptions.js';
+import { registerSettingsRoutes } from './settings.js';
+
+export { createSubscription, cancelSubscriptionNow, chargeInvoice, type CreateSubscriptionInput } from './subscriptions.js';
+export { updateSubscription, resumeSubscription, type UpdateSubscriptionInput } from './subscription-update.js';
+export { payInvoice } from './routes-invoices.js';
+export { finalizeInvoice } from './invoices.js';
+export { invoicePaymentIntent } from './payments.js';
+export { processDue } from './engine.js';
+export { billingSettings, setBillingSettings, type BillingSettings } from './settings.js';
 
 /**
- * Subscriptions, invoices, payment intents, test-clock billing, checkout and portal sessions.
- * (Being written; registers its routes and its clock-advance hook here.)
+ * Subscriptions, subscription items, invoices and their lines, invoice items, previews, payment
+ * intents / invoice payments, and the billing engine that test clocks (and, for customers without
+ * one, the wall clock) drive: trials, renewals, metered usage, dunning.
  */
-export function registerBilling(_router: Router, _emu: Emulator): void {}
+export function registerBilling(router: Router, emu: Emulator): void {
+  registerSubscriptionRoutes(router, emu);
+  registerInvoiceRoutes(router, emu);
+  registerSettingsRoutes(router, emu);
+  emu.onClockAdvance((clock, from, to) => advanceClockBilling(emu, clock, from, to));
+  startWallClockBilling(emu);
+}

@@ -2,10 +2,12 @@ import type Stripe from 'stripe';
 import type { Emulator } from '../emulator.js';
 import { previousAttributes } from '../events.js';
 import { newId } from '../ids.js';
+import type { Stored } from '../store.js';
 import { activeDiscounts, applyDiscounts } from './discounts.js';
 import { createInvoicePaymentIntent } from './payments.js';
 import {
   customerOf,
+  type CustomerRecord,
   idOf,
   invoiceMeta,
   type InvoiceItemRecord,
@@ -60,7 +62,7 @@ export function productOf(price: PriceRecord | null): string | null {
 
 export function productName(emu: Emulator, price: PriceRecord): string {
   const id = productOf(price);
-  const product = id ? emu.store.get<Stripe.Product & { id: string }>('product', id) : undefined;
+  const product = id ? emu.store.get<Stripe.Product & Stored>('product', id) : undefined;
   return product?.name ?? price.nickname ?? price.id;
 }
 
@@ -150,7 +152,7 @@ export function pendingInvoiceItems(emu: Emulator, customer: string, subscriptio
 
 /** Builds (and unless previewing, stores) a draft invoice; emits `invoice.created`. */
 export function createInvoice(emu: Emulator, d: InvoiceDraft): InvoiceRecord {
-  const customer = emu.store.get<Stripe.Customer & { id: string }>('customer', d.customer)!;
+  const customer = emu.store.get<CustomerRecord>('customer', d.customer)!;
   const now = d.subscription ? emu.nowFor(d.subscription) : emu.nowFor(customer);
   const id = d.id ?? (d.preview ? `upcoming_in_${newId('', 24).slice(1)}` : newId('in', 24));
   const pending = d.pendingItems === 'none' ? [] : pendingInvoiceItems(emu, d.customer, d.subscription?.id ?? null, d.pendingItems);
@@ -263,15 +265,15 @@ export function createInvoice(emu: Emulator, d: InvoiceDraft): InvoiceRecord {
 function spendOnceDiscounts(emu: Emulator, sub: SubRecord, inv: InvoiceRecord): void {
   const used = (inv.total_discount_amounts ?? []).filter((t) => t.amount > 0).map((t) => idOf(t.discount)!);
   const spent = used.filter((id) => {
-    const d = emu.store.get<Stripe.Discount & { id: string }>('discount', id);
+    const d = emu.store.get<Stripe.Discount & Stored>('discount', id);
     const couponId = d ? idOf(d.source?.coupon) : null;
-    const coupon = couponId ? emu.store.get<Stripe.Coupon & { id: string }>('coupon', couponId) : undefined;
+    const coupon = couponId ? emu.store.get<Stripe.Coupon & Stored>('coupon', couponId) : undefined;
     return coupon?.duration === 'once';
   });
   if (spent.length === 0) return;
   sub.discounts = (sub.discounts as string[]).filter((id) => !spent.includes(id));
   for (const id of spent) {
-    const d = emu.store.get<Stripe.Discount & { id: string }>('discount', id);
+    const d = emu.store.get<Stripe.Discount & Stored>('discount', id);
     if (d) d.end = inv.created;
   }
   emu.store.changed();

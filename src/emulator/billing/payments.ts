@@ -113,8 +113,9 @@ export function createInvoicePaymentIntent(emu: Emulator, inv: InvoiceRecord): P
     transfer_group: null,
   } as unknown as PaymentIntentRecord;
   emu.store.insert('payment_intent', pi);
+  const paymentId = newId('inpay', 24);
   emu.store.insert('invoice_payment', {
-    id: newId('inpay', 24),
+    id: paymentId,
     object: 'invoice_payment',
     amount_paid: null,
     amount_requested: inv.amount_due,
@@ -127,13 +128,17 @@ export function createInvoicePaymentIntent(emu: Emulator, inv: InvoiceRecord): P
     status: 'open',
     status_transitions: { canceled_at: null, paid_at: null },
   } as unknown as InvoicePaymentRecord);
-  invoiceMeta(emu, inv.id).payment_intent = pi.id;
+  const meta = invoiceMeta(emu, inv.id);
+  meta.payment_intent = pi.id;
+  meta.invoice_payments = [...(meta.invoice_payments ?? []), paymentId];
   emu.events.emit('payment_intent.created', pi);
   return pi;
 }
 
 export function invoicePayments(emu: Emulator, invoiceId: string): InvoicePaymentRecord[] {
-  return emu.store.all<InvoicePaymentRecord>('invoice_payment').filter((p) => p.invoice === invoiceId);
+  return (invoiceMeta(emu, invoiceId).invoice_payments ?? [])
+    .map((id) => emu.store.get<InvoicePaymentRecord>('invoice_payment', id))
+    .filter((p): p is InvoicePaymentRecord => p !== undefined);
 }
 
 function recordCharge(emu: Emulator, pi: PaymentIntentRecord, pm: PaymentMethodRecord | null, ok: boolean): string {
@@ -172,9 +177,14 @@ function recordCharge(emu: Emulator, pi: PaymentIntentRecord, pm: PaymentMethodR
  * Failure: PI back to `requires_payment_method` with `last_payment_error`, invoice `attempt_count`
  * up and, for renewals, `next_payment_attempt` on the retry schedule (`charge.failed`,
  * `payment_intent.payment_failed`, `invoice.payment_failed`, `invoice.updated`).
- * The subscription's reaction is the caller's.
+ * The subscription's reaction is the caller's (`chargeInvoice` in subscriptions.ts).
  */
-export function attemptInvoicePayment(emu: Emulator, inv: InvoiceRecord, pmOverride?: PaymentMethodRecord | null): ChargeOutcome {
+export function attemptInvoicePayment(
+  emu: Emulator,
+  inv: InvoiceRecord,
+  pmOverride: PaymentMethodRecord | null,
+  opts: { manual: boolean },
+): ChargeOutcome {
   const pi = invoicePaymentIntent(emu, inv) ?? createInvoicePaymentIntent(emu, inv);
   const pm = pmOverride ?? invoicePaymentMethod(emu, inv);
   const now = emu.nowFor(inv);
@@ -198,7 +208,8 @@ export function attemptInvoicePayment(emu: Emulator, inv: InvoiceRecord, pmOverr
   if (pm) pi.latest_charge = recordCharge(emu, pi, pm, false);
   Object.assign(pi, { status: 'requires_payment_method', payment_method: null, last_payment_error: error });
   emu.events.emit('payment_intent.payment_failed', pi);
-  inv.next_payment_attempt = nextAttempt(emu, inv, now);
+  // A manual attempt (pay, confirm) leaves the automatic retry schedule as it was.
+  if (!opts.manual) inv.next_payment_attempt = nextAttempt(emu, inv, now);
   emu.store.changed();
   emu.events.emit('invoice.payment_failed', inv);
   emu.events.emit('invoice.updated', inv, { previousAttributes: previousAttributes(before, inv as unknown as Record<string, unknown>) });

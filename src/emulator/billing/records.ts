@@ -30,6 +30,8 @@ export interface InvoiceMeta extends Stored {
   finalize_at: number | null;
   /** `days_until_due` of a send_invoice invoice (Stripe shows only the resulting `due_date`). */
   days_until_due?: number | null;
+  /** The invoice's `invoice_payment` ids (an index: Stripe lists them under `invoice.payments`). */
+  invoice_payments?: string[];
 }
 
 export function subMeta(emu: Emulator, subId: string): SubMeta {

@@ -29,6 +29,7 @@ export class EmulatorHttp {
   readonly server: Server;
   /** Idempotency keys being executed right now (Stripe answers 409 to a concurrent duplicate). */
   private readonly inFlight = new Set<string>();
+  private keysSaved = 0;
 
   constructor(
     private readonly emu: Emulator,
@@ -112,11 +113,11 @@ export class EmulatorHttp {
     const recordId = idemKey ? createHash('sha256').update(storeKey).digest('hex') : '';
     try {
       const params = new Params(raw);
-      const expand = params.strings('expand') ?? [];
       let status = 200;
       let body: unknown;
       let errorHeaders: Record<string, string> = {};
       try {
+        const expand = params.strings('expand') ?? [];
         const result = await requestContext.run({ id: requestId, idempotencyKey: idemKey ?? null }, () =>
           match.handler({ emu: this.emu, params, path: match.path, method, url, headers: req.headers }),
         );
@@ -135,6 +136,7 @@ export class EmulatorHttp {
       // Stripe saves the result once execution began; we save successes and card declines,
       // so a request rejected for bad parameters can be corrected and retried with its key.
       if (idemKey && (status < 300 || status === 402)) {
+        this.purgeExpiredKeys();
         this.emu.store.insert('idempotency_key', {
           id: recordId,
           fingerprint,
@@ -147,6 +149,15 @@ export class EmulatorHttp {
       send(res, status, body, { ...errorHeaders, ...(idemKey ? { 'Idempotency-Key': idemKey } : {}) });
     } finally {
       if (idemKey) this.inFlight.delete(recordId);
+    }
+  }
+
+  /** Every 1000 saved keys, drops the expired ones (the SDK sends a key with every POST). */
+  private purgeExpiredKeys(): void {
+    if (++this.keysSaved % 1000 !== 0) return;
+    const now = this.emu.realNow();
+    for (const r of this.emu.store.all<IdempotencyRecord>('idempotency_key')) {
+      if (r.expires <= now) this.emu.store.delete('idempotency_key', r.id);
     }
   }
 

@@ -1,4 +1,12 @@
 import type Stripe from 'stripe';
+import type { DiscountRequest } from '../billing/discounts.js';
+import {
+  createSubscription as createBilledSubscription,
+  payInvoice as payBilledInvoice,
+  updateSubscription,
+} from '../billing/index.js';
+import type { InvoiceRecord } from '../billing/records.js';
+import { liveSubscription } from '../billing/subscriptions.js';
 import type { Emulator } from '../emulator.js';
 import type { Router } from '../http/router.js';
 import { updateWithEvent } from '../resources/common.js';
@@ -45,41 +53,37 @@ export function attachDefaultCard(ctx: PagesContext, customerId: string, payment
 }
 
 /**
- * Creates the subscription that a completed checkout buys, charging its first invoice at once.
- * `error_if_incomplete`: a failed first charge throws the card error and leaves no subscription,
- * so checkout completes nothing.
+ * Creates the subscription that a completed checkout buys, through the billing engine's
+ * `createSubscription` (the same code as `POST /v1/subscriptions`, events included), charging its
+ * first invoice at once. `error_if_incomplete`: a failed first charge throws the card error and
+ * leaves no subscription, so checkout completes nothing.
  */
-export function createSubscription(ctx: PagesContext, sub: NewSubscription): Promise<Stripe.Subscription> {
-  return callApi<Stripe.Subscription>(ctx.router, ctx.emu, 'POST', '/v1/subscriptions', {
+export function createSubscription(ctx: PagesContext, sub: NewSubscription): Stripe.Subscription {
+  return createBilledSubscription(ctx.emu, {
     customer: sub.customer,
     items: sub.items.map((i) => ({ price: i.price, ...(i.quantity !== null ? { quantity: i.quantity } : {}) })),
-    default_payment_method: sub.defaultPaymentMethod,
-    payment_behavior: 'error_if_incomplete',
-    ...(sub.trialPeriodDays ? { trial_period_days: sub.trialPeriodDays } : {}),
+    defaultPaymentMethod: sub.defaultPaymentMethod,
+    paymentBehavior: 'error_if_incomplete',
+    ...(sub.trialPeriodDays ? { trialPeriodDays: sub.trialPeriodDays } : {}),
     ...(sub.metadata && Object.keys(sub.metadata).length > 0 ? { metadata: sub.metadata } : {}),
     ...(sub.discounts && sub.discounts.length > 0
-      ? { discounts: sub.discounts.map((d) => (d.promotion_code ? { promotion_code: d.promotion_code } : { coupon: d.coupon ?? undefined })) }
+      ? { discounts: sub.discounts.map((d) => (d.promotion_code ? { promotion_code: d.promotion_code } : { coupon: d.coupon ?? undefined })) as DiscountRequest[] }
       : {}),
   });
 }
 
-/** Pays an open invoice as `invoices.pay` does (`invoice.paid`, or a card error and `invoice.payment_failed`). */
-export function payInvoice(ctx: PagesContext, invoiceId: string, paymentMethod?: string): Promise<Stripe.Invoice> {
-  return callApi<Stripe.Invoice>(ctx.router, ctx.emu, 'POST', `/v1/invoices/${encodeURIComponent(invoiceId)}/pay`, {
-    ...(paymentMethod ? { payment_method: paymentMethod } : {}),
-  });
+/** Pays an open invoice through the billing engine's `payInvoice` (`invoices.pay`: `invoice.paid`, or the failure events and a 402 card error). */
+export function payInvoice(ctx: PagesContext, invoiceId: string, paymentMethod?: string): Stripe.Invoice {
+  const inv = ctx.emu.store.require<InvoiceRecord>('invoice', invoiceId, 'invoice');
+  return payBilledInvoice(ctx.emu, inv, paymentMethod);
 }
 
-/** Cancels at period end or renews, as `subscriptions.update({ cancel_at_period_end })` does. */
-export function setCancelAtPeriodEnd(ctx: PagesContext, subscriptionId: string, cancel: boolean): Promise<Stripe.Subscription> {
-  return callApi<Stripe.Subscription>(ctx.router, ctx.emu, 'POST', `/v1/subscriptions/${encodeURIComponent(subscriptionId)}`, {
-    cancel_at_period_end: cancel,
-  });
+/** Cancels at period end or renews, through the billing engine's `updateSubscription` (`customer.subscription.updated`). */
+export function setCancelAtPeriodEnd(ctx: PagesContext, subscriptionId: string, cancel: boolean): Stripe.Subscription {
+  return updateSubscription(ctx.emu, liveSubscription(ctx.emu, subscriptionId), { cancelAtPeriodEnd: cancel });
 }
 
 /** Makes a card the subscription's own default, as `subscriptions.update({ default_payment_method })` does. */
-export function setSubscriptionPaymentMethod(ctx: PagesContext, subscriptionId: string, paymentMethod: string): Promise<Stripe.Subscription> {
-  return callApi<Stripe.Subscription>(ctx.router, ctx.emu, 'POST', `/v1/subscriptions/${encodeURIComponent(subscriptionId)}`, {
-    default_payment_method: paymentMethod,
-  });
+export function setSubscriptionPaymentMethod(ctx: PagesContext, subscriptionId: string, paymentMethod: string): Stripe.Subscription {
+  return updateSubscription(ctx.emu, liveSubscription(ctx.emu, subscriptionId), { defaultPaymentMethod: paymentMethod });
 }

@@ -3,13 +3,14 @@ import type { Emulator } from '../emulator.js';
 import { cardError, invalidRequest, missingParam } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Params } from '../http/params.js';
-import type { CustomerRecord } from '../resources/customers.js';
-import { liveCustomer } from '../resources/customers.js';
+import { assertRedeemable, findPromotionCode, requireCoupon, type PromotionCodeRecord } from '../resources/coupons.js';
+import { liveCustomer, type CustomerRecord } from '../resources/customers.js';
 import { cardBehaviour, resolvePaymentMethod } from '../resources/payment-methods.js';
 import type { PriceRecord } from '../resources/prices.js';
 import type { Stored } from '../store.js';
 import { discountPerLine, priceAmount } from './amounts.js';
 import { attachDefaultCard, createCustomer, createSubscription, type PagesContext } from './billing-bridge.js';
+import { checkRedirectUrl } from './urls.js';
 
 export type CheckoutSessionRecord = Stripe.Checkout.Session & Stored;
 export type CheckoutLineItem = Stripe.LineItem;
@@ -89,22 +90,21 @@ export function createCheckoutSession(emu: Emulator, p: Params): CheckoutSession
     throw invalidRequest('You may only specify one of these parameters: allow_promotion_codes, discounts.', 'discounts');
   }
   if (discounts.length > 1) throw invalidRequest('You may only specify one discount.', 'discounts');
-  for (const url of [
-    ['success_url', successUrl],
-    ['cancel_url', cancelUrl],
-  ] as const) {
-    if (url[1] !== undefined && !URL.canParse(url[1].replaceAll('{CHECKOUT_SESSION_ID}', 'x'))) {
-      throw invalidRequest(`Not a valid URL`, url[0], 'url_invalid');
-    }
-  }
+  checkRedirectUrl(successUrl, 'success_url');
+  checkRedirectUrl(cancelUrl, 'cancel_url');
   if (paymentMethodTypes && paymentMethodTypes.some((t) => t !== 'card')) {
     throw invalidRequest('The emulator supports only `card` payment methods.', 'payment_method_types');
   }
   const customer = customerId ? liveCustomer(emu, customerId, 'customer') : null;
   discounts.forEach((d, i) => {
     if (!!d.coupon === !!d.promotion_code) throw invalidRequest('Specify exactly one of coupon, promotion_code.', `discounts[${i}]`);
-    if (d.coupon) emu.store.require('coupon', d.coupon, 'coupon', `discounts[${i}][coupon]`);
-    if (d.promotion_code) emu.store.require('promotion_code', d.promotion_code, 'promotion code', `discounts[${i}][promotion_code]`);
+    if (d.coupon) assertRedeemable(emu, requireCoupon(emu, d.coupon, `discounts[${i}][coupon]`), undefined, `discounts[${i}][coupon]`);
+    if (d.promotion_code) {
+      const param = `discounts[${i}][promotion_code]`;
+      const promo = emu.store.require<PromotionCodeRecord>('promotion_code', d.promotion_code, 'promotion code', param);
+      const couponId = typeof promo.promotion.coupon === 'string' ? promo.promotion.coupon : (promo.promotion.coupon?.id ?? '');
+      assertRedeemable(emu, requireCoupon(emu, couponId, param), promo, param);
+    }
   });
 
   const prices = lines.map((l) => {
@@ -135,11 +135,7 @@ export function createCheckoutSession(emu: Emulator, p: Params): CheckoutSession
     throw invalidRequest('The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation.', 'expires_at');
   }
 
-  // What is due today: nothing during a trial; otherwise licensed lines, less the discount.
   const trial = trialPeriodDays ?? null;
-  const subtotals = lines.map((l, i) => (trial ? 0 : priceAmount(emu, prices[i]!, l.quantity ?? 0)));
-  const coupon = discounts[0] ? couponOf(emu, discounts[0]) : null;
-  const lineDiscounts = discountPerLine(subtotals, coupon, currency);
   const id = newId('cs_test', 58);
   const lineItems: CheckoutLineItem[] = lines.map((l, i) => {
     const price = prices[i]!;
@@ -148,10 +144,10 @@ export function createCheckoutSession(emu: Emulator, p: Params): CheckoutSession
       id: newId('li', 24),
       object: 'item',
       adjustable_quantity: null,
-      amount_discount: lineDiscounts[i]!,
-      amount_subtotal: subtotals[i]!,
+      amount_discount: 0,
+      amount_subtotal: 0,
       amount_tax: 0,
-      amount_total: subtotals[i]! - lineDiscounts[i]!,
+      amount_total: 0,
       currency,
       description: product?.name ?? price.nickname ?? null,
       metadata: {},
@@ -159,8 +155,6 @@ export function createCheckoutSession(emu: Emulator, p: Params): CheckoutSession
       quantity: l.quantity ?? null,
     };
   });
-  const amountSubtotal = subtotals.reduce((s, a) => s + a, 0);
-  const amountDiscount = lineDiscounts.reduce((s, a) => s + a, 0);
 
   const session = {
     id,
@@ -169,8 +163,8 @@ export function createCheckoutSession(emu: Emulator, p: Params): CheckoutSession
     after_expiration: null,
     allow_promotion_codes: allowPromotionCodes ?? null,
     allowed_payment_method_types: null,
-    amount_subtotal: amountSubtotal,
-    amount_total: amountSubtotal - amountDiscount,
+    amount_subtotal: 0,
+    amount_total: 0,
     automatic_tax: { enabled: false, liability: null, provider: null, status: null },
     billing_address_collection: billingAddressCollection ?? null,
     cancel_url: cancelUrl ?? null,
@@ -220,11 +214,12 @@ export function createCheckoutSession(emu: Emulator, p: Params): CheckoutSession
     subscription: null,
     success_url: successUrl ?? null,
     tax_id_collection: { enabled: false, required: 'never' },
-    total_details: { amount_discount: amountDiscount, amount_shipping: 0, amount_tax: 0 },
+    total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 },
     ui_mode: 'hosted_page',
     url: `${emu.baseUrl}/checkout/${id}`,
     wallet_options: null,
   } satisfies Stripe.Checkout.Session as CheckoutSessionRecord;
+  priceSession(emu, session, lineItems, trial);
   emu.store.insert(SESSION_KIND, session);
   emu.store.insert<StoredLineItems>(LINE_ITEMS_KIND, { id, items: lineItems });
   emu.store.insert<StoredSubscriptionData>(SUBSCRIPTION_DATA_KIND, {
@@ -235,20 +230,59 @@ export function createCheckoutSession(emu: Emulator, p: Params): CheckoutSession
   return session;
 }
 
+/**
+ * Sets what is due today on the line items and the session: nothing during a trial, else the
+ * licensed lines less the session's discount (spread over the lines as the first invoice will).
+ */
+function priceSession(emu: Emulator, session: Stripe.Checkout.Session, items: CheckoutLineItem[], trialDays: number | null): void {
+  const subtotals = items.map((li) => (trialDays ? 0 : priceAmount(emu, li.price!, li.quantity ?? 0)));
+  const coupon = session.discounts?.[0] ? couponOf(emu, session.discounts[0]) : null;
+  const off = discountPerLine(subtotals, coupon, session.currency!);
+  items.forEach((li, i) => {
+    li.amount_subtotal = subtotals[i]!;
+    li.amount_discount = off[i]!;
+    li.amount_total = subtotals[i]! - off[i]!;
+  });
+  const subtotal = subtotals.reduce((a, b) => a + b, 0);
+  const discount = off.reduce((a, b) => a + b, 0);
+  session.amount_subtotal = subtotal;
+  session.amount_total = subtotal - discount;
+  session.total_details = { amount_discount: discount, amount_shipping: 0, amount_tax: 0 };
+}
+
+/**
+ * A customer entered a promotion code on the page of a session created with
+ * `allow_promotion_codes`: checks it as Stripe would and reprices the session with it.
+ */
+export function applyPromotionCode(emu: Emulator, session: CheckoutSessionRecord, code: string): void {
+  if (session.status !== 'open') throw invalidRequest('This Checkout Session is no longer open.', undefined, 'checkout_session_not_open');
+  if (!session.allow_promotion_codes) throw invalidRequest('This Checkout Session does not accept promotion codes.', 'promotion_code');
+  const promo = findPromotionCode(emu, code.trim());
+  if (!promo || promo.code.toUpperCase() !== code.trim().toUpperCase()) throw invalidRequest('This code is invalid.', 'promotion_code');
+  const couponId = typeof promo.promotion.coupon === 'string' ? promo.promotion.coupon : promo.promotion.coupon?.id;
+  const coupon = requireCoupon(emu, couponId ?? '', 'promotion_code');
+  assertRedeemable(emu, coupon, promo, 'promotion_code', emu.nowFor(session));
+  if (promo.customer && promo.customer !== session.customer) throw invalidRequest('This code is invalid.', 'promotion_code');
+  session.discounts = [{ coupon: null, promotion_code: promo.id }];
+  priceSession(emu, session, sessionLineItems(emu, session.id), sessionSubscriptionData(emu, session.id).trial_period_days);
+  emu.store.changed();
+}
+
 /** A session past `expires_at` (on its customer's clock) expires when next looked at, with its event. */
 export function refreshExpiry(emu: Emulator, session: CheckoutSessionRecord): CheckoutSessionRecord {
   if (session.status === 'open' && emu.nowFor(session) >= session.expires_at) expireSession(emu, session);
   return session;
 }
 
-export function expireSession(emu: Emulator, session: CheckoutSessionRecord): CheckoutSessionRecord {
+/** Expires an open session (`checkout.session.expired`, dated `at` when given: the moment it lapsed on a test clock). */
+export function expireSession(emu: Emulator, session: CheckoutSessionRecord, at?: number): CheckoutSessionRecord {
   if (session.status !== 'open') {
     throw invalidRequest(`Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of "${session.status}".`);
   }
   session.status = 'expired';
   session.url = null;
   emu.store.changed();
-  emu.events.emit('checkout.session.expired', session);
+  emu.events.emit('checkout.session.expired', session, at !== undefined ? { created: at } : {});
   return session;
 }
 
@@ -277,7 +311,11 @@ export async function completeCheckout(
   completing.add(session);
   try {
     const pm = resolvePaymentMethod(emu, paymentMethod, 'payment_method');
-    if (cardBehaviour(pm) === 'declined') {
+    // Both test cards that fail are refused before anything is created, so a failed checkout
+    // leaves no customer or subscription behind (a card that attaches but cannot be charged only
+    // fails when something is due today).
+    const behaviour = cardBehaviour(pm);
+    if (behaviour === 'declined' || (behaviour === 'fails_after_attach' && (session.amount_total ?? 0) > 0)) {
       throw cardError('Your card was declined.', 'generic_decline', { param: 'payment_method' });
     }
     const customer =
@@ -286,7 +324,7 @@ export async function completeCheckout(
         : await createCustomer(ctx, { email: session.customer_email ?? opts.email ?? null });
     attachDefaultCard(ctx, customer.id, pm.id);
     const data = sessionSubscriptionData(emu, session.id);
-    const subscription = await createSubscription(ctx, {
+    const subscription = createSubscription(ctx, {
       customer: customer.id,
       items: sessionLineItems(emu, session.id).map((li) => ({ price: li.price!.id, quantity: li.quantity })),
       defaultPaymentMethod: pm.id,

@@ -8,6 +8,7 @@ import { mergeMetadata } from '../resources/common.js';
 import { priceAmount } from './amounts.js';
 import type { PagesContext } from './billing-bridge.js';
 import {
+  applyPromotionCode,
   completeCheckout,
   couponOf,
   createCheckoutSession,
@@ -19,7 +20,7 @@ import {
   successUrlFor,
   type CheckoutSessionRecord,
 } from './checkout-sessions.js';
-import { formatDate, formatInterval, formatMoney, html, htmlResponse, notFoundPage, page, redirect, type SafeHtml } from './html.js';
+import { formatDateTime, formatInterval, formatMoney, html, htmlResponse, notFoundPage, page, redirect, type SafeHtml } from './html.js';
 
 /** Test cards offered on the hosted page (Stripe's test PaymentMethod tokens). */
 export const CHECKOUT_TEST_CARDS = [
@@ -39,6 +40,14 @@ export function registerCheckout(router: Router, emu: Emulator): void {
     has_more: false,
     url: `/v1/checkout/sessions/${session.id}/line_items`,
   }));
+
+  // Sessions of customers on a test clock expire while the clock advances (with their event);
+  // others expire when next looked at.
+  emu.onClockAdvance((clock, _from, to) => {
+    for (const s of emu.store.all<CheckoutSessionRecord>(SESSION_KIND)) {
+      if (s.status === 'open' && s.expires_at <= to && emu.clockIdOf(s) === clock.id) expireSession(emu, s, s.expires_at);
+    }
+  });
 
   router.post('/v1/checkout/sessions', ({ params }) => createCheckoutSession(emu, params));
 
@@ -86,7 +95,8 @@ export function registerCheckout(router: Router, emu: Emulator): void {
 
   router.get('/v1/checkout/sessions/:id/line_items', ({ params: p, path, url }) => {
     const session = find(path.id!);
-    const result = paginate(newestFirst(sessionLineItems(emu, session.id)).reverse(), p, url);
+    // Line items list in the order they were given, as at Stripe.
+    const result = paginate(sessionLineItems(emu, session.id), p, url);
     p.done();
     return result;
   });
@@ -121,11 +131,19 @@ export function registerCheckout(router: Router, emu: Emulator): void {
     async ({ params: p, path }) => {
       const session = emu.store.get<CheckoutSessionRecord>(SESSION_KIND, path.id!);
       if (!session) return notFoundPage('No such checkout session.');
+      // A repeated submit (back button, double click) of a completed session buys nothing more.
+      if (session.status === 'complete') return redirect(successUrlFor(session) ?? `/checkout/${encodeURIComponent(session.id)}`);
       try {
-        const paymentMethod = p.string('payment_method', { required: true });
+        const promotionCode = p.has('promotion_code') ? (p.string('promotion_code') ?? '') : undefined;
+        const paymentMethod = promotionCode === undefined ? p.string('payment_method', { required: true }) : p.string('payment_method');
         const email = p.string('email');
         p.done();
-        await completeCheckout(ctx, session, paymentMethod, email ? { email } : {});
+        if (promotionCode !== undefined) {
+          // The "Apply" button: reprice, then show the page again (post/redirect/get).
+          applyPromotionCode(emu, session, promotionCode);
+          return redirect(`/checkout/${encodeURIComponent(session.id)}`);
+        }
+        await completeCheckout(ctx, session, paymentMethod!, email ? { email } : {});
       } catch (err) {
         if (!(err instanceof StripeError)) throw err;
         return htmlResponse(checkoutPage(emu, session, err.body.message), err.status);
@@ -176,11 +194,14 @@ ${error ? html`<div class="error" role="alert">${error}</div>` : null}
 ${session.total_details?.amount_discount ? html`<tr><td colspan="2">Discount${coupon?.name ? html` (${coupon.name})` : null}</td><td class="num">−${formatMoney(session.total_details.amount_discount, currency)}</td></tr>` : null}
 <tr class="total"><td colspan="2">Total due today</td><td class="num" id="total">${formatMoney(session.amount_total, currency)}</td></tr></tfoot></table>
 ${data.trial_period_days ? html`<div class="notice">${data.trial_period_days}-day free trial, then ${formatMoney(recurringTotal, currency)} ${formatInterval(interval)}.</div>` : html`<p class="muted">Then ${formatMoney(recurringTotal, currency)} ${formatInterval(interval)}${items.some((li) => li.price?.recurring?.usage_type === 'metered') ? ' plus usage' : ''}.</p>`}
+${session.allow_promotion_codes && !session.discounts?.length
+      ? html`<form method="post" action="/checkout/${session.id}"><label>Promotion code <input name="promotion_code" autocomplete="off"></label> <button type="submit" class="secondary">Apply</button></form>`
+      : null}
 <form method="post" action="/checkout/${session.id}">
 ${session.customer || session.customer_email ? null : html`<p><label>Email <input type="email" name="email" autocomplete="email"></label></p>`}
 ${cards}
 </form>
-<p class="muted">Expires ${formatDate(session.expires_at)}.${session.cancel_url ? html` <a href="${session.cancel_url}">Cancel and return</a>` : null}</p>`;
+<p class="muted">Expires ${formatDateTime(session.expires_at)}.${session.cancel_url ? html` <a href="${session.cancel_url}">Cancel and return</a>` : null}</p>`;
   }
   return page('Checkout', body);
 }

@@ -88,6 +88,12 @@ export function formatDate(ts: number | null | undefined): string {
   return new Date(ts * 1000).toISOString().slice(0, 10);
 }
 
+/** A unix timestamp as UTC date and minute (`2026-11-21 14:05 UTC`). */
+export function formatDateTime(ts: number | null | undefined): string {
+  if (ts === null || ts === undefined) return '—';
+  return `${new Date(ts * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
 export function formatPeriod(start: number | null | undefined, end: number | null | undefined): string {
   return `${formatDate(start)} – ${formatDate(end)}`;
 }

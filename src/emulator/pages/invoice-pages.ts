@@ -66,7 +66,7 @@ export function registerInvoicePages(router: Router, emu: Emulator): void {
   /** Form: no `payment_method` = the default card (see `cardForPayment`); or a test token. */
   router.post(
     '/invoices/:id/pay',
-    async ({ params: p, path }) => {
+    ({ params: p, path }) => {
       const invoice = find(path.id!);
       if (!invoice) return notFoundPage('No such invoice.');
       try {
@@ -74,7 +74,7 @@ export function registerInvoicePages(router: Router, emu: Emulator): void {
         p.done();
         const customerId = typeof invoice.customer === 'string' ? invoice.customer : invoice.customer!.id;
         const pm = token ? attachPaymentMethod(emu, token, customerId, 'payment_method').id : cardForPayment(emu, invoice);
-        await payInvoice(ctx, invoice.id, pm);
+        payInvoice(ctx, invoice.id, pm);
       } catch (err) {
         if (!(err instanceof StripeError)) throw err;
         return htmlResponse(invoicePage(emu, find(path.id!) ?? invoice, { error: err.body.message }), err.status);
@@ -97,6 +97,7 @@ ${opts.error ? html`<div class="error" role="alert">${opts.error}</div>` : null}
 <tr><th>Date of issue</th><td>${v.created}</td></tr>
 ${v.dueDate ? html`<tr><th>Date due</th><td>${v.dueDate}</td></tr>` : null}
 ${v.period ? html`<tr><th>Billing period</th><td>${v.period}</td></tr>` : null}
+${v.paidAt ? html`<tr><th>Date paid</th><td>${v.paidAt}</td></tr>` : null}
 </tbody></table>
 <h2>Items</h2>
 <table><thead><tr><th>Description</th><th>Period</th><th class="num">Qty</th><th class="num">Amount</th></tr></thead>

@@ -38,6 +38,7 @@ export function renderInvoicePdf(view: InvoiceView): Promise<Buffer> {
     ['Status', view.status],
     ['Date of issue', view.created],
     ['Date due', view.dueDate],
+    ['Date paid', view.paidAt],
     ['Billing period', view.period],
     ['Bill to', [view.customerName, view.customerEmail].filter(Boolean).join(', ') || null],
   ];

@@ -19,6 +19,7 @@ export interface InvoiceView {
   customerEmail: string | null;
   created: string;
   dueDate: string | null;
+  paidAt: string | null;
   period: string | null;
   lines: { description: string; period: string; quantity: string; amount: string }[];
   totals: { label: string; amount: string; strong?: boolean }[];
@@ -48,6 +49,7 @@ export function invoiceView(emu: Emulator, invoice: InvoiceRecord): InvoiceView 
     customerEmail: invoice.customer_email ?? customer?.email ?? null,
     created: formatDate(invoice.created),
     dueDate: invoice.due_date ? formatDate(invoice.due_date) : null,
+    paidAt: invoice.status_transitions?.paid_at ? formatDate(invoice.status_transitions.paid_at) : null,
     period: invoice.period_start && invoice.period_end && invoice.period_end !== invoice.period_start ? formatPeriod(invoice.period_start, invoice.period_end) : null,
     lines: (invoice.lines?.data ?? []).map((line) => ({
       description: line.description ?? 'Line item',

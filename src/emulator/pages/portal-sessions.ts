@@ -8,6 +8,7 @@ import { newestFirst, paginate } from '../list.js';
 import { mergeMetadata, updateWithEvent } from '../resources/common.js';
 import { liveCustomer } from '../resources/customers.js';
 import type { Stored } from '../store.js';
+import { checkRedirectUrl } from './urls.js';
 
 export type PortalSessionRecord = Stripe.BillingPortal.Session & Stored;
 export type PortalConfigurationRecord = Stripe.BillingPortal.Configuration & Stored;
@@ -42,15 +43,22 @@ function defaultFeatures(): Stripe.BillingPortal.Configuration.Features {
   };
 }
 
+/** A string array that Stripe lets you clear with an empty value (`Emptyable<string[]>`): [] when cleared. */
+function emptyableStrings(p: Params, key: string): string[] | undefined {
+  if (!p.isEmpty(key)) return p.strings(key);
+  p.string(key); // marks it read
+  return [];
+}
+
 /**
- * Reads `features[…]` for create/update into `features` (only what the portal page honours is
- * typed; the rest of Stripe's feature params are accepted and kept as given where simple).
+ * Reads the `features[…]` params of a configuration create/update into `features`. The page acts
+ * on invoice_history, payment_method_update and subscription_cancel; the others are stored as given.
  */
 function readFeatures(fp: Params, features: Stripe.BillingPortal.Configuration.Features): void {
   const cu = fp.object('customer_update');
   if (cu) {
     const enabled = cu.bool('enabled');
-    const allowed = cu.isEmpty('allowed_updates') ? (cu.string('allowed_updates'), []) : cu.strings('allowed_updates');
+    const allowed = emptyableStrings(cu, 'allowed_updates');
     if (enabled !== undefined) features.customer_update.enabled = enabled;
     if (allowed !== undefined) features.customer_update.allowed_updates = allowed;
   }
@@ -71,7 +79,7 @@ function readFeatures(fp: Params, features: Stripe.BillingPortal.Configuration.F
     const reason = sc.object('cancellation_reason');
     if (reason) {
       f.cancellation_reason.enabled = reason.bool('enabled') ?? f.cancellation_reason.enabled;
-      f.cancellation_reason.options = reason.isEmpty('options') ? (reason.string('options'), []) : (reason.strings('options') ?? f.cancellation_reason.options);
+      f.cancellation_reason.options = emptyableStrings(reason, 'options') ?? f.cancellation_reason.options;
     }
   }
   const sp = fp.object('subscription_pause');
@@ -80,12 +88,14 @@ function readFeatures(fp: Params, features: Stripe.BillingPortal.Configuration.F
   if (su) {
     const f = features.subscription_update;
     f.enabled = su.bool('enabled') ?? f.enabled;
-    const allowed = su.isEmpty('default_allowed_updates') ? (su.string('default_allowed_updates'), []) : su.strings('default_allowed_updates');
+    const allowed = emptyableStrings(su, 'default_allowed_updates');
     if (allowed !== undefined) f.default_allowed_updates = allowed;
     f.proration_behavior = su.enum('proration_behavior', ['always_invoice', 'create_prorations', 'none'] as const) ?? f.proration_behavior;
     f.billing_cycle_anchor = su.enum('billing_cycle_anchor', ['now', 'unchanged'] as const) ?? f.billing_cycle_anchor;
-    const products = su.isEmpty('products') ? (su.string('products'), []) : su.objects('products');
-    if (products !== undefined) {
+    const cleared = su.isEmpty('products');
+    const products = su.objects('products'); // undefined when cleared with an empty value
+    if (cleared) f.products = [];
+    if (products) {
       f.products = products.map((pp) => ({
         adjustable_quantity: { enabled: false, maximum: null, minimum: 0 },
         prices: pp.strings('prices') ?? [],
@@ -153,10 +163,6 @@ function acceptAnything(p: Params): void {
   }
 }
 
-function checkUrl(url: string | null | undefined, param: string): void {
-  if (url && !URL.canParse(url)) throw invalidRequest('Not a valid URL', param, 'url_invalid');
-}
-
 export function registerPortalApi(router: Router, emu: Emulator): void {
   router.post('/v1/billing_portal/configurations', ({ params: p }) => {
     const config = newConfiguration(emu, false);
@@ -168,7 +174,7 @@ export function registerPortalApi(router: Router, emu: Emulator): void {
     const loginPage = p.object('login_page');
     const loginEnabled = loginPage?.bool('enabled');
     p.done();
-    checkUrl(defaultReturnUrl, 'default_return_url');
+    checkRedirectUrl(defaultReturnUrl, 'default_return_url');
     config.default_return_url = defaultReturnUrl ?? null;
     config.name = name ?? null;
     config.metadata = mergeMetadata({}, metadata);
@@ -197,7 +203,7 @@ export function registerPortalApi(router: Router, emu: Emulator): void {
     const loginPage = p.object('login_page');
     const loginEnabled = loginPage?.bool('enabled');
     p.done();
-    checkUrl(defaultReturnUrl, 'default_return_url');
+    checkRedirectUrl(defaultReturnUrl, 'default_return_url');
     if (active === false && config.is_default) throw invalidRequest('You cannot deactivate the default configuration.', 'active');
     return updateWithEvent(emu, 'billing_portal.configuration.updated', config, (c) => {
       if (active !== undefined) c.active = active;
@@ -231,7 +237,7 @@ export function registerPortalApi(router: Router, emu: Emulator): void {
     const locale = p.string('locale');
     const onBehalfOf = p.string('on_behalf_of');
     p.done();
-    checkUrl(returnUrl, 'return_url');
+    checkRedirectUrl(returnUrl, 'return_url');
     const customer = liveCustomer(emu, customerId, 'customer');
     const config = configurationId
       ? emu.store.require<PortalConfigurationRecord>(PORTAL_CONFIGURATION_KIND, configurationId, 'configuration', 'configuration')

@@ -5,6 +5,7 @@ import type { Router } from '../http/router.js';
 import type { CustomerRecord } from '../resources/customers.js';
 import type { PaymentMethodRecord } from '../resources/payment-methods.js';
 import type { Stored } from '../store.js';
+import { priceAmount } from './amounts.js';
 import { attachDefaultCard, setCancelAtPeriodEnd, setSubscriptionPaymentMethod, type PagesContext } from './billing-bridge.js';
 import { formatDate, formatInterval, formatMoney, html, htmlResponse, notFoundPage, page, redirect, statusBadge, type SafeHtml } from './html.js';
 import { invoicePageUrl } from './invoice-pages.js';
@@ -50,7 +51,7 @@ export function registerPortal(router: Router, emu: Emulator): void {
   /** Form: `action=cancel` (cancel at period end) or `action=renew`. */
   router.post(
     '/portal/:id/subscriptions/:subscription',
-    async ({ params: p, path }) => {
+    ({ params: p, path }) => {
       const session = sessionOf(path.id!);
       if (!session) return notFoundPage('No such billing portal session.');
       try {
@@ -64,7 +65,7 @@ export function registerPortal(router: Router, emu: Emulator): void {
         if (!CHANGEABLE.has(sub.status)) {
           throw new StripeError(400, { type: 'invalid_request_error', message: `A ${sub.status} subscription cannot be changed.` });
         }
-        await setCancelAtPeriodEnd(ctx, sub.id, action === 'cancel');
+        setCancelAtPeriodEnd(ctx, sub.id, action === 'cancel');
         return redirect(`/portal/${encodeURIComponent(session.id)}?notice=${action === 'cancel' ? 'canceled' : 'renewed'}`);
       } catch (err) {
         if (!(err instanceof StripeError)) throw err;
@@ -77,7 +78,7 @@ export function registerPortal(router: Router, emu: Emulator): void {
   /** Form: `payment_method=<test token>` becomes the default card of the customer and its live subscriptions. */
   router.post(
     '/portal/:id/payment-method',
-    async ({ params: p, path }) => {
+    ({ params: p, path }) => {
       const session = sessionOf(path.id!);
       if (!session) return notFoundPage('No such billing portal session.');
       try {
@@ -89,7 +90,7 @@ export function registerPortal(router: Router, emu: Emulator): void {
         const pm = attachDefaultCard(ctx, session.customer, token);
         // Stripe's portal makes the new card the default for the customer's subscriptions too.
         for (const sub of customerSubscriptions(emu, session.customer)) {
-          if (CHANGEABLE.has(sub.status) && sub.default_payment_method) await setSubscriptionPaymentMethod(ctx, sub.id, pm.id);
+          if (CHANGEABLE.has(sub.status) && sub.default_payment_method) setSubscriptionPaymentMethod(ctx, sub.id, pm.id);
         }
         return redirect(`/portal/${encodeURIComponent(session.id)}?notice=card`);
       } catch (err) {
@@ -125,7 +126,7 @@ function subscriptionBlock(emu: Emulator, session: PortalSessionRecord, sub: Sub
   const periodEnd = items[0]?.current_period_end ?? null;
   const lines = items.map((item) => {
     const metered = item.price.recurring?.usage_type === 'metered';
-    const amount = metered ? 'billed by usage' : formatMoney((item.price.unit_amount ?? 0) * (item.quantity ?? 1), item.price.currency);
+    const amount = metered ? 'billed by usage' : formatMoney(priceAmount(emu, item.price, item.quantity ?? 1), item.price.currency);
     return html`<div>${productName(emu, item.price)}${!metered && (item.quantity ?? 1) > 1 ? html` × ${item.quantity}` : null} · ${amount} ${formatInterval(item.price.recurring)}</div>`;
   });
   let state: SafeHtml | null = null;

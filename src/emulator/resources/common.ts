@@ -1,5 +1,5 @@
 import type { Emulator } from '../emulator.js';
-import { previousAttributes } from '../events.js';
+import { jsonClone, previousAttributes } from '../events.js';
 import type { Stored } from '../store.js';
 
 /** Applies a metadata update as Stripe does: empty value deletes a key, an empty hash clears all. */
@@ -22,7 +22,7 @@ export function mergeMetadata(
  * `previous_attributes` (Stripe's `*.updated` events).
  */
 export function updateWithEvent<T extends Stored>(emu: Emulator, eventType: string, obj: T, mutate: (o: T) => void): T {
-  const before = structuredClone(obj) as Record<string, unknown>;
+  const before = jsonClone(obj) as Record<string, unknown>;
   mutate(obj);
   const prev = previousAttributes(before, obj as Record<string, unknown>);
   if (Object.keys(prev).length > 0) {

@@ -19,23 +19,30 @@ export function registerControls(router: Router, emu: Emulator): void {
     { auth: false },
   );
 
-  /** Body: `{ status: 429|500|503, count?: N, rate?: 0..1, pathPrefix?: "/v1/…" }`, or `{}` to clear. */
+  /** Body (JSON or form): `{ status: 429|500|503, count?: N, rate?: 0..1, pathPrefix?: "/v1/…" }`, or `{}` to clear. */
   router.post(
     '/_emulator/faults',
     ({ params: p }) => {
-      const raw = p.raw as Partial<FaultSpec> & Record<string, unknown>;
-      for (const key of Object.keys(raw)) p.string(key) ?? p.int(key);
+      const raw = p.raw;
+      for (const key of Object.keys(raw)) {
+        if (!['status', 'count', 'rate', 'pathPrefix'].includes(key)) throw invalidRequest(`Received unknown parameter: ${key}`, key, 'parameter_unknown');
+      }
       if (raw.status === undefined) {
         emu.faults = null;
         return { faults: null };
       }
       const status = Number(raw.status);
       if (![429, 500, 503].includes(status)) throw invalidRequest('status must be 429, 500 or 503', 'status');
+      const count = raw.count === undefined ? undefined : Number(raw.count);
+      if (count !== undefined && !(Number.isInteger(count) && count >= 0)) throw invalidRequest('count must be a non-negative integer', 'count');
+      const rate = raw.rate === undefined ? undefined : Number(raw.rate);
+      if (rate !== undefined && !(rate >= 0 && rate <= 1)) throw invalidRequest('rate must be between 0 and 1', 'rate');
+      if (raw.pathPrefix !== undefined && typeof raw.pathPrefix !== 'string') throw invalidRequest('pathPrefix must be a string', 'pathPrefix');
       const spec: FaultSpec = {
         status: status as FaultSpec['status'],
-        ...(raw.count !== undefined ? { count: Number(raw.count) } : {}),
-        ...(raw.rate !== undefined ? { rate: Number(raw.rate) } : {}),
-        ...(raw.pathPrefix !== undefined ? { pathPrefix: String(raw.pathPrefix) } : {}),
+        ...(count !== undefined ? { count } : {}),
+        ...(rate !== undefined ? { rate } : {}),
+        ...(raw.pathPrefix !== undefined ? { pathPrefix: raw.pathPrefix as string } : {}),
       };
       emu.faults = spec;
       return { faults: spec };

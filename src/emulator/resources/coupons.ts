@@ -110,7 +110,7 @@ export function registerCoupons(router: Router, emu: Emulator): void {
     if (redeemBy !== undefined && redeemBy <= emu.realNow()) throw invalidRequest('redeem_by must be in the future.', 'redeem_by');
     if (id !== undefined && emu.store.get('coupon', id)) throw invalidRequest('Coupon already exists.', 'id', 'resource_already_exists');
     for (const [i, product] of (products ?? []).entries()) emu.store.require('product', product, 'product', `applies_to[products][${i}]`);
-    const coupon = {
+    const coupon: CouponRecord = {
       id: id ?? randomBytes(6).toString('base64url').replace(/[-_]/g, 'x'),
       object: 'coupon',
       amount_off: amountOff ?? null,
@@ -127,7 +127,7 @@ export function registerCoupons(router: Router, emu: Emulator): void {
       redeem_by: redeemBy ?? null,
       times_redeemed: 0,
       valid: true,
-    } as unknown as CouponRecord;
+    };
     emu.store.insert('coupon', coupon);
     emu.events.emit('coupon.created', coupon);
     return coupon;
@@ -197,7 +197,7 @@ export function registerCoupons(router: Router, emu: Emulator): void {
     }
     const finalCode = code ?? randomBytes(6).toString('hex').toUpperCase();
     if (active) requireFreeCode(emu, finalCode);
-    const promo = {
+    const promo: PromotionCodeRecord = {
       id: newId('promo', 24),
       object: 'promotion_code',
       active,
@@ -216,7 +216,7 @@ export function registerCoupons(router: Router, emu: Emulator): void {
         minimum_amount_currency: minimumAmount !== undefined ? (minimumCurrency ?? null) : null,
       },
       times_redeemed: 0,
-    } as unknown as PromotionCodeRecord;
+    };
     emu.store.insert('promotion_code', promo);
     emu.events.emit('promotion_code.created', promo);
     return promo;

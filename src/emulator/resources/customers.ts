@@ -23,7 +23,7 @@ export function registerCustomers(router: Router, emu: Emulator): void {
     const paymentMethod = p.string('payment_method');
     p.done();
     if (testClock) emu.store.require('test_helpers.test_clock', testClock, 'test_helpers.test_clock', 'test_clock');
-    const customer = {
+    const customer: CustomerRecord = {
       id: newId('cus', 14),
       object: 'customer',
       address: null,
@@ -46,7 +46,7 @@ export function registerCustomers(router: Router, emu: Emulator): void {
       shipping: null,
       tax_exempt: 'none',
       test_clock: testClock ?? null,
-    } as unknown as CustomerRecord;
+    };
     emu.store.insert('customer', customer);
     emu.events.emit('customer.created', customer);
     // Payment methods live in their own module; it attaches and may set the default.
@@ -58,7 +58,10 @@ export function registerCustomers(router: Router, emu: Emulator): void {
     return customer;
   });
 
-  router.get('/v1/customers/:id', ({ emu, path }) => emu.store.require<CustomerRecord>('customer', path.id!, 'customer'));
+  router.get('/v1/customers/:id', ({ emu, params: p, path }) => {
+    p.done();
+    return emu.store.require<CustomerRecord>('customer', path.id!, 'customer');
+  });
 
   router.post('/v1/customers/:id', ({ params: p, path }) => {
     const customer = liveCustomer(emu, path.id!);

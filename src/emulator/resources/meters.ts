@@ -100,7 +100,7 @@ export function registerMeters(router: Router, emu: Emulator): void {
     if (eventName.length > 100) throw invalidRequest('event_name must be at most 100 characters.', 'event_name', 'parameter_invalid');
     requireFreeEventName(emu, eventName);
     const now = emu.realNow();
-    const meter = {
+    const meter: MeterRecord = {
       id: newId('mtr_test', 24),
       object: 'billing.meter',
       created: now,
@@ -114,7 +114,7 @@ export function registerMeters(router: Router, emu: Emulator): void {
       status_transitions: { deactivated_at: null },
       updated: now,
       value_settings: { event_payload_key: valueKey },
-    } as unknown as MeterRecord;
+    };
     emu.store.insert('billing.meter', meter);
     emu.events.emit('billing.meter.created', meter);
     return meter;

@@ -3,6 +3,7 @@ import type { Emulator } from '../emulator.js';
 import { cardError, invalidRequest } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Router } from '../http/router.js';
+import { newestFirst, paginate } from '../list.js';
 import type { Stored } from '../store.js';
 
 export type PaymentMethodRecord = Stripe.PaymentMethod & Stored;
@@ -84,7 +85,10 @@ export function requireAttached(emu: Emulator, id: string, customerId: string, p
 }
 
 export function registerPaymentMethods(router: Router, emu: Emulator): void {
-  router.get('/v1/payment_methods/:id', ({ path }) => resolvePaymentMethod(emu, path.id!, 'payment_method'));
+  router.get('/v1/payment_methods/:id', ({ params: p, path }) => {
+    p.done();
+    return resolvePaymentMethod(emu, path.id!, 'payment_method');
+  });
 
   router.post('/v1/payment_methods/:id/attach', ({ params: p, path }) => {
     const customer = p.string('customer', { required: true });
@@ -107,10 +111,12 @@ export function registerPaymentMethods(router: Router, emu: Emulator): void {
 
   router.get('/v1/customers/:id/payment_methods', ({ params: p, path, url }) => {
     emu.store.require('customer', path.id!, 'customer');
-    p.string('type');
-    const list = emu.store.all<PaymentMethodRecord>('payment_method').filter((pm) => pm.customer === path.id).reverse();
-    const limit = p.int('limit', { min: 1, max: 100 }) ?? 10;
+    const type = p.string('type');
+    const list = newestFirst(emu.store.all<PaymentMethodRecord>('payment_method')).filter(
+      (pm) => pm.customer === path.id && (type === undefined || pm.type === type),
+    );
+    const page = paginate(list, p, url);
     p.done();
-    return { object: 'list', data: list.slice(0, limit), has_more: list.length > limit, url };
+    return page;
   });
 }

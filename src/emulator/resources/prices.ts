@@ -80,7 +80,7 @@ export function registerPrices(router: Router, emu: Emulator): void {
         statement_descriptor: null, tax_code: null, type: 'service', unit_label: null, updated: now, url: null,
       });
     }
-    const price = {
+    const price: PriceRecord = {
       id: newId('price', 24),
       object: 'price',
       active: active ?? true,
@@ -100,14 +100,17 @@ export function registerPrices(router: Router, emu: Emulator): void {
       type: recurring ? 'recurring' : 'one_time',
       unit_amount: billingScheme === 'tiered' ? null : (unitAmount ?? decimalToInt(unitAmountDecimal!)),
       unit_amount_decimal: billingScheme === 'tiered' ? null : (unitAmountDecimal ?? String(unitAmount)),
-    } as unknown as PriceRecord;
+    };
     emu.store.insert('price', price);
     if (tiers) emu.store.insert('price_tiers', { id: price.id, tiers });
     emu.events.emit('price.created', price);
     return price;
   });
 
-  router.get('/v1/prices/:id', ({ path }) => emu.store.require<PriceRecord>('price', path.id!, 'price'));
+  router.get('/v1/prices/:id', ({ params: p, path }) => {
+    p.done();
+    return emu.store.require<PriceRecord>('price', path.id!, 'price');
+  });
 
   router.post('/v1/prices/:id', ({ params: p, path }) => {
     const price = emu.store.require<PriceRecord>('price', path.id!, 'price');

@@ -24,7 +24,7 @@ export function registerProducts(router: Router, emu: Emulator): void {
       throw invalidRequest(`Product already exists.`, 'id', 'resource_already_exists');
     }
     const now = emu.realNow();
-    const product = {
+    const product: ProductRecord = {
       id: id ?? newId('prod', 14),
       object: 'product',
       active: active ?? true,
@@ -44,13 +44,16 @@ export function registerProducts(router: Router, emu: Emulator): void {
       unit_label: unitLabel ?? null,
       updated: now,
       url: null,
-    } as unknown as ProductRecord;
+    };
     emu.store.insert('product', product);
     emu.events.emit('product.created', product);
     return product;
   });
 
-  router.get('/v1/products/:id', ({ path }) => liveProduct(emu, path.id!));
+  router.get('/v1/products/:id', ({ params: p, path }) => {
+    p.done();
+    return liveProduct(emu, path.id!);
+  });
 
   router.post('/v1/products/:id', ({ params: p, path }) => {
     const product = liveProduct(emu, path.id!);

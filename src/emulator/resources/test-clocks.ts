@@ -36,7 +36,7 @@ export function registerTestClocks(router: Router, emu: Emulator): void {
     if (name !== undefined && name.length > 300) throw invalidRequest('name must be at most 300 characters.', 'name', 'parameter_invalid');
     if (customer) throw invalidRequest('Creating a test clock for an existing customer is not supported by the emulator.', 'customer');
     const now = emu.realNow();
-    const clock = {
+    const clock: TestClockRecord = {
       id: newId('clock', 24),
       object: 'test_helpers.test_clock',
       created: now,
@@ -46,7 +46,7 @@ export function registerTestClocks(router: Router, emu: Emulator): void {
       name: name ?? null,
       status: 'ready',
       status_details: {},
-    } as unknown as TestClockRecord;
+    };
     emu.store.insert(KIND, clock);
     emu.events.emit('test_helpers.test_clock.created', clock);
     return clock;

@@ -22,10 +22,10 @@ export function registerWebhookEndpoints(router: Router, emu: Emulator): void {
     const metadata = p.metadata();
     const secret = p.string('secret');
     p.done();
-    if (secret !== undefined && !/^whsec_\S{8,}$/.test(secret)) {
-      throw invalidRequest('secret must start with whsec_ and be at least 14 characters long.', 'secret', 'parameter_invalid');
+    if (secret !== undefined && !/^whsec_\S+$/.test(secret)) {
+      throw invalidRequest('secret must start with whsec_ and have no spaces.', 'secret', 'parameter_invalid');
     }
-    const endpoint = {
+    const endpoint: WebhookEndpointRecord = {
       id: newId('we', 24),
       object: 'webhook_endpoint',
       api_version: apiVersion ?? null,
@@ -37,7 +37,7 @@ export function registerWebhookEndpoints(router: Router, emu: Emulator): void {
       metadata: mergeMetadata({}, metadata),
       status: 'enabled',
       url,
-    } as unknown as WebhookEndpointRecord;
+    };
     const signingSecret = secret ?? emu.options.webhookSecret ?? newSecret('whsec');
     emu.store.insert('webhook_endpoint', endpoint);
     emu.store.insert('webhook_endpoint_secret', { id: endpoint.id, secret: signingSecret });

@@ -304,7 +304,10 @@ export class WebhookDelivery {
     if (ok) {
       if (!job.duplicate && target.id !== FORWARD_ENDPOINT_ID) {
         const stored = this.emu.store.get<Stored & { pending_webhooks: number }>('event', job.event.id);
-        if (stored && stored.pending_webhooks > 0) stored.pending_webhooks--;
+        if (stored && stored.pending_webhooks > 0) {
+          stored.pending_webhooks--;
+          this.emu.store.changed();
+        }
       }
       return;
     }

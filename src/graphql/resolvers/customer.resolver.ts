@@ -1,3 +1,5 @@
+// type-graphql's decorators read design-time metadata as this module evaluates.
+import 'reflect-metadata';
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 import { assertCustomerInScope, requireAdmin, resolveCustomerScope } from '../../auth/guard.js';
 import type { Customer as CustomerRow } from '../../db/entities/customer.js';

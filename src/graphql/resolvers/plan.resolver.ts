@@ -1,3 +1,5 @@
+// type-graphql's decorators read design-time metadata as this module evaluates.
+import 'reflect-metadata';
 import { Ctx, Query, Resolver } from 'type-graphql';
 import type { PlanView } from '../../billing/plans/plan-service.js';
 import { toMoney } from '../../money.js';

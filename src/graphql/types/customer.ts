@@ -1,3 +1,5 @@
+// type-graphql's decorators read design-time metadata as this module evaluates.
+import 'reflect-metadata';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { JSONObjectScalar } from '../scalars.js';
 import { PageInfo } from './pagination.js';

@@ -1,3 +1,5 @@
+// type-graphql's decorators read design-time metadata as this module evaluates.
+import 'reflect-metadata';
 import { Field, Int, ObjectType } from 'type-graphql';
 
 @ObjectType({ description: 'An amount of money in integer minor units.' })

@@ -1,3 +1,5 @@
+// type-graphql's decorators read design-time metadata as this module evaluates.
+import 'reflect-metadata';
 import { Field, ObjectType } from 'type-graphql';
 
 @ObjectType()

@@ -1,3 +1,5 @@
+// type-graphql's decorators read design-time metadata as this module evaluates.
+import 'reflect-metadata';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { BillingInterval } from './enums.js';
 import { Money } from './money.js';

@@ -1,0 +1,122 @@
+/**
+ * SDK-driven create throughput of the emulator: a few concurrent `stripe` clients each create a
+ * customer and then a subscription (or, until the billing engine serves subscriptions, a price).
+ *
+ *   node --experimental-transform-types bench/emulator/run.ts [--seconds 5] [--clients 8] [--in-process]
+ *
+ * By default the emulator runs in a child process, so the clients do not share its event loop.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { registerHooks } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import Stripe from 'stripe';
+
+// Node runs the TypeScript sources directly; they import `./x.js` as tsc expects, so a relative
+// `.js` that does not exist resolves to its `.ts`.
+registerHooks({
+  resolve(specifier, context, nextResolve) {
+    try {
+      return nextResolve(specifier, context);
+    } catch (err) {
+      if (specifier.startsWith('.') && specifier.endsWith('.js')) return nextResolve(`${specifier.slice(0, -3)}.ts`, context);
+      throw err;
+    }
+  },
+});
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '5' },
+    clients: { type: 'string', default: '8' },
+    'in-process': { type: 'boolean', default: false },
+    serve: { type: 'boolean', default: false },
+  },
+});
+
+async function startServer(): Promise<{ port: number; stop: () => Promise<void> }> {
+  const { startEmulator } = await import('../../src/emulator/index.js');
+  const emu = await startEmulator({ port: 0 });
+  return { port: emu.port, stop: () => emu.close() };
+}
+
+if (values.serve) {
+  const { port, stop } = await startServer();
+  process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
+  process.stdout.write(`${port}\n`);
+} else {
+  await main();
+}
+
+async function spawnServer(): Promise<{ port: number; stop: () => Promise<void> }> {
+  const child: ChildProcess = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--serve'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
+    child.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
+  });
+  return {
+    port,
+    stop: () =>
+      new Promise((resolve) => {
+        child.removeAllListeners('exit');
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function main(): Promise<void> {
+  const seconds = Number(values.seconds);
+  const clients = Number(values.clients);
+  const server = values['in-process'] ? await startServer() : await spawnServer();
+  const stripe = new Stripe('sk_test_bench', { host: '127.0.0.1', port: server.port, protocol: 'http', maxNetworkRetries: 0 });
+  try {
+    const product = await stripe.products.create({ name: 'Bench' });
+    const price = await stripe.prices.create({ product: product.id, currency: 'usd', unit_amount: 1000, recurring: { interval: 'month' } });
+    const withSubscriptions = await subscriptionsServed(stripe, price.id);
+    const second = withSubscriptions ? 'subscription' : 'price';
+
+    const pair = async (): Promise<void> => {
+      const customer = await stripe.customers.create({ email: 'bench@example.com', payment_method: 'pm_card_visa', invoice_settings: { default_payment_method: 'pm_card_visa' } });
+      if (withSubscriptions) await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+      else await stripe.prices.create({ product: product.id, currency: 'usd', unit_amount: 1000 });
+    };
+    // Warm up (JIT, sockets).
+    await Promise.all(Array.from({ length: clients }, () => pair()));
+
+    let pairs = 0;
+    const deadline = Date.now() + seconds * 1000;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: clients }, async () => {
+        while (Date.now() < deadline) {
+          await pair();
+          pairs++;
+        }
+      }),
+    );
+    const elapsed = (performance.now() - started) / 1000;
+    const creates = pairs * 2;
+    process.stdout.write(
+      `emulator bench: ${clients} clients, ${elapsed.toFixed(1)} s, customer + ${second}\n` +
+        `  ${(creates / elapsed).toFixed(0)} creates/s (${(pairs / elapsed).toFixed(0)} customer+${second} pairs/s)\n` +
+        `  target ≥ 1000 creates/s: ${creates / elapsed >= 1000 ? 'met' : 'NOT met'}\n`,
+    );
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Whether the billing engine serves subscriptions yet (otherwise the bench creates prices). */
+async function subscriptionsServed(stripe: Stripe, price: string): Promise<boolean> {
+  try {
+    const customer = await stripe.customers.create({ payment_method: 'pm_card_visa', invoice_settings: { default_payment_method: 'pm_card_visa' } });
+    await stripe.subscriptions.create({ customer: customer.id, items: [{ price }] });
+    return true;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return false;
+    throw err;
+  }
+}

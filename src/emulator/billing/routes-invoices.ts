@@ -1,0 +1,393 @@
+import type Stripe from 'stripe';
+import type { Emulator } from '../emulator.js';
+import { StripeError, invalidRequest, resourceMissing } from '../errors.js';
+import type { Router } from '../http/router.js';
+import { newId } from '../ids.js';
+import { createdFilter, newestFirst, paginate } from '../list.js';
+import { mergeMetadata } from '../resources/common.js';
+import { resolvePaymentMethod, type PaymentMethodRecord } from '../resources/payment-methods.js';
+import type { Stored } from '../store.js';
+import { createInvoice, finalizeInvoice, recomputeTotals, updateInvoice } from './invoices.js';
+import { unitTimesQuantity } from './money.js';
+import { declineBody, invoicePaymentIntent, invoicePayments, markInvoicePaid } from './payments.js';
+import { registerPreview } from './preview.js';
+import { idOf, invoiceSubscriptionId, type CustomerRecord, type InvoiceItemRecord, type InvoiceRecord, type PaymentIntentRecord, type PriceRecord } from './records.js';
+import { afterInvoicePaid, chargeInvoice, markUncollectible, voidInvoice } from './subscriptions.js';
+
+function requireInvoice(emu: Emulator, id: string, param = 'id'): InvoiceRecord {
+  return emu.store.require<InvoiceRecord>('invoice', id, 'invoice', param);
+}
+
+function requireCustomer(emu: Emulator, id: string, param = 'customer'): CustomerRecord {
+  const c = emu.store.get<CustomerRecord>('customer', id);
+  if (!c || (c as { deleted?: boolean }).deleted) throw resourceMissing('customer', id, param);
+  return c;
+}
+
+/**
+ * Pays an open invoice now (`POST /v1/invoices/:id/pay`, `POST /v1/payment_intents/:id/confirm`):
+ * with the given card, else the default one. A decline answers 402 like Stripe, after recording
+ * the failed attempt. Exported for the hosted invoice page.
+ */
+export function payInvoice(emu: Emulator, inv: InvoiceRecord, paymentMethod?: string, param = 'payment_method'): InvoiceRecord {
+  if (inv.status === 'paid') throw invalidRequest('Invoice is already paid.', undefined, 'invoice_already_paid');
+  if (inv.status !== 'open') throw invalidRequest(`You can only pay an open invoice; this one is ${inv.status}.`, undefined, 'invoice_not_editable');
+  const pm: PaymentMethodRecord | null = paymentMethod ? resolvePaymentMethod(emu, paymentMethod, param) : null;
+  const ok = chargeInvoice(emu, inv, pm, true);
+  if (!ok) {
+    const pi = invoicePaymentIntent(emu, inv) ?? undefined;
+    throw new StripeError(402, { ...(declineBody(pm ?? null, pi) as Record<string, unknown>), type: 'card_error' } as never);
+  }
+  return inv;
+}
+
+export function registerInvoiceRoutes(router: Router, emu: Emulator): void {
+  // Fields Stripe shows only when expanded.
+  emu.includable('invoice', 'confirmation_secret', (obj) => {
+    const pi = invoicePaymentIntent(emu, obj as InvoiceRecord);
+    return pi?.client_secret ? { client_secret: pi.client_secret, type: 'payment_intent' } : null;
+  });
+  emu.includable('invoice', 'payments', (obj) => ({
+    object: 'list',
+    data: newestFirst(invoicePayments(emu, obj.id)),
+    has_more: false,
+    url: `/v1/invoice_payments?invoice=${obj.id}`,
+  }));
+
+  registerPreview(router, emu);
+
+  router.post('/v1/invoices', ({ params: p }) => {
+    const customer = p.string('customer', { required: true });
+    const subscription = p.string('subscription');
+    const collection = p.enum('collection_method', ['charge_automatically', 'send_invoice'] as const) ?? 'charge_automatically';
+    const daysUntilDue = p.int('days_until_due', { min: 0 });
+    const autoAdvance = p.bool('auto_advance');
+    const description = p.string('description');
+    const metadata = p.metadata();
+    const pending = p.enum('pending_invoice_items_behavior', ['exclude', 'include'] as const) ?? 'exclude';
+    const currency = p.string('currency');
+    const defaultPm = p.string('default_payment_method');
+    p.done();
+    const c = requireCustomer(emu, customer);
+    const sub = subscription ? emu.store.require<Stripe.Subscription & Stored>('subscription', subscription, 'subscription', 'subscription') : null;
+    if (collection === 'send_invoice' && daysUntilDue === undefined) {
+      throw invalidRequest('Missing required param: days_until_due.', 'days_until_due', 'parameter_missing');
+    }
+    if (defaultPm) emu.store.require('payment_method', defaultPm, 'PaymentMethod', 'default_payment_method');
+    const now = emu.nowFor(c);
+    const inv = createInvoice(emu, {
+      customer,
+      currency: currency ?? sub?.currency ?? c.currency ?? 'usd',
+      subscription: (sub as never) ?? null,
+      billingReason: 'manual',
+      lines: [],
+      pendingItems: pending === 'include' ? (sub ? 'subscription' : 'customer') : 'none',
+      periodStart: now,
+      periodEnd: now,
+      collectionMethod: collection,
+      daysUntilDue: daysUntilDue ?? null,
+      autoAdvance: autoAdvance ?? false,
+      ...(description ? { description } : {}),
+      ...(metadata ? { metadata: metadata as Record<string, string> } : {}),
+      discounts: [],
+    });
+    if (defaultPm) inv.default_payment_method = defaultPm;
+    return inv;
+  });
+
+  router.get('/v1/invoices/:id', ({ params: p, path }) => {
+    p.done();
+    return requireInvoice(emu, path.id!);
+  });
+
+  router.post('/v1/invoices/:id', ({ params: p, path }) => {
+    const inv = requireInvoice(emu, path.id!);
+    const metadata = p.metadata();
+    const description = p.nullableString('description');
+    const autoAdvance = p.bool('auto_advance');
+    const defaultPm = p.nullableString('default_payment_method');
+    const daysUntilDue = p.int('days_until_due', { min: 0 });
+    p.done();
+    if (inv.status !== 'draft' && (description !== undefined || daysUntilDue !== undefined)) {
+      throw invalidRequest('Only draft invoices can be edited this way.', 'description', 'invoice_not_editable');
+    }
+    return updateInvoice(emu, inv, (i) => {
+      if (metadata !== undefined) i.metadata = mergeMetadata((i.metadata ?? {}) as Record<string, string>, metadata);
+      if (description !== undefined) i.description = description;
+      if (autoAdvance !== undefined) i.auto_advance = autoAdvance;
+      if (defaultPm !== undefined) i.default_payment_method = defaultPm;
+    });
+  });
+
+  router.delete('/v1/invoices/:id', ({ params: p, path }) => {
+    p.done();
+    const inv = requireInvoice(emu, path.id!);
+    if (inv.status !== 'draft') throw invalidRequest('You can only delete draft invoices.', undefined, 'invoice_not_editable');
+    for (const ii of emu.store.all<InvoiceItemRecord>('invoiceitem')) if (ii.invoice === inv.id) ii.invoice = null;
+    emu.store.delete('invoice', inv.id);
+    emu.events.emit('invoice.deleted', inv);
+    return { id: inv.id, object: 'invoice', deleted: true };
+  });
+
+  router.get('/v1/invoices', ({ params: p, url }) => {
+    const customer = p.string('customer');
+    const subscription = p.string('subscription');
+    const status = p.enum('status', ['draft', 'open', 'paid', 'uncollectible', 'void'] as const);
+    const collection = p.enum('collection_method', ['charge_automatically', 'send_invoice'] as const);
+    const created = createdFilter(p);
+    const dueDate = createdFilter(p, 'due_date');
+    const list = newestFirst(emu.store.all<InvoiceRecord>('invoice')).filter(
+      (i) =>
+        (customer === undefined || idOf(i.customer) === customer) &&
+        (subscription === undefined || invoiceSubscriptionId(i) === subscription) &&
+        (status === undefined || i.status === status) &&
+        (collection === undefined || i.collection_method === collection) &&
+        (!created || created(i.created)) &&
+        (!dueDate || (i.due_date !== null && dueDate(i.due_date))),
+    );
+    const page = paginate(list, p, url);
+    p.done();
+    return page;
+  });
+
+  router.get('/v1/invoices/:id/lines', ({ params: p, path, url }) => {
+    const inv = requireInvoice(emu, path.id!);
+    const page = paginate(inv.lines.data as (Stripe.InvoiceLineItem & { id: string })[], p, url);
+    p.done();
+    return page;
+  });
+
+  router.post('/v1/invoices/:id/finalize', ({ params: p, path }) => {
+    const autoAdvance = p.bool('auto_advance');
+    p.done();
+    const inv = requireInvoice(emu, path.id!);
+    if (inv.status !== 'draft') throw invalidRequest('This invoice is already finalized.', undefined, 'invoice_not_editable');
+    if (autoAdvance !== undefined) inv.auto_advance = autoAdvance;
+    finalizeInvoice(emu, inv);
+    if (inv.status === 'paid') afterInvoicePaid(emu, inv, null);
+    else if (inv.status === 'open' && inv.auto_advance && inv.collection_method === 'charge_automatically') {
+      // Stripe attempts an auto-advancing invoice about an hour after finalization.
+      inv.next_payment_attempt = emu.nowFor(inv) + 3600;
+    }
+    return inv;
+  });
+
+  router.post('/v1/invoices/:id/pay', ({ params: p, path }) => {
+    const paymentMethod = p.string('payment_method');
+    const outOfBand = p.bool('paid_out_of_band');
+    p.bool('off_session');
+    p.bool('forgive');
+    p.done();
+    const inv = requireInvoice(emu, path.id!);
+    if (inv.status === 'draft') finalizeInvoice(emu, inv);
+    if (inv.status === 'paid' && !outOfBand && inv.attempt_count === 0) return inv; // a zero invoice paid on finalization
+    if (outOfBand) {
+      if (inv.status !== 'open') throw invalidRequest(`You can only pay an open invoice; this one is ${inv.status}.`, undefined, 'invoice_not_editable');
+      markInvoicePaid(emu, inv, emu.nowFor(inv), true);
+      afterInvoicePaid(emu, inv, null);
+      return inv;
+    }
+    return payInvoice(emu, inv, paymentMethod);
+  });
+
+  router.post('/v1/invoices/:id/void', ({ params: p, path }) => {
+    p.done();
+    const inv = requireInvoice(emu, path.id!);
+    if (inv.status !== 'open' && inv.status !== 'uncollectible') {
+      throw invalidRequest(`You can only void an open or uncollectible invoice; this one is ${inv.status}.`, undefined, 'invoice_not_editable');
+    }
+    voidInvoice(emu, inv);
+    return inv;
+  });
+
+  router.post('/v1/invoices/:id/mark_uncollectible', ({ params: p, path }) => {
+    p.done();
+    const inv = requireInvoice(emu, path.id!);
+    if (inv.status !== 'open') throw invalidRequest(`You can only mark an open invoice uncollectible; this one is ${inv.status}.`, undefined, 'invoice_not_editable');
+    markUncollectible(emu, inv);
+    return inv;
+  });
+
+  // ---- invoice items ----
+
+  router.post('/v1/invoiceitems', ({ params: p }) => {
+    const customer = p.string('customer', { required: true });
+    const amount = p.int('amount');
+    const currency = p.string('currency');
+    const description = p.string('description');
+    const invoice = p.string('invoice');
+    const subscription = p.string('subscription');
+    const metadata = p.metadata();
+    const discountable = p.bool('discountable');
+    const quantity = p.int('quantity', { min: 0 });
+    const unitAmountDecimal = p.decimal('unit_amount_decimal');
+    const pricing = p.object('pricing');
+    const priceId = pricing?.string('price') ?? p.string('price');
+    const periodP = p.object('period');
+    const period = periodP ? { start: periodP.int('start', { required: true, min: 0 }), end: periodP.int('end', { required: true, min: 0 }) } : undefined;
+    p.done();
+    const c = requireCustomer(emu, customer);
+    const price = priceId ? emu.store.require<PriceRecord>('price', priceId, 'price', 'pricing[price]') : null;
+    if (amount === undefined && !price && unitAmountDecimal === undefined) throw invalidRequest('Missing required param: amount.', 'amount', 'parameter_missing');
+    const qty = quantity ?? 1;
+    const total = amount ?? (price ? unitTimesQuantity(String(price.unit_amount_decimal ?? price.unit_amount ?? 0), qty) : unitTimesQuantity(unitAmountDecimal!, qty));
+    const cur = currency ?? price?.currency ?? c.currency ?? 'usd';
+    let inv: InvoiceRecord | null = null;
+    if (invoice) {
+      inv = requireInvoice(emu, invoice, 'invoice');
+      if (inv.status !== 'draft') throw invalidRequest('You can only add invoice items to draft invoices.', 'invoice', 'invoice_not_editable');
+    }
+    if (subscription) emu.store.require('subscription', subscription, 'subscription', 'subscription');
+    const now = emu.nowFor(c);
+    const ii = {
+      id: newId('ii', 24),
+      object: 'invoiceitem',
+      amount: total,
+      currency: cur,
+      customer,
+      customer_account: null,
+      date: now,
+      description: description ?? null,
+      discountable: discountable ?? true,
+      discounts: [],
+      invoice: null,
+      livemode: false,
+      metadata: metadata ?? {},
+      net_amount: total,
+      parent: subscription ? { type: 'subscription_details', subscription_details: { subscription } } : null,
+      period: period ?? { start: now, end: now },
+      pricing: price
+        ? { type: 'price_details', price_details: { price: price.id, product: typeof price.product === 'string' ? price.product : price.product.id }, unit_amount_decimal: price.unit_amount_decimal }
+        : { type: 'price_details', unit_amount_decimal: unitAmountDecimal ?? String(qty ? total / qty : total) },
+      proration: false,
+      quantity: qty,
+      quantity_decimal: String(qty),
+      tax_rates: [],
+      test_clock: c.test_clock ? idOf(c.test_clock) : null,
+    } as unknown as InvoiceItemRecord;
+    emu.store.insert('invoiceitem', ii);
+    emu.events.emit('invoiceitem.created', ii);
+    if (inv) {
+      const line = {
+        id: newId('il', 24),
+        object: 'line_item',
+        amount: total,
+        currency: cur,
+        description: ii.description,
+        discount_amounts: [],
+        discountable: ii.discountable,
+        discounts: [],
+        invoice: inv.id,
+        livemode: false,
+        metadata: ii.metadata ?? {},
+        parent: {
+          type: 'invoice_item_details',
+          subscription_item_details: null,
+          invoice_item_details: { invoice_item: ii.id, proration: false, proration_details: { credited_items: null }, subscription: subscription ?? null },
+        },
+        period: ii.period,
+        pretax_credit_amounts: [],
+        pricing: ii.pricing,
+        quantity: qty,
+        quantity_decimal: String(qty),
+        subscription: subscription ?? null,
+        subtotal: total,
+        taxes: [],
+      } as unknown as Stripe.InvoiceLineItem;
+      ii.invoice = inv.id;
+      inv.lines.data.push(line);
+      recomputeTotals(emu, inv);
+    }
+    return ii;
+  });
+
+  router.get('/v1/invoiceitems/:id', ({ params: p, path }) => {
+    p.done();
+    return emu.store.require<InvoiceItemRecord>('invoiceitem', path.id!, 'invoiceitem');
+  });
+
+  router.delete('/v1/invoiceitems/:id', ({ params: p, path }) => {
+    p.done();
+    const ii = emu.store.require<InvoiceItemRecord>('invoiceitem', path.id!, 'invoiceitem');
+    const invId = idOf(ii.invoice);
+    const inv = invId ? emu.store.get<InvoiceRecord>('invoice', invId) : undefined;
+    if (inv && inv.status !== 'draft') throw invalidRequest('This invoice item is on a finalized invoice and cannot be deleted.', undefined, 'invoice_not_editable');
+    if (inv) {
+      inv.lines.data = inv.lines.data.filter(
+        (l) => l.parent?.invoice_item_details?.invoice_item !== ii.id && l.parent?.subscription_item_details?.invoice_item !== ii.id,
+      );
+      recomputeTotals(emu, inv);
+    }
+    emu.store.delete('invoiceitem', ii.id);
+    emu.events.emit('invoiceitem.deleted', ii);
+    return { id: ii.id, object: 'invoiceitem', deleted: true };
+  });
+
+  router.get('/v1/invoiceitems', ({ params: p, url }) => {
+    const customer = p.string('customer');
+    const invoice = p.string('invoice');
+    const pending = p.bool('pending');
+    const created = createdFilter(p);
+    const list = newestFirst(emu.store.all<InvoiceItemRecord>('invoiceitem')).filter(
+      (ii) =>
+        (customer === undefined || idOf(ii.customer) === customer) &&
+        (invoice === undefined || idOf(ii.invoice) === invoice) &&
+        (pending === undefined || (ii.invoice === null) === pending) &&
+        (!created || created(ii.date)),
+    );
+    const page = paginate(list, p, url);
+    p.done();
+    return page;
+  });
+
+  // ---- payment intents and invoice payments ----
+
+  router.get('/v1/payment_intents/:id', ({ params: p, path }) => {
+    p.string('client_secret');
+    p.done();
+    return emu.store.require<PaymentIntentRecord>('payment_intent', path.id!, 'payment_intent');
+  });
+
+  router.post('/v1/payment_intents/:id/confirm', ({ params: p, path }) => {
+    const paymentMethod = p.string('payment_method');
+    p.string('return_url');
+    p.bool('off_session');
+    p.string('client_secret');
+    p.enum('setup_future_usage', ['off_session', 'on_session'] as const);
+    p.done();
+    const pi = emu.store.require<PaymentIntentRecord>('payment_intent', path.id!, 'payment_intent');
+    if (pi.status === 'succeeded') {
+      throw invalidRequest('This PaymentIntent has already succeeded.', undefined, 'payment_intent_unexpected_state');
+    }
+    const invPayment = emu.store.all<Stripe.InvoicePayment & Stored>('invoice_payment').find((ip) => ip.payment.payment_intent === pi.id);
+    const inv = invPayment ? emu.store.get<InvoiceRecord>('invoice', idOf(invPayment.invoice)!) : undefined;
+    if (!inv) throw invalidRequest('The emulator only confirms PaymentIntents of invoices.', undefined, 'payment_intent_unexpected_state');
+    if (!paymentMethod && !pi.payment_method) {
+      throw invalidRequest('You cannot confirm this PaymentIntent because it\'s missing a payment method.', 'payment_method', 'payment_intent_unexpected_state');
+    }
+    payInvoice(emu, inv, paymentMethod ?? idOf(pi.payment_method)!);
+    return pi;
+  });
+
+  router.get('/v1/invoice_payments', ({ params: p, url }) => {
+    const invoice = p.string('invoice');
+    const payment = p.object('payment');
+    const piFilter = payment?.string('payment_intent');
+    payment?.enum('type', ['payment_intent', 'payment_record'] as const);
+    const status = p.enum('status', ['canceled', 'open', 'paid'] as const);
+    const list = newestFirst(emu.store.all<Stripe.InvoicePayment & Stored>('invoice_payment')).filter(
+      (ip) =>
+        (invoice === undefined || idOf(ip.invoice) === invoice) &&
+        (piFilter === undefined || idOf(ip.payment.payment_intent) === piFilter) &&
+        (status === undefined || ip.status === status),
+    );
+    const page = paginate(list, p, url);
+    p.done();
+    return page;
+  });
+
+  router.get('/v1/invoice_payments/:id', ({ params: p, path }) => {
+    p.done();
+    return emu.store.require('invoice_payment', path.id!, 'invoice_payment');
+  });
+}
