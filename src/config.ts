@@ -191,8 +191,7 @@ function parseAll(env: Env): Parsed {
 const DEV_SECRET_FILE = 'dev-jwt-secret';
 
 /** The generated development HS256 secret, persisted so tokens survive a restart. */
-function devSecret(dataDir: string, persist: boolean): string {
-  if (!persist) return randomBytes(32).toString('base64url');
+function devSecret(dataDir: string): string {
   const file = join(dataDir, DEV_SECRET_FILE);
   try {
     const existing = readFileSync(file, 'utf8').trim();
@@ -213,8 +212,8 @@ function devSecret(dataDir: string, persist: boolean): string {
 
 /**
  * Parse and validate the configuration. Throws ConfigError on the first bad variable.
- * Outside production and without AUTH_JWT_SECRET/AUTH_JWKS_URL, generates a development secret
- * (persisted under DATA_DIR in development; in memory under NODE_ENV=test).
+ * Outside production and without AUTH_JWT_SECRET/AUTH_JWKS_URL, generates a development secret,
+ * persisted in DATA_DIR/dev-jwt-secret so the CLI `token` command and a restarted gateway agree.
  */
 export function loadConfig(env: Env = process.env): Config {
   const v = parseAll(env);
@@ -228,7 +227,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (jwtSecret === undefined && v.AUTH_JWKS_URL === undefined) {
     if (isProduction)
       throw new ConfigError('AUTH_JWT_SECRET', 'AUTH_JWT_SECRET: expected an HS256 secret (or set AUTH_JWKS_URL) when NODE_ENV=production');
-    jwtSecret = devSecret(dataDir, nodeEnv === 'development');
+    jwtSecret = devSecret(dataDir);
     devSecretUsed = true;
   }
 

@@ -20,6 +20,8 @@ export interface TokenVerifier {
   verify(token: string): Promise<Viewer>;
   /** Parse an `Authorization` header value ("Bearer <jwt>"): null when absent, throws when malformed or invalid. */
   verifyAuthorization(header: string | undefined | null): Promise<Viewer | null>;
+  /** Like `verifyAuthorization`, with the token's expiry (long-lived WebSockets close when it passes). */
+  verifyAuthorizationWithExpiry(header: string | undefined | null): Promise<{ viewer: Viewer; expiresAt?: Date } | null>;
 }
 
 const HMAC_ALGS = ['HS256'];
@@ -42,6 +44,10 @@ export function createTokenVerifier(auth: Pick<AuthConfig, 'jwtSecret' | 'jwksUr
   };
 
   async function verify(token: string): Promise<Viewer> {
+    return (await verifyWithExpiry(token)).viewer;
+  }
+
+  async function verifyWithExpiry(token: string): Promise<{ viewer: Viewer; expiresAt?: Date }> {
     let payload;
     try {
       ({ payload } = await jwtVerify(token, getKey, {
@@ -59,16 +65,26 @@ export function createTokenVerifier(auth: Pick<AuthConfig, 'jwtSecret' | 'jwksUr
     if (email !== undefined && typeof email !== 'string') throw unauthenticated('Invalid token: email must be a string');
     if (role !== undefined && role !== 'admin' && role !== 'customer')
       throw unauthenticated('Invalid token: role must be "admin" or "customer"');
-    return { sub, role: role ?? 'customer', ...(email ? { email } : {}) };
+    const viewer: Viewer = { sub, role: role ?? 'customer', ...(email ? { email } : {}) };
+    return typeof payload.exp === 'number' ? { viewer, expiresAt: new Date(payload.exp * 1000) } : { viewer };
+  }
+
+  function bearer(header: string | undefined | null): string | null {
+    if (header === undefined || header === null || header.trim() === '') return null;
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header.trim());
+    if (!m) throw unauthenticated('Malformed Authorization header: expected "Bearer <token>"');
+    return m[1]!;
   }
 
   return {
     verify,
     async verifyAuthorization(header) {
-      if (header === undefined || header === null || header.trim() === '') return null;
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(header.trim());
-      if (!m) throw unauthenticated('Malformed Authorization header: expected "Bearer <token>"');
-      return verify(m[1]!);
+      const token = bearer(header);
+      return token === null ? null : verify(token);
+    },
+    async verifyAuthorizationWithExpiry(header) {
+      const token = bearer(header);
+      return token === null ? null : verifyWithExpiry(token);
     },
   };
 }

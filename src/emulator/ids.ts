@@ -1,4 +1,4 @@
-import { randomBytes, randomFillSync } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -27,5 +27,5 @@ export function newId(prefix: string, length = 24): string {
 
 /** A secret-looking random token (webhook secrets, client secrets). */
 export function newSecret(prefix: string): string {
-  return `${prefix}_${randomBytes(24).toString('base64url')}`;
+  return `${prefix}_${take(24).toString('base64url')}`;
 }

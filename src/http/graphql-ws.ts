@@ -17,6 +17,8 @@ import { liveSubscribers } from './metrics.js';
 import type { RequestRateLimiter } from './rate-limit.js';
 
 export const WS_UNAUTHORIZED = 4401;
+/** setTimeout's ceiling (~24.8 days); sockets of tokens valid longer than that are not timed out. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type WsExtra = { auth?: Authentication };
 
@@ -48,16 +50,24 @@ export function attachGraphqlWs(opts: GraphqlWsOptions): { wsServer: WebSocketSe
       schema,
       onConnect: async (ctx) => {
         const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        const { socket } = ctx.extra;
         try {
           if (typeof header !== 'string' || header.trim() === '') throw new AppError('UNAUTHENTICATED', 'Missing token');
-          const viewer = await verifier.verifyAuthorization(header);
-          if (!viewer) throw new AppError('UNAUTHENTICATED', 'Missing token');
-          ctx.extra.auth = { viewer };
+          const verified = await verifier.verifyAuthorizationWithExpiry(header);
+          if (!verified) throw new AppError('UNAUTHENTICATED', 'Missing token');
+          ctx.extra.auth = { viewer: verified.viewer };
+          const ms = verified.expiresAt ? verified.expiresAt.getTime() - Date.now() : Infinity;
+          if (ms <= MAX_TIMER_MS) {
+            // A token's validity ends with its exp, also on a long-lived socket.
+            const timer = setTimeout(() => socket.close(WS_UNAUTHORIZED, 'Token expired'), Math.max(ms, 0));
+            timer.unref();
+            socket.once('close', () => clearTimeout(timer));
+          }
           liveSubscribers.inc();
           return true;
         } catch (err) {
           const reason = err instanceof AppError ? err.message : 'Unauthorized';
-          ctx.extra.socket.close(WS_UNAUTHORIZED, reason.slice(0, 120));
+          socket.close(WS_UNAUTHORIZED, reason.slice(0, 120));
           return false;
         }
       },

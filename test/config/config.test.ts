@@ -6,9 +6,11 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 
 const SECRET = 'x'.repeat(40);
 
+const scratch = mkdtempSync(join(tmpdir(), 'cfg-'));
+
 function errorOf(env: Record<string, string>): ConfigError {
   try {
-    loadConfig({ NODE_ENV: 'test', ...env });
+    loadConfig({ NODE_ENV: 'test', DATA_DIR: scratch, ...env });
   } catch (err) {
     expect(err).toBeInstanceOf(ConfigError);
     return err as ConfigError;
@@ -18,7 +20,7 @@ function errorOf(env: Record<string, string>): ConfigError {
 
 describe('loadConfig', () => {
   it('applies the contract defaults', () => {
-    const c = loadConfig({ NODE_ENV: 'test' });
+    const c = loadConfig({ NODE_ENV: 'test', AUTH_JWT_SECRET: SECRET });
     expect(c.port).toBe(4000);
     expect(c.stripe.emulatorPort).toBe(12111);
     expect(c.sandbox).toBe(true);
@@ -26,8 +28,7 @@ describe('loadConfig', () => {
     expect(c.dataDir).toBe(join(process.cwd(), '.data'));
     expect(c.billingCatalog).toMatch(/catalog[/\\]default\.json$/);
     expect(c.databaseUrl).toBeUndefined();
-    expect(c.auth.devSecret).toBe(true);
-    expect(c.auth.jwtSecret!.length).toBeGreaterThanOrEqual(32);
+    expect(c.auth.devSecret).toBe(false);
     expect(c.publicUrl).toBe('http://localhost:4000');
   });
 
@@ -111,7 +112,7 @@ describe('loadConfig', () => {
   });
 
   it('treats empty values as unset', () => {
-    expect(loadConfig({ NODE_ENV: 'test', PORT: '', DATABASE_URL: '' }).port).toBe(4000);
+    expect(loadConfig({ NODE_ENV: 'test', DATA_DIR: scratch, PORT: '', DATABASE_URL: '' }).port).toBe(4000);
   });
 });
 

@@ -90,6 +90,16 @@ describe('subscribe: payment behaviours', () => {
     expect((await stripe.invoices.list({ customer: c.id })).data).toEqual([]);
   });
 
+  it('without any card: incomplete, nothing attempted; error_if_incomplete refuses', async () => {
+    const c = await stripe.customers.create({ email: 'nocard@example.com' });
+    const sub = await stripe.subscriptions.create({ customer: c.id, items: [{ price: price.id }], expand: ['latest_invoice'] });
+    expect(sub.status).toBe('incomplete');
+    expect(invoiceOf(sub)).toMatchObject({ status: 'open', attempt_count: 0, attempted: false });
+    await expect(
+      stripe.subscriptions.create({ customer: c.id, items: [{ price: price.id }], payment_behavior: 'error_if_incomplete' }),
+    ).rejects.toMatchObject({ statusCode: 400 });
+  });
+
   it('pm_card_chargeDeclined as the subscription card declines at charge time', async () => {
     const c = await stripe.customers.create({ email: 'declined@example.com' });
     const sub = await stripe.subscriptions.create({ customer: c.id, items: [{ price: price.id }], default_payment_method: 'pm_card_chargeDeclined', expand: ['latest_invoice'] });
@@ -213,6 +223,13 @@ describe('cancel and resume', () => {
     await expect(stripe.subscriptions.cancel(sub.id)).rejects.toMatchObject({ statusCode: 400 });
   });
 
+  it('deleting the customer cancels its subscriptions', async () => {
+    const c = await customerWithCard();
+    const sub = await stripe.subscriptions.create({ customer: c.id, items: [{ price: price.id }] });
+    await stripe.customers.del(c.id);
+    expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe('canceled');
+  });
+
   it('cancel with prorate + invoice_now credits the unused time', async () => {
     const clock = await stripe.testHelpers.testClocks.create({ frozen_time: JAN_1_2026 });
     const c = await customerWithCard('pm_card_visa', clock.id);
@@ -245,6 +262,61 @@ describe('cancel and resume', () => {
     expect(ended).toMatchObject({ status: 'canceled', ended_at: periodEnd });
     expect((await subscriptionEventTypes(stripe, sub.id)).at(-1)).toBe('customer.subscription.deleted');
     expect((await stripe.invoices.list({ subscription: sub.id })).data).toHaveLength(1);
+  });
+});
+
+describe('anchors, pauses and resumes', () => {
+  it('billing_cycle_anchor bills the stub period as a fraction of a full one', async () => {
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: JAN_1_2026 });
+    const c = await customerWithCard('pm_card_visa', clock.id);
+    const feb1 = JAN_1_2026 + 31 * DAY;
+    // Anchored on Feb 1 from Jan 11: 21 of the 31 days from Jan 1 to Feb 1 → 1000 × 21/31 = 677.4… → 677.
+    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: JAN_1_2026 + 10 * DAY });
+    const sub = await stripe.subscriptions.create({ customer: c.id, items: [{ price: price.id }], billing_cycle_anchor: feb1, expand: ['latest_invoice'] });
+    expect(sub.billing_cycle_anchor).toBe(feb1);
+    expect(sub.items.data[0]!.current_period_end).toBe(feb1);
+    expect(invoiceOf(sub)).toMatchObject({ total: 677, status: 'paid' });
+    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: feb1 + 2 * HOUR });
+    const renewed = await stripe.subscriptions.retrieve(sub.id, { expand: ['latest_invoice'] });
+    expect(renewed.items.data[0]!.current_period_end).toBe(feb1 + 28 * DAY);
+    expect(invoiceOf(renewed)).toMatchObject({ total: 1000, status: 'paid' });
+  });
+
+  it('a trial ending without a card pauses (trial_settings); resume bills and reactivates', async () => {
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: JAN_1_2026 });
+    const c = await stripe.customers.create({ test_clock: clock.id });
+    const sub = await stripe.subscriptions.create({
+      customer: c.id,
+      items: [{ price: price.id }],
+      trial_period_days: 7,
+      trial_settings: { end_behavior: { missing_payment_method: 'pause' } },
+    });
+    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: JAN_1_2026 + 7 * DAY + HOUR });
+    expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe('paused');
+    expect((await subscriptionEventTypes(stripe, sub.id)).slice(-2)).toEqual(['customer.subscription.paused', 'customer.subscription.updated']);
+    await expect(stripe.subscriptions.resume('sub_nope')).rejects.toMatchObject({ statusCode: 404 });
+
+    await stripe.subscriptions.update(sub.id, { default_payment_method: 'pm_card_visa' });
+    const resumed = await stripe.subscriptions.resume(sub.id, { expand: ['latest_invoice'] });
+    expect(resumed.status).toBe('active');
+    expect(invoiceOf(resumed)).toMatchObject({ total: 1000, status: 'paid' });
+    expect(resumed.items.data[0]!.current_period_start).toBe(JAN_1_2026 + 7 * DAY + HOUR);
+    const types = await subscriptionEventTypes(stripe, sub.id);
+    expect(types).toContain('customer.subscription.resumed');
+    await expect(stripe.subscriptions.resume(sub.id)).rejects.toMatchObject({ statusCode: 400 });
+  });
+
+  it('pause_collection keep_as_draft leaves renewals in draft until it is lifted', async () => {
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: JAN_1_2026 });
+    const c = await customerWithCard('pm_card_visa', clock.id);
+    const sub = await stripe.subscriptions.create({ customer: c.id, items: [{ price: price.id }] });
+    const paused = await stripe.subscriptions.update(sub.id, { pause_collection: { behavior: 'keep_as_draft' } });
+    expect(paused.pause_collection).toEqual({ behavior: 'keep_as_draft', resumes_at: null });
+    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: JAN_1_2026 + 31 * DAY + 2 * HOUR });
+    const draft = await stripe.invoices.retrieve((await stripe.subscriptions.retrieve(sub.id)).latest_invoice as string);
+    expect(draft.status).toBe('draft');
+    const lifted = await stripe.subscriptions.update(sub.id, { pause_collection: '' });
+    expect(lifted.pause_collection).toBeNull();
   });
 });
 

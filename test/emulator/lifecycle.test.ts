@@ -1,8 +1,8 @@
 import Stripe from 'stripe';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { DAY, HOUR, JAN_1_2026, subscriptionEvents } from './billing-support.js';
-import { emulatorWithClient } from './support.js';
+import { allEvents, DAY, HOUR, JAN_1_2026, subscriptionEvents } from './billing-support.js';
+import { emulatorWithClient, Receiver } from './support.js';
 
 let emu: RunningEmulator;
 let stripe: Stripe;
@@ -208,7 +208,12 @@ describe('three months on a test clock', () => {
     expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe('active');
   });
 
-  it('a card replaced on the customer is used by the next retry', async () => {
+  it('a card replaced on the customer is used by the next retry (webhooks signed and delivered)', async () => {
+    const receiver = await Receiver.start();
+    const endpoint = await stripe.webhookEndpoints.create({
+      url: receiver.url,
+      enabled_events: ['customer.subscription.updated', 'invoice.payment_failed', 'invoice.paid'],
+    });
     const { clock, customer } = await customerOnClock('pm_card_chargeCustomerFail');
     const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: platform.id }], trial_period_days: 7 });
     const trialEnd = JAN_1_2026 + 7 * DAY;
@@ -227,6 +232,22 @@ describe('three months on a test clock', () => {
       'invoice.payment_succeeded',
       'customer.subscription.updated',
     ]);
+
+    // The $0 trial invoice, trial end → active, the failure, → past_due, the retry paid, → active:
+    // six signed deliveries (put back in emission order: deliveries run concurrently).
+    await receiver.waitFor(6);
+    const order = (await allEvents(stripe)).map((e) => e.id);
+    const delivered = receiver.events(stripe, endpoint.secret!).sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+    expect(delivered.map((e) => [e.type, (e.data.object as { status?: string }).status])).toEqual([
+      ['invoice.paid', 'paid'],
+      ['customer.subscription.updated', 'active'],
+      ['invoice.payment_failed', 'open'],
+      ['customer.subscription.updated', 'past_due'],
+      ['invoice.paid', 'paid'],
+      ['customer.subscription.updated', 'active'],
+    ]);
+    await stripe.webhookEndpoints.del(endpoint.id);
+    await receiver.close();
   });
 
   it('an unpaid first invoice expires the subscription after 23 hours', async () => {

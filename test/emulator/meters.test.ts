@@ -111,6 +111,23 @@ describe('billing meters', () => {
     ).rejects.toMatchObject({ param: 'timestamp' });
   });
 
+  it('on a test clock: timestamps default to clock time; an identifier is reusable after 24 h', async () => {
+    const T0 = 1_767_225_600;
+    const meter = await stripe.billing.meters.create({ display_name: 'Clocked', event_name: 'clocked', default_aggregation: { formula: 'sum' } });
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: T0 });
+    const customer = await stripe.customers.create({ test_clock: clock.id });
+    const first = await stripe.billing.meterEvents.create({ event_name: 'clocked', payload: { stripe_customer_id: customer.id, value: '3' }, identifier: 'daily' });
+    expect(first.timestamp).toBe(T0);
+    await stripe.billing.meterEvents.create({ event_name: 'clocked', payload: { stripe_customer_id: customer.id, value: '3' }, identifier: 'daily' });
+    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: T0 + 2 * DAY });
+    await stripe.billing.meterEvents.create({ event_name: 'clocked', payload: { stripe_customer_id: customer.id, value: '4' }, identifier: 'daily' });
+    expect(meterUsage(emu.emulator, { meterId: meter.id, customer: customer.id, start: T0, end: T0 + 3 * DAY })).toBe(7);
+    // Wall-clock timestamps are far outside the clock's 35-day window.
+    await expect(
+      stripe.billing.meterEvents.create({ event_name: 'clocked', payload: { stripe_customer_id: customer.id, value: '1' }, timestamp: Math.floor(Date.now() / 1000) }),
+    ).rejects.toMatchObject({ param: 'timestamp' });
+  });
+
   it('count and last formulas', async () => {
     const customer = await stripe.customers.create();
     const count = await stripe.billing.meters.create({ display_name: 'Logins', event_name: 'logins', default_aggregation: { formula: 'count' } });

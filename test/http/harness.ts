@@ -8,6 +8,7 @@ import { signDevToken, type Role } from '../../src/auth/tokens.js';
 import { loadCatalog } from '../../src/billing/catalog.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Orm } from '../../src/db/orm.js';
+import type { GatewaySchemaOptions } from '../../src/graphql/schema.js';
 import { createGatewayServer, type GatewayServer } from '../../src/http/server.js';
 import { createTestOrm } from '../support/db.js';
 
@@ -33,7 +34,7 @@ export interface GqlBody {
 
 export async function startTestGateway(
   env: Record<string, string> = {},
-  extra: { mountBeforeJson?: (app: Express) => void; orm?: Orm; checkDatabase?: () => Promise<unknown>; shutdownGraceMs?: number } = {},
+  extra: { mountBeforeJson?: (app: Express) => void; orm?: Orm; checkDatabase?: () => Promise<unknown>; shutdownGraceMs?: number; schemaOptions?: GatewaySchemaOptions } = {},
 ): Promise<TestGateway> {
   const config = loadConfig({ NODE_ENV: 'test', AUTH_JWT_SECRET: TEST_SECRET, ...env });
   const testOrm = extra.orm ? undefined : await createTestOrm();
@@ -49,6 +50,7 @@ export async function startTestGateway(
     mountBeforeJson: extra.mountBeforeJson,
     checkDatabase: extra.checkDatabase,
     shutdownGraceMs: extra.shutdownGraceMs,
+    schemaOptions: extra.schemaOptions,
   });
   const port = await server.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}`;

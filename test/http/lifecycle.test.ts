@@ -35,6 +35,14 @@ describe('rate limits', () => {
       expect((await gw.gql('{ plans { id } }', {}, alice)).body.errors![0]!.extensions!.code).toBe('RATE_LIMITED');
       expect((await gw.gql('{ plans { id } }', {}, await gw.token('user_bob'))).status).toBe(200);
 
+      // Operations over WebSocket share the token's budget.
+      const client = createClient({ url: gw.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${alice}` }, retryAttempts: 0 });
+      const result = await new Promise<unknown>((resolve) => {
+        client.subscribe({ query: '{ plans { id } }' }, { next: resolve, error: resolve, complete: () => {} });
+      });
+      await client.dispose();
+      expect(result).toEqual([expect.objectContaining({ extensions: { code: 'RATE_LIMITED', retryAfter: expect.any(Number) } })]);
+
       // Non-GraphQL routes: HTTP 429 with Retry-After.
       const metrics = await fetch(`${gw.url}/metrics`);
       expect(metrics.status).toBe(429);

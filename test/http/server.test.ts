@@ -204,6 +204,28 @@ describe('graphql-ws', () => {
     await client.dispose();
   });
 
+  it('closes with 4401 when the token expires on an open socket', async () => {
+    const token = await gw.token('user_ws', { expiresIn: 2 });
+    const events: string[] = [];
+    const client = createClient({
+      url: gw.wsUrl,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
+      lazy: false,
+      retryAttempts: 0,
+      onNonLazyError: () => {},
+    });
+    await new Promise<void>((resolve) => {
+      client.on('connected', () => events.push('connected'));
+      client.on('closed', (e) => {
+        events.push(`closed ${(e as { code: number; reason: string }).code} ${(e as { reason: string }).reason}`);
+        resolve();
+      });
+    });
+    await client.dispose();
+    expect(events).toEqual(['connected', 'closed 4401 Token expired']);
+  });
+
   it('applies the depth limit to operations over WebSocket', async () => {
     const client = wsClient({ authorization: `Bearer ${await gw.token('ops', { role: 'admin' })}` }, () => {});
     try {

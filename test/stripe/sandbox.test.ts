@@ -117,6 +117,18 @@ describe('prepareStripe in sandbox mode', () => {
     expect(endpoints.data[0]!.id).toBe(second.webhookEndpointId);
   });
 
+  it('names STRIPE_EMULATOR_PORT when the port is taken', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'bg-sandbox-'));
+    const squatter = await startEmulator({ port: 0 });
+    try {
+      await expect(prepare({ emulatorPort: squatter.port })).rejects.toThrow(
+        `STRIPE_EMULATOR_PORT: port ${squatter.port} is in use`,
+      );
+    } finally {
+      await squatter.close();
+    }
+  });
+
   it('uses an emulator elsewhere when STRIPE_API_BASE is set', async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'bg-sandbox-'));
     const external = await startEmulator({ port: 0 });

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Role } from '../../auth/tokens.js';
 import type { CliContext } from '../index.js';
-import { CliError, parseDuration, printJson } from '../shared.js';
+import { parseDuration, printJson } from '../shared.js';
 
 interface TokenOptions {
   sub: string;
@@ -31,23 +31,15 @@ export function registerToken(program: Command, ctx: CliContext): void {
     .option('--expires <duration>', 'lifetime, e.g. 30m, 1h, 7d', parseDuration, 30 * 86_400)
     .option('--json', 'print { token, sub, role, email, expiresAt } as JSON')
     .action(async (opts: TokenOptions) => {
-      const [{ cliConfig }, { signDevToken }] = await Promise.all([import('../config.js'), import('../../auth/tokens.js')]);
+      const [{ cliConfig }, { mintToken }] = await Promise.all([import('../config.js'), import('../../auth/tokens.js')]);
       const config = cliConfig();
-      const secret = config.auth.jwtSecret;
-      if (!secret) {
-        throw new CliError('token: AUTH_JWT_SECRET is not set (with AUTH_JWKS_URL, tokens come from your identity provider)');
-      }
-      const token = await signDevToken(
-        {
-          sub: opts.sub,
-          role: opts.role,
-          ...(opts.email ? { email: opts.email } : {}),
-          expiresIn: opts.expires,
-          ...(config.auth.issuer ? { issuer: config.auth.issuer } : {}),
-          ...(config.auth.audience ? { audience: config.auth.audience } : {}),
-        },
-        secret,
-      );
+      // Signed as the gateway verifies: its secret, with AUTH_ISSUER/AUTH_AUDIENCE when set.
+      const token = await mintToken(config.auth, {
+        sub: opts.sub,
+        role: opts.role,
+        ...(opts.email ? { email: opts.email } : {}),
+        expiresIn: opts.expires,
+      });
       if (opts.json) {
         const expiresAt = new Date((Math.floor(Date.now() / 1000) + opts.expires) * 1000).toISOString();
         printJson({ token, sub: opts.sub, role: opts.role, email: opts.email ?? null, expiresAt });

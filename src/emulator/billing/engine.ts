@@ -2,7 +2,7 @@ import type Stripe from 'stripe';
 import type { Emulator } from '../emulator.js';
 import type { Stored } from '../store.js';
 import { DAY_SECONDS, HOUR } from './periods.js';
-import { idOf, invoiceMeta, subMeta, type InvoiceRecord, type SubRecord } from './records.js';
+import { idOf, invoiceMeta, invoiceSubscriptionId, SUB_META, subMeta, type InvoiceRecord, type SubMeta, type SubRecord } from './records.js';
 import {
   cancelSubscriptionNow,
   chargeInvoice,
@@ -27,94 +27,179 @@ interface Due {
 
 type TestClock = Stripe.TestHelpers.TestClock & Stored;
 
-/** Everything that falls due for the objects governed by `clockId` (null: wall-clock objects). */
-function dueMoments(emu: Emulator, clockId: string | null): Due[] {
+/** What falls due for one subscription (expiry, trial_will_end, trial end, renewal, cancel_at, pause end). */
+function subDues(emu: Emulator, sub: SubRecord): Due[] {
   const out: Due[] = [];
-  for (const sub of emu.store.all<SubRecord>('subscription')) {
-    if (emu.clockIdOf(sub) !== clockId) continue;
-    switch (sub.status) {
-      case 'incomplete':
-        out.push({ at: sub.created + INCOMPLETE_TTL, rank: 0, key: `expire:${sub.id}`, run: () => expireIncomplete(emu, sub) });
-        break;
-      case 'trialing': {
-        const meta = subMeta(emu, sub.id);
-        if (sub.trial_end && meta.trialWillEndSentFor !== sub.trial_end) {
-          out.push({
-            at: Math.max(sub.trial_end - TRIAL_WILL_END_BEFORE, sub.created),
-            rank: 1,
-            key: `trial_will_end:${sub.id}`,
-            run: () => {
-              meta.trialWillEndSentFor = sub.trial_end;
-              emu.store.changed();
-              sendTrialWillEnd(emu, sub);
-            },
-          });
-        }
-        if (sub.cancel_at !== null && sub.cancel_at < (sub.trial_end ?? Infinity)) {
-          out.push({ at: sub.cancel_at, rank: 2, key: `cancel:${sub.id}`, run: () => cancelSubscriptionNow(emu, sub, { reason: 'cancellation_requested' }) });
-        } else if (sub.trial_end) {
-          out.push({ at: sub.trial_end, rank: 3, key: `renew:${sub.id}`, run: () => renewSubscription(emu, sub, sub.trial_end!) });
-        }
-        break;
+  switch (sub.status) {
+    case 'incomplete':
+      out.push({ at: sub.created + INCOMPLETE_TTL, rank: 0, key: `expire:${sub.id}`, run: () => expireIncomplete(emu, sub) });
+      break;
+    case 'trialing': {
+      const sent = emu.store.get<SubMeta>(SUB_META, sub.id)?.trialWillEndSentFor;
+      if (sub.trial_end && sent !== sub.trial_end) {
+        out.push({
+          at: Math.max(sub.trial_end - TRIAL_WILL_END_BEFORE, sub.created),
+          rank: 1,
+          key: `trial_will_end:${sub.id}`,
+          run: () => {
+            subMeta(emu, sub.id).trialWillEndSentFor = sub.trial_end;
+            emu.store.changed();
+            sendTrialWillEnd(emu, sub);
+          },
+        });
       }
-      case 'active':
-      case 'past_due':
-      case 'unpaid': {
-        const end = sub.items.data[0]?.current_period_end;
-        if (sub.cancel_at !== null && (end === undefined || sub.cancel_at < end)) {
-          out.push({ at: sub.cancel_at, rank: 2, key: `cancel:${sub.id}`, run: () => cancelSubscriptionNow(emu, sub, { reason: 'cancellation_requested' }) });
-        } else if (end !== undefined) {
-          out.push({ at: end, rank: 3, key: `renew:${sub.id}`, run: () => renewSubscription(emu, sub, end) });
-        }
-        const resumesAt = sub.pause_collection?.resumes_at;
-        if (resumesAt) {
-          out.push({
-            at: resumesAt,
-            rank: 1,
-            key: `resume_collection:${sub.id}`,
-            run: () => {
-              const before = structuredClone(sub.pause_collection);
-              sub.pause_collection = null;
-              emu.store.changed();
-              emu.events.emit('customer.subscription.updated', sub, { previousAttributes: { pause_collection: before } });
-            },
-          });
-        }
-        break;
+      if (sub.cancel_at !== null && sub.cancel_at < (sub.trial_end ?? Infinity)) {
+        out.push({ at: sub.cancel_at, rank: 2, key: `cancel:${sub.id}`, run: () => cancelSubscriptionNow(emu, sub, { reason: 'cancellation_requested' }) });
+      } else if (sub.trial_end) {
+        out.push({ at: sub.trial_end, rank: 3, key: `renew:${sub.id}`, run: () => renewSubscription(emu, sub, sub.trial_end!) });
       }
-      default:
-        break;
+      break;
     }
-  }
-  for (const inv of emu.store.all<InvoiceRecord>('invoice')) {
-    if (emu.clockIdOf(inv) !== clockId) continue;
-    if (inv.status === 'draft') {
-      const at = invoiceMeta(emu, inv.id).finalize_at;
-      if (at !== null) out.push({ at, rank: 4, key: `finalize:${inv.id}`, run: () => finalizeDueInvoice(emu, inv) });
-    } else if (inv.status === 'open' && inv.next_payment_attempt !== null && inv.collection_method === 'charge_automatically') {
-      out.push({ at: inv.next_payment_attempt, rank: 5, key: `retry:${inv.id}`, run: () => chargeInvoice(emu, inv, null, false) });
+    case 'active':
+    case 'past_due':
+    case 'unpaid': {
+      const end = sub.items.data[0]?.current_period_end;
+      if (sub.cancel_at !== null && (end === undefined || sub.cancel_at < end)) {
+        out.push({ at: sub.cancel_at, rank: 2, key: `cancel:${sub.id}`, run: () => cancelSubscriptionNow(emu, sub, { reason: 'cancellation_requested' }) });
+      } else if (end !== undefined) {
+        out.push({ at: end, rank: 3, key: `renew:${sub.id}`, run: () => renewSubscription(emu, sub, end) });
+      }
+      const resumesAt = sub.pause_collection?.resumes_at;
+      if (resumesAt) {
+        out.push({
+          at: resumesAt,
+          rank: 1,
+          key: `resume_collection:${sub.id}`,
+          run: () => {
+            const previous = structuredClone(sub.pause_collection);
+            sub.pause_collection = null;
+            emu.store.changed();
+            emu.events.emit('customer.subscription.updated', sub, { previousAttributes: { pause_collection: previous } });
+          },
+        });
+      }
+      break;
     }
+    default:
+      break;
   }
   return out;
 }
 
+/** What falls due for one invoice: a renewal draft's finalization, the next automatic payment attempt. */
+function invoiceDues(emu: Emulator, inv: InvoiceRecord): Due[] {
+  if (inv.status === 'draft') {
+    const at = invoiceMeta(emu, inv.id).finalize_at;
+    return at !== null ? [{ at, rank: 4, key: `finalize:${inv.id}`, run: () => finalizeDueInvoice(emu, inv) }] : [];
+  }
+  if (inv.status === 'open' && inv.next_payment_attempt !== null && inv.collection_method === 'charge_automatically') {
+    return [{ at: inv.next_payment_attempt, rank: 5, key: `retry:${inv.id}`, run: () => chargeInvoice(emu, inv, null, false) }];
+  }
+  return [];
+}
+
+type Billable = { kind: 'subscription'; obj: SubRecord } | { kind: 'invoice'; obj: InvoiceRecord };
+
+function duesOf(emu: Emulator, b: Billable): Due[] {
+  return b.kind === 'subscription' ? subDues(emu, b.obj) : invoiceDues(emu, b.obj);
+}
+
+interface Entry {
+  due: Due;
+  of: Billable;
+  seq: number;
+}
+
+function before(a: Entry, b: Entry): boolean {
+  return a.due.at !== b.due.at ? a.due.at < b.due.at : a.due.rank !== b.due.rank ? a.due.rank < b.due.rank : a.seq < b.seq;
+}
+
+/** A binary min-heap of due entries (a few lines; no dependency needed for it). */
+class DueHeap {
+  private readonly items: Entry[] = [];
+  get size(): number {
+    return this.items.length;
+  }
+  push(e: Entry): void {
+    const a = this.items;
+    a.push(e);
+    let i = a.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(a[i]!, a[parent]!)) break;
+      [a[i], a[parent]] = [a[parent]!, a[i]!];
+      i = parent;
+    }
+  }
+  pop(): Entry | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && before(a[l]!, a[m]!)) m = l;
+        if (r < a.length && before(a[r]!, a[m]!)) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m]!, a[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
 /**
- * Runs everything due up to `to`, earliest first, re-planning after each step (a renewal creates
- * a draft that finalizes an hour later, a failure schedules a retry, …). `setTime` moves the
- * test clock to each moment first, so `emu.nowFor` and event `created` follow the clock.
+ * Runs everything due up to `to`, earliest first. After each step only the objects it touched
+ * are re-planned (the subscription and its latest invoice, the invoice's subscription, invoices
+ * created by the step: a renewal's draft finalizes an hour later, a failure schedules a retry), so
+ * a clock with thousands of subscriptions advances in one pass. `setTime` moves the test clock to
+ * each moment first, so `emu.nowFor` and event `created` follow the clock.
  */
 export function processDue(emu: Emulator, clockId: string | null, to: number, setTime: (t: number) => void): number {
-  let steps = 0;
+  const heap = new DueHeap();
   const done = new Set<string>();
-  for (; steps < 100_000; steps++) {
-    const due = dueMoments(emu, clockId)
-      .filter((d) => d.at <= to && !done.has(`${d.key}@${d.at}`))
-      .sort((a, b) => a.at - b.at || a.rank - b.rank);
-    const next = due[0];
-    if (!next) break;
-    done.add(`${next.key}@${next.at}`);
-    setTime(next.at);
-    next.run();
+  let seq = 0;
+  const plan = (b: Billable): void => {
+    for (const due of duesOf(emu, b)) {
+      if (due.at <= to && !done.has(`${due.key}@${due.at}`)) heap.push({ due, of: b, seq: seq++ });
+    }
+  };
+  const subOf = (inv: InvoiceRecord): SubRecord | undefined => {
+    const id = invoiceSubscriptionId(inv);
+    return id ? emu.store.get<SubRecord>('subscription', id) : undefined;
+  };
+  for (const sub of emu.store.all<SubRecord>('subscription')) if (emu.clockIdOf(sub) === clockId) plan({ kind: 'subscription', obj: sub });
+  for (const inv of emu.store.all<InvoiceRecord>('invoice')) if (emu.clockIdOf(inv) === clockId) plan({ kind: 'invoice', obj: inv });
+
+  let steps = 0;
+  while (heap.size > 0 && steps < 1_000_000) {
+    const entry = heap.pop()!;
+    // Entries go stale when their object changed since planning: run only what is still due then.
+    const fresh = duesOf(emu, entry.of).find((d) => d.key === entry.due.key);
+    if (!fresh || fresh.at !== entry.due.at || done.has(`${fresh.key}@${fresh.at}`)) continue;
+    done.add(`${fresh.key}@${fresh.at}`);
+    const invoicesBefore = emu.store.count('invoice');
+    setTime(fresh.at);
+    fresh.run();
+    steps++;
+    // Re-plan what the step touched.
+    plan(entry.of);
+    if (entry.of.kind === 'subscription') {
+      const latest = entry.of.obj.latest_invoice ? emu.store.get<InvoiceRecord>('invoice', idOf(entry.of.obj.latest_invoice)!) : undefined;
+      if (latest) plan({ kind: 'invoice', obj: latest });
+    } else {
+      const sub = subOf(entry.of.obj);
+      if (sub) plan({ kind: 'subscription', obj: sub });
+    }
+    const invoicesAfter = emu.store.count('invoice');
+    if (invoicesAfter > invoicesBefore) {
+      for (const inv of emu.store.all<InvoiceRecord>('invoice').slice(invoicesBefore)) plan({ kind: 'invoice', obj: inv });
+    }
   }
   return steps;
 }
@@ -147,4 +232,3 @@ export function startWallClockBilling(emu: Emulator, everyMs = 2000): NodeJS.Tim
   return timer;
 }
 
-export { idOf };

@@ -4,6 +4,8 @@ import { advanceClockBilling, startWallClockBilling } from './engine.js';
 import { registerInvoiceRoutes } from './routes-invoices.js';
 import { registerSubscriptionRoutes } from './routes-subscriptions.js';
 import { registerSettingsRoutes } from './settings.js';
+import { idOf, type SubRecord } from './records.js';
+import { cancelSubscriptionNow } from './subscriptions.js';
 
 export { createSubscription, cancelSubscriptionNow, chargeInvoice, type CreateSubscriptionInput } from './subscriptions.js';
 export { updateSubscription, resumeSubscription, type UpdateSubscriptionInput } from './subscription-update.js';
@@ -23,5 +25,13 @@ export function registerBilling(router: Router, emu: Emulator): void {
   registerInvoiceRoutes(router, emu);
   registerSettingsRoutes(router, emu);
   emu.onClockAdvance((clock, from, to) => advanceClockBilling(emu, clock, from, to));
+  // Deleting a customer cancels its subscriptions at once, as at Stripe.
+  emu.customerDeleteHooks.push((customer) => {
+    for (const sub of emu.store.all<SubRecord>('subscription')) {
+      if (idOf(sub.customer) === customer.id && !['canceled', 'incomplete_expired'].includes(sub.status)) {
+        cancelSubscriptionNow(emu, sub, { reason: 'cancellation_requested' });
+      }
+    }
+  });
   startWallClockBilling(emu);
 }

@@ -25,16 +25,20 @@ function previewFromParams(emu: Emulator, p: Params): InvoiceRecord {
   const customerId = p.string('customer');
   const subscriptionId = p.string('subscription');
   const details = p.object('subscription_details');
-  const items: ItemUpdate[] | undefined = details?.objects('items')?.map((it) => ({
-    ...(it.string('id') ? { id: it.raw['id'] as string } : {}),
-    ...(it.string('price') ? { price: it.raw['price'] as string } : {}),
-    ...(it.int('quantity', { min: 0 }) !== undefined ? { quantity: Number(it.raw['quantity']) } : {}),
-    ...(it.bool('deleted') ? { deleted: true } : {}),
-    ...(() => {
-      const m = it.metadata();
-      return m !== undefined ? { metadata: m } : {};
-    })(),
-  }));
+  const items: ItemUpdate[] | undefined = details?.objects('items')?.map((it) => {
+    const id = it.string('id');
+    const price = it.string('price');
+    const quantity = it.int('quantity', { min: 0 });
+    const deleted = it.bool('deleted');
+    const metadata = it.metadata();
+    return {
+      ...(id ? { id } : {}),
+      ...(price ? { price } : {}),
+      ...(quantity !== undefined ? { quantity } : {}),
+      ...(deleted ? { deleted } : {}),
+      ...(metadata !== undefined ? { metadata } : {}),
+    };
+  });
   const behavior = (details?.enum('proration_behavior', ['create_prorations', 'none', 'always_invoice'] as const) ?? 'create_prorations') as ProrationBehavior;
   const prorationDate = details?.int('proration_date', { min: 0 });
   const cancelAtPeriodEnd = details?.bool('cancel_at_period_end');
@@ -77,8 +81,9 @@ function previewFromParams(emu: Emulator, p: Params): InvoiceRecord {
         quantity: qty,
         proration: false,
         subscription: null,
-        subscriptionItem: null,
-        invoiceItem: 'ii_preview',
+        // The items do not exist yet: placeholders where Stripe would name the new subscription items.
+        subscriptionItem: `si_preview_${i}`,
+        invoiceItem: null,
         discountable: true,
       };
     });

@@ -70,7 +70,8 @@ export function registerSubscriptionRoutes(router: Router, emu: Emulator): void 
     const metadata = p.metadata();
     const cancelAtPeriodEnd = p.bool('cancel_at_period_end');
     const cancelAt = p.int('cancel_at', { min: 0 });
-    p.enum('proration_behavior', PRORATION_BEHAVIORS);
+    const prorationBehavior = p.enum('proration_behavior', PRORATION_BEHAVIORS);
+    const billingCycleAnchor = p.int('billing_cycle_anchor', { min: 0 });
     const collectionMethod = p.enum('collection_method', ['charge_automatically', 'send_invoice'] as const);
     const daysUntilDue = p.int('days_until_due', { min: 0 });
     const description = p.string('description');
@@ -97,6 +98,8 @@ export function registerSubscriptionRoutes(router: Router, emu: Emulator): void 
       ...(description ? { description } : {}),
       ...(saveDefault ? { saveDefaultPaymentMethod: saveDefault } : {}),
       ...(missingPm ? { trialEndBehavior: missingPm } : {}),
+      ...(billingCycleAnchor !== undefined ? { billingCycleAnchor } : {}),
+      ...(prorationBehavior ? { prorationBehavior } : {}),
     };
     return createSubscription(emu, input);
   });

@@ -14,6 +14,7 @@ import {
   createProrationItems,
   itemPrice,
   periodLine,
+  planOf,
   prorationLines,
   requirePrice,
   subscriptionPaymentMethod,
@@ -56,30 +57,6 @@ export interface UpdateSubscriptionInput {
 export interface ItemPlan {
   items: ItemRecord[];
   changes: ItemChange[];
-}
-
-function planOf(price: PriceRecord): Stripe.Plan {
-  return {
-    id: price.id,
-    object: 'plan',
-    active: price.active,
-    amount: price.unit_amount,
-    amount_decimal: price.unit_amount_decimal,
-    billing_scheme: price.billing_scheme,
-    created: price.created,
-    currency: price.currency,
-    interval: price.recurring!.interval,
-    interval_count: price.recurring!.interval_count ?? 1,
-    livemode: false,
-    metadata: price.metadata,
-    meter: price.recurring!.meter ?? null,
-    nickname: price.nickname,
-    product: price.product,
-    tiers_mode: price.tiers_mode,
-    transform_usage: null,
-    trial_period_days: null,
-    usage_type: price.recurring!.usage_type ?? 'licensed',
-  } as unknown as Stripe.Plan;
 }
 
 /**
@@ -242,9 +219,6 @@ export function updateSubscription(emu: Emulator, sub: SubRecord, input: UpdateS
   if (Object.keys(prev).length > 0) {
     emu.store.changed();
     emu.events.emit('customer.subscription.updated', sub, { previousAttributes: prev });
-  }
-  if (sub.status === 'paused' && input.pauseCollection === undefined) {
-    // nothing more: a paused subscription bills again on resume
   }
   createProrationItems(emu, sub, proration);
   if (invoiceId) {

@@ -3,11 +3,11 @@ import type { Emulator } from '../emulator.js';
 import { StripeError, invalidRequest, resourceMissing } from '../errors.js';
 import { previousAttributes } from '../events.js';
 import { newId } from '../ids.js';
-import { cardBehaviour, resolvePaymentMethod, type PaymentMethodRecord } from '../resources/payment-methods.js';
+import { resolvePaymentMethod, type PaymentMethodRecord } from '../resources/payment-methods.js';
 import { createDiscounts, validateDiscounts, type DiscountRequest } from './discounts.js';
 import { createInvoice, finalizeInvoice, productName, type LineInput } from './invoices.js';
 import { prorate } from './money.js';
-import { attemptInvoicePayment, declineBody, invoicePaymentIntent, invoicePaymentMethod, wouldSucceed } from './payments.js';
+import { attemptInvoicePayment, declineBody, findPaymentMethod, invoicePaymentIntent, invoicePaymentMethod, wouldSucceed } from './payments.js';
 import { addIntervals, HOUR, type Interval } from './periods.js';
 import {
   idOf,
@@ -52,6 +52,9 @@ export interface CreateSubscriptionInput {
   saveDefaultPaymentMethod?: 'on_subscription' | 'off';
   /** `trial_settings.end_behavior.missing_payment_method`. */
   trialEndBehavior?: 'create_invoice' | 'pause' | 'cancel';
+  /** A future anchor within one interval: the first period runs to it, prorated unless `prorationBehavior: 'none'`. */
+  billingCycleAnchor?: number;
+  prorationBehavior?: 'create_prorations' | 'none' | 'always_invoice';
 }
 
 const SAVE_PM = 'billing.subscription_save_pm';
@@ -77,7 +80,8 @@ function intervalOf(price: PriceRecord): { interval: Interval; count: number } {
   return { interval: price.recurring!.interval as Interval, count: price.recurring!.interval_count ?? 1 };
 }
 
-function planOf(price: PriceRecord): Stripe.Plan {
+/** The legacy `plan` view of a price that subscription items still carry. */
+export function planOf(price: PriceRecord): Stripe.Plan {
   return {
     id: price.id,
     object: 'plan',
@@ -189,7 +193,7 @@ function subCustomer(emu: Emulator, sub: SubRecord): CustomerRecord {
 /** The card a subscription charges: its own default, else the customer's invoice default. */
 export function subscriptionPaymentMethod(emu: Emulator, sub: SubRecord): PaymentMethodRecord | null {
   const id = idOf(sub.default_payment_method) ?? idOf(subCustomer(emu, sub)?.invoice_settings?.default_payment_method);
-  return id ? (emu.store.get<PaymentMethodRecord>('payment_method', id) ?? null) : null;
+  return id ? findPaymentMethod(emu, id, idOf(sub.customer)) : null;
 }
 
 /**
@@ -276,22 +280,34 @@ export function createSubscription(emu: Emulator, input: CreateSubscriptionInput
     trialEnd = now + input.trialPeriodDays * 86_400;
   }
   const collection = input.collectionMethod ?? 'charge_automatically';
+  const customAnchor = input.billingCycleAnchor;
+  if (customAnchor !== undefined) {
+    if (trialEnd) throw invalidRequest('The emulator does not combine billing_cycle_anchor with a trial.', 'billing_cycle_anchor');
+    if (customAnchor <= now || customAnchor > addIntervals(now, first.interval, first.count)) {
+      throw invalidRequest('billing_cycle_anchor must be in the future and within one billing interval.', 'billing_cycle_anchor');
+    }
+  }
   if (collection === 'send_invoice' && input.daysUntilDue === undefined) {
     throw invalidRequest('Missing required param: days_until_due.', 'days_until_due', 'parameter_missing');
   }
   const behavior = input.paymentBehavior ?? 'allow_incomplete';
   const pm = input.defaultPaymentMethod ? subscriptionPmFor(emu, input.defaultPaymentMethod, customer.id, 'default_payment_method') : null;
-  const chargePm = pm ?? (idOf(customer.invoice_settings?.default_payment_method) ? emu.store.get<PaymentMethodRecord>('payment_method', idOf(customer.invoice_settings.default_payment_method)!) ?? null : null);
+  const customerDefault = idOf(customer.invoice_settings?.default_payment_method);
+  const chargePm = pm ?? (customerDefault ? findPaymentMethod(emu, customerDefault, customer.id) : null);
 
   const subId = newId('sub', 24);
   const periodStart = now;
-  const anchor = trialEnd ?? now;
-  const periodEnd = trialEnd ?? addIntervals(now, first.interval, first.count);
+  const anchor = trialEnd ?? customAnchor ?? now;
+  const periodEnd = trialEnd ?? customAnchor ?? addIntervals(now, first.interval, first.count);
+  // A custom anchor bills the stub period [now, anchor) as a fraction of a full period ending at the anchor.
+  const stub = customAnchor !== undefined ? { from: now, start: addIntervals(customAnchor, first.interval, -first.count), end: customAnchor, prorate: input.prorationBehavior !== 'none' } : null;
+  const firstLine = (price: PriceRecord, qty: number): number =>
+    stub ? (stub.prorate ? prorate(scaledPriceAmount(emu, price, qty), stub.from, stub.end, stub.start, stub.end) : 0) : priceAmount(emu, price, qty);
   const items = input.items.map((it, i) => newItem(prices[i]!, it.quantity ?? 1, subId, periodStart, periodEnd, now, it.metadata));
   // The first invoice's amount decides the status before anything is stored.
   const firstDue = trialEnd
     ? 0
-    : items.reduce((a, item, i) => a + (isMetered(prices[i]!) ? 0 : priceAmount(emu, prices[i]!, item.quantity ?? 1)), 0);
+    : items.reduce((a, item, i) => a + (isMetered(prices[i]!) ? 0 : firstLine(prices[i]!, item.quantity ?? 1)), 0);
   const willCharge = firstDue > 0 && collection === 'charge_automatically' && behavior !== 'default_incomplete';
   const willPay = willCharge && wouldSucceed(chargePm);
   if (willCharge && !willPay && behavior === 'error_if_incomplete') {
@@ -363,7 +379,20 @@ export function createSubscription(emu: Emulator, input: CreateSubscriptionInput
   emu.store.insert('subscription', sub);
   emu.events.emit('customer.subscription.created', sub);
 
-  const lines = sub.items.data.filter((it) => !isMetered(itemPrice(emu, it))).map((it) => periodLine(emu, sub, it, periodStart, periodEnd, !!trialEnd));
+  const lines = sub.items.data
+    .filter((it) => !isMetered(itemPrice(emu, it)))
+    .filter(() => !stub || stub.prorate)
+    .map((it): LineInput => {
+      const line = periodLine(emu, sub, it, periodStart, periodEnd, !!trialEnd);
+      if (!stub) return line;
+      const qty = it.quantity ?? 1;
+      return {
+        ...line,
+        amount: firstLine(itemPrice(emu, it), qty),
+        description: `Remaining time on ${qty} × ${productName(emu, itemPrice(emu, it))} after ${fmtDate(now)}`,
+        proration: true,
+      };
+    });
   const inv = createInvoice(emu, {
     id: invoiceId,
     customer: customer.id,
@@ -379,7 +408,8 @@ export function createSubscription(emu: Emulator, input: CreateSubscriptionInput
     autoAdvance: true,
   });
   finalizeInvoice(emu, inv);
-  if (inv.status === 'open' && collection === 'charge_automatically' && behavior !== 'default_incomplete') {
+  // Without any card there is nothing to attempt: the PaymentIntent waits for one (as default_incomplete).
+  if (inv.status === 'open' && collection === 'charge_automatically' && behavior !== 'default_incomplete' && chargePm) {
     const outcome = attemptInvoicePayment(emu, inv, chargePm, { manual: false });
     if (outcome.ok) afterInvoicePaid(emu, inv, chargePm);
   }
@@ -720,6 +750,3 @@ export function expireIncomplete(emu: Emulator, sub: SubRecord): void {
 export function sendTrialWillEnd(emu: Emulator, sub: SubRecord): void {
   emu.events.emit('customer.subscription.trial_will_end', sub);
 }
-
-/** `cardBehaviour` re-exported for routes deciding error_if_incomplete on updates. */
-export { cardBehaviour };

@@ -76,7 +76,10 @@ export function registerControls(router: Router, emu: Emulator): void {
     { auth: false },
   );
 
-  /** Delivery attempts, oldest first; filters `event`, `endpoint`, `type`. `wait=true` first waits until deliveries are idle. */
+  /**
+   * Delivery attempts, oldest first; filters `event`, `endpoint`, `type`. `wait=true` first waits until
+   * nothing is queued, in flight or waiting for a retry (at most `wait_ms`, default 30 s; held events do not count).
+   */
   router.get(
     '/_emulator/deliveries',
     async ({ params: p }) => {
@@ -84,8 +87,13 @@ export function registerControls(router: Router, emu: Emulator): void {
       const endpoint = p.string('endpoint');
       const type = p.string('type');
       const wait = p.bool('wait');
+      const waitMs = p.int('wait_ms', { min: 0, max: 600_000 }) ?? 30_000;
       p.done();
-      if (wait) await emu.webhooks.idle();
+      if (wait) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([emu.webhooks.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+        clearTimeout(timer);
+      }
       const data = emu.webhooks.attempts({ event, endpoint, type });
       return { object: 'list', data, has_more: false, url: '/_emulator/deliveries' };
     },

@@ -55,10 +55,50 @@ export function meterUsage(emu: Emulator, q: MeterUsageQuery): number {
 }
 
 function eventsFor(emu: Emulator, meter: MeterRecord, customer: string, start: number, end: number): MeterEventRecord[] {
-  const key = meter.customer_mapping.event_payload_key;
-  return emu.store
-    .all<MeterEventRecord>('billing.meter_event')
-    .filter((e) => e.event_name === meter.event_name && e.payload[key] === customer && e.timestamp >= start && e.timestamp < end);
+  const key = indexKey(meter.event_name, meter.customer_mapping.event_payload_key, customer);
+  return (eventIndex(emu).byKey.get(key) ?? []).filter((e) => e.timestamp >= start && e.timestamp < end);
+}
+
+/**
+ * Meter events by (event name, payload key, payload value), so usage of one customer does not scan
+ * every event (billing asks per item and period). Kept in memory beside the store: rebuilt when the
+ * store's count differs (reset, restart), extended on each new event.
+ */
+interface EventIndex {
+  size: number;
+  byKey: Map<string, MeterEventRecord[]>;
+}
+const indexes = new WeakMap<Emulator, EventIndex>();
+
+function indexKey(eventName: string, payloadKey: string, value: string): string {
+  return `${eventName}\u0000${payloadKey}\u0000${value}`;
+}
+
+function addToIndex(ix: EventIndex, e: MeterEventRecord): void {
+  for (const [k, v] of Object.entries(e.payload)) {
+    const key = indexKey(e.event_name, k, v);
+    const list = ix.byKey.get(key);
+    if (list) list.push(e);
+    else ix.byKey.set(key, [e]);
+  }
+}
+
+function eventIndex(emu: Emulator): EventIndex {
+  const size = emu.store.count('billing.meter_event');
+  let ix = indexes.get(emu);
+  if (!ix || ix.size !== size) {
+    ix = { size, byKey: new Map() };
+    for (const e of emu.store.all<MeterEventRecord>('billing.meter_event')) addToIndex(ix, e);
+    indexes.set(emu, ix);
+  }
+  return ix;
+}
+
+function storeMeterEvent(emu: Emulator, event: MeterEventRecord): void {
+  const ix = eventIndex(emu);
+  emu.store.insert('billing.meter_event', event);
+  addToIndex(ix, event);
+  ix.size++;
 }
 
 function aggregate(meter: MeterRecord, events: MeterEventRecord[]): number {
@@ -201,7 +241,9 @@ export function registerMeters(router: Router, emu: Emulator): void {
       const prior = emu.store.get<MeterEventRecord>('billing.meter_event', identifier);
       if (prior && now - prior.created < DEDUP_WINDOW_S) return publicEvent(prior);
       if (prior) {
-        // Outside the window the identifier may be reused: keep the old event under another key.
+        // Outside the window the identifier may be reused: keep the old event under another key
+        // (the index keeps pointing at an equal record, so only its count needs no change).
+        eventIndex(emu);
         emu.store.delete('billing.meter_event', identifier);
         emu.store.insert('billing.meter_event', { ...prior, id: `${identifier}@${prior.created}` });
       }
@@ -220,7 +262,7 @@ export function registerMeters(router: Router, emu: Emulator): void {
       payload,
       timestamp,
     } as MeterEventRecord;
-    emu.store.insert('billing.meter_event', event);
+    storeMeterEvent(emu, event);
     return publicEvent(event);
   });
 

@@ -29,7 +29,7 @@ export function cardBehaviour(pm: PaymentMethodRecord): CardBehaviour {
 export function resolvePaymentMethod(emu: Emulator, id: string, param: string): PaymentMethodRecord {
   const token = TEST_TOKENS[id];
   if (!token) return emu.store.require<PaymentMethodRecord>('payment_method', id, 'PaymentMethod', param);
-  const pm = {
+  const pm: PaymentMethodRecord = {
     id: newId('pm', 24),
     object: 'payment_method',
     allow_redisplay: 'unspecified',
@@ -46,15 +46,17 @@ export function resolvePaymentMethod(emu: Emulator, id: string, param: string): 
       generated_from: null,
       last4: token.last4,
       networks: { available: [token.brand], preferred: null },
+      regulated_status: 'unregulated',
       three_d_secure_usage: { supported: true },
       wallet: null,
     },
     created: emu.realNow(),
     customer: null,
+    customer_account: null,
     livemode: false,
     metadata: { emulator_behaviour: token.behaviour },
     type: 'card',
-  } as unknown as PaymentMethodRecord;
+  };
   return emu.store.insert('payment_method', pm);
 }
 

@@ -77,10 +77,10 @@ export function registerPrices(router: Router, emu: Emulator): void {
       emu.store.insert('product', {
         id: product, object: 'product', active: true, created: now, default_price: null, description: null, images: [],
         livemode: false, marketing_features: [], metadata: {}, name, package_dimensions: null, shippable: null,
-        statement_descriptor: null, tax_code: null, type: 'service', unit_label: null, updated: now, url: null,
+        statement_descriptor: null, tax_code: null, tax_details: null, type: 'service', unit_label: null, updated: now, url: null,
       });
     }
-    const price: PriceRecord = {
+    const price = {
       id: newId('price', 24),
       object: 'price',
       active: active ?? true,
@@ -100,7 +100,7 @@ export function registerPrices(router: Router, emu: Emulator): void {
       type: recurring ? 'recurring' : 'one_time',
       unit_amount: billingScheme === 'tiered' ? null : (unitAmount ?? decimalToInt(unitAmountDecimal!)),
       unit_amount_decimal: billingScheme === 'tiered' ? null : (unitAmountDecimal ?? String(unitAmount)),
-    };
+    } as unknown as PriceRecord; // (typed loosely: the wire's decimal strings are Stripe.Decimal in the SDK types)
     emu.store.insert('price', price);
     if (tiers) emu.store.insert('price_tiers', { id: price.id, tiers });
     emu.events.emit('price.created', price);

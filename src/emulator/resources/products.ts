@@ -40,6 +40,7 @@ export function registerProducts(router: Router, emu: Emulator): void {
       shippable: null,
       statement_descriptor: statementDescriptor ?? null,
       tax_code: taxCode ?? null,
+      tax_details: null,
       type: 'service',
       unit_label: unitLabel ?? null,
       updated: now,

@@ -105,7 +105,7 @@ function readEnabledEvents(p: Params, required: boolean): string[] | undefined {
   if (events === undefined) return undefined;
   if (events.length === 0) throw invalidRequest('enabled_events must not be empty.', 'enabled_events', 'parameter_invalid');
   events.forEach((e, i) => {
-    if (e !== '*' && !/^[a-z_]+(\.[a-z_]+)+$/.test(e)) {
+    if (e !== '*' && !/^[a-z0-9_]+(\.[a-z0-9_]+)+$/.test(e)) {
       throw invalidRequest(`Invalid enabled_events[${i}]: must be '*' or an event type such as 'customer.created'`, `enabled_events[${i}]`, 'parameter_invalid');
     }
   });

@@ -1,6 +1,6 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
+import { Arg, Args, ArgsType, Ctx, Field, ID, Int, Query, Resolver } from 'type-graphql';
 import { assertCustomerInScope, requireAdmin, resolveCustomerScope } from '../../auth/guard.js';
 import type { Customer as CustomerRow } from '../../db/entities/customer.js';
 import type { GraphQLContext } from '../context.js';
@@ -17,6 +17,19 @@ export function toCustomerNode(row: CustomerRow): Customer {
   });
 }
 
+// An ArgsType keeps the arguments in declaration order in the SDL (parameter decorators run in reverse).
+@ArgsType()
+class CustomersArgs {
+  @Field(() => Int, { nullable: true, defaultValue: 20, description: 'Page size, 1-100.' })
+  first?: number | null;
+
+  @Field(() => String, { nullable: true, description: "A previous page's pageInfo.endCursor." })
+  after?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Only customers with exactly this email.' })
+  email?: string | null;
+}
+
 @Resolver(() => Customer)
 export class CustomerResolver {
   @Query(() => Customer, {
@@ -30,12 +43,7 @@ export class CustomerResolver {
   }
 
   @Query(() => CustomerConnection, { description: 'Admins only. Newest first.' })
-  async customers(
-    @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
-    @Arg('after', () => String, { nullable: true }) after: string | null | undefined,
-    @Arg('email', () => String, { nullable: true }) email: string | null | undefined,
-    @Ctx() ctx: GraphQLContext,
-  ): Promise<CustomerConnection> {
+  async customers(@Args() { first, after, email }: CustomersArgs, @Ctx() ctx: GraphQLContext): Promise<CustomerConnection> {
     requireAdmin(ctx.auth);
     const page = await ctx.services.customers.list({ first, after, email });
     return {

@@ -1,0 +1,12 @@
+/** Exact MRR arithmetic (CONTRACT.md "Money"). Pure: no I/O. */
+export { ZERO, addExact, fraction, multiplyExact, roundHalfUp, sumExact, type Fraction } from './fraction.js';
+export {
+  discountedExact,
+  monthlyFactor,
+  monthlyRecurringRevenue,
+  percentHundredths,
+  type MrrDiscount,
+  type MrrInput,
+  type RecurringInterval,
+} from './monthly.js';
+export { subscriptionMrr, subscriptionMrrExact, type MrrItem, type SubscriptionMrrInput } from './subscription.js';

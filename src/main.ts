@@ -1,0 +1,107 @@
+import 'reflect-metadata';
+import { pathToFileURL } from 'node:url';
+import { mintToken } from './auth/tokens.js';
+import { loadCatalog } from './billing/catalog.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { checkDatabase, closeOrm, openOrm, type Orm } from './db/orm.js';
+import { createGatewayServer, GRAPHQL_PATH, type GatewayServer } from './http/server.js';
+import { logger } from './log.js';
+import { checkStripe, prepareStripe, WEBHOOK_PATH, type PreparedStripe } from './stripe/sandbox.js';
+
+export interface RunningGateway {
+  config: Config;
+  orm: Orm;
+  stripe: PreparedStripe;
+  server: GatewayServer;
+  port: number;
+  url: string;
+  /** Graceful stop: HTTP and WebSockets first, then the emulator, then the database. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root: config → database (migrated) → Stripe (or the sandbox emulator, with the
+ * catalog synced) → services → HTTP. Nothing else wires modules together.
+ */
+export async function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningGateway> {
+  const config = loadConfig(env);
+  logger.level = config.logLevel;
+  const catalog = loadCatalog(config.billingCatalog);
+  const orm = await openOrm({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  let stripe: PreparedStripe;
+  try {
+    stripe = await prepareStripe(config, orm, { catalog });
+  } catch (err) {
+    await closeOrm(orm);
+    throw err;
+  }
+  const server = await createGatewayServer({
+    config,
+    orm,
+    catalog,
+    log: logger,
+    checkDatabase: () => checkDatabase(orm),
+    checkStripe: async () => (await checkStripe(stripe.stripe)).ok,
+  });
+  const port = await server.listen(config.port);
+  const url = `http://localhost:${port}`;
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await server.close();
+      await stripe.close();
+      await closeOrm(orm);
+    })());
+
+  await printBanner(config, stripe, port);
+  return { config, orm, stripe, server, port, url, stop };
+}
+
+async function printBanner(config: Config, stripe: PreparedStripe, port: number): Promise<void> {
+  const base = config.publicUrl;
+  const lines = [
+    '',
+    `  billing-gateway ready (${stripe.mode === 'sandbox' ? 'sandbox: built-in Stripe emulator' : 'live Stripe'})`,
+    `  GraphQL     ${base}${GRAPHQL_PATH}`,
+    `  WebSocket   ${base.replace(/^http/, 'ws')}${GRAPHQL_PATH}`,
+    `  Webhooks    ${base}${WEBHOOK_PATH}`,
+  ];
+  if (stripe.emulatorUrl) lines.push(`  Emulator    ${stripe.emulatorUrl}  (Stripe API; test clock ${stripe.testClockId ?? 'none'})`);
+  lines.push(`  Database    ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `PGlite under ${config.dataDir}`}`);
+  if (config.port !== port) lines.push(`  (listening on port ${port})`);
+  // A ready-to-paste admin token, only where tokens are minted from the local dev secret.
+  if (config.auth.devSecret && !config.isProduction) {
+    const token = await mintToken(config.auth, { sub: 'admin', role: 'admin', expiresIn: '30d' });
+    lines.push('', `  Admin token (development only, 30 days):`, `  ${token}`);
+  }
+  process.stdout.write(lines.join('\n') + '\n\n');
+}
+
+/** Runs the gateway until SIGINT/SIGTERM; exits 1 with a one-line reason when it cannot start. */
+export async function main(): Promise<void> {
+  let gateway: RunningGateway;
+  try {
+    gateway = await start();
+  } catch (err) {
+    const message = err instanceof ConfigError ? err.message : `cannot start: ${(err as Error).message}`;
+    process.stderr.write(`billing-gateway: ${message}\n`);
+    process.exit(1);
+  }
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    gateway.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  void main();
+}

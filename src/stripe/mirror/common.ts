@@ -1,0 +1,37 @@
+/** Helpers shared by the mirror writers. */
+
+/**
+ * Options every upsert accepts. The convergence rule (is this copy the newest?) lives with the caller
+ * (issue 5's event handler); the writer only records what it was told:
+ * `last_event_at := lastEventAt ?? null` (null means "written from an API response or a re-read",
+ * as the entity documents), so a stale event timestamp never survives a fresher API copy.
+ */
+export interface MirrorWriteOptions {
+  /** `created` of the Stripe event whose payload (or re-read) this copy is. */
+  lastEventAt?: Date;
+}
+
+/** Input the mirror cannot store as given (a clear message, nothing written). */
+export class MirrorInputError extends Error {
+  override name = 'MirrorInputError';
+}
+
+/** Unix seconds → Date. */
+export const at = (unixSeconds: number): Date => new Date(unixSeconds * 1000);
+export const atOrNull = (unixSeconds: number | null | undefined): Date | null =>
+  unixSeconds === null || unixSeconds === undefined ? null : at(unixSeconds);
+
+/** The id of an expandable field (`'cus_1'` or `{ id: 'cus_1', … }`), or null. */
+export function idOf(value: string | { id?: string } | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  return typeof value === 'string' ? value : (value.id ?? null);
+}
+
+/**
+ * A JSON-safe deep copy for `raw`: Stripe `Decimal` instances become their strings (their `toJSON`),
+ * which is how they read back from the jsonb column.
+ */
+export const plain = <T>(obj: T): T => JSON.parse(JSON.stringify(obj)) as T;
+
+/** Stripe metadata as a plain string map. */
+export const metadataOf = (m: Record<string, string> | null | undefined): Record<string, string> => ({ ...(m ?? {}) });

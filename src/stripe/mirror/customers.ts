@@ -1,0 +1,114 @@
+/**
+ * Customers → `customers`. The gateway writes the caller's JWT `sub` into the Stripe customer's
+ * metadata under EXTERNAL_ID_METADATA_KEY when it creates one; that is where `external_id` comes from.
+ */
+import { raw, type EntityManager } from '@mikro-orm/core';
+import type { SqlEntityManager } from '@mikro-orm/sql';
+import type Stripe from 'stripe';
+import { Customer } from '../../db/entities/customer.js';
+import { at, idOf, metadataOf, plain, type MirrorWriteOptions } from './common.js';
+
+/** Metadata key of the product user's id (the JWT `sub`) on a Stripe customer. */
+export const EXTERNAL_ID_METADATA_KEY = 'external_id';
+
+export interface CustomerWriteOptions extends MirrorWriteOptions {
+  /**
+   * The customer is deleted even though the object is a full copy (a `customer.deleted` event carries
+   * the customer as it was, without `deleted: true`).
+   */
+  deleted?: boolean;
+}
+
+/** The external id stored in a customer's metadata, or null (blank counts as none). */
+export function externalIdOf(customer: Pick<Stripe.Customer, 'metadata'>): string | null {
+  const v = customer.metadata?.[EXTERNAL_ID_METADATA_KEY];
+  return typeof v === 'string' && v.trim() !== '' ? v : null;
+}
+
+const isDeletedStub = (c: Stripe.Customer | Stripe.DeletedCustomer): c is Stripe.DeletedCustomer => c.deleted === true;
+
+/**
+ * Row data for a full customer. A deleted customer gives up its external id, so the same product user
+ * can get a new customer (the column is unique); the id stays readable in `raw.metadata`.
+ */
+export function customerRow(c: Stripe.Customer, opts: CustomerWriteOptions = {}, now = new Date()) {
+  const deleted = opts.deleted === true;
+  return {
+    id: c.id,
+    externalId: deleted ? null : externalIdOf(c),
+    email: c.email ?? null,
+    name: c.name ?? null,
+    metadata: metadataOf(c.metadata),
+    defaultPaymentMethod: idOf(c.invoice_settings?.default_payment_method),
+    testClock: idOf(c.test_clock),
+    deleted,
+    createdAt: at(c.created),
+    raw: plain(c) as Stripe.Customer | Stripe.DeletedCustomer,
+    lastEventAt: opts.lastEventAt ?? null,
+    syncedAt: now,
+  };
+}
+
+/**
+ * Inserts or updates one customer in one statement.
+ * - A `DeletedCustomer` stub (`{ id, deleted: true }`, what `customers.del` returns) only marks the row
+ *   deleted (the other columns keep the last full copy); with no row yet it leaves a tombstone.
+ * - `external_id` is claimed only if no other row holds it: two Stripe customers with the same
+ *   `metadata.external_id` (one made outside the gateway, say) never break the unique constraint;
+ *   the first one mirrored keeps it, the other is stored with `external_id` null.
+ */
+export async function upsertCustomer(
+  em: EntityManager,
+  customer: Stripe.Customer | Stripe.DeletedCustomer,
+  opts: CustomerWriteOptions = {},
+): Promise<Customer> {
+  const now = new Date();
+  if (isDeletedStub(customer)) {
+    const when = opts.lastEventAt ?? now;
+    return em.upsert(
+      Customer,
+      {
+        id: customer.id,
+        externalId: null,
+        deleted: true,
+        metadata: {},
+        createdAt: when,
+        raw: plain(customer),
+        lastEventAt: opts.lastEventAt ?? null,
+        syncedAt: now,
+      },
+      { onConflictMergeFields: ['externalId', 'deleted', 'raw', 'lastEventAt', 'syncedAt'] },
+    );
+  }
+  const row = customerRow(customer, opts, now);
+  if (row.externalId === null) return em.upsert(Customer, row);
+  const claim = raw(`case when exists (select 1 from "customers" c where c."external_id" = ? and c."id" <> ?) then null else ? end`, [
+    row.externalId,
+    row.id,
+    row.externalId,
+  ]);
+  // The query builder (not em.upsert) so the claimed value comes back in `returning`.
+  const returned = await (em as SqlEntityManager)
+    .createQueryBuilder(Customer)
+    .insert({ ...row, externalId: claim as unknown as string })
+    .onConflict('id')
+    .merge()
+    .returning([...CUSTOMER_FIELDS])
+    .execute('get');
+  return em.map(Customer, returned as Record<string, unknown>);
+}
+
+const CUSTOMER_FIELDS = [
+  'id',
+  'externalId',
+  'email',
+  'name',
+  'metadata',
+  'defaultPaymentMethod',
+  'testClock',
+  'deleted',
+  'createdAt',
+  'raw',
+  'lastEventAt',
+  'syncedAt',
+] as const satisfies readonly (keyof Customer)[];

@@ -1,0 +1,40 @@
+/**
+ * Writers of the Stripe mirror (customers, subscriptions + items, invoices + lines). Each family has a
+ * pure mapper (Stripe object → row data) and an idempotent `em`-based upsert that stores `raw` and
+ * `synced_at`. Products, prices and meters are G3's `../mirror-catalog.ts` (reached via mirrorObject).
+ */
+export { MirrorInputError, at, atOrNull, idOf, plain, type MirrorWriteOptions } from './common.js';
+export { EXTERNAL_ID_METADATA_KEY, customerRow, externalIdOf, upsertCustomer, type CustomerWriteOptions } from './customers.js';
+export {
+  SUBSCRIPTION_MIRROR_EXPAND,
+  discountsExpanded,
+  licensedItem,
+  loadPriceFacts,
+  planIdOf,
+  priceFactsOf,
+  subscriptionDiscount,
+  subscriptionItemRows,
+  subscriptionRow,
+  unexpandedPriceIds,
+  upsertSubscription,
+  type PlanCatalog,
+  type PriceFacts,
+} from './subscriptions.js';
+export {
+  deleteInvoice,
+  fetchAllLines,
+  invoiceLineRows,
+  invoiceRow,
+  invoiceSubscriptionId,
+  isMirrorableInvoice,
+  upsertInvoice,
+  type InvoiceWriteOptions,
+} from './invoices.js';
+export {
+  mirrorObject,
+  withMirrorExpansions,
+  type MirrorContext,
+  type MirrorResult,
+  type MirrorableObject,
+  type MirroredKind,
+} from './dispatch.js';

@@ -1,0 +1,138 @@
+/**
+ * Invoices (with all their lines) → `invoices` + `invoice_lines`. Lines are rewritten with their
+ * invoice: upserted by id in Stripe's order (`position`), and lines no longer on the invoice deleted.
+ */
+import { TransactionPropagation, type EntityManager } from '@mikro-orm/core';
+import type Stripe from 'stripe';
+import { Invoice, InvoiceLine } from '../../db/entities/invoice.js';
+import { at, atOrNull, idOf, MirrorInputError, plain, type MirrorWriteOptions } from './common.js';
+
+export interface InvoiceWriteOptions extends MirrorWriteOptions {
+  /**
+   * Every line of the invoice, when `invoice.lines.has_more` (see `fetchAllLines`). Without it an
+   * invoice whose inline list is truncated is refused: storing a partial list would delete lines.
+   */
+  lines?: Stripe.InvoiceLineItem[];
+}
+
+/**
+ * Every line of an invoice: the inline list when it is complete, else Stripe's line list through the
+ * SDK's auto-pagination (`invoices.listLineItems`, `pageSize` lines per request, at most 100).
+ */
+export async function fetchAllLines(
+  stripe: Stripe,
+  invoice: Pick<Stripe.Invoice, 'id' | 'lines'>,
+  pageSize = 100,
+): Promise<Stripe.InvoiceLineItem[]> {
+  if (!invoice.id) throw new MirrorInputError('invoice without an id (a preview?) has no lines to list');
+  if (invoice.lines && !invoice.lines.has_more) return invoice.lines.data;
+  const out: Stripe.InvoiceLineItem[] = [];
+  for await (const line of stripe.invoices.listLineItems(invoice.id, { limit: pageSize })) out.push(line);
+  return out;
+}
+
+/** An invoice Stripe stores (previews of upcoming invoices have no `in_…` id and are not mirrored). */
+export function isMirrorableInvoice(invoice: { id?: string | null }): boolean {
+  return typeof invoice.id === 'string' && invoice.id.startsWith('in_');
+}
+
+/** The subscription an invoice bills (current API: `parent.subscription_details.subscription`). */
+export function invoiceSubscriptionId(invoice: Pick<Stripe.Invoice, 'parent'>): string | null {
+  return idOf(invoice.parent?.subscription_details?.subscription);
+}
+
+/** Row data for the invoice (pure). */
+export function invoiceRow(invoice: Stripe.Invoice, opts: MirrorWriteOptions = {}, now = new Date(), lines?: Stripe.InvoiceLineItem[]) {
+  if (!isMirrorableInvoice(invoice)) throw new MirrorInputError(`invoice ${String(invoice.id)}: not a stored invoice (preview?)`);
+  const customerId = idOf(invoice.customer);
+  if (!customerId) throw new MirrorInputError(`invoice ${invoice.id}: no customer`);
+  // `raw` holds the whole invoice, all its lines included.
+  const rawInvoice = lines ? { ...invoice, lines: { ...invoice.lines, data: lines, has_more: false } } : invoice;
+  return {
+    id: invoice.id,
+    customerId,
+    subscriptionId: invoiceSubscriptionId(invoice),
+    number: invoice.number ?? null,
+    // Stripe documents `status` as nullable (drafts of some flows); the column is not.
+    status: invoice.status ?? 'draft',
+    billingReason: invoice.billing_reason ?? null,
+    currency: invoice.currency,
+    subtotal: invoice.subtotal ?? 0,
+    total: invoice.total,
+    amountDue: invoice.amount_due,
+    amountPaid: invoice.amount_paid,
+    attemptCount: invoice.attempt_count ?? 0,
+    nextPaymentAttempt: atOrNull(invoice.next_payment_attempt),
+    createdAt: at(invoice.created),
+    periodStart: atOrNull(invoice.period_start),
+    periodEnd: atOrNull(invoice.period_end),
+    dueDate: atOrNull(invoice.due_date),
+    paidAt: atOrNull(invoice.status_transitions?.paid_at),
+    hostedInvoiceUrl: invoice.hosted_invoice_url ?? null,
+    invoicePdf: invoice.invoice_pdf ?? null,
+    testClock: idOf(invoice.test_clock),
+    raw: plain(rawInvoice) as Stripe.Invoice,
+    lastEventAt: opts.lastEventAt ?? null,
+    syncedAt: now,
+  };
+}
+
+/** Row data for the lines (pure), in Stripe's order. */
+export function invoiceLineRows(invoiceId: string, lines: Stripe.InvoiceLineItem[]) {
+  return lines.map((line, position) => ({
+    id: line.id,
+    invoiceId,
+    description: line.description ?? null,
+    amount: line.amount,
+    currency: line.currency,
+    quantity: line.quantity ?? null,
+    periodStart: atOrNull(line.period?.start),
+    periodEnd: atOrNull(line.period?.end),
+    priceId: idOf(line.pricing?.price_details?.price),
+    proration: line.parent?.subscription_item_details?.proration ?? line.parent?.invoice_item_details?.proration ?? false,
+    position,
+  }));
+}
+
+function linesOf(invoice: Stripe.Invoice, given: Stripe.InvoiceLineItem[] | undefined): Stripe.InvoiceLineItem[] {
+  if (given) return given;
+  if (!invoice.lines || !Array.isArray(invoice.lines.data)) throw new MirrorInputError(`invoice ${invoice.id}: no lines list`);
+  if (invoice.lines.has_more) {
+    throw new MirrorInputError(`invoice ${invoice.id}: lines list is truncated (has_more); pass every line (fetchAllLines)`);
+  }
+  return invoice.lines.data;
+}
+
+/**
+ * Writes the invoice and its lines in one transaction (joining the caller's, if any): one upsert of the
+ * invoice, one multi-row upsert of the lines, one delete of lines no longer present. Idempotent.
+ */
+export async function upsertInvoice(em: EntityManager, invoice: Stripe.Invoice, opts: InvoiceWriteOptions = {}): Promise<Invoice> {
+  const lines = linesOf(invoice, opts.lines);
+  const now = new Date();
+  const row = invoiceRow(invoice, opts, now, opts.lines);
+  const lineRows = invoiceLineRows(row.id, lines);
+  return em.transactional(
+    async (tx) => {
+      const saved = await tx.upsert(Invoice, row);
+      if (lineRows.length > 0) await tx.upsertMany(InvoiceLine, lineRows);
+      await tx.nativeDelete(InvoiceLine, {
+        invoiceId: row.id,
+        ...(lineRows.length > 0 ? { id: { $nin: lineRows.map((l) => l.id) } } : {}),
+      });
+      return saved;
+    },
+    { propagation: TransactionPropagation.REQUIRED },
+  );
+}
+
+/** Removes a deleted (draft) invoice and its lines (`invoice.deleted`). */
+export async function deleteInvoice(em: EntityManager, invoiceId: string): Promise<void> {
+  await em.transactional(
+    async (tx) => {
+      await tx.nativeDelete(InvoiceLine, { invoiceId });
+      await tx.nativeDelete(Invoice, { id: invoiceId });
+    },
+    { propagation: TransactionPropagation.REQUIRED },
+  );
+}

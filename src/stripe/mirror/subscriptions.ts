@@ -1,0 +1,245 @@
+/**
+ * Subscriptions (with their items) → `subscriptions` + `subscription_items`.
+ *
+ * The plan is the catalog plan whose id is the lookup_key of the licensed (non-metered) item's price
+ * (falling back to the price's `metadata.plan_id`, which survives a lookup-key transfer to a newer
+ * price). Periods, price and quantity come from that item: current API versions keep billing
+ * periods on items. Items are always full in Stripe's subscription object, but an item's price may
+ * arrive as a bare id; then the mirrored `prices` table answers (one query for all of them).
+ */
+import { TransactionPropagation, type EntityManager } from '@mikro-orm/core';
+import type Stripe from 'stripe';
+import type { Catalog } from '../../billing/catalog.js';
+import { subscriptionMrr } from '../../billing/mrr/index.js';
+import { Price } from '../../db/entities/catalog.js';
+import { Subscription, SubscriptionItem, type SubscriptionDiscount } from '../../db/entities/subscription.js';
+import { at, atOrNull, idOf, metadataOf, MirrorInputError, plain, type MirrorWriteOptions } from './common.js';
+
+/** What the subscription writer needs from the catalog. */
+export type PlanCatalog = Pick<Catalog, 'plans'>;
+
+/**
+ * Retrieve/create/update subscriptions with this `expand` so the mirror can read the discount's coupon
+ * (Stripe returns `discounts` as ids, and a discount's `source.coupon` as an id, unless expanded).
+ */
+export const SUBSCRIPTION_MIRROR_EXPAND = ['discounts.source.coupon'] as const;
+
+/** The facts about an item's price the mirror uses. */
+export interface PriceFacts {
+  id: string;
+  lookupKey: string | null;
+  /** `metadata.plan_id` (written by the catalog sync). */
+  metadataPlanId: string | null;
+  usageType: string | null;
+  unitAmount: number | null;
+  interval: string | null;
+  intervalCount: number | null;
+  currency: string | null;
+}
+
+export function priceFactsOf(p: Stripe.Price): PriceFacts {
+  return {
+    id: p.id,
+    lookupKey: p.lookup_key ?? null,
+    metadataPlanId: p.metadata?.plan_id ?? null,
+    usageType: p.recurring?.usage_type ?? null,
+    unitAmount: p.unit_amount ?? null,
+    interval: p.recurring?.interval ?? null,
+    intervalCount: p.recurring?.interval_count ?? null,
+    currency: p.currency ?? null,
+  };
+}
+
+function priceFactsOfRow(p: Price): PriceFacts {
+  return {
+    id: p.id,
+    lookupKey: p.lookupKey ?? null,
+    metadataPlanId: p.metadata?.plan_id ?? null,
+    usageType: p.usageType ?? null,
+    unitAmount: p.unitAmount ?? null,
+    interval: p.recurringInterval ?? null,
+    intervalCount: p.recurringIntervalCount ?? null,
+    currency: p.currency,
+  };
+}
+
+/** A price field as the types say (`Price`) or as it may arrive (an id). */
+type PriceRef = Stripe.Price | string;
+const itemPrice = (item: Stripe.SubscriptionItem): PriceRef => item.price as PriceRef;
+const priceIdOf = (ref: PriceRef): string => (typeof ref === 'string' ? ref : ref.id);
+
+/** Price ids of items whose price arrived unexpanded (these need the `prices` table). */
+export function unexpandedPriceIds(sub: Stripe.Subscription): string[] {
+  return [...new Set(sub.items.data.map(itemPrice).filter((p): p is string => typeof p === 'string'))];
+}
+
+/** Loads facts for bare price ids from the mirrored `prices` table (unknown ids are simply absent). */
+export async function loadPriceFacts(em: EntityManager, ids: string[]): Promise<Map<string, PriceFacts>> {
+  if (ids.length === 0) return new Map();
+  const rows = await em.find(Price, { id: { $in: ids } });
+  return new Map(rows.map((r) => [r.id, priceFactsOfRow(r)]));
+}
+
+function factsFor(ref: PriceRef, known: Map<string, PriceFacts>): PriceFacts {
+  if (typeof ref !== 'string') return priceFactsOf(ref);
+  return (
+    known.get(ref) ?? {
+      id: ref,
+      lookupKey: null,
+      metadataPlanId: null,
+      usageType: null,
+      unitAmount: null,
+      interval: null,
+      intervalCount: null,
+      currency: null,
+    }
+  );
+}
+
+/** True when every discount (and its coupon) is expanded, so `subscriptionDiscount` can read it. */
+export function discountsExpanded(sub: Pick<Stripe.Subscription, 'discounts'>): boolean {
+  return (sub.discounts ?? []).every((d) => typeof d !== 'string' && typeof d.source?.coupon !== 'string');
+}
+
+/**
+ * The first discount's coupon, as MRR needs it. Throws MirrorInputError when the discounts are not
+ * expanded (see SUBSCRIPTION_MIRROR_EXPAND / `withMirrorExpansions`): guessing would store a wrong MRR.
+ */
+export function subscriptionDiscount(sub: Pick<Stripe.Subscription, 'id' | 'discounts'>): SubscriptionDiscount | null {
+  if (!discountsExpanded(sub)) {
+    throw new MirrorInputError(
+      `subscription ${sub.id}: discounts are not expanded; retrieve it with expand ${JSON.stringify(SUBSCRIPTION_MIRROR_EXPAND)}`,
+    );
+  }
+  const first = (sub.discounts ?? [])[0] as Stripe.Discount | undefined;
+  const coupon = first?.source?.coupon as Stripe.Coupon | null | undefined;
+  if (!first || !coupon) return null;
+  return {
+    couponId: coupon.id,
+    percentOff: coupon.percent_off ?? null,
+    amountOff: coupon.amount_off ?? null,
+    currency: coupon.currency ?? null,
+    duration: coupon.duration as SubscriptionDiscount['duration'],
+    durationInMonths: coupon.duration_in_months ?? null,
+    end: first.end ? at(first.end).toISOString() : null,
+  };
+}
+
+/** The licensed item (the first non-metered one); an item whose price is unknown counts as licensed. */
+export function licensedItem(
+  sub: Stripe.Subscription,
+  prices: Map<string, PriceFacts> = new Map(),
+): { item: Stripe.SubscriptionItem; price: PriceFacts } | null {
+  for (const item of sub.items.data) {
+    const price = factsFor(itemPrice(item), prices);
+    if (price.usageType !== 'metered') return { item, price };
+  }
+  return null;
+}
+
+/** The catalog plan id of a price: its lookup_key, else its `metadata.plan_id`, when the catalog has it. */
+export function planIdOf(price: PriceFacts, catalog: PlanCatalog): string | null {
+  for (const key of [price.lookupKey, price.metadataPlanId]) {
+    if (key && catalog.plans.some((p) => p.id === key)) return key;
+  }
+  return null;
+}
+
+/** Row data for the subscription (pure). `prices` holds facts for item prices that arrived as bare ids. */
+export function subscriptionRow(
+  sub: Stripe.Subscription,
+  catalog: PlanCatalog,
+  prices: Map<string, PriceFacts> = new Map(),
+  opts: MirrorWriteOptions = {},
+  now = new Date(),
+) {
+  const customerId = idOf(sub.customer);
+  if (!customerId) throw new MirrorInputError(`subscription ${sub.id}: no customer`);
+  const licensed = licensedItem(sub, prices);
+  const discount = subscriptionDiscount(sub);
+  const mrrAmount = subscriptionMrr({
+    currency: sub.currency,
+    items: sub.items.data.map((item) => {
+      const p = factsFor(itemPrice(item), prices);
+      return { unitAmount: p.unitAmount, quantity: item.quantity ?? null, interval: p.interval, intervalCount: p.intervalCount, usageType: p.usageType };
+    }),
+    discount,
+  });
+  const periodItem = licensed?.item ?? sub.items.data[0];
+  return {
+    id: sub.id,
+    customerId,
+    status: sub.status,
+    planId: licensed ? planIdOf(licensed.price, catalog) : null,
+    priceId: licensed?.price.id ?? null,
+    quantity: licensed ? (licensed.item.quantity ?? null) : null,
+    currency: sub.currency,
+    currentPeriodStart: atOrNull(periodItem?.current_period_start),
+    currentPeriodEnd: atOrNull(periodItem?.current_period_end),
+    cancelAtPeriodEnd: sub.cancel_at_period_end ?? false,
+    cancelAt: atOrNull(sub.cancel_at),
+    canceledAt: atOrNull(sub.canceled_at),
+    endedAt: atOrNull(sub.ended_at),
+    trialStart: atOrNull(sub.trial_start),
+    trialEnd: atOrNull(sub.trial_end),
+    latestInvoiceId: idOf(sub.latest_invoice),
+    discount,
+    mrrAmount,
+    testClock: idOf(sub.test_clock),
+    metadata: metadataOf(sub.metadata),
+    createdAt: at(sub.created),
+    raw: plain(sub),
+    lastEventAt: opts.lastEventAt ?? null,
+    syncedAt: now,
+  };
+}
+
+/** Row data for each item (pure). Metered items have no quantity. */
+export function subscriptionItemRows(sub: Stripe.Subscription, now = new Date()) {
+  return sub.items.data.map((item) => ({
+    id: item.id,
+    subscriptionId: sub.id,
+    priceId: priceIdOf(itemPrice(item)),
+    quantity: item.quantity ?? null,
+    currentPeriodStart: atOrNull(item.current_period_start),
+    currentPeriodEnd: atOrNull(item.current_period_end),
+    createdAt: atOrNull(item.created),
+    raw: plain(item),
+    syncedAt: now,
+  }));
+}
+
+/**
+ * Writes the subscription and its items in one transaction (joining the caller's, if any): at most
+ * one read (prices given as bare ids), one upsert of the subscription, one multi-row upsert of the
+ * items and one delete of the items no longer present. Idempotent.
+ */
+export async function upsertSubscription(
+  em: EntityManager,
+  sub: Stripe.Subscription,
+  catalog: PlanCatalog,
+  opts: MirrorWriteOptions = {},
+): Promise<Subscription> {
+  if (!sub.items || !Array.isArray(sub.items.data)) throw new MirrorInputError(`subscription ${sub.id}: no items list`);
+  if (sub.items.has_more) {
+    // Stripe lists up to 20 items inline; the gateway's plans have 2. Mirroring a partial list would delete items.
+    throw new MirrorInputError(`subscription ${sub.id}: items list is truncated (has_more); pass the full list`);
+  }
+  // Pure checks first (e.g. unexpanded discounts): nothing is written when the input is unusable.
+  subscriptionDiscount(sub);
+  const now = new Date();
+  return em.transactional(
+    async (tx) => {
+      const prices = await loadPriceFacts(tx, unexpandedPriceIds(sub));
+      const row = await tx.upsert(Subscription, subscriptionRow(sub, catalog, prices, opts, now));
+      const items = subscriptionItemRows(sub, now);
+      if (items.length > 0) await tx.upsertMany(SubscriptionItem, items);
+      await tx.nativeDelete(SubscriptionItem, {
+        subscriptionId: sub.id,
+        ...(items.length > 0 ? { id: { $nin: items.map((i) => i.id) } } : {}),
+      });
+      return row;
+    },
+    { propagation: TransactionPropagation.REQUIRED },
+  );
+}
