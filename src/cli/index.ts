@@ -31,8 +31,8 @@ export function buildProgram(ctx: CliContext): Command {
 }
 
 /**
- * Runs one command line (`argv` without node and the script). Resolves to the exit code
- * (0 ok, 1 failed, 2 bad usage), or `'running'` when the command keeps serving (serve).
+ * Runs one command line (`argv` without node and the script). Resolves to the exit code:
+ * 0 ok, 1 failed, 2 bad usage. Long-running commands (serve, emulator) resolve after SIGINT/SIGTERM.
  */
 export async function runCli(argv: string[]): Promise<CommandOutcome> {
   const ctx: CliContext = { outcome: 0 };
@@ -66,8 +66,8 @@ function isEntry(): boolean {
 if (isEntry()) {
   runCli(process.argv.slice(2)).then(
     (outcome) => {
-      // Finished commands exit now (keep-alive sockets of HTTP clients would otherwise hold the process).
-      if (outcome !== 'running') process.exit(outcome);
+      // Exit now: keep-alive sockets of HTTP clients would otherwise hold the process.
+      process.exit(outcome);
     },
     (err) => {
       process.stderr.write(`billing-gateway: ${errorLine(err)}\n`);

@@ -18,8 +18,8 @@ export class UsageError extends CliError {
   }
 }
 
-/** What a command's action resolves to: an exit code, or `'running'` when it keeps the process alive (serve). */
-export type CommandOutcome = number | 'running';
+/** The exit code a command's action leaves for `runCli` (long-running commands return after their shutdown). */
+export type CommandOutcome = number;
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -30,6 +30,12 @@ export function parsePort(value: string): number {
   const n = Number(value);
   if (n > 65535) throw new InvalidArgumentError('expected a port number (0-65535).');
   return n;
+}
+
+/** A port to serve on: 1-65535 (PORT has no "any free port"). */
+export function parseServePort(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 65535) throw new InvalidArgumentError('expected a port number (1-65535).');
+  return Number(value);
 }
 
 export function parsePositiveInt(value: string): number {

@@ -7,16 +7,31 @@ import { randomUUID } from 'node:crypto';
 import type { Authentication } from '../auth/guard.js';
 import type { Viewer } from '../auth/tokens.js';
 import type { Catalog } from '../billing/catalog.js';
+import { InvoiceQueries } from '../billing/invoices/invoice-queries.js';
+import { SubscriptionQueries } from '../billing/subscriptions/queries/subscription-queries.js';
 import { createCustomerLoaders, CustomerService, type CustomerLoaders } from '../billing/customers/customer-service.js';
 import { createPriceLoaders, PlanService, type PriceLoaders } from '../billing/plans/plan-service.js';
+import { MrrReportService } from '../billing/metrics/mrr-report.js';
 import type { Config } from '../config.js';
 import type { Em, Orm } from '../db/orm.js';
+import type Stripe from 'stripe';
+import { SubscriptionLifecycleService } from '../billing/subscriptions/lifecycle-service.js';
+import type { SignalBus } from '../events/bus.js';
+import { createBillingLoaders, type BillingLoaders } from './loaders/billing-loaders.js';
 
-export type Loaders = CustomerLoaders & PriceLoaders;
+export type Loaders = CustomerLoaders & PriceLoaders & BillingLoaders;
 
 export interface GatewayServices {
   plans: PlanService;
   customers: CustomerService;
+  /** Mirror reads of subscriptions (issue 4, reads). */
+  subscriptionQueries: SubscriptionQueries;
+  /** Mirror reads of invoices (issue 4, reads). */
+  invoiceQueries: InvoiceQueries;
+  /** The MRR report (issue 5). */
+  mrr: MrrReportService;
+  /** Subscribe / change plan / cancel / resume / preview / portal / checkout (issue 4, writes). */
+  lifecycle: SubscriptionLifecycleService;
 }
 
 /** What lives for the whole process and every request needs. */
@@ -24,6 +39,12 @@ export interface AppDeps {
   config: Config;
   orm: Orm;
   catalog: Catalog;
+  /** Live signals (issue 5): subscriptions read it; its `pubSub` is also the schema's. */
+  bus?: SignalBus;
+  /** The Stripe client (issue 4 mutations); absent in tests that need no Stripe. */
+  stripe?: Stripe;
+  /** Sandbox: the test clock every customer the gateway creates is put on. */
+  testClockId?: string;
 }
 
 export interface GraphQLContext {
@@ -38,13 +59,23 @@ export interface GraphQLContext {
 }
 
 export function createLoaders(em: Em): Loaders {
-  return { ...createCustomerLoaders(em), ...createPriceLoaders(em) };
+  return { ...createCustomerLoaders(em), ...createPriceLoaders(em), ...createBillingLoaders(em) };
 }
 
 export function createServices(deps: AppDeps, em: Em, loaders: Loaders): GatewayServices {
   return {
     plans: new PlanService(deps.catalog, loaders),
     customers: new CustomerService(em, loaders),
+    subscriptionQueries: new SubscriptionQueries(em, loaders),
+    invoiceQueries: new InvoiceQueries(em, loaders),
+    mrr: new MrrReportService(em),
+    lifecycle: new SubscriptionLifecycleService({
+      em,
+      stripe: deps.stripe,
+      catalog: deps.catalog,
+      config: deps.config,
+      ...(deps.testClockId ? { testClockId: deps.testClockId } : {}),
+    }),
   };
 }
 

@@ -4,9 +4,16 @@
  */
 import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
+import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema, type NonEmptyArray, type PubSub } from 'type-graphql';
+import { BillingEventsResolver } from './resolvers/billing-events.resolver.js';
+import { BillingSessionMutationsResolver } from './resolvers/billing-session.mutations.resolver.js';
 import { CustomerResolver } from './resolvers/customer.resolver.js';
+import { CustomerInvoicesResolver, InvoiceConnectionResolver, InvoiceResolver } from './resolvers/invoice.resolver.js';
+import { MrrResolver } from './resolvers/mrr.resolver.js';
 import { PlanResolver } from './resolvers/plan.resolver.js';
+import { SubscriptionMutationsResolver } from './resolvers/subscription-mutations.resolver.js';
+import { CustomerSubscriptionsResolver, SubscriptionResolver } from './resolvers/subscription.resolver.js';
 import { DateTimeScalar } from './scalars.js';
 import './types/enums.js';
 
@@ -17,7 +24,22 @@ export interface GatewaySchemaOptions {
   pubSub?: PubSub;
 }
 
-export const CORE_RESOLVERS = [PlanResolver, CustomerResolver] as const;
+export const CORE_RESOLVERS = [
+  PlanResolver,
+  CustomerResolver,
+  // Issue 4, reads: subscriptions, invoices, and the Customer fields that list them.
+  SubscriptionResolver,
+  CustomerSubscriptionsResolver,
+  InvoiceResolver,
+  InvoiceConnectionResolver,
+  CustomerInvoicesResolver,
+  // Issue 5: Query.mrr and the live subscriptions (billingEvents, mrrUpdated, milestoneReached).
+  MrrResolver,
+  BillingEventsResolver,
+  // Issue 4, writes: subscribe, changePlan, cancel, resume, upcomingInvoice, portal and checkout sessions.
+  SubscriptionMutationsResolver,
+  BillingSessionMutationsResolver,
+] as const;
 
 export async function buildGatewaySchema(options: GatewaySchemaOptions = {}): Promise<GraphQLSchema> {
   const resolvers = [...CORE_RESOLVERS, ...(options.resolvers ?? [])] as unknown as NonEmptyArray<Function>;
@@ -26,6 +48,7 @@ export async function buildGatewaySchema(options: GatewaySchemaOptions = {}): Pr
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     // Input checks are explicit in services (BAD_USER_INPUT naming the field), not class-validator.
     validate: false,
-    ...(options.pubSub ? { pubSub: options.pubSub } : {}),
+    // type-graphql wants a PubSub once any @Subscription exists; the live ones read the server's bus (AppDeps.bus).
+    pubSub: options.pubSub ?? createPubSub(),
   });
 }

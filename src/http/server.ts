@@ -68,10 +68,17 @@ function errorBody(message: string, code: string, extensions: Record<string, unk
 export async function createGatewayServer(deps: GatewayServerDeps): Promise<GatewayServer> {
   const { config, orm } = deps;
   const log = (deps.log ?? rootLogger).child({ module: 'http' });
-  const appDeps: AppDeps = { config: deps.config, orm: deps.orm, catalog: deps.catalog };
+  const appDeps: AppDeps = {
+    config: deps.config,
+    orm: deps.orm,
+    catalog: deps.catalog,
+    bus: deps.bus,
+    ...(deps.stripe ? { stripe: deps.stripe } : {}),
+    ...(deps.testClockId ? { testClockId: deps.testClockId } : {}),
+  };
   const verifier = deps.verifier ?? createTokenVerifier(config.auth);
   const rateLimiter: RequestRateLimiter = createRequestRateLimiter(config, deps.redis);
-  const schema = deps.schema ?? (await buildGatewaySchema(deps.schemaOptions));
+  const schema = deps.schema ?? (await buildGatewaySchema({ ...deps.schemaOptions, pubSub: deps.schemaOptions?.pubSub ?? deps.bus?.pubSub }));
 
   const app = express();
   app.disable('x-powered-by');
@@ -86,6 +93,9 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     csrfPrevention: true,
     introspection: !config.isProduction,
     includeStacktraceInErrorResponses: false,
+    // The composition root owns SIGINT/SIGTERM: Apollo's own handler would re-kill the process
+    // before the emulator and the database are closed.
+    stopOnTerminationSignals: false,
     formatError: formatGatewayError,
     logger: log,
     plugins: [

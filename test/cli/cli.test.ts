@@ -37,10 +37,7 @@ function run(args: string[], env: Record<string, string> = {}): Promise<{ code: 
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'bg-cli-'));
-  // Other areas may still have type errors; tsc emits anyway, and the CLI must be there.
-  await new Promise<void>((done) => {
-    execFile(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT }, () => done());
-  });
+  // dist/ is built once for the whole run by test/global-setup.ts.
   expect(existsSync(join(ROOT, 'dist/src/cli/index.js'))).toBe(true);
 }, 120_000);
 
@@ -227,4 +224,55 @@ describe('billing-gateway CLI', () => {
     }
     expect(await exited).toBe(0);
   });
+
+  it('serves until SIGTERM, then stops gracefully with exit 0', async () => {
+    const database = await createTestDatabase();
+    const port = await freePort();
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port)], {
+      cwd: workDir,
+      env: cleanEnv({
+        ...(database.env as Record<string, string>),
+        DATA_DIR: database.env.DATA_DIR ?? join(workDir, 'serve-data'),
+        STRIPE_EMULATOR_PORT: '0',
+        PUBLIC_URL: `http://127.0.0.1:${port}`,
+        AUTH_JWT_SECRET: SECRET,
+      }),
+    });
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    try {
+      let ready = false;
+      for await (const line of createInterface({ input: child.stdout })) {
+        if (line.includes('billing-gateway ready')) {
+          ready = true;
+          break;
+        }
+      }
+      expect(ready, stderr).toBe(true);
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toEqual({ status: 'ok' });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    await database.dispose();
+  });
+
+  it('exits 1 with one line when the gateway cannot start', async () => {
+    const r = await run(['serve', '--port', String(await freePort())], { DATABASE_URL: 'mysql://nope' });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('DATABASE_URL: expected');
+  });
 });
+
+function freePort(): Promise<number> {
+  return new Promise((done) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => done(port));
+    });
+  });
+}

@@ -88,6 +88,19 @@ describe('subscribe: payment behaviours', () => {
     ).rejects.toMatchObject({ type: 'StripeCardError', statusCode: 402, code: 'card_declined', decline_code: 'generic_decline' });
     expect((await stripe.subscriptions.list({ customer: c.id, status: 'all' })).data).toEqual([]);
     expect((await stripe.invoices.list({ customer: c.id })).data).toEqual([]);
+    // A declining test card given for the subscription is not left attached either.
+    await expect(
+      stripe.subscriptions.create({ customer: c.id, items: [{ price: price.id }], default_payment_method: 'pm_card_chargeCustomerFail', payment_behavior: 'error_if_incomplete' }),
+    ).rejects.toMatchObject({ statusCode: 402 });
+    expect((await stripe.customers.listPaymentMethods(c.id)).data).toHaveLength(1);
+  });
+
+  it('a 100 % coupon needs no charge: active even with a declining card', async () => {
+    const c = await customerWithCard('pm_card_chargeCustomerFail');
+    const free = await stripe.coupons.create({ percent_off: 100, duration: 'once' });
+    const sub = await stripe.subscriptions.create({ customer: c.id, items: [{ price: price.id }], discounts: [{ coupon: free.id }], payment_behavior: 'error_if_incomplete', expand: ['latest_invoice'] });
+    expect(sub.status).toBe('active');
+    expect(invoiceOf(sub)).toMatchObject({ status: 'paid', subtotal: 1000, total: 0, amount_due: 0 });
   });
 
   it('without any card: incomplete, nothing attempted; error_if_incomplete refuses', async () => {
@@ -317,6 +330,26 @@ describe('anchors, pauses and resumes', () => {
     expect(draft.status).toBe('draft');
     const lifted = await stripe.subscriptions.update(sub.id, { pause_collection: '' });
     expect(lifted.pause_collection).toBeNull();
+  });
+});
+
+describe('send_invoice', () => {
+  it('finalizes with a due date, charges nothing, and goes past_due when the due date passes', async () => {
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: JAN_1_2026 });
+    const c = await stripe.customers.create({ test_clock: clock.id, email: 'ap@example.com' });
+    const sub = await stripe.subscriptions.create({
+      customer: c.id,
+      items: [{ price: price.id }],
+      collection_method: 'send_invoice',
+      days_until_due: 30,
+      expand: ['latest_invoice'],
+    });
+    expect(sub).toMatchObject({ status: 'active', collection_method: 'send_invoice', days_until_due: 30 });
+    expect(invoiceOf(sub)).toMatchObject({ status: 'open', attempt_count: 0, due_date: JAN_1_2026 + 30 * DAY, amount_due: 1000 });
+    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: JAN_1_2026 + 30 * DAY + 1 });
+    expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe('past_due');
+    await stripe.invoices.pay(invoiceOf(sub).id, { paid_out_of_band: true });
+    expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe('active');
   });
 });
 

@@ -250,6 +250,19 @@ describe('three months on a test clock', () => {
     await receiver.close();
   });
 
+  it('canceling a past_due subscription stops the retries', async () => {
+    const { clock, customer } = await customerOnClock('pm_card_chargeCustomerFail');
+    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: platform.id }], trial_period_days: 7 });
+    const trialEnd = JAN_1_2026 + 7 * DAY;
+    await advance(clock, trialEnd + 2 * HOUR);
+    const inv = await latestInvoice(sub.id);
+    expect(inv.next_payment_attempt).toBe(trialEnd + HOUR + 3 * DAY);
+    await stripe.subscriptions.cancel(sub.id);
+    expect(await stripe.invoices.retrieve(inv.id)).toMatchObject({ status: 'open', next_payment_attempt: null, auto_advance: false });
+    await advance(clock, trialEnd + 20 * DAY);
+    expect((await stripe.invoices.retrieve(inv.id)).attempt_count).toBe(1);
+  });
+
   it('an unpaid first invoice expires the subscription after 23 hours', async () => {
     const { clock, customer } = await customerOnClock('pm_card_chargeCustomerFail');
     const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: platform.id }] });

@@ -45,6 +45,14 @@ describe('upsertCustomer', () => {
     // The returned entity carries the stored values (external id included).
     expect(first.result.externalId).toBe('user-ada');
 
+    // A caller's EntityManager holding the row sees the next write.
+    const callerEm = w.db.orm.em.fork();
+    expect((await callerEm.findOneOrFail(Customer, { id: created.id })).name).toBe('Ada');
+    await upsertCustomer(callerEm, { ...stripeCopy, name: 'Ada L.' });
+    expect((await callerEm.findOneOrFail(Customer, { id: created.id })).name).toBe('Ada L.');
+    await upsertCustomer(callerEm, stripeCopy);
+    expect((await callerEm.findOneOrFail(Customer, { id: created.id })).name).toBe('Ada');
+
     const lastEventAt = new Date('2026-01-02T00:00:00Z');
     await upsertCustomer(w.db.orm.em.fork(), stripeCopy, { lastEventAt });
     const again = await row(created.id);

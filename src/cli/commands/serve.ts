@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../index.js';
-import { parsePort, waitForShutdownSignal } from '../shared.js';
+import { parseServePort, waitForShutdownSignal } from '../shared.js';
 
 interface ServeOptions {
   port?: number;
@@ -10,7 +10,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
   program
     .command('serve')
     .description('Start the gateway (GraphQL over HTTP and WebSocket, webhooks, health and metrics).')
-    .option('--port <n>', 'port to listen on (default: PORT or 4000)', parsePort)
+    .option('--port <n>', 'port to listen on (default: PORT or 4000)', parseServePort)
     .action(async (opts: ServeOptions) => {
       // The composition root, loaded lazily so other commands never pay for it.
       const { start } = await import('../../main.js');

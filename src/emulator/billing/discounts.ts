@@ -93,6 +93,24 @@ export function createDiscounts(
   });
 }
 
+/**
+ * What `amount` becomes after the requested discounts, computed as `applyDiscounts` would on a
+ * single line (used to decide a new subscription's status before anything is stored).
+ */
+export function discountedAmount(emu: Emulator, amount: number, reqs: DiscountRequest[], currency: string, now: number): number {
+  let left = amount;
+  reqs.forEach((r, i) => {
+    const coupon = r.discount ? discountCoupon(emu, r.discount) : couponFor(emu, r, i, now).coupon;
+    if (!coupon || left <= 0) return;
+    if (coupon.percent_off !== null && coupon.percent_off !== undefined) {
+      left -= roundRatio(BigInt(left) * BigInt(Math.round(coupon.percent_off * 100)), 10_000n);
+    } else if (coupon.amount_off !== null && coupon.amount_off !== undefined && (!coupon.currency || coupon.currency === currency)) {
+      left -= Math.min(coupon.amount_off, left);
+    }
+  });
+  return left;
+}
+
 export function discountCoupon(emu: Emulator, discountId: string): CouponRecord | undefined {
   const d = emu.store.get<DiscountRecord>('discount', discountId);
   const couponId = d ? (typeof d.source?.coupon === 'string' ? d.source.coupon : d.source?.coupon?.id) : undefined;

@@ -95,7 +95,22 @@ function invoiceDues(emu: Emulator, inv: InvoiceRecord): Due[] {
   if (inv.status === 'open' && inv.next_payment_attempt !== null && inv.collection_method === 'charge_automatically') {
     return [{ at: inv.next_payment_attempt, rank: 5, key: `retry:${inv.id}`, run: () => chargeInvoice(emu, inv, null, false) }];
   }
+  if (inv.status === 'open' && inv.collection_method === 'send_invoice' && inv.due_date !== null) {
+    // A sent invoice unpaid by its due date makes an active subscription past_due.
+    const subId = invoiceSubscriptionId(inv);
+    const sub = subId ? emu.store.get<SubRecord>('subscription', subId) : undefined;
+    if (sub?.status === 'active') {
+      return [{ at: inv.due_date, rank: 5, key: `overdue:${inv.id}`, run: () => markOverdue(emu, sub) }];
+    }
+  }
   return [];
+}
+
+function markOverdue(emu: Emulator, sub: SubRecord): void {
+  if (sub.status !== 'active') return;
+  sub.status = 'past_due';
+  emu.store.changed();
+  emu.events.emit('customer.subscription.updated', sub, { previousAttributes: { status: 'active' } });
 }
 
 type Billable = { kind: 'subscription'; obj: SubRecord } | { kind: 'invoice'; obj: InvoiceRecord };

@@ -39,8 +39,13 @@ export function findPaymentMethod(emu: Emulator, id: string, customer: string | 
   const pm = emu.store.get<PaymentMethodRecord>('payment_method', id);
   if (pm) return pm;
   if (!id.startsWith('pm_card_') || !customer) return null;
-  const attached = emu.store.all<PaymentMethodRecord>('payment_method').filter((x) => x.customer === customer && x.card?.fingerprint === id);
-  return attached[attached.length - 1] ?? null;
+  // Newest first: the card attached with the customer is usually among the last stored.
+  const all = emu.store.all<PaymentMethodRecord>('payment_method');
+  for (let i = all.length - 1; i >= 0; i--) {
+    const x = all[i]!;
+    if (x.customer === customer && x.card?.fingerprint === id) return x;
+  }
+  return null;
 }
 
 /** Whether a charge on this payment method would succeed (decided up front for error_if_incomplete). */
@@ -202,7 +207,7 @@ export function attemptInvoicePayment(
   const pi = invoicePaymentIntent(emu, inv) ?? createInvoicePaymentIntent(emu, inv);
   const pm = pmOverride ?? invoicePaymentMethod(emu, inv);
   const now = emu.nowFor(inv);
-  const before = structuredClone(inv) as Record<string, unknown>;
+  const before = { attempt_count: inv.attempt_count, attempted: inv.attempted, next_payment_attempt: inv.next_payment_attempt, auto_advance: inv.auto_advance };
   inv.attempt_count += 1;
   inv.attempted = true;
   if (wouldSucceed(pm)) {
@@ -223,10 +228,16 @@ export function attemptInvoicePayment(
   Object.assign(pi, { status: 'requires_payment_method', payment_method: null, last_payment_error: error });
   emu.events.emit('payment_intent.payment_failed', pi);
   // A manual attempt (pay, confirm) leaves the automatic retry schedule as it was.
-  if (!opts.manual) inv.next_payment_attempt = nextAttempt(emu, inv, now);
+  if (!opts.manual) {
+    inv.next_payment_attempt = nextAttempt(emu, inv, now);
+    // Retries exhausted: automatic collection of this invoice stops.
+    if (inv.next_payment_attempt === null && inv.billing_reason !== 'subscription_create') inv.auto_advance = false;
+  }
   emu.store.changed();
   emu.events.emit('invoice.payment_failed', inv);
-  emu.events.emit('invoice.updated', inv, { previousAttributes: previousAttributes(before, inv as unknown as Record<string, unknown>) });
+  // Only these fields change with a failed attempt.
+  const after = { attempt_count: inv.attempt_count, attempted: inv.attempted, next_payment_attempt: inv.next_payment_attempt, auto_advance: inv.auto_advance };
+  emu.events.emit('invoice.updated', inv, { previousAttributes: previousAttributes(before, after) });
   return { ok: false, error };
 }
 

@@ -4,8 +4,8 @@ import { StripeError, invalidRequest, resourceMissing } from '../errors.js';
 import { previousAttributes } from '../events.js';
 import { newId } from '../ids.js';
 import { resolvePaymentMethod, type PaymentMethodRecord } from '../resources/payment-methods.js';
-import { createDiscounts, validateDiscounts, type DiscountRequest } from './discounts.js';
-import { createInvoice, finalizeInvoice, productName, type LineInput } from './invoices.js';
+import { createDiscounts, discountedAmount, validateDiscounts, type DiscountRequest } from './discounts.js';
+import { createInvoice, finalizeInvoice, productName, updateInvoice, type LineInput } from './invoices.js';
 import { prorate } from './money.js';
 import { attemptInvoicePayment, declineBody, findPaymentMethod, invoicePaymentIntent, invoicePaymentMethod, wouldSucceed } from './payments.js';
 import { addIntervals, HOUR, type Interval } from './periods.js';
@@ -291,7 +291,12 @@ export function createSubscription(emu: Emulator, input: CreateSubscriptionInput
     throw invalidRequest('Missing required param: days_until_due.', 'days_until_due', 'parameter_missing');
   }
   const behavior = input.paymentBehavior ?? 'allow_incomplete';
-  const pm = input.defaultPaymentMethod ? subscriptionPmFor(emu, input.defaultPaymentMethod, customer.id, 'default_payment_method') : null;
+  // Resolve the card without attaching it yet: a refused error_if_incomplete must leave nothing behind.
+  const pm = input.defaultPaymentMethod ? resolvePaymentMethod(emu, input.defaultPaymentMethod, 'default_payment_method') : null;
+  const freshPm = pm !== null && pm.id !== input.defaultPaymentMethod;
+  if (pm && pm.customer && pm.customer !== customer.id) {
+    throw invalidRequest(`The customer does not have a payment method with the ID ${pm.id}. The payment method must be attached to the customer.`, 'default_payment_method');
+  }
   const customerDefault = idOf(customer.invoice_settings?.default_payment_method);
   const chargePm = pm ?? (customerDefault ? findPaymentMethod(emu, customerDefault, customer.id) : null);
 
@@ -305,12 +310,14 @@ export function createSubscription(emu: Emulator, input: CreateSubscriptionInput
     stub ? (stub.prorate ? prorate(scaledPriceAmount(emu, price, qty), stub.from, stub.end, stub.start, stub.end) : 0) : priceAmount(emu, price, qty);
   const items = input.items.map((it, i) => newItem(prices[i]!, it.quantity ?? 1, subId, periodStart, periodEnd, now, it.metadata));
   // The first invoice's amount decides the status before anything is stored.
-  const firstDue = trialEnd
+  const firstSubtotal = trialEnd
     ? 0
     : items.reduce((a, item, i) => a + (isMetered(prices[i]!) ? 0 : firstLine(prices[i]!, item.quantity ?? 1)), 0);
+  const firstDue = Math.max(0, discountedAmount(emu, firstSubtotal, input.discounts ?? [], currency, now) + (customer.balance ?? 0));
   const willCharge = firstDue > 0 && collection === 'charge_automatically' && behavior !== 'default_incomplete';
   const willPay = willCharge && wouldSucceed(chargePm);
   if (willCharge && !willPay && behavior === 'error_if_incomplete') {
+    if (freshPm) emu.store.delete('payment_method', pm!.id);
     if (!chargePm) {
       throw invalidRequest('This customer has no attached payment source or default payment method. Please consider adding a default payment method.', undefined, 'resource_missing');
     }
@@ -321,6 +328,7 @@ export function createSubscription(emu: Emulator, input: CreateSubscriptionInput
     : firstDue === 0 || collection === 'send_invoice' || willPay
       ? 'active'
       : 'incomplete';
+  if (pm) subscriptionPmFor(emu, pm.id, customer.id, 'default_payment_method');
   const invoiceId = newId('in', 24);
   const sub = {
     id: subId,
@@ -408,6 +416,7 @@ export function createSubscription(emu: Emulator, input: CreateSubscriptionInput
     autoAdvance: true,
   });
   finalizeInvoice(emu, inv);
+  if (inv.status === 'paid') afterInvoicePaid(emu, inv, null);
   // Without any card there is nothing to attempt: the PaymentIntent waits for one (as default_incomplete).
   if (inv.status === 'open' && collection === 'charge_automatically' && behavior !== 'default_incomplete' && chargePm) {
     const outcome = attemptInvoicePayment(emu, inv, chargePm, { manual: false });
@@ -423,8 +432,10 @@ export function afterInvoicePaid(emu: Emulator, inv: InvoiceRecord, pm: PaymentM
   const subId = invoiceSubscriptionId(inv);
   const sub = subId ? emu.store.get<SubRecord>('subscription', subId) : undefined;
   if (!sub) return;
+  const savesCard = !!pm && !sub.default_payment_method && sub.payment_settings?.save_default_payment_method === 'on_subscription';
+  if (!savesCard && sub.status !== 'incomplete' && sub.status !== 'past_due' && sub.status !== 'unpaid') return;
   const before = snapshot(sub);
-  if (pm && !sub.default_payment_method && sub.payment_settings?.save_default_payment_method === 'on_subscription') {
+  if (pm && savesCard) {
     subscriptionPmFor(emu, pm.id, idOf(sub.customer)!, 'payment_method');
     sub.default_payment_method = pm.id;
   }
@@ -528,6 +539,15 @@ export function cancelSubscriptionNow(emu: Emulator, sub: SubRecord, opts: Cance
   if (opts.reason === 'payment_failed' || !sub.canceled_at) sub.canceled_at = now;
   emu.store.changed();
   emu.events.emit('customer.subscription.deleted', sub);
+  // Stripe stops automatic collection of the subscription's finalized invoices on cancellation.
+  for (const inv of emu.store.all<InvoiceRecord>('invoice')) {
+    if (inv.status === 'open' && invoiceSubscriptionId(inv) === sub.id && (inv.auto_advance || inv.next_payment_attempt !== null)) {
+      updateInvoice(emu, inv, (i) => {
+        i.auto_advance = false;
+        i.next_payment_attempt = null;
+      });
+    }
+  }
   return sub;
 }
 

@@ -33,5 +33,21 @@ export function idOf(value: string | { id?: string } | null | undefined): string
  */
 export const plain = <T>(obj: T): T => JSON.parse(JSON.stringify(obj)) as T;
 
+/**
+ * `raw` as stored: a plain copy with the given expandable fields collapsed back to their ids, so the
+ * stored copy is the same however the caller expanded the object (a mutation's answer with
+ * `expand: ['customer', 'latest_invoice']` and a webhook payload give the same row), and nested
+ * objects, which go stale at their own pace, live only in their own tables.
+ */
+export function rawCopy<T extends object>(obj: T, collapse: readonly string[], drop: readonly string[] = []): T {
+  const copy = plain(obj) as Record<string, unknown>;
+  for (const field of collapse) {
+    const v = copy[field];
+    if (v && typeof v === 'object' && typeof (v as { id?: unknown }).id === 'string') copy[field] = (v as { id: string }).id;
+  }
+  for (const field of drop) delete copy[field];
+  return copy as T;
+}
+
 /** Stripe metadata as a plain string map. */
 export const metadataOf = (m: Record<string, string> | null | undefined): Record<string, string> => ({ ...(m ?? {}) });

@@ -2,11 +2,15 @@
  * Customers → `customers`. The gateway writes the caller's JWT `sub` into the Stripe customer's
  * metadata under EXTERNAL_ID_METADATA_KEY when it creates one; that is where `external_id` comes from.
  */
-import { raw, type EntityManager } from '@mikro-orm/core';
+import { raw, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
 import { Customer } from '../../db/entities/customer.js';
-import { at, idOf, metadataOf, plain, type MirrorWriteOptions } from './common.js';
+import { at, idOf, metadataOf, plain, rawCopy, type MirrorWriteOptions } from './common.js';
+
+/** Expandable fields stored as ids, and fields Stripe shows only when expanded (dropped), in `raw`. */
+const CUSTOMER_COLLAPSED = ['test_clock', 'default_source'] as const;
+const CUSTOMER_DROPPED = ['subscriptions', 'sources', 'tax_ids', 'cash_balance', 'invoice_credit_balance'] as const;
 
 /** Metadata key of the product user's id (the JWT `sub`) on a Stripe customer. */
 export const EXTERNAL_ID_METADATA_KEY = 'external_id';
@@ -43,7 +47,7 @@ export function customerRow(c: Stripe.Customer, opts: CustomerWriteOptions = {},
     testClock: idOf(c.test_clock),
     deleted,
     createdAt: at(c.created),
-    raw: plain(c) as Stripe.Customer | Stripe.DeletedCustomer,
+    raw: rawCopy(c, CUSTOMER_COLLAPSED, CUSTOMER_DROPPED) as Stripe.Customer | Stripe.DeletedCustomer,
     lastEventAt: opts.lastEventAt ?? null,
     syncedAt: now,
   };
@@ -82,6 +86,22 @@ export async function upsertCustomer(
   }
   const row = customerRow(customer, opts, now);
   if (row.externalId === null) return em.upsert(Customer, row);
+  try {
+    return await claimingUpsert(em, row);
+  } catch (err) {
+    // Two first writes racing (the same new customer, or two customers with one external id): the
+    // loser hits the unique index on external_id, which `on conflict (id)` does not arbitrate. Once
+    // the winner has committed, the same statement resolves it. Inside a caller's transaction the
+    // failed statement has aborted that transaction, so the error goes up for the caller to retry.
+    if (!isExternalIdConflict(err) || em.isInTransaction()) throw err;
+    return claimingUpsert(em, row);
+  }
+}
+
+type CustomerRowData = ReturnType<typeof customerRow>;
+
+/** One statement: the row, claiming `external_id` only if no other row holds it. */
+async function claimingUpsert(em: EntityManager, row: CustomerRowData): Promise<Customer> {
   const claim = raw(`case when exists (select 1 from "customers" c where c."external_id" = ? and c."id" <> ?) then null else ? end`, [
     row.externalId,
     row.id,
@@ -96,6 +116,14 @@ export async function upsertCustomer(
     .returning([...CUSTOMER_FIELDS])
     .execute('get');
   return em.map(Customer, returned as Record<string, unknown>);
+}
+
+/** The driver's unique violation on `customers_external_id_unique` (raw from the query builder, or wrapped by the ORM). */
+function isExternalIdConflict(err: unknown): boolean {
+  const e = err as { code?: string; constraint?: string; message?: string } | null;
+  if (!e) return false;
+  const unique = err instanceof UniqueConstraintViolationException || e.code === '23505';
+  return unique && (e.constraint === 'customers_external_id_unique' || String(e.message).includes('customers_external_id_unique'));
 }
 
 const CUSTOMER_FIELDS = [

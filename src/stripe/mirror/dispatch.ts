@@ -3,7 +3,7 @@
  * handler (issue 5) with an event's `data.object`, and by write-through after a mutation (issue 4).
  * Convergence (is this copy the newest?) is decided by the caller before calling; see MirrorWriteOptions.
  */
-import type { EntityManager } from '@mikro-orm/core';
+import { TransactionPropagation, type EntityManager } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import { mirrorCatalog } from '../mirror-catalog.js';
 import { MirrorInputError, type MirrorWriteOptions } from './common.js';
@@ -51,7 +51,9 @@ export type MirrorableObject =
 /** The subscription with its discounts expanded down to the coupon (re-read only when needed). */
 export async function withMirrorExpansions(stripe: Stripe, sub: Stripe.Subscription): Promise<Stripe.Subscription> {
   if (discountsExpanded(sub)) return sub;
-  return stripe.subscriptions.retrieve(sub.id, { expand: [...SUBSCRIPTION_MIRROR_EXPAND] });
+  // Keep what the caller had expanded, so nested objects are still mirrored along.
+  const kept = (['customer', 'latest_invoice'] as const).filter((f) => isObject(sub[f]));
+  return stripe.subscriptions.retrieve(sub.id, { expand: [...SUBSCRIPTION_MIRROR_EXPAND, ...kept] });
 }
 
 const isObject = (v: unknown): v is { object: string; id: string } =>
@@ -69,18 +71,31 @@ export async function mirrorObject(em: EntityManager, obj: MirrorableObject, ctx
       return [{ kind: 'customer', id: c.id, action: deleted ? 'deleted' : 'upserted' }];
     }
     case 'subscription': {
+      // Stripe reads first, then one transaction for the subscription and what is nested in it.
       let sub = obj as Stripe.Subscription;
       if (ctx.stripe) sub = await withMirrorExpansions(ctx.stripe, sub);
-      const results: MirrorResult[] = [];
-      if (ctx.nested !== false && isObject(sub.customer) && sub.customer.object === 'customer') {
-        results.push(...(await mirrorObject(em, sub.customer as Stripe.Customer, { ...ctx, eventType: undefined })));
-      }
-      await upsertSubscription(em, sub, ctx.catalog, opts);
-      results.push({ kind: 'subscription', id: sub.id, action: 'upserted' });
-      if (ctx.nested !== false && isObject(sub.latest_invoice)) {
-        results.push(...(await mirrorObject(em, sub.latest_invoice as Stripe.Invoice, { ...ctx, eventType: undefined })));
-      }
-      return results;
+      const nested = ctx.nested !== false;
+      const customer = nested && isObject(sub.customer) && sub.customer.object === 'customer' ? (sub.customer as Stripe.Customer | Stripe.DeletedCustomer) : null;
+      const invoice = nested && isObject(sub.latest_invoice) && isMirrorableInvoice(sub.latest_invoice) ? (sub.latest_invoice as Stripe.Invoice) : null;
+      const invoiceLines = invoice?.lines?.has_more && ctx.stripe ? await fetchAllLines(ctx.stripe, invoice) : undefined;
+      return em.transactional(
+        async (tx) => {
+          const results: MirrorResult[] = [];
+          // Nested copies did not come with an event: written as API copies (last_event_at null).
+          if (customer) {
+            await upsertCustomer(tx, customer, { deleted: customer.deleted === true });
+            results.push({ kind: 'customer', id: customer.id, action: customer.deleted === true ? 'deleted' : 'upserted' });
+          }
+          await upsertSubscription(tx, sub, ctx.catalog, opts);
+          results.push({ kind: 'subscription', id: sub.id, action: 'upserted' });
+          if (invoice) {
+            await upsertInvoice(tx, invoice, invoiceLines ? { lines: invoiceLines } : {});
+            results.push({ kind: 'invoice', id: invoice.id, action: 'upserted' });
+          }
+          return results;
+        },
+        { propagation: TransactionPropagation.REQUIRED },
+      );
     }
     case 'invoice': {
       const invoice = obj as Stripe.Invoice;

@@ -5,7 +5,15 @@
 import { TransactionPropagation, type EntityManager } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import { Invoice, InvoiceLine } from '../../db/entities/invoice.js';
-import { at, atOrNull, idOf, MirrorInputError, plain, type MirrorWriteOptions } from './common.js';
+import { at, atOrNull, idOf, MirrorInputError, rawCopy, type MirrorWriteOptions } from './common.js';
+
+/** Expandable fields of an invoice stored as ids in `raw`. */
+const INVOICE_COLLAPSED = ['customer', 'test_clock', 'default_payment_method', 'default_source', 'latest_revision', 'application', 'on_behalf_of'] as const;
+/**
+ * Fields Stripe shows only when asked for (`expand`): dropped so `raw` does not depend on how the
+ * invoice was read; `confirmation_secret` is also a payment's client secret, which has no business in the mirror.
+ */
+const INVOICE_DROPPED = ['confirmation_secret', 'payments'] as const;
 
 export interface InvoiceWriteOptions extends MirrorWriteOptions {
   /**
@@ -71,7 +79,7 @@ export function invoiceRow(invoice: Stripe.Invoice, opts: MirrorWriteOptions = {
     hostedInvoiceUrl: invoice.hosted_invoice_url ?? null,
     invoicePdf: invoice.invoice_pdf ?? null,
     testClock: idOf(invoice.test_clock),
-    raw: plain(rawInvoice) as Stripe.Invoice,
+    raw: rawCopy(rawInvoice as Stripe.Invoice, INVOICE_COLLAPSED, INVOICE_DROPPED),
     lastEventAt: opts.lastEventAt ?? null,
     syncedAt: now,
   };

@@ -13,7 +13,10 @@ import type { Catalog } from '../../billing/catalog.js';
 import { subscriptionMrr } from '../../billing/mrr/index.js';
 import { Price } from '../../db/entities/catalog.js';
 import { Subscription, SubscriptionItem, type SubscriptionDiscount } from '../../db/entities/subscription.js';
-import { at, atOrNull, idOf, metadataOf, MirrorInputError, plain, type MirrorWriteOptions } from './common.js';
+import { at, atOrNull, idOf, metadataOf, MirrorInputError, plain, rawCopy, type MirrorWriteOptions } from './common.js';
+
+/** Expandable fields of a subscription stored as ids in `raw` (items and discounts stay whole). */
+const SUBSCRIPTION_COLLAPSED = ['customer', 'latest_invoice', 'test_clock', 'default_payment_method', 'default_source', 'pending_setup_intent', 'schedule', 'application', 'on_behalf_of'] as const;
 
 /** What the subscription writer needs from the catalog. */
 export type PlanCatalog = Pick<Catalog, 'plans'>;
@@ -188,7 +191,7 @@ export function subscriptionRow(
     testClock: idOf(sub.test_clock),
     metadata: metadataOf(sub.metadata),
     createdAt: at(sub.created),
-    raw: plain(sub),
+    raw: rawCopy(sub, SUBSCRIPTION_COLLAPSED),
     lastEventAt: opts.lastEventAt ?? null,
     syncedAt: now,
   };

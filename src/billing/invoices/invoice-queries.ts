@@ -1,0 +1,193 @@
+/**
+ * Reads of mirrored invoices, built for DataLoader: every batch function answers many customers (or
+ * invoices) with one SQL statement, so a list of N customers costs the same number of statements as
+ * one. Authorisation is the caller's job (src/auth/guard.ts); this module only finds rows.
+ *
+ * Order is newest first, `(created_at desc, id desc)`, and cursors name the last row seen (see
+ * `../customers/keyset-cursor.ts`), so pages stay stable while invoices are added.
+ */
+import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import type { SqlEntityManager } from '@mikro-orm/sql';
+import type Stripe from 'stripe';
+import { Invoice, InvoiceLine } from '../../db/entities/invoice.js';
+import { afterPosition, decodeCursor, encodeCursor, pageSize, type KeysetPosition } from '../customers/keyset-cursor.js';
+
+export type InvoiceStatusValue = Stripe.Invoice.Status;
+
+/** One customer's page: up to `first` invoices after `after`, with `status` when given. */
+export interface InvoicePageKey {
+  customerId: string;
+  status: InvoiceStatusValue | null;
+  first: number;
+  after: KeysetPosition | null;
+}
+
+export interface InvoiceCountKey {
+  customerId: string;
+  status: InvoiceStatusValue | null;
+}
+
+export interface InvoicePage {
+  edges: { cursor: string; node: Invoice }[];
+  hasNextPage: boolean;
+  endCursor: string | null;
+}
+
+export interface ListInvoicesInput {
+  first?: number | null;
+  after?: string | null;
+  status?: InvoiceStatusValue | null;
+}
+
+/** The DataLoaders this module's service reads through (see src/graphql/loaders). */
+export interface InvoiceLoaderSet {
+  invoiceById: { load(id: string): Promise<Invoice | null>; prime(id: string, row: Invoice): unknown };
+  /** `first + 1` rows per key, newest first (the extra row tells whether there is a next page). */
+  invoicePageRows: { load(key: InvoicePageKey): Promise<Invoice[]> };
+  invoiceCount: { load(key: InvoiceCountKey): Promise<number> };
+}
+
+export const invoicePageCacheKey = (k: InvoicePageKey): string =>
+  JSON.stringify([k.customerId, k.status, k.first, k.after ? encodeCursor(k.after) : null]);
+export const invoiceCountCacheKey = (k: InvoiceCountKey): string => JSON.stringify([k.customerId, k.status]);
+
+const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+
+function groupBy<K, V>(items: readonly V[], keyOf: (v: V) => K): Map<K, V[]> {
+  const out = new Map<K, V[]>();
+  for (const item of items) {
+    const k = keyOf(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
+}
+
+/**
+ * `first + 1` invoices per key. Keys sharing (status, first, after) — e.g. `Customer.invoices(first: 5)`
+ * under every customer of a list — are answered by one statement: `row_number()` over each customer's
+ * invoices, newest first, keeps the top rows of every customer at once.
+ */
+export async function batchInvoicePageRows(em: SqlEntityManager, keys: readonly InvoicePageKey[]): Promise<Invoice[][]> {
+  const groups = groupBy(keys, (k) => JSON.stringify([k.status, k.first, k.after ? encodeCursor(k.after) : null]));
+  const byKey = new Map<string, Invoice[]>();
+  await Promise.all(
+    [...groups.values()].map(async (group) => {
+      const { status, first, after } = group[0]!;
+      const customerIds = [...new Set(group.map((k) => k.customerId))];
+      const params: unknown[] = [...customerIds];
+      let where = `i.customer_id in (${placeholders(customerIds.length)})`;
+      if (status) {
+        where += ' and i.status = ?';
+        params.push(status);
+      }
+      if (after) {
+        where += ' and (i.created_at, i.id) < (?::timestamptz, ?)';
+        params.push(after.createdAt.toISOString(), after.id);
+      }
+      params.push(first + 1);
+      const rows = await em.execute<Record<string, unknown>[]>(
+        `select * from (
+           select i.*, row_number() over (partition by i.customer_id order by i.created_at desc, i.id desc) as page_rank
+           from invoices i where ${where}
+         ) ranked where page_rank <= ? order by customer_id, page_rank`,
+        params,
+      );
+      const perCustomer = new Map<string, Invoice[]>();
+      for (const { page_rank: _rank, ...row } of rows) {
+        const invoice = em.map(Invoice, row);
+        const list = perCustomer.get(invoice.customerId);
+        if (list) list.push(invoice);
+        else perCustomer.set(invoice.customerId, [invoice]);
+      }
+      for (const k of group) byKey.set(invoicePageCacheKey(k), perCustomer.get(k.customerId) ?? []);
+    }),
+  );
+  return keys.map((k) => byKey.get(invoicePageCacheKey(k)) ?? []);
+}
+
+/** Invoices per (customer, status): one `group by` statement per status among the keys. */
+export async function batchInvoiceCounts(em: SqlEntityManager, keys: readonly InvoiceCountKey[]): Promise<number[]> {
+  const groups = groupBy(keys, (k) => k.status ?? '');
+  const counts = new Map<string, number>();
+  await Promise.all(
+    [...groups.values()].map(async (group) => {
+      const status = group[0]!.status;
+      const customerIds = [...new Set(group.map((k) => k.customerId))];
+      const rows = await em.execute<{ customer_id: string; n: string | number }[]>(
+        `select customer_id, count(*) as n from invoices
+         where customer_id in (${placeholders(customerIds.length)})${status ? ' and status = ?' : ''}
+         group by customer_id`,
+        status ? [...customerIds, status] : customerIds,
+      );
+      // count(*) is a bigint: pg returns it as a string.
+      const byCustomer = new Map(rows.map((r) => [r.customer_id, Number(r.n)]));
+      for (const k of group) counts.set(invoiceCountCacheKey(k), byCustomer.get(k.customerId) ?? 0);
+    }),
+  );
+  return keys.map((k) => counts.get(invoiceCountCacheKey(k)) ?? 0);
+}
+
+export async function batchInvoicesById(em: EntityManager, ids: readonly string[]): Promise<(Invoice | null)[]> {
+  const rows = await em.find(Invoice, { id: { $in: [...ids] } });
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.map((id) => byId.get(id) ?? null);
+}
+
+/** Each invoice's lines in Stripe's order. */
+export async function batchInvoiceLines(em: EntityManager, invoiceIds: readonly string[]): Promise<InvoiceLine[][]> {
+  const rows = await em.find(InvoiceLine, { invoiceId: { $in: [...invoiceIds] } }, { orderBy: { invoiceId: 'asc', position: 'asc' } });
+  const byInvoice = groupBy(rows, (r) => r.invoiceId);
+  return invoiceIds.map((id) => byInvoice.get(id) ?? []);
+}
+
+function toPage(rows: Invoice[], first: number): InvoicePage {
+  const page = rows.slice(0, first);
+  const edges = page.map((node) => ({ cursor: encodeCursor(node), node }));
+  return { edges, hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null };
+}
+
+export class InvoiceQueries {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly loaders: InvoiceLoaderSet,
+  ) {}
+
+  byId(id: string): Promise<Invoice | null> {
+    return this.loaders.invoiceById.load(id);
+  }
+
+  /** One customer's invoices, newest first (batched with other customers' pages of the same shape). */
+  async pageForCustomer(customerId: string, input: ListInvoicesInput): Promise<InvoicePage> {
+    const first = pageSize(input.first);
+    const after = input.after ? decodeCursor(input.after) : null;
+    const rows = await this.loaders.invoicePageRows.load({ customerId, status: input.status ?? null, first, after });
+    for (const row of rows) this.loaders.invoiceById.prime(row.id, row);
+    return toPage(rows, first);
+  }
+
+  countForCustomer(customerId: string, status: InvoiceStatusValue | null | undefined): Promise<number> {
+    return this.loaders.invoiceCount.load({ customerId, status: status ?? null });
+  }
+
+  /** Every customer's invoices (admins), newest first. */
+  async pageAll(input: ListInvoicesInput): Promise<InvoicePage> {
+    const first = pageSize(input.first);
+    const base: FilterQuery<Invoice> = input.status ? { status: input.status } : {};
+    const where: FilterQuery<Invoice> = input.after ? { $and: [base, afterPosition(decodeCursor(input.after))] } : base;
+    const rows = await this.em.find(Invoice, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: first + 1 });
+    for (const row of rows) this.loaders.invoiceById.prime(row.id, row);
+    return toPage(rows, first);
+  }
+
+  /** Checks `first` and `after` as a page would (BAD_USER_INPUT naming the field), for an empty answer. */
+  async validatePageArgs(input: Pick<ListInvoicesInput, 'first' | 'after'>): Promise<void> {
+    pageSize(input.first);
+    if (input.after) decodeCursor(input.after);
+  }
+
+  countAll(status: InvoiceStatusValue | null | undefined): Promise<number> {
+    return this.em.count(Invoice, status ? { status } : {});
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * The MRR report (the contract's `MrrReport`): totals per currency largest first, the number of
+ * subscriptions that count, and MRR per catalog plan. Used by `Query.mrr`, the `mrrUpdated`
+ * subscription and the CLI (`metrics mrr`).
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import { formatMoney } from '../../money.js';
+import type { MrrReportPayload } from '../../events/topics.js';
+import { currentMrr, type MrrSnapshot } from './current-mrr.js';
+
+/** JSON form of a snapshot (what the bus carries and the resolvers read). */
+export function mrrReportOf(snapshot: MrrSnapshot): MrrReportPayload {
+  return {
+    asOf: snapshot.asOf.toISOString(),
+    totals: snapshot.currencies.map((c) => ({ amount: c.amount, currency: c.currency })),
+    activeSubscriptions: snapshot.activeSubscriptions,
+    byPlan: snapshot.byPlan.map((p) => ({ planId: p.planId, amount: p.amount, currency: p.currency, subscriptions: p.subscriptions })),
+  };
+}
+
+export async function mrrReport(em: EntityManager): Promise<MrrReportPayload> {
+  return mrrReportOf(await currentMrr(em));
+}
+
+/** One line for the CLI, e.g. `MRR: $4,523.00 (4,523 active subscriptions)`; several currencies are joined with " + ". */
+export function formatMrrLine(report: Pick<MrrReportPayload, 'totals' | 'activeSubscriptions'>): string {
+  const totals = report.totals.length ? report.totals.map((t) => formatMoney(t.amount, t.currency)).join(' + ') : formatMoney(0, 'usd');
+  const n = report.activeSubscriptions;
+  return `MRR: ${totals} (${n.toLocaleString('en-US')} active subscription${n === 1 ? '' : 's'})`;
+}
+
+/** The service behind `Query.mrr` (per request). */
+export class MrrReportService {
+  constructor(private readonly em: EntityManager) {}
+
+  report(): Promise<MrrReportPayload> {
+    return mrrReport(this.em);
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The one place that turns a Stripe SDK error into a contract error (`extensions.code`).
+ *
+ * - card errors → CARD_DECLINED with `declineCode` (or PAYMENT_ACTION_REQUIRED with the client secret
+ *   when the card needs authentication);
+ * - idempotency errors (same key, other parameters; a concurrent duplicate) → CONFLICT;
+ * - 429 → RATE_LIMITED;
+ * - connection errors and 5xx (what is left after the SDK's own retries) → UPSTREAM_UNAVAILABLE;
+ * - an invalid request about a parameter the caller controls → BAD_USER_INPUT naming the caller's field
+ *   (the caller says which Stripe params map to which input fields); any other invalid request, an
+ *   authentication or permission error is our fault → INTERNAL_SERVER_ERROR (logged, message masked).
+ *
+ * Stripe's own messages are passed on only for card and user-input errors: they never hold a key.
+ */
+import { AppError, badUserInput, cardDeclined, conflict, internalError, paymentActionRequired, rateLimited, upstreamUnavailable } from '../graphql/errors.js';
+import { logger } from '../log.js';
+
+/** What a Stripe SDK error looks like (duck-typed: the SDK's classes differ between its ESM and CJS builds). */
+export interface StripeLikeError {
+  type?: string;
+  rawType?: string;
+  statusCode?: number;
+  code?: string;
+  decline_code?: string;
+  param?: string;
+  message?: string;
+  headers?: Record<string, string>;
+  payment_intent?: { status?: string; client_secret?: string | null } | null;
+  raw?: { payment_intent?: { status?: string; client_secret?: string | null } | null };
+}
+
+export function isStripeError(err: unknown): err is StripeLikeError {
+  return !!err && typeof err === 'object' && typeof (err as StripeLikeError).type === 'string' && (err as StripeLikeError).type!.startsWith('Stripe');
+}
+
+export interface StripeErrorContext {
+  /** Stripe param (or its prefix, e.g. `discounts`) → the input field it came from. */
+  fields?: Record<string, string>;
+  /** For the log line. */
+  operation?: string;
+}
+
+function fieldFor(param: string | undefined, fields: Record<string, string> | undefined): string | undefined {
+  if (!param || !fields) return undefined;
+  if (fields[param]) return fields[param];
+  const match = Object.keys(fields)
+    .filter((p) => param.startsWith(p))
+    .sort((a, b) => b.length - a.length)[0];
+  return match ? fields[match] : undefined;
+}
+
+/** The contract error for `err` (an AppError passes through unchanged). */
+export function mapStripeError(err: unknown, ctx: StripeErrorContext = {}): AppError {
+  if (err instanceof AppError) return err;
+  if (!isStripeError(err)) {
+    logger.error({ err: err instanceof Error ? { message: err.message, name: err.name } : String(err), op: ctx.operation }, 'unexpected error around a Stripe call');
+    return internalError();
+  }
+  const status = err.statusCode;
+  const pi = err.payment_intent ?? err.raw?.payment_intent ?? null;
+
+  if (err.type === 'StripeCardError' || err.rawType === 'card_error') {
+    if (err.code === 'authentication_required' || pi?.status === 'requires_action') {
+      return paymentActionRequired(pi?.client_secret ?? '', 'The payment needs customer action (e.g. 3-D Secure): confirm it with the client secret');
+    }
+    return cardDeclined(err.decline_code ?? err.code ?? 'card_declined', err.message || 'Your card was declined');
+  }
+  if (err.type === 'StripeIdempotencyError' || err.rawType === 'idempotency_error') {
+    return conflict('This idempotency key was already used with a different request, or that request is still in progress');
+  }
+  if (status === 429 || err.type === 'StripeRateLimitError') {
+    const retryAfter = Number(err.headers?.['retry-after']);
+    return rateLimited(Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 1);
+  }
+  if (err.type === 'StripeConnectionError' || err.type === 'StripeAPIError' || (status !== undefined && status >= 500)) {
+    logger.warn({ op: ctx.operation, status, type: err.type }, 'Stripe unavailable after retries');
+    return upstreamUnavailable();
+  }
+  if (err.type === 'StripeInvalidRequestError' || err.rawType === 'invalid_request_error') {
+    const field = fieldFor(err.param, ctx.fields);
+    if (field) return badUserInput(field, err.message || 'Invalid value');
+  }
+  logger.error({ op: ctx.operation, status, type: err.type, code: err.code, param: err.param }, 'Stripe rejected a request');
+  return internalError();
+}
+
+/** Runs a Stripe call and rethrows any failure as a contract error. */
+export async function callStripe<T>(fn: () => Promise<T>, ctx: StripeErrorContext = {}): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw mapStripeError(err, ctx);
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * `upcomingInvoice(subscriptionId, plan, quantity)`: Stripe's invoice preview (`invoices.createPreview`),
+ * never stored. Without a plan or quantity: the next renewal invoice. With them: what `changePlan` with
+ * the same arguments would bill, computed by the same rules (`plan-change.ts`): for an upgrade the
+ * invoice issued at once (the proration lines), for a downgrade the next renewal with its credit lines.
+ */
+import type Stripe from 'stripe';
+import type { Authentication } from '../../auth/guard.js';
+import { callStripe } from '../stripe-errors.js';
+import { requireStripe, type LifecycleDeps } from './lifecycle-deps.js';
+import { loadOwnedSubscription } from './owned-subscription.js';
+import { planChange } from './plan-change.js';
+
+export interface PreviewUpcomingInvoiceInput {
+  subscriptionId: string;
+  plan?: string | null;
+  quantity?: number | null;
+  prorate?: boolean | null;
+}
+
+export async function previewUpcomingInvoice(deps: LifecycleDeps, auth: Authentication, input: PreviewUpcomingInvoiceInput): Promise<Stripe.Invoice> {
+  const { subscription: sub, customerId } = await loadOwnedSubscription(deps, auth, input.subscriptionId);
+  const stripe = requireStripe(deps);
+  const params: Stripe.InvoiceCreatePreviewParams = { customer: customerId, subscription: sub.id };
+  if (input.plan || input.quantity !== null && input.quantity !== undefined) {
+    const licensed = sub.items.data.find((it) => it.price.recurring?.usage_type !== 'metered');
+    const planId = input.plan ?? (licensed?.price.lookup_key ?? '');
+    const change = await planChange(deps, sub, { plan: planId, quantity: input.quantity, prorate: input.prorate });
+    if (!change.noop) params.subscription_details = { items: change.items, proration_behavior: change.behavior };
+  }
+  return callStripe(() => stripe.invoices.createPreview(params), {
+    operation: 'invoices.createPreview',
+    fields: { subscription_details: 'plan' },
+  });
+}

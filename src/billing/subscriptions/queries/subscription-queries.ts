@@ -1,0 +1,62 @@
+/**
+ * Reads of mirrored subscriptions, built for DataLoader (one statement per batch of customers or
+ * ids). Authorisation is the caller's job (src/auth/guard.ts). Newest first everywhere.
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import type Stripe from 'stripe';
+import { Subscription } from '../../../db/entities/subscription.js';
+
+export type SubscriptionStatusValue = Stripe.Subscription.Status;
+
+/** The DataLoaders this module's service reads through (see src/graphql/loaders). */
+export interface SubscriptionLoaderSet {
+  subscriptionById: { load(id: string): Promise<Subscription | null>; prime(id: string, row: Subscription): unknown };
+  /** All of a customer's subscriptions, newest first (filters are applied in memory: a customer has few). */
+  subscriptionsByCustomerId: { load(customerId: string): Promise<Subscription[]> };
+}
+
+const NEWEST_FIRST = { createdAt: 'desc', id: 'desc' } as const;
+
+export async function batchSubscriptionsById(em: EntityManager, ids: readonly string[]): Promise<(Subscription | null)[]> {
+  const rows = await em.find(Subscription, { id: { $in: [...ids] } });
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.map((id) => byId.get(id) ?? null);
+}
+
+export async function batchSubscriptionsByCustomer(em: EntityManager, customerIds: readonly string[]): Promise<Subscription[][]> {
+  const rows = await em.find(Subscription, { customerId: { $in: [...customerIds] } }, { orderBy: NEWEST_FIRST });
+  const byCustomer = new Map<string, Subscription[]>();
+  for (const row of rows) {
+    const list = byCustomer.get(row.customerId);
+    if (list) list.push(row);
+    else byCustomer.set(row.customerId, [row]);
+  }
+  return customerIds.map((id) => byCustomer.get(id) ?? []);
+}
+
+const matches = (statuses: readonly string[] | null | undefined) => (row: Subscription) =>
+  !statuses || statuses.length === 0 || statuses.includes(row.status);
+
+export class SubscriptionQueries {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly loaders: SubscriptionLoaderSet,
+  ) {}
+
+  byId(id: string): Promise<Subscription | null> {
+    return this.loaders.subscriptionById.load(id);
+  }
+
+  /** A customer's subscriptions with one of `statuses` (all when null or empty), newest first. */
+  async forCustomer(customerId: string, statuses?: readonly SubscriptionStatusValue[] | null): Promise<Subscription[]> {
+    const rows = await this.loaders.subscriptionsByCustomerId.load(customerId);
+    return rows.filter(matches(statuses));
+  }
+
+  /** Every customer's subscriptions (admins), newest first. */
+  async all(statuses?: readonly SubscriptionStatusValue[] | null): Promise<Subscription[]> {
+    const rows = await this.em.find(Subscription, statuses && statuses.length > 0 ? { status: { $in: [...statuses] } } : {}, { orderBy: NEWEST_FIRST });
+    for (const row of rows) this.loaders.subscriptionById.prime(row.id, row);
+    return rows;
+  }
+}

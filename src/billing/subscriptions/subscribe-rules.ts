@@ -1,0 +1,48 @@
+/** Checks shared by `subscribe` and `createCheckoutSession`. */
+import type Stripe from 'stripe';
+import type { CatalogPlan } from '../catalog.js';
+import { badUserInput, conflict } from '../../graphql/errors.js';
+import { callStripe } from '../stripe-errors.js';
+import { requireStripe, type LifecycleDeps } from './lifecycle-deps.js';
+
+export const MAX_TRIAL_DAYS = 730;
+
+export function validateTrialDays(trialDays: number | null | undefined, field = 'trialDays'): void {
+  if (trialDays === null || trialDays === undefined) return;
+  if (!Number.isInteger(trialDays) || trialDays < 1 || trialDays > MAX_TRIAL_DAYS) throw badUserInput(field, `trialDays must be 1-${MAX_TRIAL_DAYS}`);
+}
+
+export function validatePaymentMethodId(pm: string | null | undefined, field = 'paymentMethod'): void {
+  if (pm === null || pm === undefined) return;
+  if (!/^pm_[A-Za-z0-9_]+$/.test(pm)) throw badUserInput(field, 'Expected a PaymentMethod id (pm_…)');
+}
+
+/** The lease that serialises subscription creation per customer and product. */
+export function productLeaseName(customerId: string, productId: string): string {
+  return `subscribe:${customerId}:${productId}`;
+}
+
+/**
+ * A customer has at most one live subscription per product: asking Stripe (the mirror may not have a
+ * subscription that Checkout just created). Live = anything not ended, `incomplete` included (awaiting
+ * its first payment: confirm it, or cancel it first).
+ */
+export async function assertNoLiveSubscription(deps: LifecycleDeps, customerId: string, plan: CatalogPlan): Promise<void> {
+  const stripe = requireStripe(deps);
+  const live = await callStripe(() => stripe.subscriptions.list({ customer: customerId, limit: 100 }), { operation: 'subscriptions.list' });
+  const productOf = (item: Stripe.SubscriptionItem) => (typeof item.price.product === 'string' ? item.price.product : item.price.product.id);
+  const clash = live.data.find((s) => s.status !== 'canceled' && s.status !== 'incomplete_expired' && s.items.data.some((it) => productOf(it) === plan.product));
+  if (clash) {
+    throw conflict(`This customer already has a live subscription to this product (${clash.id}); change its plan instead`);
+  }
+}
+
+/** An active promotion code's id by its code (case-insensitive, as Stripe matches it), else BAD_USER_INPUT. */
+export async function findPromotionCode(deps: LifecycleDeps, code: string, field = 'promotionCode'): Promise<string> {
+  if (!/^[A-Za-z0-9_-]{1,500}$/.test(code)) throw badUserInput(field, 'Unknown promotion code');
+  const stripe = requireStripe(deps);
+  const found = await callStripe(() => stripe.promotionCodes.list({ code, active: true, limit: 1 }), { operation: 'promotionCodes.list' });
+  const promo = found.data[0];
+  if (!promo) throw badUserInput(field, 'Unknown or inactive promotion code');
+  return promo.id;
+}

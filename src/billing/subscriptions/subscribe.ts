@@ -1,0 +1,206 @@
+/**
+ * `subscribe`: the caller's customer (created on first use) subscribes to a self-serve plan.
+ *
+ * Which flow, when:
+ * - `paymentMethod` given: it is attached to the customer, the subscription is created with it
+ *   (`payment_behavior: error_if_incomplete`: a declined first charge creates nothing → CARD_DECLINED
+ *   with the decline code, and the card is detached again), then it becomes the customer's default
+ *   card. A card that needs authentication → PAYMENT_ACTION_REQUIRED with the client secret.
+ * - no `paymentMethod`, but a trial (`trialDays`) or a default card on the customer: the subscription is
+ *   created at once (trialing, or charged to the default card).
+ * - otherwise the payment details are collected by Stripe: `paymentFlow: CHECKOUT` (default) returns a
+ *   `checkoutUrl` (Checkout Session, mode subscription; the subscription appears when it is paid, via
+ *   the webhook); `paymentFlow: CLIENT_SECRET` creates the subscription `incomplete`
+ *   (`payment_behavior: default_incomplete`) and returns its first invoice's `clientSecret` for
+ *   Stripe Elements; the card used becomes the subscription's default. Unpaid, it expires after 23 h.
+ *
+ * Rules: unknown / not self-serve plan, quantity < 1, quantity > 1 on a plan that is not per seat →
+ * BAD_USER_INPUT naming the field; a live subscription to the same product → CONFLICT (change plan);
+ * concurrent subscribes of one customer to one product: one runs, the others get CONFLICT (a lease), or,
+ * with the same idempotency key, the same result.
+ */
+import type Stripe from 'stripe';
+import { requireViewer, resolveCustomerScope, type Authentication } from '../../auth/guard.js';
+import type { Customer } from '../../db/entities/customer.js';
+import { paymentActionRequired } from '../../graphql/errors.js';
+import { logger } from '../../log.js';
+import { IdempotencyStore, idempotencyScope, validateIdempotencyKey, type IdempotencyRun } from '../idempotency/idempotency.js';
+import { withLease } from '../idempotency/lease.js';
+import { openCheckoutSession } from '../sessions/create-checkout-session.js';
+import { checkRedirectUrl, defaultCheckoutUrl } from '../sessions/redirect-url.js';
+import { callStripe, mapStripeError } from '../stripe-errors.js';
+import { getOrCreateCustomer, retrieveStripeCustomer } from './customer-account.js';
+import { keyed, requireStripe, type LifecycleDeps } from './lifecycle-deps.js';
+import { checkQuantity, newSubscriptionItems, requireSelfServePlan, resolvePlanPrices, type PlanPrices } from './plan-items.js';
+import { assertNoLiveSubscription, findPromotionCode, productLeaseName, validatePaymentMethodId, validateTrialDays } from './subscribe-rules.js';
+import { WRITE_EXPAND, writeThrough } from './write-through.js';
+
+export type PaymentFlow = 'checkout' | 'client_secret';
+
+export interface SubscribeInput {
+  plan: string;
+  quantity?: number | null;
+  paymentMethod?: string | null;
+  trialDays?: number | null;
+  promotionCode?: string | null;
+  customerId?: string | null;
+  idempotencyKey?: string | null;
+  /** How to collect a card when none is given and none is on file (default checkout). */
+  paymentFlow?: PaymentFlow | null;
+  successUrl?: string | null;
+  cancelUrl?: string | null;
+}
+
+/** JSON-serialisable (stored with the idempotency key); the resolver loads the subscription by id. */
+export interface SubscribeOutcome {
+  subscriptionId: string | null;
+  clientSecret: string | null;
+  checkoutUrl: string | null;
+}
+
+/** Stripe params → the input field to name in BAD_USER_INPUT. */
+const FIELDS = {
+  default_payment_method: 'paymentMethod',
+  payment_method: 'paymentMethod',
+  discounts: 'promotionCode',
+  promotion_code: 'promotionCode',
+  trial_period_days: 'trialDays',
+  'items[0][quantity]': 'quantity',
+};
+
+export async function subscribe(deps: LifecycleDeps, auth: Authentication, input: SubscribeInput): Promise<SubscribeOutcome> {
+  const viewer = requireViewer(auth);
+  const plan = requireSelfServePlan(deps.catalog, input.plan);
+  const quantity = checkQuantity(plan, input.quantity);
+  validateTrialDays(input.trialDays);
+  validatePaymentMethodId(input.paymentMethod);
+  validateIdempotencyKey(input.idempotencyKey);
+  const flow: PaymentFlow = input.paymentFlow ?? 'checkout';
+  const allow = deps.config.portalReturnUrlAllowlist;
+  const successUrl = input.successUrl ? checkRedirectUrl(input.successUrl, 'successUrl', allow) : defaultCheckoutUrl('success', allow, deps.config.publicUrl);
+  const cancelUrl = input.cancelUrl ? checkRedirectUrl(input.cancelUrl, 'cancelUrl', allow) : defaultCheckoutUrl('cancel', allow, deps.config.publicUrl);
+  const scope = resolveCustomerScope(auth, input.customerId);
+  const normalised = { ...input, quantity, paymentFlow: flow, idempotencyKey: undefined };
+
+  return new IdempotencyStore(deps.em).run({ scope: idempotencyScope(viewer), key: input.idempotencyKey, operation: 'subscribe', input: normalised }, async (run) => {
+    const customer = await getOrCreateCustomer(deps, scope);
+    return withLease(deps.em, productLeaseName(customer.id, plan.product), 'Another subscription request for this customer is in progress', async () => {
+      await assertNoLiveSubscription(deps, customer.id, plan);
+      const stripe = requireStripe(deps);
+      const prices = await resolvePlanPrices(deps.em, stripe, plan);
+      const promotionCodeId = input.promotionCode ? await findPromotionCode(deps, input.promotionCode) : null;
+      const base = { customer, prices, quantity, trialDays: input.trialDays ?? null, promotionCodeId, run };
+
+      if (input.paymentMethod) return subscribeWithCard(deps, base, input.paymentMethod);
+      const onFile = input.trialDays ? null : (await retrieveStripeCustomer(deps, customer.id)).invoice_settings?.default_payment_method;
+      if (input.trialDays || onFile) return createDirect(deps, base);
+      if (flow === 'client_secret') return createIncomplete(deps, base);
+      const session = await openCheckoutSession(deps, { ...base, successUrl, cancelUrl, idempotencyKey: run.stripeKey('checkout') });
+      return { subscriptionId: null, clientSecret: null, checkoutUrl: session.url };
+    });
+  });
+}
+
+interface Base {
+  customer: Customer;
+  prices: PlanPrices;
+  quantity: number;
+  trialDays: number | null;
+  promotionCodeId: string | null;
+  run: IdempotencyRun;
+}
+
+function createParams(b: Base, extra: Partial<Stripe.SubscriptionCreateParams>): Stripe.SubscriptionCreateParams {
+  return {
+    customer: b.customer.id,
+    items: newSubscriptionItems(b.prices, b.quantity),
+    metadata: { plan_id: b.prices.plan.id },
+    ...(b.trialDays ? { trial_period_days: b.trialDays } : {}),
+    ...(b.promotionCodeId ? { discounts: [{ promotion_code: b.promotionCodeId }] } : {}),
+    expand: WRITE_EXPAND,
+    ...extra,
+  };
+}
+
+function confirmationSecret(sub: Stripe.Subscription): string | null {
+  const inv = sub.latest_invoice;
+  return inv && typeof inv === 'object' ? (inv.confirmation_secret?.client_secret ?? null) : null;
+}
+
+/** An incomplete result of a charged create: the card needs authentication (the subscription is kept for it). */
+async function settle(deps: LifecycleDeps, sub: Stripe.Subscription, more: Stripe.Customer[] = []): Promise<SubscribeOutcome> {
+  await writeThrough(deps, [...more, sub]);
+  if (sub.status === 'incomplete') {
+    const secret = confirmationSecret(sub) ?? (await invoiceSecret(deps, sub));
+    throw paymentActionRequired(secret ?? '', 'The first payment needs customer action (e.g. 3-D Secure): confirm it with the client secret');
+  }
+  return { subscriptionId: sub.id, clientSecret: null, checkoutUrl: null };
+}
+
+async function invoiceSecret(deps: LifecycleDeps, sub: Stripe.Subscription): Promise<string | null> {
+  const id = typeof sub.latest_invoice === 'string' ? sub.latest_invoice : sub.latest_invoice?.id;
+  if (!id) return null;
+  const inv = await callStripe(() => requireStripe(deps).invoices.retrieve(id, { expand: ['confirmation_secret'] }), { operation: 'invoices.retrieve' });
+  return inv.confirmation_secret?.client_secret ?? null;
+}
+
+async function subscribeWithCard(deps: LifecycleDeps, b: Base, paymentMethod: string): Promise<SubscribeOutcome> {
+  const stripe = requireStripe(deps);
+  const pm = await callStripe(() => stripe.paymentMethods.attach(paymentMethod, { customer: b.customer.id }, keyed(b.run.stripeKey('attach'))), {
+    operation: 'paymentMethods.attach',
+    fields: { payment_method: 'paymentMethod', id: 'paymentMethod' },
+  });
+  let sub: Stripe.Subscription;
+  try {
+    sub = await stripe.subscriptions.create(
+      createParams(b, { default_payment_method: pm.id, payment_behavior: 'error_if_incomplete' }),
+      keyed(b.run.stripeKey('create')),
+    );
+  } catch (err) {
+    const mapped = mapStripeError(err, { operation: 'subscriptions.create', fields: FIELDS });
+    if (mapped.code === 'CARD_DECLINED') {
+      // A declined card does not stay on the customer.
+      await stripe.paymentMethods.detach(pm.id, {}, keyed(b.run.stripeKey("detach"))).catch((e: unknown) => {
+        logger.warn({ err: (e as Error).message, paymentMethod: pm.id }, 'could not detach a declined card');
+      });
+    }
+    throw mapped;
+  }
+  // The card becomes the customer's default (best effort: the subscription charges its own default anyway).
+  const customers: Stripe.Customer[] = [];
+  try {
+    customers.push(
+      await stripe.customers.update(b.customer.id, { invoice_settings: { default_payment_method: pm.id } }, keyed(b.run.stripeKey('default'))),
+    );
+  } catch (e) {
+    logger.warn({ err: (e as Error).message, customer: b.customer.id }, 'could not make the card the default');
+  }
+  return settle(deps, sub, customers);
+}
+
+async function createDirect(deps: LifecycleDeps, b: Base): Promise<SubscribeOutcome> {
+  const stripe = requireStripe(deps);
+  const sub = await callStripe(
+    () => stripe.subscriptions.create(createParams(b, { payment_behavior: 'error_if_incomplete' }), keyed(b.run.stripeKey('create'))),
+    { operation: 'subscriptions.create', fields: FIELDS },
+  );
+  return settle(deps, sub);
+}
+
+async function createIncomplete(deps: LifecycleDeps, b: Base): Promise<SubscribeOutcome> {
+  const stripe = requireStripe(deps);
+  const sub = await callStripe(
+    () =>
+      stripe.subscriptions.create(
+        createParams(b, {
+          payment_behavior: 'default_incomplete',
+          payment_settings: { save_default_payment_method: 'on_subscription' },
+          expand: [...WRITE_EXPAND, 'latest_invoice.confirmation_secret'],
+        }),
+        keyed(b.run.stripeKey('create')),
+      ),
+    { operation: 'subscriptions.create', fields: FIELDS },
+  );
+  await writeThrough(deps, [sub]);
+  return { subscriptionId: sub.id, clientSecret: confirmationSecret(sub) ?? (await invoiceSecret(deps, sub)), checkoutUrl: null };
+}

@@ -1,0 +1,30 @@
+/**
+ * Write-through: the Stripe objects a mutation got back are stored in the mirror within the request, in
+ * one transaction (all or nothing), so an immediate query agrees with the mutation before any webhook.
+ * The webhook that follows writes the same data again (idempotent upserts).
+ */
+import type Stripe from 'stripe';
+import { Subscription } from '../../db/entities/subscription.js';
+import { mirrorObject, SUBSCRIPTION_MIRROR_EXPAND, type MirrorableObject } from '../../stripe/mirror/index.js';
+import { callStripe } from '../stripe-errors.js';
+import { requireStripe, type LifecycleDeps } from './lifecycle-deps.js';
+
+/** What subscription writes ask Stripe to expand: the latest invoice (mirrored with it) and the discounts' coupons (for MRR). */
+export const WRITE_EXPAND = ['latest_invoice', ...SUBSCRIPTION_MIRROR_EXPAND];
+
+export async function writeThrough(deps: LifecycleDeps, objects: MirrorableObject[]): Promise<void> {
+  const stripe = requireStripe(deps);
+  await deps.em.transactional(async (tx) => {
+    for (const obj of objects) await mirrorObject(tx, obj, { catalog: deps.catalog, stripe });
+  });
+}
+
+/** The mirrored subscription row, fresh from the database; fetched from Stripe and mirrored when missing. */
+export async function mirroredSubscription(deps: LifecycleDeps, id: string): Promise<Subscription> {
+  const row = await deps.em.findOne(Subscription, { id }, { refresh: true });
+  if (row) return row;
+  const stripe = requireStripe(deps);
+  const sub = await callStripe(() => stripe.subscriptions.retrieve(id, { expand: WRITE_EXPAND }), { operation: 'subscriptions.retrieve' });
+  await writeThrough(deps, [sub as Stripe.Subscription]);
+  return deps.em.findOneOrFail(Subscription, { id }, { refresh: true });
+}

@@ -1,0 +1,82 @@
+/**
+ * The signal bus: a `@graphql-yoga/subscription` PubSub (what type-graphql subscriptions read).
+ * In-process by default; with a Redis URL every publish goes through Redis pub/sub, so each gateway
+ * replica hears every event and delivers it to its own WebSocket subscribers.
+ */
+import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import type { TypedEventTarget } from '@graphql-yoga/typed-event-target';
+import { Redis } from 'ioredis';
+import { logger as rootLogger, type Logger } from '../log.js';
+import type { SignalTopics, Topic } from './topics.js';
+
+export type SignalPubSub = PubSub<SignalTopics>;
+
+export interface SignalBus {
+  /** Pass as `schemaOptions.pubSub`; subscriptions read from it. */
+  readonly pubSub: SignalPubSub;
+  /** 'memory' or 'redis'. */
+  readonly kind: 'memory' | 'redis';
+  publish<K extends Topic>(topic: K, payload: SignalTopics[K][0]): void;
+  /** The Redis channel a topic travels on (for operators and tests). */
+  channel(topic: Topic): string;
+  /** Closes the Redis connections (no-op in process). */
+  close(): Promise<void>;
+}
+
+export interface SignalBusOptions {
+  /** Set: fan out through Redis pub/sub. */
+  redisUrl?: string;
+  /** Prefix of the Redis channel names (default `billing-gateway:`), so deployments sharing a Redis stay apart. */
+  channelPrefix?: string;
+  log?: Logger;
+}
+
+export const DEFAULT_CHANNEL_PREFIX = 'billing-gateway:';
+
+type AnyEvent = CustomEvent<unknown>;
+
+/** Renames every topic to `prefix + topic` on the way to and from the inner target. */
+function prefixTarget(inner: TypedEventTarget<AnyEvent>, prefix: string): TypedEventTarget<AnyEvent> {
+  return {
+    addEventListener: (type, listener) => inner.addEventListener(prefix + type, listener),
+    removeEventListener: (type, listener) => inner.removeEventListener(prefix + type, listener),
+    dispatchEvent: (event) => inner.dispatchEvent(new CustomEvent(prefix + event.type, { detail: event.detail })),
+  };
+}
+
+export function createSignalBus(opts: SignalBusOptions = {}): SignalBus {
+  const log = (opts.log ?? rootLogger).child({ module: 'signals-bus' });
+  const prefix = opts.channelPrefix ?? DEFAULT_CHANNEL_PREFIX;
+  if (!opts.redisUrl) {
+    const pubSub = createPubSub<SignalTopics>();
+    return {
+      pubSub,
+      kind: 'memory',
+      publish: (topic, payload) => pubSub.publish(topic, payload as never),
+      channel: (topic) => prefix + topic,
+      close: async () => undefined,
+    };
+  }
+  // Two connections: a connection in subscriber mode cannot publish.
+  const redisOptions = { lazyConnect: false, maxRetriesPerRequest: null } as const;
+  const publishClient = new Redis(opts.redisUrl, redisOptions);
+  const subscribeClient = new Redis(opts.redisUrl, redisOptions);
+  for (const [name, client] of [['publish', publishClient], ['subscribe', subscribeClient]] as const) {
+    // ioredis reconnects by itself; without a listener an error would be an unhandled 'error' event.
+    client.on('error', (err: Error) => log.warn({ connection: name, err: err.message }, 'redis connection error'));
+  }
+  const target = createRedisEventTarget<AnyEvent>({ publishClient, subscribeClient });
+  const pubSub = createPubSub<SignalTopics>({ eventTarget: prefixTarget(target, prefix) as never });
+  let closing: Promise<void> | undefined;
+  return {
+    pubSub,
+    kind: 'redis',
+    publish: (topic, payload) => pubSub.publish(topic, payload as never),
+    channel: (topic) => prefix + topic,
+    close: () =>
+      (closing ??= (async () => {
+        await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
+      })()),
+  };
+}

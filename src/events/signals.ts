@@ -1,0 +1,264 @@
+/**
+ * Turns each processed Stripe event into the contract's BillingEvents: stored once in `billing_events`
+ * (stable ids, `on conflict do nothing`), one log line each, and published on the bus only after the
+ * surrounding transaction commits. After events that may change subscriptions it recomputes MRR, and
+ * records MRR_UPDATED when a currency's MRR changed and MILESTONE_REACHED when it reached a threshold
+ * of MRR_MILESTONES for the first time (the `milestones` primary key makes that once, across restarts
+ * and replicas).
+ *
+ * The seam with the webhook worker: call `afterEvent(tx, event)` inside the worker's transaction, after
+ * the mirror is updated, with the transaction's EntityManager (the `tx` of `em.transactional(tx => …)`).
+ * Publishing is hooked to that transaction's commit (MikroORM's afterTransactionCommit) and dropped on
+ * rollback. Called outside a transaction, it opens its own and publishes after it commits.
+ */
+import type { EntityManager, EventSubscriber, TransactionEventArgs } from '@mikro-orm/core';
+import { Counter } from 'prom-client';
+import type Stripe from 'stripe';
+import { currentMrr, mrrOf } from '../billing/metrics/current-mrr.js';
+import { mrrReportOf } from '../billing/metrics/mrr-report.js';
+import { queryRows } from '../billing/metrics/sql.js';
+import type { Config } from '../config.js';
+import type { BillingEventTypeValue } from '../db/entities/billing-event.js';
+import { metricsRegistry } from '../http/metrics.js';
+import { logger as rootLogger, type Logger } from '../log.js';
+import { minorUnitDigits } from '../money.js';
+import type { SignalBus } from './bus.js';
+import { billingEventId, currencyOf, deriveSignals, mayChangeMrr, type SignalDraft } from './derive.js';
+import { signalMessage } from './messages.js';
+import { TOPICS, type BillingEventPayload, type MilestonePayload, type MrrReportPayload } from './topics.js';
+
+export interface SignalsDeps {
+  bus: SignalBus;
+  config: Pick<Config, 'mrrMilestones'>;
+  log?: Logger;
+}
+
+export interface Signals {
+  /**
+   * Derive, store and (after commit) publish the signals of one processed Stripe event. Run it inside
+   * the transaction that updated the mirror, with that transaction's `em`. Idempotent: a redelivered
+   * event stores and publishes nothing new.
+   */
+  afterEvent(em: EntityManager, event: Stripe.Event): Promise<void>;
+  /**
+   * Publish what `afterEvent` queued on `em` now. Only needed when the commit cannot be observed
+   * (a nested transaction/savepoint); a no-op when nothing is queued.
+   */
+  afterCommit(em: EntityManager): void;
+}
+
+/** Serialises MRR steps across workers and replicas (a transaction-level advisory lock). */
+const MRR_LOCK_KEY = 0x6d72725f; // "mrr_"
+
+const signalsTotal = new Counter({
+  name: 'billing_signals_total',
+  help: 'Billing events derived from Stripe events, by type',
+  labelNames: ['type'] as const,
+  registers: [metricsRegistry],
+});
+
+type Publish = () => void;
+
+interface StoredSignal extends SignalDraft {
+  id: string;
+  message: string;
+  sourceEventId: string | null;
+}
+
+/** Major units (MRR_MILESTONES) → minor units of `currency`, exactly for decimal inputs such as 99.99. */
+export function thresholdMinor(major: number, currency: string): number {
+  const [whole, frac = ''] = String(major).split('.');
+  const digits = minorUnitDigits(currency);
+  const minor = Number(`${whole}${frac.padEnd(digits, '0').slice(0, digits)}`);
+  return frac.length > digits ? Math.ceil(major * 10 ** digits) : minor;
+}
+
+export function createSignals(deps: SignalsDeps): Signals {
+  const log = (deps.log ?? rootLogger).child({ module: 'signals' });
+  const { bus } = deps;
+  const pending = new WeakMap<object, Publish[]>();
+  const hooked = new WeakSet<object>();
+
+  const flush = (em: object): void => {
+    const queue = pending.get(em);
+    if (!queue) return;
+    pending.delete(em);
+    for (const publish of queue) {
+      try {
+        publish();
+      } catch (err) {
+        // The signal is stored; a lost live delivery must not fail a committed transaction.
+        log.error({ err: (err as Error).message }, 'publishing a signal failed');
+      }
+    }
+  };
+
+  const subscriber: EventSubscriber = {
+    afterTransactionCommit(args: TransactionEventArgs) {
+      // A savepoint release is not the commit: wait for the top-level transaction.
+      if (args.transaction?.savepointName) return;
+      flush(args.em);
+    },
+    afterTransactionRollback(args: TransactionEventArgs) {
+      pending.delete(args.em);
+    },
+  };
+
+  const enqueue = (em: EntityManager, publishes: Publish[]): void => {
+    if (publishes.length === 0) return;
+    const queue = pending.get(em) ?? [];
+    queue.push(...publishes);
+    pending.set(em, queue);
+    const events = em.getEventManager();
+    if (!hooked.has(events)) {
+      events.registerSubscriber(subscriber);
+      hooked.add(events);
+    }
+  };
+
+  async function externalIds(em: EntityManager, customerIds: string[]): Promise<Map<string, string | null>> {
+    if (customerIds.length === 0) return new Map();
+    const rows = await queryRows<{ id: string; external_id: string | null }>(em, 
+        `select id, external_id from customers where id in (${customerIds.map(() => '?').join(', ')})`,
+        customerIds);
+    return new Map(rows.map((r) => [r.id, r.external_id]));
+  }
+
+  /** Inserts the signals; returns those that were new (a conflict means it was stored before). */
+  async function store(em: EntityManager, signals: StoredSignal[]): Promise<Set<string>> {
+    if (signals.length === 0) return new Set();
+    const values: unknown[] = [];
+    const rows = signals.map((s) => {
+      values.push(s.id, s.type, s.occurredAt, s.customerId, s.subscriptionId, s.invoiceId, s.amount, s.currency, s.message, JSON.stringify(s.data), s.sourceEventId);
+      // clock_timestamp(), not now(): the order of rows must follow the (serialised) MRR steps, not transaction starts.
+      return '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, clock_timestamp())';
+    });
+    const inserted = await queryRows<{ id: string }>(em, 
+        `insert into billing_events (id, type, occurred_at, customer_id, subscription_id, invoice_id, amount, currency, message, data, source_event_id, created_at)
+         values ${rows.join(', ')} on conflict do nothing returning id`,
+        values);
+    return new Set(inserted.map((r) => r.id));
+  }
+
+  async function previousMrr(em: EntityManager, currency: string): Promise<number> {
+    const rows = await queryRows<{ amount: string | number }>(em, 
+        `select amount from billing_events where type = 'MRR_UPDATED' and currency = ? order by created_at desc limit 1`,
+        [currency]);
+    return rows.length ? Number(rows[0]!.amount) : 0;
+  }
+
+  /** Thresholds (minor units) reached for the first time: inserted now, so exactly one caller ever gets each. */
+  async function claimMilestones(em: EntityManager, currency: string, mrr: number, reachedAt: Date): Promise<number[]> {
+    const thresholds = [...new Set(deps.config.mrrMilestones.map((m) => thresholdMinor(m, currency)))].filter((t) => t > 0 && t <= mrr);
+    if (thresholds.length === 0) return [];
+    const values = thresholds.flatMap((t) => [currency, t, mrr, reachedAt]);
+    const rows = await queryRows<{ threshold: string | number }>(em, 
+        `insert into milestones (currency, threshold, mrr_amount, reached_at) values ${thresholds.map(() => '(?, ?, ?, ?)').join(', ')}
+         on conflict do nothing returning threshold`,
+        values);
+    return rows.map((r) => Number(r.threshold)).sort((a, b) => a - b);
+  }
+
+  async function run(em: EntityManager, event: Stripe.Event): Promise<Publish[]> {
+    const drafts = deriveSignals(event);
+    const publishes: Publish[] = [];
+    let report: MrrReportPayload | undefined;
+    const milestones: MilestonePayload[] = [];
+
+    const currency = mayChangeMrr(event.type) ? currencyOf(event) : null;
+    if (currency) {
+      await queryRows(em, 'select pg_advisory_xact_lock(?)', [MRR_LOCK_KEY]);
+      const before = await previousMrr(em, currency);
+      const snapshot = await currentMrr(em);
+      const after = mrrOf(snapshot, currency);
+      const now = snapshot.asOf;
+      if (after !== before) {
+        report = mrrReportOf(snapshot);
+        drafts.push({
+          type: 'MRR_UPDATED',
+          dedupKey: `MRR_UPDATED:${event.id}`,
+          occurredAt: now,
+          customerId: null,
+          subscriptionId: null,
+          invoiceId: null,
+          amount: after,
+          currency,
+          data: { change: after - before, previous: before },
+        });
+      }
+      if (after > before) {
+        for (const threshold of await claimMilestones(em, currency, after, now)) {
+          milestones.push({ threshold: { amount: threshold, currency }, mrr: { amount: after, currency }, reachedAt: now.toISOString() });
+          drafts.push({
+            type: 'MILESTONE_REACHED',
+            dedupKey: `MILESTONE_REACHED:${currency}:${threshold}`,
+            occurredAt: now,
+            customerId: null,
+            subscriptionId: null,
+            invoiceId: null,
+            amount: threshold,
+            currency,
+            data: { mrr: after, stripeEventId: event.id },
+          });
+        }
+      }
+    }
+
+    // A milestone belongs to no Stripe event (one event can cross several thresholds; the id is unique anyway).
+    const signals: StoredSignal[] = drafts.map((d) => ({
+      ...d,
+      id: billingEventId(d.dedupKey),
+      message: signalMessage(d),
+      sourceEventId: d.type === 'MILESTONE_REACHED' ? null : event.id,
+    }));
+    const fresh = await store(em, signals);
+    const owners = await externalIds(em, [...new Set(signals.filter((s) => fresh.has(s.id) && s.customerId).map((s) => s.customerId!))]);
+
+    for (const s of signals) {
+      if (!fresh.has(s.id)) continue;
+      signalsTotal.inc({ type: s.type });
+      log.info({ signal: s.type.toLowerCase(), billingEventId: s.id, stripeEventId: event.id }, s.message);
+      const payload: BillingEventPayload = {
+        id: s.id,
+        type: s.type as BillingEventTypeValue,
+        occurredAt: s.occurredAt.toISOString(),
+        customerId: s.customerId,
+        customerExternalId: s.customerId ? (owners.get(s.customerId) ?? null) : null,
+        subscriptionId: s.subscriptionId,
+        invoiceId: s.invoiceId,
+        amount: s.amount !== null && s.currency ? { amount: s.amount, currency: s.currency.toLowerCase() } : null,
+        message: s.message,
+      };
+      publishes.push(() => bus.publish(TOPICS.billingEvents, payload));
+      if (s.type === 'MRR_UPDATED' && report) {
+        const r = report;
+        publishes.push(() => bus.publish(TOPICS.mrrUpdated, r));
+      }
+      if (s.type === 'MILESTONE_REACHED') {
+        const m = milestones.find((x) => x.threshold.amount === s.amount);
+        if (m) publishes.push(() => bus.publish(TOPICS.milestoneReached, m));
+      }
+    }
+    return publishes;
+  }
+
+  return {
+    async afterEvent(em, event) {
+      if (em.isInTransaction()) {
+        enqueue(em, await run(em, event));
+        return;
+      }
+      const publishes = await em.transactional((tx) => run(tx, event));
+      for (const publish of publishes) {
+        try {
+          publish();
+        } catch (err) {
+          log.error({ err: (err as Error).message }, 'publishing a signal failed');
+        }
+      }
+    },
+    afterCommit(em) {
+      flush(em);
+    },
+  };
+}

@@ -1,0 +1,104 @@
+// type-graphql's decorators read design-time metadata as this module evaluates.
+import 'reflect-metadata';
+import { Args, ArgsType, Ctx, Field, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import type { InvoicePage, InvoiceQueries, InvoiceStatusValue } from '../../billing/invoices/invoice-queries.js';
+import { resolveListScope } from '../../billing/subscriptions/queries/list-scope.js';
+import type { GraphQLContext } from '../context.js';
+import { Customer } from '../types/customer.js';
+import { InvoiceStatus } from '../types/enums.js';
+import { Invoice, InvoiceConnection, InvoiceLine, toInvoice, toInvoiceLine } from '../types/invoice.js';
+import { BillingSubscription, toBillingSubscription } from '../types/subscription.js';
+import { customerNodeOf } from './subscription.resolver.js';
+
+// ArgsTypes keep the arguments in the contract's order in the SDL (parameter decorators run in reverse).
+@ArgsType()
+class InvoicesArgs {
+  @Field(() => ID, { nullable: true, description: "cus_… or externalId. Omitted: the caller's own (admins: every customer's)." })
+  customerId?: string | null;
+
+  @Field(() => InvoiceStatus, { nullable: true })
+  status?: InvoiceStatus | null;
+
+  @Field(() => Int, { nullable: true, defaultValue: 20, description: 'Page size, 1-100.' })
+  first?: number | null;
+
+  @Field(() => String, { nullable: true, description: "A previous page's pageInfo.endCursor." })
+  after?: string | null;
+}
+
+@ArgsType()
+class CustomerInvoicesArgs {
+  @Field(() => Int, { nullable: true, defaultValue: 20, description: 'Page size, 1-100.' })
+  first?: number | null;
+
+  @Field(() => String, { nullable: true, description: "A previous page's pageInfo.endCursor." })
+  after?: string | null;
+
+  @Field(() => InvoiceStatus, { nullable: true })
+  status?: InvoiceStatus | null;
+}
+
+function toConnection(page: InvoicePage, loadTotalCount: () => Promise<number>): InvoiceConnection {
+  return Object.assign(new InvoiceConnection(), {
+    edges: page.edges.map((e) => ({ cursor: e.cursor, node: toInvoice(e.node) })),
+    pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
+    loadTotalCount,
+  });
+}
+
+function customerInvoices(q: InvoiceQueries, customerId: string, args: { first?: number | null; after?: string | null; status?: InvoiceStatus | null }) {
+  const status = (args.status ?? null) as InvoiceStatusValue | null;
+  return q.pageForCustomer(customerId, { first: args.first, after: args.after, status }).then((page) => toConnection(page, () => q.countForCustomer(customerId, status)));
+}
+
+const EMPTY_PAGE: InvoicePage = { edges: [], hasNextPage: false, endCursor: null };
+
+@Resolver(() => Invoice)
+export class InvoiceResolver {
+  @Query(() => InvoiceConnection, { description: "Newest first. Customers see their own; admins any customer's, or all without customerId." })
+  async invoices(@Args() args: InvoicesArgs, @Ctx() ctx: GraphQLContext): Promise<InvoiceConnection> {
+    const scope = await resolveListScope(ctx.auth, ctx.services.customers, args.customerId);
+    const q = ctx.services.invoiceQueries;
+    if (scope.kind === 'customer') return customerInvoices(q, scope.customerId, args);
+    const status = (args.status ?? null) as InvoiceStatusValue | null;
+    if (scope.kind === 'all') return toConnection(await q.pageAll({ first: args.first, after: args.after, status }), () => q.countAll(status));
+    // No customer yet: still validate the arguments, so bad input is reported the same way.
+    await q.validatePageArgs({ first: args.first, after: args.after });
+    return toConnection(EMPTY_PAGE, async () => 0);
+  }
+
+  @FieldResolver(() => [InvoiceLine], { description: "In Stripe's order." })
+  async lines(@Root() invoice: Invoice, @Ctx() ctx: GraphQLContext): Promise<InvoiceLine[]> {
+    if (invoice.inlineLines) return invoice.inlineLines;
+    return (await ctx.loaders.invoiceLinesByInvoiceId.load(invoice.id)).map(toInvoiceLine);
+  }
+
+  @FieldResolver(() => Customer)
+  customer(@Root() invoice: Invoice, @Ctx() ctx: GraphQLContext): Promise<Customer> {
+    return customerNodeOf(invoice.customerId, ctx);
+  }
+
+  @FieldResolver(() => BillingSubscription, { nullable: true })
+  async subscription(@Root() invoice: Invoice, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription | null> {
+    if (!invoice.subscriptionId) return null;
+    const row = await ctx.services.subscriptionQueries.byId(invoice.subscriptionId);
+    return row ? toBillingSubscription(row) : null;
+  }
+}
+
+@Resolver(() => InvoiceConnection)
+export class InvoiceConnectionResolver {
+  @FieldResolver(() => Int, { description: 'All invoices the filter matches (the cursor aside).' })
+  totalCount(@Root() connection: InvoiceConnection): Promise<number> | number {
+    return connection.loadTotalCount ? connection.loadTotalCount() : connection.totalCount;
+  }
+}
+
+/** `Customer.invoices` (the Customer node is already authorised by whoever returned it). */
+@Resolver(() => Customer)
+export class CustomerInvoicesResolver {
+  @FieldResolver(() => InvoiceConnection, { description: 'Newest first.' })
+  invoices(@Root() customer: Customer, @Args() args: CustomerInvoicesArgs, @Ctx() ctx: GraphQLContext): Promise<InvoiceConnection> {
+    return customerInvoices(ctx.services.invoiceQueries, customer.id, args);
+  }
+}

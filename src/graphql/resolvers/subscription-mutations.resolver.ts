@@ -1,0 +1,58 @@
+// type-graphql's decorators read design-time metadata as this module evaluates.
+import 'reflect-metadata';
+import { Arg, Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { requireViewer } from '../../auth/guard.js';
+import type { GraphQLContext } from '../context.js';
+import { CancelInput, ChangePlanInput, PaymentFlow, ResumeArgs, SubscribeInput, UpcomingInvoiceArgs } from '../inputs/subscription.inputs.js';
+import { SubscribePayload } from '../inputs/payloads.js';
+import { Invoice, invoiceFromStripe } from '../types/invoice.js';
+import { BillingSubscription, toBillingSubscription } from '../types/subscription.js';
+
+/** The write side of the subscription lifecycle: parse, authenticate, call the service, shape the answer. */
+@Resolver()
+export class SubscriptionMutationsResolver {
+  @Mutation(() => SubscribePayload, {
+    description:
+      'Subscribe the caller (admins: customerId) to a self-serve plan. With paymentMethod: charged now (CARD_DECLINED / PAYMENT_ACTION_REQUIRED). ' +
+      'Without: a trial or a card on file starts it at once; otherwise a checkoutUrl (default) or, with paymentFlow CLIENT_SECRET, an INCOMPLETE subscription and its clientSecret.',
+  })
+  async subscribe(@Arg('input', () => SubscribeInput) input: SubscribeInput, @Ctx() ctx: GraphQLContext): Promise<SubscribePayload> {
+    requireViewer(ctx.auth);
+    const outcome = await ctx.services.lifecycle.subscribe(ctx.auth, {
+      ...input,
+      paymentFlow: input.paymentFlow === PaymentFlow.CLIENT_SECRET ? 'client_secret' : 'checkout',
+    });
+    const subscription = outcome.subscriptionId ? toBillingSubscription(await ctx.services.lifecycle.subscriptionRow(outcome.subscriptionId)) : null;
+    return { subscription, clientSecret: outcome.clientSecret, checkoutUrl: outcome.checkoutUrl };
+  }
+
+  @Mutation(() => BillingSubscription, {
+    description: 'Move to another plan and/or seat count. prorate: upgrades invoiced now for the rest of the period, downgrades credited on the next invoice.',
+  })
+  async changePlan(@Arg('input', () => ChangePlanInput) input: ChangePlanInput, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription> {
+    requireViewer(ctx.auth);
+    const { subscriptionId } = await ctx.services.lifecycle.changePlan(ctx.auth, input);
+    return toBillingSubscription(await ctx.services.lifecycle.subscriptionRow(subscriptionId));
+  }
+
+  @Mutation(() => BillingSubscription, { description: 'atPeriodEnd true: cancelAtPeriodEnd (undo with resume); false: ends now.' })
+  async cancel(@Arg('input', () => CancelInput) input: CancelInput, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription> {
+    requireViewer(ctx.auth);
+    const { subscriptionId } = await ctx.services.lifecycle.cancel(ctx.auth, input);
+    return toBillingSubscription(await ctx.services.lifecycle.subscriptionRow(subscriptionId));
+  }
+
+  @Mutation(() => BillingSubscription, { description: 'Undo a pending cancellation (cancel with atPeriodEnd: true) before the period ends.' })
+  async resume(@Args(() => ResumeArgs) args: ResumeArgs, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription> {
+    requireViewer(ctx.auth);
+    const { subscriptionId } = await ctx.services.lifecycle.resume(ctx.auth, args);
+    return toBillingSubscription(await ctx.services.lifecycle.subscriptionRow(subscriptionId));
+  }
+
+  @Query(() => Invoice, { nullable: true, description: 'Preview of the next invoice, with proration for a plan change when plan is given.' })
+  async upcomingInvoice(@Args(() => UpcomingInvoiceArgs) args: UpcomingInvoiceArgs, @Ctx() ctx: GraphQLContext): Promise<Invoice | null> {
+    requireViewer(ctx.auth);
+    const preview = await ctx.services.lifecycle.previewUpcomingInvoice(ctx.auth, args);
+    return invoiceFromStripe(preview, `upcoming_in_${args.subscriptionId}`);
+  }
+}

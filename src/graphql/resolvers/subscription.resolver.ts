@@ -1,0 +1,126 @@
+// type-graphql's decorators read design-time metadata as this module evaluates.
+import 'reflect-metadata';
+import type Stripe from 'stripe';
+import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import { resolveListScope } from '../../billing/subscriptions/queries/list-scope.js';
+import { customerMrr, subscriptionExactMrr, unexpandedItemPriceIds, type MrrPriceFacts } from '../../billing/subscriptions/queries/subscription-mrr.js';
+import type { SubscriptionStatusValue } from '../../billing/subscriptions/queries/subscription-queries.js';
+import { roundHalfUp } from '../../billing/mrr/index.js';
+import type { Subscription as SubscriptionRow } from '../../db/entities/subscription.js';
+import { toMoney } from '../../money.js';
+import type { GraphQLContext } from '../context.js';
+import { Customer } from '../types/customer.js';
+import { BillingInterval, SubscriptionStatus } from '../types/enums.js';
+import { Invoice, toInvoice } from '../types/invoice.js';
+import { Money } from '../types/money.js';
+import { Plan } from '../types/plan.js';
+import { BillingSubscription, toBillingSubscription } from '../types/subscription.js';
+import { toCustomerNode } from './customer.resolver.js';
+import { toPlanNode } from './plan.resolver.js';
+
+@ArgsType()
+class SubscriptionsArgs {
+  @Field(() => ID, { nullable: true, description: "cus_… or externalId. Omitted: the caller's own (admins: every customer's)." })
+  customerId?: string | null;
+
+  @Field(() => [SubscriptionStatus], { nullable: true, description: 'Only these statuses (all when omitted).' })
+  status?: SubscriptionStatus[] | null;
+}
+
+/** Facts for item prices that `raw` holds as bare ids (rare), through the request's price loader. */
+async function mrrPrices(rows: readonly SubscriptionRow[], ctx: GraphQLContext): Promise<Map<string, MrrPriceFacts>> {
+  const ids = [...new Set(rows.flatMap(unexpandedItemPriceIds))];
+  if (ids.length === 0) return new Map();
+  const facts = await ctx.loaders.mrrPriceById.loadMany(ids);
+  const out = new Map<string, MrrPriceFacts>();
+  ids.forEach((id, i) => {
+    const f = facts[i];
+    if (f && !(f instanceof Error)) out.set(id, f);
+  });
+  return out;
+}
+
+/** A plan for a subscription whose price is not in the catalog (e.g. created in the Stripe dashboard). */
+function planFromPrice(row: SubscriptionRow): Plan {
+  const items = (row.raw?.items?.data ?? []) as Stripe.SubscriptionItem[];
+  const prices = items.map((i) => i.price as Stripe.Price | string).filter((p): p is Stripe.Price => typeof p !== 'string');
+  const price = prices.find((p) => p.recurring?.usage_type !== 'metered') ?? prices[0];
+  const id = row.planId ?? price?.lookup_key ?? row.priceId ?? price?.id ?? 'unknown';
+  return Object.assign(new Plan(), {
+    id,
+    name: price?.nickname ?? id,
+    price: typeof price?.unit_amount === 'number' ? toMoney(price.unit_amount, price.currency) : null,
+    interval: (price?.recurring?.interval ?? 'month') as BillingInterval,
+    intervalCount: price?.recurring?.interval_count ?? 1,
+    perSeat: false,
+    selfServe: false,
+    features: [],
+    meters: [],
+  });
+}
+
+/** The customer node of an id; a placeholder when the customer is not mirrored yet (webhooks arrive in any order). */
+export async function customerNodeOf(customerId: string, ctx: GraphQLContext): Promise<Customer> {
+  const row = await ctx.loaders.customerById.load(customerId);
+  if (row) return toCustomerNode(row);
+  return Object.assign(new Customer(), { id: customerId, externalId: '', email: null, name: null, metadata: {}, createdAt: new Date(0) });
+}
+
+@Resolver(() => BillingSubscription)
+export class SubscriptionResolver {
+  @Query(() => [BillingSubscription], { description: "Newest first. Customers see their own; admins any customer's, or all without customerId." })
+  async subscriptions(@Args() { customerId, status }: SubscriptionsArgs, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription[]> {
+    const scope = await resolveListScope(ctx.auth, ctx.services.customers, customerId);
+    const statuses = (status ?? null) as SubscriptionStatusValue[] | null;
+    const q = ctx.services.subscriptionQueries;
+    const rows = scope.kind === 'all' ? await q.all(statuses) : scope.kind === 'customer' ? await q.forCustomer(scope.customerId, statuses) : [];
+    return rows.map(toBillingSubscription);
+  }
+
+  @FieldResolver(() => Plan, { description: "The catalog plan (by the licensed price's lookup_key)." })
+  async plan(@Root() sub: BillingSubscription, @Ctx() ctx: GraphQLContext): Promise<Plan> {
+    const view = sub.row.planId ? await ctx.services.plans.get(sub.row.planId) : null;
+    return view ? toPlanNode(view) : planFromPrice(sub.row);
+  }
+
+  @FieldResolver(() => Money, {
+    description: "This subscription's normalised monthly amount (discounts applied, metered usage left out), whatever its status; only ACTIVE and PAST_DUE count toward a customer's MRR.",
+  })
+  async mrr(@Root() sub: BillingSubscription, @Ctx() ctx: GraphQLContext): Promise<Money> {
+    return toMoney(roundHalfUp(subscriptionExactMrr(sub.row, await mrrPrices([sub.row], ctx))), sub.row.currency);
+  }
+
+  @FieldResolver(() => Customer)
+  customer(@Root() sub: BillingSubscription, @Ctx() ctx: GraphQLContext): Promise<Customer> {
+    return customerNodeOf(sub.row.customerId, ctx);
+  }
+
+  @FieldResolver(() => Invoice, { nullable: true })
+  async latestInvoice(@Root() sub: BillingSubscription, @Ctx() ctx: GraphQLContext): Promise<Invoice | null> {
+    if (!sub.row.latestInvoiceId) return null;
+    const row = await ctx.services.invoiceQueries.byId(sub.row.latestInvoiceId);
+    return row ? toInvoice(row) : null;
+  }
+}
+
+/** `Customer.subscriptions` and `Customer.mrr` (the Customer node is already authorised by whoever returned it). */
+@Resolver(() => Customer)
+export class CustomerSubscriptionsResolver {
+  @FieldResolver(() => [BillingSubscription], { description: 'Newest first.' })
+  async subscriptions(
+    @Root() customer: Customer,
+    @Arg('status', () => [SubscriptionStatus], { nullable: true }) status: SubscriptionStatus[] | null | undefined,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<BillingSubscription[]> {
+    const rows = await ctx.services.subscriptionQueries.forCustomer(customer.id, (status ?? null) as SubscriptionStatusValue[] | null);
+    return rows.map(toBillingSubscription);
+  }
+
+  @FieldResolver(() => Money, { description: 'Sum of the ACTIVE and PAST_DUE subscriptions, exact, rounded half-up once.' })
+  async mrr(@Root() customer: Customer, @Ctx() ctx: GraphQLContext): Promise<Money> {
+    const rows = await ctx.services.subscriptionQueries.forCustomer(customer.id);
+    const fallbackCurrency = ctx.deps.catalog.plans[0]?.currency ?? 'usd';
+    const { amount, currency } = customerMrr(rows, fallbackCurrency, await mrrPrices(rows, ctx));
+    return toMoney(amount, currency);
+  }
+}

@@ -1,0 +1,44 @@
+// type-graphql's decorators read design-time metadata as this module evaluates.
+import 'reflect-metadata';
+import { Field, ID, ObjectType } from 'type-graphql';
+import { BillingEventType } from './enums.js';
+import { Money } from './money.js';
+
+@ObjectType({ description: 'A live billing signal derived from Stripe events.' })
+export class BillingEvent {
+  @Field(() => ID, { description: 'Stable id: the same event is never delivered under two ids.' })
+  id!: string;
+
+  @Field(() => BillingEventType)
+  type!: BillingEventType;
+
+  @Field(() => Date)
+  occurredAt!: Date;
+
+  @Field(() => ID, { nullable: true })
+  customerId!: string | null;
+
+  @Field(() => ID, { nullable: true })
+  subscriptionId!: string | null;
+
+  @Field(() => ID, { nullable: true })
+  invoiceId!: string | null;
+
+  @Field(() => Money, { nullable: true, description: 'Payment amount, new MRR, or the milestone threshold, by type.' })
+  amount!: Money | null;
+
+  @Field({ description: 'e.g. payment_received customer=cus_x amount=$100.00' })
+  message!: string;
+}
+
+@ObjectType({ description: "A currency's MRR reached a threshold of MRR_MILESTONES for the first time." })
+export class Milestone {
+  @Field(() => Money)
+  threshold!: Money;
+
+  @Field(() => Money)
+  mrr!: Money;
+
+  @Field(() => Date)
+  reachedAt!: Date;
+}

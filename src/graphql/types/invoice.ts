@@ -1,0 +1,204 @@
+// type-graphql's decorators read design-time metadata as this module evaluates.
+import 'reflect-metadata';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import type Stripe from 'stripe';
+import type { Invoice as InvoiceRow, InvoiceLine as InvoiceLineRow } from '../../db/entities/invoice.js';
+import { toMoney } from '../../money.js';
+import { InvoiceStatus } from './enums.js';
+import { Money } from './money.js';
+import { PageInfo } from './pagination.js';
+
+// `InvoiceStatus` lives in ./enums.ts (G2): values are Stripe's lower-case statuses.
+export { InvoiceStatus } from './enums.js';
+
+@ObjectType()
+export class InvoiceLine {
+  @Field(() => String, { nullable: true })
+  description!: string | null;
+
+  @Field(() => Money)
+  amount!: Money;
+
+  @Field(() => Int, { nullable: true })
+  quantity!: number | null;
+
+  @Field(() => Date, { nullable: true })
+  periodStart!: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  periodEnd!: Date | null;
+
+  @Field({ description: 'True for a proration line (a plan or quantity change mid-period).' })
+  proration!: boolean;
+}
+
+/**
+ * An invoice. Build it with `toInvoice(row)` from an `invoices` mirror row (its lines are loaded
+ * lazily through the request's DataLoader), or with `invoiceFromStripe(invoice)` from a Stripe
+ * invoice object that is not stored (e.g. `invoices.createPreview`): then its lines are the
+ * object's own. `lines`, `customer` and `subscription` are field resolvers (InvoiceResolver).
+ */
+@ObjectType()
+export class Invoice {
+  @Field(() => ID, { description: "Stripe invoice id (in_…); upcoming previews use Stripe's upcoming_in… id." })
+  id!: string;
+
+  @Field(() => String, { nullable: true })
+  number!: string | null;
+
+  @Field(() => InvoiceStatus)
+  status!: InvoiceStatus;
+
+  @Field(() => Money, { description: 'Before discounts and taxes.' })
+  subtotal!: Money;
+
+  @Field(() => Money)
+  total!: Money;
+
+  @Field(() => Money)
+  amountDue!: Money;
+
+  @Field(() => Money)
+  amountPaid!: Money;
+
+  @Field(() => Int)
+  attemptCount!: number;
+
+  @Field(() => Date)
+  createdAt!: Date;
+
+  @Field(() => Date, { nullable: true })
+  periodStart!: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  periodEnd!: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  dueDate!: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  paidAt!: Date | null;
+
+  @Field(() => String, { nullable: true })
+  hostedInvoiceUrl!: string | null;
+
+  @Field(() => String, { nullable: true })
+  pdfUrl!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Why Stripe created it: subscription_create, subscription_cycle, subscription_update, manual, …' })
+  billingReason!: string | null;
+
+  // Not GraphQL fields: what the field resolvers read.
+  customerId!: string;
+  subscriptionId!: string | null;
+  /** The lines, when the invoice came with them (a Stripe object); undefined: load by id from the mirror. */
+  inlineLines?: InvoiceLine[];
+}
+
+@ObjectType()
+export class InvoiceEdge {
+  @Field()
+  cursor!: string;
+
+  @Field(() => Invoice)
+  node!: Invoice;
+}
+
+/** `totalCount` ignores the cursor (all the invoices the filter matches). */
+@ObjectType()
+export class InvoiceConnection {
+  @Field(() => [InvoiceEdge])
+  edges!: InvoiceEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+
+  @Field(() => Int)
+  totalCount!: number;
+
+  /** Not a GraphQL field: counts lazily (only when `totalCount` is asked for); overrides `totalCount`. */
+  loadTotalCount?: () => Promise<number>;
+}
+
+const date = (unix: number | null | undefined): Date | null => (typeof unix === 'number' ? new Date(unix * 1000) : null);
+const idOf = (ref: string | { id?: string | null } | null | undefined): string | null =>
+  typeof ref === 'string' ? ref : (ref?.id ?? null);
+
+export function toInvoiceLine(row: InvoiceLineRow): InvoiceLine {
+  return Object.assign(new InvoiceLine(), {
+    description: row.description ?? null,
+    amount: toMoney(row.amount, row.currency),
+    quantity: row.quantity ?? null,
+    periodStart: row.periodStart ?? null,
+    periodEnd: row.periodEnd ?? null,
+    proration: row.proration ?? false,
+  });
+}
+
+/** The GraphQL node of an `invoices` mirror row. */
+export function toInvoice(row: InvoiceRow): Invoice {
+  const m = (amount: number) => toMoney(amount, row.currency);
+  return Object.assign(new Invoice(), {
+    id: row.id,
+    number: row.number ?? null,
+    status: row.status as InvoiceStatus,
+    subtotal: m(row.subtotal ?? row.total),
+    total: m(row.total),
+    amountDue: m(row.amountDue),
+    amountPaid: m(row.amountPaid),
+    attemptCount: row.attemptCount ?? 0,
+    createdAt: row.createdAt,
+    periodStart: row.periodStart ?? null,
+    periodEnd: row.periodEnd ?? null,
+    dueDate: row.dueDate ?? null,
+    paidAt: row.paidAt ?? null,
+    hostedInvoiceUrl: row.hostedInvoiceUrl ?? null,
+    pdfUrl: row.invoicePdf ?? null,
+    billingReason: row.billingReason ?? null,
+    customerId: row.customerId,
+    subscriptionId: row.subscriptionId ?? null,
+  });
+}
+
+export function invoiceLineFromStripe(line: Stripe.InvoiceLineItem): InvoiceLine {
+  return Object.assign(new InvoiceLine(), {
+    description: line.description ?? null,
+    amount: toMoney(line.amount, line.currency),
+    quantity: line.quantity ?? null,
+    periodStart: date(line.period?.start),
+    periodEnd: date(line.period?.end),
+    proration: line.parent?.subscription_item_details?.proration ?? line.parent?.invoice_item_details?.proration ?? false,
+  });
+}
+
+/**
+ * The GraphQL node of a Stripe invoice object that is not (necessarily) stored, e.g. an upcoming
+ * invoice preview. Its lines are the object's inline `lines.data` (fetch every line first if
+ * `lines.has_more`). `fallbackId` names a preview that came back without an id.
+ */
+export function invoiceFromStripe(invoice: Stripe.Invoice, fallbackId?: string): Invoice {
+  const m = (amount: number) => toMoney(amount, invoice.currency);
+  const customerId = idOf(invoice.customer as string | { id?: string } | null);
+  return Object.assign(new Invoice(), {
+    id: invoice.id ?? fallbackId ?? 'upcoming_in',
+    number: invoice.number ?? null,
+    // Stripe documents `status` as nullable; a preview is a draft.
+    status: (invoice.status ?? 'draft') as InvoiceStatus,
+    subtotal: m(invoice.subtotal ?? invoice.total),
+    total: m(invoice.total),
+    amountDue: m(invoice.amount_due),
+    amountPaid: m(invoice.amount_paid),
+    attemptCount: invoice.attempt_count ?? 0,
+    createdAt: date(invoice.created) ?? new Date(),
+    periodStart: date(invoice.period_start),
+    periodEnd: date(invoice.period_end),
+    dueDate: date(invoice.due_date),
+    paidAt: date(invoice.status_transitions?.paid_at),
+    hostedInvoiceUrl: invoice.hosted_invoice_url ?? null,
+    pdfUrl: invoice.invoice_pdf ?? null,
+    billingReason: invoice.billing_reason ?? null,
+    customerId: customerId ?? '',
+    subscriptionId: idOf(invoice.parent?.subscription_details?.subscription as string | { id?: string } | null | undefined),
+    inlineLines: (invoice.lines?.data ?? []).map(invoiceLineFromStripe),
+  });
+}

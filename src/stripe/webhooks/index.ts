@@ -1,0 +1,69 @@
+/**
+ * The webhook pipeline: route → inbox → worker(s) → mirror (+ signals via `afterEvent`).
+ * `createWebhookService` wires the three for the composition root (`serve`) and the `webhook` sidecar.
+ */
+import type { Express } from 'express';
+import type Stripe from 'stripe';
+import type { Orm } from '../../db/orm.js';
+import type { Logger } from '../../log.js';
+import type { PlanCatalog } from '../mirror/index.js';
+import { webhookMetrics, type WebhookMetrics } from './metrics.js';
+import { mountStripeWebhook, type WebhookRouteOptions } from './route.js';
+import { WebhookWorker, type AfterEventHook, type WebhookWorkerOptions } from './worker.js';
+
+export * from './inbox.js';
+export * from './metrics.js';
+export * from './route.js';
+export * from './worker.js';
+
+export interface WebhookServiceOptions {
+  orm: Orm;
+  stripe: Stripe;
+  webhookSecret: string;
+  catalog?: PlanCatalog;
+  afterEvent?: AfterEventHook;
+  metrics?: WebhookMetrics;
+  log?: Logger;
+  /** Options of the route (tolerance, body limit) and of the worker (concurrency, retries, poll interval). */
+  route?: Pick<WebhookRouteOptions, 'toleranceSeconds' | 'bodyLimit'>;
+  worker?: Pick<WebhookWorkerOptions, 'concurrency' | 'pollIntervalMs' | 'maxAttempts' | 'retryBaseMs' | 'retryMaxMs'>;
+}
+
+export interface WebhookService {
+  worker: WebhookWorker;
+  /** Mounts POST /webhooks/stripe (pass as the server's `mountBeforeJson`). */
+  mount(app: Express): void;
+  /** Starts the worker loops. */
+  start(): void;
+  /** Stops the worker loops (finishing the events in progress). */
+  stop(): Promise<void>;
+}
+
+export function createWebhookService(opts: WebhookServiceOptions): WebhookService {
+  const metrics = opts.metrics ?? webhookMetrics;
+  const worker = new WebhookWorker({
+    orm: opts.orm,
+    stripe: opts.stripe,
+    catalog: opts.catalog,
+    afterEvent: opts.afterEvent,
+    metrics,
+    log: opts.log,
+    ...opts.worker,
+  });
+  return {
+    worker,
+    mount(app) {
+      mountStripeWebhook(app, {
+        orm: opts.orm,
+        stripe: opts.stripe,
+        webhookSecret: opts.webhookSecret,
+        metrics,
+        log: opts.log,
+        onStored: () => worker.notify(),
+        ...opts.route,
+      });
+    },
+    start: () => worker.start(),
+    stop: () => worker.stop(),
+  };
+}

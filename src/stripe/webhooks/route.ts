@@ -1,0 +1,92 @@
+/**
+ * `POST /webhooks/stripe`: the raw body (mounted before any JSON parser), `Stripe-Signature` verified
+ * with the endpoint's secret (300 s tolerance), the event stored in the inbox, and 2xx only once that
+ * insert is committed. Bad, missing or stale signature → 400 and nothing stored. Duplicates → 200,
+ * nothing new. Types the gateway does not handle → 200, recorded as ignored. The work happens in the
+ * worker (`onStored` wakes it).
+ */
+import express, { type Express, type RequestHandler } from 'express';
+import type Stripe from 'stripe';
+import type { Orm } from '../../db/orm.js';
+import { logger as rootLogger, type Logger } from '../../log.js';
+import { storeEvent, type StoreOutcome } from './inbox.js';
+import { webhookMetrics, type WebhookMetrics } from './metrics.js';
+
+export const STRIPE_WEBHOOK_PATH = '/webhooks/stripe';
+export const DEFAULT_WEBHOOK_TOLERANCE_SECONDS = 300;
+/** Stripe's events are a few KB; large invoices with many lines stay well under this. */
+export const DEFAULT_WEBHOOK_BODY_LIMIT = '1mb';
+
+export interface WebhookRouteOptions {
+  orm: Orm;
+  stripe: Stripe;
+  /** `whsec_…`: the signing secret of the endpoint Stripe delivers to. */
+  webhookSecret: string;
+  metrics?: WebhookMetrics;
+  /** Signature timestamp tolerance (default 300 s). */
+  toleranceSeconds?: number;
+  /** Body size limit, as express.raw takes it (default 1 MB). */
+  bodyLimit?: string | number;
+  /** Called after an event is committed to the inbox (wakes the worker). */
+  onStored?: (event: Stripe.Event, outcome: StoreOutcome) => void;
+  log?: Logger;
+}
+
+function reject(res: Parameters<RequestHandler>[1], status: number, message: string): void {
+  res.status(status).json({ error: { message } });
+}
+
+/** The handler alone (expects `req.body` as a Buffer, from `express.raw`). */
+export function createStripeWebhookHandler(opts: WebhookRouteOptions): RequestHandler {
+  if (!opts.webhookSecret) throw new Error('STRIPE_WEBHOOK_SECRET: a webhook signing secret is required for POST /webhooks/stripe');
+  const metrics = opts.metrics ?? webhookMetrics;
+  const log = (opts.log ?? rootLogger).child({ module: 'webhooks' });
+  const tolerance = opts.toleranceSeconds ?? DEFAULT_WEBHOOK_TOLERANCE_SECONDS;
+  return async (req, res) => {
+    const body: unknown = req.body;
+    if (!Buffer.isBuffer(body)) {
+      metrics.received.inc({ outcome: 'invalid_signature' });
+      return reject(res, 400, 'Expected a JSON body (Content-Type: application/json)');
+    }
+    const signature = req.headers['stripe-signature'];
+    if (typeof signature !== 'string' || signature === '') {
+      metrics.received.inc({ outcome: 'invalid_signature' });
+      return reject(res, 400, 'Missing Stripe-Signature header');
+    }
+    let event: Stripe.Event;
+    try {
+      event = opts.stripe.webhooks.constructEvent(body, signature, opts.webhookSecret, tolerance);
+    } catch (err) {
+      metrics.received.inc({ outcome: 'invalid_signature' });
+      const stale = /tolerance/i.test((err as Error).message ?? '');
+      log.warn({ reason: stale ? 'timestamp outside tolerance' : 'signature mismatch' }, 'webhook rejected');
+      return reject(res, 400, stale ? 'Stripe-Signature timestamp is outside the tolerance' : 'Invalid Stripe-Signature');
+    }
+    if (typeof event?.id !== 'string' || typeof event.type !== 'string' || typeof event.created !== 'number' || !event.data) {
+      metrics.received.inc({ outcome: 'invalid_signature' });
+      return reject(res, 400, 'Not a Stripe event');
+    }
+    let outcome: StoreOutcome;
+    try {
+      outcome = await storeEvent(opts.orm.em.fork(), event);
+    } catch (err) {
+      metrics.received.inc({ outcome: 'error' });
+      log.error({ event: event.id, type: event.type, reason: (err as Error).message }, 'webhook could not be stored');
+      // Stripe retries a 5xx later; nothing was acknowledged.
+      return reject(res, 500, 'Could not store the event; retry later');
+    }
+    metrics.received.inc({ outcome });
+    res.status(200).json({ received: true, ...(outcome === 'duplicate' ? { duplicate: true } : {}), ...(outcome === 'ignored' ? { ignored: true } : {}) });
+    if (outcome === 'stored') opts.onStored?.(event, outcome);
+  };
+}
+
+/** Mounts `POST /webhooks/stripe` with its own raw-body parser; call before any JSON parser is mounted. */
+export function mountStripeWebhook(app: Express, opts: WebhookRouteOptions & { path?: string }): void {
+  app.post(
+    opts.path ?? STRIPE_WEBHOOK_PATH,
+    // Any content type: Stripe sends `application/json; charset=utf-8`, and a non-JSON body must still be refused by us (400), not passed on.
+    express.raw({ type: () => true, limit: opts.bodyLimit ?? DEFAULT_WEBHOOK_BODY_LIMIT }),
+    createStripeWebhookHandler(opts),
+  );
+}

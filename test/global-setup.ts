@@ -1,0 +1,14 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../src/paths.js';
+
+/**
+ * Builds `dist/` once before any test file runs: the end-to-end and CLI tests start the compiled
+ * gateway and CLI as separate processes, exactly as users run them.
+ */
+export default function buildOnce(): void {
+  execFileSync(process.execPath, [join(PROJECT_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: PROJECT_ROOT,
+    stdio: 'inherit',
+  });
+}

@@ -1,0 +1,155 @@
+/**
+ * One customer's lifecycle (≥ 50 handled events, made in the emulator through the SDK on a test clock)
+ * delivered to the webhook route in order, shuffled, with duplicates, delayed, and with every timestamp
+ * equal: each delivery order ends in the same mirror tables.
+ */
+import type Stripe from 'stripe';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decide } from '../../src/stripe/sync/convergence.js';
+import { isHandledEventType } from '../../src/stripe/sync/handlers.js';
+import { allEvents, DAY, gateway, mirrorSnapshot, planPrice, seeded, shuffled, stripeSide, type StripeSide } from './support.js';
+
+let side: StripeSide;
+let events: Stripe.Event[];
+let baseline: Record<string, unknown[]>;
+let baselineStamped: Record<string, unknown[]>;
+let subId: string;
+let customerId: string;
+
+const START = Date.UTC(2026, 0, 1) / 1000;
+
+/** Signs and posts each event, letting the worker process it before the next arrives (delivery order = processing order). */
+async function deliverAll(list: (Stripe.Event | string)[], opts: { withLastEventAt?: boolean } = {}) {
+  const gw = await gateway(side);
+  try {
+    for (const e of list) {
+      const res = await gw.deliver(e);
+      expect(res.status).toBe(200);
+      const outcomes = await gw.worker.drain();
+      for (const o of outcomes) expect(o.status, JSON.stringify(o)).toBe('processed');
+    }
+    return await mirrorSnapshot(gw.orm, opts);
+  } finally {
+    await gw.close();
+  }
+}
+
+beforeAll(async () => {
+  side = await stripeSide();
+  const { stripe } = side;
+  const clock = await stripe.testHelpers.testClocks.create({ frozen_time: START });
+  const customer = await stripe.customers.create({ email: 'life@example.com', name: 'Life Cycle', test_clock: clock.id, metadata: { external_id: 'user_life' } });
+  customerId = customer.id;
+  const pm = await stripe.paymentMethods.attach('pm_card_visa', { customer: customer.id });
+  await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: pm.id } });
+  const basic = await planPrice(stripe, 'basic_monthly');
+  const pro = await planPrice(stripe, 'pro_monthly');
+  const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: basic.id, quantity: 2 }], trial_period_days: 7 });
+  subId = sub.id;
+  // Several changes within one frozen second: genuine same-second updates.
+  await stripe.subscriptions.update(sub.id, { metadata: { step: '1' } });
+  await stripe.subscriptions.update(sub.id, { metadata: { step: '2' } });
+  await stripe.customers.update(customer.id, { name: 'Life Cycle Jr' });
+  await stripe.customers.update(customer.id, { metadata: { external_id: 'user_life', tier: 'gold' } });
+  let t = START;
+  for (let month = 1; month <= 6; month++) {
+    t += 31 * DAY;
+    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: t });
+    await stripe.customers.update(customer.id, { metadata: { external_id: 'user_life', tier: 'gold', month: String(month) } });
+    if (month === 2) {
+      const current = await stripe.subscriptions.retrieve(sub.id);
+      await stripe.subscriptions.update(sub.id, { items: [{ id: current.items.data[0]!.id, price: pro.id, quantity: 3 }], proration_behavior: 'none' });
+    }
+  }
+  await stripe.subscriptions.update(sub.id, { cancel_at_period_end: true });
+  t += 31 * DAY;
+  await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: t });
+  await stripe.customers.update(customer.id, { email: 'final@example.com' });
+  await stripe.paymentMethods.detach(pm.id);
+
+  events = (await allEvents(stripe)).filter((e) => isHandledEventType(e.type));
+  baselineStamped = await deliverAll(events, { withLastEventAt: true });
+  baseline = stripLastEventAt(baselineStamped);
+}, 120_000);
+
+afterAll(async () => {
+  await side?.close();
+});
+
+function stripLastEventAt(s: Record<string, unknown[]>): Record<string, unknown[]> {
+  return Object.fromEntries(Object.entries(s).map(([k, rows]) => [k, rows.map((r) => {
+    const { last_event_at: _l, ...rest } = r as Record<string, unknown>;
+    return rest;
+  })]));
+}
+
+describe('convergence of the mirror', () => {
+  it('the decision rule: newer applies, older skips, ties and unstamped rows re-read', () => {
+    const at = (s: number) => new Date(s * 1000);
+    expect(decide(at(10), undefined, true)).toBe('apply');
+    expect(decide(at(10), undefined, false)).toBe('reread');
+    expect(decide(at(10), null, true)).toBe('reread');
+    expect(decide(at(11), at(10), true)).toBe('apply');
+    expect(decide(at(11), at(10), false)).toBe('reread');
+    expect(decide(at(10), at(10), true)).toBe('reread');
+    expect(decide(at(9), at(10), true)).toBe('skip');
+  });
+
+  it('in order: the mirror is Stripe’s final state', async () => {
+    expect(events.length).toBeGreaterThanOrEqual(50);
+    const types = new Set(events.map((e) => e.type));
+    for (const t of ['customer.created', 'customer.updated', 'customer.subscription.created', 'customer.subscription.updated', 'customer.subscription.deleted', 'invoice.paid', 'invoice.finalized', 'payment_method.attached']) {
+      expect(types, t).toContain(t);
+    }
+    // Same-second events exist (ties are part of the test, not an accident).
+    const seconds = new Map<string, number>();
+    for (const e of events) {
+      const k = `${(e.data.object as { id?: string }).id}@${e.created}`;
+      seconds.set(k, (seconds.get(k) ?? 0) + 1);
+    }
+    expect([...seconds.values()].some((n) => n > 1)).toBe(true);
+
+    const sub = baseline.subscriptions!.find((r) => (r as { id: string }).id === subId) as Record<string, unknown>;
+    const fresh = await side.stripe.subscriptions.retrieve(subId);
+    expect(fresh.status).toBe('canceled');
+    expect(sub).toMatchObject({ status: 'canceled', plan_id: 'pro_monthly', quantity: 3, customer_id: customerId });
+    const cust = baseline.customers!.find((r) => (r as { id: string }).id === customerId) as Record<string, unknown>;
+    expect(cust).toMatchObject({ email: 'final@example.com', name: 'Life Cycle Jr', external_id: 'user_life' });
+    expect(baseline.invoices!.length).toBeGreaterThanOrEqual(4);
+    // Every mirrored invoice matches Stripe.
+    for (const inv of baseline.invoices as { id: string; status: string; amount_paid: number }[]) {
+      const s = await side.stripe.invoices.retrieve(inv.id);
+      expect([inv.id, inv.status, inv.amount_paid]).toEqual([s.id, s.status, s.amount_paid]);
+    }
+  });
+
+  it('shuffled: the same mirror, last_event_at included', async () => {
+    expect(await deliverAll(shuffled(events, seeded(7)), { withLastEventAt: true })).toEqual(baselineStamped);
+  });
+
+  it('with duplicates (redelivered, and as distinct copies of the same event): the same mirror', async () => {
+    const random = seeded(11);
+    const list: Stripe.Event[] = [];
+    for (const e of shuffled(events, random)) {
+      list.push(e);
+      if (random() < 0.5) list.push(e);
+    }
+    // Also replay a third of the events later, shuffled again.
+    list.push(...shuffled(events.filter(() => random() < 0.33), random));
+    expect(await deliverAll(list, { withLastEventAt: true })).toEqual(baselineStamped);
+  });
+
+  it('delayed: a third of the events held back and delivered last, newest first', async () => {
+    const random = seeded(3);
+    const held: Stripe.Event[] = [];
+    const onTime: Stripe.Event[] = [];
+    for (const e of events) (random() < 0.33 ? held : onTime).push(e);
+    expect(await deliverAll([...onTime, ...held.reverse()], { withLastEventAt: true })).toEqual(baselineStamped);
+  });
+
+  it('with every timestamp equal (each event re-signed with the same created): the same mirror', async () => {
+    const same = events[Math.floor(events.length / 2)]!.created;
+    const list = shuffled(events, seeded(5)).map((e) => ({ ...e, created: same }));
+    expect(await deliverAll(list)).toEqual(baseline);
+  });
+});

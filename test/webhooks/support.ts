@@ -1,0 +1,143 @@
+/**
+ * Shared pieces of the webhook tests: an emulator with the catalog synced, a test database with the
+ * catalog mirrored, the webhook route on a real HTTP server, and a worker (not started unless asked).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import type Stripe from 'stripe';
+import { loadCatalog, meteredLookupKey, type Catalog } from '../../src/billing/catalog.js';
+import type { Orm } from '../../src/db/orm.js';
+import type { RunningEmulator } from '../../src/emulator/index.js';
+import { syncCatalog } from '../../src/stripe/catalog-sync.js';
+import { mirrorCatalog } from '../../src/stripe/mirror-catalog.js';
+import { mountStripeWebhook } from '../../src/stripe/webhooks/route.js';
+import { WebhookWorker, type WebhookWorkerOptions } from '../../src/stripe/webhooks/worker.js';
+import { createTestOrm, type TestOrm } from '../support/db.js';
+import { emulatorWithClient } from '../emulator/support.js';
+
+export const SECRET = 'whsec_webhooktestsecret0123456789';
+
+export interface StripeSide {
+  emu: RunningEmulator;
+  stripe: Stripe;
+  catalog: Catalog;
+  catalogReport: Awaited<ReturnType<typeof syncCatalog>>;
+  close(): Promise<void>;
+}
+
+/** The emulator over HTTP with the default catalog synced to it. */
+export async function stripeSide(): Promise<StripeSide> {
+  const { emu, stripe } = await emulatorWithClient({ webhookRetry: { maxAttempts: 1 } });
+  const catalog = loadCatalog();
+  const catalogReport = await syncCatalog(stripe, catalog);
+  return { emu, stripe, catalog, catalogReport, close: () => emu.close() };
+}
+
+export interface Gateway {
+  db: TestOrm;
+  orm: Orm;
+  worker: WebhookWorker;
+  url: string;
+  /** Posts a body with the given Stripe-Signature (none when undefined). */
+  post(body: string, signature?: string): Promise<{ status: number; json: unknown }>;
+  /** Signs (now, or at `timestamp`) and posts an event. */
+  deliver(event: Stripe.Event | string, opts?: { timestamp?: number; secret?: string }): Promise<{ status: number; json: unknown }>;
+  close(): Promise<void>;
+}
+
+/** A fresh database with the catalog mirrored, the route on a free port, and a worker (not started). */
+export async function gateway(side: StripeSide, workerOpts: Partial<WebhookWorkerOptions> = {}): Promise<Gateway> {
+  const db = await createTestOrm();
+  const orm = db.orm;
+  await mirrorCatalog(orm.em.fork(), side.catalogReport);
+  const worker = new WebhookWorker({ orm, stripe: side.stripe, catalog: side.catalog, pollIntervalMs: 50, retryBaseMs: 10, ...workerOpts });
+  const app = express();
+  mountStripeWebhook(app, { orm, stripe: side.stripe, webhookSecret: SECRET, onStored: () => worker.notify() });
+  const server: Server = createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/stripe`;
+  const post = async (body: string, signature?: string) => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8', ...(signature !== undefined ? { 'stripe-signature': signature } : {}) },
+      body,
+    });
+    return { status: res.status, json: await res.json().catch(() => null) };
+  };
+  return {
+    db,
+    orm,
+    worker,
+    url,
+    post,
+    deliver(event, opts = {}) {
+      const payload = typeof event === 'string' ? event : JSON.stringify(event);
+      const signature = side.stripe.webhooks.generateTestHeaderString({ payload, secret: opts.secret ?? SECRET, timestamp: opts.timestamp });
+      return post(payload, signature);
+    },
+    async close() {
+      await worker.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await db.dispose();
+    },
+  };
+}
+
+/** The price of a catalog plan (by lookup key) in the emulator. */
+export async function planPrice(stripe: Stripe, planId: string): Promise<Stripe.Price> {
+  const list = await stripe.prices.list({ lookup_keys: [planId] });
+  const price = list.data[0];
+  if (!price) throw new Error(`no price with lookup key ${planId}`);
+  return price;
+}
+
+export { meteredLookupKey };
+
+/** Every event the emulator stored, oldest first. */
+export async function allEvents(stripe: Stripe): Promise<Stripe.Event[]> {
+  const out: Stripe.Event[] = [];
+  for await (const e of stripe.events.list({ limit: 100 })) out.push(e);
+  return out.reverse();
+}
+
+export const MIRROR_TABLES = ['customers', 'subscriptions', 'subscription_items', 'invoices', 'invoice_lines'] as const;
+
+/** The mirror tables as plain JSON rows ordered by id, without the columns that record when a row was written. */
+export async function mirrorSnapshot(orm: Orm, opts: { withLastEventAt?: boolean } = {}): Promise<Record<string, unknown[]>> {
+  const out: Record<string, unknown[]> = {};
+  for (const table of MIRROR_TABLES) {
+    const rows = await orm.em.getConnection().execute<Record<string, unknown>[]>(`select * from "${table}" order by "id"`);
+    out[table] = rows.map((r) => {
+      const { synced_at: _s, last_event_at, ...rest } = r;
+      return JSON.parse(JSON.stringify(opts.withLastEventAt ? { ...rest, last_event_at } : rest));
+    });
+  }
+  return out;
+}
+
+/** mulberry32, for reproducible shuffles. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function shuffled<T>(items: T[], random: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+export const DAY = 86_400;
