@@ -3,7 +3,7 @@
  * (committed); a test and CI fail when the committed file differs from `emitSchemaSdl()`.
  */
 import 'reflect-metadata';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { printSchema } from 'graphql';
@@ -24,11 +24,28 @@ export async function writeSchemaFile(path = SCHEMA_FILE, options: GatewaySchema
   return sdl;
 }
 
+/** `--check`: exit 1 when schema.graphql is stale (CI); `--write` (default): regenerate it. */
+async function cli(args: string[]): Promise<number> {
+  if (args.includes('--check')) {
+    const current = existsSync(SCHEMA_FILE) ? readFileSync(SCHEMA_FILE, 'utf8') : '';
+    if (current === (await emitSchemaSdl())) {
+      console.log('schema.graphql is current');
+      return 0;
+    }
+    console.error('schema.graphql differs from what the resolvers emit; run `npm run schema` and commit the result');
+    return 1;
+  }
+  const out = args.find((a) => !a.startsWith('--')) ?? SCHEMA_FILE;
+  await writeSchemaFile(out);
+  console.log(`wrote ${out}`);
+  return 0;
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  writeSchemaFile(process.argv[2] ?? SCHEMA_FILE).then(
-    () => console.log(`wrote ${process.argv[2] ?? SCHEMA_FILE}`),
-    (err) => {
-      console.error(err);
+  cli(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(`emit-schema: ${(err as Error).message}`);
       process.exit(1);
     },
   );

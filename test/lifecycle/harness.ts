@@ -3,9 +3,12 @@
  * of its own, the emulator on a free port, the default catalog synced to it and mirrored, one test
  * clock for every customer the gateway creates (as in sandbox), HS256 tokens.
  */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type Stripe from 'stripe';
 import { signDevToken, type Role } from '../../src/auth/tokens.js';
-import { loadCatalog, type Catalog } from '../../src/billing/catalog.js';
+import { DEFAULT_CATALOG_PATH, loadCatalog, type Catalog } from '../../src/billing/catalog.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Orm } from '../../src/db/orm.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
@@ -42,8 +45,19 @@ export interface LifecycleGateway {
   close(): Promise<void>;
 }
 
+/** The default catalog plus a flat-priced (not per-seat) self-serve plan, `flat_monthly` ($20/month, product `flat`). */
+export function catalogWithFlatPlan(): string {
+  const catalog = JSON.parse(readFileSync(DEFAULT_CATALOG_PATH, 'utf8')) as { products: unknown[]; plans: unknown[] };
+  catalog.products.push({ id: 'flat', name: 'Flat' });
+  catalog.plans.push({ id: 'flat_monthly', name: 'Flat', product: 'flat', price: { amount: 2000, currency: 'usd' }, interval: 'month', perSeat: false, selfServe: true, features: ['Everything flat'] });
+  const dir = mkdtempSync(join(tmpdir(), 'bg-lifecycle-catalog-'));
+  const path = join(dir, 'catalog.json');
+  writeFileSync(path, JSON.stringify(catalog));
+  return path;
+}
+
 export async function startLifecycleGateway(env: Record<string, string> = {}): Promise<LifecycleGateway> {
-  const config = loadConfig({ NODE_ENV: 'test', AUTH_JWT_SECRET: SECRET, RATE_LIMIT_PER_TOKEN: '0', RATE_LIMIT_PER_ADDRESS: '0', ...env });
+  const config = loadConfig({ NODE_ENV: 'test', AUTH_JWT_SECRET: SECRET, RATE_LIMIT_PER_TOKEN: '0', RATE_LIMIT_PER_ADDRESS: '0', BILLING_CATALOG: catalogWithFlatPlan(), ...env });
   const catalog = loadCatalog(config.billingCatalog);
   const emulator = await startEmulator({ port: 0 });
   let testOrm: TestOrm | undefined;

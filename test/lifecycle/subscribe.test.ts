@@ -123,11 +123,13 @@ describe('subscribe rules', () => {
     expect(errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
   });
 
-  it('rejects a quantity above 1 on a plan that is not per seat', async () => {
-    const catalog = structuredClone(gw.catalog);
-    catalog.plans.find((p) => p.id === 'basic_monthly')!.perSeat = false;
-    const { checkQuantity } = await import('../../src/billing/subscriptions/plan-items.js');
-    expect(() => checkQuantity(catalog.plans.find((p) => p.id === 'basic_monthly')!, 2)).toThrow(expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT', field: 'quantity' } }));
+  it('rejects a quantity above 1 on a plan that is not per seat, and accepts 1', async () => {
+    const token = await gw.token('user_flat');
+    const many = await gw.gql(SUBSCRIBE, { input: { plan: 'flat_monthly', quantity: 2, paymentMethod: 'pm_card_visa' } }, token);
+    expect(many.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'quantity' });
+    const one = await gw.gql(SUBSCRIBE, { input: { plan: 'flat_monthly', paymentMethod: 'pm_card_visa' } }, token);
+    expect(one.errors).toBeUndefined();
+    expect(one.data!.subscribe.subscription).toMatchObject({ quantity: 1, plan: { id: 'flat_monthly' }, latestInvoice: { total: { amount: 2000 } } });
   });
 
   it('answers CONFLICT for a second live subscription to the same product', async () => {

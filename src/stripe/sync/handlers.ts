@@ -3,6 +3,7 @@
  * of it, and how to re-read it. The convergence rule itself is in `convergence.ts`.
  */
 import type { EntityManager } from '@mikro-orm/core';
+import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
 import { isResourceMissing } from '../client.js';
 import { deleteInvoice, mirrorObject, SUBSCRIPTION_MIRROR_EXPAND, type PlanCatalog } from '../mirror/index.js';
@@ -62,7 +63,7 @@ interface Target {
 const idOf = (v: unknown): string | null =>
   typeof v === 'string' ? v : v && typeof v === 'object' && typeof (v as { id?: unknown }).id === 'string' ? (v as { id: string }).id : null;
 
-function targetOf(event: Stripe.Event): Target | { none: string } {
+async function targetOf(em: EntityManager, event: Stripe.Event): Promise<Target | { none: string }> {
   const obj = event.data.object as unknown as Record<string, unknown>;
   const type = event.type as string;
   if (type.startsWith('customer.subscription.')) {
@@ -84,7 +85,15 @@ function targetOf(event: Stripe.Event): Target | { none: string } {
   if (type.startsWith('payment_method.')) {
     // Detached: `customer` is null now; the previous attributes name it.
     const prev = (event.data.previous_attributes ?? {}) as Record<string, unknown>;
-    const customer = idOf(obj.customer) ?? idOf(prev.customer);
+    let customer = idOf(obj.customer) ?? idOf(prev.customer);
+    // A detach may say neither; the customer whose default it was (cleared by the detach) is in the mirror.
+    if (!customer && typeof obj.id === 'string') {
+      const rows = await (em as SqlEntityManager).execute<{ id: string }[]>(
+        `select "id" from "customers" where "default_payment_method" = ? limit 1`,
+        [obj.id],
+      );
+      customer = rows[0]?.id ?? null;
+    }
     return customer ? { kind: 'customer', id: customer, payload: null } : { none: 'payment method without customer' };
   }
   return { none: `unhandled type ${type}` };
@@ -140,7 +149,7 @@ async function applyPayload(em: EntityManager, target: Target, stamp: Date, even
  */
 export async function handleStripeEvent(em: EntityManager, event: Stripe.Event, ctx: HandlerContext): Promise<HandleResult> {
   if (!isHandledEventType(event.type)) return { action: 'noop', reason: `unhandled type ${event.type}` };
-  const target = targetOf(event);
+  const target = await targetOf(em, event);
   if ('none' in target) return { action: 'noop', reason: target.none };
   await lockObject(em, target.id);
   const created = new Date(event.created * 1000);
