@@ -8,6 +8,8 @@ import { registerMigrate } from './commands/migrate.js';
 import { registerServe } from './commands/serve.js';
 import { registerSetup } from './commands/setup.js';
 import { registerToken } from './commands/token.js';
+import { registerSync } from './commands/sync.js';
+import { registerWebhook } from './commands/webhook.js';
 
 /** Lets a command's action hand its outcome back to `runCli`. */
 export interface CliContext {
@@ -27,6 +29,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerSetup(program, ctx);
   registerEmulator(program, ctx);
   registerToken(program, ctx);
+  registerSync(program, ctx);
+  registerWebhook(program, ctx);
   return program;
 }
 

@@ -35,6 +35,9 @@ export interface FaultSpec {
 /** Runs when a customer is deleted (directly or with its test clock), before `customer.deleted` is emitted. */
 export type CustomerDeleteHook = (customer: Stripe.Customer & Stored) => void;
 
+/** Runs when the emulator closes: stop timers, close connections. */
+export type CloseHook = () => void | Promise<void>;
+
 export type ClockAdvanceHook = (clock: Stripe.TestHelpers.TestClock, from: number, to: number) => void | Promise<void>;
 /** Computes a field that Stripe only includes when expanded (e.g. `invoice.confirmation_secret`). */
 export type Includable = (obj: Stored, emu: Emulator) => unknown;
@@ -57,6 +60,8 @@ export class Emulator {
   /** Public base URL of the HTTP server (for hosted pages); set once listening. */
   baseUrl = 'http://127.0.0.1:12111';
   faults: FaultSpec | null = null;
+  private readonly closeHooks: CloseHook[] = [];
+  private closing: Promise<void> | null = null;
 
   constructor(readonly options: EmulatorOptions = {}) {
     this.store = new Store(options.dataDir);
@@ -97,6 +102,25 @@ export class Emulator {
     if (typeof customer === 'string') return this.clockIdOf(customer);
     if (customer && typeof customer === 'object') return this.clockIdOf((customer as { id: string }).id);
     return null;
+  }
+
+  /** Registers something to stop when the emulator closes (timers, connections); run newest first. */
+  onClose(hook: CloseHook): void {
+    this.closeHooks.push(hook);
+  }
+
+  /**
+   * Stops everything the emulator runs by itself: webhook deliveries (queued, retrying, in flight),
+   * the close hooks (e.g. billing's wall-clock timer), then writes the state out. Idempotent. The HTTP
+   * server is `startEmulator`'s to close.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.webhooks.close();
+      for (const hook of [...this.closeHooks].reverse()) await hook();
+      this.store.flush();
+    })();
+    return this.closing;
   }
 
   onClockAdvance(hook: ClockAdvanceHook): void {

@@ -4,7 +4,7 @@ import { EmulatorHttp } from './http/server.js';
 import { Router } from './http/router.js';
 import { registerRoutes } from './routes.js';
 
-export { Emulator, API_VERSION, type EmulatorOptions, type FaultSpec } from './emulator.js';
+export { Emulator, API_VERSION, type CloseHook, type EmulatorOptions, type FaultSpec } from './emulator.js';
 export type { ChaosSpec } from './webhooks/chaos.js';
 export type { DeliveryAttempt, WebhookRetryOptions } from './webhooks/delivery.js';
 export { meterUsage } from './resources/meters.js';
@@ -50,12 +50,12 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     http,
     forwardSecret: emulator.webhooks.forward?.secret ?? null,
     async close() {
-      emulator.webhooks.close();
       await new Promise<void>((resolve) => {
+        if (!http.server.listening) return resolve();
         http.server.close(() => resolve());
         http.server.closeAllConnections();
       });
-      emulator.store.flush();
+      await emulator.close();
     },
   };
 }

@@ -183,6 +183,24 @@ describe('upsertSubscription', () => {
     await expectMirrorEquals(renewed, { planId: 'basic_monthly', mrrAmount: 438 });
   });
 
+  it('mirrorObject writes a subscription and its nested objects all or nothing', async () => {
+    const s = await w.stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: w.prices.get('pro_monthly')!.id, quantity: 1 }],
+      expand: [...SUBSCRIPTION_MIRROR_EXPAND, 'latest_invoice'],
+    });
+    const broken = json(s) as Stripe.Subscription;
+    (broken.latest_invoice as Stripe.Invoice).lines.has_more = true; // and no client to fetch the rest
+    await expect(mirrorObject(em(), broken, { catalog: w.catalog })).rejects.toThrow(MirrorInputError);
+    expect(await em().count(Subscription, { id: s.id })).toBe(0);
+    const results = await mirrorObject(em(), s, { catalog: w.catalog });
+    expect(results).toEqual([
+      { kind: 'subscription', id: s.id, action: 'upserted' },
+      { kind: 'invoice', id: (s.latest_invoice as Stripe.Invoice).id, action: 'upserted' },
+    ]);
+    await w.stripe.subscriptions.cancel(s.id);
+  });
+
   it('a canceled subscription keeps its own mrr_amount and records the cancellation', async () => {
     const c = await w.stripe.subscriptions.create({ customer: customer.id, items: [{ price: w.prices.get('pro_monthly')!.id, quantity: 2 }] });
     const canceled = await w.stripe.subscriptions.cancel(c.id, { expand: [...SUBSCRIPTION_MIRROR_EXPAND] });

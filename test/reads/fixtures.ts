@@ -45,6 +45,8 @@ export interface SubscriptionSpec {
   currency?: string;
   cancelAtPeriodEnd?: boolean;
   trialEnd?: Date | null;
+  /** Write the licensed item's price as a bare id in `raw` (as Stripe does when not expanded). */
+  bareItemPrice?: boolean;
 }
 
 const stripePrice = (p: PriceSpec) => ({
@@ -60,7 +62,7 @@ export function subscription(em: EntityManager, s: SubscriptionSpec): Subscripti
   const start = s.createdAt;
   const end = new Date(start.getTime() + 30 * 86_400_000);
   const items = [
-    { id: `si_${s.id}_1`, object: 'subscription_item', quantity: s.quantity, price: stripePrice(s.price) },
+    { id: `si_${s.id}_1`, object: 'subscription_item', quantity: s.quantity, price: s.bareItemPrice ? s.price.id : stripePrice(s.price) },
     ...(s.metered ? [{ id: `si_${s.id}_2`, object: 'subscription_item', price: stripePrice(s.metered) }] : []),
   ];
   return em.create(Subscription, {

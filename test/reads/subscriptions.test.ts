@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Price } from '../../src/db/entities/catalog.js';
 import { assertNoStack, startTestGateway, type TestGateway } from '../http/harness.js';
 import { at, customer, invoice, PRICES, subscription } from './fixtures.js';
 
@@ -37,6 +38,16 @@ beforeAll(async () => {
   // A price the catalog does not know (made in the dashboard): the plan comes from the price itself.
   subscription(em, {
     id: 'sub_b2', customerId: 'cus_bob', status: 'incomplete', planId: null, price: { id: 'price_custom', unitAmount: 777, interval: 'week' }, quantity: 1, createdAt: at(600),
+  });
+  // Carol's item price is a bare id in `raw`: its amount comes from the mirrored prices table.
+  customer(em, 'cus_carol', 'user_carol', at(2));
+  em.create(Price, {
+    id: 'price_bare', productId: 'prod_x', currency: 'usd', type: 'recurring', recurringInterval: 'year', recurringIntervalCount: 1, lookupKey: null,
+    active: true, unitAmount: 1250, usageType: 'licensed', createdAt: at(0), raw: {} as never,
+  });
+  subscription(em, {
+    id: 'sub_c1', customerId: 'cus_carol', status: 'active', planId: null, price: { id: 'price_bare', unitAmount: 1250, interval: 'year' }, quantity: 2,
+    createdAt: at(700), bareItemPrice: true,
   });
   invoice(em, { id: 'in_a1_old', customerId: 'cus_alice', subscriptionId: 'sub_a1', total: 300, createdAt: at(100) });
   invoice(em, {
@@ -117,7 +128,7 @@ describe('subscriptions (root)', () => {
     expect(ids((await gw.gql(SUBS, { customerId: 'user_bob' }, admin)).body.data!.subscriptions)).toEqual(['sub_b2', 'sub_b1']);
     expect(ids((await gw.gql(SUBS, { customerId: 'cus_bob', status: ['ACTIVE'] }, admin)).body.data!.subscriptions)).toEqual(['sub_b1']);
     const all = await gw.gql(SUBS, { status: ['ACTIVE'] }, admin);
-    expect(ids(all.body.data!.subscriptions)).toEqual(['sub_b1', 'sub_a3', 'sub_a1']);
+    expect(ids(all.body.data!.subscriptions)).toEqual(['sub_c1', 'sub_b1', 'sub_a3', 'sub_a1']);
     expect((await gw.gql(SUBS, { customerId: 'user_unknown' }, admin)).body.data!.subscriptions).toEqual([]);
   });
 
@@ -131,6 +142,15 @@ describe('subscriptions (root)', () => {
       // $7.77 a week × 52 / 12 = 3367 cents.
       mrr: { amount: 3367 },
     });
+  });
+});
+
+describe('MRR of an item whose price is not expanded', () => {
+  it('reads the price from the mirrored prices table', async () => {
+    const { body } = await gw.gql(/* GraphQL */ `{ customer { mrr { amount } subscriptions { id mrr { amount } } } }`, {}, await gw.token('user_carol'));
+    expect(body.errors).toBeUndefined();
+    // 2 × $12.50 a year = 2500 / 12 = 208.33 → 208.
+    expect(body.data!.customer).toEqual({ mrr: { amount: 208 }, subscriptions: [{ id: 'sub_c1', mrr: { amount: 208 } }] });
   });
 });
 

@@ -40,8 +40,7 @@ describe('live billing signals over graphql-ws', () => {
     const payments = await collect<Ev>(gw.wsUrl, admin, `subscription { billingEvents(types: [PAYMENT_RECEIVED]) { ${EVENT_FIELDS} } }`, 'billingEvents');
     const mrr = await collect<any>(gw.wsUrl, admin, 'subscription { mrrUpdated { asOf totals { amount currency formatted } activeSubscriptions byPlan { plan { id name } mrr { amount } subscriptions } } }', 'mrrUpdated');
     const milestones = await collect<any>(gw.wsUrl, admin, 'subscription { milestoneReached { threshold { amount formatted } mrr { amount } reachedAt } }', 'milestoneReached');
-    await warmUp(bus, [{ c: all }, { c: mine, owner: 'alice' }, { c: payments }, { c: mrr, topic: 'mrr' }, { c: milestones, topic: 'milestones' }]);
-    // The probes were published as CUSTOMER_CREATED: the type filter keeps them away from `payments`, which the probe for `all`... also reaches.
+    await warmUp(bus, [{ c: all }, { c: mine, owner: 'alice' }, { c: payments, type: 'PAYMENT_RECEIVED' }, { c: mrr, topic: 'mrr' }, { c: milestones, topic: 'milestones' }]);
     const before = (await allEvents(stripe)).length;
     const a = await subscribe(stripe, await priceId('pro_monthly'), { externalId: 'alice' });
     const b = await subscribe(stripe, await priceId('basic_monthly'), { externalId: 'bob' });

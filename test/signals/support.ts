@@ -7,6 +7,7 @@ import type Stripe from 'stripe';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { loadCatalog, type Catalog } from '../../src/billing/catalog.js';
+import type { BillingEventTypeValue } from '../../src/db/entities/billing-event.js';
 import type { Orm } from '../../src/db/orm.js';
 import { signDevToken } from '../../src/auth/tokens.js';
 import { loadConfig } from '../../src/config.js';
@@ -156,17 +157,17 @@ export const PROBE_PREFIX = 'probe_';
 /**
  * A subscription starts some time after the socket is acknowledged, with no message saying so. Publish
  * probes on `bus` until every collector has received one; the tests then ignore probes (id `probe_…`).
- * `owner` is the externalId a probe claims, so customer subscriptions see it too.
+ * `owner` is the externalId a probe claims, so customer subscriptions see it too; `type`, for filtered ones.
  */
-export async function warmUp(bus: SignalBus, collectors: { c: Collected<any>; owner?: string; topic?: 'events' | 'mrr' | 'milestones' }[]): Promise<void> {
+export async function warmUp(bus: SignalBus, collectors: { c: Collected<any>; owner?: string; type?: BillingEventTypeValue; topic?: 'events' | 'mrr' | 'milestones' }[]): Promise<void> {
   let n = 0;
   const probe = () => {
     n++;
-    for (const { owner, topic = 'events' } of collectors) {
+    for (const { owner, type = 'CUSTOMER_CREATED', topic = 'events' } of collectors) {
       if (topic === 'events')
         bus.publish(TOPICS.billingEvents, {
           id: `${PROBE_PREFIX}${n}`,
-          type: 'CUSTOMER_CREATED',
+          type,
           occurredAt: new Date().toISOString(),
           customerId: null,
           customerExternalId: owner ?? null,

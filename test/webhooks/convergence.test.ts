@@ -114,7 +114,7 @@ describe('convergence of the mirror', () => {
     expect(fresh.status).toBe('canceled');
     expect(sub).toMatchObject({ status: 'canceled', plan_id: 'pro_monthly', quantity: 3, customer_id: customerId });
     const cust = baseline.customers!.find((r) => (r as { id: string }).id === customerId) as Record<string, unknown>;
-    expect(cust).toMatchObject({ email: 'final@example.com', name: 'Life Cycle Jr', external_id: 'user_life' });
+    expect(cust).toMatchObject({ email: 'final@example.com', name: 'Life Cycle Jr', external_id: 'user_life', default_payment_method: null });
     expect(baseline.invoices!.length).toBeGreaterThanOrEqual(4);
     // Every mirrored invoice matches Stripe.
     for (const inv of baseline.invoices as { id: string; status: string; amount_paid: number }[]) {

@@ -135,7 +135,7 @@ describe('POST /webhooks/stripe', () => {
     const outcomes = [];
     while (outcomes.length < maxAttempts) {
       const o = await worker.processNext();
-      if (o) outcomes.push(o);
+      if (o?.eventId === event.id) outcomes.push(o);
       else await new Promise((r) => setTimeout(r, 5));
     }
     expect(outcomes.map((o) => o.status)).toEqual(['retry', 'retry', 'parked']);

@@ -33,5 +33,6 @@ export function registerBilling(router: Router, emu: Emulator): void {
       }
     }
   });
-  startWallClockBilling(emu);
+  const timer = startWallClockBilling(emu);
+  void timer;
 }

@@ -26,26 +26,12 @@ export function invoicePaymentMethod(emu: Emulator, inv: InvoiceRecord): Payment
   const sub = subId ? emu.store.get<SubRecord>('subscription', subId) : undefined;
   const customer = customerOf(emu, inv);
   const id = idOf(inv.default_payment_method) ?? idOf(sub?.default_payment_method) ?? idOf(customer?.invoice_settings?.default_payment_method);
-  return id ? findPaymentMethod(emu, id, idOf(inv.customer)) : null;
+  return id ? findPaymentMethod(emu, id) : null;
 }
 
-/**
- * A stored payment method by id. A customer default that still holds a test token's name
- * (`pm_card_visa`, as customers.create with `invoice_settings[default_payment_method]=pm_card_visa`
- * leaves it) resolves to the card that token attached to the customer (its fingerprint is the
- * token's name), so the charge behaves as that card; read-only.
- */
-export function findPaymentMethod(emu: Emulator, id: string, customer: string | null): PaymentMethodRecord | null {
-  const pm = emu.store.get<PaymentMethodRecord>('payment_method', id);
-  if (pm) return pm;
-  if (!id.startsWith('pm_card_') || !customer) return null;
-  // Newest first: the card attached with the customer is usually among the last stored.
-  const all = emu.store.all<PaymentMethodRecord>('payment_method');
-  for (let i = all.length - 1; i >= 0; i--) {
-    const x = all[i]!;
-    if (x.customer === customer && x.card?.fingerprint === id) return x;
-  }
-  return null;
+/** A stored payment method by id (defaults always hold real `pm_…` ids, never test-token names). */
+export function findPaymentMethod(emu: Emulator, id: string): PaymentMethodRecord | null {
+  return emu.store.get<PaymentMethodRecord>('payment_method', id) ?? null;
 }
 
 /** Whether a charge on this payment method would succeed (decided up front for error_if_incomplete). */

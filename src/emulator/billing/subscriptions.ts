@@ -193,7 +193,7 @@ function subCustomer(emu: Emulator, sub: SubRecord): CustomerRecord {
 /** The card a subscription charges: its own default, else the customer's invoice default. */
 export function subscriptionPaymentMethod(emu: Emulator, sub: SubRecord): PaymentMethodRecord | null {
   const id = idOf(sub.default_payment_method) ?? idOf(subCustomer(emu, sub)?.invoice_settings?.default_payment_method);
-  return id ? findPaymentMethod(emu, id, idOf(sub.customer)) : null;
+  return id ? findPaymentMethod(emu, id) : null;
 }
 
 /**
@@ -298,7 +298,7 @@ export function createSubscription(emu: Emulator, input: CreateSubscriptionInput
     throw invalidRequest(`The customer does not have a payment method with the ID ${pm.id}. The payment method must be attached to the customer.`, 'default_payment_method');
   }
   const customerDefault = idOf(customer.invoice_settings?.default_payment_method);
-  const chargePm = pm ?? (customerDefault ? findPaymentMethod(emu, customerDefault, customer.id) : null);
+  const chargePm = pm ?? (customerDefault ? findPaymentMethod(emu, customerDefault) : null);
 
   const subId = newId('sub', 24);
   const periodStart = now;

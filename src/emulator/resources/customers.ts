@@ -6,7 +6,7 @@ import type { Router } from '../http/router.js';
 import { createdFilter, newestFirst, paginate } from '../list.js';
 import type { Stored } from '../store.js';
 import { mergeMetadata, updateWithEvent } from './common.js';
-import { attachPaymentMethod, requireAttached } from './payment-methods.js';
+import { attachablePaymentMethod, markAttached, requireAttached, type PaymentMethodRecord } from './payment-methods.js';
 
 export type CustomerRecord = Stripe.Customer & Stored;
 
@@ -47,14 +47,25 @@ export function registerCustomers(router: Router, emu: Emulator): void {
       tax_exempt: 'none',
       test_clock: testClock ?? null,
     };
+    // Cards are checked before anything is stored, so a declined card leaves no customer behind. A
+    // test token becomes a new PaymentMethod; when both params name the same token it is one card,
+    // and the default is that card's real `pm_…` id, never the token's name.
+    const cards = new Map<string, PaymentMethodRecord>();
+    const card = (id: string, param: string): PaymentMethodRecord => {
+      let pm = cards.get(id);
+      if (!pm) cards.set(id, (pm = attachablePaymentMethod(emu, id, customer.id, param)));
+      return pm;
+    };
+    try {
+      if (paymentMethod) card(paymentMethod, 'payment_method');
+      if (defaultPm) customer.invoice_settings.default_payment_method = card(defaultPm, 'invoice_settings[default_payment_method]').id;
+    } catch (err) {
+      for (const [asked, pm] of cards) if (pm.id !== asked) emu.store.delete('payment_method', pm.id);
+      throw err;
+    }
     emu.store.insert('customer', customer);
     emu.events.emit('customer.created', customer);
-    // Payment methods live in their own module; it attaches and may set the default.
-    if (paymentMethod) attachPaymentMethod(emu, paymentMethod, customer.id, 'payment_method');
-    if (defaultPm) {
-      if (defaultPm !== paymentMethod) attachPaymentMethod(emu, defaultPm, customer.id, 'invoice_settings[default_payment_method]');
-      customer.invoice_settings.default_payment_method = defaultPm;
-    }
+    for (const pm of cards.values()) markAttached(emu, pm, customer.id);
     return customer;
   });
 

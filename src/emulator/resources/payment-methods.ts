@@ -62,19 +62,37 @@ export function resolvePaymentMethod(emu: Emulator, id: string, param: string): 
 
 /** Attaches a payment method (or test token) to a customer; a declining card fails here, as at Stripe. */
 export function attachPaymentMethod(emu: Emulator, id: string, customerId: string, param: string): PaymentMethodRecord {
+  const pm = attachablePaymentMethod(emu, id, customerId, param);
+  markAttached(emu, pm, customerId);
+  return pm;
+}
+
+/**
+ * The payment method an attachment would attach (a test token becomes a new PaymentMethod), checked
+ * as attaching checks it (someone else's card, a declining card), without attaching it yet: callers
+ * that must validate everything before changing state (customers.create) attach it afterwards with
+ * `markAttached`.
+ */
+export function attachablePaymentMethod(emu: Emulator, id: string, customerId: string, param: string): PaymentMethodRecord {
   const pm = resolvePaymentMethod(emu, id, param);
+  const fresh = pm.id !== id;
   if (pm.customer && pm.customer !== customerId) {
     throw invalidRequest('The payment method you provided has already been attached to a customer.', param);
   }
   if (cardBehaviour(pm) === 'declined') {
+    // A token's card that is refused leaves nothing behind.
+    if (fresh) emu.store.delete('payment_method', pm.id);
     throw cardError('Your card was declined.', 'generic_decline', { param, payment_method: pm });
   }
-  if (!pm.customer) {
-    pm.customer = customerId;
-    emu.store.changed();
-    emu.events.emit('payment_method.attached', pm);
-  }
   return pm;
+}
+
+/** Attaches a checked payment method to the customer (`payment_method.attached`), once. */
+export function markAttached(emu: Emulator, pm: PaymentMethodRecord, customerId: string): void {
+  if (pm.customer) return;
+  pm.customer = customerId;
+  emu.store.changed();
+  emu.events.emit('payment_method.attached', pm);
 }
 
 /** A payment method that must already belong to the customer (e.g. to become its default). */

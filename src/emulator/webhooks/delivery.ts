@@ -3,6 +3,7 @@ import type { Emulator } from '../emulator.js';
 import { newId, newSecret } from '../ids.js';
 import type { Stored } from '../store.js';
 import { reorderWindow, seededRandom, shuffle, type ChaosSpec } from './chaos.js';
+import { DeliveryClient } from './http-post.js';
 import { signatureHeader } from './signature.js';
 
 export interface WebhookRetryOptions {
@@ -78,6 +79,7 @@ export class WebhookDelivery {
   private readonly queues = new Map<string, EndpointQueue>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly abort = new AbortController();
+  private readonly client = new DeliveryClient();
   private readonly log: DeliveryAttempt[] = [];
   private held: Stripe.Event[] = [];
   private reorderBuffer: Stripe.Event[] = [];
@@ -158,7 +160,9 @@ export class WebhookDelivery {
     this.closed = true;
     this.reset();
     if (this.reorderTimer) clearTimeout(this.reorderTimer);
+    this.reorderTimer = undefined;
     this.abort.abort();
+    this.client.destroy();
   }
 
   private targets(): Target[] {
@@ -268,21 +272,19 @@ export class WebhookDelivery {
     let status: number | null = null;
     let error: string | null = null;
     try {
-      const res = await fetch(target.url, {
-        method: 'POST',
-        headers: {
+      status = await this.client.post(
+        target.url,
+        {
           'Content-Type': 'application/json; charset=utf-8',
           'User-Agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
           'Stripe-Signature': signatureHeader(job.payload, target.secret),
         },
-        body: job.payload,
-        signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.retry.timeoutMs)]),
-      });
-      status = res.status;
-      await res.arrayBuffer().catch(() => undefined);
+        job.payload,
+        this.retry.timeoutMs,
+        this.abort.signal,
+      );
     } catch (err) {
-      const e = err as Error;
-      error = e.name === 'TimeoutError' ? `timed out after ${this.retry.timeoutMs} ms` : (e.cause as Error | undefined)?.message ?? e.message;
+      error = (err as Error).message;
     }
     if (this.closed) return;
     const ok = status !== null && status >= 200 && status < 300;

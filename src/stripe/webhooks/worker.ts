@@ -2,14 +2,15 @@
  * Processes the webhook inbox apart from the request. Each event is one transaction: claim the row
  * (`FOR UPDATE SKIP LOCKED`, so any number of workers and replicas share the inbox without taking the
  * same row), bring the event into the mirror, run `afterEvent` (signals), mark the row processed.
- * A failure rolls back to a savepoint and records the attempt with an exponential backoff; after
+ * A failure rolls the transaction back and records the attempt (in its own transaction) with an
+ * exponential backoff; after
  * `maxAttempts` the event is parked (log line, metric, `listParkedEvents`). A process killed mid-way
  * loses only its open transaction: the row is pending again for the next worker.
  *
  * Wake-ups: `notify()` (the webhook route calls it after each insert) starts the next claim at once;
  * a periodic poll picks up rows inserted by other processes and retries whose backoff has elapsed.
  */
-import { TransactionPropagation, type EntityManager } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
 import { loadCatalog } from '../../billing/catalog.js';
@@ -125,64 +126,84 @@ export class WebhookWorker {
 
   /** Claims and processes one due event; null when there is none. */
   async processNext(): Promise<ProcessOutcome | null> {
-    const em = this.options.orm.em.fork() as SqlEntityManager;
-    return em.transactional(async (tx) => {
-      const rows = await tx.execute<ClaimedRow[]>(
-        `select "id", "type", "payload", "attempts", extract(epoch from "received_at")::float8 as received_epoch
-           from "webhook_events"
-          where ("status" = 'pending' and "next_attempt_at" <= now())
-             or ("status" = 'processing' and "locked_until" < now())
-          order by "stripe_created_at", "received_at", "id"
-          limit 1
-          for update skip locked`,
+    let claimed: ClaimedRow | null = null;
+    try {
+      const done = await (this.options.orm.em.fork() as SqlEntityManager).transactional(async (tx) => {
+        const rows = await tx.execute<ClaimedRow[]>(
+          `select "id", "type", "payload", "attempts", extract(epoch from "received_at")::float8 as received_epoch
+             from "webhook_events"
+            where ("status" = 'pending' and "next_attempt_at" <= now())
+               or ("status" = 'processing' and "locked_until" < now())
+            order by "stripe_created_at", "received_at", "id"
+            limit 1
+            for update skip locked`,
+        );
+        const row = rows[0];
+        if (!row) return null;
+        claimed = row;
+        const event = (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as Stripe.Event;
+        const result = await handleStripeEvent(tx, event, { stripe: this.options.stripe, catalog: this.catalog });
+        // The top-level transaction's em, so hooks that act on its commit (publishing signals) see it.
+        if (this.options.afterEvent) await this.options.afterEvent(tx, event);
+        await tx.execute(
+          `update "webhook_events" set "status" = 'processed', "attempts" = "attempts" + 1, "processed_at" = now(),
+                  "locked_until" = null, "last_error" = null where "id" = ?`,
+          [row.id],
+          'run',
+        );
+        return { row, result };
+      });
+      if (!done) return null;
+      const { row, result } = done;
+      this.metrics.processed.inc({ type: row.type, action: result.action });
+      this.metrics.lag.observe(Math.max(0, Date.now() / 1000 - Number(row.received_epoch)));
+      this.log.debug({ event: row.id, type: row.type, ...result }, 'webhook event processed');
+      return { eventId: row.id, type: row.type, status: 'processed', result };
+    } catch (err) {
+      // Nothing claimed: the database itself failed; the caller backs off.
+      if (!claimed) throw err;
+      return this.recordFailure(claimed, err);
+    }
+  }
+
+  /**
+   * Records a failed attempt in a transaction of its own (the event's was rolled back): backoff, or
+   * parked after `maxAttempts`. Skipped when another worker has meanwhile taken or finished the event.
+   */
+  private async recordFailure(row: ClaimedRow, err: unknown): Promise<ProcessOutcome> {
+    const reason = reasonOf(err);
+    this.metrics.failures.inc({ type: row.type });
+    const result = await (this.options.orm.em.fork() as SqlEntityManager).transactional(async (tx) => {
+      const current = await tx.execute<{ attempts: number }[]>(
+        `select "attempts" from "webhook_events" where "id" = ? and "status" in ('pending', 'processing') for update skip locked`,
+        [row.id],
       );
-      const row = rows[0];
-      if (!row) return null;
-      const event = (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as Stripe.Event;
-      const attempts = Number(row.attempts) + 1;
-      try {
-        // A savepoint: a failure undoes the mirror and signal writes but keeps the claim to record it.
-        const result = await tx.transactional(
-          async (inner) => {
-            const r = await handleStripeEvent(inner, event, { stripe: this.options.stripe, catalog: this.catalog });
-            if (this.options.afterEvent) await this.options.afterEvent(inner, event);
-            return r;
-          },
-          { propagation: TransactionPropagation.NESTED },
-        );
+      const attempts = Number(current[0]?.attempts ?? row.attempts) + 1;
+      if (!current[0]) return { attempts, parked: false };
+      if (attempts >= this.opts.maxAttempts) {
         await tx.execute(
-          `update "webhook_events" set "status" = 'processed', "attempts" = ?, "processed_at" = now(), "locked_until" = null, "last_error" = null where "id" = ?`,
-          [attempts, row.id],
+          `update "webhook_events" set "status" = 'parked', "attempts" = ?, "last_error" = ?, "locked_until" = null where "id" = ?`,
+          [attempts, reason, row.id],
           'run',
         );
-        this.metrics.processed.inc({ type: row.type, action: result.action });
-        this.metrics.lag.observe(Math.max(0, Date.now() / 1000 - Number(row.received_epoch)));
-        this.log.debug({ event: row.id, type: row.type, ...result }, 'webhook event processed');
-        return { eventId: row.id, type: row.type, status: 'processed', result } satisfies ProcessOutcome;
-      } catch (err) {
-        const reason = reasonOf(err);
-        this.metrics.failures.inc({ type: row.type });
-        if (attempts >= this.opts.maxAttempts) {
-          await tx.execute(
-            `update "webhook_events" set "status" = 'parked', "attempts" = ?, "last_error" = ?, "locked_until" = null where "id" = ?`,
-            [attempts, reason, row.id],
-            'run',
-          );
-          this.metrics.parked.inc({ type: row.type });
-          this.log.error({ event: row.id, type: row.type, attempts, reason }, 'webhook event parked after repeated failures');
-          return { eventId: row.id, type: row.type, status: 'parked', error: reason, attempts } satisfies ProcessOutcome;
-        }
-        const delayMs = this.backoff(attempts);
-        await tx.execute(
-          `update "webhook_events" set "status" = 'pending', "attempts" = ?, "last_error" = ?, "locked_until" = null,
-                  "next_attempt_at" = now() + (? * interval '1 millisecond') where "id" = ?`,
-          [attempts, reason, delayMs, row.id],
-          'run',
-        );
-        this.log.warn({ event: row.id, type: row.type, attempts, retryInMs: delayMs, reason }, 'webhook event failed; will retry');
-        return { eventId: row.id, type: row.type, status: 'retry', error: reason, attempts } satisfies ProcessOutcome;
+        return { attempts, parked: true };
       }
+      const delayMs = this.backoff(attempts);
+      await tx.execute(
+        `update "webhook_events" set "status" = 'pending', "attempts" = ?, "last_error" = ?, "locked_until" = null,
+                "next_attempt_at" = now() + (? * interval '1 millisecond') where "id" = ?`,
+        [attempts, reason, delayMs, row.id],
+        'run',
+      );
+      return { attempts, parked: false, delayMs };
     });
+    if (result.parked) {
+      this.metrics.parked.inc({ type: row.type });
+      this.log.error({ event: row.id, type: row.type, attempts: result.attempts, reason }, 'webhook event parked after repeated failures');
+      return { eventId: row.id, type: row.type, status: 'parked', error: reason, attempts: result.attempts };
+    }
+    this.log.warn({ event: row.id, type: row.type, attempts: result.attempts, retryInMs: result.delayMs, reason }, 'webhook event failed; will retry');
+    return { eventId: row.id, type: row.type, status: 'retry', error: reason, attempts: result.attempts };
   }
 
   /** Exponential backoff with ±20 % jitter, so replicas retrying together spread out. */

@@ -1,0 +1,99 @@
+import type { Command } from 'commander';
+import type { FullSyncReport, MissedEventsReport } from '../../stripe/sync/index.js';
+import type { CliContext } from '../index.js';
+import { printJson, parseUrl } from '../shared.js';
+
+interface SyncOptions {
+  full?: boolean;
+  json?: boolean;
+  apiBase?: string;
+}
+
+function printDrift(report: FullSyncReport): void {
+  const { customers, subscriptions, invoices } = report.checked;
+  process.stdout.write(`Checked ${customers} customers, ${subscriptions} subscriptions, ${invoices} invoices.\n`);
+  if (report.drift.length === 0) {
+    process.stdout.write('No drift: the mirror matches Stripe.\n');
+    return;
+  }
+  process.stdout.write(`Drift in ${report.drift.length} row(s)${report.repaired ? ', repaired' : ''}:\n`);
+  for (const d of report.drift) {
+    process.stdout.write(`  ${d.table.padEnd(13)} ${d.id.padEnd(28)} ${d.kind}${d.fields.length ? ` [${d.fields.join(', ')}]` : ''}\n`);
+  }
+}
+
+function printMissed(report: MissedEventsReport): void {
+  process.stdout.write(
+    `Events: ${report.listed} listed since the last sync, ${report.missed} missed by webhooks, ` +
+      `${report.processed} processed${report.failed ? `, ${report.failed} failed (will retry)` : ''}.\n`,
+  );
+}
+
+export function registerSync(program: Command, ctx: CliContext): void {
+  program
+    .command('sync')
+    .description('Reconcile the mirror with Stripe: process events missed since the last sync; --full re-reads every object.')
+    .option('--full', 're-read customers, subscriptions (all statuses) and invoices, repair the mirror and print the drift')
+    .option('--json', 'print the report as JSON')
+    .option('--api-base <url>', 'Stripe API base, e.g. an emulator at http://127.0.0.1:12111 (default: STRIPE_API_BASE)', parseUrl)
+    .action(async (opts: SyncOptions) => {
+      const [{ cliConfig }, { closeOrm, openOrm }, { loadCatalog }, { createProgress }, { resolveStripeTarget }, sync] = await Promise.all([
+        import('../config.js'),
+        import('../../db/orm.js'),
+        import('../../billing/catalog.js'),
+        import('../progress.js'),
+        import('../stripe-target.js'),
+        import('../../stripe/sync/index.js'),
+      ]);
+      const config = cliConfig();
+      const catalog = loadCatalog(config.billingCatalog);
+      const orm = await openOrm({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+      const tty = !opts.json && !!process.stderr.isTTY;
+      let target: Awaited<ReturnType<typeof resolveStripeTarget>> | undefined;
+      try {
+        target = await resolveStripeTarget(config, opts.apiBase);
+        const eventsBar = createProgress('Events  ', tty);
+        let missed: MissedEventsReport;
+        try {
+          missed = await sync.syncMissedEvents({
+            orm,
+            stripe: target.stripe,
+            catalog,
+            onProgress: (p) => eventsBar.update(p.done, Math.max(p.total, 1), p.phase),
+          });
+        } finally {
+          eventsBar.stop();
+        }
+        let full: FullSyncReport | undefined;
+        if (opts.full) {
+          const bar = createProgress('Objects ', tty);
+          const totals = { customers: 0, subscriptions: 0, invoices: 0 };
+          const done = { customers: 0, subscriptions: 0, invoices: 0 };
+          try {
+            full = await sync.syncFull({
+              orm,
+              stripe: target.stripe,
+              catalog,
+              onProgress: (p) => {
+                totals[p.table] = p.total;
+                done[p.table] = p.done;
+                const sum = (o: typeof totals) => o.customers + o.subscriptions + o.invoices;
+                bar.update(sum(done), Math.max(sum(totals), 1), p.table);
+              },
+            });
+          } finally {
+            bar.stop();
+          }
+        }
+        if (opts.json) printJson({ events: missed, ...(full ? { full } : {}) });
+        else {
+          printMissed(missed);
+          if (full) printDrift(full);
+        }
+        ctx.outcome = missed.failed > 0 ? 1 : 0;
+      } finally {
+        await target?.close();
+        await closeOrm(orm);
+      }
+    });
+}

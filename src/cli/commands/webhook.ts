@@ -1,0 +1,82 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../index.js';
+import { CliError, parsePort, waitForShutdownSignal } from '../shared.js';
+
+interface WebhookOptions {
+  port?: number;
+  apiBase?: string;
+}
+
+export const DEFAULT_WEBHOOK_SIDECAR_PORT = 8000;
+
+export function registerWebhook(program: Command, ctx: CliContext): void {
+  program
+    .command('webhook')
+    .description('Run only POST /webhooks/stripe and its workers (plus /healthz, /readyz, /metrics), as a sidecar beside `serve` processes.')
+    .option('--port <n>', `port to listen on (default ${DEFAULT_WEBHOOK_SIDECAR_PORT})`, parsePort)
+    .option('--api-base <url>', 'Stripe API base, e.g. an emulator (default: STRIPE_API_BASE)')
+    .addHelpText(
+      'after',
+      '\nShares the database (DATABASE_URL; PostgreSQL when a `serve` process runs too) and the signal bus (REDIS_URL)\n' +
+        'with the gateway. The signing secret is STRIPE_WEBHOOK_SECRET, or in sandbox the one the gateway registered.',
+    )
+    .action(async (opts: WebhookOptions) => {
+      const [{ cliConfig }, { closeOrm, openOrm }, { loadCatalog }, { resolveStripeTarget }, { checkStripe, STATE_WEBHOOK_ENDPOINT }, { SyncState }, { startWebhookSidecar }, events] =
+        await Promise.all([
+          import('../config.js'),
+          import('../../db/orm.js'),
+          import('../../billing/catalog.js'),
+          import('../stripe-target.js'),
+          import('../../stripe/sandbox.js'),
+          import('../../db/entities/sync-state.js'),
+          import('../../stripe/webhooks/sidecar.js'),
+          import('../../events/index.js'),
+        ]);
+      const config = cliConfig();
+      const orm = await openOrm({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+      const cleanup: (() => Promise<void>)[] = [() => closeOrm(orm)];
+      const closeAll = async () => {
+        for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
+      };
+      try {
+        let secret = config.stripe.webhookSecret;
+        if (!secret) {
+          const stored = await orm.em.fork().findOne(SyncState, { key: STATE_WEBHOOK_ENDPOINT });
+          try {
+            secret = stored ? (JSON.parse(stored.value) as { secret?: string }).secret : undefined;
+          } catch {
+            secret = undefined;
+          }
+        }
+        if (!secret) {
+          throw new CliError('webhook: no signing secret; set STRIPE_WEBHOOK_SECRET (or start `serve` once in sandbox so it registers its endpoint)');
+        }
+        const target = await resolveStripeTarget(config, opts.apiBase);
+        cleanup.push(() => target.close());
+        const bus = events.createSignalBus({ redisUrl: config.redisUrl });
+        cleanup.push(() => bus.close());
+        const signals = events.createSignals({ bus, config });
+        const sidecar = await startWebhookSidecar({
+          orm,
+          stripe: target.stripe,
+          webhookSecret: secret,
+          catalog: loadCatalog(config.billingCatalog),
+          afterEvent: (em, event) => signals.afterEvent(em, event),
+          checkStripe: async () => {
+            const r = await checkStripe(target.stripe);
+            if (!r.ok) throw new Error(r.error);
+          },
+          port: opts.port ?? DEFAULT_WEBHOOK_SIDECAR_PORT,
+        });
+        cleanup.push(() => sidecar.close());
+        process.stdout.write(`Webhook sidecar: POST ${sidecar.url}/webhooks/stripe\n`);
+      } catch (err) {
+        await closeAll();
+        throw err;
+      }
+      await waitForShutdownSignal();
+      // Graceful: stop accepting, finish the events in progress, close the bus and the database.
+      await closeAll();
+      ctx.outcome = 0;
+    });
+}

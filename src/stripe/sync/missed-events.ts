@@ -1,0 +1,135 @@
+/**
+ * Reconciliation by events: pages `events.list` from a persisted cursor (the newest event this job
+ * has seen, in `sync_state`), stores what the inbox lacks, and processes it like a webhook delivery.
+ * Events withheld, lost or refused (e.g. while the gateway was down past Stripe's retries) are caught up.
+ *
+ * The cursor is an event id, used with `ending_before` (Stripe lists in creation order, so this yields
+ * exactly the events created after it, oldest first), not a timestamp: `created` is whole seconds and,
+ * on test clocks, the clock's frozen time, so a time cursor would miss or repeat events. If the cursor
+ * event is gone (older than Stripe's 30-day retention), every listed event is re-read; the inbox
+ * drops those it already has.
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import type Stripe from 'stripe';
+import { SyncState } from '../../db/entities/sync-state.js';
+import type { Orm } from '../../db/orm.js';
+import { logger as rootLogger, type Logger } from '../../log.js';
+import { isResourceMissing } from '../client.js';
+import type { PlanCatalog } from '../mirror/index.js';
+import { storeEvent } from '../webhooks/inbox.js';
+import { webhookMetrics } from '../webhooks/metrics.js';
+import { WebhookWorker, type AfterEventHook, type ProcessOutcome } from '../webhooks/worker.js';
+
+export const EVENTS_CURSOR_KEY = 'sync.events_cursor';
+
+export interface EventsCursor {
+  id: string;
+  created: number;
+}
+
+export interface SyncMissedEventsOptions {
+  orm: Orm;
+  stripe: Stripe;
+  catalog?: PlanCatalog;
+  afterEvent?: AfterEventHook;
+  /** Process the stored events now (default true); false leaves them to the running workers. */
+  process?: boolean;
+  onProgress?: (p: { phase: 'events' | 'processing'; done: number; total: number }) => void;
+  log?: Logger;
+}
+
+export interface MissedEventsReport {
+  /** Events listed from Stripe after the cursor. */
+  listed: number;
+  /** Of those, events the inbox did not have. */
+  missed: number;
+  /** Missed events of types the gateway does not handle (stored as ignored). */
+  ignored: number;
+  /** Outcomes of processing (when `process` is on): processed, retry, parked. */
+  processed: number;
+  failed: number;
+  /** The cursor before and after this run. */
+  cursorBefore: EventsCursor | null;
+  cursorAfter: EventsCursor | null;
+  /** True when the cursor event no longer exists at Stripe and everything listable was re-read. */
+  cursorReset: boolean;
+}
+
+export async function readEventsCursor(em: EntityManager): Promise<EventsCursor | null> {
+  const row = await em.findOne(SyncState, { key: EVENTS_CURSOR_KEY });
+  if (!row) return null;
+  try {
+    const v = JSON.parse(row.value) as Partial<EventsCursor>;
+    return typeof v.id === 'string' && typeof v.created === 'number' ? { id: v.id, created: v.created } : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function writeEventsCursor(em: EntityManager, cursor: EventsCursor): Promise<void> {
+  await em.upsert(SyncState, { key: EVENTS_CURSOR_KEY, value: JSON.stringify(cursor), updatedAt: new Date() });
+}
+
+/** Events after `cursor`, oldest first; `null` cursor: every listable event, oldest first. */
+async function* eventsAfter(stripe: Stripe, cursor: EventsCursor | null): AsyncGenerator<Stripe.Event> {
+  if (cursor) {
+    // With ending_before the SDK pages towards newer events and yields each page oldest first.
+    yield* stripe.events.list({ ending_before: cursor.id, limit: 100 });
+    return;
+  }
+  const all: Stripe.Event[] = [];
+  for await (const e of stripe.events.list({ limit: 100 })) all.push(e);
+  yield* all.reverse();
+}
+
+export async function syncMissedEvents(opts: SyncMissedEventsOptions): Promise<MissedEventsReport> {
+  const log = (opts.log ?? rootLogger).child({ module: 'sync' });
+  const em = opts.orm.em.fork();
+  const cursorBefore = await readEventsCursor(em);
+  const report: MissedEventsReport = {
+    listed: 0,
+    missed: 0,
+    ignored: 0,
+    processed: 0,
+    failed: 0,
+    cursorBefore,
+    cursorAfter: cursorBefore,
+    cursorReset: false,
+  };
+
+  const consume = async (events: AsyncIterable<Stripe.Event>) => {
+    for await (const event of events) {
+      report.listed++;
+      const outcome = await storeEvent(em, event);
+      if (outcome !== 'duplicate') report.missed++;
+      if (outcome === 'ignored') report.ignored++;
+      // The newest event stored so far; written per page would save little, so once at the end (a failed run re-lists).
+      report.cursorAfter = { id: event.id, created: event.created };
+      opts.onProgress?.({ phase: 'events', done: report.listed, total: report.listed });
+    }
+  };
+  try {
+    await consume(eventsAfter(opts.stripe, cursorBefore));
+  } catch (err) {
+    if (!cursorBefore || !isResourceMissing(err)) throw err;
+    log.warn({ cursor: cursorBefore.id }, 'events cursor no longer exists at Stripe; re-reading every listable event');
+    report.cursorReset = true;
+    report.cursorAfter = null;
+    await consume(eventsAfter(opts.stripe, null));
+  }
+  if (report.cursorAfter && report.cursorAfter.id !== cursorBefore?.id) await writeEventsCursor(em, report.cursorAfter);
+  if (report.missed > 0) {
+    webhookMetrics.missedEvents.inc(report.missed - report.ignored);
+    log.info({ listed: report.listed, missed: report.missed }, 'events missed by webhooks stored for processing');
+  }
+
+  if (opts.process !== false) {
+    const worker = new WebhookWorker({ orm: opts.orm, stripe: opts.stripe, catalog: opts.catalog, afterEvent: opts.afterEvent, log: opts.log });
+    let outcomes: ProcessOutcome[] = [];
+    outcomes = await worker.drain();
+    report.processed = outcomes.filter((o) => o.status === 'processed').length;
+    report.failed = outcomes.length - report.processed;
+    opts.onProgress?.({ phase: 'processing', done: outcomes.length, total: outcomes.length });
+  }
+  return report;
+}
