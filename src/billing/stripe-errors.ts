@@ -13,7 +13,17 @@
  * Stripe's own messages are passed on only for card and user-input errors: they never hold a key.
  */
 import { AppError, badUserInput, cardDeclined, conflict, internalError, paymentActionRequired, rateLimited, upstreamUnavailable } from '../graphql/errors.js';
+import { Counter } from 'prom-client';
+import { metricsRegistry } from '../http/metrics.js';
 import { logger } from '../log.js';
+
+/** `/metrics`: failed Stripe calls of the gateway's mutations, by operation and the contract code they became. */
+export const stripeCallErrorsTotal = new Counter({
+  name: 'stripe_call_errors_total',
+  help: 'Stripe API calls that failed (after the SDK retries), by operation and resulting error code',
+  labelNames: ['operation', 'code'] as const,
+  registers: [metricsRegistry],
+});
 
 /** What a Stripe SDK error looks like (duck-typed: the SDK's classes differ between its ESM and CJS builds). */
 export interface StripeLikeError {
@@ -52,6 +62,12 @@ function fieldFor(param: string | undefined, fields: Record<string, string> | un
 /** The contract error for `err` (an AppError passes through unchanged). */
 export function mapStripeError(err: unknown, ctx: StripeErrorContext = {}): AppError {
   if (err instanceof AppError) return err;
+  const mapped = mapError(err, ctx);
+  stripeCallErrorsTotal.inc({ operation: ctx.operation ?? 'unknown', code: mapped.code });
+  return mapped;
+}
+
+function mapError(err: unknown, ctx: StripeErrorContext): AppError {
   if (!isStripeError(err)) {
     logger.error({ err: err instanceof Error ? { message: err.message, name: err.name } : String(err), op: ctx.operation }, 'unexpected error around a Stripe call');
     return internalError();

@@ -11,6 +11,8 @@ export type EventListener = (event: Stripe.Event) => void;
  */
 export class Events {
   private readonly listeners: EventListener[] = [];
+  /** The serialised object of each event, for `sameSnapshotAs`. */
+  private readonly snapshots = new WeakMap<object, string>();
 
   constructor(
     private readonly store: Store,
@@ -26,19 +28,27 @@ export class Events {
   emit(
     type: string,
     object: { id: string; object?: unknown },
-    opts: { previousAttributes?: Record<string, unknown>; created?: number } = {},
+    opts: {
+      previousAttributes?: Record<string, unknown>;
+      created?: number;
+      /** An event just emitted for the same, unchanged object (`invoice.paid` → `invoice.payment_succeeded`): its snapshot is reused. */
+      sameSnapshotAs?: Stripe.Event;
+    } = {},
   ): Stripe.Event {
+    const prior = opts.sameSnapshotAs ? this.snapshots.get(opts.sameSnapshotAs) : undefined;
+    const json = prior ?? JSON.stringify(object);
     const event = {
       id: newId('evt'),
       object: 'event' as const,
       api_version: this.apiVersion,
       created: opts.created ?? this.timeOf(object as Record<string, unknown>),
-      data: snapshotData(object, opts.previousAttributes),
+      data: snapshotData(json, opts.previousAttributes),
       livemode: false,
       pending_webhooks: 0,
       request: currentRequest(),
       type,
     } as unknown as Stripe.Event;
+    this.snapshots.set(event, json);
     this.store.insert('event', event as unknown as { id: string });
     for (const l of this.listeners) l(event);
     return event;
@@ -49,8 +59,7 @@ export class Events {
  * `event.data` with a snapshot of the object taken now: serialised at once, parsed only when read
  * (listing, retrieving, delivering). Most events are never read, and cloning showed in the profile.
  */
-function snapshotData(object: unknown, previous: Record<string, unknown> | undefined): Record<string, unknown> {
-  const json = JSON.stringify(object);
+function snapshotData(json: string, previous: Record<string, unknown> | undefined): Record<string, unknown> {
   let parsed: unknown;
   const data: Record<string, unknown> = {};
   Object.defineProperty(data, 'object', {

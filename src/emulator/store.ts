@@ -22,6 +22,8 @@ export class Store {
   private collections = new Map<string, Map<string, Stored>>();
   private saveTimer: NodeJS.Timeout | undefined;
   private readonly file: string | undefined;
+  /** How long the last write took: the next waits at least 10× that, so writing stays under ~10% of the time. */
+  private lastFlushMs = 0;
 
   constructor(
     dataDir?: string,
@@ -83,10 +85,13 @@ export class Store {
   /** Call after mutating a stored object in place. */
   changed(): void {
     if (!this.file || this.saveTimer) return;
-    this.saveTimer = setTimeout(() => {
-      this.saveTimer = undefined;
-      this.flush();
-    }, this.saveDelayMs);
+    this.saveTimer = setTimeout(
+      () => {
+        this.saveTimer = undefined;
+        this.flush();
+      },
+      Math.max(this.saveDelayMs, Math.min(10 * this.lastFlushMs, 10_000)),
+    );
     this.saveTimer.unref();
   }
 
@@ -96,11 +101,13 @@ export class Store {
       clearTimeout(this.saveTimer);
       this.saveTimer = undefined;
     }
+    const started = performance.now();
     const snapshot: Snapshot = { version: 1, collections: {} };
     for (const [kind, c] of this.collections) snapshot.collections[kind] = [...c.values()];
     const tmp = `${this.file}.tmp`;
     writeFileSync(tmp, JSON.stringify(snapshot));
     renameSync(tmp, this.file);
+    this.lastFlushMs = performance.now() - started;
   }
 
   private load(): void {

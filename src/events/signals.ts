@@ -65,12 +65,9 @@ interface StoredSignal extends SignalDraft {
   sourceEventId: string | null;
 }
 
-/** Major units (MRR_MILESTONES) → minor units of `currency`, exactly for decimal inputs such as 99.99. */
+/** A threshold of MRR_MILESTONES (major units) in minor units of `currency` ($10,000 → 1000000 cents, ¥10,000 → 10000). */
 export function thresholdMinor(major: number, currency: string): number {
-  const [whole, frac = ''] = String(major).split('.');
-  const digits = minorUnitDigits(currency);
-  const minor = Number(`${whole}${frac.padEnd(digits, '0').slice(0, digits)}`);
-  return frac.length > digits ? Math.ceil(major * 10 ** digits) : minor;
+  return Math.round(major * 10 ** minorUnitDigits(currency));
 }
 
 export function createSignals(deps: SignalsDeps): Signals {
@@ -118,9 +115,11 @@ export function createSignals(deps: SignalsDeps): Signals {
 
   async function externalIds(em: EntityManager, customerIds: string[]): Promise<Map<string, string | null>> {
     if (customerIds.length === 0) return new Map();
-    const rows = await queryRows<{ id: string; external_id: string | null }>(em, 
-        `select id, external_id from customers where id in (${customerIds.map(() => '?').join(', ')})`,
-        customerIds);
+    const rows = await queryRows<{ id: string; external_id: string | null }>(
+      em,
+      `select id, external_id from customers where id in (${customerIds.map(() => '?').join(', ')})`,
+      customerIds,
+    );
     return new Map(rows.map((r) => [r.id, r.external_id]));
   }
 
@@ -133,17 +132,21 @@ export function createSignals(deps: SignalsDeps): Signals {
       // clock_timestamp(), not now(): the order of rows must follow the (serialised) MRR steps, not transaction starts.
       return '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, clock_timestamp())';
     });
-    const inserted = await queryRows<{ id: string }>(em, 
-        `insert into billing_events (id, type, occurred_at, customer_id, subscription_id, invoice_id, amount, currency, message, data, source_event_id, created_at)
-         values ${rows.join(', ')} on conflict do nothing returning id`,
-        values);
+    const inserted = await queryRows<{ id: string }>(
+      em,
+      `insert into billing_events (id, type, occurred_at, customer_id, subscription_id, invoice_id, amount, currency, message, data, source_event_id, created_at)
+       values ${rows.join(', ')} on conflict do nothing returning id`,
+      values,
+    );
     return new Set(inserted.map((r) => r.id));
   }
 
   async function previousMrr(em: EntityManager, currency: string): Promise<number> {
-    const rows = await queryRows<{ amount: string | number }>(em, 
-        `select amount from billing_events where type = 'MRR_UPDATED' and currency = ? order by created_at desc limit 1`,
-        [currency]);
+    const rows = await queryRows<{ amount: string | number }>(
+      em,
+      `select amount from billing_events where type = 'MRR_UPDATED' and currency = ? order by created_at desc limit 1`,
+      [currency],
+    );
     return rows.length ? Number(rows[0]!.amount) : 0;
   }
 
@@ -152,15 +155,28 @@ export function createSignals(deps: SignalsDeps): Signals {
     const thresholds = [...new Set(deps.config.mrrMilestones.map((m) => thresholdMinor(m, currency)))].filter((t) => t > 0 && t <= mrr);
     if (thresholds.length === 0) return [];
     const values = thresholds.flatMap((t) => [currency, t, mrr, reachedAt]);
-    const rows = await queryRows<{ threshold: string | number }>(em, 
-        `insert into milestones (currency, threshold, mrr_amount, reached_at) values ${thresholds.map(() => '(?, ?, ?, ?)').join(', ')}
-         on conflict do nothing returning threshold`,
-        values);
+    const rows = await queryRows<{ threshold: string | number }>(
+      em,
+      `insert into milestones (currency, threshold, mrr_amount, reached_at) values ${thresholds.map(() => '(?, ?, ?, ?)').join(', ')}
+       on conflict do nothing returning threshold`,
+      values,
+    );
     return rows.map((r) => Number(r.threshold)).sort((a, b) => a - b);
+  }
+
+  /** A subscription payload whose price arrived as a bare id names no plan: the mirror row (written just before) does. */
+  async function fillPlans(em: EntityManager, drafts: SignalDraft[]): Promise<void> {
+    for (const d of drafts) {
+      if (d.subscriptionId && 'plan' in d.data && !d.data.plan) {
+        const rows = await queryRows<{ plan_id: string | null }>(em, 'select plan_id from subscriptions where id = ?', [d.subscriptionId]);
+        d.data.plan = rows[0]?.plan_id ?? null;
+      }
+    }
   }
 
   async function run(em: EntityManager, event: Stripe.Event): Promise<Publish[]> {
     const drafts = deriveSignals(event);
+    await fillPlans(em, drafts);
     const publishes: Publish[] = [];
     let report: MrrReportPayload | undefined;
     const milestones: MilestonePayload[] = [];

@@ -28,7 +28,10 @@ export function productRow(p: Stripe.Product, now = new Date()) {
 }
 
 export function priceRow(p: Stripe.Price, now = new Date()) {
-  const tiers: StoredPriceTier[] | null = p.tiers
+  // Stripe sends `tiers` only when expanded (webhook payloads lack it): absent → leave the stored tiers alone.
+  const tiers: StoredPriceTier[] | null | undefined = p.tiers === undefined
+    ? undefined
+    : p.tiers
     ? p.tiers.map((t) => ({
         up_to: t.up_to,
         unit_amount: t.unit_amount,
@@ -47,7 +50,7 @@ export function priceRow(p: Stripe.Price, now = new Date()) {
     unitAmountDecimal: dec(p.unit_amount_decimal),
     billingScheme: p.billing_scheme,
     tiersMode: p.tiers_mode,
-    tiers,
+    ...(tiers === undefined ? {} : { tiers }),
     type: p.type,
     recurringInterval: p.recurring?.interval ?? null,
     recurringIntervalCount: p.recurring?.interval_count ?? null,

@@ -3,9 +3,9 @@
  * of its own, the emulator on a free port, the default catalog synced to it and mirrored, one test
  * clock for every customer the gateway creates (as in sandbox), HS256 tokens.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type Stripe from 'stripe';
 import { signDevToken, type Role } from '../../src/auth/tokens.js';
 import { DEFAULT_CATALOG_PATH, loadCatalog, type Catalog } from '../../src/billing/catalog.js';
@@ -109,7 +109,9 @@ export async function startLifecycleGateway(env: Record<string, string> = {}): P
       async close() {
         await srv.close();
         await tOrm.dispose();
-        await emulator.close();
+        // A test may have stopped the emulator already (Stripe unreachable).
+        await emulator.close().catch(() => undefined);
+        rmSync(dirname(config.billingCatalog), { recursive: true, force: true });
       },
     };
   } catch (err) {

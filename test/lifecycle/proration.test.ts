@@ -115,4 +115,38 @@ describe('plan changes with proration', () => {
     expect(changed.data!.changePlan).toMatchObject({ plan: { id: 'pro_monthly' }, quantity: 2, latestInvoice: { id: sub.latestInvoice.id } });
     expect((await gw.stripe.invoiceItems.list({ customer: sub.customer.id, pending: true })).data).toHaveLength(0);
   });
+
+  it('with a fixed prorationDate, bills exactly what the preview with the same date showed', async () => {
+    const token = await gw.token('user_fixed_date');
+    const sub = (await gw.gql(SUBSCRIBE, { input: { plan: 'basic_monthly', paymentMethod: 'pm_card_visa' } }, token)).data!.subscribe.subscription;
+    // 10 days into a 31-day period (Mar 16 12:00 → Apr 16 12:00): 21/31 of it remains.
+    const at = new Date(Date.parse(sub.currentPeriodStart) + 10 * 86_400_000).toISOString();
+    const preview = await gw.gql(
+      `query ($id: ID!, $at: DateTime) { upcomingInvoice(subscriptionId: $id, plan: "pro_monthly", prorationDate: $at) { total { amount } lines { amount { amount } proration } } }`,
+      { id: sub.id, at },
+      token,
+    );
+    expect(preview.errors).toBeUndefined();
+    // round(100 × 21/31) = 68 credited, round(500 × 21/31) = 339 charged.
+    expect(preview.data!.upcomingInvoice.lines.map((l: any) => l.amount.amount).sort((a: number, b: number) => a - b)).toEqual([-68, 339]);
+    expect(preview.data!.upcomingInvoice.total.amount).toBe(271);
+    const changed = await gw.gql(CHANGE_PLAN, { input: { subscriptionId: sub.id, plan: 'pro_monthly', prorationDate: at } }, token);
+    expect(changed.errors).toBeUndefined();
+    expect(changed.data!.changePlan.latestInvoice).toMatchObject({ status: 'PAID', total: { amount: 271 } });
+    const outside = await gw.gql(CHANGE_PLAN, { input: { subscriptionId: sub.id, plan: 'pro_monthly', quantity: 2, prorationDate: '2020-01-01T00:00:00Z' } }, token);
+    expect(outside.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'prorationDate' });
+  });
+
+  it('monthly → yearly: charged at once as Stripe does, or refused naming the plan where the Stripe in use cannot (the emulator)', async () => {
+    const token = await gw.token('user_to_yearly');
+    const sub = (await gw.gql(SUBSCRIBE, { input: { plan: 'pro_monthly', paymentMethod: 'pm_card_visa' } }, token)).data!.subscribe.subscription;
+    const r = await gw.gql(CHANGE_PLAN, { input: { subscriptionId: sub.id, plan: 'pro_yearly' } }, token);
+    if (r.errors) {
+      expect(r.errors[0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'plan' });
+      expect((await gw.stripe.subscriptions.retrieve(sub.id)).items.data.map((i) => i.price.lookup_key)).toContain('pro_monthly');
+    } else {
+      expect(r.data!.changePlan).toMatchObject({ plan: { id: 'pro_yearly' }, latestInvoice: { status: 'PAID' } });
+      expect(r.data!.changePlan.latestInvoice.id).not.toBe(sub.latestInvoice.id);
+    }
+  });
 });

@@ -33,6 +33,19 @@ describe('subscribe with a card', () => {
     expect(customer.invoice_settings.default_payment_method).toMatch(/^pm_/);
 
     await expectMirrorEqualsStripe(sub.id);
+
+    // An immediate query (no webhook in this test) agrees with the mutation's answer.
+    const read = await gw.gql(
+      `{ customer { id subscriptions { id status quantity plan { id } } invoices { totalCount edges { node { id total { amount } status } } } } }`,
+      {},
+      token,
+    );
+    expect(read.errors).toBeUndefined();
+    expect(read.data!.customer).toEqual({
+      id: sub.customer.id,
+      subscriptions: [{ id: sub.id, status: 'ACTIVE', quantity: 3, plan: { id: 'basic_monthly' } }],
+      invoices: { totalCount: 1, edges: [{ node: { id: sub.latestInvoice.id, total: { amount: 300 }, status: 'PAID' } }] },
+    });
   });
 
   it('answers CARD_DECLINED with the decline code and leaves no subscription (declined at attach)', async () => {
@@ -212,4 +225,3 @@ async function expectMirrorEqualsStripe(subscriptionId: string): Promise<void> {
   });
 }
 
-export { expectMirrorEqualsStripe };

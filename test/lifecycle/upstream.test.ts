@@ -12,7 +12,7 @@ beforeAll(async () => {
   gw = await startLifecycleGateway();
 });
 afterEach(async () => {
-  await gw.faults({});
+  if (gw.emulator.http.server.listening) await gw.faults({});
 });
 afterAll(async () => {
   await gw?.close();
@@ -70,6 +70,17 @@ describe('Stripe unavailable', () => {
     await gw.faults({ status: 429, count: 10 });
     const { errors } = await gw.gql(SUBSCRIBE, { input: { plan: 'basic_monthly', paymentMethod: 'pm_card_visa' } }, await gw.token('user_429'));
     expect(errors![0]!.extensions!.code).toBe('RATE_LIMITED');
+    expect(await snapshot()).toEqual(before);
+  });
+
+  // Last: stops the emulator.
+  it('Stripe unreachable (connection refused): UPSTREAM_UNAVAILABLE and nothing written', async () => {
+    const token = await gw.token('user_unreachable');
+    await gw.faults({});
+    const before = await snapshot();
+    await gw.emulator.close();
+    const { errors } = await gw.gql(SUBSCRIBE, { input: { plan: 'basic_monthly', paymentMethod: 'pm_card_visa', idempotencyKey: 'gone-1' } }, token);
+    expect(errors![0]!.extensions!.code).toBe('UPSTREAM_UNAVAILABLE');
     expect(await snapshot()).toEqual(before);
   });
 });

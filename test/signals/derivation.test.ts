@@ -5,7 +5,8 @@ import { formatMrrLine, mrrReport } from '../../src/billing/metrics/mrr-report.j
 import { createSignalBus, createSignals, TOPICS, type BillingEventPayload, type MilestonePayload, type MrrReportPayload, type SignalBus } from '../../src/events/index.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { clearTables, createTestOrm, type TestOrm } from '../support/db.js';
-import { allEvents, emulatorWithCatalog, processEvent, subscribe } from './support.js';
+import { mirrorObject, type MirrorableObject } from '../../src/stripe/mirror/index.js';
+import { allEvents, catalog, emulatorWithCatalog, processEvent, subscribe } from './support.js';
 
 let db: TestOrm;
 let emu: RunningEmulator;
@@ -88,6 +89,50 @@ describe('signals from Stripe events', () => {
     expect(seen.mrr).toHaveLength(1);
     expect(seen.mrr[0]).toMatchObject({ totals: [{ amount: 1000, currency: 'usd' }], activeSubscriptions: 1, byPlan: [{ planId: 'pro_monthly', amount: 1000, subscriptions: 1 }] });
     expect(seen.milestones).toEqual([]);
+    await bus.close();
+  });
+
+  it('publishes only after the transaction commits, and nothing when it rolls back', async () => {
+    await clearTables(db.orm);
+    const bus = createSignalBus();
+    const seen = record(bus);
+    const signals = createSignals({ bus, config: { mrrMilestones: [1] } });
+    const before = (await allEvents(stripe)).length;
+    await subscribe(stripe, await priceId('basic_monthly'));
+    const events = (await allEvents(stripe)).slice(before);
+    const mirror = (tx: Parameters<typeof mirrorObject>[0], e: Stripe.Event) =>
+      mirrorObject(tx, e.data.object as MirrorableObject, { catalog, stripe, eventType: e.type });
+
+    // Rolled back: nothing stored, nothing published.
+    await expect(
+      db.orm.em.fork().transactional(async (tx) => {
+        for (const e of events) {
+          await mirror(tx, e);
+          await signals.afterEvent(tx, e);
+        }
+        throw new Error('worker failed after the signals step');
+      }),
+    ).rejects.toThrow('worker failed');
+    await tick();
+    expect(seen.events).toEqual([]);
+    expect(await storedEvents()).toEqual([]);
+
+    // Committed: nothing is visible before the commit, everything after it.
+    let duringTransaction = -1;
+    await db.orm.em.fork().transactional(async (tx) => {
+      for (const e of events) {
+        await mirror(tx, e);
+        await signals.afterEvent(tx, e);
+      }
+      await tick();
+      duringTransaction = seen.events.length + seen.mrr.length + seen.milestones.length;
+    });
+    await tick();
+    expect(duringTransaction).toBe(0);
+    const stored = await storedEvents();
+    expect(stored.map((r) => r.type).sort()).toEqual(['CUSTOMER_CREATED', 'INVOICE_CREATED', 'MILESTONE_REACHED', 'MRR_UPDATED', 'PAYMENT_RECEIVED', 'SUBSCRIPTION_STARTED']);
+    expect(seen.events.map((e) => e.id).sort()).toEqual(stored.map((r) => r.id).sort());
+    expect(seen.milestones).toHaveLength(1);
     await bus.close();
   });
 

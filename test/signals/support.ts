@@ -3,6 +3,7 @@
  * worker (mirror the event's object, then `afterEvent`, in one transaction, as W1's worker does), and
  * a graphql-ws client that collects what a subscription receives.
  */
+import type { Express } from 'express';
 import type Stripe from 'stripe';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -129,10 +130,10 @@ export interface SignalGateway {
   close(): Promise<void>;
 }
 
-export async function startSignalGateway(orm: Orm, bus: SignalBus): Promise<SignalGateway> {
+export async function startSignalGateway(orm: Orm, bus: SignalBus, extra: { mountBeforeJson?: (app: Express) => void } = {}): Promise<SignalGateway> {
   // Rate limits off: the warm-up below subscribes and publishes in a loop.
   const config = loadConfig({ NODE_ENV: 'test', AUTH_JWT_SECRET: TEST_SECRET, RATE_LIMIT_PER_TOKEN: '0', RATE_LIMIT_PER_ADDRESS: '0' });
-  const server = await createGatewayServer({ config, orm, catalog, bus, checkStripe: async () => undefined });
+  const server = await createGatewayServer({ config, orm, catalog, bus, checkStripe: async () => undefined, mountBeforeJson: extra.mountBeforeJson });
   const port = await server.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}`;
   return {

@@ -63,7 +63,8 @@ describe('POST /webhooks/stripe', () => {
 
   it('refuses a missing, wrong, tampered or stale signature with 400 and stores nothing', async () => {
     const before = await count();
-    const event = fakeEvent('customer.updated', { id: 'cus_unsigned', object: 'customer' });
+    // A type the gateway ignores, so the one accepted delivery below leaves no work behind.
+    const event = fakeEvent('charge.refunded', { id: 'ch_unsigned', object: 'charge' });
     const payload = JSON.stringify(event);
     const invalidBefore = (await webhookMetrics.received.get()).values.find((v) => v.labels.outcome === 'invalid_signature')?.value ?? 0;
 
@@ -73,7 +74,7 @@ describe('POST /webhooks/stripe', () => {
 
     // Tampered: signed, then the body changed.
     const header = side.stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET });
-    const tampered = payload.replace('cus_unsigned', 'cus_tampered');
+    const tampered = payload.replace('ch_unsigned', 'ch_tampered');
     const t = await gw.post(tampered, header);
     expect(t.status).toBe(400);
     expect(JSON.stringify(t.json)).not.toContain(SECRET);
@@ -108,11 +109,19 @@ describe('POST /webhooks/stripe', () => {
     expect(processed.map((p) => p.eventId)).not.toContain(event.id);
   });
 
-  it('refuses a body over the size limit without storing it', async () => {
+  it('refuses a body over the size limit, or not declared as JSON, without storing it', async () => {
     const before = await count();
     const big = JSON.stringify(fakeEvent('customer.updated', { id: 'cus_big', object: 'customer', description: 'x'.repeat(1_100_000) }));
     const res = await gw.post(big, side.stripe.webhooks.generateTestHeaderString({ payload: big, secret: SECRET }));
     expect(res.status).toBe(413);
+    // Not declared as JSON: refused as well.
+    const payload = JSON.stringify(fakeEvent('customer.updated', { id: 'cus_text', object: 'customer' }));
+    const text = await fetch(gw.url, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', 'stripe-signature': side.stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET }) },
+      body: payload,
+    });
+    expect(text.status).toBe(400);
     expect(await count()).toBe(before);
   });
 
@@ -121,7 +130,9 @@ describe('POST /webhooks/stripe', () => {
     const event = fakeEvent('customer.subscription.updated', { id: 'sub_missing', object: 'subscription', customer: 'cus_x', status: 'active' });
     await gw.worker.drain();
     expect((await gw.deliver(event)).status).toBe(200);
-    const parkedBefore = (await webhookMetrics.parked.get()).values.reduce((n, v) => n + v.value, 0);
+    const parkedCount = async () =>
+      (await webhookMetrics.parked.get()).values.find((v) => v.labels.type === 'customer.subscription.updated')?.value ?? 0;
+    const parkedBefore = await parkedCount();
 
     const maxAttempts = 3;
     const worker = new (gw.worker.constructor as typeof import('../../src/stripe/webhooks/worker.js').WebhookWorker)({
@@ -146,12 +157,48 @@ describe('POST /webhooks/stripe', () => {
 
     const parked = await listParkedEvents(gw.orm.em.fork());
     expect(parked.map((p) => [p.id, p.type, p.objectId, p.attempts])).toContainEqual([event.id, 'customer.subscription.updated', 'sub_missing', 3]);
-    const parkedAfter = (await webhookMetrics.parked.get()).values.reduce((n, v) => n + v.value, 0);
-    expect(parkedAfter - parkedBefore).toBe(1);
+    expect((await parkedCount()) - parkedBefore).toBe(1);
 
     expect(await requeueParkedEvent(gw.orm.em.fork(), event.id)).toBe(true);
     expect(await requeueParkedEvent(gw.orm.em.fork(), event.id)).toBe(false);
     expect((await gw.orm.em.fork().findOneOrFail(WebhookEvent, event.id)).status).toBe('pending');
     await gw.orm.em.getConnection().execute(`update webhook_events set status = 'ignored' where id = ?`, [event.id]);
+  });
+
+  it('runs afterEvent inside the event transaction: a throw rolls back the mirror write and retries the event', async () => {
+    await gw.worker.drain();
+    const customer = await side.stripe.customers.create({ email: 'after@example.com' });
+    const event = fakeEvent('customer.created', customer as unknown as Record<string, unknown>);
+    expect((await gw.deliver(event)).status).toBe(200);
+    const calls: { inTransaction: boolean; type: string }[] = [];
+    const worker = new (gw.worker.constructor as typeof import('../../src/stripe/webhooks/worker.js').WebhookWorker)({
+      orm: gw.orm,
+      stripe: side.stripe,
+      catalog: side.catalog,
+      retryBaseMs: 1,
+      retryMaxMs: 1,
+      afterEvent: async (em, e) => {
+        calls.push({ inTransaction: em.isInTransaction(), type: e.type });
+        // Sees the mirror write of the same transaction.
+        const rows = await em.getConnection().execute(`select email from customers where id = ?`, [customer.id], 'all', em.getTransactionContext());
+        expect(rows).toEqual([{ email: 'after@example.com' }]);
+        await em.getConnection().execute(`insert into sync_state (key, value) values (?, 'x') on conflict do nothing`, [`after:${e.id}:${calls.length}`], 'run', em.getTransactionContext());
+        if (calls.length === 1) throw new Error('signal store unavailable');
+      },
+    });
+    const first = await worker.processNext();
+    expect(first).toMatchObject({ eventId: event.id, status: 'retry', error: 'Error: signal store unavailable', attempts: 1 });
+    // Rolled back: neither the mirror row nor afterEvent's write survived.
+    expect(await gw.orm.em.getConnection().execute(`select id from customers where id = ?`, [customer.id])).toEqual([]);
+    expect(await gw.orm.em.getConnection().execute(`select key from sync_state where key like ?`, [`after:${event.id}:%`])).toEqual([]);
+    await new Promise((r) => setTimeout(r, 10));
+    const second = await worker.processNext();
+    expect(second).toMatchObject({ eventId: event.id, status: 'processed' });
+    expect(calls).toEqual([
+      { inTransaction: true, type: 'customer.created' },
+      { inTransaction: true, type: 'customer.created' },
+    ]);
+    expect(await gw.orm.em.getConnection().execute(`select key from sync_state where key like ?`, [`after:${event.id}:%`])).toEqual([{ key: `after:${event.id}:2` }]);
+    expect((await gw.orm.em.fork().findOneOrFail(WebhookEvent, event.id)).attempts).toBe(2);
   });
 });

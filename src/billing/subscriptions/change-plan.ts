@@ -18,6 +18,7 @@ export interface ChangePlanInput {
   quantity?: number | null;
   prorate?: boolean | null;
   idempotencyKey?: string | null;
+  prorationDate?: Date | null;
 }
 
 /** The subscription id (the resolver reads the mirrored row). */
@@ -42,13 +43,14 @@ export async function changePlan(deps: LifecycleDeps, auth: Authentication, inpu
     const params: Stripe.SubscriptionUpdateParams = {
       items: change.items,
       proration_behavior: change.behavior,
+      ...(change.prorationDate !== undefined && change.behavior !== 'none' ? { proration_date: change.prorationDate } : {}),
       metadata: { plan_id: change.planId },
       expand: WRITE_EXPAND,
       ...(change.behavior === 'always_invoice' ? { payment_behavior: 'error_if_incomplete' as const } : {}),
     };
     const updated = await callStripe(() => stripe.subscriptions.update(sub.id, params, keyed(run.stripeKey('update'))), {
       operation: 'subscriptions.update',
-      fields: { items: 'plan', proration_behavior: 'prorate' },
+      fields: { items: 'plan', proration_behavior: 'prorate', proration_date: 'prorationDate' },
     });
     await writeThrough(deps, [updated]);
     return { subscriptionId: updated.id };

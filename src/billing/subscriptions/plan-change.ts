@@ -32,6 +32,8 @@ export interface PlanChange {
   upgrade: boolean;
   planId: string;
   quantity: number;
+  /** Unix seconds, when the caller fixed the proration instant. */
+  prorationDate?: number;
 }
 
 const isMetered = (item: Stripe.SubscriptionItem) => item.price.recurring?.usage_type === 'metered';
@@ -42,6 +44,7 @@ export interface PlanChangeRequest {
   plan: string;
   quantity?: number | null;
   prorate?: boolean | null;
+  prorationDate?: Date | null;
   /** Which input fields to name in errors. */
   fields?: { plan?: string; quantity?: string; subscriptionId?: string };
 }
@@ -80,7 +83,19 @@ export async function planChange(deps: LifecycleDeps, sub: Stripe.Subscription, 
     licensed.price.recurring?.interval !== prices.licensed.interval || (licensed.price.recurring?.interval_count ?? 1) !== prices.licensed.intervalCount;
   const upgrade = newYearly > oldYearly;
   const behavior: ProrationBehavior = req.prorate === false ? 'none' : upgrade || intervalChange ? 'always_invoice' : 'create_prorations';
-  return { noop: items.length === 0, items, behavior, upgrade, planId: plan.id, quantity };
+  const prorationDate = prorationInstant(sub, req.prorationDate, 'prorationDate');
+  return { noop: items.length === 0, items, behavior, upgrade, planId: plan.id, quantity, ...(prorationDate !== undefined ? { prorationDate } : {}) };
+}
+
+/** A caller-fixed proration instant must fall in the current period. */
+function prorationInstant(sub: Stripe.Subscription, at: Date | null | undefined, field: string): number | undefined {
+  if (at === null || at === undefined) return undefined;
+  const t = Math.floor(at.getTime() / 1000);
+  const item = sub.items.data[0];
+  if (!Number.isFinite(t) || (item && (t < item.current_period_start || t > item.current_period_end))) {
+    throw badUserInput(field, 'prorationDate must fall in the current billing period');
+  }
+  return t;
 }
 
 /** Another live subscription of the customer to the target product would make two → CONFLICT. */

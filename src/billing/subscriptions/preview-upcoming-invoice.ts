@@ -16,20 +16,27 @@ export interface PreviewUpcomingInvoiceInput {
   plan?: string | null;
   quantity?: number | null;
   prorate?: boolean | null;
+  prorationDate?: Date | null;
 }
 
 export async function previewUpcomingInvoice(deps: LifecycleDeps, auth: Authentication, input: PreviewUpcomingInvoiceInput): Promise<Stripe.Invoice> {
   const { subscription: sub, customerId } = await loadOwnedSubscription(deps, auth, input.subscriptionId);
   const stripe = requireStripe(deps);
   const params: Stripe.InvoiceCreatePreviewParams = { customer: customerId, subscription: sub.id };
-  if (input.plan || input.quantity !== null && input.quantity !== undefined) {
+  if (input.plan || (input.quantity !== null && input.quantity !== undefined)) {
     const licensed = sub.items.data.find((it) => it.price.recurring?.usage_type !== 'metered');
     const planId = input.plan ?? (licensed?.price.lookup_key ?? '');
-    const change = await planChange(deps, sub, { plan: planId, quantity: input.quantity, prorate: input.prorate });
-    if (!change.noop) params.subscription_details = { items: change.items, proration_behavior: change.behavior };
+    const change = await planChange(deps, sub, { plan: planId, quantity: input.quantity, prorate: input.prorate, prorationDate: input.prorationDate });
+    if (!change.noop) {
+      params.subscription_details = {
+        items: change.items,
+        proration_behavior: change.behavior,
+        ...(change.prorationDate !== undefined && change.behavior !== 'none' ? { proration_date: change.prorationDate } : {}),
+      };
+    }
   }
   return callStripe(() => stripe.invoices.createPreview(params), {
     operation: 'invoices.createPreview',
-    fields: { subscription_details: 'plan' },
+    fields: { 'subscription_details[proration_date]': 'prorationDate', subscription_details: 'plan' },
   });
 }

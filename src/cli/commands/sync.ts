@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import type { Config } from '../../config.js';
 import type { FullSyncReport, MissedEventsReport } from '../../stripe/sync/index.js';
+import type { AfterEventHook } from '../../stripe/webhooks/worker.js';
 import type { CliContext } from '../index.js';
 import { printJson, parseUrl } from '../shared.js';
 
@@ -7,6 +9,18 @@ interface SyncOptions {
   full?: boolean;
   json?: boolean;
   apiBase?: string;
+}
+
+/**
+ * The billing signals of each processed event (stored once, published on the bus: Redis when REDIS_URL
+ * is set, so `serve` replicas deliver them live). A CLI process that processes events must produce
+ * them too, or the events it processes would never yield their BillingEvents.
+ */
+export async function signalsHook(config: Config): Promise<{ afterEvent: AfterEventHook; close(): Promise<void> }> {
+  const events = await import('../../events/index.js');
+  const bus = events.createSignalBus({ redisUrl: config.redisUrl });
+  const signals = events.createSignals({ bus, config });
+  return { afterEvent: (em, event) => signals.afterEvent(em, event), close: () => bus.close() };
 }
 
 function printDrift(report: FullSyncReport): void {
@@ -50,8 +64,10 @@ export function registerSync(program: Command, ctx: CliContext): void {
       const orm = await openOrm({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
       const tty = !opts.json && !!process.stderr.isTTY;
       let target: Awaited<ReturnType<typeof resolveStripeTarget>> | undefined;
+      let signals: Awaited<ReturnType<typeof signalsHook>> | undefined;
       try {
         target = await resolveStripeTarget(config, opts.apiBase);
+        signals = await signalsHook(config);
         const eventsBar = createProgress('Events  ', tty);
         let missed: MissedEventsReport;
         try {
@@ -59,6 +75,7 @@ export function registerSync(program: Command, ctx: CliContext): void {
             orm,
             stripe: target.stripe,
             catalog,
+            afterEvent: signals.afterEvent,
             onProgress: (p) => eventsBar.update(p.done, Math.max(p.total, 1), p.phase),
           });
         } finally {
@@ -92,6 +109,7 @@ export function registerSync(program: Command, ctx: CliContext): void {
         }
         ctx.outcome = missed.failed > 0 ? 1 : 0;
       } finally {
+        await signals?.close();
         await target?.close();
         await closeOrm(orm);
       }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../index.js';
 import { CliError, parsePort, waitForShutdownSignal } from '../shared.js';
+import { signalsHook } from './sync.js';
 
 interface WebhookOptions {
   port?: number;
@@ -21,7 +22,7 @@ export function registerWebhook(program: Command, ctx: CliContext): void {
         'with the gateway. The signing secret is STRIPE_WEBHOOK_SECRET, or in sandbox the one the gateway registered.',
     )
     .action(async (opts: WebhookOptions) => {
-      const [{ cliConfig }, { closeOrm, openOrm }, { loadCatalog }, { resolveStripeTarget }, { checkStripe, STATE_WEBHOOK_ENDPOINT }, { SyncState }, { startWebhookSidecar }, events] =
+      const [{ cliConfig }, { closeOrm, openOrm }, { loadCatalog }, { resolveStripeTarget }, { checkStripe, STATE_WEBHOOK_ENDPOINT }, { SyncState }, { startWebhookSidecar }] =
         await Promise.all([
           import('../config.js'),
           import('../../db/orm.js'),
@@ -30,7 +31,6 @@ export function registerWebhook(program: Command, ctx: CliContext): void {
           import('../../stripe/sandbox.js'),
           import('../../db/entities/sync-state.js'),
           import('../../stripe/webhooks/sidecar.js'),
-          import('../../events/index.js'),
         ]);
       const config = cliConfig();
       const orm = await openOrm({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
@@ -53,15 +53,14 @@ export function registerWebhook(program: Command, ctx: CliContext): void {
         }
         const target = await resolveStripeTarget(config, opts.apiBase);
         cleanup.push(() => target.close());
-        const bus = events.createSignalBus({ redisUrl: config.redisUrl });
-        cleanup.push(() => bus.close());
-        const signals = events.createSignals({ bus, config });
+        const signals = await signalsHook(config);
+        cleanup.push(() => signals.close());
         const sidecar = await startWebhookSidecar({
           orm,
           stripe: target.stripe,
           webhookSecret: secret,
           catalog: loadCatalog(config.billingCatalog),
-          afterEvent: (em, event) => signals.afterEvent(em, event),
+          afterEvent: signals.afterEvent,
           checkStripe: async () => {
             const r = await checkStripe(target.stripe);
             if (!r.ok) throw new Error(r.error);

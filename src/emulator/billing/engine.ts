@@ -2,6 +2,8 @@ import type Stripe from 'stripe';
 import type { Emulator } from '../emulator.js';
 import type { Stored } from '../store.js';
 import { DAY_SECONDS, HOUR } from './periods.js';
+import { previewSubscriptionInvoice } from './preview.js';
+import { billingSettings } from './settings.js';
 import { idOf, invoiceMeta, invoiceSubscriptionId, SUB_META, subMeta, type InvoiceRecord, type SubMeta, type SubRecord } from './records.js';
 import {
   cancelSubscriptionNow,
@@ -52,6 +54,7 @@ function subDues(emu: Emulator, sub: SubRecord): Due[] {
         out.push({ at: sub.cancel_at, rank: 2, key: `cancel:${sub.id}`, run: () => cancelSubscriptionNow(emu, sub, { reason: 'cancellation_requested' }) });
       } else if (sub.trial_end) {
         out.push({ at: sub.trial_end, rank: 3, key: `renew:${sub.id}`, run: () => renewSubscription(emu, sub, sub.trial_end!) });
+        upcomingDue(emu, sub, sub.trial_end, out);
       }
       break;
     }
@@ -63,6 +66,7 @@ function subDues(emu: Emulator, sub: SubRecord): Due[] {
         out.push({ at: sub.cancel_at, rank: 2, key: `cancel:${sub.id}`, run: () => cancelSubscriptionNow(emu, sub, { reason: 'cancellation_requested' }) });
       } else if (end !== undefined) {
         out.push({ at: end, rank: 3, key: `renew:${sub.id}`, run: () => renewSubscription(emu, sub, end) });
+        if (!sub.cancel_at_period_end && sub.pause_collection === null) upcomingDue(emu, sub, end, out);
       }
       const resumesAt = sub.pause_collection?.resumes_at;
       if (resumesAt) {
@@ -84,6 +88,34 @@ function subDues(emu: Emulator, sub: SubRecord): Due[] {
       break;
   }
   return out;
+}
+
+/**
+ * `invoice.upcoming` `upcoming_days` before a renewal (once per renewal), with the invoice the renewal
+ * would issue as `create_preview` shows it. Not when the lead time does not fit in the period.
+ */
+function upcomingDue(emu: Emulator, sub: SubRecord, renewalAt: number, out: Due[]): void {
+  const days = billingSettings(emu).upcoming_days;
+  if (days <= 0) return;
+  const at = renewalAt - days * DAY_SECONDS;
+  const start = sub.items.data[0]?.current_period_start ?? sub.created;
+  if (at <= start || emu.store.get<SubMeta>(SUB_META, sub.id)?.upcomingSentFor === renewalAt) return;
+  out.push({
+    at,
+    rank: 0,
+    key: `upcoming:${sub.id}`,
+    run: () => {
+      subMeta(emu, sub.id).upcomingSentFor = renewalAt;
+      emu.store.changed();
+      let upcoming: InvoiceRecord;
+      try {
+        upcoming = previewSubscriptionInvoice(emu, sub);
+      } catch {
+        return; // nothing upcoming after all (e.g. ends at the period end)
+      }
+      emu.events.emit('invoice.upcoming', upcoming);
+    },
+  });
 }
 
 /** What falls due for one invoice: a renewal draft's finalization, the next automatic payment attempt. */

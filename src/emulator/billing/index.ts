@@ -34,5 +34,5 @@ export function registerBilling(router: Router, emu: Emulator): void {
     }
   });
   const timer = startWallClockBilling(emu);
-  void timer;
+  emu.onClose(() => clearInterval(timer));
 }

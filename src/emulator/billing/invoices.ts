@@ -1,6 +1,6 @@
 import type Stripe from 'stripe';
 import type { Emulator } from '../emulator.js';
-import { previousAttributes } from '../events.js';
+import { jsonClone, previousAttributes } from '../events.js';
 import { newId } from '../ids.js';
 import type { Stored } from '../store.js';
 import { activeDiscounts, applyDiscounts } from './discounts.js';
@@ -219,7 +219,7 @@ export function createInvoice(emu: Emulator, d: InvoiceDraft): InvoiceRecord {
           type: 'subscription_details',
           quote_details: null,
           subscription_details: {
-            metadata: structuredClone(d.subscription.metadata),
+            metadata: { ...d.subscription.metadata },
             subscription: d.subscription.id,
             ...(d.previewProrationDate !== undefined ? { subscription_proration_date: d.previewProrationDate } : {}),
           },
@@ -334,8 +334,8 @@ export function finalizeInvoice(emu: Emulator, inv: InvoiceRecord): void {
   } else {
     Object.assign(inv, { status: 'paid', auto_advance: false, attempted: true });
     inv.status_transitions.paid_at = now;
-    emu.events.emit('invoice.paid', inv);
-    emu.events.emit('invoice.payment_succeeded', inv);
+    const paid = emu.events.emit('invoice.paid', inv);
+    emu.events.emit('invoice.payment_succeeded', inv, { sameSnapshotAs: paid });
   }
 }
 
@@ -345,7 +345,7 @@ function dueDays(emu: Emulator, inv: InvoiceRecord): number | null {
 
 /** Emits `invoice.updated` with previous attributes after `mutate`, like `updateWithEvent`. */
 export function updateInvoice(emu: Emulator, inv: InvoiceRecord, mutate: (i: InvoiceRecord) => void): InvoiceRecord {
-  const before = structuredClone(inv) as Record<string, unknown>;
+  const before = jsonClone(inv) as Record<string, unknown>;
   mutate(inv);
   const prev = previousAttributes(before, inv as unknown as Record<string, unknown>);
   if (Object.keys(prev).length > 0) {

@@ -264,6 +264,6 @@ export function markInvoicePaid(emu: Emulator, inv: InvoiceRecord, now: number, 
     if (pi && pi.status !== 'succeeded') Object.assign(pi, { status: 'canceled', canceled_at: now, cancellation_reason: 'void_invoice' });
   }
   emu.store.changed();
-  emu.events.emit('invoice.paid', inv);
-  emu.events.emit('invoice.payment_succeeded', inv);
+  const paidEvent = emu.events.emit('invoice.paid', inv);
+  emu.events.emit('invoice.payment_succeeded', inv, { sameSnapshotAs: paidEvent });
 }

@@ -5,7 +5,7 @@ import { readDiscounts, validateDiscounts } from './discounts.js';
 import { createInvoice, type LineInput } from './invoices.js';
 import { addIntervals, nextBoundary, type Interval } from './periods.js';
 import { idOf, isMetered, type CustomerRecord, type InvoiceRecord, type ItemRecord, type SubRecord } from './records.js';
-import { planItems, type ItemUpdate } from './subscription-update.js';
+import { intervalChangeBill, planItems, type ItemPlan, type ItemUpdate } from './subscription-update.js';
 import { itemPrice, periodLine, prorationLines, requirePrice, usageLine, type ProrationBehavior } from './subscriptions.js';
 import { priceAmount } from './usage.js';
 
@@ -108,13 +108,54 @@ function previewFromParams(emu: Emulator, p: Params): InvoiceRecord {
     return inv;
   }
 
+  return previewSubscriptionInvoice(emu, sub, { items, behavior, prorationDate, cancelAtPeriodEnd });
+}
+
+export interface SubscriptionPreviewOptions {
+  items?: ItemUpdate[];
+  behavior?: ProrationBehavior;
+  prorationDate?: number;
+  cancelAtPeriodEnd?: boolean;
+}
+
+/**
+ * The next invoice of a subscription, never stored: with item changes, what the change would bill
+ * (an interval change or `always_invoice`: the invoice issued now), otherwise the next renewal
+ * (pending items, prorations, the next period's licensed lines, metered usage so far). Throws
+ * `invoice_upcoming_none` when no invoice is coming (canceled, or ending at the period end).
+ * Also the object of `invoice.upcoming` events.
+ */
+export function previewSubscriptionInvoice(emu: Emulator, sub: SubRecord, opts: SubscriptionPreviewOptions = {}): InvoiceRecord {
+  const { items, prorationDate, cancelAtPeriodEnd } = opts;
+  const behavior = opts.behavior ?? 'create_prorations';
+  const customer = idOf(sub.customer)!;
+  const now = emu.nowFor(sub);
   if (sub.status === 'canceled' || sub.status === 'incomplete_expired') {
     throw invalidRequest(`No upcoming invoices for customer: ${customer}`, undefined, 'invoice_upcoming_none');
   }
   const at = prorationDate ?? now;
-  const plan = items ? planItems(emu, sub, items, 'subscription_details[items]') : { items: sub.items.data, changes: [] };
+  const plan: ItemPlan = items ? planItems(emu, sub, items, 'subscription_details[items]') : { items: sub.items.data, changes: [], intervalChange: false };
   const prorations = behavior === 'none' ? [] : prorationLines(emu, sub, plan.changes, at);
   const virtual = { ...sub, items: { ...sub.items, data: plan.items } } as SubRecord;
+  if (plan.intervalChange && sub.status !== 'trialing') {
+    // A new billing interval is invoiced at once: the invoice the update would create.
+    const bill = intervalChangeBill(emu, sub, plan, at, now, behavior);
+    return createInvoice(emu, {
+      customer,
+      currency: sub.currency,
+      subscription: sub,
+      billingReason: 'subscription_update',
+      lines: [...bill.credits, ...bill.charges],
+      pendingItems: 'subscription',
+      periodStart: now,
+      periodEnd: now,
+      collectionMethod: sub.collection_method,
+      daysUntilDue: sub.days_until_due,
+      autoAdvance: false,
+      preview: true,
+      previewProrationDate: at,
+    });
+  }
   if (behavior === 'always_invoice') {
     return createInvoice(emu, {
       customer,

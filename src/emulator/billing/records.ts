@@ -21,6 +21,8 @@ export const SUB_META = 'billing.subscription_meta';
 export interface SubMeta extends Stored {
   /** `customer.subscription.trial_will_end` already sent for this trial end. */
   trialWillEndSentFor?: number | null;
+  /** `invoice.upcoming` already sent for the renewal at this moment. */
+  upcomingSentFor?: number | null;
 }
 
 export const INVOICE_META = 'billing.invoice_meta';

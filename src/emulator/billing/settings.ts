@@ -12,14 +12,18 @@ export interface BillingSettings {
   retry_days: number[];
   /** After the last retry fails: cancel the subscription (default), mark it unpaid, or leave it past_due. */
   after_retries: 'cancel' | 'unpaid' | 'past_due';
+  /** `invoice.upcoming` is sent this many days before a renewal (Dashboard: "upcoming renewal events"); 0 = never. */
+  upcoming_days: number;
 }
 
 const KIND = 'emulator.billing_settings';
-const DEFAULTS: BillingSettings = { retry_days: [3, 5, 7], after_retries: 'cancel' };
+const DEFAULTS: BillingSettings = { retry_days: [3, 5, 7], after_retries: 'cancel', upcoming_days: 3 };
 
 export function billingSettings(emu: Emulator): BillingSettings {
   const s = emu.store.get<BillingSettings & Stored>(KIND, 'settings');
-  return s ? { retry_days: s.retry_days, after_retries: s.after_retries } : { ...DEFAULTS, retry_days: [...DEFAULTS.retry_days] };
+  return s
+    ? { retry_days: s.retry_days, after_retries: s.after_retries, upcoming_days: s.upcoming_days ?? DEFAULTS.upcoming_days }
+    : { ...DEFAULTS, retry_days: [...DEFAULTS.retry_days] };
 }
 
 export function setBillingSettings(emu: Emulator, patch: Partial<BillingSettings>): BillingSettings {
@@ -29,7 +33,7 @@ export function setBillingSettings(emu: Emulator, patch: Partial<BillingSettings
 }
 
 /**
- * `POST /_emulator/billing/settings` with `retry_days[]=3&retry_days[]=5&after_retries=unpaid`
+ * `POST /_emulator/billing/settings` with `retry_days[]=3&retry_days[]=5&after_retries=unpaid&upcoming_days=7`
  * (form or JSON); `GET` shows them. No API key needed, like the other `/_emulator` controls.
  */
 export function registerSettingsRoutes(router: Router, emu: Emulator): void {
@@ -38,6 +42,7 @@ export function registerSettingsRoutes(router: Router, emu: Emulator): void {
     '/_emulator/billing/settings',
     ({ params: p }) => {
       const after = p.enum('after_retries', ['cancel', 'unpaid', 'past_due'] as const);
+      const upcoming = p.int('upcoming_days', { min: 0, max: 60 });
       let days: number[] | undefined;
       if (p.has('retry_days')) {
         const raw = p.raw['retry_days'];
@@ -49,7 +54,11 @@ export function registerSettingsRoutes(router: Router, emu: Emulator): void {
         }
       }
       p.done();
-      return setBillingSettings(emu, { ...(after ? { after_retries: after } : {}), ...(days ? { retry_days: days } : {}) });
+      return setBillingSettings(emu, {
+        ...(after ? { after_retries: after } : {}),
+        ...(days ? { retry_days: days } : {}),
+        ...(upcoming !== undefined ? { upcoming_days: upcoming } : {}),
+      });
     },
     { auth: false },
   );

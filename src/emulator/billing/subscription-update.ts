@@ -1,7 +1,7 @@
 import type Stripe from 'stripe';
 import type { Emulator } from '../emulator.js';
 import { StripeError, invalidRequest } from '../errors.js';
-import { previousAttributes } from '../events.js';
+import { jsonClone, previousAttributes } from '../events.js';
 import { newId } from '../ids.js';
 import { mergeMetadata } from '../resources/common.js';
 import { createDiscounts, validateDiscounts, type DiscountRequest } from './discounts.js';
@@ -17,6 +17,7 @@ import {
   planOf,
   prorationLines,
   requirePrice,
+  usageLine,
   subscriptionPaymentMethod,
   subscriptionPmFor,
   type ItemChange,
@@ -57,6 +58,8 @@ export interface UpdateSubscriptionInput {
 export interface ItemPlan {
   items: ItemRecord[];
   changes: ItemChange[];
+  /** The items bill on another interval than before (e.g. monthly → yearly): the cycle restarts now. */
+  intervalChange: boolean;
 }
 
 /**
@@ -65,7 +68,7 @@ export interface ItemPlan {
  * items without id are added. Returns the resulting items and the changes to prorate.
  */
 export function planItems(emu: Emulator, sub: SubRecord, updates: ItemUpdate[], param = 'items'): ItemPlan {
-  const items = structuredClone(sub.items.data) as ItemRecord[];
+  const items = jsonClone(sub.items.data) as ItemRecord[];
   const changes: ItemChange[] = [];
   const now = emu.nowFor(sub);
   updates.forEach((u, i) => {
@@ -85,7 +88,7 @@ export function planItems(emu: Emulator, sub: SubRecord, updates: ItemUpdate[], 
       if (u.metadata !== undefined) item.metadata = mergeMetadata(item.metadata as Record<string, string>, u.metadata);
       if (newPrice.id !== oldPrice.id || newQty !== oldQty) {
         changes.push({ item, oldPrice, oldQty, newPrice, newQty });
-        item.price = structuredClone(newPrice) as Stripe.Price;
+        item.price = { ...newPrice } as Stripe.Price;
         item.plan = planOf(newPrice);
         if (isMetered(newPrice)) delete (item as { quantity?: number }).quantity;
         else item.quantity = newQty;
@@ -110,7 +113,7 @@ export function planItems(emu: Emulator, sub: SubRecord, updates: ItemUpdate[], 
       discounts: [],
       metadata: mergeMetadata({}, u.metadata ?? undefined),
       plan: planOf(price),
-      price: structuredClone(price) as Stripe.Price,
+      price: { ...price } as Stripe.Price,
       ...(isMetered(price) ? {} : { quantity: qty }),
       subscription: sub.id,
       tax_rates: [],
@@ -123,11 +126,55 @@ export function planItems(emu: Emulator, sub: SubRecord, updates: ItemUpdate[], 
   items.forEach((it) => {
     const p = itemPrice(emu, it);
     if (p.currency !== first.currency) throw invalidRequest('All prices on a subscription must have the same currency.', param);
-    if (p.recurring!.interval !== first.recurring!.interval || (p.recurring!.interval_count ?? 1) !== (first.recurring!.interval_count ?? 1)) {
-      throw invalidRequest('Changing the billing interval of a subscription is not supported by the emulator.', param);
+    if (!sameInterval(p, first)) {
+      throw invalidRequest('All prices on a subscription must have the same `recurring.interval` and `recurring.interval_count`.', param);
     }
   });
-  return { items, changes };
+  const current = sub.items.data[0] ? itemPrice(emu, sub.items.data[0]) : first;
+  return { items, changes, intervalChange: !sameInterval(current, first) };
+}
+
+function sameInterval(a: PriceRecord, b: PriceRecord): boolean {
+  return a.recurring!.interval === b.recurring!.interval && (a.recurring!.interval_count ?? 1) === (b.recurring!.interval_count ?? 1);
+}
+
+/** What changing the billing interval bills at once (the same for the update and its preview). */
+export interface IntervalChangeBill {
+  /** Credits for the unused time of the old prices (none with `proration_behavior: none`). */
+  credits: LineInput[];
+  /** The new prices for the whole new period, and metered usage of the old period so far. */
+  charges: LineInput[];
+  /** The new period: [now, end). */
+  end: number;
+}
+
+/**
+ * Stripe's interval change (monthly ↔ yearly): the billing cycle anchor resets to now, the unused
+ * time of each old price is credited (prorated by the exact fraction of its period left after `at`),
+ * the new prices are charged for a full new period starting now, and usage metered so far in the old
+ * period is billed, all on one invoice issued at once.
+ */
+export function intervalChangeBill(emu: Emulator, sub: SubRecord, plan: ItemPlan, at: number, now: number, behavior: ProrationBehavior): IntervalChangeBill {
+  const credits =
+    behavior === 'none'
+      ? []
+      : prorationLines(
+          emu,
+          sub,
+          plan.changes.filter((c) => c.oldPrice).map((c) => ({ ...c, newPrice: null, newQty: 0 })),
+          at,
+        );
+  const price = itemPrice(emu, plan.items[0]!);
+  const end = addIntervals(now, price.recurring!.interval as Interval, price.recurring!.interval_count ?? 1);
+  const virtual = { ...sub, items: { ...sub.items, data: plan.items } } as SubRecord;
+  const charges: LineInput[] = [
+    ...plan.items.filter((it) => !isMetered(itemPrice(emu, it))).map((it) => periodLine(emu, virtual, it, now, end, false)),
+    ...sub.items.data
+      .filter((it) => isMetered(itemPrice(emu, it)))
+      .map((it) => usageLine(emu, sub, it, it.current_period_start, now))
+      .filter((l): l is LineInput => l !== null),
+  ];
+  return { credits, charges, end };
 }
 
 /**
@@ -151,15 +198,22 @@ export function updateSubscription(emu: Emulator, sub: SubRecord, input: UpdateS
     if (sub.status !== 'trialing') throw invalidRequest('The emulator can only change trial_end while the subscription is trialing.', 'trial_end');
     if (input.trialEnd <= now) throw invalidRequest('Invalid timestamp: must be an integer Unix timestamp in the future.', 'trial_end');
   }
-  const proration = plan && behavior !== 'none' ? prorationLines(emu, sub, plan.changes, at) : [];
+  // A new billing interval restarts the cycle now and is invoiced at once (a trial just keeps its end).
+  const reset = plan?.intervalChange && sub.status !== 'trialing' ? intervalChangeBill(emu, sub, plan, at, now, behavior) : null;
+  const proration = reset ? reset.credits : plan && behavior !== 'none' ? prorationLines(emu, sub, plan.changes, at) : [];
   const endTrialNow = input.trialEnd === 'now' && sub.status === 'trialing';
-  const invoiceNow = (behavior === 'always_invoice' && (proration.length > 0 || pendingInvoiceItems(emu, idOf(sub.customer)!, sub.id, 'subscription').length > 0)) || endTrialNow;
+  const invoiceNow =
+    reset !== null ||
+    (behavior === 'always_invoice' && (proration.length > 0 || pendingInvoiceItems(emu, idOf(sub.customer)!, sub.id, 'subscription').length > 0)) ||
+    endTrialNow;
   const invoiceId = invoiceNow ? newId('in', 24) : null;
 
   // error_if_incomplete: decide before changing anything.
   if (invoiceNow && input.paymentBehavior === 'error_if_incomplete') {
     const card = pm ?? subscriptionPaymentMethod(emu, sub);
-    const due = endTrialNow
+    const due = reset
+      ? [...reset.credits, ...reset.charges].reduce((a, l) => a + l.amount, 0) + pendingInvoiceItems(emu, idOf(sub.customer)!, sub.id, 'subscription').reduce((a, ii) => a + ii.amount, 0)
+      : endTrialNow
       ? (plan?.items ?? sub.items.data).reduce((a, it) => a + (isMetered(itemPrice(emu, it)) ? 0 : priceAmount(emu, itemPrice(emu, it), it.quantity ?? 1)), 0)
       : proration.reduce((a, l) => a + l.amount, 0) + pendingInvoiceItems(emu, idOf(sub.customer)!, sub.id, 'subscription').reduce((a, ii) => a + ii.amount, 0);
     if (due > 0 && sub.collection_method === 'charge_automatically' && !wouldSucceed(card)) {
@@ -167,8 +221,16 @@ export function updateSubscription(emu: Emulator, sub: SubRecord, input: UpdateS
     }
   }
 
-  const before = structuredClone(sub) as unknown as Record<string, unknown>;
+  const before = jsonClone(sub) as unknown as Record<string, unknown>;
   if (plan) sub.items.data = plan.items;
+  if (reset) {
+    for (const it of sub.items.data) {
+      it.current_period_start = now;
+      it.current_period_end = reset.end;
+    }
+    sub.billing_cycle_anchor = now;
+    if (sub.cancel_at_period_end) sub.cancel_at = reset.end;
+  }
   const period = { start: sub.items.data[0]!.current_period_start, end: sub.items.data[0]!.current_period_end };
   if (input.cancelAtPeriodEnd !== undefined) {
     sub.cancel_at_period_end = input.cancelAtPeriodEnd;
@@ -222,9 +284,9 @@ export function updateSubscription(emu: Emulator, sub: SubRecord, input: UpdateS
   }
   createProrationItems(emu, sub, proration);
   if (invoiceId) {
-    const lines: LineInput[] = [];
-    let periodStart = at;
-    let periodEnd = at;
+    const lines: LineInput[] = reset ? [...reset.charges] : [];
+    let periodStart = reset ? now : at;
+    let periodEnd = reset ? now : at;
     if (endTrialNow) {
       const p = { start: sub.items.data[0]!.current_period_start, end: sub.items.data[0]!.current_period_end };
       periodStart = p.start;
@@ -261,7 +323,7 @@ export function updateSubscription(emu: Emulator, sub: SubRecord, input: UpdateS
 export function resumeSubscription(emu: Emulator, sub: SubRecord): SubRecord {
   if (sub.status !== 'paused') throw invalidRequest('Only a subscription with status=paused can be resumed.', undefined);
   const now = emu.nowFor(sub);
-  const before = structuredClone(sub) as unknown as Record<string, unknown>;
+  const before = jsonClone(sub) as unknown as Record<string, unknown>;
   const first = itemPrice(emu, sub.items.data[0]!);
   const end = addIntervals(now, first.recurring!.interval as Interval, first.recurring!.interval_count ?? 1);
   for (const it of sub.items.data) {

@@ -1,7 +1,7 @@
 import type Stripe from 'stripe';
 import type { Emulator } from '../emulator.js';
 import { StripeError, invalidRequest, resourceMissing } from '../errors.js';
-import { previousAttributes } from '../events.js';
+import { jsonClone, previousAttributes } from '../events.js';
 import { newId } from '../ids.js';
 import { resolvePaymentMethod, type PaymentMethodRecord } from '../resources/payment-methods.js';
 import { createDiscounts, discountedAmount, validateDiscounts, type DiscountRequest } from './discounts.js';
@@ -105,9 +105,9 @@ export function planOf(price: PriceRecord): Stripe.Plan {
   } as unknown as Stripe.Plan;
 }
 
+/** The price as an item shows it: a shallow copy (its nested parts are never changed in place). */
 function priceSnapshot(price: PriceRecord): Stripe.Price {
-  const copy = structuredClone(price) as Record<string, unknown>;
-  return copy as unknown as Stripe.Price;
+  return { ...price } as unknown as Stripe.Price;
 }
 
 function newItem(price: PriceRecord, quantity: number, subId: string, start: number, end: number, now: number, metadata?: Record<string, string>): ItemRecord {
@@ -225,7 +225,7 @@ function emitSubUpdate(emu: Emulator, sub: SubRecord, before: Record<string, unk
 }
 
 function snapshot(sub: SubRecord): Record<string, unknown> {
-  return structuredClone(sub) as unknown as Record<string, unknown>;
+  return jsonClone(sub) as unknown as Record<string, unknown>;
 }
 
 function subCurrency(sub: SubRecord): string {
@@ -739,7 +739,7 @@ export function finalizeDueInvoice(emu: Emulator, inv: InvoiceRecord): void {
 
 export function markUncollectible(emu: Emulator, inv: InvoiceRecord): void {
   const now = emu.nowFor(inv);
-  const before = structuredClone(inv) as unknown as Record<string, unknown>;
+  const before = jsonClone(inv) as unknown as Record<string, unknown>;
   Object.assign(inv, { status: 'uncollectible', next_payment_attempt: null, auto_advance: false });
   inv.status_transitions.marked_uncollectible_at = now;
   emu.store.changed();
@@ -748,7 +748,7 @@ export function markUncollectible(emu: Emulator, inv: InvoiceRecord): void {
 
 export function voidInvoice(emu: Emulator, inv: InvoiceRecord): void {
   const now = emu.nowFor(inv);
-  const before = structuredClone(inv) as unknown as Record<string, unknown>;
+  const before = jsonClone(inv) as unknown as Record<string, unknown>;
   Object.assign(inv, { status: 'void', next_payment_attempt: null, auto_advance: false, amount_remaining: 0 });
   inv.status_transitions.voided_at = now;
   const pi = invoicePaymentIntent(emu, inv);

@@ -70,7 +70,9 @@ export class Params {
   int(key: string, opts?: { min?: number; max?: number }): number | undefined;
   int(key: string, opts: { min?: number; max?: number; required: true }): number;
   int(key: string, opts: { min?: number; max?: number; required?: boolean } = {}): number | undefined {
-    const v = this.take(key);
+    const raw = this.take(key);
+    // JSON bodies (the `/_emulator` controls) carry numbers as numbers.
+    const v = typeof raw === 'number' ? String(raw) : raw;
     if (v === undefined || v === '') {
       if (opts.required) throw missingParam(this.name(key));
       return undefined;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import qs from 'qs';
 import { requestContext } from '../context.js';
@@ -83,9 +83,9 @@ export class EmulatorHttp {
 
     const idemKey = method === 'POST' ? headerValue(req.headers['idempotency-key']) : undefined;
     const fingerprint = idemKey ? fingerprintOf(method, url, raw) : '';
-    const storeKey = idemKey ? `${headerValue(req.headers.authorization) ?? ''}|${idemKey}` : '';
+    // Keyed by API key and idempotency key, hashed so state.json holds no API key.
+    const recordId = idemKey ? hash('sha256', `${headerValue(req.headers.authorization) ?? ''}|${idemKey}`) : '';
     if (idemKey) {
-      const recordId = createHash('sha256').update(storeKey).digest('hex');
       const prior = this.emu.store.get<IdempotencyRecord>('idempotency_key', recordId);
       if (prior && prior.expires > this.emu.realNow()) {
         if (prior.fingerprint !== fingerprint) {
@@ -110,7 +110,6 @@ export class EmulatorHttp {
       this.inFlight.add(recordId);
     }
 
-    const recordId = idemKey ? createHash('sha256').update(storeKey).digest('hex') : '';
     try {
       const params = new Params(raw);
       let status = 200;
@@ -190,7 +189,7 @@ function headerValue(v: string | string[] | undefined): string | undefined {
 }
 
 function fingerprintOf(method: string, url: string, raw: Record<string, unknown>): string {
-  return createHash('sha256').update(`${method} ${url} ${stableStringify(raw)}`).digest('hex');
+  return hash('sha256', `${method} ${url} ${stableStringify(raw)}`);
 }
 
 function stableStringify(v: unknown): string {
@@ -204,16 +203,29 @@ function stableStringify(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/** The raw body (plain stream events: cheaper per request than an async iterator over it). */
+function readText(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new StripeError(413, { type: 'invalid_request_error', message: 'Request body too large.' }));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    req.once('error', reject);
+  });
+}
+
 async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new StripeError(413, { type: 'invalid_request_error', message: 'Request body too large.' });
-    chunks.push(chunk as Buffer);
-  }
-  if (size === 0) return {};
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = await readText(req);
+  if (text.length === 0) return {};
   const type = req.headers['content-type'] ?? '';
   if (type.includes('application/json')) {
     try {

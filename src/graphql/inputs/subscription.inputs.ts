@@ -70,6 +70,12 @@ export class ChangePlanInput {
 
   @Field(() => String, { nullable: true })
   idempotencyKey?: string | null;
+
+  @Field(() => Date, {
+    nullable: true,
+    description: 'Prorate as of this instant (within the current period) instead of now: pass the same value to upcomingInvoice to bill exactly what it previewed.',
+  })
+  prorationDate?: Date | null;
 }
 
 @InputType()
@@ -110,4 +116,7 @@ export class UpcomingInvoiceArgs {
 
   @Field(() => Boolean, { nullable: true, defaultValue: true, description: 'As changePlan(prorate).' })
   prorate?: boolean | null;
+
+  @Field(() => Date, { nullable: true, description: 'As changePlan(prorationDate).' })
+  prorationDate?: Date | null;
 }

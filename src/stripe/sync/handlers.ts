@@ -157,9 +157,37 @@ export async function handleStripeEvent(em: EntityManager, event: Stripe.Event, 
   const decision = decide(created, stamp, target.payload !== null);
   const base = { kind: target.kind, objectId: target.id };
   if (decision === 'skip') return { ...base, action: 'skipped', reason: 'row reflects a later event' };
+  let action: HandleResult['action'];
   if (decision === 'apply') {
     await applyPayload(em, target, created, event.type, ctx);
-    return { ...base, action: 'applied' };
+    action = 'applied';
+  } else {
+    action = await rereadInto(em, target, rereadStamp(created, stamp), ctx);
   }
-  return { ...base, action: await rereadInto(em, target, rereadStamp(created, stamp), ctx) };
+  if (target.kind !== 'customer') await ensureCustomer(em, target, ctx);
+  return { ...base, action };
+}
+
+/**
+ * A subscription or invoice may be mirrored before its customer (events come in any order). Who a
+ * customer is (its externalId) decides who may see its live events, so a missing customer is read
+ * from Stripe now. It is stored without an event stamp: its next event re-reads it (see convergence.ts).
+ */
+async function ensureCustomer(em: EntityManager, target: Target, ctx: HandlerContext): Promise<void> {
+  const sql = em as SqlEntityManager;
+  const table = target.kind === 'subscription' ? 'subscriptions' : 'invoices';
+  const rows = await sql.execute<{ customer_id: string; known: boolean }[]>(
+    `select t."customer_id", exists (select 1 from "customers" c where c."id" = t."customer_id") as known from "${table}" t where t."id" = ?`,
+    [target.id],
+  );
+  const row = rows[0];
+  if (!row || row.known) return;
+  await lockObject(em, row.customer_id);
+  if ((await rowStamp(em, 'customer', row.customer_id)) !== undefined) return;
+  try {
+    const customer = await ctx.stripe.customers.retrieve(row.customer_id);
+    await mirrorObject(em, customer, { catalog: ctx.catalog, stripe: ctx.stripe, nested: false });
+  } catch (err) {
+    if (!isResourceMissing(err)) throw err;
+  }
 }

@@ -85,8 +85,8 @@ export function createStripeWebhookHandler(opts: WebhookRouteOptions): RequestHa
 export function mountStripeWebhook(app: Express, opts: WebhookRouteOptions & { path?: string }): void {
   app.post(
     opts.path ?? STRIPE_WEBHOOK_PATH,
-    // Any content type: Stripe sends `application/json; charset=utf-8`, and a non-JSON body must still be refused by us (400), not passed on.
-    express.raw({ type: () => true, limit: opts.bodyLimit ?? DEFAULT_WEBHOOK_BODY_LIMIT }),
+    // Stripe sends `application/json; charset=utf-8`; any other type leaves the body unparsed and is refused (400).
+    express.raw({ type: 'application/json', limit: opts.bodyLimit ?? DEFAULT_WEBHOOK_BODY_LIMIT }),
     createStripeWebhookHandler(opts),
   );
 }

@@ -1,0 +1,53 @@
+// type-graphql's decorators read design-time metadata as this module evaluates.
+import 'reflect-metadata';
+import { Arg, Ctx, Field, ID, Int, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
+import { requireAdmin } from '../../auth/guard.js';
+import type { GraphQLContext } from '../../graphql/context.js';
+import { AppError } from '../../graphql/errors.js';
+import { listParkedEvents, requeueParkedEvent } from './inbox.js';
+
+@ObjectType({ description: 'A Stripe webhook event the gateway gave up processing after repeated failures (admin).' })
+export class ParkedWebhookEvent {
+  @Field(() => ID, { description: 'The Stripe event id (evt_…).' })
+  id!: string;
+
+  @Field({ description: 'The Stripe event type, e.g. invoice.paid.' })
+  type!: string;
+
+  @Field(() => String, { nullable: true, description: 'The id of the object the event is about.' })
+  objectId!: string | null;
+
+  @Field(() => Int)
+  attempts!: number;
+
+  @Field(() => String, { nullable: true, description: 'Why the last attempt failed.' })
+  lastError!: string | null;
+
+  @Field(() => Date, { description: "The event's `created` at Stripe." })
+  stripeCreatedAt!: Date;
+
+  @Field(() => Date)
+  receivedAt!: Date;
+}
+
+/** Admin view of the webhook inbox's parked events, and a way to put one back in the queue. */
+@Resolver()
+export class ParkedWebhookEventsResolver {
+  @Query(() => [ParkedWebhookEvent], { description: 'Webhook events parked after repeated processing failures, newest first (admin).' })
+  async parkedWebhookEvents(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, { defaultValue: 50 }) first: number,
+  ): Promise<ParkedWebhookEvent[]> {
+    requireAdmin(ctx.auth);
+    if (first < 1 || first > 500) throw new AppError('BAD_USER_INPUT', 'first must be between 1 and 500', { field: 'first' });
+    return (await listParkedEvents(ctx.em, { limit: first })).map((e) => Object.assign(new ParkedWebhookEvent(), e));
+  }
+
+  @Mutation(() => Boolean, { description: 'Queue a parked webhook event for processing again (admin).' })
+  async retryParkedWebhookEvent(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<boolean> {
+    requireAdmin(ctx.auth);
+    const ok = await requeueParkedEvent(ctx.em, id);
+    if (!ok) throw new AppError('NOT_FOUND', `No parked webhook event ${id}`);
+    return true;
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Webhooks to live signals, end to end in one gateway: a customer's lifecycle delivered to
+ * `POST /webhooks/stripe` shuffled and with duplicates, processed by the worker with the billing
+ * signals as its `afterEvent`; a graphql-ws client subscribed to `billingEvents` receives each stored
+ * BillingEvent exactly once.
+ */
+import type Stripe from 'stripe';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signDevToken } from '../../src/auth/tokens.js';
+import { loadConfig } from '../../src/config.js';
+import { createSignalBus, createSignals, type SignalBus } from '../../src/events/index.js';
+import { createGatewayServer, type GatewayServer } from '../../src/http/server.js';
+import { mirrorCatalog } from '../../src/stripe/mirror-catalog.js';
+import { isHandledEventType } from '../../src/stripe/sync/handlers.js';
+import { createWebhookService, type WebhookService } from '../../src/stripe/webhooks/index.js';
+import { collect, isProbe, warmUp } from '../signals/support.js';
+import { createTestOrm, type TestOrm } from '../support/db.js';
+import { allEvents, DAY, planPrice, SECRET, seeded, shuffled, stripeSide, type StripeSide } from './support.js';
+
+const JWT_SECRET = 'webhook-signals-test-secret-0123456789abcd';
+
+let side: StripeSide;
+let db: TestOrm;
+let bus: SignalBus;
+let service: WebhookService;
+let server: GatewayServer;
+let base: string;
+
+beforeAll(async () => {
+  side = await stripeSide();
+  db = await createTestOrm();
+  await mirrorCatalog(db.orm.em.fork(), side.catalogReport);
+  bus = createSignalBus();
+  const config = loadConfig({ NODE_ENV: 'test', AUTH_JWT_SECRET: JWT_SECRET, RATE_LIMIT_PER_TOKEN: '0', RATE_LIMIT_PER_ADDRESS: '0', MRR_MILESTONES: '1,5' });
+  const signals = createSignals({ bus, config });
+  service = createWebhookService({ orm: db.orm, stripe: side.stripe, webhookSecret: SECRET, catalog: side.catalog, afterEvent: (em, e) => signals.afterEvent(em, e) });
+  server = await createGatewayServer({ config, orm: db.orm, catalog: side.catalog, bus, checkStripe: async () => undefined, mountBeforeJson: (app) => service.mount(app) });
+  base = `127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
+  service.start();
+});
+afterAll(async () => {
+  await service?.stop();
+  await server?.close();
+  await bus?.close();
+  await db?.dispose();
+  await side?.close();
+});
+
+/** Waits until the values collected so far satisfy `done` (deliveries are asynchronous), then a moment for strays. */
+async function waitValues<T>(values: T[], done: (v: T[]) => boolean): Promise<T[]> {
+  const deadline = Date.now() + 8_000;
+  while (!done(values)) {
+    if (Date.now() > deadline) throw new Error(`subscriber got ${values.length} values, not all expected`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  // A duplicate would arrive right behind the original: give it the chance to show up.
+  await new Promise((r) => setTimeout(r, 200));
+  return values.slice();
+}
+
+describe('webhooks → billingEvents', () => {
+  it('a lifecycle delivered shuffled with duplicates reaches a subscriber once per BillingEvent', async () => {
+    const { stripe } = side;
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: Date.UTC(2026, 0, 1) / 1000 });
+    const customer = await stripe.customers.create({ email: 'live@example.com', test_clock: clock.id, metadata: { external_id: 'user_live' } });
+    const pm = await stripe.paymentMethods.attach('pm_card_visa', { customer: customer.id });
+    await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: pm.id } });
+    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: (await planPrice(stripe, 'pro_monthly')).id, quantity: 2 }] });
+    let t = Date.UTC(2026, 0, 1) / 1000;
+    for (let i = 0; i < 3; i++) {
+      t += 31 * DAY;
+      await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: t });
+    }
+    await stripe.subscriptions.cancel(sub.id);
+    const events = (await allEvents(stripe)).filter((e) => isHandledEventType(e.type));
+
+    const admin = await signDevToken({ sub: 'ops', role: 'admin' }, JWT_SECRET);
+    const mine = await signDevToken({ sub: 'user_live' }, JWT_SECRET);
+    const other = await signDevToken({ sub: 'user_other' }, JWT_SECRET);
+    const query = `subscription { billingEvents { id type customerId message } }`;
+    const all = await collect<{ id: string; type: string; customerId: string | null }>(`ws://${base}/graphql`, admin, query, 'billingEvents');
+    const own = await collect<{ id: string; type: string; customerId: string | null }>(`ws://${base}/graphql`, mine, query, 'billingEvents');
+    const stranger = await collect<{ id: string }>(`ws://${base}/graphql`, other, query, 'billingEvents');
+    try {
+      await warmUp(bus, [{ c: all }, { c: own, owner: 'user_live' }, { c: stranger, owner: 'user_other' }]);
+
+      const random = seeded(21);
+      const deliveries: Stripe.Event[] = [];
+      for (const e of shuffled(events, random)) {
+        deliveries.push(e);
+        if (random() < 0.4) deliveries.push(e);
+      }
+      for (const e of deliveries) {
+        const payload = JSON.stringify(e);
+        const res = await fetch(`http://${base}/webhooks/stripe`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'stripe-signature': stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET }) },
+          body: payload,
+        });
+        expect(res.status).toBe(200);
+      }
+      // Wait until the inbox is worked off, then compare what was stored with what was received.
+      const deadline = Date.now() + 30_000;
+      const conn = db.orm.em.getConnection();
+      while (Number((await conn.execute<{ n: string }[]>(`select count(*) as n from webhook_events where status = 'pending'`))[0]!.n) > 0) {
+        if (Date.now() > deadline) throw new Error('inbox not worked off');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const stored = await conn.execute<{ id: string; type: string; customer_id: string | null }[]>(`select id, type, customer_id from billing_events order by id`);
+      expect(stored.length).toBeGreaterThanOrEqual(8);
+      for (const type of ['CUSTOMER_CREATED', 'SUBSCRIPTION_STARTED', 'PAYMENT_RECEIVED', 'SUBSCRIPTION_CANCELED']) {
+        expect(stored.map((s) => s.type), type).toContain(type);
+      }
+      console.log('STORED', JSON.stringify(stored.map((s) => s.type + ':' + s.id)));
+      setTimeout(() => console.log('RECEIVED', JSON.stringify(all.values.map((v) => v.type + ':' + v.id))), 7000);
+      const received = await waitValues(all.values, (v) => stored.every((s) => v.some((x) => x.id === s.id)));
+      const real = received.filter((v) => !isProbe(v));
+      // Exactly once: every stored event, no id twice, nothing else.
+      expect(real.map((v) => v.id).sort()).toEqual(stored.map((s) => s.id).sort());
+
+      const ownStored = stored.filter((s) => s.customer_id === customer.id);
+      setTimeout(() => console.log('OWN', JSON.stringify(own.values.map((v) => v.type)), 'OWNSTORED', JSON.stringify(ownStored.map((v) => v.type))), 5000);
+      const ownReal = (await waitValues(own.values, (v) => ownStored.every((s) => v.some((x) => x.id === s.id)))).filter((v) => !isProbe(v));
+      expect(ownStored.length).toBeGreaterThanOrEqual(5);
+      expect(ownReal.map((v) => v.id).sort()).toEqual(ownStored.map((s) => s.id).sort());
+      expect(stranger.values.filter((v) => !isProbe(v))).toEqual([]);
+    } finally {
+      await Promise.all([all.dispose(), own.dispose(), stranger.dispose()]);
+    }
+  });
+});
