@@ -5,23 +5,29 @@ import { loadCatalog } from './billing/catalog.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { checkDatabase, closeOrm, openOrm, type Orm } from './db/orm.js';
 import { createGatewayServer, GRAPHQL_PATH, type GatewayServer } from './http/server.js';
+import { createSignalBus, createSignals, type SignalBus } from './events/index.js';
 import { logger } from './log.js';
 import { checkStripe, prepareStripe, WEBHOOK_PATH, type PreparedStripe } from './stripe/sandbox.js';
+import { startPeriodicSync, type PeriodicSync } from './stripe/sync/index.js';
+import { createWebhookService, type WebhookService } from './stripe/webhooks/index.js';
 
 export interface RunningGateway {
   config: Config;
   orm: Orm;
   stripe: PreparedStripe;
   server: GatewayServer;
+  bus: SignalBus;
+  /** Null in live mode without STRIPE_WEBHOOK_SECRET (the periodic sync still reconciles). */
+  webhooks: WebhookService | null;
   port: number;
   url: string;
-  /** Graceful stop: HTTP and WebSockets first, then the emulator, then the database. */
+  /** Graceful stop: HTTP and WebSockets, the sync and webhook workers, the bus, the emulator, the database. */
   stop(): Promise<void>;
 }
 
 /**
  * The composition root: config → database (migrated) → Stripe (or the sandbox emulator, with the
- * catalog synced) → services → HTTP. Nothing else wires modules together.
+ * catalog synced) → signals and webhook workers → HTTP. Nothing else wires modules together.
  */
 export async function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningGateway> {
   const config = loadConfig(env);
@@ -35,27 +41,53 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     await closeOrm(orm);
     throw err;
   }
+  const bus = createSignalBus({ redisUrl: config.redisUrl, log: logger });
+  const signals = createSignals({ bus, config, log: logger });
+  const webhooks = stripe.webhookSecret
+    ? createWebhookService({ orm, stripe: stripe.stripe, webhookSecret: stripe.webhookSecret, catalog, afterEvent: signals.afterEvent, log: logger })
+    : null;
+  if (!webhooks) logger.warn('STRIPE_WEBHOOK_SECRET is not set: POST /webhooks/stripe is off; the periodic sync reconciles from events.list');
+
   const server = await createGatewayServer({
     config,
     orm,
     catalog,
+    stripe: stripe.stripe,
+    testClockId: stripe.testClockId,
+    bus,
     log: logger,
     checkDatabase: () => checkDatabase(orm),
     checkStripe: async () => (await checkStripe(stripe.stripe)).ok,
+    ...(webhooks ? { mountBeforeJson: (app) => webhooks.mount(app) } : {}),
   });
   const port = await server.listen(config.port);
   const url = `http://localhost:${port}`;
+  webhooks?.start();
+  // Webhooks Stripe never delivered (or that arrived while the gateway was down) are found by paging events.list.
+  const periodic: PeriodicSync = startPeriodicSync({
+    orm,
+    stripe: stripe.stripe,
+    catalog,
+    afterEvent: signals.afterEvent,
+    // With a webhook worker, missed events go to its inbox; without one, the sync applies them itself.
+    process: !webhooks,
+    log: logger,
+    onMissed: () => webhooks?.worker.notify(),
+  });
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       await server.close();
+      await periodic.stop();
+      await webhooks?.stop();
+      await bus.close();
       await stripe.close();
       await closeOrm(orm);
     })());
 
   await printBanner(config, stripe, port);
-  return { config, orm, stripe, server, port, url, stop };
+  return { config, orm, stripe, server, bus, webhooks, port, url, stop };
 }
 
 async function printBanner(config: Config, stripe: PreparedStripe, port: number): Promise<void> {

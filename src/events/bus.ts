@@ -45,11 +45,49 @@ function prefixTarget(inner: TypedEventTarget<AnyEvent>, prefix: string): TypedE
   };
 }
 
+/**
+ * Keeps one subscriber's failure from reaching the publisher: a subscriber more than 1024 events behind
+ * makes its Repeater throw on push, which would otherwise escape from the event target (in process, an
+ * uncaught exception; with Redis, inside the connection's message handler). That subscriber misses the
+ * event (logged); everyone else gets it.
+ */
+function isolateListeners(inner: TypedEventTarget<AnyEvent>, log: Logger): TypedEventTarget<AnyEvent> {
+  type Listener = Parameters<TypedEventTarget<AnyEvent>['addEventListener']>[1];
+  const wrapped = new Map<string, WeakMap<object, (event: AnyEvent) => void>>();
+  const wrap = (type: string, listener: NonNullable<Listener>) => {
+    const byType = wrapped.get(type) ?? new WeakMap();
+    wrapped.set(type, byType);
+    let w = byType.get(listener);
+    if (!w) {
+      const call = typeof listener === 'function' ? listener : (e: AnyEvent) => listener.handleEvent(e);
+      w = (event: AnyEvent) => {
+        try {
+          call(event);
+        } catch (err) {
+          log.warn({ topic: type, err: (err as Error).message }, 'a live subscriber missed a signal');
+        }
+      };
+      byType.set(listener, w);
+    }
+    return w;
+  };
+  return {
+    addEventListener: (type, listener) => {
+      if (listener) inner.addEventListener(type, wrap(type, listener as NonNullable<Listener>));
+    },
+    removeEventListener: (type, listener) => {
+      const w = listener ? wrapped.get(type)?.get(listener as object) : undefined;
+      if (w) inner.removeEventListener(type, w);
+    },
+    dispatchEvent: (event) => inner.dispatchEvent(event),
+  };
+}
+
 export function createSignalBus(opts: SignalBusOptions = {}): SignalBus {
   const log = (opts.log ?? rootLogger).child({ module: 'signals-bus' });
   const prefix = opts.channelPrefix ?? DEFAULT_CHANNEL_PREFIX;
   if (!opts.redisUrl) {
-    const pubSub = createPubSub<SignalTopics>();
+    const pubSub = createPubSub<SignalTopics>({ eventTarget: isolateListeners(new EventTarget() as never, log) as never });
     return {
       pubSub,
       kind: 'memory',
@@ -59,7 +97,7 @@ export function createSignalBus(opts: SignalBusOptions = {}): SignalBus {
     };
   }
   // Two connections: a connection in subscriber mode cannot publish.
-  const redisOptions = { lazyConnect: false, maxRetriesPerRequest: null } as const;
+  const redisOptions = { maxRetriesPerRequest: null } as const;
   const publishClient = new Redis(opts.redisUrl, redisOptions);
   const subscribeClient = new Redis(opts.redisUrl, redisOptions);
   for (const [name, client] of [['publish', publishClient], ['subscribe', subscribeClient]] as const) {
@@ -67,7 +105,7 @@ export function createSignalBus(opts: SignalBusOptions = {}): SignalBus {
     client.on('error', (err: Error) => log.warn({ connection: name, err: err.message }, 'redis connection error'));
   }
   const target = createRedisEventTarget<AnyEvent>({ publishClient, subscribeClient });
-  const pubSub = createPubSub<SignalTopics>({ eventTarget: prefixTarget(target, prefix) as never });
+  const pubSub = createPubSub<SignalTopics>({ eventTarget: isolateListeners(prefixTarget(target, prefix), log) as never });
   let closing: Promise<void> | undefined;
   return {
     pubSub,

@@ -44,17 +44,12 @@ export function planOfSubscription(sub: Stripe.Subscription): string | null {
   return null;
 }
 
-/** Event types after which the MRR may have changed (the subscription mirror was, or may have been, written). */
+/**
+ * Event types after which the MRR may have changed: those whose handling writes the subscription mirror
+ * (invoice events only touch invoices; Stripe reports every status change as a subscription event).
+ */
 export function mayChangeMrr(eventType: string): boolean {
-  return (
-    eventType.startsWith('customer.subscription.') ||
-    eventType === 'checkout.session.completed' ||
-    eventType === 'customer.deleted' ||
-    eventType === 'invoice.paid' ||
-    eventType === 'invoice.payment_succeeded' ||
-    eventType === 'invoice.payment_failed' ||
-    eventType === 'invoice.marked_uncollectible'
-  );
+  return eventType.startsWith('customer.subscription.') || eventType === 'checkout.session.completed';
 }
 
 /** The currency an event's object is in (the MRR currency to report on), if it has one. */

@@ -11,6 +11,7 @@ import { BillingSessionMutationsResolver } from './resolvers/billing-session.mut
 import { CustomerResolver } from './resolvers/customer.resolver.js';
 import { CustomerInvoicesResolver, InvoiceConnectionResolver, InvoiceResolver } from './resolvers/invoice.resolver.js';
 import { MrrResolver } from './resolvers/mrr.resolver.js';
+import { ParkedWebhookEventsResolver } from './resolvers/parked-webhook-events.resolver.js';
 import { PlanResolver } from './resolvers/plan.resolver.js';
 import { SubscriptionMutationsResolver } from './resolvers/subscription-mutations.resolver.js';
 import { CustomerSubscriptionsResolver, SubscriptionResolver } from './resolvers/subscription.resolver.js';
@@ -36,6 +37,8 @@ export const CORE_RESOLVERS = [
   // Issue 5: Query.mrr and the live subscriptions (billingEvents, mrrUpdated, milestoneReached).
   MrrResolver,
   BillingEventsResolver,
+  // Issue 5: webhook events given up after repeated failures (admins).
+  ParkedWebhookEventsResolver,
   // Issue 4, writes: subscribe, changePlan, cancel, resume, upcomingInvoice, portal and checkout sessions.
   SubscriptionMutationsResolver,
   BillingSessionMutationsResolver,

@@ -7,7 +7,6 @@ import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mirrorCatalog } from '../../src/stripe/mirror-catalog.js';
 import { createWebhookService, type WebhookService } from '../../src/stripe/webhooks/index.js';
-import { ParkedWebhookEventsResolver } from '../../src/stripe/webhooks/parked.resolver.js';
 import { startTestGateway, type TestGateway } from '../http/harness.js';
 import { createTestOrm, type TestOrm } from '../support/db.js';
 import { SECRET, stripeSide, type StripeSide } from './support.js';
@@ -22,7 +21,7 @@ beforeAll(async () => {
   db = await createTestOrm();
   await mirrorCatalog(db.orm.em.fork(), side.catalogReport);
   service = createWebhookService({ orm: db.orm, stripe: side.stripe, webhookSecret: SECRET, catalog: side.catalog, worker: { pollIntervalMs: 3_600_000 } });
-  gw = await startTestGateway({}, { orm: db.orm, mountBeforeJson: (app) => service.mount(app), schemaOptions: { resolvers: [ParkedWebhookEventsResolver] } });
+  gw = await startTestGateway({}, { orm: db.orm, mountBeforeJson: (app) => service.mount(app) });
   service.start();
 });
 afterAll(async () => {

@@ -7,7 +7,7 @@ import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebhookEvent } from '../../src/db/entities/webhook-event.js';
-import { readEventsCursor, syncFull, syncMissedEvents } from '../../src/stripe/sync/index.js';
+import { readEventsCursor, startPeriodicSync, syncFull, syncMissedEvents } from '../../src/stripe/sync/index.js';
 import { webhookMetrics } from '../../src/stripe/webhooks/metrics.js';
 import { WebhookWorker } from '../../src/stripe/webhooks/worker.js';
 import { gateway, planPrice, SECRET, stripeSide, type Gateway, type StripeSide } from './support.js';
@@ -234,5 +234,26 @@ describe('reconciliation', () => {
     const clean = await syncFull({ orm: gw.orm, stripe: side.stripe, catalog: side.catalog });
     expect(clean.drift).toEqual([]);
     expect((await webhookMetrics.syncDriftRows.get()).values.find((v) => v.labels.table === 'subscriptions')?.value).toBe(0);
+  });
+
+  it('the periodic job starts from the newest event on a new installation, then catches up what webhooks missed', async () => {
+    const fresh = await gateway(side, { pollIntervalMs: 3_600_000 });
+    const job = startPeriodicSync({ orm: fresh.orm, stripe: side.stripe, catalog: side.catalog, intervalMs: 3_600_000, onMissed: () => fresh.worker.notify() });
+    try {
+      fresh.worker.start();
+      await job.runNow();
+      // History is not replayed: only the cursor was recorded.
+      const newest = (await side.stripe.events.list({ limit: 1 })).data[0]!;
+      expect(await readEventsCursor(fresh.orm.em.fork())).toEqual({ id: newest.id, created: newest.created });
+      expect(await fresh.orm.em.fork().count(WebhookEvent, {})).toBe(0);
+
+      // No endpoint delivers to this gateway: only the job can bring this customer in.
+      const customer = await side.stripe.customers.create({ email: 'periodic@example.com' });
+      await job.runNow();
+      await until(async () => (await fresh.orm.em.getConnection().execute(`select 1 from customers where id = ?`, [customer.id])).length === 1);
+    } finally {
+      await job.stop();
+      await fresh.close();
+    }
   });
 });

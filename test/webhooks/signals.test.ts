@@ -48,7 +48,7 @@ afterAll(async () => {
 
 /** Waits until the values collected so far satisfy `done` (deliveries are asynchronous), then a moment for strays. */
 async function waitValues<T>(values: T[], done: (v: T[]) => boolean): Promise<T[]> {
-  const deadline = Date.now() + 8_000;
+  const deadline = Date.now() + 20_000;
   while (!done(values)) {
     if (Date.now() > deadline) throw new Error(`subscriber got ${values.length} values, not all expected`);
     await new Promise((r) => setTimeout(r, 20));
@@ -111,15 +111,12 @@ describe('webhooks → billingEvents', () => {
       for (const type of ['CUSTOMER_CREATED', 'SUBSCRIPTION_STARTED', 'PAYMENT_RECEIVED', 'SUBSCRIPTION_CANCELED']) {
         expect(stored.map((s) => s.type), type).toContain(type);
       }
-      console.log('STORED', JSON.stringify(stored.map((s) => s.type + ':' + s.id)));
-      setTimeout(() => console.log('RECEIVED', JSON.stringify(all.values.map((v) => v.type + ':' + v.id))), 7000);
       const received = await waitValues(all.values, (v) => stored.every((s) => v.some((x) => x.id === s.id)));
       const real = received.filter((v) => !isProbe(v));
       // Exactly once: every stored event, no id twice, nothing else.
       expect(real.map((v) => v.id).sort()).toEqual(stored.map((s) => s.id).sort());
 
       const ownStored = stored.filter((s) => s.customer_id === customer.id);
-      setTimeout(() => console.log('OWN', JSON.stringify(own.values.map((v) => v.type)), 'OWNSTORED', JSON.stringify(ownStored.map((v) => v.type))), 5000);
       const ownReal = (await waitValues(own.values, (v) => ownStored.every((s) => v.some((x) => x.id === s.id)))).filter((v) => !isProbe(v));
       expect(ownStored.length).toBeGreaterThanOrEqual(5);
       expect(ownReal.map((v) => v.id).sort()).toEqual(ownStored.map((s) => s.id).sort());

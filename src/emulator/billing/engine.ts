@@ -3,7 +3,7 @@ import type { Emulator } from '../emulator.js';
 import type { Stored } from '../store.js';
 import { DAY_SECONDS, HOUR } from './periods.js';
 import { previewSubscriptionInvoice } from './preview.js';
-import { billingSettings } from './settings.js';
+import { upcomingDays } from './settings.js';
 import { idOf, invoiceMeta, invoiceSubscriptionId, SUB_META, subMeta, type InvoiceRecord, type SubMeta, type SubRecord } from './records.js';
 import {
   cancelSubscriptionNow,
@@ -95,7 +95,7 @@ function subDues(emu: Emulator, sub: SubRecord): Due[] {
  * would issue as `create_preview` shows it. Not when the lead time does not fit in the period.
  */
 function upcomingDue(emu: Emulator, sub: SubRecord, renewalAt: number, out: Due[]): void {
-  const days = billingSettings(emu).upcoming_days;
+  const days = upcomingDays(emu);
   if (days <= 0) return;
   const at = renewalAt - days * DAY_SECONDS;
   const start = sub.items.data[0]?.current_period_start ?? sub.created;
@@ -265,17 +265,32 @@ export function advanceClockBilling(emu: Emulator, clock: Stripe.TestHelpers.Tes
 
 /**
  * The same engine on wall-clock time for customers without a test clock: every few seconds,
- * whatever is due (renewals, retries, expiries) runs. The timer does not keep the process alive.
+ * whatever is due (renewals, retries, expiries) runs. A pass looks at every subscription and
+ * invoice, so the next one waits at least 20× as long as the last took (with a million objects
+ * the passes space out instead of taking the emulator's time; what falls due runs a little later).
+ * The timer does not keep the process alive. Returns the function that stops it.
  */
-export function startWallClockBilling(emu: Emulator, everyMs = 2000): NodeJS.Timeout {
-  const timer = setInterval(() => {
+export function startWallClockBilling(emu: Emulator, everyMs = 2000): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const schedule = (delay: number): void => {
+    if (stopped) return;
+    timer = setTimeout(tick, delay);
+    timer.unref();
+  };
+  const tick = (): void => {
+    const started = performance.now();
     try {
       processDue(emu, null, emu.realNow(), () => {});
     } catch (err) {
       process.emitWarning(`emulator billing: ${(err as Error).message}`);
     }
-  }, everyMs);
-  timer.unref();
-  return timer;
+    schedule(Math.max(everyMs, Math.min(20 * (performance.now() - started), 60_000)));
+  };
+  schedule(everyMs);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }
 

@@ -33,6 +33,5 @@ export function registerBilling(router: Router, emu: Emulator): void {
       }
     }
   });
-  const timer = startWallClockBilling(emu);
-  emu.onClose(() => clearInterval(timer));
+  emu.onClose(startWallClockBilling(emu));
 }

@@ -26,6 +26,11 @@ export function billingSettings(emu: Emulator): BillingSettings {
     : { ...DEFAULTS, retry_days: [...DEFAULTS.retry_days] };
 }
 
+/** `upcoming_days` alone, without copying the settings (asked for every subscription the engine plans). */
+export function upcomingDays(emu: Emulator): number {
+  return emu.store.get<BillingSettings & Stored>(KIND, 'settings')?.upcoming_days ?? DEFAULTS.upcoming_days;
+}
+
 export function setBillingSettings(emu: Emulator, patch: Partial<BillingSettings>): BillingSettings {
   const next = { ...billingSettings(emu), ...patch };
   emu.store.insert(KIND, { id: 'settings', ...next });

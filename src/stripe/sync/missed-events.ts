@@ -34,6 +34,12 @@ export interface SyncMissedEventsOptions {
   afterEvent?: AfterEventHook;
   /** Process the stored events now (default true); false leaves them to the running workers. */
   process?: boolean;
+  /**
+   * With no cursor yet: 'all' (default) reads every event Stripe still lists (up to 30 days) and
+   * processes what the inbox lacks; 'latest' only records the newest event as the cursor, so a new
+   * installation does not replay history as live signals (use `syncFull` to backfill the mirror).
+   */
+  firstRun?: 'all' | 'latest';
   onProgress?: (p: { phase: 'events' | 'processing'; done: number; total: number }) => void;
   log?: Logger;
 }
@@ -108,6 +114,14 @@ export async function syncMissedEvents(opts: SyncMissedEventsOptions): Promise<M
       opts.onProgress?.({ phase: 'events', done: report.listed, total: report.listed });
     }
   };
+  if (!cursorBefore && opts.firstRun === 'latest') {
+    const newest = (await opts.stripe.events.list({ limit: 1 })).data[0];
+    if (newest) {
+      report.cursorAfter = { id: newest.id, created: newest.created };
+      await writeEventsCursor(em, report.cursorAfter);
+    }
+    return report;
+  }
   try {
     await consume(eventsAfter(opts.stripe, cursorBefore));
   } catch (err) {

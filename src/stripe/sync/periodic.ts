@@ -1,6 +1,7 @@
 /**
  * The periodic reconciliation job: `syncMissedEvents` every `intervalMs` (default 5 min), one run at a
- * time per process, leaving processing to the running workers. Replicas may run it concurrently: the
+ * time per process, leaving processing to the running workers. Its first run ever only sets the cursor
+ * (`firstRun: 'latest'`): history before the gateway existed is `sync --full`'s job, not live signals. Replicas may run it concurrently: the
  * inbox drops events it already has, so the worst case is a repeated listing.
  */
 import { logger as rootLogger } from '../../log.js';
@@ -25,7 +26,7 @@ export function startPeriodicSync(opts: PeriodicSyncOptions): PeriodicSync {
   const runNow = () =>
     (running ??= (async () => {
       try {
-        const report = await syncMissedEvents({ ...opts, process: opts.process ?? false });
+        const report = await syncMissedEvents({ ...opts, process: opts.process ?? false, firstRun: opts.firstRun ?? 'latest' });
         if (report.missed > 0) opts.onMissed?.(report.missed);
       } catch (err) {
         log.warn({ reason: (err as Error).message }, 'periodic events sync failed; will retry at the next interval');

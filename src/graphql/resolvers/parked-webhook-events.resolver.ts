@@ -2,9 +2,9 @@
 import 'reflect-metadata';
 import { Arg, Ctx, Field, ID, Int, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
 import { requireAdmin } from '../../auth/guard.js';
-import type { GraphQLContext } from '../../graphql/context.js';
-import { AppError } from '../../graphql/errors.js';
-import { listParkedEvents, requeueParkedEvent } from './inbox.js';
+import type { GraphQLContext } from '../context.js';
+import { AppError } from '../errors.js';
+import { listParkedEvents, requeueParkedEvent } from '../../stripe/webhooks/inbox.js';
 
 @ObjectType({ description: 'A Stripe webhook event the gateway gave up processing after repeated failures (admin).' })
 export class ParkedWebhookEvent {
