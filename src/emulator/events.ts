@@ -58,21 +58,41 @@ export class Events {
 /**
  * `event.data` with a snapshot of the object taken now: serialised at once, parsed only when read
  * (listing, retrieving, delivering). Most events are never read, and cloning showed in the profile.
- * (Keeping it as a Buffer outside the JS heap instead cost as much as it saved in GC.)
+ * A small class rather than an object with a defined accessor: two fewer closures per event, and
+ * `toJSON` gives the wire shape `{ object, previous_attributes }`.
+ * (Keeping the snapshot as a Buffer outside the JS heap cost as much as it saved in GC.)
  */
-function snapshotData(snapshot: string, previous: Record<string, unknown> | undefined): Record<string, unknown> {
-  let parsed: unknown;
-  const data: Record<string, unknown> = {};
-  Object.defineProperty(data, 'object', {
-    enumerable: true,
-    configurable: true,
-    get: () => (parsed ??= JSON.parse(snapshot)),
-    set: (value: unknown) => {
-      parsed = value;
-    },
-  });
-  if (previous) data.previous_attributes = jsonClone(previous);
-  return data;
+class EventData {
+  #snapshot: string;
+  #parsed: unknown;
+  #read = false;
+  previous_attributes?: Record<string, unknown>;
+
+  constructor(snapshot: string, previous: Record<string, unknown> | undefined) {
+    this.#snapshot = snapshot;
+    if (previous) this.previous_attributes = jsonClone(previous);
+  }
+
+  get object(): unknown {
+    if (!this.#read) {
+      this.#parsed = JSON.parse(this.#snapshot);
+      this.#read = true;
+    }
+    return this.#parsed;
+  }
+
+  set object(value: unknown) {
+    this.#parsed = value;
+    this.#read = true;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return this.previous_attributes ? { object: this.object, previous_attributes: this.previous_attributes } : { object: this.object };
+  }
+}
+
+function snapshotData(snapshot: string, previous: Record<string, unknown> | undefined): EventData {
+  return new EventData(snapshot, previous);
 }
 
 /**
