@@ -33,6 +33,8 @@ export interface RouteOptions {
 
 interface Route {
   method: string;
+  /** The literal start of the path (up to the first `:param`): checked before the regex. */
+  prefix: string;
   pattern: RegExp;
   names: string[];
   handler: Handler;
@@ -59,7 +61,8 @@ export class Router {
         }) +
         '/?$',
     );
-    this.routes.push({ method, pattern, names, handler, options: { auth: options.auth ?? path.startsWith('/v1/') } });
+    const prefix = path.split(':', 1)[0]!;
+    this.routes.push({ method, prefix, pattern, names, handler, options: { auth: options.auth ?? path.startsWith('/v1/') } });
   }
 
   get(path: string, handler: Handler, options?: RouteOptions): void {
@@ -74,7 +77,7 @@ export class Router {
 
   match(method: string, url: string): Match | undefined {
     for (const r of this.routes) {
-      if (r.method !== method) continue;
+      if (r.method !== method || !url.startsWith(r.prefix)) continue;
       const m = r.pattern.exec(url);
       if (!m) continue;
       const path: Record<string, string> = {};

@@ -1,0 +1,243 @@
+/**
+ * What the webhook and fanout benches share: a temporary PostgreSQL database, two Stripe emulators
+ * (one the gateway talks to, one that only makes the customer.created events the bench delivers, so
+ * the gateway's start-up events sync finds nothing to ingest), the gateway as its own process
+ * (`dist/src/main.js`, optionally under `--cpu-prof`), signed deliveries and graphql-ws subscribers.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { createClient, type Client } from 'graphql-ws';
+import pg from 'pg';
+import Stripe from 'stripe';
+import WebSocket from 'ws';
+
+export const SECRET = 'whsec_bench_0123456789abcdef';
+export const JWT_SECRET = 'bench-webhooks-secret-0123456789abcdefghij';
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+process.setSourceMapsEnabled(false);
+process.env.LOG_LEVEL ??= 'silent';
+
+/** The gateway's modules from the compiled tree (`npm run build` first). */
+export async function load<T>(path: string): Promise<T> {
+  return (await import(new URL(`../../dist/src/${path}.js`, import.meta.url).href)) as T;
+}
+
+export function pct(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+export const ms = (n: number) => `${n.toFixed(1)} ms`;
+
+export async function adminSql(url: string, sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+export interface TempDb {
+  url: string;
+  drop(): Promise<void>;
+}
+
+export async function tempDatabase(serverUrl: string): Promise<TempDb> {
+  const name = `bench_${randomBytes(4).toString('hex')}`;
+  await adminSql(serverUrl, `create database "${name}"`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => adminSql(serverUrl, `drop database if exists "${name}" with (force)`) };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Emulators {
+  /** The gateway's Stripe (catalog synced). */
+  gatewayBase: string;
+  /** Where the delivered events come from. */
+  source: Stripe;
+  close(): Promise<void>;
+}
+
+export async function startEmulators(): Promise<Emulators> {
+  const [{ startEmulator }, { syncCatalog }, { loadCatalog }] = await Promise.all([
+    load<typeof import('../../src/emulator/index.js')>('emulator/index'),
+    load<typeof import('../../src/stripe/catalog-sync.js')>('stripe/catalog-sync'),
+    load<typeof import('../../src/billing/catalog.js')>('billing/catalog'),
+  ]);
+  const gw = await startEmulator({ port: 0 });
+  const src = await startEmulator({ port: 0 });
+  const gwStripe = new Stripe('sk_test_bench', { host: '127.0.0.1', port: gw.port, protocol: 'http', maxNetworkRetries: 0 });
+  await syncCatalog(gwStripe, loadCatalog());
+  const source = new Stripe('sk_test_bench', { host: '127.0.0.1', port: src.port, protocol: 'http', maxNetworkRetries: 0 });
+  return {
+    gatewayBase: `http://127.0.0.1:${gw.port}`,
+    source,
+    close: async () => {
+      await gw.close();
+      await src.close();
+    },
+  };
+}
+
+/** `count` real customer.created events (as the emulator emits them), oldest first. */
+export async function customerCreatedEvents(stripe: Stripe, count: number, tag: string): Promise<{ customer: string; body: string }[]> {
+  for (let i = 0; i < count; i += 50) {
+    await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, k) => stripe.customers.create({ email: `${tag}${i + k}@example.com` })));
+  }
+  const list: Stripe.Event[] = [];
+  for await (const e of stripe.events.list({ type: 'customer.created', limit: 100 })) {
+    if ((e.data.object as Stripe.Customer).email?.startsWith(tag)) list.push(e);
+  }
+  return list.reverse().map((e) => ({ customer: (e.data.object as Stripe.Customer).id, body: JSON.stringify(e) }));
+}
+
+export interface Gateway {
+  port: number;
+  url: string;
+  child: ChildProcess;
+  /** SIGTERM and wait (the CPU profile is written on exit). */
+  stop(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  databaseUrl: string;
+  stripeApiBase: string;
+  /** Directory for `--cpu-prof` output; unset: no profile. */
+  cpuProfDir?: string;
+  env?: Record<string, string>;
+}
+
+/** Starts `node dist/src/main.js` with the bench's environment and waits until /readyz answers 200. */
+export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  const port = await freePort();
+  const args = [...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : []), 'dist/src/main.js'];
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'production',
+      PORT: String(port),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      DATABASE_URL: opts.databaseUrl,
+      STRIPE_SECRET_KEY: 'sk_test_bench',
+      STRIPE_API_BASE: opts.stripeApiBase,
+      STRIPE_WEBHOOK_SECRET: SECRET,
+      AUTH_JWT_SECRET: JWT_SECRET,
+      RATE_LIMIT_PER_TOKEN: '0',
+      RATE_LIMIT_PER_ADDRESS: '0',
+      LOG_LEVEL: 'error',
+      ...opts.env,
+    },
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (stderr.length > 20_000) stderr = stderr.slice(-10_000);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`gateway exited (${child.exitCode}): ${stderr.slice(-2000)}`);
+    try {
+      const res = await fetch(`${url}/readyz`);
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`gateway not ready after 60 s: ${stderr.slice(-2000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    port,
+    url,
+    child,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+      if (stderr.trim()) process.stderr.write(`gateway stderr (tail):\n${stderr.slice(-1500)}\n`);
+    },
+  };
+}
+
+/** Sends one signed delivery; resolves with the HTTP status and the time (performance.now()) of the 2xx. */
+export async function deliver(url: string, signer: Stripe, body: string): Promise<{ status: number; t0: number; t1: number }> {
+  const t0 = performance.now();
+  const res = await fetch(`${url}/webhooks/stripe`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'stripe-signature': signer.webhooks.generateTestHeaderString({ payload: body, secret: SECRET }) },
+    body,
+  });
+  await res.arrayBuffer();
+  return { status: res.status, t0, t1: performance.now() };
+}
+
+export async function adminToken(): Promise<string> {
+  const { signDevToken } = await load<typeof import('../../src/auth/tokens.js')>('auth/tokens');
+  return signDevToken({ sub: 'bench', role: 'admin' }, JWT_SECRET);
+}
+
+/** A graphql-ws client subscribed to CUSTOMER_CREATED billing events; `onEvent(customerId)` per event. */
+export function subscribeCustomerCreated(gatewayPort: number, token: string, onEvent: (customerId: string) => void): Client {
+  const client = createClient({
+    url: `ws://127.0.0.1:${gatewayPort}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${token}` },
+    retryAttempts: 0,
+    lazy: false,
+  });
+  client.subscribe(
+    { query: `subscription { billingEvents(types: [CUSTOMER_CREATED]) { id customerId } }` },
+    {
+      next: (r) => {
+        const ev = (r.data as { billingEvents?: { customerId: string | null } } | null)?.billingEvents;
+        if (ev?.customerId) onEvent(ev.customerId);
+      },
+      error: (e) => process.stderr.write(`subscription error: ${e instanceof Error ? e.message : JSON.stringify(e)}\n`),
+      complete: () => {},
+    },
+  );
+  return client;
+}
+
+/** Delivers warm-up events until `received()` says every subscriber has one (subscriptions start a little after connect). */
+export async function warmUp(url: string, signer: Stripe, warmups: { customer: string; body: string }[], received: (customer: string) => boolean): Promise<void> {
+  for (const w of warmups) {
+    await deliver(url, signer, w.body);
+    const until = Date.now() + 5_000;
+    while (Date.now() < until) {
+      if (received(w.customer)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error('subscribers did not receive the warm-up events');
+}
+
+export async function loadAverage(): Promise<string> {
+  const { loadavg } = await import('node:os');
+  return loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ');
+}
