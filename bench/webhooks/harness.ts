@@ -235,6 +235,31 @@ export async function warmUp(url: string, signer: Stripe, warmups: { customer: s
   throw new Error('subscribers did not receive the warm-up events');
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+export async function processCpuSeconds(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 (utime, stime) in clock ticks; 100 per second on Linux.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU used by the gateway and by this process between `start()` and `stop()`. */
+export async function cpuMeter(gatewayPid: number): Promise<{ stop(): Promise<string> }> {
+  const g0 = await processCpuSeconds(gatewayPid);
+  const b0 = process.cpuUsage();
+  const t0 = performance.now();
+  return {
+    async stop() {
+      const g = (await processCpuSeconds(gatewayPid)) - g0;
+      const b = process.cpuUsage(b0);
+      const wall = (performance.now() - t0) / 1000;
+      const bench = (b.user + b.system) / 1e6;
+      return `CPU over ${wall.toFixed(1)} s: gateway ${g.toFixed(1)} s (${((g / wall) * 100).toFixed(0)}% of a core), load generator ${bench.toFixed(1)} s (${((bench / wall) * 100).toFixed(0)}%)`;
+    },
+  };
+}
+
 export async function loadAverage(): Promise<string> {
   const { loadavg } = await import('node:os');
   return loadavg()

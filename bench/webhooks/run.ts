@@ -5,10 +5,11 @@
  *
  *   npm run build && node --experimental-transform-types --no-warnings bench/webhooks/run.ts \
  *     [--rate 200] [--seconds 10] [--database-url postgres://…] [--concurrency 32] [--cpu-prof DIR] [--skip-pgbench]
+ *     [--warmup-seconds 3]
  *
  * Three phases, printed together:
  *  1. baseline: `pgbench -n -f <one-row insert> -T <seconds> -c 4` on the same database (bench schema);
- *  2. rate: signed customer.created deliveries sent open-loop at --rate for --seconds, one admin
+ *  2. rate (after --warmup-seconds of unmeasured load at the same rate): signed customer.created deliveries sent open-loop at --rate for --seconds, one admin
  *     graphql-ws subscriber of billingEvents: acks/s, ack p50/p99 (request → 2xx), delivery p50/p99
  *     (2xx → the BillingEvent at the subscriber);
  *  3. sustained: --concurrency senders in a closed loop for --seconds (as fast as the gateway acks):
@@ -22,9 +23,11 @@ import { parseArgs } from 'node:util';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import Stripe from 'stripe';
-import {
+// Node runs this file's TypeScript directly and needs the `.ts` name; the type comes from the same file.
+const {
   adminSql,
   adminToken,
+  cpuMeter,
   customerCreatedEvents,
   deliver,
   loadAverage,
@@ -36,7 +39,7 @@ import {
   subscribeCustomerCreated,
   tempDatabase,
   warmUp,
-} from './harness.ts';
+} = (await import(new URL('./harness.ts', import.meta.url).href)) as typeof import('./harness.js');
 
 const { values } = parseArgs({
   options: {
@@ -46,6 +49,7 @@ const { values } = parseArgs({
     'database-url': { type: 'string' },
     'cpu-prof': { type: 'string' },
     'skip-pgbench': { type: 'boolean', default: false },
+    'warmup-seconds': { type: 'string', default: '3' },
   },
 });
 const RATE = Number(values.rate);
@@ -122,10 +126,22 @@ async function main(): Promise<void> {
       }
     });
     await warmUp(gateway.url, signer, warmups, (c) => delivered.has(c));
+    // Warm-up load (not measured): a just-started process compiles lazily loaded modules and JITs the hot path.
+    const warmBodies = syntheticBodies(warmups[0]!.body, Math.round(RATE * Number(values['warmup-seconds'])), signer);
+    const warmStart = performance.now();
+    await Promise.all(
+      warmBodies.map(async (b, i) => {
+        await new Promise((r) => setTimeout(r, warmStart + (i * 1000) / RATE - performance.now()));
+        const res = await fetch(`${gateway!.url}/webhooks/stripe`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': b.signature }, body: b.body });
+        await res.arrayBuffer();
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 1000));
 
     const acked = new Map<string, number>();
     const ackLatency: number[] = [];
     let failures = 0;
+    const rateCpu = await cpuMeter(gateway.child.pid!);
     const started = performance.now();
     const inflight: Promise<void>[] = [];
     for (let i = 0; i < payloads.length; i++) {
@@ -144,6 +160,7 @@ async function main(): Promise<void> {
     await Promise.all(inflight);
     const sendSeconds = (performance.now() - started) / 1000;
     await Promise.race([allDelivered, new Promise((r) => setTimeout(r, 60_000))]);
+    const rateCpuLine = await rateCpu.stop();
     const lastDelivery = Math.max(...[...delivered.values()]);
     const deliveryLatency: number[] = [];
     for (const p of payloads) {
@@ -163,16 +180,26 @@ async function main(): Promise<void> {
       `  ack latency (request → 2xx):         p50 ${ms(pct(ackLatency, 50))}  p99 ${ms(ackP99)}  (target p99 ≤ 50 ms: ${ackP99 <= 50 ? 'met' : 'MISSED'})`,
       `  delivery latency (2xx → subscriber): p50 ${ms(pct(deliveryLatency, 50))}  p99 ${ms(delP99)}  (target p99 ≤ 100 ms: ${delP99 <= 100 ? 'met' : 'MISSED'})`,
       `  delivered to the subscriber: ${deliveryLatency.length}/${payloads.length}; fully processed ${((lastDelivery - started) / 1000).toFixed(2)} s after the first send`,
+      `  ${rateCpuLine}`,
     );
+
+    // Where the delivery time goes: inbox commit → worker commit, from the inbox's own timestamps.
+    const check = new pg.Client({ connectionString: db.url });
+    await check.connect();
+    const lag = await check.query(
+      `select percentile_cont(0.5) within group (order by ms) as p50, percentile_cont(0.99) within group (order by ms) as p99
+         from (select extract(epoch from processed_at - received_at) * 1000 as ms from webhook_events where id = any($1::text[])) x`,
+      [payloads.map((p) => (JSON.parse(p.body) as { id: string }).id)],
+    );
+    lines.push(`  inbox commit → processed (worker commit): p50 ${ms(Number(lag.rows[0].p50))}  p99 ${ms(Number(lag.rows[0].p99))}`);
 
     // Phase 3: closed loop, as fast as acks come.
     const bodies = syntheticBodies(payloads[0]!.body, Math.max(20_000, Math.round(SECONDS * 4000)), signer);
-    const check = new pg.Client({ connectionString: db.url });
-    await check.connect();
     let next = 0;
     let ok = 0;
     let bad = 0;
     const sustainedAck: number[] = [];
+    const sustainedCpu = await cpuMeter(gateway.child.pid!);
     const t0 = performance.now();
     const stopAt = t0 + SECONDS * 1000;
     await Promise.all(
@@ -194,6 +221,7 @@ async function main(): Promise<void> {
     );
     const sendEnd = performance.now();
     const processedAt = await waitProcessed(check, 120_000);
+    const sustainedCpuLine = await sustainedCpu.stop();
     await check.end();
     sustainedAck.sort((a, b) => a - b);
     const ingest = ok / ((sendEnd - t0) / 1000);
@@ -203,6 +231,7 @@ async function main(): Promise<void> {
       processedAt === null
         ? '  not fully processed within 120 s after the last ack'
         : `  fully processed ${((processedAt - t0) / 1000).toFixed(2)} s after the first send (${((processedAt - sendEnd) / 1000).toFixed(2)} s after the last ack): worker ${(ok / ((processedAt - t0) / 1000)).toFixed(1)} events/s`,
+      `  ${sustainedCpuLine}`,
       `load average at end: ${await loadAverage()}`,
       '',
     );

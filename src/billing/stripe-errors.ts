@@ -2,7 +2,9 @@
  * The one place that turns a Stripe SDK error into a contract error (`extensions.code`).
  *
  * - card errors → CARD_DECLINED with `declineCode` (or PAYMENT_ACTION_REQUIRED with the client secret
- *   when the card needs authentication);
+ *   when the card needs authentication: `authentication_required`, `subscription_payment_intent_requires_action`
+ *   (no PaymentIntent exists then: an empty secret, so callers that can should create with allow_incomplete),
+ *   or a PaymentIntent in `requires_action`);
  * - idempotency errors (same key, other parameters; a concurrent duplicate) → CONFLICT;
  * - 429 → RATE_LIMITED;
  * - connection errors and 5xx (what is left after the SDK's own retries) → UPSTREAM_UNAVAILABLE;
@@ -76,7 +78,7 @@ function mapError(err: unknown, ctx: StripeErrorContext): AppError {
   const pi = err.payment_intent ?? err.raw?.payment_intent ?? null;
 
   if (err.type === 'StripeCardError' || err.rawType === 'card_error') {
-    if (err.code === 'authentication_required' || pi?.status === 'requires_action') {
+    if (err.code === 'authentication_required' || isPaymentActionRequired(err) || pi?.status === 'requires_action') {
       return paymentActionRequired(pi?.client_secret ?? '', 'The payment needs customer action (e.g. 3-D Secure): confirm it with the client secret');
     }
     return cardDeclined(err.decline_code ?? err.code ?? 'card_declined', err.message || 'Your card was declined');
@@ -98,6 +100,14 @@ function mapError(err: unknown, ctx: StripeErrorContext): AppError {
   }
   logger.error({ op: ctx.operation, status, type: err.type, code: err.code, param: err.param }, 'Stripe rejected a request');
   return internalError();
+}
+
+/**
+ * Stripe's 402 for `payment_behavior: error_if_incomplete` when the first payment needs the customer
+ * (3-D Secure): nothing was created, so the caller may create again letting the payment wait.
+ */
+export function isPaymentActionRequired(err: unknown): boolean {
+  return isStripeError(err) && err.code === 'subscription_payment_intent_requires_action';
 }
 
 /** Runs a Stripe call and rethrows any failure as a contract error. */

@@ -3,6 +3,7 @@
  * In-process by default; with a Redis URL every publish goes through Redis pub/sub, so each gateway
  * replica hears every event and delivers it to its own WebSocket subscribers.
  */
+import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import type { TypedEventTarget } from '@graphql-yoga/typed-event-target';
@@ -87,7 +88,10 @@ export function createSignalBus(opts: SignalBusOptions = {}): SignalBus {
   const log = (opts.log ?? rootLogger).child({ module: 'signals-bus' });
   const prefix = opts.channelPrefix ?? DEFAULT_CHANNEL_PREFIX;
   if (!opts.redisUrl) {
-    const pubSub = createPubSub<SignalTopics>({ eventTarget: isolateListeners(new EventTarget() as never, log) as never });
+    const target = new EventTarget();
+    // One listener per live subscription: a thousand subscribers are normal, not a leak.
+    setMaxListeners(0, target);
+    const pubSub = createPubSub<SignalTopics>({ eventTarget: isolateListeners(target as never, log) as never });
     return {
       pubSub,
       kind: 'memory',

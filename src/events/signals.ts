@@ -22,6 +22,7 @@ import type { BillingEventTypeValue } from '../db/entities/billing-event.js';
 import { metricsRegistry } from '../http/metrics.js';
 import { logger as rootLogger, type Logger } from '../log.js';
 import { minorUnitDigits } from '../money.js';
+import type { AfterEventHook } from '../stripe/webhooks/worker.js';
 import type { SignalBus } from './bus.js';
 import { billingEventId, currencyOf, deriveSignals, mayChangeMrr, type SignalDraft } from './derive.js';
 import { signalMessage } from './messages.js';
@@ -39,7 +40,7 @@ export interface Signals {
    * the transaction that updated the mirror, with that transaction's `em`. Idempotent: a redelivered
    * event stores and publishes nothing new.
    */
-  afterEvent(em: EntityManager, event: Stripe.Event): Promise<void>;
+  afterEvent: AfterEventHook;
   /**
    * Publish what `afterEvent` queued on `em` now. Only needed when the commit cannot be observed
    * (a nested transaction/savepoint); a no-op when nothing is queued.
@@ -127,10 +128,11 @@ export function createSignals(deps: SignalsDeps): Signals {
   async function store(em: EntityManager, signals: StoredSignal[]): Promise<Set<string>> {
     if (signals.length === 0) return new Set();
     const values: unknown[] = [];
-    const rows = signals.map((s) => {
-      values.push(s.id, s.type, s.occurredAt, s.customerId, s.subscriptionId, s.invoiceId, s.amount, s.currency, s.message, JSON.stringify(s.data), s.sourceEventId);
+    const rows = signals.map((s, i) => {
+      values.push(s.id, s.type, s.occurredAt, s.customerId, s.subscriptionId, s.invoiceId, s.amount, s.currency, s.message, JSON.stringify(s.data), s.sourceEventId, i);
       // clock_timestamp(), not now(): the order of rows must follow the (serialised) MRR steps, not transaction starts.
-      return '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, clock_timestamp())';
+      // Plus the row's position: rows of one statement (a batch) could share a microsecond, and readers order by it.
+      return "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, clock_timestamp() + ? * interval '1 microsecond')";
     });
     const inserted = await queryRows<{ id: string }>(
       em,
@@ -174,21 +176,34 @@ export function createSignals(deps: SignalsDeps): Signals {
     }
   }
 
-  async function run(em: EntityManager, event: Stripe.Event): Promise<Publish[]> {
+  /** One event's signals before storing: what `finish` stores and publishes. */
+  interface Derived {
+    event: Stripe.Event;
+    signals: StoredSignal[];
+    report?: MrrReportPayload;
+    milestones: MilestonePayload[];
+  }
+
+  /**
+   * Derives one event's signals and takes its MRR step. `batch` (several events in one transaction,
+   * stored together by `finish`): the MRR reported last in this batch, per currency, since those
+   * MRR_UPDATED rows are not stored yet.
+   */
+  async function derive(em: EntityManager, event: Stripe.Event, batch?: Map<string, number>): Promise<Derived> {
     const drafts = deriveSignals(event);
     await fillPlans(em, drafts);
-    const publishes: Publish[] = [];
     let report: MrrReportPayload | undefined;
     const milestones: MilestonePayload[] = [];
 
     const currency = mayChangeMrr(event.type) ? currencyOf(event) : null;
     if (currency) {
       await queryRows(em, 'select pg_advisory_xact_lock(?)', [MRR_LOCK_KEY]);
-      const before = await previousMrr(em, currency);
+      const before = batch?.get(currency) ?? (await previousMrr(em, currency));
       const snapshot = await currentMrr(em);
       const after = mrrOf(snapshot, currency);
       const now = snapshot.asOf;
       if (after !== before) {
+        batch?.set(currency, after);
         report = mrrReportOf(snapshot);
         drafts.push({
           type: 'MRR_UPDATED',
@@ -227,52 +242,87 @@ export function createSignals(deps: SignalsDeps): Signals {
       message: signalMessage(d),
       sourceEventId: d.type === 'MILESTONE_REACHED' ? null : event.id,
     }));
-    const fresh = await store(em, signals);
-    const owners = await externalIds(em, [...new Set(signals.filter((s) => fresh.has(s.id) && s.customerId).map((s) => s.customerId!))]);
+    return { event, signals, report, milestones };
+  }
 
-    for (const s of signals) {
-      if (!fresh.has(s.id)) continue;
-      signalsTotal.inc({ type: s.type });
-      log.info({ signal: s.type.toLowerCase(), billingEventId: s.id, stripeEventId: event.id }, s.message);
-      const payload: BillingEventPayload = {
-        id: s.id,
-        type: s.type as BillingEventTypeValue,
-        occurredAt: s.occurredAt.toISOString(),
-        customerId: s.customerId,
-        customerExternalId: s.customerId ? (owners.get(s.customerId) ?? null) : null,
-        subscriptionId: s.subscriptionId,
-        invoiceId: s.invoiceId,
-        amount: s.amount !== null && s.currency ? { amount: s.amount, currency: s.currency.toLowerCase() } : null,
-        message: s.message,
-      };
-      publishes.push(() => bus.publish(TOPICS.billingEvents, payload));
-      if (s.type === 'MRR_UPDATED' && report) {
-        const r = report;
-        publishes.push(() => bus.publish(TOPICS.mrrUpdated, r));
-      }
-      if (s.type === 'MILESTONE_REACHED') {
-        const m = milestones.find((x) => x.threshold.amount === s.amount);
-        if (m) publishes.push(() => bus.publish(TOPICS.milestoneReached, m));
+  /** Stores the signals of one or more events in one statement and returns their publishes, in order. */
+  async function finish(em: EntityManager, derived: Derived[]): Promise<Publish[]> {
+    const all = derived.flatMap((d) => d.signals);
+    const fresh = await store(em, all);
+    const owners = await externalIds(em, [...new Set(all.filter((s) => fresh.has(s.id) && s.customerId).map((s) => s.customerId!))]);
+    const publishes: Publish[] = [];
+    const done = new Set<string>();
+    for (const { event, signals, report, milestones } of derived) {
+      for (const s of signals) {
+        // Two events of one batch may name the same signal (invoice.paid and invoice.payment_succeeded).
+        if (!fresh.has(s.id) || done.has(s.id)) continue;
+        done.add(s.id);
+        signalsTotal.inc({ type: s.type });
+        log.info({ signal: s.type.toLowerCase(), billingEventId: s.id, stripeEventId: event.id }, s.message);
+        const payload: BillingEventPayload = {
+          id: s.id,
+          type: s.type as BillingEventTypeValue,
+          occurredAt: s.occurredAt.toISOString(),
+          customerId: s.customerId,
+          customerExternalId: s.customerId ? (owners.get(s.customerId) ?? null) : null,
+          subscriptionId: s.subscriptionId,
+          invoiceId: s.invoiceId,
+          amount: s.amount !== null && s.currency ? { amount: s.amount, currency: s.currency.toLowerCase() } : null,
+          message: s.message,
+        };
+        publishes.push(() => bus.publish(TOPICS.billingEvents, payload));
+        if (s.type === 'MRR_UPDATED' && report) {
+          const r = report;
+          publishes.push(() => bus.publish(TOPICS.mrrUpdated, r));
+        }
+        if (s.type === 'MILESTONE_REACHED') {
+          const m = milestones.find((x) => x.threshold.amount === s.amount);
+          if (m) publishes.push(() => bus.publish(TOPICS.milestoneReached, m));
+        }
       }
     }
     return publishes;
   }
 
-  return {
-    async afterEvent(em, event) {
-      if (em.isInTransaction()) {
-        enqueue(em, await run(em, event));
-        return;
+  const run = async (em: EntityManager, event: Stripe.Event): Promise<Publish[]> => finish(em, [await derive(em, event)]);
+
+  /** Open batches, by transaction em: events derived so far and the batch's MRR memory. */
+  const batches = new WeakMap<object, { derived: Derived[]; mrr: Map<string, number> }>();
+
+  const afterEvent: AfterEventHook = async (em, event) => {
+    const batch = batches.get(em);
+    if (batch) {
+      batch.derived.push(await derive(em, event, batch.mrr));
+      return;
+    }
+    if (em.isInTransaction()) {
+      enqueue(em, await run(em, event));
+      return;
+    }
+    const publishes = await em.transactional((tx) => run(tx, event));
+    for (const publish of publishes) {
+      try {
+        publish();
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'publishing a signal failed');
       }
-      const publishes = await em.transactional((tx) => run(tx, event));
-      for (const publish of publishes) {
-        try {
-          publish();
-        } catch (err) {
-          log.error({ err: (err as Error).message }, 'publishing a signal failed');
-        }
-      }
+    }
+  };
+  afterEvent.batch = {
+    begin(em) {
+      if (!em.isInTransaction()) throw new Error('signals: a batch needs a transaction');
+      batches.set(em, { derived: [], mrr: new Map() });
     },
+    async end(em) {
+      const batch = batches.get(em);
+      if (!batch) return;
+      batches.delete(em);
+      enqueue(em, await finish(em, batch.derived));
+    },
+  };
+
+  return {
+    afterEvent,
     afterCommit(em) {
       flush(em);
     },

@@ -137,16 +137,23 @@ describe('plan changes with proration', () => {
     expect(outside.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'prorationDate' });
   });
 
-  it('monthly → yearly: charged at once as Stripe does, or refused naming the plan where the Stripe in use cannot (the emulator)', async () => {
+  it('monthly → yearly: restarts the cycle and invoices at once, as Stripe does (preview = bill)', async () => {
     const token = await gw.token('user_to_yearly');
     const sub = (await gw.gql(SUBSCRIBE, { input: { plan: 'pro_monthly', paymentMethod: 'pm_card_visa' } }, token)).data!.subscribe.subscription;
+    // Changed at the instant the month began: the whole $5.00 month is unused and credited.
+    const preview = await gw.gql(UPCOMING, { id: sub.id, plan: 'pro_yearly' }, token);
+    expect(preview.errors).toBeUndefined();
+    expect(preview.data!.upcomingInvoice.total).toEqual({ amount: 5000 - 500, currency: 'usd' });
     const r = await gw.gql(CHANGE_PLAN, { input: { subscriptionId: sub.id, plan: 'pro_yearly' } }, token);
-    if (r.errors) {
-      expect(r.errors[0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'plan' });
-      expect((await gw.stripe.subscriptions.retrieve(sub.id)).items.data.map((i) => i.price.lookup_key)).toContain('pro_monthly');
-    } else {
-      expect(r.data!.changePlan).toMatchObject({ plan: { id: 'pro_yearly' }, latestInvoice: { status: 'PAID' } });
-      expect(r.data!.changePlan.latestInvoice.id).not.toBe(sub.latestInvoice.id);
-    }
+    expect(r.errors).toBeUndefined();
+    const changed = r.data!.changePlan;
+    expect(changed).toMatchObject({ plan: { id: 'pro_yearly' }, latestInvoice: { status: 'PAID', total: { amount: 4500 } } });
+    expect(changed.latestInvoice.id).not.toBe(sub.latestInvoice.id);
+    const start = new Date(changed.currentPeriodStart);
+    const end = new Date(changed.currentPeriodEnd);
+    expect(end.getUTCFullYear() - start.getUTCFullYear()).toBe(1);
+    expect([end.getUTCMonth(), end.getUTCDate()]).toEqual([start.getUTCMonth(), start.getUTCDate()]);
+    const atStripe = await gw.stripe.subscriptions.retrieve(sub.id);
+    expect(atStripe.items.data.map((i) => i.price.lookup_key)).toContain('pro_yearly');
   });
 });

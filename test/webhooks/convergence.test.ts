@@ -152,4 +152,30 @@ describe('convergence of the mirror', () => {
     const list = shuffled(events, seeded(5)).map((e) => ({ ...e, created: same }));
     expect(await deliverAll(list)).toEqual(baseline);
   });
+
+  /** Delivers everything first, then lets the worker process the inbox in batches (several events per transaction). */
+  async function deliverThenDrainInBatches(list: Stripe.Event[], opts: { withLastEventAt?: boolean } = {}) {
+    const gw = await gateway(side, { batchSize: 16 });
+    try {
+      for (const e of list) expect((await gw.deliver(e)).status).toBe(200);
+      const outcomes = await gw.worker.drain();
+      for (const o of outcomes) expect(o.status, JSON.stringify(o)).toBe('processed');
+      expect(outcomes.length).toBe(new Set(list.map((e) => e.id)).size);
+      return await mirrorSnapshot(gw.orm, opts);
+    } finally {
+      await gw.close();
+    }
+  }
+
+  it('in batches of 16 per transaction, shuffled with duplicates: the same mirror', async () => {
+    const random = seeded(13);
+    const list = shuffled([...events, ...events.filter(() => random() < 0.3)], random);
+    expect(await deliverThenDrainInBatches(list, { withLastEventAt: true })).toEqual(baselineStamped);
+  });
+
+  it('in batches, with every timestamp equal (processed in shuffled arrival order, ties inside one batch): the same mirror', async () => {
+    const same = events[Math.floor(events.length / 2)]!.created;
+    const list = shuffled(events, seeded(17)).map((e) => ({ ...e, created: same }));
+    expect(await deliverThenDrainInBatches(list)).toEqual(baseline);
+  });
 });

@@ -5,7 +5,10 @@
  * - `paymentMethod` given: it is attached to the customer, the subscription is created with it
  *   (`payment_behavior: error_if_incomplete`: a declined first charge creates nothing → CARD_DECLINED
  *   with the decline code, and the card is detached again), then it becomes the customer's default
- *   card. A card that needs authentication → PAYMENT_ACTION_REQUIRED with the client secret.
+ *   card. A card that needs authentication (Stripe's 402 `subscription_payment_intent_requires_action`,
+ *   nothing created) → created again with `allow_incomplete`: the subscription stays `incomplete` and the
+ *   answer is PAYMENT_ACTION_REQUIRED with the first invoice's client secret; confirming it (Stripe.js,
+ *   3-D Secure) pays the invoice and the webhook activates the subscription. Same key → same answer.
  * - no `paymentMethod`, but a trial (`trialDays`) or a default card on the customer: the subscription is
  *   created at once (trialing, or charged to the default card).
  * - otherwise the payment details are collected by Stripe: `paymentFlow: CHECKOUT` (default) returns a
@@ -22,13 +25,13 @@
 import type Stripe from 'stripe';
 import { requireViewer, resolveCustomerScope, type Authentication } from '../../auth/guard.js';
 import type { Customer } from '../../db/entities/customer.js';
-import { paymentActionRequired } from '../../graphql/errors.js';
+import { AppError, paymentActionRequired } from '../../graphql/errors.js';
 import { logger } from '../../log.js';
 import { IdempotencyStore, idempotencyScope, validateIdempotencyKey, type IdempotencyRun } from '../idempotency/idempotency.js';
 import { withLease } from '../idempotency/lease.js';
 import { openCheckoutSession } from '../sessions/create-checkout-session.js';
 import { checkRedirectUrl, defaultCheckoutUrl } from '../sessions/redirect-url.js';
-import { callStripe, mapStripeError } from '../stripe-errors.js';
+import { callStripe, isPaymentActionRequired, mapStripeError } from '../stripe-errors.js';
 import { getOrCreateCustomer, retrieveStripeCustomer } from './customer-account.js';
 import { keyed, requireStripe, type LifecycleDeps } from './lifecycle-deps.js';
 import { checkQuantity, newSubscriptionItems, requireSelfServePlan, resolvePlanPrices, type PlanPrices } from './plan-items.js';
@@ -58,6 +61,26 @@ export interface SubscribeOutcome {
   checkoutUrl: string | null;
 }
 
+/**
+ * What the idempotency store keeps for a PAYMENT_ACTION_REQUIRED answer: stored as a result (the
+ * store only replays CARD_DECLINED / BAD_USER_INPUT errors), thrown again after it, so the same key
+ * replays the same error with the same client secret instead of meeting its own incomplete
+ * subscription (CONFLICT).
+ */
+interface StoredSubscribe extends SubscribeOutcome {
+  actionRequired?: { message: string; clientSecret: string };
+}
+
+async function keepActionRequired(fn: () => Promise<SubscribeOutcome>): Promise<StoredSubscribe> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!(err instanceof AppError) || err.code !== 'PAYMENT_ACTION_REQUIRED') throw err;
+    const clientSecret = String(err.extensions.clientSecret ?? '');
+    return { subscriptionId: null, clientSecret: null, checkoutUrl: null, actionRequired: { message: err.message, clientSecret } };
+  }
+}
+
 /** Stripe params → the input field to name in BAD_USER_INPUT. */
 const FIELDS = {
   default_payment_method: 'paymentMethod',
@@ -82,7 +105,7 @@ export async function subscribe(deps: LifecycleDeps, auth: Authentication, input
   const scope = resolveCustomerScope(auth, input.customerId);
   const normalised = { ...input, quantity, paymentFlow: flow, idempotencyKey: undefined };
 
-  return new IdempotencyStore(deps.em).run({ scope: idempotencyScope(viewer), key: input.idempotencyKey, operation: 'subscribe', input: normalised }, async (run) => {
+  const stored = await new IdempotencyStore(deps.em).run<StoredSubscribe>({ scope: idempotencyScope(viewer), key: input.idempotencyKey, operation: 'subscribe', input: normalised }, (run) => keepActionRequired(async () => {
     const customer = await getOrCreateCustomer(deps, scope);
     return withLease(deps.em, productLeaseName(customer.id, plan.product), 'Another subscription request for this customer is in progress', async () => {
       await assertNoLiveSubscription(deps, customer.id, plan);
@@ -98,7 +121,9 @@ export async function subscribe(deps: LifecycleDeps, auth: Authentication, input
       const session = await openCheckoutSession(deps, { ...base, successUrl, cancelUrl, idempotencyKey: run.stripeKey('checkout') });
       return { subscriptionId: null, clientSecret: null, checkoutUrl: session.url };
     });
-  });
+  }));
+  if (stored.actionRequired) throw paymentActionRequired(stored.actionRequired.clientSecret, stored.actionRequired.message);
+  return { subscriptionId: stored.subscriptionId, clientSecret: stored.clientSecret, checkoutUrl: stored.checkoutUrl };
 }
 
 interface Base {
@@ -144,6 +169,26 @@ async function invoiceSecret(deps: LifecycleDeps, sub: Stripe.Subscription): Pro
   return inv.confirmation_secret?.client_secret ?? null;
 }
 
+/**
+ * Creates a subscription whose first invoice is charged at once (`error_if_incomplete`: a decline
+ * creates nothing). A card that needs 3-D Secure gets Stripe's 402 `subscription_payment_intent_requires_action`,
+ * also with nothing created: the create is then repeated with `allow_incomplete` (its own derived
+ * idempotency key), so the subscription waits `incomplete` with the first invoice's PaymentIntent in
+ * `requires_action` for the client to confirm (settle → PAYMENT_ACTION_REQUIRED with its client secret).
+ */
+async function createCharged(deps: LifecycleDeps, b: Base, extra: Partial<Stripe.SubscriptionCreateParams> = {}): Promise<Stripe.Subscription> {
+  const stripe = requireStripe(deps);
+  try {
+    return await stripe.subscriptions.create(createParams(b, { ...extra, payment_behavior: 'error_if_incomplete' }), keyed(b.run.stripeKey('create')));
+  } catch (err) {
+    if (!isPaymentActionRequired(err)) throw err;
+  }
+  return stripe.subscriptions.create(
+    createParams(b, { ...extra, payment_behavior: 'allow_incomplete', expand: [...WRITE_EXPAND, 'latest_invoice.confirmation_secret'] }),
+    keyed(b.run.stripeKey('create_action')),
+  );
+}
+
 async function subscribeWithCard(deps: LifecycleDeps, b: Base, paymentMethod: string): Promise<SubscribeOutcome> {
   const stripe = requireStripe(deps);
   const pm = await callStripe(() => stripe.paymentMethods.attach(paymentMethod, { customer: b.customer.id }, keyed(b.run.stripeKey('attach'))), {
@@ -152,10 +197,7 @@ async function subscribeWithCard(deps: LifecycleDeps, b: Base, paymentMethod: st
   });
   let sub: Stripe.Subscription;
   try {
-    sub = await stripe.subscriptions.create(
-      createParams(b, { default_payment_method: pm.id, payment_behavior: 'error_if_incomplete' }),
-      keyed(b.run.stripeKey('create')),
-    );
+    sub = await createCharged(deps, b, { default_payment_method: pm.id });
   } catch (err) {
     const mapped = mapStripeError(err, { operation: 'subscriptions.create', fields: FIELDS });
     if (mapped.code === 'CARD_DECLINED') {
@@ -179,11 +221,7 @@ async function subscribeWithCard(deps: LifecycleDeps, b: Base, paymentMethod: st
 }
 
 async function createDirect(deps: LifecycleDeps, b: Base): Promise<SubscribeOutcome> {
-  const stripe = requireStripe(deps);
-  const sub = await callStripe(
-    () => stripe.subscriptions.create(createParams(b, { payment_behavior: 'error_if_incomplete' }), keyed(b.run.stripeKey('create'))),
-    { operation: 'subscriptions.create', fields: FIELDS },
-  );
+  const sub = await callStripe(() => createCharged(deps, b), { operation: 'subscriptions.create', fields: FIELDS });
   return settle(deps, sub);
 }
 

@@ -17,8 +17,22 @@ import {
 } from './records.js';
 import { billingSettings } from './settings.js';
 
-/** What a charge attempt did: Stripe's card error body on failure. */
-export type ChargeOutcome = { ok: true } | { ok: false; error: Stripe.PaymentIntent.LastPaymentError };
+/**
+ * What a charge attempt did: Stripe's card error body on failure; `requiresAction` when the card
+ * waits for the customer's 3-D Secure challenge (the PaymentIntent is `requires_action`).
+ */
+export type ChargeOutcome =
+  | { ok: true }
+  | { ok: false; requiresAction: false; error: Stripe.PaymentIntent.LastPaymentError }
+  | { ok: false; requiresAction: true };
+
+/**
+ * Whether the customer is there to authenticate a charge: `off_session` (renewals, retries,
+ * `invoices.pay`), `on_session` (a subscription's first invoice, confirming a PaymentIntent: a
+ * card that needs 3-D Secure waits for the challenge), or `authenticated` (the challenge was
+ * passed: confirming a `requires_action` PaymentIntent, as Stripe.js does afterwards).
+ */
+export type ChargeSession = 'off_session' | 'on_session' | 'authenticated';
 
 /** The payment method an invoice charges: explicit, else the invoice's, the subscription's, the customer's default. */
 export function invoicePaymentMethod(emu: Emulator, inv: InvoiceRecord): PaymentMethodRecord | null {
@@ -35,11 +49,46 @@ export function findPaymentMethod(emu: Emulator, id: string): PaymentMethodRecor
 }
 
 /** Whether a charge on this payment method would succeed (decided up front for error_if_incomplete). */
-export function wouldSucceed(pm: PaymentMethodRecord | null): boolean {
-  return !!pm && cardBehaviour(pm) === 'succeeds';
+export function wouldSucceed(pm: PaymentMethodRecord | null, session: ChargeSession = 'off_session'): boolean {
+  if (!pm) return false;
+  const behaviour = cardBehaviour(pm);
+  return behaviour === 'succeeds' || (behaviour === 'requires_authentication' && session === 'authenticated');
+}
+
+/** A card that asks for 3-D Secure on every charge (`pm_card_authenticationRequired`). */
+export function needsAuthentication(pm: PaymentMethodRecord | null): boolean {
+  return !!pm && cardBehaviour(pm) === 'requires_authentication';
+}
+
+/**
+ * Stripe's 402 for `error_if_incomplete` when the first payment needs the customer: nothing is
+ * created, so (unlike a decline after a charge) there is no PaymentIntent to put in the body.
+ */
+export function requiresActionBody(pm: PaymentMethodRecord): Record<string, unknown> {
+  return {
+    type: 'card_error',
+    code: 'subscription_payment_intent_requires_action',
+    message:
+      'Payment for this subscription requires additional user action before it can be completed successfully. Payment can be completed using the PaymentIntent associated with `subscription.latest_invoice`. Additional information is available here: https://stripe.com/docs/billing/subscriptions/overview#requires-action',
+    payment_method: structuredClone(pm),
+    payment_method_type: 'card',
+    doc_url: 'https://stripe.com/docs/error-codes/subscription-payment-intent-requires-action',
+  };
 }
 
 function declineOf(pm: PaymentMethodRecord | null): Stripe.PaymentIntent.LastPaymentError {
+  if (needsAuthentication(pm)) {
+    // Off-session, a card that needs 3-D Secure is declined (Stripe's `authentication_required`).
+    return {
+      type: 'card_error',
+      code: 'authentication_required',
+      decline_code: 'authentication_required',
+      message: 'Your card was declined. This transaction requires authentication.',
+      payment_method: structuredClone(pm) as Stripe.PaymentMethod,
+      payment_method_type: 'card',
+      doc_url: 'https://stripe.com/docs/error-codes/authentication-required',
+    } as Stripe.PaymentIntent.LastPaymentError;
+  }
   if (!pm) {
     return {
       type: 'invalid_request_error',
@@ -147,6 +196,7 @@ export function invoicePayments(emu: Emulator, invoiceId: string): InvoicePaymen
 }
 
 function recordCharge(emu: Emulator, pi: PaymentIntentRecord, pm: PaymentMethodRecord | null, ok: boolean): string {
+  const declineCode = needsAuthentication(pm) ? 'authentication_required' : 'generic_decline';
   const charge: Stored = {
     id: newId('ch', 24),
     object: 'charge',
@@ -158,13 +208,13 @@ function recordCharge(emu: Emulator, pi: PaymentIntentRecord, pm: PaymentMethodR
     currency: pi.currency,
     customer: pi.customer,
     description: pi.description,
-    failure_code: ok ? null : 'card_declined',
-    failure_message: ok ? null : 'Your card was declined.',
+    failure_code: ok ? null : declineCode === 'authentication_required' ? 'authentication_required' : 'card_declined',
+    failure_message: ok ? null : declineCode === 'authentication_required' ? 'Your card was declined. This transaction requires authentication.' : 'Your card was declined.',
     livemode: false,
     metadata: {},
     outcome: ok
       ? { network_status: 'approved_by_network', reason: null, risk_level: 'normal', seller_message: 'Payment complete.', type: 'authorized' }
-      : { network_status: 'declined_by_network', reason: 'generic_decline', risk_level: 'normal', seller_message: 'The bank did not return any further details with this decline.', type: 'issuer_declined' },
+      : { network_status: 'declined_by_network', reason: declineCode, risk_level: 'normal', seller_message: 'The bank did not return any further details with this decline.', type: 'issuer_declined' },
     paid: ok,
     payment_intent: pi.id,
     payment_method: pm?.id ?? null,
@@ -182,21 +232,32 @@ function recordCharge(emu: Emulator, pi: PaymentIntentRecord, pm: PaymentMethodR
  * Failure: PI back to `requires_payment_method` with `last_payment_error`, invoice `attempt_count`
  * up and, for renewals, `next_payment_attempt` on the retry schedule (`charge.failed`,
  * `payment_intent.payment_failed`, `invoice.payment_failed`, `invoice.updated`).
+ * On session, a card that needs 3-D Secure: PI `requires_action` with `next_action`, invoice open
+ * (`payment_intent.requires_action`, `invoice.payment_action_required`, `invoice.updated`).
  * The subscription's reaction is the caller's (`chargeInvoice` in subscriptions.ts).
  */
 export function attemptInvoicePayment(
   emu: Emulator,
   inv: InvoiceRecord,
   pmOverride: PaymentMethodRecord | null,
-  opts: { manual: boolean },
+  opts: { manual: boolean; session?: ChargeSession },
 ): ChargeOutcome {
   const pi = invoicePaymentIntent(emu, inv) ?? createInvoicePaymentIntent(emu, inv);
   const pm = pmOverride ?? invoicePaymentMethod(emu, inv);
+  const session = opts.session ?? 'off_session';
   const now = emu.nowFor(inv);
   const before = { attempt_count: inv.attempt_count, attempted: inv.attempted, next_payment_attempt: inv.next_payment_attempt, auto_advance: inv.auto_advance };
   inv.attempt_count += 1;
   inv.attempted = true;
-  if (wouldSucceed(pm)) {
+  if (session === 'on_session' && needsAuthentication(pm)) {
+    requireAction(emu, pi, pm!);
+    emu.store.changed();
+    emu.events.emit('invoice.payment_action_required', inv);
+    const after = { attempt_count: inv.attempt_count, attempted: inv.attempted, next_payment_attempt: inv.next_payment_attempt, auto_advance: inv.auto_advance };
+    emu.events.emit('invoice.updated', inv, { previousAttributes: previousAttributes(before, after) });
+    return { ok: false, requiresAction: true };
+  }
+  if (wouldSucceed(pm, session)) {
     const chargeId = recordCharge(emu, pi, pm, true);
     Object.assign(pi, {
       status: 'succeeded',
@@ -204,6 +265,7 @@ export function attemptInvoicePayment(
       payment_method: pm!.id,
       latest_charge: chargeId,
       last_payment_error: null,
+      next_action: null,
     });
     emu.events.emit('payment_intent.succeeded', pi);
     markInvoicePaid(emu, inv, now, false);
@@ -211,7 +273,7 @@ export function attemptInvoicePayment(
   }
   const error = declineOf(pm);
   if (pm) pi.latest_charge = recordCharge(emu, pi, pm, false);
-  Object.assign(pi, { status: 'requires_payment_method', payment_method: null, last_payment_error: error });
+  Object.assign(pi, { status: 'requires_payment_method', payment_method: null, last_payment_error: error, next_action: null });
   emu.events.emit('payment_intent.payment_failed', pi);
   // A manual attempt (pay, confirm) leaves the automatic retry schedule as it was.
   if (!opts.manual) {
@@ -224,7 +286,30 @@ export function attemptInvoicePayment(
   // Only these fields change with a failed attempt.
   const after = { attempt_count: inv.attempt_count, attempted: inv.attempted, next_payment_attempt: inv.next_payment_attempt, auto_advance: inv.auto_advance };
   emu.events.emit('invoice.updated', inv, { previousAttributes: previousAttributes(before, after) });
-  return { ok: false, error };
+  return { ok: false, requiresAction: false, error };
+}
+
+/**
+ * The PaymentIntent waits for the customer's 3-D Secure challenge (`payment_intent.requires_action`):
+ * Stripe.js handles `use_stripe_sdk`, then confirms the PaymentIntent again.
+ */
+function requireAction(emu: Emulator, pi: PaymentIntentRecord, pm: PaymentMethodRecord): void {
+  Object.assign(pi, {
+    status: 'requires_action',
+    payment_method: pm.id,
+    last_payment_error: null,
+    next_action: {
+      type: 'use_stripe_sdk',
+      use_stripe_sdk: {
+        type: 'three_d_secure_redirect',
+        stripe_js: `${emu.baseUrl}/_emulator/3ds/${pi.id}`,
+        source: `src_${pi.id.slice(3)}`,
+        directory_server_name: 'visa',
+      },
+    },
+  });
+  emu.store.changed();
+  emu.events.emit('payment_intent.requires_action', pi);
 }
 
 /** When the retry schedule tries again; null after the last retry or for invoices Stripe does not retry. */

@@ -9,7 +9,7 @@ import { resolvePaymentMethod, type PaymentMethodRecord } from '../resources/pay
 import type { Stored } from '../store.js';
 import { createInvoice, finalizeInvoice, recomputeTotals, updateInvoice } from './invoices.js';
 import { unitTimesQuantity } from './money.js';
-import { declineBody, invoicePaymentIntent, invoicePayments, markInvoicePaid } from './payments.js';
+import { invoicePaymentIntent, invoicePayments, markInvoicePaid, type ChargeSession } from './payments.js';
 import { registerPreview } from './preview.js';
 import { idOf, invoiceSubscriptionId, type CustomerRecord, type InvoiceItemRecord, type InvoiceRecord, type PaymentIntentRecord, type PriceRecord } from './records.js';
 import { afterInvoicePaid, chargeInvoice, markUncollectible, voidInvoice } from './subscriptions.js';
@@ -27,16 +27,25 @@ function requireCustomer(emu: Emulator, id: string, param = 'customer'): Custome
 /**
  * Pays an open invoice now (`POST /v1/invoices/:id/pay`, `POST /v1/payment_intents/:id/confirm`):
  * with the given card, else the default one. A decline answers 402 like Stripe, after recording
- * the failed attempt. Exported for the hosted invoice page.
+ * the failed attempt. `invoices.pay` is off session (Stripe's default); on session (confirm) a card
+ * that needs 3-D Secure leaves the PaymentIntent `requires_action` and returns normally.
+ * Exported for the hosted invoice page.
  */
-export function payInvoice(emu: Emulator, inv: InvoiceRecord, paymentMethod?: string, param = 'payment_method'): InvoiceRecord {
+export function payInvoice(
+  emu: Emulator,
+  inv: InvoiceRecord,
+  paymentMethod?: string,
+  param = 'payment_method',
+  session: ChargeSession = 'off_session',
+): InvoiceRecord {
   if (inv.status === 'paid') throw invalidRequest('Invoice is already paid.', undefined, 'invoice_already_paid');
   if (inv.status !== 'open') throw invalidRequest(`You can only pay an open invoice; this one is ${inv.status}.`, undefined, 'invoice_not_editable');
   const pm: PaymentMethodRecord | null = paymentMethod ? resolvePaymentMethod(emu, paymentMethod, param) : null;
-  const ok = chargeInvoice(emu, inv, pm, true);
-  if (!ok) {
-    const pi = invoicePaymentIntent(emu, inv) ?? undefined;
-    throw new StripeError(402, { ...(declineBody(pm ?? null, pi) as Record<string, unknown>), type: 'card_error' } as never);
+  const outcome = chargeInvoice(emu, inv, pm, true, session);
+  if (!outcome.ok && !outcome.requiresAction) {
+    // The error of the card actually charged (the given one, else the invoice's default).
+    const pi = invoicePaymentIntent(emu, inv);
+    throw new StripeError(402, { ...(outcome.error as unknown as Record<string, unknown>), ...(pi ? { payment_intent: structuredClone(pi) } : {}), type: 'card_error' } as never);
   }
   return inv;
 }
@@ -365,7 +374,12 @@ export function registerInvoiceRoutes(router: Router, emu: Emulator): void {
     if (!paymentMethod && !pi.payment_method) {
       throw invalidRequest('You cannot confirm this PaymentIntent because it\'s missing a payment method.', 'payment_method', 'payment_intent_unexpected_state');
     }
-    payInvoice(emu, inv, paymentMethod ?? idOf(pi.payment_method)!);
+    // Confirming a requires_action PaymentIntent with its own card is what Stripe.js does after the
+    // customer passed the 3-D Secure challenge: the emulator takes it as authenticated. Any other
+    // confirm is on session (a card that needs 3-D Secure then waits for the challenge).
+    const samePm = paymentMethod === undefined || paymentMethod === idOf(pi.payment_method);
+    const session: ChargeSession = pi.status === 'requires_action' && samePm ? 'authenticated' : 'on_session';
+    payInvoice(emu, inv, paymentMethod ?? idOf(pi.payment_method)!, 'payment_method', session);
     return pi;
   });
 

@@ -7,7 +7,18 @@ import { resolvePaymentMethod, type PaymentMethodRecord } from '../resources/pay
 import { createDiscounts, discountedAmount, validateDiscounts, type DiscountRequest } from './discounts.js';
 import { createInvoice, finalizeInvoice, productName, updateInvoice, type LineInput } from './invoices.js';
 import { prorate } from './money.js';
-import { attemptInvoicePayment, declineBody, findPaymentMethod, invoicePaymentIntent, invoicePaymentMethod, wouldSucceed } from './payments.js';
+import {
+  attemptInvoicePayment,
+  declineBody,
+  findPaymentMethod,
+  invoicePaymentIntent,
+  invoicePaymentMethod,
+  needsAuthentication,
+  requiresActionBody,
+  wouldSucceed,
+  type ChargeOutcome,
+  type ChargeSession,
+} from './payments.js';
 import { addIntervals, HOUR, type Interval } from './periods.js';
 import {
   idOf,
@@ -321,6 +332,8 @@ export function createSubscription(emu: Emulator, input: CreateSubscriptionInput
     if (!chargePm) {
       throw invalidRequest('This customer has no attached payment source or default payment method. Please consider adding a default payment method.', undefined, 'resource_missing');
     }
+    // A card that needs 3-D Secure: Stripe creates nothing and says so (no PaymentIntent to confirm).
+    if (needsAuthentication(chargePm)) throw new StripeError(402, requiresActionBody(chargePm) as never);
     throw new StripeError(402, { ...(declineBody(chargePm) as Record<string, unknown>), type: 'card_error' } as never);
   }
   const status: Stripe.Subscription.Status = trialEnd
@@ -419,7 +432,8 @@ export function createSubscription(emu: Emulator, input: CreateSubscriptionInput
   if (inv.status === 'paid') afterInvoicePaid(emu, inv, null);
   // Without any card there is nothing to attempt: the PaymentIntent waits for one (as default_incomplete).
   if (inv.status === 'open' && collection === 'charge_automatically' && behavior !== 'default_incomplete' && chargePm) {
-    const outcome = attemptInvoicePayment(emu, inv, chargePm, { manual: false });
+    // The customer is on session (an API create): a card that needs 3-D Secure leaves the PaymentIntent requires_action.
+    const outcome = attemptInvoicePayment(emu, inv, chargePm, { manual: false, session: 'on_session' });
     if (outcome.ok) afterInvoicePaid(emu, inv, chargePm);
   }
   return sub;
@@ -473,13 +487,22 @@ export function afterInvoicePaymentFailed(emu: Emulator, inv: InvoiceRecord, aut
   emitSubUpdate(emu, sub, before);
 }
 
-/** Charges an open invoice and applies the subscription consequences (used by the clock, pay and confirm). */
-export function chargeInvoice(emu: Emulator, inv: InvoiceRecord, pm: PaymentMethodRecord | null, manual: boolean): boolean {
+/**
+ * Charges an open invoice and applies the subscription consequences (used by the clock, pay and
+ * confirm). Off session unless said otherwise; waiting for 3-D Secure changes no subscription.
+ */
+export function chargeInvoice(
+  emu: Emulator,
+  inv: InvoiceRecord,
+  pm: PaymentMethodRecord | null,
+  manual: boolean,
+  session: ChargeSession = 'off_session',
+): ChargeOutcome {
   const card = pm ?? invoicePaymentMethod(emu, inv);
-  const outcome = attemptInvoicePayment(emu, inv, card, { manual });
+  const outcome = attemptInvoicePayment(emu, inv, card, { manual, session });
   if (outcome.ok) afterInvoicePaid(emu, inv, card);
-  else afterInvoicePaymentFailed(emu, inv, !manual);
-  return outcome.ok;
+  else if (!outcome.requiresAction) afterInvoicePaymentFailed(emu, inv, !manual);
+  return outcome;
 }
 
 // ---------- cancel ----------

@@ -9,12 +9,16 @@ import type { Stored } from '../store.js';
 export type PaymentMethodRecord = Stripe.PaymentMethod & Stored;
 
 /** How a test card behaves, keyed by Stripe's test PaymentMethod tokens. */
-export type CardBehaviour = 'succeeds' | 'declined' | 'fails_after_attach';
+export type CardBehaviour = 'succeeds' | 'declined' | 'fails_after_attach' | 'requires_authentication';
 const TEST_TOKENS: Record<string, { brand: string; last4: string; behaviour: CardBehaviour }> = {
   pm_card_visa: { brand: 'visa', last4: '4242', behaviour: 'succeeds' },
   pm_card_mastercard: { brand: 'mastercard', last4: '4444', behaviour: 'succeeds' },
   pm_card_chargeDeclined: { brand: 'visa', last4: '0002', behaviour: 'declined' },
   pm_card_chargeCustomerFail: { brand: 'visa', last4: '0341', behaviour: 'fails_after_attach' },
+  // 3-D Secure on every charge: on-session charges wait for the customer (`requires_action`),
+  // off-session ones (renewals) are declined with `authentication_required`.
+  pm_card_authenticationRequired: { brand: 'visa', last4: '3184', behaviour: 'requires_authentication' },
+  pm_card_threeDSecure2Required: { brand: 'visa', last4: '3220', behaviour: 'requires_authentication' },
 };
 
 /** The card behaviour of a stored payment method (what the billing engine asks before charging). */

@@ -64,6 +64,21 @@ export async function lockObject(em: EntityManager, objectId: string): Promise<v
   await (em as SqlEntityManager).execute(`select pg_advisory_xact_lock(hashtextextended(?, 0))`, [objectId], 'run');
 }
 
+/**
+ * `lockObject` for several objects in one statement, in sorted order (the `offset 0` subquery keeps
+ * the sort below the lock calls), so two transactions locking overlapping sets cannot deadlock here.
+ */
+export async function lockObjects(em: EntityManager, objectIds: string[]): Promise<void> {
+  const ids = [...new Set(objectIds)].sort();
+  if (ids.length === 0) return;
+  if (ids.length === 1) return lockObject(em, ids[0]!);
+  await (em as SqlEntityManager).execute(
+    `select count(pg_advisory_xact_lock(hashtextextended(id, 0))) from (select id from unnest(array[?]::text[]) as u(id) order by id offset 0) s`,
+    [ids],
+    'run',
+  );
+}
+
 /** The row's `last_event_at`: undefined when there is no row, null when the row has none. */
 export async function rowStamp(em: EntityManager, kind: MirrorKind, id: string): Promise<Date | null | undefined> {
   const rows = await (em as SqlEntityManager).execute<{ t: number | string | null }[]>(

@@ -7,7 +7,7 @@ import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
 import { isResourceMissing } from '../client.js';
 import { deleteInvoice, mirrorObject, SUBSCRIPTION_MIRROR_EXPAND, type PlanCatalog } from '../mirror/index.js';
-import { decide, lockObject, rereadStamp, rowStamp, type MirrorKind } from './convergence.js';
+import { decide, lockObject, lockObjects, MIRROR_TABLES, rereadStamp, rowStamp, type MirrorKind } from './convergence.js';
 
 export const HANDLED_EVENT_TYPES = [
   'customer.created',
@@ -148,24 +148,98 @@ async function applyPayload(em: EntityManager, target: Target, stamp: Date, even
  * event's time with the row's stamp, and applies the payload, skips it, or re-reads the object.
  */
 export async function handleStripeEvent(em: EntityManager, event: Stripe.Event, ctx: HandlerContext): Promise<HandleResult> {
-  if (!isHandledEventType(event.type)) return { action: 'noop', reason: `unhandled type ${event.type}` };
-  const target = await targetOf(em, event);
+  return (await handleStripeEvents(em, [event], ctx))[0]!;
+}
+
+const stampKey = (kind: MirrorKind, id: string) => `${kind}:${id}`;
+
+/**
+ * Several events, in order, in the caller's transaction: the rule of `handleStripeEvent` for each, with
+ * the objects' locks taken in one statement (sorted, so two batches cannot deadlock on them) and their
+ * stamps read in one statement before the first event. Stamps are then tracked in memory: an apply
+ * stamps the row with the event's time; anything else that may have changed a row (a re-read, a
+ * customer read by `ensureCustomer`) reads that stamp again. `afterEach` runs after each event's
+ * mirror write (the signals step, which must see the mirror as of that event).
+ */
+export async function handleStripeEvents(
+  em: EntityManager,
+  events: Stripe.Event[],
+  ctx: HandlerContext,
+  afterEach?: (event: Stripe.Event) => Promise<void>,
+): Promise<HandleResult[]> {
+  const targets: (Target | { none: string })[] = [];
+  for (const event of events) {
+    targets.push(isHandledEventType(event.type) ? await targetOf(em, event) : { none: `unhandled type ${event.type}` });
+  }
+  const objects = targets.filter((t): t is Target => !('none' in t));
+  await lockObjects(em, objects.map((t) => t.id));
+  const stamps = await rowStamps(em, objects);
+  const results: HandleResult[] = [];
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    const target = targets[i]!;
+    results.push(await handleTarget(em, event, target, stamps, ctx));
+    if (afterEach) await afterEach(event);
+  }
+  return results;
+}
+
+async function handleTarget(
+  em: EntityManager,
+  event: Stripe.Event,
+  target: Target | { none: string },
+  stamps: Map<string, Date | null>,
+  ctx: HandlerContext,
+): Promise<HandleResult> {
   if ('none' in target) return { action: 'noop', reason: target.none };
-  await lockObject(em, target.id);
+  const key = stampKey(target.kind, target.id);
   const created = new Date(event.created * 1000);
-  const stamp = await rowStamp(em, target.kind, target.id);
+  const stamp = stamps.get(key);
   const decision = decide(created, stamp, target.payload !== null);
   const base = { kind: target.kind, objectId: target.id };
   if (decision === 'skip') return { ...base, action: 'skipped', reason: 'row reflects a later event' };
   let action: HandleResult['action'];
   if (decision === 'apply') {
     await applyPayload(em, target, created, event.type, ctx);
+    stamps.set(key, created);
     action = 'applied';
   } else {
     action = await rereadInto(em, target, rereadStamp(created, stamp), ctx);
+    // A re-read may also have deleted the row (an invoice gone from Stripe): read what it left.
+    setStamp(stamps, key, await rowStamp(em, target.kind, target.id));
   }
-  if (target.kind !== 'customer') await ensureCustomer(em, target, ctx);
+  if (target.kind !== 'customer') {
+    const written = await ensureCustomer(em, target, ctx);
+    if (written) setStamp(stamps, stampKey('customer', written), await rowStamp(em, 'customer', written));
+  }
   return { ...base, action };
+}
+
+function setStamp(stamps: Map<string, Date | null>, key: string, stamp: Date | null | undefined): void {
+  if (stamp === undefined) stamps.delete(key);
+  else stamps.set(key, stamp);
+}
+
+/** The stamps of the targets' rows (`kind:id` → stamp; no entry: no row; null: a row without one). */
+async function rowStamps(em: EntityManager, targets: Target[]): Promise<Map<string, Date | null>> {
+  const stamps = new Map<string, Date | null>();
+  if (targets.length === 0) return stamps;
+  if (targets.length === 1) {
+    const t = targets[0]!;
+    setStamp(stamps, stampKey(t.kind, t.id), await rowStamp(em, t.kind, t.id));
+    return stamps;
+  }
+  const byKind = new Map<MirrorKind, Set<string>>();
+  for (const t of targets) byKind.set(t.kind, (byKind.get(t.kind) ?? new Set()).add(t.id));
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  for (const [kind, ids] of byKind) {
+    parts.push(`select ?::text as kind, "id", extract(epoch from "last_event_at")::float8 as t from "${MIRROR_TABLES[kind]}" where "id" in (?)`);
+    params.push(kind, [...ids]);
+  }
+  const rows = await (em as SqlEntityManager).execute<{ kind: MirrorKind; id: string; t: number | string | null }[]>(parts.join(' union all '), params);
+  for (const r of rows) stamps.set(stampKey(r.kind, r.id), r.t === null ? null : new Date(Number(r.t) * 1000));
+  return stamps;
 }
 
 /**
@@ -173,7 +247,7 @@ export async function handleStripeEvent(em: EntityManager, event: Stripe.Event, 
  * customer is (its externalId) decides who may see its live events, so a missing customer is read
  * from Stripe now. It is stored without an event stamp: its next event re-reads it (see convergence.ts).
  */
-async function ensureCustomer(em: EntityManager, target: Target, ctx: HandlerContext): Promise<void> {
+async function ensureCustomer(em: EntityManager, target: Target, ctx: HandlerContext): Promise<string | null> {
   const sql = em as SqlEntityManager;
   const table = target.kind === 'subscription' ? 'subscriptions' : 'invoices';
   const rows = await sql.execute<{ customer_id: string; known: boolean }[]>(
@@ -181,13 +255,14 @@ async function ensureCustomer(em: EntityManager, target: Target, ctx: HandlerCon
     [target.id],
   );
   const row = rows[0];
-  if (!row || row.known) return;
+  if (!row || row.known) return null;
   await lockObject(em, row.customer_id);
-  if ((await rowStamp(em, 'customer', row.customer_id)) !== undefined) return;
+  if ((await rowStamp(em, 'customer', row.customer_id)) !== undefined) return row.customer_id;
   try {
     const customer = await ctx.stripe.customers.retrieve(row.customer_id);
     await mirrorObject(em, customer, { catalog: ctx.catalog, stripe: ctx.stripe, nested: false });
   } catch (err) {
     if (!isResourceMissing(err)) throw err;
   }
+  return row.customer_id;
 }

@@ -20,9 +20,10 @@ export function eventObjectId(event: Stripe.Event): string | null {
 
 /**
  * Stores one event; resolves once the insert is done (committed, unless `em` is in a transaction).
- * Types the gateway does not handle are recorded as `ignored` and never reach a worker.
+ * Types the gateway does not handle are recorded as `ignored` and never reach a worker. `rawBody`:
+ * the verified request body the event was parsed from (stored as is).
  */
-export async function storeEvent(em: EntityManager, event: Stripe.Event): Promise<StoreOutcome> {
+export async function storeEvent(em: EntityManager, event: Stripe.Event, rawBody?: string): Promise<StoreOutcome> {
   const handled = isHandledEventType(event.type);
   const rows = await sql(em).execute<{ id: string }[]>(
     `insert into "webhook_events" ("id", "type", "api_version", "stripe_created_at", "object_id", "payload", "status", "processed_at")
@@ -35,7 +36,8 @@ export async function storeEvent(em: EntityManager, event: Stripe.Event): Promis
       event.api_version ?? null,
       event.created,
       eventObjectId(event),
-      JSON.stringify(event),
+      // The verified body is that JSON already: no need to serialise the parsed event again.
+      rawBody ?? JSON.stringify(event),
       handled ? 'pending' : 'ignored',
     ],
   );

@@ -26,7 +26,7 @@ export interface WebhookServiceOptions {
   log?: Logger;
   /** Options of the route (tolerance, body limit) and of the worker (concurrency, retries, poll interval). */
   route?: Pick<WebhookRouteOptions, 'toleranceSeconds' | 'bodyLimit'>;
-  worker?: Pick<WebhookWorkerOptions, 'concurrency' | 'pollIntervalMs' | 'maxAttempts' | 'retryBaseMs' | 'retryMaxMs'>;
+  worker?: Pick<WebhookWorkerOptions, 'concurrency' | 'batchSize' | 'pollIntervalMs' | 'maxAttempts' | 'retryBaseMs' | 'retryMaxMs'>;
 }
 
 export interface WebhookService {

@@ -68,7 +68,7 @@ export function createStripeWebhookHandler(opts: WebhookRouteOptions): RequestHa
     }
     let outcome: StoreOutcome;
     try {
-      outcome = await storeEvent(opts.orm.em.fork(), event);
+      outcome = await storeEvent(opts.orm.em.fork(), event, body.toString('utf8'));
     } catch (err) {
       metrics.received.inc({ outcome: 'error' });
       log.error({ event: event.id, type: event.type, reason: (err as Error).message }, 'webhook could not be stored');

@@ -1,7 +1,10 @@
 /**
- * Processes the webhook inbox apart from the request. Each event is one transaction: claim the row
- * (`FOR UPDATE SKIP LOCKED`, so any number of workers and replicas share the inbox without taking the
- * same row), bring the event into the mirror, run `afterEvent` (signals), mark the row processed.
+ * Processes the webhook inbox apart from the request. A batch of due events is one transaction: claim
+ * the rows (`FOR UPDATE SKIP LOCKED`, so any number of workers and replicas share the inbox without
+ * taking the same row), bring each event into the mirror in order, run `afterEvent` (signals), mark the
+ * rows processed. Batching is for throughput: per-event BEGIN/claim/mark/COMMIT round trips were what
+ * bounded the worker (bench/RESULTS.md, webhooks). If any event of a batch fails, the batch rolls back
+ * and its events are retried one per transaction, so a failure concerns one event only.
  * A failure rolls the transaction back and records the attempt (in its own transaction) with an
  * exponential backoff; after
  * `maxAttempts` the event is parked (log line, metric, `listParkedEvents`). A process killed mid-way
@@ -17,11 +20,18 @@ import { loadCatalog } from '../../billing/catalog.js';
 import type { Orm } from '../../db/orm.js';
 import { logger as rootLogger, type Logger } from '../../log.js';
 import type { PlanCatalog } from '../mirror/index.js';
-import { handleStripeEvent, type HandleResult } from '../sync/handlers.js';
+import { handleStripeEvent, handleStripeEvents, type HandleResult } from '../sync/handlers.js';
 import { webhookMetrics, type WebhookMetrics } from './metrics.js';
 
-/** Runs inside the event's transaction after the mirror write (e.g. billing signals); a throw fails the attempt. */
-export type AfterEventHook = (em: EntityManager, event: Stripe.Event) => Promise<void>;
+/**
+ * Runs inside the event's transaction after the mirror write (e.g. billing signals); a throw fails the
+ * attempt. `batch` (optional): when the worker processes several events in one transaction it calls
+ * `begin(tx)` before the first `afterEvent` and `end(tx)` after the last, before the commit, so the
+ * hook can write what the events share in one statement.
+ */
+export type AfterEventHook = ((em: EntityManager, event: Stripe.Event) => Promise<void>) & {
+  batch?: { begin(em: EntityManager): void; end(em: EntityManager): Promise<void> };
+};
 
 export interface WebhookWorkerOptions {
   orm: Orm;
@@ -29,8 +39,14 @@ export interface WebhookWorkerOptions {
   /** Plans, for the subscription mirror; default: the shipped catalog. */
   catalog?: PlanCatalog;
   afterEvent?: AfterEventHook;
-  /** Events processed at once by this process (default 1 on PGlite, which has one connection; 4 on PostgreSQL). */
+  /**
+   * Processing loops of this process (default 1: on PGlite there is one connection; on PostgreSQL one
+   * loop with batches keeps up with more than several loops with small batches, whose per-batch
+   * statements then cost more than the events; replicas add loops).
+   */
   concurrency?: number;
+  /** Events claimed and processed in one transaction by the loops and `drain` (default 1 on PGlite, 64 on PostgreSQL). */
+  batchSize?: number;
   /** How often to look for other processes' inserts and due retries (default 1000 ms). */
   pollIntervalMs?: number;
   /** Attempts before an event is parked (default 8). */
@@ -56,6 +72,16 @@ interface ClaimedRow {
   received_epoch: number | string;
 }
 
+/** Due events, oldest first (the caller adds `limit … for update skip locked`). */
+const CLAIM_SQL = `select "id", "type", "payload", "attempts", extract(epoch from "received_at")::float8 as received_epoch
+   from "webhook_events"
+  where ("status" = 'pending' and "next_attempt_at" <= now())
+     or ("status" = 'processing' and "locked_until" < now())
+  order by "stripe_created_at", "received_at", "id"`;
+
+const MARK_PROCESSED_SQL = `update "webhook_events" set "status" = 'processed', "attempts" = "attempts" + 1, "processed_at" = now(),
+        "locked_until" = null, "last_error" = null`;
+
 const SECRET = /\b(sk|rk)_(live|test)_[A-Za-z0-9*]+|\bwhsec_[A-Za-z0-9]+/g;
 
 /** The error's message, one line, no secret, bounded. */
@@ -65,7 +91,7 @@ function reasonOf(err: unknown): string {
 }
 
 export class WebhookWorker {
-  private readonly opts: Required<Pick<WebhookWorkerOptions, 'pollIntervalMs' | 'maxAttempts' | 'retryBaseMs' | 'retryMaxMs' | 'concurrency'>>;
+  private readonly opts: Required<Pick<WebhookWorkerOptions, 'pollIntervalMs' | 'maxAttempts' | 'retryBaseMs' | 'retryMaxMs' | 'concurrency' | 'batchSize'>>;
   private readonly catalog: PlanCatalog;
   private readonly metrics: WebhookMetrics;
   private readonly log: Logger;
@@ -82,7 +108,8 @@ export class WebhookWorker {
       maxAttempts: options.maxAttempts ?? 8,
       retryBaseMs: options.retryBaseMs ?? 1000,
       retryMaxMs: options.retryMaxMs ?? 300_000,
-      concurrency: Math.max(1, options.concurrency ?? (pglite ? 1 : 4)),
+      concurrency: Math.max(1, options.concurrency ?? (pglite ? 1 : 2)),
+      batchSize: Math.max(1, options.batchSize ?? (pglite ? 1 : 64)),
     };
     this.catalog = options.catalog ?? loadCatalog();
     this.metrics = options.metrics ?? webhookMetrics;
@@ -118,10 +145,60 @@ export class WebhookWorker {
   async drain(): Promise<ProcessOutcome[]> {
     const out: ProcessOutcome[] = [];
     for (;;) {
-      const o = await this.processNext();
-      if (!o) return out;
-      out.push(o);
+      const batch = await this.processBatch();
+      if (batch.length === 0) return out;
+      out.push(...batch);
     }
+  }
+
+  /**
+   * Claims up to `batchSize` due events in one statement and processes them in order in one
+   * transaction (one BEGIN/claim/mark/COMMIT for the lot instead of per event). When any of them
+   * fails, the whole batch rolls back and its events are taken one by one (`processNext`), so a bad
+   * event is retried or parked alone and the others go through. Resolves with what it did ([] when
+   * nothing was due).
+   */
+  async processBatch(batchSize = this.opts.batchSize): Promise<ProcessOutcome[]> {
+    if (batchSize <= 1) {
+      const one = await this.processNext();
+      return one ? [one] : [];
+    }
+    let claimedCount = 0;
+    let done: { row: ClaimedRow; result: HandleResult }[] | null;
+    try {
+      done = await (this.options.orm.em.fork() as SqlEntityManager).transactional(async (tx) => {
+        const rows = await tx.execute<ClaimedRow[]>(`${CLAIM_SQL} limit ? for update skip locked`, [batchSize]);
+        claimedCount = rows.length;
+        if (rows.length === 0) return [];
+        const events = rows.map((row) => (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as Stripe.Event);
+        const after = this.options.afterEvent;
+        after?.batch?.begin(tx);
+        // Locks and row stamps of the whole batch are taken up front (handleStripeEvents); each event's
+        // signals step runs right after its own mirror write, as in the one-event path.
+        const results = await handleStripeEvents(tx, events, { stripe: this.options.stripe, catalog: this.catalog }, after ? (e) => after(tx, e) : undefined);
+        await after?.batch?.end(tx);
+        const out = rows.map((row, i) => ({ row, result: results[i]! }));
+        await tx.execute(`${MARK_PROCESSED_SQL} where "id" in (?)`, [rows.map((r) => r.id)], 'run');
+        return out;
+      });
+    } catch (err) {
+      // Nothing claimed: the database itself failed; the caller backs off.
+      if (claimedCount === 0) throw err;
+      this.log.debug({ events: claimedCount, reason: reasonOf(err) }, 'webhook batch failed; processing its events one by one');
+      const out: ProcessOutcome[] = [];
+      for (let i = 0; i < claimedCount; i++) {
+        const o = await this.processNext();
+        if (!o) break;
+        out.push(o);
+      }
+      return out;
+    }
+    const now = Date.now() / 1000;
+    return done.map(({ row, result }) => {
+      this.metrics.processed.inc({ type: row.type, action: result.action });
+      this.metrics.lag.observe(Math.max(0, now - Number(row.received_epoch)));
+      return { eventId: row.id, type: row.type, status: 'processed', result } as const;
+    });
   }
 
   /** Claims and processes one due event; null when there is none. */
@@ -129,15 +206,7 @@ export class WebhookWorker {
     let claimed: ClaimedRow | null = null;
     try {
       const done = await (this.options.orm.em.fork() as SqlEntityManager).transactional(async (tx) => {
-        const rows = await tx.execute<ClaimedRow[]>(
-          `select "id", "type", "payload", "attempts", extract(epoch from "received_at")::float8 as received_epoch
-             from "webhook_events"
-            where ("status" = 'pending' and "next_attempt_at" <= now())
-               or ("status" = 'processing' and "locked_until" < now())
-            order by "stripe_created_at", "received_at", "id"
-            limit 1
-            for update skip locked`,
-        );
+        const rows = await tx.execute<ClaimedRow[]>(`${CLAIM_SQL} limit 1 for update skip locked`);
         const row = rows[0];
         if (!row) return null;
         claimed = row;
@@ -145,12 +214,7 @@ export class WebhookWorker {
         const result = await handleStripeEvent(tx, event, { stripe: this.options.stripe, catalog: this.catalog });
         // The top-level transaction's em, so hooks that act on its commit (publishing signals) see it.
         if (this.options.afterEvent) await this.options.afterEvent(tx, event);
-        await tx.execute(
-          `update "webhook_events" set "status" = 'processed', "attempts" = "attempts" + 1, "processed_at" = now(),
-                  "locked_until" = null, "last_error" = null where "id" = ?`,
-          [row.id],
-          'run',
-        );
+        await tx.execute(`${MARK_PROCESSED_SQL} where "id" = ?`, [row.id], 'run');
         return { row, result };
       });
       if (!done) return null;
@@ -214,14 +278,14 @@ export class WebhookWorker {
 
   private async loop(): Promise<void> {
     while (this.running) {
-      let outcome: ProcessOutcome | null = null;
+      let outcome: ProcessOutcome[] = [];
       try {
-        outcome = await this.processNext();
+        outcome = await this.processBatch();
       } catch (err) {
         // The database itself failed (not the event): wait a poll interval before trying again.
         this.log.error({ reason: reasonOf(err) }, 'webhook worker could not claim an event');
       }
-      if (outcome && this.running) continue;
+      if (outcome.length > 0 && this.running) continue;
       if (!this.running) break;
       await this.sleep();
     }
