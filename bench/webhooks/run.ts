@@ -191,7 +191,7 @@ async function main(): Promise<void> {
          from (select extract(epoch from processed_at - received_at) * 1000 as ms from webhook_events where id = any($1::text[])) x`,
       [payloads.map((p) => (JSON.parse(p.body) as { id: string }).id)],
     );
-    lines.push(`  inbox commit → processed (worker commit): p50 ${ms(Number(lag.rows[0].p50))}  p99 ${ms(Number(lag.rows[0].p99))}`);
+    lines.push(`  inbox insert → worker transaction start (processed_at − received_at, both now()): p50 ${ms(Number(lag.rows[0].p50))}  p99 ${ms(Number(lag.rows[0].p99))}`);
 
     // Phase 3: closed loop, as fast as acks come.
     const bodies = syntheticBodies(payloads[0]!.body, Math.max(20_000, Math.round(SECONDS * 4000)), signer);

@@ -22,7 +22,7 @@ export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 const STALE_MS = 2 * 60 * 1000;
 const WAIT_MS = 20_000;
 const POLL_MS = 50;
-const REPLAYED_ERRORS = new Set<ErrorCode>(['CARD_DECLINED', 'BAD_USER_INPUT']);
+const REPLAYED_ERRORS = new Set<ErrorCode>(['CARD_DECLINED', 'BAD_USER_INPUT', 'PAYMENT_ACTION_REQUIRED']);
 
 export interface IdempotentRequest {
   /** The caller (see `idempotencyScope`). */

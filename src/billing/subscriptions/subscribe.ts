@@ -25,7 +25,7 @@
 import type Stripe from 'stripe';
 import { requireViewer, resolveCustomerScope, type Authentication } from '../../auth/guard.js';
 import type { Customer } from '../../db/entities/customer.js';
-import { AppError, paymentActionRequired } from '../../graphql/errors.js';
+import { paymentActionRequired } from '../../graphql/errors.js';
 import { logger } from '../../log.js';
 import { IdempotencyStore, idempotencyScope, validateIdempotencyKey, type IdempotencyRun } from '../idempotency/idempotency.js';
 import { withLease } from '../idempotency/lease.js';
@@ -61,26 +61,6 @@ export interface SubscribeOutcome {
   checkoutUrl: string | null;
 }
 
-/**
- * What the idempotency store keeps for a PAYMENT_ACTION_REQUIRED answer: stored as a result (the
- * store only replays CARD_DECLINED / BAD_USER_INPUT errors), thrown again after it, so the same key
- * replays the same error with the same client secret instead of meeting its own incomplete
- * subscription (CONFLICT).
- */
-interface StoredSubscribe extends SubscribeOutcome {
-  actionRequired?: { message: string; clientSecret: string };
-}
-
-async function keepActionRequired(fn: () => Promise<SubscribeOutcome>): Promise<StoredSubscribe> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (!(err instanceof AppError) || err.code !== 'PAYMENT_ACTION_REQUIRED') throw err;
-    const clientSecret = String(err.extensions.clientSecret ?? '');
-    return { subscriptionId: null, clientSecret: null, checkoutUrl: null, actionRequired: { message: err.message, clientSecret } };
-  }
-}
-
 /** Stripe params → the input field to name in BAD_USER_INPUT. */
 const FIELDS = {
   default_payment_method: 'paymentMethod',
@@ -105,7 +85,9 @@ export async function subscribe(deps: LifecycleDeps, auth: Authentication, input
   const scope = resolveCustomerScope(auth, input.customerId);
   const normalised = { ...input, quantity, paymentFlow: flow, idempotencyKey: undefined };
 
-  const stored = await new IdempotencyStore(deps.em).run<StoredSubscribe>({ scope: idempotencyScope(viewer), key: input.idempotencyKey, operation: 'subscribe', input: normalised }, (run) => keepActionRequired(async () => {
+  // A PAYMENT_ACTION_REQUIRED answer is stored with the key like a decline, so the same key replays the
+  // same client secret instead of meeting its own incomplete subscription (CONFLICT).
+  return new IdempotencyStore(deps.em).run<SubscribeOutcome>({ scope: idempotencyScope(viewer), key: input.idempotencyKey, operation: 'subscribe', input: normalised }, async (run) => {
     const customer = await getOrCreateCustomer(deps, scope);
     return withLease(deps.em, productLeaseName(customer.id, plan.product), 'Another subscription request for this customer is in progress', async () => {
       await assertNoLiveSubscription(deps, customer.id, plan);
@@ -121,9 +103,7 @@ export async function subscribe(deps: LifecycleDeps, auth: Authentication, input
       const session = await openCheckoutSession(deps, { ...base, successUrl, cancelUrl, idempotencyKey: run.stripeKey('checkout') });
       return { subscriptionId: null, clientSecret: null, checkoutUrl: session.url };
     });
-  }));
-  if (stored.actionRequired) throw paymentActionRequired(stored.actionRequired.clientSecret, stored.actionRequired.message);
-  return { subscriptionId: stored.subscriptionId, clientSecret: stored.clientSecret, checkoutUrl: stored.checkoutUrl };
+  });
 }
 
 interface Base {

@@ -51,6 +51,12 @@ export interface CreateSubscriptionInput {
   trialPeriodDays?: number;
   trialEnd?: number | 'now';
   paymentBehavior?: PaymentBehavior;
+  /**
+   * How the first invoice is charged: `on_session` (default: an API create; a card that needs 3-D
+   * Secure waits in `requires_action`) or `authenticated` (the customer passed the challenge on a
+   * hosted page, e.g. Checkout).
+   */
+  firstPaymentSession?: Extract<ChargeSession, 'on_session' | 'authenticated'>;
   defaultPaymentMethod?: string;
   discounts?: DiscountRequest[];
   metadata?: Record<string, string>;
@@ -326,14 +332,15 @@ export function createSubscription(emu: Emulator, input: CreateSubscriptionInput
     : items.reduce((a, item, i) => a + (isMetered(prices[i]!) ? 0 : firstLine(prices[i]!, item.quantity ?? 1)), 0);
   const firstDue = Math.max(0, discountedAmount(emu, firstSubtotal, input.discounts ?? [], currency, now) + (customer.balance ?? 0));
   const willCharge = firstDue > 0 && collection === 'charge_automatically' && behavior !== 'default_incomplete';
-  const willPay = willCharge && wouldSucceed(chargePm);
+  const firstSession = input.firstPaymentSession ?? 'on_session';
+  const willPay = willCharge && wouldSucceed(chargePm, firstSession);
   if (willCharge && !willPay && behavior === 'error_if_incomplete') {
     if (freshPm) emu.store.delete('payment_method', pm!.id);
     if (!chargePm) {
       throw invalidRequest('This customer has no attached payment source or default payment method. Please consider adding a default payment method.', undefined, 'resource_missing');
     }
     // A card that needs 3-D Secure: Stripe creates nothing and says so (no PaymentIntent to confirm).
-    if (needsAuthentication(chargePm)) throw new StripeError(402, requiresActionBody(chargePm) as never);
+    if (needsAuthentication(chargePm) && firstSession === 'on_session') throw new StripeError(402, requiresActionBody(chargePm) as never);
     throw new StripeError(402, { ...(declineBody(chargePm) as Record<string, unknown>), type: 'card_error' } as never);
   }
   const status: Stripe.Subscription.Status = trialEnd
@@ -433,7 +440,7 @@ export function createSubscription(emu: Emulator, input: CreateSubscriptionInput
   // Without any card there is nothing to attempt: the PaymentIntent waits for one (as default_incomplete).
   if (inv.status === 'open' && collection === 'charge_automatically' && behavior !== 'default_incomplete' && chargePm) {
     // The customer is on session (an API create): a card that needs 3-D Secure leaves the PaymentIntent requires_action.
-    const outcome = attemptInvoicePayment(emu, inv, chargePm, { manual: false, session: 'on_session' });
+    const outcome = attemptInvoicePayment(emu, inv, chargePm, { manual: false, session: firstSession });
     if (outcome.ok) afterInvoicePaid(emu, inv, chargePm);
   }
   return sub;

@@ -64,6 +64,8 @@ export function createSubscription(ctx: PagesContext, sub: NewSubscription): Str
     items: sub.items.map((i) => ({ price: i.price, ...(i.quantity !== null ? { quantity: i.quantity } : {}) })),
     defaultPaymentMethod: sub.defaultPaymentMethod,
     paymentBehavior: 'error_if_incomplete',
+    // The customer is on the checkout page: a 3-D Secure challenge counts as passed there.
+    firstPaymentSession: 'authenticated',
     ...(sub.trialPeriodDays ? { trialPeriodDays: sub.trialPeriodDays } : {}),
     ...(sub.metadata && Object.keys(sub.metadata).length > 0 ? { metadata: sub.metadata } : {}),
     ...(sub.discounts && sub.discounts.length > 0
