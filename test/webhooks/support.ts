@@ -119,25 +119,7 @@ export async function mirrorSnapshot(orm: Orm, opts: { withLastEventAt?: boolean
   return out;
 }
 
-/** mulberry32, for reproducible shuffles. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function shuffled<T>(items: T[], random: () => number): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
+// The emulator's seeded PRNG and shuffle: the same reproducible chaos the emulator itself uses.
+export { seededRandom as seeded, shuffle as shuffled } from '../../src/emulator/webhooks/chaos.js';
 
 export const DAY = 86_400;

@@ -20,7 +20,8 @@ export async function signalsHook(config: Config): Promise<{ afterEvent: AfterEv
   const events = await import('../../events/index.js');
   const bus = events.createSignalBus({ redisUrl: config.redisUrl });
   const signals = events.createSignals({ bus, config });
-  return { afterEvent: (em, event) => signals.afterEvent(em, event), close: () => bus.close() };
+  // Passed as is: it carries the batch hooks the worker uses.
+  return { afterEvent: signals.afterEvent, close: () => bus.close() };
 }
 
 function printDrift(report: FullSyncReport): void {

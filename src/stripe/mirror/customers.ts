@@ -2,7 +2,7 @@
  * Customers → `customers`. The gateway writes the caller's JWT `sub` into the Stripe customer's
  * metadata under EXTERNAL_ID_METADATA_KEY when it creates one; that is where `external_id` comes from.
  */
-import { raw, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
+import { raw, type EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
 import { Customer } from '../../db/entities/customer.js';
@@ -86,16 +86,16 @@ export async function upsertCustomer(
   }
   const row = customerRow(customer, opts, now);
   if (row.externalId === null) return em.upsert(Customer, row);
-  try {
-    return await claimingUpsert(em, row);
-  } catch (err) {
-    // Two first writes racing (the same new customer, or two customers with one external id): the
-    // loser hits the unique index on external_id, which `on conflict (id)` does not arbitrate. Once
-    // the winner has committed, the same statement resolves it. Inside a caller's transaction the
-    // failed statement has aborted that transaction, so the error goes up for the caller to retry.
-    if (!isExternalIdConflict(err) || em.isInTransaction()) throw err;
-    return claimingUpsert(em, row);
-  }
+  // Two first writes racing (the same new customer, or two customers with one external id) would meet
+  // on the unique index on external_id, which `on conflict (id)` does not arbitrate: PostgreSQL then
+  // fails one of them (a unique violation, or a deadlock between the two speculative inserts). A
+  // transaction-scoped advisory lock on the external id makes them take turns instead; the second
+  // sees the first's committed row and claims nothing it does not own.
+  const claim = async (tx: EntityManager) => {
+    await (tx as SqlEntityManager).execute(`select pg_advisory_xact_lock(hashtextextended(?, 0))`, [`customers.external_id:${row.externalId}`], 'run');
+    return claimingUpsert(tx, row);
+  };
+  return em.isInTransaction() ? claim(em) : em.transactional(claim);
 }
 
 type CustomerRowData = ReturnType<typeof customerRow>;
@@ -118,13 +118,6 @@ async function claimingUpsert(em: EntityManager, row: CustomerRowData): Promise<
   return em.map(Customer, returned as Record<string, unknown>);
 }
 
-/** The driver's unique violation on `customers_external_id_unique` (raw from the query builder, or wrapped by the ORM). */
-function isExternalIdConflict(err: unknown): boolean {
-  const e = err as { code?: string; constraint?: string; message?: string } | null;
-  if (!e) return false;
-  const unique = err instanceof UniqueConstraintViolationException || e.code === '23505';
-  return unique && (e.constraint === 'customers_external_id_unique' || String(e.message).includes('customers_external_id_unique'));
-}
 
 const CUSTOMER_FIELDS = [
   'id',

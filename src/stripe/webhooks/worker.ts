@@ -40,9 +40,9 @@ export interface WebhookWorkerOptions {
   catalog?: PlanCatalog;
   afterEvent?: AfterEventHook;
   /**
-   * Processing loops of this process (default 1: on PGlite there is one connection; on PostgreSQL one
-   * loop with batches keeps up with more than several loops with small batches, whose per-batch
-   * statements then cost more than the events; replicas add loops).
+   * Processing loops of this process (default 1 on PGlite, which has one connection; 2 on PostgreSQL:
+   * with batches, few loops keep up better than many, whose small batches pay the per-batch statements
+   * for few events; the second loop works while the first waits for the database. Replicas add loops).
    */
   concurrency?: number;
   /** Events claimed and processed in one transaction by the loops and `drain` (default 1 on PGlite, 64 on PostgreSQL). */
