@@ -5,7 +5,7 @@
  * - a customer token acts on its own customer only (externalId === sub);
  * - an admin token may name any customer, by Stripe id (cus_…) or externalId.
  */
-import { AppError, forbidden, unauthenticated } from '../graphql/errors.js';
+import { AppError, forbidden, unauthenticated } from '../errors.js';
 import type { Viewer } from './tokens.js';
 
 /** What the request carried: a verified viewer, or the reason a sent token was rejected. */

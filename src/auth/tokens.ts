@@ -5,7 +5,7 @@
  */
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
 import type { AuthConfig } from '../config.js';
-import { AppError, unauthenticated } from '../graphql/errors.js';
+import { AppError, unauthenticated } from '../errors.js';
 
 export type Role = 'admin' | 'customer';
 

@@ -14,7 +14,7 @@
  *
  * Stripe's own messages are passed on only for card and user-input errors: they never hold a key.
  */
-import { AppError, badUserInput, cardDeclined, conflict, internalError, paymentActionRequired, rateLimited, upstreamUnavailable } from '../graphql/errors.js';
+import { AppError, badUserInput, cardDeclined, conflict, internalError, paymentActionRequired, rateLimited, upstreamUnavailable } from '../errors.js';
 import { Counter } from 'prom-client';
 import { metricsRegistry } from '../http/metrics.js';
 import { logger } from '../log.js';

@@ -1,57 +1,13 @@
 /**
- * The contract's error codes and the one place that decides what a client may see.
- *
- * `AppError` has no GraphQL dependency, so services throw it freely; graphql-js copies an
- * error's `extensions` onto the GraphQL error it builds, so the code reaches the client as
- * `extensions.code`. Anything that is not an AppError (or one of Apollo's own request errors)
- * is masked as INTERNAL_SERVER_ERROR by `formatGatewayError`: no stack, no SQL, no secret.
+ * The one place that decides what a client may see. `AppError` (src/errors.ts) reaches the client
+ * as `extensions.code`; anything else (or one of Apollo's own request errors aside) is masked as
+ * INTERNAL_SERVER_ERROR by `formatGatewayError`: no stack, no SQL, no secret.
  */
 import type { GraphQLFormattedError } from 'graphql';
 import { logger } from '../log.js';
+import { AppError } from '../errors.js';
 
-export type ErrorCode =
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'BAD_USER_INPUT'
-  | 'NOT_FOUND'
-  | 'CARD_DECLINED'
-  | 'PAYMENT_ACTION_REQUIRED'
-  | 'CONFLICT'
-  | 'RATE_LIMITED'
-  | 'UPSTREAM_UNAVAILABLE'
-  | 'INTERNAL_SERVER_ERROR';
-
-export interface AppErrorExtensions {
-  code: ErrorCode;
-  [key: string]: unknown;
-}
-
-export class AppError extends Error {
-  override name = 'AppError';
-  readonly extensions: AppErrorExtensions;
-  constructor(code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
-    super(message);
-    this.extensions = { ...extra, code };
-  }
-  get code(): ErrorCode {
-    return this.extensions.code;
-  }
-}
-
-export const unauthenticated = (message = 'Authentication required: send Authorization: Bearer <token>') =>
-  new AppError('UNAUTHENTICATED', message);
-export const forbidden = (message = 'Not allowed for this token') => new AppError('FORBIDDEN', message);
-export const badUserInput = (field: string, message: string) => new AppError('BAD_USER_INPUT', message, { field });
-export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
-export const conflict = (message: string) => new AppError('CONFLICT', message);
-export const cardDeclined = (declineCode: string, message = 'Your card was declined') =>
-  new AppError('CARD_DECLINED', message, { declineCode });
-export const paymentActionRequired = (clientSecret: string, message = 'The payment needs customer action') =>
-  new AppError('PAYMENT_ACTION_REQUIRED', message, { clientSecret });
-export const rateLimited = (retryAfterSeconds: number) =>
-  new AppError('RATE_LIMITED', `Too many requests; retry after ${retryAfterSeconds} s`, { retryAfter: retryAfterSeconds });
-export const upstreamUnavailable = (message = 'Stripe is unavailable; try again later') => new AppError('UPSTREAM_UNAVAILABLE', message);
-export const internalError = () => new AppError('INTERNAL_SERVER_ERROR', 'Internal server error');
+export * from '../errors.js';
 
 const CONTRACT_CODES = new Set<string>([
   'UNAUTHENTICATED',

@@ -2,7 +2,7 @@
  * Opaque, stable cursors for newest-first keyset pagination over (createdAt, id): a cursor names
  * the last row seen, so inserts and deletes elsewhere never shift a page.
  */
-import { badUserInput } from '../../graphql/errors.js';
+import { badUserInput } from '../../errors.js';
 
 export interface KeysetPosition {
   createdAt: Date;

@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
-import { AppError, badUserInput, conflict, type ErrorCode } from '../../graphql/errors.js';
+import { AppError, badUserInput, conflict, type ErrorCode } from '../../errors.js';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 const STALE_MS = 2 * 60 * 1000;

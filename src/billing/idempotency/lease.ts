@@ -5,7 +5,7 @@
  * when it expires. No transaction is held open while the work (Stripe calls) runs.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import { conflict } from '../../graphql/errors.js';
+import { conflict } from '../../errors.js';
 
 const LEASE_SCOPE = '$lease';
 const LEASE_MS = 2 * 60 * 1000;

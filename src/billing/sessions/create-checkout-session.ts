@@ -7,7 +7,7 @@
 import type Stripe from 'stripe';
 import { requireViewer, resolveCustomerScope, type Authentication } from '../../auth/guard.js';
 import type { Customer } from '../../db/entities/customer.js';
-import { badUserInput } from '../../graphql/errors.js';
+import { badUserInput } from '../../errors.js';
 import { IdempotencyStore, idempotencyScope, validateIdempotencyKey } from '../idempotency/idempotency.js';
 import { withLease } from '../idempotency/lease.js';
 import { callStripe } from '../stripe-errors.js';

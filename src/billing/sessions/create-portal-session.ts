@@ -4,7 +4,7 @@
  * on the allow-list when one is configured). A caller with no billing account yet → NOT_FOUND.
  */
 import { requireViewer, resolveCustomerScope, type Authentication } from '../../auth/guard.js';
-import { notFound } from '../../graphql/errors.js';
+import { notFound } from '../../errors.js';
 import { IdempotencyStore, idempotencyScope, validateIdempotencyKey } from '../idempotency/idempotency.js';
 import { callStripe } from '../stripe-errors.js';
 import { findScopedCustomer } from '../subscriptions/customer-account.js';

@@ -3,7 +3,7 @@
  * absolute http(s) URL, and, when PORTAL_RETURN_URL_ALLOWLIST is set, on one of its origins. Anything
  * else is BAD_USER_INPUT naming the field, so the gateway is never an open redirect.
  */
-import { badUserInput } from '../../graphql/errors.js';
+import { badUserInput } from '../../errors.js';
 
 export function checkRedirectUrl(value: string, field: string, allowlist: readonly string[]): string {
   let url: URL;

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type Stripe from 'stripe';
 import { assertCustomerInScope, type CustomerScope } from '../../auth/guard.js';
 import { Customer } from '../../db/entities/customer.js';
-import { forbidden, notFound } from '../../graphql/errors.js';
+import { forbidden, notFound } from '../../errors.js';
 import { isResourceMissing } from '../../stripe/client.js';
 import { EXTERNAL_ID_METADATA_KEY, upsertCustomer } from '../../stripe/mirror/index.js';
 import { callStripe, mapStripeError } from '../stripe-errors.js';

@@ -7,7 +7,7 @@ import type Stripe from 'stripe';
 import type { Catalog } from '../catalog.js';
 import type { Config } from '../../config.js';
 import type { Em } from '../../db/orm.js';
-import { internalError } from '../../graphql/errors.js';
+import { internalError } from '../../errors.js';
 import { logger } from '../../log.js';
 
 export interface LifecycleDeps {

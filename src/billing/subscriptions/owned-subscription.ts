@@ -6,7 +6,7 @@
 import type Stripe from 'stripe';
 import { requireViewer, type Authentication } from '../../auth/guard.js';
 import { Customer } from '../../db/entities/customer.js';
-import { badUserInput, forbidden, notFound } from '../../graphql/errors.js';
+import { badUserInput, forbidden, notFound } from '../../errors.js';
 import { isResourceMissing } from '../../stripe/client.js';
 import { idOf } from '../../stripe/mirror/index.js';
 import { mapStripeError } from '../stripe-errors.js';

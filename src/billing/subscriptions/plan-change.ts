@@ -16,7 +16,7 @@
  *   for `always_invoice` in both directions so the preview shows that invoice).
  */
 import type Stripe from 'stripe';
-import { badUserInput, conflict } from '../../graphql/errors.js';
+import { badUserInput, conflict } from '../../errors.js';
 import { callStripe } from '../stripe-errors.js';
 import { requireStripe, type LifecycleDeps } from './lifecycle-deps.js';
 import { isEnded } from './owned-subscription.js';

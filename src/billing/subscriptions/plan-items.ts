@@ -7,7 +7,7 @@ import type Stripe from 'stripe';
 import { meteredLookupKey, type Catalog, type CatalogPlan } from '../catalog.js';
 import { Price } from '../../db/entities/catalog.js';
 import type { Em } from '../../db/orm.js';
-import { badUserInput, internalError } from '../../graphql/errors.js';
+import { badUserInput, internalError } from '../../errors.js';
 import { logger } from '../../log.js';
 import { callStripe } from '../stripe-errors.js';
 

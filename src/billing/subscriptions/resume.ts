@@ -5,7 +5,7 @@
  */
 import type Stripe from 'stripe';
 import { requireViewer, type Authentication } from '../../auth/guard.js';
-import { badUserInput } from '../../graphql/errors.js';
+import { badUserInput } from '../../errors.js';
 import { IdempotencyStore, idempotencyScope, validateIdempotencyKey } from '../idempotency/idempotency.js';
 import { callStripe } from '../stripe-errors.js';
 import type { SubscriptionOutcome } from './change-plan.js';

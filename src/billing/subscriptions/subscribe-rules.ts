@@ -1,7 +1,7 @@
 /** Checks shared by `subscribe` and `createCheckoutSession`. */
 import type Stripe from 'stripe';
 import type { CatalogPlan } from '../catalog.js';
-import { badUserInput, conflict } from '../../graphql/errors.js';
+import { badUserInput, conflict } from '../../errors.js';
 import { callStripe } from '../stripe-errors.js';
 import { requireStripe, type LifecycleDeps } from './lifecycle-deps.js';
 

@@ -25,7 +25,7 @@
 import type Stripe from 'stripe';
 import { requireViewer, resolveCustomerScope, type Authentication } from '../../auth/guard.js';
 import type { Customer } from '../../db/entities/customer.js';
-import { paymentActionRequired } from '../../graphql/errors.js';
+import { paymentActionRequired } from '../../errors.js';
 import { logger } from '../../log.js';
 import { IdempotencyStore, idempotencyScope, validateIdempotencyKey, type IdempotencyRun } from '../idempotency/idempotency.js';
 import { withLease } from '../idempotency/lease.js';
