@@ -59,6 +59,8 @@ export interface Config {
   billingCatalog: string;
   /** Allowed origins (scheme://host[:port]) for portal/checkout return URLs; empty: any http(s) URL. */
   portalReturnUrlAllowlist: string[];
+  /** Browser origins allowed to call /graphql cross-origin: '*' = any, [] = none (same origin only). */
+  corsOrigins: '*' | string[];
   billingGracePeriodDays: number;
   rateLimit: {
     /** Requests per window per authenticated subject; 0 disables. */
@@ -155,6 +157,7 @@ const VARS = {
   ),
   BILLING_CATALOG: zodVar(z.string().min(1), 'the path of a plan catalog JSON file'),
   PORTAL_RETURN_URL_ALLOWLIST: zodVar(commaList(origin), 'a comma-separated list of origins such as https://app.example.com'),
+  CORS_ORIGINS: zodVar(z.union([z.literal('*'), commaList(origin)]), '* or a comma-separated list of origins such as https://app.example.com'),
   BILLING_GRACE_PERIOD_DAYS: zodVar(intIn(0, 365), 'an integer number of days 0-365'),
   RATE_LIMIT_PER_TOKEN: zodVar(intIn(0, 10_000_000), 'a non-negative integer (requests per window; 0 disables)'),
   RATE_LIMIT_PER_ADDRESS: zodVar(intIn(0, 10_000_000), 'a non-negative integer (requests per window; 0 disables)'),
@@ -259,6 +262,8 @@ export function loadConfig(env: Env = process.env): Config {
     mrrMilestones: [...new Set(v.MRR_MILESTONES ?? [100, 1000, 10000, 100000, 1000000])].sort((a, b) => a - b),
     billingCatalog: catalogPath,
     portalReturnUrlAllowlist: v.PORTAL_RETURN_URL_ALLOWLIST ?? [],
+    // Development: any origin (a frontend on another port just works); production: only those listed.
+    corsOrigins: v.CORS_ORIGINS ?? (nodeEnv === 'production' ? [] : '*'),
     billingGracePeriodDays: v.BILLING_GRACE_PERIOD_DAYS ?? 7,
     rateLimit: {
       perToken: v.RATE_LIMIT_PER_TOKEN ?? 6000,

@@ -10,6 +10,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
+import cors from 'cors';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import type { Redis } from 'ioredis';
@@ -145,6 +146,10 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     res.set('Content-Type', metricsRegistry.contentType).send(await metricsRegistry.metrics());
   });
 
+  // Cross-origin browsers (answered before auth so preflights pass); same-origin callers need none.
+  if (config.corsOrigins === '*' || config.corsOrigins.length > 0) {
+    app.use(GRAPHQL_PATH, cors({ origin: config.corsOrigins === '*' ? true : config.corsOrigins, maxAge: 600 }));
+  }
   app.use(
     GRAPHQL_PATH,
     authenticate,

@@ -71,6 +71,39 @@ describe('production mode', () => {
   });
 });
 
+describe('CORS', () => {
+  const preflight = (url: string, origin: string) =>
+    fetch(`${url}/graphql`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' },
+    });
+
+  it('lets any browser origin call /graphql outside production', async () => {
+    const gw = await startTestGateway({}, { orm: db.orm });
+    try {
+      const res = await preflight(gw.url, 'http://localhost:3000');
+      expect(res.status).toBe(204);
+      expect(res.headers.get('access-control-allow-origin')).toBe('http://localhost:3000');
+      expect(res.headers.get('access-control-allow-headers')).toMatch(/authorization/i);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('in production allows only CORS_ORIGINS (none by default)', async () => {
+    const closed = await startTestGateway({ NODE_ENV: 'production' }, { orm: db.orm });
+    const listed = await startTestGateway({ NODE_ENV: 'production', CORS_ORIGINS: 'https://app.example.com' }, { orm: db.orm });
+    try {
+      expect((await preflight(closed.url, 'https://app.example.com')).headers.get('access-control-allow-origin')).toBeNull();
+      expect((await preflight(listed.url, 'https://app.example.com')).headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+      expect((await preflight(listed.url, 'https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await closed.close();
+      await listed.close();
+    }
+  });
+});
+
 describe('graceful shutdown', () => {
   it('finishes in-flight requests, refuses new ones and closes WebSockets with 1001', async () => {
     let release!: () => void;
