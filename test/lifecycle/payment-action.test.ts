@@ -87,8 +87,17 @@ describe('subscribe with a card that needs authentication', () => {
     expect(confirmed.status).toBe('succeeded');
     expect((await gw.stripe.subscriptions.retrieve(sub.id)).status).toBe('active');
     await waitForMirror(sub.id, 'active');
-    const after = await gw.gql(`{ customer { subscriptions { id status latestInvoice { status amountPaid { amount } } } } }`, {}, token);
-    expect(after.data!.customer.subscriptions).toEqual([{ id: sub.id, status: 'ACTIVE', latestInvoice: { status: 'PAID', amountPaid: { amount: 200 } } }]);
+    // The subscription and its invoice arrive by separate webhooks: wait until both are mirrored.
+    const expected = [{ id: sub.id, status: 'ACTIVE', latestInvoice: { status: 'PAID', amountPaid: { amount: 200 } } }];
+    const mirrored = async () =>
+      (await gw.gql(`{ customer { subscriptions { id status latestInvoice { status amountPaid { amount } } } } }`, {}, token)).data!.customer.subscriptions;
+    const deadline = Date.now() + 20_000;
+    let after = await mirrored();
+    while (JSON.stringify(after) !== JSON.stringify(expected) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+      after = await mirrored();
+    }
+    expect(after).toEqual(expected);
   });
 
   it('a declined card still answers CARD_DECLINED and leaves nothing behind', async () => {
