@@ -3,6 +3,7 @@
  * one transaction (all or nothing), so an immediate query agrees with the mutation before any webhook.
  * The webhook that follows writes the same data again (idempotent upserts).
  */
+import { DeadlockException, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import { Subscription } from '../../db/entities/subscription.js';
 import { mirrorObject, SUBSCRIPTION_MIRROR_EXPAND, type MirrorableObject } from '../../stripe/mirror/index.js';
@@ -14,9 +15,20 @@ export const WRITE_EXPAND = ['latest_invoice', ...SUBSCRIPTION_MIRROR_EXPAND];
 
 export async function writeThrough(deps: LifecycleDeps, objects: MirrorableObject[]): Promise<void> {
   const stripe = requireStripe(deps);
-  await deps.em.transactional(async (tx) => {
-    for (const obj of objects) await mirrorObject(tx, obj, { catalog: deps.catalog, stripe });
-  });
+  // The webhook worker writes the same rows at the same moment, in its own order: PostgreSQL may then
+  // abort one of the two (a deadlock, or a first write of a customer meeting the other on its unique
+  // external id). Stripe already holds the change, so the write is simply tried again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await deps.em.transactional(async (tx) => {
+        for (const obj of objects) await mirrorObject(tx, obj, { catalog: deps.catalog, stripe });
+      });
+      return;
+    } catch (err) {
+      const transient = err instanceof DeadlockException || err instanceof UniqueConstraintViolationException;
+      if (!transient || attempt >= 3) throw err;
+    }
+  }
 }
 
 /** The mirrored subscription row, fresh from the database; fetched from Stripe and mirrored when missing. */

@@ -88,14 +88,16 @@ export async function upsertCustomer(
   if (row.externalId === null) return em.upsert(Customer, row);
   // Two first writes racing (the same new customer, or two customers with one external id) would meet
   // on the unique index on external_id, which `on conflict (id)` does not arbitrate: PostgreSQL then
-  // fails one of them (a unique violation, or a deadlock between the two speculative inserts). A
-  // transaction-scoped advisory lock on the external id makes them take turns instead; the second
-  // sees the first's committed row and claims nothing it does not own.
-  const claim = async (tx: EntityManager) => {
+  // fails one of them (a unique violation, or a deadlock between the two speculative inserts). On its
+  // own, the write takes a transaction-scoped advisory lock on the external id so they take turns; the
+  // second sees the first's committed row and claims nothing it does not own. Inside a caller's
+  // transaction it takes no lock (that transaction may already hold row locks another writer waits
+  // on, and lock order could not be kept): a conflict there aborts the caller, which retries.
+  if (em.isInTransaction()) return claimingUpsert(em, row);
+  return em.transactional(async (tx) => {
     await (tx as SqlEntityManager).execute(`select pg_advisory_xact_lock(hashtextextended(?, 0))`, [`customers.external_id:${row.externalId}`], 'run');
     return claimingUpsert(tx, row);
-  };
-  return em.isInTransaction() ? claim(em) : em.transactional(claim);
+  });
 }
 
 type CustomerRowData = ReturnType<typeof customerRow>;
