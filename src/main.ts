@@ -74,6 +74,8 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     log: logger,
     onMissed: () => webhooks?.worker.notify(),
   });
+  // Catch up at once on what happened while this process was down (the sidecar does the same).
+  void periodic.runNow();
 
   let stopping: Promise<void> | undefined;
   const stop = () =>

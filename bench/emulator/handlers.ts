@@ -5,20 +5,10 @@
  *
  *   node --experimental-transform-types --no-warnings bench/emulator/handlers.ts [--pairs 5000]
  */
-import { registerHooks } from 'node:module';
 import { parseArgs } from 'node:util';
 
-// Relative `.js` imports of the TypeScript sources resolve to their `.ts` (as in run.ts).
-registerHooks({
-  resolve(specifier, context, nextResolve) {
-    try {
-      return nextResolve(specifier, context);
-    } catch (err) {
-      if (specifier.startsWith('.') && specifier.endsWith('.js')) return nextResolve(`${specifier.slice(0, -3)}.ts`, context);
-      throw err;
-    }
-  },
-});
+// Relative `.js` imports of the TypeScript sources resolve to their `.ts` (this file needs the `.ts` name).
+await import(new URL('./resolve-ts.ts', import.meta.url).href);
 
 const { values } = parseArgs({ options: { pairs: { type: 'string', default: '5000' }, warmup: { type: 'string', default: '1000' } } });
 const { Emulator } = await import('../../src/emulator/emulator.js');

@@ -9,23 +9,12 @@
  * machine changes much less than the rate.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { registerHooks } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Stripe from 'stripe';
 
-// Node runs the TypeScript sources directly; they import `./x.js` as tsc expects, so a relative
-// `.js` that does not exist resolves to its `.ts`.
-registerHooks({
-  resolve(specifier, context, nextResolve) {
-    try {
-      return nextResolve(specifier, context);
-    } catch (err) {
-      if (specifier.startsWith('.') && specifier.endsWith('.js')) return nextResolve(`${specifier.slice(0, -3)}.ts`, context);
-      throw err;
-    }
-  },
-});
+// Relative `.js` imports of the TypeScript sources resolve to their `.ts` (this file needs the `.ts` name).
+await import(new URL('./resolve-ts.ts', import.meta.url).href);
 
 // Running TypeScript directly turns on source-mapped stack traces, and the SDK takes a stack trace
 // per request (`new Error().stack`, for call sites in its errors): with source maps that alone was

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import type { Client } from 'graphql-ws';
 
 // Node runs this file's TypeScript directly and needs the `.ts` name; the type comes from the same file.
-const { adminToken, cpuMeter, customerCreatedEvents, deliver, loadAverage, ms, pct, startEmulators, startGateway, subscribeCustomerCreated, tempDatabase, warmUp } = (await import(
+const { adminToken, cpuMeter, customerCreatedEvents, deliver, loadAverage, ms, pct, runBench, startEmulators, startGateway, subscribeCustomerCreated, tempDatabase, warmUp } = (await import(
   new URL('../webhooks/harness.ts', import.meta.url).href
 )) as typeof import('../webhooks/harness.js');
 
@@ -122,10 +122,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    process.stderr.write(`${(err as Error).stack ?? err}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

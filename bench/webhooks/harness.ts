@@ -266,3 +266,14 @@ export async function loadAverage(): Promise<string> {
     .map((n) => n.toFixed(2))
     .join(' ');
 }
+
+/** Runs a benchmark's main and exits: 0, or 1 with the stack (open handles such as the emulators must not keep it alive). */
+export function runBench(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      process.stderr.write(`${(err as Error).stack ?? err}\n`);
+      process.exit(1);
+    },
+  );
+}

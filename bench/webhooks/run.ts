@@ -33,6 +33,7 @@ const {
   loadAverage,
   ms,
   pct,
+  runBench,
   SECRET,
   startEmulators,
   startGateway,
@@ -243,10 +244,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    process.stderr.write(`${(err as Error).stack ?? err}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

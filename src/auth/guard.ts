@@ -67,8 +67,3 @@ export function assertCustomerInScope<C extends { externalId?: string | null }>(
   if (!customer || customer.externalId !== scope.viewer.sub) throw forbidden("Not allowed to access another customer's data");
   return customer;
 }
-
-/** For rows owned by a customer (subscriptions, invoices): may this viewer see a row of that customer? */
-export function canViewerAccessCustomer(viewer: Viewer, customer: { externalId?: string | null }): boolean {
-  return viewer.role === 'admin' || customer.externalId === viewer.sub;
-}

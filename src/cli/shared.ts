@@ -38,11 +38,6 @@ export function parseServePort(value: string): number {
   return Number(value);
 }
 
-export function parsePositiveInt(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a positive integer.');
-  return Number(value);
-}
-
 export function parseUrl(value: string): string {
   try {
     const u = new URL(value);

@@ -5,21 +5,12 @@
  */
 import type { GraphQLFormattedError } from 'graphql';
 import { logger } from '../log.js';
-import { AppError } from '../errors.js';
+import { AppError, ERROR_CODES } from '../errors.js';
 
 export * from '../errors.js';
 
-const CONTRACT_CODES = new Set<string>([
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'BAD_USER_INPUT',
-  'NOT_FOUND',
-  'CARD_DECLINED',
-  'PAYMENT_ACTION_REQUIRED',
-  'CONFLICT',
-  'RATE_LIMITED',
-  'UPSTREAM_UNAVAILABLE',
-]);
+/** The contract's codes a client may see as they are (INTERNAL_SERVER_ERROR is always masked). */
+const CONTRACT_CODES = new Set<string>(ERROR_CODES.filter((c) => c !== 'INTERNAL_SERVER_ERROR'));
 
 /** Apollo's request-level codes: their messages describe the client's request, never our internals. */
 const REQUEST_CODES = new Set<string>([

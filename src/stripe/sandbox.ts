@@ -130,6 +130,11 @@ function parseStoredEndpoint(value: string | null): StoredEndpoint | null {
   }
 }
 
+/** The signing secret of the endpoint a sandbox gateway registered (for processes that share its database), if any. */
+export async function storedWebhookSecret(em: EntityManager): Promise<string | undefined> {
+  return parseStoredEndpoint(await getState(em, STATE_WEBHOOK_ENDPOINT))?.secret;
+}
+
 /** The sandbox test clock: the one remembered in `sync_state`, else the one named like ours, else a new one. */
 export async function ensureTestClock(stripe: Stripe, em: EntityManager): Promise<string> {
   const remembered = await getState(em, STATE_TEST_CLOCK);

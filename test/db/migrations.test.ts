@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENTITIES } from '../../src/db/entities/index.js';
 import { migrationsList } from '../../src/db/migrations/index.js';
@@ -15,7 +14,7 @@ import {
   pendingMigrations,
   type Orm,
 } from '../../src/db/orm.js';
-import { listTables } from '../support/db.js';
+import { createPostgresDatabase, listTables } from '../support/db.js';
 
 const expectedTables = ENTITIES.length;
 const migrationNames = migrationsList.map((m) => m.name);
@@ -33,23 +32,11 @@ function emptyPglite(): EmptyDatabase {
 }
 
 async function emptyPostgres(server: string): Promise<EmptyDatabase> {
-  const dbName = `t_${process.pid}_mig_${Math.random().toString(36).slice(2, 8)}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: server });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`create database "${dbName}"`);
-  const url = new URL(server);
-  url.pathname = `/${dbName}`;
+  const { url, drop } = await createPostgresDatabase(server);
   return {
     name: 'postgres',
-    open: (migrate) => openOrm({ databaseUrl: url.toString(), migrate }),
-    dispose: () => admin(`drop database if exists "${dbName}" with (force)`),
+    open: (migrate) => openOrm({ databaseUrl: url, migrate }),
+    dispose: drop,
   };
 }
 

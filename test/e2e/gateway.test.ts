@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'graphql-ws';
 import Stripe from 'stripe';
@@ -39,7 +40,8 @@ function bannerToken(output: string): string {
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  dataDir = db.env.DATA_DIR ?? join((await import('node:fs')).mkdtempSync(join((await import('node:os')).tmpdir(), 'gw-e2e-data-')));
+  // PGlite: the data dir holds the migrated database; PostgreSQL: a data dir of its own (dev secret, emulator state).
+  dataDir = db.env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'gw-e2e-data-'));
   gw = await startGatewayProcess({ ...(db.env.DATABASE_URL ? { DATABASE_URL: db.env.DATABASE_URL } : {}) }, { dataDir });
   adminToken = bannerToken(gw.output());
   const secret = readFileSync(join(dataDir, 'dev-jwt-secret'), 'utf8').trim();
@@ -49,6 +51,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw?.stop();
   await db?.dispose();
+  if (!db?.env.DATA_DIR && dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe('the gateway process', () => {

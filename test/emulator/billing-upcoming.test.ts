@@ -36,8 +36,9 @@ describe('invoice.upcoming', () => {
     expect(await upcomingEvents(sub.customer as string)).toEqual([]);
 
     await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: FEB_1 - 2 * DAY });
-    const [event] = await upcomingEvents(sub.customer as string);
-    expect(event).toBeDefined();
+    const sent = await upcomingEvents(sub.customer as string);
+    expect(sent).toHaveLength(1);
+    const [event] = sent;
     expect(event!.created).toBe(FEB_1 - 3 * DAY);
     const upcoming = event!.data.object as Stripe.Invoice;
     expect(upcoming).toMatchObject({ object: 'invoice', billing_reason: 'upcoming', total: 2400, amount_due: 2400, status: 'draft' });

@@ -16,16 +16,12 @@ import { createGatewayServer, type GatewayServer } from '../../src/http/server.j
 import { syncCatalog } from '../../src/stripe/catalog-sync.js';
 import { createStripeClient } from '../../src/stripe/client.js';
 import { mirrorCatalog } from '../../src/stripe/mirror-catalog.js';
+import type { GqlBody } from '../http/harness.js';
 import { createTestOrm, type TestOrm } from '../support/db.js';
 
 export const SECRET = 'lifecycle-test-secret-0123456789-abcdefghij';
 /** 2026-03-01T00:00:00Z: March has 31 days, so half a period is exactly 15.5 days. */
 export const CLOCK_START = Date.UTC(2026, 2, 1) / 1000;
-
-export interface GqlBody {
-  data?: Record<string, any> | null;
-  errors?: { message: string; path?: string[]; extensions?: Record<string, any> }[];
-}
 
 export interface LifecycleGateway {
   url: string;

@@ -14,6 +14,7 @@ import {
   prepareStripe,
   SANDBOX_TEST_CLOCK_NAME,
   STATE_TEST_CLOCK,
+  storedWebhookSecret,
   type PreparedStripe,
   type StripeConfig,
 } from '../../src/stripe/sandbox.js';
@@ -89,6 +90,8 @@ describe('prepareStripe in sandbox mode', () => {
     expect(second.testClockId).toBe(first.testClockId);
     expect(second.webhookSecret).toBe(first.webhookSecret);
     expect(second.webhookEndpointId).toBe(first.webhookEndpointId);
+    // What a `webhook` sidecar sharing this database reads when STRIPE_WEBHOOK_SECRET is not set.
+    expect(await storedWebhookSecret(db.orm.em.fork())).toBe(second.webhookSecret);
 
     const endpoints = await second.stripe.webhookEndpoints.list({ limit: 100 });
     expect(endpoints.data.filter((e) => e.url === 'http://127.0.0.1:4999/webhooks/stripe')).toHaveLength(1);

@@ -126,7 +126,8 @@ function once(fn: () => Promise<void>): () => Promise<void> {
 // ---------------------------------------------------------------------------------------------------------------
 // PostgreSQL: one database per call.
 
-async function createPostgresDatabase(server: string): Promise<{ url: string; drop(): Promise<void> }> {
+/** An empty, uniquely named database on `server` (not migrated), with a `drop` that removes it. */
+export async function createPostgresDatabase(server: string): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `t_${process.pid}_${randomBytes(5).toString('hex')}`;
   await adminQuery(server, `create database "${name}"`);
   const url = new URL(server);

@@ -10,7 +10,7 @@ import { WebhookEvent } from '../../src/db/entities/webhook-event.js';
 import { readEventsCursor, startPeriodicSync, syncFull, syncMissedEvents } from '../../src/stripe/sync/index.js';
 import { webhookMetrics } from '../../src/stripe/webhooks/metrics.js';
 import { WebhookWorker } from '../../src/stripe/webhooks/worker.js';
-import { gateway, planPrice, SECRET, stripeSide, type Gateway, type StripeSide } from './support.js';
+import { fakeEvent, gateway, planPrice, SECRET, stripeSide, type Gateway, type StripeSide } from './support.js';
 
 let side: StripeSide;
 let gw: Gateway;
@@ -39,20 +39,6 @@ async function until(check: () => Promise<boolean>, ms = 20_000): Promise<void> 
     if (Date.now() > deadline) throw new Error('condition not reached');
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-function fakeEvent(type: string, object: Record<string, unknown>, created = Math.floor(Date.now() / 1000)): Stripe.Event {
-  return {
-    id: `evt_rc_${Math.random().toString(36).slice(2)}`,
-    object: 'event',
-    api_version: '2026-10-28.endive',
-    created,
-    data: { object },
-    livemode: false,
-    pending_webhooks: 1,
-    request: { id: null, idempotency_key: null },
-    type,
-  } as unknown as Stripe.Event;
 }
 
 describe('durability', () => {

@@ -1,9 +1,8 @@
-import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebhookEvent } from '../../src/db/entities/webhook-event.js';
 import { listParkedEvents, requeueParkedEvent } from '../../src/stripe/webhooks/inbox.js';
 import { webhookMetrics } from '../../src/stripe/webhooks/metrics.js';
-import { gateway, SECRET, stripeSide, type Gateway, type StripeSide } from './support.js';
+import { fakeEvent, gateway, SECRET, stripeSide, type Gateway, type StripeSide } from './support.js';
 
 let side: StripeSide;
 let gw: Gateway;
@@ -16,21 +15,6 @@ afterAll(async () => {
   await gw?.close();
   await side?.close();
 });
-
-let seq = 0;
-function fakeEvent(type: string, object: Record<string, unknown>, created = Math.floor(Date.now() / 1000)): Stripe.Event {
-  return {
-    id: `evt_test_${Date.now()}_${++seq}`,
-    object: 'event',
-    api_version: '2026-10-28.endive',
-    created,
-    data: { object },
-    livemode: false,
-    pending_webhooks: 1,
-    request: { id: null, idempotency_key: null },
-    type,
-  } as unknown as Stripe.Event;
-}
 
 const count = () => gw.orm.em.fork().count(WebhookEvent, {});
 

@@ -2,6 +2,7 @@
  * Shared pieces of the webhook tests: an emulator with the catalog synced, a test database with the
  * catalog mirrored, the webhook route on a real HTTP server, and a worker (not started unless asked).
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -123,3 +124,18 @@ export async function mirrorSnapshot(orm: Orm, opts: { withLastEventAt?: boolean
 export { seededRandom as seeded, shuffle as shuffled } from '../../src/emulator/webhooks/chaos.js';
 
 export const DAY = 86_400;
+
+/** A Stripe event built by hand (unique id), for posting to the route or inserting into the inbox directly. */
+export function fakeEvent(type: string, object: Record<string, unknown>, created = Math.floor(Date.now() / 1000)): Stripe.Event {
+  return {
+    id: `evt_test_${randomUUID().replaceAll('-', '')}`,
+    object: 'event',
+    api_version: '2026-10-28.endive',
+    created,
+    data: { object },
+    livemode: false,
+    pending_webhooks: 1,
+    request: { id: null, idempotency_key: null },
+    type,
+  } as unknown as Stripe.Event;
+}

@@ -9,12 +9,10 @@ import { requireViewer, resolveCustomerScope, type Authentication } from '../../
 import type { Customer } from '../../db/entities/customer.js';
 import { badUserInput } from '../../errors.js';
 import { IdempotencyStore, idempotencyScope, validateIdempotencyKey } from '../idempotency/idempotency.js';
-import { withLease } from '../idempotency/lease.js';
 import { callStripe } from '../stripe-errors.js';
-import { getOrCreateCustomer } from '../subscriptions/customer-account.js';
 import { keyed, requireStripe, type LifecycleDeps } from '../subscriptions/lifecycle-deps.js';
-import { assertNoLiveSubscription, findPromotionCode, productLeaseName, validateTrialDays } from '../subscriptions/subscribe-rules.js';
-import { checkQuantity, newSubscriptionItems, requireSelfServePlan, resolvePlanPrices, type PlanPrices } from '../subscriptions/plan-items.js';
+import { validateTrialDays, withNewSubscriptionBasis } from '../subscriptions/subscribe-rules.js';
+import { checkQuantity, newSubscriptionItems, requireSelfServePlan, type PlanPrices } from '../subscriptions/plan-items.js';
 import { checkRedirectUrl } from './redirect-url.js';
 
 export interface CreateCheckoutSessionInput {
@@ -77,13 +75,8 @@ export async function createCheckoutSession(deps: LifecycleDeps, auth: Authentic
   const scope = resolveCustomerScope(auth, input.customerId);
   const normalised = { ...input, quantity, idempotencyKey: undefined };
   return new IdempotencyStore(deps.em).run({ scope: idempotencyScope(viewer), key: input.idempotencyKey, operation: 'createCheckoutSession', input: normalised }, async (run) => {
-    const customer = await getOrCreateCustomer(deps, scope);
-    return withLease(deps.em, productLeaseName(customer.id, plan.product), 'Another subscription request for this customer is in progress', async () => {
-      await assertNoLiveSubscription(deps, customer.id, plan);
-      const stripe = requireStripe(deps);
-      const prices = await resolvePlanPrices(deps.em, stripe, plan);
-      const promotionCodeId = input.promotionCode ? await findPromotionCode(deps, input.promotionCode) : null;
-      return openCheckoutSession(deps, { customer, prices, quantity, successUrl, cancelUrl, trialDays: input.trialDays, promotionCodeId, idempotencyKey: run.stripeKey('checkout') });
-    });
+    return withNewSubscriptionBasis(deps, scope, plan, input.promotionCode, (basis) =>
+      openCheckoutSession(deps, { ...basis, quantity, successUrl, cancelUrl, trialDays: input.trialDays, idempotencyKey: run.stripeKey('checkout') }),
+    );
   });
 }

@@ -17,10 +17,10 @@
  */
 import type Stripe from 'stripe';
 import { badUserInput, conflict } from '../../errors.js';
-import { callStripe } from '../stripe-errors.js';
 import { requireStripe, type LifecycleDeps } from './lifecycle-deps.js';
 import { isEnded } from './owned-subscription.js';
 import { checkQuantity, requireSelfServePlan, resolvePlanPrices, yearlyAmount } from './plan-items.js';
+import { findLiveSubscription } from './subscribe-rules.js';
 
 export type ProrationBehavior = 'none' | 'create_prorations' | 'always_invoice';
 
@@ -37,6 +37,8 @@ export interface PlanChange {
 }
 
 const isMetered = (item: Stripe.SubscriptionItem) => item.price.recurring?.usage_type === 'metered';
+/** The licensed (not metered) item: the one that carries the plan and the seat count. */
+export const licensedSubscriptionItem = (sub: Stripe.Subscription): Stripe.SubscriptionItem | undefined => sub.items.data.find((it) => !isMetered(it));
 /** The catalog meter of a metered price: the part after `__` in its lookup key (`plan__meter`). */
 const meterOf = (price: Stripe.Price): string | null => price.lookup_key?.split('__')[1] ?? price.recurring?.meter ?? null;
 
@@ -54,7 +56,7 @@ export async function planChange(deps: LifecycleDeps, sub: Stripe.Subscription, 
   if (isEnded(sub)) throw badUserInput(f.subscriptionId, 'This subscription has ended; subscribe again');
   if (sub.status === 'incomplete') throw badUserInput(f.subscriptionId, 'This subscription awaits its first payment; pay or cancel it first');
   const plan = requireSelfServePlan(deps.catalog, req.plan, f.plan);
-  const licensed = sub.items.data.find((it) => !isMetered(it));
+  const licensed = licensedSubscriptionItem(sub);
   if (!licensed) throw badUserInput(f.subscriptionId, 'This subscription has no licensed item to change');
   const currentQty = licensed.quantity ?? 1;
   const quantity = checkQuantity(plan, req.quantity ?? (plan.perSeat ? currentQty : 1), f.quantity);
@@ -101,10 +103,7 @@ function prorationInstant(sub: Stripe.Subscription, at: Date | null | undefined,
 /** Another live subscription of the customer to the target product would make two → CONFLICT. */
 export async function assertNoOtherLiveSubscription(deps: LifecycleDeps, sub: Stripe.Subscription, planId: string): Promise<void> {
   const plan = deps.catalog.plans.find((p) => p.id === planId)!;
-  const stripe = requireStripe(deps);
   const customer = typeof sub.customer === 'string' ? sub.customer : sub.customer.id;
-  const live = await callStripe(() => stripe.subscriptions.list({ customer, limit: 100 }), { operation: 'subscriptions.list' });
-  const productOf = (item: Stripe.SubscriptionItem) => (typeof item.price.product === 'string' ? item.price.product : item.price.product.id);
-  const clash = live.data.find((s) => s.id !== sub.id && !isEnded(s) && s.items.data.some((it) => productOf(it) === plan.product));
+  const clash = await findLiveSubscription(deps, customer, plan.product, sub.id);
   if (clash) throw conflict(`This customer already has another live subscription to this product (${clash.id})`);
 }

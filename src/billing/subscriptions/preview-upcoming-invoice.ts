@@ -9,7 +9,7 @@ import type { Authentication } from '../../auth/guard.js';
 import { callStripe } from '../stripe-errors.js';
 import { requireStripe, type LifecycleDeps } from './lifecycle-deps.js';
 import { loadOwnedSubscription } from './owned-subscription.js';
-import { planChange } from './plan-change.js';
+import { licensedSubscriptionItem, planChange } from './plan-change.js';
 
 export interface PreviewUpcomingInvoiceInput {
   subscriptionId: string;
@@ -24,8 +24,7 @@ export async function previewUpcomingInvoice(deps: LifecycleDeps, auth: Authenti
   const stripe = requireStripe(deps);
   const params: Stripe.InvoiceCreatePreviewParams = { customer: customerId, subscription: sub.id };
   if (input.plan || (input.quantity !== null && input.quantity !== undefined)) {
-    const licensed = sub.items.data.find((it) => it.price.recurring?.usage_type !== 'metered');
-    const planId = input.plan ?? (licensed?.price.lookup_key ?? '');
+    const planId = input.plan ?? licensedSubscriptionItem(sub)?.price.lookup_key ?? '';
     const change = await planChange(deps, sub, { plan: planId, quantity: input.quantity, prorate: input.prorate, prorationDate: input.prorationDate });
     if (!change.noop) {
       params.subscription_details = {

@@ -25,18 +25,11 @@ export async function resume(deps: LifecycleDeps, auth: Authentication, input: R
   if (isEnded(sub)) throw badUserInput('subscriptionId', 'This subscription has ended and cannot be resumed; subscribe again');
   return new IdempotencyStore(deps.em).run({ scope: idempotencyScope(viewer), key: input.idempotencyKey, operation: 'resume', input: { subscriptionId: sub.id } }, async (run) => {
     const stripe = requireStripe(deps);
-    let result: Stripe.Subscription;
-    if (sub.cancel_at_period_end) {
-      result = await callStripe(() => stripe.subscriptions.update(sub.id, { cancel_at_period_end: false, expand: WRITE_EXPAND }, keyed(run.stripeKey('resume'))), {
-        operation: 'subscriptions.update',
-      });
-    } else if (sub.cancel_at) {
-      result = await callStripe(() => stripe.subscriptions.update(sub.id, { cancel_at: '', expand: WRITE_EXPAND }, keyed(run.stripeKey('resume'))), {
-        operation: 'subscriptions.update',
-      });
-    } else {
-      result = await callStripe(() => stripe.subscriptions.retrieve(sub.id, { expand: WRITE_EXPAND }), { operation: 'subscriptions.retrieve' });
-    }
+    // The pending cancellation to clear ('' unsets `cancel_at`), if any.
+    const undo: Stripe.SubscriptionUpdateParams | null = sub.cancel_at_period_end ? { cancel_at_period_end: false } : sub.cancel_at ? { cancel_at: '' } : null;
+    const result = undo
+      ? await callStripe(() => stripe.subscriptions.update(sub.id, { ...undo, expand: WRITE_EXPAND }, keyed(run.stripeKey('resume'))), { operation: 'subscriptions.update' })
+      : await callStripe(() => stripe.subscriptions.retrieve(sub.id, { expand: WRITE_EXPAND }), { operation: 'subscriptions.retrieve' });
     await writeThrough(deps, [result]);
     return { subscriptionId: result.id };
   });

@@ -1,9 +1,15 @@
-/** Checks shared by `subscribe` and `createCheckoutSession`. */
+/** Checks and the common start shared by `subscribe` and `createCheckoutSession` (`changePlan` reuses the live-subscription lookup). */
 import type Stripe from 'stripe';
+import type { CustomerScope } from '../../auth/guard.js';
+import type { Customer } from '../../db/entities/customer.js';
 import type { CatalogPlan } from '../catalog.js';
 import { badUserInput, conflict } from '../../errors.js';
+import { withLease } from '../idempotency/lease.js';
 import { callStripe } from '../stripe-errors.js';
+import { getOrCreateCustomer } from './customer-account.js';
 import { requireStripe, type LifecycleDeps } from './lifecycle-deps.js';
+import { isEnded } from './owned-subscription.js';
+import { resolvePlanPrices, type PlanPrices } from './plan-items.js';
 
 export const MAX_TRIAL_DAYS = 730;
 
@@ -28,13 +34,18 @@ export function productLeaseName(customerId: string, productId: string): string 
  * its first payment: confirm it, or cancel it first).
  */
 export async function assertNoLiveSubscription(deps: LifecycleDeps, customerId: string, plan: CatalogPlan): Promise<void> {
-  const stripe = requireStripe(deps);
-  const live = await callStripe(() => stripe.subscriptions.list({ customer: customerId, limit: 100 }), { operation: 'subscriptions.list' });
-  const productOf = (item: Stripe.SubscriptionItem) => (typeof item.price.product === 'string' ? item.price.product : item.price.product.id);
-  const clash = live.data.find((s) => s.status !== 'canceled' && s.status !== 'incomplete_expired' && s.items.data.some((it) => productOf(it) === plan.product));
+  const clash = await findLiveSubscription(deps, customerId, plan.product);
   if (clash) {
     throw conflict(`This customer already has a live subscription to this product (${clash.id}); change its plan instead`);
   }
+}
+
+/** The customer's live subscription (not `exceptId`, not ended) with an item of `productId`, as Stripe has it. */
+export async function findLiveSubscription(deps: LifecycleDeps, customerId: string, productId: string, exceptId?: string): Promise<Stripe.Subscription | undefined> {
+  const stripe = requireStripe(deps);
+  const live = await callStripe(() => stripe.subscriptions.list({ customer: customerId, limit: 100 }), { operation: 'subscriptions.list' });
+  const productOf = (item: Stripe.SubscriptionItem) => (typeof item.price.product === 'string' ? item.price.product : item.price.product.id);
+  return live.data.find((s) => s.id !== exceptId && !isEnded(s) && s.items.data.some((it) => productOf(it) === productId));
 }
 
 /** An active promotion code's id by its code (case-insensitive, as Stripe matches it), else BAD_USER_INPUT. */
@@ -45,4 +56,32 @@ export async function findPromotionCode(deps: LifecycleDeps, code: string, field
   const promo = found.data[0];
   if (!promo) throw badUserInput(field, 'Unknown or inactive promotion code');
   return promo.id;
+}
+
+/** What a new subscription (direct or through Checkout) is built from. */
+export interface NewSubscriptionBasis {
+  customer: Customer;
+  prices: PlanPrices;
+  promotionCodeId: string | null;
+}
+
+/**
+ * The common start of `subscribe` and `createCheckoutSession`: the caller's customer (created on first
+ * use), then, holding that customer's lease on the plan's product, the one-live-subscription check, the
+ * plan's prices and the promotion code; `create` runs inside the lease.
+ */
+export async function withNewSubscriptionBasis<T>(
+  deps: LifecycleDeps,
+  scope: CustomerScope,
+  plan: CatalogPlan,
+  promotionCode: string | null | undefined,
+  create: (basis: NewSubscriptionBasis) => Promise<T>,
+): Promise<T> {
+  const customer = await getOrCreateCustomer(deps, scope);
+  return withLease(deps.em, productLeaseName(customer.id, plan.product), 'Another subscription request for this customer is in progress', async () => {
+    await assertNoLiveSubscription(deps, customer.id, plan);
+    const prices = await resolvePlanPrices(deps.em, requireStripe(deps), plan);
+    const promotionCodeId = promotionCode ? await findPromotionCode(deps, promotionCode) : null;
+    return create({ customer, prices, promotionCodeId });
+  });
 }

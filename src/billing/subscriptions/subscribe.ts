@@ -28,14 +28,13 @@ import type { Customer } from '../../db/entities/customer.js';
 import { paymentActionRequired } from '../../errors.js';
 import { logger } from '../../log.js';
 import { IdempotencyStore, idempotencyScope, validateIdempotencyKey, type IdempotencyRun } from '../idempotency/idempotency.js';
-import { withLease } from '../idempotency/lease.js';
 import { openCheckoutSession } from '../sessions/create-checkout-session.js';
 import { checkRedirectUrl, defaultCheckoutUrl } from '../sessions/redirect-url.js';
 import { callStripe, isPaymentActionRequired, mapStripeError } from '../stripe-errors.js';
-import { getOrCreateCustomer, retrieveStripeCustomer } from './customer-account.js';
+import { retrieveStripeCustomer } from './customer-account.js';
 import { keyed, requireStripe, type LifecycleDeps } from './lifecycle-deps.js';
-import { checkQuantity, newSubscriptionItems, requireSelfServePlan, resolvePlanPrices, type PlanPrices } from './plan-items.js';
-import { assertNoLiveSubscription, findPromotionCode, productLeaseName, validatePaymentMethodId, validateTrialDays } from './subscribe-rules.js';
+import { checkQuantity, newSubscriptionItems, requireSelfServePlan, type PlanPrices } from './plan-items.js';
+import { validatePaymentMethodId, validateTrialDays, withNewSubscriptionBasis } from './subscribe-rules.js';
 import { WRITE_EXPAND, writeThrough } from './write-through.js';
 
 export type PaymentFlow = 'checkout' | 'client_secret';
@@ -88,16 +87,11 @@ export async function subscribe(deps: LifecycleDeps, auth: Authentication, input
   // A PAYMENT_ACTION_REQUIRED answer is stored with the key like a decline, so the same key replays the
   // same client secret instead of meeting its own incomplete subscription (CONFLICT).
   return new IdempotencyStore(deps.em).run<SubscribeOutcome>({ scope: idempotencyScope(viewer), key: input.idempotencyKey, operation: 'subscribe', input: normalised }, async (run) => {
-    const customer = await getOrCreateCustomer(deps, scope);
-    return withLease(deps.em, productLeaseName(customer.id, plan.product), 'Another subscription request for this customer is in progress', async () => {
-      await assertNoLiveSubscription(deps, customer.id, plan);
-      const stripe = requireStripe(deps);
-      const prices = await resolvePlanPrices(deps.em, stripe, plan);
-      const promotionCodeId = input.promotionCode ? await findPromotionCode(deps, input.promotionCode) : null;
-      const base = { customer, prices, quantity, trialDays: input.trialDays ?? null, promotionCodeId, run };
+    return withNewSubscriptionBasis(deps, scope, plan, input.promotionCode, async (basis) => {
+      const base = { ...basis, quantity, trialDays: input.trialDays ?? null, run };
 
       if (input.paymentMethod) return subscribeWithCard(deps, base, input.paymentMethod);
-      const onFile = input.trialDays ? null : (await retrieveStripeCustomer(deps, customer.id)).invoice_settings?.default_payment_method;
+      const onFile = input.trialDays ? null : (await retrieveStripeCustomer(deps, basis.customer.id)).invoice_settings?.default_payment_method;
       if (input.trialDays || onFile) return createDirect(deps, base);
       if (flow === 'client_secret') return createIncomplete(deps, base);
       const session = await openCheckoutSession(deps, { ...base, successUrl, cancelUrl, idempotencyKey: run.stripeKey('checkout') });

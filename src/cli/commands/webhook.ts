@@ -22,14 +22,13 @@ export function registerWebhook(program: Command, ctx: CliContext): void {
         'with the gateway. The signing secret is STRIPE_WEBHOOK_SECRET, or in sandbox the one the gateway registered.',
     )
     .action(async (opts: WebhookOptions) => {
-      const [{ cliConfig }, { closeOrm, openOrm }, { loadCatalog }, { resolveStripeTarget }, { checkStripe, STATE_WEBHOOK_ENDPOINT }, { SyncState }, { startWebhookSidecar }] =
+      const [{ cliConfig }, { closeOrm, openOrm }, { loadCatalog }, { resolveStripeTarget }, { checkStripe, storedWebhookSecret }, { startWebhookSidecar }] =
         await Promise.all([
           import('../config.js'),
           import('../../db/orm.js'),
           import('../../billing/catalog.js'),
           import('../stripe-target.js'),
           import('../../stripe/sandbox.js'),
-          import('../../db/entities/sync-state.js'),
           import('../../stripe/webhooks/sidecar.js'),
         ]);
       const config = cliConfig();
@@ -39,15 +38,7 @@ export function registerWebhook(program: Command, ctx: CliContext): void {
         for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
       };
       try {
-        let secret = config.stripe.webhookSecret;
-        if (!secret) {
-          const stored = await orm.em.fork().findOne(SyncState, { key: STATE_WEBHOOK_ENDPOINT });
-          try {
-            secret = stored ? (JSON.parse(stored.value) as { secret?: string }).secret : undefined;
-          } catch {
-            secret = undefined;
-          }
-        }
+        const secret = config.stripe.webhookSecret || (await storedWebhookSecret(orm.em.fork()));
         if (!secret) {
           throw new CliError('webhook: no signing secret; set STRIPE_WEBHOOK_SECRET (or start `serve` once in sandbox so it registers its endpoint)');
         }

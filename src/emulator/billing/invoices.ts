@@ -55,6 +55,20 @@ export interface InvoiceDraft {
   id?: string;
 }
 
+/** The draft fields a subscription decides: its customer, currency and collection terms, its pending items pulled in. */
+export function subscriptionDraft(
+  sub: SubRecord,
+): Pick<InvoiceDraft, 'customer' | 'currency' | 'subscription' | 'pendingItems' | 'collectionMethod' | 'daysUntilDue'> {
+  return {
+    customer: idOf(sub.customer)!,
+    currency: sub.currency,
+    subscription: sub,
+    pendingItems: 'subscription',
+    collectionMethod: sub.collection_method,
+    daysUntilDue: sub.days_until_due,
+  };
+}
+
 export function productOf(price: PriceRecord | null): string | null {
   if (!price) return null;
   return typeof price.product === 'string' ? price.product : price.product.id;

@@ -40,11 +40,6 @@ export function unitTimesQuantity(unitAmountDecimal: string, quantity: number): 
   return roundScaled(decimalToScaled(unitAmountDecimal) * BigInt(quantity));
 }
 
-/** The exact scaled amount of a quantity on a price without rounding (for prorating before rounding). */
-export function scaledUnitTimesQuantity(unitAmountDecimal: string, quantity: number): bigint {
-  return decimalToScaled(unitAmountDecimal) * BigInt(quantity);
-}
-
 /**
  * Stripe's per-second proration: amount × (to − from) / (periodEnd − periodStart), rounded per line.
  * `scaledAmount` is the unrounded full-period amount (×10^12).

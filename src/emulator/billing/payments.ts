@@ -77,18 +77,6 @@ export function requiresActionBody(pm: PaymentMethodRecord): Record<string, unkn
 }
 
 function declineOf(pm: PaymentMethodRecord | null): Stripe.PaymentIntent.LastPaymentError {
-  if (needsAuthentication(pm)) {
-    // Off-session, a card that needs 3-D Secure is declined (Stripe's `authentication_required`).
-    return {
-      type: 'card_error',
-      code: 'authentication_required',
-      decline_code: 'authentication_required',
-      message: 'Your card was declined. This transaction requires authentication.',
-      payment_method: structuredClone(pm) as Stripe.PaymentMethod,
-      payment_method_type: 'card',
-      doc_url: 'https://stripe.com/docs/error-codes/authentication-required',
-    } as Stripe.PaymentIntent.LastPaymentError;
-  }
   if (!pm) {
     return {
       type: 'invalid_request_error',
@@ -96,14 +84,22 @@ function declineOf(pm: PaymentMethodRecord | null): Stripe.PaymentIntent.LastPay
       message: 'The invoice has no payment method to charge.',
     } as Stripe.PaymentIntent.LastPaymentError;
   }
+  // Off-session, a card that needs 3-D Secure is declined (Stripe's `authentication_required`).
+  return needsAuthentication(pm)
+    ? cardDecline(pm, 'authentication_required', 'Your card was declined. This transaction requires authentication.')
+    : cardDecline(pm, 'card_declined', 'Your card was declined.', 'generic_decline');
+}
+
+/** A card-declined `last_payment_error` (its doc page is named after the code). */
+function cardDecline(pm: PaymentMethodRecord, code: 'authentication_required' | 'card_declined', message: string, declineCode: string = code): Stripe.PaymentIntent.LastPaymentError {
   return {
     type: 'card_error',
-    code: 'card_declined',
-    decline_code: 'generic_decline',
-    message: 'Your card was declined.',
+    code,
+    decline_code: declineCode,
+    message,
     payment_method: structuredClone(pm) as Stripe.PaymentMethod,
     payment_method_type: 'card',
-    doc_url: 'https://stripe.com/docs/error-codes/card-declined',
+    doc_url: `https://stripe.com/docs/error-codes/${code.replaceAll('_', '-')}`,
   } as Stripe.PaymentIntent.LastPaymentError;
 }
 

@@ -2,11 +2,11 @@ import type { Emulator } from '../emulator.js';
 import { invalidRequest, resourceMissing } from '../errors.js';
 import type { Params } from '../http/params.js';
 import { readDiscounts, validateDiscounts } from './discounts.js';
-import { createInvoice, type LineInput } from './invoices.js';
+import { createInvoice, subscriptionDraft, type LineInput } from './invoices.js';
 import { addIntervals, nextBoundary, type Interval } from './periods.js';
 import { idOf, isMetered, type CustomerRecord, type InvoiceRecord, type ItemRecord, type SubRecord } from './records.js';
-import { intervalChangeBill, planItems, type ItemPlan, type ItemUpdate } from './subscription-update.js';
-import { itemPrice, periodLine, prorationLines, requirePrice, usageLine, type ProrationBehavior } from './subscriptions.js';
+import { intervalChangeBill, planItems, readItemUpdates, type ItemPlan, type ItemUpdate } from './subscription-update.js';
+import { itemPrice, licensedLines, prorationLines, requirePrice, usageLine, type ProrationBehavior } from './subscriptions.js';
 import { priceAmount } from './usage.js';
 
 /**
@@ -25,20 +25,7 @@ function previewFromParams(emu: Emulator, p: Params): InvoiceRecord {
   const customerId = p.string('customer');
   const subscriptionId = p.string('subscription');
   const details = p.object('subscription_details');
-  const items: ItemUpdate[] | undefined = details?.objects('items')?.map((it) => {
-    const id = it.string('id');
-    const price = it.string('price');
-    const quantity = it.int('quantity', { min: 0 });
-    const deleted = it.bool('deleted');
-    const metadata = it.metadata();
-    return {
-      ...(id ? { id } : {}),
-      ...(price ? { price } : {}),
-      ...(quantity !== undefined ? { quantity } : {}),
-      ...(deleted ? { deleted } : {}),
-      ...(metadata !== undefined ? { metadata } : {}),
-    };
-  });
+  const items = details ? readItemUpdates(details) : undefined;
   const behavior = (details?.enum('proration_behavior', ['create_prorations', 'none', 'always_invoice'] as const) ?? 'create_prorations') as ProrationBehavior;
   const prorationDate = details?.int('proration_date', { min: 0 });
   const cancelAtPeriodEnd = details?.bool('cancel_at_period_end');
@@ -141,16 +128,11 @@ export function previewSubscriptionInvoice(emu: Emulator, sub: SubRecord, opts: 
     // A new billing interval is invoiced at once: the invoice the update would create.
     const bill = intervalChangeBill(emu, sub, plan, at, now, behavior);
     return createInvoice(emu, {
-      customer,
-      currency: sub.currency,
-      subscription: sub,
+      ...subscriptionDraft(sub),
       billingReason: 'subscription_update',
       lines: [...bill.credits, ...bill.charges],
-      pendingItems: 'subscription',
       periodStart: now,
       periodEnd: now,
-      collectionMethod: sub.collection_method,
-      daysUntilDue: sub.days_until_due,
       autoAdvance: false,
       preview: true,
       previewProrationDate: at,
@@ -158,16 +140,11 @@ export function previewSubscriptionInvoice(emu: Emulator, sub: SubRecord, opts: 
   }
   if (behavior === 'always_invoice') {
     return createInvoice(emu, {
-      customer,
-      currency: sub.currency,
-      subscription: sub,
+      ...subscriptionDraft(sub),
       billingReason: 'subscription_update',
       lines: prorations,
-      pendingItems: 'subscription',
       periodStart: at,
       periodEnd: at,
-      collectionMethod: sub.collection_method,
-      daysUntilDue: sub.days_until_due,
       autoAdvance: false,
       preview: true,
       previewProrationDate: at,
@@ -185,7 +162,7 @@ export function previewSubscriptionInvoice(emu: Emulator, sub: SubRecord, opts: 
   const nextEnd = nextBoundary(anchor, price0.recurring!.interval as Interval, price0.recurring!.interval_count ?? 1, periodEnd);
   const lines: LineInput[] = [
     ...prorations,
-    ...plan.items.filter((it) => !isMetered(itemPrice(emu, it))).map((it) => periodLine(emu, virtual, it, periodEnd, nextEnd, false)),
+    ...licensedLines(emu, virtual, periodEnd, nextEnd),
     ...(sub.status === 'trialing'
       ? []
       : plan.items
@@ -194,16 +171,11 @@ export function previewSubscriptionInvoice(emu: Emulator, sub: SubRecord, opts: 
           .filter((l): l is LineInput => l !== null)),
   ];
   const inv = createInvoice(emu, {
-    customer,
-    currency: sub.currency,
-    subscription: sub,
+    ...subscriptionDraft(sub),
     billingReason: 'upcoming',
     lines,
-    pendingItems: 'subscription',
     periodStart,
     periodEnd,
-    collectionMethod: sub.collection_method,
-    daysUntilDue: sub.days_until_due,
     autoAdvance: false,
     preview: true,
     ...(items ? { previewProrationDate: at } : {}),

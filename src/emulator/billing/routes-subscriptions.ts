@@ -6,7 +6,7 @@ import type { Router } from '../http/router.js';
 import { createdFilter, newestFirst, paginate } from '../list.js';
 import { readDiscounts } from './discounts.js';
 import { idOf, type ItemRecord, type SubRecord } from './records.js';
-import { resumeSubscription, updateSubscription, type ItemUpdate, type UpdateSubscriptionInput } from './subscription-update.js';
+import { readItemUpdates, resumeSubscription, updateSubscription, type UpdateSubscriptionInput } from './subscription-update.js';
 import {
   cancelSubscriptionNow,
   createSubscription,
@@ -19,24 +19,6 @@ import {
 const PAYMENT_BEHAVIORS = ['allow_incomplete', 'default_incomplete', 'error_if_incomplete', 'pending_if_incomplete'] as const;
 const PRORATION_BEHAVIORS = ['create_prorations', 'none', 'always_invoice'] as const;
 const FEEDBACK = ['customer_service', 'low_quality', 'missing_features', 'other', 'switched_service', 'too_complex', 'too_expensive', 'unused'] as const;
-
-function readItemUpdates(p: Params, key = 'items'): ItemUpdate[] | undefined {
-  return p.objects(key)?.map((it) => {
-    const id = it.string('id');
-    const price = it.string('price');
-    const quantity = it.int('quantity', { min: 0 });
-    const deleted = it.bool('deleted');
-    const metadata = it.metadata();
-    it.bool('clear_usage');
-    return {
-      ...(id ? { id } : {}),
-      ...(price ? { price } : {}),
-      ...(quantity !== undefined ? { quantity } : {}),
-      ...(deleted ? { deleted } : {}),
-      ...(metadata !== undefined ? { metadata } : {}),
-    };
-  });
-}
 
 function readPaymentSettings(p: Params): 'on_subscription' | 'off' | undefined {
   const ps = p.object('payment_settings');

@@ -1,11 +1,12 @@
 import type Stripe from 'stripe';
 import type { Emulator } from '../emulator.js';
 import { StripeError, invalidRequest } from '../errors.js';
+import type { Params } from '../http/params.js';
 import { jsonClone, previousAttributes } from '../events.js';
 import { newId } from '../ids.js';
 import { mergeMetadata } from '../resources/common.js';
 import { createDiscounts, validateDiscounts, type DiscountRequest } from './discounts.js';
-import { createInvoice, finalizeInvoice, pendingInvoiceItems, type LineInput } from './invoices.js';
+import { createInvoice, finalizeInvoice, pendingInvoiceItems, subscriptionDraft, type LineInput } from './invoices.js';
 import { declineBody, wouldSucceed } from './payments.js';
 import { addIntervals, type Interval } from './periods.js';
 import { idOf, isMetered, type ItemRecord, type PriceRecord, type SubRecord } from './records.js';
@@ -13,7 +14,7 @@ import {
   chargeInvoice,
   createProrationItems,
   itemPrice,
-  periodLine,
+  licensedLines,
   planOf,
   prorationLines,
   requirePrice,
@@ -32,6 +33,25 @@ export interface ItemUpdate {
   quantity?: number;
   deleted?: boolean;
   metadata?: Record<string, string | null> | null;
+}
+
+/** Reads `items[]` item changes (subscription update, and `subscription_details` of a preview). */
+export function readItemUpdates(p: Params): ItemUpdate[] | undefined {
+  return p.objects('items')?.map((it) => {
+    const id = it.string('id');
+    const price = it.string('price');
+    const quantity = it.int('quantity', { min: 0 });
+    const deleted = it.bool('deleted');
+    const metadata = it.metadata();
+    it.bool('clear_usage');
+    return {
+      ...(id ? { id } : {}),
+      ...(price ? { price } : {}),
+      ...(quantity !== undefined ? { quantity } : {}),
+      ...(deleted ? { deleted } : {}),
+      ...(metadata !== undefined ? { metadata } : {}),
+    };
+  });
 }
 
 /** `updateSubscription`'s input: `POST /v1/subscriptions/:id` parameters, already parsed. */
@@ -168,7 +188,7 @@ export function intervalChangeBill(emu: Emulator, sub: SubRecord, plan: ItemPlan
   const end = addIntervals(now, price.recurring!.interval as Interval, price.recurring!.interval_count ?? 1);
   const virtual = { ...sub, items: { ...sub.items, data: plan.items } } as SubRecord;
   const charges: LineInput[] = [
-    ...plan.items.filter((it) => !isMetered(itemPrice(emu, it))).map((it) => periodLine(emu, virtual, it, now, end, false)),
+    ...licensedLines(emu, virtual, now, end),
     ...sub.items.data
       .filter((it) => isMetered(itemPrice(emu, it)))
       .map((it) => usageLine(emu, sub, it, it.current_period_start, now))
@@ -291,26 +311,9 @@ export function updateSubscription(emu: Emulator, sub: SubRecord, input: UpdateS
       const p = { start: sub.items.data[0]!.current_period_start, end: sub.items.data[0]!.current_period_end };
       periodStart = p.start;
       periodEnd = p.start;
-      for (const it of sub.items.data) {
-        if (!isMetered(itemPrice(emu, it))) lines.push(periodLine(emu, sub, it, p.start, p.end, false));
-      }
+      lines.push(...licensedLines(emu, sub, p.start, p.end));
     }
-    const inv = createInvoice(emu, {
-      id: invoiceId,
-      customer: idOf(sub.customer)!,
-      currency: sub.currency,
-      subscription: sub,
-      billingReason: 'subscription_update',
-      lines,
-      pendingItems: 'subscription',
-      periodStart,
-      periodEnd,
-      collectionMethod: sub.collection_method,
-      daysUntilDue: sub.days_until_due,
-      autoAdvance: true,
-    });
-    finalizeInvoice(emu, inv);
-    if (inv.status === 'open' && inv.collection_method === 'charge_automatically') chargeInvoice(emu, inv, null, false);
+    invoiceUpdateNow(emu, sub, invoiceId, lines, periodStart, periodEnd);
   }
   return sub;
 }
@@ -335,24 +338,13 @@ export function resumeSubscription(emu: Emulator, sub: SubRecord): SubRecord {
   emu.store.changed();
   emu.events.emit('customer.subscription.resumed', sub);
   emu.events.emit('customer.subscription.updated', sub, { previousAttributes: previousAttributes(before, sub as unknown as Record<string, unknown>) });
-  const lines: LineInput[] = sub.items.data
-    .filter((it) => !isMetered(itemPrice(emu, it)))
-    .map((it) => periodLine(emu, sub, it, now, end, false));
-  const inv = createInvoice(emu, {
-    id: invoiceId,
-    customer: idOf(sub.customer)!,
-    currency: sub.currency,
-    subscription: sub,
-    billingReason: 'subscription_update',
-    lines,
-    pendingItems: 'subscription',
-    periodStart: now,
-    periodEnd: now,
-    collectionMethod: sub.collection_method,
-    daysUntilDue: sub.days_until_due,
-    autoAdvance: true,
-  });
+  invoiceUpdateNow(emu, sub, invoiceId, licensedLines(emu, sub, now, end), now, now);
+  return sub;
+}
+
+/** Issues a change's invoice at once (pending items included): finalized, and charged when collected automatically. */
+function invoiceUpdateNow(emu: Emulator, sub: SubRecord, id: string, lines: LineInput[], periodStart: number, periodEnd: number): void {
+  const inv = createInvoice(emu, { id, ...subscriptionDraft(sub), billingReason: 'subscription_update', lines, periodStart, periodEnd, autoAdvance: true });
   finalizeInvoice(emu, inv);
   if (inv.status === 'open' && inv.collection_method === 'charge_automatically') chargeInvoice(emu, inv, null, false);
-  return sub;
 }

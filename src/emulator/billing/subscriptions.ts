@@ -5,7 +5,7 @@ import { jsonClone, previousAttributes } from '../events.js';
 import { newId } from '../ids.js';
 import { resolvePaymentMethod, type PaymentMethodRecord } from '../resources/payment-methods.js';
 import { createDiscounts, discountedAmount, validateDiscounts, type DiscountRequest } from './discounts.js';
-import { createInvoice, finalizeInvoice, productName, updateInvoice, type LineInput } from './invoices.js';
+import { createInvoice, finalizeInvoice, productName, subscriptionDraft, updateInvoice, type LineInput } from './invoices.js';
 import { prorate } from './money.js';
 import {
   attemptInvoicePayment,
@@ -169,18 +169,18 @@ export function periodLine(emu: Emulator, sub: SubRecord, item: ItemRecord, star
   const amount = trial ? 0 : priceAmount(emu, price, qty);
   const unit = price.unit_amount !== null ? money(price.unit_amount, price.currency) : `${price.unit_amount_decimal}¢`;
   const per = `${(price.recurring!.interval_count ?? 1) > 1 ? `${price.recurring!.interval_count} ` : ''}${price.recurring!.interval}`;
-  return {
+  return itemLine(sub, item, {
     amount,
     description: trial ? `Trial period for ${name}` : `${qty} × ${name} (at ${unit} / ${per})`,
     period: { start, end },
     price,
     quantity: qty,
-    proration: false,
-    subscription: sub.id,
-    subscriptionItem: item.id,
-    invoiceItem: null,
-    discountable: true,
-  };
+  });
+}
+
+/** The period lines of a subscription's licensed (not metered) items, in advance for [start, end). */
+export function licensedLines(emu: Emulator, sub: SubRecord, start: number, end: number): LineInput[] {
+  return sub.items.data.filter((it) => !isMetered(itemPrice(emu, it))).map((it) => periodLine(emu, sub, it, start, end, false));
 }
 
 /** The arrears line of a metered item: usage in [start, end) on the price's (tiered) amounts. */
@@ -189,18 +189,18 @@ export function usageLine(emu: Emulator, sub: SubRecord, item: ItemRecord, start
   const meter = price.recurring?.meter;
   if (!meter) return null;
   const qty = meteredQuantity(emu, meter, idOf(sub.customer)!, start, end);
-  return {
+  return itemLine(sub, item, {
     amount: priceAmount(emu, price, qty),
     description: `${qty} × ${productName(emu, price)} (usage ${fmtDate(start)} – ${fmtDate(end)})`,
     period: { start, end },
     price,
     quantity: qty,
-    proration: false,
-    subscription: sub.id,
-    subscriptionItem: item.id,
-    invoiceItem: null,
-    discountable: true,
-  };
+  });
+}
+
+/** A line a subscription item bills by itself (not a proration, not from an invoice item). */
+function itemLine(sub: SubRecord, item: ItemRecord, l: Pick<LineInput, 'amount' | 'description' | 'period' | 'price' | 'quantity'>): LineInput {
+  return { ...l, proration: false, subscription: sub.id, subscriptionItem: item.id, invoiceItem: null, discountable: true };
 }
 
 function subCustomer(emu: Emulator, sub: SubRecord): CustomerRecord {
@@ -243,10 +243,6 @@ function emitSubUpdate(emu: Emulator, sub: SubRecord, before: Record<string, unk
 
 function snapshot(sub: SubRecord): Record<string, unknown> {
   return jsonClone(sub) as unknown as Record<string, unknown>;
-}
-
-function subCurrency(sub: SubRecord): string {
-  return sub.currency;
 }
 
 function periodOf(sub: SubRecord): { start: number; end: number } {
@@ -539,16 +535,11 @@ export function cancelSubscriptionNow(emu: Emulator, sub: SubRecord, opts: Cance
       .map((it) => usageLine(emu, sub, it, it.current_period_start, now))
       .filter((l): l is LineInput => l !== null);
     const inv = createInvoice(emu, {
-      customer: idOf(sub.customer)!,
-      currency: subCurrency(sub),
-      subscription: sub,
+      ...subscriptionDraft(sub),
       billingReason: 'subscription_cycle',
       lines: usage,
-      pendingItems: 'subscription',
       periodStart: periodOf(sub).start,
       periodEnd: now,
-      collectionMethod: sub.collection_method,
-      daysUntilDue: sub.days_until_due,
       autoAdvance: true,
     });
     sub.latest_invoice = inv.id;
@@ -646,7 +637,7 @@ export function createProrationItems(emu: Emulator, sub: SubRecord, lines: LineI
       id: newId('ii', 24),
       object: 'invoiceitem',
       amount: l.amount,
-      currency: subCurrency(sub),
+      currency: sub.currency,
       customer: idOf(sub.customer)!,
       customer_account: null,
       date: now,
@@ -729,19 +720,14 @@ export function renewSubscription(emu: Emulator, sub: SubRecord, at: number): vo
   const invoiceId = newId('in', 24);
   sub.latest_invoice = invoiceId;
   emitSubUpdate(emu, sub, before);
-  const licensed = sub.items.data.filter((it) => !isMetered(itemPrice(emu, it))).map((it) => periodLine(emu, sub, it, at, newEnd, false));
+  const licensed = licensedLines(emu, sub, at, newEnd);
   const inv = createInvoice(emu, {
     id: invoiceId,
-    customer: idOf(sub.customer)!,
-    currency: subCurrency(sub),
-    subscription: sub,
+    ...subscriptionDraft(sub),
     billingReason: 'subscription_cycle',
     lines: [...licensed, ...usage],
-    pendingItems: 'subscription',
     periodStart: old.start,
     periodEnd: at,
-    collectionMethod: sub.collection_method,
-    daysUntilDue: sub.days_until_due,
     autoAdvance: sub.status !== 'unpaid',
   });
   if (sub.status === 'unpaid' || sub.pause_collection?.behavior === 'keep_as_draft') {

@@ -1,4 +1,4 @@
-import { invalidRequest, missingParam, unknownParam } from '../errors.js';
+import { invalidParam, invalidRequest, missingParam, unknownParam } from '../errors.js';
 
 type Raw = Record<string, unknown>;
 
@@ -62,7 +62,7 @@ export class Params {
     const v = opts?.required ? this.string(key, { required: true }) : this.string(key);
     if (v === undefined) return undefined;
     if (!(values as readonly string[]).includes(v)) {
-      throw invalidRequest(`Invalid ${this.name(key)}: must be one of ${values.join(', ')}`, this.name(key), 'parameter_invalid');
+      throw invalidParam(this.name(key), `one of ${values.join(', ')}`);
     }
     return v as T;
   }
@@ -102,7 +102,7 @@ export class Params {
     }
     const n = Number(v);
     if ((opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max)) {
-      throw invalidRequest(`Invalid ${this.name(key)}: must be between ${opts.min ?? '-inf'} and ${opts.max ?? 'inf'}`, this.name(key), 'parameter_invalid');
+      throw invalidParam(this.name(key), `between ${opts.min ?? '-inf'} and ${opts.max ?? 'inf'}`);
     }
     return n;
   }

@@ -163,16 +163,22 @@ function acceptAnything(p: Params): void {
   }
 }
 
+/** The plain settings a configuration's create and update both take. */
+function readSettings(p: Params) {
+  return {
+    defaultReturnUrl: p.nullableString('default_return_url'),
+    name: p.nullableString('name'),
+    metadata: p.metadata(),
+    loginEnabled: p.object('login_page')?.bool('enabled'),
+  };
+}
+
 export function registerPortalApi(router: Router, emu: Emulator): void {
   router.post('/v1/billing_portal/configurations', ({ params: p }) => {
     const config = newConfiguration(emu, false);
     readFeatures(p.object('features', { required: true }), config.features);
     readBusinessProfile(p, config.business_profile);
-    const defaultReturnUrl = p.nullableString('default_return_url');
-    const name = p.nullableString('name');
-    const metadata = p.metadata();
-    const loginPage = p.object('login_page');
-    const loginEnabled = loginPage?.bool('enabled');
+    const { defaultReturnUrl, name, metadata, loginEnabled } = readSettings(p);
     p.done();
     checkRedirectUrl(defaultReturnUrl, 'default_return_url');
     config.default_return_url = defaultReturnUrl ?? null;
@@ -197,11 +203,7 @@ export function registerPortalApi(router: Router, emu: Emulator): void {
     if (fp) readFeatures(fp, features);
     const profile = structuredClone(config.business_profile);
     readBusinessProfile(p, profile);
-    const defaultReturnUrl = p.nullableString('default_return_url');
-    const name = p.nullableString('name');
-    const metadata = p.metadata();
-    const loginPage = p.object('login_page');
-    const loginEnabled = loginPage?.bool('enabled');
+    const { defaultReturnUrl, name, metadata, loginEnabled } = readSettings(p);
     p.done();
     checkRedirectUrl(defaultReturnUrl, 'default_return_url');
     if (active === false && config.is_default) throw invalidRequest('You cannot deactivate the default configuration.', 'active');

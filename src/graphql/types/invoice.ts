@@ -4,6 +4,7 @@ import { Field, ID, Int, ObjectType } from 'type-graphql';
 import type Stripe from 'stripe';
 import type { Invoice as InvoiceRow, InvoiceLine as InvoiceLineRow } from '../../db/entities/invoice.js';
 import { toMoney } from '../../money.js';
+import { atOrNull, idOf } from '../../stripe/mirror/common.js';
 import { InvoiceStatus } from './enums.js';
 import { Money } from './money.js';
 import { PageInfo } from './pagination.js';
@@ -120,10 +121,6 @@ export class InvoiceConnection {
   loadTotalCount?: () => Promise<number>;
 }
 
-const date = (unix: number | null | undefined): Date | null => (typeof unix === 'number' ? new Date(unix * 1000) : null);
-const idOf = (ref: string | { id?: string | null } | null | undefined): string | null =>
-  typeof ref === 'string' ? ref : (ref?.id ?? null);
-
 export function toInvoiceLine(row: InvoiceLineRow): InvoiceLine {
   return Object.assign(new InvoiceLine(), {
     description: row.description ?? null,
@@ -165,8 +162,8 @@ export function invoiceLineFromStripe(line: Stripe.InvoiceLineItem): InvoiceLine
     description: line.description ?? null,
     amount: toMoney(line.amount, line.currency),
     quantity: line.quantity ?? null,
-    periodStart: date(line.period?.start),
-    periodEnd: date(line.period?.end),
+    periodStart: atOrNull(line.period?.start),
+    periodEnd: atOrNull(line.period?.end),
     proration: line.parent?.subscription_item_details?.proration ?? line.parent?.invoice_item_details?.proration ?? false,
   });
 }
@@ -189,11 +186,11 @@ export function invoiceFromStripe(invoice: Stripe.Invoice, fallbackId?: string):
     amountDue: m(invoice.amount_due),
     amountPaid: m(invoice.amount_paid),
     attemptCount: invoice.attempt_count ?? 0,
-    createdAt: date(invoice.created) ?? new Date(),
-    periodStart: date(invoice.period_start),
-    periodEnd: date(invoice.period_end),
-    dueDate: date(invoice.due_date),
-    paidAt: date(invoice.status_transitions?.paid_at),
+    createdAt: atOrNull(invoice.created) ?? new Date(),
+    periodStart: atOrNull(invoice.period_start),
+    periodEnd: atOrNull(invoice.period_end),
+    dueDate: atOrNull(invoice.due_date),
+    paidAt: atOrNull(invoice.status_transitions?.paid_at),
     hostedInvoiceUrl: invoice.hosted_invoice_url ?? null,
     pdfUrl: invoice.invoice_pdf ?? null,
     billingReason: invoice.billing_reason ?? null,

@@ -130,11 +130,3 @@ export async function requeueParkedEvent(em: EntityManager, id: string): Promise
   );
   return rows.length > 0;
 }
-
-/** Counts of inbox rows by status (admin/diagnostics). */
-export async function inboxCounts(em: EntityManager): Promise<Record<string, number>> {
-  const rows = await sql(em).execute<{ status: string; n: number | string }[]>(
-    `select "status", count(*) as n from "webhook_events" group by "status"`,
-  );
-  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
-}
