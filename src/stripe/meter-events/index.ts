@@ -1,0 +1,46 @@
+/**
+ * Metered usage → Stripe Billing Meters. `startMeterEventFlusher` is the one place that composes the
+ * flusher from the configuration; `serve` (src/main.ts) and the webhook sidecar call it.
+ */
+import type Stripe from 'stripe';
+import type { Catalog } from '../../billing/catalog.js';
+import type { Config } from '../../config.js';
+import type { Orm } from '../../db/orm.js';
+import { logger as rootLogger, type Logger } from '../../log.js';
+import { MeterEventFlusher } from './flusher.js';
+
+export * from './classify.js';
+export * from './flusher.js';
+export * from './metrics.js';
+export * from './parked.js';
+export { TokenBucket } from './token-bucket.js';
+
+export interface StartMeterEventFlusherOptions {
+  orm: Orm;
+  stripe: Stripe;
+  catalog: Pick<Catalog, 'meters'>;
+  settings: Config['usageFlush'];
+  log?: Logger;
+}
+
+/** A started flusher, or null when `USAGE_FLUSH_RATE_PER_SECOND=0` keeps this process from sending. */
+export function startMeterEventFlusher(opts: StartMeterEventFlusherOptions): MeterEventFlusher | null {
+  const log = opts.log ?? rootLogger;
+  if (opts.settings.ratePerSecond <= 0) {
+    log.info('USAGE_FLUSH_RATE_PER_SECOND=0: this process sends no meter events (another one must)');
+    return null;
+  }
+  const flusher = new MeterEventFlusher({
+    orm: opts.orm,
+    stripe: opts.stripe,
+    catalog: opts.catalog,
+    ratePerSecond: opts.settings.ratePerSecond,
+    batchSize: opts.settings.batchSize,
+    intervalMs: opts.settings.intervalMs,
+    concurrency: opts.settings.concurrency,
+    maxAttempts: opts.settings.maxAttempts,
+    log: opts.log,
+  });
+  flusher.start();
+  return flusher;
+}
