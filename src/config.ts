@@ -86,6 +86,8 @@ export interface Config {
     concurrency: number;
     /** Attempts a permanently rejected row gets before it is parked. */
     maxAttempts: number;
+    /** How long claimed rows stay with their flusher; a crashed one's rows are resent after it. */
+    leaseSeconds: number;
   };
 }
 
@@ -184,6 +186,7 @@ const VARS = {
   USAGE_FLUSH_INTERVAL_MS: zodVar(intIn(10, 3_600_000), 'an integer number of milliseconds 10-3600000'),
   USAGE_FLUSH_CONCURRENCY: zodVar(intIn(1, 256), 'an integer 1-256'),
   USAGE_FLUSH_MAX_ATTEMPTS: zodVar(intIn(1, 100), 'an integer 1-100'),
+  USAGE_FLUSH_LEASE_SECONDS: zodVar(intIn(1, 3600), 'an integer number of seconds 1-3600'),
 } satisfies Record<string, VarSpec<unknown>>;
 
 export type ConfigVariable = keyof typeof VARS;
@@ -299,6 +302,7 @@ export function loadConfig(env: Env = process.env): Config {
       intervalMs: v.USAGE_FLUSH_INTERVAL_MS ?? 1000,
       concurrency: v.USAGE_FLUSH_CONCURRENCY ?? 16,
       maxAttempts: v.USAGE_FLUSH_MAX_ATTEMPTS ?? 8,
+      leaseSeconds: v.USAGE_FLUSH_LEASE_SECONDS ?? 60,
     },
   };
 }

@@ -39,6 +39,7 @@ export function startMeterEventFlusher(opts: StartMeterEventFlusherOptions): Met
     intervalMs: opts.settings.intervalMs,
     concurrency: opts.settings.concurrency,
     maxAttempts: opts.settings.maxAttempts,
+    leaseMs: opts.settings.leaseSeconds * 1000,
     log: opts.log,
   });
   flusher.start();
