@@ -10,7 +10,7 @@ import { logger } from './log.js';
 import { checkStripe, prepareStripe, WEBHOOK_PATH, type PreparedStripe } from './stripe/sandbox.js';
 import { startPeriodicSync, type PeriodicSync } from './stripe/sync/index.js';
 import { createWebhookService, type WebhookService } from './stripe/webhooks/index.js';
-import { startMeterEventFlusher, type MeterEventFlusher } from './stripe/meter-events/index.js';
+import { createMeterEventFlusher, type MeterEventFlusher } from './stripe/meter-events/index.js';
 
 export interface RunningGateway {
   config: Config;
@@ -50,6 +50,9 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     ? createWebhookService({ orm, stripe: stripe.stripe, webhookSecret: stripe.webhookSecret, catalog, afterEvent: signals.afterEvent, log: logger })
     : null;
   if (!webhooks) logger.warn('STRIPE_WEBHOOK_SECRET is not set: POST /webhooks/stripe is off; the periodic sync reconciles from events.list');
+  // Metered usage: the ledger → Stripe Billing Meters, in the background (src/stripe/meter-events).
+  // Built before the server so usage writers can be given `usageFlusher.notify`; started after listen.
+  const usageFlusher = createMeterEventFlusher({ orm, stripe: stripe.stripe, catalog, settings: config.usageFlush, log: logger });
 
   const server = await createGatewayServer({
     config,
@@ -79,8 +82,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
   });
   // Catch up at once on what happened while this process was down (the sidecar does the same).
   void periodic.runNow();
-  // Metered usage: the ledger → Stripe Billing Meters, in the background (src/stripe/meter-events).
-  const usageFlusher = startMeterEventFlusher({ orm, stripe: stripe.stripe, catalog, settings: config.usageFlush, log: logger });
+  usageFlusher?.start();
 
   let stopping: Promise<void> | undefined;
   const stop = () =>

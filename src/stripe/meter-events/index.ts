@@ -1,6 +1,6 @@
 /**
- * Metered usage → Stripe Billing Meters. `startMeterEventFlusher` is the one place that composes the
- * flusher from the configuration; `serve` (src/main.ts) and the webhook sidecar call it.
+ * Metered usage → Stripe Billing Meters. `createMeterEventFlusher` is the one place that composes the
+ * flusher from the configuration; `serve` (src/main.ts) and the webhook sidecar use it.
  */
 import type Stripe from 'stripe';
 import type { Catalog } from '../../billing/catalog.js';
@@ -23,8 +23,11 @@ export interface StartMeterEventFlusherOptions {
   log?: Logger;
 }
 
-/** A started flusher, or null when `USAGE_FLUSH_RATE_PER_SECOND=0` keeps this process from sending. */
-export function startMeterEventFlusher(opts: StartMeterEventFlusherOptions): MeterEventFlusher | null {
+/**
+ * The flusher of this process, not started yet (so writers of usage can be handed its `notify()` before
+ * the server starts), or null when `USAGE_FLUSH_RATE_PER_SECOND=0` keeps this process from sending.
+ */
+export function createMeterEventFlusher(opts: StartMeterEventFlusherOptions): MeterEventFlusher | null {
   const log = opts.log ?? rootLogger;
   if (opts.settings.ratePerSecond <= 0) {
     log.info('USAGE_FLUSH_RATE_PER_SECOND=0: this process sends no meter events (another one must)');
@@ -42,6 +45,12 @@ export function startMeterEventFlusher(opts: StartMeterEventFlusherOptions): Met
     leaseMs: opts.settings.leaseSeconds * 1000,
     log: opts.log,
   });
-  flusher.start();
+  return flusher;
+}
+
+/** `createMeterEventFlusher`, started. */
+export function startMeterEventFlusher(opts: StartMeterEventFlusherOptions): MeterEventFlusher | null {
+  const flusher = createMeterEventFlusher(opts);
+  flusher?.start();
   return flusher;
 }
