@@ -1,8 +1,8 @@
 /**
  * The webhook sidecar (`billing-gateway webhook --port N`): only `POST /webhooks/stripe`, the workers,
  * the periodic events sync, the meter-event flusher (with `usageFlush`), `/healthz`, `/readyz` and
- * `/metrics`, sharing the database (and the signal bus, through `afterEvent`) with `serve` processes. Beside a running `serve` it needs PostgreSQL:
- * PGlite is one process's database.
+ * `/metrics`, sharing the database (and the signal bus, through `afterEvent`) with `serve` processes.
+ * Beside a running `serve` it needs PostgreSQL: PGlite is one process's database.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
