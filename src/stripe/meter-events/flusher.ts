@@ -21,7 +21,7 @@ import type { Catalog } from '../../billing/catalog.js';
 import type { Orm } from '../../db/orm.js';
 import { logger as rootLogger, type Logger } from '../../log.js';
 import { classifySendError, reasonOf, type FailureKind } from './classify.js';
-import { meterEventMetrics, setLedgerStatsSource, type LedgerStats, type MeterEventMetrics } from './metrics.js';
+import { meterEventMetrics, readLedgerStats, setLedgerStatsSource, type LedgerStats, type MeterEventMetrics } from './metrics.js';
 import { sleep, TokenBucket } from './token-bucket.js';
 
 export interface MeterEventFlusherOptions {
@@ -91,11 +91,6 @@ const CLAIM_SQL = `update "usage_records" as u set "next_attempt_at" = now() + (
          limit ? for update skip locked) as due
  where u."id" = due."id"
  returning u."id", u."customer_id", u."meter", u."quantity", extract(epoch from u."timestamp")::float8 as ts, u."send_attempts"`;
-
-const STATS_SQL = `select count(*) filter (where "parked_at" is null) as backlog,
-        count(*) filter (where "parked_at" is not null) as parked,
-        coalesce(extract(epoch from now() - min("created_at") filter (where "parked_at" is null)), 0)::float8 as lag
-   from "usage_records" where "sent_at" is null`;
 
 export class MeterEventFlusher {
   private readonly opts: Required<
@@ -195,12 +190,8 @@ export class MeterEventFlusher {
   }
 
   /** Backlog, lag and parked rows of the ledger (what the gauges show). */
-  async stats(): Promise<LedgerStats> {
-    const rows = await this.options.orm.em
-      .getConnection()
-      .execute<{ backlog: number | string; parked: number | string; lag: number | string }[]>(STATS_SQL, [], 'all');
-    const r = rows[0]!;
-    return { backlog: Number(r.backlog), parked: Number(r.parked), lagSeconds: Math.max(0, Number(r.lag)) };
+  stats(): Promise<LedgerStats> {
+    return readLedgerStats(this.options.orm);
   }
 
   /** Claims one batch of due rows, sends it and records the outcomes. */

@@ -8,6 +8,7 @@ import type { Config } from '../../config.js';
 import type { Orm } from '../../db/orm.js';
 import { logger as rootLogger, type Logger } from '../../log.js';
 import { MeterEventFlusher } from './flusher.js';
+import { readLedgerStats, setLedgerStatsSource } from './metrics.js';
 
 export * from './classify.js';
 export * from './flusher.js';
@@ -31,6 +32,8 @@ export function createMeterEventFlusher(opts: StartMeterEventFlusherOptions): Me
   const log = opts.log ?? rootLogger;
   if (opts.settings.ratePerSecond <= 0) {
     log.info('USAGE_FLUSH_RATE_PER_SECOND=0: this process sends no meter events (another one must)');
+    // Its /metrics still shows the shared ledger's backlog and lag, not a misleading 0.
+    setLedgerStatsSource(() => readLedgerStats(opts.orm));
     return null;
   }
   const flusher = new MeterEventFlusher({

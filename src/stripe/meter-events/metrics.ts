@@ -4,6 +4,7 @@
  * when scraped, at most once per `LEDGER_STATS_TTL_MS` (one statement on the unsent partial index).
  */
 import { Counter, Gauge } from 'prom-client';
+import type { Orm } from '../../db/orm.js';
 import { metricsRegistry } from '../../http/metrics.js';
 import type { FailureKind } from './classify.js';
 
@@ -14,6 +15,20 @@ export interface LedgerStats {
   lagSeconds: number;
   /** Rows parked after permanent rejections. */
   parked: number;
+}
+
+const STATS_SQL = `select count(*) filter (where "parked_at" is null) as backlog,
+        count(*) filter (where "parked_at" is not null) as parked,
+        coalesce(extract(epoch from now() - min("created_at") filter (where "parked_at" is null)), 0)::float8 as lag
+   from "usage_records" where "sent_at" is null`;
+
+/** Backlog, lag and parked rows of the ledger, in one statement on the unsent partial index. */
+export async function readLedgerStats(orm: Orm): Promise<LedgerStats> {
+  const rows = await orm.em
+    .getConnection()
+    .execute<{ backlog: number | string; parked: number | string; lag: number | string }[]>(STATS_SQL, [], 'all');
+  const r = rows[0]!;
+  return { backlog: Number(r.backlog), parked: Number(r.parked), lagSeconds: Math.max(0, Number(r.lag)) };
 }
 
 const LEDGER_STATS_TTL_MS = 2000;
