@@ -74,6 +74,21 @@ export interface Config {
   /** Largest accepted JSON request body, in bytes. */
   bodyLimitBytes: number;
   graphql: { maxDepth: number; maxCost: number };
+  /** The meter-event flusher (usage ledger → Stripe Billing Meters), per process. */
+  usageFlush: {
+    /** Meter events sent per second by this process; 0: no flusher here. */
+    ratePerSecond: number;
+    /** Ledger rows claimed per batch. */
+    batchSize: number;
+    /** Idle poll period (a reportUsage wakes it at once). */
+    intervalMs: number;
+    /** Requests in flight at once. */
+    concurrency: number;
+    /** Attempts a permanently rejected row gets before it is parked. */
+    maxAttempts: number;
+    /** How long claimed rows stay with their flusher; a crashed one's rows are resent after it. */
+    leaseSeconds: number;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -166,6 +181,12 @@ const VARS = {
   TRUST_PROXY: zodVar(intIn(0, 10), 'the number of reverse proxies in front of the gateway, 0-10 (0: use the socket address)'),
   GRAPHQL_MAX_DEPTH: zodVar(intIn(1, 100), 'an integer 1-100'),
   GRAPHQL_MAX_COST: zodVar(intIn(1, 10_000_000), 'a positive integer'),
+  USAGE_FLUSH_RATE_PER_SECOND: zodVar(intIn(0, 10_000), 'an integer 0-10000 (meter events per second; 0: no flusher in this process)'),
+  USAGE_FLUSH_BATCH_SIZE: zodVar(intIn(1, 10_000), 'an integer 1-10000'),
+  USAGE_FLUSH_INTERVAL_MS: zodVar(intIn(10, 3_600_000), 'an integer number of milliseconds 10-3600000'),
+  USAGE_FLUSH_CONCURRENCY: zodVar(intIn(1, 256), 'an integer 1-256'),
+  USAGE_FLUSH_MAX_ATTEMPTS: zodVar(intIn(1, 100), 'an integer 1-100'),
+  USAGE_FLUSH_LEASE_SECONDS: zodVar(intIn(1, 3600), 'an integer number of seconds 1-3600'),
 } satisfies Record<string, VarSpec<unknown>>;
 
 export type ConfigVariable = keyof typeof VARS;
@@ -273,5 +294,15 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: v.TRUST_PROXY ?? 0,
     bodyLimitBytes: v.BODY_LIMIT_BYTES ?? 1024 * 1024,
     graphql: { maxDepth: v.GRAPHQL_MAX_DEPTH ?? 10, maxCost: v.GRAPHQL_MAX_COST ?? 20_000 },
+    usageFlush: {
+      // A tenth of Stripe's live limit for POST /v1/billing/meter_events (1,000 calls/s; see
+      // src/stripe/meter-events/README.md), so several replicas and other API traffic fit beside it.
+      ratePerSecond: v.USAGE_FLUSH_RATE_PER_SECOND ?? 100,
+      batchSize: v.USAGE_FLUSH_BATCH_SIZE ?? 200,
+      intervalMs: v.USAGE_FLUSH_INTERVAL_MS ?? 1000,
+      concurrency: v.USAGE_FLUSH_CONCURRENCY ?? 16,
+      maxAttempts: v.USAGE_FLUSH_MAX_ATTEMPTS ?? 8,
+      leaseSeconds: v.USAGE_FLUSH_LEASE_SECONDS ?? 60,
+    },
   };
 }

@@ -10,6 +10,7 @@ import { logger } from './log.js';
 import { checkStripe, prepareStripe, WEBHOOK_PATH, type PreparedStripe } from './stripe/sandbox.js';
 import { startPeriodicSync, type PeriodicSync } from './stripe/sync/index.js';
 import { createWebhookService, type WebhookService } from './stripe/webhooks/index.js';
+import { createMeterEventFlusher, type MeterEventFlusher } from './stripe/meter-events/index.js';
 
 export interface RunningGateway {
   config: Config;
@@ -19,6 +20,8 @@ export interface RunningGateway {
   bus: SignalBus;
   /** Null in live mode without STRIPE_WEBHOOK_SECRET (the periodic sync still reconciles). */
   webhooks: WebhookService | null;
+  /** Sends the usage ledger to Stripe Billing Meters; null with USAGE_FLUSH_RATE_PER_SECOND=0. `notify()` after new usage. */
+  usageFlusher: MeterEventFlusher | null;
   port: number;
   url: string;
   /** Graceful stop: HTTP and WebSockets, the sync and webhook workers, the bus, the emulator, the database. */
@@ -47,6 +50,9 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     ? createWebhookService({ orm, stripe: stripe.stripe, webhookSecret: stripe.webhookSecret, catalog, afterEvent: signals.afterEvent, log: logger })
     : null;
   if (!webhooks) logger.warn('STRIPE_WEBHOOK_SECRET is not set: POST /webhooks/stripe is off; the periodic sync reconciles from events.list');
+  // Metered usage: the ledger → Stripe Billing Meters, in the background (src/stripe/meter-events).
+  // Built before the server so usage writers can be given `usageFlusher.notify`; started after listen.
+  const usageFlusher = createMeterEventFlusher({ orm, stripe: stripe.stripe, catalog, settings: config.usageFlush, log: logger });
 
   const server = await createGatewayServer({
     config,
@@ -76,6 +82,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
   });
   // Catch up at once on what happened while this process was down (the sidecar does the same).
   void periodic.runNow();
+  usageFlusher?.start();
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -83,13 +90,15 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       await server.close();
       await periodic.stop();
       await webhooks?.stop();
+      // Before the emulator and the database close: requests in flight are recorded, the rest released.
+      await usageFlusher?.stop();
       await bus.close();
       await stripe.close();
       await closeOrm(orm);
     })());
 
   await printBanner(config, stripe, port);
-  return { config, orm, stripe, server, bus, webhooks, port, url, stop };
+  return { config, orm, stripe, server, bus, webhooks, usageFlusher, port, url, stop };
 }
 
 async function printBanner(config: Config, stripe: PreparedStripe, port: number): Promise<void> {

@@ -46,11 +46,14 @@ export function registerWebhook(program: Command, ctx: CliContext): void {
         cleanup.push(() => target.close());
         const signals = await signalsHook(config);
         cleanup.push(() => signals.close());
+        const catalog = loadCatalog(config.billingCatalog);
         const sidecar = await startWebhookSidecar({
           orm,
           stripe: target.stripe,
           webhookSecret: secret,
-          catalog: loadCatalog(config.billingCatalog),
+          catalog,
+          // Background work shares the ledger with `serve` processes (SKIP LOCKED); USAGE_FLUSH_RATE_PER_SECOND=0 turns it off here.
+          usageFlush: { settings: config.usageFlush, catalog },
           afterEvent: signals.afterEvent,
           checkStripe: async () => {
             const r = await checkStripe(target.stripe);
