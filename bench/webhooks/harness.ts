@@ -196,9 +196,9 @@ export async function deliver(url: string, signer: Stripe, body: string): Promis
   return { status: res.status, t0, t1: performance.now() };
 }
 
-export async function adminToken(): Promise<string> {
+export async function adminToken(sub = 'bench'): Promise<string> {
   const { signDevToken } = await load<typeof import('../../src/auth/tokens.js')>('auth/tokens');
-  return signDevToken({ sub: 'bench', role: 'admin' }, JWT_SECRET);
+  return signDevToken({ sub, role: 'admin' }, JWT_SECRET);
 }
 
 /** A graphql-ws client subscribed to CUSTOMER_CREATED billing events; `onEvent(customerId)` per event. */

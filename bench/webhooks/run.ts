@@ -252,7 +252,7 @@ async function measure(serverUrl: string, o: WebhooksOptions, log: (line: string
       `load average at end: ${await loadAverage()}`,
       '',
     );
-    for (const line of lines) log(line);
+    for (const line of lines) if (line) log(line);
     const sent = payloads.length - failures;
     const fully = processedAt === null ? NaN : (processedAt - t0) / 1000;
     const pgbench = Number.isNaN(baseline) ? {} : { baseline: { name: `pgbench one-row insert, ${o.pgbenchClients} clients`, value: baseline, unit: 'tps' }, met: ingest >= baseline / 2 };
