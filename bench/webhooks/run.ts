@@ -200,15 +200,39 @@ async function measure(serverUrl: string, o: WebhooksOptions, log: (line: string
       `  ${rateCpuLine}`,
     );
 
-    // Where the delivery time goes: inbox commit → worker commit, from the inbox's own timestamps.
+    // Where the delivery time goes, per event, from the database's own clocks (same machine as this
+    // process: performance.timeOrigin + performance.now() is wall time): 2xx → worker transaction start
+    // (processed_at is now() of the batch) → the BillingEvent row (created_at = clock_timestamp() at its
+    // insert, near the end of the batch) → the subscriber (commit, publish, fan-out, client).
     const check = new pg.Client({ connectionString: db.url });
     await check.connect();
-    const lag = await check.query(
-      `select percentile_cont(0.5) within group (order by ms) as p50, percentile_cont(0.99) within group (order by ms) as p99
-         from (select extract(epoch from processed_at - received_at) * 1000 as ms from webhook_events where id = any($1::text[])) x`,
+    const stamps = await check.query<{ id: string; received: number; processed: number; stored: number | null }>(
+      `select w.id, extract(epoch from w.received_at) * 1000 as received, extract(epoch from w.processed_at) * 1000 as processed,
+              (select extract(epoch from min(b.created_at)) * 1000 from billing_events b where b.source_event_id = w.id) as stored
+         from webhook_events w where w.id = any($1::text[])`,
       [payloads.map((p) => (JSON.parse(p.body) as { id: string }).id)],
     );
-    lines.push(`  inbox insert → worker transaction start (processed_at − received_at, both now()): p50 ${ms(Number(lag.rows[0].p50))}  p99 ${ms(Number(lag.rows[0].p99))}`);
+    const wall = (t: number) => performance.timeOrigin + t;
+    const byEvent = new Map(stamps.rows.map((r) => [r.id, r]));
+    const legs = { toWorker: [] as number[], inBatch: [] as number[], toSubscriber: [] as number[], insertToWorker: [] as number[] };
+    for (const p of payloads) {
+      const r = byEvent.get((JSON.parse(p.body) as { id: string }).id);
+      const a = acked.get(p.customer);
+      const d = delivered.get(p.customer);
+      if (!r || a === undefined || d === undefined || r.stored === null) continue;
+      legs.insertToWorker.push(Number(r.processed) - Number(r.received));
+      legs.toWorker.push(Math.max(0, Number(r.processed) - wall(a)));
+      legs.inBatch.push(Number(r.stored) - Number(r.processed));
+      legs.toSubscriber.push(Number(r.stored) <= wall(d) ? wall(d) - Number(r.stored) : 0);
+    }
+    for (const l of Object.values(legs)) l.sort((x, y) => x - y);
+    const leg = (name: string, l: number[]) => `  ${name}: p50 ${ms(pct(l, 50))}  p99 ${ms(pct(l, 99))}`;
+    lines.push(
+      leg('inbox insert → worker transaction start (processed_at − received_at, both now())', legs.insertToWorker),
+      leg('2xx → worker transaction start', legs.toWorker),
+      leg('worker transaction start → BillingEvent row inserted (clock_timestamp())', legs.inBatch),
+      leg('BillingEvent row inserted → subscriber (commit, publish, fan-out, client)', legs.toSubscriber),
+    );
 
     // Phase 3: closed loop, as fast as acks come.
     const bodies = syntheticBodies(payloads[0]!.body, Math.max(20_000, Math.round(SECONDS * 4000)), signer);
