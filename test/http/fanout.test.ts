@@ -3,9 +3,10 @@
  * variables and viewer share one execution; each still receives exactly its own events, once, in order.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signDevToken } from '../../src/auth/tokens.js';
 import { createSignalBus, TOPICS, type BillingEventPayload, type SignalBus } from '../../src/events/index.js';
 import type { BillingEventTypeValue } from '../../src/db/entities/billing-event.js';
-import { collect, startSignalGateway, type Collected, type SignalGateway } from '../signals/support.js';
+import { collect, startSignalGateway, TEST_SECRET, type Collected, type SignalGateway } from '../signals/support.js';
 import { createTestOrm, type TestOrm } from '../support/db.js';
 
 let db: TestOrm;
@@ -156,5 +157,32 @@ describe('graphql-ws fan-out', () => {
     await b.dispose();
     await until(() => gw.server.fanout.keys === 0);
     expect(gw.server.fanout.subscribers).toBe(0);
+  });
+
+  it('a token expiring on an open socket closes that socket (4401) only; its key-mate keeps receiving', async () => {
+    const lasting = await gw.token('ops', 'admin');
+    // Same viewer (sub, role): the same key as `lasting`, but valid for a few seconds only.
+    const expiring = await signDevToken({ sub: 'ops', role: 'admin', expiresIn: 3 }, TEST_SECRET);
+    const keep = await collect<Ev>(gw.wsUrl, lasting, ALL, 'billingEvents');
+    const short = await collect<Ev>(gw.wsUrl, expiring, ALL, 'billingEvents');
+    const closed = new Promise<number>((resolve) => short.client.on('closed', (e) => resolve((e as { code: number }).code)));
+    const probe = event('alice', 'CUSTOMER_CREATED', 'probe_x');
+    const timer = setInterval(() => bus.publish(TOPICS.billingEvents, probe), 20);
+    try {
+      await Promise.all([keep.waitFor(1), short.waitFor(1)]);
+    } finally {
+      clearInterval(timer);
+    }
+    expect(gw.server.fanout.keys).toBe(1);
+    expect(await closed).toBe(4401);
+    await until(() => gw.server.fanout.subscribers === 1);
+    const after = event('bob', 'PAYMENT_RECEIVED');
+    bus.publish(TOPICS.billingEvents, after);
+    await keep.until((v) => v.id === after.id);
+    expect(short.values.some((v) => v.id === after.id)).toBe(false);
+    expect(gw.server.fanout.keys).toBe(1);
+    await keep.dispose();
+    await short.dispose();
+    await until(() => gw.server.fanout.keys === 0);
   });
 });
