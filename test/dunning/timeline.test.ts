@@ -185,6 +185,9 @@ describe('dunning on a test clock', () => {
       'payment_failed customer=cus retry=3 step=soft_suspension day=7',
       'payment_failed customer=cus retry=3 step=suspension day=8',
     ]);
+    const metrics = await (await fetch(`http://127.0.0.1:${t.gw.port}/metrics`)).text();
+    for (const action of ['reminder', 'warning', 'soft_suspension', 'suspension']) expect(metrics).toContain(`billing_dunning_steps_total{action="${action}"} 1`);
+    expect(metrics).toContain('billing_dunning_cases_total{event="closed_paid"} 1');
     // Each step's notification names its BillingEvent.
     expect(seen.slice(0, 4).map((n) => n.billingEventId)).toEqual([events[1]!.id, events[3]!.id, events[5]!.id, events[6]!.id]);
   });

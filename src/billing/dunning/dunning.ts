@@ -17,6 +17,7 @@ import { billingEventId, type SignalDraft } from '../../events/derive.js';
 import type { Logger } from '../../log.js';
 import type { AfterEventHook } from '../../stripe/webhooks/worker.js';
 import { closeSettledCases, type ClosedCase } from './close-settled.js';
+import { dunningMetrics } from './metrics.js';
 import { closedNotification, stepNotification, type DunningNotification, type DunningNotifier } from './notification.js';
 import { openOrAdvanceCase } from './open-or-advance.js';
 import { runDueSteps, type ExecutedStep } from './run-due-steps.js';
@@ -76,6 +77,7 @@ export function createDunning(deps: DunningDeps): Dunning {
     for (let round = 0; round < 1000; round++) {
       const { executed, claimed } = await runDueSteps(em, { customerId: opts.customerId, limit: 100 });
       total += executed.length;
+      for (const s of executed) dunningMetrics.steps.inc({ action: s.step.action });
       if (executed.length > 0) {
         const drafts = executed.map(stepSignal);
         await deps.signals?.record(em, drafts);
@@ -100,12 +102,14 @@ export function createDunning(deps: DunningDeps): Dunning {
     if (typeof invoiceId !== 'string' || !invoiceId.startsWith('in_')) return;
     const at = new Date(event.created * 1000);
     const closed: ClosedCase[] = await closeSettledCases(em, invoiceId, at);
+    for (const c of closed) dunningMetrics.cases.inc({ event: `closed_${c.reason}` });
     notifyAfterCommit(em, closed.map(closedNotification));
     let customerId = closed[0]?.customerId;
     if (type === 'invoice.payment_failed') {
       const result = await openOrAdvanceCase(em, { invoiceId, failedAt: at, schedule: deps.schedule });
       log.debug({ invoiceId, event: event.id, ...result }, 'payment failure');
       if (result.action !== 'ignored') customerId = result.customerId;
+      if (result.action === 'opened') dunningMetrics.cases.inc({ event: 'opened' });
     }
     if (customerId) await runDue(em, { customerId });
   };

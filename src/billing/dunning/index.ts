@@ -10,3 +10,4 @@ export * from './schedule.js';
 export * from './ticker.js';
 export * from './webhook-notifier.js';
 export * from './notifiers.js';
+export * from './metrics.js';

@@ -12,6 +12,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Logger } from '../../log.js';
+import { dunningMetrics } from './metrics.js';
 import type { DunningNotification, DunningNotifier } from './notification.js';
 
 export const SIGNATURE_HEADER = 'Billing-Gateway-Signature';
@@ -69,16 +70,21 @@ export function webhookNotifier(opts: WebhookNotifierOptions): DunningNotifier {
           signal: AbortSignal.any([stop.signal, AbortSignal.timeout(timeoutMs)]),
         });
         await res.arrayBuffer().catch(() => undefined);
-        if (res.ok) return;
+        if (res.ok) {
+          dunningMetrics.notifications.inc({ outcome: 'delivered' });
+          return;
+        }
         reason = `HTTP ${res.status}`;
       } catch (err) {
         reason = (err as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable';
       }
       if (attempt < maxAttempts) {
+        dunningMetrics.notifications.inc({ outcome: 'retried' });
         opts.log.warn({ notificationId: n.id, attempt, reason }, 'dunning webhook delivery failed; will retry');
         await wait(retryBaseMs * 2 ** (attempt - 1));
       }
     }
+    dunningMetrics.notifications.inc({ outcome: 'given_up' });
     opts.log.error({ notificationId: n.id, reason }, 'dunning webhook delivery given up');
   }
 
