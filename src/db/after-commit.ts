@@ -15,7 +15,13 @@ function flush(em: object): void {
   const tasks = pending.get(em);
   if (!tasks) return;
   pending.delete(em);
-  for (const task of tasks) task();
+  for (const task of tasks) {
+    try {
+      task();
+    } catch {
+      // The transaction is committed: a failing side effect must not look like a failed commit.
+    }
+  }
 }
 
 const subscriber: EventSubscriber = {

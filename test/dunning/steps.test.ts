@@ -176,6 +176,25 @@ describe('due steps', () => {
     expect(steps).toEqual([{ step: 2 }]);
   });
 
+  it('a failing notifier neither blocks nor rolls back a step; the other notifiers still get it', async () => {
+    await customer('cus_nf', null);
+    await invoice('in_nf', 'cus_nf', 'open', 1);
+    await tx((em) => openOrAdvanceCase(em, { invoiceId: 'in_nf', failedAt: new Date(Date.now() - 2 * DAY * 1000), schedule }));
+    const seen: string[] = [];
+    const dunning = createDunning({
+      schedule,
+      notifiers: [
+        { name: 'throws', notify: () => { throw new Error('boom'); } },
+        { name: 'rejects', notify: async () => { throw new Error('bang'); } },
+        { name: 'memory', notify: async (n) => void seen.push(n.step!) },
+      ],
+      log: logger,
+    });
+    expect(await tx((em) => dunning.runDue(em))).toBe(1);
+    expect(seen).toEqual(['reminder']);
+    expect(await sql('select step from dunning_cases')).toEqual([{ step: 1 }]);
+  });
+
   it('a rolled-back run notifies nothing and leaves the steps due', async () => {
     await customer('cus_rb', null);
     await invoice('in_rb', 'cus_rb', 'open', 1);

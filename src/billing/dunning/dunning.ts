@@ -62,7 +62,13 @@ export function createDunning(deps: DunningDeps): Dunning {
   const dispatch = (notifications: DunningNotification[]) => {
     for (const n of notifications) {
       for (const notifier of deps.notifiers) {
-        notifier.notify(n).catch((err: unknown) => log.error({ notifier: notifier.name, reason: (err as Error).message }, 'dunning notifier failed'));
+        const failed = (err: unknown) => log.error({ notifier: notifier.name, reason: (err as Error)?.message }, 'dunning notifier failed');
+        // A notifier may break its promise or throw outright: neither reaches dunning (it has committed).
+        try {
+          notifier.notify(n).catch(failed);
+        } catch (err) {
+          failed(err);
+        }
       }
     }
   };
