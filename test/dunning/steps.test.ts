@@ -195,6 +195,18 @@ describe('due steps', () => {
     expect(await sql('select step from dunning_cases')).toEqual([{ step: 1 }]);
   });
 
+  it('the ticker sweep closes a case whose invoice the mirror shows settled without an event (sync --full)', async () => {
+    await customer('cus_sw', null);
+    await invoice('in_sw', 'cus_sw', 'open', 1);
+    await tx((em) => openOrAdvanceCase(em, { invoiceId: 'in_sw', failedAt: new Date(Date.now() - 10 * DAY * 1000), schedule }));
+    expect(await accessStatesOf(db.orm.em.fork(), ['cus_sw'])).toEqual(new Map([['cus_sw', 'SUSPENDED']]));
+    await invoice('in_sw', 'cus_sw', 'paid', 1);
+    const { dunning, seen } = dunningUnderTest();
+    expect(await tx((em) => dunning.sweep(em))).toBe(0);
+    expect(seen.map((n) => `${n.type}:${n.closeReason}`)).toEqual(['dunning.closed:paid']);
+    expect(await accessStatesOf(db.orm.em.fork(), ['cus_sw'])).toEqual(new Map([['cus_sw', 'NONE']]));
+  });
+
   it('a rolled-back run notifies nothing and leaves the steps due', async () => {
     await customer('cus_rb', null);
     await invoice('in_rb', 'cus_rb', 'open', 1);

@@ -2,7 +2,8 @@
  * An invoice event → close the invoice's open case when the invoice is no longer `open` in the mirror:
  * `paid` (invoice.paid / payment_succeeded: access is back to the subscription's, ACTIVE), `void` or
  * `uncollectible` (the debt was written off or cancelled: no one stays suspended for it). Reads the
- * converged mirror row, so the order events arrive in does not matter. One statement.
+ * converged mirror row, so the order events arrive in does not matter. One statement. Without an
+ * invoice id it sweeps every open case (the ticker: an invoice repaired by `sync --full` has no event).
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { queryRows } from '../metrics/sql.js';
@@ -20,7 +21,7 @@ export interface ClosedCase {
   reason: string;
 }
 
-export async function closeSettledCases(em: EntityManager, invoiceId: string, closedAt: Date): Promise<ClosedCase[]> {
+export async function closeSettledCases(em: EntityManager, invoiceId: string | null, closedAt: Date): Promise<ClosedCase[]> {
   const rows = await queryRows<{
     id: string;
     customer_id: string;
@@ -34,9 +35,9 @@ export async function closeSettledCases(em: EntityManager, invoiceId: string, cl
     `update dunning_cases dc
         set status = 'closed', closed_at = ?, close_reason = i.status, next_step_at = null, updated_at = now()
        from invoices i
-      where i.id = dc.invoice_id and dc.invoice_id = ? and dc.status = 'open' and i.status <> 'open'
+      where i.id = dc.invoice_id ${invoiceId === null ? '' : 'and dc.invoice_id = ?'} and dc.status = 'open' and i.status <> 'open'
       returning dc.id, dc.customer_id, dc.invoice_id, dc.subscription_id, dc.attempt, dc.opened_at, dc.close_reason`,
-    [closedAt, invoiceId],
+    invoiceId === null ? [closedAt] : [closedAt, invoiceId],
   );
   return rows.map((r) => ({
     caseId: r.id,

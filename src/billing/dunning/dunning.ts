@@ -35,6 +35,8 @@ export interface Dunning {
   afterEvent: AfterEventHook;
   /** Runs due steps in `em`'s transaction (all customers, or one); returns how many ran. */
   runDue(em: EntityManager, opts?: { customerId?: string }): Promise<number>;
+  /** Closes every open case whose invoice the mirror shows settled (the ticker's safety net), then runs due steps. */
+  sweep(em: EntityManager): Promise<number>;
   /** Stops notifier retries; resolves when nothing is in flight. */
   close(): Promise<void>;
 }
@@ -83,10 +85,12 @@ export function createDunning(deps: DunningDeps): Dunning {
     for (let round = 0; round < 1000; round++) {
       const { executed, claimed } = await runDueSteps(em, { customerId: opts.customerId, limit: 100 });
       total += executed.length;
-      for (const s of executed) dunningMetrics.steps.inc({ action: s.step.action });
       if (executed.length > 0) {
         const drafts = executed.map(stepSignal);
         await deps.signals?.record(em, drafts);
+        afterCommit(em, () => {
+          for (const s of executed) dunningMetrics.steps.inc({ action: s.step.action });
+        });
         notifyAfterCommit(
           em,
           executed.map((s, i) => stepNotification(s, billingEventId(drafts[i]!.dedupKey))),
@@ -96,6 +100,17 @@ export function createDunning(deps: DunningDeps): Dunning {
     }
     return total;
   }
+
+  const closeAndNotify = async (em: EntityManager, invoiceId: string | null, at: Date): Promise<ClosedCase[]> => {
+    const closed = await closeSettledCases(em, invoiceId, at);
+    if (closed.length > 0) {
+      afterCommit(em, () => {
+        for (const c of closed) dunningMetrics.cases.inc({ event: `closed_${c.reason}` });
+      });
+    }
+    notifyAfterCommit(em, closed.map(closedNotification));
+    return closed;
+  };
 
   const afterEvent: AfterEventHook = async (em, event: Stripe.Event) => {
     const type = event.type as string;
@@ -107,15 +122,13 @@ export function createDunning(deps: DunningDeps): Dunning {
     const invoiceId = (event.data.object as { id?: unknown }).id;
     if (typeof invoiceId !== 'string' || !invoiceId.startsWith('in_')) return;
     const at = new Date(event.created * 1000);
-    const closed: ClosedCase[] = await closeSettledCases(em, invoiceId, at);
-    for (const c of closed) dunningMetrics.cases.inc({ event: `closed_${c.reason}` });
-    notifyAfterCommit(em, closed.map(closedNotification));
+    const closed = await closeAndNotify(em, invoiceId, at);
     let customerId = closed[0]?.customerId;
     if (type === 'invoice.payment_failed') {
       const result = await openOrAdvanceCase(em, { invoiceId, failedAt: at, schedule: deps.schedule });
       log.debug({ invoiceId, event: event.id, ...result }, 'payment failure');
       if (result.action !== 'ignored') customerId = result.customerId;
-      if (result.action === 'opened') dunningMetrics.cases.inc({ event: 'opened' });
+      if (result.action === 'opened') afterCommit(em, () => dunningMetrics.cases.inc({ event: 'opened' }));
     }
     if (customerId) await runDue(em, { customerId });
   };
@@ -123,6 +136,10 @@ export function createDunning(deps: DunningDeps): Dunning {
   return {
     afterEvent,
     runDue,
+    async sweep(em) {
+      await closeAndNotify(em, null, new Date());
+      return runDue(em);
+    },
     async close() {
       await Promise.all(deps.notifiers.map((n) => n.close?.()));
     },

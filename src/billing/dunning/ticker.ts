@@ -1,6 +1,7 @@
 /**
  * Real time moves without events: every `intervalMs` each replica runs due steps in a transaction of
- * its own. Replicas do not double-run a step (run-due-steps.ts claims with SKIP LOCKED and a
+ * its own (after closing cases whose invoice the mirror shows settled without an event, e.g. repaired
+ * by `sync --full`). Replicas do not double-run a step (run-due-steps.ts claims with SKIP LOCKED and a
  * conditional update); one run at a time per process.
  */
 import type { Orm } from '../../db/orm.js';
@@ -20,7 +21,7 @@ export function startDunningTicker(opts: { orm: Orm; dunning: Dunning; intervalM
   const runNow = () =>
     (running ??= (async () => {
       try {
-        return await opts.orm.em.fork().transactional((tx) => opts.dunning.runDue(tx));
+        return await opts.orm.em.fork().transactional((tx) => opts.dunning.sweep(tx));
       } catch (err) {
         log.warn({ reason: (err as Error).message }, 'dunning run failed; will retry at the next tick');
         return 0;
