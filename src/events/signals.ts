@@ -46,6 +46,12 @@ export interface Signals {
    * (a nested transaction/savepoint); a no-op when nothing is queued.
    */
   afterCommit(em: EntityManager): void;
+  /**
+   * Store and (after commit) publish signals that no Stripe event carries (dunning steps), by the same
+   * rules: stable ids from their dedup keys, stored once, one log line each. Inside a batch of the
+   * webhook worker they join it, so they keep their order with the batch's other signals.
+   */
+  record(em: EntityManager, drafts: SignalDraft[]): Promise<void>;
 }
 
 /** Serialises MRR steps across workers and replicas (a transaction-level advisory lock). */
@@ -174,7 +180,8 @@ export function createSignals(deps: SignalsDeps): Signals {
 
   /** One event's signals before storing: what `finish` stores and publishes. */
   interface Derived {
-    event: Stripe.Event;
+    /** Null for recorded signals (no Stripe event). */
+    event: Stripe.Event | null;
     signals: StoredSignal[];
     report?: MrrReportPayload;
     milestones: MilestonePayload[];
@@ -253,7 +260,7 @@ export function createSignals(deps: SignalsDeps): Signals {
         if (!fresh.has(s.id) || done.has(s.id)) continue;
         done.add(s.id);
         signalsTotal.inc({ type: s.type });
-        log.info({ signal: s.type.toLowerCase(), billingEventId: s.id, stripeEventId: event.id }, s.message);
+        log.info({ signal: s.type.toLowerCase(), billingEventId: s.id, stripeEventId: event?.id }, s.message);
         const payload: BillingEventPayload = {
           id: s.id,
           type: s.type as BillingEventTypeValue,
@@ -316,10 +323,37 @@ export function createSignals(deps: SignalsDeps): Signals {
     },
   };
 
+  const record = async (em: EntityManager, drafts: SignalDraft[]): Promise<void> => {
+    if (drafts.length === 0) return;
+    const derived: Derived = {
+      event: null,
+      signals: drafts.map((d) => ({ ...d, id: billingEventId(d.dedupKey), message: signalMessage(d), sourceEventId: null })),
+      milestones: [],
+    };
+    const batch = batches.get(em);
+    if (batch) {
+      batch.derived.push(derived);
+      return;
+    }
+    if (em.isInTransaction()) {
+      enqueue(em, await finish(em, [derived]));
+      return;
+    }
+    const publishes = await em.transactional((tx) => finish(tx, [derived]));
+    for (const publish of publishes) {
+      try {
+        publish();
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'publishing a signal failed');
+      }
+    }
+  };
+
   return {
     afterEvent,
     afterCommit(em) {
       flush(em);
     },
+    record,
   };
 }
