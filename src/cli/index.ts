@@ -33,8 +33,8 @@ export function buildProgram(ctx: CliContext): Command {
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(`billing-gateway: ${str.replace(/^error: /, '')}`) });
   program.hook('preAction', (_program, action) => {
-    // One-shot commands keep stdout for their result (--json parses); their log lines go to stderr.
-    if (!LONG_RUNNING.has(action.name())) process.env.BILLING_GATEWAY_LOG_TO_STDERR = '1';
+    // One-shot commands, and any --json output, keep stdout for the result (it parses); log lines go to stderr.
+    if (!LONG_RUNNING.has(action.name()) || action.opts().json) process.env.BILLING_GATEWAY_LOG_TO_STDERR = '1';
   });
   registerServe(program, ctx);
   registerMigrate(program, ctx);

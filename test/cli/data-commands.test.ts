@@ -3,6 +3,7 @@
  * against a migrated gateway database (PostgreSQL with TEST_DATABASE_URL, else PGlite) and an emulator
  * started here, checked through the emulator's API and the command's own output.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { jsonOf, runBin, type CliRun } from './support.js';
+import { BIN, cliEnv, jsonOf, runBin, type CliRun } from './support.js';
 
 let workDir: string;
 let db: TestDatabase;
@@ -230,5 +231,32 @@ describe('data commands against a gateway database and the emulator', () => {
     const listed = jsonOf<{ totalCount: number }>(await run(['customers', 'list', '--json']));
     expect(listed.totalCount).toBe(7);
     expect(expectFailure(await run(['seed', '--customers', '1'], { STRIPE_SECRET_KEY: 'sk_test_notsandbox' }), 1)).toContain('only in the sandbox');
+  });
+
+  it('webhook --json prints where it listens, then stops on SIGTERM with exit 0', async () => {
+    const child = spawn(process.execPath, [BIN, 'webhook', '--port', '0', '--json'], {
+      cwd: workDir,
+      env: cliEnv(env({ STRIPE_WEBHOOK_SECRET: 'whsec_cli_data_test_0123456789' })),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    try {
+      const printed = await new Promise<{ url: string; webhookUrl: string }>((done, fail) => {
+        child.stdout.on('data', (c) => {
+          stdout += c;
+          if (stdout.trimEnd().endsWith('}')) done(JSON.parse(stdout));
+        });
+        child.on('exit', () => fail(new Error(`webhook exited: ${stderr}`)));
+      });
+      expect(printed.webhookUrl).toBe(`${printed.url}/webhooks/stripe`);
+      expect((await fetch(`${printed.url}/healthz`)).status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(() => JSON.parse(stdout)).not.toThrow(); // nothing but the JSON on stdout
   });
 });
