@@ -78,6 +78,7 @@ export function registerSeed(program: Command, ctx: CliContext): void {
             progress.update(created.length, opts.customers, plan);
           }
         };
+        progress.update(0, opts.customers, '');
         await Promise.all(Array.from({ length: Math.min(CONCURRENCY, opts.customers) }, worker));
         if (failure !== undefined) throw failure;
       } finally {
