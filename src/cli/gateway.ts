@@ -9,7 +9,7 @@ import type { Catalog } from '../billing/catalog.js';
 import type { SubscriptionLifecycleService } from '../billing/subscriptions/lifecycle-service.js';
 import type { Config } from '../config.js';
 import type { Em, Orm } from '../db/orm.js';
-import { CliError } from './shared.js';
+import { CliError, errorLine } from './shared.js';
 import type { StripeTarget } from './stripe-target.js';
 
 /** Who the CLI acts as: an admin (it runs with the operator's access to the database and Stripe). */
@@ -31,7 +31,8 @@ export async function openCliDatabase(config: Pick<Config, 'databaseUrl' | 'data
           'PGlite serves one process; stop the gateway, or run it and the CLI with DATABASE_URL=postgres://…',
       );
     }
-    throw err;
+    const where = config.databaseUrl ? 'the database at DATABASE_URL' : `the embedded database under ${config.dataDir}`;
+    throw new CliError(`cannot open ${where}: ${errorLine(err)}`);
   }
 }
 
@@ -44,6 +45,14 @@ export async function withDatabase<T>(config: Config, fn: (em: Em, orm: Orm) => 
   } finally {
     await closeOrm(orm);
   }
+}
+
+/** A connection failure to Stripe as one line naming where the CLI looked. */
+function unreachable(target: StripeTarget): (err: unknown) => never {
+  return (err) => {
+    if ((err as { type?: string }).type !== 'StripeConnectionError') throw err;
+    throw new CliError(`cannot reach ${target.kind === 'stripe' ? 'Stripe' : `the Stripe emulator at ${target.apiBase}`}: ${errorLine(err)}`);
+  };
 }
 
 export interface CliBilling {
@@ -78,7 +87,7 @@ export async function openBilling(config: Config, opts: { apiBase?: string } = {
     const em = orm.em.fork();
     // The clock the sandbox gateway created (found by what it stored, or by its name); created as the
     // gateway would when this database has none yet.
-    const testClockId = config.sandbox ? await ensureTestClock(target.stripe, orm.em.fork()) : undefined;
+    const testClockId = config.sandbox ? await ensureTestClock(target.stripe, orm.em.fork()).catch(unreachable(target)) : undefined;
     const lifecycle = new SubscriptionLifecycleService({
       em,
       stripe: target.stripe,

@@ -3,8 +3,8 @@
  * against a migrated gateway database (PostgreSQL with TEST_DATABASE_URL, else PGlite) and an emulator
  * started here, checked through the emulator's API and the command's own output.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Stripe from 'stripe';
@@ -258,5 +258,28 @@ describe('data commands against a gateway database and the emulator', () => {
     }
     expect(await exited).toBe(0);
     expect(() => JSON.parse(stdout)).not.toThrow(); // nothing but the JSON on stdout
+  });
+
+  // `script` gives the command a terminal (util-linux; absent elsewhere: skipped).
+  it.runIf(existsSync('/usr/bin/script'))('progress bars on a terminal only, never with --json', async () => {
+    const onTerminal = (args: string[]) =>
+      new Promise<{ code: number; output: string }>((done) => {
+        const command = [process.execPath, BIN, ...args].join(' ');
+        execFile('/usr/bin/script', ['-qfec', command, '/dev/null'], { cwd: workDir, env: cliEnv(env()), timeout: 120_000 }, (err, stdout) =>
+          done({ code: err ? Number(err.code) : 0, output: stdout }),
+        );
+      });
+    const seeded = await onTerminal(['seed', '--customers', '2', '--plan', 'basic_monthly']);
+    expect(seeded.code).toBe(0);
+    expect(seeded.output).toMatch(/Seeding +\[[█░]+\] 2\/2/);
+    const setup = await onTerminal(['setup']);
+    expect(setup.output).toMatch(/Syncing catalog \[[█░]+\] \d+\/\d+/);
+    const synced = await onTerminal(['sync', '--full']);
+    expect(synced.code).toBe(0);
+    expect(synced.output).toMatch(/Objects +\[[█░]+\] \d+\/\d+/);
+    const json = await onTerminal(['seed', '--customers', '1', '--plan', 'basic_monthly', '--json']);
+    expect(json.code).toBe(0);
+    expect(json.output).not.toContain('Seeding');
+    expect(JSON.parse(json.output.replace(/\r/g, ''))).toMatchObject({ customers: 1 });
   });
 });
