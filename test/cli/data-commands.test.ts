@@ -4,11 +4,12 @@
  * started here, checked through the emulator's API and the command's own output.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CATALOG_PATH } from '../../src/billing/catalog.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { BIN, cliEnv, jsonOf, runBin, type CliRun } from './support.js';
@@ -25,6 +26,7 @@ function env(extra: Record<string, string> = {}): Record<string, string | undefi
     DATABASE_URL: db.env.DATABASE_URL,
     STRIPE_API_BASE: emu.url,
     AUTH_JWT_SECRET: 'cli-data-test-secret-0123456789abcdefghij',
+    BILLING_CATALOG: join(workDir, 'catalog.json'),
     ...extra,
   };
 }
@@ -43,6 +45,14 @@ function expectFailure(r: CliRun, code: 1 | 2): string {
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'bg-cli-data-'));
+  // The default catalog plus a plan in euros (its own product), for MRR in two currencies.
+  const catalog = JSON.parse(readFileSync(DEFAULT_CATALOG_PATH, 'utf8'));
+  catalog.products.push({ id: 'team', name: 'Team' });
+  catalog.plans.push({
+    id: 'team_eur', name: 'Team (EUR)', product: 'team', price: { amount: 900, currency: 'eur' }, interval: 'month',
+    perSeat: false, selfServe: true, features: ['Team'], meters: [],
+  });
+  writeFileSync(join(workDir, 'catalog.json'), JSON.stringify(catalog));
   db = await createTestDatabase();
   emu = await startEmulator({ port: 0 });
   stripe = new Stripe('sk_test_cli', { host: '127.0.0.1', port: emu.port, protocol: 'http', maxNetworkRetries: 0 });
@@ -231,6 +241,17 @@ describe('data commands against a gateway database and the emulator', () => {
     const listed = jsonOf<{ totalCount: number }>(await run(['customers', 'list', '--json']));
     expect(listed.totalCount).toBe(7);
     expect(expectFailure(await run(['seed', '--customers', '1'], { STRIPE_SECRET_KEY: 'sk_test_notsandbox' }), 1)).toContain('only in the sandbox');
+  });
+
+  it('metrics mrr: one line per currency, each with its own subscriptions', async () => {
+    const r = await run(['subscriptions', 'create', '--customer', 'user_cli_1', '--plan', 'team_eur', '--payment-method', 'pm_card_visa']);
+    expect(r.code, r.stderr).toBe(0);
+    const mrr = await run(['metrics', 'mrr']);
+    expect(mrr.code, mrr.stderr).toBe(0);
+    expect(mrr.stdout).toBe('MRR: $18.00 (4 active subscriptions)\nMRR: €9.00 (1 active subscription)\n');
+    const report = jsonOf<{ totals: { amount: number; currency: string }[]; activeSubscriptions: number }>(await run(['metrics', 'mrr', '--json']));
+    expect(report.totals.map((t) => [t.amount, t.currency])).toEqual([[1800, 'usd'], [900, 'eur']]);
+    expect(report.activeSubscriptions).toBe(5);
   });
 
   it('webhook --json prints where it listens, then stops on SIGTERM with exit 0', async () => {
