@@ -35,6 +35,8 @@ export function buildProgram(ctx: CliContext): Command {
   program.hook('preAction', (_program, action) => {
     // One-shot commands, and any --json output, keep stdout for the result (it parses); log lines go to stderr.
     if (!LONG_RUNNING.has(action.name()) || action.opts().json) process.env.BILLING_GATEWAY_LOG_TO_STDERR = '1';
+    // A one-shot command's answer is its output and its one-line error; logs only when LOG_LEVEL asks for them.
+    if (!LONG_RUNNING.has(action.name()) && !process.env.LOG_LEVEL?.trim()) process.env.LOG_LEVEL = 'silent';
   });
   registerServe(program, ctx);
   registerMigrate(program, ctx);

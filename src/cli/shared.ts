@@ -139,7 +139,9 @@ export function describeServiceError(err: unknown): { line: string; exitCode: 1 
     return { line: `${option}: ${text}`, exitCode: 2 };
   }
   const detail = typeof declineCode === 'string' ? `${code}, ${declineCode}` : code;
-  return { line: `${message} (${detail})`, exitCode: 1 };
+  // The cause of an internal error is logged, not shown (it may hold SQL or ids): say how to see it.
+  const hint = code === 'INTERNAL_SERVER_ERROR' ? '; run with LOG_LEVEL=error to see the cause on stderr' : '';
+  return { line: `${message} (${detail})${hint}`, exitCode: 1 };
 }
 
 /** A command that only groups others (`customers list|get`): alone, it is bad usage in one line. */
