@@ -65,9 +65,10 @@ export function registerSync(program: Command, ctx: CliContext): void {
     .option('--json', 'print the report as JSON')
     .option('--api-base <url>', 'Stripe API base, e.g. an emulator at http://127.0.0.1:12111 (default: STRIPE_API_BASE)', parseUrl)
     .action(async (opts: SyncOptions) => {
-      const [{ cliConfig }, { closeOrm, openOrm }, { loadCatalog }, { createProgress }, { resolveStripeTarget }, sync] = await Promise.all([
+      const [{ cliConfig }, { closeOrm }, { openCliDatabase }, { loadCatalog }, { createProgress }, { resolveStripeTarget }, sync] = await Promise.all([
         import('../config.js'),
         import('../../db/orm.js'),
+        import('../gateway.js'),
         import('../../billing/catalog.js'),
         import('../progress.js'),
         import('../stripe-target.js'),
@@ -75,7 +76,7 @@ export function registerSync(program: Command, ctx: CliContext): void {
       ]);
       const config = cliConfig();
       const catalog = loadCatalog(config.billingCatalog);
-      const orm = await openOrm({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+      const orm = await openCliDatabase(config);
       const tty = !opts.json && !!process.stderr.isTTY;
       let target: Awaited<ReturnType<typeof resolveStripeTarget>> | undefined;
       let signals: Awaited<ReturnType<typeof signalsHook>> | undefined;
