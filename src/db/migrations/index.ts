@@ -1,5 +1,6 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261121223846_initial } from './Migration20261121223846_initial.js';
+import { Migration20261122014000_mrr } from './Migration20261122014000_mrr.js';
 
 /**
  * Every migration, in order, registered explicitly (no folder scan) so the names recorded in
@@ -7,4 +8,5 @@ import { Migration20261121223846_initial } from './Migration20261121223846_initi
  */
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261121223846_initial', class: Migration20261121223846_initial },
+  { name: 'Migration20261122014000_mrr', class: Migration20261122014000_mrr },
 ];
