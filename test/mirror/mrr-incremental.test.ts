@@ -6,7 +6,7 @@
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/billing/catalog.js';
-import { currentMrr, fullRecountMrr, type MrrSnapshot } from '../../src/billing/metrics/current-mrr.js';
+import { currentMrr, fullRecountMrr, repairMrrTotals, type MrrSnapshot } from '../../src/billing/metrics/current-mrr.js';
 import { mrrReport } from '../../src/billing/metrics/mrr-report.js';
 import { compactMrrTotals, monthOf, readMrrTotals, rebuildMrrTotals } from '../../src/billing/metrics/mrr-totals.js';
 import { queryRows } from '../../src/billing/metrics/sql.js';
@@ -138,6 +138,19 @@ describe('MRR from the incremental totals', () => {
   });
 });
 
+describe('repair', () => {
+  it('repairMrrTotals (sync --full) finds totals that bypassed the triggers and rebuilds them; leaves good ones alone', async () => {
+    await write({ id: 'sub_r1', status: 'active', items: [{ price: USD.pro, quantity: 3 }] });
+    await write({ id: 'sub_r2', status: 'past_due', items: [{ price: EUR.yearly }] });
+    expect(await repairMrrTotals(em())).toBe(false);
+    const good = withoutAsOf(await currentMrr(em()));
+    await queryRows(em(), `delete from mrr_totals where currency = 'eur'`);
+    expect(withoutAsOf(await currentMrr(em()))).not.toEqual(good);
+    expect(await repairMrrTotals(em())).toBe(true);
+    expect(withoutAsOf(await currentMrr(em()))).toEqual(good);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------------------
 // The randomised stream.
 
@@ -153,7 +166,7 @@ function rng(seed: number): () => number {
   };
 }
 
-const PRICES: PriceSpec[] = [...Object.values(USD).filter((p) => p.usageType !== 'metered'), ...Object.values(EUR), ...Object.values(JPY)];
+const PRICES: PriceSpec[] = [...Object.values(USD).filter((p: PriceSpec) => p.usageType !== 'metered'), ...Object.values(EUR), ...Object.values(JPY)];
 const COUPONS: (CouponSpec | null)[] = [null, null, { id: 'p25', percentOff: 25 }, { id: 'p12_5', percentOff: 12.5 }, { id: 'p33_33', percentOff: 33.33 }, { id: 'a200', amountOff: 200, currency: 'usd' }, { id: 'a100eur', amountOff: 100, currency: 'eur' }];
 const STATUSES: Stripe.Subscription.Status[] = ['active', 'active', 'active', 'past_due', 'trialing', 'incomplete', 'canceled', 'unpaid', 'paused'];
 

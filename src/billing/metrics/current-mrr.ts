@@ -11,7 +11,7 @@
  * half-up once per currency, never sums of the rounded `mrr_amount` column.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import { readMrrTotals } from './mrr-totals.js';
+import { readMrrTotals, rebuildMrrTotals } from './mrr-totals.js';
 import { queryRows } from './sql.js';
 import { fraction, multiplyExact, roundHalfUp, subscriptionMrrExact, sumExact, type Fraction, type MrrItem } from '../mrr/index.js';
 
@@ -146,4 +146,15 @@ export async function fullRecountMrr(em: EntityManager): Promise<MrrSnapshot> {
 /** The MRR of one currency in a snapshot (0 when it has no counting subscription). */
 export function mrrOf(snapshot: MrrSnapshot, currency: string): number {
   return snapshot.currencies.find((c) => c.currency === currency.toLowerCase())?.amount ?? 0;
+}
+
+/**
+ * Checks the incremental totals against a full recount and rebuilds them when they differ (`sync --full`
+ * runs it after repairing rows). Returns whether a rebuild was needed.
+ */
+export async function repairMrrTotals(em: EntityManager): Promise<boolean> {
+  const same = (a: MrrSnapshot, b: MrrSnapshot) => JSON.stringify({ ...a, asOf: 0 }) === JSON.stringify({ ...b, asOf: 0 });
+  if (same(await currentMrr(em), await fullRecountMrr(em))) return false;
+  await rebuildMrrTotals(em);
+  return true;
 }
