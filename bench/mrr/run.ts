@@ -123,7 +123,7 @@ export const part: BenchPart = {
       // Seed.
       const seedStart = performance.now();
       const bar = new cliProgress.SingleBar(
-        { format: 'seeding subscriptions [{bar}] {percentage}% | {value}/{total} | {duration}s', stream: process.stderr, hideCursor: true },
+        { format: 'seeding subscriptions [{bar}] {percentage}% | {value}/{total} | {duration}s', stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 5000 },
         cliProgress.Presets.shades_classic,
       );
       bar.start(total, 0);

@@ -19,7 +19,8 @@
  * in it (became ACTIVE or PAST_DUE for the first time: at the end of their trial, else at creation).
  * Churned: subscriptions that stopped counting in it (canceled, ended, unpaid, paused …) and do not
  * count now; one that counts again is no longer churned. Both at their current monthly amount, so a
- * subscription that starts and churns within the month adds to both and nets to zero.
+ * subscription that starts and churns within the month adds to both and nets to zero. A subscription
+ * first mirrored when it had already stopped (e.g. by a first full sync) never counted here: not churn.
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { fraction, multiplyExact, roundHalfUp, sumExact, type Fraction } from '../mrr/index.js';
@@ -56,6 +57,8 @@ interface TotalRow {
   denominator: string;
   numerator: string;
   n: string | number;
+  /** Delta rows summed into this one. */
+  r: string | number;
 }
 
 /** The first day (UTC) of `asOf`'s month. */
@@ -99,7 +102,7 @@ export async function readMrrTotals(em: EntityManager, asOf = new Date()): Promi
   let active = 0;
   let read = 0;
   for (const row of rows) {
-    read += Number((row as unknown as { r: string | number }).r);
+    read += Number(row.r);
     const n = Number(row.n);
     const exact = fraction(BigInt(row.numerator), BigInt(row.denominator));
     if (row.kind === 'active') {

@@ -31,9 +31,3 @@ export function storedMrr(exact: Fraction | null): StoredMrr {
   }
   return { mrrNumerator: String(f.numerator), mrrDenominator: String(f.denominator) };
 }
-
-/** Back from the columns (null when not computable). */
-export function mrrFromStored(numerator: string | number | bigint | null | undefined, denominator: string | number | bigint | null | undefined): Fraction | null {
-  if (numerator === null || numerator === undefined || denominator === null || denominator === undefined) return null;
-  return fraction(BigInt(String(numerator)), BigInt(String(denominator)));
-}
