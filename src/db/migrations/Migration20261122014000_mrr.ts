@@ -46,6 +46,9 @@ export class Migration20261122014000_mrr extends Migration {
   where b.applies; end if; return null; end; $$ language plpgsql;`);
     this.addSql(`create trigger "mrr_totals" AFTER INSERT OR UPDATE OR DELETE on "subscriptions" for each ROW execute function "subscriptions_mrr_totals_fn"();`);
 
+    // Signals read the last MRR_UPDATED per currency after each MRR change: an index, not a scan of every event.
+    this.addSql(`create index "billing_events_mrr_updated_index" on "billing_events" ("currency", "created_at") where type = 'MRR_UPDATED';`);
+
     // Rows already mirrored: they count as of now (their fraction arrives with their next write).
     this.addSql(`update "subscriptions" set "first_counted_at" = "created_at" where "status" in ('active', 'past_due');`);
     this.addSql(`delete from "mrr_totals";`);
@@ -63,6 +66,7 @@ group by 1, 2, 3, 4, 5;`);
     this.addSql(`drop trigger if exists "mrr_moments" on "subscriptions";`);
     this.addSql(`drop function if exists "subscriptions_mrr_totals_fn"();`);
     this.addSql(`drop function if exists "subscriptions_mrr_moments_fn"();`);
+    this.addSql(`drop index if exists "billing_events_mrr_updated_index";`);
     this.addSql(`drop table if exists "mrr_totals" cascade;`);
     this.addSql(`alter table "subscriptions" drop column "mrr_numerator", drop column "mrr_denominator", drop column "first_counted_at", drop column "stopped_counting_at";`);
   }
