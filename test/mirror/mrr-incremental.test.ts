@@ -252,9 +252,10 @@ describe('incremental totals against a full recount', () => {
       for (let i = cursor++; i < changes.length; i = cursor++) {
         const c = changes[i]!;
         if ('delete' in c) {
+          // The subscription row first, as the mirror writer locks it: the same lock order, no deadlock.
           await em().transactional(async (tx) => {
-            await tx.nativeDelete(SubscriptionItem, { subscriptionId: c.delete });
             await tx.nativeDelete(Subscription, { id: c.delete });
+            await tx.nativeDelete(SubscriptionItem, { subscriptionId: c.delete });
           });
         } else {
           await write(c.spec);
