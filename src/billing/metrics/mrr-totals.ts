@@ -19,8 +19,9 @@
  * in it (became ACTIVE or PAST_DUE for the first time: at the end of their trial, else at creation).
  * Churned: subscriptions that stopped counting in it (canceled, ended, unpaid, paused …) and do not
  * count now; one that counts again is no longer churned. Both at their current monthly amount, so a
- * subscription that starts and churns within the month adds to both and nets to zero. A subscription
- * first mirrored when it had already stopped (e.g. by a first full sync) never counted here: not churn.
+ * subscription that starts and churns within the month adds to both and nets to zero. Both moments
+ * are read from the subscription's state (trial end or creation; ended_at), not from the order in
+ * which the mirror saw it change, so any delivery order, and a first full sync, give the same answer.
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { fraction, multiplyExact, roundHalfUp, sumExact, type Fraction } from '../mrr/index.js';

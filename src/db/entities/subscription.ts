@@ -19,17 +19,22 @@ export type SubscriptionDiscount = {
 const COUNTS = (row: 'new' | 'old') => `${row}.status in ('active', 'past_due')`;
 
 /**
- * Before a write: the moment it first counts toward MRR (the end of its trial, else its creation, never
- * later than now; kept forever) and the moment it stops (its end, else now; cleared when it counts again).
+ * Before a write: when it started counting toward MRR (the end of its trial, else its creation) and when
+ * it stopped (its end), both read from the subscription's own state, never from the order of writes, so
+ * events applied in any order leave the same row (the convergence tests compare whole tables). A
+ * canceled or paused subscription counted once when it ended after its trial; unpaid ones always did.
  */
 const MRR_MOMENTS_TRIGGER_BODY = `
-if ${COUNTS('new')} then
-  if new.first_counted_at is null then
-    new.first_counted_at := greatest(new.created_at, least(coalesce(new.trial_end, new.created_at), now()));
-  end if;
+if ${COUNTS('new')} or new.status = 'unpaid'
+   or (new.status in ('canceled', 'paused') and coalesce(new.ended_at, new.canceled_at, new.trial_end) > coalesce(new.trial_end, new.created_at)) then
+  new.first_counted_at := greatest(new.created_at, coalesce(new.trial_end, new.created_at));
+else
+  new.first_counted_at := null;
+end if;
+if new.first_counted_at is not null and not (${COUNTS('new')}) then
+  new.stopped_counting_at := coalesce(new.ended_at, new.canceled_at, new.last_event_at, new.first_counted_at);
+else
   new.stopped_counting_at := null;
-elsif tg_op = 'UPDATE' and ${COUNTS('old')} then
-  new.stopped_counting_at := least(coalesce(new.ended_at, now()), now());
 end if;
 return new;`;
 
@@ -97,9 +102,9 @@ export const SubscriptionSchema = defineEntity({
     /** Exact MRR = mrrNumerator / mrrDenominator minor units (src/billing/metrics/mrr-totals.ts); null if not computed. */
     mrrNumerator: p.decimal('string').columnType('numeric').nullable(),
     mrrDenominator: p.decimal('string').columnType('numeric').nullable(),
-    /** When it first counted toward MRR (set by the `subscriptions` trigger; never cleared). */
+    /** When it started counting toward MRR (set by the `subscriptions` trigger from the row's state). */
     firstCountedAt: p.datetime().nullable(),
-    /** When it last stopped counting (set by the trigger; cleared when it counts again). */
+    /** When it stopped counting (set by the trigger from the row's state; null while it counts). */
     stoppedCountingAt: p.datetime().nullable(),
     testClock: p.text().nullable(),
     metadata: p.json<Record<string, string>>().default('{}'),

@@ -18,10 +18,19 @@ export class Migration20261122014000_mrr extends Migration {
     this.addSql(`create index "mrr_totals_kind_month_index" on "mrr_totals" ("kind", "month");`);
 
     // Triggers as the entity declares them (src/db/entities/subscription.ts says what they do and why).
-    this.addSql(`create or replace function "subscriptions_mrr_moments_fn"() returns trigger as $$ begin if new.status in ('active', 'past_due') then
-  if new.first_counted_at is null then
-    new.first_counted_at := greatest(new.created_at, least(coalesce(new.trial_end, new.created_at), now()));   end if;   new.stopped_counting_at := null; elsif tg_op = 'UPDATE' and old.status in ('active', 'past_due') then
-  new.stopped_counting_at := least(coalesce(new.ended_at, now()), now()); end if; return new; end; $$ language plpgsql;`);
+    this.addSql(`create or replace function "subscriptions_mrr_moments_fn"() returns trigger as $$ begin
+if new.status in ('active', 'past_due') or new.status = 'unpaid'
+   or (new.status in ('canceled', 'paused') and coalesce(new.ended_at, new.canceled_at, new.trial_end) > coalesce(new.trial_end, new.created_at)) then
+  new.first_counted_at := greatest(new.created_at, coalesce(new.trial_end, new.created_at));
+else
+  new.first_counted_at := null;
+end if;
+if new.first_counted_at is not null and not (new.status in ('active', 'past_due')) then
+  new.stopped_counting_at := coalesce(new.ended_at, new.canceled_at, new.last_event_at, new.first_counted_at);
+else
+  new.stopped_counting_at := null;
+end if;
+return new; end; $$ language plpgsql;`);
     this.addSql(`create trigger "mrr_moments" BEFORE INSERT OR UPDATE on "subscriptions" for each ROW execute function "subscriptions_mrr_moments_fn"();`);
     this.addSql(`create or replace function "subscriptions_mrr_totals_fn"() returns trigger as $$ begin if tg_op = 'UPDATE'
    and (old.status in ('active', 'past_due')) = (new.status in ('active', 'past_due'))
@@ -49,8 +58,8 @@ export class Migration20261122014000_mrr extends Migration {
     // Signals read the last MRR_UPDATED per currency after each MRR change: an index, not a scan of every event.
     this.addSql(`create index "billing_events_mrr_updated_index" on "billing_events" ("currency", "created_at") where type = 'MRR_UPDATED';`);
 
-    // Rows already mirrored: they count as of now (their fraction arrives with their next write).
-    this.addSql(`update "subscriptions" set "first_counted_at" = "created_at" where "status" in ('active', 'past_due');`);
+    // Rows already mirrored: the moments trigger fills their start and stop (their fraction arrives with their next write).
+    this.addSql(`update "subscriptions" set "status" = "status";`);
     this.addSql(`delete from "mrr_totals";`);
     this.addSql(`insert into "mrr_totals" (kind, month, currency, plan_id, denominator, numerator, subscriptions)
 select b.kind, b.month, lower(s.currency), coalesce(s.plan_id, ''), coalesce(s.mrr_denominator, 1), sum(coalesce(s.mrr_numerator, 0)), count(*)
