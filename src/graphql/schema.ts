@@ -15,6 +15,7 @@ import { ParkedWebhookEventsResolver } from './resolvers/parked-webhook-events.r
 import { PlanResolver } from './resolvers/plan.resolver.js';
 import { SubscriptionMutationsResolver } from './resolvers/subscription-mutations.resolver.js';
 import { CustomerSubscriptionsResolver, SubscriptionResolver } from './resolvers/subscription.resolver.js';
+import { CustomerUsageResolver, UsageResolver } from './resolvers/usage.resolver.js';
 import { DateTimeScalar } from './scalars.js';
 import './types/enums.js';
 
@@ -42,6 +43,9 @@ export const CORE_RESOLVERS = [
   // Issue 4, writes: subscribe, changePlan, cancel, resume, upcomingInvoice, portal and checkout sessions.
   SubscriptionMutationsResolver,
   BillingSessionMutationsResolver,
+  // Issue 6: the usage ledger (reportUsage, reportUsageBatch, Customer.usage) and entitlements.
+  UsageResolver,
+  CustomerUsageResolver,
 ] as const;
 
 export async function buildGatewaySchema(options: GatewaySchemaOptions = {}): Promise<GraphQLSchema> {

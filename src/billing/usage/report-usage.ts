@@ -1,0 +1,51 @@
+/**
+ * `reportUsage`: one usage record into the ledger, counted once per (customer, idempotency key)
+ * forever. Two statements on the usual path: the customer with its live subscriptions, and the insert.
+ * A key already recorded returns the original record with `duplicate: true` and adds nothing, even
+ * when this call's quantity differs, and even when this call would no longer pass validation (a retry
+ * after the period moved on still gets its original answer).
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import type { Authentication } from '../../auth/guard.js';
+import { AppError } from '../../errors.js';
+import { customerNow } from '../clock/customer-clock.js';
+import type { Catalog } from '../catalog.js';
+import { findUsageRows, insertUsageRow, usagePairKey, type LedgerRow } from './ledger.js';
+import { catalogIndex, loadUsageCustomers } from './metered-customers.js';
+import { planUsageRecord, scopedUsageCustomer, usageScope } from './plan-record.js';
+import { checkUsageShape, type UsageInput } from './rules.js';
+
+export interface UsageDeps {
+  em: EntityManager;
+  catalog: Catalog;
+}
+
+/** A ledger record as the API shows it (`meter` is the catalog meter id). */
+export interface UsageRecordView {
+  id: string;
+  meter: string;
+  quantity: number;
+  timestamp: Date;
+  idempotencyKey: string;
+  duplicate: boolean;
+}
+
+export function toRecordView(catalog: Catalog, row: LedgerRow, duplicate: boolean): UsageRecordView {
+  const meter = catalogIndex(catalog).meterIdByEventName.get(row.meter) ?? row.meter;
+  return { id: row.id, meter, quantity: row.quantity, timestamp: row.timestamp, idempotencyKey: row.idempotencyKey, duplicate };
+}
+
+export async function reportUsage(deps: UsageDeps, auth: Authentication, input: UsageInput): Promise<UsageRecordView> {
+  const scope = usageScope(auth, input.customerId);
+  checkUsageShape(input);
+  const customers = await loadUsageCustomers(deps.em, [scope.ref]);
+  const customer = scopedUsageCustomer(scope, customers);
+  const plan = planUsageRecord(deps.catalog, customer, input, await customerNow(deps.em, customer.id));
+  if (plan instanceof AppError) {
+    const original = (await findUsageRows(deps.em, [{ customerId: customer.id, idempotencyKey: input.idempotencyKey }])).get(usagePairKey(customer.id, input.idempotencyKey));
+    if (original) return toRecordView(deps.catalog, original, true);
+    throw plan;
+  }
+  const { row, inserted } = await insertUsageRow(deps.em, plan.row);
+  return toRecordView(deps.catalog, row, !inserted);
+}
