@@ -146,6 +146,20 @@ describe('reportUsage', () => {
     expect(r.data!.reportUsage).toMatchObject({ quantity: 2, duplicate: false });
     expect(await ledgerRows(customers.alice!)).toBe(rowsBefore + 1);
   });
+
+  it('a meter of a subscription started a moment ago is accepted at once (no stale refusal)', async () => {
+    await subscribe('fay', 'pro_monthly');
+    // Cached facts for fay: pro_monthly only.
+    expect((await gw.gql(REPORT, { input: { meter: 'api_calls', quantity: 1, idempotencyKey: 'warm-cache' } }, tokens.fay)).errors).toBeUndefined();
+    const before = await gw.gql(REPORT, { input: { meter: 'storage_gb', quantity: 1, idempotencyKey: 'gb-0' } }, tokens.fay);
+    expect(errorOf(before)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'meter' });
+    expect((await gw.gql(SUBSCRIBE, { input: { plan: 'capped_monthly', paymentMethod: 'pm_card_visa' } }, tokens.fay)).errors).toBeUndefined();
+    const after = await gw.gql(REPORT, { input: { meter: 'storage_gb', quantity: 3, idempotencyKey: 'gb-1' } }, tokens.fay);
+    expect(after.errors).toBeUndefined();
+    expect(after.data!.reportUsage).toMatchObject({ meter: 'storage_gb', quantity: 3, duplicate: false });
+    // api_calls is on both plans now.
+    expect((await gw.gql(REPORT, { input: { meter: 'api_calls', quantity: 1, idempotencyKey: 'both-1' } }, tokens.fay)).errors).toBeUndefined();
+  });
 });
 
 describe('reportUsageBatch', () => {

@@ -95,6 +95,44 @@ export async function loadUsageCustomers(em: EntityManager, refs: readonly Custo
   return out;
 }
 
+/**
+ * The single-call hot path reads a customer through this short-lived cache (per database, by ref): a
+ * backend reporting thousands of calls a second for one customer then costs one statement per call
+ * (the insert). Only a record that passes validation is accepted on cached facts; one that fails is
+ * checked again against a fresh read, so a subscription started a moment ago is never refused. A
+ * subscription that ended or renewed less than `USAGE_CUSTOMER_TTL_MS` ago may still be seen as it was.
+ */
+export const USAGE_CUSTOMER_TTL_MS = 1_000;
+const CACHE_MAX = 10_000;
+const caches = new WeakMap<object, Map<string, { customer: UsageCustomer; until: number }>>();
+
+function cacheOf(em: EntityManager): Map<string, { customer: UsageCustomer; until: number }> {
+  const owner = em.getDriver();
+  let cache = caches.get(owner);
+  if (!cache) caches.set(owner, (cache = new Map()));
+  return cache;
+}
+
+/** The customer a ref names, from the cache when fresh enough (`cached` says which). */
+export async function loadUsageCustomerCached(em: EntityManager, ref: CustomerRef): Promise<{ customers: Map<string, UsageCustomer>; cached: boolean }> {
+  const cache = cacheOf(em);
+  const key = refKey(ref);
+  const hit = cache.get(key);
+  if (hit && hit.until > Date.now()) return { customers: new Map([[key, hit.customer]]), cached: true };
+  const customers = await loadUsageCustomers(em, [ref]);
+  const found = customers.get(key);
+  if (found) {
+    if (cache.size >= CACHE_MAX) cache.clear();
+    cache.set(key, { customer: found, until: Date.now() + USAGE_CUSTOMER_TTL_MS });
+  } else cache.delete(key);
+  return { customers, cached: false };
+}
+
+/** Drops a ref's cached customer (after a fresh read disagreed). */
+export function forgetUsageCustomer(em: EntityManager, ref: CustomerRef): void {
+  cacheOf(em).delete(refKey(ref));
+}
+
 /** Catalog lookups by meter id and Stripe event name, built once per catalog. */
 export interface CatalogIndex {
   plans: Map<string, CatalogPlan>;
@@ -123,15 +161,20 @@ export interface MeterCarrier {
   planMeter: PlanMeterOf;
 }
 
-/** The newest live subscription whose plan has `meterId` (and a mirrored period), or null. */
-export function subscriptionCarrying(catalog: Catalog, customer: UsageCustomer, meterId: string): MeterCarrier | null {
+/**
+ * The live subscriptions whose plan has `meterId` (and a mirrored period), newest first. Usually one;
+ * two products whose plans share a meter both bill it (Stripe counts a meter event for every price on
+ * the meter), so a record is valid when it falls in either's window.
+ */
+export function subscriptionsCarrying(catalog: Catalog, customer: UsageCustomer, meterId: string): MeterCarrier[] {
   const { plans } = catalogIndex(catalog);
+  const out: MeterCarrier[] = [];
   for (const s of customer.subscriptions) {
     const plan = s.planId ? plans.get(s.planId) : undefined;
     const planMeter = plan?.meters.find((m) => m.meter === meterId);
-    if (plan && planMeter && s.periodStart && s.periodEnd) return { subscription: s as MeterCarrier['subscription'], plan, planMeter };
+    if (plan && planMeter && s.periodStart && s.periodEnd) out.push({ subscription: s as MeterCarrier['subscription'], plan, planMeter });
   }
-  return null;
+  return out;
 }
 
 /**

@@ -6,7 +6,7 @@ import { resolveCustomerScope, requireViewer, assertCustomerInScope, type Authen
 import { AppError, badUserInput, notFound } from '../../errors.js';
 import type { Catalog } from '../catalog.js';
 import type { NewUsageRow } from './ledger.js';
-import { catalogIndex, refKey, subscriptionCarrying, usageWindow, type UsageCustomer } from './metered-customers.js';
+import { catalogIndex, refKey, subscriptionsCarrying, usageWindow, type UsageCustomer } from './metered-customers.js';
 import type { UsageInput } from './rules.js';
 
 /**
@@ -42,11 +42,13 @@ export function planUsageRecord(catalog: Catalog, customer: UsageCustomer, input
   if (customer.subscriptions.length === 0) {
     return badUserInput(`${prefix}customerId`, 'This customer has no active subscription: usage is recorded against a subscription whose plan has the meter');
   }
-  const carrier = subscriptionCarrying(catalog, customer, meter.id);
-  if (!carrier) return badUserInput(`${prefix}meter`, `Meter "${meter.id}" is not on this customer's plan`);
+  const carriers = subscriptionsCarrying(catalog, customer, meter.id);
+  if (carriers.length === 0) return badUserInput(`${prefix}meter`, `Meter "${meter.id}" is not on this customer's plan`);
   const timestamp = input.timestamp ?? now;
-  const { from, to } = usageWindow(carrier, now);
-  if (timestamp.getTime() < from.getTime() || timestamp.getTime() >= to.getTime()) {
+  const windows = carriers.map((c) => usageWindow(c, now));
+  const t = timestamp.getTime();
+  if (!windows.some((w) => t >= w.from.getTime() && t < w.to.getTime())) {
+    const { from, to } = windows[0]!;
     return badUserInput(
       `${prefix}timestamp`,
       `timestamp must fall in the current or previous billing period (${from.toISOString()} to ${new Date(to.getTime() - 1).toISOString()}) and at most 5 minutes ahead of now`,

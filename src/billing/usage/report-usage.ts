@@ -1,6 +1,7 @@
 /**
  * `reportUsage`: one usage record into the ledger, counted once per (customer, idempotency key)
- * forever. Two statements on the usual path: the customer with its live subscriptions, and the insert.
+ * forever. On the usual path one statement, the insert: the customer with its live subscriptions comes
+ * from a one-second cache (see `loadUsageCustomerCached`), else one more statement.
  * A key already recorded returns the original record with `duplicate: true` and adds nothing, even
  * when this call's quantity differs, and even when this call would no longer pass validation (a retry
  * after the period moved on still gets its original answer).
@@ -11,7 +12,7 @@ import { AppError } from '../../errors.js';
 import { customerNow } from '../clock/customer-clock.js';
 import type { Catalog } from '../catalog.js';
 import { findUsageRows, insertUsageRow, usagePairKey, type LedgerRow } from './ledger.js';
-import { catalogIndex, loadUsageCustomers } from './metered-customers.js';
+import { catalogIndex, forgetUsageCustomer, loadUsageCustomerCached } from './metered-customers.js';
 import { planUsageRecord, scopedUsageCustomer, usageScope } from './plan-record.js';
 import { checkUsageShape, type UsageInput } from './rules.js';
 
@@ -38,9 +39,15 @@ export function toRecordView(catalog: Catalog, row: LedgerRow, duplicate: boolea
 export async function reportUsage(deps: UsageDeps, auth: Authentication, input: UsageInput): Promise<UsageRecordView> {
   const scope = usageScope(auth, input.customerId);
   checkUsageShape(input);
-  const customers = await loadUsageCustomers(deps.em, [scope.ref]);
-  const customer = scopedUsageCustomer(scope, customers);
-  const plan = planUsageRecord(deps.catalog, customer, input, await customerNow(deps.em, customer.id));
+  const { customers, cached } = await loadUsageCustomerCached(deps.em, scope.ref);
+  let customer = scopedUsageCustomer(scope, customers);
+  let plan = planUsageRecord(deps.catalog, customer, input, await customerNow(deps.em, customer.id));
+  if (plan instanceof AppError && cached) {
+    // Cached facts refused it: decide on fresh ones (e.g. the subscription started a moment ago).
+    forgetUsageCustomer(deps.em, scope.ref);
+    customer = scopedUsageCustomer(scope, (await loadUsageCustomerCached(deps.em, scope.ref)).customers);
+    plan = planUsageRecord(deps.catalog, customer, input, await customerNow(deps.em, customer.id));
+  }
   if (plan instanceof AppError) {
     const original = (await findUsageRows(deps.em, [{ customerId: customer.id, idempotencyKey: input.idempotencyKey }])).get(usagePairKey(customer.id, input.idempotencyKey));
     if (original) return toRecordView(deps.catalog, original, true);
