@@ -1,6 +1,6 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { assertCustomerInScope, requireViewer, resolveCustomerScope } from '../../auth/guard.js';
 import { notFound } from '../../errors.js';
 import type { GraphQLContext } from '../context.js';
@@ -9,6 +9,16 @@ import { Entitlement, EntitlementReason, ReportUsageInput, UsageRecord, UsageSum
 import type { EntitlementView } from '../../billing/usage/entitlements.js';
 
 const toEntitlement = (e: EntitlementView): Entitlement => ({ ...e, reason: e.reason as EntitlementReason });
+
+// An ArgsType keeps the arguments in declaration order in the SDL (parameter decorators run in reverse).
+@ArgsType()
+class EntitlementArgs {
+  @Field(() => String, { description: 'A plan feature (e.g. "Priority support") or a meter id (e.g. api_calls).' })
+  feature!: string;
+
+  @Field(() => ID, { nullable: true, description: "cus_… or externalId. Omitted: the caller's own customer." })
+  customerId?: string | null;
+}
 
 /** reportUsage, reportUsageBatch and entitlement (issue 6): parse, authorise, call the usage service. */
 @Resolver()
@@ -35,11 +45,7 @@ export class UsageResolver {
   @Query(() => Entitlement, {
     description: "May the customer use this feature (a plan feature or a meter id) now? Customers ask for themselves; admins name customerId (cus_… or externalId).",
   })
-  async entitlement(
-    @Arg('feature', () => String) feature: string,
-    @Arg('customerId', () => ID, { nullable: true }) customerId: string | null | undefined,
-    @Ctx() ctx: GraphQLContext,
-  ): Promise<Entitlement> {
+  async entitlement(@Args() { feature, customerId }: EntitlementArgs, @Ctx() ctx: GraphQLContext): Promise<Entitlement> {
     const scope = resolveCustomerScope(ctx.auth, customerId);
     const row = assertCustomerInScope(scope, await ctx.services.customers.find(scope.ref));
     // An admin naming an unknown customer is told so; a caller with no billing customer yet is simply not entitled.
