@@ -4,7 +4,7 @@
  * customer, this process as the load generator.
  *
  *   npm run build && node --experimental-transform-types --no-warnings bench/usage/run.ts \
- *     [--seconds 10] [--connections 64] [--samples 300] [--database-url postgres://…] [--cpu-prof DIR] [--only single]
+ *     [--seconds 10] [--connections 64] [--samples 300] [--database-url postgres://…] [--cpu-prof DIR] [--only single|batch]
  *
  * Rows:
  *  1. single `reportUsage` calls/s (autocannon, every call a new idempotency key), exactly-once checked:
@@ -198,6 +198,13 @@ export const part: BenchPart = {
       // Warm-up (JIT, pool, plan caches), not measured.
       await singleCalls(gateway.url, token, 2, connections, 'warm');
 
+      if (ctx.options.only === 'batch') {
+        // Profiling aid (--only batch): the batch phase alone.
+        const cpuB = await cpuMeter(gateway.child.pid!);
+        const b = await batchedRecords(gateway.url, token, seconds, 4);
+        ctx.log(`batch: ${b.acked} records; ${await cpuB.stop()}`);
+        return [{ metric: 'reportUsageBatch records (1,000 per call, 4 callers)', value: Math.round(b.perSecond), unit: 'records/s' }];
+      }
       const cpu = await cpuMeter(gateway.child.pid!);
       const single = await singleCalls(gateway.url, token, seconds, connections, 'single');
       ctx.log(`single: ${single.acked.size} acknowledged, ${single.failed} failed, latency p99 ${single.p99} ms; ${await cpu.stop()}`);
