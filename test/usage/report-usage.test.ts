@@ -190,6 +190,13 @@ describe('reportUsageBatch', () => {
     expect(retry.errors).toBeUndefined();
     expect(retry.data!.reportUsageBatch.map((x: { duplicate: boolean }) => x.duplicate)).toEqual([true, true, true, true, true, false]);
     expect(await ledgerRows(customers.erin!)).toBe(before + 991);
+
+    // A retried record that would fail now (timestamp far outside the window) still gets its original.
+    const late = await gw.gql(REPORT_BATCH, { input: [{ ...input[0]!, timestamp: '2020-01-01T00:00:00Z' }, { ...input[0]!, idempotencyKey: 'batch-new-2' }] }, admin);
+    expect(late.errors).toBeUndefined();
+    expect(late.data!.reportUsageBatch[0]).toEqual({ ...out[0]!, duplicate: true });
+    expect(late.data!.reportUsageBatch[1]).toMatchObject({ duplicate: false, idempotencyKey: 'batch-new-2' });
+    expect(await ledgerRows(customers.erin!)).toBe(before + 992);
   });
 
   it('a bad record fails the whole batch with its index and field; nothing is stored', async () => {

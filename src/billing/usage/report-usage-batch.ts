@@ -8,7 +8,7 @@
 import { AppError, badUserInput } from '../../errors.js';
 import type { Authentication, CustomerScope } from '../../auth/guard.js';
 import { customerNowOf } from '../clock/customer-clock.js';
-import { findUsageRows, insertUsageRows, usagePairKey } from './ledger.js';
+import { findUsageRows, insertUsageRows, usagePairKey, type LedgerRow } from './ledger.js';
 import { loadUsageCustomers, type UsageCustomer } from './metered-customers.js';
 import { planUsageRecord, scopedUsageCustomer, usageScope, type RecordPlan } from './plan-record.js';
 import { toRecordView, type UsageDeps, type UsageRecordView } from './report-usage.js';
@@ -72,21 +72,21 @@ export async function reportUsageBatch(deps: UsageDeps, auth: Authentication, in
   });
 
   return deps.em.transactional(async (tx) => {
-    if (errors.length > 0) {
-      // A record that fails now but whose key is already recorded is a retry: it gets its original.
-      const retried = await findUsageRows(
-        tx,
-        errors.flatMap((e) => (resolved[e.index] ? [{ customerId: resolved[e.index]!.id, idempotencyKey: inputs[e.index]!.idempotencyKey }] : [])),
-      );
-      const still = errors.filter((e) => !(resolved[e.index] && retried.has(usagePairKey(resolved[e.index]!.id, inputs[e.index]!.idempotencyKey))));
-      if (still.length > 0) throw batchFailure(still.sort((a, b) => a.index - b.index));
-    }
-    // First occurrence of a (customer, key) pair in the batch is the one inserted.
+    // A record that fails now but whose key is already recorded is a retry: it gets its original.
+    const retried = await findUsageRows(
+      tx,
+      errors.flatMap((e) => (resolved[e.index] ? [{ customerId: resolved[e.index]!.id, idempotencyKey: inputs[e.index]!.idempotencyKey }] : [])),
+    );
+    const still = errors.filter((e) => !(resolved[e.index] && retried.has(usagePairKey(resolved[e.index]!.id, inputs[e.index]!.idempotencyKey))));
+    if (still.length > 0) throw batchFailure(still.sort((a, b) => a.index - b.index));
+    // The first occurrence of a (customer, key) pair in the batch is the one inserted.
     const firstOf = new Map<string, RecordPlan>();
-    for (const p of plans) if (p && !firstOf.has(usagePairKey(p.row.customerId, p.row.idempotencyKey))) firstOf.set(usagePairKey(p.row.customerId, p.row.idempotencyKey), p);
-    const retriedPairs = errors.map((e) => ({ customerId: resolved[e.index]!.id, idempotencyKey: inputs[e.index]!.idempotencyKey }));
-    const { rows, inserted } = firstOf.size > 0 ? await insertUsageRows(tx, [...firstOf.values()].map((p) => p.row)) : { rows: new Map(), inserted: new Set<string>() };
-    if (retriedPairs.length > 0) for (const [k, v] of await findUsageRows(tx, retriedPairs)) rows.set(k, v);
+    for (const p of plans) {
+      const k = p && usagePairKey(p.row.customerId, p.row.idempotencyKey);
+      if (p && k && !firstOf.has(k)) firstOf.set(k, p);
+    }
+    const { rows, inserted } = firstOf.size > 0 ? await insertUsageRows(tx, [...firstOf.values()].map((p) => p.row)) : { rows: new Map<string, LedgerRow>(), inserted: new Set<string>() };
+    for (const [k, v] of retried) rows.set(k, v);
     const answered = new Set<string>();
     return inputs.map((input, i) => {
       const k = usagePairKey(resolved[i]!.id, input.idempotencyKey);
