@@ -112,6 +112,15 @@ describe('reportUsage', () => {
       const r = await gw.gql(REPORT, { input }, tokens.alice);
       expect(errorOf(r), JSON.stringify(override)).toMatchObject({ code: 'BAD_USER_INPUT', field });
     }
+    // Values GraphQL itself cannot coerce are named by their path in the variables.
+    expect(errorOf(await gw.gql(REPORT, { input: { meter: 'api_calls', quantity: 1e12, idempotencyKey: 'big' } }, tokens.alice))).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'input.quantity',
+    });
+    expect(errorOf(await gw.gql(REPORT, { input: { meter: 'api_calls', quantity: 1, timestamp: 'yesterday', idempotencyKey: 'ts' } }, tokens.alice))).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'input.timestamp',
+    });
     // Admins must name the customer.
     expect(errorOf(await gw.gql(REPORT, { input: { meter: 'api_calls', quantity: 1, idempotencyKey: 'adm-1' } }, admin))).toMatchObject({
       code: 'BAD_USER_INPUT',
