@@ -80,6 +80,13 @@ describe('entitlement', () => {
     expect(await entitlement('cap', 'api_calls')).toMatchObject({ allowed: true, used: 7, remaining: 0, reason: 'OVERAGE_BILLED' });
     await use('cap', 'api_calls', 1);
     expect(await entitlement('cap', 'api_calls')).toMatchObject({ allowed: false, used: 8, remaining: 0, hardLimit: 8, reason: 'LIMIT_REACHED' });
+    // Plans show the cap.
+    const plans = (await gw.gql(`{ plans { id meters { meter included hardLimit } } }`)).data!.plans as { id: string; meters: { meter: string; hardLimit: number | null }[] }[];
+    expect(plans.find((p) => p.id === 'capped_monthly')!.meters).toEqual([
+      { meter: 'api_calls', included: 5, hardLimit: 8 },
+      { meter: 'storage_gb', included: 100, hardLimit: null },
+    ]);
+    expect(plans.find((p) => p.id === 'pro_monthly')!.meters[0]!.hardLimit).toBeNull();
     // The other meter and the features are unaffected.
     expect(await entitlement('cap', 'storage_gb')).toMatchObject({ allowed: true, reason: 'WITHIN_INCLUDED', limit: 100 });
     const list = (await gw.gql(ENTITLEMENTS, {}, tokens.cap)).data!.customer.entitlements;
