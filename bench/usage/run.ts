@@ -21,7 +21,7 @@ import pg from 'pg';
 import type { BenchContext, BenchPart, BenchRow } from '../lib/part.js';
 
 const harness = (await import(new URL('../webhooks/harness.ts', import.meta.url).href)) as typeof import('../webhooks/harness.js');
-const { JWT_SECRET, load, pct, startEmulators, startGateway, tempDatabase, cpuMeter, loadAverage } = harness;
+const { JWT_SECRET, load, pct, startEmulators, startGateway, tempDatabase, cpuMeter, loadAverage, processCpuSeconds } = harness;
 
 const SUB = 'bench-usage-customer';
 const BATCH = 1_000;
@@ -97,6 +97,22 @@ async function checkExactlyOnce(db: pg.Client, customerId: string, url: string, 
   const after = await db.query(`select count(*) as n from usage_records where customer_id = $1 and idempotency_key like $2`, [customerId, `${tag}-%`]);
   if (Number(after.rows[0].n) !== rows.length) return 'replayed keys added rows';
   return null;
+}
+
+/** `{ __typename }` over the same connections and token: requests/s and gateway CPU per request. */
+async function gatewayFloor(url: string, token: string, seconds: number, connections: number, pid: number): Promise<string> {
+  const cpu0 = await processCpuSeconds(pid);
+  const result = await autocannon({
+    url: `${url}/graphql`,
+    method: 'POST',
+    connections,
+    duration: seconds,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: '{"query":"{ __typename }"}',
+  });
+  const cpu = (await processCpuSeconds(pid)) - cpu0;
+  const n = result.requests.total as number;
+  return `${Math.round(n / seconds)} requests/s, gateway CPU ${((cpu * 1000) / Math.max(1, n)).toFixed(3)} ms per request`;
 }
 
 /** reportUsageBatch calls of 1,000 records from `callers` closed loops for `seconds`. */
@@ -205,9 +221,15 @@ export const part: BenchPart = {
         ctx.log(`batch: ${b.acked} records; ${await cpuB.stop()}`);
         return [{ metric: 'reportUsageBatch records (1,000 per call, 4 callers)', value: Math.round(b.perSecond), unit: 'records/s' }];
       }
+      // The floor under any call: the same HTTP + auth + Apollo path with a query that touches nothing.
+      const floor = await gatewayFloor(gateway.url, token, Math.min(5, seconds), connections, gateway.child.pid!);
+      ctx.log(`floor ({ __typename }): ${floor}`);
+
+      const cpuBefore = await processCpuSeconds(gateway.child.pid!);
       const cpu = await cpuMeter(gateway.child.pid!);
       const single = await singleCalls(gateway.url, token, seconds, connections, 'single');
       ctx.log(`single: ${single.acked.size} acknowledged, ${single.failed} failed, latency p99 ${single.p99} ms; ${await cpu.stop()}`);
+      ctx.log(`gateway CPU per reportUsage call: ${(((await processCpuSeconds(gateway.child.pid!)) - cpuBefore) * 1000 / Math.max(1, single.acked.size)).toFixed(3)} ms`);
       const singleProblem = await checkExactlyOnce(client, customerId, gateway.url, token, 'single', single.acked, connections);
       const singleExact = singleProblem === null;
       if (singleProblem) ctx.log(`EXACTLY-ONCE VIOLATED (single): ${singleProblem}`);

@@ -41,23 +41,6 @@ const toLedgerRow = (r: DbRow): LedgerRow => ({
 
 const pairKey = (customerId: string, key: string) => `${customerId}\u0000${key}`;
 
-/** One row: the inserted row (`inserted: true`) or the one that already holds the key. */
-export async function insertUsageRow(em: EntityManager, row: NewUsageRow): Promise<{ row: LedgerRow; inserted: boolean }> {
-  const id = randomUUID();
-  const inserted = await queryRows<{ id: string }>(
-    em,
-    `insert into usage_records (id, customer_id, meter, quantity, "timestamp", idempotency_key) values (?, ?, ?, ?, ?, ?)
-     on conflict (customer_id, idempotency_key) do nothing returning id`,
-    [id, row.customerId, row.meter, row.quantity, row.timestamp, row.idempotencyKey],
-  );
-  if (inserted.length > 0) return { row: { id, ...row }, inserted: true };
-  // A new statement sees the committed holder (ON CONFLICT waited for a concurrent inserter to commit).
-  const existing = await findUsageRows(em, [row]);
-  const found = existing.get(pairKey(row.customerId, row.idempotencyKey));
-  if (!found) throw new Error('usage record conflict without a holder');
-  return { row: found, inserted: false };
-}
-
 /**
  * Many rows in one statement (`jsonb_to_recordset`: one parameter, no per-row round trip). Rows must
  * have distinct (customer, key) pairs. Returns every pair's row and which pairs were inserted now.

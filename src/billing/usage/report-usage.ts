@@ -1,7 +1,8 @@
 /**
  * `reportUsage`: one usage record into the ledger, counted once per (customer, idempotency key)
- * forever. On the usual path one statement, the insert: the customer with its live subscriptions comes
- * from a one-second cache (see `loadUsageCustomerCached`), else one more statement.
+ * forever. On the usual path one statement, the insert (shared with concurrent calls: `insert-queue.ts`):
+ * the customer with its live subscriptions comes from a one-second cache (`loadUsageCustomerCached`),
+ * else one more statement.
  * A key already recorded returns the original record with `duplicate: true` and adds nothing, even
  * when this call's quantity differs, and even when this call would no longer pass validation (a retry
  * after the period moved on still gets its original answer).
@@ -11,7 +12,8 @@ import type { Authentication } from '../../auth/guard.js';
 import { AppError } from '../../errors.js';
 import { customerNow } from '../clock/customer-clock.js';
 import type { Catalog } from '../catalog.js';
-import { findUsageRows, insertUsageRow, usagePairKey, type LedgerRow } from './ledger.js';
+import { findUsageRows, usagePairKey, type LedgerRow } from './ledger.js';
+import { queueUsageInsert } from './insert-queue.js';
 import { catalogIndex, forgetUsageCustomer, loadUsageCustomerCached } from './metered-customers.js';
 import { planUsageRecord, scopedUsageCustomer, usageScope } from './plan-record.js';
 import { checkUsageShape, type UsageInput } from './rules.js';
@@ -53,6 +55,6 @@ export async function reportUsage(deps: UsageDeps, auth: Authentication, input: 
     if (original) return toRecordView(deps.catalog, original, true);
     throw plan;
   }
-  const { row, inserted } = await insertUsageRow(deps.em, plan.row);
+  const { row, inserted } = await queueUsageInsert(deps.em, plan.row);
   return toRecordView(deps.catalog, row, !inserted);
 }
