@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_CATALOG_PATH } from './billing/catalog.js';
+import { defaultDunningSchedule, dunningScheduleSchema, formatDunningSchedule, graceDaysOf, type DunningSchedule } from './billing/dunning/schedule.js';
 
 /**
  * The gateway's configuration: every environment variable of CONTRACT.md (plus the operational
@@ -61,7 +62,17 @@ export interface Config {
   portalReturnUrlAllowlist: string[];
   /** Browser origins allowed to call /graphql cross-origin: '*' = any, [] = none (same origin only). */
   corsOrigins: '*' | string[];
+  /** Days after the first failed payment on which access is first restricted (soft suspension); see `dunning`. */
   billingGracePeriodDays: number;
+  /** Dunning (src/billing/dunning/README.md). */
+  dunning: {
+    schedule: DunningSchedule;
+    /** Outgoing signed webhook for dunning notifications (with webhookSecret); unset: log lines only. */
+    webhookUrl?: string;
+    webhookSecret?: string;
+    /** How often due steps are looked for in real time (test clocks move them at once). */
+    tickSeconds: number;
+  };
   rateLimit: {
     /** Requests per window per authenticated subject; 0 disables. */
     perToken: number;
@@ -74,6 +85,21 @@ export interface Config {
   /** Largest accepted JSON request body, in bytes. */
   bodyLimitBytes: number;
   graphql: { maxDepth: number; maxCost: number };
+  /** The meter-event flusher (usage ledger → Stripe Billing Meters), per process. */
+  usageFlush: {
+    /** Meter events sent per second by this process; 0: no flusher here. */
+    ratePerSecond: number;
+    /** Ledger rows claimed per batch. */
+    batchSize: number;
+    /** Idle poll period (a reportUsage wakes it at once). */
+    intervalMs: number;
+    /** Requests in flight at once. */
+    concurrency: number;
+    /** Attempts a permanently rejected row gets before it is parked. */
+    maxAttempts: number;
+    /** How long claimed rows stay with their flusher; a crashed one's rows are resent after it. */
+    leaseSeconds: number;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -159,6 +185,13 @@ const VARS = {
   PORTAL_RETURN_URL_ALLOWLIST: zodVar(commaList(origin), 'a comma-separated list of origins such as https://app.example.com'),
   CORS_ORIGINS: zodVar(z.union([z.literal('*'), commaList(origin)]), '* or a comma-separated list of origins such as https://app.example.com'),
   BILLING_GRACE_PERIOD_DAYS: zodVar(intIn(0, 365), 'an integer number of days 0-365'),
+  DUNNING_SCHEDULE: zodVar(
+    dunningScheduleSchema,
+    'comma-separated action:day steps (actions reminder, warning, soft_suspension, suspension; days increasing, suspension last), e.g. reminder:1,warning:4,soft_suspension:7,suspension:8',
+  ),
+  DUNNING_WEBHOOK_URL: zodVar(httpUrl, 'an absolute http(s) URL that receives dunning notifications'),
+  DUNNING_WEBHOOK_SECRET: zodVar(z.string().min(16), 'a signing secret of at least 16 characters', true),
+  DUNNING_TICK_SECONDS: zodVar(intIn(1, 3600), 'an integer number of seconds 1-3600'),
   RATE_LIMIT_PER_TOKEN: zodVar(intIn(0, 10_000_000), 'a non-negative integer (requests per window; 0 disables)'),
   RATE_LIMIT_PER_ADDRESS: zodVar(intIn(0, 10_000_000), 'a non-negative integer (requests per window; 0 disables)'),
   RATE_LIMIT_WINDOW_SECONDS: zodVar(intIn(1, 86_400), 'an integer number of seconds 1-86400'),
@@ -166,6 +199,12 @@ const VARS = {
   TRUST_PROXY: zodVar(intIn(0, 10), 'the number of reverse proxies in front of the gateway, 0-10 (0: use the socket address)'),
   GRAPHQL_MAX_DEPTH: zodVar(intIn(1, 100), 'an integer 1-100'),
   GRAPHQL_MAX_COST: zodVar(intIn(1, 10_000_000), 'a positive integer'),
+  USAGE_FLUSH_RATE_PER_SECOND: zodVar(intIn(0, 10_000), 'an integer 0-10000 (meter events per second; 0: no flusher in this process)'),
+  USAGE_FLUSH_BATCH_SIZE: zodVar(intIn(1, 10_000), 'an integer 1-10000'),
+  USAGE_FLUSH_INTERVAL_MS: zodVar(intIn(10, 3_600_000), 'an integer number of milliseconds 10-3600000'),
+  USAGE_FLUSH_CONCURRENCY: zodVar(intIn(1, 256), 'an integer 1-256'),
+  USAGE_FLUSH_MAX_ATTEMPTS: zodVar(intIn(1, 100), 'an integer 1-100'),
+  USAGE_FLUSH_LEASE_SECONDS: zodVar(intIn(1, 3600), 'an integer number of seconds 1-3600'),
 } satisfies Record<string, VarSpec<unknown>>;
 
 export type ConfigVariable = keyof typeof VARS;
@@ -189,6 +228,28 @@ function parseAll(env: Env): Parsed {
     out[name] = value;
   }
   return out as Parsed;
+}
+
+/**
+ * DUNNING_SCHEDULE, or the default derived from BILLING_GRACE_PERIOD_DAYS (the day soft suspension
+ * starts). Both set: they must agree, so neither silently wins. A webhook URL needs its secret.
+ */
+function dunningConfig(v: Parsed): Config['dunning'] {
+  const grace = v.BILLING_GRACE_PERIOD_DAYS;
+  const schedule = v.DUNNING_SCHEDULE ?? defaultDunningSchedule(grace ?? 7);
+  if (v.DUNNING_SCHEDULE && grace !== undefined && graceDaysOf(schedule) !== grace) {
+    throw new ConfigError(
+      'DUNNING_SCHEDULE',
+      `DUNNING_SCHEDULE: expected its first soft_suspension (or suspension) on day ${grace} as BILLING_GRACE_PERIOD_DAYS says, got ${JSON.stringify(formatDunningSchedule(schedule))}`,
+    );
+  }
+  if (v.DUNNING_WEBHOOK_URL && !v.DUNNING_WEBHOOK_SECRET) {
+    throw new ConfigError('DUNNING_WEBHOOK_SECRET', 'DUNNING_WEBHOOK_SECRET: expected a signing secret when DUNNING_WEBHOOK_URL is set');
+  }
+  if (v.DUNNING_WEBHOOK_SECRET && !v.DUNNING_WEBHOOK_URL) {
+    throw new ConfigError('DUNNING_WEBHOOK_URL', 'DUNNING_WEBHOOK_URL: expected the receiving URL when DUNNING_WEBHOOK_SECRET is set');
+  }
+  return { schedule, webhookUrl: v.DUNNING_WEBHOOK_URL, webhookSecret: v.DUNNING_WEBHOOK_SECRET, tickSeconds: v.DUNNING_TICK_SECONDS ?? 30 };
 }
 
 const DEV_SECRET_FILE = 'dev-jwt-secret';
@@ -234,6 +295,8 @@ export function loadConfig(env: Env = process.env): Config {
     devSecretUsed = true;
   }
 
+  const dunning = dunningConfig(v);
+
   const catalogPath = v.BILLING_CATALOG ? (isAbsolute(v.BILLING_CATALOG) ? v.BILLING_CATALOG : resolve(v.BILLING_CATALOG)) : DEFAULT_CATALOG_PATH;
 
   return {
@@ -264,7 +327,8 @@ export function loadConfig(env: Env = process.env): Config {
     portalReturnUrlAllowlist: v.PORTAL_RETURN_URL_ALLOWLIST ?? [],
     // Development: any origin (a frontend on another port just works); production: only those listed.
     corsOrigins: v.CORS_ORIGINS ?? (nodeEnv === 'production' ? [] : '*'),
-    billingGracePeriodDays: v.BILLING_GRACE_PERIOD_DAYS ?? 7,
+    billingGracePeriodDays: graceDaysOf(dunning.schedule) ?? v.BILLING_GRACE_PERIOD_DAYS ?? 7,
+    dunning,
     rateLimit: {
       perToken: v.RATE_LIMIT_PER_TOKEN ?? 6000,
       perAddress: v.RATE_LIMIT_PER_ADDRESS ?? 1200,
@@ -273,5 +337,15 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: v.TRUST_PROXY ?? 0,
     bodyLimitBytes: v.BODY_LIMIT_BYTES ?? 1024 * 1024,
     graphql: { maxDepth: v.GRAPHQL_MAX_DEPTH ?? 10, maxCost: v.GRAPHQL_MAX_COST ?? 20_000 },
+    usageFlush: {
+      // A tenth of Stripe's live limit for POST /v1/billing/meter_events (1,000 calls/s; see
+      // src/stripe/meter-events/README.md), so several replicas and other API traffic fit beside it.
+      ratePerSecond: v.USAGE_FLUSH_RATE_PER_SECOND ?? 100,
+      batchSize: v.USAGE_FLUSH_BATCH_SIZE ?? 200,
+      intervalMs: v.USAGE_FLUSH_INTERVAL_MS ?? 1000,
+      concurrency: v.USAGE_FLUSH_CONCURRENCY ?? 16,
+      maxAttempts: v.USAGE_FLUSH_MAX_ATTEMPTS ?? 8,
+      leaseSeconds: v.USAGE_FLUSH_LEASE_SECONDS ?? 60,
+    },
   };
 }

@@ -10,6 +10,9 @@ import { logger } from './log.js';
 import { checkStripe, prepareStripe, WEBHOOK_PATH, type PreparedStripe } from './stripe/sandbox.js';
 import { startPeriodicSync, type PeriodicSync } from './stripe/sync/index.js';
 import { createWebhookService, type WebhookService } from './stripe/webhooks/index.js';
+import { createMeterEventFlusher, type MeterEventFlusher } from './stripe/meter-events/index.js';
+import { chainAfterEvents } from './stripe/webhooks/after-event.js';
+import { configuredNotifiers, createDunning, startDunningTicker, type Dunning, type DunningTicker } from './billing/dunning/index.js';
 
 export interface RunningGateway {
   config: Config;
@@ -19,6 +22,10 @@ export interface RunningGateway {
   bus: SignalBus;
   /** Null in live mode without STRIPE_WEBHOOK_SECRET (the periodic sync still reconciles). */
   webhooks: WebhookService | null;
+  /** Sends the usage ledger to Stripe Billing Meters; null with USAGE_FLUSH_RATE_PER_SECOND=0. `notify()` after new usage. */
+  usageFlusher: MeterEventFlusher | null;
+  /** Dunning (issue 6): its event hook runs in the webhook worker; the ticker runs due steps on wall time. */
+  dunning: { service: Dunning; ticker: DunningTicker };
   port: number;
   url: string;
   /** Graceful stop: HTTP and WebSockets, the sync and webhook workers, the bus, the emulator, the database. */
@@ -43,10 +50,16 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
   }
   const bus = createSignalBus({ redisUrl: config.redisUrl, log: logger });
   const signals = createSignals({ bus, config, log: logger });
+  // Dunning follows the signals of each processed event (same transaction): see src/billing/dunning/README.md.
+  const dunning = createDunning({ schedule: config.dunning.schedule, signals, notifiers: configuredNotifiers(config.dunning, logger), log: logger });
+  const afterEvent = chainAfterEvents(signals.afterEvent, dunning.afterEvent);
   const webhooks = stripe.webhookSecret
-    ? createWebhookService({ orm, stripe: stripe.stripe, webhookSecret: stripe.webhookSecret, catalog, afterEvent: signals.afterEvent, log: logger })
+    ? createWebhookService({ orm, stripe: stripe.stripe, webhookSecret: stripe.webhookSecret, catalog, afterEvent, log: logger })
     : null;
   if (!webhooks) logger.warn('STRIPE_WEBHOOK_SECRET is not set: POST /webhooks/stripe is off; the periodic sync reconciles from events.list');
+  // Metered usage: the ledger → Stripe Billing Meters, in the background (src/stripe/meter-events).
+  // Built before the server so usage writers can be given `usageFlusher.notify`; started after listen.
+  const usageFlusher = createMeterEventFlusher({ orm, stripe: stripe.stripe, catalog, settings: config.usageFlush, log: logger });
 
   const server = await createGatewayServer({
     config,
@@ -68,7 +81,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     orm,
     stripe: stripe.stripe,
     catalog,
-    afterEvent: signals.afterEvent,
+    afterEvent,
     // With a webhook worker, missed events go to its inbox; without one, the sync applies them itself.
     process: !webhooks,
     log: logger,
@@ -76,6 +89,8 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
   });
   // Catch up at once on what happened while this process was down (the sidecar does the same).
   void periodic.runNow();
+  usageFlusher?.start();
+  const dunningTicker = startDunningTicker({ orm, dunning, intervalMs: config.dunning.tickSeconds * 1000, log: logger });
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -83,13 +98,17 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       await server.close();
       await periodic.stop();
       await webhooks?.stop();
+      // Before the emulator and the database close: requests in flight are recorded, the rest released.
+      await usageFlusher?.stop();
+      await dunningTicker.stop();
+      await dunning.close();
       await bus.close();
       await stripe.close();
       await closeOrm(orm);
     })());
 
   await printBanner(config, stripe, port);
-  return { config, orm, stripe, server, bus, webhooks, port, url, stop };
+  return { config, orm, stripe, server, bus, webhooks, usageFlusher, dunning: { service: dunning, ticker: dunningTicker }, port, url, stop };
 }
 
 async function printBanner(config: Config, stripe: PreparedStripe, port: number): Promise<void> {

@@ -6,39 +6,43 @@
  * (target p99 ≤ 100 ms).
  *
  *   npm run build && node --experimental-transform-types --no-warnings bench/fanout/run.ts \
- *     [--subscribers 1000] [--rate 10] [--seconds 10] [--database-url postgres://…] [--cpu-prof DIR]
+ *     [--subscribers 1000] [--rate 10] [--seconds 10] [--viewers 1] [--database-url postgres://…] [--cpu-prof DIR]
+ *
+ * --viewers N spreads the subscribers over N admin tokens (different `sub`s): the gateway executes the
+ * subscription once per viewer and event (src/http/fanout), so N = 1 is the best case and N = subscribers
+ * the worst (one execution per subscriber, as graphql-ws alone does).
+ *
+ * Also the `fanout` part of `npm run bench` (exports `part`; the same options as `--key value`).
  *
  * The subscribers live in this process (one WebSocket each); the clients' own cost (JSON parsing of
  * every message) is on this side, not the gateway's.
  */
 import { parseArgs } from 'node:util';
 import type { Client } from 'graphql-ws';
+import type { BenchContext, BenchPart, BenchRow } from '../lib/part.js';
 
 // Node runs this file's TypeScript directly and needs the `.ts` name; the type comes from the same file.
-const { adminToken, cpuMeter, customerCreatedEvents, deliver, loadAverage, ms, pct, runBench, startEmulators, startGateway, subscribeCustomerCreated, tempDatabase, warmUp } = (await import(
+const { adminToken, cpuMeter, customerCreatedEvents, deliver, ensureBuilt, loadAverage, ms, pct, printRows, runBench, startEmulators, startGateway, subscribeCustomerCreated, tempDatabase, warmUp } = (await import(
   new URL('../webhooks/harness.ts', import.meta.url).href
 )) as typeof import('../webhooks/harness.js');
 
-const { values } = parseArgs({
-  options: {
-    subscribers: { type: 'string', default: '1000' },
-    rate: { type: 'string', default: '10' },
-    seconds: { type: 'string', default: '10' },
-    'database-url': { type: 'string' },
-    'cpu-prof': { type: 'string' },
-  },
-});
-const SUBSCRIBERS = Number(values.subscribers);
-const RATE = Number(values.rate);
-const SECONDS = Number(values.seconds);
-const serverUrl = values['database-url'] ?? process.env.TEST_DATABASE_URL;
-if (!serverUrl) {
-  process.stderr.write('--database-url (or TEST_DATABASE_URL) is required\n');
-  process.exit(2);
+interface FanoutOptions {
+  subscribers: number;
+  viewers: number;
+  rate: number;
+  seconds: number;
+  cpuProf?: string;
 }
 
-async function main(): Promise<void> {
-  const db = await tempDatabase(serverUrl!);
+function optionsFrom(o: Record<string, string | undefined>): FanoutOptions {
+  const num = (k: string, d: number) => (o[k] === undefined ? d : Number(o[k]));
+  return { subscribers: num('subscribers', 1000), viewers: Math.max(1, num('viewers', 1)), rate: num('rate', 10), seconds: num('seconds', 10), cpuProf: o['cpu-prof'] };
+}
+
+async function measure(serverUrl: string, o: FanoutOptions, log: (line: string) => void): Promise<BenchRow[]> {
+  ensureBuilt();
+  const { subscribers: SUBSCRIBERS, rate: RATE, seconds: SECONDS } = o;
+  const db = await tempDatabase(serverUrl);
   const emus = await startEmulators();
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
   const clients: Client[] = [];
@@ -46,8 +50,8 @@ async function main(): Promise<void> {
     const total = Math.round(RATE * SECONDS);
     const payloads = await customerCreatedEvents(emus.source, total, 'fan');
     const warmups = await customerCreatedEvents(emus.source, 5, 'warmup');
-    gateway = await startGateway({ databaseUrl: db.url, stripeApiBase: emus.gatewayBase, cpuProfDir: values['cpu-prof'] });
-    const token = await adminToken();
+    gateway = await startGateway({ databaseUrl: db.url, stripeApiBase: emus.gatewayBase, cpuProfDir: o.cpuProf });
+    const tokens = await Promise.all(Array.from({ length: o.viewers }, (_, v) => adminToken(`bench${v}`)));
 
     // received.get(customer)[subscriber] = performance.now() at arrival
     const received = new Map<string, number[]>();
@@ -55,7 +59,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < SUBSCRIBERS; i++) {
       const me = i;
       clients.push(
-        subscribeCustomerCreated(gateway.port, token, (customer) => {
+        subscribeCustomerCreated(gateway.port, tokens[i % tokens.length]!, (customer) => {
           let arr = received.get(customer);
           if (!arr) received.set(customer, (arr = new Array<number>(SUBSCRIBERS).fill(NaN)));
           if (Number.isNaN(arr[me]!)) {
@@ -104,16 +108,19 @@ async function main(): Promise<void> {
     }
     latency.sort((x, y) => x - y);
     const p99 = pct(latency, 99);
-    process.stdout.write(
-      [
-        `load average: ${await loadAverage()}`,
-        `fanout: ${SUBSCRIBERS} graphql-ws subscribers, ${payloads.length} events at ${RATE}/s (${failures} non-2xx)`,
-        `  deliveries: ${latency.length} received, ${missing} missing`,
-        `  ${cpuLine}`,
-        `  2xx → subscriber: p50 ${ms(pct(latency, 50))}  p99 ${ms(p99)}  max ${ms(latency[latency.length - 1] ?? NaN)}  (target p99 ≤ 100 ms: ${p99 <= 100 ? 'met' : 'MISSED'})`,
-        '',
-      ].join('\n'),
-    );
+    const lines = [
+      `load average: ${await loadAverage()}`,
+      `fanout: ${SUBSCRIBERS} graphql-ws subscribers (${o.viewers} viewer${o.viewers === 1 ? '' : 's'}), ${payloads.length} events at ${RATE}/s (${failures} non-2xx)`,
+      `  deliveries: ${latency.length} received, ${missing} missing`,
+      `  ${cpuLine}`,
+      `  2xx → subscriber: p50 ${ms(pct(latency, 50))}  p99 ${ms(p99)}  max ${ms(latency[latency.length - 1] ?? NaN)}  (target p99 ≤ 100 ms: ${p99 <= 100 ? 'met' : 'MISSED'})`,
+    ];
+    for (const line of lines) log(line);
+    return [
+      { metric: `2xx → event received p50 (${SUBSCRIBERS} subscribers, ${o.viewers} viewers, ${RATE} events/s)`, value: pct(latency, 50), unit: 'ms' },
+      { metric: `2xx → event received p99 (${SUBSCRIBERS} subscribers, ${o.viewers} viewers, ${RATE} events/s)`, value: p99, unit: 'ms', target: 'p99 ≤ 100 ms', met: p99 <= 100 && missing === 0 },
+      { metric: `deliveries missing (of ${payloads.length * SUBSCRIBERS})`, value: missing, unit: '', target: '0', met: missing === 0 },
+    ];
   } finally {
     await Promise.all(clients.map((c) => c.dispose()));
     await gateway?.stop();
@@ -122,4 +129,30 @@ async function main(): Promise<void> {
   }
 }
 
-runBench(main);
+export const part: BenchPart = {
+  name: 'fanout',
+  description: '1,000 graphql-ws subscribers of one billingEvents subscription: webhook 2xx → event received, p50/p99',
+  run: (ctx: BenchContext) => measure(ctx.databaseUrl, optionsFrom(ctx.options), ctx.log),
+};
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    options: {
+      subscribers: { type: 'string' },
+      viewers: { type: 'string' },
+      rate: { type: 'string' },
+      seconds: { type: 'string' },
+      'database-url': { type: 'string' },
+      'cpu-prof': { type: 'string' },
+    },
+  });
+  const serverUrl = values['database-url'] ?? process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
+  if (!serverUrl) {
+    process.stderr.write('--database-url (or BENCH_DATABASE_URL / TEST_DATABASE_URL) is required\n');
+    process.exit(2);
+  }
+  runBench(async () => {
+    const rows = await measure(serverUrl, optionsFrom(values), (line) => process.stdout.write(`${line}\n`));
+    printRows(rows);
+  });
+}

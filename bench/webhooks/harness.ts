@@ -6,12 +6,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createClient, type Client } from 'graphql-ws';
 import pg from 'pg';
 import Stripe from 'stripe';
 import WebSocket from 'ws';
+import type { BenchRow } from '../lib/part.js';
 
 export const SECRET = 'whsec_bench_0123456789abcdef';
 export const JWT_SECRET = 'bench-webhooks-secret-0123456789abcdefghij';
@@ -194,9 +196,9 @@ export async function deliver(url: string, signer: Stripe, body: string): Promis
   return { status: res.status, t0, t1: performance.now() };
 }
 
-export async function adminToken(): Promise<string> {
+export async function adminToken(sub = 'bench'): Promise<string> {
   const { signDevToken } = await load<typeof import('../../src/auth/tokens.js')>('auth/tokens');
-  return signDevToken({ sub: 'bench', role: 'admin' }, JWT_SECRET);
+  return signDevToken({ sub, role: 'admin' }, JWT_SECRET);
 }
 
 /** A graphql-ws client subscribed to CUSTOMER_CREATED billing events; `onEvent(customerId)` per event. */
@@ -276,4 +278,22 @@ export function runBench(main: () => Promise<void>): void {
       process.exit(1);
     },
   );
+}
+
+/** The benches start the compiled gateway (`dist/src/main.js`): say so when it is missing. */
+export function ensureBuilt(): void {
+  if (!existsSync(new URL('../../dist/src/main.js', import.meta.url))) throw new Error('dist/src/main.js is missing: run `npm run build` first');
+}
+
+/** Prints a part's rows as a small table (when a bench runs alone; the suite prints its own). */
+export function printRows(rows: BenchRow[]): void {
+  const fmt = (v: number) => (Number.isNaN(v) ? 'n/a' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
+  const table = rows.map((r) => [
+    r.metric,
+    `${fmt(r.value)} ${r.unit}`,
+    r.baseline ? `${r.baseline.name}: ${fmt(r.baseline.value)} ${r.baseline.unit}` : '',
+    r.target ? `${r.target}: ${r.met === undefined ? '?' : r.met ? 'met' : 'MISSED'}` : '',
+  ]);
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...table.map((row) => row[i]!.length)));
+  process.stdout.write(`\n${table.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`);
 }

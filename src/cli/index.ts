@@ -2,7 +2,7 @@ import { realpathSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { CliError, errorLine, type CommandOutcome } from './shared.js';
+import { CliError, describeServiceError, errorLine, type CommandOutcome } from './shared.js';
 import { registerEmulator } from './commands/emulator.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerServe } from './commands/serve.js';
@@ -10,11 +10,19 @@ import { registerSetup } from './commands/setup.js';
 import { registerToken } from './commands/token.js';
 import { registerSync } from './commands/sync.js';
 import { registerWebhook } from './commands/webhook.js';
+import { registerCustomers } from './commands/customers.js';
+import { registerSubscriptions } from './commands/subscriptions.js';
+import { registerMetrics } from './commands/metrics.js';
+import { registerClock } from './commands/clock.js';
+import { registerSeed } from './commands/seed.js';
 
 /** Lets a command's action hand its outcome back to `runCli`. */
 export interface CliContext {
   outcome: CommandOutcome;
 }
+
+/** Servers, whose logs are their output (stdout). */
+const LONG_RUNNING = new Set(['serve', 'webhook', 'emulator']);
 
 /** The `billing-gateway` program; one `register…` per command file under `commands/`. */
 export function buildProgram(ctx: CliContext): Command {
@@ -24,6 +32,12 @@ export function buildProgram(ctx: CliContext): Command {
     .showSuggestionAfterError()
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(`billing-gateway: ${str.replace(/^error: /, '')}`) });
+  program.hook('preAction', (_program, action) => {
+    // One-shot commands, and any --json output, keep stdout for the result (it parses); log lines go to stderr.
+    if (!LONG_RUNNING.has(action.name()) || action.opts().json) process.env.BILLING_GATEWAY_LOG_TO_STDERR = '1';
+    // A one-shot command's answer is its output and its one-line error; logs only when LOG_LEVEL asks for them.
+    if (!LONG_RUNNING.has(action.name()) && !process.env.LOG_LEVEL?.trim()) process.env.LOG_LEVEL = 'silent';
+  });
   registerServe(program, ctx);
   registerMigrate(program, ctx);
   registerSetup(program, ctx);
@@ -31,6 +45,11 @@ export function buildProgram(ctx: CliContext): Command {
   registerToken(program, ctx);
   registerSync(program, ctx);
   registerWebhook(program, ctx);
+  registerCustomers(program, ctx);
+  registerSubscriptions(program, ctx);
+  registerMetrics(program, ctx);
+  registerClock(program, ctx);
+  registerSeed(program, ctx);
   return program;
 }
 
@@ -50,8 +69,9 @@ export async function runCli(argv: string[]): Promise<CommandOutcome> {
       // no command at all) is bad usage. Commander already printed the message.
       return err.exitCode === 0 ? 0 : 2;
     }
-    process.stderr.write(`billing-gateway: ${errorLine(err)}\n`);
-    return err instanceof CliError ? err.exitCode : 1;
+    const service = describeServiceError(err);
+    process.stderr.write(`billing-gateway: ${service?.line ?? errorLine(err)}\n`);
+    return service?.exitCode ?? (err instanceof CliError ? err.exitCode : 1);
   }
 }
 

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 
 /** A failure the user should read as one line; `exitCode` 1 = the command failed, 2 = bad usage. */
 export class CliError extends Error {
@@ -72,11 +72,83 @@ export function waitForShutdownSignal(): Promise<NodeJS.Signals> {
 }
 
 const SECRET = /\b(sk|rk)_(live|test)_[A-Za-z0-9*]+|\bwhsec_[A-Za-z0-9]+/g;
+// The password of a connection URL (postgres://user:password@host), should a driver echo one.
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s]*@/gi;
 
 /** One line, no stack, no secret: the message of an Error (or a string), with a fallback. */
 export function errorLine(err: unknown): string {
   let text = 'unexpected error';
   if (err instanceof Error && err.message) text = err.message;
   else if (typeof err === 'string' && err) text = err;
-  return text.split('\n')[0]!.replace(SECRET, '[redacted]');
+  return text.split('\n')[0]!.replace(SECRET, '[redacted]').replace(URL_PASSWORD, '$1:[redacted]@');
+}
+
+/** A whole number in [min, max] for an option such as --first or --days. */
+export function intOption(min: number, max: number): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value.trim()) || Number(value) < min || Number(value) > max) {
+      throw new InvalidArgumentError(`expected a whole number ${min}-${max}.`);
+    }
+    return Number(value);
+  };
+}
+
+/** Writes lines to stdout (the human-readable form of a command's result). */
+export function printLines(...lines: string[]): void {
+  process.stdout.write(lines.map((l) => `${l}\n`).join(''));
+}
+
+/** A service's input field → the CLI option that carries it (for BAD_USER_INPUT). */
+const FIELD_OPTIONS: Record<string, string> = {
+  plan: '--plan',
+  quantity: '--quantity',
+  paymentMethod: '--payment-method',
+  trialDays: '--trial-days',
+  customerId: '--customer',
+  subscriptionId: '<id>',
+  promotionCode: '--promotion-code',
+  idempotencyKey: '--idempotency-key',
+  first: '--first',
+  after: '--after',
+  email: '--email',
+};
+
+interface AppErrorLike {
+  message: string;
+  extensions: { code: string; field?: unknown; declineCode?: unknown };
+}
+
+function isAppErrorLike(err: unknown): err is AppErrorLike {
+  const ext = (err as { extensions?: { code?: unknown } } | null)?.extensions;
+  return err instanceof Error && typeof ext?.code === 'string';
+}
+
+/**
+ * A service's AppError (the codes of CONTRACT.md "Errors") as one line and an exit code:
+ * BAD_USER_INPUT is bad usage (2) naming the option; anything else failed (1), with its code.
+ */
+export function describeServiceError(err: unknown): { line: string; exitCode: 1 | 2 } | null {
+  if (!isAppErrorLike(err)) return null;
+  const { code, field, declineCode } = err.extensions;
+  const message = errorLine(err);
+  if (code === 'BAD_USER_INPUT') {
+    if (typeof field !== 'string') return { line: message, exitCode: 2 };
+    const option = FIELD_OPTIONS[field] ?? field;
+    // Some messages already start with the field's name: say it once, as the option.
+    const text = message.startsWith(`${field}: `) ? message.slice(field.length + 2) : message;
+    return { line: `${option}: ${text}`, exitCode: 2 };
+  }
+  const detail = typeof declineCode === 'string' ? `${code}, ${declineCode}` : code;
+  // The cause of an internal error is logged, not shown (it may hold SQL or ids): say how to see it.
+  const hint = code === 'INTERNAL_SERVER_ERROR' ? '; run with LOG_LEVEL=error to see the cause on stderr' : '';
+  return { line: `${message} (${detail})${hint}`, exitCode: 1 };
+}
+
+/** A command that only groups others (`customers list|get`): alone, it is bad usage in one line. */
+export function commandGroup(program: Command, name: string, description: string): Command {
+  const group = program.command(name).description(description);
+  group.action(() => {
+    throw new UsageError(`${name}: expected one of ${group.commands.map((c) => c.name()).join(', ')} (see billing-gateway ${name} --help)`);
+  });
+  return group;
 }

@@ -30,6 +30,8 @@ export interface FaultSpec {
   rate?: number;
   /** Only requests whose path starts with this (e.g. `/v1/billing/meter_events`). */
   pathPrefix?: string;
+  /** Seconds sent as `Retry-After` with an injected 429 (Stripe sends none by default; proxies and gateways may). */
+  retryAfter?: number;
 }
 
 /** Runs when a customer is deleted (directly or with its test clock), before `customer.deleted` is emitted. */

@@ -7,7 +7,7 @@ import { registerRoutes } from './routes.js';
 export { Emulator, API_VERSION, type CloseHook, type EmulatorOptions, type FaultSpec } from './emulator.js';
 export type { ChaosSpec } from './webhooks/chaos.js';
 export type { DeliveryAttempt, WebhookRetryOptions } from './webhooks/delivery.js';
-export { meterUsage } from './resources/meters.js';
+export { meterUsage, type MeterEventRecord } from './resources/meters.js';
 
 export interface StartEmulatorOptions extends EmulatorOptions {
   /** 0 picks a free port. Default 12111. */

@@ -36,7 +36,8 @@ export function signalMessage(s: MessageInput): string {
     case 'PAYMENT_RECEIVED':
       return `payment_received ${customer} amount=${money(s.amount, s.currency)}`;
     case 'PAYMENT_FAILED':
-      return `payment_failed ${customer} retry=${String(s.data.retry ?? '?')}`;
+      // A dunning step (src/billing/dunning) names its step and day; a Stripe attempt does not.
+      return `payment_failed ${customer} retry=${String(s.data.retry ?? '?')}${s.data.step ? ` step=${String(s.data.step)} day=${String(s.data.day ?? '?')}` : ''}`;
     case 'INVOICE_CREATED':
       return `invoice_created ${customer} invoice=${s.invoiceId ?? '?'} amount=${money(s.amount, s.currency)}`;
     case 'MRR_UPDATED':

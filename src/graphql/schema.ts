@@ -9,6 +9,7 @@ import { buildSchema, type NonEmptyArray, type PubSub } from 'type-graphql';
 import { BillingEventsResolver } from './resolvers/billing-events.resolver.js';
 import { BillingSessionMutationsResolver } from './resolvers/billing-session.mutations.resolver.js';
 import { CustomerResolver } from './resolvers/customer.resolver.js';
+import { CustomerAccessStateResolver } from './resolvers/customer-access.resolver.js';
 import { CustomerInvoicesResolver, InvoiceConnectionResolver, InvoiceResolver } from './resolvers/invoice.resolver.js';
 import { MrrResolver } from './resolvers/mrr.resolver.js';
 import { ParkedWebhookEventsResolver } from './resolvers/parked-webhook-events.resolver.js';
@@ -43,6 +44,8 @@ export const CORE_RESOLVERS = [
   // Issue 4, writes: subscribe, changePlan, cancel, resume, upcomingInvoice, portal and checkout sessions.
   SubscriptionMutationsResolver,
   BillingSessionMutationsResolver,
+  // Issue 6, dunning: Customer.accessState.
+  CustomerAccessStateResolver,
   // Issue 6: the usage ledger (reportUsage, reportUsageBatch, Customer.usage) and entitlements.
   UsageResolver,
   CustomerUsageResolver,

@@ -4,7 +4,7 @@
  * a missing or bad token closes the socket with 4401 (graphql-ws itself would send 4403).
  */
 import type { Server } from 'node:http';
-import { getOperationAST, GraphQLError, parse, specifiedRules, validate, NoSchemaIntrospectionCustomRule, type ExecutionResult, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { getOperationAST, GraphQLError, specifiedRules, NoSchemaIntrospectionCustomRule, type ExecutionArgs, type ExecutionResult, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Authentication } from '../auth/guard.js';
@@ -13,7 +13,9 @@ import { createRequestContext, type AppDeps } from '../graphql/context.js';
 import { AppError, formatGatewayError, rateLimited } from '../graphql/errors.js';
 import { checkQueryLimits } from '../graphql/limits.js';
 import type { Logger } from '../log.js';
-import { liveSubscribers } from './metrics.js';
+import { createDocumentCache } from './fanout/document-cache.js';
+import { createSharedSubscriptions } from './fanout/use/graphql-ws.js';
+import { liveSubscribers, registerFanoutHub } from './metrics.js';
 import type { RequestRateLimiter } from './rate-limit.js';
 
 export const WS_UNAUTHORIZED = 4401;
@@ -39,11 +41,36 @@ function formatErrors(errors: readonly GraphQLError[]): GraphQLError[] {
   });
 }
 
-export function attachGraphqlWs(opts: GraphqlWsOptions): { wsServer: WebSocketServer; dispose(): Promise<void> } {
+/** The result as a client receives it: errors formatted (no internals), nothing else changed. */
+function present(r: ExecutionResult): ExecutionResult | Omit<ExecutionResult, 'errors'> & { errors: GraphQLError[] } {
+  return r.errors?.length ? { ...r, errors: formatErrors(r.errors) } : r;
+}
+
+/**
+ * Who a subscription runs as: subscribers with the same viewer see exactly the same events (the
+ * resolvers authorise by role and sub; email is included so nothing a resolver could read differs).
+ */
+const scopeOf = (auth: Authentication) => JSON.stringify([auth.viewer?.role ?? null, auth.viewer?.sub ?? null, auth.viewer?.email ?? null]);
+
+export interface GraphqlWs {
+  wsServer: WebSocketServer;
+  /** Live shared subscription executions (one per operation, variables and viewer) and their subscribers. */
+  fanout: { readonly keys: number; readonly subscribers: number };
+  dispose(): Promise<void>;
+}
+
+export function attachGraphqlWs(opts: GraphqlWsOptions): GraphqlWs {
   const { deps, schema, verifier, rateLimiter, log } = opts;
   const wsServer = new WebSocketServer({ server: opts.httpServer, path: opts.path, maxPayload: deps.config.bodyLimitBytes });
   const rules: ValidationRule[] = [...specifiedRules];
   if (deps.config.isProduction) rules.push(NoSchemaIntrospectionCustomRule);
+  const documents = createDocumentCache(schema, rules);
+  // Subscriptions execute once per (document, variables, viewer) and every subscriber gets the same bytes.
+  const shared = createSharedSubscriptions({
+    present,
+    onMissed: (reason) => log.warn({ reason }, 'a live subscriber missed a signal'),
+  });
+  const unregisterHub = registerFanoutHub(shared.hub);
 
   const cleanup = useServer<Record<string, unknown> | undefined, WsExtra>(
     {
@@ -74,21 +101,16 @@ export function attachGraphqlWs(opts: GraphqlWsOptions): { wsServer: WebSocketSe
       onDisconnect: () => {
         liveSubscribers.dec();
       },
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const auth = ctx.extra.auth!;
         const decision = await rateLimiter.consume(auth.viewer, ctx.extra.request.socket.remoteAddress);
         if (!decision.allowed) {
           const e = rateLimited(decision.retryAfterSeconds);
           return [new GraphQLError(e.message, { extensions: e.extensions })];
         }
-        let document;
-        try {
-          document = parse(payload.query);
-        } catch (err) {
-          return [err instanceof GraphQLError ? new GraphQLError(err.message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } }) : new GraphQLError('Invalid query')];
-        }
-        const errors = validate(schema, document, rules);
-        if (errors.length) return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED', ...e.extensions } }));
+        const cached = documents.get(payload.query);
+        if (cached.errors) return [...cached.errors];
+        const { document } = cached;
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) return [new GraphQLError('Unknown or ambiguous operation name', { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })];
         const limited = checkQueryLimits(schema, document, operation, payload.variables ?? undefined, deps.config.graphql);
@@ -97,6 +119,16 @@ export function attachGraphqlWs(opts: GraphqlWsOptions): { wsServer: WebSocketSe
             const { http: _status, ...extensions } = e.extensions;
             return new GraphQLError(e.message, { extensions });
           });
+        if (operation.operation === 'subscription') {
+          const args: ExecutionArgs = { schema, document, operationName: payload.operationName, variableValues: payload.variables };
+          shared.register(args, {
+            key: `${scopeOf(auth)}\n${payload.operationName ?? ''}\n${JSON.stringify(payload.variables ?? null)}\n${payload.query}`,
+            socket: ctx.extra.socket,
+            id,
+            context: () => createRequestContext(deps, auth),
+          });
+          return args;
+        }
         return {
           schema,
           document,
@@ -105,6 +137,7 @@ export function attachGraphqlWs(opts: GraphqlWsOptions): { wsServer: WebSocketSe
           contextValue: createRequestContext(deps, auth),
         };
       },
+      subscribe: (args) => shared.subscribe(args),
       onNext: (_ctx, _id, _payload, _args, result) => {
         const r = result as ExecutionResult;
         if (r.errors?.length) return { ...r, errors: formatErrors(r.errors) };
@@ -119,9 +152,11 @@ export function attachGraphqlWs(opts: GraphqlWsOptions): { wsServer: WebSocketSe
 
   return {
     wsServer,
+    fanout: shared.hub,
     // Closes every socket with 1001 (Going away) and stops the WebSocket server.
     dispose: async () => {
       await cleanup.dispose();
+      unregisterHub();
     },
   };
 }

@@ -50,3 +50,23 @@ export function httpMetricsMiddleware(req: Request, res: Response, next: NextFun
   });
   next();
 }
+
+// ── Live-event fan-out (src/http/fanout): shared subscription executions of this process. ──
+const fanoutHubs = new Set<{ readonly keys: number; readonly subscribers: number }>();
+
+/** Counts a graphql-ws server's shared executions in the gauges below; returns the unregister function. */
+export function registerFanoutHub(hub: { readonly keys: number; readonly subscribers: number }): () => void {
+  fanoutHubs.add(hub);
+  return () => fanoutHubs.delete(hub);
+}
+
+export const sharedSubscriptionOperations = new Gauge({
+  name: 'graphql_ws_shared_operations',
+  help: 'Subscription executions currently live: one per distinct (document, variables, viewer), shared by their subscribers.',
+  registers: [metricsRegistry],
+  collect() {
+    let n = 0;
+    for (const h of fanoutHubs) n += h.keys;
+    this.set(n);
+  },
+});

@@ -56,6 +56,8 @@ export interface GatewayServer {
   app: Express;
   httpServer: Server;
   schema: GraphQLSchema;
+  /** Live subscriptions: shared executions (`keys`, one per document, variables and viewer) and their subscribers. */
+  fanout: { readonly keys: number; readonly subscribers: number };
   /** Starts listening; resolves with the actual port (pass 0 for any free port). */
   listen(port?: number, host?: string): Promise<number>;
   /** Stops accepting, finishes in-flight requests, closes WebSockets with 1001. The caller then closes the database. */
@@ -195,6 +197,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     app,
     httpServer,
     schema,
+    fanout: ws.fanout,
     listen(port = config.port, host?: string) {
       return new Promise<number>((resolve, reject) => {
         httpServer.once('error', reject);

@@ -8,6 +8,7 @@ import { logger } from '../log.js';
 import { syncCatalog, type SyncReport } from './catalog-sync.js';
 import { createStripeClient, isResourceMissing } from './client.js';
 import { mirrorCatalog } from './mirror-catalog.js';
+import { mirrorTestClock } from './mirror/test-clocks.js';
 
 /**
  * The composition root's Stripe: with STRIPE_SECRET_KEY the real API (the catalog is read, not
@@ -135,13 +136,19 @@ export async function storedWebhookSecret(em: EntityManager): Promise<string | u
   return parseStoredEndpoint(await getState(em, STATE_WEBHOOK_ENDPOINT))?.secret;
 }
 
-/** The sandbox test clock: the one remembered in `sync_state`, else the one named like ours, else a new one. */
+/**
+ * The sandbox test clock: the one remembered in `sync_state`, else the one named like ours, else a new one.
+ * It is mirrored at once (the customer's clock, for dunning and usage), before its webhooks arrive.
+ */
 export async function ensureTestClock(stripe: Stripe, em: EntityManager): Promise<string> {
   const remembered = await getState(em, STATE_TEST_CLOCK);
   if (remembered) {
     try {
       const clock = await stripe.testHelpers.testClocks.retrieve(remembered);
-      if (clock.status !== 'internal_failure' && !(clock as { deleted?: boolean }).deleted) return clock.id;
+      if (clock.status !== 'internal_failure' && !(clock as { deleted?: boolean }).deleted) {
+        await mirrorTestClock(em, clock);
+        return clock.id;
+      }
     } catch (err) {
       if (!isResourceMissing(err)) throw err;
     }
@@ -159,6 +166,7 @@ export async function ensureTestClock(stripe: Stripe, em: EntityManager): Promis
       frozen_time: Math.floor(Date.now() / 1000),
       name: SANDBOX_TEST_CLOCK_NAME,
     }));
+  await mirrorTestClock(em, clock);
   await setState(em, STATE_TEST_CLOCK, clock.id);
   return clock.id;
 }

@@ -49,8 +49,9 @@ describe('billing-gateway CLI', () => {
   it('prints help with every command and exits 0', async () => {
     const r = await run(['--help']);
     expect(r.code).toBe(0);
-    for (const cmd of ['serve', 'migrate', 'setup', 'emulator', 'token']) expect(r.stdout).toContain(cmd);
-    for (const cmd of ['serve', 'migrate', 'setup', 'emulator', 'token']) {
+    const commands = ['serve', 'migrate', 'setup', 'emulator', 'token', 'sync', 'webhook', 'customers', 'subscriptions', 'metrics', 'clock', 'seed'];
+    for (const cmd of commands) expect(r.stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
+    for (const cmd of commands) {
       const sub = await run([cmd, '--help']);
       expect(sub.code, cmd).toBe(0);
       expect(sub.stdout).toContain(`Usage: billing-gateway ${cmd}`);

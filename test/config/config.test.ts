@@ -30,6 +30,26 @@ describe('loadConfig', () => {
     expect(c.databaseUrl).toBeUndefined();
     expect(c.auth.devSecret).toBe(false);
     expect(c.publicUrl).toBe('http://localhost:4000');
+    expect(c.usageFlush).toEqual({ ratePerSecond: 100, batchSize: 200, intervalMs: 1000, concurrency: 16, maxAttempts: 8, leaseSeconds: 60 });
+  });
+
+  it('parses the usage flusher settings', () => {
+    const c = loadConfig({
+      NODE_ENV: 'test',
+      AUTH_JWT_SECRET: SECRET,
+      USAGE_FLUSH_RATE_PER_SECOND: '0',
+      USAGE_FLUSH_BATCH_SIZE: '50',
+      USAGE_FLUSH_INTERVAL_MS: '250',
+      USAGE_FLUSH_CONCURRENCY: '4',
+      USAGE_FLUSH_MAX_ATTEMPTS: '3',
+      USAGE_FLUSH_LEASE_SECONDS: '5',
+    });
+    expect(c.usageFlush).toEqual({ ratePerSecond: 0, batchSize: 50, intervalMs: 250, concurrency: 4, maxAttempts: 3, leaseSeconds: 5 });
+    expect(errorOf({ USAGE_FLUSH_RATE_PER_SECOND: '1.5' }).message).toBe(
+      'USAGE_FLUSH_RATE_PER_SECOND: expected an integer 0-10000 (meter events per second; 0: no flusher in this process), got "1.5"',
+    );
+    expect(errorOf({ USAGE_FLUSH_BATCH_SIZE: '0' }).variable).toBe('USAGE_FLUSH_BATCH_SIZE');
+    expect(errorOf({ USAGE_FLUSH_CONCURRENCY: '1000' }).message).toMatch(/^USAGE_FLUSH_CONCURRENCY: expected an integer 1-256/);
   });
 
   it('parses every variable', () => {

@@ -191,4 +191,13 @@ describe('fault injection', () => {
     await control(emu, 'faults', { status: 429, count: 1 });
     await expect(stripe.customers.list()).rejects.toMatchObject({ statusCode: 429, type: 'StripeRateLimitError' });
   });
+
+  it('a 429 fault limited to a path carries Retry-After when asked', async () => {
+    await control(emu, 'faults', { status: 429, count: 1, pathPrefix: '/v1/billing/meter_events', retryAfter: 3 });
+    expect((await stripe.customers.list({ limit: 1 })).object).toBe('list');
+    const err = await stripe.billing.meterEvents.create({ event_name: 'x', payload: { stripe_customer_id: 'cus_x', value: '1' } }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ statusCode: 429, type: 'StripeRateLimitError', code: 'rate_limit' });
+    expect((err as Stripe.errors.StripeError).headers?.['retry-after']).toBe('3');
+    await expect(control(emu, 'faults', { status: 429, retryAfter: -1 })).rejects.toThrow();
+  });
 });

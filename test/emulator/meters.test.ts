@@ -64,14 +64,20 @@ describe('billing meters', () => {
       timestamp: ts[0],
     });
     expect(sent).toMatchObject({ object: 'billing.meter_event', identifier: 'evt-a', timestamp: ts[0], payload: { value: '5' } });
-    // The same identifier again: answered, not counted twice.
-    const again = await stripe.billing.meterEvents.create({
-      event_name: 'tokens',
-      payload: { stripe_customer_id: customer.id, value: '5' },
-      identifier: 'evt-a',
-      timestamp: ts[0],
+    // The same identifier again: refused as Stripe does (400, not to be retried), not counted twice.
+    const again = await stripe.billing.meterEvents
+      .create({ event_name: 'tokens', payload: { stripe_customer_id: customer.id, value: '5' }, identifier: 'evt-a', timestamp: ts[0] })
+      .then(
+        () => null,
+        (err: unknown) => err as Stripe.errors.StripeError,
+      );
+    expect(again).toMatchObject({
+      type: 'StripeInvalidRequestError',
+      statusCode: 400,
+      rawType: 'invalid_request_error',
+      message: 'An event already exists with identifier evt-a.',
     });
-    expect(again.identifier).toBe('evt-a');
+    expect(again!.headers?.['stripe-should-retry']).toBe('false');
     await stripe.billing.meterEvents.create({ event_name: 'tokens', payload: { stripe_customer_id: customer.id, value: '7' }, timestamp: ts[1] });
     await stripe.billing.meterEvents.create({ event_name: 'tokens', payload: { stripe_customer_id: customer.id, value: '30' }, timestamp: ts[2] });
 
@@ -118,7 +124,9 @@ describe('billing meters', () => {
     const customer = await stripe.customers.create({ test_clock: clock.id });
     const first = await stripe.billing.meterEvents.create({ event_name: 'clocked', payload: { stripe_customer_id: customer.id, value: '3' }, identifier: 'daily' });
     expect(first.timestamp).toBe(T0);
-    await stripe.billing.meterEvents.create({ event_name: 'clocked', payload: { stripe_customer_id: customer.id, value: '3' }, identifier: 'daily' });
+    await expect(
+      stripe.billing.meterEvents.create({ event_name: 'clocked', payload: { stripe_customer_id: customer.id, value: '3' }, identifier: 'daily' }),
+    ).rejects.toMatchObject({ statusCode: 400, message: 'An event already exists with identifier daily.' });
     await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: T0 + 2 * DAY });
     await stripe.billing.meterEvents.create({ event_name: 'clocked', payload: { stripe_customer_id: customer.id, value: '4' }, identifier: 'daily' });
     expect(meterUsage(emu.emulator, { meterId: meter.id, customer: customer.id, start: T0, end: T0 + 3 * DAY })).toBe(7);

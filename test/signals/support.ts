@@ -69,7 +69,8 @@ export interface Collected<T> {
 
 /** Subscribes over graphql-ws and collects `data[field]` of each result. Resolves once the server acknowledged the connection. */
 export async function collect<T = any>(wsUrl: string, token: string, query: string, field: string, variables?: Record<string, unknown>): Promise<Collected<T>> {
-  const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0, lazy: false });
+  // onNonLazyError: a close reaches `closed` and the sink below; graphql-ws would also console.error it.
+  const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0, lazy: false, onNonLazyError: () => undefined });
   const values: T[] = [];
   const errors: unknown[] = [];
   let waiters: { done: (values: T[]) => boolean; resolve: (v: T[]) => void; reject: (e: unknown) => void }[] = [];

@@ -67,7 +67,8 @@ beforeAll(async () => {
   await stripe.customers.update(customer.id, { email: 'final@example.com' });
   await stripe.paymentMethods.detach(pm.id);
 
-  events = (await allEvents(stripe)).filter((e) => isHandledEventType(e.type));
+  // Test clock events write no mirror table of this snapshot (they keep test_clocks, monotonic by themselves).
+  events = (await allEvents(stripe)).filter((e) => isHandledEventType(e.type) && !e.type.startsWith('test_helpers.'));
   baselineStamped = await deliverAll(events, { withLastEventAt: true });
   baseline = stripLastEventAt(baselineStamped);
 }, 120_000);

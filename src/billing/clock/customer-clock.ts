@@ -2,15 +2,26 @@
  * "Now" for a customer: Stripe bills a customer on a test clock at the clock's frozen time, so every
  * time rule of ours (usage periods, dunning steps) must use the same time or it disagrees with Stripe.
  *
- * Interim rule, until the test-clock mirror (issue 6, dunning) lands: wall time for everyone. The
- * signature stays; the body will read the customer's mirrored test clock.
+ * A customer on a test clock (`customers.test_clock`, sandbox) lives at the frozen time of the mirrored
+ * clock (`test_clocks`, kept by the `test_helpers.test_clock.*` webhooks and by the sandbox bootstrap);
+ * everyone else, and a customer whose clock is not mirrored (yet), at wall time.
  */
 import type { EntityManager } from '@mikro-orm/core';
+import { queryRows } from '../metrics/sql.js';
 
-/** The current time per customer id (cus_…); every id asked for is in the map. */
-export async function customerNowOf(_em: EntityManager, customerIds: readonly string[]): Promise<Map<string, Date>> {
+/** The current time per customer id (cus_…); every id asked for is in the map. One statement. */
+export async function customerNowOf(em: EntityManager, customerIds: readonly string[]): Promise<Map<string, Date>> {
   const now = new Date();
-  return new Map(customerIds.map((id) => [id, now]));
+  const out = new Map<string, Date>(customerIds.map((id) => [id, now]));
+  if (customerIds.length === 0) return out;
+  const ids = [...new Set(customerIds)];
+  const rows = await queryRows<{ id: string; frozen_time: Date | string }>(
+    em,
+    `select c.id, tc.frozen_time from customers c join test_clocks tc on tc.id = c.test_clock where c.id in (${ids.map(() => '?').join(', ')})`,
+    ids,
+  );
+  for (const row of rows) out.set(row.id, new Date(row.frozen_time));
+  return out;
 }
 
 export async function customerNow(em: EntityManager, customerId: string): Promise<Date> {

@@ -12,7 +12,7 @@ interface SyncOptions {
 }
 
 /**
- * The billing signals of each processed event (stored once, published on the bus: Redis when REDIS_URL
+ * The billing signals (and dunning) of each processed event (stored once, published on the bus: Redis when REDIS_URL
  * is set, so `serve` replicas deliver them live). A CLI process that processes events must produce
  * them too, or the events it processes would never yield their BillingEvents.
  */
@@ -20,8 +20,21 @@ export async function signalsHook(config: Config): Promise<{ afterEvent: AfterEv
   const events = await import('../../events/index.js');
   const bus = events.createSignalBus({ redisUrl: config.redisUrl });
   const signals = events.createSignals({ bus, config });
-  // Passed as is: it carries the batch hooks the worker uses.
-  return { afterEvent: signals.afterEvent, close: () => bus.close() };
+  // Dunning follows the signals of each event (src/billing/dunning): a process that handles invoice events
+  // must open and close cases too. The chain keeps the signals' batch hooks the worker uses.
+  const [{ configuredNotifiers, createDunning }, { chainAfterEvents }, { logger }] = await Promise.all([
+    import('../../billing/dunning/index.js'),
+    import('../../stripe/webhooks/after-event.js'),
+    import('../../log.js'),
+  ]);
+  const dunning = createDunning({ schedule: config.dunning.schedule, signals, notifiers: configuredNotifiers(config.dunning, logger), log: logger });
+  return {
+    afterEvent: chainAfterEvents(signals.afterEvent, dunning.afterEvent),
+    close: async () => {
+      await dunning.close();
+      await bus.close();
+    },
+  };
 }
 
 function printDrift(report: FullSyncReport): void {
@@ -52,9 +65,10 @@ export function registerSync(program: Command, ctx: CliContext): void {
     .option('--json', 'print the report as JSON')
     .option('--api-base <url>', 'Stripe API base, e.g. an emulator at http://127.0.0.1:12111 (default: STRIPE_API_BASE)', parseUrl)
     .action(async (opts: SyncOptions) => {
-      const [{ cliConfig }, { closeOrm, openOrm }, { loadCatalog }, { createProgress }, { resolveStripeTarget }, sync] = await Promise.all([
+      const [{ cliConfig }, { closeOrm }, { openCliDatabase }, { loadCatalog }, { createProgress }, { resolveStripeTarget }, sync] = await Promise.all([
         import('../config.js'),
         import('../../db/orm.js'),
+        import('../gateway.js'),
         import('../../billing/catalog.js'),
         import('../progress.js'),
         import('../stripe-target.js'),
@@ -62,7 +76,7 @@ export function registerSync(program: Command, ctx: CliContext): void {
       ]);
       const config = cliConfig();
       const catalog = loadCatalog(config.billingCatalog);
-      const orm = await openOrm({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+      const orm = await openCliDatabase(config);
       const tty = !opts.json && !!process.stderr.isTTY;
       let target: Awaited<ReturnType<typeof resolveStripeTarget>> | undefined;
       let signals: Awaited<ReturnType<typeof signalsHook>> | undefined;

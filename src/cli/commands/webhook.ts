@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../index.js';
-import { CliError, parsePort, waitForShutdownSignal } from '../shared.js';
+import { CliError, parsePort, parseUrl, printJson, waitForShutdownSignal } from '../shared.js';
 import { signalsHook } from './sync.js';
 
 interface WebhookOptions {
   port?: number;
   apiBase?: string;
+  json?: boolean;
 }
 
 export const DEFAULT_WEBHOOK_SIDECAR_PORT = 8000;
@@ -15,24 +16,26 @@ export function registerWebhook(program: Command, ctx: CliContext): void {
     .command('webhook')
     .description('Run only POST /webhooks/stripe and its workers (plus /healthz, /readyz, /metrics), as a sidecar beside `serve` processes.')
     .option('--port <n>', `port to listen on (default ${DEFAULT_WEBHOOK_SIDECAR_PORT})`, parsePort)
-    .option('--api-base <url>', 'Stripe API base, e.g. an emulator (default: STRIPE_API_BASE)')
+    .option('--api-base <url>', 'Stripe API base, e.g. an emulator (default: STRIPE_API_BASE)', parseUrl)
+    .option('--json', 'print { url, webhookUrl } as JSON once listening')
     .addHelpText(
       'after',
       '\nShares the database (DATABASE_URL; PostgreSQL when a `serve` process runs too) and the signal bus (REDIS_URL)\n' +
         'with the gateway. The signing secret is STRIPE_WEBHOOK_SECRET, or in sandbox the one the gateway registered.',
     )
     .action(async (opts: WebhookOptions) => {
-      const [{ cliConfig }, { closeOrm, openOrm }, { loadCatalog }, { resolveStripeTarget }, { checkStripe, storedWebhookSecret }, { startWebhookSidecar }] =
+      const [{ cliConfig }, { closeOrm }, { openCliDatabase }, { loadCatalog }, { resolveStripeTarget }, { checkStripe, storedWebhookSecret }, { startWebhookSidecar }] =
         await Promise.all([
           import('../config.js'),
           import('../../db/orm.js'),
+          import('../gateway.js'),
           import('../../billing/catalog.js'),
           import('../stripe-target.js'),
           import('../../stripe/sandbox.js'),
           import('../../stripe/webhooks/sidecar.js'),
         ]);
       const config = cliConfig();
-      const orm = await openOrm({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+      const orm = await openCliDatabase(config);
       const cleanup: (() => Promise<void>)[] = [() => closeOrm(orm)];
       const closeAll = async () => {
         for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
@@ -46,11 +49,14 @@ export function registerWebhook(program: Command, ctx: CliContext): void {
         cleanup.push(() => target.close());
         const signals = await signalsHook(config);
         cleanup.push(() => signals.close());
+        const catalog = loadCatalog(config.billingCatalog);
         const sidecar = await startWebhookSidecar({
           orm,
           stripe: target.stripe,
           webhookSecret: secret,
-          catalog: loadCatalog(config.billingCatalog),
+          catalog,
+          // Background work shares the ledger with `serve` processes (SKIP LOCKED); USAGE_FLUSH_RATE_PER_SECOND=0 turns it off here.
+          usageFlush: { settings: config.usageFlush, catalog },
           afterEvent: signals.afterEvent,
           checkStripe: async () => {
             const r = await checkStripe(target.stripe);
@@ -59,7 +65,8 @@ export function registerWebhook(program: Command, ctx: CliContext): void {
           port: opts.port ?? DEFAULT_WEBHOOK_SIDECAR_PORT,
         });
         cleanup.push(() => sidecar.close());
-        process.stdout.write(`Webhook sidecar: POST ${sidecar.url}/webhooks/stripe\n`);
+        if (opts.json) printJson({ url: sidecar.url, webhookUrl: `${sidecar.url}/webhooks/stripe` });
+        else process.stdout.write(`Webhook sidecar: POST ${sidecar.url}/webhooks/stripe\n`);
       } catch (err) {
         await closeAll();
         throw err;

@@ -3,9 +3,17 @@ import { defineEntity, p } from '@mikro-orm/core';
 
 export type DunningCaseStatus = 'open' | 'closed';
 
+/** One escalation step as stored on a case: what to do, how many days after the first failure. */
+export interface DunningCaseStep {
+  action: string;
+  day: number;
+}
+
 /**
  * A failed-payment escalation for one invoice. At most one open case per invoice (partial unique index).
- * `step` counts the escalation steps applied (0 = opened, nothing sent yet).
+ * `step` counts the escalation steps applied (0 = opened, nothing sent yet). The schedule is copied
+ * onto the case when it opens (a changed DUNNING_SCHEDULE applies to new cases), with the moments
+ * access is restricted (`softSuspendAt`, `suspendAt`), on the customer's clock.
  */
 export const DunningCaseSchema = defineEntity({
   name: 'DunningCase',
@@ -22,6 +30,11 @@ export const DunningCaseSchema = defineEntity({
     openedAt: p.datetime(),
     closedAt: p.datetime().nullable(),
     nextStepAt: p.datetime().nullable(),
+    schedule: p.json<DunningCaseStep[]>().default('[]'),
+    softSuspendAt: p.datetime().nullable(),
+    suspendAt: p.datetime().nullable(),
+    /** Why a closed case closed: the invoice became `paid`, `void` or `uncollectible`. */
+    closeReason: p.text().nullable(),
     updatedAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()).onUpdate(() => new Date()),
   },
   indexes: [{ name: 'dunning_cases_status_next_step_at_index', properties: ['status', 'nextStepAt'] }],

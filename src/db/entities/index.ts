@@ -7,6 +7,7 @@ import { Invoice, InvoiceLine } from './invoice.js';
 import { Milestone } from './milestone.js';
 import { Subscription, SubscriptionItem } from './subscription.js';
 import { SyncState } from './sync-state.js';
+import { TestClock } from './test-clock.js';
 import { UsageRecord } from './usage-record.js';
 import { WebhookEvent } from './webhook-event.js';
 
@@ -19,6 +20,7 @@ export * from './invoice.js';
 export * from './milestone.js';
 export * from './subscription.js';
 export * from './sync-state.js';
+export * from './test-clock.js';
 export * from './usage-record.js';
 export * from './webhook-event.js';
 
@@ -39,4 +41,5 @@ export const ENTITIES = [
   Milestone,
   SyncState,
   DunningCase,
+  TestClock,
 ] as const;

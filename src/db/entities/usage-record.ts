@@ -23,6 +23,10 @@ export const UsageRecordSchema = defineEntity({
     sentAt: p.datetime().nullable(),
     sendAttempts: p.integer().default(0),
     lastError: p.text().nullable(),
+    /** Meter-event flusher: claim lease, then retry backoff (null: due now). */
+    nextAttemptAt: p.datetime().nullable(),
+    /** Meter-event flusher: set when Stripe rejected the row for good; it leaves the queue. */
+    parkedAt: p.datetime().nullable(),
   },
   uniques: [{ name: 'usage_records_customer_id_idempotency_key_unique', properties: ['customerId', 'idempotencyKey'] }],
   indexes: [

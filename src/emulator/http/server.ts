@@ -70,7 +70,7 @@ export class EmulatorHttp {
         });
       }
       const fault = this.takeFault(url);
-      if (fault) return send(res, fault.status, fault.body, fault.status === 429 ? { 'Stripe-Should-Retry': 'true' } : {});
+      if (fault) return send(res, fault.status, fault.body, fault.headers);
     }
 
     let raw: Record<string, unknown>;
@@ -160,7 +160,7 @@ export class EmulatorHttp {
     }
   }
 
-  private takeFault(url: string): { status: number; body: unknown } | null {
+  private takeFault(url: string): { status: number; body: unknown; headers: Record<string, string> } | null {
     const f = this.emu.faults;
     if (!f || (f.pathPrefix && !url.startsWith(f.pathPrefix))) return null;
     let fire: boolean;
@@ -176,9 +176,10 @@ export class EmulatorHttp {
       return {
         status: 429,
         body: { error: { type: 'invalid_request_error', code: 'rate_limit', message: 'Request rate limit exceeded (injected by the emulator).' } },
+        headers: { 'Stripe-Should-Retry': 'true', ...(f.retryAfter !== undefined ? { 'Retry-After': String(f.retryAfter) } : {}) },
       };
     }
-    return { status: f.status, body: { error: { type: 'api_error', message: 'An unknown error occurred (injected by the emulator).' } } };
+    return { status: f.status, body: { error: { type: 'api_error', message: 'An unknown error occurred (injected by the emulator).' } }, headers: {} };
   }
 }
 

@@ -19,13 +19,16 @@ export function registerControls(router: Router, emu: Emulator): void {
     { auth: false },
   );
 
-  /** Body (JSON or form): `{ status: 429|500|503, count?: N, rate?: 0..1, pathPrefix?: "/v1/…" }`, or `{}` to clear. */
+  /**
+   * Body (JSON or form): `{ status: 429|500|503, count?: N, rate?: 0..1, pathPrefix?: "/v1/…", retryAfter?: seconds }`
+   * (`retryAfter`: a `Retry-After` header on injected 429s), or `{}` to clear.
+   */
   router.post(
     '/_emulator/faults',
     ({ params: p }) => {
       const raw = p.raw;
       for (const key of Object.keys(raw)) {
-        if (!['status', 'count', 'rate', 'pathPrefix'].includes(key)) throw invalidRequest(`Received unknown parameter: ${key}`, key, 'parameter_unknown');
+        if (!['status', 'count', 'rate', 'pathPrefix', 'retryAfter'].includes(key)) throw invalidRequest(`Received unknown parameter: ${key}`, key, 'parameter_unknown');
       }
       if (raw.status === undefined) {
         emu.faults = null;
@@ -38,11 +41,16 @@ export function registerControls(router: Router, emu: Emulator): void {
       const rate = raw.rate === undefined ? undefined : Number(raw.rate);
       if (rate !== undefined && !(rate >= 0 && rate <= 1)) throw invalidRequest('rate must be between 0 and 1', 'rate');
       if (raw.pathPrefix !== undefined && typeof raw.pathPrefix !== 'string') throw invalidRequest('pathPrefix must be a string', 'pathPrefix');
+      const retryAfter = raw.retryAfter === undefined ? undefined : Number(raw.retryAfter);
+      if (retryAfter !== undefined && !(Number.isInteger(retryAfter) && retryAfter >= 0 && retryAfter <= 3600)) {
+        throw invalidRequest('retryAfter must be an integer number of seconds 0-3600', 'retryAfter');
+      }
       const spec: FaultSpec = {
         status: status as FaultSpec['status'],
         ...(count !== undefined ? { count } : {}),
         ...(rate !== undefined ? { rate } : {}),
         ...(raw.pathPrefix !== undefined ? { pathPrefix: raw.pathPrefix as string } : {}),
+        ...(retryAfter !== undefined ? { retryAfter } : {}),
       };
       emu.faults = spec;
       return { faults: spec };

@@ -7,13 +7,14 @@
  *   meterUsage(emu: Emulator, q: { meterId?: string; eventName?: string; customer: string; start: number; end: number }): number
  *
  * Give `meterId` (a price's `recurring.meter`) or `eventName`. Events are stored in kind
- * `billing.meter_event` (`MeterEventRecord`), deduplicated by `identifier` within 24 h, and counted by
- * their `timestamp` (clock time for customers on a test clock).
+ * `billing.meter_event` (`MeterEventRecord`), deduplicated by `identifier` within 24 h (a second event
+ * with a held identifier is refused with Stripe's 400 "An event already exists with identifier …"),
+ * and counted by their `timestamp` (clock time for customers on a test clock).
  */
 import type Stripe from 'stripe';
 import { createHash } from 'node:crypto';
 import type { Emulator } from '../emulator.js';
-import { invalidRequest, rateLimited, resourceMissing } from '../errors.js';
+import { invalidRequest, rateLimited, resourceMissing, StripeError } from '../errors.js';
 import type { Params } from '../http/params.js';
 import type { Router } from '../http/router.js';
 import { newId } from '../ids.js';
@@ -208,6 +209,10 @@ export function registerMeters(router: Router, emu: Emulator): void {
   });
 
   router.post('/v1/billing/meter_events', ({ params: p }) => {
+    // The limiter counts requests, as Stripe's does: a refused duplicate or a bad event uses the budget too.
+    if (limiter && !limiter.take(Date.now())) {
+      throw rateLimited(`Request rate limit exceeded: at most ${emu.options.meterEventsPerSecond} meter events per second.`);
+    }
     const eventName = p.string('event_name', { required: true });
     const payloadP = p.object('payload', { required: true });
     const identifier = p.string('identifier');
@@ -239,7 +244,10 @@ export function registerMeters(router: Router, emu: Emulator): void {
     }
     if (identifier !== undefined) {
       const prior = emu.store.get<MeterEventRecord>('billing.meter_event', identifier);
-      if (prior && now - prior.created < DEDUP_WINDOW_S) return publicEvent(prior);
+      // Stripe refuses a second event with the same identifier (it does not answer with the first one):
+      // 400 invalid_request_error, `Stripe-Should-Retry: false`. A sender that retries after a crash
+      // treats this answer as "already delivered".
+      if (prior && now - prior.created < DEDUP_WINDOW_S) throw duplicateIdentifier(identifier);
       if (prior) {
         // Outside the window the identifier may be reused: keep the old event under another key
         // (the index keeps pointing at an equal record, so only its count needs no change).
@@ -247,9 +255,6 @@ export function registerMeters(router: Router, emu: Emulator): void {
         emu.store.delete('billing.meter_event', identifier);
         emu.store.insert('billing.meter_event', { ...prior, id: `${identifier}@${prior.created}` });
       }
-    }
-    if (limiter && !limiter.take(Date.now())) {
-      throw rateLimited(`Request rate limit exceeded: at most ${emu.options.meterEventsPerSecond} meter events per second.`);
     }
     const id = identifier ?? newId('mev', 24);
     const event = {
@@ -300,6 +305,15 @@ export function registerMeters(router: Router, emu: Emulator): void {
     p.done();
     return page;
   });
+}
+
+/** Stripe's answer to an identifier it already holds (wording as the live API writes it). */
+function duplicateIdentifier(identifier: string): StripeError {
+  return new StripeError(
+    400,
+    { type: 'invalid_request_error', message: `An event already exists with identifier ${identifier}.` },
+    { 'Stripe-Should-Retry': 'false' },
+  );
 }
 
 function requireMeter(emu: Emulator, id: string): MeterRecord {

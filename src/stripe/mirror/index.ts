@@ -38,3 +38,4 @@ export {
   type MirrorableObject,
   type MirroredKind,
 } from './dispatch.js';
+export { mirrorTestClock, type TestClockPayload } from './test-clocks.js';

@@ -6,7 +6,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
 import { isResourceMissing } from '../client.js';
-import { deleteInvoice, mirrorObject, SUBSCRIPTION_MIRROR_EXPAND, type PlanCatalog } from '../mirror/index.js';
+import { deleteInvoice, mirrorObject, mirrorTestClock, SUBSCRIPTION_MIRROR_EXPAND, type PlanCatalog, type TestClockPayload } from '../mirror/index.js';
 import { decide, lockObject, lockObjects, MIRROR_TABLES, rereadStamp, rowStamp, type MirrorKind } from './convergence.js';
 
 export const HANDLED_EVENT_TYPES = [
@@ -30,6 +30,12 @@ export const HANDLED_EVENT_TYPES = [
   'checkout.session.completed',
   'payment_method.attached',
   'payment_method.detached',
+  // Test clocks (sandbox): the customer's clock for dunning and usage periods (mirror/test-clocks.ts).
+  'test_helpers.test_clock.created',
+  'test_helpers.test_clock.advancing',
+  'test_helpers.test_clock.ready',
+  'test_helpers.test_clock.internal_failure',
+  'test_helpers.test_clock.deleted',
 ] as const;
 
 export type HandledEventType = (typeof HANDLED_EVENT_TYPES)[number];
@@ -60,12 +66,25 @@ interface Target {
   payload: Stripe.Customer | Stripe.Subscription | Stripe.Invoice | null;
 }
 
+/** A test clock event: its own monotonic rule, no object lock or stamp (mirror/test-clocks.ts). */
+interface ClockTarget {
+  clock: TestClockPayload;
+  deleted: boolean;
+}
+
+type Routed = Target | ClockTarget | { none: string };
+
+const isObjectTarget = (t: Routed): t is Target => 'kind' in t;
+
 const idOf = (v: unknown): string | null =>
   typeof v === 'string' ? v : v && typeof v === 'object' && typeof (v as { id?: unknown }).id === 'string' ? (v as { id: string }).id : null;
 
-async function targetOf(em: EntityManager, event: Stripe.Event): Promise<Target | { none: string }> {
+async function targetOf(em: EntityManager, event: Stripe.Event): Promise<Routed> {
   const obj = event.data.object as unknown as Record<string, unknown>;
   const type = event.type as string;
+  if (type.startsWith('test_helpers.test_clock.')) {
+    return { clock: obj as unknown as TestClockPayload, deleted: type === 'test_helpers.test_clock.deleted' };
+  }
   if (type.startsWith('customer.subscription.')) {
     return { kind: 'subscription', id: obj.id as string, payload: obj as unknown as Stripe.Subscription };
   }
@@ -167,11 +186,11 @@ export async function handleStripeEvents(
   ctx: HandlerContext,
   afterEach?: (event: Stripe.Event) => Promise<void>,
 ): Promise<HandleResult[]> {
-  const targets: (Target | { none: string })[] = [];
+  const targets: Routed[] = [];
   for (const event of events) {
     targets.push(isHandledEventType(event.type) ? await targetOf(em, event) : { none: `unhandled type ${event.type}` });
   }
-  const objects = targets.filter((t): t is Target => !('none' in t));
+  const objects = targets.filter(isObjectTarget);
   await lockObjects(em, objects.map((t) => t.id));
   const stamps = await rowStamps(em, objects);
   const results: HandleResult[] = [];
@@ -187,11 +206,15 @@ export async function handleStripeEvents(
 async function handleTarget(
   em: EntityManager,
   event: Stripe.Event,
-  target: Target | { none: string },
+  target: Routed,
   stamps: Map<string, Date | null>,
   ctx: HandlerContext,
 ): Promise<HandleResult> {
   if ('none' in target) return { action: 'noop', reason: target.none };
+  if ('clock' in target) {
+    await mirrorTestClock(em, target.clock, { deleted: target.deleted });
+    return { action: 'applied', objectId: target.clock.id };
+  }
   const key = stampKey(target.kind, target.id);
   const created = new Date(event.created * 1000);
   const stamp = stamps.get(key);

@@ -67,3 +67,4 @@ export function createWebhookService(opts: WebhookServiceOptions): WebhookServic
     stop: () => worker.stop(),
   };
 }
+export * from './after-event.js';

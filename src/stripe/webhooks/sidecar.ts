@@ -1,8 +1,8 @@
 /**
  * The webhook sidecar (`billing-gateway webhook --port N`): only `POST /webhooks/stripe`, the workers,
- * the periodic events sync, `/healthz`, `/readyz` and `/metrics`, sharing the database (and the signal
- * bus, through `afterEvent`) with `serve` processes. Beside a running `serve` it needs PostgreSQL:
- * PGlite is one process's database.
+ * the periodic events sync, the meter-event flusher (with `usageFlush`), `/healthz`, `/readyz` and
+ * `/metrics`, sharing the database (and the signal bus, through `afterEvent`) with `serve` processes.
+ * Beside a running `serve` it needs PostgreSQL: PGlite is one process's database.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +12,9 @@ import type { Orm } from '../../db/orm.js';
 import { mountHealthRoutes, type ReadinessCheck } from '../../http/health.js';
 import { httpMetricsMiddleware, metricsRegistry } from '../../http/metrics.js';
 import { logger as rootLogger, type Logger } from '../../log.js';
+import type { Catalog } from '../../billing/catalog.js';
+import type { Config } from '../../config.js';
+import { startMeterEventFlusher } from '../meter-events/index.js';
 import type { PlanCatalog } from '../mirror/index.js';
 import { startPeriodicSync } from '../sync/periodic.js';
 import { createWebhookService, type WebhookServiceOptions } from './index.js';
@@ -30,6 +33,8 @@ export interface WebhookSidecarOptions {
   /** Period of the events.list reconciliation; 0 turns it off (default 5 min). */
   syncIntervalMs?: number;
   worker?: WebhookServiceOptions['worker'];
+  /** Also run the meter-event flusher here (the catalog's meters name the Stripe events); unset: not here. */
+  usageFlush?: { settings: Config['usageFlush']; catalog: Pick<Catalog, 'meters'> };
   log?: Logger;
 }
 
@@ -92,6 +97,9 @@ export async function startWebhookSidecar(opts: WebhookSidecarOptions): Promise<
         });
   // Catch up at start: whatever arrived while no gateway was listening.
   void sync?.runNow();
+  const usageFlusher = opts.usageFlush
+    ? startMeterEventFlusher({ orm: opts.orm, stripe: opts.stripe, catalog: opts.usageFlush.catalog, settings: opts.usageFlush.settings, log: opts.log })
+    : null;
   const url = `http://${opts.host ?? '127.0.0.1'}:${port}`;
   log.info({ url: `${url}/webhooks/stripe` }, 'webhook sidecar listening');
 
@@ -108,6 +116,7 @@ export async function startWebhookSidecar(opts: WebhookSidecarOptions): Promise<
         });
         await sync?.stop();
         await service.stop();
+        await usageFlusher?.stop();
       })();
       return closing;
     },

@@ -1,8 +1,8 @@
 /**
  * Processes the webhook inbox apart from the request. A batch of due events is one transaction: claim
- * the rows (`FOR UPDATE SKIP LOCKED`, so any number of workers and replicas share the inbox without
- * taking the same row), bring each event into the mirror in order, run `afterEvent` (signals), mark the
- * rows processed. Batching is for throughput: per-event BEGIN/claim/mark/COMMIT round trips were what
+ * the rows and mark them processed in one statement (`FOR UPDATE SKIP LOCKED`, so any number of workers
+ * and replicas share the inbox without taking the same row; the mark commits or rolls back with the
+ * batch), bring each event into the mirror in order, run `afterEvent` (signals). Batching is for throughput: per-event BEGIN/claim/mark/COMMIT round trips were what
  * bounded the worker (bench/RESULTS.md, webhooks). If any event of a batch fails, the batch rolls back
  * and its events are retried one per transaction, so a failure concerns one event only.
  * A failure rolls the transaction back and records the attempt (in its own transaction) with an
@@ -72,15 +72,33 @@ interface ClaimedRow {
   received_epoch: number | string;
 }
 
-/** Due events, oldest first (the caller adds `limit … for update skip locked`). */
-const CLAIM_SQL = `select "id", "type", "payload", "attempts", extract(epoch from "received_at")::float8 as received_epoch
-   from "webhook_events"
-  where ("status" = 'pending' and "next_attempt_at" <= now())
-     or ("status" = 'processing' and "locked_until" < now())
-  order by "stripe_created_at", "received_at", "id"`;
+/**
+ * Claims up to `?` due events and marks them processed in one statement (one round trip fewer per batch
+ * than claim, then mark): the mark commits with the batch or rolls back with it, so a failed or killed
+ * batch leaves its rows pending as before. `processed_at` is `now()`, the transaction's start, as before.
+ * Rows come back with their position in the inbox order (`UPDATE … RETURNING` has no order of its own).
+ */
+const CLAIM_AND_MARK_SQL = `with due as (
+    select "id", "stripe_created_at", "received_at"
+      from "webhook_events"
+     where ("status" = 'pending' and "next_attempt_at" <= now())
+        or ("status" = 'processing' and "locked_until" < now())
+     order by "stripe_created_at", "received_at", "id"
+     limit ? for update skip locked
+  ), ordered as (
+    select "id", row_number() over (order by "stripe_created_at", "received_at", "id") as position from due
+  )
+  update "webhook_events" w set "status" = 'processed', "attempts" = w."attempts" + 1, "processed_at" = now(),
+         "locked_until" = null, "last_error" = null
+    from ordered
+   where w."id" = ordered."id"
+  returning w."id", w."type", w."payload", w."attempts" - 1 as "attempts", extract(epoch from w."received_at")::float8 as received_epoch,
+            ordered.position`;
 
-const MARK_PROCESSED_SQL = `update "webhook_events" set "status" = 'processed', "attempts" = "attempts" + 1, "processed_at" = now(),
-        "locked_until" = null, "last_error" = null`;
+/** The claimed rows in inbox order. */
+function inOrder(rows: (ClaimedRow & { position: number | string })[]): ClaimedRow[] {
+  return rows.sort((a, b) => Number(a.position) - Number(b.position));
+}
 
 const SECRET = /\b(sk|rk)_(live|test)_[A-Za-z0-9*]+|\bwhsec_[A-Za-z0-9]+/g;
 
@@ -167,7 +185,7 @@ export class WebhookWorker {
     let done: { row: ClaimedRow; result: HandleResult }[] | null;
     try {
       done = await (this.options.orm.em.fork() as SqlEntityManager).transactional(async (tx) => {
-        const rows = await tx.execute<ClaimedRow[]>(`${CLAIM_SQL} limit ? for update skip locked`, [batchSize]);
+        const rows = inOrder(await tx.execute(CLAIM_AND_MARK_SQL, [batchSize]));
         claimedCount = rows.length;
         if (rows.length === 0) return [];
         const events = rows.map((row) => (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as Stripe.Event);
@@ -177,9 +195,7 @@ export class WebhookWorker {
         // signals step runs right after its own mirror write, as in the one-event path.
         const results = await handleStripeEvents(tx, events, { stripe: this.options.stripe, catalog: this.catalog }, after ? (e) => after(tx, e) : undefined);
         await after?.batch?.end(tx);
-        const out = rows.map((row, i) => ({ row, result: results[i]! }));
-        await tx.execute(`${MARK_PROCESSED_SQL} where "id" in (?)`, [rows.map((r) => r.id)], 'run');
-        return out;
+        return rows.map((row, i) => ({ row, result: results[i]! }));
       });
     } catch (err) {
       // Nothing claimed: the database itself failed; the caller backs off.
@@ -206,7 +222,7 @@ export class WebhookWorker {
     let claimed: ClaimedRow | null = null;
     try {
       const done = await (this.options.orm.em.fork() as SqlEntityManager).transactional(async (tx) => {
-        const rows = await tx.execute<ClaimedRow[]>(`${CLAIM_SQL} limit 1 for update skip locked`);
+        const rows = await tx.execute<ClaimedRow[]>(CLAIM_AND_MARK_SQL, [1]);
         const row = rows[0];
         if (!row) return null;
         claimed = row;
@@ -214,7 +230,6 @@ export class WebhookWorker {
         const result = await handleStripeEvent(tx, event, { stripe: this.options.stripe, catalog: this.catalog });
         // The top-level transaction's em, so hooks that act on its commit (publishing signals) see it.
         if (this.options.afterEvent) await this.options.afterEvent(tx, event);
-        await tx.execute(`${MARK_PROCESSED_SQL} where "id" = ?`, [row.id], 'run');
         return { row, result };
       });
       if (!done) return null;

@@ -1,0 +1,423 @@
+/**
+ * Sends the usage ledger to Stripe Billing Meters: each unsent `usage_records` row becomes one
+ * `POST /v1/billing/meter_events` with `identifier` = the row id, so sending twice is harmless
+ * (Stripe refuses a held identifier; that answer counts as delivered).
+ *
+ * A batch: claim up to `batchSize` due rows in one short statement (`FOR UPDATE SKIP LOCKED`, so any
+ * number of replicas share the ledger without taking the same row) and lease them (`next_attempt_at`
+ * = now + lease: other flushers skip them meanwhile; no transaction stays open while Stripe is
+ * called, which would hold PGlite's only connection). Send them through the token bucket with
+ * bounded concurrency, one request at a time per (customer, meter) as Stripe asks, then record the
+ * outcomes in a few statements: delivered → `sent_at`; failed → `send_attempts + 1`, `last_error`,
+ * backoff; rejected `maxAttempts` times → `parked_at`; not sent (429 pause, stop, lease running out)
+ * → released, due again. A process killed mid-batch leaves its rows leased: they are due again when
+ * the lease ends, and what was already sent is refused by Stripe as a duplicate → marked sent.
+ *
+ * 429: the whole flusher pauses (Retry-After when given, else exponential backoff) and halves its rate,
+ * which then climbs back to the configured one while sends succeed. The ledger absorbs any burst.
+ */
+import type Stripe from 'stripe';
+import type { Catalog } from '../../billing/catalog.js';
+import type { Orm } from '../../db/orm.js';
+import { logger as rootLogger, type Logger } from '../../log.js';
+import { classifySendError, reasonOf, type FailureKind } from './classify.js';
+import { meterEventMetrics, readLedgerStats, setLedgerStatsSource, type LedgerStats, type MeterEventMetrics } from './metrics.js';
+import { sleep, TokenBucket } from './token-bucket.js';
+
+export interface MeterEventFlusherOptions {
+  orm: Orm;
+  stripe: Stripe;
+  /** Maps the ledger's `meter` (a catalog meter id, or its event name) to the Stripe `event_name`. */
+  catalog: Pick<Catalog, 'meters'>;
+  /** Meter events per second from this process. */
+  ratePerSecond: number;
+  /** Rows claimed per batch (default 200). */
+  batchSize?: number;
+  /** Idle poll period (default 1000 ms); `notify()` wakes the loop sooner. */
+  intervalMs?: number;
+  /** Requests in flight at once (default 16). */
+  concurrency?: number;
+  /** Permanent rejections before a row is parked (default 8). */
+  maxAttempts?: number;
+  /** How long a claim keeps a row from other flushers (default: 60 s, or 4× a batch at the rate if longer). */
+  leaseMs?: number;
+  /** First retry delay of a failed row, doubling per attempt (default 1 s), capped (default 5 min). */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** First pause after a 429, doubling while 429s continue (default 1 s), capped (default 60 s). */
+  rateLimitBaseMs?: number;
+  rateLimitMaxMs?: number;
+  /** Per-request timeout (default: the client's). */
+  timeoutMs?: number;
+  metrics?: MeterEventMetrics;
+  log?: Logger;
+}
+
+/** What one batch did. */
+export interface FlushResult {
+  claimed: number;
+  /** Delivered: created at Stripe, or Stripe already held the identifier. */
+  sent: number;
+  duplicates: number;
+  /** Failed, will be retried after a backoff. */
+  retried: number;
+  parked: number;
+  /** Claimed but not sent (429 pause, stop, lease running out): due again at once or after the pause. */
+  released: number;
+  rateLimited: number;
+  /** When a 429 paused the flusher: how long from now. */
+  pauseMs: number;
+}
+
+interface ClaimedRow {
+  id: string;
+  customer_id: string;
+  meter: string;
+  quantity: number;
+  ts: number | string;
+  send_attempts: number;
+}
+
+type RowOutcome =
+  | { status: 'sent'; duplicate: boolean }
+  | { status: 'released' }
+  | { status: 'failed'; kind: Exclude<FailureKind, 'rate_limited'>; reason: string };
+
+/** Due rows, oldest first; the partial index `usage_records_unsent_index` (sent_at is null) serves it. */
+const CLAIM_SQL = `update "usage_records" as u set "next_attempt_at" = now() + (? * interval '1 millisecond')
+  from (select "id" from "usage_records"
+         where "sent_at" is null and "parked_at" is null and ("next_attempt_at" is null or "next_attempt_at" <= now())
+         order by "created_at"
+         limit ? for update skip locked) as due
+ where u."id" = due."id"
+ returning u."id", u."customer_id", u."meter", u."quantity", extract(epoch from u."timestamp")::float8 as ts, u."send_attempts"`;
+
+export class MeterEventFlusher {
+  private readonly opts: Required<
+    Pick<MeterEventFlusherOptions, 'batchSize' | 'intervalMs' | 'concurrency' | 'maxAttempts' | 'leaseMs' | 'retryBaseMs' | 'retryMaxMs' | 'rateLimitBaseMs' | 'rateLimitMaxMs'>
+  >;
+  private readonly bucket: TokenBucket;
+  private readonly eventNames: Map<string, string>;
+  private readonly metrics: MeterEventMetrics;
+  private readonly log: Logger;
+  private running = false;
+  private loopDone: Promise<void> | null = null;
+  /** Aborted by stop(): waits end, the batch in progress releases what it has not sent. */
+  private abort = new AbortController();
+  private wake: (() => void) | null = null;
+  private pendingWake = false;
+  /** Epoch ms before which nothing is sent (after a 429). */
+  private pausedUntilMs = 0;
+  private consecutiveRateLimits = 0;
+  private detachStats: (() => void) | null = null;
+
+  constructor(private readonly options: MeterEventFlusherOptions) {
+    if (!(options.ratePerSecond > 0)) throw new Error('MeterEventFlusher: ratePerSecond must be positive');
+    const batchSize = Math.max(1, options.batchSize ?? 200);
+    this.opts = {
+      batchSize,
+      intervalMs: options.intervalMs ?? 1000,
+      concurrency: Math.max(1, options.concurrency ?? 16),
+      maxAttempts: Math.max(1, options.maxAttempts ?? 8),
+      leaseMs: options.leaseMs ?? Math.max(60_000, Math.ceil((4 * batchSize * 1000) / options.ratePerSecond)),
+      retryBaseMs: options.retryBaseMs ?? 1000,
+      retryMaxMs: options.retryMaxMs ?? 300_000,
+      rateLimitBaseMs: options.rateLimitBaseMs ?? 1000,
+      rateLimitMaxMs: options.rateLimitMaxMs ?? 60_000,
+    };
+    this.bucket = new TokenBucket(options.ratePerSecond);
+    this.eventNames = new Map();
+    for (const m of options.catalog.meters) {
+      this.eventNames.set(m.eventName, m.eventName);
+      this.eventNames.set(m.id, m.eventName);
+    }
+    this.metrics = options.metrics ?? meterEventMetrics;
+    this.log = (options.log ?? rootLogger).child({ module: 'meter-event-flusher' });
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Epoch ms until which a 429 pauses sending (0 or past: not paused). */
+  get pausedUntil(): number {
+    return this.pausedUntilMs;
+  }
+
+  /** The rate the bucket runs at now (lower than configured for a while after a 429). */
+  get currentRatePerSecond(): number {
+    return this.bucket.ratePerSecond;
+  }
+
+  /** Starts the background loop (idempotent) and points the backlog/lag gauges at this ledger. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.abort = new AbortController();
+    this.detachStats = setLedgerStatsSource(() => this.stats());
+    this.loopDone = this.loop();
+  }
+
+  /**
+   * Stops claiming; the batch in progress finishes its requests in flight, records them and releases
+   * the rest (due again at once for another flusher). Resolves when all of that is written.
+   */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.abort.abort();
+    this.wake?.();
+    await this.loopDone;
+    this.loopDone = null;
+    this.detachStats?.();
+    this.detachStats = null;
+  }
+
+  /** New rows in the ledger: flush now rather than at the next poll (a 429 pause still holds). */
+  notify(): void {
+    if (this.wake) this.wake();
+    else this.pendingWake = true;
+  }
+
+  /** Batches until nothing is due (rows in backoff or leased elsewhere stay); resolves with the totals. */
+  async drain(): Promise<FlushResult> {
+    const total = emptyResult();
+    for (;;) {
+      const r = await this.flushOnce();
+      addInto(total, r);
+      if (r.claimed === 0 || r.rateLimited > 0 || r.released > 0) return total;
+    }
+  }
+
+  /** Backlog, lag and parked rows of the ledger (what the gauges show). */
+  stats(): Promise<LedgerStats> {
+    return readLedgerStats(this.options.orm);
+  }
+
+  /** Claims one batch of due rows, sends it and records the outcomes. */
+  async flushOnce(): Promise<FlushResult> {
+    const result = emptyResult();
+    if (Date.now() < this.pausedUntilMs) return result;
+    const claimedAt = Date.now();
+    const rows = await this.claim();
+    result.claimed = rows.length;
+    if (rows.length === 0) return result;
+    // Sends stop starting well before the lease ends, so no other flusher takes a row still being sent.
+    const sendDeadline = claimedAt + this.opts.leaseMs * 0.75;
+    const outcomes = new Map<string, RowOutcome>();
+    const groups = this.groupByCustomerAndMeter(rows, outcomes);
+    let next = 0;
+    const worker = async () => {
+      for (let g = groups[next++]; g; g = groups[next++]) {
+        for (const row of g.rows) outcomes.set(row.id, await this.sendOne(row, g.eventName, sendDeadline, result));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, groups.length) }, worker));
+    await this.record(rows, outcomes, result);
+    return result;
+  }
+
+  private async claim(): Promise<ClaimedRow[]> {
+    return this.options.orm.em.getConnection().execute<ClaimedRow[]>(CLAIM_SQL, [this.opts.leaseMs, this.opts.batchSize], 'all');
+  }
+
+  /**
+   * Rows by (customer, event name), oldest first within each: Stripe allows one concurrent meter-event
+   * call per customer per meter, so a group is sent sequentially while groups run in parallel. Rows
+   * whose meter the catalog does not know are rejected here, without a request.
+   */
+  private groupByCustomerAndMeter(rows: ClaimedRow[], outcomes: Map<string, RowOutcome>): { eventName: string; rows: ClaimedRow[] }[] {
+    const groups = new Map<string, { eventName: string; rows: ClaimedRow[] }>();
+    for (const row of rows) {
+      const eventName = this.eventNames.get(row.meter);
+      if (!eventName) {
+        outcomes.set(row.id, { status: 'failed', kind: 'rejected', reason: `unknown meter "${row.meter.slice(0, 100)}" (not in the plan catalog)` });
+        continue;
+      }
+      const key = `${row.customer_id}\u0000${eventName}`;
+      const group = groups.get(key);
+      if (group) group.rows.push(row);
+      else groups.set(key, { eventName, rows: [row] });
+    }
+    return [...groups.values()];
+  }
+
+  private async sendOne(row: ClaimedRow, eventName: string, sendDeadline: number, result: FlushResult): Promise<RowOutcome> {
+    if (this.abort.signal.aborted || Date.now() < this.pausedUntilMs || Date.now() > sendDeadline) return { status: 'released' };
+    if (!(await this.bucket.take(this.abort.signal))) return { status: 'released' };
+    // A 429 seen by another sender while this one waited for its token.
+    if (Date.now() < this.pausedUntilMs) return { status: 'released' };
+    try {
+      await this.options.stripe.billing.meterEvents.create(
+        {
+          event_name: eventName,
+          identifier: row.id,
+          payload: { stripe_customer_id: row.customer_id, value: String(row.quantity) },
+          timestamp: Math.floor(Number(row.ts)),
+        },
+        // Retries are ours (backoff, rate, leases); the SDK's would bypass them.
+        { maxNetworkRetries: 0, ...(this.options.timeoutMs ? { timeout: this.options.timeoutMs } : {}) },
+      );
+      this.onSuccess();
+      return { status: 'sent', duplicate: false };
+    } catch (err) {
+      const failure = classifySendError(err);
+      if (failure.kind === 'duplicate') {
+        this.onSuccess();
+        return { status: 'sent', duplicate: true };
+      }
+      this.metrics.failures.inc({ kind: failure.kind });
+      if (failure.kind === 'rate_limited') {
+        result.rateLimited++;
+        this.metrics.rateLimited.inc();
+        this.onRateLimited(failure.retryAfterMs);
+        return { status: 'released' };
+      }
+      return { status: 'failed', kind: failure.kind, reason: failure.reason };
+    }
+  }
+
+  private onSuccess(): void {
+    this.consecutiveRateLimits = 0;
+    // Additive increase back to the configured rate after a 429 halved it.
+    const target = this.options.ratePerSecond;
+    const now = this.bucket.ratePerSecond;
+    if (now < target) this.bucket.setRate(Math.min(target, now + Math.max(target / 100, 0.1)));
+  }
+
+  /** Pauses the flusher (Retry-After, else exponential backoff) and halves its rate. */
+  private onRateLimited(retryAfterMs: number | undefined): void {
+    const now = Date.now();
+    // Senders of the same batch that hit the limit together count once.
+    if (now < this.pausedUntilMs) return;
+    this.consecutiveRateLimits++;
+    const backoff = jitter(Math.min(this.opts.rateLimitBaseMs * 2 ** (this.consecutiveRateLimits - 1), this.opts.rateLimitMaxMs));
+    const pauseMs = Math.max(retryAfterMs ?? 0, backoff);
+    this.pausedUntilMs = now + pauseMs;
+    this.bucket.setRate(Math.max(1, this.bucket.ratePerSecond / 2));
+    this.log.warn({ pauseMs, ratePerSecond: this.bucket.ratePerSecond, retryAfterMs }, 'Stripe rate-limited meter events (429); pausing');
+  }
+
+  /** Writes the batch's outcomes: sent in one statement, released in one, each failure in its own. */
+  private async record(rows: ClaimedRow[], outcomes: Map<string, RowOutcome>, result: FlushResult): Promise<void> {
+    const conn = this.options.orm.em.getConnection();
+    const sent: string[] = [];
+    const released: string[] = [];
+    let duplicates = 0;
+    for (const row of rows) {
+      const o = outcomes.get(row.id) ?? { status: 'released' };
+      if (o.status === 'sent') {
+        sent.push(row.id);
+        if (o.duplicate) duplicates++;
+      } else if (o.status === 'released') released.push(row.id);
+    }
+    if (sent.length > 0) {
+      await conn.execute(
+        `update "usage_records" set "sent_at" = now(), "send_attempts" = "send_attempts" + 1, "last_error" = null, "next_attempt_at" = null
+          where "id" in (?) and "sent_at" is null`,
+        [sent],
+        'run',
+      );
+      this.metrics.sent.inc({ result: 'created' }, sent.length - duplicates);
+      if (duplicates > 0) this.metrics.sent.inc({ result: 'duplicate' }, duplicates);
+    }
+    if (released.length > 0) {
+      const delayMs = Math.max(0, this.pausedUntilMs - Date.now());
+      await conn.execute(
+        `update "usage_records" set "next_attempt_at" = now() + (? * interval '1 millisecond') where "id" in (?) and "sent_at" is null`,
+        [delayMs, released],
+        'run',
+      );
+    }
+    for (const row of rows) {
+      const o = outcomes.get(row.id);
+      if (o?.status !== 'failed') continue;
+      const attempts = Number(row.send_attempts) + 1;
+      const park = o.kind === 'rejected' && attempts >= this.opts.maxAttempts;
+      const delayMs = park ? 0 : this.retryDelay(attempts);
+      await conn.execute(
+        `update "usage_records" set "send_attempts" = "send_attempts" + 1, "last_error" = ?,
+                "next_attempt_at" = now() + (? * interval '1 millisecond'), "parked_at" = case when ? then now() else null end
+          where "id" = ? and "sent_at" is null`,
+        [o.reason, delayMs, park, row.id],
+        'run',
+      );
+      if (park) {
+        result.parked++;
+        this.metrics.parkedTotal.inc();
+        this.log.error({ usageRecord: row.id, customer: row.customer_id, meter: row.meter, attempts, reason: o.reason }, 'usage record parked: Stripe rejected it repeatedly');
+      } else {
+        result.retried++;
+        this.log.warn({ usageRecord: row.id, kind: o.kind, attempts, retryInMs: delayMs, reason: o.reason }, 'meter event failed; will retry');
+      }
+    }
+    result.sent += sent.length;
+    result.duplicates += duplicates;
+    result.released += released.length;
+    result.pauseMs = Math.max(0, this.pausedUntilMs - Date.now());
+  }
+
+  /** Exponential backoff with ±20 % jitter, so rows failing together spread out. */
+  private retryDelay(attempts: number): number {
+    return jitter(Math.min(this.opts.retryBaseMs * 2 ** (attempts - 1), this.opts.retryMaxMs));
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      const pause = this.pausedUntilMs - Date.now();
+      if (pause > 0) {
+        await sleep(pause, this.abort.signal);
+        continue;
+      }
+      let r: FlushResult | null = null;
+      try {
+        r = await this.flushOnce();
+      } catch (err) {
+        // The database itself failed (claim or record): rows stay leased and come back; wait a poll.
+        this.log.error({ reason: reasonOf(err) }, 'meter-event flusher could not claim or record a batch');
+      }
+      if (!this.running) break;
+      // A full batch: more is likely due. Otherwise wait for a notify() or the next poll.
+      if (r && r.claimed >= this.opts.batchSize && r.released === 0) continue;
+      if (r && r.rateLimited > 0) continue;
+      await this.idle();
+    }
+  }
+
+  private idle(): Promise<void> {
+    if (this.pendingWake) {
+      this.pendingWake = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.opts.intervalMs);
+      timer.unref?.();
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.wake = null;
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+}
+
+function emptyResult(): FlushResult {
+  return { claimed: 0, sent: 0, duplicates: 0, retried: 0, parked: 0, released: 0, rateLimited: 0, pauseMs: 0 };
+}
+
+function addInto(total: FlushResult, r: FlushResult): void {
+  total.claimed += r.claimed;
+  total.sent += r.sent;
+  total.duplicates += r.duplicates;
+  total.retried += r.retried;
+  total.parked += r.parked;
+  total.released += r.released;
+  total.rateLimited += r.rateLimited;
+  total.pauseMs = r.pauseMs;
+}
+
+function jitter(ms: number): number {
+  return Math.round(ms * (0.8 + Math.random() * 0.4));
+}

@@ -1,0 +1,36 @@
+/**
+ * docker-compose.yml and the Dockerfile name only variables the gateway reads (src/config.ts), so a typo
+ * cannot silently configure nothing; .env.example itself is checked in test/config.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CONFIG_VARIABLES } from '../../src/config.js';
+import { PROJECT_ROOT } from '../../src/paths.js';
+
+const read = (file: string) => readFileSync(join(PROJECT_ROOT, file), 'utf8');
+
+describe('deployment files', () => {
+  it('docker-compose.yml: the gateway reads .env and sets only known variables', () => {
+    const compose = read('docker-compose.yml');
+    const gateway = compose.slice(compose.indexOf('\n  gateway:'));
+    expect(gateway).toMatch(/env_file:\n\s+- path: \.env\n/);
+    const environment = /\n {4}environment:\n((?: {6}.*\n)+)/.exec(gateway)![1]!;
+    const keys = [...environment.matchAll(/^ {6}([A-Z0-9_]+):/gm)].map((m) => m[1]);
+    expect(keys.length).toBeGreaterThan(0);
+    const interpolated = [...compose.matchAll(/\$\{([A-Z0-9_]+)/g)].map((m) => m[1]);
+    for (const name of [...keys, ...interpolated]) expect(CONFIG_VARIABLES, name).toContain(name);
+  });
+
+  it('Dockerfile: builds with the lock file and runs the CLI from the compiled tree with a writable DATA_DIR', () => {
+    const dockerfile = read('Dockerfile');
+    expect(dockerfile).toContain('RUN npm ci --ignore-scripts');
+    expect(dockerfile).toContain('RUN npm run build');
+    expect(dockerfile).toContain('RUN npm ci --omit=dev --ignore-scripts');
+    for (const dir of ['dist', 'bin', 'catalog']) expect(dockerfile).toMatch(new RegExp(`^COPY .*\\s\\./${dir}$`, 'm'));
+    const envs = [...dockerfile.matchAll(/^ENV ([A-Z0-9_]+)=/gm)].map((m) => m[1]);
+    for (const name of envs) expect(CONFIG_VARIABLES, name).toContain(name);
+    expect(dockerfile).toMatch(/chown node:node \/data/);
+    expect(dockerfile).toContain('CMD ["node", "bin/billing-gateway.js", "serve"]');
+  });
+});

@@ -1,0 +1,91 @@
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../src/paths.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
+
+/**
+ * The README's five-minute tour, step by step, as a newcomer runs it: the gateway process, the admin
+ * token from its banner, `examples/watch-events.mjs` on a WebSocket, a customer token from the CLI,
+ * the subscribe mutation – and the events arriving on the socket.
+ */
+const run = promisify(execFile);
+let db: TestDatabase;
+let gw: GatewayProcess;
+let dataDir: string;
+let watcher: ChildProcess | undefined;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  dataDir = db.env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'gw-tour-'));
+  gw = await startGatewayProcess({ ...(db.env.DATABASE_URL ? { DATABASE_URL: db.env.DATABASE_URL } : {}) }, { dataDir });
+}, 90_000);
+
+afterAll(async () => {
+  watcher?.kill('SIGKILL');
+  await gw?.stop();
+  await db?.dispose();
+  if (!db?.env.DATA_DIR && dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+function waitForOutput(child: ChildProcess, pattern: RegExp, seen: () => string, timeoutMs = 30_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output so far:\n${seen()}`)), timeoutMs);
+    const check = () => {
+      if (pattern.test(seen())) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited ${code} before ${pattern}:\n${seen()}`));
+    });
+    check();
+  });
+}
+
+describe('the README tour', () => {
+  it('reaches: gateway running, a subscription created with a minted token, its events seen on a WebSocket', async () => {
+    const admin = /Admin token[^\n]*\n\s*(\S+\.\S+\.\S+)/.exec(gw.output())?.[1];
+    expect(admin, 'the banner prints an admin token').toBeTruthy();
+
+    // Terminal 2: TOKEN=<admin token> node examples/watch-events.mjs
+    let out = '';
+    watcher = spawn(process.execPath, [join(PROJECT_ROOT, 'examples/watch-events.mjs'), `${gw.url.replace(/^http/, 'ws')}/graphql`], {
+      env: { PATH: process.env.PATH, TOKEN: admin },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    watcher.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    watcher.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    await waitForOutput(watcher, /watching billing events/, () => out);
+
+    // Terminal 3: TOKEN=$(npx billing-gateway token --sub user_42 --email ada@example.com)
+    const { stdout } = await run(process.execPath, [join(PROJECT_ROOT, 'bin/billing-gateway.js'), 'token', '--sub', 'user_42', '--email', 'ada@example.com'], {
+      cwd: PROJECT_ROOT,
+      env: { PATH: process.env.PATH, DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
+    });
+    const token = stdout.trim();
+    expect(token.split('.')).toHaveLength(3);
+
+    // … then the subscribe mutation of the tour.
+    const res = await fetch(`${gw.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({
+        query: 'mutation { subscribe(input: { plan: "pro_monthly", paymentMethod: "pm_card_visa", idempotencyKey: "tour-1" }) { subscription { id status mrr { formatted } } } }',
+      }),
+    });
+    const body = (await res.json()) as { data?: { subscribe: { subscription: { id: string; status: string; mrr: { formatted: string } } } }; errors?: unknown };
+    expect(body.errors).toBeUndefined();
+    expect(body.data?.subscribe.subscription).toMatchObject({ status: 'ACTIVE', mrr: { formatted: '$5.00' } });
+
+    await waitForOutput(watcher, /SUBSCRIPTION_STARTED\s+subscription_started customer=cus_\S+ plan=pro_monthly/, () => out);
+    await waitForOutput(watcher, /PAYMENT_RECEIVED\s+payment_received customer=cus_\S+ amount=\$5\.00/, () => out);
+  }, 90_000);
+});
