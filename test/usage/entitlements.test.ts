@@ -119,11 +119,7 @@ describe('access states', () => {
     return true;
   }
 
-  /**
-   * Mirror states the interim access rule maps: unpaid → NONE, past_due → GRACE.
-   * LEAD, after merging dunning: also drive a customer to SOFT_SUSPENDED (day 7) and SUSPENDED (day 8) on
-   * the test clock (pm_card_chargeCustomerFail) and run the same checks; the rule table is the same.
-   */
+  /** Mirror states without a dunning case: unpaid → NONE, past_due (case not processed yet) → GRACE. */
   it('entitlements follow the access state of the mirrored subscription', async () => {
     const em = gw.orm.em.fork();
     await em.getConnection().execute(`update subscriptions set status = 'unpaid' where customer_id = ?`, [customers.gina]);
@@ -146,7 +142,7 @@ describe('access states', () => {
     }
   });
 
-  it.todo('SOFT_SUSPENDED and SUSPENDED over HTTP once dunning drives the access state (see the comment above)');
+  // SOFT_SUSPENDED and SUSPENDED, driven by dunning on the test clock: test/usage/entitlements-dunning.test.ts.
 });
 
 describe('lists of customers', () => {

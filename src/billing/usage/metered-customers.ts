@@ -29,6 +29,8 @@ export interface MeteredSubscription {
 export interface UsageCustomer {
   id: string;
   externalId: string | null;
+  /** Sandbox test clock (never changes for a customer); null: the customer lives at wall time. */
+  testClock: string | null;
   /** Live subscriptions, newest first. */
   subscriptions: MeteredSubscription[];
 }
@@ -36,6 +38,7 @@ export interface UsageCustomer {
 interface Row {
   customer_id: string;
   external_id: string | null;
+  test_clock: string | null;
   subscription_id: string | null;
   plan_id: string | null;
   status: string | null;
@@ -51,7 +54,7 @@ const unixDate = (v: string | null): Date | null => (v === null || v === '' ? nu
 export const refKey = (ref: CustomerRef): string => (ref.kind === 'stripeId' ? `id:${ref.id}` : `ext:${ref.externalId}`);
 
 const STATUS_LIST = USAGE_BILLING_STATUSES.map((s) => `'${s}'`).join(', ');
-const SELECT = `select c.id as customer_id, c.external_id, s.id as subscription_id, s.plan_id, s.status,
+const SELECT = `select c.id as customer_id, c.external_id, c.test_clock, s.id as subscription_id, s.plan_id, s.status,
   s.current_period_start, s.current_period_end, s.raw->>'billing_cycle_anchor' as anchor, s.raw->>'start_date' as start_date
   from customers c left join subscriptions s on s.customer_id = c.id and s.status in (${STATUS_LIST})`;
 const ORDER = `order by c.id, s.created_at desc nulls last, s.id desc`;
@@ -74,7 +77,7 @@ export async function loadUsageCustomers(em: EntityManager, refs: readonly Custo
   const byId = new Map<string, UsageCustomer>();
   for (const r of rows) {
     let c = byId.get(r.customer_id);
-    if (!c) byId.set(r.customer_id, (c = { id: r.customer_id, externalId: r.external_id, subscriptions: [] }));
+    if (!c) byId.set(r.customer_id, (c = { id: r.customer_id, externalId: r.external_id, testClock: r.test_clock, subscriptions: [] }));
     if (r.subscription_id) {
       c.subscriptions.push({
         id: r.subscription_id,

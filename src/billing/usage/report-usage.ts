@@ -14,7 +14,7 @@ import { customerNow } from '../clock/customer-clock.js';
 import type { Catalog } from '../catalog.js';
 import { findUsageRows, usagePairKey, type LedgerRow } from './ledger.js';
 import { queueUsageInsert } from './insert-queue.js';
-import { catalogIndex, forgetUsageCustomer, loadUsageCustomerCached } from './metered-customers.js';
+import { catalogIndex, forgetUsageCustomer, loadUsageCustomerCached, type UsageCustomer } from './metered-customers.js';
 import { planUsageRecord, scopedUsageCustomer, usageScope } from './plan-record.js';
 import { checkUsageShape, type UsageInput } from './rules.js';
 
@@ -38,17 +38,25 @@ export function toRecordView(catalog: Catalog, row: LedgerRow, duplicate: boolea
   return { id: row.id, meter, quantity: row.quantity, timestamp: row.timestamp, idempotencyKey: row.idempotencyKey, duplicate };
 }
 
+/**
+ * The customer's "now" (customer-clock.ts): a customer on no test clock lives at wall time, so only a
+ * sandbox customer on a clock costs the clock read (never cached: the clock moves when advanced).
+ */
+function nowOf(em: EntityManager, customer: UsageCustomer): Promise<Date> | Date {
+  return customer.testClock ? customerNow(em, customer.id) : new Date();
+}
+
 export async function reportUsage(deps: UsageDeps, auth: Authentication, input: UsageInput): Promise<UsageRecordView> {
   const scope = usageScope(auth, input.customerId);
   checkUsageShape(input);
   const { customers, cached } = await loadUsageCustomerCached(deps.em, scope.ref);
   let customer = scopedUsageCustomer(scope, customers);
-  let plan = planUsageRecord(deps.catalog, customer, input, await customerNow(deps.em, customer.id));
+  let plan = planUsageRecord(deps.catalog, customer, input, await nowOf(deps.em, customer));
   if (plan instanceof AppError && cached) {
     // Cached facts refused it: decide on fresh ones (e.g. the subscription started a moment ago).
     forgetUsageCustomer(deps.em, scope.ref);
     customer = scopedUsageCustomer(scope, (await loadUsageCustomerCached(deps.em, scope.ref)).customers);
-    plan = planUsageRecord(deps.catalog, customer, input, await customerNow(deps.em, customer.id));
+    plan = planUsageRecord(deps.catalog, customer, input, await nowOf(deps.em, customer));
   }
   if (plan instanceof AppError) {
     const original = (await findUsageRows(deps.em, [{ customerId: customer.id, idempotencyKey: input.idempotencyKey }])).get(usagePairKey(customer.id, input.idempotencyKey));
