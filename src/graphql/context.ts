@@ -48,6 +48,8 @@ export interface AppDeps {
   stripe?: Stripe;
   /** Sandbox: the test clock every customer the gateway creates is put on. */
   testClockId?: string;
+  /** Wakes the meter-event flusher when usage was recorded (issue 6), so it need not wait for its poll. */
+  onUsageRecorded?: () => void;
 }
 
 export interface GraphQLContext {
@@ -79,7 +81,7 @@ export function createServices(deps: AppDeps, em: Em, loaders: Loaders): Gateway
       config: deps.config,
       ...(deps.testClockId ? { testClockId: deps.testClockId } : {}),
     }),
-    usage: new UsageService(em, deps.catalog, loaders),
+    usage: new UsageService(em, deps.catalog, loaders, deps.onUsageRecorded),
   };
 }
 

@@ -78,6 +78,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     bus: deps.bus,
     ...(deps.stripe ? { stripe: deps.stripe } : {}),
     ...(deps.testClockId ? { testClockId: deps.testClockId } : {}),
+    ...(deps.onUsageRecorded ? { onUsageRecorded: deps.onUsageRecorded } : {}),
   };
   const verifier = deps.verifier ?? createTokenVerifier(config.auth);
   const rateLimiter: RequestRateLimiter = createRequestRateLimiter(config, deps.redis);

@@ -32,6 +32,8 @@ export class UsageService {
     private readonly em: EntityManager,
     private readonly catalog: Catalog,
     private readonly loaders: UsageServiceLoaders,
+    /** Called after new rows reached the ledger (wakes the meter-event flusher). */
+    private readonly onRecorded: () => void = () => {},
   ) {
     this.quantities = new DataLoader((keys) => batchUsageQuantities(em, keys), { cacheKeyFn: usageQuantityCacheKey });
     this.accessStates = new DataLoader(async (ids) => {
@@ -40,12 +42,16 @@ export class UsageService {
     });
   }
 
-  report(auth: Authentication, input: UsageInput): Promise<UsageRecordView> {
-    return reportUsage({ em: this.em, catalog: this.catalog }, auth, input);
+  async report(auth: Authentication, input: UsageInput): Promise<UsageRecordView> {
+    const record = await reportUsage({ em: this.em, catalog: this.catalog }, auth, input);
+    if (!record.duplicate) this.onRecorded();
+    return record;
   }
 
-  reportBatch(auth: Authentication, inputs: readonly UsageInput[]): Promise<UsageRecordView[]> {
-    return reportUsageBatch({ em: this.em, catalog: this.catalog }, auth, inputs);
+  async reportBatch(auth: Authentication, inputs: readonly UsageInput[]): Promise<UsageRecordView[]> {
+    const records = await reportUsageBatch({ em: this.em, catalog: this.catalog }, auth, inputs);
+    if (records.some((r) => !r.duplicate)) this.onRecorded();
+    return records;
   }
 
   /** `Customer.usage(meter)`; the customer is already authorised. An unknown meter id → BAD_USER_INPUT. */
