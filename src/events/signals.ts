@@ -1,7 +1,8 @@
 /**
  * Turns each processed Stripe event into the contract's BillingEvents: stored once in `billing_events`
  * (stable ids, `on conflict do nothing`), one log line each, and published on the bus only after the
- * surrounding transaction commits. After events that may change subscriptions it recomputes MRR, and
+ * surrounding transaction commits. After events that may change subscriptions it reads MRR from the
+ * incrementally kept totals (src/billing/metrics/mrr-totals.ts: no recount per event), and
  * records MRR_UPDATED when a currency's MRR changed and MILESTONE_REACHED when it reached a threshold
  * of MRR_MILESTONES for the first time (the `milestones` primary key makes that once, across restarts
  * and replicas).
@@ -14,7 +15,8 @@
 import type { EntityManager, EventSubscriber, TransactionEventArgs } from '@mikro-orm/core';
 import { Counter } from 'prom-client';
 import type Stripe from 'stripe';
-import { currentMrr, mrrOf } from '../billing/metrics/current-mrr.js';
+import { mrrOf } from '../billing/metrics/current-mrr.js';
+import { COMPACT_AFTER_ROWS, compactMrrTotals, readMrrTotals } from '../billing/metrics/mrr-totals.js';
 import { mrrReportOf } from '../billing/metrics/mrr-report.js';
 import { queryRows } from '../billing/metrics/sql.js';
 import type { Config } from '../config.js';
@@ -202,12 +204,15 @@ export function createSignals(deps: SignalsDeps): Signals {
     if (currency) {
       await queryRows(em, 'select pg_advisory_xact_lock(?)', [MRR_LOCK_KEY]);
       const before = batch?.get(currency) ?? (await previousMrr(em, currency));
-      const snapshot = await currentMrr(em);
+      const totals = await readMrrTotals(em);
+      // Under the MRR lock, so compactions never run side by side.
+      if (totals.rows > COMPACT_AFTER_ROWS) await compactMrrTotals(em);
+      const { snapshot } = totals;
       const after = mrrOf(snapshot, currency);
       const now = snapshot.asOf;
       if (after !== before) {
         batch?.set(currency, after);
-        report = mrrReportOf(snapshot);
+        report = mrrReportOf(snapshot, totals.movements);
         drafts.push({
           type: 'MRR_UPDATED',
           dedupKey: `MRR_UPDATED:${event.id}`,

@@ -48,6 +48,10 @@ export interface MrrReportPayload {
   totals: AmountPayload[];
   activeSubscriptions: number;
   byPlan: MrrByPlanPayload[];
+  /** This calendar month (UTC) of `asOf`, per currency (src/billing/metrics/mrr-totals.ts); absent: not computed (read as none). */
+  newThisMonth?: AmountPayload[];
+  churnedThisMonth?: AmountPayload[];
+  netNewThisMonth?: AmountPayload[];
 }
 
 export interface MilestonePayload {

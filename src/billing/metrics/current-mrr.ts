@@ -1,13 +1,17 @@
 /**
- * The current MRR per currency, from the mirror. One aggregate: subscriptions that count (ACTIVE and
- * PAST_DUE, CONTRACT.md "Money") are grouped by everything their MRR depends on (currency, plan,
- * discount, and the facts of their items), so the database returns one row per distinct shape with a
- * count, and the exact math (src/billing/mrr) runs once per shape, not once per subscription. Totals
- * are exact sums rounded half-up once per currency, never sums of the rounded `mrr_amount` column.
+ * The current MRR per currency. `currentMrr` reads the incrementally kept totals (./mrr-totals.ts: a
+ * few rows, whatever the number of subscriptions). `fullRecountMrr` recomputes the same figures from
+ * the subscriptions and their items, independently of the stored fractions and of the totals, to
+ * check them (tests, the bench, `sync --full` repair).
  *
- * Issue 7 may replace this with an incremental implementation: keep callers on `currentMrr`.
+ * The recount is one aggregate: subscriptions that count (ACTIVE and PAST_DUE, CONTRACT.md "Money")
+ * are grouped by everything their MRR depends on (currency, plan, discount, and the facts of their
+ * items), so the database returns one row per distinct shape with a count, and the exact math
+ * (src/billing/mrr) runs once per shape, not once per subscription. Totals are exact sums rounded
+ * half-up once per currency, never sums of the rounded `mrr_amount` column.
  */
 import type { EntityManager } from '@mikro-orm/core';
+import { readMrrTotals, rebuildMrrTotals } from './mrr-totals.js';
 import { queryRows } from './sql.js';
 import { fraction, multiplyExact, roundHalfUp, subscriptionMrrExact, sumExact, type Fraction, type MrrItem } from '../mrr/index.js';
 
@@ -93,10 +97,15 @@ function shapeMrr(row: ShapeRow): Fraction | null {
 
 /**
  * MRR per currency, active subscriptions and MRR per plan, as of now, read through `em` (inside a
- * transaction it sees that transaction's writes). A subscription whose MRR cannot be computed (no
- * per-unit price) counts as a subscription with no MRR.
+ * transaction it sees that transaction's writes), from the incrementally kept totals. A subscription
+ * whose MRR cannot be computed (no per-unit price) counts as a subscription with no MRR.
  */
 export async function currentMrr(em: EntityManager): Promise<MrrSnapshot> {
+  return (await readMrrTotals(em)).snapshot;
+}
+
+/** The same figures as `currentMrr`, recounted from every counting subscription and its items (a full scan). */
+export async function fullRecountMrr(em: EntityManager): Promise<MrrSnapshot> {
   const asOf = new Date();
   const rows = await queryRows<ShapeRow>(em, SHAPES_SQL);
   const byCurrency = new Map<string, { exact: Fraction[]; subscriptions: number }>();
@@ -137,4 +146,15 @@ export async function currentMrr(em: EntityManager): Promise<MrrSnapshot> {
 /** The MRR of one currency in a snapshot (0 when it has no counting subscription). */
 export function mrrOf(snapshot: MrrSnapshot, currency: string): number {
   return snapshot.currencies.find((c) => c.currency === currency.toLowerCase())?.amount ?? 0;
+}
+
+/**
+ * Checks the incremental totals against a full recount and rebuilds them when they differ (`sync --full`
+ * runs it after repairing rows). Returns whether a rebuild was needed.
+ */
+export async function repairMrrTotals(em: EntityManager): Promise<boolean> {
+  const same = (a: MrrSnapshot, b: MrrSnapshot) => JSON.stringify({ ...a, asOf: 0 }) === JSON.stringify({ ...b, asOf: 0 });
+  if (same(await currentMrr(em), await fullRecountMrr(em))) return false;
+  await rebuildMrrTotals(em);
+  return true;
 }

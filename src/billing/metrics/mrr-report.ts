@@ -1,25 +1,37 @@
 /**
  * The MRR report (the contract's `MrrReport`): totals per currency largest first, the number of
- * subscriptions that count, and MRR per catalog plan. Used by `Query.mrr`, the `mrrUpdated`
- * subscription and the CLI (`metrics mrr`).
+ * subscriptions that count, MRR per catalog plan, and this month's new, churned and net new MRR per
+ * currency (./mrr-totals.ts defines them). Used by `Query.mrr`, the `mrrUpdated` subscription and the
+ * CLI (`metrics mrr`).
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { formatMoney } from '../../money.js';
-import type { MrrReportPayload } from '../../events/topics.js';
-import { currentMrr, type MrrSnapshot } from './current-mrr.js';
+import type { AmountPayload, MrrReportPayload } from '../../events/topics.js';
+import type { MrrSnapshot } from './current-mrr.js';
+import { readMrrTotals, type CurrencyMovement, type MrrMovements } from './mrr-totals.js';
 
-/** JSON form of a snapshot (what the bus carries and the resolvers read). */
-export function mrrReportOf(snapshot: MrrSnapshot): MrrReportPayload {
+const amounts = (list: CurrencyMovement[]): AmountPayload[] => list.map((m) => ({ amount: m.amount, currency: m.currency }));
+
+/** JSON form of a snapshot (what the bus carries and the resolvers read), with the month's movements when known. */
+export function mrrReportOf(snapshot: MrrSnapshot, movements?: MrrMovements): MrrReportPayload {
   return {
     asOf: snapshot.asOf.toISOString(),
     totals: snapshot.currencies.map((c) => ({ amount: c.amount, currency: c.currency })),
     activeSubscriptions: snapshot.activeSubscriptions,
     byPlan: snapshot.byPlan.map((p) => ({ planId: p.planId, amount: p.amount, currency: p.currency, subscriptions: p.subscriptions })),
+    ...(movements
+      ? {
+          newThisMonth: amounts(movements.newThisMonth),
+          churnedThisMonth: amounts(movements.churnedThisMonth),
+          netNewThisMonth: amounts(movements.netNewThisMonth),
+        }
+      : {}),
   };
 }
 
 export async function mrrReport(em: EntityManager): Promise<MrrReportPayload> {
-  return mrrReportOf(await currentMrr(em));
+  const { snapshot, movements } = await readMrrTotals(em);
+  return mrrReportOf(snapshot, movements);
 }
 
 /** One line for the CLI, e.g. `MRR: $4,523.00 (4,523 active subscriptions)`; several currencies are joined with " + ". */

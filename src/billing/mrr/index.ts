@@ -10,3 +10,4 @@ export {
   type RecurringInterval,
 } from './monthly.js';
 export { subscriptionMrr, subscriptionMrrExact, type MrrItem, type SubscriptionMrrInput } from './subscription.js';
+export { MRR_DENOMINATOR, storedMrr, type StoredMrr } from './stored.js';

@@ -37,6 +37,8 @@ export const BillingEventSchema = defineEntity({
     createdAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()),
   },
   uniques: [{ name: 'billing_events_source_event_id_type_unique', properties: ['sourceEventId', 'type'] }],
+  // The last MRR_UPDATED per currency (signals' "before"), without scanning every event.
+  indexes: [{ name: 'billing_events_mrr_updated_index', properties: ['currency', 'createdAt'], where: "type = 'MRR_UPDATED'" }],
 });
 
 export class BillingEvent extends BillingEventSchema.class {}

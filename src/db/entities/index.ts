@@ -5,6 +5,7 @@ import { DunningCase } from './dunning-case.js';
 import { IdempotencyKey } from './idempotency-key.js';
 import { Invoice, InvoiceLine } from './invoice.js';
 import { Milestone } from './milestone.js';
+import { MrrTotal } from './mrr-total.js';
 import { Subscription, SubscriptionItem } from './subscription.js';
 import { SyncState } from './sync-state.js';
 import { TestClock } from './test-clock.js';
@@ -18,6 +19,7 @@ export * from './dunning-case.js';
 export * from './idempotency-key.js';
 export * from './invoice.js';
 export * from './milestone.js';
+export * from './mrr-total.js';
 export * from './subscription.js';
 export * from './sync-state.js';
 export * from './test-clock.js';
@@ -42,4 +44,5 @@ export const ENTITIES = [
   SyncState,
   DunningCase,
   TestClock,
+  MrrTotal,
 ] as const;

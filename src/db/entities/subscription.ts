@@ -15,6 +15,55 @@ export type SubscriptionDiscount = {
   end: string | null;
 };
 
+/** Statuses that count toward MRR (CONTRACT.md "Money"), as SQL. */
+const COUNTS = (row: 'new' | 'old') => `${row}.status in ('active', 'past_due')`;
+
+/**
+ * Before a write: the moment it first counts toward MRR (the end of its trial, else its creation, never
+ * later than now; kept forever) and the moment it stops (its end, else now; cleared when it counts again).
+ */
+const MRR_MOMENTS_TRIGGER_BODY = `
+if ${COUNTS('new')} then
+  if new.first_counted_at is null then
+    new.first_counted_at := greatest(new.created_at, least(coalesce(new.trial_end, new.created_at), now()));
+  end if;
+  new.stopped_counting_at := null;
+elsif tg_op = 'UPDATE' and ${COUNTS('old')} then
+  new.stopped_counting_at := least(coalesce(new.ended_at, now()), now());
+end if;
+return new;`;
+
+/** The totals one row version adds to: 'active' while it counts, 'new' / 'churned' in the UTC month it started / stopped. */
+const mrrDelta = (row: 'new' | 'old', sign: '' | '-') => `
+  insert into mrr_totals (kind, month, currency, plan_id, denominator, numerator, subscriptions)
+  select b.kind, b.month, lower(${row}.currency), coalesce(${row}.plan_id, ''), coalesce(${row}.mrr_denominator, 1), ${sign}coalesce(${row}.mrr_numerator, 0), ${sign}1
+  from (values ('active', null::date, ${COUNTS(row)}),
+               ('new', date_trunc('month', ${row}.first_counted_at at time zone 'UTC')::date, ${row}.first_counted_at is not null),
+               ('churned', date_trunc('month', ${row}.stopped_counting_at at time zone 'UTC')::date, ${row}.stopped_counting_at is not null)) b (kind, month, applies)
+  where b.applies;`;
+
+/**
+ * After a write: the old version's contributions out and the new one's in, as inserted delta rows (no
+ * row is updated, so concurrent writers neither wait for nor overwrite each other). Nothing when no
+ * input of MRR changed (a re-sync of the same object). src/billing/metrics/mrr-totals.ts reads them.
+ */
+const MRR_TOTALS_TRIGGER_BODY = `
+if tg_op = 'UPDATE'
+   and (${COUNTS('old')}) = (${COUNTS('new')})
+   and old.currency = new.currency
+   and old.plan_id is not distinct from new.plan_id
+   and old.mrr_numerator is not distinct from new.mrr_numerator
+   and old.mrr_denominator is not distinct from new.mrr_denominator
+   and old.first_counted_at is not distinct from new.first_counted_at
+   and old.stopped_counting_at is not distinct from new.stopped_counting_at then
+  return null;
+end if;
+if tg_op <> 'INSERT' then${mrrDelta('old', '-')}
+end if;
+if tg_op <> 'DELETE' then${mrrDelta('new', '')}
+end if;
+return null;`;
+
 /**
  * Mirror of a Stripe subscription. `planId` is the catalog id: the licensed item's price `lookup_key`.
  * Periods come from the items (current API versions keep them there).
@@ -45,6 +94,13 @@ export const SubscriptionSchema = defineEntity({
     discount: p.json<SubscriptionDiscount>().nullable(),
     /** This subscription's monthly recurring revenue in minor units, computed by the writer; null if not computed. */
     mrrAmount: p.integer().nullable(),
+    /** Exact MRR = mrrNumerator / mrrDenominator minor units (src/billing/metrics/mrr-totals.ts); null if not computed. */
+    mrrNumerator: p.decimal('string').columnType('numeric').nullable(),
+    mrrDenominator: p.decimal('string').columnType('numeric').nullable(),
+    /** When it first counted toward MRR (set by the `subscriptions` trigger; never cleared). */
+    firstCountedAt: p.datetime().nullable(),
+    /** When it last stopped counting (set by the trigger; cleared when it counts again). */
+    stoppedCountingAt: p.datetime().nullable(),
     testClock: p.text().nullable(),
     metadata: p.json<Record<string, string>>().default('{}'),
     /** Stripe `created`. */
@@ -58,6 +114,11 @@ export const SubscriptionSchema = defineEntity({
     { name: 'subscriptions_customer_id_index', properties: ['customerId'] },
     { name: 'subscriptions_status_index', properties: ['status'] },
     { name: 'subscriptions_plan_id_status_index', properties: ['planId', 'status'] },
+  ],
+  // In the database, so every write path (mirror upserts, deletes, raw SQL, COPY) keeps the MRR totals in step.
+  triggers: [
+    { name: 'mrr_moments', timing: 'before', events: ['insert', 'update'], body: MRR_MOMENTS_TRIGGER_BODY },
+    { name: 'mrr_totals', timing: 'after', events: ['insert', 'update', 'delete'], body: MRR_TOTALS_TRIGGER_BODY },
   ],
 });
 

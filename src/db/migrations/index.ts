@@ -2,6 +2,7 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261121223846_initial } from './Migration20261121223846_initial.js';
 import { Migration20261122012000_usage_flusher } from './Migration20261122012000_usage_flusher.js';
 import { Migration20261122013000_dunning } from './Migration20261122013000_dunning.js';
+import { Migration20261122014000_mrr } from './Migration20261122014000_mrr.js';
 
 /**
  * Every migration, in order, registered explicitly (no folder scan) so the names recorded in
@@ -11,4 +12,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261121223846_initial', class: Migration20261121223846_initial },
   { name: 'Migration20261122012000_usage_flusher', class: Migration20261122012000_usage_flusher },
   { name: 'Migration20261122013000_dunning', class: Migration20261122013000_dunning },
+  { name: 'Migration20261122014000_mrr', class: Migration20261122014000_mrr },
 ];

@@ -30,6 +30,9 @@ export async function toMrrReportNode(report: MrrReportPayload, ctx: GraphQLCont
     totals: report.totals.map((t) => toMoney(t.amount, t.currency)),
     activeSubscriptions: report.activeSubscriptions,
     byPlan,
+    newThisMonth: (report.newThisMonth ?? []).map((m) => toMoney(m.amount, m.currency)),
+    churnedThisMonth: (report.churnedThisMonth ?? []).map((m) => toMoney(m.amount, m.currency)),
+    netNewThisMonth: (report.netNewThisMonth ?? []).map((m) => toMoney(m.amount, m.currency)),
   });
 }
 

@@ -29,4 +29,18 @@ export class MrrReport {
 
   @Field(() => [MoneyByPlan], { description: 'Per catalog plan and currency, largest first.' })
   byPlan!: MoneyByPlan[];
+
+  @Field(() => [Money], {
+    description:
+      'MRR of subscriptions that first started counting (became ACTIVE or PAST_DUE for the first time) in the calendar month (UTC) of asOf, at their current amount; per currency.',
+  })
+  newThisMonth!: Money[];
+
+  @Field(() => [Money], {
+    description: 'MRR of subscriptions that stopped counting (canceled, ended, unpaid) in the calendar month (UTC) of asOf and do not count now, at their last amount; per currency.',
+  })
+  churnedThisMonth!: Money[];
+
+  @Field(() => [Money], { description: 'newThisMonth minus churnedThisMonth, per currency.' })
+  netNewThisMonth!: Money[];
 }

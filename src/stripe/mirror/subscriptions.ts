@@ -10,7 +10,7 @@
 import { TransactionPropagation, type EntityManager } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import type { Catalog } from '../../billing/catalog.js';
-import { subscriptionMrr } from '../../billing/mrr/index.js';
+import { roundHalfUp, storedMrr, subscriptionMrrExact } from '../../billing/mrr/index.js';
 import { Price } from '../../db/entities/catalog.js';
 import { Subscription, SubscriptionItem, type SubscriptionDiscount } from '../../db/entities/subscription.js';
 import { at, atOrNull, idOf, metadataOf, MirrorInputError, plain, rawCopy, type MirrorWriteOptions } from './common.js';
@@ -160,7 +160,7 @@ export function subscriptionRow(
   if (!customerId) throw new MirrorInputError(`subscription ${sub.id}: no customer`);
   const licensed = licensedItem(sub, prices);
   const discount = subscriptionDiscount(sub);
-  const mrrAmount = subscriptionMrr({
+  const mrrExact = subscriptionMrrExact({
     currency: sub.currency,
     items: sub.items.data.map((item) => {
       const p = factsFor(itemPrice(item), prices);
@@ -187,7 +187,9 @@ export function subscriptionRow(
     trialEnd: atOrNull(sub.trial_end),
     latestInvoiceId: idOf(sub.latest_invoice),
     discount,
-    mrrAmount,
+    mrrAmount: mrrExact === null ? null : roundHalfUp(mrrExact),
+    // The exact value too: the MRR totals (a trigger on the table) sum these, never the rounded amount.
+    ...storedMrr(mrrExact),
     testClock: idOf(sub.test_clock),
     metadata: metadataOf(sub.metadata),
     createdAt: at(sub.created),

@@ -12,6 +12,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
 import { loadCatalog } from '../../billing/catalog.js';
+import { repairMrrTotals } from '../../billing/metrics/current-mrr.js';
 import type { Orm } from '../../db/orm.js';
 import { logger as rootLogger, type Logger } from '../../log.js';
 import { isResourceMissing } from '../client.js';
@@ -205,6 +206,8 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
     webhookMetrics.syncDriftRows.set({ table }, n);
     if (n > 0) webhookMetrics.syncDriftTotal.inc({ table }, n);
   }
+  // The MRR totals follow each row write (triggers); checking them here repairs whatever bypassed that.
+  if (ctx.repair && (await repairMrrTotals(opts.orm.em.fork()))) log.warn('full sync rebuilt the MRR totals: they differed from a full recount');
   if (report.drift.length > 0) log.warn({ drift: report.drift.length, byTable }, 'full sync found the mirror out of date with Stripe');
   else log.info({ checked: report.checked }, 'full sync: mirror matches Stripe');
   return report;

@@ -1,0 +1,197 @@
+/**
+ * MRR from `mrr_totals`, the incrementally maintained totals (no scan of `subscriptions`).
+ *
+ * How they are kept: every subscription row stores its exact MRR as `mrr_numerator / mrr_denominator`
+ * (src/billing/mrr/stored.ts, written by the mirror). Triggers on `subscriptions`
+ * (src/db/entities/subscription.ts) insert signed delta rows into `mrr_totals` in the same transaction
+ * as any write, so no write path can forget them: old contribution out, new one in, keyed by kind
+ * ('active' while ACTIVE or PAST_DUE; 'new' / 'churned' per UTC month), currency, plan and denominator.
+ * Writers only insert, so concurrent writers never block or overwrite each other (no lost update, no
+ * lock order to get wrong). A total is the sum of its rows; `compactMrrTotals` folds them back to one
+ * row per key now and then. Reading is therefore a few dozen rows, and the exact sum is rounded half-up
+ * once per currency here, as CONTRACT.md "Money" asks.
+ *
+ * Why a trigger rather than deltas in application code: the deltas must follow the row exactly
+ * (old and new version, deletes, raw SQL, a bench's COPY), and PostgreSQL and PGlite both run
+ * PL/pgSQL triggers, so there is one mechanism for both.
+ *
+ * "This month" is the calendar month (UTC) of `asOf`. New: subscriptions that first started counting
+ * in it (became ACTIVE or PAST_DUE for the first time: at the end of their trial, else at creation).
+ * Churned: subscriptions that stopped counting in it (canceled, ended, unpaid, paused …) and do not
+ * count now; one that counts again is no longer churned. Both at their current monthly amount, so a
+ * subscription that starts and churns within the month adds to both and nets to zero. A subscription
+ * first mirrored when it had already stopped (e.g. by a first full sync) never counted here: not churn.
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import { fraction, multiplyExact, roundHalfUp, sumExact, type Fraction } from '../mrr/index.js';
+import type { CurrencyMrr, MrrSnapshot, PlanMrr } from './current-mrr.js';
+import { queryRows } from './sql.js';
+
+/** Exact amounts per currency, rounded once (currencies with any subscription, alphabetical). */
+export interface CurrencyMovement {
+  currency: string;
+  amount: number;
+  subscriptions: number;
+}
+
+export interface MrrMovements {
+  /** First day of the month (UTC) the figures are for. */
+  month: Date;
+  newThisMonth: CurrencyMovement[];
+  churnedThisMonth: CurrencyMovement[];
+  /** New minus churned, per currency present in either. */
+  netNewThisMonth: CurrencyMovement[];
+}
+
+export interface MrrTotalsRead {
+  snapshot: MrrSnapshot;
+  movements: MrrMovements;
+  /** Rows read: a hint for compaction. */
+  rows: number;
+}
+
+interface TotalRow {
+  kind: 'active' | 'new' | 'churned';
+  currency: string;
+  plan_id: string;
+  denominator: string;
+  numerator: string;
+  n: string | number;
+  /** Delta rows summed into this one. */
+  r: string | number;
+}
+
+/** The first day (UTC) of `asOf`'s month. */
+export function monthOf(asOf: Date): Date {
+  return new Date(Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth(), 1));
+}
+
+const isoDate = (d: Date) => d.toISOString().slice(0, 10);
+
+const largestFirst = <T extends { amount: number; currency: string }>(a: T, b: T) => b.amount - a.amount || a.currency.localeCompare(b.currency);
+
+class Sums {
+  private readonly map = new Map<string, { exact: Fraction[]; subscriptions: number }>();
+  add(key: string, exact: Fraction, subscriptions: number): void {
+    const e = this.map.get(key) ?? { exact: [], subscriptions: 0 };
+    e.exact.push(exact);
+    e.subscriptions += subscriptions;
+    this.map.set(key, e);
+  }
+  entries(): [string, { amount: number; exact: Fraction; subscriptions: number }][] {
+    return [...this.map].map(([k, v]) => {
+      const exact = sumExact(v.exact);
+      return [k, { amount: roundHalfUp(exact), exact, subscriptions: v.subscriptions }];
+    });
+  }
+}
+
+/** Current MRR and this month's movements, from the totals (sees the caller's transaction's writes). */
+export async function readMrrTotals(em: EntityManager, asOf = new Date()): Promise<MrrTotalsRead> {
+  const month = monthOf(asOf);
+  const rows = await queryRows<TotalRow>(
+    em,
+    `select kind, currency, plan_id, denominator::text as denominator, sum(numerator)::text as numerator, sum(subscriptions) as n, count(*) as r
+     from mrr_totals where kind = 'active' or month = ?::date
+     group by kind, currency, plan_id, denominator`,
+    [isoDate(month)],
+  );
+  const currencies = new Sums();
+  const plans = new Sums();
+  const moves = { new: new Sums(), churned: new Sums() };
+  let active = 0;
+  let read = 0;
+  for (const row of rows) {
+    read += Number(row.r);
+    const n = Number(row.n);
+    const exact = fraction(BigInt(row.numerator), BigInt(row.denominator));
+    if (row.kind === 'active') {
+      active += n;
+      currencies.add(row.currency, exact, n);
+      if (row.plan_id) plans.add(`${row.plan_id}\u0000${row.currency}`, exact, n);
+    } else {
+      moves[row.kind].add(row.currency, exact, n);
+    }
+  }
+  // A key whose deltas cancel out (every subscription left it) is not listed.
+  const currencyList: CurrencyMrr[] = currencies
+    .entries()
+    .filter(([, v]) => v.subscriptions > 0)
+    .map(([currency, v]) => ({ currency, amount: v.amount, subscriptions: v.subscriptions }))
+    .sort(largestFirst);
+  const byPlan: PlanMrr[] = plans
+    .entries()
+    .filter(([, v]) => v.subscriptions > 0)
+    .map(([key, v]) => {
+      const [planId, currency] = key.split('\u0000') as [string, string];
+      return { planId, currency, amount: v.amount, subscriptions: v.subscriptions };
+    })
+    .sort((a, b) => largestFirst(a, b) || a.planId.localeCompare(b.planId));
+
+  const list = (s: Sums) =>
+    s
+      .entries()
+      .filter(([, v]) => v.subscriptions > 0)
+      .map(([currency, v]) => ({ currency, amount: v.amount, exact: v.exact, subscriptions: v.subscriptions }))
+      .sort((a, b) => a.currency.localeCompare(b.currency));
+  const added = list(moves.new);
+  const churned = list(moves.churned);
+  const net = [...new Set([...added, ...churned].map((m) => m.currency))].sort().map((currency) => {
+    const a = added.find((m) => m.currency === currency);
+    const c = churned.find((m) => m.currency === currency);
+    const exact = sumExact([a?.exact ?? fraction(0n), multiplyExact(c?.exact ?? fraction(0n), fraction(-1n))]);
+    return { currency, amount: roundHalfUp(exact), subscriptions: (a?.subscriptions ?? 0) - (c?.subscriptions ?? 0) };
+  });
+  const strip = (m: { currency: string; amount: number; subscriptions: number }): CurrencyMovement => ({ currency: m.currency, amount: m.amount, subscriptions: m.subscriptions });
+  return {
+    snapshot: { asOf, currencies: currencyList, activeSubscriptions: active, byPlan },
+    movements: { month, newThisMonth: added.map(strip), churnedThisMonth: churned.map(strip), netNewThisMonth: net },
+    rows: read,
+  };
+}
+
+/**
+ * Folds the delta rows into one row per key (dropping keys that sum to nothing). Safe beside writers:
+ * it deletes only rows its snapshot sees and inserts their sums in the same statement, and rows
+ * inserted meanwhile are left for the next time. Callers serialise compactions (signals hold the MRR
+ * lock); two at once would still be correct, the second waiting on the first's rows.
+ */
+export async function compactMrrTotals(em: EntityManager): Promise<void> {
+  await queryRows(
+    em,
+    `with gone as (delete from mrr_totals returning kind, month, currency, plan_id, denominator, numerator, subscriptions)
+     insert into mrr_totals (kind, month, currency, plan_id, denominator, numerator, subscriptions)
+     select kind, month, currency, plan_id, denominator, sum(numerator), sum(subscriptions) from gone
+     group by kind, month, currency, plan_id, denominator
+     having sum(numerator) <> 0 or sum(subscriptions) <> 0`,
+  );
+}
+
+/** Compaction is worth it once this many delta rows are read per snapshot. */
+export const COMPACT_AFTER_ROWS = 200;
+
+/**
+ * Rebuilds the totals from the `subscriptions` rows (repair: `sync --full`, or after loading rows with
+ * triggers off, as the bench does). Locks `mrr_totals` against writers' deltas while it runs, so a
+ * write either lands before (and is counted by the rebuild) or after (as a delta on top of it).
+ * Run it inside a transaction (it opens one otherwise).
+ */
+export async function rebuildMrrTotals(em: EntityManager): Promise<void> {
+  const run = async (tx: EntityManager) => {
+    await queryRows(tx, 'lock table mrr_totals in exclusive mode');
+    await queryRows(tx, 'delete from mrr_totals');
+    await queryRows(
+      tx,
+      `insert into mrr_totals (kind, month, currency, plan_id, denominator, numerator, subscriptions)
+       select b.kind, b.month, lower(s.currency), coalesce(s.plan_id, ''), coalesce(s.mrr_denominator, 1), sum(coalesce(s.mrr_numerator, 0)), count(*)
+       from subscriptions s
+       cross join lateral (values ('active', null::date, s.status in ('active', 'past_due')),
+                                  ('new', date_trunc('month', s.first_counted_at at time zone 'UTC')::date, s.first_counted_at is not null),
+                                  ('churned', date_trunc('month', s.stopped_counting_at at time zone 'UTC')::date, s.stopped_counting_at is not null)) b (kind, month, applies)
+       where b.applies
+       group by 1, 2, 3, 4, 5`,
+    );
+  };
+  if (em.isInTransaction()) await run(em);
+  else await em.transactional(run);
+}
