@@ -72,6 +72,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     checkDatabase: () => checkDatabase(orm),
     checkStripe: async () => (await checkStripe(stripe.stripe)).ok,
     ...(webhooks ? { mountBeforeJson: (app) => webhooks.mount(app) } : {}),
+    ...(usageFlusher ? { onUsageRecorded: () => usageFlusher.notify() } : {}),
   });
   const port = await server.listen(config.port);
   const url = `http://localhost:${port}`;

@@ -47,7 +47,26 @@ export function createTokenVerifier(auth: Pick<AuthConfig, 'jwtSecret' | 'jwksUr
     return (await verifyWithExpiry(token)).viewer;
   }
 
+  // Backends call with the same token thousands of times a second (usage reports): a token that verified
+  // stays valid until its exp, so its answer is kept until then (bounded; tokens without exp are not kept).
+  const verified = new Map<string, { viewer: Viewer; expiresAt: Date }>();
+  const VERIFIED_MAX = 10_000;
+
   async function verifyWithExpiry(token: string): Promise<{ viewer: Viewer; expiresAt?: Date }> {
+    const hit = verified.get(token);
+    if (hit) {
+      if (Date.now() < hit.expiresAt.getTime()) return hit;
+      verified.delete(token);
+    }
+    const result = await verifyUncached(token);
+    if (result.expiresAt) {
+      if (verified.size >= VERIFIED_MAX) verified.clear();
+      verified.set(token, result as { viewer: Viewer; expiresAt: Date });
+    }
+    return result;
+  }
+
+  async function verifyUncached(token: string): Promise<{ viewer: Viewer; expiresAt?: Date }> {
     let payload;
     try {
       ({ payload } = await jwtVerify(token, getKey, {

@@ -18,6 +18,7 @@ import type Stripe from 'stripe';
 import { SubscriptionLifecycleService } from '../billing/subscriptions/lifecycle-service.js';
 import type { SignalBus } from '../events/bus.js';
 import { createBillingLoaders, type BillingLoaders } from './loaders/billing-loaders.js';
+import { UsageService } from '../billing/usage/usage-service.js';
 
 export type Loaders = CustomerLoaders & PriceLoaders & BillingLoaders;
 
@@ -32,6 +33,8 @@ export interface GatewayServices {
   mrr: MrrReportService;
   /** Subscribe / change plan / cancel / resume / preview / portal / checkout (issue 4, writes). */
   lifecycle: SubscriptionLifecycleService;
+  /** The usage ledger (reportUsage, Customer.usage) and entitlements (issue 6). */
+  usage: UsageService;
 }
 
 /** What lives for the whole process and every request needs. */
@@ -45,6 +48,8 @@ export interface AppDeps {
   stripe?: Stripe;
   /** Sandbox: the test clock every customer the gateway creates is put on. */
   testClockId?: string;
+  /** Wakes the meter-event flusher when usage was recorded (issue 6), so it need not wait for its poll. */
+  onUsageRecorded?: () => void;
 }
 
 export interface GraphQLContext {
@@ -76,6 +81,7 @@ export function createServices(deps: AppDeps, em: Em, loaders: Loaders): Gateway
       config: deps.config,
       ...(deps.testClockId ? { testClockId: deps.testClockId } : {}),
     }),
+    usage: new UsageService(em, deps.catalog, loaders, deps.onUsageRecorded),
   };
 }
 

@@ -31,6 +31,17 @@ function unwrap(error: unknown): unknown {
 }
 
 /**
+ * A variable graphql-js could not coerce (`Variable "$input" got invalid value … at "input.quantity"; …`)
+ * is BAD_USER_INPUT without a field: name it by its path in the variables (`input.quantity`,
+ * `records[3].timestamp`), as the contract asks of every bad input.
+ */
+function withCoercionField(code: string, message: string, extensions: Record<string, unknown>): Record<string, unknown> {
+  if (code !== 'BAD_USER_INPUT' || extensions.field !== undefined) return extensions;
+  const m = /^Variable "\$([^"]+)" got invalid value .*? at "([^"]+)";/s.exec(message) ?? /^Variable "\$([^"]+)" got invalid value/.exec(message);
+  return m ? { ...extensions, field: m[2] ?? m[1] } : extensions;
+}
+
+/**
  * Apollo `formatError` (and the graphql-ws `onError` shaping): keeps the contract's codes and
  * Apollo's request errors, masks everything else, and never returns a stack trace.
  */
@@ -44,7 +55,7 @@ export function formatGatewayError(formatted: GraphQLFormattedError, error: unkn
   }
   const fromResolver = original instanceof Error && !(original instanceof AppError) && formatted.path !== undefined;
   if (!fromResolver && code && (REQUEST_CODES.has(code) || CONTRACT_CODES.has(code))) {
-    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions };
+    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: withCoercionField(code, formatted.message, extensions) };
   }
   logger.error({ err: original instanceof Error ? { message: original.message, stack: original.stack, name: original.name } : original, path: formatted.path }, 'internal error');
   return { message: 'Internal server error', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };

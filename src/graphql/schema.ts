@@ -16,6 +16,7 @@ import { ParkedWebhookEventsResolver } from './resolvers/parked-webhook-events.r
 import { PlanResolver } from './resolvers/plan.resolver.js';
 import { SubscriptionMutationsResolver } from './resolvers/subscription-mutations.resolver.js';
 import { CustomerSubscriptionsResolver, SubscriptionResolver } from './resolvers/subscription.resolver.js';
+import { CustomerUsageResolver, UsageResolver } from './resolvers/usage.resolver.js';
 import { DateTimeScalar } from './scalars.js';
 import './types/enums.js';
 
@@ -45,6 +46,9 @@ export const CORE_RESOLVERS = [
   BillingSessionMutationsResolver,
   // Issue 6, dunning: Customer.accessState.
   CustomerAccessStateResolver,
+  // Issue 6: the usage ledger (reportUsage, reportUsageBatch, Customer.usage) and entitlements.
+  UsageResolver,
+  CustomerUsageResolver,
 ] as const;
 
 export async function buildGatewaySchema(options: GatewaySchemaOptions = {}): Promise<GraphQLSchema> {

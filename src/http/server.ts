@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -78,6 +78,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     bus: deps.bus,
     ...(deps.stripe ? { stripe: deps.stripe } : {}),
     ...(deps.testClockId ? { testClockId: deps.testClockId } : {}),
+    ...(deps.onUsageRecorded ? { onUsageRecorded: deps.onUsageRecorded } : {}),
   };
   const verifier = deps.verifier ?? createTokenVerifier(config.auth);
   const rateLimiter: RequestRateLimiter = createRequestRateLimiter(config, deps.redis);
@@ -105,6 +106,8 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
       queryLimitsPlugin<GraphQLContext>(config.graphql),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: deps.shutdownGraceMs ?? 10_000 }),
       config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+      // No HTTP cache hints are used; the default cache-control plugin otherwise hooks every resolved field.
+      ApolloServerPluginCacheControlDisabled(),
     ],
   });
   await apollo.start();

@@ -23,7 +23,7 @@ export interface PlanView {
   perSeat: boolean;
   selfServe: boolean;
   features: string[];
-  meters: { meter: string; included: number; unitAmountDecimal: string; currency: string }[];
+  meters: { meter: string; included: number; unitAmountDecimal: string; currency: string; hardLimit: number | null }[];
 }
 
 export interface PriceLoaders {
@@ -77,7 +77,7 @@ export class PlanService {
       perSeat: plan.perSeat,
       selfServe: plan.selfServe,
       features: [...plan.features],
-      meters: plan.meters.map((m) => ({ meter: m.meter, included: m.included, unitAmountDecimal: m.unitAmountDecimal, currency: price?.currency ?? plan.currency })),
+      meters: plan.meters.map((m) => ({ meter: m.meter, included: m.included, unitAmountDecimal: m.unitAmountDecimal, currency: price?.currency ?? plan.currency, hardLimit: m.limit ?? null })),
     };
   }
 }

@@ -17,6 +17,9 @@ export class PlanMeter {
 
   @Field()
   currency!: string;
+
+  @Field(() => Int, { nullable: true, description: 'Hard cap per billing period (catalog `limit`): at or over it the entitlement is denied. Null: no cap, overage is billed.' })
+  hardLimit!: number | null;
 }
 
 @ObjectType()

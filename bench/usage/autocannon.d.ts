@@ -1,0 +1,2 @@
+// autocannon ships no types (and @types/autocannon is not installed): typed loosely where bench/usage uses it.
+declare module 'autocannon';

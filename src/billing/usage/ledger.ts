@@ -1,0 +1,94 @@
+/**
+ * Writes to the usage ledger (`usage_records`). A key counts once, forever: inserts are
+ * `on conflict (customer_id, idempotency_key) do nothing`, and a key already there is answered with
+ * the row that holds it. `sent_at` stays null: the flusher pushes new rows to Stripe Billing Meters
+ * with `identifier` = the row id.
+ */
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/core';
+import { queryRows } from '../metrics/sql.js';
+
+/** A row to insert; `meter` is the Stripe event name (what the flusher sends). */
+export interface NewUsageRow {
+  customerId: string;
+  meter: string;
+  quantity: number;
+  timestamp: Date;
+  idempotencyKey: string;
+}
+
+export interface LedgerRow extends NewUsageRow {
+  id: string;
+}
+
+interface DbRow {
+  id: string;
+  customer_id: string;
+  meter: string;
+  quantity: number;
+  timestamp: Date | string;
+  idempotency_key: string;
+}
+
+const toLedgerRow = (r: DbRow): LedgerRow => ({
+  id: r.id,
+  customerId: r.customer_id,
+  meter: r.meter,
+  quantity: Number(r.quantity),
+  timestamp: r.timestamp instanceof Date ? r.timestamp : new Date(r.timestamp),
+  idempotencyKey: r.idempotency_key,
+});
+
+const pairKey = (customerId: string, key: string) => `${customerId}\u0000${key}`;
+
+/**
+ * Many rows in one statement (`jsonb_to_recordset`: one parameter, no per-row round trip). Rows must
+ * have distinct (customer, key) pairs. Returns every pair's row and which pairs were inserted now.
+ */
+export async function insertUsageRows(em: EntityManager, rows: readonly NewUsageRow[]): Promise<{ rows: Map<string, LedgerRow>; inserted: Set<string> }> {
+  const withIds = rows.map((r) => ({ id: randomUUID(), ...r }));
+  const json = JSON.stringify(
+    withIds.map((r) => ({ id: r.id, customer_id: r.customerId, meter: r.meter, quantity: r.quantity, timestamp: r.timestamp.toISOString(), idempotency_key: r.idempotencyKey })),
+  );
+  const inserted = await queryRows<{ id: string }>(
+    em,
+    `insert into usage_records (id, customer_id, meter, quantity, "timestamp", idempotency_key)
+     select id, customer_id, meter, quantity, "timestamp", idempotency_key
+     from jsonb_to_recordset(?::jsonb) as r(id text, customer_id text, meter text, quantity int, "timestamp" timestamptz, idempotency_key text)
+     on conflict (customer_id, idempotency_key) do nothing returning id`,
+    [json],
+  );
+  const insertedIds = new Set(inserted.map((r) => r.id));
+  const out = new Map<string, LedgerRow>();
+  const insertedPairs = new Set<string>();
+  const missing: NewUsageRow[] = [];
+  for (const r of withIds) {
+    const k = pairKey(r.customerId, r.idempotencyKey);
+    if (insertedIds.has(r.id)) {
+      out.set(k, r);
+      insertedPairs.add(k);
+    } else missing.push(r);
+  }
+  if (missing.length > 0) for (const [k, v] of await findUsageRows(em, missing)) out.set(k, v);
+  return { rows: out, inserted: insertedPairs };
+}
+
+/** Rows holding these (customer, key) pairs, keyed by pair. */
+export async function findUsageRows(em: EntityManager, pairs: readonly { customerId: string; idempotencyKey: string }[]): Promise<Map<string, LedgerRow>> {
+  if (pairs.length === 0) return new Map();
+  const rows =
+    pairs.length === 1
+      ? await queryRows<DbRow>(em, `select id, customer_id, meter, quantity, "timestamp", idempotency_key from usage_records where customer_id = ? and idempotency_key = ?`, [
+          pairs[0]!.customerId,
+          pairs[0]!.idempotencyKey,
+        ])
+      : await queryRows<DbRow>(
+          em,
+          `select u.id, u.customer_id, u.meter, u.quantity, u."timestamp", u.idempotency_key from usage_records u
+           join jsonb_to_recordset(?::jsonb) as k(customer_id text, idempotency_key text) on u.customer_id = k.customer_id and u.idempotency_key = k.idempotency_key`,
+          [JSON.stringify(pairs.map((p) => ({ customer_id: p.customerId, idempotency_key: p.idempotencyKey })))],
+        );
+  return new Map(rows.map((r) => [pairKey(r.customer_id, r.idempotency_key), toLedgerRow(r)]));
+}
+
+export { pairKey as usagePairKey };

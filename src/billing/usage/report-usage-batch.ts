@@ -1,0 +1,100 @@
+/**
+ * `reportUsageBatch`: up to 1,000 records in one call, all or nothing. Every record is checked first;
+ * if any is bad the call fails with BAD_USER_INPUT naming the first bad field as `input[i].field`
+ * and listing every bad record in `extensions.errors` (nothing is stored, the caller fixes and
+ * resends the same keys). Otherwise one transaction with one multi-row insert; the answer has one
+ * record per input, in order, each with `duplicate` (a key seen before, or earlier in this batch).
+ */
+import { AppError, badUserInput } from '../../errors.js';
+import type { Authentication, CustomerScope } from '../../auth/guard.js';
+import { customerNowOf } from '../clock/customer-clock.js';
+import { findUsageRows, insertUsageRows, usagePairKey, type LedgerRow } from './ledger.js';
+import { loadUsageCustomers, type UsageCustomer } from './metered-customers.js';
+import { planUsageRecord, scopedUsageCustomer, usageScope, type RecordPlan } from './plan-record.js';
+import { toRecordView, type UsageDeps, type UsageRecordView } from './report-usage.js';
+import { checkUsageShape, MAX_USAGE_BATCH, type UsageInput } from './rules.js';
+
+interface BatchError {
+  index: number;
+  field: string;
+  message: string;
+}
+
+function batchFailure(errors: BatchError[]): AppError {
+  const first = errors[0]!;
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more bad records, see extensions.errors)` : '';
+  return new AppError('BAD_USER_INPUT', `input[${first.index}]: ${first.message}${more}; nothing was recorded`, {
+    field: first.field,
+    index: first.index,
+    errors: errors.slice(0, 100),
+  });
+}
+
+export async function reportUsageBatch(deps: UsageDeps, auth: Authentication, inputs: readonly UsageInput[]): Promise<UsageRecordView[]> {
+  if (inputs.length > MAX_USAGE_BATCH) throw badUserInput('input', `At most ${MAX_USAGE_BATCH} records per call (got ${inputs.length})`);
+  if (inputs.length === 0) return [];
+  const errors: BatchError[] = [];
+  const collect = (index: number, err: unknown) => {
+    if (!(err instanceof AppError) || err.code !== 'BAD_USER_INPUT') throw err;
+    errors.push({ index, field: String(err.extensions.field ?? `input[${index}]`), message: err.message });
+  };
+
+  // Authorisation first (FORBIDDEN is not a per-record error: the whole call is refused).
+  const scopes: CustomerScope[] = inputs.map((input, i) => usageScope(auth, input.customerId, `input[${i}].customerId`));
+  inputs.forEach((input, i) => {
+    try {
+      checkUsageShape(input, `input[${i}].`);
+    } catch (err) {
+      collect(i, err);
+    }
+  });
+  if (errors.length > 0) throw batchFailure(errors);
+
+  const customers = await loadUsageCustomers(deps.em, scopes.map((s) => s.ref));
+  const resolved: (UsageCustomer | null)[] = scopes.map((scope, i) => {
+    try {
+      return scopedUsageCustomer(scope, customers, `input[${i}].customerId`);
+    } catch (err) {
+      collect(i, err);
+      return null;
+    }
+  });
+  const nows = await customerNowOf(deps.em, [...new Set(resolved.filter((c) => c !== null).map((c) => c.id))]);
+  const plans: (RecordPlan | null)[] = inputs.map((input, i) => {
+    const customer = resolved[i];
+    if (!customer) return null;
+    const plan = planUsageRecord(deps.catalog, customer, input, nows.get(customer.id)!, `input[${i}].`);
+    if (plan instanceof AppError) {
+      collect(i, plan);
+      return null;
+    }
+    return plan;
+  });
+
+  return deps.em.transactional(async (tx) => {
+    // A record that fails now but whose key is already recorded is a retry: it gets its original.
+    const retried = await findUsageRows(
+      tx,
+      errors.flatMap((e) => (resolved[e.index] ? [{ customerId: resolved[e.index]!.id, idempotencyKey: inputs[e.index]!.idempotencyKey }] : [])),
+    );
+    const still = errors.filter((e) => !(resolved[e.index] && retried.has(usagePairKey(resolved[e.index]!.id, inputs[e.index]!.idempotencyKey))));
+    if (still.length > 0) throw batchFailure(still.sort((a, b) => a.index - b.index));
+    // The first occurrence of a (customer, key) pair in the batch is the one inserted.
+    const firstOf = new Map<string, RecordPlan>();
+    for (const p of plans) {
+      const k = p && usagePairKey(p.row.customerId, p.row.idempotencyKey);
+      if (p && k && !firstOf.has(k)) firstOf.set(k, p);
+    }
+    const { rows, inserted } = firstOf.size > 0 ? await insertUsageRows(tx, [...firstOf.values()].map((p) => p.row)) : { rows: new Map<string, LedgerRow>(), inserted: new Set<string>() };
+    for (const [k, v] of retried) rows.set(k, v);
+    const answered = new Set<string>();
+    return inputs.map((input, i) => {
+      const k = usagePairKey(resolved[i]!.id, input.idempotencyKey);
+      const row = rows.get(k);
+      if (!row) throw new Error('usage batch: a record has no ledger row');
+      const fresh = inserted.has(k) && !answered.has(k);
+      answered.add(k);
+      return toRecordView(deps.catalog, row, !fresh);
+    });
+  });
+}

@@ -1,0 +1,69 @@
+// type-graphql's decorators read design-time metadata as this module evaluates.
+import 'reflect-metadata';
+import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { assertCustomerInScope, requireViewer, resolveCustomerScope } from '../../auth/guard.js';
+import { notFound } from '../../errors.js';
+import type { GraphQLContext } from '../context.js';
+import { Customer } from '../types/customer.js';
+import { Entitlement, EntitlementReason, ReportUsageInput, UsageRecord, UsageSummary } from '../types/usage.js';
+import type { EntitlementView } from '../../billing/usage/entitlements.js';
+
+const toEntitlement = (e: EntitlementView): Entitlement => ({ ...e, reason: e.reason as EntitlementReason });
+
+// An ArgsType keeps the arguments in declaration order in the SDL (parameter decorators run in reverse).
+@ArgsType()
+class EntitlementArgs {
+  @Field(() => String, { description: 'A plan feature (e.g. "Priority support") or a meter id (e.g. api_calls).' })
+  feature!: string;
+
+  @Field(() => ID, { nullable: true, description: "cus_… or externalId. Omitted: the caller's own customer." })
+  customerId?: string | null;
+}
+
+/** reportUsage, reportUsageBatch and entitlement (issue 6): parse, authorise, call the usage service. */
+@Resolver()
+export class UsageResolver {
+  @Mutation(() => UsageRecord, {
+    description:
+      'Record usage of a meter (customers for themselves; admins name customerId). The same idempotencyKey counts once, forever: a repeat returns the original record with duplicate: true.',
+  })
+  reportUsage(@Arg('input', () => ReportUsageInput) input: ReportUsageInput, @Ctx() ctx: GraphQLContext): Promise<UsageRecord> {
+    requireViewer(ctx.auth);
+    return ctx.services.usage.report(ctx.auth, input);
+  }
+
+  @Mutation(() => [UsageRecord], {
+    description:
+      'Up to 1,000 records in one transaction, all or nothing: one UsageRecord per input, in order (duplicate: true for keys seen before or earlier in the batch). ' +
+      'Any bad record fails the call with BAD_USER_INPUT, field input[i].<field>, every bad record in extensions.errors; nothing is stored.',
+  })
+  reportUsageBatch(@Arg('input', () => [ReportUsageInput]) input: ReportUsageInput[], @Ctx() ctx: GraphQLContext): Promise<UsageRecord[]> {
+    requireViewer(ctx.auth);
+    return ctx.services.usage.reportBatch(ctx.auth, input);
+  }
+
+  @Query(() => Entitlement, {
+    description: "May the customer use this feature (a plan feature or a meter id) now? Customers ask for themselves; admins name customerId (cus_… or externalId).",
+  })
+  async entitlement(@Args() { feature, customerId }: EntitlementArgs, @Ctx() ctx: GraphQLContext): Promise<Entitlement> {
+    const scope = resolveCustomerScope(ctx.auth, customerId);
+    const row = assertCustomerInScope(scope, await ctx.services.customers.find(scope.ref));
+    // An admin naming an unknown customer is told so; a caller with no billing customer yet is simply not entitled.
+    if (!row && customerId && scope.viewer.role === 'admin') throw notFound('Customer');
+    return toEntitlement(await ctx.services.usage.entitlement(row?.id ?? null, feature));
+  }
+}
+
+/** `Customer.usage` and `Customer.entitlements` (the Customer node is already authorised by whoever returned it). */
+@Resolver(() => Customer)
+export class CustomerUsageResolver {
+  @FieldResolver(() => [UsageSummary], { description: "Per meter of the customer's plan: the current period's recorded quantity, included units and overage." })
+  usage(@Root() customer: Customer, @Arg('meter', () => String, { nullable: true }) meter: string | null | undefined, @Ctx() ctx: GraphQLContext): Promise<UsageSummary[]> {
+    return ctx.services.usage.usage(customer.id, meter);
+  }
+
+  @FieldResolver(() => [Entitlement], { description: "The plan's features, then its meters, each with whether it is allowed now." })
+  async entitlements(@Root() customer: Customer, @Ctx() ctx: GraphQLContext): Promise<Entitlement[]> {
+    return (await ctx.services.usage.entitlements(customer.id)).map(toEntitlement);
+  }
+}

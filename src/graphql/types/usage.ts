@@ -1,0 +1,113 @@
+// type-graphql's decorators read design-time metadata as this module evaluates.
+import 'reflect-metadata';
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+
+@InputType()
+export class ReportUsageInput {
+  @Field({ description: 'Catalog meter id (e.g. api_calls), on the customer\'s plan.' })
+  meter!: string;
+
+  @Field(() => Int, { description: 'Units, a whole number from 1 to 1,000,000.' })
+  quantity!: number;
+
+  @Field(() => Date, { nullable: true, description: 'Defaults to now; must fall in the current or previous billing period.' })
+  timestamp?: Date | null;
+
+  @Field(() => ID, { nullable: true, description: 'Admins only: report for this customer (cus_… or externalId).' })
+  customerId?: string | null;
+
+  @Field({ description: 'Required: the same key is counted once, forever.' })
+  idempotencyKey!: string;
+}
+
+@ObjectType()
+export class UsageRecord {
+  @Field(() => ID, { description: 'Ledger id; also the Stripe meter event identifier.' })
+  id!: string;
+
+  @Field()
+  meter!: string;
+
+  @Field(() => Int)
+  quantity!: number;
+
+  @Field(() => Date)
+  timestamp!: Date;
+
+  @Field()
+  idempotencyKey!: string;
+
+  @Field({ description: 'True when this key had already been recorded; nothing was added.' })
+  duplicate!: boolean;
+}
+
+@ObjectType()
+export class UsageSummary {
+  @Field()
+  meter!: string;
+
+  @Field(() => Date)
+  periodStart!: Date;
+
+  @Field(() => Date, { description: 'Exclusive: usage at exactly periodEnd belongs to the next period.' })
+  periodEnd!: Date;
+
+  @Field(() => Int, { description: 'Units recorded in the period (duplicates by idempotency key counted once).' })
+  quantity!: number;
+
+  @Field(() => Int)
+  included!: number;
+
+  @Field(() => Int, { description: 'max(0, quantity − included): the units the renewal invoice charges.' })
+  overage!: number;
+}
+
+export enum EntitlementReason {
+  INCLUDED = 'INCLUDED',
+  WITHIN_INCLUDED = 'WITHIN_INCLUDED',
+  OVERAGE_BILLED = 'OVERAGE_BILLED',
+  LIMIT_REACHED = 'LIMIT_REACHED',
+  NOT_IN_PLAN = 'NOT_IN_PLAN',
+  NO_SUBSCRIPTION = 'NO_SUBSCRIPTION',
+  SOFT_SUSPENDED = 'SOFT_SUSPENDED',
+  SUSPENDED = 'SUSPENDED',
+}
+
+registerEnumType(EntitlementReason, {
+  name: 'EntitlementReason',
+  description: 'Why an entitlement is allowed or denied.',
+  valuesConfig: {
+    INCLUDED: { description: 'A feature of the plan.' },
+    WITHIN_INCLUDED: { description: 'A meter below its included units.' },
+    OVERAGE_BILLED: { description: 'A meter at or over its included units: allowed, the overage is billed.' },
+    LIMIT_REACHED: { description: "A meter at its plan's hard cap for the period: denied." },
+    NOT_IN_PLAN: { description: "Neither a feature nor a meter of the customer's plan: denied." },
+    NO_SUBSCRIPTION: { description: 'No subscription grants access (access state NONE): denied.' },
+    SOFT_SUSPENDED: { description: 'Payment overdue, dunning escalated: paid usage (meters) denied, plan features allowed.' },
+    SUSPENDED: { description: 'Suspended by dunning: everything denied.' },
+  },
+});
+
+@ObjectType({ description: 'Whether the customer may use a feature or a meter now (check before work, report usage after).' })
+export class Entitlement {
+  @Field({ description: 'A plan feature (e.g. "Priority support") or a meter id (e.g. api_calls).' })
+  feature!: string;
+
+  @Field()
+  allowed!: boolean;
+
+  @Field(() => Int, { nullable: true, description: 'Meters: units included per period. Null for plan features.' })
+  limit!: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'Meters: units recorded in the current period.' })
+  used!: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'Meters: max(0, limit − used), the included units left.' })
+  remaining!: number | null;
+
+  @Field(() => Int, { nullable: true, description: "Meters: the plan's hard cap per period, when it has one (at or over it: denied)." })
+  hardLimit!: number | null;
+
+  @Field(() => EntitlementReason)
+  reason!: EntitlementReason;
+}
