@@ -52,7 +52,8 @@ export const part: BenchPart = {
     const subs: Client[] = [];
     try {
       await seedMirror(db.url);
-      const gateway = await startGatewayChild({ databaseUrl: db.url, stripeApiBase: emulator.url });
+      // --node-args "--flag …": V8/Node flags for the gateway process (e.g. heap tuning experiments).
+      const gateway = await startGatewayChild({ databaseUrl: db.url, stripeApiBase: emulator.url, nodeArgs: ctx.options['node-args']?.split(' ').filter(Boolean) });
       try {
         const pid = gateway.child.pid!;
         await sleep(settle * 1000);

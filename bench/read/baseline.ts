@@ -58,6 +58,10 @@ export async function startBaseline(databaseUrl: string, poolSize: number): Prom
       next(err);
     }
   });
+  // Requests still in flight when the part stops (the pool is ended) end quietly.
+  app.use(((_err, _req, res, _next) => {
+    res.status(500).end();
+  }) as express.ErrorRequestHandler);
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -31,7 +31,16 @@ export function readLoadSpec(url: string, token: string, seconds: number, connec
   };
 }
 
-const line = (name: string, r: LoadResult) => `${name}: ${fmt(r.requestsPerSecond)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms (${r.total} requests)`;
+const line = (name: string, r: LoadResult & { cpuMs: number }) =>
+  `${name}: ${fmt(r.requestsPerSecond)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms (${r.total} requests), ${r.cpuMs.toFixed(2)} ms of CPU per request in the server's process`;
+
+/** The load, and the CPU this process (the server's) spent per request meanwhile. */
+async function measure(spec: LoadSpec): Promise<LoadResult & { cpuMs: number }> {
+  const before = process.cpuUsage();
+  const r = await runLoad(spec);
+  const used = process.cpuUsage(before);
+  return { ...r, cpuMs: (used.user + used.system) / 1000 / r.total };
+}
 
 export const part: BenchPart = {
   name: 'read',
@@ -59,12 +68,12 @@ export const part: BenchPart = {
         const baselineSpec = readLoadSpec(baseline.url, gateway.adminToken, seconds, connections);
         ctx.log(`read: warm-up ${warmup} s each, then ${seconds} s each, ${connections} connections, pool ${poolSize}`);
         await runLoad({ ...gatewaySpec, seconds: warmup });
-        const g = await runLoad(gatewaySpec);
+        const g = await measure(gatewaySpec);
         ctx.log(`read: ${line('gateway', g)}`);
         // --skip-baseline: the gateway alone (e.g. under --cpu-prof).
         if (ctx.options['skip-baseline']) return [{ metric: 'req/s (no baseline)', value: g.requestsPerSecond, unit: 'req/s' }, { metric: 'p99', value: g.p99, unit: 'ms' }];
         await runLoad({ ...baselineSpec, seconds: warmup });
-        const b = await runLoad(baselineSpec);
+        const b = await measure(baselineSpec);
         ctx.log(`read: ${line('baseline', b)}`);
         const share = (g.requestsPerSecond / b.requestsPerSecond) * 100;
         const base = (value: number, unit: string) => ({ name: 'express + pg', value, unit });
@@ -73,6 +82,7 @@ export const part: BenchPart = {
           { metric: 'p50', value: g.p50, unit: 'ms', baseline: base(b.p50, 'ms') },
           { metric: 'p99', value: g.p99, unit: 'ms', baseline: base(b.p99, 'ms'), target: 'p99 ≤ 50 ms', met: g.p99 <= 50 },
           { metric: 'share of baseline req/s', value: share, unit: '%', target: '≥ 40%', met: share >= 40 },
+          { metric: 'server CPU per request', value: g.cpuMs, unit: 'ms', baseline: base(b.cpuMs, 'ms') },
         ];
         return rows;
       } finally {
