@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 // The gateway's logger reads LOG_LEVEL as it loads: benches keep it quiet unless told otherwise.
 process.env.LOG_LEVEL ??= 'silent';
+// As deployed: graphql-js (its instanceof checks) and express read NODE_ENV when they load.
+process.env.NODE_ENV ??= 'production';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
