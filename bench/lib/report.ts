@@ -37,6 +37,9 @@ export function resultsTable(outcomes: readonly PartOutcome[]): string {
   return markdownTable(['part', 'metric', 'value', 'baseline', 'target', 'met'], rows, ['l', 'l', 'r', 'r', 'l', 'l']);
 }
 
+/** Options that take no value (so `--verbose read` does not read "read" as its value). */
+const FLAGS = new Set(['verbose', 'skip-baseline']);
+
 /** `--key value` / `--key=value` options (a flag without a value is "true") and the other words, in order. */
 export function parseBenchArgs(args: readonly string[]): { names: string[]; options: Record<string, string> } {
   const names: string[] = [];
@@ -49,7 +52,7 @@ export function parseBenchArgs(args: readonly string[]): { names: string[]; opti
     }
     const eq = a.indexOf('=');
     if (eq > 0) options[a.slice(2, eq)] = a.slice(eq + 1);
-    else if (i + 1 < args.length && !args[i + 1]!.startsWith('--')) options[a.slice(2)] = args[++i]!;
+    else if (!FLAGS.has(a.slice(2)) && i + 1 < args.length && !args[i + 1]!.startsWith('--')) options[a.slice(2)] = args[++i]!;
     else options[a.slice(2)] = 'true';
   }
   return { names, options };
