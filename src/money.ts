@@ -48,5 +48,15 @@ export function formatMoney(amount: number, currency: string): string {
 
 export function toMoney(amount: number, currency: string): Money {
   const c = currency.toLowerCase();
-  return { amount, currency: c, formatted: formatMoney(amount, c) };
+  if (!Number.isSafeInteger(amount)) throw new RangeError(`amount must be an integer in minor units, got ${amount}`);
+  // `formatted` is computed when read: Intl formatting was a visible share of a read that only asks
+  // for amounts (bench `read`: 40 Money values per customer).
+  let formatted: string | undefined;
+  return {
+    amount,
+    currency: c,
+    get formatted() {
+      return (formatted ??= formatMoney(amount, c));
+    },
+  };
 }

@@ -59,14 +59,14 @@ async function singleCalls(url: string, token: string, seconds: number, connecti
     requests: [
       {
         // One request in flight per connection: the connection's context remembers its key.
-        setupRequest: (req: any, context: any) => {
+        setupRequest: (req, context) => {
           const key = `${tag}-${n++}`;
           context.key = key;
           req.body = `{"query":${JSON.stringify(REPORT)},"variables":{"input":{"meter":"api_calls","quantity":1,"idempotencyKey":"${key}"}}}`;
           return req;
         },
-        onResponse: (status: number, body: string, context: any) => {
-          if (status === 200 && body.includes('"duplicate":false')) acked.add(context.key);
+        onResponse: (status, body, context) => {
+          if (status === 200 && body.includes('"duplicate":false')) acked.add(context.key as string);
           else failed++;
         },
       },

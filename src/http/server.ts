@@ -104,6 +104,8 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     logger: log,
     plugins: [
       queryLimitsPlugin<GraphQLContext>(config.graphql),
+      // No cache hints are used; the default cache-control plugin would wrap every field resolver (bench `read`).
+      ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: deps.shutdownGraceMs ?? 10_000 }),
       config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
       // No HTTP cache hints are used; the default cache-control plugin otherwise hooks every resolved field.

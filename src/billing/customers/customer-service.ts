@@ -5,6 +5,7 @@
 import DataLoader from 'dataloader';
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { Customer } from '../../db/entities/customer.js';
+import { placeholders, readPlainRows } from '../../db/plain-rows.js';
 import type { CustomerRef } from '../../auth/guard.js';
 import { afterPosition, decodeCursor, encodeCursor, pageSize } from './keyset-cursor.js';
 
@@ -16,12 +17,12 @@ export interface CustomerLoaders {
 export function createCustomerLoaders(em: EntityManager): CustomerLoaders {
   return {
     customerById: new DataLoader(async (ids: readonly string[]) => {
-      const rows = await em.find(Customer, { id: { $in: [...ids] }, deleted: false });
+      const rows = await readPlainRows(em, Customer, `select * from customers where id in (${placeholders(ids.length)}) and deleted = false`, ids);
       const byId = new Map(rows.map((r) => [r.id, r]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
     customerByExternalId: new DataLoader(async (ids: readonly string[]) => {
-      const rows = await em.find(Customer, { externalId: { $in: [...ids] }, deleted: false });
+      const rows = await readPlainRows(em, Customer, `select * from customers where external_id in (${placeholders(ids.length)}) and deleted = false`, ids);
       const byExt = new Map(rows.map((r) => [r.externalId!, r]));
       return ids.map((id) => byExt.get(id) ?? null);
     }),

@@ -10,6 +10,7 @@ import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
 import { Invoice, InvoiceLine } from '../../db/entities/invoice.js';
+import { placeholders, readPlainRows, toPlainRows } from '../../db/plain-rows.js';
 import { afterPosition, decodeCursor, encodeCursor, pageSize, type KeysetPosition } from '../customers/keyset-cursor.js';
 
 export type InvoiceStatusValue = Stripe.Invoice.Status;
@@ -50,8 +51,6 @@ export interface InvoiceLoaderSet {
 export const invoicePageCacheKey = (k: InvoicePageKey): string =>
   JSON.stringify([k.customerId, k.status, k.first, k.after ? encodeCursor(k.after) : null]);
 export const invoiceCountCacheKey = (k: InvoiceCountKey): string => JSON.stringify([k.customerId, k.status]);
-
-const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
 
 function groupBy<K, V>(items: readonly V[], keyOf: (v: V) => K): Map<K, V[]> {
   const out = new Map<K, V[]>();
@@ -95,8 +94,7 @@ export async function batchInvoicePageRows(em: SqlEntityManager, keys: readonly 
         params,
       );
       const perCustomer = new Map<string, Invoice[]>();
-      for (const { page_rank: _rank, ...row } of rows) {
-        const invoice = em.map(Invoice, row);
+      for (const invoice of toPlainRows(em, Invoice, rows)) {
         const list = perCustomer.get(invoice.customerId);
         if (list) list.push(invoice);
         else perCustomer.set(invoice.customerId, [invoice]);
@@ -130,14 +128,19 @@ export async function batchInvoiceCounts(em: SqlEntityManager, keys: readonly In
 }
 
 export async function batchInvoicesById(em: EntityManager, ids: readonly string[]): Promise<(Invoice | null)[]> {
-  const rows = await em.find(Invoice, { id: { $in: [...ids] } });
+  const rows = await readPlainRows(em, Invoice, `select * from invoices where id in (${placeholders(ids.length)})`, ids);
   const byId = new Map(rows.map((r) => [r.id, r]));
   return ids.map((id) => byId.get(id) ?? null);
 }
 
 /** Each invoice's lines in Stripe's order. */
 export async function batchInvoiceLines(em: EntityManager, invoiceIds: readonly string[]): Promise<InvoiceLine[][]> {
-  const rows = await em.find(InvoiceLine, { invoiceId: { $in: [...invoiceIds] } }, { orderBy: { invoiceId: 'asc', position: 'asc' } });
+  const rows = await readPlainRows(
+    em,
+    InvoiceLine,
+    `select * from invoice_lines where invoice_id in (${placeholders(invoiceIds.length)}) order by invoice_id asc, position asc`,
+    invoiceIds,
+  );
   const byInvoice = groupBy(rows, (r) => r.invoiceId);
   return invoiceIds.map((id) => byInvoice.get(id) ?? []);
 }

@@ -7,6 +7,7 @@ import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/core';
 import type { Catalog, CatalogPlan, PlanInterval } from '../catalog.js';
 import { Price } from '../../db/entities/catalog.js';
+import { placeholders, readPlainRows } from '../../db/plain-rows.js';
 
 export interface PlanPrice {
   amount: number;
@@ -34,7 +35,12 @@ export interface PriceLoaders {
 export function createPriceLoaders(em: EntityManager): PriceLoaders {
   return {
     priceByLookupKey: new DataLoader(async (keys: readonly string[]) => {
-      const rows = await em.find(Price, { lookupKey: { $in: [...keys] }, active: true }, { orderBy: { createdAt: 'desc', id: 'desc' } });
+      const rows = await readPlainRows(
+        em,
+        Price,
+        `select * from prices where lookup_key in (${placeholders(keys.length)}) and active = true order by created_at desc, id desc`,
+        keys,
+      );
       const byKey = new Map<string, Price>();
       for (const row of rows) if (row.lookupKey && row.usageType !== 'metered' && !byKey.has(row.lookupKey)) byKey.set(row.lookupKey, row);
       return keys.map((k) => byKey.get(k) ?? null);

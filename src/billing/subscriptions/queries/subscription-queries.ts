@@ -5,6 +5,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import { Subscription } from '../../../db/entities/subscription.js';
+import { placeholders, readPlainRows } from '../../../db/plain-rows.js';
 
 export type SubscriptionStatusValue = Stripe.Subscription.Status;
 
@@ -18,13 +19,18 @@ export interface SubscriptionLoaderSet {
 const NEWEST_FIRST = { createdAt: 'desc', id: 'desc' } as const;
 
 export async function batchSubscriptionsById(em: EntityManager, ids: readonly string[]): Promise<(Subscription | null)[]> {
-  const rows = await em.find(Subscription, { id: { $in: [...ids] } });
+  const rows = await readPlainRows(em, Subscription, `select * from subscriptions where id in (${placeholders(ids.length)})`, ids);
   const byId = new Map(rows.map((r) => [r.id, r]));
   return ids.map((id) => byId.get(id) ?? null);
 }
 
 export async function batchSubscriptionsByCustomer(em: EntityManager, customerIds: readonly string[]): Promise<Subscription[][]> {
-  const rows = await em.find(Subscription, { customerId: { $in: [...customerIds] } }, { orderBy: NEWEST_FIRST });
+  const rows = await readPlainRows(
+    em,
+    Subscription,
+    `select * from subscriptions where customer_id in (${placeholders(customerIds.length)}) order by created_at desc, id desc`,
+    customerIds,
+  );
   const byCustomer = new Map<string, Subscription[]>();
   for (const row of rows) {
     const list = byCustomer.get(row.customerId);

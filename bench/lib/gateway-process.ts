@@ -1,0 +1,100 @@
+/**
+ * The compiled gateway (`node dist/src/main.js`) as a child process on a bench database, against a
+ * Stripe emulator this process runs (so the emulator's memory and CPU are not the gateway's), with
+ * production settings and rate limits off. RSS from /proc (Linux).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { ROOT, loadDist } from './dist.ts';
+import { BENCH_JWT_SECRET } from './gateway.ts';
+
+export interface GatewayChild {
+  url: string;
+  port: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A Stripe emulator in this process, for a gateway child (`STRIPE_API_BASE`). */
+export async function startBenchEmulator(): Promise<{ url: string; close(): Promise<void> }> {
+  const { startEmulator } = await loadDist<typeof import('../../src/emulator/index.js')>('emulator/index');
+  const emulator = await startEmulator({ port: 0 });
+  return { url: `http://127.0.0.1:${emulator.port}`, close: () => emulator.close() };
+}
+
+export async function startGatewayChild(opts: { databaseUrl: string; stripeApiBase: string; nodeArgs?: string[]; env?: Record<string, string> }): Promise<GatewayChild> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), join(ROOT, 'dist/src/main.js')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'production',
+      PORT: String(port),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      DATABASE_URL: opts.databaseUrl,
+      STRIPE_API_BASE: opts.stripeApiBase,
+      STRIPE_WEBHOOK_SECRET: 'whsec_bench_0123456789abcdef',
+      AUTH_JWT_SECRET: BENCH_JWT_SECRET,
+      RATE_LIMIT_PER_TOKEN: '0',
+      RATE_LIMIT_PER_ADDRESS: '0',
+      LOG_LEVEL: 'error',
+      ...opts.env,
+    },
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-10_000);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`gateway exited (${child.exitCode}): ${stderr.slice(-2000)}`);
+    try {
+      const res = await fetch(`${url}/readyz`);
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`gateway not ready after 60 s: ${stderr.slice(-2000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    port,
+    child,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+      if (child.exitCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
+}
+
+/** VmRSS and VmHWM (peak RSS so far) of a process, in MiB. */
+export async function rssOf(pid: number): Promise<{ rss: number; peak: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
+}

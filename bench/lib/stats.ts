@@ -1,0 +1,17 @@
+/** Percentiles and small number formatting shared by the bench parts. */
+
+/** The p-th percentile (nearest rank) of an ascending array; NaN when empty. */
+export function pct(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+export function median(values: readonly number[]): number {
+  return pct([...values].sort((a, b) => a - b), 50);
+}
+
+/** `1234.5` → `1,234.5` (one decimal below 100, none above). */
+export function fmt(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  return n.toLocaleString('en-US', { maximumFractionDigits: Math.abs(n) < 100 ? 1 : 0 });
+}

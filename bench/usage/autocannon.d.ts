@@ -1,2 +1,0 @@
-// autocannon ships no types (and @types/autocannon is not installed): typed loosely where bench/usage uses it.
-declare module 'autocannon';
