@@ -4,16 +4,15 @@
  * the gateway's start-up events sync finds nothing to ingest), the gateway as its own process
  * (`dist/src/main.js`, optionally under `--cpu-prof`), signed deliveries and graphql-ws subscribers.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createClient, type Client } from 'graphql-ws';
-import pg from 'pg';
 import Stripe from 'stripe';
 import WebSocket from 'ws';
 import type { BenchRow } from '../lib/part.js';
+import { adminSql, createBenchDatabase } from '../lib/db.ts';
+import { startGatewayChild } from '../lib/gateway-process.ts';
 
 export const SECRET = 'whsec_bench_0123456789abcdef';
 export const JWT_SECRET = 'bench-webhooks-secret-0123456789abcdefghij';
@@ -34,39 +33,10 @@ export function pct(sorted: number[], p: number): number {
 
 export const ms = (n: number) => `${n.toFixed(1)} ms`;
 
-export async function adminSql(url: string, sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
+export { adminSql };
 
-export interface TempDb {
-  url: string;
-  drop(): Promise<void>;
-}
-
-export async function tempDatabase(serverUrl: string): Promise<TempDb> {
-  const name = `bench_${randomBytes(4).toString('hex')}`;
-  await adminSql(serverUrl, `create database "${name}"`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => adminSql(serverUrl, `drop database if exists "${name}" with (force)`) };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+/** A fresh, empty database (the gateway migrates it at start). */
+export const tempDatabase = (serverUrl: string) => createBenchDatabase(serverUrl, 'webhooks', { migrate: false });
 
 export interface Emulators {
   /** The gateway's Stripe (catalog synced). */
@@ -127,61 +97,12 @@ export interface GatewayOptions {
 
 /** Starts `node dist/src/main.js` with the bench's environment and waits until /readyz answers 200. */
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
-  const port = await freePort();
-  const args = [...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : []), 'dist/src/main.js'];
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: {
-      PATH: process.env.PATH ?? '',
-      NODE_ENV: 'production',
-      PORT: String(port),
-      PUBLIC_URL: `http://127.0.0.1:${port}`,
-      DATABASE_URL: opts.databaseUrl,
-      STRIPE_SECRET_KEY: 'sk_test_bench',
-      STRIPE_API_BASE: opts.stripeApiBase,
-      STRIPE_WEBHOOK_SECRET: SECRET,
-      AUTH_JWT_SECRET: JWT_SECRET,
-      RATE_LIMIT_PER_TOKEN: '0',
-      RATE_LIMIT_PER_ADDRESS: '0',
-      LOG_LEVEL: 'error',
-      ...opts.env,
-    },
+  return startGatewayChild({
+    databaseUrl: opts.databaseUrl,
+    stripeApiBase: opts.stripeApiBase,
+    nodeArgs: opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [],
+    env: { STRIPE_SECRET_KEY: 'sk_test_bench', STRIPE_WEBHOOK_SECRET: SECRET, AUTH_JWT_SECRET: JWT_SECRET, ...opts.env },
   });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr += d.toString();
-    if (stderr.length > 20_000) stderr = stderr.slice(-10_000);
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`gateway exited (${child.exitCode}): ${stderr.slice(-2000)}`);
-    try {
-      const res = await fetch(`${url}/readyz`);
-      await res.arrayBuffer();
-      if (res.status === 200) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`gateway not ready after 60 s: ${stderr.slice(-2000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    port,
-    url,
-    child,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-      if (stderr.trim()) process.stderr.write(`gateway stderr (tail):\n${stderr.slice(-1500)}\n`);
-    },
-  };
 }
 
 /** Sends one signed delivery; resolves with the HTTP status and the time (performance.now()) of the 2xx. */

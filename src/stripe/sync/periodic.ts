@@ -6,6 +6,7 @@
  */
 import { logger as rootLogger } from '../../log.js';
 import { syncMissedEvents, type SyncMissedEventsOptions } from './missed-events.js';
+import { startPeriodicJob, type PeriodicJob } from '../../jobs/periodic-job.js';
 
 export interface PeriodicSyncOptions extends Omit<SyncMissedEventsOptions, 'onProgress'> {
   intervalMs?: number;
@@ -13,37 +14,18 @@ export interface PeriodicSyncOptions extends Omit<SyncMissedEventsOptions, 'onPr
   onMissed?: (count: number) => void;
 }
 
-export interface PeriodicSync {
-  /** Runs once now (also what the timer calls); concurrent calls share the run in progress. */
-  runNow(): Promise<void>;
-  stop(): Promise<void>;
-}
+/** `runNow()` runs once now (also what the timer calls); concurrent calls share the run in progress. */
+export type PeriodicSync = PeriodicJob<void>;
 
 export function startPeriodicSync(opts: PeriodicSyncOptions): PeriodicSync {
-  const log = (opts.log ?? rootLogger).child({ module: 'sync' });
-  let running: Promise<void> | null = null;
-  let stopped = false;
-  const runNow = () =>
-    (running ??= (async () => {
-      try {
-        const report = await syncMissedEvents({ ...opts, process: opts.process ?? false, firstRun: opts.firstRun ?? 'latest' });
-        if (report.missed > 0) opts.onMissed?.(report.missed);
-      } catch (err) {
-        log.warn({ reason: (err as Error).message }, 'periodic events sync failed; will retry at the next interval');
-      } finally {
-        running = null;
-      }
-    })());
-  const timer = setInterval(() => {
-    if (!stopped) void runNow();
-  }, opts.intervalMs ?? 300_000);
-  timer.unref();
-  return {
-    runNow,
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
+  return startPeriodicJob({
+    run: async () => {
+      const report = await syncMissedEvents({ ...opts, process: opts.process ?? false, firstRun: opts.firstRun ?? 'latest' });
+      if (report.missed > 0) opts.onMissed?.(report.missed);
     },
-  };
+    onError: undefined,
+    intervalMs: opts.intervalMs ?? 300_000,
+    log: (opts.log ?? rootLogger).child({ module: 'sync' }),
+    what: 'periodic events sync',
+  });
 }
