@@ -188,13 +188,14 @@ async function movementsFromRows(): Promise<{ new: Record<string, number>; churn
   return { new: round(acc.new), churned: round(acc.churned) };
 }
 
-async function expectTotalsMatchRecount(): Promise<void> {
+/** `when` names the comparison in a failure (after the writers, after compaction, after a rebuild). */
+async function expectTotalsMatchRecount(when: string): Promise<void> {
   const incremental = await readMrrTotals(em());
   const recount = await fullRecountMrr(em());
-  expect(withoutAsOf(incremental.snapshot)).toEqual(withoutAsOf(recount));
+  expect(withoutAsOf(incremental.snapshot), `${when}: totals vs recount`).toEqual(withoutAsOf(recount));
   const expected = await movementsFromRows();
-  expect(Object.fromEntries(incremental.movements.newThisMonth.map((m) => [m.currency, m.amount]))).toEqual(expected.new);
-  expect(Object.fromEntries(incremental.movements.churnedThisMonth.map((m) => [m.currency, m.amount]))).toEqual(expected.churned);
+  expect(Object.fromEntries(incremental.movements.newThisMonth.map((m) => [m.currency, m.amount])), `${when}: new this month`).toEqual(expected.new);
+  expect(Object.fromEntries(incremental.movements.churnedThisMonth.map((m) => [m.currency, m.amount])), `${when}: churned this month`).toEqual(expected.churned);
 }
 
 const STREAM = Number(process.env.MRR_STREAM_CHANGES ?? (process.env.TEST_DATABASE_URL ? 10_000 : 1_500));
@@ -245,7 +246,7 @@ describe('incremental totals against a full recount', () => {
     }
 
     const changes = Array.from({ length: STREAM }, change);
-    const WRITERS = 4;
+    const WRITERS = Number(process.env.MRR_STREAM_WRITERS ?? 4);
     let cursor = 0;
     let compactions = 0;
     const writer = async () => {
@@ -268,12 +269,12 @@ describe('incremental totals against a full recount', () => {
     };
     try {
       await Promise.all(Array.from({ length: WRITERS }, writer));
-      await expectTotalsMatchRecount();
+      await expectTotalsMatchRecount('after the writers');
       expect(compactions).toBeGreaterThan(0);
       await em().transactional((tx) => compactMrrTotals(tx));
-      await expectTotalsMatchRecount();
+      await expectTotalsMatchRecount('after a final compaction');
       await rebuildMrrTotals(em());
-      await expectTotalsMatchRecount();
+      await expectTotalsMatchRecount('after a rebuild');
       const snapshot = await currentMrr(em());
       // The stream must have left something to compare in every currency.
       expect(snapshot.currencies.map((c) => c.currency).sort()).toEqual(['eur', 'jpy', 'usd']);
