@@ -87,5 +87,13 @@ describe('the README tour', () => {
 
     await waitForOutput(watcher, /SUBSCRIPTION_STARTED\s+subscription_started customer=cus_\S+ plan=pro_monthly/, () => out);
     await waitForOutput(watcher, /PAYMENT_RECEIVED\s+payment_received customer=cus_\S+ amount=\$5\.00/, () => out);
+
+    // Then move time: npx billing-gateway clock advance --days 31 (beside the running gateway) bills the renewal.
+    const paymentsBefore = out.match(/PAYMENT_RECEIVED/g)!.length;
+    await run(process.execPath, [join(PROJECT_ROOT, 'bin/billing-gateway.js'), 'clock', 'advance', '--days', '31'], {
+      cwd: PROJECT_ROOT,
+      env: { PATH: process.env.PATH, DATA_DIR: dataDir, STRIPE_EMULATOR_PORT: new URL(gw.emulatorUrl).port, ...(db.env.DATABASE_URL ? { DATABASE_URL: db.env.DATABASE_URL } : {}) },
+    });
+    await waitForOutput(watcher, new RegExp(`(PAYMENT_RECEIVED[^\\n]*\\n[\\s\\S]*){${paymentsBefore + 1}}`), () => out);
   }, 90_000);
 });
