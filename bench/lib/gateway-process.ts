@@ -35,9 +35,17 @@ export async function startBenchEmulator(): Promise<{ url: string; close(): Prom
   return { url: `http://127.0.0.1:${emulator.port}`, close: () => emulator.close() };
 }
 
-export async function startGatewayChild(opts: { databaseUrl: string; stripeApiBase: string; nodeArgs?: string[]; env?: Record<string, string> }): Promise<GatewayChild> {
+export async function startGatewayChild(opts: {
+  databaseUrl: string;
+  stripeApiBase: string;
+  nodeArgs?: string[];
+  /** The script and its arguments (default `dist/src/main.js`), e.g. `['bin/billing-gateway.js', 'serve']`. */
+  command?: string[];
+  env?: Record<string, string>;
+}): Promise<GatewayChild> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), join(ROOT, 'dist/src/main.js')], {
+  const command = opts.command ?? ['dist/src/main.js'];
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), join(ROOT, command[0]!), ...command.slice(1)], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: {
@@ -92,9 +100,18 @@ export async function startGatewayChild(opts: { databaseUrl: string; stripeApiBa
   };
 }
 
-/** VmRSS and VmHWM (peak RSS so far) of a process, in MiB. */
+/** VmRSS and VmHWM (peak RSS so far) of a process, in MB (10^6 bytes, the unit of the issue's targets). */
 export async function rssOf(pid: number): Promise<{ rss: number; peak: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  // /proc says "kB" but means KiB (1,024 bytes).
   const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
+  return { rss: (kib('VmRSS') * 1024) / 1e6, peak: (kib('VmHWM') * 1024) / 1e6 };
+}
+
+/** CPU time (user + system) a process has used so far, in ms (/proc/<pid>/stat, clock ticks of 10 ms). */
+export async function cpuMsOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }

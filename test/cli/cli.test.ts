@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GATEWAY_HEAP_FLAGS } from '../../bin/heap-flags.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { createStripeClient } from '../../src/stripe/client.js';
 import { createTestDatabase } from '../support/db.js';
@@ -251,6 +252,9 @@ describe('billing-gateway CLI', () => {
         }
       }
       expect(ready, stderr).toBe(true);
+      // The bin replaced itself (same pid) with the gateway's V8 heap flags (bin/heap-flags.js).
+      const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
+      for (const flag of GATEWAY_HEAP_FLAGS) expect(argv).toContain(flag);
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ status: 'ok' });

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { GATEWAY_HEAP_FLAGS, missingHeapFlags } from '../../bin/heap-flags.js';
 import { CONFIG_VARIABLES } from '../../src/config.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 
@@ -32,5 +33,18 @@ describe('deployment files', () => {
     for (const name of envs) expect(CONFIG_VARIABLES, name).toContain(name);
     expect(dockerfile).toMatch(/chown node:node \/data/);
     expect(dockerfile).toContain('CMD ["node", "bin/billing-gateway.js", "serve"]');
+  });
+
+  it('npm start runs the gateway with the heap flags the bin gives `serve` and `webhook` (bin/heap-flags.js)', () => {
+    const start = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start!;
+    expect(start).toContain(`node ${GATEWAY_HEAP_FLAGS.join(' ')} dist/src/main.js`);
+  });
+
+  it('heap flags: a value set on the command line or in NODE_OPTIONS wins (either spelling)', () => {
+    expect(missingHeapFlags([], '')).toEqual([...GATEWAY_HEAP_FLAGS]);
+    const [semi, old] = GATEWAY_HEAP_FLAGS.map((f) => f.split('=')[0]!);
+    expect(missingHeapFlags([`${semi}=64`], '')).toEqual(GATEWAY_HEAP_FLAGS.filter((f) => !f.startsWith(semi!)));
+    expect(missingHeapFlags([], `--foo ${old!.replaceAll('-', '_').replace(/^__/, '--')}=1024`)).toEqual(GATEWAY_HEAP_FLAGS.filter((f) => !f.startsWith(old!)));
+    expect(missingHeapFlags([...GATEWAY_HEAP_FLAGS], '')).toEqual([]);
   });
 });
