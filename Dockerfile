@@ -24,4 +24,5 @@ ENV DATA_DIR=/data
 USER node
 EXPOSE 4000
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/healthz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
+# The bin re-executes `serve` with the gateway's V8 heap flags (bin/heap-flags.js; NODE_OPTIONS overrides them).
 CMD ["node", "bin/billing-gateway.js", "serve"]
