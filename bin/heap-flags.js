@@ -5,7 +5,7 @@
 // - 8 MiB semi-spaces: ~25 MB less idle (the young generation grows to its maximum during start-up).
 // - --max-old-space-size=1024: below 2 GB V8 grows the old generation by ~1.6× instead of 4× (and 1 GB is a
 //   hard cap far above the live heap). Smaller caps (256, 512) grow it by 1.3–1.4× and cost far more CPU.
-// Together ≈ 15–25% more CPU per read request than the defaults; see bench/README.md (`npm run bench -- memory`).
+// Together ≈ 15–40% more CPU per read request than the defaults (busy 2-core machine); see bench/README.md (`npm run bench -- memory`).
 // Both flags are allowed in NODE_OPTIONS; one set there or on the command line wins over the value here.
 export const GATEWAY_HEAP_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=1024'];
 
