@@ -58,15 +58,21 @@ export class PlanService {
     return Promise.all(this.catalog.plans.map((plan) => this.view(plan)));
   }
 
-  /** A catalog plan by id (also its lookup_key), or null. */
-  async get(id: string): Promise<PlanView | null> {
+  /**
+   * A catalog plan by id (also its lookup_key), or null. `mirroredPrice: false` skips the mirror
+   * lookup (one statement) and prices from the catalog: for callers that use neither `price` nor the
+   * meters' `currency`, e.g. a query selecting only the plan's id.
+   */
+  async get(id: string, options: { mirroredPrice?: boolean } = {}): Promise<PlanView | null> {
     const plan = this.catalog.plans.find((p) => p.id === id);
-    return plan ? this.view(plan) : null;
+    return plan ? this.view(plan, options.mirroredPrice ?? true) : null;
   }
 
-  private async view(plan: CatalogPlan): Promise<PlanView> {
+  private async view(plan: CatalogPlan, mirroredPrice = true): Promise<PlanView> {
     let price: PlanPrice | null = null;
-    if (plan.price) {
+    if (plan.price && !mirroredPrice) {
+      price = { amount: plan.price.amount, currency: plan.price.currency };
+    } else if (plan.price) {
       const mirrored = await this.loaders.priceByLookupKey.load(plan.id);
       price =
         mirrored && mirrored.unitAmount !== null && mirrored.unitAmount !== undefined
