@@ -16,23 +16,46 @@ interface Column {
   date: boolean;
 }
 
-const columnsByEntity = new WeakMap<object, Column[]>();
+/** The entity's columns (all, or all but `omit`), by entity and omit list. */
+const columnsByEntity = new WeakMap<object, Map<string, Column[]>>();
 
-function columnsOf(em: EntityManager, entity: EntityClass<object>): Column[] {
-  let columns = columnsByEntity.get(entity);
+function columnsOf(em: EntityManager, entity: EntityClass<object>, omit: readonly string[] = []): Column[] {
+  let byOmit = columnsByEntity.get(entity);
+  if (!byOmit) columnsByEntity.set(entity, (byOmit = new Map()));
+  const key = omit.join(',');
+  let columns = byOmit.get(key);
   if (!columns) {
     const meta = em.getMetadata().get(entity);
     columns = meta.props
-      .filter((p) => p.persist !== false && p.fieldNames?.length === 1)
+      .filter((p) => p.persist !== false && p.fieldNames?.length === 1 && !omit.includes(p.name))
       .map((p) => ({ prop: p.name, column: p.fieldNames[0]!, date: p.runtimeType === 'Date' }));
-    columnsByEntity.set(entity, columns);
+    byOmit.set(key, columns);
   }
   return columns;
 }
 
-/** Maps SQL rows (`select *` of the entity's table; extra columns are ignored) to plain read-only rows. */
-export function toPlainRows<T extends object>(em: EntityManager, entity: EntityClass<T>, rows: readonly Record<string, unknown>[]): T[] {
-  const columns = columnsOf(em, entity);
+/**
+ * The select list for plain rows without the `omit` properties (e.g. `raw`, the stored Stripe
+ * object: the widest column, which reads answered from columns never use): `a.id, a.customer_id, …`.
+ */
+export function selectColumns<T extends object>(em: EntityManager, entity: EntityClass<T>, omit: readonly (keyof T & string)[], alias?: string): string {
+  const prefix = alias ? `${alias}.` : '';
+  return columnsOf(em, entity, omit)
+    .map((c) => prefix + c.column)
+    .join(', ');
+}
+
+/**
+ * Maps SQL rows (`select *` of the entity's table, or `selectColumns` with the same `omit`; extra
+ * columns are ignored) to plain read-only rows.
+ */
+export function toPlainRows<T extends object, K extends keyof T & string = never>(
+  em: EntityManager,
+  entity: EntityClass<T>,
+  rows: readonly Record<string, unknown>[],
+  omit: readonly K[] = [],
+): Omit<T, K>[] {
+  const columns = columnsOf(em, entity, omit);
   const platform = em.getPlatform();
   return rows.map((row) => {
     const out: Record<string, unknown> = {};
@@ -41,14 +64,20 @@ export function toPlainRows<T extends object>(em: EntityManager, entity: EntityC
       // Drivers hand timestamps over as strings (MikroORM's type parsers); the entity holds Dates.
       out[c.prop] = c.date && v !== null && v !== undefined && !(v instanceof Date) ? platform.parseDate(v as string) : v;
     }
-    return out as T;
+    return out as Omit<T, K>;
   });
 }
 
-/** Runs `sql` (`?` placeholders) and maps its rows with `toPlainRows`. */
-export async function readPlainRows<T extends object>(em: EntityManager, entity: EntityClass<T>, sql: string, params: readonly unknown[]): Promise<T[]> {
+/** Runs `sql` (`?` placeholders) and maps its rows with `toPlainRows` (pass the `omit` its select list used). */
+export async function readPlainRows<T extends object, K extends keyof T & string = never>(
+  em: EntityManager,
+  entity: EntityClass<T>,
+  sql: string,
+  params: readonly unknown[],
+  omit: readonly K[] = [],
+): Promise<Omit<T, K>[]> {
   const rows = await (em as SqlEntityManager).execute<Record<string, unknown>[]>(sql, [...params]);
-  return toPlainRows(em, entity, rows);
+  return toPlainRows(em, entity, rows, omit);
 }
 
 /** `?, ?, ?` for `n` values. */

@@ -13,23 +13,24 @@ import {
   invoiceCountCacheKey,
   invoicePageCacheKey,
   type InvoiceCountKey,
+  type InvoiceRow,
   type InvoicePageKey,
 } from '../../billing/invoices/invoice-queries.js';
 import type { MrrPriceFacts } from '../../billing/subscriptions/queries/subscription-mrr.js';
 import { batchSubscriptionsByCustomer, batchSubscriptionsById } from '../../billing/subscriptions/queries/subscription-queries.js';
 import { Price } from '../../db/entities/catalog.js';
-import type { Invoice, InvoiceLine } from '../../db/entities/invoice.js';
+import type { InvoiceLine } from '../../db/entities/invoice.js';
 import type { Subscription } from '../../db/entities/subscription.js';
 
 export interface BillingLoaders {
   subscriptionById: DataLoader<string, Subscription | null>;
   /** Newest first. */
   subscriptionsByCustomerId: DataLoader<string, Subscription[]>;
-  invoiceById: DataLoader<string, Invoice | null>;
+  invoiceById: DataLoader<string, InvoiceRow | null>;
   /** In Stripe's order. */
   invoiceLinesByInvoiceId: DataLoader<string, InvoiceLine[]>;
   /** `first + 1` rows per key, newest first; one statement for all customers asking the same page shape. */
-  invoicePageRows: DataLoader<InvoicePageKey, Invoice[], string>;
+  invoicePageRows: DataLoader<InvoicePageKey, InvoiceRow[], string>;
   invoiceCount: DataLoader<InvoiceCountKey, number, string>;
   /** Facts of mirrored prices by id, for subscription items whose price is not expanded in `raw`. */
   mrrPriceById: DataLoader<string, MrrPriceFacts | null>;
