@@ -101,4 +101,4 @@ export async function readPlainRows<T extends object, K extends keyof T & string
 }
 
 /** `?, ?, ?` for `n` values. */
-export const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+export const placeholders = (n: number): string => (n > 0 ? '?, '.repeat(n - 1) + '?' : '');
