@@ -22,6 +22,13 @@ interface Shape {
   map: (row: Record<string, unknown>, parseDate: (value: string) => unknown) => Record<string, unknown>;
 }
 
+/**
+ * What plain-row reads need of an EntityManager: SQL, metadata and the platform's date parsing.
+ * Nothing here touches an identity map, so one long-lived fork can serve every request's loaders
+ * (see src/graphql/context.ts); the narrow type keeps `em.find` out of them.
+ */
+export type PlainReader = Pick<SqlEntityManager, 'execute' | 'getMetadata' | 'getPlatform'>;
+
 const shapesByEntity = new WeakMap<object, Map<string, Shape>>();
 
 /**
@@ -43,7 +50,7 @@ function compileMapper(columns: readonly Column[]): Shape['map'] {
   return make(date);
 }
 
-function shapeOf(em: EntityManager, entity: EntityClass<object>, omit: readonly string[] = []): Shape {
+function shapeOf(em: Pick<EntityManager, 'getMetadata'>, entity: EntityClass<object>, omit: readonly string[] = []): Shape {
   let byOmit = shapesByEntity.get(entity);
   if (!byOmit) shapesByEntity.set(entity, (byOmit = new Map()));
   const key = omit.join(',');
@@ -63,7 +70,7 @@ function shapeOf(em: EntityManager, entity: EntityClass<object>, omit: readonly 
  * The select list for plain rows without the `omit` properties (e.g. `raw`, the stored Stripe
  * object: the widest column, which reads answered from columns never use): `a.id, a.customer_id, …`.
  */
-export function selectColumns<T extends object>(em: EntityManager, entity: EntityClass<T>, omit: readonly (keyof T & string)[], alias?: string): string {
+export function selectColumns<T extends object>(em: Pick<EntityManager, 'getMetadata'>, entity: EntityClass<T>, omit: readonly (keyof T & string)[], alias?: string): string {
   const prefix = alias ? `${alias}.` : '';
   return shapeOf(em, entity, omit)
     .columns.map((c) => prefix + c.column)
@@ -75,7 +82,7 @@ export function selectColumns<T extends object>(em: EntityManager, entity: Entit
  * columns are ignored) to plain read-only rows.
  */
 export function toPlainRows<T extends object, K extends keyof T & string = never>(
-  em: EntityManager,
+  em: Pick<EntityManager, 'getMetadata' | 'getPlatform'>,
   entity: EntityClass<T>,
   rows: readonly Record<string, unknown>[],
   omit: readonly K[] = [],
@@ -90,13 +97,13 @@ export function toPlainRows<T extends object, K extends keyof T & string = never
 
 /** Runs `sql` (`?` placeholders) and maps its rows with `toPlainRows` (pass the `omit` its select list used). */
 export async function readPlainRows<T extends object, K extends keyof T & string = never>(
-  em: EntityManager,
+  em: PlainReader,
   entity: EntityClass<T>,
   sql: string,
   params: readonly unknown[],
   omit: readonly K[] = [],
 ): Promise<Omit<T, K>[]> {
-  const rows = await (em as SqlEntityManager).execute<Record<string, unknown>[]>(sql, [...params]);
+  const rows = await em.execute<Record<string, unknown>[]>(sql, [...params]);
   return toPlainRows(em, entity, rows, omit);
 }
 

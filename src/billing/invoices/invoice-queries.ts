@@ -10,7 +10,7 @@ import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
 import { Invoice, InvoiceLine } from '../../db/entities/invoice.js';
-import { placeholders, readPlainRows, selectColumns, toPlainRows } from '../../db/plain-rows.js';
+import { placeholders, readPlainRows, selectColumns, toPlainRows, type PlainReader } from '../../db/plain-rows.js';
 import { afterPosition, decodeCursor, encodeCursor, pageSize, type KeysetPosition } from '../customers/keyset-cursor.js';
 
 export type InvoiceStatusValue = Stripe.Invoice.Status;
@@ -76,7 +76,7 @@ function groupBy<K, V>(items: readonly V[], keyOf: (v: V) => K): Map<K, V[]> {
  * under every customer of a list — are answered by one statement: `row_number()` over each customer's
  * invoices, newest first, keeps the top rows of every customer at once.
  */
-export async function batchInvoicePageRows(em: SqlEntityManager, keys: readonly InvoicePageKey[]): Promise<InvoiceRow[][]> {
+export async function batchInvoicePageRows(em: PlainReader, keys: readonly InvoicePageKey[]): Promise<InvoiceRow[][]> {
   const groups = groupBy(keys, (k) => JSON.stringify([k.status, k.first, k.after ? encodeCursor(k.after) : null]));
   const byKey = new Map<string, InvoiceRow[]>();
   await Promise.all(
@@ -114,7 +114,7 @@ export async function batchInvoicePageRows(em: SqlEntityManager, keys: readonly 
 }
 
 /** Invoices per (customer, status): one `group by` statement per status among the keys. */
-export async function batchInvoiceCounts(em: SqlEntityManager, keys: readonly InvoiceCountKey[]): Promise<number[]> {
+export async function batchInvoiceCounts(em: PlainReader, keys: readonly InvoiceCountKey[]): Promise<number[]> {
   const groups = groupBy(keys, (k) => k.status ?? '');
   const counts = new Map<string, number>();
   await Promise.all(
@@ -135,14 +135,14 @@ export async function batchInvoiceCounts(em: SqlEntityManager, keys: readonly In
   return keys.map((k) => counts.get(invoiceCountCacheKey(k)) ?? 0);
 }
 
-export async function batchInvoicesById(em: EntityManager, ids: readonly string[]): Promise<(InvoiceRow | null)[]> {
+export async function batchInvoicesById(em: PlainReader, ids: readonly string[]): Promise<(InvoiceRow | null)[]> {
   const rows = await readPlainRows(em, Invoice, `select ${selectColumns(em, Invoice, READ_OMIT)} from invoices where id in (${placeholders(ids.length)})`, ids, READ_OMIT);
   const byId = new Map(rows.map((r) => [r.id, r]));
   return ids.map((id) => byId.get(id) ?? null);
 }
 
 /** Each invoice's lines in Stripe's order. */
-export async function batchInvoiceLines(em: EntityManager, invoiceIds: readonly string[]): Promise<InvoiceLine[][]> {
+export async function batchInvoiceLines(em: PlainReader, invoiceIds: readonly string[]): Promise<InvoiceLine[][]> {
   const rows = await readPlainRows(
     em,
     InvoiceLine,

@@ -7,7 +7,7 @@ import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/core';
 import type { Catalog, CatalogPlan, PlanInterval } from '../catalog.js';
 import { Price } from '../../db/entities/catalog.js';
-import { placeholders, readPlainRows } from '../../db/plain-rows.js';
+import { placeholders, readPlainRows, type PlainReader } from '../../db/plain-rows.js';
 
 export interface PlanPrice {
   amount: number;
@@ -32,7 +32,7 @@ export interface PriceLoaders {
   priceByLookupKey: DataLoader<string, Price | null>;
 }
 
-export function createPriceLoaders(em: EntityManager): PriceLoaders {
+export function createPriceLoaders(em: PlainReader): PriceLoaders {
   return {
     priceByLookupKey: new DataLoader(async (keys: readonly string[]) => {
       const rows = await readPlainRows(
