@@ -16,40 +16,96 @@ interface Column {
   date: boolean;
 }
 
-const columnsByEntity = new WeakMap<object, Column[]>();
-
-function columnsOf(em: EntityManager, entity: EntityClass<object>): Column[] {
-  let columns = columnsByEntity.get(entity);
-  if (!columns) {
-    const meta = em.getMetadata().get(entity);
-    columns = meta.props
-      .filter((p) => p.persist !== false && p.fieldNames?.length === 1)
-      .map((p) => ({ prop: p.name, column: p.fieldNames[0]!, date: p.runtimeType === 'Date' }));
-    columnsByEntity.set(entity, columns);
-  }
-  return columns;
+/** The entity's columns (all, or all but `omit`) and their row mapper, by entity and omit list. */
+interface Shape {
+  columns: Column[];
+  map: (row: Record<string, unknown>, parseDate: (value: string) => unknown) => Record<string, unknown>;
 }
 
-/** Maps SQL rows (`select *` of the entity's table; extra columns are ignored) to plain read-only rows. */
-export function toPlainRows<T extends object>(em: EntityManager, entity: EntityClass<T>, rows: readonly Record<string, unknown>[]): T[] {
-  const columns = columnsOf(em, entity);
-  const platform = em.getPlatform();
-  return rows.map((row) => {
-    const out: Record<string, unknown> = {};
-    for (const c of columns) {
-      const v = row[c.column];
-      // Drivers hand timestamps over as strings (MikroORM's type parsers); the entity holds Dates.
-      out[c.prop] = c.date && v !== null && v !== undefined && !(v instanceof Date) ? platform.parseDate(v as string) : v;
-    }
-    return out as T;
+/**
+ * What plain-row reads need of an EntityManager: SQL, metadata and the platform's date parsing.
+ * Nothing here touches an identity map, so one long-lived fork can serve every request's loaders
+ * (see src/graphql/context.ts); the narrow type keeps `em.find` out of them.
+ */
+export type PlainReader = Pick<SqlEntityManager, 'execute' | 'getMetadata' | 'getPlatform'>;
+
+const shapesByEntity = new WeakMap<object, Map<string, Shape>>();
+
+/**
+ * One object literal per row, compiled once per shape: a generic loop of keyed reads and writes over
+ * ~20 columns was the largest share of the gateway's own code in a customer read (bench `read`);
+ * constant property names keep V8's property caches monomorphic. Names come from the ORM's metadata
+ * and are quoted with JSON.stringify.
+ */
+function compileMapper(columns: readonly Column[]): Shape['map'] {
+  const fields = columns.map((c) => {
+    const read = `row[${JSON.stringify(c.column)}]`;
+    // Drivers hand timestamps over as strings (MikroORM's type parsers); the entity holds Dates.
+    const value = c.date ? `date(${read}, parseDate)` : read;
+    return `${JSON.stringify(c.prop)}: ${value}`;
   });
+  const body = `return { ${fields.join(', ')} };`;
+  const date = (v: unknown, parseDate: (value: string) => unknown) => (v !== null && v !== undefined && !(v instanceof Date) ? parseDate(v as string) : v);
+  const make = new Function('date', `return function mapRow(row, parseDate) { ${body} };`) as (d: typeof date) => Shape['map'];
+  return make(date);
 }
 
-/** Runs `sql` (`?` placeholders) and maps its rows with `toPlainRows`. */
-export async function readPlainRows<T extends object>(em: EntityManager, entity: EntityClass<T>, sql: string, params: readonly unknown[]): Promise<T[]> {
-  const rows = await (em as SqlEntityManager).execute<Record<string, unknown>[]>(sql, [...params]);
-  return toPlainRows(em, entity, rows);
+function shapeOf(em: Pick<EntityManager, 'getMetadata'>, entity: EntityClass<object>, omit: readonly string[] = []): Shape {
+  let byOmit = shapesByEntity.get(entity);
+  if (!byOmit) shapesByEntity.set(entity, (byOmit = new Map()));
+  const key = omit.join(',');
+  let shape = byOmit.get(key);
+  if (!shape) {
+    const meta = em.getMetadata().get(entity);
+    const columns = meta.props
+      .filter((p) => p.persist !== false && p.fieldNames?.length === 1 && !omit.includes(p.name))
+      .map((p) => ({ prop: p.name, column: p.fieldNames[0]!, date: p.runtimeType === 'Date' }));
+    shape = { columns, map: compileMapper(columns) };
+    byOmit.set(key, shape);
+  }
+  return shape;
+}
+
+/**
+ * The select list for plain rows without the `omit` properties (e.g. `raw`, the stored Stripe
+ * object: the widest column, which reads answered from columns never use): `a.id, a.customer_id, …`.
+ */
+export function selectColumns<T extends object>(em: Pick<EntityManager, 'getMetadata'>, entity: EntityClass<T>, omit: readonly (keyof T & string)[], alias?: string): string {
+  const prefix = alias ? `${alias}.` : '';
+  return shapeOf(em, entity, omit)
+    .columns.map((c) => prefix + c.column)
+    .join(', ');
+}
+
+/**
+ * Maps SQL rows (`select *` of the entity's table, or `selectColumns` with the same `omit`; extra
+ * columns are ignored) to plain read-only rows.
+ */
+export function toPlainRows<T extends object, K extends keyof T & string = never>(
+  em: Pick<EntityManager, 'getMetadata' | 'getPlatform'>,
+  entity: EntityClass<T>,
+  rows: readonly Record<string, unknown>[],
+  omit: readonly K[] = [],
+): Omit<T, K>[] {
+  const { map } = shapeOf(em, entity, omit);
+  const platform = em.getPlatform();
+  const parseDate = (value: string) => platform.parseDate(value);
+  const out = new Array<Omit<T, K>>(rows.length);
+  for (let i = 0; i < rows.length; i++) out[i] = map(rows[i]!, parseDate) as Omit<T, K>;
+  return out;
+}
+
+/** Runs `sql` (`?` placeholders) and maps its rows with `toPlainRows` (pass the `omit` its select list used). */
+export async function readPlainRows<T extends object, K extends keyof T & string = never>(
+  em: PlainReader,
+  entity: EntityClass<T>,
+  sql: string,
+  params: readonly unknown[],
+  omit: readonly K[] = [],
+): Promise<Omit<T, K>[]> {
+  const rows = await em.execute<Record<string, unknown>[]>(sql, [...params]);
+  return toPlainRows(em, entity, rows, omit);
 }
 
 /** `?, ?, ?` for `n` values. */
-export const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+export const placeholders = (n: number): string => (n > 0 ? '?, '.repeat(n - 1) + '?' : '');

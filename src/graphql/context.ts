@@ -1,6 +1,7 @@
 /**
  * The per-request GraphQL context: who is calling, a forked EntityManager (one identity map per
- * request, never shared), the request's DataLoaders and the services resolvers call.
+ * request, never shared; forked on first use), the request's DataLoaders (plain-row reads, which
+ * need no fork) and the services resolvers call.
  * Later issues add their services to `GatewayServices` and `createServices`.
  */
 import { randomUUID } from 'node:crypto';
@@ -14,6 +15,7 @@ import { createPriceLoaders, PlanService, type PriceLoaders } from '../billing/p
 import { MrrReportService } from '../billing/metrics/mrr-report.js';
 import type { Config } from '../config.js';
 import type { Em, Orm } from '../db/orm.js';
+import type { PlainReader } from '../db/plain-rows.js';
 import type Stripe from 'stripe';
 import { SubscriptionLifecycleService } from '../billing/subscriptions/lifecycle-service.js';
 import type { SignalBus } from '../events/bus.js';
@@ -63,30 +65,113 @@ export interface GraphQLContext {
   deps: AppDeps;
 }
 
-export function createLoaders(em: Em): Loaders {
-  return { ...createCustomerLoaders(em), ...createPriceLoaders(em), ...createBillingLoaders(em) };
+/** The request's DataLoaders (their caches live for one request), reading through `reader`. */
+export function createLoaders(reader: PlainReader): Loaders {
+  return { ...createCustomerLoaders(reader), ...createPriceLoaders(reader), ...createBillingLoaders(reader) };
+}
+
+/**
+ * One fork per ORM for the loaders' plain-row SQL: they never touch an identity map (PlainReader),
+ * so a request that only reads makes no fork of its own (forking was a visible share of a small
+ * read's CPU, bench `read`). Like a request's fork, it has no transaction and ignores async context.
+ */
+const readers = new WeakMap<Orm, Em>();
+function readerOf(orm: Orm): Em {
+  let reader = readers.get(orm);
+  if (!reader) readers.set(orm, (reader = orm.em.fork()));
+  return reader;
 }
 
 export function createServices(deps: AppDeps, em: Em, loaders: Loaders): GatewayServices {
-  return {
-    plans: new PlanService(deps.catalog, loaders),
-    customers: new CustomerService(em, loaders),
-    subscriptionQueries: new SubscriptionQueries(em, loaders),
-    invoiceQueries: new InvoiceQueries(em, loaders),
-    mrr: new MrrReportService(em),
-    lifecycle: new SubscriptionLifecycleService({
-      em,
+  return new LazyServices(deps, () => em, loaders);
+}
+
+/**
+ * Services built on first use: a request touches one or two of them, and building all of them (and
+ * their own helpers) per request was measurable CPU on small reads (bench `read`).
+ */
+class LazyServices implements GatewayServices {
+  #plans?: PlanService;
+  #customers?: CustomerService;
+  #subscriptionQueries?: SubscriptionQueries;
+  #invoiceQueries?: InvoiceQueries;
+  #mrr?: MrrReportService;
+  #lifecycle?: SubscriptionLifecycleService;
+  #usage?: UsageService;
+
+  constructor(
+    private readonly deps: AppDeps,
+    /** The request's EntityManager, forked when a service first needs it. */
+    private readonly emOf: () => Em,
+    private readonly loaders: Loaders,
+  ) {}
+
+  private get em(): Em {
+    return this.emOf();
+  }
+
+  get plans(): PlanService {
+    return (this.#plans ??= new PlanService(this.deps.catalog, this.loaders));
+  }
+  get customers(): CustomerService {
+    return (this.#customers ??= new CustomerService(this.em, this.loaders));
+  }
+  get subscriptionQueries(): SubscriptionQueries {
+    return (this.#subscriptionQueries ??= new SubscriptionQueries(this.em, this.loaders));
+  }
+  get invoiceQueries(): InvoiceQueries {
+    return (this.#invoiceQueries ??= new InvoiceQueries(this.em, this.loaders));
+  }
+  get mrr(): MrrReportService {
+    return (this.#mrr ??= new MrrReportService(this.em));
+  }
+  get lifecycle(): SubscriptionLifecycleService {
+    const { deps } = this;
+    return (this.#lifecycle ??= new SubscriptionLifecycleService({
+      em: this.em,
       stripe: deps.stripe,
       catalog: deps.catalog,
       config: deps.config,
       ...(deps.testClockId ? { testClockId: deps.testClockId } : {}),
-    }),
-    usage: new UsageService(em, deps.catalog, loaders, deps.onUsageRecorded),
-  };
+    }));
+  }
+  get usage(): UsageService {
+    return (this.#usage ??= new UsageService(this.em, this.deps.catalog, this.loaders, this.deps.onUsageRecorded));
+  }
+}
+
+/**
+ * The request's context. The EntityManager fork, the loaders and the services are made on first
+ * use: a request that is refused (auth, validation, limits) or reads nothing pays for none of them,
+ * and one that reads pays for what it touches.
+ */
+class RequestContext implements GraphQLContext {
+  readonly viewer: Viewer | null;
+  /**
+   * An own property, not private `#` fields: Apollo runs each operation on a copy of the context
+   * (same prototype, own properties copied), and the copy must share the request's fork and loaders.
+   */
+  private readonly made: { em?: Em; loaders?: Loaders; services?: GatewayServices } = {};
+
+  constructor(
+    readonly deps: AppDeps,
+    readonly auth: Authentication,
+    readonly requestId: string,
+  ) {
+    this.viewer = auth.viewer;
+  }
+
+  get em(): Em {
+    return (this.made.em ??= this.deps.orm.em.fork());
+  }
+  get loaders(): Loaders {
+    return (this.made.loaders ??= createLoaders(readerOf(this.deps.orm)));
+  }
+  get services(): GatewayServices {
+    return (this.made.services ??= new LazyServices(this.deps, () => this.em, this.loaders));
+  }
 }
 
 export function createRequestContext(deps: AppDeps, auth: Authentication, requestId: string = randomUUID()): GraphQLContext {
-  const em = deps.orm.em.fork();
-  const loaders = createLoaders(em);
-  return { requestId, viewer: auth.viewer, auth, em, loaders, services: createServices(deps, em, loaders), deps };
+  return new RequestContext(deps, auth, requestId);
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Price } from '../../src/db/entities/catalog.js';
+import { countStatements } from '../support/db.js';
 import { assertNoStack, startTestGateway, type TestGateway } from '../http/harness.js';
 import { at, customer, invoice, PRICES, subscription } from './fixtures.js';
 
@@ -216,5 +217,36 @@ describe('Customer.subscriptions and Customer.mrr', () => {
     const { body } = await gw.gql(Q, { id: 'user_bob' }, admin);
     expect(body.data!.customer.mrr).toEqual({ amount: 500, currency: 'usd', formatted: '$5.00' });
     expect(body.data!.customer.all).toEqual([{ id: 'sub_b2' }, { id: 'sub_b1' }]);
+  });
+});
+
+describe('Subscription.plan and the mirrored price', () => {
+  const onlyIds = /* GraphQL */ `{ subscriptions(customerId: "cus_alice", status: [ACTIVE]) { id plan { id name } } }`;
+  const priced = /* GraphQL */ `
+    query { subscriptions(customerId: "cus_alice", status: [ACTIVE]) { id plan { id ...Priced } } }
+    fragment Priced on Plan { ... on Plan { price { amount } } }
+  `;
+
+  it('prices through fragments from the mirror, and reads no price for plan { id name }', async () => {
+    const em = gw.orm.em.fork();
+    em.create(Price, {
+      id: 'price_basic_mirrored', productId: 'prod_basic', currency: 'usd', type: 'recurring', recurringInterval: 'month', recurringIntervalCount: 1,
+      lookupKey: 'basic_monthly', active: true, unitAmount: 150, usageType: 'licensed', createdAt: at(5), raw: {} as never,
+    });
+    await em.flush();
+    try {
+      const withPrice = await countStatements(gw.orm, () => gw.gql(priced, {}, admin));
+      expect(withPrice.result.body.errors).toBeUndefined();
+      const basic = (withPrice.result.body.data!.subscriptions as any[]).find((s) => s.id === 'sub_a1');
+      expect(basic.plan).toEqual({ id: 'basic_monthly', price: { amount: 150 } });
+      expect(withPrice.statements.some((s) => /from prices/.test(s))).toBe(true);
+
+      const ids = await countStatements(gw.orm, () => gw.gql(onlyIds, {}, admin));
+      expect(ids.result.body.errors).toBeUndefined();
+      expect((ids.result.body.data!.subscriptions as any[]).find((s) => s.id === 'sub_a1').plan).toEqual({ id: 'basic_monthly', name: 'Basic' });
+      expect(ids.statements.filter((s) => /from prices/.test(s))).toEqual([]);
+    } finally {
+      await gw.orm.em.fork().nativeDelete(Price, { id: 'price_basic_mirrored' });
+    }
   });
 });

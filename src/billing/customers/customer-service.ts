@@ -5,7 +5,7 @@
 import DataLoader from 'dataloader';
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { Customer } from '../../db/entities/customer.js';
-import { placeholders, readPlainRows } from '../../db/plain-rows.js';
+import { placeholders, readPlainRows, type PlainReader } from '../../db/plain-rows.js';
 import type { CustomerRef } from '../../auth/guard.js';
 import { afterPosition, decodeCursor, encodeCursor, pageSize } from './keyset-cursor.js';
 
@@ -14,7 +14,7 @@ export interface CustomerLoaders {
   customerByExternalId: DataLoader<string, Customer | null>;
 }
 
-export function createCustomerLoaders(em: EntityManager): CustomerLoaders {
+export function createCustomerLoaders(em: PlainReader): CustomerLoaders {
   return {
     customerById: new DataLoader(async (ids: readonly string[]) => {
       const rows = await readPlainRows(em, Customer, `select * from customers where id in (${placeholders(ids.length)}) and deleted = false`, ids);

@@ -10,10 +10,18 @@ import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
 import { Invoice, InvoiceLine } from '../../db/entities/invoice.js';
-import { placeholders, readPlainRows, toPlainRows } from '../../db/plain-rows.js';
+import { placeholders, readPlainRows, selectColumns, toPlainRows, type PlainReader } from '../../db/plain-rows.js';
 import { afterPosition, decodeCursor, encodeCursor, pageSize, type KeysetPosition } from '../customers/keyset-cursor.js';
 
 export type InvoiceStatusValue = Stripe.Invoice.Status;
+
+/**
+ * A mirrored invoice as reads see it: every column but `raw` (the stored Stripe object, by far the
+ * widest column; nothing answered from the mirror reads it, and parsing it was a visible share of
+ * a customer read's CPU, bench `read`).
+ */
+export type InvoiceRow = Omit<Invoice, 'raw'>;
+const READ_OMIT = ['raw'] as const;
 
 /** One customer's page: up to `first` invoices after `after`, with `status` when given. */
 export interface InvoicePageKey {
@@ -29,7 +37,7 @@ export interface InvoiceCountKey {
 }
 
 export interface InvoicePage {
-  edges: { cursor: string; node: Invoice }[];
+  edges: { cursor: string; node: InvoiceRow }[];
   hasNextPage: boolean;
   endCursor: string | null;
 }
@@ -42,9 +50,9 @@ export interface ListInvoicesInput {
 
 /** The DataLoaders this module's service reads through (see src/graphql/loaders). */
 export interface InvoiceLoaderSet {
-  invoiceById: { load(id: string): Promise<Invoice | null>; prime(id: string, row: Invoice): unknown };
+  invoiceById: { load(id: string): Promise<InvoiceRow | null>; prime(id: string, row: InvoiceRow): unknown };
   /** `first + 1` rows per key, newest first (the extra row tells whether there is a next page). */
-  invoicePageRows: { load(key: InvoicePageKey): Promise<Invoice[]> };
+  invoicePageRows: { load(key: InvoicePageKey): Promise<InvoiceRow[]> };
   invoiceCount: { load(key: InvoiceCountKey): Promise<number> };
 }
 
@@ -68,9 +76,9 @@ function groupBy<K, V>(items: readonly V[], keyOf: (v: V) => K): Map<K, V[]> {
  * under every customer of a list — are answered by one statement: `row_number()` over each customer's
  * invoices, newest first, keeps the top rows of every customer at once.
  */
-export async function batchInvoicePageRows(em: SqlEntityManager, keys: readonly InvoicePageKey[]): Promise<Invoice[][]> {
+export async function batchInvoicePageRows(em: PlainReader, keys: readonly InvoicePageKey[]): Promise<InvoiceRow[][]> {
   const groups = groupBy(keys, (k) => JSON.stringify([k.status, k.first, k.after ? encodeCursor(k.after) : null]));
-  const byKey = new Map<string, Invoice[]>();
+  const byKey = new Map<string, InvoiceRow[]>();
   await Promise.all(
     [...groups.values()].map(async (group) => {
       const { status, first, after } = group[0]!;
@@ -88,13 +96,13 @@ export async function batchInvoicePageRows(em: SqlEntityManager, keys: readonly 
       params.push(first + 1);
       const rows = await em.execute<Record<string, unknown>[]>(
         `select * from (
-           select i.*, row_number() over (partition by i.customer_id order by i.created_at desc, i.id desc) as page_rank
+           select ${selectColumns(em, Invoice, READ_OMIT, 'i')}, row_number() over (partition by i.customer_id order by i.created_at desc, i.id desc) as page_rank
            from invoices i where ${where}
          ) ranked where page_rank <= ? order by customer_id, page_rank`,
         params,
       );
-      const perCustomer = new Map<string, Invoice[]>();
-      for (const invoice of toPlainRows(em, Invoice, rows)) {
+      const perCustomer = new Map<string, InvoiceRow[]>();
+      for (const invoice of toPlainRows(em, Invoice, rows, READ_OMIT)) {
         const list = perCustomer.get(invoice.customerId);
         if (list) list.push(invoice);
         else perCustomer.set(invoice.customerId, [invoice]);
@@ -106,7 +114,7 @@ export async function batchInvoicePageRows(em: SqlEntityManager, keys: readonly 
 }
 
 /** Invoices per (customer, status): one `group by` statement per status among the keys. */
-export async function batchInvoiceCounts(em: SqlEntityManager, keys: readonly InvoiceCountKey[]): Promise<number[]> {
+export async function batchInvoiceCounts(em: PlainReader, keys: readonly InvoiceCountKey[]): Promise<number[]> {
   const groups = groupBy(keys, (k) => k.status ?? '');
   const counts = new Map<string, number>();
   await Promise.all(
@@ -127,14 +135,14 @@ export async function batchInvoiceCounts(em: SqlEntityManager, keys: readonly In
   return keys.map((k) => counts.get(invoiceCountCacheKey(k)) ?? 0);
 }
 
-export async function batchInvoicesById(em: EntityManager, ids: readonly string[]): Promise<(Invoice | null)[]> {
-  const rows = await readPlainRows(em, Invoice, `select * from invoices where id in (${placeholders(ids.length)})`, ids);
+export async function batchInvoicesById(em: PlainReader, ids: readonly string[]): Promise<(InvoiceRow | null)[]> {
+  const rows = await readPlainRows(em, Invoice, `select ${selectColumns(em, Invoice, READ_OMIT)} from invoices where id in (${placeholders(ids.length)})`, ids, READ_OMIT);
   const byId = new Map(rows.map((r) => [r.id, r]));
   return ids.map((id) => byId.get(id) ?? null);
 }
 
 /** Each invoice's lines in Stripe's order. */
-export async function batchInvoiceLines(em: EntityManager, invoiceIds: readonly string[]): Promise<InvoiceLine[][]> {
+export async function batchInvoiceLines(em: PlainReader, invoiceIds: readonly string[]): Promise<InvoiceLine[][]> {
   const rows = await readPlainRows(
     em,
     InvoiceLine,
@@ -145,7 +153,7 @@ export async function batchInvoiceLines(em: EntityManager, invoiceIds: readonly 
   return invoiceIds.map((id) => byInvoice.get(id) ?? []);
 }
 
-function toPage(rows: Invoice[], first: number): InvoicePage {
+function toPage(rows: InvoiceRow[], first: number): InvoicePage {
   const page = rows.slice(0, first);
   const edges = page.map((node) => ({ cursor: encodeCursor(node), node }));
   return { edges, hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null };
@@ -157,7 +165,7 @@ export class InvoiceQueries {
     private readonly loaders: InvoiceLoaderSet,
   ) {}
 
-  byId(id: string): Promise<Invoice | null> {
+  byId(id: string): Promise<InvoiceRow | null> {
     return this.loaders.invoiceById.load(id);
   }
 

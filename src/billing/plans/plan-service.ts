@@ -7,7 +7,7 @@ import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/core';
 import type { Catalog, CatalogPlan, PlanInterval } from '../catalog.js';
 import { Price } from '../../db/entities/catalog.js';
-import { placeholders, readPlainRows } from '../../db/plain-rows.js';
+import { placeholders, readPlainRows, type PlainReader } from '../../db/plain-rows.js';
 
 export interface PlanPrice {
   amount: number;
@@ -32,7 +32,7 @@ export interface PriceLoaders {
   priceByLookupKey: DataLoader<string, Price | null>;
 }
 
-export function createPriceLoaders(em: EntityManager): PriceLoaders {
+export function createPriceLoaders(em: PlainReader): PriceLoaders {
   return {
     priceByLookupKey: new DataLoader(async (keys: readonly string[]) => {
       const rows = await readPlainRows(
@@ -58,15 +58,21 @@ export class PlanService {
     return Promise.all(this.catalog.plans.map((plan) => this.view(plan)));
   }
 
-  /** A catalog plan by id (also its lookup_key), or null. */
-  async get(id: string): Promise<PlanView | null> {
+  /**
+   * A catalog plan by id (also its lookup_key), or null. `mirroredPrice: false` skips the mirror
+   * lookup (one statement) and prices from the catalog: for callers that use neither `price` nor the
+   * meters' `currency`, e.g. a query selecting only the plan's id.
+   */
+  async get(id: string, options: { mirroredPrice?: boolean } = {}): Promise<PlanView | null> {
     const plan = this.catalog.plans.find((p) => p.id === id);
-    return plan ? this.view(plan) : null;
+    return plan ? this.view(plan, options.mirroredPrice ?? true) : null;
   }
 
-  private async view(plan: CatalogPlan): Promise<PlanView> {
+  private async view(plan: CatalogPlan, mirroredPrice = true): Promise<PlanView> {
     let price: PlanPrice | null = null;
-    if (plan.price) {
+    if (plan.price && !mirroredPrice) {
+      price = { amount: plan.price.amount, currency: plan.price.currency };
+    } else if (plan.price) {
       const mirrored = await this.loaders.priceByLookupKey.load(plan.id);
       price =
         mirrored && mirrored.unitAmount !== null && mirrored.unitAmount !== undefined

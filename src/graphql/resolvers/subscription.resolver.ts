@@ -1,7 +1,8 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
 import type Stripe from 'stripe';
-import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
 import { resolveListScope } from '../../billing/subscriptions/queries/list-scope.js';
 import { customerMrr, subscriptionExactMrr, unexpandedItemPriceIds, type MrrPriceFacts } from '../../billing/subscriptions/queries/subscription-mrr.js';
 import type { SubscriptionStatusValue } from '../../billing/subscriptions/queries/subscription-queries.js';
@@ -17,6 +18,7 @@ import { Plan } from '../types/plan.js';
 import { BillingSubscription, toBillingSubscription } from '../types/subscription.js';
 import { toCustomerNode } from './customer.resolver.js';
 import { toPlanNode } from './plan.resolver.js';
+import { selectsAnyField } from '../selection.js';
 
 @ArgsType()
 class SubscriptionsArgs {
@@ -66,6 +68,9 @@ export async function customerNodeOf(customerId: string, ctx: GraphQLContext): P
   return Object.assign(new Customer(), { id: customerId, externalId: '', email: null, name: null, metadata: {}, createdAt: new Date(0) });
 }
 
+/** The Plan fields that depend on the mirrored Stripe price (see PlanService.get). */
+const PRICED_PLAN_FIELDS: ReadonlySet<string> = new Set(['price', 'meters']);
+
 @Resolver(() => BillingSubscription)
 export class SubscriptionResolver {
   @Query(() => [BillingSubscription], { description: "Newest first. Customers see their own; admins any customer's, or all without customerId." })
@@ -78,8 +83,10 @@ export class SubscriptionResolver {
   }
 
   @FieldResolver(() => Plan, { description: "The catalog plan (by the licensed price's lookup_key)." })
-  async plan(@Root() sub: BillingSubscription, @Ctx() ctx: GraphQLContext): Promise<Plan> {
-    const view = sub.row.planId ? await ctx.services.plans.get(sub.row.planId) : null;
+  async plan(@Root() sub: BillingSubscription, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<Plan> {
+    // Only `price` and the meters' currency come from the mirrored price: `plan { id }` needs no statement.
+    const mirroredPrice = selectsAnyField(info, PRICED_PLAN_FIELDS);
+    const view = sub.row.planId ? await ctx.services.plans.get(sub.row.planId, { mirroredPrice }) : null;
     return view ? toPlanNode(view) : planFromPrice(sub.row);
   }
 

@@ -133,7 +133,7 @@ export function toInvoiceLine(row: InvoiceLineRow): InvoiceLine {
 }
 
 /** The GraphQL node of an `invoices` mirror row. */
-export function toInvoice(row: InvoiceRow): Invoice {
+export function toInvoice(row: Omit<InvoiceRow, 'raw'>): Invoice {
   const m = (amount: number) => toMoney(amount, row.currency);
   return Object.assign(new Invoice(), {
     id: row.id,

@@ -5,7 +5,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import { Subscription } from '../../../db/entities/subscription.js';
-import { placeholders, readPlainRows } from '../../../db/plain-rows.js';
+import { placeholders, readPlainRows, type PlainReader } from '../../../db/plain-rows.js';
 
 export type SubscriptionStatusValue = Stripe.Subscription.Status;
 
@@ -18,13 +18,13 @@ export interface SubscriptionLoaderSet {
 
 const NEWEST_FIRST = { createdAt: 'desc', id: 'desc' } as const;
 
-export async function batchSubscriptionsById(em: EntityManager, ids: readonly string[]): Promise<(Subscription | null)[]> {
+export async function batchSubscriptionsById(em: PlainReader, ids: readonly string[]): Promise<(Subscription | null)[]> {
   const rows = await readPlainRows(em, Subscription, `select * from subscriptions where id in (${placeholders(ids.length)})`, ids);
   const byId = new Map(rows.map((r) => [r.id, r]));
   return ids.map((id) => byId.get(id) ?? null);
 }
 
-export async function batchSubscriptionsByCustomer(em: EntityManager, customerIds: readonly string[]): Promise<Subscription[][]> {
+export async function batchSubscriptionsByCustomer(em: PlainReader, customerIds: readonly string[]): Promise<Subscription[][]> {
   const rows = await readPlainRows(
     em,
     Subscription,
