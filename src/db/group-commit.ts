@@ -45,6 +45,11 @@ export class GroupCommitQueue<T, R> {
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? 4);
   }
 
+  /** Items waiting behind the statements in flight (0 while the database keeps up with the callers). */
+  get waiting(): number {
+    return this.pending.length;
+  }
+
   /** Resolves with this item's result once its batch's statement is done. */
   submit(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {

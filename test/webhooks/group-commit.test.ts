@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Stripe from 'stripe';
-import { queueStoreEvent, type StoreOutcome } from '../../src/stripe/webhooks/inbox.js';
+import { inboxSaturated, queueStoreEvent, type StoreOutcome } from '../../src/stripe/webhooks/inbox.js';
+import { WebhookWorker } from '../../src/stripe/webhooks/worker.js';
 import { fakeEvent, gateway, stripeSide, type Gateway, type StripeSide } from './support.js';
 
 let side: StripeSide;
@@ -77,5 +78,34 @@ describe('webhook inbox group commit', () => {
       expect(mine.filter((j) => JSON.stringify(j) === '{"received":true,"duplicate":true}')).toHaveLength(2);
     }
     expect(await inboxRows(events.map((e) => e.id))).toHaveLength(12);
+  });
+
+  it('is saturated only while deliveries wait behind the statements in flight', async () => {
+    expect(inboxSaturated(gw.orm.em)).toBe(false);
+    const events = Array.from({ length: 8 }, (_, i) => customerEvent(600 + i));
+    const all = Promise.all(events.map((e) => queueStoreEvent(gw.orm.em, e, JSON.stringify(e))));
+    // Four statements in flight, four waiting.
+    expect(inboxSaturated(gw.orm.em)).toBe(true);
+    await all;
+    expect(inboxSaturated(gw.orm.em)).toBe(false);
+  });
+
+  it('a worker that gives way to a saturated ingestion still processes everything', async () => {
+    await gw.worker.drain();
+    const events: Stripe.Event[] = [];
+    for (let i = 0; i < 5; i++) {
+      const customer = await side.stripe.customers.create({ email: `defer${i}@example.com` });
+      events.push(fakeEvent('customer.created', customer as unknown as Record<string, unknown>));
+    }
+    for (const e of events) expect(await queueStoreEvent(gw.orm.em, e, JSON.stringify(e))).toBe('stored');
+    const worker = new WebhookWorker({ orm: gw.orm, stripe: side.stripe, catalog: side.catalog, concurrency: 2, batchSize: 2, pollIntervalMs: 10, deferWhile: () => true, deferMs: 1 });
+    worker.start();
+    try {
+      const ids = events.map((e) => e.id);
+      while ((await inboxRows(ids)).some((r) => r.status !== 'processed')) await new Promise((r) => setTimeout(r, 10));
+    } finally {
+      await worker.stop();
+    }
+    expect((await inboxRows(events.map((e) => e.id))).map((r) => r.status)).toEqual(Array(5).fill('processed'));
   });
 });

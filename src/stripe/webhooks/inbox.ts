@@ -104,6 +104,18 @@ const INBOX_BATCH = { maxBatch: 256, maxBatchBytes: 4 * 1024 * 1024, maxInFlight
  * refuses) fails alone.
  */
 export function queueStoreEvent(em: EntityManager, event: Stripe.Event, rawBody?: string): Promise<StoreOutcome> {
+  return inboxQueue(em).submit({ event, rawBody });
+}
+
+/**
+ * True while deliveries wait behind the inbox statements in flight: ingestion is saturated (the
+ * worker then gives way, `WebhookWorkerOptions.deferWhile`). False at ordinary rates.
+ */
+export function inboxSaturated(em: EntityManager): boolean {
+  return (queues.get(em.getDriver())?.waiting ?? 0) > 0;
+}
+
+function inboxQueue(em: EntityManager): GroupCommitQueue<InboxEntry, StoreOutcome> {
   const owner = em.getDriver();
   let queue = queues.get(owner);
   if (!queue) {
@@ -121,7 +133,7 @@ export function queueStoreEvent(em: EntityManager, event: Stripe.Event, rawBody?
     );
     queues.set(owner, queue);
   }
-  return queue.submit({ event, rawBody });
+  return queue;
 }
 
 const pools = new WeakMap<object, pg.Pool | null>();

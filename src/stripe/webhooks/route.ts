@@ -59,9 +59,11 @@ export function createStripeWebhookHandler(opts: WebhookRouteOptions): RequestHa
       metrics.received.inc({ outcome: 'invalid_signature' });
       return reject(res, 400, 'Missing Stripe-Signature header');
     }
+    // Decoded once: the signature check, the parse and the stored payload all use this text.
+    const text = body.toString('utf8');
     let event: Stripe.Event;
     try {
-      event = opts.stripe.webhooks.constructEvent(body, signature, opts.webhookSecret, tolerance);
+      event = opts.stripe.webhooks.constructEvent(text, signature, opts.webhookSecret, tolerance);
     } catch (err) {
       metrics.received.inc({ outcome: 'invalid_signature' });
       const stale = /tolerance/i.test((err as Error).message ?? '');
@@ -75,7 +77,7 @@ export function createStripeWebhookHandler(opts: WebhookRouteOptions): RequestHa
     let outcome: StoreOutcome;
     try {
       // Group commit: deliveries arriving together share one insert and one commit; this resolves after it.
-      outcome = await queueStoreEvent(opts.orm.em, event, body.toString('utf8'));
+      outcome = await queueStoreEvent(opts.orm.em, event, text);
     } catch (err) {
       metrics.received.inc({ outcome: 'error' });
       log.error({ event: event.id, type: event.type, reason: (err as Error).message }, 'webhook could not be stored');
