@@ -7,6 +7,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type pg from 'pg';
 import type Stripe from 'stripe';
+import { GroupCommitQueue, ItemFailed } from '../../db/group-commit.js';
 import { isHandledEventType } from '../sync/handlers.js';
 
 export type StoreOutcome = 'stored' | 'duplicate' | 'ignored';
@@ -19,32 +20,65 @@ export function eventObjectId(event: Stripe.Event): string | null {
   return typeof id === 'string' ? id : null;
 }
 
+/** An event to store, with the verified request body it was parsed from (stored as is). */
+export interface InboxEntry {
+  event: Stripe.Event;
+  rawBody?: string;
+}
+
 /**
  * Stores one event; resolves once the insert is done (committed, unless `em` is in a transaction).
  * Types the gateway does not handle are recorded as `ignored` and never reach a worker. `rawBody`:
  * the verified request body the event was parsed from (stored as is).
  */
 export async function storeEvent(em: EntityManager, event: Stripe.Event, rawBody?: string): Promise<StoreOutcome> {
-  const handled = isHandledEventType(event.type);
-  const params = insertParams(event, handled, rawBody);
-  // Outside a transaction on PostgreSQL: the pool directly, with bound parameters. MikroORM would
-  // first inline the 2–3 KB payload into the SQL text (quoting it), which the route paid on every request.
-  const pool = em.isInTransaction() ? null : await nativePool(em);
-  const rows = pool
-    ? (await pool.query<{ id: string }>(insertSql(handled, (i) => `$${i}`), params)).rows
-    : await sql(em).execute<{ id: string }[]>(insertSql(handled, () => '?'), params);
-  if (rows.length === 0) return 'duplicate';
-  return handled ? 'stored' : 'ignored';
+  return (await storeEvents(em, [{ event, rawBody }]))[0]!;
 }
 
-function insertSql(handled: boolean, param: (i: number) => string): string {
+/**
+ * Stores several events in one statement (one round trip, one commit outside a transaction); one
+ * outcome per entry, in order. An id twice in the list is inserted once: its first entry gets
+ * `stored`/`ignored`, the others `duplicate`, as if they had come one after the other.
+ */
+export async function storeEvents(em: EntityManager, entries: InboxEntry[]): Promise<StoreOutcome[]> {
+  if (entries.length === 0) return [];
+  const unique = new Map<string, InboxEntry>();
+  for (const e of entries) if (!unique.has(e.event.id)) unique.set(e.event.id, e);
+  const rows = [...unique.values()];
+  // Outside a transaction on PostgreSQL: the pool directly, with bound parameters. MikroORM would
+  // first inline the 2–3 KB payloads into the SQL text (quoting them), which the route paid on every request.
+  const pool = em.isInTransaction() ? null : await nativePool(em);
+  const params = rows.flatMap((e) => insertParams(e.event, e.rawBody));
+  const inserted = pool
+    ? (await pool.query<{ id: string }>(insertSql(rows.length, (i) => `$${i}`), params)).rows
+    : await sql(em).execute<{ id: string }[]>(insertSql(rows.length, () => '?'), params);
+  const fresh = new Set(inserted.map((r) => r.id));
+  return entries.map((e) => {
+    // Only the first entry of an id takes the insert; later ones (and ids already there) are duplicates.
+    if (!fresh.delete(e.event.id)) return 'duplicate';
+    return isHandledEventType(e.event.type) ? 'stored' : 'ignored';
+  });
+}
+
+const COLUMNS = 8;
+
+/** `rows` rows of parameters; unhandled types are stored already processed (`processed_at` = now()). */
+function insertSql(rows: number, param: (i: number) => string): string {
+  const values: string[] = [];
+  for (let r = 0; r < rows; r++) {
+    const p = (c: number) => param(r * COLUMNS + c);
+    values.push(
+      `(${p(1)}, ${p(2)}, ${p(3)}, to_timestamp(${p(4)}), ${p(5)}, ${p(6)}::jsonb, ${p(7)}, case when ${p(8)}::boolean then null else now() end)`,
+    );
+  }
   return `insert into "webhook_events" ("id", "type", "api_version", "stripe_created_at", "object_id", "payload", "status", "processed_at")
-     values (${param(1)}, ${param(2)}, ${param(3)}, to_timestamp(${param(4)}), ${param(5)}, ${param(6)}::jsonb, ${param(7)}, ${handled ? 'null' : 'now()'})
+     values ${values.join(',\n            ')}
      on conflict ("id") do nothing
      returning "id"`;
 }
 
-function insertParams(event: Stripe.Event, handled: boolean, rawBody?: string): unknown[] {
+function insertParams(event: Stripe.Event, rawBody?: string): unknown[] {
+  const handled = isHandledEventType(event.type);
   return [
     event.id,
     event.type,
@@ -54,7 +88,52 @@ function insertParams(event: Stripe.Event, handled: boolean, rawBody?: string): 
     // The verified body is that JSON already: no need to serialise the parsed event again.
     rawBody ?? JSON.stringify(event),
     handled ? 'pending' : 'ignored',
+    handled,
   ];
+}
+
+const queues = new WeakMap<object, GroupCommitQueue<InboxEntry, StoreOutcome>>();
+
+/** Rows and bytes per inbox statement: Stripe events are a few KB; the body limit bounds one alone. */
+const INBOX_BATCH = { maxBatch: 256, maxBatchBytes: 4 * 1024 * 1024, maxInFlight: 4 };
+
+/**
+ * Stores one event through the database's group-commit queue (one queue per database): deliveries
+ * that arrive together share one insert and one commit, and each resolves only after that commit.
+ * A batch that fails is retried entry by entry, so one bad event (e.g. a payload PostgreSQL's jsonb
+ * refuses) fails alone.
+ */
+export function queueStoreEvent(em: EntityManager, event: Stripe.Event, rawBody?: string): Promise<StoreOutcome> {
+  return inboxQueue(em).submit({ event, rawBody });
+}
+
+/**
+ * True while deliveries wait behind the inbox statements in flight: ingestion is saturated (the
+ * worker then gives way, `WebhookWorkerOptions.deferWhile`). False at ordinary rates.
+ */
+export function inboxSaturated(em: EntityManager): boolean {
+  return (queues.get(em.getDriver())?.waiting ?? 0) > 0;
+}
+
+function inboxQueue(em: EntityManager): GroupCommitQueue<InboxEntry, StoreOutcome> {
+  const owner = em.getDriver();
+  let queue = queues.get(owner);
+  if (!queue) {
+    const own = em.fork();
+    queue = new GroupCommitQueue<InboxEntry, StoreOutcome>(
+      async (batch) => {
+        try {
+          return await storeEvents(own, batch);
+        } catch (err) {
+          if (batch.length === 1) throw err;
+          return Promise.all(batch.map((e) => storeEvents(own, [e]).then(([o]) => o!, (error: unknown) => new ItemFailed(error))));
+        }
+      },
+      { ...INBOX_BATCH, sizeOf: (e) => e.rawBody?.length ?? 4096 },
+    );
+    queues.set(owner, queue);
+  }
+  return queue;
 }
 
 const pools = new WeakMap<object, pg.Pool | null>();

@@ -7,6 +7,7 @@ import type Stripe from 'stripe';
 import type { Orm } from '../../db/orm.js';
 import type { Logger } from '../../log.js';
 import type { PlanCatalog } from '../mirror/index.js';
+import { inboxSaturated } from './inbox.js';
 import { webhookMetrics, type WebhookMetrics } from './metrics.js';
 import { mountStripeWebhook, type WebhookRouteOptions } from './route.js';
 import { WebhookWorker, type AfterEventHook, type WebhookWorkerOptions } from './worker.js';
@@ -26,7 +27,7 @@ export interface WebhookServiceOptions {
   log?: Logger;
   /** Options of the route (tolerance, body limit) and of the worker (concurrency, retries, poll interval). */
   route?: Pick<WebhookRouteOptions, 'toleranceSeconds' | 'bodyLimit'>;
-  worker?: Pick<WebhookWorkerOptions, 'concurrency' | 'batchSize' | 'pollIntervalMs' | 'maxAttempts' | 'retryBaseMs' | 'retryMaxMs'>;
+  worker?: Pick<WebhookWorkerOptions, 'concurrency' | 'batchSize' | 'pollIntervalMs' | 'maxAttempts' | 'retryBaseMs' | 'retryMaxMs' | 'deferWhile' | 'deferMs'>;
 }
 
 export interface WebhookService {
@@ -48,6 +49,8 @@ export function createWebhookService(opts: WebhookServiceOptions): WebhookServic
     afterEvent: opts.afterEvent,
     metrics,
     log: opts.log,
+    // Acknowledging comes first: while deliveries queue behind the inbox inserts, processing gives way.
+    deferWhile: () => inboxSaturated(opts.orm.em),
     ...opts.worker,
   });
   return {

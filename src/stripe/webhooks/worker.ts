@@ -55,6 +55,15 @@ export interface WebhookWorkerOptions {
   retryBaseMs?: number;
   /** Cap of the retry delay (default 5 min). */
   retryMaxMs?: number;
+  /**
+   * True while ingestion is saturated (deliveries queue behind the inbox inserts: `inboxSaturated`).
+   * The loops then give way, so acknowledging keeps the CPU and the database: the first loop pauses
+   * `deferMs` before each batch (which grows meanwhile; bigger batches cost less per event), the
+   * others pause until it is false. Processing only slows, never stops; at ordinary rates it is false.
+   */
+  deferWhile?: () => boolean;
+  /** Pause of the first loop per batch while `deferWhile` holds (default 20 ms). */
+  deferMs?: number;
   metrics?: WebhookMetrics;
   log?: Logger;
 }
@@ -109,7 +118,7 @@ function reasonOf(err: unknown): string {
 }
 
 export class WebhookWorker {
-  private readonly opts: Required<Pick<WebhookWorkerOptions, 'pollIntervalMs' | 'maxAttempts' | 'retryBaseMs' | 'retryMaxMs' | 'concurrency' | 'batchSize'>>;
+  private readonly opts: Required<Pick<WebhookWorkerOptions, 'pollIntervalMs' | 'maxAttempts' | 'retryBaseMs' | 'retryMaxMs' | 'concurrency' | 'batchSize' | 'deferMs'>>;
   private readonly catalog: PlanCatalog;
   private readonly metrics: WebhookMetrics;
   private readonly log: Logger;
@@ -128,6 +137,7 @@ export class WebhookWorker {
       retryMaxMs: options.retryMaxMs ?? 300_000,
       concurrency: Math.max(1, options.concurrency ?? (pglite ? 1 : 2)),
       batchSize: Math.max(1, options.batchSize ?? (pglite ? 1 : 64)),
+      deferMs: Math.max(0, options.deferMs ?? 20),
     };
     this.catalog = options.catalog ?? loadCatalog();
     this.metrics = options.metrics ?? webhookMetrics;
@@ -142,7 +152,7 @@ export class WebhookWorker {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loops = Array.from({ length: this.opts.concurrency }, () => this.loop());
+    this.loops = Array.from({ length: this.opts.concurrency }, (_, i) => this.loop(i));
   }
 
   /** Stops claiming; resolves when the events being processed are committed (or rolled back). */
@@ -291,8 +301,12 @@ export class WebhookWorker {
     return Math.round(base * (0.8 + Math.random() * 0.4));
   }
 
-  private async loop(): Promise<void> {
+  private async loop(index: number): Promise<void> {
     while (this.running) {
+      if (this.options.deferWhile?.()) {
+        await this.giveWay(index);
+        if (!this.running) break;
+      }
       let outcome: ProcessOutcome[] = [];
       try {
         outcome = await this.processBatch();
@@ -304,6 +318,13 @@ export class WebhookWorker {
       if (!this.running) break;
       await this.sleep();
     }
+  }
+
+  /** Ingestion is saturated: the first loop pauses `deferMs`, the others until it no longer is. */
+  private async giveWay(index: number): Promise<void> {
+    do {
+      await new Promise<void>((resolve) => setTimeout(resolve, this.opts.deferMs));
+    } while (index > 0 && this.running && this.options.deferWhile?.());
   }
 
   private sleep(): Promise<void> {
