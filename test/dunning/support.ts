@@ -155,3 +155,17 @@ export async function startDunningGateway(env: Record<string, string> = {}): Pro
     },
   };
 }
+
+/**
+ * Stripe's retries on days 3 and 6 (the default 3, 5, 7 days apart would fail again on day 8, the
+ * very moment of the suspension step: which of the two the worker sees first is a race), so every
+ * attempt number of a dunning timeline is deterministic.
+ */
+export async function retryOnDaysThreeAndSix(emulatorUrl: string): Promise<void> {
+  const res = await fetch(`${emulatorUrl}/_emulator/billing/settings`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'retry_days[]=3&retry_days[]=3&retry_days[]=7',
+  });
+  if (res.status !== 200) throw new Error(`emulator billing settings: ${res.status} ${await res.text()}`);
+}

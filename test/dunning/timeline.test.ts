@@ -9,7 +9,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DAY, HOOK_SECRET, startDunningGateway, startReceiver, until, type DunningGateway, type Receiver } from './support.js';
+import { DAY, HOOK_SECRET, startDunningGateway, startReceiver, until, type DunningGateway, type Receiver, retryOnDaysThreeAndSix } from './support.js';
 
 let t: DunningGateway;
 let receiver: Receiver;
@@ -17,15 +17,7 @@ let receiver: Receiver;
 beforeAll(async () => {
   receiver = await startReceiver();
   t = await startDunningGateway({ DUNNING_WEBHOOK_URL: receiver.url, DUNNING_WEBHOOK_SECRET: HOOK_SECRET, DUNNING_TICK_SECONDS: '1' });
-  // Stripe's retries (default after 3, 5, 7 days) would fail again on day 8, the very moment of the
-  // suspension step: which of the two the worker sees first is a race. Retries on days 3 and 6 keep
-  // every attempt number of the timeline deterministic.
-  const res = await fetch(`${t.emulatorUrl}/_emulator/billing/settings`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'retry_days[]=3&retry_days[]=3&retry_days[]=7',
-  });
-  expect(res.status, await res.text()).toBe(200);
+  await retryOnDaysThreeAndSix(t.emulatorUrl);
 }, 120_000);
 
 afterAll(async () => {

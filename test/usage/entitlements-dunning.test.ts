@@ -4,20 +4,14 @@
  * everything, SOFT_SUSPENDED refuses metered (paid) usage but keeps plan features, SUSPENDED refuses all.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DAY, startDunningGateway, type DunningGateway } from '../dunning/support.js';
+import { DAY, startDunningGateway, type DunningGateway, retryOnDaysThreeAndSix } from '../dunning/support.js';
 import { ENTITLEMENT, REPORT } from './support.js';
 
 let t: DunningGateway;
 
 beforeAll(async () => {
   t = await startDunningGateway({ DUNNING_TICK_SECONDS: '1' });
-  // As the dunning timeline test: Stripe's retries on days 3 and 6, so none lands on day 7 or 8.
-  const res = await fetch(`${t.emulatorUrl}/_emulator/billing/settings`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'retry_days[]=3&retry_days[]=3&retry_days[]=7',
-  });
-  expect(res.status, await res.text()).toBe(200);
+  await retryOnDaysThreeAndSix(t.emulatorUrl);
 }, 120_000);
 
 afterAll(async () => {

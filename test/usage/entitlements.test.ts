@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessStatesOf, type AccessStateValue } from '../../src/billing/access/access-state.js';
 import { countStatements } from '../support/db.js';
-import { startLifecycleGateway, SUBSCRIBE, type LifecycleGateway } from '../lifecycle/harness.js';
-import { catalogWithCappedPlan, day, ENTITLEMENT, ENTITLEMENTS, errorOf, REPORT } from './support.js';
+import { startLifecycleGateway, type LifecycleGateway } from '../lifecycle/harness.js';
+import { catalogWithCappedPlan, day, ENTITLEMENT, ENTITLEMENTS, errorOf, REPORT, subscribeCustomer } from './support.js';
 
 let gw: LifecycleGateway;
 let admin: string;
@@ -15,10 +15,7 @@ const tokens: Record<string, string> = {};
 const customers: Record<string, string> = {};
 
 async function subscribe(sub: string, plan: string): Promise<void> {
-  tokens[sub] = await gw.token(sub, { email: `${sub}@example.com` });
-  const r = await gw.gql(SUBSCRIBE, { input: { plan, paymentMethod: 'pm_card_visa' } }, tokens[sub]);
-  expect(r.errors).toBeUndefined();
-  customers[sub] = r.data!.subscribe.subscription.customer.id;
+  ({ token: tokens[sub], customerId: customers[sub] } = await subscribeCustomer(gw, sub, plan));
 }
 
 let keys = 0;

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { customerNow } from '../../src/billing/clock/customer-clock.js';
 import { countRows, startLifecycleGateway, SUBSCRIBE, type LifecycleGateway } from '../lifecycle/harness.js';
-import { catalogWithCappedPlan, day, errorOf, REPORT, REPORT_BATCH, USAGE } from './support.js';
+import { catalogWithCappedPlan, day, errorOf, REPORT, REPORT_BATCH, USAGE, subscribeCustomer } from './support.js';
 
 let gw: LifecycleGateway;
 let admin: string;
@@ -14,10 +14,7 @@ const tokens: Record<string, string> = {};
 const customers: Record<string, string> = {};
 
 async function subscribe(sub: string, plan: string): Promise<void> {
-  tokens[sub] = await gw.token(sub, { email: `${sub}@example.com` });
-  const r = await gw.gql(SUBSCRIBE, { input: { plan, paymentMethod: 'pm_card_visa' } }, tokens[sub]);
-  expect(r.errors).toBeUndefined();
-  customers[sub] = r.data!.subscribe.subscription.customer.id;
+  ({ token: tokens[sub], customerId: customers[sub] } = await subscribeCustomer(gw, sub, plan));
 }
 
 async function ledgerRows(customerId: string): Promise<number> {

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CATALOG_PATH } from '../../src/billing/catalog.js';
-import { CLOCK_START } from '../lifecycle/harness.js';
+import { expect } from 'vitest';
+import { CLOCK_START, SUBSCRIBE, type LifecycleGateway } from '../lifecycle/harness.js';
 
 /**
  * The default catalog plus `capped_monthly` ($3/month, product `capped`): api_calls with 5 included
@@ -54,3 +55,11 @@ export const ENTITLEMENTS = /* GraphQL */ `
 `;
 
 export const errorOf = (r: { errors?: { extensions?: Record<string, any> }[] }) => r.errors?.[0]?.extensions ?? null;
+
+/** A customer token for `sub` and its subscription to `plan` with the test card. */
+export async function subscribeCustomer(gw: LifecycleGateway, sub: string, plan: string): Promise<{ token: string; customerId: string }> {
+  const token = await gw.token(sub, { email: `${sub}@example.com` });
+  const r = await gw.gql(SUBSCRIBE, { input: { plan, paymentMethod: 'pm_card_visa' } }, token);
+  expect(r.errors).toBeUndefined();
+  return { token, customerId: r.data!.subscribe.subscription.customer.id };
+}
