@@ -12,12 +12,11 @@
  * production the configured rate (default 100/s) is the bound, not this.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import Stripe from 'stripe';
 import type { BenchContext, BenchPart, BenchRow } from '../lib/part.ts';
+import { createBenchDatabase } from '../lib/db.ts';
 
 await import(new URL('../emulator/resolve-ts.ts', import.meta.url).href);
 process.setSourceMapsEnabled(false);
@@ -140,22 +139,8 @@ async function spawnEmulator(): Promise<{ port: number; stop(): Promise<void> }>
   };
 }
 
-async function tempDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `bench_meter_${randomBytes(4).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: serverUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`create database "${name}"`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(`drop database if exists "${name}" with (force)`) };
-}
+/** A fresh, empty database (`openOrm` migrates it). */
+const tempDatabase = (serverUrl: string) => createBenchDatabase(serverUrl, 'meter', { migrate: false });
 
 if (values.serve) {
   const { startEmulator } = await import('../../src/emulator/index.js');

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import pg from 'pg';
 import type { BenchContext, BenchPart, BenchRow } from '../lib/part.js';
+import { pct } from '../lib/stats.ts';
 
 type Harness = typeof import('../webhooks/harness.js');
 const harness = async (): Promise<Harness> => (await import(new URL('../webhooks/harness.ts', import.meta.url).href)) as Harness;
@@ -95,7 +96,6 @@ function pricesSql(): string {
   return `insert into prices (id, product_id, lookup_key, currency, unit_amount, recurring_interval, recurring_interval_count, usage_type, created_at, raw) values ${rows.join(', ')}`;
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
 export const part: BenchPart = {

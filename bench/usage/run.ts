@@ -4,7 +4,7 @@
  * customer, this process as the load generator.
  *
  *   npm run build && node --experimental-transform-types --no-warnings bench/usage/run.ts \
- *     [--seconds 10] [--connections 64] [--samples 300] [--database-url postgres://…] [--cpu-prof DIR] [--only single|batch]
+ *     [--seconds 10] [--connections 64] [--samples 300] [--database-url postgres://…] [--cpu-prof DIR] [--only single|batch] [--flush-rows 10000]
  *
  * Rows:
  *  1. single `reportUsage` calls/s (autocannon, every call a new idempotency key), exactly-once checked:
@@ -13,7 +13,8 @@
  *     pool) on a table of the same shape in the same database; row 1 is compared with it (≥ 40 %);
  *  3. records/s through `reportUsageBatch` (1,000 records a call, 4 callers), exactly-once checked;
  *  4. p99 from a `reportUsage` call to its units showing in `Customer.usage` (a reader polls);
- *  (5. time to flush to the emulator: the hook `flushRows` below, filled in when the flusher lands.)
+ *  5. time to flush to the emulator: a burst of `--flush-rows` (10,000) ledger rows drained by the
+ *     meter-event flusher with exactly-once checked at the emulator (bench/meter-events, run after the gateway stops).
  */
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -181,18 +182,8 @@ async function reportToVisible(url: string, token: string, samples: number): Pro
   return times.sort((a, b) => a - b);
 }
 
-/**
- * Hook for the flusher (issue 6): the time until every ledger row has `sent_at` and the emulator's
- * meter event summary equals the ledger. Returns no row yet: the gateway here runs the flusher at its
- * default 100 events/s, far below the ledger's rate, and flusher throughput is measured on its own by
- * bench/meter-events. LEAD: to add it here, start the gateway with a high USAGE_FLUSH_RATE_PER_SECOND and
- * time `select count(*) from usage_records where sent_at is null` reaching 0 for a fixed burst.
- */
-async function flushRows(_env: { db: pg.Client; customerId: string; stripeApiBase: string }): Promise<BenchRow[]> {
-  return [];
-}
-
-export const part: BenchPart = {
+/** Rows 1–4: the ledger behind the GraphQL API. */
+const ledger: BenchPart = {
   name: 'usage',
   description: 'Usage ledger: reportUsage calls/s (exactly once), batched records/s, baseline INSERT rate, report-to-visible p99',
   async run(ctx: BenchContext): Promise<BenchRow[]> {
@@ -270,7 +261,6 @@ export const part: BenchPart = {
           met: batchExact && batched.perSecond >= 20_000,
         },
         { metric: 'report → visible in Customer.usage, p99', value: Math.round(p99 * 10) / 10, unit: 'ms', target: 'p99 ≤ 1 s', met: p99 <= 1000 },
-        ...(await flushRows({ db: client, customerId, stripeApiBase: emus.gatewayBase })),
       ];
       ctx.log(`baseline ${Math.round(baseline)} rows/s; single = ${((single.perSecond / baseline) * 100).toFixed(0)}% of it; report→visible p50 ${pct(visible, 50).toFixed(1)} ms`);
       return rows;
@@ -284,6 +274,17 @@ export const part: BenchPart = {
 };
 
 // Run alone: print the rows.
+/** Row 5, after the gateway above has stopped: a burst of ledger rows drained to the emulator by the flusher (bench/meter-events). */
+export const part: BenchPart = {
+  ...ledger,
+  async run(ctx: BenchContext): Promise<BenchRow[]> {
+    const rows = await ledger.run(ctx);
+    const { part: meterEvents } = (await import(new URL('../meter-events/run.ts', import.meta.url).href)) as typeof import('../meter-events/run.js');
+    const flushed = await meterEvents.run({ ...ctx, options: { rows: ctx.options['flush-rows'] ?? '10000' } });
+    return [...rows, ...flushed.map((r) => ({ ...r, metric: `flush to the emulator: ${r.metric}` }))];
+  },
+};
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({
     options: {
@@ -293,6 +294,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       only: { type: 'string' },
       'database-url': { type: 'string' },
       'cpu-prof': { type: 'string' },
+      'flush-rows': { type: 'string' },
     },
   });
   const databaseUrl = values['database-url'] ?? process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

@@ -12,6 +12,7 @@ import Stripe from 'stripe';
 import WebSocket from 'ws';
 import type { BenchRow } from '../lib/part.js';
 import { adminSql, createBenchDatabase } from '../lib/db.ts';
+import { pct } from '../lib/stats.ts';
 import { startGatewayChild } from '../lib/gateway-process.ts';
 
 export const SECRET = 'whsec_bench_0123456789abcdef';
@@ -26,10 +27,7 @@ export async function load<T>(path: string): Promise<T> {
   return (await import(new URL(`../../dist/src/${path}.js`, import.meta.url).href)) as T;
 }
 
-export function pct(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
+export { pct };
 
 export const ms = (n: number) => `${n.toFixed(1)} ms`;
 

@@ -3,6 +3,7 @@
  * database triggers: exactness by hand, and the incremental totals against an independent full
  * recount after a randomised stream of changes from concurrent writers.
  */
+import { seededRandom } from '../../src/emulator/webhooks/chaos.js';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/billing/catalog.js';
@@ -154,17 +155,6 @@ describe('repair', () => {
 // ---------------------------------------------------------------------------------------------------------
 // The randomised stream.
 
-/** A small seeded PRNG (mulberry32), so a failure can be replayed with its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PRICES: PriceSpec[] = [...Object.values(USD).filter((p: PriceSpec) => p.usageType !== 'metered'), ...Object.values(EUR), ...Object.values(JPY)];
 const COUPONS: (CouponSpec | null)[] = [null, null, { id: 'p25', percentOff: 25 }, { id: 'p12_5', percentOff: 12.5 }, { id: 'p33_33', percentOff: 33.33 }, { id: 'a200', amountOff: 200, currency: 'usd' }, { id: 'a100eur', amountOff: 100, currency: 'eur' }];
@@ -203,7 +193,7 @@ const STREAM = Number(process.env.MRR_STREAM_CHANGES ?? (process.env.TEST_DATABA
 describe('incremental totals against a full recount', () => {
   it(`stay equal through ${STREAM.toLocaleString('en-US')} random changes from 4 concurrent writers (and concurrent compactions)`, { timeout: 600_000 }, async () => {
     const seed = Number(process.env.MRR_STREAM_SEED ?? Date.now() % 1_000_000);
-    const random = rng(seed);
+    const random = seededRandom(seed); // replayable with MRR_STREAM_SEED
     const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
     const now = Math.floor(Date.now() / 1000);
     const specs = new Map<string, SubSpec>();
