@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { median } from '../lib/stats.ts';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 3;
 const port = 4790;
@@ -63,7 +64,6 @@ for (let i = 0; i < runs; i++) {
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (xs: number[]) => `${xs.map((x) => x.toFixed(1)).join(' / ')} s (median ${median(xs).toFixed(1)} s)`;
 console.log(`machine: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 console.log(`npm start → plans, empty DATA_DIR: ${fmt(cold)}  (target ≤ 20 s)`);

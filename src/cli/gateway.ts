@@ -19,10 +19,10 @@ export const CLI_VIEWER: Viewer = { sub: 'billing-gateway-cli', role: 'admin' };
  * Opens (and migrates) the gateway's database. PGlite serves one process, so a sandbox gateway that is
  * running holds it: that becomes one line saying what to do instead.
  */
-export async function openCliDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<Orm> {
+export async function openCliDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, opts: { migrate?: boolean } = {}): Promise<Orm> {
   const { openOrm } = await import('../db/orm.js');
   try {
-    return await openOrm({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    return await openOrm({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, ...(opts.migrate === false ? { migrate: false } : {}) });
   } catch (err) {
     const owner = /in use by process (\d+)/.exec((err as Error).message ?? '');
     if (owner) {

@@ -14,12 +14,14 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
     .option('--status', 'list applied and pending migrations without applying any')
     .option('--json', 'print the result as JSON')
     .action(async (opts: MigrateOptions) => {
-      const [{ cliConfig }, { closeOrm, executedMigrations, migrateUp, openOrm, pendingMigrations }] = await Promise.all([
+      const [{ cliConfig }, { closeOrm, executedMigrations, migrateUp, pendingMigrations }, { openCliDatabase }] = await Promise.all([
         import('../config.js'),
         import('../../db/orm.js'),
+        import('../gateway.js'),
       ]);
       const config = cliConfig();
-      const orm = await openOrm({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, migrate: false });
+      // The CLI's one way to open the database: a gateway holding PGlite gives the one-line explanation.
+      const orm = await openCliDatabase(config, { migrate: false });
       const database = config.databaseUrl ? 'postgresql' : 'pglite';
       try {
         if (opts.status) {
