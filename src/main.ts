@@ -5,14 +5,14 @@ import { loadCatalog } from './billing/catalog.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { checkDatabase, closeOrm, openOrm, type Orm } from './db/orm.js';
 import { createGatewayServer, GRAPHQL_PATH, type GatewayServer } from './http/server.js';
-import { createSignalBus, createSignals, type SignalBus } from './events/index.js';
+import { createEventHooks } from './events/event-hooks.js';
+import type { SignalBus } from './events/index.js';
 import { logger } from './log.js';
 import { checkStripe, prepareStripe, WEBHOOK_PATH, type PreparedStripe } from './stripe/sandbox.js';
 import { startPeriodicSync, type PeriodicSync } from './stripe/sync/index.js';
 import { createWebhookService, type WebhookService } from './stripe/webhooks/index.js';
 import { createMeterEventFlusher, type MeterEventFlusher } from './stripe/meter-events/index.js';
-import { chainAfterEvents } from './stripe/webhooks/after-event.js';
-import { configuredNotifiers, createDunning, startDunningTicker, type Dunning, type DunningTicker } from './billing/dunning/index.js';
+import { startDunningTicker, type Dunning, type DunningTicker } from './billing/dunning/index.js';
 
 export interface RunningGateway {
   config: Config;
@@ -48,11 +48,9 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     await closeOrm(orm);
     throw err;
   }
-  const bus = createSignalBus({ redisUrl: config.redisUrl, log: logger });
-  const signals = createSignals({ bus, config, log: logger });
-  // Dunning follows the signals of each processed event (same transaction): see src/billing/dunning/README.md.
-  const dunning = createDunning({ schedule: config.dunning.schedule, signals, notifiers: configuredNotifiers(config.dunning, logger), log: logger });
-  const afterEvent = chainAfterEvents(signals.afterEvent, dunning.afterEvent);
+  // Signals, then dunning, after each processed event (same transaction): src/events/event-hooks.ts.
+  const hooks = createEventHooks(config, logger);
+  const { bus, dunning, afterEvent } = hooks;
   const webhooks = stripe.webhookSecret
     ? createWebhookService({ orm, stripe: stripe.stripe, webhookSecret: stripe.webhookSecret, catalog, afterEvent, log: logger })
     : null;
@@ -102,8 +100,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       // Before the emulator and the database close: requests in flight are recorded, the rest released.
       await usageFlusher?.stop();
       await dunningTicker.stop();
-      await dunning.close();
-      await bus.close();
+      await hooks.close();
       await stripe.close();
       await closeOrm(orm);
     })());

@@ -11,30 +11,10 @@ interface SyncOptions {
   apiBase?: string;
 }
 
-/**
- * The billing signals (and dunning) of each processed event (stored once, published on the bus: Redis when REDIS_URL
- * is set, so `serve` replicas deliver them live). A CLI process that processes events must produce
- * them too, or the events it processes would never yield their BillingEvents.
- */
+/** The signals and dunning of each processed event (src/events/event-hooks.ts), for CLI processes that process events. */
 export async function signalsHook(config: Config): Promise<{ afterEvent: AfterEventHook; close(): Promise<void> }> {
-  const events = await import('../../events/index.js');
-  const bus = events.createSignalBus({ redisUrl: config.redisUrl });
-  const signals = events.createSignals({ bus, config });
-  // Dunning follows the signals of each event (src/billing/dunning): a process that handles invoice events
-  // must open and close cases too. The chain keeps the signals' batch hooks the worker uses.
-  const [{ configuredNotifiers, createDunning }, { chainAfterEvents }, { logger }] = await Promise.all([
-    import('../../billing/dunning/index.js'),
-    import('../../stripe/webhooks/after-event.js'),
-    import('../../log.js'),
-  ]);
-  const dunning = createDunning({ schedule: config.dunning.schedule, signals, notifiers: configuredNotifiers(config.dunning, logger), log: logger });
-  return {
-    afterEvent: chainAfterEvents(signals.afterEvent, dunning.afterEvent),
-    close: async () => {
-      await dunning.close();
-      await bus.close();
-    },
-  };
+  const { createEventHooks } = await import('../../events/event-hooks.js');
+  return createEventHooks(config);
 }
 
 function printDrift(report: FullSyncReport): void {
