@@ -6,26 +6,24 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { createClient, type Client } from 'graphql-ws';
 import Stripe from 'stripe';
 import WebSocket from 'ws';
 import type { BenchRow } from '../lib/part.js';
 import { adminSql, createBenchDatabase } from '../lib/db.ts';
 import { pct } from '../lib/stats.ts';
-import { startGatewayChild } from '../lib/gateway-process.ts';
+import { cpuMsOf, startGatewayChild } from '../lib/gateway-process.ts';
+import { loadDist, ROOT } from '../lib/dist.ts';
 
 export const SECRET = 'whsec_bench_0123456789abcdef';
 export const JWT_SECRET = 'bench-webhooks-secret-0123456789abcdefghij';
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export { ROOT };
 
 process.setSourceMapsEnabled(false);
 process.env.LOG_LEVEL ??= 'silent';
 
 /** The gateway's modules from the compiled tree (`npm run build` first). */
-export async function load<T>(path: string): Promise<T> {
-  return (await import(new URL(`../../dist/src/${path}.js`, import.meta.url).href)) as T;
-}
+export const load = loadDist;
 
 export { pct };
 
@@ -157,13 +155,7 @@ export async function warmUp(url: string, signer: Stripe, warmups: { customer: s
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
-export async function processCpuSeconds(pid: number): Promise<number> {
-  const { readFile } = await import('node:fs/promises');
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 14 and 15 (utime, stime) in clock ticks; 100 per second on Linux.
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
+export const processCpuSeconds = async (pid: number): Promise<number> => (await cpuMsOf(pid)) / 1000;
 
 /** CPU used by the gateway and by this process between `start()` and `stop()`. */
 export async function cpuMeter(gatewayPid: number): Promise<{ stop(): Promise<string> }> {
