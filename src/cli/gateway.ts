@@ -56,14 +56,14 @@ function unreachable(target: StripeTarget): (err: unknown) => never {
 }
 
 export interface CliBilling {
-  config: Config;
   orm: Orm;
-  em: Em;
   catalog: Catalog;
   target: StripeTarget;
   /** Sandbox: the gateway's test clock, which new customers are put on (as the gateway does). */
   testClockId?: string;
   lifecycle: SubscriptionLifecycleService;
+  /** The same service on another EntityManager (one per concurrent use, as the gateway has one per request). */
+  lifecycleFor(em: Em): SubscriptionLifecycleService;
   close(): Promise<void>;
 }
 
@@ -84,26 +84,20 @@ export async function openBilling(config: Config, opts: { apiBase?: string } = {
   let target: StripeTarget | undefined;
   try {
     target = await resolveStripeTarget(config, opts.apiBase);
-    const em = orm.em.fork();
     // The clock the sandbox gateway created (found by what it stored, or by its name); created as the
     // gateway would when this database has none yet.
     const testClockId = config.sandbox ? await ensureTestClock(target.stripe, orm.em.fork()).catch(unreachable(target)) : undefined;
-    const lifecycle = new SubscriptionLifecycleService({
-      em,
-      stripe: target.stripe,
-      catalog,
-      config,
-      ...(testClockId ? { testClockId } : {}),
-    });
+    const stripe = target.stripe;
+    const lifecycleFor = (forked: Em) =>
+      new SubscriptionLifecycleService({ em: forked, stripe, catalog, config, ...(testClockId ? { testClockId } : {}) });
     const opened = target;
     return {
-      config,
       orm,
-      em,
       catalog,
       target: opened,
       testClockId,
-      lifecycle,
+      lifecycle: lifecycleFor(orm.em.fork()),
+      lifecycleFor,
       close: async () => {
         await opened.close();
         await closeOrm(orm);

@@ -100,22 +100,20 @@ export function registerCustomers(program: Command, ctx: CliContext): void {
     .argument('<id>', 'a Stripe customer id (cus_…) or your externalId (the token `sub`)')
     .option('--json', 'print the customer with its subscriptions as JSON')
     .action(async (id: string, opts: GetOptions) => {
-      const [{ cliConfig }, { withDatabase }, { CustomerService, createCustomerLoaders }, { parseCustomerRef }, queries, { default: DataLoader }] =
+      const [{ cliConfig }, { withDatabase }, { CustomerService, createCustomerLoaders }, { parseCustomerRef }, { SubscriptionQueries }, { createBillingLoaders }] =
         await Promise.all([
           import('../config.js'),
           import('../gateway.js'),
           import('../../billing/customers/customer-service.js'),
           import('../../auth/guard.js'),
           import('../../billing/subscriptions/queries/subscription-queries.js'),
-          import('dataloader'),
+          import('../../graphql/loaders/billing-loaders.js'),
         ]);
       const found = await withDatabase(cliConfig(), async (em) => {
         const customer = await new CustomerService(em, createCustomerLoaders(em)).find(parseCustomerRef(id));
         if (!customer) return null;
-        const subscriptionQueries = new queries.SubscriptionQueries(em, {
-          subscriptionById: new DataLoader((ids: readonly string[]) => queries.batchSubscriptionsById(em, ids)),
-          subscriptionsByCustomerId: new DataLoader((ids: readonly string[]) => queries.batchSubscriptionsByCustomer(em, ids)),
-        });
+        // The request's loaders, as a GraphQL query would read them.
+        const subscriptionQueries = new SubscriptionQueries(em, createBillingLoaders(em));
         const subscriptions = await Promise.all((await subscriptionQueries.forCustomer(customer.id)).map(subscriptionJson));
         return { ...customerJson(customer), subscriptions };
       });

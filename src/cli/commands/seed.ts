@@ -29,11 +29,10 @@ export function registerSeed(program: Command, ctx: CliContext): void {
         'subscribers. PGlite under DATA_DIR needs the gateway stopped, or DATABASE_URL.',
     )
     .action(async (opts: SeedOptions) => {
-      const [{ cliConfig }, { openBilling, CLI_VIEWER }, { createProgress }, { SubscriptionLifecycleService }] = await Promise.all([
+      const [{ cliConfig }, { openBilling, CLI_VIEWER }, { createProgress }] = await Promise.all([
         import('../config.js'),
         import('../gateway.js'),
         import('../progress.js'),
-        import('../../billing/subscriptions/lifecycle-service.js'),
       ]);
       const config = cliConfig();
       if (!config.sandbox) throw new CliError('seed: only in the sandbox (STRIPE_SECRET_KEY is set); it would create real customers');
@@ -51,13 +50,7 @@ export function registerSeed(program: Command, ctx: CliContext): void {
             const i = next++;
             const plan = plans[i % plans.length]!;
             // A forked EntityManager per subscribe, as the gateway has one per request.
-            const lifecycle = new SubscriptionLifecycleService({
-              em: billing.orm.em.fork(),
-              stripe: billing.target.stripe,
-              catalog: billing.catalog,
-              config,
-              ...(billing.testClockId ? { testClockId: billing.testClockId } : {}),
-            });
+            const lifecycle = billing.lifecycleFor(billing.orm.em.fork());
             try {
               const outcome = await lifecycle.subscribe(
                 { viewer: CLI_VIEWER },
