@@ -14,11 +14,11 @@
  * Seeding runs in PostgreSQL (`generate_series`, one multi-row insert per chunk, with the triggers
  * off: the totals are then built once by the rebuild, as `sync --full` repair would).
  */
-import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import pg from 'pg';
 import type { BenchContext, BenchPart, BenchRow } from '../lib/part.js';
 import { pct } from '../lib/stats.ts';
+import { numberOption, runIfMain } from '../lib/report.ts';
 
 type Harness = typeof import('../webhooks/harness.js');
 const harness = async (): Promise<Harness> => (await import(new URL('../webhooks/harness.ts', import.meta.url).href)) as Harness;
@@ -102,8 +102,8 @@ export const part: BenchPart = {
   name: 'mrr',
   description: 'Query.mrr latency with 1,000,000 subscriptions (incremental totals) against a SELECT sum(…) full scan; incremental == full recount',
   async run(ctx: BenchContext): Promise<BenchRow[]> {
-    const total = Number(ctx.options.subscriptions ?? 1_000_000);
-    const requests = Number(ctx.options.requests ?? 200);
+    const total = numberOption(ctx, 'subscriptions', 1_000_000);
+    const requests = numberOption(ctx, 'requests', 200);
     const h = await harness();
     const [{ openOrm, closeOrm }, { rebuildMrrTotals }, { currentMrr, fullRecountMrr }, { MRR_DENOMINATOR }] = await Promise.all([
       h.load<typeof import('../../src/db/orm.js')>('db/orm'),
@@ -218,23 +218,4 @@ export const part: BenchPart = {
 };
 
 // Run alone: prints the rows.
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const h = await harness();
-  const { parseArgs } = await import('node:util');
-  const { values } = parseArgs({ options: { 'database-url': { type: 'string' }, subscriptions: { type: 'string' }, requests: { type: 'string' } } });
-  const databaseUrl = values['database-url'] ?? process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const options: Record<string, string> = {};
-  if (values.subscriptions) options.subscriptions = values.subscriptions;
-  if (values.requests) options.requests = values.requests;
-  h.runBench(async () => {
-    const started = performance.now();
-    const rows = await part.run({ databaseUrl, options, log: (line) => process.stderr.write(`${line}\n`) });
-    process.stdout.write(`load average: ${await h.loadAverage()}\n`);
-    for (const r of rows) {
-      const base = r.baseline ? `  (baseline ${r.baseline.name}: ${r.baseline.value} ${r.baseline.unit})` : '';
-      const target = r.target ? `  target ${r.target}: ${r.met ? 'met' : 'MISSED'}` : '';
-      process.stdout.write(`${r.metric}: ${r.value} ${r.unit}${base}${target}\n`);
-    }
-    process.stdout.write(`total ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
-  });
-}
+runIfMain(import.meta.url, part);

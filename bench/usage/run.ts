@@ -16,10 +16,10 @@
  *  5. time to flush to the emulator: a burst of `--flush-rows` (10,000) ledger rows drained by the
  *     meter-event flusher with exactly-once checked at the emulator (bench/meter-events, run after the gateway stops).
  */
-import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import type { BenchContext, BenchPart, BenchRow } from '../lib/part.js';
+import { numberOption, runIfMain } from '../lib/report.ts';
 
 const harness = (await import(new URL('../webhooks/harness.ts', import.meta.url).href)) as typeof import('../webhooks/harness.js');
 const { JWT_SECRET, load, pct, startEmulators, startGateway, tempDatabase, cpuMeter, loadAverage, processCpuSeconds } = harness;
@@ -187,8 +187,8 @@ const ledger: BenchPart = {
   name: 'usage',
   description: 'Usage ledger: reportUsage calls/s (exactly once), batched records/s, baseline INSERT rate, report-to-visible p99',
   async run(ctx: BenchContext): Promise<BenchRow[]> {
-    const seconds = Number(ctx.options.seconds ?? 10);
-    const connections = Number(ctx.options.connections ?? 64);
+    const seconds = numberOption(ctx, 'seconds', 10);
+    const connections = numberOption(ctx, 'connections', 64);
     const db = await tempDatabase(ctx.databaseUrl);
     const emus = await startEmulators();
     let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
@@ -241,7 +241,7 @@ const ledger: BenchPart = {
       const batchExact = afterBatch - afterSingle === batched.acked;
       if (!batchExact) ctx.log(`EXACTLY-ONCE VIOLATED (batch): ${afterBatch - afterSingle} rows for ${batched.acked} acknowledged records`);
 
-      const visible = await reportToVisible(gateway.url, token, Number(ctx.options.samples ?? 300));
+      const visible = await reportToVisible(gateway.url, token, numberOption(ctx, 'samples', 300));
       const p99 = pct(visible, 99);
 
       const rows: BenchRow[] = [
@@ -285,27 +285,4 @@ export const part: BenchPart = {
   },
 };
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({
-    options: {
-      seconds: { type: 'string', default: '10' },
-      connections: { type: 'string', default: '64' },
-      samples: { type: 'string', default: '300' },
-      only: { type: 'string' },
-      'database-url': { type: 'string' },
-      'cpu-prof': { type: 'string' },
-      'flush-rows': { type: 'string' },
-    },
-  });
-  const databaseUrl = values['database-url'] ?? process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const options: Record<string, string> = {};
-  for (const [k, v] of Object.entries(values)) if (typeof v === 'string') options[k] = v;
-  harness.runBench(async () => {
-    const rows = await part.run({ databaseUrl, options, log: (line) => process.stdout.write(`${line}\n`) });
-    for (const r of rows) {
-      const base = r.baseline ? ` (baseline ${r.baseline.name}: ${r.baseline.value.toLocaleString('en-US')} ${r.baseline.unit})` : '';
-      const target = r.target ? `  target ${r.target}: ${r.met ? 'met' : 'NOT met'}` : '';
-      process.stdout.write(`${r.metric}: ${r.value.toLocaleString('en-US')} ${r.unit}${base}${target}\n`);
-    }
-  });
-}
+runIfMain(import.meta.url, part);
