@@ -1,45 +1,38 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GATEWAY_HEAP_FLAGS } from '../../bin/heap-flags.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { createStripeClient } from '../../src/stripe/client.js';
+import { PROJECT_ROOT } from '../../src/paths.js';
 import { createTestDatabase } from '../support/db.js';
+import { freePort } from '../support/gateway-process.js';
+import { BIN, cliEnv, runBin, type CliRun } from './support.js';
 
-/**
- * The real binary, built by tsc into dist/ (as `npm install` does), run as a child process.
- */
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/billing-gateway.js');
 const SECRET = 'cli-test-secret-0123456789abcdefghijklmnop';
 
 let workDir: string;
 
+/** The child's environment (support.ts `cliEnv`): test mode, data under the test's own dir, plus `extra`. */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const k of ['PATH', 'HOME', 'TMPDIR', 'SYSTEMROOT']) if (process.env[k]) env[k] = process.env[k];
-  return { ...env, NODE_ENV: 'test', DATA_DIR: join(workDir, 'data'), ...extra };
+  return cliEnv({ NODE_ENV: 'test', DATA_DIR: join(workDir, 'data'), ...extra });
 }
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: workDir, env: cleanEnv(env), timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      done({ code, stdout, stderr });
-    });
-  });
+/** The real binary (support.ts `BIN`, built into dist/ as `npm install` does), run to its end in `workDir`. */
+function run(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runBin(args, { NODE_ENV: 'test', DATA_DIR: join(workDir, 'data'), ...env }, workDir, 30_000);
 }
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'bg-cli-'));
   // dist/ is built once for the whole run by test/global-setup.ts.
-  expect(existsSync(join(ROOT, 'dist/src/cli/index.js'))).toBe(true);
+  expect(existsSync(join(PROJECT_ROOT, 'dist/src/cli/index.js'))).toBe(true);
 }, 120_000);
 
 afterAll(() => {
@@ -272,12 +265,3 @@ describe('billing-gateway CLI', () => {
     expect(r.stderr).toContain('DATABASE_URL: expected');
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => done(port));
-    });
-  });
-}

@@ -236,6 +236,7 @@ describe('data commands against a gateway database and the emulator', () => {
     expect(r.stderr).toBe('');
     const out = jsonOf<{ customers: number; created: { subscriptionId: string; plan: string }[]; externalIdPrefix: string }>(r);
     expect(out.customers).toBe(3);
+    expect(out.created).toHaveLength(3);
     for (const c of out.created) expect((await stripe.subscriptions.retrieve(c.subscriptionId)).status).toBe('active');
     expect((await run(['metrics', 'mrr'])).stdout).toBe('MRR: $18.00 (4 active subscriptions)\n');
     const listed = jsonOf<{ totalCount: number }>(await run(['customers', 'list', '--json']));

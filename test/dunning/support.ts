@@ -21,6 +21,8 @@ export const DAY = 86_400;
 export interface Received {
   headers: Record<string, string | string[] | undefined>;
   body: string;
+  /** When the request arrived (ms since the epoch), to check a signature's timestamp against. */
+  receivedAt: number;
 }
 
 /** A webhook receiver: records every request; answers `status()` (default 200). */
@@ -39,7 +41,7 @@ export async function startReceiver(): Promise<Receiver> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), receivedAt: Date.now() });
       res.statusCode = status();
       res.end();
     });

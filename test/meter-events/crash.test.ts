@@ -85,9 +85,8 @@ describe('meter-event flusher: killed mid-batch, restarted', () => {
     });
     await until(() => storedEvents(emu, ids).length >= 150, 5);
     await first.stop({ kill: true });
-    // Requests the dead process had fully written may still be in the emulator's hands for a moment.
-    await new Promise((r) => setTimeout(r, 300));
-
+    // Requests the dead process had fully written may still be in the emulator's hands for a moment:
+    // events stored after this count are neither lost nor double counted, and the checks below allow for them.
     const sentBeforeCrash = storedEvents(emu, ids).length;
     const markedBeforeCrash = await withDb(markedCount);
     expect(sentBeforeCrash).toBeLessThan(ROWS);
@@ -97,9 +96,13 @@ describe('meter-event flusher: killed mid-batch, restarted', () => {
     const second = await start({ USAGE_FLUSH_RATE_PER_SECOND: '1000', USAGE_FLUSH_INTERVAL_MS: '200' });
     await until(() => storedEvents(emu, ids).length === ROWS, 50);
     await until(async () => (await metric(second, /^usage_meter_events_backlog (\d+)$/m)) === 0, 500);
-    // Each row sent but not marked before the crash was resent once and refused by Stripe as a duplicate.
-    expect(await metric(second, /^usage_meter_events_sent_total\{result="duplicate"\} (\d+)$/m)).toBe(sentBeforeCrash - markedBeforeCrash);
-    expect(await metric(second, /^usage_meter_events_sent_total\{result="created"\} (\d+)$/m)).toBe(ROWS - sentBeforeCrash);
+    // The restarted gateway sent every row left unmarked exactly once: created at Stripe, or refused as a
+    // duplicate. Every row Stripe held before it started (at least those seen stored after the kill) is
+    // a duplicate; the rest (not sent, or still in flight at the kill) may be either.
+    const duplicate = (await metric(second, /^usage_meter_events_sent_total\{result="duplicate"\} (\d+)$/m)) ?? 0;
+    const created = (await metric(second, /^usage_meter_events_sent_total\{result="created"\} (\d+)$/m)) ?? 0;
+    expect(created + duplicate).toBe(ROWS - markedBeforeCrash);
+    expect(duplicate).toBeGreaterThanOrEqual(sentBeforeCrash - markedBeforeCrash);
     expect(await second.stop()).toBe(0);
 
     expect(await withDb(markedCount)).toBe(ROWS);

@@ -132,13 +132,16 @@ describe('meter-event flusher', () => {
   it('a crash between sending and marking only resends what Stripe refuses as a duplicate', async () => {
     const list = rows(40);
     await insertUsage(db.orm, list);
-    await flusher().drain();
+    expect((await flusher().drain()).duplicates).toBe(0);
     // The state a crash after the requests and before the marking statement leaves behind.
     const unmarked = list.slice(0, 25).map((r) => r.id);
     await db.orm.em.getConnection().execute(`update "usage_records" set "sent_at" = null where "id" in (?)`, [unmarked], 'run');
 
+    const duplicatesBefore = await duplicatesSent();
     const r = await flusher().drain();
     expect(r).toMatchObject({ claimed: 25, sent: 25, duplicates: 25 });
+    // The count the other tests expect to stay at 0 does see resends.
+    expect((await duplicatesSent()) - duplicatesBefore).toBe(25);
     expect([...identifierCounts(emu).values()].every((n) => n === 1)).toBe(true);
     expect(storedEvents(emu, list.map((x) => x.id))).toHaveLength(40);
     expect((await ledger(db.orm)).every((x) => x.sent_at !== null)).toBe(true);
@@ -170,6 +173,7 @@ describe('meter-event flusher', () => {
       'run',
     );
     const f = flusher({ ratePerSecond: 5000, batchSize: 500, concurrency: 16 });
+    const duplicatesBefore = await duplicatesSent();
     expect(await backlog(f)).toBe(10_000);
     f.start();
     await until(async () => (await backlog(f)) === 0, 100);
@@ -178,6 +182,8 @@ describe('meter-event flusher', () => {
     const ids = Array.from({ length: 10_000 }, (_, g) => `burst-${g}`);
     const counts = identifierCounts(emu);
     expect(ids.every((id) => counts.get(id) === 1)).toBe(true);
+    // No crash, no resend: the emulator would have absorbed one, the flusher's own count shows it.
+    expect((await duplicatesSent()) - duplicatesBefore).toBe(0);
     expect(storedEvents(emu, ids)).toHaveLength(10_000);
     const expected = new Map<string, number>();
     for (let g = 0; g < 10_000; g++) expected.set(customers[g % 4]!, (expected.get(customers[g % 4]!) ?? 0) + 1 + (g % 5));
@@ -197,6 +203,7 @@ describe('meter-event flusher', () => {
     await insertUsage(db.orm, list);
     await control(emu, 'faults', { status: 429, count: 2, pathPrefix: '/v1/billing/meter_events', retryAfter: 2 });
     const before = await counterValue('usage_meter_events_rate_limited_total');
+    const duplicatesBefore = await duplicatesSent();
     const f = flusher({ ratePerSecond: 1000, batchSize: 120, concurrency: 1 });
 
     const t0 = Date.now();
@@ -214,6 +221,7 @@ describe('meter-event flusher', () => {
     await until(async () => (await backlog(f)) === 0);
     expect(storedEvents(emu, list.map((x) => x.id))).toHaveLength(120);
     expect([...identifierCounts(emu).values()].every((n) => n === 1)).toBe(true);
+    expect((await duplicatesSent()) - duplicatesBefore).toBe(0);
     await expectStripeAgrees(list);
     expect((await counterValue('usage_meter_events_rate_limited_total')) - before).toBe(2);
     // 429s are not the rows' fault: no attempt is counted against them.
@@ -229,11 +237,13 @@ describe('meter-event flusher', () => {
       const list = Array.from({ length: 150 }, (_, i) => ({ id: `lim-${i}`, customerId: customer, meter: METER.id, quantity: 2, timestamp: t + i }));
       await insertUsage(db.orm, list);
       const f = flusher({ ratePerSecond: 400, batchSize: 50, concurrency: 4 }, createStripeClient({ secretKey: 'sk_test_flusher', apiBase: limited.url }));
+      const duplicatesBefore = await duplicatesSent();
       f.start();
       await until(async () => (await backlog(f)) === 0);
       await f.stop();
       expect(storedEvents(limited, list.map((r) => r.id))).toHaveLength(150);
       expect([...identifierCounts(limited).values()].every((n) => n === 1)).toBe(true);
+      expect((await duplicatesSent()) - duplicatesBefore).toBe(0);
       expect(await summarySum(client, meter.id, customer, t, t + 150)).toBe(300);
     } finally {
       await limited.close();
@@ -326,8 +336,17 @@ describe('meter-event flusher', () => {
   });
 });
 
-async function counterValue(name: string): Promise<number> {
+/** A counter's value summed over the series whose labels include `labels` (all series when omitted). */
+async function counterValue(name: string, labels: Record<string, string> = {}): Promise<number> {
   const metric = metricsRegistry.getSingleMetric(name);
   const data = await metric!.get();
-  return data.values.reduce((s, v) => s + v.value, 0);
+  return data.values
+    .filter((v) => Object.entries(labels).every(([k, want]) => (v.labels as Record<string, unknown>)[k] === want))
+    .reduce((s, v) => s + v.value, 0);
 }
+
+/**
+ * Rows this process resent to Stripe and Stripe refused as already held. The emulator stores each
+ * identifier once whatever happens, so counting stored events cannot show a double send: this can.
+ */
+const duplicatesSent = (): Promise<number> => counterValue('usage_meter_events_sent_total', { result: 'duplicate' });

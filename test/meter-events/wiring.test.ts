@@ -45,6 +45,10 @@ describe('webhook sidecar', () => {
         usageFlush: { settings: settings(env), catalog },
       });
     const backlog = async () => /^usage_meter_events_backlog (\d+)$/m.exec(await (await fetch(`${sidecar!.url}/metrics`)).text())?.[1];
+    // Resends Stripe refused as already held (the series appears on the first one). The emulator keeps
+    // each identifier once whatever is sent, so only this count can show a double send.
+    const duplicates = async () =>
+      Number(/^usage_meter_events_sent_total\{result="duplicate"\} (\d+)$/m.exec(await (await fetch(`${sidecar!.url}/metrics`)).text())?.[1] ?? 0);
 
     // Rate 0: no flusher here, but /metrics still tells the ledger's backlog.
     sidecar = await start({ USAGE_FLUSH_RATE_PER_SECOND: '0' });
@@ -53,9 +57,11 @@ describe('webhook sidecar', () => {
     expect(identifierCounts(emu).size).toBe(0);
 
     sidecar = await start({ USAGE_FLUSH_RATE_PER_SECOND: '500', USAGE_FLUSH_INTERVAL_MS: '50' });
+    const duplicatesBefore = await duplicates();
     await until(async () => (await backlog()) === '0', 100);
     const counts = identifierCounts(emu);
     expect(rows.every((r) => counts.get(r.id) === 1)).toBe(true);
+    expect((await duplicates()) - duplicatesBefore).toBe(0);
     await sidecar.close();
     sidecar = undefined;
   });

@@ -48,8 +48,17 @@ export function price(p: PriceSpec): Stripe.Price {
   } as unknown as Stripe.Price;
 }
 
+/**
+ * A minute ago, but never before the current UTC month began: a subscription created then is "new this
+ * month" even when the test runs in a month's first minute.
+ */
+export function createdRecently(): number {
+  const now = new Date();
+  return Math.max(Math.floor(now.getTime() / 1000) - 60, Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1) / 1000);
+}
+
 export function subscription(s: SubSpec): Stripe.Subscription {
-  const created = s.created ?? Math.floor(Date.now() / 1000) - 60;
+  const created = s.created ?? createdRecently();
   const coupon = s.coupon
     ? ({ id: s.coupon.id, object: 'coupon', percent_off: s.coupon.percentOff ?? null, amount_off: s.coupon.amountOff ?? null, currency: s.coupon.currency ?? null, duration: 'forever', duration_in_months: null } as unknown as Stripe.Coupon)
     : null;

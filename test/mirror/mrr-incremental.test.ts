@@ -15,7 +15,7 @@ import { fraction, roundHalfUp, sumExact, type Fraction } from '../../src/billin
 import { Subscription, SubscriptionItem } from '../../src/db/entities/index.js';
 import { upsertSubscription } from '../../src/stripe/mirror/index.js';
 import { clearTables, createTestOrm, type TestOrm } from '../support/db.js';
-import { subscription, type CouponSpec, type PriceSpec, type SubSpec } from './mrr-incremental.support.js';
+import { createdRecently, subscription, type CouponSpec, type PriceSpec, type SubSpec } from './mrr-incremental.support.js';
 
 const catalog = loadCatalog();
 let db: TestOrm;
@@ -93,7 +93,7 @@ describe('MRR from the incremental totals', () => {
     ]);
     expect(withoutAsOf(await fullRecountMrr(em()))).toEqual(withoutAsOf(mrr));
 
-    // All counting ones were created a minute ago: all new this month; none churned (sub_f never counted here).
+    // All counting ones were created a minute ago (or at the month's start): all new this month; none churned (sub_f never counted here).
     const report = await mrrReport(em());
     expect(report.newThisMonth).toEqual([{ currency: 'eur', amount: 6000 }, { currency: 'usd', amount: 1904 }]);
     expect(report.churnedThisMonth).toEqual([]);
@@ -105,10 +105,11 @@ describe('MRR from the incremental totals', () => {
     // Counting since last year: not new. Then it churns now.
     await write({ id: 'sub_old', status: 'active', created: lastYear, items: [{ price: USD.pro, quantity: 2 }] });
     // Started now: new (at its current amount).
-    await write({ id: 'sub_new', status: 'incomplete', created: now - 60, items: [{ price: USD.proYearly }] });
+    const recently = createdRecently();
+    await write({ id: 'sub_new', status: 'incomplete', created: recently, items: [{ price: USD.proYearly }] });
     let r = await mrrReport(em());
     expect(r.newThisMonth).toEqual([]);
-    await write({ id: 'sub_new', status: 'active', created: now - 60, items: [{ price: USD.proYearly }] });
+    await write({ id: 'sub_new', status: 'active', created: recently, items: [{ price: USD.proYearly }] });
     await write({ id: 'sub_old', status: 'canceled', created: lastYear, endedAt: now, items: [{ price: USD.pro, quantity: 2 }] });
     r = await mrrReport(em());
     expect(r.totals).toEqual([{ currency: 'usd', amount: 417 }]);

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startDunningGateway, until, type DunningGateway } from '../dunning/support.js';
+import { summarySum } from '../meter-events/support.js';
 import { REPORT, REPORT_BATCH, USAGE } from './support.js';
 
 let t: DunningGateway;
@@ -47,9 +48,8 @@ it('12,345 calls: Customer.usage, the flushed meter events and the renewal overa
   const meter = (await t.stripe.billing.meters.list()).data.find((m) => m.event_name === 'api_calls')!;
   const start = Date.parse(currentPeriodStart) / 1000;
   const end = Date.parse(currentPeriodEnd) / 1000;
-  // Summaries take minute-aligned bounds; the sandbox clock's period is not: widen to whole minutes (nothing is reported outside the period).
-  const summaries = await t.stripe.billing.meters.listEventSummaries(meter.id, { customer: customerId, start_time: Math.floor(start / 60) * 60, end_time: Math.ceil(end / 60) * 60 });
-  expect(summaries.data.reduce((s, x) => s + x.aggregated_value, 0)).toBe(12_345);
+  // Summaries take minute-aligned bounds; the sandbox clock's period is not: summarySum widens to whole minutes (nothing is reported outside the period).
+  expect(await summarySum(t.stripe, meter.id, customerId, start, end)).toBe(12_345);
 
   // Renewal: the period's usage on the invoice, in arrears: 2,345 × 0.1¢ = 234.5¢ → 235¢ for the line.
   await t.advanceTo(end + 3600);
