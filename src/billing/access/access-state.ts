@@ -9,6 +9,7 @@
  * - No open case: from subscription statuses: ACTIVE (active; past_due, i.e. a failure whose case is
  *   not processed yet, is GRACE), TRIALING, else NONE.
  */
+import { placeholders } from '../../db/plain-rows.js';
 import { customerNowOf, type SqlReader } from '../clock/customer-clock.js';
 import { caseAccessState, dateOf, stricter, type DunningAccessState } from '../dunning/case-state.js';
 
@@ -19,7 +20,7 @@ export async function accessStatesOf(em: SqlReader, customerIds: readonly string
   const states = new Map<string, AccessStateValue>(customerIds.map((id) => [id, 'NONE']));
   if (customerIds.length === 0) return states;
   const ids = [...new Set(customerIds)];
-  const marks = ids.map(() => '?').join(', ');
+  const marks = placeholders(ids.length);
   const rows = await em.execute<{ customer_id: string; status: string }[]>(
     `select customer_id, status from subscriptions where customer_id in (${marks}) and status in ('active', 'trialing', 'past_due')`,
     ids,

@@ -7,6 +7,7 @@
  * everyone else, and a customer whose clock is not mirrored (yet), at wall time.
  */
 import type { SqlEntityManager } from '@mikro-orm/sql';
+import { placeholders } from '../../db/plain-rows.js';
 
 /**
  * What these reads need of an EntityManager: raw SQL, inside its transaction when it has one
@@ -21,7 +22,7 @@ export async function customerNowOf(em: SqlReader, customerIds: readonly string[
   if (customerIds.length === 0) return out;
   const ids = [...new Set(customerIds)];
   const rows = await em.execute<{ id: string; frozen_time: Date | string }[]>(
-    `select c.id, tc.frozen_time from customers c join test_clocks tc on tc.id = c.test_clock where c.id in (${ids.map(() => '?').join(', ')})`,
+    `select c.id, tc.frozen_time from customers c join test_clocks tc on tc.id = c.test_clock where c.id in (${placeholders(ids.length)})`,
     ids,
   );
   for (const row of rows) out.set(row.id, new Date(row.frozen_time));
