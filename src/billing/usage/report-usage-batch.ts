@@ -59,11 +59,14 @@ export async function reportUsageBatch(deps: UsageDeps, auth: Authentication, in
       return null;
     }
   });
-  const nows = await customerNowOf(deps.em, [...new Set(resolved.filter((c) => c !== null).map((c) => c.id))]);
+  // Only customers on a test clock cost the clock read (as in report-usage.ts); the others live at wall time.
+  const onClock = [...new Set(resolved.flatMap((c) => (c?.testClock ? [c.id] : [])))];
+  const nows = onClock.length > 0 ? await customerNowOf(deps.em, onClock) : new Map<string, Date>();
+  const wallNow = new Date();
   const plans: (RecordPlan | null)[] = inputs.map((input, i) => {
     const customer = resolved[i];
     if (!customer) return null;
-    const plan = planUsageRecord(deps.catalog, customer, input, nows.get(customer.id)!, `input[${i}].`);
+    const plan = planUsageRecord(deps.catalog, customer, input, nows.get(customer.id) ?? wallNow, `input[${i}].`);
     if (plan instanceof AppError) {
       collect(i, plan);
       return null;
