@@ -9,21 +9,19 @@
  * - No open case: from subscription statuses: ACTIVE (active; past_due, i.e. a failure whose case is
  *   not processed yet, is GRACE), TRIALING, else NONE.
  */
-import type { EntityManager } from '@mikro-orm/core';
-import { customerNowOf } from '../clock/customer-clock.js';
+import { placeholders } from '../../db/plain-rows.js';
+import { customerNowOf, type SqlReader } from '../clock/customer-clock.js';
 import { caseAccessState, dateOf, stricter, type DunningAccessState } from '../dunning/case-state.js';
-import { queryRows } from '../metrics/sql.js';
 
 export type AccessStateValue = 'NONE' | 'ACTIVE' | 'TRIALING' | 'GRACE' | 'SOFT_SUSPENDED' | 'SUSPENDED';
 
 /** Access state per customer id (cus_…); every id asked for is in the map. `now` defaults to the customer's clock. */
-export async function accessStatesOf(em: EntityManager, customerIds: readonly string[], now?: Date): Promise<Map<string, AccessStateValue>> {
+export async function accessStatesOf(em: SqlReader, customerIds: readonly string[], now?: Date): Promise<Map<string, AccessStateValue>> {
   const states = new Map<string, AccessStateValue>(customerIds.map((id) => [id, 'NONE']));
   if (customerIds.length === 0) return states;
   const ids = [...new Set(customerIds)];
-  const marks = ids.map(() => '?').join(', ');
-  const rows = await queryRows<{ customer_id: string; status: string }>(
-    em,
+  const marks = placeholders(ids.length);
+  const rows = await em.execute<{ customer_id: string; status: string }[]>(
     `select customer_id, status from subscriptions where customer_id in (${marks}) and status in ('active', 'trialing', 'past_due')`,
     ids,
   );
@@ -33,8 +31,7 @@ export async function accessStatesOf(em: EntityManager, customerIds: readonly st
     if (current === 'NONE' || current === 'TRIALING' || (current === 'GRACE' && next === 'ACTIVE')) states.set(row.customer_id, next);
   }
 
-  const cases = await queryRows<{ customer_id: string; soft_suspend_at: Date | string | null; suspend_at: Date | string | null }>(
-    em,
+  const cases = await em.execute<{ customer_id: string; soft_suspend_at: Date | string | null; suspend_at: Date | string | null }[]>(
     `select customer_id, soft_suspend_at, suspend_at from dunning_cases where status = 'open' and customer_id in (${marks})`,
     ids,
   );

@@ -42,9 +42,9 @@ export interface Dunning {
 }
 
 /** The dedup key of a step's PAYMENT_FAILED (its BillingEvent id derives from it): once per case and step. */
-export const stepDedupKey = (caseId: string, index: number) => `PAYMENT_FAILED:dunning:${caseId}:${index}`;
+const stepDedupKey = (caseId: string, index: number) => `PAYMENT_FAILED:dunning:${caseId}:${index}`;
 
-export function stepSignal(s: ExecutedStep): SignalDraft {
+function stepSignal(s: ExecutedStep): SignalDraft {
   return {
     dedupKey: stepDedupKey(s.caseId, s.index),
     type: 'PAYMENT_FAILED',

@@ -79,8 +79,7 @@ export async function runDueSteps(em: EntityManager, opts: RunDueOptions = {}): 
       for update of dc skip locked`,
     params,
   );
-  const executed: ExecutedStep[] = [];
-  for (const row of rows) {
+  const moves = rows.map((row) => {
     const schedule = typeof row.schedule === 'string' ? (JSON.parse(row.schedule) as DunningSchedule) : row.schedule;
     const openedAt = dateOf(row.opened_at)!;
     const now = dateOf(row.customer_now)!;
@@ -88,12 +87,24 @@ export async function runDueSteps(em: EntityManager, opts: RunDueOptions = {}): 
     let to = from;
     while (to < schedule.length && stepDueAt(openedAt, schedule[to]!) <= now) to++;
     const next = schedule[to];
-    const moved = await queryRows<{ id: string }>(
-      em,
-      `update dunning_cases set step = ?, next_step_at = ?, updated_at = now() where id = ? and step = ? and status = 'open' returning id`,
-      [to, next ? stepDueAt(openedAt, next) : null, row.id, from],
-    );
-    if (moved.length === 0) continue;
+    return { row, schedule, openedAt, from, to, nextStepAt: next ? stepDueAt(openedAt, next) : null };
+  });
+  // One statement moves every claimed case (same transaction, rows still locked), each conditional on the step it was read at.
+  const moved =
+    moves.length === 0
+      ? []
+      : await queryRows<{ id: string }>(
+          em,
+          `update dunning_cases dc set step = m.to_step, next_step_at = m.next_step_at, updated_at = now()
+             from jsonb_to_recordset(?::jsonb) as m(id uuid, from_step int, to_step int, next_step_at timestamptz)
+            where dc.id = m.id and dc.step = m.from_step and dc.status = 'open'
+            returning dc.id`,
+          [JSON.stringify(moves.map((m) => ({ id: m.row.id, from_step: m.from, to_step: m.to, next_step_at: m.nextStepAt?.toISOString() ?? null })))],
+        );
+  const movedIds = new Set(moved.map((r) => r.id));
+  const executed: ExecutedStep[] = [];
+  for (const { row, schedule, openedAt, from, to } of moves) {
+    if (!movedIds.has(row.id)) continue;
     const times = { softSuspendAt: dateOf(row.soft_suspend_at), suspendAt: dateOf(row.suspend_at) };
     for (let index = from; index < to; index++) {
       const step = schedule[index]!;

@@ -33,7 +33,7 @@ const stepSchema = z
   .pipe(z.object({ action: z.enum(DUNNING_ACTIONS), day: z.number().int().min(0).max(365) }));
 
 /** Cross-step rules; returns the first broken one, or null. */
-export function scheduleProblem(steps: readonly DunningStep[]): string | null {
+function scheduleProblem(steps: readonly DunningStep[]): string | null {
   if (steps.length === 0) return 'at least one step';
   for (let i = 1; i < steps.length; i++) {
     if (steps[i]!.day <= steps[i - 1]!.day) return `days strictly increasing (${steps[i - 1]!.action}:${steps[i - 1]!.day} then ${steps[i]!.action}:${steps[i]!.day})`;

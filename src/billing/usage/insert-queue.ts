@@ -10,34 +10,19 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { GroupCommitQueue, ItemFailed } from '../../db/group-commit.js';
-import { insertUsageRows, usagePairKey, type LedgerRow, type NewUsageRow } from './ledger.js';
+import { insertUsageRows, type InsertedUsage, type NewUsageRow } from './ledger.js';
 
-type Inserted = { row: LedgerRow; inserted: boolean };
-
-/** One statement for a batch; a pair twice in it is inserted once, its first caller gets `inserted`. */
-async function flushUsageRows(em: EntityManager, batch: NewUsageRow[]): Promise<(Inserted | ItemFailed)[]> {
-  const firstOfPair = new Map<string, NewUsageRow>();
-  for (const row of batch) {
-    const k = usagePairKey(row.customerId, row.idempotencyKey);
-    if (!firstOfPair.has(k)) firstOfPair.set(k, row);
-  }
+/** One statement for a batch (a pair twice in it: `insertUsageRows` answers its first caller with `inserted`). */
+async function flushUsageRows(em: EntityManager, batch: NewUsageRow[]): Promise<(InsertedUsage | ItemFailed)[]> {
   // A fork of its own: the statement runs outside any request's identity map or transaction.
-  const { rows, inserted } = await insertUsageRows(em.fork(), [...firstOfPair.values()]);
-  const answered = new Set<string>();
-  return batch.map((r) => {
-    const k = usagePairKey(r.customerId, r.idempotencyKey);
-    const row = rows.get(k);
-    if (!row) return new ItemFailed(new Error('usage insert: no ledger row'));
-    const first = !answered.has(k);
-    answered.add(k);
-    return { row, inserted: first && inserted.has(k) };
-  });
+  const answers = await insertUsageRows(em.fork(), batch);
+  return answers.map((a) => a ?? new ItemFailed(new Error('usage insert: no ledger row')));
 }
 
-const queues = new WeakMap<object, GroupCommitQueue<NewUsageRow, Inserted>>();
+const queues = new WeakMap<object, GroupCommitQueue<NewUsageRow, InsertedUsage>>();
 
 /** Inserts one ledger row through the database's group-commit queue (one queue per database). */
-export function queueUsageInsert(em: EntityManager, row: NewUsageRow): Promise<Inserted> {
+export function queueUsageInsert(em: EntityManager, row: NewUsageRow): Promise<InsertedUsage> {
   const owner = em.getDriver();
   let queue = queues.get(owner);
   if (!queue) {

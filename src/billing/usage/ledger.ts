@@ -41,12 +41,26 @@ const toLedgerRow = (r: DbRow): LedgerRow => ({
 
 const pairKey = (customerId: string, key: string) => `${customerId}\u0000${key}`;
 
+/** One answer of `insertUsageRows`: the row holding the pair, and whether this input inserted it. */
+export interface InsertedUsage {
+  row: LedgerRow;
+  inserted: boolean;
+}
+
 /**
- * Many rows in one statement (`jsonb_to_recordset`: one parameter, no per-row round trip). Rows must
- * have distinct (customer, key) pairs. Returns every pair's row and which pairs were inserted now.
+ * Many rows in one statement (`jsonb_to_recordset`: one parameter, no per-row round trip). A
+ * (customer, key) pair may repeat: it is inserted once, and only its first occurrence (the first
+ * caller) gets `inserted: true`; later ones get the same row. One answer per row, in order; null if
+ * no row holds the pair (it vanished between the insert and the read).
  */
-export async function insertUsageRows(em: EntityManager, rows: readonly NewUsageRow[]): Promise<{ rows: Map<string, LedgerRow>; inserted: Set<string> }> {
-  const withIds = rows.map((r) => ({ id: randomUUID(), ...r }));
+export async function insertUsageRows(em: EntityManager, rows: readonly NewUsageRow[]): Promise<(InsertedUsage | null)[]> {
+  if (rows.length === 0) return [];
+  const firstOfPair = new Map<string, LedgerRow>();
+  for (const r of rows) {
+    const k = pairKey(r.customerId, r.idempotencyKey);
+    if (!firstOfPair.has(k)) firstOfPair.set(k, { id: randomUUID(), ...r });
+  }
+  const withIds = [...firstOfPair.values()];
   const json = JSON.stringify(
     withIds.map((r) => ({ id: r.id, customer_id: r.customerId, meter: r.meter, quantity: r.quantity, timestamp: r.timestamp.toISOString(), idempotency_key: r.idempotencyKey })),
   );
@@ -59,18 +73,26 @@ export async function insertUsageRows(em: EntityManager, rows: readonly NewUsage
     [json],
   );
   const insertedIds = new Set(inserted.map((r) => r.id));
-  const out = new Map<string, LedgerRow>();
+  const held = new Map<string, LedgerRow>();
   const insertedPairs = new Set<string>();
   const missing: NewUsageRow[] = [];
   for (const r of withIds) {
     const k = pairKey(r.customerId, r.idempotencyKey);
     if (insertedIds.has(r.id)) {
-      out.set(k, r);
+      held.set(k, r);
       insertedPairs.add(k);
     } else missing.push(r);
   }
-  if (missing.length > 0) for (const [k, v] of await findUsageRows(em, missing)) out.set(k, v);
-  return { rows: out, inserted: insertedPairs };
+  if (missing.length > 0) for (const [k, v] of await findUsageRows(em, missing)) held.set(k, v);
+  const answered = new Set<string>();
+  return rows.map((r) => {
+    const k = pairKey(r.customerId, r.idempotencyKey);
+    const row = held.get(k);
+    if (!row) return null;
+    const first = !answered.has(k);
+    answered.add(k);
+    return { row, inserted: first && insertedPairs.has(k) };
+  });
 }
 
 /** Rows holding these (customer, key) pairs, keyed by pair. */

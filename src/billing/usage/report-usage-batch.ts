@@ -8,7 +8,7 @@
 import { AppError, badUserInput } from '../../errors.js';
 import type { Authentication, CustomerScope } from '../../auth/guard.js';
 import { customerNowOf } from '../clock/customer-clock.js';
-import { findUsageRows, insertUsageRows, usagePairKey, type LedgerRow } from './ledger.js';
+import { findUsageRows, insertUsageRows, usagePairKey } from './ledger.js';
 import { loadUsageCustomers, type UsageCustomer } from './metered-customers.js';
 import { planUsageRecord, scopedUsageCustomer, usageScope, type RecordPlan } from './plan-record.js';
 import { toRecordView, type UsageDeps, type UsageRecordView } from './report-usage.js';
@@ -59,11 +59,14 @@ export async function reportUsageBatch(deps: UsageDeps, auth: Authentication, in
       return null;
     }
   });
-  const nows = await customerNowOf(deps.em, [...new Set(resolved.filter((c) => c !== null).map((c) => c.id))]);
+  // Only customers on a test clock cost the clock read (as in report-usage.ts); the others live at wall time.
+  const onClock = [...new Set(resolved.flatMap((c) => (c?.testClock ? [c.id] : [])))];
+  const nows = onClock.length > 0 ? await customerNowOf(deps.em, onClock) : new Map<string, Date>();
+  const wallNow = new Date();
   const plans: (RecordPlan | null)[] = inputs.map((input, i) => {
     const customer = resolved[i];
     if (!customer) return null;
-    const plan = planUsageRecord(deps.catalog, customer, input, nows.get(customer.id)!, `input[${i}].`);
+    const plan = planUsageRecord(deps.catalog, customer, input, nows.get(customer.id) ?? wallNow, `input[${i}].`);
     if (plan instanceof AppError) {
       collect(i, plan);
       return null;
@@ -79,22 +82,19 @@ export async function reportUsageBatch(deps: UsageDeps, auth: Authentication, in
     );
     const still = errors.filter((e) => !(resolved[e.index] && retried.has(usagePairKey(resolved[e.index]!.id, inputs[e.index]!.idempotencyKey))));
     if (still.length > 0) throw batchFailure(still.sort((a, b) => a.index - b.index));
-    // The first occurrence of a (customer, key) pair in the batch is the one inserted.
-    const firstOf = new Map<string, RecordPlan>();
-    for (const p of plans) {
-      const k = p && usagePairKey(p.row.customerId, p.row.idempotencyKey);
-      if (p && k && !firstOf.has(k)) firstOf.set(k, p);
-    }
-    const { rows, inserted } = firstOf.size > 0 ? await insertUsageRows(tx, [...firstOf.values()].map((p) => p.row)) : { rows: new Map<string, LedgerRow>(), inserted: new Set<string>() };
-    for (const [k, v] of retried) rows.set(k, v);
-    const answered = new Set<string>();
+    // A (customer, key) pair twice in the batch is inserted once; its first occurrence is the fresh one.
+    const planned = plans.flatMap((p, i) => (p ? [{ index: i, row: p.row }] : []));
+    const answers = await insertUsageRows(tx, planned.map((p) => p.row));
+    const answerOf = new Map(planned.map((p, n) => [p.index, answers[n] ?? null] as const));
     return inputs.map((input, i) => {
-      const k = usagePairKey(resolved[i]!.id, input.idempotencyKey);
-      const row = rows.get(k);
-      if (!row) throw new Error('usage batch: a record has no ledger row');
-      const fresh = inserted.has(k) && !answered.has(k);
-      answered.add(k);
-      return toRecordView(deps.catalog, row, !fresh);
+      if (!answerOf.has(i)) {
+        const row = retried.get(usagePairKey(resolved[i]!.id, input.idempotencyKey));
+        if (!row) throw new Error('usage batch: a record has no ledger row');
+        return toRecordView(deps.catalog, row, true);
+      }
+      const answer = answerOf.get(i);
+      if (!answer) throw new Error('usage batch: a record has no ledger row');
+      return toRecordView(deps.catalog, answer.row, !answer.inserted);
     });
   });
 }

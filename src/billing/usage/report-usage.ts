@@ -7,8 +7,8 @@
  * when this call's quantity differs, and even when this call would no longer pass validation (a retry
  * after the period moved on still gets its original answer).
  */
-import type { EntityManager } from '@mikro-orm/core';
 import type { Authentication } from '../../auth/guard.js';
+import type { Em } from '../../db/orm.js';
 import { AppError } from '../../errors.js';
 import { customerNow } from '../clock/customer-clock.js';
 import type { Catalog } from '../catalog.js';
@@ -19,7 +19,7 @@ import { planUsageRecord, scopedUsageCustomer, usageScope } from './plan-record.
 import { checkUsageShape, type UsageInput } from './rules.js';
 
 export interface UsageDeps {
-  em: EntityManager;
+  em: Em;
   catalog: Catalog;
 }
 
@@ -42,7 +42,7 @@ export function toRecordView(catalog: Catalog, row: LedgerRow, duplicate: boolea
  * The customer's "now" (customer-clock.ts): a customer on no test clock lives at wall time, so only a
  * sandbox customer on a clock costs the clock read (never cached: the clock moves when advanced).
  */
-function nowOf(em: EntityManager, customer: UsageCustomer): Promise<Date> | Date {
+function nowOf(em: Em, customer: UsageCustomer): Promise<Date> | Date {
   return customer.testClock ? customerNow(em, customer.id) : new Date();
 }
 

@@ -5,11 +5,11 @@
  * usage statement, not N of each.
  */
 import DataLoader from 'dataloader';
-import type { EntityManager } from '@mikro-orm/core';
 import type { Authentication } from '../../auth/guard.js';
 import type { Subscription } from '../../db/entities/subscription.js';
+import type { Em } from '../../db/orm.js';
 import { badUserInput } from '../../errors.js';
-import { accessStatesOf, type AccessStateValue } from '../access/access-state.js';
+import type { AccessStateValue } from '../access/access-state.js';
 import type { Catalog } from '../catalog.js';
 import { decideEntitlement, type EntitlementView } from './entitlements.js';
 import { catalogIndex } from './metered-customers.js';
@@ -20,26 +20,23 @@ import { batchUsageQuantities, plansAndMeters, toUsageSummary, usageQuantityCach
 
 export interface UsageServiceLoaders {
   subscriptionsByCustomerId: { load(customerId: string): Promise<Subscription[]> };
+  /** Shared with `Customer.accessState` (src/graphql/loaders), so a response computes access once. */
+  accessStateByCustomerId: { load(customerId: string): Promise<AccessStateValue> };
 }
 
 const MAX_FEATURE_LENGTH = 255;
 
 export class UsageService {
   private readonly quantities: DataLoader<UsageQuantityKey, number, string>;
-  private readonly accessStates: DataLoader<string, AccessStateValue>;
 
   constructor(
-    private readonly em: EntityManager,
+    private readonly em: Em,
     private readonly catalog: Catalog,
     private readonly loaders: UsageServiceLoaders,
     /** Called after new rows reached the ledger (wakes the meter-event flusher). */
     private readonly onRecorded: () => void = () => {},
   ) {
     this.quantities = new DataLoader((keys) => batchUsageQuantities(em, keys), { cacheKeyFn: usageQuantityCacheKey });
-    this.accessStates = new DataLoader(async (ids) => {
-      const states = await accessStatesOf(em, ids);
-      return ids.map((id) => states.get(id) ?? 'NONE');
-    });
   }
 
   async report(auth: Authentication, input: UsageInput): Promise<UsageRecordView> {
@@ -65,7 +62,7 @@ export class UsageService {
 
   /** `Customer.entitlements`: the plan's features, then its meters. */
   async entitlements(customerId: string): Promise<EntitlementView[]> {
-    const [{ plans, meters }, access] = await Promise.all([this.planOf(customerId), this.accessStates.load(customerId)]);
+    const [{ plans, meters }, access] = await Promise.all([this.planOf(customerId), this.loaders.accessStateByCustomerId.load(customerId)]);
     const features = new Set(plans.flatMap((p) => p.features));
     const used = await this.usedOf(customerId, meters);
     return [
@@ -80,7 +77,7 @@ export class UsageService {
       throw badUserInput('feature', `feature is required: a plan feature or a meter id (1-${MAX_FEATURE_LENGTH} characters)`);
     }
     if (!customerId) return decideEntitlement({ feature, access: 'NONE', planFeatures: new Set(), meter: null });
-    const [{ plans, meters }, access] = await Promise.all([this.planOf(customerId), this.accessStates.load(customerId)]);
+    const [{ plans, meters }, access] = await Promise.all([this.planOf(customerId), this.loaders.accessStateByCustomerId.load(customerId)]);
     const features = new Set(plans.flatMap((p) => p.features));
     const m = meters.find((x) => x.meterId === feature);
     const used = m ? (await this.usedOf(customerId, [m]))[0]! : 0;

@@ -1,9 +1,11 @@
 /**
- * The request's DataLoaders for subscriptions, invoices and their lines (one statement per batch;
+ * The request's DataLoaders for subscriptions, invoices and their lines, and customers' access states
+ * (one statement per batch;
  * the batch functions live with their queries in src/billing). Created per request, so nothing is
  * cached across requests; they read plain rows through a PlainReader (no identity map).
  */
 import DataLoader from 'dataloader';
+import { accessStatesOf, type AccessStateValue } from '../../billing/access/access-state.js';
 import {
   batchInvoiceCounts,
   batchInvoiceLines,
@@ -34,6 +36,8 @@ export interface BillingLoaders {
   invoiceCount: DataLoader<InvoiceCountKey, number, string>;
   /** Facts of mirrored prices by id, for subscription items whose price is not expanded in `raw`. */
   mrrPriceById: DataLoader<string, MrrPriceFacts | null>;
+  /** `Customer.accessState` and entitlements share it: one access computation per customer per request. */
+  accessStateByCustomerId: DataLoader<string, AccessStateValue>;
 }
 
 export function createBillingLoaders(em: PlainReader): BillingLoaders {
@@ -53,6 +57,10 @@ export function createBillingLoaders(em: PlainReader): BillingLoaders {
           ? { unitAmount: p.unitAmount ?? null, interval: p.recurringInterval ?? null, intervalCount: p.recurringIntervalCount ?? null, usageType: p.usageType ?? null }
           : null;
       });
+    }),
+    accessStateByCustomerId: new DataLoader(async (ids: readonly string[]) => {
+      const states = await accessStatesOf(em, ids);
+      return ids.map((id) => states.get(id) ?? 'NONE');
     }),
   };
 }
