@@ -138,10 +138,10 @@ export function attachGraphqlWs(opts: GraphqlWsOptions): GraphqlWs {
         };
       },
       subscribe: (args) => shared.subscribe(args),
+      // undefined: send the result as it is (present returns it unchanged when it has no errors).
       onNext: (_ctx, _id, _payload, _args, result) => {
-        const r = result as ExecutionResult;
-        if (r.errors?.length) return { ...r, errors: formatErrors(r.errors) };
-        return undefined;
+        const shown = present(result as ExecutionResult);
+        return shown === result ? undefined : shown;
       },
       onError: (_ctx, _id, _payload, errors) => formatErrors(errors),
     },

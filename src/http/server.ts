@@ -108,8 +108,6 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: deps.shutdownGraceMs ?? 10_000 }),
       config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
-      // No HTTP cache hints are used; the default cache-control plugin otherwise hooks every resolved field.
-      ApolloServerPluginCacheControlDisabled(),
     ],
   });
   await apollo.start();

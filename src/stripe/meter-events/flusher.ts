@@ -298,7 +298,7 @@ export class MeterEventFlusher {
     this.log.warn({ pauseMs, ratePerSecond: this.bucket.ratePerSecond, retryAfterMs }, 'Stripe rate-limited meter events (429); pausing');
   }
 
-  /** Writes the batch's outcomes: sent in one statement, released in one, each failure in its own. */
+  /** Writes the batch's outcomes: sent in one statement, released in one, failures in one. */
   private async record(rows: ClaimedRow[], outcomes: Map<string, RowOutcome>, result: FlushResult): Promise<void> {
     const conn = this.options.orm.em.getConnection();
     const sent: string[] = [];
@@ -329,26 +329,34 @@ export class MeterEventFlusher {
         'run',
       );
     }
+    const failures: { row: ClaimedRow; kind: FailureKind; reason: string; attempts: number; park: boolean; delayMs: number }[] = [];
     for (const row of rows) {
       const o = outcomes.get(row.id);
       if (o?.status !== 'failed') continue;
       const attempts = Number(row.send_attempts) + 1;
       const park = o.kind === 'rejected' && attempts >= this.opts.maxAttempts;
-      const delayMs = park ? 0 : this.retryDelay(attempts);
+      failures.push({ row, kind: o.kind, reason: o.reason, attempts, park, delayMs: park ? 0 : this.retryDelay(attempts) });
+    }
+    if (failures.length > 0) {
+      // One statement for every failed row (a bad key or an outage fails the whole batch): one round trip, not one per row.
+      const json = JSON.stringify(failures.map((f) => ({ id: f.row.id, error: f.reason, delay_ms: f.delayMs, park: f.park })));
       await conn.execute(
-        `update "usage_records" set "send_attempts" = "send_attempts" + 1, "last_error" = ?,
-                "next_attempt_at" = now() + (? * interval '1 millisecond'), "parked_at" = case when ? then now() else null end
-          where "id" = ? and "sent_at" is null`,
-        [o.reason, delayMs, park, row.id],
+        `update "usage_records" as u set "send_attempts" = u."send_attempts" + 1, "last_error" = f.error,
+                "next_attempt_at" = now() + (f.delay_ms * interval '1 millisecond'), "parked_at" = case when f.park then now() else null end
+          from jsonb_to_recordset(?::jsonb) as f(id text, error text, delay_ms float8, park boolean)
+          where u."id" = f.id and u."sent_at" is null`,
+        [json],
         'run',
       );
+    }
+    for (const { row, kind, reason, attempts, park, delayMs } of failures) {
       if (park) {
         result.parked++;
         this.metrics.parkedTotal.inc();
-        this.log.error({ usageRecord: row.id, customer: row.customer_id, meter: row.meter, attempts, reason: o.reason }, 'usage record parked: Stripe rejected it repeatedly');
+        this.log.error({ usageRecord: row.id, customer: row.customer_id, meter: row.meter, attempts, reason }, 'usage record parked: Stripe rejected it repeatedly');
       } else {
         result.retried++;
-        this.log.warn({ usageRecord: row.id, kind: o.kind, attempts, retryInMs: delayMs, reason: o.reason }, 'meter event failed; will retry');
+        this.log.warn({ usageRecord: row.id, kind, attempts, retryInMs: delayMs, reason }, 'meter event failed; will retry');
       }
     }
     result.sent += sent.length;

@@ -99,6 +99,6 @@ export const meterEventMetrics = {
 export type MeterEventMetrics = typeof meterEventMetrics;
 
 /** Kinds as labels, so every series exists from the start (rate() works before the first failure). */
-export const FAILURE_KINDS: readonly FailureKind[] = ['rate_limited', 'rejected', 'auth', 'transient'];
+const FAILURE_KINDS: readonly FailureKind[] = ['rate_limited', 'rejected', 'auth', 'transient'];
 for (const kind of FAILURE_KINDS) meterEventMetrics.failures.inc({ kind }, 0);
 for (const result of ['created', 'duplicate']) meterEventMetrics.sent.inc({ result }, 0);

@@ -21,10 +21,14 @@ export const at = (unixSeconds: number): Date => new Date(unixSeconds * 1000);
 export const atOrNull = (unixSeconds: number | null | undefined): Date | null =>
   unixSeconds === null || unixSeconds === undefined ? null : at(unixSeconds);
 
-/** The id of an expandable field (`'cus_1'` or `{ id: 'cus_1', … }`), or null. */
-export function idOf(value: string | { id?: string } | null | undefined): string | null {
-  if (value === null || value === undefined) return null;
-  return typeof value === 'string' ? value : (value.id ?? null);
+/**
+ * The id of an expandable field (`'cus_1'` or `{ id: 'cus_1', … }`), or null. Takes `unknown` too:
+ * event payloads reach the webhook handlers untyped.
+ */
+export function idOf(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  const id = value && typeof value === 'object' ? (value as { id?: unknown }).id : undefined;
+  return typeof id === 'string' ? id : null;
 }
 
 /**

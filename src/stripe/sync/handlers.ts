@@ -6,7 +6,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
 import { isResourceMissing } from '../client.js';
-import { deleteInvoice, mirrorObject, mirrorTestClock, SUBSCRIPTION_MIRROR_EXPAND, type PlanCatalog, type TestClockPayload } from '../mirror/index.js';
+import { deleteInvoice, idOf, mirrorObject, mirrorTestClock, SUBSCRIPTION_MIRROR_EXPAND, type PlanCatalog, type TestClockPayload } from '../mirror/index.js';
 import { decide, lockObject, lockObjects, MIRROR_TABLES, rereadStamp, rowStamp, type MirrorKind } from './convergence.js';
 
 export const HANDLED_EVENT_TYPES = [
@@ -75,9 +75,6 @@ interface ClockTarget {
 type Routed = Target | ClockTarget | { none: string };
 
 const isObjectTarget = (t: Routed): t is Target => 'kind' in t;
-
-const idOf = (v: unknown): string | null =>
-  typeof v === 'string' ? v : v && typeof v === 'object' && typeof (v as { id?: unknown }).id === 'string' ? (v as { id: string }).id : null;
 
 async function targetOf(em: EntityManager, event: Stripe.Event): Promise<Routed> {
   const obj = event.data.object as unknown as Record<string, unknown>;

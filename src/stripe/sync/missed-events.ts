@@ -16,11 +16,14 @@ import type { Orm } from '../../db/orm.js';
 import { logger as rootLogger, type Logger } from '../../log.js';
 import { isResourceMissing } from '../client.js';
 import type { PlanCatalog } from '../mirror/index.js';
-import { storeEvent } from '../webhooks/inbox.js';
+import { storeEvents } from '../webhooks/inbox.js';
 import { webhookMetrics } from '../webhooks/metrics.js';
 import { WebhookWorker, type AfterEventHook, type ProcessOutcome } from '../webhooks/worker.js';
 
 export const EVENTS_CURSOR_KEY = 'sync.events_cursor';
+
+/** `events.list` page size; the inbox stores each page in one statement. */
+const PAGE_SIZE = 100;
 
 export interface EventsCursor {
   id: string;
@@ -80,11 +83,11 @@ export async function writeEventsCursor(em: EntityManager, cursor: EventsCursor)
 async function* eventsAfter(stripe: Stripe, cursor: EventsCursor | null): AsyncGenerator<Stripe.Event> {
   if (cursor) {
     // With ending_before the SDK pages towards newer events and yields each page oldest first.
-    yield* stripe.events.list({ ending_before: cursor.id, limit: 100 });
+    yield* stripe.events.list({ ending_before: cursor.id, limit: PAGE_SIZE });
     return;
   }
   const all: Stripe.Event[] = [];
-  for await (const e of stripe.events.list({ limit: 100 })) all.push(e);
+  for await (const e of stripe.events.list({ limit: PAGE_SIZE })) all.push(e);
   yield* all.reverse();
 }
 
@@ -103,15 +106,33 @@ export async function syncMissedEvents(opts: SyncMissedEventsOptions): Promise<M
     cursorReset: false,
   };
 
-  const consume = async (events: AsyncIterable<Stripe.Event>) => {
-    for await (const event of events) {
+  // Stored a page at a time (one INSERT per page, not per event); a first run may list thousands.
+  const store = async (page: Stripe.Event[]) => {
+    const outcomes = await storeEvents(em, page.map((event) => ({ event })));
+    page.forEach((event, i) => {
       report.listed++;
-      const outcome = await storeEvent(em, event);
-      if (outcome !== 'duplicate') report.missed++;
-      if (outcome === 'ignored') report.ignored++;
+      if (outcomes[i] !== 'duplicate') report.missed++;
+      if (outcomes[i] === 'ignored') report.ignored++;
       // The newest event stored so far; written per page would save little, so once at the end (a failed run re-lists).
       report.cursorAfter = { id: event.id, created: event.created };
       opts.onProgress?.({ phase: 'events', done: report.listed, total: report.listed });
+    });
+  };
+  const consume = async (events: AsyncIterable<Stripe.Event>) => {
+    let page: Stripe.Event[] = [];
+    try {
+      for await (const event of events) {
+        page.push(event);
+        // Flushed before the next item is asked for, i.e. before the SDK fetches the next page.
+        if (page.length === PAGE_SIZE) {
+          const full = page;
+          page = [];
+          await store(full);
+        }
+      }
+    } finally {
+      // Also when listing fails part way: what was listed is stored, as one event at a time did.
+      await store(page);
     }
   };
   if (!cursorBefore && opts.firstRun === 'latest') {

@@ -109,6 +109,9 @@ function inOrder(rows: (ClaimedRow & { position: number | string })[]): ClaimedR
   return rows.sort((a, b) => Number(a.position) - Number(b.position));
 }
 
+/** The claimed row's event; `payload` may come back as JSON text or already parsed. */
+const eventOf = (row: ClaimedRow): Stripe.Event => (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as Stripe.Event;
+
 const SECRET = /\b(sk|rk)_(live|test)_[A-Za-z0-9*]+|\bwhsec_[A-Za-z0-9]+/g;
 
 /** The error's message, one line, no secret, bounded. */
@@ -198,7 +201,7 @@ export class WebhookWorker {
         const rows = inOrder(await tx.execute(CLAIM_AND_MARK_SQL, [batchSize]));
         claimedCount = rows.length;
         if (rows.length === 0) return [];
-        const events = rows.map((row) => (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as Stripe.Event);
+        const events = rows.map(eventOf);
         const after = this.options.afterEvent;
         after?.batch?.begin(tx);
         // Locks and row stamps of the whole batch are taken up front (handleStripeEvents); each event's
@@ -220,11 +223,7 @@ export class WebhookWorker {
       return out;
     }
     const now = Date.now() / 1000;
-    return done.map(({ row, result }) => {
-      this.metrics.processed.inc({ type: row.type, action: result.action });
-      this.metrics.lag.observe(Math.max(0, now - Number(row.received_epoch)));
-      return { eventId: row.id, type: row.type, status: 'processed', result } as const;
-    });
+    return done.map(({ row, result }) => this.processed(row, result, now));
   }
 
   /** Claims and processes one due event; null when there is none. */
@@ -236,7 +235,7 @@ export class WebhookWorker {
         const row = rows[0];
         if (!row) return null;
         claimed = row;
-        const event = (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as Stripe.Event;
+        const event = eventOf(row);
         const result = await handleStripeEvent(tx, event, { stripe: this.options.stripe, catalog: this.catalog });
         // The top-level transaction's em, so hooks that act on its commit (publishing signals) see it.
         if (this.options.afterEvent) await this.options.afterEvent(tx, event);
@@ -244,15 +243,20 @@ export class WebhookWorker {
       });
       if (!done) return null;
       const { row, result } = done;
-      this.metrics.processed.inc({ type: row.type, action: result.action });
-      this.metrics.lag.observe(Math.max(0, Date.now() / 1000 - Number(row.received_epoch)));
       this.log.debug({ event: row.id, type: row.type, ...result }, 'webhook event processed');
-      return { eventId: row.id, type: row.type, status: 'processed', result };
+      return this.processed(row, result, Date.now() / 1000);
     } catch (err) {
       // Nothing claimed: the database itself failed; the caller backs off.
       if (!claimed) throw err;
       return this.recordFailure(claimed, err);
     }
+  }
+
+  /** Counts a processed event and its lag since it was received (`now`: unix seconds). */
+  private processed(row: ClaimedRow, result: HandleResult, now: number): ProcessOutcome {
+    this.metrics.processed.inc({ type: row.type, action: result.action });
+    this.metrics.lag.observe(Math.max(0, now - Number(row.received_epoch)));
+    return { eventId: row.id, type: row.type, status: 'processed', result };
   }
 
   /**
