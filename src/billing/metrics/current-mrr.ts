@@ -11,6 +11,7 @@
  * half-up once per currency, never sums of the rounded `mrr_amount` column.
  */
 import type { EntityManager } from '@mikro-orm/core';
+import { countsTowardMrrSql } from '../../db/entities/mrr-total.js';
 import { readMrrTotals, rebuildMrrTotals } from './mrr-totals.js';
 import { queryRows } from './sql.js';
 import { fraction, multiplyExact, roundHalfUp, subscriptionMrrExact, sumExact, type Fraction, type MrrItem } from '../mrr/index.js';
@@ -75,7 +76,7 @@ left join lateral (
     where si.subscription_id = s.id
   ) f
 ) i on true
-where s.status in ('active', 'past_due') -- CONTRACT.md: ACTIVE and PAST_DUE count
+where ${countsTowardMrrSql('s.status')} -- CONTRACT.md: ACTIVE and PAST_DUE count
 group by 1, 2, 3, 4, 5, 6`;
 
 const num = (v: string | number | null | undefined): number | null => (v === null || v === undefined || v === '' ? null : Number(v));
