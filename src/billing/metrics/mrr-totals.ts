@@ -187,6 +187,24 @@ export const REBUILD_MRR_TOTALS_SQL = `insert into mrr_totals (kind, month, curr
 ${MRR_TOTALS_FROM_SUBSCRIPTIONS_SQL}`;
 
 /**
+ * Whether the totals, every kind and month, sum to what the rebuild would write (keys whose deltas
+ * cancel out are no rows, as after a compaction). Reads `subscriptions` in full: for repair, not per event.
+ */
+export async function mrrTotalsMatchRebuild(em: EntityManager): Promise<boolean> {
+  const rows = await queryRows<{ n: string | number }>(
+    em,
+    `with kept as (
+       select kind, month, currency, plan_id, denominator, sum(numerator) as numerator, sum(subscriptions) as subscriptions
+       from mrr_totals group by 1, 2, 3, 4, 5
+       having sum(numerator) <> 0 or sum(subscriptions) <> 0),
+     rebuilt (kind, month, currency, plan_id, denominator, numerator, subscriptions) as (${MRR_TOTALS_FROM_SUBSCRIPTIONS_SQL})
+     select count(*) as n from ((select * from kept except all select * from rebuilt)
+                                union all (select * from rebuilt except all select * from kept)) differing`,
+  );
+  return Number(rows[0]?.n ?? 0) === 0;
+}
+
+/**
  * Rebuilds the totals from the `subscriptions` rows (repair: `sync --full`, or after loading rows with
  * triggers off, as the bench does). Locks `mrr_totals` against writers' deltas while it runs, so a
  * write either lands before (and is counted by the rebuild) or after (as a delta on top of it).
