@@ -153,6 +153,12 @@ export function createSignals(deps: SignalsDeps): Signals {
     }
   }
 
+  /** What one batch's MRR steps remember: the MRR reported last per currency, and whether the MRR lock is held. */
+  interface BatchMrr {
+    reported: Map<string, number>;
+    locked: boolean;
+  }
+
   /** One event's signals before storing: what `finish` stores and publishes. */
   interface Derived {
     /** Null for recorded signals (no Stripe event). */
@@ -165,9 +171,9 @@ export function createSignals(deps: SignalsDeps): Signals {
   /**
    * Derives one event's signals and takes its MRR step. `batch` (several events in one transaction,
    * stored together by `finish`): the MRR reported last in this batch, per currency, since those
-   * MRR_UPDATED rows are not stored yet.
+   * MRR_UPDATED rows are not stored yet, and whether its transaction holds the MRR lock already.
    */
-  async function derive(em: EntityManager, event: Stripe.Event, batch?: Map<string, number>): Promise<Derived> {
+  async function derive(em: EntityManager, event: Stripe.Event, batch?: BatchMrr): Promise<Derived> {
     const drafts = deriveSignals(event);
     await fillPlans(em, drafts);
     let report: MrrReportPayload | undefined;
@@ -175,8 +181,10 @@ export function createSignals(deps: SignalsDeps): Signals {
 
     const currency = mayChangeMrr(event.type) ? currencyOf(event) : null;
     if (currency) {
-      await queryRows(em, 'select pg_advisory_xact_lock(?)', [MRR_LOCK_KEY]);
-      const before = batch?.get(currency) ?? (await previousMrr(em, currency));
+      // Held until the transaction ends: once per batch is enough.
+      if (!batch?.locked) await queryRows(em, 'select pg_advisory_xact_lock(?)', [MRR_LOCK_KEY]);
+      if (batch) batch.locked = true;
+      const before = batch?.reported.get(currency) ?? (await previousMrr(em, currency));
       const totals = await readMrrTotals(em);
       // Under the MRR lock, so compactions never run side by side.
       if (totals.rows > COMPACT_AFTER_ROWS) await compactMrrTotals(em);
@@ -184,7 +192,7 @@ export function createSignals(deps: SignalsDeps): Signals {
       const after = mrrOf(snapshot, currency);
       const now = snapshot.asOf;
       if (after !== before) {
-        batch?.set(currency, after);
+        batch?.reported.set(currency, after);
         report = mrrReportOf(snapshot, totals.movements);
         drafts.push({
           type: 'MRR_UPDATED',
@@ -267,7 +275,7 @@ export function createSignals(deps: SignalsDeps): Signals {
   const run = async (em: EntityManager, event: Stripe.Event): Promise<Publish[]> => finish(em, [await derive(em, event)]);
 
   /** Open batches, by transaction em: events derived so far and the batch's MRR memory. */
-  const batches = new WeakMap<object, { derived: Derived[]; mrr: Map<string, number> }>();
+  const batches = new WeakMap<object, { derived: Derived[]; mrr: BatchMrr }>();
 
   const afterEvent: AfterEventHook = async (em, event) => {
     const batch = batches.get(em);
@@ -285,7 +293,7 @@ export function createSignals(deps: SignalsDeps): Signals {
   afterEvent.batch = {
     begin(em) {
       if (!em.isInTransaction()) throw new Error('signals: a batch needs a transaction');
-      batches.set(em, { derived: [], mrr: new Map() });
+      batches.set(em, { derived: [], mrr: { reported: new Map(), locked: false } });
     },
     async end(em) {
       const batch = batches.get(em);
