@@ -24,7 +24,7 @@
  * which the mirror saw it change, so any delivery order, and a first full sync, give the same answer.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import { mrrBucketsSql } from '../../db/entities/mrr-total.js';
+import { mrrBucketsSql, type MrrTotalKind } from '../../db/entities/mrr-total.js';
 import { fraction, multiplyExact, roundHalfUp, sumExact, type Fraction } from '../mrr/index.js';
 import type { CurrencyMrr, MrrSnapshot, PlanMrr } from './current-mrr.js';
 import { queryRows } from './sql.js';
@@ -53,7 +53,7 @@ export interface MrrTotalsRead {
 }
 
 interface TotalRow {
-  kind: 'active' | 'new' | 'churned';
+  kind: MrrTotalKind;
   currency: string;
   plan_id: string;
   denominator: string;
