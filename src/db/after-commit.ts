@@ -1,20 +1,33 @@
 /**
  * Run something once the transaction behind `em` has committed (and never if it rolls back): side
  * effects outside the database, such as notifications, must not happen for work that is undone.
- * Outside a transaction it runs at once. A savepoint release is not the commit: it waits for the
- * top-level transaction.
+ * Outside a transaction it runs at once.
+ *
+ * Tasks are kept per transaction level (MikroORM's transaction context). A savepoint release is not
+ * the commit: its tasks move to the enclosing level and wait for the top-level commit. A savepoint
+ * rollback drops only the tasks queued inside it (the work they describe is undone); a top-level
+ * rollback drops everything.
  */
 import type { EntityManager, EventSubscriber, TransactionEventArgs } from '@mikro-orm/core';
 
 type Task = () => void;
+type Level = object;
 
-const pending = new WeakMap<object, Task[]>();
+const pending = new WeakMap<Level, Task[]>();
+/** Savepoint → the level it was opened in, learnt from the transaction start events. */
+const parentOf = new WeakMap<Level, Level>();
+/** Between a savepoint's before- and afterTransactionStart: the fork opening it → the enclosing level. */
+const opening = new WeakMap<object, Level>();
 const hooked = new WeakSet<object>();
 
-function flush(em: object): void {
-  const tasks = pending.get(em);
+function isSavepoint(level: Level | undefined): boolean {
+  return !!(level as { savepointName?: string } | undefined)?.savepointName;
+}
+
+function flush(level: Level): void {
+  const tasks = pending.get(level);
   if (!tasks) return;
-  pending.delete(em);
+  pending.delete(level);
   for (const task of tasks) {
     try {
       task();
@@ -25,24 +38,44 @@ function flush(em: object): void {
 }
 
 const subscriber: EventSubscriber = {
+  beforeTransactionStart(args: TransactionEventArgs) {
+    // A savepoint is announced with the enclosing transaction as `transaction`.
+    if (args.transaction) opening.set(args.em, args.transaction);
+  },
+  afterTransactionStart(args: TransactionEventArgs) {
+    const parent = opening.get(args.em);
+    opening.delete(args.em);
+    if (parent && args.transaction && isSavepoint(args.transaction)) parentOf.set(args.transaction, parent);
+  },
   afterTransactionCommit(args: TransactionEventArgs) {
-    if (args.transaction?.savepointName) return;
-    flush(args.em);
+    const level = args.transaction;
+    if (!level) return;
+    if (!isSavepoint(level)) {
+      flush(level);
+      return;
+    }
+    const tasks = pending.get(level);
+    const parent = parentOf.get(level);
+    // Without a known parent (a savepoint opened before the first afterCommit call registered this
+    // subscriber) the tasks stay where they are: never run early.
+    if (!tasks || !parent) return;
+    pending.delete(level);
+    pending.set(parent, [...(pending.get(parent) ?? []), ...tasks]);
   },
   afterTransactionRollback(args: TransactionEventArgs) {
-    if (args.transaction?.savepointName) return;
-    pending.delete(args.em);
+    if (args.transaction) pending.delete(args.transaction);
   },
 };
 
 export function afterCommit(em: EntityManager, task: Task): void {
-  if (!em.isInTransaction()) {
+  const level = em.isInTransaction() ? (em.getTransactionContext() as Level | undefined) : undefined;
+  if (!level) {
     task();
     return;
   }
-  const tasks = pending.get(em) ?? [];
+  const tasks = pending.get(level) ?? [];
   tasks.push(task);
-  pending.set(em, tasks);
+  pending.set(level, tasks);
   const events = em.getEventManager();
   if (!hooked.has(events)) {
     events.registerSubscriber(subscriber);

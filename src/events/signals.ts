@@ -9,10 +9,10 @@
  *
  * The seam with the webhook worker: call `afterEvent(tx, event)` inside the worker's transaction, after
  * the mirror is updated, with the transaction's EntityManager (the `tx` of `em.transactional(tx => …)`).
- * Publishing is hooked to that transaction's commit (MikroORM's afterTransactionCommit) and dropped on
+ * Publishing is hooked to that transaction's commit (src/db/after-commit.ts) and dropped on
  * rollback. Called outside a transaction, it opens its own and publishes after it commits.
  */
-import type { EntityManager, EventSubscriber, TransactionEventArgs } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/core';
 import { Counter } from 'prom-client';
 import type Stripe from 'stripe';
 import { mrrOf } from '../billing/metrics/current-mrr.js';
@@ -20,6 +20,7 @@ import { COMPACT_AFTER_ROWS, compactMrrTotals, readMrrTotals } from '../billing/
 import { mrrReportOf } from '../billing/metrics/mrr-report.js';
 import { queryRows } from '../billing/metrics/sql.js';
 import type { Config } from '../config.js';
+import { afterCommit } from '../db/after-commit.js';
 import type { BillingEventTypeValue } from '../db/entities/billing-event.js';
 import { metricsRegistry } from '../http/metrics.js';
 import { logger as rootLogger, type Logger } from '../log.js';
@@ -43,11 +44,6 @@ export interface Signals {
    * event stores and publishes nothing new.
    */
   afterEvent: AfterEventHook;
-  /**
-   * Publish what `afterEvent` queued on `em` now. Only needed when the commit cannot be observed
-   * (a nested transaction/savepoint); a no-op when nothing is queued.
-   */
-  afterCommit(em: EntityManager): void;
   /**
    * Store and (after commit) publish signals that no Stripe event carries (dunning steps), by the same
    * rules: stable ids from their dedup keys, stored once, one log line each. Inside a batch of the
@@ -82,44 +78,21 @@ export function thresholdMinor(major: number, currency: string): number {
 export function createSignals(deps: SignalsDeps): Signals {
   const log = (deps.log ?? rootLogger).child({ module: 'signals' });
   const { bus } = deps;
-  const pending = new WeakMap<object, Publish[]>();
-  const hooked = new WeakSet<object>();
-
-  const flush = (em: object): void => {
-    const queue = pending.get(em);
-    if (!queue) return;
-    pending.delete(em);
-    for (const publish of queue) {
+  /** Runs publishes in order; the signals are stored, so a lost live delivery must not fail anything. */
+  const publishAll = (publishes: Publish[]): void => {
+    for (const publish of publishes) {
       try {
         publish();
       } catch (err) {
-        // The signal is stored; a lost live delivery must not fail a committed transaction.
         log.error({ err: (err as Error).message }, 'publishing a signal failed');
       }
     }
   };
 
-  const subscriber: EventSubscriber = {
-    afterTransactionCommit(args: TransactionEventArgs) {
-      // A savepoint release is not the commit: wait for the top-level transaction.
-      if (args.transaction?.savepointName) return;
-      flush(args.em);
-    },
-    afterTransactionRollback(args: TransactionEventArgs) {
-      pending.delete(args.em);
-    },
-  };
-
+  /** Publishes after the transaction behind `em` commits (dropped if it, or the savepoint, rolls back). */
   const enqueue = (em: EntityManager, publishes: Publish[]): void => {
     if (publishes.length === 0) return;
-    const queue = pending.get(em) ?? [];
-    queue.push(...publishes);
-    pending.set(em, queue);
-    const events = em.getEventManager();
-    if (!hooked.has(events)) {
-      events.registerSubscriber(subscriber);
-      hooked.add(events);
-    }
+    afterCommit(em, () => publishAll(publishes));
   };
 
   /**
@@ -180,6 +153,12 @@ export function createSignals(deps: SignalsDeps): Signals {
     }
   }
 
+  /** What one batch's MRR steps remember: the MRR reported last per currency, and whether the MRR lock is held. */
+  interface BatchMrr {
+    reported: Map<string, number>;
+    locked: boolean;
+  }
+
   /** One event's signals before storing: what `finish` stores and publishes. */
   interface Derived {
     /** Null for recorded signals (no Stripe event). */
@@ -192,9 +171,9 @@ export function createSignals(deps: SignalsDeps): Signals {
   /**
    * Derives one event's signals and takes its MRR step. `batch` (several events in one transaction,
    * stored together by `finish`): the MRR reported last in this batch, per currency, since those
-   * MRR_UPDATED rows are not stored yet.
+   * MRR_UPDATED rows are not stored yet, and whether its transaction holds the MRR lock already.
    */
-  async function derive(em: EntityManager, event: Stripe.Event, batch?: Map<string, number>): Promise<Derived> {
+  async function derive(em: EntityManager, event: Stripe.Event, batch?: BatchMrr): Promise<Derived> {
     const drafts = deriveSignals(event);
     await fillPlans(em, drafts);
     let report: MrrReportPayload | undefined;
@@ -202,8 +181,10 @@ export function createSignals(deps: SignalsDeps): Signals {
 
     const currency = mayChangeMrr(event.type) ? currencyOf(event) : null;
     if (currency) {
-      await queryRows(em, 'select pg_advisory_xact_lock(?)', [MRR_LOCK_KEY]);
-      const before = batch?.get(currency) ?? (await previousMrr(em, currency));
+      // Held until the transaction ends: once per batch is enough.
+      if (!batch?.locked) await queryRows(em, 'select pg_advisory_xact_lock(?)', [MRR_LOCK_KEY]);
+      if (batch) batch.locked = true;
+      const before = batch?.reported.get(currency) ?? (await previousMrr(em, currency));
       const totals = await readMrrTotals(em);
       // Under the MRR lock, so compactions never run side by side.
       if (totals.rows > COMPACT_AFTER_ROWS) await compactMrrTotals(em);
@@ -211,7 +192,7 @@ export function createSignals(deps: SignalsDeps): Signals {
       const after = mrrOf(snapshot, currency);
       const now = snapshot.asOf;
       if (after !== before) {
-        batch?.set(currency, after);
+        batch?.reported.set(currency, after);
         report = mrrReportOf(snapshot, totals.movements);
         drafts.push({
           type: 'MRR_UPDATED',
@@ -294,7 +275,7 @@ export function createSignals(deps: SignalsDeps): Signals {
   const run = async (em: EntityManager, event: Stripe.Event): Promise<Publish[]> => finish(em, [await derive(em, event)]);
 
   /** Open batches, by transaction em: events derived so far and the batch's MRR memory. */
-  const batches = new WeakMap<object, { derived: Derived[]; mrr: Map<string, number> }>();
+  const batches = new WeakMap<object, { derived: Derived[]; mrr: BatchMrr }>();
 
   const afterEvent: AfterEventHook = async (em, event) => {
     const batch = batches.get(em);
@@ -307,18 +288,12 @@ export function createSignals(deps: SignalsDeps): Signals {
       return;
     }
     const publishes = await em.transactional((tx) => run(tx, event));
-    for (const publish of publishes) {
-      try {
-        publish();
-      } catch (err) {
-        log.error({ err: (err as Error).message }, 'publishing a signal failed');
-      }
-    }
+    publishAll(publishes);
   };
   afterEvent.batch = {
     begin(em) {
       if (!em.isInTransaction()) throw new Error('signals: a batch needs a transaction');
-      batches.set(em, { derived: [], mrr: new Map() });
+      batches.set(em, { derived: [], mrr: { reported: new Map(), locked: false } });
     },
     async end(em) {
       const batch = batches.get(em);
@@ -345,20 +320,8 @@ export function createSignals(deps: SignalsDeps): Signals {
       return;
     }
     const publishes = await em.transactional((tx) => finish(tx, [derived]));
-    for (const publish of publishes) {
-      try {
-        publish();
-      } catch (err) {
-        log.error({ err: (err as Error).message }, 'publishing a signal failed');
-      }
-    }
+    publishAll(publishes);
   };
 
-  return {
-    afterEvent,
-    afterCommit(em) {
-      flush(em);
-    },
-    record,
-  };
+  return { afterEvent, record };
 }

@@ -2,7 +2,7 @@
  * The current MRR per currency. `currentMrr` reads the incrementally kept totals (./mrr-totals.ts: a
  * few rows, whatever the number of subscriptions). `fullRecountMrr` recomputes the same figures from
  * the subscriptions and their items, independently of the stored fractions and of the totals, to
- * check them (tests, the bench, `sync --full` repair).
+ * check them (tests, the bench).
  *
  * The recount is one aggregate: subscriptions that count (ACTIVE and PAST_DUE, CONTRACT.md "Money")
  * are grouped by everything their MRR depends on (currency, plan, discount, and the facts of their
@@ -11,7 +11,8 @@
  * half-up once per currency, never sums of the rounded `mrr_amount` column.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import { readMrrTotals, rebuildMrrTotals } from './mrr-totals.js';
+import { countsTowardMrrSql } from '../../db/entities/mrr-total.js';
+import { mrrTotalsMatchRebuild, readMrrTotals, rebuildMrrTotals } from './mrr-totals.js';
 import { queryRows } from './sql.js';
 import { fraction, multiplyExact, roundHalfUp, subscriptionMrrExact, sumExact, type Fraction, type MrrItem } from '../mrr/index.js';
 
@@ -75,7 +76,7 @@ left join lateral (
     where si.subscription_id = s.id
   ) f
 ) i on true
-where s.status in ('active', 'past_due') -- CONTRACT.md: ACTIVE and PAST_DUE count
+where ${countsTowardMrrSql('s.status')} -- CONTRACT.md: ACTIVE and PAST_DUE count
 group by 1, 2, 3, 4, 5, 6`;
 
 const num = (v: string | number | null | undefined): number | null => (v === null || v === undefined || v === '' ? null : Number(v));
@@ -149,12 +150,14 @@ export function mrrOf(snapshot: MrrSnapshot, currency: string): number {
 }
 
 /**
- * Checks the incremental totals against a full recount and rebuilds them when they differ (`sync --full`
- * runs it after repairing rows). Returns whether a rebuild was needed.
+ * Checks the incremental totals against what the rebuild would write from the stored MRR columns of
+ * `subscriptions`, and rebuilds them when they differ (`sync --full` runs it after repairing rows).
+ * Returns whether a rebuild was needed. It compares what a rebuild can repair: a stored column that is
+ * itself wrong is the mirror's to fix (the full sync rewrites the rows first); `fullRecountMrr`, from
+ * the items, checks those columns in tests and the bench.
  */
 export async function repairMrrTotals(em: EntityManager): Promise<boolean> {
-  const same = (a: MrrSnapshot, b: MrrSnapshot) => JSON.stringify({ ...a, asOf: 0 }) === JSON.stringify({ ...b, asOf: 0 });
-  if (same(await currentMrr(em), await fullRecountMrr(em))) return false;
+  if (await mrrTotalsMatchRebuild(em)) return false;
   await rebuildMrrTotals(em);
   return true;
 }

@@ -1,5 +1,6 @@
 import { defineEntity, p } from '@mikro-orm/core';
 import type Stripe from 'stripe';
+import { countsTowardMrrSql, mrrBucketsSql } from './mrr-total.js';
 
 /** The subscription's discount as far as MRR needs it (from its coupon). */
 export type SubscriptionDiscount = {
@@ -15,8 +16,8 @@ export type SubscriptionDiscount = {
   end: string | null;
 };
 
-/** Statuses that count toward MRR (CONTRACT.md "Money"), as SQL. */
-const COUNTS = (row: 'new' | 'old') => `${row}.status in ('active', 'past_due')`;
+/** Whether the `new` / `old` row version counts toward MRR (CONTRACT.md "Money"), as SQL. */
+const COUNTS = (row: 'new' | 'old') => countsTowardMrrSql(`${row}.status`);
 
 /**
  * Before a write: when it started counting toward MRR (the end of its trial, else its creation) and when
@@ -42,9 +43,7 @@ return new;`;
 const mrrDelta = (row: 'new' | 'old', sign: '' | '-') => `
   insert into mrr_totals (kind, month, currency, plan_id, denominator, numerator, subscriptions)
   select b.kind, b.month, lower(${row}.currency), coalesce(${row}.plan_id, ''), coalesce(${row}.mrr_denominator, 1), ${sign}coalesce(${row}.mrr_numerator, 0), ${sign}1
-  from (values ('active', null::date, ${COUNTS(row)}),
-               ('new', date_trunc('month', ${row}.first_counted_at at time zone 'UTC')::date, ${row}.first_counted_at is not null),
-               ('churned', date_trunc('month', ${row}.stopped_counting_at at time zone 'UTC')::date, ${row}.stopped_counting_at is not null)) b (kind, month, applies)
+  from ${mrrBucketsSql(row)}
   where b.applies;`;
 
 /**

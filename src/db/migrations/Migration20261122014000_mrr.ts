@@ -61,13 +61,15 @@ return new; end; $$ language plpgsql;`);
     // Rows already mirrored: the moments trigger fills their start and stop (their fraction arrives with their next write).
     this.addSql(`update "subscriptions" set "status" = "status";`);
     this.addSql(`delete from "mrr_totals";`);
-    this.addSql(`insert into "mrr_totals" (kind, month, currency, plan_id, denominator, numerator, subscriptions)
+    // The same statement as REBUILD_MRR_TOTALS_SQL (src/billing/metrics/mrr-totals.ts), copied by hand: keep them identical.
+    this.addSql(`insert into mrr_totals (kind, month, currency, plan_id, denominator, numerator, subscriptions)
 select b.kind, b.month, lower(s.currency), coalesce(s.plan_id, ''), coalesce(s.mrr_denominator, 1), sum(coalesce(s.mrr_numerator, 0)), count(*)
-from "subscriptions" s
+from subscriptions s
 cross join lateral (values ('active', null::date, s.status in ('active', 'past_due')),
-                           ('new', date_trunc('month', s.first_counted_at at time zone 'UTC')::date, s.first_counted_at is not null)) b (kind, month, applies)
+               ('new', date_trunc('month', s.first_counted_at at time zone 'UTC')::date, s.first_counted_at is not null),
+               ('churned', date_trunc('month', s.stopped_counting_at at time zone 'UTC')::date, s.stopped_counting_at is not null)) b (kind, month, applies)
 where b.applies
-group by 1, 2, 3, 4, 5;`);
+group by 1, 2, 3, 4, 5`);
   }
 
   override down(): void | Promise<void> {
