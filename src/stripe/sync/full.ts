@@ -207,7 +207,7 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
     if (n > 0) webhookMetrics.syncDriftTotal.inc({ table }, n);
   }
   // The MRR totals follow each row write (triggers); checking them here repairs whatever bypassed that.
-  if (ctx.repair && (await repairMrrTotals(opts.orm.em.fork()))) log.warn('full sync rebuilt the MRR totals: they differed from a full recount');
+  if (ctx.repair && (await repairMrrTotals(opts.orm.em.fork()))) log.warn('full sync rebuilt the MRR totals: they differed from the mirrored subscriptions');
   if (report.drift.length > 0) log.warn({ drift: report.drift.length, byTable }, 'full sync found the mirror out of date with Stripe');
   else log.info({ checked: report.checked }, 'full sync: mirror matches Stripe');
   return report;

@@ -5,11 +5,12 @@
  * their prices) and the mirrored discount, like the mirror's `mrr_amount` column.
  */
 import type Stripe from 'stripe';
+import { MRR_COUNTING_STATUSES } from '../../../db/entities/mrr-total.js';
 import type { Subscription } from '../../../db/entities/subscription.js';
 import { roundHalfUp, subscriptionMrrExact, sumExact, type Fraction, type MrrItem } from '../../mrr/index.js';
 
-/** Statuses that count toward MRR. */
-export const MRR_STATUSES: readonly string[] = ['active', 'past_due'];
+/** Statuses that count toward MRR (one definition, shared with the totals' trigger). */
+export const MRR_STATUSES: readonly string[] = MRR_COUNTING_STATUSES;
 
 /** What an item's price contributes, for prices that arrived as bare ids (from the `prices` mirror). */
 export interface MrrPriceFacts {
