@@ -84,7 +84,14 @@ export interface Config {
   trustProxy: number;
   /** Largest accepted JSON request body, in bytes. */
   bodyLimitBytes: number;
-  graphql: { maxDepth: number; maxCost: number };
+  graphql: {
+    maxDepth: number;
+    maxCost: number;
+    /** Stripe API calls one GraphQL request may make (checked before it runs, and counted while it runs). */
+    maxStripeCalls: number;
+    /** Lexical tokens a GraphQL document may have (the parser stops there). */
+    maxTokens: number;
+  };
   /** The meter-event flusher (usage ledger → Stripe Billing Meters), per process. */
   usageFlush: {
     /** Meter events sent per second by this process; 0: no flusher here. */
@@ -199,6 +206,8 @@ const VARS = {
   TRUST_PROXY: zodVar(intIn(0, 10), 'the number of reverse proxies in front of the gateway, 0-10 (0: use the socket address)'),
   GRAPHQL_MAX_DEPTH: zodVar(intIn(1, 100), 'an integer 1-100'),
   GRAPHQL_MAX_COST: zodVar(intIn(1, 10_000_000), 'a positive integer'),
+  GRAPHQL_MAX_STRIPE_CALLS: zodVar(intIn(1, 1000), 'an integer 1-1000 (Stripe API calls per request)'),
+  GRAPHQL_MAX_TOKENS: zodVar(intIn(100, 1_000_000), 'an integer 100-1000000 (tokens per GraphQL document)'),
   USAGE_FLUSH_RATE_PER_SECOND: zodVar(intIn(0, 10_000), 'an integer 0-10000 (meter events per second; 0: no flusher in this process)'),
   USAGE_FLUSH_BATCH_SIZE: zodVar(intIn(1, 10_000), 'an integer 1-10000'),
   USAGE_FLUSH_INTERVAL_MS: zodVar(intIn(10, 3_600_000), 'an integer number of milliseconds 10-3600000'),
@@ -336,7 +345,12 @@ export function loadConfig(env: Env = process.env): Config {
     },
     trustProxy: v.TRUST_PROXY ?? 0,
     bodyLimitBytes: v.BODY_LIMIT_BYTES ?? 1024 * 1024,
-    graphql: { maxDepth: v.GRAPHQL_MAX_DEPTH ?? 10, maxCost: v.GRAPHQL_MAX_COST ?? 20_000 },
+    graphql: {
+      maxDepth: v.GRAPHQL_MAX_DEPTH ?? 10,
+      maxCost: v.GRAPHQL_MAX_COST ?? 20_000,
+      maxStripeCalls: v.GRAPHQL_MAX_STRIPE_CALLS ?? 10,
+      maxTokens: v.GRAPHQL_MAX_TOKENS ?? 10_000,
+    },
     usageFlush: {
       // A tenth of Stripe's live limit for POST /v1/billing/meter_events (1,000 calls/s; see
       // src/stripe/meter-events/README.md), so several replicas and other API traffic fit beside it.
