@@ -2,7 +2,7 @@
  * A Stripe client that may make at most `max` API calls: the per-request backstop behind the static
  * Stripe-call limit of the GraphQL limits (src/graphql/limits.ts), so no request makes more calls than
  * the budget even where a field's declared count falls short. Each call of a resource method (`create`,
- * `retrieve`, `list`, …) counts once; the call past the budget throws RATE_LIMITED before it is sent.
+ * `retrieve`, `list`, …) counts once; the call past the budget is rejected with RATE_LIMITED before it is sent.
  *
  * Hand-written (a Proxy over the SDK's resource objects): the SDK has no per-call hook that can refuse
  * a request, and its `request` event is per client, not per GraphQL request.
@@ -48,7 +48,12 @@ export function withCallBudget(stripe: Stripe, budget: StripeCallBudget): Stripe
           if (typeof value === 'function') {
             if (!resource) return value;
             return (...args: unknown[]) => {
-              budget.take();
+              try {
+                budget.take();
+              } catch (err) {
+                // A rejected promise, as the SDK's own failures are (`.catch` on the call must see it).
+                return Promise.reject(err);
+              }
               return (value as (...a: unknown[]) => unknown).apply(t, args);
             };
           }
