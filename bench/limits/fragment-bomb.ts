@@ -8,24 +8,13 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../lib/gateway-process.ts';
 
 const levels = Number(process.argv[process.argv.indexOf('--levels') + 1]) || 25;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-export function fragmentBomb(n: number): string {
+function fragmentBomb(n: number): string {
   const parts = ['{ ...F0 }'];
   for (let i = 0; i < n; i++) parts.push(`fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`);
   parts.push(`fragment F${n} on Query { plans { id } }`);
