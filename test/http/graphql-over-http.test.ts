@@ -3,9 +3,22 @@
  * over POST are a 4xx, and production does not map the schema through "Did you mean" suggestions.
  */
 import { createHash } from 'node:crypto';
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { createTestOrm, type TestOrm } from '../support/db.js';
-import { assertNoStack, startTestGateway } from './harness.js';
+import { assertNoStack, startTestGateway, type TestGateway } from './harness.js';
+
+/** The errors of `query` sent over graphql-ws. */
+async function overWebSocket(gw: TestGateway, query: string): Promise<{ message: string }[]> {
+  const authorization = `Bearer ${await gw.token('ops', { role: 'admin' })}`;
+  const client = createClient({ url: gw.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization } });
+  try {
+    return await new Promise((resolve, reject) => client.subscribe({ query }, { next: () => reject(new Error('answered')), error: (e) => resolve(e as { message: string }[]), complete: () => {} }));
+  } finally {
+    await client.dispose();
+  }
+}
 
 let db: TestOrm;
 beforeAll(async () => {
@@ -65,6 +78,7 @@ describe('GraphQL over HTTP', () => {
     try {
       const { body } = await dev.gql(typo);
       expect(body.errors![0]!.message).toMatch(/Did you mean "plans"\?/);
+      expect((await overWebSocket(dev, typo))[0]!.message).toMatch(/Did you mean "plans"\?/);
     } finally {
       await dev.close();
     }
@@ -76,6 +90,8 @@ describe('GraphQL over HTTP', () => {
       expect(JSON.stringify(body)).not.toMatch(/Did you mean/);
       const badArg = await prod.gql('{ plans(firs: 1) { id } }');
       expect(JSON.stringify(badArg.body)).not.toMatch(/Did you mean/);
+      // The same over WebSocket.
+      expect(await overWebSocket(prod, typo)).toEqual([expect.objectContaining({ message: 'Cannot query field "plan" on type "Query".' })]);
     } finally {
       await prod.close();
     }
