@@ -6,7 +6,8 @@
  * mirror converged. The steps are reached without mocks: the emulator holds the Stripe request before
  * it runs or its response after it ran (`http.holds`), and the step after the write-through is reached
  * by holding a row lock on the idempotency key from here (PostgreSQL only), so the gateway's final
- * update waits on it while its write-through is already committed.
+ * update waits on it while its write-through is already committed; the dead process's sessions are
+ * then ended so that update never lands.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -116,6 +117,9 @@ async function crashBeforeCompletion(spec: HoldSpec, scope: string, key: string,
       return r.rows[0].n > 0;
     });
     await gw.stop({ kill: true });
+    // PostgreSQL notices a vanished client only when it next talks to it: a statement already sent and
+    // waiting on our lock would still commit. A process that died never sent it, so its sessions end here.
+    await client.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`);
     await client.query('rollback');
     await pending;
     gw = await start();
