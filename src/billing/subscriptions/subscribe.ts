@@ -130,20 +130,23 @@ function confirmationSecret(sub: Stripe.Subscription): string | null {
  * What to mirror of a created subscription. A resumed run got the dead attempt's create replayed by
  * Stripe, i.e. the object as it was then: the mirror gets it as it is now.
  */
-async function current(deps: LifecycleDeps, b: Base, sub: Stripe.Subscription, expand: string[] = WRITE_EXPAND): Promise<Stripe.Subscription> {
+async function current(deps: LifecycleDeps, b: Base, sub: Stripe.Subscription): Promise<Stripe.Subscription> {
   if (!b.run.resumed) return sub;
-  return callStripe(() => requireStripe(deps).subscriptions.retrieve(sub.id, { expand }), { operation: 'subscriptions.retrieve' });
+  return callStripe(() => requireStripe(deps).subscriptions.retrieve(sub.id, { expand: WRITE_EXPAND }), { operation: 'subscriptions.retrieve' });
 }
 
-/** An incomplete result of a charged create: the card needs authentication (the subscription is kept for it). */
+/**
+ * Mirrors the subscription and answers from the create's result (replayed by Stripe on a resumed run,
+ * so the answer is the first call's). An incomplete result of a charged create: the card needs
+ * authentication (the subscription is kept for it).
+ */
 async function settle(deps: LifecycleDeps, b: Base, created: Stripe.Subscription, more: Stripe.Customer[] = []): Promise<SubscribeOutcome> {
-  const sub = await current(deps, b, created, [...WRITE_EXPAND, 'latest_invoice.confirmation_secret']);
-  await writeThrough(deps, [...more, sub]);
-  if (sub.status === 'incomplete') {
-    const secret = confirmationSecret(sub) ?? (await invoiceSecret(deps, sub));
+  await writeThrough(deps, [...more, await current(deps, b, created)]);
+  if (created.status === 'incomplete') {
+    const secret = confirmationSecret(created) ?? (await invoiceSecret(deps, created));
     throw paymentActionRequired(secret ?? '', 'The first payment needs customer action (e.g. 3-D Secure): confirm it with the client secret');
   }
-  return { subscriptionId: sub.id, clientSecret: null, checkoutUrl: null };
+  return { subscriptionId: created.id, clientSecret: null, checkoutUrl: null };
 }
 
 async function invoiceSecret(deps: LifecycleDeps, sub: Stripe.Subscription): Promise<string | null> {
@@ -222,7 +225,7 @@ async function createIncomplete(deps: LifecycleDeps, b: Base): Promise<Subscribe
         keyed(b.run.stripeKey('create')),
       ),
     { operation: 'subscriptions.create', fields: FIELDS },
-  ).then((created) => current(deps, b, created, [...WRITE_EXPAND, 'latest_invoice.confirmation_secret']));
-  await writeThrough(deps, [sub]);
+  );
+  await writeThrough(deps, [await current(deps, b, sub)]);
   return { subscriptionId: sub.id, clientSecret: confirmationSecret(sub) ?? (await invoiceSecret(deps, sub)), checkoutUrl: null };
 }
