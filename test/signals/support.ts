@@ -131,9 +131,13 @@ export interface SignalGateway {
   close(): Promise<void>;
 }
 
-export async function startSignalGateway(orm: Orm, bus: SignalBus, extra: { mountBeforeJson?: (app: Express) => void } = {}): Promise<SignalGateway> {
+export async function startSignalGateway(
+  orm: Orm,
+  bus: SignalBus,
+  extra: { mountBeforeJson?: (app: Express) => void; env?: Record<string, string> } = {},
+): Promise<SignalGateway> {
   // Rate limits off: the warm-up below subscribes and publishes in a loop.
-  const config = loadConfig({ NODE_ENV: 'test', AUTH_JWT_SECRET: TEST_SECRET, RATE_LIMIT_PER_TOKEN: '0', RATE_LIMIT_PER_ADDRESS: '0' });
+  const config = loadConfig({ NODE_ENV: 'test', AUTH_JWT_SECRET: TEST_SECRET, RATE_LIMIT_PER_TOKEN: '0', RATE_LIMIT_PER_ADDRESS: '0', ...extra.env });
   const server = await createGatewayServer({ config, orm, catalog, bus, checkStripe: async () => undefined, mountBeforeJson: extra.mountBeforeJson });
   const port = await server.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}`;
