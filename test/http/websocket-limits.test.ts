@@ -8,9 +8,9 @@ import { runInNewContext } from 'node:vm';
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createSignalBus, TOPICS, type BillingEventPayload, type SignalBus } from '../../src/events/index.js';
+import { createSignalBus, TOPICS, type SignalBus } from '../../src/events/index.js';
 import { WS_CLOSE } from '../../src/http/graphql-ws.js';
-import { collect, startSignalGateway, warmUp, type SignalGateway } from '../signals/support.js';
+import { billingEvent, collect, eventually, startSignalGateway, warmUp, type SignalGateway } from '../signals/support.js';
 import { createTestOrm, type TestOrm } from '../support/db.js';
 
 let db: TestOrm;
@@ -34,32 +34,10 @@ afterAll(async () => {
   await db?.dispose();
 });
 
-/** Waits for `check()` to hold, failing with `what` after `ms` (a deadline on the wait, not a timing assertion). */
-async function eventually(what: string, check: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 const ALL = 'subscription { billingEvents { id type message } }';
 type Ev = { id: string; type: string; message: string };
 
-let seq = 0;
-function event(message = 'hello', owner: string | null = null): BillingEventPayload {
-  return {
-    id: `evt_limits_${++seq}`,
-    type: 'CUSTOMER_CREATED',
-    occurredAt: new Date(0).toISOString(),
-    customerId: null,
-    customerExternalId: owner,
-    subscriptionId: null,
-    invoiceId: null,
-    amount: null,
-    message,
-  };
-}
+const event = (message = 'hello') => billingEvent(null, message);
 
 /** A graphql-ws client (no retries) and how its socket closed, if it did. */
 function connect(token: string): { client: Client; connected: Promise<void>; closed: Promise<{ code: number; reason: string }> } {

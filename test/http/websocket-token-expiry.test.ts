@@ -8,9 +8,9 @@ import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { signDevToken } from '../../src/auth/tokens.js';
-import { createSignalBus, TOPICS, type BillingEventPayload, type SignalBus } from '../../src/events/index.js';
+import { createSignalBus, TOPICS, type SignalBus } from '../../src/events/index.js';
 import { WS_CLOSE } from '../../src/http/graphql-ws.js';
-import { startSignalGateway, TEST_SECRET, type SignalGateway } from '../signals/support.js';
+import { billingEvent, eventually, startSignalGateway, TEST_SECRET, type SignalGateway } from '../signals/support.js';
 import { createTestOrm, type TestOrm } from '../support/db.js';
 
 let db: TestOrm;
@@ -28,27 +28,7 @@ afterAll(async () => {
   await db?.dispose();
 });
 
-/** Waits for `check()` to hold, failing with `what` after `ms` (a deadline on the wait, not a timing assertion). */
-async function eventually(what: string, check: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-let seq = 0;
-const event = (owner: string): BillingEventPayload => ({
-  id: `evt_expiry_${++seq}`,
-  type: 'CUSTOMER_CREATED',
-  occurredAt: new Date(0).toISOString(),
-  customerId: null,
-  customerExternalId: owner,
-  subscriptionId: null,
-  invoiceId: null,
-  amount: null,
-  message: 'hello',
-});
+const event = (owner: string) => billingEvent(owner);
 
 /**
  * A dashboard as graphql-ws users write one: `connectionParams` fetches a token on every (re)connect,
