@@ -84,7 +84,14 @@ export interface Config {
   trustProxy: number;
   /** Largest accepted JSON request body, in bytes. */
   bodyLimitBytes: number;
-  graphql: { maxDepth: number; maxCost: number };
+  graphql: {
+    maxDepth: number;
+    maxCost: number;
+    /** Stripe API calls one GraphQL request may make (checked before it runs, and counted while it runs). */
+    maxStripeCalls: number;
+    /** Lexical tokens a GraphQL document may have (the parser stops there). */
+    maxTokens: number;
+  };
   /** Live-event WebSockets; 0 disables a limit. */
   websocket: {
     /** Sockets open at once per token subject (`sub`). */
@@ -210,6 +217,8 @@ const VARS = {
   TRUST_PROXY: zodVar(intIn(0, 10), 'the number of reverse proxies in front of the gateway, 0-10 (0: use the socket address)'),
   GRAPHQL_MAX_DEPTH: zodVar(intIn(1, 100), 'an integer 1-100'),
   GRAPHQL_MAX_COST: zodVar(intIn(1, 10_000_000), 'a positive integer'),
+  GRAPHQL_MAX_STRIPE_CALLS: zodVar(intIn(1, 1000), 'an integer 1-1000 (Stripe API calls per request)'),
+  GRAPHQL_MAX_TOKENS: zodVar(intIn(100, 1_000_000), 'an integer 100-1000000 (tokens per GraphQL document)'),
   WS_MAX_SOCKETS_PER_TOKEN: zodVar(intIn(0, 1_000_000), 'a non-negative integer (WebSockets per token subject; 0 disables)'),
   WS_MAX_SUBSCRIPTIONS_PER_SOCKET: zodVar(intIn(0, 100_000), 'a non-negative integer (operations per WebSocket; 0 disables)'),
   WS_MAX_BUFFERED_BYTES: zodVar(intIn(0, 2 ** 40), 'a non-negative integer number of bytes (unsent, all WebSockets together; 0 disables)'),
@@ -351,7 +360,12 @@ export function loadConfig(env: Env = process.env): Config {
     },
     trustProxy: v.TRUST_PROXY ?? 0,
     bodyLimitBytes: v.BODY_LIMIT_BYTES ?? 1024 * 1024,
-    graphql: { maxDepth: v.GRAPHQL_MAX_DEPTH ?? 10, maxCost: v.GRAPHQL_MAX_COST ?? 20_000 },
+    graphql: {
+      maxDepth: v.GRAPHQL_MAX_DEPTH ?? 10,
+      maxCost: v.GRAPHQL_MAX_COST ?? 20_000,
+      maxStripeCalls: v.GRAPHQL_MAX_STRIPE_CALLS ?? 10,
+      maxTokens: v.GRAPHQL_MAX_TOKENS ?? 10_000,
+    },
     websocket: {
       maxSocketsPerToken: v.WS_MAX_SOCKETS_PER_TOKEN ?? 20,
       maxSubscriptionsPerSocket: v.WS_MAX_SUBSCRIPTIONS_PER_SOCKET ?? 20,

@@ -101,7 +101,7 @@ export function attachGraphqlWs(opts: GraphqlWsOptions): GraphqlWs {
   const wsServer = new WebSocketServer({ server: opts.httpServer, path: opts.path, maxPayload: deps.config.bodyLimitBytes });
   const rules: ValidationRule[] = [...specifiedRules];
   if (deps.config.isProduction) rules.push(NoSchemaIntrospectionCustomRule);
-  const documents = createDocumentCache(schema, rules);
+  const documents = createDocumentCache(schema, rules, { maxTokens: deps.config.graphql.maxTokens, hideSuggestions: deps.config.isProduction });
   let slowConsumersClosed = 0;
   const budget = createBufferBudget<WebSocket>({
     total: limits.maxBufferedBytes,

@@ -18,7 +18,7 @@ import type { Authentication } from '../auth/guard.js';
 import { createTokenVerifier, type TokenVerifier } from '../auth/tokens.js';
 import { createRequestContext, type AppDeps, type GraphQLContext } from '../graphql/context.js';
 import { AppError, formatGatewayError, rateLimited, unauthenticated } from '../graphql/errors.js';
-import { queryLimitsPlugin } from '../graphql/limits.js';
+import { httpOperationsPlugin, queryLimitsPlugin } from '../graphql/limits.js';
 import { buildGatewaySchema, type GatewaySchemaOptions } from '../graphql/schema.js';
 import { logger as rootLogger, type Logger } from '../log.js';
 import { attachGraphqlWs, type WebSocketStats } from './graphql-ws.js';
@@ -99,12 +99,17 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     csrfPrevention: true,
     introspection: !config.isProduction,
     includeStacktraceInErrorResponses: false,
+    // No "Did you mean …" in production: with introspection off, suggestions would still map the schema.
+    hideSchemaDetailsFromClientErrors: config.isProduction,
+    // The cheapest limit first: the parser stops past this many tokens, before validation and the cost walk.
+    parseOptions: { maxTokens: config.graphql.maxTokens },
     // The composition root owns SIGINT/SIGTERM: Apollo's own handler would re-kill the process
     // before the emulator and the database are closed.
     stopOnTerminationSignals: false,
     formatError: formatGatewayError,
     logger: log,
     plugins: [
+      httpOperationsPlugin<GraphQLContext>(),
       queryLimitsPlugin<GraphQLContext>(config.graphql),
       // No cache hints are used; the default cache-control plugin would wrap every field resolver (bench `read`).
       ApolloServerPluginCacheControlDisabled(),
