@@ -19,7 +19,7 @@ import type { Logger } from '../log.js';
 import { createBufferBudget } from './fanout/budget.js';
 import { createDocumentCache } from './fanout/document-cache.js';
 import { createSharedSubscriptions } from './fanout/use/graphql-ws.js';
-import { liveSubscribers, registerFanoutHub } from './metrics.js';
+import { liveSubscribers, registerFanoutHub, wsLimitedTotal } from './metrics.js';
 import type { RequestRateLimiter } from './rate-limit.js';
 
 /**
@@ -36,7 +36,6 @@ export const WS_CLOSE = {
   /** More unsent bytes than WS_MAX_BUFFERED_BYTES_PER_SOCKET, or than its share of WS_MAX_BUFFERED_BYTES. */
   slowConsumer: 4413,
 } as const;
-export const WS_UNAUTHORIZED = WS_CLOSE.unauthorized;
 /** setTimeout's ceiling (~24.8 days); sockets of tokens valid longer than that are not timed out. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /**
@@ -108,6 +107,7 @@ export function attachGraphqlWs(opts: GraphqlWsOptions): GraphqlWs {
     perSocket: limits.maxBufferedBytesPerSocket,
     evict: (socket, reason) => {
       slowConsumersClosed++;
+      wsLimitedTotal.inc({ limit: 'slow_consumer' });
       log.warn({ reason }, 'closing a slow WebSocket consumer');
       socket.close(WS_CLOSE.slowConsumer, reason);
       const cut = setTimeout(() => socket.terminate(), SLOW_CONSUMER_CLOSE_GRACE_MS);
@@ -140,6 +140,7 @@ export function attachGraphqlWs(opts: GraphqlWsOptions): GraphqlWs {
           const { sub } = verified.viewer;
           const open = socketsPerSub.get(sub) ?? 0;
           if (limits.maxSocketsPerToken > 0 && open >= limits.maxSocketsPerToken) {
+            wsLimitedTotal.inc({ limit: 'sockets_per_token' });
             socket.close(WS_CLOSE.tooManySockets, `Too many sockets for this token: the limit is ${limits.maxSocketsPerToken}`);
             return false;
           }
@@ -174,6 +175,7 @@ export function attachGraphqlWs(opts: GraphqlWsOptions): GraphqlWs {
         const auth = ctx.extra.auth!;
         // graphql-ws lists this operation already; it drops it again when it is answered or completed.
         if (limits.maxSubscriptionsPerSocket > 0 && Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerSocket) {
+          wsLimitedTotal.inc({ limit: 'subscriptions_per_socket' });
           return [
             new GraphQLError(`Too many subscriptions on this socket: the limit is ${limits.maxSubscriptionsPerSocket}`, {
               extensions: { code: 'RATE_LIMITED', limit: 'subscriptionsPerSocket', max: limits.maxSubscriptionsPerSocket },

@@ -63,6 +63,12 @@ function connect(token: string): { client: Client; connected: Promise<void>; clo
   return { client, connected, closed };
 }
 
+/** The gateway's count of a WebSocket limit applied, from /metrics. */
+async function metric(limit: string): Promise<number> {
+  const text = await (await fetch(`${gw.url}/metrics`)).text();
+  return Number(new RegExp(`^graphql_ws_limited_total\\{limit="${limit}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+}
+
 /** The server side's holdings for live sockets: all zero once every socket is gone. */
 const holdings = () => ({
   sockets: gw.server.websockets.sockets,
@@ -94,6 +100,7 @@ describe('WebSocket limits', () => {
     const replacement = connect(token);
     await replacement.connected;
 
+    expect(await metric('sockets_per_token')).toBeGreaterThanOrEqual(2);
     for (const c of [...first, refused, again, other, replacement]) await c.client.dispose();
     await eventually('every socket to be released', () => gw.server.websockets.sockets === 0);
     expect(holdings()).toEqual(NOTHING);
@@ -123,6 +130,7 @@ describe('WebSocket limits', () => {
     await a.until((v) => v.id === marker.id);
     await eventually('the other admitted subscription to receive the marker', () => values[1 - refused]!.some((v) => v.id === marker.id));
     expect(values[refused]).toEqual([]);
+    expect(await metric('subscriptions_per_socket')).toBeGreaterThanOrEqual(1);
     await a.dispose();
     await eventually('the socket to be released', () => gw.server.websockets.sockets === 0 && gw.server.fanout.keys === 0);
     expect(holdings()).toEqual(NOTHING);
@@ -162,6 +170,7 @@ describe('WebSocket limits', () => {
     const { code, reason } = await closed;
     expect(code).toBe(WS_CLOSE.slowConsumer);
     expect(reason).toMatch(/^Slow consumer: \d+ bytes unsent, over the limit of 1048576 per socket$/);
+    expect(await metric('slow_consumer')).toBeGreaterThanOrEqual(1);
 
     const after = event('after the slow one left');
     bus.publish(TOPICS.billingEvents, after);
