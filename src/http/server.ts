@@ -21,7 +21,7 @@ import { AppError, formatGatewayError, rateLimited, unauthenticated } from '../g
 import { httpOperationsPlugin, queryLimitsPlugin } from '../graphql/limits.js';
 import { buildGatewaySchema, type GatewaySchemaOptions } from '../graphql/schema.js';
 import { logger as rootLogger, type Logger } from '../log.js';
-import { attachGraphqlWs } from './graphql-ws.js';
+import { attachGraphqlWs, type WebSocketStats } from './graphql-ws.js';
 import { mountHealthRoutes, type ReadinessCheck } from './health.js';
 import { httpMetricsMiddleware, metricsRegistry } from './metrics.js';
 import { createRequestRateLimiter, type RequestRateLimiter } from './rate-limit.js';
@@ -58,6 +58,8 @@ export interface GatewayServer {
   schema: GraphQLSchema;
   /** Live subscriptions: shared executions (`keys`, one per document, variables and viewer) and their subscribers. */
   fanout: { readonly keys: number; readonly subscribers: number };
+  /** Sockets, token subjects and unsent bytes the WebSocket side holds (all 0 once the sockets are gone). */
+  websockets: WebSocketStats;
   /** Starts listening; resolves with the actual port (pass 0 for any free port). */
   listen(port?: number, host?: string): Promise<number>;
   /** Stops accepting, finishes in-flight requests, closes WebSockets with 1001. The caller then closes the database. */
@@ -204,6 +206,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     httpServer,
     schema,
     fanout: ws.fanout,
+    websockets: ws.websockets,
     listen(port = config.port, host?: string) {
       return new Promise<number>((resolve, reject) => {
         httpServer.once('error', reject);
