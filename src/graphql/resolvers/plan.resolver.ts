@@ -18,6 +18,7 @@ export function toPlanNode(plan: PlanView): Plan {
     selfServe: plan.selfServe,
     features: plan.features,
     meters: plan.meters,
+    apiLimits: plan.apiLimits,
   });
 }
 
