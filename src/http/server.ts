@@ -15,6 +15,7 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import type { GraphQLSchema } from 'graphql';
 import type { Redis } from 'ioredis';
 import type { Authentication } from '../auth/guard.js';
+import type { LimitReached } from '../billing/api-keys/verify-api-key.js';
 import { createTokenVerifier, type TokenVerifier } from '../auth/tokens.js';
 import { createRequestContext, type AppDeps, type GraphQLContext } from '../graphql/context.js';
 import { AppError, formatGatewayError, rateLimited, unauthenticated } from '../graphql/errors.js';
@@ -23,6 +24,7 @@ import { buildGatewaySchema, type GatewaySchemaOptions } from '../graphql/schema
 import { logger as rootLogger, type Logger } from '../log.js';
 import { attachGraphqlWs } from './graphql-ws.js';
 import { mountHealthRoutes, type ReadinessCheck } from './health.js';
+import { createKeyVerification, mountKeyVerification } from './keys-verify.js';
 import { httpMetricsMiddleware, metricsRegistry } from './metrics.js';
 import { createRequestRateLimiter, type RequestRateLimiter } from './rate-limit.js';
 
@@ -48,6 +50,8 @@ export interface GatewayServerDeps extends AppDeps {
   /** Further REST routes, mounted after `/graphql` and before the 404 handler. */
   mountRoutes?: (app: Express) => void;
   log?: Logger;
+  /** A key first hit its rate limit or quota in a window (the composition root records a signal). */
+  onApiKeyLimit?: (e: LimitReached) => void;
   /** How long shutdown waits for in-flight requests before closing their connections (default 10 s). */
   shutdownGraceMs?: number;
 }
@@ -80,6 +84,8 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     ...(deps.testClockId ? { testClockId: deps.testClockId } : {}),
     ...(deps.onUsageRecorded ? { onUsageRecorded: deps.onUsageRecorded } : {}),
   };
+  const keys = createKeyVerification({ config, orm, catalog: deps.catalog, log, ...(deps.redis ? { redis: deps.redis } : {}), ...(deps.onUsageRecorded ? { onUsageRecorded: deps.onUsageRecorded } : {}), ...(deps.onApiKeyLimit ? { onLimitReached: deps.onApiKeyLimit } : {}) });
+  appDeps.keyVerifier = keys.verifier;
   const verifier = deps.verifier ?? createTokenVerifier(config.auth);
   const rateLimiter: RequestRateLimiter = createRequestRateLimiter(config, deps.redis);
   const schema = deps.schema ?? (await buildGatewaySchema({ ...deps.schemaOptions, pubSub: deps.schemaOptions?.pubSub ?? deps.bus?.pubSub }));
@@ -165,6 +171,9 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     }),
   );
 
+  // API key verification: no request rate limit (the keys' own limits apply), its own body parser.
+  mountKeyVerification(app, keys.verifier, authenticate, config.bodyLimitBytes);
+
   deps.mountRoutes?.(app);
 
   app.use((_req, res) => {
@@ -218,6 +227,8 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
         // requests finish (connections still busy after the grace period are closed).
         if (httpServer.listening) await apollo.stop();
         else await apollo.stop().catch(() => undefined);
+        // After in-flight verifications: their key stats are written.
+        await keys.close();
       })();
       return closing;
     },
