@@ -26,8 +26,8 @@ class VerifyApiKeyArgs {
   @Field(() => String)
   key!: string;
 
-  @Field(() => Int, { defaultValue: 1 })
-  cost!: number;
+  @Field(() => Int, { nullable: true, defaultValue: 1 })
+  cost?: number | null;
 
   @Field(() => String, { nullable: true })
   requestId?: string | null;
