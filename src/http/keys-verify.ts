@@ -15,6 +15,9 @@ import type { Catalog } from '../billing/catalog.js';
 import type { Config } from '../config.js';
 import type { Orm } from '../db/orm.js';
 import type { Logger } from '../log.js';
+import type { SignalBus } from '../events/bus.js';
+import type { SignalDraft } from '../events/derive.js';
+import { createSignals } from '../events/signals.js';
 
 export const KEYS_VERIFY_PATH = '/v1/keys/verify';
 
@@ -44,6 +47,21 @@ export function mountKeyVerification(app: Express, verifier: KeyVerifier, authen
   });
 }
 
+/** One per key, code and window across replicas (the id derives from this dedup key). */
+function limitSignal(e: LimitReached): SignalDraft {
+  return {
+    dedupKey: `api_key_limit:${e.keyId}:${e.code}:${Math.floor(e.windowEnd.getTime() / 60_000)}`,
+    type: 'API_KEY_LIMIT_REACHED',
+    occurredAt: new Date(),
+    customerId: e.customerId,
+    subscriptionId: null,
+    invoiceId: null,
+    amount: null,
+    currency: null,
+    data: { keyId: e.keyId, code: e.code, limit: e.limit, plan: e.plan, windowStart: e.windowStart.toISOString(), windowEnd: e.windowEnd.toISOString() },
+  };
+}
+
 export interface KeyVerification {
   verifier: KeyVerifier;
   close(): Promise<void>;
@@ -60,12 +78,15 @@ export function createKeyVerification(opts: {
   log: Logger;
   redis?: RedisClient;
   onUsageRecorded?: () => void;
-  onLimitReached?: (e: LimitReached) => void;
+  /** Set: a key's first RATE_LIMITED or QUOTA_EXCEEDED in a window is recorded as a BillingEvent and published. */
+  bus?: SignalBus;
 }): KeyVerification {
   const own = !opts.redis && opts.config.redisUrl ? new Redis(opts.config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: true }) : undefined;
   // ioredis reconnects by itself; without a listener an error would be an unhandled 'error' event.
   own?.on('error', (err: Error) => opts.log.warn({ err: err.message }, 'API key rate-limit redis connection error'));
   const redis = opts.redis ?? own;
+  const signals = opts.bus ? createSignals({ bus: opts.bus, config: opts.config, log: opts.log }) : null;
+  const signalEm = opts.orm.em.fork();
   const verifier = new KeyVerifier({
     em: opts.orm.em.fork(),
     catalog: opts.catalog,
@@ -74,7 +95,7 @@ export function createKeyVerification(opts: {
     ...(opts.onUsageRecorded ? { onUsageRecorded: opts.onUsageRecorded } : {}),
     onLimitReached: (e) => {
       apiKeyMetrics.limitSignals.inc({ code: e.code });
-      opts.onLimitReached?.(e);
+      signals?.record(signalEm, [limitSignal(e)]).catch((err: unknown) => opts.log.warn({ err: (err as Error).message }, 'recording an API key limit signal failed'));
     },
     onVerified: (code) => apiKeyMetrics.verifications.inc({ code }),
   });

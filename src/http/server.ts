@@ -15,7 +15,6 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import type { GraphQLSchema } from 'graphql';
 import type { Redis } from 'ioredis';
 import type { Authentication } from '../auth/guard.js';
-import type { LimitReached } from '../billing/api-keys/verify-api-key.js';
 import { createTokenVerifier, type TokenVerifier } from '../auth/tokens.js';
 import { createRequestContext, type AppDeps, type GraphQLContext } from '../graphql/context.js';
 import { AppError, formatGatewayError, rateLimited, unauthenticated } from '../graphql/errors.js';
@@ -50,8 +49,6 @@ export interface GatewayServerDeps extends AppDeps {
   /** Further REST routes, mounted after `/graphql` and before the 404 handler. */
   mountRoutes?: (app: Express) => void;
   log?: Logger;
-  /** A key first hit its rate limit or quota in a window (the composition root records a signal). */
-  onApiKeyLimit?: (e: LimitReached) => void;
   /** How long shutdown waits for in-flight requests before closing their connections (default 10 s). */
   shutdownGraceMs?: number;
 }
@@ -84,7 +81,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     ...(deps.testClockId ? { testClockId: deps.testClockId } : {}),
     ...(deps.onUsageRecorded ? { onUsageRecorded: deps.onUsageRecorded } : {}),
   };
-  const keys = createKeyVerification({ config, orm, catalog: deps.catalog, log, ...(deps.redis ? { redis: deps.redis } : {}), ...(deps.onUsageRecorded ? { onUsageRecorded: deps.onUsageRecorded } : {}), ...(deps.onApiKeyLimit ? { onLimitReached: deps.onApiKeyLimit } : {}) });
+  const keys = createKeyVerification({ config, orm, catalog: deps.catalog, log, ...(deps.redis ? { redis: deps.redis } : {}), ...(deps.onUsageRecorded ? { onUsageRecorded: deps.onUsageRecorded } : {}), ...(deps.bus ? { bus: deps.bus } : {}) });
   appDeps.keyVerifier = keys.verifier;
   const verifier = deps.verifier ?? createTokenVerifier(config.auth);
   const rateLimiter: RequestRateLimiter = createRequestRateLimiter(config, deps.redis);

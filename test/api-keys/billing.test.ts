@@ -22,6 +22,27 @@ afterAll(async () => {
   await t?.close();
 });
 
+it('signals a key’s first RATE_LIMITED in a window once, as an API_KEY_LIMIT_REACHED billing event', async () => {
+  const token = await t.token('keys_signal');
+  const service = await t.token('backend', 'service');
+  const sub = await t.gql(`mutation ($input: SubscribeInput!) { subscribe(input: $input) { subscription { customer { id } } } }`, { input: { plan: 'basic_monthly', paymentMethod: 'pm_card_visa' } }, token);
+  expect(sub.errors).toBeUndefined();
+  const customerId = sub.data.subscribe.subscription.customer.id as string;
+  await t.settle();
+  const created = await t.gql(CREATE, { input: { name: 'signal' } }, token);
+  const secret = created.data.createApiKey.secret as string;
+  const codes: string[] = [];
+  for (let i = 0; i < 64; i++) codes.push((await verify(url, service, secret)).code);
+  expect(codes.filter((c) => c === 'RATE_LIMITED')).toHaveLength(4);
+  const signals = () => t.sql<{ type: string; message: string; data: Record<string, unknown> }>(`select type, message, data from billing_events where customer_id = ? and type = 'API_KEY_LIMIT_REACHED'`, [customerId]);
+  await until('the signal', async () => (await signals()).length > 0);
+  const rows = await signals();
+  expect(rows).toHaveLength(1);
+  expect(rows[0]!.data).toMatchObject({ code: 'RATE_LIMITED', limit: 60, plan: 'basic_monthly', keyId: created.data.createApiKey.apiKey.id });
+  expect(rows[0]!.message).toContain('api_key_limit_reached');
+  expect(rows[0]!.message).not.toContain(secret);
+});
+
 it('bills exactly the units VALID answers counted, then answers SUSPENDED once dunning suspends the customer', async () => {
   const token = await t.token('keys_billing');
   const service = await t.token('backend', 'service');
