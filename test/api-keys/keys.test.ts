@@ -214,3 +214,38 @@ describe('verification', () => {
     expect(metrics).toMatch(/api_key_verifications_total\{code="QUOTA_EXCEEDED"\} [1-9]/);
   });
 });
+
+describe('examples/protect-api.mjs', () => {
+  it('lets a valid key through, and answers 401, 403 and 429 with Retry-After', async () => {
+    const { spawn } = await import('node:child_process');
+    const { join } = await import('node:path');
+    const { PROJECT_ROOT } = await import('../../src/paths.js');
+    const { freePort } = await import('../support/gateway-process.js');
+    const port = await freePort();
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'examples/protect-api.mjs')], {
+      env: { PATH: process.env.PATH, GATEWAY_URL: gw.url, GATEWAY_TOKEN: service, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const api = `http://127.0.0.1:${port}/hello`;
+      await until(async () => fetch(api).then(() => true, () => false));
+      const { token } = await subscribeCustomer(gw, 'example_user', 'basic_monthly');
+      const key = await keyFor(token);
+      const ok = await fetch(api, { headers: { 'x-api-key': key.secret } });
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toEqual({ hello: 'world' });
+      expect(ok.headers.get('ratelimit-limit')).toBe('60');
+      expect((await fetch(api, { headers: { 'x-api-key': 'bg_test_wrong' } })).status).toBe(401);
+      for (let i = 0; i < 59; i++) await fetch(api, { headers: { authorization: `Bearer ${key.secret}` } });
+      const limited = await fetch(api, { headers: { 'x-api-key': key.secret } });
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+
+      const subs = await gw.gql(`{ subscriptions { id } }`, {}, token);
+      await gw.gql(`mutation ($input: CancelInput!) { cancel(input: $input) { status } }`, { input: { subscriptionId: subs.data!.subscriptions[0].id, atPeriodEnd: false } }, token);
+      await until(async () => (await fetch(api, { headers: { 'x-api-key': key.secret } })).status === 403);
+    } finally {
+      child.kill();
+    }
+  });
+});
