@@ -142,6 +142,7 @@ describe('verification', () => {
     expect(answers[60]).toMatchObject({ valid: false, code: 'RATE_LIMITED', rateLimit: { limit: 60, remaining: 0 } });
     expect(Date.parse(answers[60]!.rateLimit!.resetAt)).toBeGreaterThan(Date.now());
     expect(answers[60]!.quota).toMatchObject({ limit: null, used: 60, remaining: null });
+    await until(async () => (await ledgerSum(customerId)) >= 60);
     expect(await ledgerSum(customerId)).toBe(60);
   });
 
@@ -153,8 +154,9 @@ describe('verification', () => {
     const viaGql = (await gw.gql(VERIFY_GQL, { key: key.secret, cost: 3, requestId: 'req-1' }, service)).data!.verifyApiKey;
     expect(first.code).toBe('VALID');
     for (const a of [...again, viaGql]) expect(a).toMatchObject({ code: 'VALID', quota: { used: 3 } });
-    expect(await ledgerSum(customerId)).toBe(3);
+    await until(async () => (await ledgerSum(customerId)) >= 3);
     await verify(gw.url, service, key.secret, { cost: 2, requestId: 'req-2' });
+    await until(async () => (await ledgerSum(customerId)) >= 5);
     expect(await ledgerSum(customerId)).toBe(5);
   });
 
@@ -165,6 +167,7 @@ describe('verification', () => {
     expect(await verify(gw.url, service, key.secret, { cost: 6 })).toMatchObject({ code: 'QUOTA_EXCEEDED', valid: false, quota: { limit: 20, used: 15, remaining: 5 } });
     expect(await verify(gw.url, service, key.secret, { cost: 5 })).toMatchObject({ code: 'VALID', quota: { used: 20, remaining: 0 } });
     expect((await verify(gw.url, service, key.secret)).code).toBe('QUOTA_EXCEEDED');
+    await until(async () => (await ledgerSum(customerId)) >= 20);
     expect(await ledgerSum(customerId)).toBe(20);
     const plans = await gw.gql(`{ plans { id apiLimits { rateLimitPerMinute quota meter } } }`);
     const limits = Object.fromEntries(plans.data!.plans.map((p: { id: string; apiLimits: unknown }) => [p.id, p.apiLimits]));

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../src/auth/tokens.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
-import { CREATE, KEYS, ROLL, verify, type Verification } from './support.js';
+import { CREATE, KEYS, ROLL, until, verify, type Verification } from './support.js';
 
 const redisUrl = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
 const secret = 'keys-replica-test-secret-'.padEnd(40, 'x');
@@ -75,8 +75,9 @@ describe.skipIf(!enabled)('API keys on two gateway replicas (one PostgreSQL, one
     expect(answers.every((x) => x.code === 'VALID')).toBe(true);
     expect((await verify(a.url, service, key)).code).toBe('RATE_LIMITED');
     expect((await verify(b.url, service, key)).code).toBe('RATE_LIMITED');
-    const usage = await gql(b, `{ customer { usage(meter: "api_calls") { quantity } } }`, {}, customer);
-    expect(usage.data!.customer.usage[0].quantity).toBe(60);
+    const used = async () => (await gql(b, `{ customer { usage(meter: "api_calls") { quantity } } }`, {}, customer)).data!.customer.usage[0].quantity as number;
+    await until(async () => (await used()) >= 60);
+    expect(await used()).toBe(60);
 
     const rolled = await gql(b, ROLL, { id: created.data!.createApiKey.apiKey.id }, customer);
     const fresh = rolled.data!.rollApiKey.secret as string;

@@ -1,8 +1,8 @@
 /**
  * What verification needs to know about a key's customer, read in a few statements for all the
- * customers of a burst and kept `STATE_TTL_MS` per replica: its access state (dunning), its current
- * plan's API limits, the plan meter's current billing period, and its clock. A plan change, a cancel
- * or a suspension therefore reaches every replica within that time.
+ * customers of a burst and cached per replica (verify-api-key.ts: `MAX_AGE_MS` at most): its access
+ * state (dunning), its current plan's API limits, the plan meter's current billing period, and its
+ * clock. A plan change, a cancel or a suspension therefore reaches every replica within that time.
  */
 import type { Em } from '../../db/orm.js';
 import { accessStatesOf, type AccessStateValue } from '../access/access-state.js';
@@ -10,8 +10,6 @@ import { apiLimitsOf, type ApiLimitsOf, type Catalog, type PlanInterval } from '
 import { addIntervals } from '../usage/periods.js';
 import { customerNowOf } from '../clock/customer-clock.js';
 import { catalogIndex, loadUsageCustomers } from '../usage/metered-customers.js';
-
-export const STATE_TTL_MS = 500;
 
 export interface CustomerApiState {
   id: string;

@@ -27,12 +27,12 @@ export class QuotaCounters {
   private readonly counters = new Map<string, Counter>();
   private readonly loader: DataLoader<UsageQuantityKey, number, string>;
 
-  constructor(em: EntityManager, private readonly ttlMs: number) {
+  constructor(em: EntityManager) {
     this.loader = new DataLoader((keys) => batchUsageQuantities(em, keys), { cache: false, cacheKeyFn: usageQuantityCacheKey, maxBatchSize: 500 });
   }
 
   /** Units used so far (read, committed and reserved). Waits only for the first read of a counter. */
-  async used(key: UsageQuantityKey): Promise<number> {
+  async used(key: UsageQuantityKey, ttlMs: number): Promise<number> {
     const c = this.counterOf(key);
     if (c.until <= Date.now() && !c.loading) {
       const committedBefore = c.committed;
@@ -40,7 +40,7 @@ export class QuotaCounters {
         (sum) => {
           c.read = sum;
           c.committed -= committedBefore;
-          c.until = Date.now() + this.ttlMs;
+          c.until = Date.now() + ttlMs;
           c.loading = null;
         },
         (err: unknown) => {

@@ -6,10 +6,11 @@
  * insert path as reportUsage, so the meter-event flusher bills it), once per requestId; a refused
  * answer records nothing.
  *
- * Per verification, on the usual path: one hash, one Redis round trip (the rate-limit count, when the
- * plan has a limit) and one ledger insert shared with concurrent verifications (group commit). Keys
- * and customer facts come from short-lived caches (`KEY_TTL_MS`, `STATE_TTL_MS`), which bound how long
- * another replica may take to see a revoke, a roll, a plan change, a cancel or a suspension.
+ * Per verification, on the usual path: one hash and one Redis round trip (the rate-limit count, when
+ * the plan has a limit); the ledger insert is written behind the answer, shared with concurrent
+ * verifications (group commit). Keys
+ * and customer facts come from short-lived caches (`FRESH_MS`, at most `MAX_AGE_MS` old), which bound how
+ * long another replica may take to see a revoke, a roll, a plan change, a cancel or a suspension.
  */
 import { randomUUID } from 'node:crypto';
 import type { Em } from '../../db/orm.js';
@@ -17,9 +18,9 @@ import type { Redis } from 'ioredis';
 import type { Catalog } from '../catalog.js';
 import type { Logger } from '../../log.js';
 import { queryRows } from '../metrics/sql.js';
-import { findUsageRows, usagePairKey } from '../usage/ledger.js';
+import { findUsageRows, usagePairKey, type NewUsageRow } from '../usage/ledger.js';
 import { queueUsageInsert } from '../usage/insert-queue.js';
-import { loadCustomerApiStates, periodAt, STATE_TTL_MS, type CustomerApiState } from './customer-limits.js';
+import { loadCustomerApiStates, periodAt, type CustomerApiState } from './customer-limits.js';
 import { KeyRateLimiter } from './key-rate-limit.js';
 import { QuotaCounters } from './quota-counters.js';
 import { hashSecret } from './secrets.js';
@@ -30,7 +31,11 @@ import { KeyUsageStats } from './usage-stats.js';
 export const VERIFICATION_CODES = ['NOT_FOUND', 'REVOKED', 'EXPIRED', 'NO_SUBSCRIPTION', 'SUSPENDED', 'RATE_LIMITED', 'QUOTA_EXCEEDED', 'VALID'] as const;
 export type VerificationCode = (typeof VERIFICATION_CODES)[number];
 
-export const KEY_TTL_MS = 500;
+/** Keys and customer facts: fresh for this long, then reloaded in the background while served up to `MAX_AGE_MS`. */
+export const FRESH_MS = 400;
+export const MAX_AGE_MS = 900;
+/** Units used on a plan without a quota are only shown, never enforced: re-read less often. */
+const UNCAPPED_USAGE_TTL_MS = 5_000;
 /** How long a requestId's answer is replayed by this process. */
 const REPLAY_TTL_MS = 15 * 60_000;
 const REPLAY_MAX = 200_000;
@@ -94,6 +99,7 @@ export class KeyVerifier {
   readonly stats: KeyUsageStats;
   private readonly replays = new Map<string, { answer: VerificationView; until: number }>();
   private readonly signalled = new Map<string, number>();
+  private readonly writes = new Set<Promise<void>>();
 
   constructor(private readonly deps: KeyVerifierDeps) {
     const { em, catalog } = deps;
@@ -105,9 +111,9 @@ export class KeyVerifier {
       );
       const by = new Map(rows.map((r) => [r.hash, { id: r.id, customerId: r.customer_id, expiresAt: time(r.expires_at), revokedAt: time(r.revoked_at) }]));
       return hashes.map((h) => by.get(h) ?? null);
-    }, KEY_TTL_MS);
-    this.states = new TtlCache((ids) => loadCustomerApiStates(em, catalog, ids), STATE_TTL_MS);
-    this.quotas = new QuotaCounters(em, STATE_TTL_MS);
+    }, FRESH_MS, MAX_AGE_MS);
+    this.states = new TtlCache((ids) => loadCustomerApiStates(em, catalog, ids), FRESH_MS, MAX_AGE_MS);
+    this.quotas = new QuotaCounters(em);
     this.rate = new KeyRateLimiter(deps.redis);
     this.stats = new KeyUsageStats(em, deps.log);
   }
@@ -163,28 +169,53 @@ export class KeyVerifier {
     const at = state.clockNow ?? new Date(now);
     const period = periodAt(state.period, at);
     const usageKey = { customerId: state.id, eventName: state.meterEventName, from: period.start, to: period.end };
-    const used = await this.quotas.used(usageKey);
+    const used = await this.quotas.used(usageKey, quota === null ? UNCAPPED_USAGE_TTL_MS : FRESH_MS);
     if (quota !== null && used + cost > quota) {
       if (ledgerKey && (await this.counted(state, ledgerKey))) return this.validAgain(state, who, rateLimit);
       this.limitReached({ code: 'QUOTA_EXCEEDED', ...ids, plan: state.planId, limit: quota, windowStart: period.start, windowEnd: period.end });
       return answer('QUOTA_EXCEEDED', who, rateLimit, quotaView(quota, used, period.end));
     }
     const settle = this.quotas.reserve(usageKey, cost);
-    let inserted = false;
-    try {
-      ({ inserted } = await queueUsageInsert(this.deps.em, {
+    this.record(
+      {
         customerId: state.id,
         meter: state.meterEventName,
         quantity: cost,
         timestamp: at,
         idempotencyKey: ledgerKey ?? `apikey:${key.id}:${randomUUID()}`,
-      }));
-    } finally {
-      settle(inserted);
-    }
-    if (inserted) this.deps.onUsageRecorded?.();
-    // A requestId counted before (by another replica, or before a restart) is the same VALID answer.
-    return answer('VALID', who, rateLimit, quotaView(quota, inserted ? used + cost : used, period.end));
+      },
+      settle,
+    );
+    return answer('VALID', who, rateLimit, quotaView(quota, used + cost, period.end));
+  }
+
+  /**
+   * Writes a VALID answer's ledger row behind the answer: the caller does not wait for the commit
+   * (one on this machine costs more than the whole verification may). The row joins concurrent ones
+   * in one insert (group commit); the quota reservation holds the units meanwhile. A requestId
+   * counted before (another replica, a restart) is simply not inserted again. `stop()` waits for
+   * every pending row; a failed insert is retried, and only a process crash in between loses units.
+   */
+  private record(row: NewUsageRow, settle: (inserted: boolean) => void): void {
+    const write = (async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const { inserted } = await queueUsageInsert(this.deps.em, row);
+          settle(inserted);
+          if (inserted) this.deps.onUsageRecorded?.();
+          return;
+        } catch (err) {
+          if (attempt >= 5) {
+            settle(false);
+            this.deps.log.error({ err: (err as Error).message, customerId: row.customerId, quantity: row.quantity }, 'API key usage could not be written to the ledger');
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 200 * attempt));
+        }
+      }
+    })();
+    this.writes.add(write);
+    void write.finally(() => this.writes.delete(write));
   }
 
   /** Whether a VALID answer already counted this requestId (asked only on the refusal path). */
@@ -199,7 +230,7 @@ export class KeyVerifier {
   private async quotaState(state: CustomerApiState, extra: number): Promise<VerificationView['quota']> {
     if (!state.meterEventName || !state.period) return null;
     const period = periodAt(state.period, state.clockNow ?? new Date());
-    const used = await this.quotas.used({ customerId: state.id, eventName: state.meterEventName, from: period.start, to: period.end });
+    const used = await this.quotas.used({ customerId: state.id, eventName: state.meterEventName, from: period.start, to: period.end }, state.limits.quota === null ? UNCAPPED_USAGE_TTL_MS : FRESH_MS);
     return quotaView(state.limits.quota, used + extra, period.end);
   }
 
@@ -241,6 +272,8 @@ export class KeyVerifier {
   }
 
   async stop(): Promise<void> {
+    // Pending ledger rows first (each retried a few times), then the key stats.
+    while (this.writes.size > 0) await Promise.allSettled([...this.writes]);
     await this.stats.stop();
   }
 }
