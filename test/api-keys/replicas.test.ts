@@ -6,27 +6,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../src/auth/tokens.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { redisUp, TEST_REDIS_URL } from '../support/redis.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { CREATE, KEYS, ROLL, until, verify, type Verification } from './support.js';
 
-const redisUrl = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
+const redisUrl = TEST_REDIS_URL;
 const secret = 'keys-replica-test-secret-'.padEnd(40, 'x');
-
-async function redisUp(): Promise<boolean> {
-  const r = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await r.connect();
-    return (await r.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
-}
 
 const enabled = Boolean(process.env.TEST_DATABASE_URL) && (await redisUp());
 
