@@ -69,7 +69,8 @@ export interface KeyVerification {
 
 /**
  * The process's verifier: rate limits in Redis when REDIS_URL is set (one connection of its own, so
- * the limit is shared by every replica), in process otherwise.
+ * the limit is shared by every replica; concurrent verifications' commands go out in one write,
+ * ioredis auto-pipelining), in process otherwise.
  */
 export function createKeyVerification(opts: {
   config: Config;
@@ -81,7 +82,7 @@ export function createKeyVerification(opts: {
   /** Set: a key's first RATE_LIMITED or QUOTA_EXCEEDED in a window is recorded as a BillingEvent and published. */
   bus?: SignalBus;
 }): KeyVerification {
-  const own = !opts.redis && opts.config.redisUrl ? new Redis(opts.config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: true }) : undefined;
+  const own = !opts.redis && opts.config.redisUrl ? new Redis(opts.config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: true, enableAutoPipelining: true }) : undefined;
   // ioredis reconnects by itself; without a listener an error would be an unhandled 'error' event.
   own?.on('error', (err: Error) => opts.log.warn({ err: err.message }, 'API key rate-limit redis connection error'));
   const redis = opts.redis ?? own;
