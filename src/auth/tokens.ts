@@ -1,13 +1,13 @@
 /**
  * Bearer tokens as CONTRACT.md defines them: HS256 with AUTH_JWT_SECRET, or RS256/ES256 keys from
  * AUTH_JWKS_URL; `exp` always honoured, `iss`/`aud` when configured. Claims: `sub` (required),
- * `email` (optional), `role` "admin" | "customer" (absent: customer).
+ * `email` (optional), `role` "admin" | "customer" | "service" (absent: customer; a service token may only verify API keys).
  */
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
 import type { AuthConfig } from '../config.js';
 import { AppError, unauthenticated } from '../errors.js';
 
-export type Role = 'admin' | 'customer';
+export type Role = 'admin' | 'customer' | 'service';
 
 export interface Viewer {
   sub: string;
@@ -83,8 +83,8 @@ export function createTokenVerifier(auth: Pick<AuthConfig, 'jwtSecret' | 'jwksUr
     const { sub, email, role } = payload as { sub?: unknown; email?: unknown; role?: unknown };
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > 255) throw unauthenticated('Invalid token: sub must be a non-empty string');
     if (email !== undefined && typeof email !== 'string') throw unauthenticated('Invalid token: email must be a string');
-    if (role !== undefined && role !== 'admin' && role !== 'customer')
-      throw unauthenticated('Invalid token: role must be "admin" or "customer"');
+    if (role !== undefined && role !== 'admin' && role !== 'customer' && role !== 'service')
+      throw unauthenticated('Invalid token: role must be "admin", "customer" or "service"');
     const viewer: Viewer = { sub, role: role ?? 'customer', ...(email ? { email } : {}) };
     return typeof payload.exp === 'number' ? { viewer, expiresAt: new Date(payload.exp * 1000) } : { viewer };
   }

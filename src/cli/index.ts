@@ -15,6 +15,7 @@ import { registerSubscriptions } from './commands/subscriptions.js';
 import { registerMetrics } from './commands/metrics.js';
 import { registerClock } from './commands/clock.js';
 import { registerSeed } from './commands/seed.js';
+import { registerKeys } from './commands/keys.js';
 
 /** Lets a command's action hand its outcome back to `runCli`. */
 export interface CliContext {
@@ -50,6 +51,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerMetrics(program, ctx);
   registerClock(program, ctx);
   registerSeed(program, ctx);
+  registerKeys(program, ctx);
   return program;
 }
 

@@ -111,6 +111,8 @@ const FIELD_OPTIONS: Record<string, string> = {
   first: '--first',
   after: '--after',
   email: '--email',
+  name: '--name',
+  expiresAt: '--expires',
 };
 
 interface AppErrorLike {

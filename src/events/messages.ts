@@ -44,5 +44,7 @@ export function signalMessage(s: MessageInput): string {
       return `mrr_update mrr=${money(s.amount, s.currency)} change=${s.currency ? signedMoney(Number(s.data.change ?? 0), s.currency) : '?'}`;
     case 'MILESTONE_REACHED':
       return `milestone mrr=${money(s.amount, s.currency)}`;
+    case 'API_KEY_LIMIT_REACHED':
+      return `api_key_limit_reached ${customer} key=${String(s.data.keyId ?? '?')} code=${String(s.data.code ?? '?').toLowerCase()} limit=${String(s.data.limit ?? '?')} ${plan}`;
   }
 }

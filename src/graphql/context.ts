@@ -22,6 +22,8 @@ import type { SignalBus } from '../events/bus.js';
 import { createBillingLoaders, type BillingLoaders } from './loaders/billing-loaders.js';
 import { UsageService } from '../billing/usage/usage-service.js';
 import { StripeCallBudget, withCallBudget } from '../stripe/call-budget.js';
+import { ApiKeyService } from '../billing/api-keys/api-key-service.js';
+import type { KeyVerifier } from '../billing/api-keys/verify-api-key.js';
 
 export type Loaders = CustomerLoaders & PriceLoaders & BillingLoaders;
 
@@ -38,6 +40,8 @@ export interface GatewayServices {
   lifecycle: SubscriptionLifecycleService;
   /** The usage ledger (reportUsage, Customer.usage) and entitlements (issue 6). */
   usage: UsageService;
+  /** API keys: management and verification. */
+  apiKeys: ApiKeyService;
 }
 
 /** What lives for the whole process and every request needs. */
@@ -53,6 +57,8 @@ export interface AppDeps {
   testClockId?: string;
   /** Wakes the meter-event flusher when usage was recorded (issue 6), so it need not wait for its poll. */
   onUsageRecorded?: () => void;
+  /** The process-wide API key verifier (its caches and counters outlive requests). */
+  keyVerifier?: KeyVerifier;
 }
 
 export interface GraphQLContext {
@@ -99,6 +105,7 @@ class LazyServices implements GatewayServices {
   #mrr?: MrrReportService;
   #lifecycle?: SubscriptionLifecycleService;
   #usage?: UsageService;
+  #apiKeys?: ApiKeyService;
 
   constructor(
     private readonly deps: AppDeps,
@@ -139,6 +146,9 @@ class LazyServices implements GatewayServices {
   }
   get usage(): UsageService {
     return (this.#usage ??= new UsageService(this.em, this.deps.catalog, this.loaders, this.deps.onUsageRecorded));
+  }
+  get apiKeys(): ApiKeyService {
+    return (this.#apiKeys ??= new ApiKeyService(this.em, this.deps.config.sandbox, this.deps.keyVerifier));
   }
 }
 

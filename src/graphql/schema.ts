@@ -6,6 +6,7 @@ import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema, type NonEmptyArray, type PubSub } from 'type-graphql';
+import { ApiKeyResolver, CustomerApiKeysResolver } from './resolvers/api-key.resolver.js';
 import { BillingEventsResolver } from './resolvers/billing-events.resolver.js';
 import { BillingSessionMutationsResolver } from './resolvers/billing-session.mutations.resolver.js';
 import { CustomerResolver } from './resolvers/customer.resolver.js';
@@ -49,6 +50,9 @@ export const CORE_RESOLVERS = [
   // Issue 6: the usage ledger (reportUsage, reportUsageBatch, Customer.usage) and entitlements.
   UsageResolver,
   CustomerUsageResolver,
+  // API keys: create/roll/revoke, Customer.apiKeys, verifyApiKey.
+  ApiKeyResolver,
+  CustomerApiKeysResolver,
 ] as const;
 
 export async function buildGatewaySchema(options: GatewaySchemaOptions = {}): Promise<GraphQLSchema> {

@@ -44,7 +44,7 @@ export const rateLimitedTotal = new Counter({
 });
 
 /** Bounded route labels: known paths by name, everything else "other" (no label explosion from scanners). */
-const KNOWN_ROUTES = new Set(['/graphql', '/healthz', '/readyz', '/metrics', '/webhooks/stripe']);
+const KNOWN_ROUTES = new Set(['/graphql', '/healthz', '/readyz', '/metrics', '/webhooks/stripe', '/v1/keys/verify']);
 
 export function httpMetricsMiddleware(req: Request, res: Response, next: NextFunction): void {
   const end = httpRequestDuration.startTimer();

@@ -23,6 +23,7 @@ import { buildGatewaySchema, type GatewaySchemaOptions } from '../graphql/schema
 import { logger as rootLogger, type Logger } from '../log.js';
 import { attachGraphqlWs, type WebSocketStats } from './graphql-ws.js';
 import { mountHealthRoutes, type ReadinessCheck } from './health.js';
+import { createKeyVerification, mountKeyVerification } from './keys-verify.js';
 import { httpMetricsMiddleware, metricsRegistry } from './metrics.js';
 import { createRequestRateLimiter, type RequestRateLimiter } from './rate-limit.js';
 
@@ -82,6 +83,8 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     ...(deps.testClockId ? { testClockId: deps.testClockId } : {}),
     ...(deps.onUsageRecorded ? { onUsageRecorded: deps.onUsageRecorded } : {}),
   };
+  const keys = createKeyVerification({ config, orm, catalog: deps.catalog, log, ...(deps.redis ? { redis: deps.redis } : {}), ...(deps.onUsageRecorded ? { onUsageRecorded: deps.onUsageRecorded } : {}), ...(deps.bus ? { bus: deps.bus } : {}) });
+  appDeps.keyVerifier = keys.verifier;
   const verifier = deps.verifier ?? createTokenVerifier(config.auth);
   const rateLimiter: RequestRateLimiter = createRequestRateLimiter(config, deps.redis);
   const schema = deps.schema ?? (await buildGatewaySchema({ ...deps.schemaOptions, pubSub: deps.schemaOptions?.pubSub ?? deps.bus?.pubSub }));
@@ -172,6 +175,9 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     }),
   );
 
+  // API key verification: no request rate limit (the keys' own limits apply), its own body parser.
+  mountKeyVerification(app, keys.verifier, authenticate, config.bodyLimitBytes);
+
   deps.mountRoutes?.(app);
 
   app.use((_req, res) => {
@@ -226,6 +232,8 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
         // requests finish (connections still busy after the grace period are closed).
         if (httpServer.listening) await apollo.stop();
         else await apollo.stop().catch(() => undefined);
+        // After in-flight verifications: their key stats are written.
+        await keys.close();
       })();
       return closing;
     },

@@ -1,3 +1,4 @@
+import { ApiKey } from './api-key.js';
 import { BillingEvent } from './billing-event.js';
 import { Meter, Price, Product } from './catalog.js';
 import { Customer } from './customer.js';
@@ -12,6 +13,7 @@ import { TestClock } from './test-clock.js';
 import { UsageRecord } from './usage-record.js';
 import { WebhookEvent } from './webhook-event.js';
 
+export * from './api-key.js';
 export * from './billing-event.js';
 export * from './catalog.js';
 export * from './customer.js';
@@ -45,4 +47,5 @@ export const ENTITIES = [
   DunningCase,
   TestClock,
   MrrTotal,
+  ApiKey,
 ] as const;
