@@ -12,6 +12,7 @@ import type { TokenVerifier } from '../auth/tokens.js';
 import { createRequestContext, type AppDeps } from '../graphql/context.js';
 import { AppError, formatGatewayError, rateLimited } from '../graphql/errors.js';
 import { checkQueryLimits } from '../graphql/limits.js';
+import { checkStorableInput } from '../graphql/storable-input.js';
 import type { Logger } from '../log.js';
 import { createDocumentCache } from './fanout/document-cache.js';
 import { createSharedSubscriptions } from './fanout/use/graphql-ws.js';
@@ -119,6 +120,8 @@ export function attachGraphqlWs(opts: GraphqlWsOptions): GraphqlWs {
             const { http: _status, ...extensions } = e.extensions;
             return new GraphQLError(e.message, { extensions });
           });
+        const unstorable = checkStorableInput(document, payload.variables);
+        if (unstorable) return [unstorable];
         if (operation.operation === 'subscription') {
           const args: ExecutionArgs = { schema, document, operationName: payload.operationName, variableValues: payload.variables };
           shared.register(args, {

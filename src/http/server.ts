@@ -19,6 +19,7 @@ import { createTokenVerifier, type TokenVerifier } from '../auth/tokens.js';
 import { createRequestContext, type AppDeps, type GraphQLContext } from '../graphql/context.js';
 import { AppError, formatGatewayError, rateLimited, unauthenticated } from '../graphql/errors.js';
 import { queryLimitsPlugin } from '../graphql/limits.js';
+import { storableInputPlugin } from '../graphql/storable-input.js';
 import { buildGatewaySchema, type GatewaySchemaOptions } from '../graphql/schema.js';
 import { logger as rootLogger, type Logger } from '../log.js';
 import { attachGraphqlWs } from './graphql-ws.js';
@@ -104,6 +105,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     logger: log,
     plugins: [
       queryLimitsPlugin<GraphQLContext>(config.graphql),
+      storableInputPlugin<GraphQLContext>(),
       // No cache hints are used; the default cache-control plugin would wrap every field resolver (bench `read`).
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: deps.shutdownGraceMs ?? 10_000 }),
