@@ -85,6 +85,8 @@ export interface Config {
   /** Largest accepted JSON request body, in bytes. */
   bodyLimitBytes: number;
   graphql: { maxDepth: number; maxCost: number };
+  /** When /readyz calls the sync stuck (src/http/health.ts `syncCheck`). */
+  syncReadiness: { stuckSeconds: number; stuckFailures: number };
   /** The meter-event flusher (usage ledger → Stripe Billing Meters), per process. */
   usageFlush: {
     /** Meter events sent per second by this process; 0: no flusher here. */
@@ -198,6 +200,8 @@ const VARS = {
   BODY_LIMIT_BYTES: zodVar(intIn(1024, 100 * 1024 * 1024), 'an integer number of bytes 1024-104857600'),
   TRUST_PROXY: zodVar(intIn(0, 10), 'the number of reverse proxies in front of the gateway, 0-10 (0: use the socket address)'),
   GRAPHQL_MAX_DEPTH: zodVar(intIn(1, 100), 'an integer 1-100'),
+  SYNC_STUCK_SECONDS: zodVar(intIn(0, 7 * 86_400), 'an integer number of seconds 0-604800 (0: /readyz does not check the sync)'),
+  SYNC_STUCK_FAILURES: zodVar(intIn(1, 1000), 'an integer 1-1000'),
   GRAPHQL_MAX_COST: zodVar(intIn(1, 10_000_000), 'a positive integer'),
   USAGE_FLUSH_RATE_PER_SECOND: zodVar(intIn(0, 10_000), 'an integer 0-10000 (meter events per second; 0: no flusher in this process)'),
   USAGE_FLUSH_BATCH_SIZE: zodVar(intIn(1, 10_000), 'an integer 1-10000'),
@@ -337,6 +341,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: v.TRUST_PROXY ?? 0,
     bodyLimitBytes: v.BODY_LIMIT_BYTES ?? 1024 * 1024,
     graphql: { maxDepth: v.GRAPHQL_MAX_DEPTH ?? 10, maxCost: v.GRAPHQL_MAX_COST ?? 20_000 },
+    syncReadiness: { stuckSeconds: v.SYNC_STUCK_SECONDS ?? 900, stuckFailures: v.SYNC_STUCK_FAILURES ?? 3 },
     usageFlush: {
       // A tenth of Stripe's live limit for POST /v1/billing/meter_events (1,000 calls/s; see
       // src/stripe/meter-events/README.md), so several replicas and other API traffic fit beside it.

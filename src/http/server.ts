@@ -23,7 +23,7 @@ import { storableInputPlugin } from '../graphql/storable-input.js';
 import { buildGatewaySchema, type GatewaySchemaOptions } from '../graphql/schema.js';
 import { logger as rootLogger, type Logger } from '../log.js';
 import { attachGraphqlWs } from './graphql-ws.js';
-import { mountHealthRoutes, type ReadinessCheck } from './health.js';
+import { migrationsCheck, mountHealthRoutes, syncCheck, type ReadinessCheck } from './health.js';
 import { httpMetricsMiddleware, metricsRegistry } from './metrics.js';
 import { createRequestRateLimiter, type RequestRateLimiter } from './rate-limit.js';
 
@@ -123,6 +123,8 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     app,
     {
       database: deps.checkDatabase ?? (async () => (await orm.checkConnection()).ok),
+      migrations: migrationsCheck(orm),
+      sync: syncCheck(orm, config.syncReadiness),
       stripe: deps.checkStripe,
     },
     log,
