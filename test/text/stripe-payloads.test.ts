@@ -9,16 +9,24 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readEventsCursor, readEventsSyncRun, startPeriodicSync, syncFull, syncMissedEvents } from '../../src/stripe/sync/index.js';
 import { webhookMetrics } from '../../src/stripe/webhooks/metrics.js';
 import { WebhookWorker } from '../../src/stripe/webhooks/worker.js';
+import { until } from '../meter-events/support.js';
 import { allEvents, gateway, stripeSide, type Gateway, type StripeSide } from '../webhooks/support.js';
 
 const FFFD = '\uFFFD';
 
-async function until(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** An emulator with the catalog and a database of its own for the enclosing describe block. */
+function freshStripeAndDatabase(set: (side: StripeSide, gw: Gateway) => void): void {
+  let side: StripeSide | undefined;
+  let gw: Gateway | undefined;
+  beforeAll(async () => {
+    side = await stripeSide();
+    gw = await gateway(side);
+    set(side, gw);
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await side?.close();
+  });
 }
 
 const rows = <T = Record<string, unknown>>(gw: Gateway, q: string, params: unknown[] = []) => gw.orm.em.getConnection().execute<T[]>(q, params);
@@ -35,14 +43,7 @@ async function parkedCount(): Promise<number> {
 describe('webhooks', () => {
   let side: StripeSide;
   let gw: Gateway;
-  beforeAll(async () => {
-    side = await stripeSide();
-    gw = await gateway(side);
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await side?.close();
-  });
+  freshStripeAndDatabase((s, g) => ((side = s), (gw = g)));
 
   it('a customer whose name holds U+0000: 2xx, stored losslessly, mirrored with U+FFFD, and later events still apply', async () => {
     const customer = await side.stripe.customers.create({ name: 'Ada\u0000Lovelace', email: 'ada@example.com' });
@@ -116,14 +117,7 @@ async function troublesomeHistory(side: StripeSide): Promise<{ nul: string; fail
 describe('sync (events.list)', () => {
   let side: StripeSide;
   let gw: Gateway;
-  beforeAll(async () => {
-    side = await stripeSide();
-    gw = await gateway(side);
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await side?.close();
-  });
+  freshStripeAndDatabase((s, g) => ((side = s), (gw = g)));
 
   it('goes past a U+0000 payload and an event that fails to apply, parks the latter with its reason, and moves the cursor', async () => {
     const h = await troublesomeHistory(side);
@@ -171,16 +165,9 @@ describe('periodic sync', () => {
   let side: StripeSide;
   let gw: Gateway;
   let worker: WebhookWorker | undefined;
-  beforeAll(async () => {
-    side = await stripeSide();
-    gw = await gateway(side);
-  });
+  freshStripeAndDatabase((s, g) => ((side = s), (gw = g)));
   afterEach(async () => {
     await worker?.stop();
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await side?.close();
   });
 
   it('stores past a U+0000 payload, moves the cursor, and the workers park the event that fails', async () => {
