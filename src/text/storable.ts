@@ -51,32 +51,36 @@ export function findUnstorableText(value: unknown, path = ''): string | null {
   return null;
 }
 
-/**
- * `value` with every string and object key PostgreSQL cannot hold made storable (U+FFFD in place of
- * U+0000 and lone surrogates). Copies only the objects and arrays on the way to a change; returns
- * `value` itself when nothing needed one, so the common case costs one walk and no allocation.
- */
-export function toStorableText<T>(value: T): T {
-  if (typeof value === 'string') return toStorableString(value) as T;
+/** True when some string or key under `value` cannot be stored; no allocation (the common answer is no). */
+function holdsUnstorable(value: unknown): boolean {
+  if (typeof value === 'string') return !isStorableText(value);
   if (Array.isArray(value)) {
-    let out: unknown[] | null = null;
-    for (let i = 0; i < value.length; i++) {
-      const v = toStorableText(value[i] as unknown);
-      if (v !== value[i]) (out ??= [...value])[i] = v;
-    }
-    return (out ?? value) as T;
+    for (let i = 0; i < value.length; i++) if (holdsUnstorable(value[i])) return true;
+    return false;
   }
   if (isPlainObject(value)) {
-    let out: Record<string, unknown> | null = null;
-    for (const [k, v] of Object.entries(value)) {
-      const key = toStorableString(k);
-      const next = toStorableText(v);
-      if (key === k && next === v) continue;
-      out ??= { ...value };
-      if (key !== k) delete out[k];
-      out[key] = next;
-    }
-    return (out ?? value) as T;
+    for (const k in value) if (!isStorableText(k) || holdsUnstorable(value[k])) return true;
+  }
+  return false;
+}
+
+/** A copy of `value` with every unstorable string and key replaced (only called when there is one). */
+function replaced(value: unknown): unknown {
+  if (typeof value === 'string') return toStorableString(value);
+  if (Array.isArray(value)) return value.map(replaced);
+  if (isPlainObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const k in value) out[toStorableString(k)] = replaced(value[k]);
+    return out;
   }
   return value;
+}
+
+/**
+ * `value` with every string and object key PostgreSQL cannot hold made storable (U+FFFD in place of
+ * U+0000 and lone surrogates), as a copy; `value` itself when nothing needed replacing, which is one
+ * walk without allocation.
+ */
+export function toStorableText<T>(value: T): T {
+  return holdsUnstorable(value) ? (replaced(value) as T) : value;
 }
