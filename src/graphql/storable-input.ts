@@ -62,7 +62,8 @@ export function storableInputPlugin<T extends object>(): ApolloServerPlugin<T> {
       return {
         async didResolveOperation({ document, request }) {
           const error = checkStorableInput(document, request.variables);
-          if (error) throw error;
+          // 400, as for other input refused before execution (Apollo answers with extensions.http and strips it).
+          if (error) throw new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 400 } } });
         },
       };
     },

@@ -68,6 +68,14 @@ describe('GraphQL arguments', () => {
     expect(await stripeCustomers()).toBe(before);
     expect(await countRows(gw.orm, 'customers')).toBe(0);
     expect(await countRows(gw.orm, 'idempotency_keys')).toBe(0);
+    // Refused before execution, like other bad requests: HTTP 400, never a 5xx.
+    const res = await fetch(`${gw.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: SUBSCRIBE, variables: { input: { plan: 'basic_monthly', paymentMethod: 'pm\u0000' } } }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { errors: { extensions: Record<string, unknown> }[] }).errors[0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'input.paymentMethod' });
   });
 
   it('storable text, emoji (surrogate pairs) included, still goes through', async () => {
