@@ -84,7 +84,25 @@ export interface Config {
   trustProxy: number;
   /** Largest accepted JSON request body, in bytes. */
   bodyLimitBytes: number;
-  graphql: { maxDepth: number; maxCost: number };
+  graphql: {
+    maxDepth: number;
+    maxCost: number;
+    /** Stripe API calls one GraphQL request may make (checked before it runs, and counted while it runs). */
+    maxStripeCalls: number;
+    /** Lexical tokens a GraphQL document may have (the parser stops there). */
+    maxTokens: number;
+  };
+  /** Live-event WebSockets; 0 disables a limit. */
+  websocket: {
+    /** Sockets open at once per token subject (`sub`). */
+    maxSocketsPerToken: number;
+    /** Operations open at once on one socket (live subscriptions and queries still running). */
+    maxSubscriptionsPerSocket: number;
+    /** Bytes a client has not read yet, summed over all sockets of this process. */
+    maxBufferedBytes: number;
+    /** Bytes one socket may hold unsent. */
+    maxBufferedBytesPerSocket: number;
+  };
   /** When /readyz calls the sync stuck (src/http/health.ts `syncCheck`). */
   syncReadiness: { stuckSeconds: number; stuckFailures: number };
   /** The meter-event flusher (usage ledger → Stripe Billing Meters), per process. */
@@ -203,6 +221,12 @@ const VARS = {
   SYNC_STUCK_SECONDS: zodVar(intIn(0, 7 * 86_400), 'an integer number of seconds 0-604800 (0: /readyz does not check the sync)'),
   SYNC_STUCK_FAILURES: zodVar(intIn(1, 1000), 'an integer 1-1000'),
   GRAPHQL_MAX_COST: zodVar(intIn(1, 10_000_000), 'a positive integer'),
+  GRAPHQL_MAX_STRIPE_CALLS: zodVar(intIn(1, 1000), 'an integer 1-1000 (Stripe API calls per request)'),
+  GRAPHQL_MAX_TOKENS: zodVar(intIn(100, 1_000_000), 'an integer 100-1000000 (tokens per GraphQL document)'),
+  WS_MAX_SOCKETS_PER_TOKEN: zodVar(intIn(0, 1_000_000), 'a non-negative integer (WebSockets per token subject; 0 disables)'),
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: zodVar(intIn(0, 100_000), 'a non-negative integer (operations per WebSocket; 0 disables)'),
+  WS_MAX_BUFFERED_BYTES: zodVar(intIn(0, 2 ** 40), 'a non-negative integer number of bytes (unsent, all WebSockets together; 0 disables)'),
+  WS_MAX_BUFFERED_BYTES_PER_SOCKET: zodVar(intIn(0, 2 ** 40), 'a non-negative integer number of bytes (unsent, per WebSocket; 0 disables)'),
   USAGE_FLUSH_RATE_PER_SECOND: zodVar(intIn(0, 10_000), 'an integer 0-10000 (meter events per second; 0: no flusher in this process)'),
   USAGE_FLUSH_BATCH_SIZE: zodVar(intIn(1, 10_000), 'an integer 1-10000'),
   USAGE_FLUSH_INTERVAL_MS: zodVar(intIn(10, 3_600_000), 'an integer number of milliseconds 10-3600000'),
@@ -340,7 +364,18 @@ export function loadConfig(env: Env = process.env): Config {
     },
     trustProxy: v.TRUST_PROXY ?? 0,
     bodyLimitBytes: v.BODY_LIMIT_BYTES ?? 1024 * 1024,
-    graphql: { maxDepth: v.GRAPHQL_MAX_DEPTH ?? 10, maxCost: v.GRAPHQL_MAX_COST ?? 20_000 },
+    graphql: {
+      maxDepth: v.GRAPHQL_MAX_DEPTH ?? 10,
+      maxCost: v.GRAPHQL_MAX_COST ?? 20_000,
+      maxStripeCalls: v.GRAPHQL_MAX_STRIPE_CALLS ?? 10,
+      maxTokens: v.GRAPHQL_MAX_TOKENS ?? 10_000,
+    },
+    websocket: {
+      maxSocketsPerToken: v.WS_MAX_SOCKETS_PER_TOKEN ?? 20,
+      maxSubscriptionsPerSocket: v.WS_MAX_SUBSCRIPTIONS_PER_SOCKET ?? 20,
+      maxBufferedBytes: v.WS_MAX_BUFFERED_BYTES ?? 64 * 1024 * 1024,
+      maxBufferedBytesPerSocket: v.WS_MAX_BUFFERED_BYTES_PER_SOCKET ?? 8 * 1024 * 1024,
+    },
     syncReadiness: { stuckSeconds: v.SYNC_STUCK_SECONDS ?? 900, stuckFailures: v.SYNC_STUCK_FAILURES ?? 3 },
     usageFlush: {
       // A tenth of Stripe's live limit for POST /v1/billing/meter_events (1,000 calls/s; see

@@ -79,7 +79,7 @@ export function createTokenVerifier(auth: Pick<AuthConfig, 'jwtSecret' | 'jwksUr
         clockTolerance: 5,
       }));
     } catch (err) {
-      throw unauthenticated(describe(err));
+      throw err instanceof joseErrors.JWTExpired ? new TokenExpiredError() : unauthenticated(describe(err));
     }
     const { sub, email, role } = payload as { sub?: unknown; email?: unknown; role?: unknown };
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > 255) throw unauthenticated('Invalid token: sub must be a non-empty string');
@@ -113,10 +113,19 @@ export function createTokenVerifier(auth: Pick<AuthConfig, 'jwtSecret' | 'jwksUr
   };
 }
 
+/**
+ * A genuine token (signature and claims checked) whose `exp` has passed: unlike a missing or forged
+ * one, the client may come back with a fresh token (WebSockets close with a code clients retry).
+ */
+export class TokenExpiredError extends AppError {
+  constructor() {
+    super('UNAUTHENTICATED', 'Token expired');
+  }
+}
+
 /** A client-safe reason: never the token, never key material. */
 function describe(err: unknown): string {
   if (err instanceof AppError) return err.message;
-  if (err instanceof joseErrors.JWTExpired) return 'Token expired';
   if (err instanceof joseErrors.JWTClaimValidationFailed) return `Invalid token: ${err.claim} claim check failed`;
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'Invalid token signature';
   if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'Invalid token: algorithm not accepted';

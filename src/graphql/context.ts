@@ -21,6 +21,7 @@ import { SubscriptionLifecycleService } from '../billing/subscriptions/lifecycle
 import type { SignalBus } from '../events/bus.js';
 import { createBillingLoaders, type BillingLoaders } from './loaders/billing-loaders.js';
 import { UsageService } from '../billing/usage/usage-service.js';
+import { StripeCallBudget, withCallBudget } from '../stripe/call-budget.js';
 
 export type Loaders = CustomerLoaders & PriceLoaders & BillingLoaders;
 
@@ -129,7 +130,8 @@ class LazyServices implements GatewayServices {
     const { deps } = this;
     return (this.#lifecycle ??= new SubscriptionLifecycleService({
       em: this.em,
-      stripe: deps.stripe,
+      // The request's Stripe calls, counted against its budget (the limits rule checked the fields' declared counts).
+      stripe: deps.stripe && withCallBudget(deps.stripe, new StripeCallBudget(deps.config.graphql.maxStripeCalls)),
       catalog: deps.catalog,
       config: deps.config,
       ...(deps.testClockId ? { testClockId: deps.testClockId } : {}),

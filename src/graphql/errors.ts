@@ -53,6 +53,14 @@ export function formatGatewayError(formatted: GraphQLFormattedError, error: unkn
   if (original instanceof AppError && original.code !== 'INTERNAL_SERVER_ERROR') {
     return { message: original.message, locations: formatted.locations, path: formatted.path, extensions: { ...original.extensions } };
   }
+  if (!code || code === 'INTERNAL_SERVER_ERROR') {
+    // Apollo's own refusals of a request (an APQ hash that does not match its query, …) carry an HTTP 4xx
+    // and no code: they describe the client's request, so they keep Apollo's message.
+    const status = (error as { extensions?: { http?: { status?: unknown } } } | null)?.extensions?.http?.status;
+    if (original === error && formatted.path === undefined && typeof status === 'number' && status >= 400 && status < 500) {
+      return { message: formatted.message, extensions: { ...extensions, code: 'BAD_REQUEST' } };
+    }
+  }
   const fromResolver = original instanceof Error && !(original instanceof AppError) && formatted.path !== undefined;
   if (!fromResolver && code && (REQUEST_CODES.has(code) || CONTRACT_CODES.has(code))) {
     return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: withCoercionField(code, formatted.message, extensions) };

@@ -18,11 +18,11 @@ import type { Authentication } from '../auth/guard.js';
 import { createTokenVerifier, type TokenVerifier } from '../auth/tokens.js';
 import { createRequestContext, type AppDeps, type GraphQLContext } from '../graphql/context.js';
 import { AppError, formatGatewayError, rateLimited, unauthenticated } from '../graphql/errors.js';
-import { queryLimitsPlugin } from '../graphql/limits.js';
+import { httpOperationsPlugin, queryLimitsPlugin } from '../graphql/limits.js';
 import { storableInputPlugin } from '../graphql/storable-input.js';
 import { buildGatewaySchema, type GatewaySchemaOptions } from '../graphql/schema.js';
 import { logger as rootLogger, type Logger } from '../log.js';
-import { attachGraphqlWs } from './graphql-ws.js';
+import { attachGraphqlWs, type WebSocketStats } from './graphql-ws.js';
 import { migrationsCheck, mountHealthRoutes, syncCheck, type ReadinessCheck } from './health.js';
 import { httpMetricsMiddleware, metricsRegistry } from './metrics.js';
 import { createRequestRateLimiter, type RequestRateLimiter } from './rate-limit.js';
@@ -59,6 +59,8 @@ export interface GatewayServer {
   schema: GraphQLSchema;
   /** Live subscriptions: shared executions (`keys`, one per document, variables and viewer) and their subscribers. */
   fanout: { readonly keys: number; readonly subscribers: number };
+  /** Sockets, token subjects and unsent bytes the WebSocket side holds (all 0 once the sockets are gone). */
+  websockets: WebSocketStats;
   /** Starts listening; resolves with the actual port (pass 0 for any free port). */
   listen(port?: number, host?: string): Promise<number>;
   /** Stops accepting, finishes in-flight requests, closes WebSockets with 1001. The caller then closes the database. */
@@ -98,12 +100,17 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     csrfPrevention: true,
     introspection: !config.isProduction,
     includeStacktraceInErrorResponses: false,
+    // No "Did you mean …" in production: with introspection off, suggestions would still map the schema.
+    hideSchemaDetailsFromClientErrors: config.isProduction,
+    // The cheapest limit first: the parser stops past this many tokens, before validation and the cost walk.
+    parseOptions: { maxTokens: config.graphql.maxTokens },
     // The composition root owns SIGINT/SIGTERM: Apollo's own handler would re-kill the process
     // before the emulator and the database are closed.
     stopOnTerminationSignals: false,
     formatError: formatGatewayError,
     logger: log,
     plugins: [
+      httpOperationsPlugin<GraphQLContext>(),
       queryLimitsPlugin<GraphQLContext>(config.graphql),
       storableInputPlugin<GraphQLContext>(),
       // No cache hints are used; the default cache-control plugin would wrap every field resolver (bench `read`).
@@ -203,6 +210,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     httpServer,
     schema,
     fanout: ws.fanout,
+    websockets: ws.websockets,
     listen(port = config.port, host?: string) {
       return new Promise<number>((resolve, reject) => {
         httpServer.once('error', reject);

@@ -198,13 +198,13 @@ describe('graphql-ws', () => {
     await client.dispose();
   });
 
-  it('closes with 4401 for an expired token', async () => {
+  it('closes with 4419 (retried by graphql-ws clients) for an expired token', async () => {
     const client = wsClient({ authorization: `Bearer ${await gw.token('user_ws', { expiresIn: -60 })}` });
-    expect(await firstResult(client, '{ plans { id } }')).toEqual({ closed: 4401 });
+    expect(await firstResult(client, '{ plans { id } }')).toEqual({ closed: 4419 });
     await client.dispose();
   });
 
-  it('closes with 4401 when the token expires on an open socket', async () => {
+  it('closes with 4419 when the token expires on an open socket', async () => {
     const token = await gw.token('user_ws', { expiresIn: 2 });
     const events: string[] = [];
     const client = createClient({
@@ -223,7 +223,7 @@ describe('graphql-ws', () => {
       });
     });
     await client.dispose();
-    expect(events).toEqual(['connected', 'closed 4401 Token expired']);
+    expect(events).toEqual(['connected', 'closed 4419 Token expired']);
   });
 
   it('applies the depth limit to operations over WebSocket', async () => {

@@ -52,7 +52,12 @@ export function catalogWithFlatPlan(): string {
   return path;
 }
 
-export async function startLifecycleGateway(env: Record<string, string> = {}): Promise<LifecycleGateway> {
+export interface LifecycleOptions {
+  /** The API base the gateway's Stripe client uses, given the emulator's (e.g. a counting proxy in front of it). */
+  stripeApiBase?: (emulatorUrl: string) => string;
+}
+
+export async function startLifecycleGateway(env: Record<string, string> = {}, opts: LifecycleOptions = {}): Promise<LifecycleGateway> {
   const config = loadConfig({ NODE_ENV: 'test', AUTH_JWT_SECRET: SECRET, RATE_LIMIT_PER_TOKEN: '0', RATE_LIMIT_PER_ADDRESS: '0', BILLING_CATALOG: catalogWithFlatPlan(), ...env });
   const catalog = loadCatalog(config.billingCatalog);
   const emulator = await startEmulator({ port: 0 });
@@ -60,7 +65,7 @@ export async function startLifecycleGateway(env: Record<string, string> = {}): P
   let server: GatewayServer | undefined;
   try {
     // Two retries, as in production, with the SDK's short backoff.
-    const stripe = createStripeClient({ secretKey: 'sk_test_lifecycle', apiBase: emulator.url, maxNetworkRetries: 2, timeoutMs: 10_000 });
+    const stripe = createStripeClient({ secretKey: 'sk_test_lifecycle', apiBase: opts.stripeApiBase?.(emulator.url) ?? emulator.url, maxNetworkRetries: 2, timeoutMs: 10_000 });
     testOrm = await createTestOrm();
     const orm = testOrm.orm;
     await mirrorCatalog(orm.em.fork(), await syncCatalog(stripe, catalog));

@@ -6,20 +6,27 @@
  *   same key + same input → the stored outcome again; same key + different input → CONFLICT;
  * - a request still running under the key: the duplicate waits for it (up to `waitMs`), then replays;
  *   still running after that → CONFLICT;
- * - outcomes are kept 24 h (`expires_at`); an expired key, or one stuck `in_progress` longer than
- *   `staleMs` (a crashed process), is taken over;
+ * - the running request renews its row every second (`updated_at`, a heartbeat). A row that has not
+ *   moved for `staleMs` (5 s) belongs to a process that died: the same request (same hash) takes it over
+ *   and runs again (`resumed`), so a retry after a crash is never answered CONFLICT for its own earlier
+ *   attempt. A different input never takes a row over (CONFLICT);
+ * - outcomes are kept 24 h (`expires_at`); an expired key is taken over like a new one;
  * - a transient failure (Stripe unreachable, rate limited, internal) deletes the row, so the client can
  *   retry with the same key; a card decline or bad input is stored and replayed as the same error.
  *
- * Stripe calls made under a key get keys derived from it (`stripeKey(step)`), so a retry after a crash
- * creates nothing twice at Stripe either.
+ * Stripe calls made under a key get keys derived from it (`stripeKey(step)`), so a resumed run replays
+ * them and gets the objects the dead attempt created (Stripe keeps its keys 24 h): it finishes the
+ * write-through and answers what the first run would have. A use case that checks Stripe for clashes
+ * first (one live subscription per product) recognises its own earlier objects by `requestTag`.
  */
 import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
 import { AppError, badUserInput, conflict, type ErrorCode } from '../../errors.js';
+import { withHeartbeat } from './heartbeat.js';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
-const STALE_MS = 2 * 60 * 1000;
+/** No heartbeat for this long: the holder died (beats come every second). */
+const STALE_MS = 5_000;
 const WAIT_MS = 20_000;
 const POLL_MS = 50;
 const REPLAYED_ERRORS = new Set<ErrorCode>(['CARD_DECLINED', 'BAD_USER_INPUT', 'PAYMENT_ACTION_REQUIRED']);
@@ -39,6 +46,10 @@ export interface IdempotencyRun {
   stripeKey(step: string): string | undefined;
   /** True when this run replays a stored outcome (the function did not run). */
   replayed: boolean;
+  /** True when this run took over the key from an attempt that died mid-way (its Stripe calls may have happened). */
+  resumed: boolean;
+  /** Names this request (not the client's key itself) on what it creates at Stripe, so a resumed run knows its own objects. */
+  requestTag: string | undefined;
 }
 
 type StoredOutcome = { ok: true; value: unknown } | { ok: false; error: { code: ErrorCode; message: string; extensions: Record<string, unknown> } };
@@ -114,16 +125,24 @@ export class IdempotencyStore {
    * stored result of an earlier run.
    */
   async run<T>(req: IdempotentRequest, fn: (run: IdempotencyRun) => Promise<T>): Promise<T> {
-    if (!req.key) return fn({ stripeKey: () => undefined, replayed: false });
+    if (!req.key) return fn({ stripeKey: () => undefined, replayed: false, resumed: false, requestTag: undefined });
     validateIdempotencyKey(req.key);
     const key = req.key;
     const hash = requestHash(req.operation, req.input);
-    const run: IdempotencyRun = { stripeKey: (step) => deriveStripeKey(req.scope, key, req.operation, step), replayed: false };
+    const run: IdempotencyRun = {
+      stripeKey: (step) => deriveStripeKey(req.scope, key, req.operation, step),
+      replayed: false,
+      resumed: false,
+      requestTag: deriveStripeKey(req.scope, key, req.operation, 'request'),
+    };
 
     const deadline = Date.now() + (this.opts.waitMs ?? WAIT_MS);
     for (;;) {
       const claimed = await this.claim(req.scope, key, req.operation, hash);
-      if (claimed) break;
+      if (claimed) {
+        run.resumed = claimed.resumed;
+        break;
+      }
       const row = await this.read(req.scope, key);
       if (!row) continue; // released meanwhile: claim again
       if (row.request_hash !== hash) {
@@ -137,7 +156,11 @@ export class IdempotencyStore {
 
     let value: T;
     try {
-      value = await fn(run);
+      const beat = {
+        sql: `update "idempotency_keys" set "updated_at" = now() where "scope" = ? and "key" = ? and "status" = 'in_progress'`,
+        params: [req.scope, key],
+      };
+      value = await withHeartbeat(this.em, beat, () => fn(run));
     } catch (err) {
       if (err instanceof AppError && REPLAYED_ERRORS.has(err.code)) {
         await this.finish(req.scope, key, 'failed', { ok: false, error: { code: err.code, message: err.message, extensions: { ...err.extensions } } });
@@ -150,22 +173,27 @@ export class IdempotencyStore {
     return value;
   }
 
-  /** Inserts the in-progress row, or takes over an expired / abandoned one. True when this call owns the key. */
-  private async claim(scope: string, key: string, operation: string, hash: string): Promise<boolean> {
+  /**
+   * Inserts the in-progress row, or takes over an expired one or the abandoned attempt of the same
+   * request (no heartbeat for `staleMs`). Null when someone else owns the key.
+   */
+  private async claim(scope: string, key: string, operation: string, hash: string): Promise<{ resumed: boolean } | null> {
     if (++claims % 100 === 0) await this.purgeExpired();
     const staleMs = this.opts.staleMs ?? STALE_MS;
-    const rows = await this.sql<{ key: string }>(
-      `insert into "idempotency_keys" ("scope", "key", "operation", "request_hash", "status", "response", "created_at", "updated_at", "expires_at")
+    const rows = await this.sql<{ resumed: boolean | null }>(
+      `with "prior" as (select "status", "expires_at" from "idempotency_keys" where "scope" = ? and "key" = ?)
+       insert into "idempotency_keys" ("scope", "key", "operation", "request_hash", "status", "response", "created_at", "updated_at", "expires_at")
        values (?, ?, ?, ?, 'in_progress', null, now(), now(), now() + (? * interval '1 millisecond'))
        on conflict ("scope", "key") do update
          set "operation" = excluded."operation", "request_hash" = excluded."request_hash", "status" = 'in_progress',
              "response" = null, "created_at" = now(), "updated_at" = now(), "expires_at" = excluded."expires_at"
          where "idempotency_keys"."expires_at" < now()
-            or ("idempotency_keys"."status" = 'in_progress' and "idempotency_keys"."updated_at" < now() - (? * interval '1 millisecond'))
-       returning "key"`,
-      [scope, key, operation, hash, this.opts.ttlMs ?? IDEMPOTENCY_TTL_MS, staleMs],
+            or ("idempotency_keys"."status" = 'in_progress' and "idempotency_keys"."request_hash" = excluded."request_hash"
+                and "idempotency_keys"."updated_at" < now() - (? * interval '1 millisecond'))
+       returning (select "status" = 'in_progress' and "expires_at" >= now() from "prior") as "resumed"`,
+      [scope, key, scope, key, operation, hash, this.opts.ttlMs ?? IDEMPOTENCY_TTL_MS, staleMs],
     );
-    return rows.length > 0;
+    return rows[0] ? { resumed: rows[0].resumed === true } : null;
   }
 
   private async read(scope: string, key: string): Promise<Row | null> {

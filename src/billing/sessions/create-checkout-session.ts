@@ -75,7 +75,7 @@ export async function createCheckoutSession(deps: LifecycleDeps, auth: Authentic
   const scope = resolveCustomerScope(auth, input.customerId);
   const normalised = { ...input, quantity, idempotencyKey: undefined };
   return new IdempotencyStore(deps.em).run({ scope: idempotencyScope(viewer), key: input.idempotencyKey, operation: 'createCheckoutSession', input: normalised }, async (run) => {
-    return withNewSubscriptionBasis(deps, scope, plan, input.promotionCode, (basis) =>
+    return withNewSubscriptionBasis(deps, scope, plan, input.promotionCode, run, (basis) =>
       openCheckoutSession(deps, { ...basis, quantity, successUrl, cancelUrl, trialDays: input.trialDays, idempotencyKey: run.stripeKey('checkout') }),
     );
   });

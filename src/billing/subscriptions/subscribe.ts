@@ -34,7 +34,7 @@ import { callStripe, isPaymentActionRequired, mapStripeError } from '../stripe-e
 import { retrieveStripeCustomer } from './customer-account.js';
 import { keyed, requireStripe, type LifecycleDeps } from './lifecycle-deps.js';
 import { checkQuantity, newSubscriptionItems, requireSelfServePlan, type PlanPrices } from './plan-items.js';
-import { validatePaymentMethodId, validateTrialDays, withNewSubscriptionBasis } from './subscribe-rules.js';
+import { REQUEST_TAG_METADATA_KEY, validatePaymentMethodId, validateTrialDays, withNewSubscriptionBasis } from './subscribe-rules.js';
 import { WRITE_EXPAND, writeThrough } from './write-through.js';
 
 export type PaymentFlow = 'checkout' | 'client_secret';
@@ -87,7 +87,7 @@ export async function subscribe(deps: LifecycleDeps, auth: Authentication, input
   // A PAYMENT_ACTION_REQUIRED answer is stored with the key like a decline, so the same key replays the
   // same client secret instead of meeting its own incomplete subscription (CONFLICT).
   return new IdempotencyStore(deps.em).run<SubscribeOutcome>({ scope: idempotencyScope(viewer), key: input.idempotencyKey, operation: 'subscribe', input: normalised }, async (run) => {
-    return withNewSubscriptionBasis(deps, scope, plan, input.promotionCode, async (basis) => {
+    return withNewSubscriptionBasis(deps, scope, plan, input.promotionCode, run, async (basis) => {
       const base = { ...basis, quantity, trialDays: input.trialDays ?? null, run };
 
       if (input.paymentMethod) return subscribeWithCard(deps, base, input.paymentMethod);
@@ -113,7 +113,7 @@ function createParams(b: Base, extra: Partial<Stripe.SubscriptionCreateParams>):
   return {
     customer: b.customer.id,
     items: newSubscriptionItems(b.prices, b.quantity),
-    metadata: { plan_id: b.prices.plan.id },
+    metadata: { plan_id: b.prices.plan.id, ...(b.run.requestTag ? { [REQUEST_TAG_METADATA_KEY]: b.run.requestTag } : {}) },
     ...(b.trialDays ? { trial_period_days: b.trialDays } : {}),
     ...(b.promotionCodeId ? { discounts: [{ promotion_code: b.promotionCodeId }] } : {}),
     expand: WRITE_EXPAND,
@@ -126,14 +126,27 @@ function confirmationSecret(sub: Stripe.Subscription): string | null {
   return inv && typeof inv === 'object' ? (inv.confirmation_secret?.client_secret ?? null) : null;
 }
 
-/** An incomplete result of a charged create: the card needs authentication (the subscription is kept for it). */
-async function settle(deps: LifecycleDeps, sub: Stripe.Subscription, more: Stripe.Customer[] = []): Promise<SubscribeOutcome> {
-  await writeThrough(deps, [...more, sub]);
-  if (sub.status === 'incomplete') {
-    const secret = confirmationSecret(sub) ?? (await invoiceSecret(deps, sub));
+/**
+ * What to mirror of a created subscription. A resumed run got the dead attempt's create replayed by
+ * Stripe, i.e. the object as it was then: the mirror gets it as it is now.
+ */
+async function current(deps: LifecycleDeps, b: Base, sub: Stripe.Subscription): Promise<Stripe.Subscription> {
+  if (!b.run.resumed) return sub;
+  return callStripe(() => requireStripe(deps).subscriptions.retrieve(sub.id, { expand: WRITE_EXPAND }), { operation: 'subscriptions.retrieve' });
+}
+
+/**
+ * Mirrors the subscription and answers from the create's result (replayed by Stripe on a resumed run,
+ * so the answer is the first call's). An incomplete result of a charged create: the card needs
+ * authentication (the subscription is kept for it).
+ */
+async function settle(deps: LifecycleDeps, b: Base, created: Stripe.Subscription, more: Stripe.Customer[] = []): Promise<SubscribeOutcome> {
+  await writeThrough(deps, [...more, await current(deps, b, created)]);
+  if (created.status === 'incomplete') {
+    const secret = confirmationSecret(created) ?? (await invoiceSecret(deps, created));
     throw paymentActionRequired(secret ?? '', 'The first payment needs customer action (e.g. 3-D Secure): confirm it with the client secret');
   }
-  return { subscriptionId: sub.id, clientSecret: null, checkoutUrl: null };
+  return { subscriptionId: created.id, clientSecret: null, checkoutUrl: null };
 }
 
 async function invoiceSecret(deps: LifecycleDeps, sub: Stripe.Subscription): Promise<string | null> {
@@ -191,12 +204,12 @@ async function subscribeWithCard(deps: LifecycleDeps, b: Base, paymentMethod: st
   } catch (e) {
     logger.warn({ err: (e as Error).message, customer: b.customer.id }, 'could not make the card the default');
   }
-  return settle(deps, sub, customers);
+  return settle(deps, b, sub, customers);
 }
 
 async function createDirect(deps: LifecycleDeps, b: Base): Promise<SubscribeOutcome> {
   const sub = await callStripe(() => createCharged(deps, b), { operation: 'subscriptions.create', fields: FIELDS });
-  return settle(deps, sub);
+  return settle(deps, b, sub);
 }
 
 async function createIncomplete(deps: LifecycleDeps, b: Base): Promise<SubscribeOutcome> {
@@ -213,6 +226,6 @@ async function createIncomplete(deps: LifecycleDeps, b: Base): Promise<Subscribe
       ),
     { operation: 'subscriptions.create', fields: FIELDS },
   );
-  await writeThrough(deps, [sub]);
+  await writeThrough(deps, [await current(deps, b, sub)]);
   return { subscriptionId: sub.id, clientSecret: confirmationSecret(sub) ?? (await invoiceSecret(deps, sub)), checkoutUrl: null };
 }

@@ -6,6 +6,7 @@ import type { Emulator } from '../emulator.js';
 import { StripeError, notFoundRoute } from '../errors.js';
 import { expandResponse } from '../expand.js';
 import { newId } from '../ids.js';
+import { RequestHolds } from './holds.js';
 import { Params } from './params.js';
 import { RawResponse, type Router } from './router.js';
 
@@ -30,6 +31,8 @@ export class EmulatorHttp {
   /** Idempotency keys being executed right now (Stripe answers 409 to a concurrent duplicate). */
   private readonly inFlight = new Set<string>();
   private keysSaved = 0;
+  /** Test control (in process): hold a request before or after it runs. */
+  readonly holds = new RequestHolds();
 
   constructor(
     private readonly emu: Emulator,
@@ -111,6 +114,11 @@ export class EmulatorHttp {
     }
 
     try {
+      const before = this.holds.take('before', { method, url });
+      if (before && (await before) === 'drop') {
+        res.destroy();
+        return;
+      }
       const params = new Params(raw);
       let status = 200;
       let body: unknown;
@@ -145,6 +153,11 @@ export class EmulatorHttp {
         } satisfies IdempotencyRecord);
       }
       if (method !== 'GET') this.emu.store.changed();
+      const after = this.holds.take('after', { method, url, body });
+      if (after && (await after) === 'drop') {
+        res.destroy();
+        return;
+      }
       send(res, status, body, { ...errorHeaders, ...(idemKey ? { 'Idempotency-Key': idemKey } : {}) });
     } finally {
       if (idemKey) this.inFlight.delete(recordId);

@@ -1,20 +1,23 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { Arg, Args, Ctx, Mutation, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, Extensions, Mutation, Resolver } from 'type-graphql';
 import { requireViewer } from '../../auth/guard.js';
 import type { GraphQLContext } from '../context.js';
+import { STRIPE_CALLS } from '../limits.js';
 import { CheckoutSession, PortalSession } from '../inputs/payloads.js';
 import { CreateCheckoutSessionArgs, CreatePortalSessionInput } from '../inputs/session.inputs.js';
 
 /** Stripe-hosted pages: the billing portal and Checkout. */
 @Resolver()
 export class BillingSessionMutationsResolver {
+  @Extensions({ [STRIPE_CALLS]: 1 })
   @Mutation(() => PortalSession, { description: "The Stripe billing portal for the caller's customer (admins: any customer)." })
   async createPortalSession(@Arg('input', () => CreatePortalSessionInput) input: CreatePortalSessionInput, @Ctx() ctx: GraphQLContext): Promise<PortalSession> {
     requireViewer(ctx.auth);
     return ctx.services.lifecycle.createPortalSession(ctx.auth, input);
   }
 
+  @Extensions({ [STRIPE_CALLS]: 5 })
   @Mutation(() => CheckoutSession, { description: 'A Stripe Checkout page (mode subscription) for a self-serve plan; the subscription starts when it is paid.' })
   async createCheckoutSession(@Args(() => CreateCheckoutSessionArgs) args: CreateCheckoutSessionArgs, @Ctx() ctx: GraphQLContext): Promise<CheckoutSession> {
     requireViewer(ctx.auth);

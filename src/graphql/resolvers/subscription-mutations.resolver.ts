@@ -1,8 +1,9 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { Arg, Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, Extensions, Mutation, Query, Resolver } from 'type-graphql';
 import { requireViewer } from '../../auth/guard.js';
 import type { GraphQLContext } from '../context.js';
+import { STRIPE_CALLS } from '../limits.js';
 import { CancelInput, ChangePlanInput, PaymentFlow, ResumeArgs, SubscribeInput, UpcomingInvoiceArgs } from '../inputs/subscription.inputs.js';
 import { SubscribePayload } from '../inputs/payloads.js';
 import { Invoice, invoiceFromStripe } from '../types/invoice.js';
@@ -11,6 +12,9 @@ import { BillingSubscription, toBillingSubscription } from '../types/subscriptio
 /** The write side of the subscription lifecycle: parse, authenticate, call the service, shape the answer. */
 @Resolver()
 export class SubscriptionMutationsResolver {
+  // The most Stripe calls one resolution makes (customer, live-subscription check, prices, promotion code, card attach,
+  // create and its 3-D Secure retry, default card, invoice secret, write-through): checked by the query limits.
+  @Extensions({ [STRIPE_CALLS]: 10 })
   @Mutation(() => SubscribePayload, {
     description:
       'Subscribe the caller (admins: customerId) to a self-serve plan. With paymentMethod: charged now (CARD_DECLINED / PAYMENT_ACTION_REQUIRED). ' +
@@ -26,6 +30,7 @@ export class SubscriptionMutationsResolver {
     return { subscription, clientSecret: outcome.clientSecret, checkoutUrl: outcome.checkoutUrl };
   }
 
+  @Extensions({ [STRIPE_CALLS]: 6 })
   @Mutation(() => BillingSubscription, {
     description: 'Move to another plan and/or seat count. prorate: upgrades invoiced now for the rest of the period, downgrades credited on the next invoice.',
   })
@@ -35,6 +40,7 @@ export class SubscriptionMutationsResolver {
     return toBillingSubscription(await ctx.services.lifecycle.subscriptionRow(subscriptionId));
   }
 
+  @Extensions({ [STRIPE_CALLS]: 4 })
   @Mutation(() => BillingSubscription, { description: 'atPeriodEnd true: cancelAtPeriodEnd (undo with resume); false: ends now.' })
   async cancel(@Arg('input', () => CancelInput) input: CancelInput, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription> {
     requireViewer(ctx.auth);
@@ -42,6 +48,7 @@ export class SubscriptionMutationsResolver {
     return toBillingSubscription(await ctx.services.lifecycle.subscriptionRow(subscriptionId));
   }
 
+  @Extensions({ [STRIPE_CALLS]: 4 })
   @Mutation(() => BillingSubscription, { description: 'Undo a pending cancellation (cancel with atPeriodEnd: true) before the period ends.' })
   async resume(@Args(() => ResumeArgs) args: ResumeArgs, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription> {
     requireViewer(ctx.auth);
@@ -49,6 +56,7 @@ export class SubscriptionMutationsResolver {
     return toBillingSubscription(await ctx.services.lifecycle.subscriptionRow(subscriptionId));
   }
 
+  @Extensions({ [STRIPE_CALLS]: 3 })
   @Query(() => Invoice, { nullable: true, description: 'Preview of the next invoice, with proration for a plan change when plan is given.' })
   async upcomingInvoice(@Args(() => UpcomingInvoiceArgs) args: UpcomingInvoiceArgs, @Ctx() ctx: GraphQLContext): Promise<Invoice | null> {
     requireViewer(ctx.auth);

@@ -12,17 +12,30 @@ export interface DocumentCache {
   readonly size: number;
 }
 
-export function createDocumentCache(schema: GraphQLSchema, rules: readonly ValidationRule[], maxEntries = 500): DocumentCache {
+export interface DocumentCacheOptions {
+  maxEntries?: number;
+  /** The parser stops past this many tokens (as Apollo's `parseOptions.maxTokens` over HTTP). */
+  maxTokens?: number;
+  /** Drop "Did you mean …?" from validation messages (production: they would map the schema). */
+  hideSuggestions?: boolean;
+}
+
+export function createDocumentCache(schema: GraphQLSchema, rules: readonly ValidationRule[], opts: DocumentCacheOptions = {}): DocumentCache {
+  const { maxEntries = 500, maxTokens, hideSuggestions = false } = opts;
   const entries = new Map<string, CachedDocument>();
   const load = (query: string): CachedDocument => {
     let document: DocumentNode;
     try {
-      document = parse(query);
+      document = parse(query, maxTokens ? { maxTokens } : undefined);
     } catch (err) {
       return { errors: [err instanceof GraphQLError ? new GraphQLError(err.message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } }) : new GraphQLError('Invalid query')] };
     }
     const errors = validate(schema, document, rules);
-    if (errors.length) return { errors: errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED', ...e.extensions } })) };
+    if (errors.length) {
+      // The same pattern Apollo's hideSchemaDetailsFromClientErrors removes over HTTP.
+      const message = (e: GraphQLError) => (hideSuggestions ? e.message.replace(/ ?Did you mean(.+?)\?$/, '') : e.message);
+      return { errors: errors.map((e) => new GraphQLError(message(e), { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED', ...e.extensions } })) };
+    }
     return { document };
   };
   return {
