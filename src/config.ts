@@ -103,6 +103,8 @@ export interface Config {
     /** Bytes one socket may hold unsent. */
     maxBufferedBytesPerSocket: number;
   };
+  /** When /readyz calls the sync stuck (src/http/health.ts `syncCheck`). */
+  syncReadiness: { stuckSeconds: number; stuckFailures: number };
   /** The meter-event flusher (usage ledger → Stripe Billing Meters), per process. */
   usageFlush: {
     /** Meter events sent per second by this process; 0: no flusher here. */
@@ -216,6 +218,8 @@ const VARS = {
   BODY_LIMIT_BYTES: zodVar(intIn(1024, 100 * 1024 * 1024), 'an integer number of bytes 1024-104857600'),
   TRUST_PROXY: zodVar(intIn(0, 10), 'the number of reverse proxies in front of the gateway, 0-10 (0: use the socket address)'),
   GRAPHQL_MAX_DEPTH: zodVar(intIn(1, 100), 'an integer 1-100'),
+  SYNC_STUCK_SECONDS: zodVar(intIn(0, 7 * 86_400), 'an integer number of seconds 0-604800 (0: /readyz does not check the sync)'),
+  SYNC_STUCK_FAILURES: zodVar(intIn(1, 1000), 'an integer 1-1000'),
   GRAPHQL_MAX_COST: zodVar(intIn(1, 10_000_000), 'a positive integer'),
   GRAPHQL_MAX_STRIPE_CALLS: zodVar(intIn(1, 1000), 'an integer 1-1000 (Stripe API calls per request)'),
   GRAPHQL_MAX_TOKENS: zodVar(intIn(100, 1_000_000), 'an integer 100-1000000 (tokens per GraphQL document)'),
@@ -372,6 +376,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxBufferedBytes: v.WS_MAX_BUFFERED_BYTES ?? 64 * 1024 * 1024,
       maxBufferedBytesPerSocket: v.WS_MAX_BUFFERED_BYTES_PER_SOCKET ?? 8 * 1024 * 1024,
     },
+    syncReadiness: { stuckSeconds: v.SYNC_STUCK_SECONDS ?? 900, stuckFailures: v.SYNC_STUCK_FAILURES ?? 3 },
     usageFlush: {
       // A tenth of Stripe's live limit for POST /v1/billing/meter_events (1,000 calls/s; see
       // src/stripe/meter-events/README.md), so several replicas and other API traffic fit beside it.

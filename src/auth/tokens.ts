@@ -6,6 +6,7 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
 import type { AuthConfig } from '../config.js';
 import { AppError, unauthenticated } from '../errors.js';
+import { isStorableText } from '../text/storable.js';
 
 export type Role = 'admin' | 'customer' | 'service';
 
@@ -83,6 +84,9 @@ export function createTokenVerifier(auth: Pick<AuthConfig, 'jwtSecret' | 'jwksUr
     const { sub, email, role } = payload as { sub?: unknown; email?: unknown; role?: unknown };
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > 255) throw unauthenticated('Invalid token: sub must be a non-empty string');
     if (email !== undefined && typeof email !== 'string') throw unauthenticated('Invalid token: email must be a string');
+    // Claims become database rows and Stripe fields: text PostgreSQL cannot hold is refused here, before either.
+    if (!isStorableText(sub) || (email !== undefined && !isStorableText(email)))
+      throw unauthenticated('Invalid token: sub and email may not contain U+0000 or unpaired surrogate characters');
     if (role !== undefined && role !== 'admin' && role !== 'customer' && role !== 'service')
       throw unauthenticated('Invalid token: role must be "admin", "customer" or "service"');
     const viewer: Viewer = { sub, role: role ?? 'customer', ...(email ? { email } : {}) };

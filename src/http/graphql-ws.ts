@@ -15,6 +15,7 @@ import { TokenExpiredError, type TokenVerifier } from '../auth/tokens.js';
 import { createRequestContext, type AppDeps } from '../graphql/context.js';
 import { AppError, formatGatewayError, rateLimited } from '../graphql/errors.js';
 import { checkQueryLimits } from '../graphql/limits.js';
+import { checkStorableInput } from '../graphql/storable-input.js';
 import type { Logger } from '../log.js';
 import { createBufferBudget } from './fanout/budget.js';
 import { createDocumentCache } from './fanout/document-cache.js';
@@ -198,6 +199,8 @@ export function attachGraphqlWs(opts: GraphqlWsOptions): GraphqlWs {
             const { http: _status, ...extensions } = e.extensions;
             return new GraphQLError(e.message, { extensions });
           });
+        const unstorable = checkStorableInput(document, payload.variables);
+        if (unstorable) return [unstorable];
         if (operation.operation === 'subscription') {
           const args: ExecutionArgs = { schema, document, operationName: payload.operationName, variableValues: payload.variables };
           shared.register(args, {

@@ -19,10 +19,11 @@ import { createTokenVerifier, type TokenVerifier } from '../auth/tokens.js';
 import { createRequestContext, type AppDeps, type GraphQLContext } from '../graphql/context.js';
 import { AppError, formatGatewayError, rateLimited, unauthenticated } from '../graphql/errors.js';
 import { httpOperationsPlugin, queryLimitsPlugin } from '../graphql/limits.js';
+import { storableInputPlugin } from '../graphql/storable-input.js';
 import { buildGatewaySchema, type GatewaySchemaOptions } from '../graphql/schema.js';
 import { logger as rootLogger, type Logger } from '../log.js';
 import { attachGraphqlWs, type WebSocketStats } from './graphql-ws.js';
-import { mountHealthRoutes, type ReadinessCheck } from './health.js';
+import { migrationsCheck, mountHealthRoutes, syncCheck, type ReadinessCheck } from './health.js';
 import { createKeyVerification, mountKeyVerification } from './keys-verify.js';
 import { httpMetricsMiddleware, metricsRegistry } from './metrics.js';
 import { createRequestRateLimiter, type RequestRateLimiter } from './rate-limit.js';
@@ -114,6 +115,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     plugins: [
       httpOperationsPlugin<GraphQLContext>(),
       queryLimitsPlugin<GraphQLContext>(config.graphql),
+      storableInputPlugin<GraphQLContext>(),
       // No cache hints are used; the default cache-control plugin would wrap every field resolver (bench `read`).
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: deps.shutdownGraceMs ?? 10_000 }),
@@ -131,6 +133,8 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     app,
     {
       database: deps.checkDatabase ?? (async () => (await orm.checkConnection()).ok),
+      migrations: migrationsCheck(orm),
+      sync: syncCheck(orm, config.syncReadiness),
       stripe: deps.checkStripe,
     },
     log,

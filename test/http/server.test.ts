@@ -35,7 +35,7 @@ describe('probes and metrics', () => {
   it('/readyz is 200 when the database and Stripe answer, else 503 naming the failure', async () => {
     const ok = await fetch(`${gw.url}/readyz`);
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({ status: 'ready', checks: { database: 'ok', stripe: 'ok' } });
+    expect(await ok.json()).toEqual({ status: 'ready', checks: { database: 'ok', migrations: 'ok', sync: 'ok', stripe: 'ok' } });
 
     gw.stripeUp.value = false;
     const stripeDown = await fetch(`${gw.url}/readyz`);

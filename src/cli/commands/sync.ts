@@ -20,8 +20,9 @@ export async function signalsHook(config: Config): Promise<{ afterEvent: AfterEv
 function printDrift(report: FullSyncReport): void {
   const { customers, subscriptions, invoices } = report.checked;
   process.stdout.write(`Checked ${customers} customers, ${subscriptions} subscriptions, ${invoices} invoices.\n`);
+  for (const f of report.failed) process.stdout.write(`  skipped ${f.table.padEnd(13)} ${f.id}: ${f.reason}\n`);
   if (report.drift.length === 0) {
-    process.stdout.write('No drift: the mirror matches Stripe.\n');
+    process.stdout.write(report.failed.length ? 'No drift in the objects checked.\n' : 'No drift: the mirror matches Stripe.\n');
     return;
   }
   process.stdout.write(`Drift in ${report.drift.length} row(s)${report.repaired ? ', repaired' : ''}:\n`);
@@ -33,8 +34,10 @@ function printDrift(report: FullSyncReport): void {
 function printMissed(report: MissedEventsReport): void {
   process.stdout.write(
     `Events: ${report.listed} listed since the last sync, ${report.missed} missed by webhooks, ` +
-      `${report.processed} processed${report.failed ? `, ${report.failed} failed (will retry)` : ''}.\n`,
+      `${report.processed} processed${report.failed ? `, ${report.failed} failed` : ''}.\n`,
   );
+  // Parked events stay in the inbox: the admin query parkedWebhookEvents lists them, retryParkedWebhookEvent retries one.
+  for (const p of report.parked) process.stdout.write(`  parked ${p.id} ${p.type}: ${p.reason}\n`);
 }
 
 export function registerSync(program: Command, ctx: CliContext): void {
@@ -102,7 +105,8 @@ export function registerSync(program: Command, ctx: CliContext): void {
           printMissed(missed);
           if (full) printDrift(full);
         }
-        ctx.outcome = missed.failed > 0 ? 1 : 0;
+        // Exit 1 when something was left behind (parked or skipped, each with its reason); the rest went through.
+        ctx.outcome = missed.failed > 0 || (full?.failed.length ?? 0) > 0 ? 1 : 0;
       } finally {
         await signals?.close();
         await target?.close();

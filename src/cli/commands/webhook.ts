@@ -63,6 +63,7 @@ export function registerWebhook(program: Command, ctx: CliContext): void {
             if (!r.ok) throw new Error(r.error);
           },
           port: opts.port ?? DEFAULT_WEBHOOK_SIDECAR_PORT,
+          syncReadiness: config.syncReadiness,
         });
         cleanup.push(() => sidecar.close());
         if (opts.json) printJson({ url: sidecar.url, webhookUrl: `${sidecar.url}/webhooks/stripe` });

@@ -13,6 +13,7 @@ import type { Catalog } from '../../billing/catalog.js';
 import { roundHalfUp, storedMrr, subscriptionMrrExact } from '../../billing/mrr/index.js';
 import { Price } from '../../db/entities/catalog.js';
 import { Subscription, SubscriptionItem, type SubscriptionDiscount } from '../../db/entities/subscription.js';
+import { toStorableText } from '../../text/storable.js';
 import { at, atOrNull, idOf, metadataOf, MirrorInputError, plain, rawCopy, type MirrorWriteOptions } from './common.js';
 
 /** Expandable fields of a subscription stored as ids in `raw` (items and discounts stay whole). */
@@ -225,6 +226,7 @@ export async function upsertSubscription(
   catalog: PlanCatalog,
   opts: MirrorWriteOptions = {},
 ): Promise<Subscription> {
+  sub = toStorableText(sub);
   if (!sub.items || !Array.isArray(sub.items.data)) throw new MirrorInputError(`subscription ${sub.id}: no items list`);
   if (sub.items.has_more) {
     // Stripe lists up to 20 items inline; the gateway's plans have 2. Mirroring a partial list would delete items.
