@@ -43,6 +43,7 @@ export function MrrChart({ report }: { report: MrrFieldsFragment }) {
         responsive: true,
         maintainAspectRatio: false,
         animation: false,
+        datasets: { bar: { maxBarThickness: 72 } },
         scales: { y: { beginAtZero: true, ticks: { display: false } } },
         plugins: {
           legend: { display: currencies.length > 1 },

@@ -36,7 +36,8 @@ export function LiveProvider({ token, children }: { token: string; children: Rea
     return () => {
       stopFeed();
       stopMrr();
-      void client.dispose();
+      // dispose() rejects when the socket was refused (e.g. 4401): that is already reported through onError.
+      void Promise.resolve(client.dispose()).catch(() => undefined);
     };
   }, [token]);
   return <LiveContext.Provider value={live}>{children}</LiveContext.Provider>;

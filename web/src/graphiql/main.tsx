@@ -17,7 +17,8 @@ async function devHeaders(): Promise<string> {
 // graphql-ws authenticates by connectionParams: the Headers tab's authorization is passed along.
 const fetcher = createGraphiQLFetcher({ url: '/graphql', subscriptionUrl: wsUrl });
 
-const initialQuery = `# billing-gateway: queries, mutations and subscriptions (over graphql-ws).
+// `?query=…` opens the explorer on a given document (links from docs and tests).
+const initialQuery = new URLSearchParams(location.search).get('query') ?? `# billing-gateway: queries, mutations and subscriptions (over graphql-ws).
 query Plans {
   plans { id name price { formatted } }
 }
@@ -31,7 +32,7 @@ void devHeaders().then((headers) =>
   createRoot(document.getElementById('root')!).render(
     <StrictMode>
       <div style={{ height: '100vh' }}>
-        <GraphiQL fetcher={fetcher} defaultQuery={initialQuery} initialHeaders={headers} shouldPersistHeaders={false} />
+        <GraphiQL fetcher={fetcher} defaultQuery={initialQuery} initialQuery={initialQuery} initialHeaders={headers} shouldPersistHeaders={false} />
       </div>
     </StrictMode>,
   ),
