@@ -2,7 +2,7 @@
  * The browser pages (`/dashboard`, `/billing`, `/graphiql`), built by Vite from `web/` into
  * `dist/web` at install time and served from the gateway's own port: no CDN, so they work offline.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ApolloServerPlugin } from '@apollo/server';
 import express, { type Express, type Response } from 'express';
@@ -20,6 +20,7 @@ export function devSignInAllowed(config: Config): boolean {
 }
 
 export function mountWebPages(app: Express, config: Config): void {
+  const themeLink = config.webThemeCss ? `<link rel="stylesheet" href="${WEB_ASSET_BASE}/theme.css">` : '';
   const page = (file: string) => (_req: unknown, res: Response) => {
     const path = join(WEB_DIST, file);
     if (!existsSync(path)) {
@@ -27,8 +28,14 @@ export function mountWebPages(app: Express, config: Config): void {
       return;
     }
     // The HTML names hashed assets, so it must be revalidated; the assets themselves are immutable.
-    res.set('Cache-Control', 'no-cache').sendFile(path);
+    // The theme comes last, so its custom properties override the pages' own.
+    const html = readFileSync(path, 'utf8').replace('</head>', `${themeLink}</head>`);
+    res.set('Cache-Control', 'no-cache').type('html').send(html);
   };
+  if (config.webThemeCss) {
+    const css = config.webThemeCss;
+    app.get(WEB_ASSET_BASE + '/theme.css', (_req, res) => res.set('Cache-Control', 'no-cache').sendFile(css));
+  }
   app.use(WEB_ASSET_BASE + '/assets', express.static(join(WEB_DIST, 'assets'), { immutable: true, maxAge: '1y', index: false, fallthrough: false }));
   // What a page may know before sign-in. Never cached: it may carry a dev token.
   app.get(WEB_ASSET_BASE + '/session.json', async (_req, res) => {
