@@ -70,21 +70,20 @@ async function measure(serverUrl: string, o: WebOptions, log: (line: string) => 
     log(`page JS gzipped: /billing ${kb(billing.gzip)} (${billing.files} files, ${kb(billing.raw)} raw), /dashboard ${kb(dashboard.gzip)} (${dashboard.files} files, ${kb(dashboard.raw)} raw)`);
 
     // The page records when each customer's entry is first on screen.
-    await page.evaluate(() => {
-      const seen = new Map<string, number>();
-      (window as unknown as { __onScreen: Map<string, number> }).__onScreen = seen;
-      const feed = document.querySelector('[data-testid="event-feed"]')!;
+    // In-page code as a string: this project's TypeScript has no DOM types.
+    await page.evaluate(`{
+      const seen = (window.__onScreen = {});
       new MutationObserver((records) => {
-        const ids: string[] = [];
+        const ids = [];
         for (const r of records)
           for (const n of r.addedNodes) {
-            const m = /cus_\w+/.exec(n.textContent ?? '');
-            if (m && !seen.has(m[0])) ids.push(m[0]);
+            const m = /cus_\\w+/.exec(n.textContent ?? '');
+            if (m && !(m[0] in seen)) ids.push(m[0]);
           }
-        if (ids.length) requestAnimationFrame(() => ids.forEach((id) => seen.has(id) || seen.set(id, performance.timeOrigin + performance.now())));
-      }).observe(feed, { childList: true });
-    });
-    const onScreen = async () => new Map(Object.entries(await page.evaluate(() => Object.fromEntries((window as unknown as { __onScreen: Map<string, number> }).__onScreen))));
+        if (ids.length) requestAnimationFrame(() => ids.forEach((id) => (seen[id] ??= performance.timeOrigin + performance.now())));
+      }).observe(document.querySelector('[data-testid="event-feed"]'), { childList: true });
+    }`);
+    const onScreen = async () => new Map(Object.entries((await page.evaluate('window.__onScreen')) as Record<string, number>));
     let snapshot = new Map<string, number>();
     await warmUp(gateway.url, emus.source, warmups, (c) => {
       void onScreen().then((m) => (snapshot = m));

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -7,6 +8,11 @@ import { PROJECT_ROOT } from '../../src/paths.js';
 /** Debian's Chromium (`apt-get install chromium`); Playwright never downloads a browser of its own. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SCREENSHOTS = join(PROJECT_ROOT, 'docs/screenshots');
+
+/** The pages are built at install (`prepare`); a checkout that skipped scripts builds them here. */
+export function ensurePagesBuilt(): void {
+  if (!existsSync(join(PROJECT_ROOT, 'dist/web/dashboard.html'))) execFileSync('npm', ['run', 'build:web'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+}
 
 export interface PageProblems {
   consoleErrors: string[];
@@ -33,6 +39,9 @@ export async function launchBrowser(): Promise<TestBrowser> {
     // Playwright gives the browser a fresh temporary profile of its own.
   });
   const contexts: BrowserContext[] = [];
+  const closePages = async () => {
+    for (const c of contexts.splice(0)) await c.close().catch(() => undefined);
+  };
   return {
     browser,
     async open() {
@@ -51,11 +60,9 @@ export async function launchBrowser(): Promise<TestBrowser> {
       page.on('pageerror', (err) => problems.consoleErrors.push(`pageerror: ${err.message}`));
       return { context, page, problems };
     },
-    async closePages() {
-      for (const c of contexts.splice(0)) await c.close().catch(() => undefined);
-    },
+    closePages,
     async close() {
-      await this.closePages();
+      await closePages();
       await browser.close();
     },
   };
@@ -66,11 +73,14 @@ const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/
 /** axe-core run inside the page; returns the serious and critical violations, one line each. */
 export async function seriousA11yViolations(page: Page): Promise<string[]> {
   await page.addScriptTag({ content: axeSource });
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[] }> } }).axe;
-    const r = await axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map((n) => JSON.stringify(n.target)) }));
-  });
+  // In-page code as a string: this project's TypeScript has no DOM types.
+  const violations = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((r) =>
+    r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map((n) => JSON.stringify(n.target)) })))`)) as {
+    id: string;
+    impact: string | null;
+    help: string;
+    targets: string[];
+  }[];
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.targets.join(', ')}`);
 }
 

@@ -1,12 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../src/auth/tokens.js';
-import { PROJECT_ROOT } from '../../src/paths.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
-import { launchBrowser, screenshot, seriousA11yViolations, type PageProblems, type TestBrowser } from './browser.js';
+import { ensurePagesBuilt, launchBrowser, screenshot, seriousA11yViolations, type PageProblems, type TestBrowser } from './browser.js';
 
 /**
  * The pages in Debian's Chromium against the compiled gateway in sandbox mode: what they show is
@@ -52,10 +50,7 @@ async function expectCleanPage(page: Page, problems: PageProblems) {
 }
 
 beforeAll(async () => {
-  // The pages are built at install (`prepare`); a checkout that skipped scripts builds them here.
-  if (!existsSync(join(PROJECT_ROOT, 'dist/web/dashboard.html'))) {
-    execFileSync('npm', ['run', 'build:web'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
-  }
+  ensurePagesBuilt();
   gw = await startGatewayProcess();
   secret = readFileSync(join(gw.dataDir, 'dev-jwt-secret'), 'utf8').trim();
   adminToken = await signDevToken({ sub: 'admin', role: 'admin' }, secret);
@@ -87,7 +82,7 @@ describe('/dashboard', () => {
     await page.getByTestId('token-input').fill(adminToken);
     await page.getByTestId('sign-in').click();
     await expect.poll(() => page.getByTestId('mrr-total').textContent(), { timeout: 10_000 }).toBe(await apiMrrTotal());
-    const storage = await page.evaluate(() => ({ session: JSON.stringify(sessionStorage), local: localStorage.length, cookie: document.cookie }));
+    const storage = (await page.evaluate('({ session: JSON.stringify(sessionStorage), local: localStorage.length, cookie: document.cookie })')) as { session: string };
     expect(storage.session).toContain(adminToken);
     expect(storage).toMatchObject({ local: 0, cookie: '' });
     await expectCleanPage(page, problems);
