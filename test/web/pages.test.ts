@@ -191,7 +191,17 @@ describe('/billing', () => {
     await subscribe(token, 'basic_monthly');
     const { page, problems } = await tb.open();
     await page.goto(`${gw.url}/billing#token=${token}`);
-    await page.getByTestId('manage-billing').click();
+    await page.getByTestId('manage-billing').waitFor({ timeout: 10_000 });
+    // By keyboard: Tab reaches the button, with a visible focus ring, and Enter opens the portal.
+    let focused: { testid: string | null; outline: string } | null = null;
+    for (let i = 0; i < 10 && focused?.testid !== 'manage-billing'; i++) {
+      await page.keyboard.press('Tab');
+      focused = (await page.evaluate(
+        `({ testid: document.activeElement?.getAttribute('data-testid') ?? null, outline: getComputedStyle(document.activeElement).outlineStyle })`,
+      )) as { testid: string | null; outline: string };
+    }
+    expect(focused).toEqual({ testid: 'manage-billing', outline: 'solid' });
+    await page.keyboard.press('Enter');
     await page.waitForURL((u) => u.href.startsWith(gw.emulatorUrl), { timeout: 10_000 });
     expect(problems.offHost).toEqual([]);
   });

@@ -37,7 +37,7 @@ export type Async<T> = { state: 'loading' } | { state: 'error'; error: unknown }
 
 /**
  * Runs `load` now and whenever `deps` change; `reload()` refetches while the old data stays on
- * screen. An UNAUTHENTICATED/FORBIDDEN answer goes to `onAuthError` (back to the sign-in form).
+ * screen. An UNAUTHENTICATED or FORBIDDEN answer (a wrong or too weak token) goes to `onAuthError`: back to the sign-in form.
  */
 export function useQuery<T>(load: () => Promise<T>, deps: unknown[], onAuthError?: (e: ApiError) => void) {
   const [result, setResult] = useState<Async<T>>({ state: 'loading' });
@@ -52,7 +52,7 @@ export function useQuery<T>(load: () => Promise<T>, deps: unknown[], onAuthError
       (data) => n === seq.current && setResult({ state: 'ok', data }),
       (error: unknown) => {
         if (n !== seq.current) return;
-        if (error instanceof ApiError && error.code === 'UNAUTHENTICATED') authRef.current?.(error);
+        if (error instanceof ApiError && error.isAuth) authRef.current?.(error);
         setResult({ state: 'error', error });
       },
     );
