@@ -135,9 +135,17 @@ describe('/dashboard', () => {
     await screenshot(page, 'customers');
     await expectCleanPage(page, problems);
 
+    // Search is the API's exact-email filter.
+    await page.getByTestId('customer-search').fill('listed-user@example.com');
+    await page.getByTestId('customer-search').press('Enter');
+    await expect.poll(() => page.getByTestId('customer-row').allTextContents(), { timeout: 10_000 }).toEqual([expect.stringContaining('listed-user@example.com')]);
+
     await page.getByTestId('customer-row').first().getByRole('link').click();
     await page.getByRole('heading', { name: 'Subscriptions' }).waitFor({ timeout: 10_000 });
     await page.getByRole('heading', { name: 'Invoices' }).waitFor();
+    const listed = (await gql(adminToken, '{ customers(email: "listed-user@example.com") { edges { node { mrr { formatted } invoices { totalCount } } } } }')).customers.edges[0].node;
+    expect(await page.getByTestId('customer-mrr').textContent()).toBe(listed.mrr.formatted);
+    expect(await page.getByRole('link', { name: /^PDF/ }).count()).toBe(listed.invoices.totalCount);
     await screenshot(page, 'customer');
     await expectCleanPage(page, problems);
 
@@ -183,6 +191,19 @@ describe('/billing', () => {
     await page.getByTestId('cancel').waitFor({ timeout: 10_000 });
     const s = (await gql(token, 'query($c: ID) { subscriptions(customerId: $c) { id cancelAtPeriodEnd } }', { c: sub.customer.id })).subscriptions;
     expect(s.find((x: { id: string }) => x.id === sub.id)).toMatchObject({ cancelAtPeriodEnd: false });
+    await expectCleanPage(page, problems);
+  });
+
+  it('shows usage against what is included, and the next invoice so far once over it', async () => {
+    const token = await customerToken('usage-user');
+    const sub = await subscribe(token, 'basic_monthly');
+    await gql(token, 'mutation($i: ReportUsageInput!) { reportUsage(input: $i) { id } }', { i: { meter: 'api_calls', quantity: 1500, idempotencyKey: 'usage-user-1' } });
+    const upcoming = (await gql(token, 'query($s: ID!) { upcomingInvoice(subscriptionId: $s) { amountDue { formatted } } }', { s: sub.id })).upcomingInvoice;
+    const { page, problems } = await tb.open();
+    await page.goto(`${gw.url}/billing#token=${token}`);
+    await page.getByText('1,500 of 1,000 included').waitFor({ timeout: 10_000 });
+    await page.getByText('500 over').waitFor();
+    await expect.poll(() => page.getByTestId('overage-so-far').textContent(), { timeout: 10_000 }).toContain(upcoming.amountDue.formatted);
     await expectCleanPage(page, problems);
   });
 

@@ -50,7 +50,9 @@ function CustomerDetail({ c }: { c: C }) {
       <div className="grid">
         <div className="card kpi">
           <div className="label">MRR</div>
-          <div className="value">{c.mrr.formatted}</div>
+          <div className="value" data-testid="customer-mrr">
+            {c.mrr.formatted}
+          </div>
           <div className="sub mono">{c.id}</div>
         </div>
         <div className="card kpi">
