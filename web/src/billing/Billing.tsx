@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { BillingPageQuery, BillingUpcomingQuery } from '../gql/graphql';
 import { newIdempotencyKey, request, type ApiError } from '../lib/api';
-import { Empty, ErrorBox, Loading, StatusBadge, UsageBar, formatDate, useQuery } from '../lib/ui';
+import { ErrorBox, InvoiceTable, Loading, StatusBadge, UsageBars, formatDate, useQuery } from '../lib/ui';
 import { BillingQuery, CancelMutation, ChangePlanMutation, PortalMutation, ResumeMutation, SubscribeMutation, UpcomingQuery } from './queries';
 
 type Page = BillingPageQuery;
@@ -37,15 +37,11 @@ export function Billing({ token, onAuthError }: { token: string; onAuthError: (e
         <div className="two-col">
           <section className="card" aria-labelledby="invoices-heading">
             <h2 id="invoices-heading">Invoices</h2>
-            <Invoices invoices={customer.invoices.edges.map((e) => e.node)} />
+            <InvoiceTable invoices={customer.invoices.edges.map((e) => e.node)} />
           </section>
           <section className="card" aria-labelledby="usage-heading">
             <h2 id="usage-heading">Usage this period</h2>
-            {customer.usage.length === 0 ? (
-              <Empty>Your plan has no metered usage.</Empty>
-            ) : (
-              customer.usage.map((u) => <UsageBar key={u.meter} label={u.meter} quantity={u.quantity} included={u.included} overage={u.overage} />)
-            )}
+            <UsageBars usage={customer.usage} />
             {sub && customer.usage.some((u) => u.overage > 0) && <OverageSoFar token={token} subscriptionId={sub.id} />}
           </section>
         </div>
@@ -242,55 +238,6 @@ function ChangePlan({ plans, sub, token, onChanged }: { plans: Page['plans']; su
       )}
       {error != null && <ErrorBox error={error} />}
     </>
-  );
-}
-
-function Invoices({ invoices }: { invoices: NonNullable<Page['customer']>['invoices']['edges'][number]['node'][] }) {
-  if (invoices.length === 0) return <Empty>No invoices yet.</Empty>;
-  return (
-    <div className="table-wrap">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Date</th>
-            <th scope="col">Status</th>
-            <th scope="col" className="num">
-              Total
-            </th>
-            <th scope="col">Links</th>
-          </tr>
-        </thead>
-        <tbody>
-          {invoices.map((i) => (
-            <tr key={i.id} data-testid="invoice-row">
-              <td>
-                {formatDate(i.createdAt)}
-                <div className="muted">{i.number ?? i.id}</div>
-              </td>
-              <td>
-                <StatusBadge value={i.status} />
-              </td>
-              <td className="num" data-testid="invoice-total">
-                {i.total.formatted}
-              </td>
-              <td>
-                {i.hostedInvoiceUrl && (
-                  <a href={i.hostedInvoiceUrl} target="_blank" rel="noreferrer">
-                    View<span className="visually-hidden"> invoice {i.number ?? i.id}</span>
-                  </a>
-                )}
-                {i.hostedInvoiceUrl && i.pdfUrl && ' · '}
-                {i.pdfUrl && (
-                  <a href={i.pdfUrl} target="_blank" rel="noreferrer">
-                    PDF<span className="visually-hidden"> of invoice {i.number ?? i.id}</span>
-                  </a>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
   );
 }
 

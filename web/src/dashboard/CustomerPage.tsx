@@ -1,6 +1,6 @@
 import type { AccessState, DashboardCustomerQuery } from '../gql/graphql';
 import { request, type ApiError } from '../lib/api';
-import { Empty, ErrorBox, Loading, StatusBadge, UsageBar, formatDate, useQuery } from '../lib/ui';
+import { Empty, ErrorBox, InvoiceTable, Kpi, Loading, StatusBadge, UsageBars, formatDate, useQuery } from '../lib/ui';
 import { CustomerQuery } from './queries';
 
 /** Dunning runs GRACE → SOFT_SUSPENDED → SUSPENDED after a failed payment. */
@@ -48,29 +48,13 @@ function CustomerDetail({ c }: { c: C }) {
     <>
       <h1 tabIndex={-1}>{c.name || c.email || c.externalId || c.id}</h1>
       <div className="grid">
-        <div className="card kpi">
-          <div className="label">MRR</div>
-          <div className="value" data-testid="customer-mrr">
-            {c.mrr.formatted}
-          </div>
-          <div className="sub mono">{c.id}</div>
-        </div>
-        <div className="card kpi">
-          <div className="label">Access</div>
-          <div className="value">
-            <StatusBadge value={c.accessState} />
-          </div>
-          <div className="sub">{dunning ? `Dunning ${dunning}` : 'not in dunning'}</div>
-        </div>
-        <div className="card kpi">
-          <div className="label">External id</div>
-          <div className="value mono" style={{ fontSize: '1rem' }}>
-            {c.externalId || '—'}
-          </div>
-          <div className="sub">
-            {c.email ?? 'no email'} · since {formatDate(c.createdAt)}
-          </div>
-        </div>
+        <Kpi label="MRR" value={c.mrr.formatted} testId="customer-mrr" sub={<span className="mono">{c.id}</span>} />
+        <Kpi label="Access" value={<StatusBadge value={c.accessState} />} sub={dunning ? `Dunning ${dunning}` : 'not in dunning'} />
+        <Kpi
+          label="External id"
+          value={<span className="mono" style={{ fontSize: '1rem' }}>{c.externalId || '—'}</span>}
+          sub={`${c.email ?? 'no email'} · since ${formatDate(c.createdAt)}`}
+        />
       </div>
 
       <section className="card" aria-labelledby="subs-heading">
@@ -121,59 +105,11 @@ function CustomerDetail({ c }: { c: C }) {
       <div className="two-col">
         <section className="card" aria-labelledby="inv-heading">
           <h2 id="inv-heading">Invoices</h2>
-          {c.invoices.edges.length === 0 ? (
-            <Empty>No invoices yet.</Empty>
-          ) : (
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Invoice</th>
-                    <th scope="col">Status</th>
-                    <th scope="col" className="num">
-                      Total
-                    </th>
-                    <th scope="col">Links</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {c.invoices.edges.map(({ node: i }) => (
-                    <tr key={i.id}>
-                      <td>
-                        {i.number ?? i.id}
-                        <div className="muted">{formatDate(i.createdAt)}</div>
-                      </td>
-                      <td>
-                        <StatusBadge value={i.status} />
-                      </td>
-                      <td className="num">{i.total.formatted}</td>
-                      <td>
-                        {i.hostedInvoiceUrl && (
-                          <a href={i.hostedInvoiceUrl} target="_blank" rel="noreferrer">
-                            View<span className="visually-hidden"> invoice {i.number ?? i.id}</span>
-                          </a>
-                        )}
-                        {i.hostedInvoiceUrl && i.pdfUrl && ' · '}
-                        {i.pdfUrl && (
-                          <a href={i.pdfUrl} target="_blank" rel="noreferrer">
-                            PDF<span className="visually-hidden"> of invoice {i.number ?? i.id}</span>
-                          </a>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
+          <InvoiceTable invoices={c.invoices.edges.map((e) => e.node)} />
         </section>
         <section className="card" aria-labelledby="usage-heading">
           <h2 id="usage-heading">Usage this period</h2>
-          {c.usage.length === 0 ? (
-            <Empty>The plan has no meters.</Empty>
-          ) : (
-            c.usage.map((u) => <UsageBar key={u.meter} label={u.meter} quantity={u.quantity} included={u.included} overage={u.overage} />)
-          )}
+          <UsageBars usage={c.usage} />
           <h3>Entitlements</h3>
           {c.entitlements.length === 0 ? (
             <Empty>None.</Empty>

@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'react';
 import type { MrrFieldsFragment } from '../gql/graphql';
 import { request, type ApiError } from '../lib/api';
-import { ErrorBox, Loading, useQuery } from '../lib/ui';
+import { ErrorBox, Kpi, Loading, useQuery } from '../lib/ui';
 import { EventFeed } from './EventFeed';
 import { useLive } from './live';
 import { MrrChart } from './MrrChart';
@@ -36,34 +36,15 @@ export function Overview({ token, onAuthError }: { token: string; onAuthError: (
             Key figures
           </h2>
           <div className="grid">
-            <div className="card kpi">
-              <div className="label">MRR</div>
-              <div className="value" data-testid="mrr-total" aria-live="polite">
-                {report ? (report.totals[0]?.formatted ?? '$0.00') : '…'}
-              </div>
-              <div className="sub">{report && report.totals.length > 1 ? `also ${list(report.totals.slice(1))}` : 'per currency'}</div>
-            </div>
-            <div className="card kpi">
-              <div className="label">Active subscriptions</div>
-              <div className="value" data-testid="active-subscriptions">
-                {report ? report.activeSubscriptions.toLocaleString() : '…'}
-              </div>
-              <div className="sub">active and past due</div>
-            </div>
-            <div className="card kpi">
-              <div className="label">New this month</div>
-              <div className="value" data-testid="mrr-new">
-                {report ? list(report.newThisMonth) : '…'}
-              </div>
-              <div className="sub">MRR that started counting</div>
-            </div>
-            <div className="card kpi">
-              <div className="label">Churned this month</div>
-              <div className="value" data-testid="mrr-churned">
-                {report ? list(report.churnedThisMonth) : '…'}
-              </div>
-              <div className="sub">net new {report ? list(report.netNewThisMonth) : '…'}</div>
-            </div>
+            <Kpi
+              label="MRR"
+              testId="mrr-total"
+              value={report ? (report.totals[0]?.formatted ?? '$0.00') : '…'}
+              sub={report && report.totals.length > 1 ? `also ${list(report.totals.slice(1))}` : 'per currency'}
+            />
+            <Kpi label="Active subscriptions" testId="active-subscriptions" value={report ? report.activeSubscriptions.toLocaleString() : '…'} sub="active and past due" />
+            <Kpi label="New this month" testId="mrr-new" value={report ? list(report.newThisMonth) : '…'} sub="MRR that started counting" />
+            <Kpi label="Churned this month" testId="mrr-churned" value={report ? list(report.churnedThisMonth) : '…'} sub={`net new ${report ? list(report.netNewThisMonth) : '…'}`} />
           </div>
         </section>
       )}

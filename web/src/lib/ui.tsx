@@ -78,6 +78,18 @@ export function StatusBadge({ value }: { value: string }) {
   return <span className={`badge badge-${value.toLowerCase()}`}>{value.replace(/_/g, ' ').toLowerCase()}</span>;
 }
 
+/** One bar per meter of the plan, or a note that it has none. */
+export function UsageBars({ usage }: { usage: { meter: string; quantity: number; included: number; overage: number }[] }) {
+  if (usage.length === 0) return <Empty>The plan has no metered usage.</Empty>;
+  return (
+    <>
+      {usage.map((u) => (
+        <UsageBar key={u.meter} label={u.meter} quantity={u.quantity} included={u.included} overage={u.overage} />
+      ))}
+    </>
+  );
+}
+
 /** A bar of used against included; past included, the overage part is shown in the warning colour. */
 export function UsageBar({ label, quantity, included, overage }: { label: string; quantity: number; included: number; overage: number }) {
   const max = Math.max(included, quantity, 1);
@@ -95,6 +107,81 @@ export function UsageBar({ label, quantity, included, overage }: { label: string
         <span className="bar-in" style={{ width: `${(within / max) * 100}%` }} />
         {overage > 0 && <span className="bar-over" style={{ width: `${(overage / max) * 100}%` }} />}
       </div>
+    </div>
+  );
+}
+
+export function Kpi({ label, value, sub, testId }: { label: string; value: ReactNode; sub?: ReactNode; testId?: string }) {
+  return (
+    <div className="card kpi">
+      <div className="label">{label}</div>
+      <div className="value" data-testid={testId}>
+        {value}
+      </div>
+      {sub !== undefined && <div className="sub">{sub}</div>}
+    </div>
+  );
+}
+
+export interface InvoiceRow {
+  id: string;
+  number?: string | null;
+  status: string;
+  createdAt: string;
+  total: { formatted: string };
+  hostedInvoiceUrl?: string | null;
+  pdfUrl?: string | null;
+}
+
+/** Invoices with their status, total and Stripe's hosted page and PDF (both pages show them alike). */
+export function InvoiceTable({ invoices }: { invoices: InvoiceRow[] }) {
+  if (invoices.length === 0) return <Empty>No invoices yet.</Empty>;
+  return (
+    <div className="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Invoice</th>
+            <th scope="col">Status</th>
+            <th scope="col" className="num">
+              Total
+            </th>
+            <th scope="col">Links</th>
+          </tr>
+        </thead>
+        <tbody>
+          {invoices.map((i) => {
+            const name = i.number ?? i.id;
+            return (
+              <tr key={i.id} data-testid="invoice-row">
+                <td>
+                  {formatDate(i.createdAt)}
+                  <div className="muted">{name}</div>
+                </td>
+                <td>
+                  <StatusBadge value={i.status} />
+                </td>
+                <td className="num" data-testid="invoice-total">
+                  {i.total.formatted}
+                </td>
+                <td>
+                  {i.hostedInvoiceUrl && (
+                    <a href={i.hostedInvoiceUrl} target="_blank" rel="noreferrer">
+                      View<span className="visually-hidden"> invoice {name}</span>
+                    </a>
+                  )}
+                  {i.hostedInvoiceUrl && i.pdfUrl && ' · '}
+                  {i.pdfUrl && (
+                    <a href={i.pdfUrl} target="_blank" rel="noreferrer">
+                      PDF<span className="visually-hidden"> of invoice {name}</span>
+                    </a>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
     </div>
   );
 }
