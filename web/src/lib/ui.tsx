@@ -60,7 +60,6 @@ export function useQuery<T>(load: () => Promise<T>, deps: unknown[], onAuthError
   useEffect(() => {
     setResult({ state: 'loading' });
     run();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, deps);
   return { result, reload: run, setResult };
 }
