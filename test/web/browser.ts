@@ -70,12 +70,12 @@ export async function launchBrowser(): Promise<TestBrowser> {
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-/** axe-core run inside the page; returns the serious and critical violations, one line each. */
-export async function seriousA11yViolations(page: Page): Promise<string[]> {
+/** axe-core run inside the page (less the `exclude` selectors); returns the serious and critical violations, one line each. */
+export async function seriousA11yViolations(page: Page, exclude: string[] = []): Promise<string[]> {
   await page.addScriptTag({ content: axeSource });
   // In-page code as a string: this project's TypeScript has no DOM types.
-  const violations = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((r) =>
-    r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map((n) => JSON.stringify(n.target)) })))`)) as {
+  const violations = (await page.evaluate(`axe.run({ exclude: ${JSON.stringify(exclude.map((e) => [e]))} }, { resultTypes: ['violations'] }).then((r) =>
+    r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map((n) => JSON.stringify(n.target) + ' ' + n.html.slice(0, 160)) })))`)) as {
     id: string;
     impact: string | null;
     help: string;

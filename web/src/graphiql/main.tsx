@@ -3,6 +3,7 @@ import { GraphiQL } from 'graphiql';
 // Monaco's language workers, bundled by Vite: nothing is fetched from a CDN.
 import 'graphiql/setup-workers/vite';
 import 'graphiql/style.css';
+import './graphiql.css';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 
