@@ -58,6 +58,8 @@ export interface Config {
   mrrMilestones: number[];
   /** Absolute path of the plan catalog file. */
   billingCatalog: string;
+  /** A stylesheet the web pages load after their own (theming); unset: none. */
+  webThemeCss?: string;
   /** Allowed origins (scheme://host[:port]) for portal/checkout return URLs; empty: any http(s) URL. */
   portalReturnUrlAllowlist: string[];
   /** Browser origins allowed to call /graphql cross-origin: '*' = any, [] = none (same origin only). */
@@ -202,6 +204,7 @@ const VARS = {
     'a comma-separated list of positive amounts in major units, e.g. 100,1000,10000',
   ),
   BILLING_CATALOG: zodVar(z.string().min(1), 'the path of a plan catalog JSON file'),
+  WEB_THEME_CSS: zodVar(z.string().min(1), 'the path of a CSS file'),
   PORTAL_RETURN_URL_ALLOWLIST: zodVar(commaList(origin), 'a comma-separated list of origins such as https://app.example.com'),
   CORS_ORIGINS: zodVar(z.union([z.literal('*'), commaList(origin)]), '* or a comma-separated list of origins such as https://app.example.com'),
   BILLING_GRACE_PERIOD_DAYS: zodVar(intIn(0, 365), 'an integer number of days 0-365'),
@@ -352,6 +355,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: v.REDIS_URL,
     mrrMilestones: [...new Set(v.MRR_MILESTONES ?? [100, 1000, 10000, 100000, 1000000])].sort((a, b) => a - b),
     billingCatalog: catalogPath,
+    ...(v.WEB_THEME_CSS ? { webThemeCss: resolve(v.WEB_THEME_CSS) } : {}),
     portalReturnUrlAllowlist: v.PORTAL_RETURN_URL_ALLOWLIST ?? [],
     // Development: any origin (a frontend on another port just works); production: only those listed.
     corsOrigins: v.CORS_ORIGINS ?? (nodeEnv === 'production' ? [] : '*'),

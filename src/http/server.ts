@@ -8,7 +8,6 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
@@ -27,6 +26,7 @@ import { migrationsCheck, mountHealthRoutes, syncCheck, type ReadinessCheck } fr
 import { createKeyVerification, mountKeyVerification } from './keys-verify.js';
 import { httpMetricsMiddleware, metricsRegistry } from './metrics.js';
 import { createRequestRateLimiter, type RequestRateLimiter } from './rate-limit.js';
+import { graphiqlLandingPage, mountWebPages } from './web-pages.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -119,7 +119,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
       // No cache hints are used; the default cache-control plugin would wrap every field resolver (bench `read`).
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: deps.shutdownGraceMs ?? 10_000 }),
-      config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+      config.isProduction ? ApolloServerPluginLandingPageDisabled() : graphiqlLandingPage(),
     ],
   });
   await apollo.start();
@@ -182,6 +182,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
   // API key verification: no request rate limit (the keys' own limits apply), its own body parser.
   mountKeyVerification(app, keys.verifier, authenticate, config.bodyLimitBytes);
 
+  mountWebPages(app, config);
   deps.mountRoutes?.(app);
 
   app.use((_req, res) => {
