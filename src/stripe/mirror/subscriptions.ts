@@ -246,8 +246,10 @@ export async function upsertSubscription(
       const row = await tx.upsert(Subscription, data);
       // The revenue history: an event's copy was the state at the event's time; any other copy
       // (a mutation's answer, a re-read, a sync) is the state now, on the customer's clock.
+      // A copy stamped with an event's time (a re-read for it) is no older than that time.
       const fromEvent = opts.eventType && opts.lastEventAt;
-      await recordMrrPoint(tx, data, fromEvent ? opts.lastEventAt! : null, mrrPointRank(fromEvent ? opts.eventType : undefined));
+      const at = fromEvent ? opts.lastEventAt! : latest(await clockNow(tx, data.testClock), opts.lastEventAt);
+      await recordMrrPoint(tx, data, at, fromEvent ? mrrPointRank(opts.eventType!) : opts.lastEventAt ? 0 : MRR_POINT_RANK_NOW);
       const items = subscriptionItemRows(sub, now);
       if (items.length > 0) await tx.upsertMany(SubscriptionItem, items);
       await tx.nativeDelete(SubscriptionItem, {
@@ -260,39 +262,52 @@ export async function upsertSubscription(
   );
 }
 
+/** The rank of the state just written by a mutation (its answer): exact at the clock's now. */
+const MRR_POINT_RANK_NOW = 4;
+
 /**
  * Which copy wins when two give a subscription's MRR for the same moment (same-second events): the
- * state read now (4), then a deletion (3), an update (2), a creation (1); 0 is a value seeded from a
- * row. Equal ranks from events keep the larger value, so the outcome does not depend on arrival order.
+ * answer of a mutation made now (4), then an event's copy: a deletion (3), an update (2), a creation
+ * (1); last a copy only known to be no older than the moment (0: a re-read for an event, a sync, a
+ * seeded row), which may already show a later change. Equal ranks from events keep the larger value,
+ * so the outcome does not depend on arrival order.
  */
-export function mrrPointRank(eventType: string | undefined): number {
-  if (!eventType) return 4;
+export function mrrPointRank(eventType: string): number {
   if (eventType.endsWith('.deleted')) return 3;
   if (eventType.endsWith('.created')) return 1;
   return 2;
 }
 
+const latest = (a: Date, b: Date | undefined): Date => (b && b > a ? b : a);
+
+/** Now on a test clock (its mirrored frozen time), else wall time. */
+async function clockNow(em: EntityManager, testClock: string | null): Promise<Date> {
+  if (!testClock) return new Date();
+  const rows = await queryRows<{ frozen_time: Date | string }>(em, 'select frozen_time from test_clocks where id = ?', [testClock]);
+  return rows[0] ? new Date(rows[0].frozen_time) : new Date();
+}
+
 /**
- * Records what the subscription's MRR was at `at` (null: now on its test clock, else wall time) in
+ * Records what the subscription's MRR was at `at` in
  * `subscription_mrr_points`; the database then recomputes the customer's MRR movements
- * (src/db/entities/revenue.ts). For the same moment, the higher rank wins; between two reads of the
- * current state, the later one.
+ * (src/db/entities/revenue.ts). For the same moment, the higher rank wins; between two copies of the
+ * current state of one rank, the later one.
  */
 export async function recordMrrPoint(
   em: EntityManager,
   row: { id: string; customerId: string; mrrNumerator: string | null; mrrDenominator: string | null; testClock: string | null },
-  at: Date | null,
+  at: Date,
   rank: number,
 ): Promise<void> {
   await queryRows(
     em,
     `insert into subscription_mrr_points as p (subscription_id, at, customer_id, numerator, denominator, rank)
-     values (?, coalesce(?::timestamptz, (select frozen_time from test_clocks where id = ?), now()), ?, ?, ?, ?)
+     values (?, ?::timestamptz, ?, ?, ?, ?)
      on conflict (subscription_id, at) do update
        set customer_id = excluded.customer_id, numerator = excluded.numerator, denominator = excluded.denominator, rank = excluded.rank
      where (excluded.numerator, excluded.denominator, excluded.customer_id) is distinct from (p.numerator, p.denominator, p.customer_id)
-       and (excluded.rank > p.rank or (excluded.rank = p.rank and (excluded.rank = 4 or excluded.numerator / excluded.denominator > p.numerator / p.denominator)))`,
-    [row.id, at?.toISOString() ?? null, row.testClock, row.customerId, row.mrrNumerator ?? '0', row.mrrDenominator ?? '1', rank],
+       and (excluded.rank > p.rank or (excluded.rank = p.rank and (excluded.rank in (0, ${MRR_POINT_RANK_NOW}) or excluded.numerator / excluded.denominator > p.numerator / p.denominator)))`,
+    [row.id, at.toISOString(), row.customerId, row.mrrNumerator ?? '0', row.mrrDenominator ?? '1', rank],
   );
 }
 

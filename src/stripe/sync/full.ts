@@ -31,6 +31,7 @@ import {
 } from '../mirror/index.js';
 import { webhookMetrics } from '../webhooks/metrics.js';
 import { lockObject, MIRROR_TABLES, rowStamp, type MirrorKind } from './convergence.js';
+import { backfillMrrPoints, type MrrBackfillReport } from './revenue-backfill.js';
 
 export type DriftTable = 'customers' | 'subscriptions' | 'invoices';
 
@@ -48,6 +49,8 @@ export interface FullSyncReport {
   drift: DriftEntry[];
   /** Rows written back (equals drift.length unless `repair` is false). */
   repaired: number;
+  /** The revenue history rebuilt from Stripe's subscription events (when repairing). */
+  mrrBackfill?: MrrBackfillReport;
 }
 
 export interface SyncFullOptions {
@@ -206,6 +209,8 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
     webhookMetrics.syncDriftRows.set({ table }, n);
     if (n > 0) webhookMetrics.syncDriftTotal.inc({ table }, n);
   }
+  // The revenue history: what Stripe's recent subscription events say each subscription was worth when.
+  if (ctx.repair) report.mrrBackfill = await backfillMrrPoints(opts.orm, opts.stripe);
   // The MRR totals follow each row write (triggers); checking them here repairs whatever bypassed that.
   if (ctx.repair && (await repairMrrTotals(opts.orm.em.fork()))) log.warn('full sync rebuilt the MRR totals: they differed from the mirrored subscriptions');
   if (report.drift.length > 0) log.warn({ drift: report.drift.length, byTable }, 'full sync found the mirror out of date with Stripe');
