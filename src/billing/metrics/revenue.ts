@@ -10,7 +10,9 @@
  * `mrr(start) + netNewMrr = mrr(end)` holds exactly and consecutive points chain.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import type { RevenueGrain } from '../../db/entities/revenue.js';
+import type Stripe from 'stripe';
+import type { MrrMovementKind, RevenueGrain } from '../../db/entities/revenue.js';
+import { idOf } from '../../stripe/mirror/common.js';
 import { badUserInput } from '../../errors.js';
 import { addExact, fraction, multiplyExact, roundHalfUp, ZERO, type Fraction } from '../mrr/index.js';
 import { queryRows } from './sql.js';
@@ -213,6 +215,24 @@ export async function compactRevenueRollups(em: EntityManager): Promise<void> {
      having sum(movements) <> 0 or sum(customers) <> 0 or sum(new_num) <> 0 or sum(expansion_num) <> 0 or sum(contraction_num) <> 0
          or sum(churned_num) <> 0 or sum(reactivation_num) <> 0 or sum(kept_num) <> 0`,
   );
+}
+
+/**
+ * The kind of MRR movement an event brought (for the MRR_UPDATED signal's message): the latest
+ * movement of the event's customer in `currency` at or before the event's time; when the history has
+ * none (a customer not mirrored yet), the direction of the change.
+ */
+export async function movementKindOf(em: EntityManager, event: Stripe.Event, currency: string, change: number): Promise<MrrMovementKind> {
+  const customer = idOf((event.data.object as { customer?: unknown }).customer);
+  if (customer) {
+    const rows = await queryRows<{ kind: MrrMovementKind }>(
+      em,
+      'select kind from mrr_movements where customer_id = ? and currency = ? and at <= ? order by at desc limit 1',
+      [customer, currency, new Date(event.created * 1000)],
+    );
+    if (rows[0]) return rows[0].kind;
+  }
+  return change >= 0 ? 'expansion' : 'contraction';
 }
 
 /** The service behind `Query.revenue` (per request). */
