@@ -11,7 +11,7 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type Stripe from 'stripe';
-import type { MrrMovementKind, RevenueGrain } from '../../db/entities/revenue.js';
+import { ROLLUP_COLUMNS, rollupPeriodsSql, rollupValuesSql, type MrrMovementKind, type RevenueGrain } from '../../db/entities/revenue.js';
 import { idOf } from '../../stripe/mirror/common.js';
 import { badUserInput } from '../../errors.js';
 import { addExact, fraction, multiplyExact, roundHalfUp, ZERO, type Fraction } from '../mrr/index.js';
@@ -78,7 +78,7 @@ export function periodStarts(from: Date, to: Date, grain: RevenueGrain): Date[] 
   return out;
 }
 
-interface RollupRow {
+export interface RollupRow {
   currency: string;
   /** 'YYYY-MM-DD', or null for everything before the first period. */
   period: string | null;
@@ -130,24 +130,32 @@ export async function revenueReport(em: EntityManager, q: RevenueQuery): Promise
   const first = starts[0]!;
   const end = nextPeriod(starts[starts.length - 1]!, grain);
   const currency = q.currency ? q.currency.toLowerCase() : null;
-  const iso = (d: Date) => d.toISOString().slice(0, 10);
-  const rows = await queryRows<RollupRow>(
-    em,
-    `select currency, case when period < ?::date then null else to_char(period, 'YYYY-MM-DD') end as period, denominator::text as denominator,
-            sum(new_num)::text as new_num, sum(expansion_num)::text as expansion_num, sum(contraction_num)::text as contraction_num,
-            sum(churned_num)::text as churned_num, sum(reactivation_num)::text as reactivation_num, sum(kept_num)::text as kept_num,
-            sum(customers) as customers, sum(new_customers) as new_customers, sum(churned_customers) as churned_customers,
-            sum(reactivated_customers) as reactivated_customers, count(*) as r
-     from revenue_rollups
-     where grain = ? and period < ?::date ${currency ? 'and currency = ?' : ''}
-     group by 1, 2, 3`,
-    [iso(first), grain, iso(end), ...(currency ? [currency] : [])],
-  );
-  // Per currency: the history before the first period (key ''), then each period.
+  const rows = await queryRows<RollupRow>(em, ROLLUP_SUMS_SQL(Boolean(currency)), [isoDay(first), grain, isoDay(end), ...(currency ? [currency] : [])]);
+  const read = rows.reduce((n, r) => n + Number(r.r), 0);
+  if (read > COMPACT_ROLLUPS_AFTER_ROWS + 2 * rows.length) await compactRevenueRollups(em);
+  return pointsOf(rows, starts, grain, currency);
+}
+
+/** SQL: the rollups of one grain summed per currency, period and denominator, everything before the first period in one row (period null). */
+const ROLLUP_SUMS_SQL = (oneCurrency: boolean) => `select currency, case when period < ?::date then null else to_char(period, 'YYYY-MM-DD') end as period, denominator::text as denominator,
+       sum(new_num)::text as new_num, sum(expansion_num)::text as expansion_num, sum(contraction_num)::text as contraction_num,
+       sum(churned_num)::text as churned_num, sum(reactivation_num)::text as reactivation_num, sum(kept_num)::text as kept_num,
+       sum(customers) as customers, sum(new_customers) as new_customers, sum(churned_customers) as churned_customers,
+       sum(reactivated_customers) as reactivated_customers, count(*) as r
+from revenue_rollups
+where grain = ? and period < ?::date ${oneCurrency ? 'and currency = ?' : ''}
+group by 1, 2, 3`;
+
+const isoDay = (d: Date) => d.toISOString().slice(0, 10);
+
+/**
+ * The points from sums per currency, period ('YYYY-MM-DD' start, null for the history before the
+ * first one) and denominator: exact running MRR and customer counts, each figure rounded once.
+ * Exported for the bench's baseline, which computes the same sums from the raw movements.
+ */
+export function pointsOf(rows: readonly RollupRow[], starts: readonly Date[], grain: RevenueGrain, currency: string | null): RevenuePointData[] {
   const byCurrency = new Map<string, Map<string, Sums>>();
-  let read = 0;
   for (const row of rows) {
-    read += Number(row.r);
     const periods = byCurrency.get(row.currency) ?? new Map<string, Sums>();
     byCurrency.set(row.currency, periods);
     const key = row.period ?? '';
@@ -157,7 +165,6 @@ export async function revenueReport(em: EntityManager, q: RevenueQuery): Promise
     for (const f of MONEY_FIELDS) s[f] = addExact(s[f], fraction(BigInt(row[f]), den));
     for (const f of COUNT_FIELDS) s[f] += Number(row[f]);
   }
-  if (read > COMPACT_ROLLUPS_AFTER_ROWS + 2 * rows.length) await compactRevenueRollups(em);
   if (currency && !byCurrency.has(currency)) byCurrency.set(currency, new Map());
 
   const points: RevenuePointData[] = [];
@@ -166,7 +173,7 @@ export async function revenueReport(em: EntityManager, q: RevenueQuery): Promise
     let mrr = netOf(before);
     let customers = before.customers;
     for (const start of starts) {
-      const s = periods.get(iso(start)) ?? emptySums();
+      const s = periods.get(isoDay(start)) ?? emptySums();
       const mrrEnd = addExact(mrr, netOf(s));
       const customersEnd = customers + s.customers;
       const startRounded = roundHalfUp(mrr);
@@ -196,7 +203,7 @@ export async function revenueReport(em: EntityManager, q: RevenueQuery): Promise
       customers = customersEnd;
     }
   }
-  return points.sort((a, b) => a.periodStart.getTime() - b.periodStart.getTime() || a.currency.localeCompare(b.currency));
+  return points.sort((a, b) => a.periodStart.getTime() - b.periodStart.getTime() || a.currency.localeCompare(b.currency));  return points.sort((a, b) => a.periodStart.getTime() - b.periodStart.getTime() || a.currency.localeCompare(b.currency));
 }
 
 /**
@@ -204,7 +211,7 @@ export async function revenueReport(em: EntityManager, q: RevenueQuery): Promise
  * rows inserted meanwhile are left for the next time (as `compactMrrTotals` does for the MRR totals).
  */
 export async function compactRevenueRollups(em: EntityManager): Promise<void> {
-  const cols = 'new_num, expansion_num, contraction_num, churned_num, reactivation_num, kept_num, customers, new_customers, churned_customers, reactivated_customers, movements';
+  const cols = ROLLUP_COLUMNS;
   const sums = cols.split(', ').map((c) => `sum(${c})`).join(', ');
   await queryRows(
     em,
@@ -233,6 +240,27 @@ export async function movementKindOf(em: EntityManager, event: Stripe.Event, cur
     if (rows[0]) return rows[0].kind;
   }
   return change >= 0 ? 'expansion' : 'contraction';
+}
+
+/** The rollups as the movements give them (repair, and loading movements with triggers off, as the bench does). */
+export const REBUILD_REVENUE_ROLLUPS_SQL = `insert into revenue_rollups (grain, period, currency, denominator, ${ROLLUP_COLUMNS})
+select g.grain, g.period, m.currency, m.denominator, ${rollupValuesSql('m').map((e) => `sum(${e})`).join(', ')}
+from mrr_movements m cross join lateral ${rollupPeriodsSql('m')}
+group by 1, 2, 3, 4`;
+
+/**
+ * Rebuilds the rollups from `mrr_movements`. Locks them against the trigger's deltas while it runs, so
+ * a movement either lands before (and is counted) or after (as a delta on top). Run it inside a
+ * transaction (it opens one otherwise).
+ */
+export async function rebuildRevenueRollups(em: EntityManager): Promise<void> {
+  const run = async (tx: EntityManager) => {
+    await queryRows(tx, 'lock table revenue_rollups in exclusive mode');
+    await queryRows(tx, 'delete from revenue_rollups');
+    await queryRows(tx, REBUILD_REVENUE_ROLLUPS_SQL);
+  };
+  if (em.isInTransaction()) await run(em);
+  else await em.transactional(run);
 }
 
 /** The service behind `Query.revenue` (per request). */

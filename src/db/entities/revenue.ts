@@ -27,24 +27,39 @@ export type RevenueGrain = (typeof REVENUE_GRAINS)[number];
 /** SQL: the UTC start (a date) of the `grain` period holding the timestamptz `column`. */
 export const periodOfSql = (grain: RevenueGrain, column: string) => `date_trunc('${grain}', ${column} at time zone 'UTC')::date`;
 
+/** The columns of `revenue_rollups` a movement adds to, after (grain, period, currency, denominator). */
+export const ROLLUP_COLUMNS = 'new_num, expansion_num, contraction_num, churned_num, reactivation_num, kept_num, customers, new_customers, churned_customers, reactivated_customers, movements';
+
+/**
+ * What one `mrr_movements` row (`row`: a table alias, or `new` / `old` in a trigger) adds to each of
+ * ROLLUP_COLUMNS in the period `g` (grain, period, first, kept), as SQL expressions. One definition for
+ * the trigger and the rebuild (src/billing/metrics/revenue.ts).
+ */
+export const rollupValuesSql = (row: string): string[] => [
+  `(case when ${row}.kind = 'new' then ${row}.after_num else 0 end)`,
+  `(case when ${row}.kind = 'expansion' then ${row}.after_num - ${row}.before_num else 0 end)`,
+  `(case when ${row}.kind = 'contraction' then ${row}.before_num - ${row}.after_num else 0 end)`,
+  `(case when ${row}.kind = 'churn' then ${row}.before_num else 0 end)`,
+  `(case when ${row}.kind = 'reactivation' then ${row}.after_num else 0 end)`,
+  `(case when g.kept then ${row}.after_num - ${row}.before_num else 0 end)`,
+  `(case when ${row}.kind in ('new', 'reactivation') then 1 when ${row}.kind = 'churn' then -1 else 0 end)`,
+  `(case when ${row}.kind = 'new' and g.first then 1 else 0 end)`,
+  `(case when ${row}.kind = 'churn' and g.first then 1 else 0 end)`,
+  `(case when ${row}.kind = 'reactivation' and g.first then 1 else 0 end)`,
+  '1',
+];
+
+/** The periods of one movement row as a derived table `g (grain, period, first, kept)`. */
+export const rollupPeriodsSql = (row: string) => `(values ('day', ${periodOfSql('day', `${row}.at`)}, ${row}.day_first, ${row}.day_kept),
+               ('week', ${periodOfSql('week', `${row}.at`)}, ${row}.week_first, ${row}.week_kept),
+               ('month', ${periodOfSql('month', `${row}.at`)}, ${row}.month_first, ${row}.month_kept)) g (grain, period, first, kept)`;
+
 /** The rollup deltas of one `mrr_movements` row version (`new` with sign '', `old` with sign '-'). */
 const rollupDelta = (row: 'new' | 'old', sign: '' | '-') => `
-  insert into revenue_rollups (grain, period, currency, denominator, new_num, expansion_num, contraction_num, churned_num, reactivation_num, kept_num, customers, new_customers, churned_customers, reactivated_customers, movements)
+  insert into revenue_rollups (grain, period, currency, denominator, ${ROLLUP_COLUMNS})
   select g.grain, g.period, ${row}.currency, ${row}.denominator,
-         ${sign}(case when ${row}.kind = 'new' then ${row}.after_num else 0 end),
-         ${sign}(case when ${row}.kind = 'expansion' then ${row}.after_num - ${row}.before_num else 0 end),
-         ${sign}(case when ${row}.kind = 'contraction' then ${row}.before_num - ${row}.after_num else 0 end),
-         ${sign}(case when ${row}.kind = 'churn' then ${row}.before_num else 0 end),
-         ${sign}(case when ${row}.kind = 'reactivation' then ${row}.after_num else 0 end),
-         ${sign}(case when g.kept then ${row}.after_num - ${row}.before_num else 0 end),
-         ${sign}(case when ${row}.kind in ('new', 'reactivation') then 1 when ${row}.kind = 'churn' then -1 else 0 end),
-         ${sign}(case when ${row}.kind = 'new' and g.first then 1 else 0 end),
-         ${sign}(case when ${row}.kind = 'churn' and g.first then 1 else 0 end),
-         ${sign}(case when ${row}.kind = 'reactivation' and g.first then 1 else 0 end),
-         ${sign}1
-  from (values ('day', ${periodOfSql('day', `${row}.at`)}, ${row}.day_first, ${row}.day_kept),
-               ('week', ${periodOfSql('week', `${row}.at`)}, ${row}.week_first, ${row}.week_kept),
-               ('month', ${periodOfSql('month', `${row}.at`)}, ${row}.month_first, ${row}.month_kept)) g (grain, period, first, kept);`;
+         ${rollupValuesSql(row).map((e) => `${sign}${e}`).join(',\n         ')}
+  from ${rollupPeriodsSql(row)};`;
 
 const ROLLUP_TRIGGER_BODY = `
 if tg_op <> 'INSERT' then${rollupDelta('old', '-')}
