@@ -272,7 +272,7 @@ const MRR_POINT_RANK_NOW = 4;
  * seeded row), which may already show a later change. Equal ranks from events keep the larger value,
  * so the outcome does not depend on arrival order.
  */
-export function mrrPointRank(eventType: string): number {
+function mrrPointRank(eventType: string): number {
   if (eventType.endsWith('.deleted')) return 3;
   if (eventType.endsWith('.created')) return 1;
   return 2;
