@@ -197,6 +197,13 @@ describe('revenue history of the scenario', () => {
       }
       const { snapshot } = await readMrrTotals(gw.orm.em.fork());
       expect(snapshot.currencies).toEqual([{ currency: 'usd', amount: 2417, subscriptions: 4 }]);
+      // The mrr report's month figures are March's point (asked as of March 20).
+      const { movements } = await readMrrTotals(gw.orm.em.fork(), new Date((MARCH + 19 * DAY) * 1000));
+      expect(movements).toMatchObject({
+        newThisMonth: [{ currency: 'usd', amount: 2517 }],
+        churnedThisMonth: [{ currency: 'usd', amount: 500 }],
+        netNewThisMonth: [{ currency: 'usd', amount: 1917 }],
+      });
       // The rollups kept by the trigger are what a rebuild from the movements gives, also once compacted.
       const rollups = () => gw.orm.em.getConnection().execute(
         `select grain, period, currency, denominator, sum(new_num) n, sum(expansion_num) e, sum(contraction_num) c, sum(churned_num) ch,

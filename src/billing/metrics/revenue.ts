@@ -15,6 +15,7 @@ import { ROLLUP_COLUMNS, rollupPeriodsSql, rollupValuesSql, type MrrMovementKind
 import { idOf } from '../../stripe/mirror/common.js';
 import { badUserInput } from '../../errors.js';
 import { addExact, fraction, multiplyExact, roundHalfUp, ZERO, type Fraction } from '../mrr/index.js';
+import type { MrrMovements } from './mrr-totals.js';
 import { queryRows } from './sql.js';
 
 export type RevenueInterval = 'DAY' | 'WEEK' | 'MONTH';
@@ -222,6 +223,25 @@ export async function compactRevenueRollups(em: EntityManager): Promise<void> {
      having sum(movements) <> 0 or sum(customers) <> 0 or sum(new_num) <> 0 or sum(expansion_num) <> 0 or sum(contraction_num) <> 0
          or sum(churned_num) <> 0 or sum(reactivation_num) <> 0 or sum(kept_num) <> 0`,
   );
+}
+
+/**
+ * This month's (UTC, of `asOf`) new, churned and net new MRR per currency: the figures of the month's
+ * revenue point (`newMrr`, `churnedMrr`, `netNewMrr`), so `mrr` and `revenue` agree. A currency is
+ * listed under new / churned when a customer had such a movement, and under net new when either is.
+ */
+export async function monthMovements(em: EntityManager, asOf: Date): Promise<MrrMovements> {
+  const month = periodStartOf(asOf, 'month');
+  const points = await revenueReport(em, { from: month, to: nextPeriod(month, 'month'), interval: 'MONTH' });
+  const added = points.filter((p) => p.newCustomers > 0);
+  const churned = points.filter((p) => p.churnedCustomers > 0);
+  const either = points.filter((p) => p.newCustomers > 0 || p.churnedCustomers > 0);
+  return {
+    month,
+    newThisMonth: added.map((p) => ({ currency: p.currency, amount: p.newMrr, subscriptions: p.newCustomers })),
+    churnedThisMonth: churned.map((p) => ({ currency: p.currency, amount: p.churnedMrr, subscriptions: p.churnedCustomers })),
+    netNewThisMonth: either.map((p) => ({ currency: p.currency, amount: p.netNewMrr, subscriptions: p.newCustomers - p.churnedCustomers })),
+  };
 }
 
 /**
