@@ -247,9 +247,8 @@ export async function upsertSubscription(
       // The revenue history: an event's copy was the state at the event's time; any other copy
       // (a mutation's answer, a re-read, a sync) is the state now, on the customer's clock.
       // A copy stamped with an event's time (a re-read for it) is no older than that time.
-      const fromEvent = opts.eventType && opts.lastEventAt;
-      const at = fromEvent ? opts.lastEventAt! : latest(await clockNow(tx, data.testClock), opts.lastEventAt);
-      await recordMrrPoint(tx, data, at, fromEvent ? mrrPointRank(opts.eventType!) : opts.lastEventAt ? 0 : MRR_POINT_RANK_NOW);
+      if (opts.eventType && opts.lastEventAt) await recordMrrPoint(tx, data, opts.lastEventAt, mrrPointRank(opts.eventType));
+      else await recordMrrPoint(tx, data, { notBefore: opts.lastEventAt ?? null }, opts.lastEventAt ? 0 : MRR_POINT_RANK_NOW);
       const items = subscriptionItemRows(sub, now);
       if (items.length > 0) await tx.upsertMany(SubscriptionItem, items);
       await tx.nativeDelete(SubscriptionItem, {
@@ -278,17 +277,9 @@ function mrrPointRank(eventType: string): number {
   return 2;
 }
 
-const latest = (a: Date, b: Date | undefined): Date => (b && b > a ? b : a);
-
-/** Now on a test clock (its mirrored frozen time), else wall time. */
-async function clockNow(em: EntityManager, testClock: string | null): Promise<Date> {
-  if (!testClock) return new Date();
-  const rows = await queryRows<{ frozen_time: Date | string }>(em, 'select frozen_time from test_clocks where id = ?', [testClock]);
-  return rows[0] ? new Date(rows[0].frozen_time) : new Date();
-}
-
 /**
- * Records what the subscription's MRR was at `at` in
+ * Records what the subscription's MRR was at `at` (or now on its test clock, else wall time, and no
+ * earlier than `notBefore`) in
  * `subscription_mrr_points`; the database then recomputes the customer's MRR movements
  * (src/db/entities/revenue.ts). For the same moment, the higher rank wins; between two copies of the
  * current state of one rank, the later one.
@@ -296,18 +287,20 @@ async function clockNow(em: EntityManager, testClock: string | null): Promise<Da
 export async function recordMrrPoint(
   em: EntityManager,
   row: { id: string; customerId: string; mrrNumerator: string | null; mrrDenominator: string | null; testClock: string | null },
-  at: Date,
+  at: Date | { notBefore: Date | null },
   rank: number,
 ): Promise<void> {
+  const given = at instanceof Date ? at : null;
+  const notBefore = at instanceof Date ? null : at.notBefore;
   await queryRows(
     em,
     `insert into subscription_mrr_points as p (subscription_id, at, customer_id, numerator, denominator, rank)
-     values (?, ?::timestamptz, ?, ?, ?, ?)
+     values (?, coalesce(?::timestamptz, greatest(coalesce((select frozen_time from test_clocks where id = ?), now()), ?::timestamptz)), ?, ?, ?, ?)
      on conflict (subscription_id, at) do update
        set customer_id = excluded.customer_id, numerator = excluded.numerator, denominator = excluded.denominator, rank = excluded.rank
      where (excluded.numerator, excluded.denominator, excluded.customer_id) is distinct from (p.numerator, p.denominator, p.customer_id)
        and (excluded.rank > p.rank or (excluded.rank = p.rank and (excluded.rank in (0, ${MRR_POINT_RANK_NOW}) or excluded.numerator / excluded.denominator > p.numerator / p.denominator)))`,
-    [row.id, at.toISOString(), row.customerId, row.mrrNumerator ?? '0', row.mrrDenominator ?? '1', rank],
+    [row.id, given?.toISOString() ?? null, row.testClock, notBefore?.toISOString() ?? null, row.customerId, row.mrrNumerator ?? '0', row.mrrDenominator ?? '1', rank],
   );
 }
 
