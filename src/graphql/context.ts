@@ -13,6 +13,7 @@ import { SubscriptionQueries } from '../billing/subscriptions/queries/subscripti
 import { createCustomerLoaders, CustomerService, type CustomerLoaders } from '../billing/customers/customer-service.js';
 import { createPriceLoaders, PlanService, type PriceLoaders } from '../billing/plans/plan-service.js';
 import { MrrReportService } from '../billing/metrics/mrr-report.js';
+import { RevenueService } from '../billing/metrics/revenue.js';
 import type { Config } from '../config.js';
 import type { Em, Orm } from '../db/orm.js';
 import type { PlainReader } from '../db/plain-rows.js';
@@ -36,6 +37,7 @@ export interface GatewayServices {
   invoiceQueries: InvoiceQueries;
   /** The MRR report (issue 5). */
   mrr: MrrReportService;
+  revenue: RevenueService;
   /** Subscribe / change plan / cancel / resume / preview / portal / checkout (issue 4, writes). */
   lifecycle: SubscriptionLifecycleService;
   /** The usage ledger (reportUsage, Customer.usage) and entitlements (issue 6). */
@@ -103,6 +105,7 @@ class LazyServices implements GatewayServices {
   #subscriptionQueries?: SubscriptionQueries;
   #invoiceQueries?: InvoiceQueries;
   #mrr?: MrrReportService;
+  #revenue?: RevenueService;
   #lifecycle?: SubscriptionLifecycleService;
   #usage?: UsageService;
   #apiKeys?: ApiKeyService;
@@ -132,6 +135,9 @@ class LazyServices implements GatewayServices {
   }
   get mrr(): MrrReportService {
     return (this.#mrr ??= new MrrReportService(this.em));
+  }
+  get revenue(): RevenueService {
+    return (this.#revenue ??= new RevenueService(this.em));
   }
   get lifecycle(): SubscriptionLifecycleService {
     const { deps } = this;

@@ -13,6 +13,7 @@ import { CustomerResolver } from './resolvers/customer.resolver.js';
 import { CustomerAccessStateResolver } from './resolvers/customer-access.resolver.js';
 import { CustomerInvoicesResolver, InvoiceConnectionResolver, InvoiceResolver } from './resolvers/invoice.resolver.js';
 import { MrrResolver } from './resolvers/mrr.resolver.js';
+import { RevenueResolver } from './resolvers/revenue.resolver.js';
 import { ParkedWebhookEventsResolver } from './resolvers/parked-webhook-events.resolver.js';
 import { PlanResolver } from './resolvers/plan.resolver.js';
 import { SubscriptionMutationsResolver } from './resolvers/subscription-mutations.resolver.js';
@@ -39,6 +40,7 @@ export const CORE_RESOLVERS = [
   CustomerInvoicesResolver,
   // Issue 5: Query.mrr and the live subscriptions (billingEvents, mrrUpdated, milestoneReached).
   MrrResolver,
+  RevenueResolver,
   BillingEventsResolver,
   // Issue 5: webhook events given up after repeated failures (admins).
   ParkedWebhookEventsResolver,

@@ -7,6 +7,7 @@ import { IdempotencyKey } from './idempotency-key.js';
 import { Invoice, InvoiceLine } from './invoice.js';
 import { Milestone } from './milestone.js';
 import { MrrTotal } from './mrr-total.js';
+import { MrrMovement, RevenueRollup, SubscriptionMrrPoint } from './revenue.js';
 import { Subscription, SubscriptionItem } from './subscription.js';
 import { SyncState } from './sync-state.js';
 import { TestClock } from './test-clock.js';
@@ -22,6 +23,7 @@ export * from './idempotency-key.js';
 export * from './invoice.js';
 export * from './milestone.js';
 export * from './mrr-total.js';
+export * from './revenue.js';
 export * from './subscription.js';
 export * from './sync-state.js';
 export * from './test-clock.js';
@@ -48,4 +50,7 @@ export const ENTITIES = [
   TestClock,
   MrrTotal,
   ApiKey,
+  SubscriptionMrrPoint,
+  MrrMovement,
+  RevenueRollup,
 ] as const;

@@ -89,7 +89,8 @@ export async function mirrorObject(em: EntityManager, obj: MirrorableObject, ctx
             await upsertCustomer(tx, customer, { deleted: customer.deleted === true });
             results.push({ kind: 'customer', id: customer.id, action: customer.deleted === true ? 'deleted' : 'upserted' });
           }
-          await upsertSubscription(tx, sub, ctx.catalog, opts);
+          // Re-read for its discounts, the copy is the current state, no longer the event's.
+          await upsertSubscription(tx, sub, ctx.catalog, sub === obj && ctx.eventType ? { ...opts, eventType: ctx.eventType } : opts);
           results.push({ kind: 'subscription', id: sub.id, action: 'upserted' });
           if (invoice) {
             await upsertInvoice(tx, invoice, invoiceLines ? { lines: invoiceLines } : {});

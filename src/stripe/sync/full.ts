@@ -33,6 +33,7 @@ import { toStorableText } from '../../text/storable.js';
 import { webhookMetrics } from '../webhooks/metrics.js';
 import { reasonOf } from '../webhooks/worker.js';
 import { lockObject, MIRROR_TABLES, rowStamp, type MirrorKind } from './convergence.js';
+import { backfillMrrPoints, type MrrBackfillReport } from './revenue-backfill.js';
 
 export type DriftTable = 'customers' | 'subscriptions' | 'invoices';
 
@@ -52,6 +53,8 @@ export interface FullSyncReport {
   repaired: number;
   /** Objects that could not be checked or repaired (skipped with the reason; the rest went on). */
   failed: { table: DriftTable; id: string; reason: string }[];
+  /** The revenue history rebuilt from Stripe's subscription events (when repairing). */
+  mrrBackfill?: MrrBackfillReport;
 }
 
 export interface SyncFullOptions {
@@ -223,6 +226,8 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
     webhookMetrics.syncDriftRows.set({ table }, n);
     if (n > 0) webhookMetrics.syncDriftTotal.inc({ table }, n);
   }
+  // The revenue history: what Stripe's recent subscription events say each subscription was worth when.
+  if (ctx.repair) report.mrrBackfill = await backfillMrrPoints(opts.orm, opts.stripe);
   // The MRR totals follow each row write (triggers); checking them here repairs whatever bypassed that.
   if (ctx.repair && (await repairMrrTotals(opts.orm.em.fork()))) log.warn('full sync rebuilt the MRR totals: they differed from the mirrored subscriptions');
   if (report.failed.length > 0) log.warn({ failed: report.failed.length }, 'full sync skipped objects it could not check (see the report)');
