@@ -49,6 +49,8 @@ export interface Config {
     apiBase?: string;
     webhookSecret?: string;
     emulatorPort: number;
+    /** Unix seconds the sandbox test clock starts at when it is first created (default: now). */
+    sandboxClockStart?: number;
   };
   /** No STRIPE_SECRET_KEY: talk to the (in-process or STRIPE_API_BASE) emulator. */
   sandbox: boolean;
@@ -172,6 +174,10 @@ const VARS = {
   STRIPE_API_BASE: zodVar(httpUrl.transform((u) => u.replace(/\/+$/, '')), 'an absolute http(s) URL such as http://127.0.0.1:12111'),
   STRIPE_WEBHOOK_SECRET: zodVar(z.string().regex(/^whsec_\S+$/), 'a webhook signing secret starting with whsec_', true),
   STRIPE_EMULATOR_PORT: zodVar(intIn(0, 65535), 'an integer 0-65535 (0: any free port)'),
+  SANDBOX_CLOCK_START: zodVar(
+    z.union([z.iso.date(), z.iso.datetime({ offset: true })]).transform((s) => Math.floor(Date.parse(s) / 1000)),
+    'an ISO 8601 date or time such as 2027-01-31 or 2027-01-31T12:00:00Z',
+  ),
   AUTH_JWT_SECRET: zodVar(z.string().min(32), 'an HS256 secret of at least 32 characters', true),
   AUTH_JWKS_URL: zodVar(httpUrl, 'an absolute http(s) URL of a JWKS document'),
   AUTH_ISSUER: zodVar(z.string().min(1), 'the expected token issuer (iss)'),
@@ -312,6 +318,7 @@ export function loadConfig(env: Env = process.env): Config {
       apiBase: v.STRIPE_API_BASE,
       webhookSecret: v.STRIPE_WEBHOOK_SECRET,
       emulatorPort: v.STRIPE_EMULATOR_PORT ?? 12111,
+      ...(v.SANDBOX_CLOCK_START !== undefined ? { sandboxClockStart: v.SANDBOX_CLOCK_START } : {}),
     },
     sandbox: v.STRIPE_SECRET_KEY === undefined,
     auth: {

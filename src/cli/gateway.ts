@@ -86,7 +86,7 @@ export async function openBilling(config: Config, opts: { apiBase?: string } = {
     target = await resolveStripeTarget(config, opts.apiBase);
     // The clock the sandbox gateway created (found by what it stored, or by its name); created as the
     // gateway would when this database has none yet.
-    const testClockId = config.sandbox ? await ensureTestClock(target.stripe, orm.em.fork()).catch(unreachable(target)) : undefined;
+    const testClockId = config.sandbox ? await ensureTestClock(target.stripe, orm.em.fork(), config.stripe.sandboxClockStart).catch(unreachable(target)) : undefined;
     const stripe = target.stripe;
     const lifecycleFor = (forked: Em) =>
       new SubscriptionLifecycleService({ em: forked, stripe, catalog, config, ...(testClockId ? { testClockId } : {}) });
