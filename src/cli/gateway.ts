@@ -7,7 +7,7 @@
 import type { Viewer } from '../auth/tokens.js';
 import type { Catalog } from '../billing/catalog.js';
 import type { SubscriptionLifecycleService } from '../billing/subscriptions/lifecycle-service.js';
-import type { Config } from '../config.js';
+import { ConfigError, type Config } from '../config.js';
 import type { Em, Orm } from '../db/orm.js';
 import { CliError, errorLine } from './shared.js';
 import type { StripeTarget } from './stripe-target.js';
@@ -31,6 +31,8 @@ export async function openCliDatabase(config: Pick<Config, 'databaseUrl' | 'data
           'PGlite serves one process; stop the gateway, or run it and the CLI with DATABASE_URL=postgres://…',
       );
     }
+    // Already one line naming DATABASE_URL and the fix (src/db/open-errors.ts).
+    if (err instanceof ConfigError) throw new CliError(err.message);
     const where = config.databaseUrl ? 'the database at DATABASE_URL' : `the embedded database under ${config.dataDir}`;
     throw new CliError(`cannot open ${where}: ${errorLine(err)}`);
   }
