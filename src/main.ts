@@ -8,10 +8,12 @@ import { checkDatabase, closeOrm, openOrm, type Orm } from './db/orm.js';
 import { createGatewayServer, GRAPHQL_PATH, type GatewayServer } from './http/server.js';
 import { createEventHooks } from './events/event-hooks.js';
 import type { SignalBus } from './events/index.js';
+import { serveCliSocket } from './cli/in-gateway.js';
 import { errorLine } from './cli/shared.js';
 import { logger } from './log.js';
 import { checkStripe, prepareStripe, WEBHOOK_PATH, type PreparedStripe } from './stripe/sandbox.js';
 import { startPeriodicSync, type PeriodicSync } from './stripe/sync/index.js';
+import { backfillNewMirror } from './stripe/sync/backfill.js';
 import { createWebhookService, type WebhookService } from './stripe/webhooks/index.js';
 import { createMeterEventFlusher, type MeterEventFlusher } from './stripe/meter-events/index.js';
 import { startDunningTicker, type Dunning, type DunningTicker } from './billing/dunning/index.js';
@@ -53,6 +55,14 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
   } catch (err) {
     await closeOrm(orm);
     throw err;
+  }
+  try {
+    // A new database (e.g. PGlite → DATABASE_URL over the same Stripe) is filled before it answers anything.
+    await backfillNewMirror({ orm, stripe: stripe.stripe, catalog, log: logger });
+  } catch (err) {
+    await stripe.close();
+    await closeOrm(orm);
+    throw new Error(`the first full sync of this new database failed (${errorLine(err)}); \`billing-gateway sync --full\` retries it and shows the drift`);
   }
   // Signals, then dunning, after each processed event (same transaction): src/events/event-hooks.ts.
   const hooks = createEventHooks(config, logger);
@@ -103,10 +113,13 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
   void periodic.runNow();
   usageFlusher?.start();
   const dunningTicker = startDunningTicker({ orm, dunning, intervalMs: config.dunning.tickSeconds * 1000, log: logger });
+  // PGlite serves this process only: CLI data commands run in here, through a socket in DATA_DIR.
+  const cliSocket = config.databaseUrl ? null : await serveCliSocket({ orm, dataDir: config.dataDir, apiBase: stripe.emulatorUrl });
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      await cliSocket?.close();
       await server.close();
       await periodic.stop();
       await webhooks?.stop();

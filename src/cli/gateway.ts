@@ -9,6 +9,7 @@ import type { Catalog } from '../billing/catalog.js';
 import type { SubscriptionLifecycleService } from '../billing/subscriptions/lifecycle-service.js';
 import { ConfigError, type Config } from '../config.js';
 import type { Em, Orm } from '../db/orm.js';
+import { gatewayOrm } from './in-gateway.js';
 import { CliError, errorLine } from './shared.js';
 import type { StripeTarget } from './stripe-target.js';
 
@@ -21,6 +22,9 @@ export const CLI_VIEWER: Viewer = { sub: 'billing-gateway-cli', role: 'admin' };
  */
 export async function openCliDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, opts: { migrate?: boolean } = {}): Promise<Orm> {
   const { openOrm } = await import('../db/orm.js');
+  // Run by a gateway for the CLI (in-gateway.ts): its database, already open.
+  const shared = gatewayOrm();
+  if (shared) return shared;
   try {
     return await openOrm({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, ...(opts.migrate === false ? { migrate: false } : {}) });
   } catch (err) {

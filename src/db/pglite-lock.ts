@@ -34,7 +34,7 @@ export function acquirePgliteLock(lockFile: string): () => void {
   };
 }
 
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

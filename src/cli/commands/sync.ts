@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { writeOut } from '../in-gateway.js';
 import type { Config } from '../../config.js';
 import type { FullSyncReport, MissedEventsReport } from '../../stripe/sync/index.js';
 import type { AfterEventHook } from '../../stripe/webhooks/worker.js';
@@ -19,19 +20,19 @@ export async function signalsHook(config: Config): Promise<{ afterEvent: AfterEv
 
 function printDrift(report: FullSyncReport): void {
   const { customers, subscriptions, invoices } = report.checked;
-  process.stdout.write(`Checked ${customers} customers, ${subscriptions} subscriptions, ${invoices} invoices.\n`);
+  writeOut(`Checked ${customers} customers, ${subscriptions} subscriptions, ${invoices} invoices.\n`);
   if (report.drift.length === 0) {
-    process.stdout.write('No drift: the mirror matches Stripe.\n');
+    writeOut('No drift: the mirror matches Stripe.\n');
     return;
   }
-  process.stdout.write(`Drift in ${report.drift.length} row(s)${report.repaired ? ', repaired' : ''}:\n`);
+  writeOut(`Drift in ${report.drift.length} row(s)${report.repaired ? ', repaired' : ''}:\n`);
   for (const d of report.drift) {
-    process.stdout.write(`  ${d.table.padEnd(13)} ${d.id.padEnd(28)} ${d.kind}${d.fields.length ? ` [${d.fields.join(', ')}]` : ''}\n`);
+    writeOut(`  ${d.table.padEnd(13)} ${d.id.padEnd(28)} ${d.kind}${d.fields.length ? ` [${d.fields.join(', ')}]` : ''}\n`);
   }
 }
 
 function printMissed(report: MissedEventsReport): void {
-  process.stdout.write(
+  writeOut(
     `Events: ${report.listed} listed since the last sync, ${report.missed} missed by webhooks, ` +
       `${report.processed} processed${report.failed ? `, ${report.failed} failed (will retry)` : ''}.\n`,
   );
