@@ -16,7 +16,7 @@ import type { Orm } from '../db/orm.js';
 import { isAlive } from '../db/pglite-lock.js';
 
 /** Commands that need the database: these run inside a gateway that holds the embedded one. */
-export const IN_GATEWAY_COMMANDS = new Set(['customers', 'subscriptions', 'metrics', 'seed', 'sync']);
+export const IN_GATEWAY_COMMANDS = new Set(['customers', 'subscriptions', 'metrics', 'seed', 'sync', 'migrate']);
 const SOCKET_FILE = 'gateway.sock';
 /** Largest request body (arguments only). */
 const MAX_BODY = 64 * 1024;

@@ -100,6 +100,8 @@ describe('the CLI beside a running sandbox gateway', () => {
     expect(cancelled.code, cancelled.stderr).toBe(0);
     expect((await run(['metrics', 'mrr'])).stdout).toBe('MRR: $10.00 (2 active subscriptions)\n');
 
+    expect((await run(['migrate', '--status'])).stdout).toMatch(/^\d+ applied, 0 pending/);
+
     // Bad usage still exits 2 with commander's one line, now printed by the CLI from the gateway's answer.
     const bad = await run(['customers', 'get']);
     expect(bad.code).toBe(2);
