@@ -114,7 +114,13 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
   usageFlusher?.start();
   const dunningTicker = startDunningTicker({ orm, dunning, intervalMs: config.dunning.tickSeconds * 1000, log: logger });
   // PGlite serves this process only: CLI data commands run in here, through a socket in DATA_DIR.
-  const cliSocket = config.databaseUrl ? null : await serveCliSocket({ orm, dataDir: config.dataDir, apiBase: stripe.emulatorUrl });
+  const cliSocket = config.databaseUrl
+    ? null
+    : await serveCliSocket({ orm, dataDir: config.dataDir, apiBase: stripe.emulatorUrl }).catch((err: unknown) => {
+        // Not fatal: the CLI then says the embedded database is in use, as it did before.
+        logger.warn({ err: errorLine(err) }, 'CLI socket in DATA_DIR not available: CLI data commands need the gateway stopped');
+        return null;
+      });
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -177,7 +183,7 @@ function ensurePortFree(port: number): Promise<void> {
 /** The one line a failed start prints: a setting and its fix when known, never a stack or a secret. */
 export function startupFailureLine(err: unknown): string {
   if (err instanceof ConfigError) return err.message;
-  const e = err as { type?: string; message?: string; raw?: { message?: string } };
+  const e = err as { type?: string };
   if (e?.type === 'StripeAuthenticationError') return 'STRIPE_SECRET_KEY: Stripe rejected the key (invalid or revoked); set a valid secret key';
   if (e?.type === 'StripeConnectionError') return 'STRIPE_API_BASE: cannot reach the Stripe API; check the network, or STRIPE_API_BASE when it is set';
   return `cannot start: ${errorLine(err)}`;

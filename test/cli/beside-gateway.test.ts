@@ -30,6 +30,23 @@ function env(): Record<string, string | undefined> {
 }
 const run = (args: string[]) => runBin(args, env(), workDir);
 
+/** `subscriptions create` for a new customer, then the gateway answers with that subscription at once. */
+async function subscribeAndSeeOnGateway(customer: string, extra: string[] = []) {
+  const created = jsonOf<{ subscription: { id: string; customerId: string; status: string } }>(
+    await run(['subscriptions', 'create', '--customer', customer, '--plan', 'pro_monthly', ...extra, '--payment-method', 'pm_card_visa', '--json']),
+  );
+  expect(created.subscription.status).toBe('active');
+  const token = (await run(['token', '--sub', 'ops', '--role', 'admin'])).stdout.trim();
+  const res = await fetch(`${gateway.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: `{ customer(id: "${customer}") { id subscriptions { id status } } }` }),
+  });
+  const body = (await res.json()) as { data: { customer: { id: string; subscriptions: { id: string; status: string }[] } } };
+  expect(body.data.customer).toEqual({ id: created.subscription.customerId, subscriptions: [{ id: created.subscription.id, status: 'ACTIVE' }] });
+  return created;
+}
+
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'bg-cli-beside-'));
   db = await createTestDatabase();
@@ -51,18 +68,7 @@ describe('the CLI beside a running sandbox gateway', () => {
   });
 
   it.runIf(postgres)('subscriptions create shares the database: the gateway answers with the new subscription at once', async () => {
-    const created = jsonOf<{ subscription: { id: string; customerId: string; status: string } }>(
-      await run(['subscriptions', 'create', '--customer', 'beside_1', '--plan', 'pro_monthly', '--payment-method', 'pm_card_visa', '--json']),
-    );
-    expect(created.subscription.status).toBe('active');
-    const token = (await run(['token', '--sub', 'ops', '--role', 'admin'])).stdout.trim();
-    const res = await fetch(`${gateway.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query: '{ customer(id: "beside_1") { id subscriptions { id status } } }' }),
-    });
-    const body = (await res.json()) as { data: { customer: { id: string; subscriptions: { id: string; status: string }[] } } };
-    expect(body.data.customer).toEqual({ id: created.subscription.customerId, subscriptions: [{ id: created.subscription.id, status: 'ACTIVE' }] });
+    const created = await subscribeAndSeeOnGateway('beside_1');
     expect((await run(['metrics', 'mrr'])).stdout).toBe('MRR: $5.00 (1 active subscription)\n');
     // The customer is on the gateway's clock, as one the gateway created would be.
     const clock = /test clock (clock_\w+)/.exec(gateway.output())![1];
@@ -70,19 +76,8 @@ describe('the CLI beside a running sandbox gateway', () => {
   });
 
   it.runIf(!postgres)('every data command of the README works beside the gateway that holds the embedded database', async () => {
-    // subscriptions create: a customer the gateway sees at once (the command ran inside it, on its database).
-    const created = jsonOf<{ subscription: { id: string; customerId: string; status: string } }>(
-      await run(['subscriptions', 'create', '--customer', 'beside_pg', '--plan', 'pro_monthly', '--quantity', '3', '--payment-method', 'pm_card_visa', '--json']),
-    );
-    expect(created.subscription.status).toBe('active');
-    const token = (await run(['token', '--sub', 'ops', '--role', 'admin'])).stdout.trim();
-    const res = await fetch(`${gateway.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query: '{ customer(id: "beside_pg") { id subscriptions { id status } } }' }),
-    });
-    const body = (await res.json()) as { data: { customer: { id: string; subscriptions: { id: string; status: string }[] } } };
-    expect(body.data.customer).toEqual({ id: created.subscription.customerId, subscriptions: [{ id: created.subscription.id, status: 'ACTIVE' }] });
+    // subscriptions create: the gateway sees the customer at once (the command ran inside it, on its database).
+    const created = await subscribeAndSeeOnGateway('beside_pg', ['--quantity', '3']);
 
     const mrr = await run(['metrics', 'mrr']);
     expect(mrr).toEqual({ code: 0, stdout: 'MRR: $15.00 (1 active subscription)\n', stderr: '' });
