@@ -49,6 +49,10 @@ export interface Config {
     apiBase?: string;
     webhookSecret?: string;
     emulatorPort: number;
+    /** Unix seconds the sandbox test clock starts at when it is first created (default: now). */
+    sandboxClockStart?: number;
+    /** STRIPE_SANDBOX=true: the emulator on purpose, which production requires (assertProductionStripe). */
+    sandboxOptIn?: boolean;
   };
   /** No STRIPE_SECRET_KEY: talk to the (in-process or STRIPE_API_BASE) emulator. */
   sandbox: boolean;
@@ -194,6 +198,14 @@ const VARS = {
   STRIPE_API_BASE: zodVar(httpUrl.transform((u) => u.replace(/\/+$/, '')), 'an absolute http(s) URL such as http://127.0.0.1:12111'),
   STRIPE_WEBHOOK_SECRET: zodVar(z.string().regex(/^whsec_\S+$/), 'a webhook signing secret starting with whsec_', true),
   STRIPE_EMULATOR_PORT: zodVar(intIn(0, 65535), 'an integer 0-65535 (0: any free port)'),
+  STRIPE_SANDBOX: zodVar(
+    z.enum(['true', 'false', '1', '0']).transform((b) => b === 'true' || b === '1'),
+    'true or false (true: run the built-in Stripe emulator, also with NODE_ENV=production)',
+  ),
+  SANDBOX_CLOCK_START: zodVar(
+    z.union([z.iso.date(), z.iso.datetime({ offset: true })]).transform((s) => Math.floor(Date.parse(s) / 1000)),
+    'an ISO 8601 date or time such as 2027-01-31 or 2027-01-31T12:00:00Z',
+  ),
   AUTH_JWT_SECRET: zodVar(z.string().min(32), 'an HS256 secret of at least 32 characters', true),
   AUTH_JWKS_URL: zodVar(httpUrl, 'an absolute http(s) URL of a JWKS document'),
   AUTH_ISSUER: zodVar(z.string().min(1), 'the expected token issuer (iss)'),
@@ -327,6 +339,9 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const dunning = dunningConfig(v);
+  if (v.STRIPE_SANDBOX && v.STRIPE_SECRET_KEY) {
+    throw new ConfigError('STRIPE_SANDBOX', 'STRIPE_SANDBOX: expected false or unset when STRIPE_SECRET_KEY is set (the gateway talks to Stripe or to its emulator, not both)');
+  }
 
   const catalogPath = v.BILLING_CATALOG ? (isAbsolute(v.BILLING_CATALOG) ? v.BILLING_CATALOG : resolve(v.BILLING_CATALOG)) : DEFAULT_CATALOG_PATH;
 
@@ -343,6 +358,8 @@ export function loadConfig(env: Env = process.env): Config {
       apiBase: v.STRIPE_API_BASE,
       webhookSecret: v.STRIPE_WEBHOOK_SECRET,
       emulatorPort: v.STRIPE_EMULATOR_PORT ?? 12111,
+      ...(v.SANDBOX_CLOCK_START !== undefined ? { sandboxClockStart: v.SANDBOX_CLOCK_START } : {}),
+      ...(v.STRIPE_SANDBOX ? { sandboxOptIn: true } : {}),
     },
     sandbox: v.STRIPE_SECRET_KEY === undefined,
     auth: {
@@ -392,4 +409,17 @@ export function loadConfig(env: Env = process.env): Config {
       leaseSeconds: v.USAGE_FLUSH_LEASE_SECONDS ?? 60,
     },
   };
+}
+
+/**
+ * A server in production talks to Stripe. Without STRIPE_SECRET_KEY it would quietly run the emulator
+ * (fake payments, nothing reaches Stripe), so that needs STRIPE_SANDBOX=true, asked for by name.
+ */
+export function assertProductionStripe(config: Pick<Config, 'isProduction' | 'sandbox' | 'stripe'>): void {
+  if (config.isProduction && config.sandbox && !config.stripe.sandboxOptIn) {
+    throw new ConfigError(
+      'STRIPE_SECRET_KEY',
+      'STRIPE_SECRET_KEY: expected a Stripe secret key when NODE_ENV=production (without one the gateway runs its Stripe emulator); set it, or set STRIPE_SANDBOX=true to run the sandbox in production on purpose',
+    );
+  }
 }

@@ -55,6 +55,8 @@ export async function startGatewayChild(opts: {
       PUBLIC_URL: `http://127.0.0.1:${port}`,
       DATABASE_URL: opts.databaseUrl,
       STRIPE_API_BASE: opts.stripeApiBase,
+      // Production settings against the bench's emulator, on purpose.
+      STRIPE_SANDBOX: 'true',
       STRIPE_WEBHOOK_SECRET: 'whsec_bench_0123456789abcdef',
       AUTH_JWT_SECRET: BENCH_JWT_SECRET,
       RATE_LIMIT_PER_TOKEN: '0',

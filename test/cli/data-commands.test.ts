@@ -220,7 +220,8 @@ describe('data commands against a gateway database and the emulator', () => {
     const r = await run(['clock', 'advance', '--days', '31', '--json']);
     expect(r.stderr).toBe('');
     const out = jsonOf<{ clock: string; previousFrozenTime: number; frozenTime: number; frozenAt: string }>(r);
-    expect(out.frozenTime - out.previousFrozenTime).toBe(31 * 86_400);
+    // 31 days and Stripe's finalisation hour, so a renewal due on the last day is finalised and paid too.
+    expect(out.frozenTime - out.previousFrozenTime).toBe(31 * 86_400 + 3600);
     expect(out.frozenAt).toBe(new Date(out.frozenTime * 1000).toISOString());
     const clock = await stripe.testHelpers.testClocks.retrieve(out.clock);
     expect(clock).toMatchObject({ frozen_time: out.frozenTime, status: 'ready' });
@@ -230,7 +231,9 @@ describe('data commands against a gateway database and the emulator', () => {
 
     const text = await run(['clock', 'advance', '--days', '1']);
     expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toBe(`Test clock ${out.clock} advanced 1 day: now ${new Date((out.frozenTime + 86_400) * 1000).toISOString()}\n`);
+    expect(text.stdout).toBe(
+      `Test clock ${out.clock} advanced 1 day + 1 hour (Stripe finalises a renewal an hour after the period ends): now ${new Date((out.frozenTime + 86_400 + 3600) * 1000).toISOString()}\n`,
+    );
 
     expect(expectFailure(await run(['clock', 'advance', '--days', '1'], { STRIPE_SECRET_KEY: 'sk_test_notsandbox' }), 1)).toContain('only in the sandbox');
     expect(expectFailure(await run(['clock', 'advance', '--days', '1', '--clock', 'clock_missing']), 1)).toContain('clock_missing');

@@ -35,6 +35,8 @@ export function registerWebhook(program: Command, ctx: CliContext): void {
           import('../../stripe/webhooks/sidecar.js'),
         ]);
       const config = cliConfig();
+      const { assertProductionStripe } = await import('../../config.js');
+      assertProductionStripe(config);
       const orm = await openCliDatabase(config);
       const cleanup: (() => Promise<void>)[] = [() => closeOrm(orm)];
       const closeAll = async () => {
