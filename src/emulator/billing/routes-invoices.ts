@@ -74,7 +74,7 @@ export function registerInvoiceRoutes(router: Router, emu: Emulator): void {
     const description = p.string('description');
     const metadata = p.metadata();
     const pending = p.enum('pending_invoice_items_behavior', ['exclude', 'include'] as const) ?? 'exclude';
-    const currency = p.string('currency');
+    const currency = p.currency('currency');
     const defaultPm = p.string('default_payment_method');
     p.done();
     const c = requireCustomer(emu, customer);
@@ -222,7 +222,7 @@ export function registerInvoiceRoutes(router: Router, emu: Emulator): void {
   router.post('/v1/invoiceitems', ({ params: p }) => {
     const customer = p.string('customer', { required: true });
     const amount = p.int('amount');
-    const currency = p.string('currency');
+    const currency = p.currency('currency');
     const description = p.string('description');
     const invoice = p.string('invoice');
     const subscription = p.string('subscription');
