@@ -12,9 +12,12 @@ import { registerCustomers } from './resources/customers.js';
 import { registerPaymentMethods } from './resources/payment-methods.js';
 import { registerPrices } from './resources/prices.js';
 import { registerProducts } from './resources/products.js';
+import { registerSearch } from './resources/search.js';
 
 /** Every route the emulator serves: Stripe's API under /v1, hosted pages, and /_emulator controls. */
 export function registerRoutes(router: Router, emu: Emulator): void {
+  // First: `/v1/customers/search` must not be taken for `/v1/customers/:id`.
+  registerSearch(router, emu);
   registerCustomers(router, emu);
   registerPaymentMethods(router, emu);
   registerProducts(router, emu);
