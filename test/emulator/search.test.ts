@@ -1,7 +1,7 @@
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { emulatorWithClient } from './support.js';
+import { emulatorWithClient, refusal } from './support.js';
 
 let emu: RunningEmulator;
 let stripe: Stripe;
@@ -10,15 +10,6 @@ beforeAll(async () => {
   ({ emu, stripe } = await emulatorWithClient());
 });
 afterAll(() => emu.close());
-
-async function refusal(p: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Stripe.errors.StripeError;
-  }
-  throw new Error('expected the request to be refused');
-}
 
 const ids = (r: { data: { id: string }[] }) => r.data.map((o) => o.id).sort();
 

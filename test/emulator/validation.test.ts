@@ -1,7 +1,7 @@
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_VERSION, type RunningEmulator } from '../../src/emulator/index.js';
-import { emulatorWithClient } from './support.js';
+import { emulatorWithClient, refusal } from './support.js';
 
 let emu: RunningEmulator;
 let stripe: Stripe;
@@ -10,16 +10,6 @@ beforeAll(async () => {
   ({ emu, stripe } = await emulatorWithClient());
 });
 afterAll(() => emu.close());
-
-/** The error a call fails with (fails the test when the call succeeds). */
-async function refusal(p: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Stripe.errors.StripeError;
-  }
-  throw new Error('expected the request to be refused');
-}
 
 describe("Stripe's validation", () => {
   it('refuses a currency Stripe does not support, on prices, invoice items and coupons', async () => {
