@@ -5,6 +5,7 @@ import { registerPages } from './pages/index.js';
 import { registerControls } from './resources/controls.js';
 import { registerCoupons } from './resources/coupons.js';
 import { registerEvents } from './resources/events.js';
+import { registerMeterEventStream } from './resources/meter-event-stream.js';
 import { registerMeters } from './resources/meters.js';
 import { registerTestClocks } from './resources/test-clocks.js';
 import { registerWebhookEndpoints } from './resources/webhook-endpoints.js';
@@ -23,6 +24,7 @@ export function registerRoutes(router: Router, emu: Emulator): void {
   registerProducts(router, emu);
   registerPrices(router, emu);
   registerMeters(router, emu);
+  registerMeterEventStream(router, emu);
   registerCoupons(router, emu);
   registerTestClocks(router, emu);
   registerEvents(router, emu);
