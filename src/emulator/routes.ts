@@ -5,6 +5,7 @@ import { registerPages } from './pages/index.js';
 import { registerControls } from './resources/controls.js';
 import { registerCoupons } from './resources/coupons.js';
 import { registerEvents } from './resources/events.js';
+import { registerMeterEventStream } from './resources/meter-event-stream.js';
 import { registerMeters } from './resources/meters.js';
 import { registerTestClocks } from './resources/test-clocks.js';
 import { registerWebhookEndpoints } from './resources/webhook-endpoints.js';
@@ -12,14 +13,18 @@ import { registerCustomers } from './resources/customers.js';
 import { registerPaymentMethods } from './resources/payment-methods.js';
 import { registerPrices } from './resources/prices.js';
 import { registerProducts } from './resources/products.js';
+import { registerSearch } from './resources/search.js';
 
 /** Every route the emulator serves: Stripe's API under /v1, hosted pages, and /_emulator controls. */
 export function registerRoutes(router: Router, emu: Emulator): void {
+  // First: `/v1/customers/search` must not be taken for `/v1/customers/:id`.
+  registerSearch(router, emu);
   registerCustomers(router, emu);
   registerPaymentMethods(router, emu);
   registerProducts(router, emu);
   registerPrices(router, emu);
   registerMeters(router, emu);
+  registerMeterEventStream(router, emu);
   registerCoupons(router, emu);
   registerTestClocks(router, emu);
   registerEvents(router, emu);
