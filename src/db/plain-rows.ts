@@ -7,8 +7,10 @@
  * objects with the entity's property names, dates parsed as the ORM would. They are not managed:
  * never persist, modify or flush them (write paths load their own entities).
  */
+import { createHash } from 'node:crypto';
 import type { EntityClass, EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
+import type pg from 'pg';
 
 interface Column {
   prop: string;
@@ -27,7 +29,7 @@ interface Shape {
  * Nothing here touches an identity map, so one long-lived fork can serve every request's loaders
  * (see src/graphql/context.ts); the narrow type keeps `em.find` out of them.
  */
-export type PlainReader = Pick<SqlEntityManager, 'execute' | 'getMetadata' | 'getPlatform'>;
+export type PlainReader = Pick<SqlEntityManager, 'execute' | 'getMetadata' | 'getPlatform' | 'getConnection' | 'getTransactionContext'>;
 
 const shapesByEntity = new WeakMap<object, Map<string, Shape>>();
 
@@ -109,3 +111,65 @@ export async function readPlainRows<T extends object, K extends keyof T & string
 
 /** `?, ?, ?` for `n` values. */
 export const placeholders = (n: number): string => (n > 0 ? '?, '.repeat(n - 1) + '?' : '');
+
+/**
+ * `text` with `$n` parameters as a named prepared statement of the `pg` pool under the ORM: parsed
+ * and planned once per connection, then only bound and executed (MikroORM's `execute` inlines the
+ * values, so every call was a new statement to parse and plan). Array parameters (`$1::text[]`) keep
+ * one text for any number of keys. The statement is reported to the ORM's logger like its own (the
+ * statement counter of tests sees it). Inside a transaction, or on PGlite, it runs through
+ * `em.execute` with the values inlined, so it joins the transaction and works on either driver.
+ */
+export async function queryPrepared<R = Record<string, unknown>>(em: PlainReader, text: string, values: readonly unknown[]): Promise<R[]> {
+  const pool = em.getTransactionContext() ? null : await pgPoolOf(em);
+  if (!pool) {
+    const inlined: unknown[] = [];
+    const sql = text.replace(/\$(\d+)/g, (_, n: string) => (inlined.push(inlineable(values[Number(n) - 1])), '?'));
+    return em.execute<R[]>(sql, inlined);
+  }
+  const connection = em.getConnection() as unknown as { executeQuery<T>(query: string, cb: () => Promise<T>, context?: object): Promise<T> };
+  return connection.executeQuery(text, async () => (await pool.query({ name: statementName(text), text, values: values as unknown[] })).rows as R[], { params: values });
+}
+
+/** `queryPrepared` mapped with `toPlainRows` (pass the `omit` its select list used). */
+export async function readPreparedRows<T extends object, K extends keyof T & string = never>(
+  em: PlainReader,
+  entity: EntityClass<T>,
+  text: string,
+  values: readonly unknown[],
+  omit: readonly K[] = [],
+): Promise<Omit<T, K>[]> {
+  return toPlainRows(em, entity, await queryPrepared(em, text, values), omit);
+}
+
+const names = new Map<string, string>();
+/** A name per statement text: `pg` refuses one name for two texts on a connection. */
+function statementName(text: string): string {
+  let name = names.get(text);
+  if (!name) names.set(text, (name = `bg_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`));
+  return name;
+}
+
+const pools = new WeakMap<object, Promise<pg.Pool | null>>();
+/** The ORM's `pg` pool, or null on another driver (PGlite). */
+function pgPoolOf(em: PlainReader): Promise<pg.Pool | null> {
+  const connection = em.getConnection();
+  let pool = pools.get(connection);
+  if (!pool) {
+    const native = connection as unknown as { getNativeClient?: () => Promise<unknown> };
+    pool = (async () => {
+      if (typeof native.getNativeClient !== 'function') return null;
+      const client = await native.getNativeClient();
+      // pg's Pool (PGlite's client has no `connect`/`totalCount`).
+      return client && typeof (client as pg.Pool).connect === 'function' && 'totalCount' in (client as object) ? (client as pg.Pool) : null;
+    })();
+    pools.set(connection, pool);
+  }
+  return pool;
+}
+
+/** A value for `em.execute`'s inlining: arrays become one PostgreSQL array literal (`'{"a","b"}'`), cast by the statement. */
+function inlineable(value: unknown): unknown {
+  if (!Array.isArray(value)) return value;
+  return `{${value.map((v) => (v === null || v === undefined ? 'NULL' : `"${String(v).replace(/[\\"]/g, '\\$&')}"`)).join(',')}}`;
+}

@@ -5,24 +5,28 @@
 import DataLoader from 'dataloader';
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { Customer } from '../../db/entities/customer.js';
-import { placeholders, readPlainRows, type PlainReader } from '../../db/plain-rows.js';
+import { readPreparedRows, selectColumns, type PlainReader } from '../../db/plain-rows.js';
 import type { CustomerRef } from '../../auth/guard.js';
 import { afterPosition, decodeCursor, encodeCursor, pageSize } from './keyset-cursor.js';
 
+/** A mirrored customer as reads see it: every column but `raw` (the stored Stripe object, which no read needs). */
+export type CustomerRow = Omit<Customer, 'raw'>;
+const READ_OMIT = ['raw'] as const;
+
 export interface CustomerLoaders {
-  customerById: DataLoader<string, Customer | null>;
-  customerByExternalId: DataLoader<string, Customer | null>;
+  customerById: DataLoader<string, CustomerRow | null>;
+  customerByExternalId: DataLoader<string, CustomerRow | null>;
 }
 
 export function createCustomerLoaders(em: PlainReader): CustomerLoaders {
   return {
     customerById: new DataLoader(async (ids: readonly string[]) => {
-      const rows = await readPlainRows(em, Customer, `select * from customers where id in (${placeholders(ids.length)}) and deleted = false`, ids);
+      const rows = await readPreparedRows(em, Customer, `select ${selectColumns(em, Customer, READ_OMIT)} from customers where id = any($1::text[]) and deleted = false`, [ids], READ_OMIT);
       const byId = new Map(rows.map((r) => [r.id, r]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
     customerByExternalId: new DataLoader(async (ids: readonly string[]) => {
-      const rows = await readPlainRows(em, Customer, `select * from customers where external_id in (${placeholders(ids.length)}) and deleted = false`, ids);
+      const rows = await readPreparedRows(em, Customer, `select ${selectColumns(em, Customer, READ_OMIT)} from customers where external_id = any($1::text[]) and deleted = false`, [ids], READ_OMIT);
       const byExt = new Map(rows.map((r) => [r.externalId!, r]));
       return ids.map((id) => byExt.get(id) ?? null);
     }),
@@ -49,7 +53,7 @@ export class CustomerService {
     private readonly loaders: CustomerLoaders,
   ) {}
 
-  find(ref: CustomerRef): Promise<Customer | null> {
+  find(ref: CustomerRef): Promise<CustomerRow | null> {
     return ref.kind === 'stripeId' ? this.loaders.customerById.load(ref.id) : this.loaders.customerByExternalId.load(ref.externalId);
   }
 
