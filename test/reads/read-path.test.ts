@@ -1,0 +1,135 @@
+/**
+ * How a customer read talks to PostgreSQL: which statements, with which columns and parameters, and
+ * invoice pages (with their lines in the same statement) that stay right at page boundaries.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batchInvoicePageRows } from '../../src/billing/invoices/invoice-queries.js';
+import { countStatements } from '../support/db.js';
+import { startTestGateway, type TestGateway } from '../http/harness.js';
+import { at, customer, invoice, PRICES, subscription } from './fixtures.js';
+
+let gw: TestGateway;
+let admin: string;
+
+/** The bench's customer read. */
+const READ = /* GraphQL */ `
+  query ($id: ID, $first: Int, $after: String) {
+    customer(id: $id) {
+      subscriptions { plan { id } }
+      invoices(first: $first, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        edges { node { id total { amount } lines { description amount { amount } } } }
+      }
+    }
+  }
+`;
+
+// cus_n has n invoices (0..6), two lines each; in_<n>_2 and in_<n>_3 share a second (the id breaks the tie).
+const seconds = (i: number) => (i === 3 ? 2 : i) * 10;
+const newestFirst = (n: number) =>
+  Array.from({ length: n }, (_, i) => i)
+    .sort((a, b) => seconds(b) - seconds(a) || (`in_${n}_${b}` > `in_${n}_${a}` ? 1 : -1))
+    .map((i) => `in_${n}_${i}`);
+
+beforeAll(async () => {
+  gw = await startTestGateway();
+  const em = gw.orm.em.fork();
+  for (let n = 0; n <= 6; n++) {
+    const cus = `cus_${n}`;
+    customer(em, cus, `user_${n}`, at(n));
+    subscription(em, { id: `sub_${n}`, customerId: cus, status: 'active', planId: 'basic_monthly', price: PRICES.basic, quantity: 1, createdAt: at(n) });
+    for (let i = 0; i < n; i++) {
+      invoice(em, {
+        id: `in_${n}_${i}`, customerId: cus, total: 100 * n + i, createdAt: at(1000 + seconds(i)),
+        lines: [{ description: `first of ${i}`, amount: i }, { description: `second of ${i}`, amount: 1000 + i }],
+      });
+    }
+  }
+  // An id that needs quoting when inlined (the transaction path).
+  customer(em, 'cus_q"\\', 'user_q', at(50));
+  invoice(em, { id: 'in_q', customerId: 'cus_q"\\', total: 1, createdAt: at(2000), lines: [{ description: 'q', amount: 1 }] });
+  await em.flush();
+  admin = await gw.token('ops', { role: 'admin' });
+});
+afterAll(async () => {
+  await gw?.close();
+});
+
+type Page = { pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: { id: string; total: { amount: number }; lines: { description: string; amount: { amount: number } }[] } }[] };
+
+async function read(id: string, first: number, after?: string | null) {
+  const counted = await countStatements(gw.orm, () => gw.gql(READ, { id, first, after }, admin));
+  const { body } = counted.result;
+  expect(body.errors).toBeUndefined();
+  return { statements: counted.statements, customer: body.data!.customer as { subscriptions: { plan: { id: string } }[]; invoices: Page } };
+}
+
+describe('the customer read', () => {
+  it('is three parameterised statements: customer, subscriptions, and the invoice page with its lines', async () => {
+    const { statements, customer } = await read('cus_5', 10);
+    expect(customer.subscriptions).toEqual([{ plan: { id: 'basic_monthly' } }]);
+    expect(customer.invoices.edges.map((e) => e.node.id)).toEqual(newestFirst(5));
+    expect(statements).toHaveLength(3);
+    // Values travel as parameters ($1 …), so the statements can be prepared once and reused.
+    for (const sql of statements) {
+      expect(sql).toMatch(/\$1\b/);
+      expect(sql).not.toMatch(/'cus_5'/);
+    }
+    // No ranking of the customer's whole history, no lines statement of its own.
+    expect(statements.join('\n')).not.toMatch(/row_number|over \(/i);
+    expect(statements.filter((s) => /from invoice_lines/.test(s))).toHaveLength(1);
+    // Stored Stripe objects stay in the database: customers and invoices never select `raw`;
+    // subscriptions only the items of theirs (MRR reads them).
+    const customers = statements.find((s) => /from customers/.test(s))!;
+    const invoices = statements.find((s) => /from invoices/.test(s))!;
+    const subscriptions = statements.find((s) => /from subscriptions/.test(s))!;
+    expect(customers).not.toMatch(/\*|\braw\b/);
+    expect(invoices).not.toMatch(/\braw\b|i\.\*/);
+    expect(subscriptions).not.toMatch(/select \*/);
+    expect(subscriptions.match(/\braw\b[^-]/g) ?? []).toHaveLength(1); // `… as raw`, built from raw->'items' only
+  });
+
+  it('pages every customer right at the page boundary, each invoice with its own lines in order', async () => {
+    for (let n = 0; n <= 6; n++) {
+      const all = newestFirst(n);
+      for (const first of [1, 2, 3, 5, 6, 7]) {
+        const seen: string[] = [];
+        let after: string | null = null;
+        for (let pages = 0; pages < 10; pages++) {
+          const { customer } = await read(`cus_${n}`, first, after);
+          const page = customer.invoices;
+          const ids = page.edges.map((e) => e.node.id);
+          expect(ids).toEqual(all.slice(seen.length, seen.length + first));
+          for (const { node } of page.edges) {
+            const i = Number(node.id.split('_')[2]);
+            expect(node.total.amount).toBe(100 * n + i);
+            expect(node.lines).toEqual([
+              { description: `first of ${i}`, amount: { amount: i } },
+              { description: `second of ${i}`, amount: { amount: 1000 + i } },
+            ]);
+          }
+          seen.push(...ids);
+          expect(page.pageInfo.hasNextPage).toBe(seen.length < n);
+          if (!page.pageInfo.hasNextPage) break;
+          after = page.pageInfo.endCursor;
+        }
+        expect(seen).toEqual(all);
+      }
+    }
+  });
+
+  it('answers many customers of one page shape with one statement, and the same inside a transaction', async () => {
+    const reader = gw.orm.em.fork();
+    const keys = [6, 0, 3, 5].map((n) => ({ customerId: `cus_${n}`, status: null, first: 2, after: null, withLines: true }));
+    keys.push({ customerId: 'cus_q"\\', status: null, first: 2, after: null, withLines: true });
+    const pooled = await countStatements(gw.orm, () => batchInvoicePageRows(reader, keys));
+    expect(pooled.count).toBe(1);
+    const ids = pooled.result.map((p) => p.rows.map((r) => r.id));
+    expect(ids).toEqual([newestFirst(6).slice(0, 3), [], newestFirst(3), newestFirst(5).slice(0, 3), ['in_q']]);
+    expect(pooled.result[0]!.lines![0]!.map((l) => l.description)).toEqual(['first of 5', 'second of 5']);
+    // In a transaction the statement joins it (values inlined, the quoted id included): same answer.
+    const inTx = await gw.orm.em.fork().transactional((em) => batchInvoicePageRows(em, keys));
+    expect(inTx.map((p) => p.rows.map((r) => r.id))).toEqual(ids);
+    expect(inTx.map((p) => p.lines)).toEqual(pooled.result.map((p) => p.lines));
+  });
+});
