@@ -16,6 +16,8 @@ interface Column {
   prop: string;
   column: string;
   date: boolean;
+  /** numeric/bigint: the driver hands them over as strings, JSON would make numbers of them. */
+  exactNumber: boolean;
 }
 
 /** The entity's columns (all, or all but `omit`) and their row mapper, by entity and omit list. */
@@ -61,7 +63,12 @@ function shapeOf(em: Pick<EntityManager, 'getMetadata'>, entity: EntityClass<obj
     const meta = em.getMetadata().get(entity);
     const columns = meta.props
       .filter((p) => p.persist !== false && p.fieldNames?.length === 1 && !omit.includes(p.name))
-      .map((p) => ({ prop: p.name, column: p.fieldNames[0]!, date: p.runtimeType === 'Date' }));
+      .map((p) => ({
+        prop: p.name,
+        column: p.fieldNames[0]!,
+        date: p.runtimeType === 'Date',
+        exactNumber: /^(numeric|decimal|bigint|int8)\b/i.test(p.columnTypes?.[0] ?? ''),
+      }));
     shape = { columns, map: compileMapper(columns) };
     byOmit.set(key, shape);
   }
@@ -76,6 +83,16 @@ export function selectColumns<T extends object>(em: Pick<EntityManager, 'getMeta
   const prefix = alias ? `${alias}.` : '';
   return shapeOf(em, entity, omit)
     .columns.map((c) => prefix + c.column)
+    .join(', ');
+}
+
+/**
+ * `selectColumns` for rows that travel inside `json_agg`: numeric and bigint columns as text, so
+ * they map to the same values as the driver's rows (`toPlainRows` on the parsed JSON objects).
+ */
+export function selectJsonColumns<T extends object>(em: Pick<EntityManager, 'getMetadata'>, entity: EntityClass<T>, omit: readonly (keyof T & string)[], alias: string): string {
+  return shapeOf(em, entity, omit)
+    .columns.map((c) => (c.exactNumber ? `${alias}.${c.column}::text as ${c.column}` : `${alias}.${c.column}`))
     .join(', ');
 }
 

@@ -165,6 +165,16 @@ export async function batchInvoiceLines(em: PlainReader, invoiceIds: readonly st
   return invoiceIds.map((id) => byInvoice.get(id) ?? []);
 }
 
+/** A page's key but the customer: checks `first` and `after` (BAD_USER_INPUT naming the field). */
+export function invoicePageShape(input: ListInvoicesInput & { withLines?: boolean }): Omit<InvoicePageKey, 'customerId'> {
+  return {
+    status: input.status ?? null,
+    first: pageSize(input.first),
+    after: input.after ? decodeCursor(input.after) : null,
+    withLines: input.withLines === true,
+  };
+}
+
 function toPage(rows: InvoiceRow[], first: number): InvoicePage {
   const page = rows.slice(0, first);
   const edges = page.map((node) => ({ cursor: encodeCursor(node), node }));
@@ -183,14 +193,13 @@ export class InvoiceQueries {
 
   /** One customer's invoices, newest first (batched with other customers' pages of the same shape). */
   async pageForCustomer(customerId: string, input: ListInvoicesInput & { withLines?: boolean }): Promise<InvoicePage> {
-    const first = pageSize(input.first);
-    const after = input.after ? decodeCursor(input.after) : null;
-    const { rows, lines } = await this.loaders.invoicePageRows.load({ customerId, status: input.status ?? null, first, after, withLines: input.withLines === true });
+    const shape = invoicePageShape(input);
+    const { rows, lines } = await this.loaders.invoicePageRows.load({ customerId, ...shape });
     rows.forEach((row, i) => {
       this.loaders.invoiceById.prime(row.id, row);
       if (lines) this.loaders.invoiceLinesByInvoiceId.prime(row.id, lines[i]!);
     });
-    return toPage(rows, first);
+    return toPage(rows, shape.first);
   }
 
   countForCustomer(customerId: string, status: InvoiceStatusValue | null | undefined): Promise<number> {

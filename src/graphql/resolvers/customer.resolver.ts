@@ -7,7 +7,9 @@ import type { Customer as CustomerRow } from '../../db/entities/customer.js';
 import type { GraphQLContext } from '../context.js';
 import { Customer, CustomerConnection } from '../types/customer.js';
 import { fieldsNamed } from '../selection.js';
-import { customerInvoices, invoicePageWantsLines } from './invoice.resolver.js';
+import { invoicePageWantsLines } from './invoice.resolver.js';
+import type { CustomerReadWants } from '../../billing/customers/customer-read.js';
+import { invoicePageShape, type InvoiceStatusValue } from '../../billing/invoices/invoice-queries.js';
 
 export function toCustomerNode(row: Omit<CustomerRow, 'raw'>): Customer {
   return Object.assign(new Customer(), {
@@ -45,8 +47,9 @@ export class CustomerResolver {
     @Info() info: GraphQLResolveInfo,
   ): Promise<Customer | null> {
     const scope = resolveCustomerScope(ctx.auth, id);
-    if (scope.ref.kind === 'stripeId' && !scope.ownOnly) prefetchCustomerFields(scope.ref.id, info, ctx);
-    const row = assertCustomerInScope(scope, await ctx.services.customers.find(scope.ref));
+    // A customer token naming a cus_… id reads nothing more until the row proves it is its own.
+    const customers = ctx.services.customers;
+    const row = assertCustomerInScope(scope, await (scope.ownOnly ? customers.find(scope.ref) : customers.findWith(scope.ref, wantedReads(info))));
     return row ? toCustomerNode(row) : null;
   }
 
@@ -63,30 +66,25 @@ export class CustomerResolver {
 }
 
 /**
- * Starts the reads of the selected `subscriptions` and `invoices` of customer `id` alongside the
- * customer's own row, instead of one round trip after it: their field resolvers then find them in
- * the request's DataLoader caches (same keys). Only for an id that needs no ownership check, so
- * nothing is read for a caller who may not see it; errors are left for the field resolvers to report.
+ * What the selection under `customer` reads besides the customer: its subscriptions, and the page
+ * of its (first) `invoices` field, so one statement answers them all. An `invoices` whose arguments
+ * are invalid is left to its field resolver, which reports them.
  */
-function prefetchCustomerFields(id: string, info: GraphQLResolveInfo, ctx: GraphQLContext): void {
+function wantedReads(info: GraphQLResolveInfo): CustomerReadWants {
+  const wants: CustomerReadWants = { subscriptions: false, invoices: null };
   const type = info.schema.getType('Customer');
-  if (!isObjectType(type)) return;
-  const fields = type.getFields();
-  const ignore = () => undefined;
+  if (!isObjectType(type)) return wants;
   for (const node of info.fieldNodes) {
-    if (fieldsNamed(node.selectionSet, info.fragments, 'subscriptions').length > 0) {
-      ctx.services.subscriptionQueries.forCustomer(id).catch(ignore);
-    }
-    for (const invoices of fieldsNamed(node.selectionSet, info.fragments, 'invoices')) {
-      let args: Record<string, unknown>;
+    if (fieldsNamed(node.selectionSet, info.fragments, 'subscriptions').length > 0) wants.subscriptions = true;
+    const [invoices] = fieldsNamed(node.selectionSet, info.fragments, 'invoices');
+    if (invoices && !wants.invoices) {
       try {
-        args = getArgumentValues(fields.invoices!, invoices, info.variableValues);
+        const args = getArgumentValues(type.getFields().invoices!, invoices, info.variableValues) as { first?: number | null; after?: string | null; status?: InvoiceStatusValue | null };
+        wants.invoices = invoicePageShape({ ...args, withLines: invoicePageWantsLines({ fieldNodes: [invoices], fragments: info.fragments }) });
       } catch {
-        continue;
+        // The field resolver reports bad arguments.
       }
-      const withLines = invoicePageWantsLines({ fieldNodes: [invoices], fragments: info.fragments });
-      // A bad `first`/`after` rejects here too: the field resolver reports it.
-      customerInvoices(ctx.services.invoiceQueries, id, args as Parameters<typeof customerInvoices>[2], withLines).catch(ignore);
     }
   }
+  return wants;
 }

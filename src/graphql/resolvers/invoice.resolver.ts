@@ -54,7 +54,7 @@ const LINES_PATH = ['edges', 'node', 'lines'] as const;
 /** Whether the invoice connection `info` resolves selects its invoices' lines. */
 export const invoicePageWantsLines = (info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>): boolean => selectsPath(info, LINES_PATH);
 
-export function customerInvoices(
+function customerInvoices(
   q: InvoiceQueries,
   customerId: string,
   args: { first?: number | null; after?: string | null; status?: InvoiceStatus | null },
