@@ -53,3 +53,6 @@ export function selectsPath(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragm
   }
   return true;
 }
+
+/** Whether the invoice connection `info` resolves selects its invoices' lines (a page that shows them reads them with its invoices). */
+export const invoicePageWantsLines = (info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>): boolean => selectsPath(info, ['edges', 'node', 'lines']);

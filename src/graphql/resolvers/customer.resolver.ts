@@ -6,8 +6,7 @@ import { assertCustomerInScope, requireAdmin, resolveCustomerScope } from '../..
 import type { Customer as CustomerRow } from '../../db/entities/customer.js';
 import type { GraphQLContext } from '../context.js';
 import { Customer, CustomerConnection } from '../types/customer.js';
-import { fieldsNamed } from '../selection.js';
-import { invoicePageWantsLines } from './invoice.resolver.js';
+import { fieldsNamed, invoicePageWantsLines } from '../selection.js';
 import type { CustomerReadWants } from '../../billing/customers/customer-read.js';
 import { invoicePageShape, type InvoiceStatusValue } from '../../billing/invoices/invoice-queries.js';
 

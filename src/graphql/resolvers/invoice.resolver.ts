@@ -10,7 +10,7 @@ import { InvoiceStatus } from '../types/enums.js';
 import { Invoice, InvoiceConnection, InvoiceLine, toInvoice, toInvoiceLine } from '../types/invoice.js';
 import { BillingSubscription, toBillingSubscription } from '../types/subscription.js';
 import { customerNodeOf } from './subscription.resolver.js';
-import { selectsPath } from '../selection.js';
+import { invoicePageWantsLines } from '../selection.js';
 
 // ArgsTypes keep the arguments in the contract's order in the SDL (parameter decorators run in reverse).
 @ArgsType()
@@ -47,12 +47,6 @@ function toConnection(page: InvoicePage, loadTotalCount: () => Promise<number>):
     loadTotalCount,
   });
 }
-
-/** The invoice connection's path to the lines: a page that shows them reads them with its invoices. */
-const LINES_PATH = ['edges', 'node', 'lines'] as const;
-
-/** Whether the invoice connection `info` resolves selects its invoices' lines. */
-export const invoicePageWantsLines = (info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>): boolean => selectsPath(info, LINES_PATH);
 
 function customerInvoices(
   q: InvoiceQueries,
