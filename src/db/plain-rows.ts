@@ -24,6 +24,8 @@ interface Column {
 interface Shape {
   columns: Column[];
   map: (row: Record<string, unknown>, parseDate: (value: string) => unknown) => Record<string, unknown>;
+  /** The same from a tuple (`jsonTuple`'s array, columns in order); compiled on first use. */
+  mapTuple?: (row: readonly unknown[], parseDate: (value: string) => unknown) => Record<string, unknown>;
 }
 
 /**
@@ -41,9 +43,9 @@ const shapesByEntity = new WeakMap<object, Map<string, Shape>>();
  * constant property names keep V8's property caches monomorphic. Names come from the ORM's metadata
  * and are quoted with JSON.stringify.
  */
-function compileMapper(columns: readonly Column[]): Shape['map'] {
-  const fields = columns.map((c) => {
-    const read = `row[${JSON.stringify(c.column)}]`;
+function compileMapper(columns: readonly Column[], byPosition = false): Shape['map'] {
+  const fields = columns.map((c, i) => {
+    const read = byPosition ? `row[${i}]` : `row[${JSON.stringify(c.column)}]`;
     // Drivers hand timestamps over as strings (MikroORM's type parsers); the entity holds Dates.
     const value = c.date ? `date(${read}, parseDate)` : read;
     return `${JSON.stringify(c.prop)}: ${value}`;
@@ -95,6 +97,33 @@ export function selectJsonColumns<T extends object>(em: Pick<EntityManager, 'get
     .columns.map((c) => (c.exactNumber ? `${alias}.${c.column}::text as ${c.column}` : `${alias}.${c.column}`))
     .join(', ');
 }
+
+/**
+ * `json_build_array(a.col, …)` of the columns `selectJsonColumns` selected as `alias`: rows inside
+ * `json_agg` as tuples, not objects, so the column names are not repeated in every row's text (they
+ * were most of a customer read's bytes and of PostgreSQL's JSON work). Map them with `tuplesToPlainRows`.
+ */
+export function jsonTuple<T extends object>(em: Pick<EntityManager, 'getMetadata'>, entity: EntityClass<T>, omit: readonly (keyof T & string)[], alias: string, extra: readonly string[] = []): string {
+  return `json_build_array(${[...shapeOf(em, entity, omit).columns.map((c) => `${alias}.${c.column}`), ...extra].join(', ')})`;
+}
+
+/** Maps `jsonTuple` arrays to plain rows (extra trailing values are ignored: read them by position). */
+export function tuplesToPlainRows<T extends object, K extends keyof T & string = never>(
+  em: Pick<EntityManager, 'getMetadata' | 'getPlatform'>,
+  entity: EntityClass<T>,
+  tuples: readonly (readonly unknown[])[],
+  omit: readonly K[] = [],
+): Omit<T, K>[] {
+  const shape = shapeOf(em, entity, omit);
+  const map = (shape.mapTuple ??= compileMapper(shape.columns, true) as unknown as NonNullable<Shape['mapTuple']>);
+  const platform = em.getPlatform();
+  const parseDate = (value: string) => platform.parseDate(value);
+  return tuples.map((t) => map(t, parseDate) as Omit<T, K>);
+}
+
+/** How many columns `jsonTuple` puts before its extras. */
+export const tupleWidth = <T extends object>(em: Pick<EntityManager, 'getMetadata'>, entity: EntityClass<T>, omit: readonly (keyof T & string)[]): number =>
+  shapeOf(em, entity, omit).columns.length;
 
 /**
  * Maps SQL rows (`select *` of the entity's table, or `selectColumns` with the same `omit`; extra

@@ -1,7 +1,7 @@
 /**
  * A customer together with what a read of it asks for — its subscriptions, one page of its invoices
  * (with their lines) — in one statement: the related rows come back as JSON arrays beside the
- * customer's columns, so the read is one round trip instead of the customer's, then the others'.
+ * customer's columns (as tuples, see `jsonTuple`), so the read is one round trip instead of the customer's, then the others'.
  * Batched like every loader: the customers of one batch that ask for the same things share one
  * statement. The caller primes the request's other loaders with the parts (see `findCustomerWith`),
  * so the field resolvers find them there. Authorisation is the caller's job.
@@ -10,7 +10,7 @@ import type DataLoader from 'dataloader';
 import { Customer } from '../../db/entities/customer.js';
 import { Invoice, InvoiceLine } from '../../db/entities/invoice.js';
 import { Subscription } from '../../db/entities/subscription.js';
-import { queryPrepared, selectColumns, selectJsonColumns, toPlainRows, type PlainReader } from '../../db/plain-rows.js';
+import { jsonTuple, queryPrepared, selectColumns, selectJsonColumns, toPlainRows, tuplesToPlainRows, tupleWidth, type PlainReader } from '../../db/plain-rows.js';
 import type { CustomerRef } from '../../auth/guard.js';
 import type { InvoicePageKey, InvoicePageRows, InvoiceRow } from '../invoices/invoice-queries.js';
 import { encodeCursor } from './keyset-cursor.js';
@@ -57,7 +57,7 @@ export async function batchCustomerReads(em: PlainReader, keys: readonly Custome
       const parts = [selectColumns(em, Customer, OMIT_RAW, 'c')];
       if (subscriptions) {
         // Of `raw`, only the items (MRR and plans of prices outside the catalog read them).
-        parts.push(`(select coalesce(json_agg(s order by s.created_at desc, s.id desc), '[]') from (
+        parts.push(`(select coalesce(json_agg(${jsonTuple(em, Subscription, OMIT_RAW, 's', ['s.raw'])} order by s.created_at desc, s.id desc), '[]') from (
             select ${selectJsonColumns(em, Subscription, OMIT_RAW, 's')}, jsonb_build_object('items', s.raw->'items') as raw
             from subscriptions s where s.customer_id = c.id) s) as subscriptions_json`);
       }
@@ -72,9 +72,11 @@ export async function batchCustomerReads(em: PlainReader, keys: readonly Custome
           where += ` and (i.created_at, i.id) < ($${params.length - 1}::timestamptz, $${params.length})`;
         }
         params.push(invoices.first + 1);
-        const lines = invoices.withLines ? ', (select json_agg(l order by l.position) from invoice_lines l where l.invoice_id = i.id) as lines_json' : '';
+        const lines = invoices.withLines
+          ? `, (select json_agg(${jsonTuple(em, InvoiceLine, [], 'l')} order by l.position) from (select ${selectJsonColumns(em, InvoiceLine, [], 'l')} from invoice_lines l where l.invoice_id = i.id) l) as lines_json`
+          : '';
         // The LATERAL-style page: the (customer_id, created_at, id) index backwards, first + 1 rows.
-        parts.push(`(select coalesce(json_agg(p order by p.created_at desc, p.id desc), '[]') from (
+        parts.push(`(select coalesce(json_agg(${jsonTuple(em, Invoice, OMIT_RAW, 'p', invoices.withLines ? ['p.lines_json'] : [])} order by p.created_at desc, p.id desc), '[]') from (
             select ${selectJsonColumns(em, Invoice, OMIT_RAW, 'i')}${lines}
             from invoices i where ${where} order by i.created_at desc, i.id desc limit $${params.length}) p) as invoices_json`);
       }
@@ -84,12 +86,17 @@ export async function batchCustomerReads(em: PlainReader, keys: readonly Custome
       customers.forEach((customer, i) => {
         const row = rows[i]!;
         const read: CustomerRead = { customer, subscriptions: null, invoices: null };
-        if (subscriptions) read.subscriptions = toPlainRows(em, Subscription, row.subscriptions_json as Record<string, unknown>[]);
+        if (subscriptions) {
+          const tuples = row.subscriptions_json as unknown[][];
+          const rawAt = tupleWidth(em, Subscription, OMIT_RAW);
+          read.subscriptions = tuplesToPlainRows(em, Subscription, tuples, OMIT_RAW).map((s, j) => Object.assign(s, { raw: tuples[j]![rawAt] }) as Subscription);
+        }
         if (invoices) {
-          const page = row.invoices_json as Record<string, unknown>[];
+          const tuples = row.invoices_json as unknown[][];
+          const linesAt = tupleWidth(em, Invoice, OMIT_RAW);
           read.invoices = {
-            rows: toPlainRows(em, Invoice, page, OMIT_RAW) as InvoiceRow[],
-            lines: invoices.withLines ? page.map((p) => toPlainRows(em, InvoiceLine, (p.lines_json as Record<string, unknown>[] | null) ?? [])) : null,
+            rows: tuplesToPlainRows(em, Invoice, tuples, OMIT_RAW) as InvoiceRow[],
+            lines: invoices.withLines ? tuples.map((t) => tuplesToPlainRows(em, InvoiceLine, (t[linesAt] as unknown[][] | null) ?? [])) : null,
           };
         }
         const value = by === 'id' ? customer.id : customer.externalId;

@@ -65,7 +65,8 @@ export class CustomerResolver {
 }
 
 /**
- * What the selection under `customer` reads besides the customer: its subscriptions, and the page
+ * What the selection under `customer` reads besides the customer: its subscriptions (`subscriptions`,
+ * `mrr`), and the page
  * of its (first) `invoices` field, so one statement answers them all. An `invoices` whose arguments
  * are invalid is left to its field resolver, which reports them.
  */
@@ -74,7 +75,10 @@ function wantedReads(info: GraphQLResolveInfo): CustomerReadWants {
   const type = info.schema.getType('Customer');
   if (!isObjectType(type)) return wants;
   for (const node of info.fieldNodes) {
-    if (fieldsNamed(node.selectionSet, info.fragments, 'subscriptions').length > 0) wants.subscriptions = true;
+    // `mrr` reads the customer's subscriptions too.
+    if (fieldsNamed(node.selectionSet, info.fragments, 'subscriptions').length > 0 || fieldsNamed(node.selectionSet, info.fragments, 'mrr').length > 0) {
+      wants.subscriptions = true;
+    }
     const [invoices] = fieldsNamed(node.selectionSet, info.fragments, 'invoices');
     if (invoices && !wants.invoices) {
       try {
