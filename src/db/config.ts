@@ -58,7 +58,15 @@ export function createOrmConfig(input: OrmConfigInput = {}): OrmOptions {
   } satisfies OrmOptions;
 
   if (input.databaseUrl) {
-    return { ...common, driver: PostgreSqlDriver, clientUrl: input.databaseUrl };
+    return {
+      ...common,
+      driver: PostgreSqlDriver,
+      clientUrl: input.databaseUrl,
+      // Only the prepared reads (src/db/plain-rows.ts) have plans to cache; the ORM inlines its values.
+      // Their `= any($1)` keys look costlier in a generic plan than one customer's custom plan, so in
+      // `auto` PostgreSQL planned them again on every execution (a third of a customer read's time).
+      driverOptions: { options: '-c plan_cache_mode=force_generic_plan' },
+    };
   }
   const cluster = pgliteClusterPath(input.dataDir ?? '.data');
   // PGlite creates its cluster dir but not the parents.
