@@ -10,7 +10,7 @@ import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
 import { Invoice, InvoiceLine } from '../../db/entities/invoice.js';
-import { placeholders, queryPrepared, readPlainRows, readPreparedRows, selectColumns, toPlainRows, type PlainReader } from '../../db/plain-rows.js';
+import { placeholders, queryPrepared, readPreparedRows, selectColumns, toPlainRows, type PlainReader } from '../../db/plain-rows.js';
 import { afterPosition, decodeCursor, encodeCursor, pageSize, type KeysetPosition } from '../customers/keyset-cursor.js';
 
 export type InvoiceStatusValue = Stripe.Invoice.Status;
