@@ -1,14 +1,16 @@
-import { registerBilling } from './billing/index.js';
+import { confirmInvoicePaymentIntent, invoiceOfPaymentIntent, registerBilling } from './billing/index.js';
 import type { Emulator } from './emulator.js';
 import type { Router } from './http/router.js';
 import { registerPages } from './pages/index.js';
 import { registerControls } from './resources/controls.js';
+import { registerCharges } from './resources/charges.js';
 import { registerCoupons } from './resources/coupons.js';
 import { registerEvents } from './resources/events.js';
 import { registerMeters } from './resources/meters.js';
 import { registerTestClocks } from './resources/test-clocks.js';
 import { registerWebhookEndpoints } from './resources/webhook-endpoints.js';
 import { registerCustomers } from './resources/customers.js';
+import { registerPaymentIntents } from './resources/payment-intents.js';
 import { registerPaymentMethods } from './resources/payment-methods.js';
 import { registerPrices } from './resources/prices.js';
 import { registerProducts } from './resources/products.js';
@@ -17,6 +19,8 @@ import { registerProducts } from './resources/products.js';
 export function registerRoutes(router: Router, emu: Emulator): void {
   registerCustomers(router, emu);
   registerPaymentMethods(router, emu);
+  registerPaymentIntents(router, emu, { invoiceOf: invoiceOfPaymentIntent, confirm: confirmInvoicePaymentIntent });
+  registerCharges(router, emu);
   registerProducts(router, emu);
   registerPrices(router, emu);
   registerMeters(router, emu);
