@@ -7,12 +7,15 @@ import { registerCharges } from './resources/charges.js';
 import { registerCoupons } from './resources/coupons.js';
 import { registerEvents } from './resources/events.js';
 import { registerMeters } from './resources/meters.js';
+import { registerSetupIntents } from './resources/setup-intents.js';
+import { registerSources } from './resources/sources.js';
 import { registerTestClocks } from './resources/test-clocks.js';
 import { registerWebhookEndpoints } from './resources/webhook-endpoints.js';
 import { registerCustomers } from './resources/customers.js';
 import { registerPaymentIntents } from './resources/payment-intents.js';
 import { registerPaymentMethods } from './resources/payment-methods.js';
 import { registerPrices } from './resources/prices.js';
+import { registerRefunds } from './resources/refunds.js';
 import { registerProducts } from './resources/products.js';
 
 /** Every route the emulator serves: Stripe's API under /v1, hosted pages, and /_emulator controls. */
@@ -21,6 +24,9 @@ export function registerRoutes(router: Router, emu: Emulator): void {
   registerPaymentMethods(router, emu);
   registerPaymentIntents(router, emu, { invoiceOf: invoiceOfPaymentIntent, confirm: confirmInvoicePaymentIntent });
   registerCharges(router, emu);
+  registerRefunds(router, emu);
+  registerSetupIntents(router, emu);
+  registerSources(router, emu);
   registerProducts(router, emu);
   registerPrices(router, emu);
   registerMeters(router, emu);
