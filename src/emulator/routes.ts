@@ -5,6 +5,7 @@ import { registerPages } from './pages/index.js';
 import { registerControls } from './resources/controls.js';
 import { registerCharges } from './resources/charges.js';
 import { registerCoupons } from './resources/coupons.js';
+import { registerCreditNotes } from './resources/credit-notes.js';
 import { registerEvents } from './resources/events.js';
 import { registerMeters } from './resources/meters.js';
 import { registerSetupIntents } from './resources/setup-intents.js';
@@ -35,6 +36,7 @@ export function registerRoutes(router: Router, emu: Emulator): void {
   registerEvents(router, emu);
   registerWebhookEndpoints(router, emu);
   registerBilling(router, emu);
+  registerCreditNotes(router, emu);
   registerPages(router, emu);
   registerControls(router, emu);
 }
