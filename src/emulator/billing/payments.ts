@@ -94,10 +94,7 @@ export function createInvoicePaymentIntent(emu: Emulator, inv: InvoiceRecord): P
     currency: inv.currency,
     customer: idOf(inv.customer),
     description: inv.billing_reason === 'subscription_create' ? 'Subscription creation' : inv.billing_reason === 'subscription_update' ? 'Subscription update' : inv.billing_reason === 'subscription_cycle' ? 'Subscription cycle' : null,
-    payment_record: null,
-    managed_payments: null,
-    allowed_payment_method_types: null,
-  } as Parameters<typeof newPaymentIntent>[1]);
+  });
   const paymentId = newId('inpay', 24);
   emu.store.insert('invoice_payment', {
     id: paymentId,

@@ -440,26 +440,11 @@ export async function completeCheckout(
     });
     const latestInvoice = subscription.latest_invoice;
     const fresh = emu.store.get<CustomerRecord>('customer', customer.id) ?? customer;
-    session.status = 'complete';
     session.payment_status = (session.amount_total ?? 0) > 0 ? 'paid' : 'no_payment_required';
     session.customer = customer.id;
     session.subscription = subscription.id;
     session.invoice = typeof latestInvoice === 'string' ? latestInvoice : (latestInvoice?.id ?? null);
-    session.customer_details = {
-      address: null,
-      business_name: null,
-      email: fresh.email ?? null,
-      individual_name: null,
-      name: fresh.name ?? null,
-      phone: fresh.phone ?? null,
-      tax_exempt: 'none',
-      tax_ids: [],
-    };
-    session.collected_information = { business_name: null, individual_name: null, shipping_details: null };
-    session.url = null;
-    emu.store.changed();
-    emu.events.emit('checkout.session.completed', session);
-    return session;
+    return markComplete(emu, session, { address: null, email: fresh.email ?? null, name: fresh.name ?? null, phone: fresh.phone ?? null });
   } finally {
     completing.delete(session);
   }
@@ -528,18 +513,23 @@ async function completeWithoutSubscription(
     session.setup_intent = si.id;
     session.payment_status = 'no_payment_required';
   }
-  session.status = 'complete';
   if (customer) session.customer = customer.id;
-  session.customer_details = {
+  return markComplete(emu, session, {
     address: pm.billing_details.address ?? null,
-    business_name: null,
     email: customer?.email ?? email,
-    individual_name: null,
     name: customer?.name ?? pm.billing_details.name ?? null,
     phone: customer?.phone ?? pm.billing_details.phone ?? null,
-    tax_exempt: 'none',
-    tax_ids: [],
-  };
+  });
+}
+
+/** The session is paid for (or the card saved): `complete` with who did it, `checkout.session.completed`. */
+function markComplete(
+  emu: Emulator,
+  session: CheckoutSessionRecord,
+  who: { address: Stripe.Address | null; email: string | null; name: string | null; phone: string | null },
+): CheckoutSessionRecord {
+  session.status = 'complete';
+  session.customer_details = { ...who, business_name: null, individual_name: null, tax_exempt: 'none', tax_ids: [] };
   session.collected_information = { business_name: null, individual_name: null, shipping_details: null };
   session.url = null;
   emu.store.changed();

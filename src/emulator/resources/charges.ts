@@ -6,7 +6,7 @@ import { newId } from '../ids.js';
 import { createdFilter, newestFirst, paginate } from '../list.js';
 import type { Stored } from '../store.js';
 import { updateWithEvent, mergeMetadata } from './common.js';
-import { cardBehaviour, type PaymentMethodRecord } from './payment-methods.js';
+import { cardBehaviour, readAddress, type PaymentMethodRecord } from './payment-methods.js';
 
 export type ChargeRecord = Stripe.Charge & Stored;
 export type BalanceTransactionRecord = Stripe.BalanceTransaction & Stored;
@@ -228,16 +228,8 @@ export function refreshChargeRefunds(emu: Emulator, charge: ChargeRecord): void 
 
 function readShipping(p: Params | undefined): Stripe.Charge.Shipping | null | undefined {
   if (!p) return undefined;
-  const a = p.object('address', { required: true });
   const shipping = {
-    address: {
-      city: a.string('city') ?? null,
-      country: a.string('country') ?? null,
-      line1: a.string('line1') ?? null,
-      line2: a.string('line2') ?? null,
-      postal_code: a.string('postal_code') ?? null,
-      state: a.string('state') ?? null,
-    },
+    address: readAddress(p.object('address', { required: true }))!,
     carrier: p.string('carrier') ?? null,
     name: p.string('name', { required: true }),
     phone: p.string('phone') ?? null,

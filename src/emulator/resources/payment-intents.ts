@@ -38,6 +38,7 @@ export function newPaymentIntent(
   const pi: PaymentIntentRecord = {
     id,
     object: 'payment_intent',
+    allowed_payment_method_types: null,
     amount_capturable: 0,
     amount_received: 0,
     application: null,
@@ -55,6 +56,7 @@ export function newPaymentIntent(
     last_payment_error: null,
     latest_charge: null,
     livemode: false,
+    managed_payments: null,
     metadata: {},
     next_action: null,
     on_behalf_of: null,
@@ -62,6 +64,7 @@ export function newPaymentIntent(
     payment_method_configuration_details: null,
     payment_method_options: { card: { installments: null, mandate_options: null, network: null, request_three_d_secure: 'automatic' } },
     payment_method_types: ['card'],
+    payment_record: null,
     processing: null,
     receipt_email: null,
     review: null,

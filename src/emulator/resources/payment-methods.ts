@@ -48,7 +48,8 @@ export function cardBehaviour(pm: PaymentMethodRecord): CardBehaviour {
   return (pm.card && BEHAVIOUR_BY_LAST4.get(pm.card.last4)) || 'succeeds';
 }
 
-function address(p: Params | undefined): Stripe.Address | null {
+/** An address hash (`billing_details[address]`, `shipping[address]`). */
+export function readAddress(p: Params | undefined): Stripe.Address | null {
   if (!p) return null;
   return {
     city: p.string('city') ?? null,
@@ -66,7 +67,7 @@ export function readBillingDetails(p: Params | undefined, current?: Stripe.Payme
   const base = current ?? { address: null, email: null, name: null, phone: null, tax_id: null };
   const addr = p.object('address');
   return {
-    address: addr ? address(addr) : base.address,
+    address: addr ? readAddress(addr) : base.address,
     email: p.has('email') ? (p.nullableString('email') ?? null) : base.email,
     name: p.has('name') ? (p.nullableString('name') ?? null) : base.name,
     phone: p.has('phone') ? (p.nullableString('phone') ?? null) : base.phone,

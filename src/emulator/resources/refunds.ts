@@ -51,7 +51,7 @@ export function refundCharge(
     source_transfer_reversal: null,
     status: 'succeeded',
     transfer_reversal: null,
-  } as RefundRecord;
+  };
   emu.store.insert('refund', refund);
   charge.amount_refunded += amount;
   charge.refunded = charge.amount_refunded >= charge.amount_captured;

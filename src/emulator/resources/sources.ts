@@ -73,8 +73,7 @@ export function newCardSource(emu: Emulator, customerId: string, card: NonNullab
     name: null,
     regulated_status: 'unregulated',
     tokenization_method: null,
-    wallet: null,
-  } as CardSourceRecord;
+  };
   return emu.store.insert('card', source);
 }
 
