@@ -144,7 +144,7 @@ describe('PaymentIntents', () => {
   });
 
   it('refuses what it does not emulate with a clear error', async () => {
-    await expect(stripe.paymentIntents.create({ amount: 100, currency: 'eur', payment_method_types: ['sepa_debit'] } as Stripe.PaymentIntentCreateParams)).rejects.toMatchObject({ statusCode: 400, param: 'payment_method_types' });
+    await expect(stripe.paymentIntents.create({ amount: 100, currency: 'eur', payment_method_types: ['bancontact'] } as Stripe.PaymentIntentCreateParams)).rejects.toMatchObject({ statusCode: 400, param: 'payment_method_types' });
     await expect(stripe.paymentIntents.create({ currency: 'usd' } as Stripe.PaymentIntentCreateParams)).rejects.toMatchObject({ code: 'parameter_missing', param: 'amount' });
   });
 });

@@ -175,8 +175,8 @@ export async function createCheckoutSession(ctx: PagesContext, p: Params): Promi
   if (discounts.length > 1) throw invalidRequest('You may only specify one discount.', 'discounts');
   checkRedirectUrl(successUrl, 'success_url');
   checkRedirectUrl(cancelUrl, 'cancel_url');
-  if (paymentMethodTypes && paymentMethodTypes.some((t) => t !== 'card')) {
-    throw invalidRequest('The emulator supports only `card` payment methods.', 'payment_method_types');
+  if (paymentMethodTypes && paymentMethodTypes.some((t) => t !== 'card' && !(t === 'sepa_debit' && mode === 'payment'))) {
+    throw invalidRequest('The emulator supports `card` payment methods (and `sepa_debit` in `payment` mode).', 'payment_method_types');
   }
   const customer = customerId ? liveCustomer(emu, customerId, 'customer') : null;
   discounts.forEach((d, i) => {
@@ -298,7 +298,7 @@ export async function createCheckoutSession(ctx: PagesContext, p: Params): Promi
     payment_method_collection: paymentMethodCollection ?? 'always',
     payment_method_configuration_details: null,
     payment_method_options: {},
-    payment_method_types: ['card'],
+    payment_method_types: paymentMethodTypes ?? ['card'],
     payment_status: mode === 'setup' ? 'no_payment_required' : 'unpaid',
     permissions: null,
     phone_number_collection: { enabled: false },
@@ -490,18 +490,29 @@ async function completeWithoutSubscription(
       statement_descriptor: piData?.statement_descriptor ?? null,
       statement_descriptor_suffix: piData?.statement_descriptor_suffix ?? null,
       payment_method: pm.id,
+      payment_method_types: session.payment_method_types,
       status: 'requires_confirmation',
     });
     emu.events.emit('payment_intent.created', pi);
     if (customer && piData?.setup_future_usage) markAttached(emu, pm, customer.id);
-    const outcome = chargePaymentIntent(emu, pi, pm, 'authenticated');
+    if (!session.payment_method_types.includes(pm.type)) {
+      throw invalidRequest(`This Checkout Session does not accept ${pm.type} payment methods.`, 'payment_method');
+    }
+    // A bank debit completes the session unpaid; its settlement follows as an async payment event.
+    const outcome = chargePaymentIntent(emu, pi, pm, 'authenticated', {
+      onSettled: (_pi, ok) => {
+        session.payment_status = ok ? 'paid' : 'unpaid';
+        emu.store.changed();
+        emu.events.emit(ok ? 'checkout.session.async_payment_succeeded' : 'checkout.session.async_payment_failed', session);
+      },
+    });
     if (!outcome.ok) {
       // The session stays open for another card, as on Stripe's page.
       const error = outcome.requiresAction ? null : outcome.error;
       throw cardError(error?.message ?? 'Your card was declined.', error?.decline_code ?? 'generic_decline', { param: 'payment_method' });
     }
     session.payment_intent = pi.id;
-    session.payment_status = 'paid';
+    session.payment_status = pi.status === 'succeeded' ? 'paid' : 'unpaid';
   } else {
     const si = createSetupIntent(emu, {
       customer: customer?.id ?? null,

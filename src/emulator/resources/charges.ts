@@ -25,6 +25,8 @@ export interface ChargeInput {
   statementDescriptorSuffix?: string | null;
   /** Authorize only (`capture_method: manual`): captured later by `capture`. */
   capture: boolean;
+  /** A debit that settles later (SEPA): `pending` (`charge.pending`) until `settleCharge`. */
+  pending?: boolean;
   created: number;
 }
 
@@ -96,7 +98,14 @@ function billingDetailsOf(pm: PaymentMethodRecord | null): Stripe.Charge.Billing
   };
 }
 
-function cardDetails(pm: PaymentMethodRecord, amount: number, ok: boolean): Stripe.Charge.PaymentMethodDetails {
+function paymentMethodDetails(pm: PaymentMethodRecord, amount: number, ok: boolean): Stripe.Charge.PaymentMethodDetails {
+  if (pm.sepa_debit) {
+    const s = pm.sepa_debit;
+    return {
+      sepa_debit: { bank_code: s.bank_code, branch_code: s.branch_code, country: s.country, fingerprint: s.fingerprint, last4: s.last4, mandate: null },
+      type: 'sepa_debit',
+    } as Stripe.Charge.PaymentMethodDetails;
+  }
   const c = pm.card!;
   return {
     card: {
@@ -181,7 +190,7 @@ export function recordCharge(emu: Emulator, input: ChargeInput, pm: PaymentMetho
     paid: ok,
     payment_intent: input.paymentIntent,
     payment_method: pm.id,
-    payment_method_details: cardDetails(pm, input.amount, ok),
+    payment_method_details: paymentMethodDetails(pm, input.amount, ok),
     receipt_email: input.receiptEmail ?? null,
     receipt_number: null,
     receipt_url: `${emu.baseUrl}/receipts/payment/${id}`,
@@ -193,13 +202,23 @@ export function recordCharge(emu: Emulator, input: ChargeInput, pm: PaymentMetho
     source_transfer: null,
     statement_descriptor: input.statementDescriptor ?? null,
     statement_descriptor_suffix: input.statementDescriptorSuffix ?? null,
-    status: ok ? 'succeeded' : 'failed',
+    status: ok ? (input.pending ? 'pending' : 'succeeded') : 'failed',
     transfer_data: null,
     transfer_group: null,
   };
+  if (input.pending) charge.paid = false;
   emu.store.insert('charge', charge);
-  emu.events.emit(ok ? 'charge.succeeded' : 'charge.failed', charge);
+  emu.events.emit(ok ? (input.pending ? 'charge.pending' : 'charge.succeeded') : 'charge.failed', charge);
   return charge;
+}
+
+/** A pending debit settles: `charge.succeeded`, or `charge.failed` with the bank's refusal. */
+export function settleCharge(emu: Emulator, charge: ChargeRecord, failure: { code: string; message: string } | null): void {
+  Object.assign(charge, failure
+    ? { status: 'failed', paid: false, failure_code: failure.code, failure_message: failure.message, amount_captured: 0, outcome: { ...charge.outcome!, network_status: 'declined_by_network', reason: failure.code, type: 'issuer_declined', seller_message: failure.message } }
+    : { status: 'succeeded', paid: true });
+  emu.store.changed();
+  emu.events.emit(failure ? 'charge.failed' : 'charge.succeeded', charge);
 }
 
 /** Captures an authorized charge (all of it, or `amount`): `charge.captured`; the rest is released. */

@@ -6,9 +6,9 @@ import type { Router } from '../http/router.js';
 import { newId, newSecret } from '../ids.js';
 import { createdFilter, newestFirst, paginate } from '../list.js';
 import type { Stored } from '../store.js';
-import { captureCharge, declineOf, readShipping, recordCharge, requireCharge } from './charges.js';
+import { captureCharge, declineOf, readShipping, recordCharge, requireCharge, settleCharge, type ChargeInput } from './charges.js';
 import { mergeMetadata, updateWithEvent } from './common.js';
-import { attachPaymentMethod, cardBehaviour, resolvePaymentMethod, type PaymentMethodRecord } from './payment-methods.js';
+import { attachPaymentMethod, cardBehaviour, resolvePaymentMethod, sepaDebitFails, type PaymentMethodRecord } from './payment-methods.js';
 
 export type PaymentIntentRecord = Stripe.PaymentIntent & Stored;
 
@@ -122,9 +122,10 @@ export function chargePaymentIntent(
   pi: PaymentIntentRecord,
   pm: PaymentMethodRecord,
   session: ChargeSession,
-  opts: { offSessionDeclines?: boolean } = {},
+  opts: { offSessionDeclines?: boolean; onSettled?: (pi: PaymentIntentRecord, ok: boolean) => void } = {},
 ): ChargeOutcome {
   const now = emu.nowFor(pi);
+  if (pm.type === 'sepa_debit') return processDebit(emu, pi, pm, now, opts.onSettled);
   const behaviour = cardBehaviour(pm);
   if (behaviour === 'requires_authentication' && session !== 'authenticated' && !(session === 'off_session' && opts.offSessionDeclines)) {
     requireAction(emu, pi, pm);
@@ -132,25 +133,7 @@ export function chargePaymentIntent(
   }
   const ok = behaviour === 'succeeds' || (behaviour === 'requires_authentication' && session === 'authenticated');
   const manual = pi.capture_method === 'manual';
-  const charge = recordCharge(
-    emu,
-    {
-      amount: pi.amount,
-      currency: pi.currency,
-      customer: typeof pi.customer === 'string' ? pi.customer : (pi.customer?.id ?? null),
-      description: pi.description,
-      paymentIntent: pi.id,
-      metadata: { ...pi.metadata },
-      receiptEmail: pi.receipt_email,
-      shipping: pi.shipping,
-      statementDescriptor: pi.statement_descriptor,
-      statementDescriptorSuffix: pi.statement_descriptor_suffix,
-      capture: !manual,
-      created: now,
-    },
-    pm,
-    ok ? null : declineOf(pm),
-  );
+  const charge = recordCharge(emu, { ...chargeInput(pi, now), capture: !manual }, pm, ok ? null : declineOf(pm));
   if (ok) {
     Object.assign(pi, {
       status: manual ? 'requires_capture' : 'succeeded',
@@ -170,6 +153,55 @@ export function chargePaymentIntent(
   emu.store.changed();
   emu.events.emit('payment_intent.payment_failed', pi);
   return { ok: false, requiresAction: false, error };
+}
+
+function chargeInput(pi: PaymentIntentRecord, now: number): ChargeInput {
+  return {
+    amount: pi.amount,
+    currency: pi.currency,
+    customer: typeof pi.customer === 'string' ? pi.customer : (pi.customer?.id ?? null),
+    description: pi.description,
+    paymentIntent: pi.id,
+    metadata: { ...pi.metadata },
+    receiptEmail: pi.receipt_email,
+    shipping: pi.shipping,
+    statementDescriptor: pi.statement_descriptor,
+    statementDescriptorSuffix: pi.statement_descriptor_suffix,
+    capture: true,
+    created: now,
+  };
+}
+
+/** How long a SEPA debit stays `processing` (Stripe's test IBANs settle within seconds to minutes). */
+const DEBIT_SETTLES_AFTER_MS = 500;
+
+/**
+ * A bank debit (SEPA): `processing` at once (`charge.pending`, `payment_intent.processing`), then it
+ * settles shortly after on the wall clock: `succeeded` (`charge.succeeded`, `payment_intent.succeeded`),
+ * or for Stripe's failing test IBAN `requires_payment_method` (`charge.failed`, `payment_intent.payment_failed`).
+ */
+function processDebit(emu: Emulator, pi: PaymentIntentRecord, pm: PaymentMethodRecord, now: number, onSettled?: (pi: PaymentIntentRecord, ok: boolean) => void): ChargeOutcome {
+  const charge = recordCharge(emu, { ...chargeInput(pi, now), pending: true }, pm, null);
+  Object.assign(pi, { status: 'processing', payment_method: pm.id, latest_charge: charge.id, last_payment_error: null, next_action: null });
+  emu.store.changed();
+  emu.events.emit('payment_intent.processing', pi);
+  const timer = setTimeout(() => {
+    if (pi.status !== 'processing') return;
+    const fails = sepaDebitFails(pm);
+    settleCharge(emu, charge, fails ? { code: 'insufficient_funds', message: 'The customer\'s account has insufficient funds to cover this payment.' } : null);
+    if (fails) {
+      const error = { type: 'card_error', code: 'payment_method_provider_decline', decline_code: 'insufficient_funds', message: charge.failure_message!, payment_method: structuredClone(pm), payment_method_type: 'sepa_debit' } as unknown as Stripe.PaymentIntent.LastPaymentError;
+      Object.assign(pi, { status: 'requires_payment_method', payment_method: null, last_payment_error: error });
+    } else {
+      Object.assign(pi, { status: 'succeeded', amount_received: pi.amount });
+    }
+    emu.store.changed();
+    emu.events.emit(fails ? 'payment_intent.payment_failed' : 'payment_intent.succeeded', pi);
+    onSettled?.(pi, !fails);
+  }, DEBIT_SETTLES_AFTER_MS);
+  timer.unref();
+  emu.onClose(() => clearTimeout(timer));
+  return { ok: true };
 }
 
 /** The 402 a confirm that was declined answers with, the PaymentIntent in the body as at Stripe. */
@@ -202,10 +234,10 @@ function readCommon(p: Params) {
 function readIgnored(p: Params): void {
   p.string('return_url');
   p.bool('use_stripe_sdk');
-  p.object('mandate_data');
+  p.accept('mandate_data');
   p.string('mandate');
-  p.object('payment_method_options');
-  p.object('radar_options');
+  p.accept('payment_method_options');
+  p.accept('radar_options');
   p.string('confirmation_token');
   p.bool('error_on_requires_action');
 }
@@ -277,11 +309,14 @@ export function registerPaymentIntents(router: Router, emu: Emulator, invoices: 
     p.done();
     if (customer) emu.store.require('customer', customer, 'customer', 'customer');
     const types = common.paymentMethodTypes ?? ['card'];
-    const unsupported = types.find((t) => t !== 'card');
+    const unsupported = types.find((t) => t !== 'card' && t !== 'sepa_debit');
     if (unsupported) {
-      throw invalidRequest(`The payment method type "${unsupported}" is not emulated: the emulator charges cards only.`, 'payment_method_types', 'payment_intent_invalid_parameter');
+      throw invalidRequest(`The payment method type "${unsupported}" is not emulated: the emulator charges cards and SEPA debits only.`, 'payment_method_types', 'payment_intent_invalid_parameter');
     }
     const pm = paymentMethod ? resolvePaymentMethod(emu, paymentMethod, 'payment_method') : null;
+    if (pm && !types.includes(pm.type)) {
+      throw invalidRequest(`The PaymentMethod provided (${pm.type}) is not allowed for this PaymentIntent. Please attach a PaymentMethod of one of the following types: ${types.join(', ')}.`, 'payment_method', 'payment_intent_incompatible_payment_method');
+    }
     if (pm && pm.customer && customer && pm.customer !== customer) {
       throw invalidRequest(`The provided PaymentMethod belongs to another Customer.`, 'payment_method');
     }
@@ -326,7 +361,7 @@ export function registerPaymentIntents(router: Router, emu: Emulator, invoices: 
     const paymentMethod = p.string('payment_method');
     const captureMethod = p.enum('capture_method', ['automatic', 'automatic_async', 'manual'] as const);
     const common = readCommon(p);
-    p.object('payment_method_options');
+    p.accept('payment_method_options');
     p.string('transfer_group');
     p.done();
     const pi = requirePi(path.id!);

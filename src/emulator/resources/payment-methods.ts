@@ -113,6 +113,46 @@ export function newCardPaymentMethod(
   return emu.store.insert('payment_method', pm);
 }
 
+const ibanFingerprint = (iban: string): string => createHash('sha256').update(iban).digest('base64url').slice(0, 16);
+
+/**
+ * Stripe's test IBANs whose debits fail (Austria's `AT86…3202`, `AT59…3203`, Italy's `IT60X…3456`); every
+ * other IBAN's debits succeed. Recognised by fingerprint, so the account number never needs storing.
+ */
+const FAILING_IBANS = new Set(['AT861904300235473202', 'AT591904300235473203', 'IT60X0542811101000000123456'].map(ibanFingerprint));
+
+/** Whether a SEPA Direct Debit on this account fails once it settles. */
+export function sepaDebitFails(pm: PaymentMethodRecord): boolean {
+  return FAILING_IBANS.has(pm.sepa_debit?.fingerprint ?? '');
+}
+
+/** A SEPA Direct Debit PaymentMethod from an IBAN (only its shape is checked). */
+function newSepaPaymentMethod(emu: Emulator, rawIban: string, billingDetails: Stripe.PaymentMethod.BillingDetails, metadata: Record<string, string>): PaymentMethodRecord {
+  const iban = rawIban.replace(/\s+/g, '').toUpperCase();
+  if (!/^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$/.test(iban)) throw invalidRequest('The IBAN you provided is invalid.', 'sepa_debit[iban]', 'invalid_bank_account_iban');
+  const pm: PaymentMethodRecord = {
+    id: newId('pm', 24),
+    object: 'payment_method',
+    allow_redisplay: 'unspecified',
+    billing_details: billingDetails,
+    created: emu.realNow(),
+    customer: null,
+    customer_account: null,
+    livemode: false,
+    metadata,
+    sepa_debit: {
+      bank_code: iban.slice(4, 9),
+      branch_code: '',
+      country: iban.slice(0, 2),
+      fingerprint: ibanFingerprint(iban),
+      generated_from: { charge: null, setup_attempt: null },
+      last4: iban.slice(-4),
+    },
+    type: 'sepa_debit',
+  };
+  return emu.store.insert('payment_method', pm);
+}
+
 /**
  * Resolves a PaymentMethod id or a test token to a stored PaymentMethod. Like Stripe, a test
  * token (`pm_card_visa`) yields a new PaymentMethod each time it is used.
@@ -171,13 +211,22 @@ export function registerPaymentMethods(router: Router, emu: Emulator): void {
   /** A card from a test token (`card[token]=tok_visa`); other types and raw card numbers are not emulated. */
   router.post('/v1/payment_methods', ({ params: p }) => {
     const type = p.string('type', { required: true });
+    const sepa = type === 'sepa_debit' ? p.object('sepa_debit', { required: true }) : undefined;
+    const iban = sepa?.string('iban', { required: true });
     const cardParams = p.object('card');
     const token = cardParams?.string('token');
     const billingDetails = readBillingDetails(p.object('billing_details'));
     const metadata = p.metadata();
     p.string('allow_redisplay');
+    if (type === 'sepa_debit') {
+      p.done();
+      if (!billingDetails?.name || !billingDetails.email) {
+        throw invalidRequest('SEPA Direct Debit needs billing_details[name] and billing_details[email].', billingDetails?.name ? 'billing_details[email]' : 'billing_details[name]');
+      }
+      return newSepaPaymentMethod(emu, iban!, billingDetails, mergeMetadata({}, metadata));
+    }
     if (type !== 'card') {
-      throw invalidRequest(`The emulator creates only card PaymentMethods, not \`${type}\`.`, 'type', 'payment_method_unexpected_state');
+      throw invalidRequest(`The emulator creates only card and sepa_debit PaymentMethods, not \`${type}\`.`, 'type', 'payment_method_unexpected_state');
     }
     if (!token) throw invalidRequest('Pass a test card token as card[token] (e.g. tok_visa): the emulator takes no card numbers.', 'card[token]', 'parameter_missing');
     const card = token.startsWith('tok_') ? testCard(token) : undefined;

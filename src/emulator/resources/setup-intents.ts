@@ -93,8 +93,8 @@ export function confirmSetupIntent(emu: Emulator, si: SetupIntentRecord, pm: Pay
 function readIgnored(p: Params): void {
   p.string('return_url');
   p.bool('use_stripe_sdk');
-  p.object('mandate_data');
-  p.object('payment_method_options');
+  p.accept('mandate_data');
+  p.accept('payment_method_options');
   p.string('confirmation_token');
 }
 
@@ -156,7 +156,7 @@ export function registerSetupIntents(router: Router, emu: Emulator): void {
     const description = p.nullableString('description');
     const metadata = p.metadata();
     const types = p.strings('payment_method_types');
-    p.object('payment_method_options');
+    p.accept('payment_method_options');
     p.done();
     const si = requireSi(path.id!);
     if (customer) emu.store.require('customer', customer, 'customer', 'customer');
