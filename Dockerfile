@@ -6,7 +6,7 @@ COPY package.json package-lock.json ./
 # --ignore-scripts: `prepare` (the build) runs below, once the sources are copied.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
-RUN npm run build
+RUN npm run build && npm run build:web
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production

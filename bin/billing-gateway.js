@@ -1,6 +1,17 @@
 #!/usr/bin/env node
 import { missingHeapFlags } from './heap-flags.js';
 
+// npm scripts and npx run this under the Node in node_modules/.bin (the `node` dev dependency); a bare
+// `node bin/billing-gateway.js` on an older Node stops here in one line rather than failing somewhere later.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 17)) {
+  console.error(
+    `billing-gateway: Node ${process.versions.node} is too old, Node 22.17 or newer is needed: run it through npm (npm start, npx billing-gateway …), ` +
+      'which uses the Node that npm install put in node_modules/.bin, or install Node 22+ (https://nodejs.org/en/download, or nvm install 22)',
+  );
+  process.exit(1);
+}
+
 // The servers run with the gateway's heap flags (see heap-flags.js). V8 reads them only at start-up
 // (v8.setFlagsFromString is too late for the semi-space), so the process replaces itself once with
 // them; process.execve keeps the pid, stdio and signals (no wrapper process). Where it does not exist

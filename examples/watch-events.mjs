@@ -28,7 +28,7 @@ client.subscribe(
       else console.log(`${data.billingEvents.type.padEnd(22)} ${data.billingEvents.message}`);
     },
     error: (err) => {
-      // A rejected token closes the socket with 4401 (4403 when forbidden).
+      // A missing or forged token closes the socket with 4401 (4403 when forbidden); an expired one with 4419.
       console.error(`watch-events: ${err?.code ? `closed ${err.code} ${err.reason ?? ''}` : (err?.message ?? String(err))}`);
       process.exit(1);
     },

@@ -49,6 +49,10 @@ export interface Config {
     apiBase?: string;
     webhookSecret?: string;
     emulatorPort: number;
+    /** Unix seconds the sandbox test clock starts at when it is first created (default: now). */
+    sandboxClockStart?: number;
+    /** STRIPE_SANDBOX=true: the emulator on purpose, which production requires (assertProductionStripe). */
+    sandboxOptIn?: boolean;
   };
   /** No STRIPE_SECRET_KEY: talk to the (in-process or STRIPE_API_BASE) emulator. */
   sandbox: boolean;
@@ -58,6 +62,8 @@ export interface Config {
   mrrMilestones: number[];
   /** Absolute path of the plan catalog file. */
   billingCatalog: string;
+  /** A stylesheet the web pages load after their own (theming); unset: none. */
+  webThemeCss?: string;
   /** Allowed origins (scheme://host[:port]) for portal/checkout return URLs; empty: any http(s) URL. */
   portalReturnUrlAllowlist: string[];
   /** Browser origins allowed to call /graphql cross-origin: '*' = any, [] = none (same origin only). */
@@ -92,6 +98,19 @@ export interface Config {
     /** Lexical tokens a GraphQL document may have (the parser stops there). */
     maxTokens: number;
   };
+  /** Live-event WebSockets; 0 disables a limit. */
+  websocket: {
+    /** Sockets open at once per token subject (`sub`). */
+    maxSocketsPerToken: number;
+    /** Operations open at once on one socket (live subscriptions and queries still running). */
+    maxSubscriptionsPerSocket: number;
+    /** Bytes a client has not read yet, summed over all sockets of this process. */
+    maxBufferedBytes: number;
+    /** Bytes one socket may hold unsent. */
+    maxBufferedBytesPerSocket: number;
+  };
+  /** When /readyz calls the sync stuck (src/http/health.ts `syncCheck`). */
+  syncReadiness: { stuckSeconds: number; stuckFailures: number };
   /** The meter-event flusher (usage ledger → Stripe Billing Meters), per process. */
   usageFlush: {
     /** Meter events sent per second by this process; 0: no flusher here. */
@@ -179,6 +198,14 @@ const VARS = {
   STRIPE_API_BASE: zodVar(httpUrl.transform((u) => u.replace(/\/+$/, '')), 'an absolute http(s) URL such as http://127.0.0.1:12111'),
   STRIPE_WEBHOOK_SECRET: zodVar(z.string().regex(/^whsec_\S+$/), 'a webhook signing secret starting with whsec_', true),
   STRIPE_EMULATOR_PORT: zodVar(intIn(0, 65535), 'an integer 0-65535 (0: any free port)'),
+  STRIPE_SANDBOX: zodVar(
+    z.enum(['true', 'false', '1', '0']).transform((b) => b === 'true' || b === '1'),
+    'true or false (true: run the built-in Stripe emulator, also with NODE_ENV=production)',
+  ),
+  SANDBOX_CLOCK_START: zodVar(
+    z.union([z.iso.date(), z.iso.datetime({ offset: true })]).transform((s) => Math.floor(Date.parse(s) / 1000)),
+    'an ISO 8601 date or time such as 2027-01-31 or 2027-01-31T12:00:00Z',
+  ),
   AUTH_JWT_SECRET: zodVar(z.string().min(32), 'an HS256 secret of at least 32 characters', true),
   AUTH_JWKS_URL: zodVar(httpUrl, 'an absolute http(s) URL of a JWKS document'),
   AUTH_ISSUER: zodVar(z.string().min(1), 'the expected token issuer (iss)'),
@@ -189,6 +216,7 @@ const VARS = {
     'a comma-separated list of positive amounts in major units, e.g. 100,1000,10000',
   ),
   BILLING_CATALOG: zodVar(z.string().min(1), 'the path of a plan catalog JSON file'),
+  WEB_THEME_CSS: zodVar(z.string().min(1), 'the path of a CSS file'),
   PORTAL_RETURN_URL_ALLOWLIST: zodVar(commaList(origin), 'a comma-separated list of origins such as https://app.example.com'),
   CORS_ORIGINS: zodVar(z.union([z.literal('*'), commaList(origin)]), '* or a comma-separated list of origins such as https://app.example.com'),
   BILLING_GRACE_PERIOD_DAYS: zodVar(intIn(0, 365), 'an integer number of days 0-365'),
@@ -205,9 +233,15 @@ const VARS = {
   BODY_LIMIT_BYTES: zodVar(intIn(1024, 100 * 1024 * 1024), 'an integer number of bytes 1024-104857600'),
   TRUST_PROXY: zodVar(intIn(0, 10), 'the number of reverse proxies in front of the gateway, 0-10 (0: use the socket address)'),
   GRAPHQL_MAX_DEPTH: zodVar(intIn(1, 100), 'an integer 1-100'),
+  SYNC_STUCK_SECONDS: zodVar(intIn(0, 7 * 86_400), 'an integer number of seconds 0-604800 (0: /readyz does not check the sync)'),
+  SYNC_STUCK_FAILURES: zodVar(intIn(1, 1000), 'an integer 1-1000'),
   GRAPHQL_MAX_COST: zodVar(intIn(1, 10_000_000), 'a positive integer'),
   GRAPHQL_MAX_STRIPE_CALLS: zodVar(intIn(1, 1000), 'an integer 1-1000 (Stripe API calls per request)'),
   GRAPHQL_MAX_TOKENS: zodVar(intIn(100, 1_000_000), 'an integer 100-1000000 (tokens per GraphQL document)'),
+  WS_MAX_SOCKETS_PER_TOKEN: zodVar(intIn(0, 1_000_000), 'a non-negative integer (WebSockets per token subject; 0 disables)'),
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: zodVar(intIn(0, 100_000), 'a non-negative integer (operations per WebSocket; 0 disables)'),
+  WS_MAX_BUFFERED_BYTES: zodVar(intIn(0, 2 ** 40), 'a non-negative integer number of bytes (unsent, all WebSockets together; 0 disables)'),
+  WS_MAX_BUFFERED_BYTES_PER_SOCKET: zodVar(intIn(0, 2 ** 40), 'a non-negative integer number of bytes (unsent, per WebSocket; 0 disables)'),
   USAGE_FLUSH_RATE_PER_SECOND: zodVar(intIn(0, 10_000), 'an integer 0-10000 (meter events per second; 0: no flusher in this process)'),
   USAGE_FLUSH_BATCH_SIZE: zodVar(intIn(1, 10_000), 'an integer 1-10000'),
   USAGE_FLUSH_INTERVAL_MS: zodVar(intIn(10, 3_600_000), 'an integer number of milliseconds 10-3600000'),
@@ -305,6 +339,9 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const dunning = dunningConfig(v);
+  if (v.STRIPE_SANDBOX && v.STRIPE_SECRET_KEY) {
+    throw new ConfigError('STRIPE_SANDBOX', 'STRIPE_SANDBOX: expected false or unset when STRIPE_SECRET_KEY is set (the gateway talks to Stripe or to its emulator, not both)');
+  }
 
   const catalogPath = v.BILLING_CATALOG ? (isAbsolute(v.BILLING_CATALOG) ? v.BILLING_CATALOG : resolve(v.BILLING_CATALOG)) : DEFAULT_CATALOG_PATH;
 
@@ -321,6 +358,8 @@ export function loadConfig(env: Env = process.env): Config {
       apiBase: v.STRIPE_API_BASE,
       webhookSecret: v.STRIPE_WEBHOOK_SECRET,
       emulatorPort: v.STRIPE_EMULATOR_PORT ?? 12111,
+      ...(v.SANDBOX_CLOCK_START !== undefined ? { sandboxClockStart: v.SANDBOX_CLOCK_START } : {}),
+      ...(v.STRIPE_SANDBOX ? { sandboxOptIn: true } : {}),
     },
     sandbox: v.STRIPE_SECRET_KEY === undefined,
     auth: {
@@ -333,6 +372,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: v.REDIS_URL,
     mrrMilestones: [...new Set(v.MRR_MILESTONES ?? [100, 1000, 10000, 100000, 1000000])].sort((a, b) => a - b),
     billingCatalog: catalogPath,
+    ...(v.WEB_THEME_CSS ? { webThemeCss: resolve(v.WEB_THEME_CSS) } : {}),
     portalReturnUrlAllowlist: v.PORTAL_RETURN_URL_ALLOWLIST ?? [],
     // Development: any origin (a frontend on another port just works); production: only those listed.
     corsOrigins: v.CORS_ORIGINS ?? (nodeEnv === 'production' ? [] : '*'),
@@ -351,6 +391,13 @@ export function loadConfig(env: Env = process.env): Config {
       maxStripeCalls: v.GRAPHQL_MAX_STRIPE_CALLS ?? 10,
       maxTokens: v.GRAPHQL_MAX_TOKENS ?? 10_000,
     },
+    websocket: {
+      maxSocketsPerToken: v.WS_MAX_SOCKETS_PER_TOKEN ?? 20,
+      maxSubscriptionsPerSocket: v.WS_MAX_SUBSCRIPTIONS_PER_SOCKET ?? 20,
+      maxBufferedBytes: v.WS_MAX_BUFFERED_BYTES ?? 64 * 1024 * 1024,
+      maxBufferedBytesPerSocket: v.WS_MAX_BUFFERED_BYTES_PER_SOCKET ?? 8 * 1024 * 1024,
+    },
+    syncReadiness: { stuckSeconds: v.SYNC_STUCK_SECONDS ?? 900, stuckFailures: v.SYNC_STUCK_FAILURES ?? 3 },
     usageFlush: {
       // A tenth of Stripe's live limit for POST /v1/billing/meter_events (1,000 calls/s; see
       // src/stripe/meter-events/README.md), so several replicas and other API traffic fit beside it.
@@ -362,4 +409,17 @@ export function loadConfig(env: Env = process.env): Config {
       leaseSeconds: v.USAGE_FLUSH_LEASE_SECONDS ?? 60,
     },
   };
+}
+
+/**
+ * A server in production talks to Stripe. Without STRIPE_SECRET_KEY it would quietly run the emulator
+ * (fake payments, nothing reaches Stripe), so that needs STRIPE_SANDBOX=true, asked for by name.
+ */
+export function assertProductionStripe(config: Pick<Config, 'isProduction' | 'sandbox' | 'stripe'>): void {
+  if (config.isProduction && config.sandbox && !config.stripe.sandboxOptIn) {
+    throw new ConfigError(
+      'STRIPE_SECRET_KEY',
+      'STRIPE_SECRET_KEY: expected a Stripe secret key when NODE_ENV=production (without one the gateway runs its Stripe emulator); set it, or set STRIPE_SANDBOX=true to run the sandbox in production on purpose',
+    );
+  }
 }

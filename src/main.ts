@@ -1,15 +1,19 @@
 import 'reflect-metadata';
+import { createServer } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { mintToken } from './auth/tokens.js';
 import { loadCatalog } from './billing/catalog.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { assertProductionStripe, ConfigError, loadConfig, type Config } from './config.js';
 import { checkDatabase, closeOrm, openOrm, type Orm } from './db/orm.js';
 import { createGatewayServer, GRAPHQL_PATH, type GatewayServer } from './http/server.js';
 import { createEventHooks } from './events/event-hooks.js';
 import type { SignalBus } from './events/index.js';
+import { serveCliSocket } from './cli/in-gateway.js';
+import { errorLine } from './cli/shared.js';
 import { logger } from './log.js';
 import { checkStripe, prepareStripe, WEBHOOK_PATH, type PreparedStripe } from './stripe/sandbox.js';
 import { startPeriodicSync, type PeriodicSync } from './stripe/sync/index.js';
+import { backfillNewMirror } from './stripe/sync/backfill.js';
 import { createWebhookService, type WebhookService } from './stripe/webhooks/index.js';
 import { createMeterEventFlusher, type MeterEventFlusher } from './stripe/meter-events/index.js';
 import { startDunningTicker, type Dunning, type DunningTicker } from './billing/dunning/index.js';
@@ -38,7 +42,11 @@ export interface RunningGateway {
  */
 export async function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningGateway> {
   const config = loadConfig(env);
+  assertProductionStripe(config);
   logger.level = config.logLevel;
+  // Before the database and the emulator: a busy port is the commonest first-run failure, and the
+  // WebSocket server would otherwise print graphql-ws's stack for it.
+  await ensurePortFree(config.port);
   const catalog = loadCatalog(config.billingCatalog);
   const orm = await openOrm({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   let stripe: PreparedStripe;
@@ -47,6 +55,14 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
   } catch (err) {
     await closeOrm(orm);
     throw err;
+  }
+  try {
+    // A new database (e.g. PGlite → DATABASE_URL over the same Stripe) is filled before it answers anything.
+    await backfillNewMirror({ orm, stripe: stripe.stripe, catalog, log: logger });
+  } catch (err) {
+    await stripe.close();
+    await closeOrm(orm);
+    throw new Error(`the first full sync of this new database failed (${errorLine(err)}); \`billing-gateway sync --full\` retries it and shows the drift`);
   }
   // Signals, then dunning, after each processed event (same transaction): src/events/event-hooks.ts.
   const hooks = createEventHooks(config, logger);
@@ -72,7 +88,14 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     ...(webhooks ? { mountBeforeJson: (app) => webhooks.mount(app) } : {}),
     ...(usageFlusher ? { onUsageRecorded: () => usageFlusher.notify() } : {}),
   });
-  const port = await server.listen(config.port);
+  let port: number;
+  try {
+    port = await server.listen(config.port);
+  } catch (err) {
+    await Promise.allSettled([server.close(), stripe.close()]);
+    await closeOrm(orm);
+    throw portError(err, config.port);
+  }
   const url = `http://localhost:${port}`;
   webhooks?.start();
   // Webhooks Stripe never delivered (or that arrived while the gateway was down) are found by paging events.list.
@@ -90,10 +113,19 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
   void periodic.runNow();
   usageFlusher?.start();
   const dunningTicker = startDunningTicker({ orm, dunning, intervalMs: config.dunning.tickSeconds * 1000, log: logger });
+  // PGlite serves this process only: CLI data commands run in here, through a socket in DATA_DIR.
+  const cliSocket = config.databaseUrl
+    ? null
+    : await serveCliSocket({ orm, dataDir: config.dataDir, apiBase: stripe.emulatorUrl }).catch((err: unknown) => {
+        // Not fatal: the CLI then says the embedded database is in use, as it did before.
+        logger.warn({ err: errorLine(err) }, 'CLI socket in DATA_DIR not available: CLI data commands need the gateway stopped');
+        return null;
+      });
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      await cliSocket?.close();
       await server.close();
       await periodic.stop();
       await webhooks?.stop();
@@ -129,14 +161,41 @@ async function printBanner(config: Config, stripe: PreparedStripe, port: number)
   process.stdout.write(lines.join('\n') + '\n\n');
 }
 
+/** PORT taken (or not ours to take) → one line naming PORT and what to do; anything else unchanged. */
+function portError(err: unknown, port: number): unknown {
+  const code = (err as { code?: string }).code;
+  if (code === 'EADDRINUSE') {
+    return new ConfigError('PORT', `PORT: port ${port} is already in use by another process; stop that process, or choose another port (PORT=${port === 65535 ? 4000 : port + 1} npm start)`);
+  }
+  if (code === 'EACCES') return new ConfigError('PORT', `PORT: port ${port} needs privileges this process lacks; choose a port above 1023`);
+  return err;
+}
+
+/** Binds the port as the server will (all interfaces) and lets it go again, to fail before anything starts. */
+function ensurePortFree(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err) => reject(portError(err, port)));
+    probe.listen({ port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
+/** The one line a failed start prints: a setting and its fix when known, never a stack or a secret. */
+export function startupFailureLine(err: unknown): string {
+  if (err instanceof ConfigError) return err.message;
+  const e = err as { type?: string };
+  if (e?.type === 'StripeAuthenticationError') return 'STRIPE_SECRET_KEY: Stripe rejected the key (invalid or revoked); set a valid secret key';
+  if (e?.type === 'StripeConnectionError') return 'STRIPE_API_BASE: cannot reach the Stripe API; check the network, or STRIPE_API_BASE when it is set';
+  return `cannot start: ${errorLine(err)}`;
+}
+
 /** Runs the gateway until SIGINT/SIGTERM; exits 1 with a one-line reason when it cannot start. */
 export async function main(): Promise<void> {
   let gateway: RunningGateway;
   try {
     gateway = await start();
   } catch (err) {
-    const message = err instanceof ConfigError ? err.message : `cannot start: ${(err as Error).message}`;
-    process.stderr.write(`billing-gateway: ${message}\n`);
+    process.stderr.write(`billing-gateway: ${startupFailureLine(err)}\n`);
     process.exit(1);
   }
   const shutdown = (signal: string) => {

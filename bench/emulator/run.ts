@@ -1,17 +1,21 @@
 /**
- * SDK-driven create throughput of the emulator: a few concurrent `stripe` clients each create a
- * customer and then a subscription (or, until the billing engine serves subscriptions, a price).
+ * SDK-driven create throughput of the emulator (the `emulator` part of `npm run bench`): a few
+ * concurrent `stripe` clients each create a customer with a card and then a subscription.
  *
- *   node --experimental-transform-types --no-warnings bench/emulator/run.ts [--seconds 5] [--clients 8] [--in-process]
+ *   npm run bench -- emulator [--seconds 5] [--clients 8] [--in-process] [--emulator-module path]
+ *   node --experimental-transform-types --no-warnings bench/emulator/run.ts [same options]
  *
  * By default the emulator runs in a child process, so the clients do not share its event loop.
- * Besides the rate it prints the CPU time per request of each side (user + system), which a busy
- * machine changes much less than the rate.
+ * Besides the rate it reports the CPU time per request of each side (user + system), which a busy
+ * machine changes much less than the rate. `--emulator-module` measures another copy of the emulator
+ * (e.g. an older commit's `src/emulator/index.ts` unpacked inside this checkout, so its packages resolve).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { resolve as resolvePath } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import Stripe from 'stripe';
+import type { BenchContext, BenchPart, BenchRow } from '../lib/part.ts';
+import { numberOption, runIfMain } from '../lib/report.ts';
 
 // Relative `.js` imports of the TypeScript sources resolve to their `.ts` (this file needs the `.ts` name).
 await import(new URL('./resolve-ts.ts', import.meta.url).href);
@@ -21,29 +25,22 @@ await import(new URL('./resolve-ts.ts', import.meta.url).href);
 // ~10% of the client's CPU. A compiled client does not pay it, so the bench does not either.
 process.setSourceMapsEnabled(false);
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '5' },
-    clients: { type: 'string', default: '8' },
-    'in-process': { type: 'boolean', default: false },
-    serve: { type: 'boolean', default: false },
-  },
-});
+const DEFAULT_MODULE = fileURLToPath(new URL('../../src/emulator/index.ts', import.meta.url));
 
-async function startServer(): Promise<Server> {
-  const { startEmulator } = await import('../../src/emulator/index.js');
+async function startServer(modulePath: string): Promise<Server> {
+  const { startEmulator } = (await import(pathToFileURL(modulePath).href)) as typeof import('../../src/emulator/index.js');
   const emu = await startEmulator({ port: 0 });
   return { port: emu.port, stop: () => emu.close(), cpu: async () => process.cpuUsage() };
 }
 
-if (values.serve) {
-  const { port, stop } = await startServer();
+// The child: `run.ts --serve <module>` serves the emulator and reports its CPU time on request.
+const serveAt = process.argv.indexOf('--serve');
+if (serveAt > 0 && process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
+  const { port, stop } = await startServer(process.argv[serveAt + 1] ?? DEFAULT_MODULE);
   process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
   // The parent asks for this process's CPU time around the measured window.
   process.on('message', () => process.send!(process.cpuUsage()));
   process.stdout.write(`${port}\n`);
-} else {
-  await main();
 }
 
 interface Server {
@@ -52,8 +49,8 @@ interface Server {
   cpu: () => Promise<NodeJS.CpuUsage>;
 }
 
-async function spawnServer(): Promise<Server> {
-  const child: ChildProcess = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--serve'], {
+async function spawnServer(modulePath: string): Promise<Server> {
+  const child: ChildProcess = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--serve', modulePath], {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -76,10 +73,12 @@ async function spawnServer(): Promise<Server> {
   };
 }
 
-async function main(): Promise<void> {
-  const seconds = Number(values.seconds);
-  const clients = Number(values.clients);
-  const server = values['in-process'] ? await startServer() : await spawnServer();
+async function measure(ctx: BenchContext): Promise<BenchRow[]> {
+  const seconds = numberOption(ctx, 'seconds', 5);
+  const clients = numberOption(ctx, 'clients', 8);
+  const inProcess = ctx.options['in-process'] === 'true';
+  const modulePath = ctx.options['emulator-module'] ? resolvePath(ctx.options['emulator-module']) : DEFAULT_MODULE;
+  const server = inProcess ? await startServer(modulePath) : await spawnServer(modulePath);
   const stripe = new Stripe('sk_test_bench', { host: '127.0.0.1', port: server.port, protocol: 'http', maxNetworkRetries: 0 });
   try {
     const product = await stripe.products.create({ name: 'Bench' });
@@ -112,19 +111,31 @@ async function main(): Promise<void> {
     const clientCpu = process.cpuUsage(clientCpu0);
     const serverCpu1 = await server.cpu();
     const creates = pairs * 2;
-    const msPer = (u: { user: number; system: number }): string => ((u.user + u.system) / 1000 / creates).toFixed(3);
+    const msPer = (u: { user: number; system: number }): number => (u.user + u.system) / 1000 / creates;
     const serverCpu = { user: serverCpu1.user - serverCpu0.user, system: serverCpu1.system - serverCpu0.system };
-    process.stdout.write(
-      `emulator bench: ${clients} clients, ${elapsed.toFixed(1)} s, customer + ${second}\n` +
-        `  ${(creates / elapsed).toFixed(0)} creates/s (${(pairs / elapsed).toFixed(0)} customer+${second} pairs/s)\n` +
-        `  CPU per create (request): emulator ${msPer(serverCpu)} ms, SDK client ${msPer(clientCpu)} ms` +
-        `${values['in-process'] ? ' (in-process: both are the same process)' : ''}\n` +
-        `  target ≥ 1000 creates/s: ${creates / elapsed >= 1000 ? 'met' : 'NOT met'}\n`,
+    const rate = creates / elapsed;
+    ctx.log(
+      `emulator: ${modulePath === DEFAULT_MODULE ? 'this checkout' : modulePath}, ${clients} clients, ${elapsed.toFixed(1)} s, customer + ${second}: ` +
+        `${rate.toFixed(0)} creates/s; CPU per create: emulator ${msPer(serverCpu).toFixed(3)} ms, client ${msPer(clientCpu).toFixed(3)} ms` +
+        `${inProcess ? ' (in-process: both are the same process)' : ''}`,
     );
+    return [
+      { metric: `creates/s (customer + ${second}, ${clients} SDK clients)`, value: Math.round(rate), unit: '/s', target: '≥ 1,000/s', met: rate >= 1000 },
+      { metric: 'emulator CPU per create', value: Math.round(msPer(serverCpu) * 1000), unit: 'µs' },
+      { metric: 'SDK client CPU per create', value: Math.round(msPer(clientCpu) * 1000), unit: 'µs' },
+    ];
   } finally {
     await server.stop();
   }
 }
+
+export const part: BenchPart = {
+  name: 'emulator',
+  description: 'SDK-driven creates/s of the Stripe emulator (customer with a card + subscription), emulator in a child process',
+  run: measure,
+};
+
+if (serveAt < 0) runIfMain(import.meta.url, part);
 
 /** Whether the billing engine serves subscriptions yet (otherwise the bench creates prices). */
 async function subscriptionsServed(stripe: Stripe, price: string): Promise<boolean> {

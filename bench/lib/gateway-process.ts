@@ -1,7 +1,7 @@
 /**
  * The compiled gateway (`node dist/src/main.js`) as a child process on a bench database, against a
  * Stripe emulator this process runs (so the emulator's memory and CPU are not the gateway's), with
- * production settings and rate limits off. RSS from /proc (Linux).
+ * production settings, rate limits and the per-token WebSocket limit off. RSS from /proc (Linux).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -55,10 +55,14 @@ export async function startGatewayChild(opts: {
       PUBLIC_URL: `http://127.0.0.1:${port}`,
       DATABASE_URL: opts.databaseUrl,
       STRIPE_API_BASE: opts.stripeApiBase,
+      // Production settings against the bench's emulator, on purpose.
+      STRIPE_SANDBOX: 'true',
       STRIPE_WEBHOOK_SECRET: 'whsec_bench_0123456789abcdef',
       AUTH_JWT_SECRET: BENCH_JWT_SECRET,
       RATE_LIMIT_PER_TOKEN: '0',
       RATE_LIMIT_PER_ADDRESS: '0',
+      // The load parts connect their 1,000 subscribers with one token.
+      WS_MAX_SOCKETS_PER_TOKEN: '0',
       LOG_LEVEL: 'error',
       ...opts.env,
     },

@@ -38,7 +38,7 @@ export function resultsTable(outcomes: readonly PartOutcome[]): string {
 }
 
 /** Options that take no value (so `--verbose read` does not read "read" as its value). */
-const FLAGS = new Set(['verbose', 'skip-baseline']);
+const FLAGS = new Set(['verbose', 'skip-baseline', 'in-process']);
 
 /** `--key value` / `--key=value` options (a flag without a value is "true") and the other words, in order. */
 export function parseBenchArgs(args: readonly string[]): { names: string[]; options: Record<string, string> } {

@@ -3,7 +3,8 @@
  *
  * - no valid token → UNAUTHENTICATED (with the verifier's reason when a token was sent);
  * - a customer token acts on its own customer only (externalId === sub);
- * - an admin token may name any customer, by Stripe id (cus_…) or externalId.
+ * - an admin token may name any customer, by Stripe id (cus_…) or externalId;
+ * - a service token may only verify API keys (`requireVerifier`): everything else is FORBIDDEN.
  */
 import { AppError, forbidden, unauthenticated } from '../errors.js';
 import type { Viewer } from './tokens.js';
@@ -16,8 +17,18 @@ export interface Authentication {
 }
 
 export function requireViewer(auth: Authentication): Viewer {
-  if (auth.viewer) return auth.viewer;
+  if (auth.viewer) {
+    if (auth.viewer.role === 'service') throw forbidden('A service token may only verify API keys');
+    return auth.viewer;
+  }
   throw auth.error ?? unauthenticated();
+}
+
+/** API key verification: service and admin tokens only. */
+export function requireVerifier(auth: Authentication): Viewer {
+  if (!auth.viewer) throw auth.error ?? unauthenticated();
+  if (auth.viewer.role !== 'service' && auth.viewer.role !== 'admin') throw forbidden('Verifying API keys needs a service or admin token');
+  return auth.viewer;
 }
 
 export function requireAdmin(auth: Authentication): Viewer {

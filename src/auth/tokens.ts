@@ -1,13 +1,14 @@
 /**
  * Bearer tokens as CONTRACT.md defines them: HS256 with AUTH_JWT_SECRET, or RS256/ES256 keys from
  * AUTH_JWKS_URL; `exp` always honoured, `iss`/`aud` when configured. Claims: `sub` (required),
- * `email` (optional), `role` "admin" | "customer" (absent: customer).
+ * `email` (optional), `role` "admin" | "customer" | "service" (absent: customer; a service token may only verify API keys).
  */
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
 import type { AuthConfig } from '../config.js';
 import { AppError, unauthenticated } from '../errors.js';
+import { isStorableText } from '../text/storable.js';
 
-export type Role = 'admin' | 'customer';
+export type Role = 'admin' | 'customer' | 'service';
 
 export interface Viewer {
   sub: string;
@@ -78,13 +79,16 @@ export function createTokenVerifier(auth: Pick<AuthConfig, 'jwtSecret' | 'jwksUr
         clockTolerance: 5,
       }));
     } catch (err) {
-      throw unauthenticated(describe(err));
+      throw err instanceof joseErrors.JWTExpired ? new TokenExpiredError() : unauthenticated(describe(err));
     }
     const { sub, email, role } = payload as { sub?: unknown; email?: unknown; role?: unknown };
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > 255) throw unauthenticated('Invalid token: sub must be a non-empty string');
     if (email !== undefined && typeof email !== 'string') throw unauthenticated('Invalid token: email must be a string');
-    if (role !== undefined && role !== 'admin' && role !== 'customer')
-      throw unauthenticated('Invalid token: role must be "admin" or "customer"');
+    // Claims become database rows and Stripe fields: text PostgreSQL cannot hold is refused here, before either.
+    if (!isStorableText(sub) || (email !== undefined && !isStorableText(email)))
+      throw unauthenticated('Invalid token: sub and email may not contain U+0000 or unpaired surrogate characters');
+    if (role !== undefined && role !== 'admin' && role !== 'customer' && role !== 'service')
+      throw unauthenticated('Invalid token: role must be "admin", "customer" or "service"');
     const viewer: Viewer = { sub, role: role ?? 'customer', ...(email ? { email } : {}) };
     return typeof payload.exp === 'number' ? { viewer, expiresAt: new Date(payload.exp * 1000) } : { viewer };
   }
@@ -109,10 +113,19 @@ export function createTokenVerifier(auth: Pick<AuthConfig, 'jwtSecret' | 'jwksUr
   };
 }
 
+/**
+ * A genuine token (signature and claims checked) whose `exp` has passed: unlike a missing or forged
+ * one, the client may come back with a fresh token (WebSockets close with a code clients retry).
+ */
+export class TokenExpiredError extends AppError {
+  constructor() {
+    super('UNAUTHENTICATED', 'Token expired');
+  }
+}
+
 /** A client-safe reason: never the token, never key material. */
 function describe(err: unknown): string {
   if (err instanceof AppError) return err.message;
-  if (err instanceof joseErrors.JWTExpired) return 'Token expired';
   if (err instanceof joseErrors.JWTClaimValidationFailed) return `Invalid token: ${err.claim} claim check failed`;
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'Invalid token signature';
   if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'Invalid token: algorithm not accepted';

@@ -46,6 +46,10 @@ const planSchema = z
     selfServe: z.boolean(),
     features: z.array(z.string()),
     meters: z.array(planMeterSchema).default([]),
+    /** API keys of this plan's customers: requests per minute per key; null or absent = unlimited. */
+    apiRateLimitPerMinute: z.number().int().positive().nullable().default(null),
+    /** The meter each verified API key call counts against (default: the plan's first meter; none = not metered). */
+    apiMeter: z.string().optional(),
   })
   .transform((p) => ({ ...p, currency: p.price?.currency ?? p.currency ?? 'usd' }));
 
@@ -64,6 +68,8 @@ export const catalogSchema = z
       seen.add(plan.id);
       if (!products.has(plan.product))
         ctx.addIssue({ code: 'custom', path: ['plans', i, 'product'], message: `unknown product ${plan.product}` });
+      if (plan.apiMeter !== undefined && !plan.meters.some((m) => m.meter === plan.apiMeter))
+        ctx.addIssue({ code: 'custom', path: ['plans', i, 'apiMeter'], message: `apiMeter ${plan.apiMeter} is not one of the plan's meters` });
       plan.meters.forEach((m, j) => {
         if (!meters.has(m.meter))
           ctx.addIssue({ code: 'custom', path: ['plans', i, 'meters', j, 'meter'], message: `unknown meter ${m.meter}` });
@@ -78,6 +84,18 @@ export type CatalogProduct = Catalog['products'][number];
 export type PlanInterval = z.infer<typeof interval>;
 
 export const DEFAULT_CATALOG_PATH = join(PROJECT_ROOT, 'catalog', 'default.json');
+
+/** What API keys of a plan's customers may do: rate limit, quota (the API meter's `limit`) and meter. */
+export interface ApiLimitsOf {
+  rateLimitPerMinute: number | null;
+  quota: number | null;
+  meter: string | null;
+}
+
+export function apiLimitsOf(plan: CatalogPlan): ApiLimitsOf {
+  const meter = plan.apiMeter ? plan.meters.find((m) => m.meter === plan.apiMeter) : plan.meters[0];
+  return { rateLimitPerMinute: plan.apiRateLimitPerMinute, quota: meter?.limit ?? null, meter: meter?.meter ?? null };
+}
 
 /** Lookup key of the metered (overage) price of a plan's meter. */
 export function meteredLookupKey(planId: string, meterId: string): string {

@@ -7,8 +7,9 @@
 import type { Viewer } from '../auth/tokens.js';
 import type { Catalog } from '../billing/catalog.js';
 import type { SubscriptionLifecycleService } from '../billing/subscriptions/lifecycle-service.js';
-import type { Config } from '../config.js';
+import { ConfigError, type Config } from '../config.js';
 import type { Em, Orm } from '../db/orm.js';
+import { gatewayOrm } from './in-gateway.js';
 import { CliError, errorLine } from './shared.js';
 import type { StripeTarget } from './stripe-target.js';
 
@@ -21,6 +22,9 @@ export const CLI_VIEWER: Viewer = { sub: 'billing-gateway-cli', role: 'admin' };
  */
 export async function openCliDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, opts: { migrate?: boolean } = {}): Promise<Orm> {
   const { openOrm } = await import('../db/orm.js');
+  // Run by a gateway for the CLI (in-gateway.ts): its database, already open.
+  const shared = gatewayOrm();
+  if (shared) return shared;
   try {
     return await openOrm({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, ...(opts.migrate === false ? { migrate: false } : {}) });
   } catch (err) {
@@ -31,6 +35,8 @@ export async function openCliDatabase(config: Pick<Config, 'databaseUrl' | 'data
           'PGlite serves one process; stop the gateway, or run it and the CLI with DATABASE_URL=postgres://…',
       );
     }
+    // Already one line naming DATABASE_URL and the fix (src/db/open-errors.ts).
+    if (err instanceof ConfigError) throw new CliError(err.message);
     const where = config.databaseUrl ? 'the database at DATABASE_URL' : `the embedded database under ${config.dataDir}`;
     throw new CliError(`cannot open ${where}: ${errorLine(err)}`);
   }
@@ -86,7 +92,7 @@ export async function openBilling(config: Config, opts: { apiBase?: string } = {
     target = await resolveStripeTarget(config, opts.apiBase);
     // The clock the sandbox gateway created (found by what it stored, or by its name); created as the
     // gateway would when this database has none yet.
-    const testClockId = config.sandbox ? await ensureTestClock(target.stripe, orm.em.fork()).catch(unreachable(target)) : undefined;
+    const testClockId = config.sandbox ? await ensureTestClock(target.stripe, orm.em.fork(), config.stripe.sandboxClockStart).catch(unreachable(target)) : undefined;
     const stripe = target.stripe;
     const lifecycleFor = (forked: Em) =>
       new SubscriptionLifecycleService({ em: forked, stripe, catalog, config, ...(testClockId ? { testClockId } : {}) });

@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { CliError, describeServiceError, errorLine, type CommandOutcome } from './shared.js';
+import { forwardToGateway, runningInGateway, writeErr, writeOut } from './in-gateway.js';
 import { registerEmulator } from './commands/emulator.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerServe } from './commands/serve.js';
@@ -15,6 +16,7 @@ import { registerSubscriptions } from './commands/subscriptions.js';
 import { registerMetrics } from './commands/metrics.js';
 import { registerClock } from './commands/clock.js';
 import { registerSeed } from './commands/seed.js';
+import { registerKeys } from './commands/keys.js';
 
 /** Lets a command's action hand its outcome back to `runCli`. */
 export interface CliContext {
@@ -31,8 +33,10 @@ export function buildProgram(ctx: CliContext): Command {
     .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
     .showSuggestionAfterError()
     .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(`billing-gateway: ${str.replace(/^error: /, '')}`) });
+    .configureOutput({ writeOut, writeErr, outputError: (str, write) => write(`billing-gateway: ${str.replace(/^error: /, '')}`) });
   program.hook('preAction', (_program, action) => {
+    // Inside a running gateway (in-gateway.ts) its own logging stays as it is.
+    if (runningInGateway()) return;
     // One-shot commands, and any --json output, keep stdout for the result (it parses); log lines go to stderr.
     if (!LONG_RUNNING.has(action.name()) || action.opts().json) process.env.BILLING_GATEWAY_LOG_TO_STDERR = '1';
     // A one-shot command's answer is its output and its one-line error; logs only when LOG_LEVEL asks for them.
@@ -50,6 +54,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerMetrics(program, ctx);
   registerClock(program, ctx);
   registerSeed(program, ctx);
+  registerKeys(program, ctx);
   return program;
 }
 
@@ -70,7 +75,7 @@ export async function runCli(argv: string[]): Promise<CommandOutcome> {
       return err.exitCode === 0 ? 0 : 2;
     }
     const service = describeServiceError(err);
-    process.stderr.write(`billing-gateway: ${service?.line ?? errorLine(err)}\n`);
+    writeErr(`billing-gateway: ${service?.line ?? errorLine(err)}\n`);
     return service?.exitCode ?? (err instanceof CliError ? err.exitCode : 1);
   }
 }
@@ -88,14 +93,18 @@ function isEntry(): boolean {
 }
 
 if (isEntry()) {
-  runCli(process.argv.slice(2)).then(
-    (outcome) => {
-      // Exit now: keep-alive sockets of HTTP clients would otherwise hold the process.
-      process.exit(outcome);
-    },
-    (err) => {
-      process.stderr.write(`billing-gateway: ${errorLine(err)}\n`);
-      process.exit(1);
-    },
-  );
+  // A data command while a sandbox gateway holds the embedded database runs inside that gateway.
+  const argv = process.argv.slice(2);
+  forwardToGateway(argv)
+    .then((forwarded) => forwarded ?? runCli(argv))
+    .then(
+      (outcome) => {
+        // Exit now: keep-alive sockets of HTTP clients would otherwise hold the process.
+        process.exit(outcome);
+      },
+      (err) => {
+        process.stderr.write(`billing-gateway: ${errorLine(err)}\n`);
+        process.exit(1);
+      },
+    );
 }

@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { runningInGateway } from './in-gateway.js';
 
 export interface Progress {
   update(done: number, total: number, label: string): void;
@@ -7,10 +8,10 @@ export interface Progress {
 
 /**
  * A progress bar on stderr when it is a terminal (and the output is not JSON); silent otherwise,
- * so pipes and CI logs get no control characters.
+ * so pipes and CI logs get no control characters. Never inside a gateway: its stderr is not the caller's.
  */
 export function createProgress(title: string, enabled = !!process.stderr.isTTY): Progress {
-  if (!enabled) return { update() {}, stop() {} };
+  if (!enabled || runningInGateway()) return { update() {}, stop() {} };
   const bar = new cliProgress.SingleBar(
     { format: `${title} [{bar}] {value}/{total} {label}`, hideCursor: true, clearOnComplete: false, stream: process.stderr },
     cliProgress.Presets.shades_classic,

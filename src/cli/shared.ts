@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { writeOut } from './in-gateway.js';
 
 /** A failure the user should read as one line; `exitCode` 1 = the command failed, 2 = bad usage. */
 export class CliError extends Error {
@@ -22,7 +23,7 @@ export class UsageError extends CliError {
 export type CommandOutcome = number;
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  writeOut(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 export function parsePort(value: string): number {
@@ -95,7 +96,7 @@ export function intOption(min: number, max: number): (value: string) => number {
 
 /** Writes lines to stdout (the human-readable form of a command's result). */
 export function printLines(...lines: string[]): void {
-  process.stdout.write(lines.map((l) => `${l}\n`).join(''));
+  writeOut(lines.map((l) => `${l}\n`).join(''));
 }
 
 /** A service's input field → the CLI option that carries it (for BAD_USER_INPUT). */
@@ -111,6 +112,8 @@ const FIELD_OPTIONS: Record<string, string> = {
   first: '--first',
   after: '--after',
   email: '--email',
+  name: '--name',
+  expiresAt: '--expires',
 };
 
 interface AppErrorLike {

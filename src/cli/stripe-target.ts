@@ -3,6 +3,7 @@ import type Stripe from 'stripe';
 import type { Config } from '../config.js';
 import { createStripeClient } from '../stripe/client.js';
 import { SANDBOX_SECRET_KEY } from '../stripe/sandbox.js';
+import { gatewayApiBase } from './in-gateway.js';
 
 /** Where a CLI command's Stripe calls go, and how to let go of it afterwards. */
 export interface StripeTarget {
@@ -31,7 +32,7 @@ async function answers(url: string): Promise<boolean> {
  * the same data directory the gateway's sandbox uses, so the result persists.
  */
 export async function resolveStripeTarget(config: Pick<Config, 'stripe' | 'dataDir'>, apiBaseFlag?: string): Promise<StripeTarget> {
-  const apiBase = apiBaseFlag ?? config.stripe.apiBase;
+  const apiBase = apiBaseFlag ?? config.stripe.apiBase ?? gatewayApiBase();
   const key = config.stripe.secretKey;
   if (key) {
     return { stripe: createStripeClient({ secretKey: key, apiBase }), kind: apiBase ? 'emulator' : 'stripe', apiBase, close: async () => {} };

@@ -58,7 +58,9 @@ export function createOrmConfig(input: OrmConfigInput = {}): OrmOptions {
   } satisfies OrmOptions;
 
   if (input.databaseUrl) {
-    return { ...common, driver: PostgreSqlDriver, clientUrl: input.databaseUrl };
+    // Never create the database DATABASE_URL names: a typo in its name would otherwise get an empty,
+    // freshly migrated database instead of an error. Only the embedded default is created on demand.
+    return { ...common, driver: PostgreSqlDriver, clientUrl: input.databaseUrl, ensureDatabase: false };
   }
   const cluster = pgliteClusterPath(input.dataDir ?? '.data');
   // PGlite creates its cluster dir but not the parents.

@@ -2,6 +2,7 @@ import { PgliteDriver } from '@mikro-orm/pglite';
 import { MikroORM, type AbstractSqlDriver, type SqlEntityManager } from '@mikro-orm/sql';
 import { logger } from '../log.js';
 import { createOrmConfig, type OrmConfigInput, type OrmOptions } from './config.js';
+import { explainDatabaseError } from './open-errors.js';
 import { acquirePgliteLock } from './pglite-lock.js';
 
 /** The ORM for either driver (PostgreSQL or PGlite); use `orm.em.fork()` per request or job. */
@@ -18,8 +19,13 @@ export async function openOrm(opts: OpenOrmOptions = {}): Promise<Orm> {
   return openOrmWith(createOrmConfig(opts), opts.migrate);
 }
 
-/** Like `openOrm`, from a ready configuration (tests adjust one). */
+/**
+ * Like `openOrm`, from a ready configuration (tests adjust one). A PostgreSQL connection or migration
+ * failure becomes one line naming DATABASE_URL and the fix (open-errors.ts).
+ */
 export async function openOrmWith(config: OrmOptions, migrate = true): Promise<Orm> {
+  const url = config.driver === PgliteDriver ? undefined : config.clientUrl;
+  const explain = (error: unknown) => (url ? explainDatabaseError(error, url) : error);
   const cluster = config.driver === PgliteDriver ? config.dbName : undefined;
   const release = cluster && !cluster.startsWith('memory:') ? acquirePgliteLock(`${cluster}.lock`) : undefined;
   let orm: Orm;
@@ -27,7 +33,16 @@ export async function openOrmWith(config: OrmOptions, migrate = true): Promise<O
     orm = (await MikroORM.init(config)) as Orm;
   } catch (error) {
     release?.();
-    throw error;
+    throw explain(error);
+  }
+  if (url) {
+    // MikroORM's migrator creates a missing database; asking the database first turns a typo into an error.
+    try {
+      await checkDatabase(orm);
+    } catch (error) {
+      await orm.close(true);
+      throw explain(error);
+    }
   }
   if (release) {
     // Released however the ORM gets closed (closeOrm or orm.close).
@@ -44,7 +59,7 @@ export async function openOrmWith(config: OrmOptions, migrate = true): Promise<O
     if (migrate) await migrateUp(orm);
   } catch (error) {
     await orm.close(true);
-    throw error;
+    throw explain(error);
   }
   return orm;
 }

@@ -1,4 +1,6 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ConfigError } from '../config.js';
 
 /**
  * PGlite is a single-process database: two processes (or two instances in one process) on one cluster dir
@@ -17,9 +19,10 @@ export function acquirePgliteLock(lockFile: string): () => void {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     const owner = Number.parseInt(readFileSync(lockFile, 'utf8'), 10);
     if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
-      throw new Error(
-        `The embedded database is in use by process ${owner} (lock ${lockFile}). PGlite serves one process; ` +
-          'set DATABASE_URL to share a PostgreSQL database, or remove the lock file if that process is not a gateway.',
+      throw new ConfigError(
+        'DATA_DIR',
+        `DATA_DIR: the embedded database under ${dirname(lockFile)} is in use by process ${owner} (lock ${lockFile}); PGlite serves one process: ` +
+          'stop that gateway, choose another DATA_DIR, or set DATABASE_URL to share a PostgreSQL database (remove the lock file if that process is not a gateway)',
       );
     }
     writeFileSync(lockFile, String(process.pid));
@@ -31,7 +34,7 @@ export function acquirePgliteLock(lockFile: string): () => void {
   };
 }
 
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -7,6 +7,7 @@ import { registerCharges } from './resources/charges.js';
 import { registerCoupons } from './resources/coupons.js';
 import { registerCreditNotes } from './resources/credit-notes.js';
 import { registerEvents } from './resources/events.js';
+import { registerMeterEventStream } from './resources/meter-event-stream.js';
 import { registerMeters } from './resources/meters.js';
 import { registerSetupIntents } from './resources/setup-intents.js';
 import { registerSources } from './resources/sources.js';
@@ -18,9 +19,12 @@ import { registerPaymentMethods } from './resources/payment-methods.js';
 import { registerPrices } from './resources/prices.js';
 import { registerRefunds } from './resources/refunds.js';
 import { registerProducts } from './resources/products.js';
+import { registerSearch } from './resources/search.js';
 
 /** Every route the emulator serves: Stripe's API under /v1, hosted pages, and /_emulator controls. */
 export function registerRoutes(router: Router, emu: Emulator): void {
+  // First: `/v1/customers/search` must not be taken for `/v1/customers/:id`.
+  registerSearch(router, emu);
   registerCustomers(router, emu);
   registerPaymentMethods(router, emu);
   registerPaymentIntents(router, emu, { invoiceOf: invoiceOfPaymentIntent, confirm: confirmInvoicePaymentIntent });
@@ -31,6 +35,7 @@ export function registerRoutes(router: Router, emu: Emulator): void {
   registerProducts(router, emu);
   registerPrices(router, emu);
   registerMeters(router, emu);
+  registerMeterEventStream(router, emu);
   registerCoupons(router, emu);
   registerTestClocks(router, emu);
   registerEvents(router, emu);

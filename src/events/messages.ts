@@ -41,8 +41,10 @@ export function signalMessage(s: MessageInput): string {
     case 'INVOICE_CREATED':
       return `invoice_created ${customer} invoice=${s.invoiceId ?? '?'} amount=${money(s.amount, s.currency)}`;
     case 'MRR_UPDATED':
-      return `mrr_update mrr=${money(s.amount, s.currency)} change=${s.currency ? signedMoney(Number(s.data.change ?? 0), s.currency) : '?'}`;
+      return `mrr_update mrr=${money(s.amount, s.currency)} change=${s.currency ? signedMoney(Number(s.data.change ?? 0), s.currency) : '?'}${s.data.kind ? ` kind=${String(s.data.kind)}` : ''}`;
     case 'MILESTONE_REACHED':
       return `milestone mrr=${money(s.amount, s.currency)}`;
+    case 'API_KEY_LIMIT_REACHED':
+      return `api_key_limit_reached ${customer} key=${String(s.data.keyId ?? '?')} code=${String(s.data.code ?? '?').toLowerCase()} limit=${String(s.data.limit ?? '?')} ${plan}`;
   }
 }

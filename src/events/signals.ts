@@ -17,6 +17,7 @@ import { Counter } from 'prom-client';
 import type Stripe from 'stripe';
 import { mrrOf } from '../billing/metrics/current-mrr.js';
 import { COMPACT_AFTER_ROWS, compactMrrTotals, readMrrTotals } from '../billing/metrics/mrr-totals.js';
+import { movementKindOf } from '../billing/metrics/revenue.js';
 import { mrrReportOf } from '../billing/metrics/mrr-report.js';
 import { queryRows } from '../billing/metrics/sql.js';
 import type { Config } from '../config.js';
@@ -203,7 +204,7 @@ export function createSignals(deps: SignalsDeps): Signals {
           invoiceId: null,
           amount: after,
           currency,
-          data: { change: after - before, previous: before },
+          data: { change: after - before, previous: before, kind: await movementKindOf(em, event, currency, after - before) },
         });
       }
       if (after > before) {

@@ -13,6 +13,7 @@ import { SubscriptionQueries } from '../billing/subscriptions/queries/subscripti
 import { createCustomerLoaders, CustomerService, type CustomerLoaders } from '../billing/customers/customer-service.js';
 import { createPriceLoaders, PlanService, type PriceLoaders } from '../billing/plans/plan-service.js';
 import { MrrReportService } from '../billing/metrics/mrr-report.js';
+import { RevenueService } from '../billing/metrics/revenue.js';
 import type { Config } from '../config.js';
 import type { Em, Orm } from '../db/orm.js';
 import type { PlainReader } from '../db/plain-rows.js';
@@ -22,6 +23,8 @@ import type { SignalBus } from '../events/bus.js';
 import { createBillingLoaders, type BillingLoaders } from './loaders/billing-loaders.js';
 import { UsageService } from '../billing/usage/usage-service.js';
 import { StripeCallBudget, withCallBudget } from '../stripe/call-budget.js';
+import { ApiKeyService } from '../billing/api-keys/api-key-service.js';
+import type { KeyVerifier } from '../billing/api-keys/verify-api-key.js';
 
 export type Loaders = CustomerLoaders & PriceLoaders & BillingLoaders;
 
@@ -34,10 +37,13 @@ export interface GatewayServices {
   invoiceQueries: InvoiceQueries;
   /** The MRR report (issue 5). */
   mrr: MrrReportService;
+  revenue: RevenueService;
   /** Subscribe / change plan / cancel / resume / preview / portal / checkout (issue 4, writes). */
   lifecycle: SubscriptionLifecycleService;
   /** The usage ledger (reportUsage, Customer.usage) and entitlements (issue 6). */
   usage: UsageService;
+  /** API keys: management and verification. */
+  apiKeys: ApiKeyService;
 }
 
 /** What lives for the whole process and every request needs. */
@@ -53,6 +59,8 @@ export interface AppDeps {
   testClockId?: string;
   /** Wakes the meter-event flusher when usage was recorded (issue 6), so it need not wait for its poll. */
   onUsageRecorded?: () => void;
+  /** The process-wide API key verifier (its caches and counters outlive requests). */
+  keyVerifier?: KeyVerifier;
 }
 
 export interface GraphQLContext {
@@ -97,8 +105,10 @@ class LazyServices implements GatewayServices {
   #subscriptionQueries?: SubscriptionQueries;
   #invoiceQueries?: InvoiceQueries;
   #mrr?: MrrReportService;
+  #revenue?: RevenueService;
   #lifecycle?: SubscriptionLifecycleService;
   #usage?: UsageService;
+  #apiKeys?: ApiKeyService;
 
   constructor(
     private readonly deps: AppDeps,
@@ -126,6 +136,9 @@ class LazyServices implements GatewayServices {
   get mrr(): MrrReportService {
     return (this.#mrr ??= new MrrReportService(this.em));
   }
+  get revenue(): RevenueService {
+    return (this.#revenue ??= new RevenueService(this.em));
+  }
   get lifecycle(): SubscriptionLifecycleService {
     const { deps } = this;
     return (this.#lifecycle ??= new SubscriptionLifecycleService({
@@ -139,6 +152,9 @@ class LazyServices implements GatewayServices {
   }
   get usage(): UsageService {
     return (this.#usage ??= new UsageService(this.em, this.deps.catalog, this.loaders, this.deps.onUsageRecorded));
+  }
+  get apiKeys(): ApiKeyService {
+    return (this.#apiKeys ??= new ApiKeyService(this.em, this.deps.config.sandbox, this.deps.keyVerifier));
   }
 }
 

@@ -6,12 +6,14 @@ import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema, type NonEmptyArray, type PubSub } from 'type-graphql';
+import { ApiKeyResolver, CustomerApiKeysResolver } from './resolvers/api-key.resolver.js';
 import { BillingEventsResolver } from './resolvers/billing-events.resolver.js';
 import { BillingSessionMutationsResolver } from './resolvers/billing-session.mutations.resolver.js';
 import { CustomerResolver } from './resolvers/customer.resolver.js';
 import { CustomerAccessStateResolver } from './resolvers/customer-access.resolver.js';
 import { CustomerInvoicesResolver, InvoiceConnectionResolver, InvoiceResolver } from './resolvers/invoice.resolver.js';
 import { MrrResolver } from './resolvers/mrr.resolver.js';
+import { RevenueResolver } from './resolvers/revenue.resolver.js';
 import { ParkedWebhookEventsResolver } from './resolvers/parked-webhook-events.resolver.js';
 import { PlanResolver } from './resolvers/plan.resolver.js';
 import { SubscriptionMutationsResolver } from './resolvers/subscription-mutations.resolver.js';
@@ -38,6 +40,7 @@ export const CORE_RESOLVERS = [
   CustomerInvoicesResolver,
   // Issue 5: Query.mrr and the live subscriptions (billingEvents, mrrUpdated, milestoneReached).
   MrrResolver,
+  RevenueResolver,
   BillingEventsResolver,
   // Issue 5: webhook events given up after repeated failures (admins).
   ParkedWebhookEventsResolver,
@@ -49,6 +52,9 @@ export const CORE_RESOLVERS = [
   // Issue 6: the usage ledger (reportUsage, reportUsageBatch, Customer.usage) and entitlements.
   UsageResolver,
   CustomerUsageResolver,
+  // API keys: create/roll/revoke, Customer.apiKeys, verifyApiKey.
+  ApiKeyResolver,
+  CustomerApiKeysResolver,
 ] as const;
 
 export async function buildGatewaySchema(options: GatewaySchemaOptions = {}): Promise<GraphQLSchema> {

@@ -29,6 +29,13 @@ export const liveSubscribers = new Gauge({
   registers: [metricsRegistry],
 });
 
+export const wsLimitedTotal = new Counter({
+  name: 'graphql_ws_limited_total',
+  help: 'WebSocket limits applied: sockets_per_token (socket refused, 4430), subscriptions_per_socket (operation refused), slow_consumer (socket closed, 4413).',
+  labelNames: ['limit'] as const,
+  registers: [metricsRegistry],
+});
+
 export const rateLimitedTotal = new Counter({
   name: 'rate_limited_requests_total',
   help: 'Requests rejected by the rate limiter, by kind of key.',
@@ -37,7 +44,7 @@ export const rateLimitedTotal = new Counter({
 });
 
 /** Bounded route labels: known paths by name, everything else "other" (no label explosion from scanners). */
-const KNOWN_ROUTES = new Set(['/graphql', '/healthz', '/readyz', '/metrics', '/webhooks/stripe']);
+const KNOWN_ROUTES = new Set(['/graphql', '/healthz', '/readyz', '/metrics', '/webhooks/stripe', '/v1/keys/verify']);
 
 export function httpMetricsMiddleware(req: Request, res: Response, next: NextFunction): void {
   const end = httpRequestDuration.startTimer();

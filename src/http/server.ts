@@ -8,7 +8,6 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
@@ -19,12 +18,15 @@ import { createTokenVerifier, type TokenVerifier } from '../auth/tokens.js';
 import { createRequestContext, type AppDeps, type GraphQLContext } from '../graphql/context.js';
 import { AppError, formatGatewayError, rateLimited, unauthenticated } from '../graphql/errors.js';
 import { httpOperationsPlugin, queryLimitsPlugin } from '../graphql/limits.js';
+import { storableInputPlugin } from '../graphql/storable-input.js';
 import { buildGatewaySchema, type GatewaySchemaOptions } from '../graphql/schema.js';
 import { logger as rootLogger, type Logger } from '../log.js';
-import { attachGraphqlWs } from './graphql-ws.js';
-import { mountHealthRoutes, type ReadinessCheck } from './health.js';
+import { attachGraphqlWs, type WebSocketStats } from './graphql-ws.js';
+import { migrationsCheck, mountHealthRoutes, syncCheck, type ReadinessCheck } from './health.js';
+import { createKeyVerification, mountKeyVerification } from './keys-verify.js';
 import { httpMetricsMiddleware, metricsRegistry } from './metrics.js';
 import { createRequestRateLimiter, type RequestRateLimiter } from './rate-limit.js';
+import { graphiqlLandingPage, mountWebPages } from './web-pages.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -58,6 +60,8 @@ export interface GatewayServer {
   schema: GraphQLSchema;
   /** Live subscriptions: shared executions (`keys`, one per document, variables and viewer) and their subscribers. */
   fanout: { readonly keys: number; readonly subscribers: number };
+  /** Sockets, token subjects and unsent bytes the WebSocket side holds (all 0 once the sockets are gone). */
+  websockets: WebSocketStats;
   /** Starts listening; resolves with the actual port (pass 0 for any free port). */
   listen(port?: number, host?: string): Promise<number>;
   /** Stops accepting, finishes in-flight requests, closes WebSockets with 1001. The caller then closes the database. */
@@ -80,6 +84,8 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     ...(deps.testClockId ? { testClockId: deps.testClockId } : {}),
     ...(deps.onUsageRecorded ? { onUsageRecorded: deps.onUsageRecorded } : {}),
   };
+  const keys = createKeyVerification({ config, orm, catalog: deps.catalog, log, ...(deps.redis ? { redis: deps.redis } : {}), ...(deps.onUsageRecorded ? { onUsageRecorded: deps.onUsageRecorded } : {}), ...(deps.bus ? { bus: deps.bus } : {}) });
+  appDeps.keyVerifier = keys.verifier;
   const verifier = deps.verifier ?? createTokenVerifier(config.auth);
   const rateLimiter: RequestRateLimiter = createRequestRateLimiter(config, deps.redis);
   const schema = deps.schema ?? (await buildGatewaySchema({ ...deps.schemaOptions, pubSub: deps.schemaOptions?.pubSub ?? deps.bus?.pubSub }));
@@ -109,10 +115,11 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     plugins: [
       httpOperationsPlugin<GraphQLContext>(),
       queryLimitsPlugin<GraphQLContext>(config.graphql),
+      storableInputPlugin<GraphQLContext>(),
       // No cache hints are used; the default cache-control plugin would wrap every field resolver (bench `read`).
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: deps.shutdownGraceMs ?? 10_000 }),
-      config.isProduction ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+      config.isProduction ? ApolloServerPluginLandingPageDisabled() : graphiqlLandingPage(),
     ],
   });
   await apollo.start();
@@ -126,6 +133,8 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     app,
     {
       database: deps.checkDatabase ?? (async () => (await orm.checkConnection()).ok),
+      migrations: migrationsCheck(orm),
+      sync: syncCheck(orm, config.syncReadiness),
       stripe: deps.checkStripe,
     },
     log,
@@ -170,6 +179,10 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     }),
   );
 
+  // API key verification: no request rate limit (the keys' own limits apply), its own body parser.
+  mountKeyVerification(app, keys.verifier, authenticate, config.bodyLimitBytes);
+
+  mountWebPages(app, config);
   deps.mountRoutes?.(app);
 
   app.use((_req, res) => {
@@ -204,6 +217,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     httpServer,
     schema,
     fanout: ws.fanout,
+    websockets: ws.websockets,
     listen(port = config.port, host?: string) {
       return new Promise<number>((resolve, reject) => {
         httpServer.once('error', reject);
@@ -223,6 +237,8 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
         // requests finish (connections still busy after the grace period are closed).
         if (httpServer.listening) await apollo.stop();
         else await apollo.stop().catch(() => undefined);
+        // After in-flight verifications: their key stats are written.
+        await keys.close();
       })();
       return closing;
     },

@@ -137,10 +137,11 @@ export async function storedWebhookSecret(em: EntityManager): Promise<string | u
 }
 
 /**
- * The sandbox test clock: the one remembered in `sync_state`, else the one named like ours, else a new one.
+ * The sandbox test clock: the one remembered in `sync_state`, else the one named like ours, else a new one
+ * frozen at `startAt` (unix seconds; default now: SANDBOX_CLOCK_START picks another day, e.g. the 31st).
  * It is mirrored at once (the customer's clock, for dunning and usage), before its webhooks arrive.
  */
-export async function ensureTestClock(stripe: Stripe, em: EntityManager): Promise<string> {
+export async function ensureTestClock(stripe: Stripe, em: EntityManager, startAt?: number): Promise<string> {
   const remembered = await getState(em, STATE_TEST_CLOCK);
   if (remembered) {
     try {
@@ -163,7 +164,7 @@ export async function ensureTestClock(stripe: Stripe, em: EntityManager): Promis
   const clock =
     found ??
     (await stripe.testHelpers.testClocks.create({
-      frozen_time: Math.floor(Date.now() / 1000),
+      frozen_time: startAt ?? Math.floor(Date.now() / 1000),
       name: SANDBOX_TEST_CLOCK_NAME,
     }));
   await mirrorTestClock(em, clock);
@@ -232,7 +233,7 @@ export async function prepareStripe(
     await mirrorCatalog(em, catalogReport);
     const webhookUrl = opts.webhookUrl ?? `${config.publicUrl.replace(/\/+$/, '')}${WEBHOOK_PATH}`;
     const endpoint = await ensureWebhookEndpoint(stripe, em, webhookUrl, webhookSecret);
-    const testClockId = await ensureTestClock(stripe, em);
+    const testClockId = await ensureTestClock(stripe, em, config.stripe.sandboxClockStart);
     const started = emulator;
     return {
       stripe,

@@ -43,7 +43,7 @@ describe('billing-gateway CLI', () => {
   it('prints help with every command and exits 0', async () => {
     const r = await run(['--help']);
     expect(r.code).toBe(0);
-    const commands = ['serve', 'migrate', 'setup', 'emulator', 'token', 'sync', 'webhook', 'customers', 'subscriptions', 'metrics', 'clock', 'seed'];
+    const commands = ['serve', 'migrate', 'setup', 'emulator', 'token', 'sync', 'webhook', 'customers', 'subscriptions', 'metrics', 'clock', 'seed', 'keys'];
     for (const cmd of commands) expect(r.stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
     for (const cmd of commands) {
       const sub = await run([cmd, '--help']);

@@ -72,7 +72,7 @@ describe('data commands against a gateway database and the emulator', () => {
   let customerId: string;
 
   it('each has --help (exit 0) and rejects bad usage with exit 2', async () => {
-    for (const cmd of [['customers', 'list'], ['customers', 'get'], ['subscriptions', 'create'], ['subscriptions', 'cancel'], ['metrics', 'mrr'], ['clock', 'advance'], ['seed']]) {
+    for (const cmd of [['customers', 'list'], ['customers', 'get'], ['subscriptions', 'create'], ['subscriptions', 'cancel'], ['metrics', 'mrr'], ['metrics', 'revenue'], ['clock', 'advance'], ['seed']]) {
       const help = await run([...cmd, '--help']);
       expect(help.code, cmd.join(' ')).toBe(0);
       expect(help.stdout).toContain(`Usage: billing-gateway ${cmd.join(' ')}`);
@@ -197,12 +197,31 @@ describe('data commands against a gateway database and the emulator', () => {
     expect(report.byPlan).toHaveLength(2);
   });
 
+  it('metrics revenue: the month of the sandbox clock, as a table with a bar and as JSON', async () => {
+    const clock = (await stripe.testHelpers.testClocks.list()).data[0]!;
+    const at = new Date(clock.frozen_time * 1000);
+    const from = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1)).toISOString().slice(0, 10);
+    const to = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1)).toISOString().slice(0, 10);
+    const points = jsonOf<Record<string, unknown>[]>(await run(['metrics', 'revenue', '--from', from, '--to', to, '--json']));
+    expect(points).toEqual([
+      expect.objectContaining({ currency: 'usd', mrr: 1600, newMrr: 1600, netNewMrr: 1600, customers: 2, newCustomers: 2, churnedMrr: 0, arpa: 800 }),
+    ]);
+    const text = await run(['metrics', 'revenue', '--from', from, '--to', to, '--interval', 'month']);
+    expect(text.code, text.stderr).toBe(0);
+    const lines = text.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^period +cur +MRR +new +expansion +contraction +churned +reactivation +net new +customers +churn +NRR$/);
+    expect(lines[1]).toMatch(new RegExp(`^${from.slice(0, 7)} +usd +\\$16\\.00 +\\$16\\.00 .* \\+\\$16\\.00 +2 +– +– +█{20}$`));
+    expect(expectFailure(await run(['metrics', 'revenue', '--interval', 'year']), 2)).toMatch(/--interval/);
+  });
+
   it('clock advance: moves the sandbox clock and renewals are invoiced', async () => {
     const before = (await stripe.subscriptions.retrieve(basicId)).items.data[0]!.current_period_end;
     const r = await run(['clock', 'advance', '--days', '31', '--json']);
     expect(r.stderr).toBe('');
     const out = jsonOf<{ clock: string; previousFrozenTime: number; frozenTime: number; frozenAt: string }>(r);
-    expect(out.frozenTime - out.previousFrozenTime).toBe(31 * 86_400);
+    // 31 days and Stripe's finalisation hour, so a renewal due on the last day is finalised and paid too.
+    expect(out.frozenTime - out.previousFrozenTime).toBe(31 * 86_400 + 3600);
     expect(out.frozenAt).toBe(new Date(out.frozenTime * 1000).toISOString());
     const clock = await stripe.testHelpers.testClocks.retrieve(out.clock);
     expect(clock).toMatchObject({ frozen_time: out.frozenTime, status: 'ready' });
@@ -212,7 +231,9 @@ describe('data commands against a gateway database and the emulator', () => {
 
     const text = await run(['clock', 'advance', '--days', '1']);
     expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toBe(`Test clock ${out.clock} advanced 1 day: now ${new Date((out.frozenTime + 86_400) * 1000).toISOString()}\n`);
+    expect(text.stdout).toBe(
+      `Test clock ${out.clock} advanced 1 day + 1 hour (Stripe finalises a renewal an hour after the period ends): now ${new Date((out.frozenTime + 86_400 + 3600) * 1000).toISOString()}\n`,
+    );
 
     expect(expectFailure(await run(['clock', 'advance', '--days', '1'], { STRIPE_SECRET_KEY: 'sk_test_notsandbox' }), 1)).toContain('only in the sandbox');
     expect(expectFailure(await run(['clock', 'advance', '--days', '1', '--clock', 'clock_missing']), 1)).toContain('clock_missing');

@@ -131,6 +131,17 @@ describe('loadConfig', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
+  it('SANDBOX_CLOCK_START: a date or a time with its offset, as unix seconds; anything else names the variable', () => {
+    const at = (v: string) => loadConfig({ NODE_ENV: 'test', DATA_DIR: scratch, SANDBOX_CLOCK_START: v }).stripe.sandboxClockStart;
+    expect(at('2027-01-31')).toBe(Date.UTC(2027, 0, 31) / 1000);
+    expect(at('2027-02-28T12:00:00Z')).toBe(Date.UTC(2027, 1, 28, 12) / 1000);
+    expect(at('2027-02-28T12:00:00+02:00')).toBe(Date.UTC(2027, 1, 28, 10) / 1000);
+    expect(loadConfig({ NODE_ENV: 'test', DATA_DIR: scratch }).stripe.sandboxClockStart).toBeUndefined();
+    expect(errorOf({ SANDBOX_CLOCK_START: '31/01/2027' }).message).toBe(
+      'SANDBOX_CLOCK_START: expected an ISO 8601 date or time such as 2027-01-31 or 2027-01-31T12:00:00Z, got "31/01/2027"',
+    );
+  });
+
   it('treats empty values as unset', () => {
     expect(loadConfig({ NODE_ENV: 'test', DATA_DIR: scratch, PORT: '', DATABASE_URL: '' }).port).toBe(4000);
   });

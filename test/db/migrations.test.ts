@@ -14,6 +14,8 @@ import {
   pendingMigrations,
   type Orm,
 } from '../../src/db/orm.js';
+import { MikroORM } from '@mikro-orm/sql';
+import { createOrmConfig } from '../../src/db/config.js';
 import { createPostgresDatabase, listTables } from '../support/db.js';
 
 const expectedTables = ENTITIES.length;
@@ -93,12 +95,15 @@ describe.each(drivers)('migrations on $name', ({ create }) => {
 
 describe('the readiness check', () => {
   it('fails when the database does not answer', async () => {
-    // Port 1: nothing listens there, so the connection is refused.
-    const orm = await openOrm({ databaseUrl: 'postgres://postgres@127.0.0.1:1/nowhere', migrate: false });
+    // Port 1: nothing listens there, so the connection is refused. (openOrm itself refuses to open it.)
+    const orm = (await MikroORM.init(createOrmConfig({ databaseUrl: 'postgres://postgres@127.0.0.1:1/nowhere' }))) as Orm;
     try {
       await expect(checkDatabase(orm)).rejects.toThrow();
     } finally {
       await closeOrm(orm);
     }
+    await expect(openOrm({ databaseUrl: 'postgres://postgres:pw@127.0.0.1:1/nowhere', migrate: false })).rejects.toThrow(
+      'DATABASE_URL: nothing accepts connections at 127.0.0.1:1 (connection refused); start PostgreSQL there, or fix the host and port',
+    );
   });
 });

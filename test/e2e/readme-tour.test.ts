@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -11,26 +12,16 @@ import { startGatewayProcess, type GatewayProcess } from '../support/gateway-pro
 /**
  * The README's five-minute tour, step by step, as a newcomer runs it: the gateway process, the admin
  * token from its banner, `examples/watch-events.mjs` on a WebSocket, a customer token from the CLI,
- * the subscribe mutation – and the events arriving on the socket.
+ * the subscribe mutation – and the events arriving on the socket, then `clock advance --days 31` and the renewal.
  */
 const run = promisify(execFile);
-let db: TestDatabase;
-let gw: GatewayProcess;
-let dataDir: string;
-let watcher: ChildProcess | undefined;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  dataDir = db.env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'gw-tour-'));
-  gw = await startGatewayProcess({ ...(db.env.DATABASE_URL ? { DATABASE_URL: db.env.DATABASE_URL } : {}) }, { dataDir });
-}, 90_000);
-
-afterAll(async () => {
-  watcher?.kill('SIGKILL');
-  await gw?.stop();
-  await db?.dispose();
-  if (!db?.env.DATA_DIR && dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
+/**
+ * The sandbox clock starts where SANDBOX_CLOCK_START says, so the tour never depends on today's date:
+ * on the 31st, on the 28th of February, and on an ordinary day. The last ends in a 31-day month, where
+ * `--days 31` reaches the period end exactly (the renewal is then a draft for Stripe's hour).
+ */
+const STARTS = ['2027-01-31T12:00:00Z', '2027-02-28T12:00:00Z', '2027-03-15T09:30:00Z'];
 
 function waitForOutput(child: ChildProcess, pattern: RegExp, seen: () => string, timeoutMs = 30_000): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -50,8 +41,26 @@ function waitForOutput(child: ChildProcess, pattern: RegExp, seen: () => string,
   });
 }
 
-describe('the README tour', () => {
-  it('reaches: gateway running, a subscription created with a minted token, its events seen on a WebSocket', async () => {
+describe.each(STARTS)('the README tour, the sandbox clock started at %s', (start) => {
+  let db: TestDatabase;
+  let gw: GatewayProcess;
+  let dataDir: string;
+  let watcher: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dataDir = db.env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'gw-tour-'));
+    gw = await startGatewayProcess({ ...(db.env.DATABASE_URL ? { DATABASE_URL: db.env.DATABASE_URL } : {}), SANDBOX_CLOCK_START: start }, { dataDir });
+  }, 90_000);
+
+  afterAll(async () => {
+    watcher?.kill('SIGKILL');
+    await gw?.stop();
+    await db?.dispose();
+    if (!db?.env.DATA_DIR && dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('reaches: gateway running, a subscription created with a minted token, its events seen on a WebSocket, its renewal paid', async () => {
     const admin = /Admin token[^\n]*\n\s*(\S+\.\S+\.\S+)/.exec(gw.output())?.[1];
     expect(admin, 'the banner prints an admin token').toBeTruthy();
 
@@ -82,7 +91,7 @@ describe('the README tour', () => {
       }),
     });
     const body = (await res.json()) as { data?: { subscribe: { subscription: { id: string; status: string; mrr: { formatted: string } } } }; errors?: unknown };
-    expect(body.errors).toBeUndefined();
+    expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
     expect(body.data?.subscribe.subscription).toMatchObject({ status: 'ACTIVE', mrr: { formatted: '$5.00' } });
 
     await waitForOutput(watcher, /SUBSCRIPTION_STARTED\s+subscription_started customer=cus_\S+ plan=pro_monthly/, () => out);
@@ -90,10 +99,22 @@ describe('the README tour', () => {
 
     // Then move time: npx billing-gateway clock advance --days 31 (beside the running gateway) bills the renewal.
     const paymentsBefore = out.match(/PAYMENT_RECEIVED/g)!.length;
-    await run(process.execPath, [join(PROJECT_ROOT, 'bin/billing-gateway.js'), 'clock', 'advance', '--days', '31'], {
+    const advanced = await run(process.execPath, [join(PROJECT_ROOT, 'bin/billing-gateway.js'), 'clock', 'advance', '--days', '31', '--json'], {
       cwd: PROJECT_ROOT,
       env: { PATH: process.env.PATH, DATA_DIR: dataDir, STRIPE_EMULATOR_PORT: new URL(gw.emulatorUrl).port, ...(db.env.DATABASE_URL ? { DATABASE_URL: db.env.DATABASE_URL } : {}) },
     });
+    // The clock started where SANDBOX_CLOCK_START said (not today), and the subscription with it.
+    const moved = JSON.parse(advanced.stdout) as { previousFrozenTime: number; frozenTime: number };
+    expect(moved.previousFrozenTime).toBe(Date.parse(start) / 1000);
     await waitForOutput(watcher, new RegExp(`(PAYMENT_RECEIVED[^\\n]*\\n[\\s\\S]*){${paymentsBefore + 1}}`), () => out);
+
+    // At Stripe: the first invoice and the renewal's, both paid.
+    const stripe = new Stripe('sk_test_tour', { host: '127.0.0.1', port: Number(new URL(gw.emulatorUrl).port), protocol: 'http' });
+    const invoices = await stripe.invoices.list({ subscription: body.data!.subscribe.subscription.id });
+    expect(invoices.data.map((i) => [i.billing_reason, i.status])).toEqual([
+      ['subscription_cycle', 'paid'],
+      ['subscription_create', 'paid'],
+    ]);
+    expect(invoices.data[1]!.created).toBe(Date.parse(start) / 1000);
   }, 90_000);
 });

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { signDevToken } from '../../src/auth/tokens.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { redisUp, TEST_REDIS_URL } from '../support/redis.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 
 /**
@@ -14,20 +14,8 @@ import { startGatewayProcess, type GatewayProcess } from '../support/gateway-pro
  * reaches WebSocket subscribers on both, exactly once. (PGlite is single-process, so this needs
  * TEST_DATABASE_URL; Redis at REDIS_TEST_URL or the local default.)
  */
-const redisUrl = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
+const redisUrl = TEST_REDIS_URL;
 const secret = 'replica-test-secret-'.padEnd(40, 'x');
-
-async function redisUp(): Promise<boolean> {
-  const r = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await r.connect();
-    return (await r.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
-}
 
 const enabled = Boolean(process.env.TEST_DATABASE_URL) && (await redisUp());
 

@@ -200,4 +200,31 @@ describe('fault injection', () => {
     expect((err as Stripe.errors.StripeError).headers?.['retry-after']).toBe('3');
     await expect(control(emu, 'faults', { status: 429, retryAfter: -1 })).rejects.toThrow();
   });
+
+  it('refuses a body it would not act on with a 400 saying why, and keeps the faults in force', async () => {
+    const refused = async (body: unknown) => {
+      const err = (await control(emu, 'faults', body).catch((e: unknown) => e)) as { status: number; body: { error: { message: string; param?: string } } };
+      expect(err.status).toBe(400);
+      return err.body.error;
+    };
+    await control(emu, 'faults', { status: 500, count: 1, pathPrefix: '/v1/products' });
+    expect(await refused({ rate: 0.1 })).toEqual({ type: 'invalid_request_error', param: 'status', message: 'status is required (429, 500 or 503); send {} to clear all faults' });
+    expect((await refused({ status: 503 })).message).toBe('count (the next N requests) or rate (a share of requests, 0-1) is required');
+    expect((await refused({ status: 503, count: 1, rate: 0.5 })).message).toBe('give count or rate, not both');
+    expect((await refused({ status: 500, count: 1, retryAfter: 2 })).message).toBe('retryAfter applies to status 429 only');
+    expect((await refused({ status: 404, count: 1 })).message).toBe('status must be 429, 500 or 503');
+    expect((await refused({ status: 503, rate: 2 })).message).toBe('rate must be between 0 and 1');
+    expect((await refused({ status: 503, rate: 'often' })).message).toBe('rate must be between 0 and 1');
+    expect((await refused({ status: 503, count: 1.5 })).message).toBe('count must be a non-negative integer');
+    expect(await refused({ status: 503, count: 1, path: '/v1' })).toMatchObject({ param: 'path', code: 'parameter_unknown' });
+    // Nothing refused replaced the fault set first: it still fires once.
+    await expect(stripe.products.list()).rejects.toMatchObject({ statusCode: 500 });
+    expect((await stripe.products.list()).object).toBe('list');
+
+    // What it acts on: a rate (form bodies too), and {} clears.
+    expect(await control(emu, 'faults', { status: 503, rate: 0.1 })).toEqual({ faults: { status: 503, rate: 0.1 } });
+    const form = await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', body: new URLSearchParams({ status: '429', count: '2', retryAfter: '1' }) });
+    expect(await form.json()).toEqual({ faults: { status: 429, count: 2, retryAfter: 1 } });
+    expect(await control(emu, 'faults', {})).toEqual({ faults: null });
+  });
 });

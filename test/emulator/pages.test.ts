@@ -34,6 +34,15 @@ function submit(url: string, fields: Record<string, string>): Promise<Response> 
 }
 
 describe('billing portal', () => {
+  it('announces a new session with billing_portal.session.created', async () => {
+    const customer = await stripe.customers.create({ email: 'portal-event@example.com' });
+    const session = await stripe.billingPortal.sessions.create({ customer: customer.id, return_url: 'https://app.example/account' });
+    const events = await stripe.events.list({ type: 'billing_portal.session.created', limit: 100 });
+    const mine = events.data.filter((e) => (e.data.object as Stripe.BillingPortal.Session).id === session.id);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]!.data.object).toEqual(JSON.parse(JSON.stringify(session, (k, v) => (k === 'lastResponse' ? undefined : v))));
+  });
+
   it('serves a page listing the subscriptions; cancelling there sets cancel_at_period_end, renewing clears it', async () => {
     const { customer, subscription } = await subscribedCustomer('portal@example.com');
     const session = await stripe.billingPortal.sessions.create({ customer, return_url: 'https://app.example/account' });

@@ -89,3 +89,13 @@ export async function control(emu: RunningEmulator, path: string, body?: unknown
   if (!res.ok) throw Object.assign(new Error(`control ${path}: ${res.status}`), { status: res.status, body: json });
   return json;
 }
+
+/** The Stripe error a call fails with (fails the test when the call succeeds). */
+export async function refusal(p: Promise<unknown>): Promise<Stripe.errors.StripeError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Stripe.errors.StripeError;
+  }
+  throw new Error('expected the request to be refused');
+}

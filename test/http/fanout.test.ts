@@ -159,7 +159,7 @@ describe('graphql-ws fan-out', () => {
     expect(gw.server.fanout.subscribers).toBe(0);
   });
 
-  it('a token expiring on an open socket closes that socket (4401) only; its key-mate keeps receiving', async () => {
+  it('a token expiring on an open socket closes that socket (4419) only; its key-mate keeps receiving', async () => {
     const lasting = await gw.token('ops', 'admin');
     // Same viewer (sub, role): the same key as `lasting`, but valid for a few seconds only.
     const expiring = await signDevToken({ sub: 'ops', role: 'admin', expiresIn: 3 }, TEST_SECRET);
@@ -174,7 +174,7 @@ describe('graphql-ws fan-out', () => {
       clearInterval(timer);
     }
     expect(gw.server.fanout.keys).toBe(1);
-    expect(await closed).toBe(4401);
+    expect(await closed).toBe(4419);
     await until(() => gw.server.fanout.subscribers === 1);
     const after = event('bob', 'PAYMENT_RECEIVED');
     bus.publish(TOPICS.billingEvents, after);

@@ -35,7 +35,7 @@ describe('probes and metrics', () => {
   it('/readyz is 200 when the database and Stripe answer, else 503 naming the failure', async () => {
     const ok = await fetch(`${gw.url}/readyz`);
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({ status: 'ready', checks: { database: 'ok', stripe: 'ok' } });
+    expect(await ok.json()).toEqual({ status: 'ready', checks: { database: 'ok', migrations: 'ok', sync: 'ok', stripe: 'ok' } });
 
     gw.stripeUp.value = false;
     const stripeDown = await fetch(`${gw.url}/readyz`);
@@ -198,13 +198,13 @@ describe('graphql-ws', () => {
     await client.dispose();
   });
 
-  it('closes with 4401 for an expired token', async () => {
+  it('closes with 4419 (retried by graphql-ws clients) for an expired token', async () => {
     const client = wsClient({ authorization: `Bearer ${await gw.token('user_ws', { expiresIn: -60 })}` });
-    expect(await firstResult(client, '{ plans { id } }')).toEqual({ closed: 4401 });
+    expect(await firstResult(client, '{ plans { id } }')).toEqual({ closed: 4419 });
     await client.dispose();
   });
 
-  it('closes with 4401 when the token expires on an open socket', async () => {
+  it('closes with 4419 when the token expires on an open socket', async () => {
     const token = await gw.token('user_ws', { expiresIn: 2 });
     const events: string[] = [];
     const client = createClient({
@@ -223,7 +223,7 @@ describe('graphql-ws', () => {
       });
     });
     await client.dispose();
-    expect(events).toEqual(['connected', 'closed 4401 Token expired']);
+    expect(events).toEqual(['connected', 'closed 4419 Token expired']);
   });
 
   it('applies the depth limit to operations over WebSocket', async () => {

@@ -161,19 +161,22 @@ const PRICES: PriceSpec[] = [...Object.values(USD).filter((p: PriceSpec) => p.us
 const COUPONS: (CouponSpec | null)[] = [null, null, { id: 'p25', percentOff: 25 }, { id: 'p12_5', percentOff: 12.5 }, { id: 'p33_33', percentOff: 33.33 }, { id: 'a200', amountOff: 200, currency: 'usd' }, { id: 'a100eur', amountOff: 100, currency: 'eur' }];
 const STATUSES: Stripe.Subscription.Status[] = ['active', 'active', 'active', 'past_due', 'trialing', 'incomplete', 'canceled', 'unpaid', 'paused'];
 
-/** Exact new/churned per currency this month, straight from the rows' columns (the triggers' bookkeeping checked). */
-async function movementsFromRows(): Promise<{ new: Record<string, number>; churned: Record<string, number> }> {
+/**
+ * Exact new/churned per currency this month, straight from the customers' movements (the rollups they
+ * feed, written by concurrent triggers and compacted meanwhile, checked against them).
+ */
+async function movementsFromHistory(): Promise<{ new: Record<string, number>; churned: Record<string, number> }> {
   const month = monthOf(new Date());
-  const rows = await queryRows<{ currency: string; n: string | null; d: string | null; first: Date | string | null; stopped: Date | string | null }>(
+  const rows = await queryRows<{ currency: string; kind: string; b: string; a: string; d: string }>(
     em(),
-    `select lower(currency) as currency, mrr_numerator::text as n, mrr_denominator::text as d, first_counted_at as first, stopped_counting_at as stopped from subscriptions`,
+    `select currency, kind, before_num::text as b, after_num::text as a, denominator::text as d from mrr_movements
+     where kind in ('new', 'churn') and at >= ? and at < ?`,
+    [month, new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1))],
   );
   const acc = { new: new Map<string, Fraction[]>(), churned: new Map<string, Fraction[]>() };
-  const inMonth = (t: Date | string | null) => t !== null && new Date(t).getTime() >= month.getTime();
   for (const r of rows) {
-    const f = r.n === null ? fraction(0n) : fraction(BigInt(r.n), BigInt(r.d!));
-    if (inMonth(r.first)) acc.new.set(r.currency, [...(acc.new.get(r.currency) ?? []), f]);
-    if (inMonth(r.stopped)) acc.churned.set(r.currency, [...(acc.churned.get(r.currency) ?? []), f]);
+    const into = r.kind === 'new' ? acc.new : acc.churned;
+    into.set(r.currency, [...(into.get(r.currency) ?? []), fraction(BigInt(r.kind === 'new' ? r.a : r.b), BigInt(r.d))]);
   }
   const round = (m: Map<string, Fraction[]>) => Object.fromEntries([...m].map(([c, fs]) => [c, roundHalfUp(sumExact(fs))]));
   return { new: round(acc.new), churned: round(acc.churned) };
@@ -184,7 +187,7 @@ async function expectTotalsMatchRecount(when: string): Promise<void> {
   const incremental = await readMrrTotals(em());
   const recount = await fullRecountMrr(em());
   expect(withoutAsOf(incremental.snapshot), `${when}: totals vs recount`).toEqual(withoutAsOf(recount));
-  const expected = await movementsFromRows();
+  const expected = await movementsFromHistory();
   expect(Object.fromEntries(incremental.movements.newThisMonth.map((m) => [m.currency, m.amount])), `${when}: new this month`).toEqual(expected.new);
   expect(Object.fromEntries(incremental.movements.churnedThisMonth.map((m) => [m.currency, m.amount])), `${when}: churned this month`).toEqual(expected.churned);
 }

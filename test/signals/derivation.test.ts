@@ -81,7 +81,7 @@ describe('signals from Stripe events', () => {
     expect(byType.PAYMENT_RECEIVED).toMatchObject({ customer_id: customer.id, message: `payment_received customer=${customer.id} amount=$10.00` });
     expect(Number(byType.PAYMENT_RECEIVED!.amount)).toBe(1000);
     expect(byType.SUBSCRIPTION_STARTED!.message).toBe(`subscription_started customer=${customer.id} plan=pro_monthly`);
-    expect(byType.MRR_UPDATED!.message).toBe('mrr_update mrr=$10.00 change=+$10.00');
+    expect(byType.MRR_UPDATED!.message).toBe('mrr_update mrr=$10.00 change=+$10.00 kind=new');
     expect(byType.CUSTOMER_CREATED!.message).toBe(`customer_created customer=${customer.id}`);
 
     // Published exactly once each, with the stored ids; MRR once.
@@ -169,7 +169,7 @@ describe('signals from Stripe events', () => {
     expect(report).toMatchObject({ totals: [{ amount: 833, currency: 'usd' }], activeSubscriptions: 2, byPlan: [{ planId: 'pro_yearly', amount: 833, currency: 'usd', subscriptions: 2 }] });
     expect(formatMrrLine(report)).toBe('MRR: $8.33 (2 active subscriptions)');
     const last = (await storedEvents()).filter((r) => r.type === 'MRR_UPDATED').at(-1)!;
-    expect(last.message).toBe('mrr_update mrr=$8.33 change=+$4.16');
+    expect(last.message).toBe('mrr_update mrr=$8.33 change=+$4.16 kind=new');
   });
 
   it('fires each milestone once, and never again after a restart (new bus, same database)', async () => {

@@ -14,6 +14,9 @@ describe('signal messages (the seed style) and ids', () => {
     expect(signalMessage({ ...base, customerId: null, type: 'MRR_UPDATED', amount: 442300, currency: 'usd', data: { change: -10000 } })).toBe(
       'mrr_update mrr=$4,423.00 change=-$100.00',
     );
+    expect(signalMessage({ ...base, customerId: null, type: 'MRR_UPDATED', amount: 452300, currency: 'usd', data: { change: 10000, kind: 'expansion' } })).toBe(
+      'mrr_update mrr=$4,523.00 change=+$100.00 kind=expansion',
+    );
     expect(signalMessage({ ...base, customerId: null, type: 'MILESTONE_REACHED', amount: 1_000_000, currency: 'usd' })).toBe('milestone mrr=$10,000.00');
     expect(signalMessage({ ...base, type: 'MILESTONE_REACHED', amount: 10_000, currency: 'jpy' })).toBe('milestone mrr=¥10,000');
   });

@@ -12,7 +12,7 @@ import type { BillingEventTypeValue } from '../../src/db/entities/billing-event.
 import type { Orm } from '../../src/db/orm.js';
 import { signDevToken } from '../../src/auth/tokens.js';
 import { loadConfig } from '../../src/config.js';
-import { TOPICS, type SignalBus, type Signals } from '../../src/events/index.js';
+import { TOPICS, type BillingEventPayload, type SignalBus, type Signals } from '../../src/events/index.js';
 import { createGatewayServer, type GatewayServer } from '../../src/http/server.js';
 import { syncCatalog } from '../../src/stripe/catalog-sync.js';
 import { mirrorCatalog } from '../../src/stripe/mirror-catalog.js';
@@ -54,6 +54,15 @@ export async function subscribe(stripe: Stripe, priceId: string, opts: { email?:
   });
   const subscription = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: priceId, quantity: opts.quantity ?? 1 }] });
   return { customer, subscription };
+}
+
+/** Waits for `check()` to hold, failing with `what` after `ms` (a deadline on the wait, not a timing assertion). */
+export async function eventually(what: string, check: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 export interface Collected<T> {
@@ -131,9 +140,13 @@ export interface SignalGateway {
   close(): Promise<void>;
 }
 
-export async function startSignalGateway(orm: Orm, bus: SignalBus, extra: { mountBeforeJson?: (app: Express) => void } = {}): Promise<SignalGateway> {
+export async function startSignalGateway(
+  orm: Orm,
+  bus: SignalBus,
+  extra: { mountBeforeJson?: (app: Express) => void; env?: Record<string, string> } = {},
+): Promise<SignalGateway> {
   // Rate limits off: the warm-up below subscribes and publishes in a loop.
-  const config = loadConfig({ NODE_ENV: 'test', AUTH_JWT_SECRET: TEST_SECRET, RATE_LIMIT_PER_TOKEN: '0', RATE_LIMIT_PER_ADDRESS: '0' });
+  const config = loadConfig({ NODE_ENV: 'test', AUTH_JWT_SECRET: TEST_SECRET, RATE_LIMIT_PER_TOKEN: '0', RATE_LIMIT_PER_ADDRESS: '0', ...extra.env });
   const server = await createGatewayServer({ config, orm, catalog, bus, checkStripe: async () => undefined, mountBeforeJson: extra.mountBeforeJson });
   const port = await server.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}`;
@@ -151,6 +164,22 @@ export async function startSignalGateway(orm: Orm, bus: SignalBus, extra: { moun
       return res.json() as Promise<any>;
     },
     close: () => server.close(),
+  };
+}
+
+let eventSeq = 0;
+/** A CUSTOMER_CREATED billing event of `owner` (an externalId; null: nobody's) with a fresh id, to publish on a bus. */
+export function billingEvent(owner: string | null, message = 'hello'): BillingEventPayload {
+  return {
+    id: `evt_test_${++eventSeq}`,
+    type: 'CUSTOMER_CREATED',
+    occurredAt: new Date(0).toISOString(),
+    customerId: null,
+    customerExternalId: owner,
+    subscriptionId: null,
+    invoiceId: null,
+    amount: null,
+    message,
   };
 }
 

@@ -15,18 +15,16 @@
  * (old and new version, deletes, raw SQL, a bench's COPY), and PostgreSQL and PGlite both run
  * PL/pgSQL triggers, so there is one mechanism for both.
  *
- * "This month" is the calendar month (UTC) of `asOf`. New: subscriptions that first started counting
- * in it (became ACTIVE or PAST_DUE for the first time: at the end of their trial, else at creation).
- * Churned: subscriptions that stopped counting in it (canceled, ended, unpaid, paused …) and do not
- * count now; one that counts again is no longer churned. Both at their current monthly amount, so a
- * subscription that starts and churns within the month adds to both and nets to zero. Both moments
- * are read from the subscription's state (trial end or creation; ended_at), not from the order in
- * which the mirror saw it change, so any delivery order, and a first full sync, give the same answer.
+ * This month's new, churned and net new MRR come from the revenue history (./revenue.ts: the customers'
+ * MRR movements, dated on their clocks), so they are the figures of the month's `revenue` point. The
+ * 'new' / 'churned' rows of `mrr_totals` (per subscription: the month it started / stopped counting)
+ * are still kept by the trigger and checked by the rebuild.
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { mrrBucketsSql, type MrrTotalKind } from '../../db/entities/mrr-total.js';
-import { fraction, multiplyExact, roundHalfUp, sumExact, type Fraction } from '../mrr/index.js';
+import { fraction, roundHalfUp, sumExact, type Fraction } from '../mrr/index.js';
 import type { CurrencyMrr, MrrSnapshot, PlanMrr } from './current-mrr.js';
+import { monthMovements } from './revenue.js';
 import { queryRows } from './sql.js';
 
 /** Exact amounts per currency, rounded once (currencies with any subscription, alphabetical). */
@@ -68,7 +66,6 @@ export function monthOf(asOf: Date): Date {
   return new Date(Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth(), 1));
 }
 
-const isoDate = (d: Date) => d.toISOString().slice(0, 10);
 
 const largestFirst = <T extends { amount: number; currency: string }>(a: T, b: T) => b.amount - a.amount || a.currency.localeCompare(b.currency);
 
@@ -90,17 +87,14 @@ class Sums {
 
 /** Current MRR and this month's movements, from the totals (sees the caller's transaction's writes). */
 export async function readMrrTotals(em: EntityManager, asOf = new Date()): Promise<MrrTotalsRead> {
-  const month = monthOf(asOf);
   const rows = await queryRows<TotalRow>(
     em,
     `select kind, currency, plan_id, denominator::text as denominator, sum(numerator)::text as numerator, sum(subscriptions) as n, count(*) as r
-     from mrr_totals where kind = 'active' or month = ?::date
+     from mrr_totals where kind = 'active'
      group by kind, currency, plan_id, denominator`,
-    [isoDate(month)],
   );
   const currencies = new Sums();
   const plans = new Sums();
-  const moves = { new: new Sums(), churned: new Sums() };
   let active = 0;
   let read = 0;
   for (const row of rows) {
@@ -111,8 +105,6 @@ export async function readMrrTotals(em: EntityManager, asOf = new Date()): Promi
       active += n;
       currencies.add(row.currency, exact, n);
       if (row.plan_id) plans.add(`${row.plan_id}\u0000${row.currency}`, exact, n);
-    } else {
-      moves[row.kind].add(row.currency, exact, n);
     }
   }
   // A key whose deltas cancel out (every subscription left it) is not listed.
@@ -130,24 +122,11 @@ export async function readMrrTotals(em: EntityManager, asOf = new Date()): Promi
     })
     .sort((a, b) => largestFirst(a, b) || a.planId.localeCompare(b.planId));
 
-  const list = (s: Sums) =>
-    s
-      .entries()
-      .filter(([, v]) => v.subscriptions > 0)
-      .map(([currency, v]) => ({ currency, amount: v.amount, exact: v.exact, subscriptions: v.subscriptions }))
-      .sort((a, b) => a.currency.localeCompare(b.currency));
-  const added = list(moves.new);
-  const churned = list(moves.churned);
-  const net = [...new Set([...added, ...churned].map((m) => m.currency))].sort().map((currency) => {
-    const a = added.find((m) => m.currency === currency);
-    const c = churned.find((m) => m.currency === currency);
-    const exact = sumExact([a?.exact ?? fraction(0n), multiplyExact(c?.exact ?? fraction(0n), fraction(-1n))]);
-    return { currency, amount: roundHalfUp(exact), subscriptions: (a?.subscriptions ?? 0) - (c?.subscriptions ?? 0) };
-  });
-  const strip = (m: { currency: string; amount: number; subscriptions: number }): CurrencyMovement => ({ currency: m.currency, amount: m.amount, subscriptions: m.subscriptions });
+  // This month's movements come from the revenue history (./revenue.ts), so they agree with its current point.
+  const movements = await monthMovements(em, asOf);
   return {
     snapshot: { asOf, currencies: currencyList, activeSubscriptions: active, byPlan },
-    movements: { month, newThisMonth: added.map(strip), churnedThisMonth: churned.map(strip), netNewThisMonth: net },
+    movements,
     rows: read,
   };
 }

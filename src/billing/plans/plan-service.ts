@@ -5,7 +5,7 @@
  */
 import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/core';
-import type { Catalog, CatalogPlan, PlanInterval } from '../catalog.js';
+import { apiLimitsOf, type ApiLimitsOf, type Catalog, type CatalogPlan, type PlanInterval } from '../catalog.js';
 import { Price } from '../../db/entities/catalog.js';
 import { placeholders, readPlainRows, type PlainReader } from '../../db/plain-rows.js';
 
@@ -25,6 +25,7 @@ export interface PlanView {
   selfServe: boolean;
   features: string[];
   meters: { meter: string; included: number; unitAmountDecimal: string; currency: string; hardLimit: number | null }[];
+  apiLimits: ApiLimitsOf;
 }
 
 export interface PriceLoaders {
@@ -90,6 +91,7 @@ export class PlanService {
       selfServe: plan.selfServe,
       features: [...plan.features],
       meters: plan.meters.map((m) => ({ meter: m.meter, included: m.included, unitAmountDecimal: m.unitAmountDecimal, currency: price?.currency ?? plan.currency, hardLimit: m.limit ?? null })),
+      apiLimits: apiLimitsOf(plan),
     };
   }
 }

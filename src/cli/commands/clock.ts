@@ -13,6 +13,12 @@ interface AdvanceOptions {
 }
 
 const READY_TIMEOUT_MS = 10 * 60_000;
+/**
+ * Stripe creates a renewal's invoice as a draft at the period end and finalises (and charges) it about an
+ * hour later. A step of whole days from the day a subscription started lands exactly on its period end
+ * whenever the month has that many days, which would leave the renewal a draft: every step goes this much further.
+ */
+export const FINALIZATION_DELAY_S = 3600;
 const POLL_MS = 500;
 
 /**
@@ -67,7 +73,9 @@ export function registerClock(program: Command, ctx: CliContext): void {
 
   clock
     .command('advance')
-    .description("Advance the sandbox gateway's test clock by whole days and wait until it is ready.")
+    .description(
+      "Advance the sandbox gateway's test clock by N days and 1 hour (so a renewal due in those days is finalised and charged), and wait until it is ready.",
+    )
     .requiredOption('--days <n>', 'days to move forward, 1-3650', intOption(1, 3650))
     .option('--clock <id>', 'another test clock (default: the one every customer the sandbox gateway creates is on)')
     .option('--api-base <url>', 'the emulator, e.g. http://127.0.0.1:12111 (default: STRIPE_API_BASE, else STRIPE_EMULATOR_PORT)', parseUrl)
@@ -75,7 +83,9 @@ export function registerClock(program: Command, ctx: CliContext): void {
     .addHelpText(
       'after',
       '\nSandbox only (no STRIPE_SECRET_KEY). Renewal invoices, charges and their webhooks follow, as at Stripe;\n' +
-        'a running gateway receives them. Works beside a running sandbox gateway, PGlite included.',
+        'a running gateway receives them. Works beside a running sandbox gateway, PGlite included.\n' +
+        'The clock moves N days plus 1 hour: Stripe finalises a renewal invoice about an hour after the period\n' +
+        'ends, so `--days 31` from the day a monthly subscription started bills its renewal in every month.',
     )
     .action(async (opts: AdvanceOptions) => {
       const [{ cliConfig }, { resolveStripeTarget }] = await Promise.all([import('../config.js'), import('../stripe-target.js')]);
@@ -88,12 +98,12 @@ export function registerClock(program: Command, ctx: CliContext): void {
         const id = opts.clock ?? (await storedClockId(config)) ?? (await namedClockId(target.stripe));
         if (!id) throw new CliError('clock advance: no sandbox test clock yet; start the gateway once (npm start), or pass --clock');
         const before = await whenReady(target.stripe, id);
-        const frozenTime = before.frozen_time + opts.days * 86_400;
+        const frozenTime = before.frozen_time + opts.days * 86_400 + FINALIZATION_DELAY_S;
         await target.stripe.testHelpers.testClocks.advance(id, { frozen_time: frozenTime });
         const after = await whenReady(target.stripe, id);
         const frozenAt = new Date(after.frozen_time * 1000).toISOString();
         if (opts.json) printJson({ clock: id, previousFrozenTime: before.frozen_time, frozenTime: after.frozen_time, frozenAt });
-        else printLines(`Test clock ${id} advanced ${opts.days} day${opts.days === 1 ? '' : 's'}: now ${frozenAt}`);
+        else printLines(`Test clock ${id} advanced ${opts.days} day${opts.days === 1 ? '' : 's'} + 1 hour (Stripe finalises a renewal an hour after the period ends): now ${frozenAt}`);
       } finally {
         await target.close();
       }

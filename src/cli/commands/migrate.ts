@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { writeOut } from '../in-gateway.js';
 import type { CliContext } from '../index.js';
 import { printJson } from '../shared.js';
 
@@ -28,16 +29,16 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
           const [executed, pending] = await Promise.all([executedMigrations(orm), pendingMigrations(orm)]);
           if (opts.json) printJson({ database, executed, pending });
           else {
-            process.stdout.write(`${executed.length} applied, ${pending.length} pending (${database}).\n`);
-            for (const name of pending) process.stdout.write(`  pending  ${name}\n`);
+            writeOut(`${executed.length} applied, ${pending.length} pending (${database}).\n`);
+            for (const name of pending) writeOut(`  pending  ${name}\n`);
           }
         } else {
           const applied = await migrateUp(orm);
           if (opts.json) printJson({ database, applied });
-          else if (applied.length === 0) process.stdout.write(`Database is up to date (${database}).\n`);
+          else if (applied.length === 0) writeOut(`Database is up to date (${database}).\n`);
           else {
-            process.stdout.write(`Applied ${applied.length} migration(s) (${database}):\n`);
-            for (const name of applied) process.stdout.write(`  ${name}\n`);
+            writeOut(`Applied ${applied.length} migration(s) (${database}):\n`);
+            for (const name of applied) writeOut(`  ${name}\n`);
           }
         }
       } finally {

@@ -26,7 +26,7 @@ export function registerSeed(program: Command, ctx: CliContext): void {
     .addHelpText(
       'after',
       '\nSandbox only. Customers get externalIds seed_<run>_<n>; charges, invoices and webhooks happen as for real\n' +
-        'subscribers. PGlite under DATA_DIR needs the gateway stopped, or DATABASE_URL.',
+        'subscribers. Beside a sandbox gateway on PGlite (DATA_DIR), the command runs inside that gateway.',
     )
     .action(async (opts: SeedOptions) => {
       const [{ cliConfig }, { openBilling, CLI_VIEWER }, { createProgress }] = await Promise.all([

@@ -26,7 +26,7 @@ interface CancelOptions {
 const WHERE_HELP =
   '\nLike the GraphQL mutation called with an admin token: Stripe first (idempotency keys derived from\n' +
   '--idempotency-key when given), then the result is written to the mirror. Stripe and the database are the\n' +
-  "gateway's (see `billing-gateway setup --help`); PGlite under DATA_DIR needs the gateway stopped, or DATABASE_URL.";
+  "gateway's (see `billing-gateway setup --help`); beside a gateway on PGlite (DATA_DIR) the command runs inside that gateway.";
 
 /** Opens the gateway's database and Stripe for one write, and always lets go of them. */
 async function withBilling<T>(apiBase: string | undefined, fn: (billing: CliBilling) => Promise<T>): Promise<T> {

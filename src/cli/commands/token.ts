@@ -12,7 +12,7 @@ interface TokenOptions {
 }
 
 function parseRole(value: string): Role {
-  if (value !== 'admin' && value !== 'customer') throw new InvalidArgumentError('expected "admin" or "customer".');
+  if (value !== 'admin' && value !== 'customer' && value !== 'service') throw new InvalidArgumentError('expected "admin", "customer" or "service".');
   return value;
 }
 
@@ -26,7 +26,7 @@ export function registerToken(program: Command, ctx: CliContext): void {
     .command('token')
     .description('Mint a JWT for the gateway, signed with AUTH_JWT_SECRET (or the development secret under DATA_DIR).')
     .requiredOption('--sub <id>', "the caller's id (Customer.externalId)", parseSub)
-    .option('--role <role>', 'admin or customer', parseRole, 'customer' as Role)
+    .option('--role <role>', 'admin, customer, or service (may only verify API keys)', parseRole, 'customer' as Role)
     .option('--email <email>', 'email claim (used when the customer is created)')
     .option('--expires <duration>', 'lifetime, e.g. 30m, 1h, 7d', parseDuration, 30 * 86_400)
     .option('--json', 'print { token, sub, role, email, expiresAt } as JSON')

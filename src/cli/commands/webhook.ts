@@ -35,6 +35,8 @@ export function registerWebhook(program: Command, ctx: CliContext): void {
           import('../../stripe/webhooks/sidecar.js'),
         ]);
       const config = cliConfig();
+      const { assertProductionStripe } = await import('../../config.js');
+      assertProductionStripe(config);
       const orm = await openCliDatabase(config);
       const cleanup: (() => Promise<void>)[] = [() => closeOrm(orm)];
       const closeAll = async () => {
@@ -63,6 +65,7 @@ export function registerWebhook(program: Command, ctx: CliContext): void {
             if (!r.ok) throw new Error(r.error);
           },
           port: opts.port ?? DEFAULT_WEBHOOK_SIDECAR_PORT,
+          syncReadiness: config.syncReadiness,
         });
         cleanup.push(() => sidecar.close());
         if (opts.json) printJson({ url: sidecar.url, webhookUrl: `${sidecar.url}/webhooks/stripe` });

@@ -10,7 +10,9 @@ export type BillingEventTypeValue =
   | 'PAYMENT_FAILED'
   | 'INVOICE_CREATED'
   | 'MRR_UPDATED'
-  | 'MILESTONE_REACHED';
+  | 'MILESTONE_REACHED'
+  /** An API key first hit its plan's rate limit or quota in a window. */
+  | 'API_KEY_LIMIT_REACHED';
 
 /**
  * A signal derived from a Stripe event, stored once: (source_event_id, type) is unique, and `id` is stable

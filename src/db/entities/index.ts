@@ -1,3 +1,4 @@
+import { ApiKey } from './api-key.js';
 import { BillingEvent } from './billing-event.js';
 import { Meter, Price, Product } from './catalog.js';
 import { Customer } from './customer.js';
@@ -6,12 +7,14 @@ import { IdempotencyKey } from './idempotency-key.js';
 import { Invoice, InvoiceLine } from './invoice.js';
 import { Milestone } from './milestone.js';
 import { MrrTotal } from './mrr-total.js';
+import { MrrMovement, RevenueRollup, SubscriptionMrrPoint } from './revenue.js';
 import { Subscription, SubscriptionItem } from './subscription.js';
 import { SyncState } from './sync-state.js';
 import { TestClock } from './test-clock.js';
 import { UsageRecord } from './usage-record.js';
 import { WebhookEvent } from './webhook-event.js';
 
+export * from './api-key.js';
 export * from './billing-event.js';
 export * from './catalog.js';
 export * from './customer.js';
@@ -20,6 +23,7 @@ export * from './idempotency-key.js';
 export * from './invoice.js';
 export * from './milestone.js';
 export * from './mrr-total.js';
+export * from './revenue.js';
 export * from './subscription.js';
 export * from './sync-state.js';
 export * from './test-clock.js';
@@ -45,4 +49,8 @@ export const ENTITIES = [
   DunningCase,
   TestClock,
   MrrTotal,
+  ApiKey,
+  SubscriptionMrrPoint,
+  MrrMovement,
+  RevenueRollup,
 ] as const;

@@ -1,6 +1,7 @@
 import { defineEntity, p } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import { countsTowardMrrSql, mrrBucketsSql } from './mrr-total.js';
+import { refreshCustomersSql } from './revenue.js';
 
 /** The subscription's discount as far as MRR needs it (from its coupon). */
 export type SubscriptionDiscount = {
@@ -69,6 +70,23 @@ end if;
 return null;`;
 
 /**
+ * After a write: the revenue history of the customer (src/db/entities/revenue.ts) is recomputed when an
+ * input of it changed (who, which currency, when it started or stopped counting, its value).
+ */
+const REVENUE_TRIGGER_BODY = `
+if tg_op = 'UPDATE'
+   and old.customer_id = new.customer_id
+   and old.currency = new.currency
+   and old.first_counted_at is not distinct from new.first_counted_at
+   and old.stopped_counting_at is not distinct from new.stopped_counting_at
+   and old.mrr_numerator is not distinct from new.mrr_numerator
+   and old.mrr_denominator is not distinct from new.mrr_denominator then
+  return null;
+end if;
+${refreshCustomersSql('array[old.customer_id, new.customer_id]')}
+return null;`;
+
+/**
  * Mirror of a Stripe subscription. `planId` is the catalog id: the licensed item's price `lookup_key`.
  * Periods come from the items (current API versions keep them there).
  */
@@ -123,6 +141,7 @@ export const SubscriptionSchema = defineEntity({
   triggers: [
     { name: 'mrr_moments', timing: 'before', events: ['insert', 'update'], body: MRR_MOMENTS_TRIGGER_BODY },
     { name: 'mrr_totals', timing: 'after', events: ['insert', 'update', 'delete'], body: MRR_TOTALS_TRIGGER_BODY },
+    { name: 'revenue_history', timing: 'after', events: ['insert', 'update', 'delete'], body: REVENUE_TRIGGER_BODY },
   ],
 });
 

@@ -20,7 +20,10 @@ export const WebhookEventSchema = defineEntity({
     stripeCreatedAt: p.datetime(),
     /** `data.object.id` of the event, so events about one object can be serialised. */
     objectId: p.text().nullable().index('webhook_events_object_id_index'),
+    /** The event as PostgreSQL's jsonb can hold it: U+0000 and lone surrogates replaced by U+FFFD. Workers read this. */
     payload: p.json<Stripe.Event>(),
+    /** The event's JSON text exactly as received (lossless), kept only when `payload` had to replace characters. */
+    payloadText: p.text().nullable(),
     receivedAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()),
     status: p.enum(['pending', 'processing', 'processed', 'ignored', 'parked'] as const).default('pending'),
     attempts: p.integer().default(0),

@@ -3,6 +3,9 @@ import { Migration20261121223846_initial } from './Migration20261121223846_initi
 import { Migration20261122012000_usage_flusher } from './Migration20261122012000_usage_flusher.js';
 import { Migration20261122013000_dunning } from './Migration20261122013000_dunning.js';
 import { Migration20261122014000_mrr } from './Migration20261122014000_mrr.js';
+import { Migration20261206100000_hardening } from './Migration20261206100000_hardening.js';
+import { Migration20261206200000_api_keys } from './Migration20261206200000_api_keys.js';
+import { Migration20261206300000_revenue } from './Migration20261206300000_revenue.js';
 
 /**
  * Every migration, in order, registered explicitly (no folder scan) so the names recorded in
@@ -13,4 +16,7 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261122012000_usage_flusher', class: Migration20261122012000_usage_flusher },
   { name: 'Migration20261122013000_dunning', class: Migration20261122013000_dunning },
   { name: 'Migration20261122014000_mrr', class: Migration20261122014000_mrr },
+  { name: 'Migration20261206100000_hardening', class: Migration20261206100000_hardening },
+  { name: 'Migration20261206200000_api_keys', class: Migration20261206200000_api_keys },
+  { name: 'Migration20261206300000_revenue', class: Migration20261206300000_revenue },
 ];

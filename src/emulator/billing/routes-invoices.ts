@@ -98,7 +98,7 @@ export function registerInvoiceRoutes(router: Router, emu: Emulator): void {
     const description = p.string('description');
     const metadata = p.metadata();
     const pending = p.enum('pending_invoice_items_behavior', ['exclude', 'include'] as const) ?? 'exclude';
-    const currency = p.string('currency');
+    const currency = p.currency('currency');
     const defaultPm = p.string('default_payment_method');
     p.done();
     const c = requireCustomer(emu, customer);
@@ -190,18 +190,37 @@ export function registerInvoiceRoutes(router: Router, emu: Emulator): void {
     return page;
   });
 
-  router.post('/v1/invoices/:id/finalize', ({ params: p, path }) => {
-    const autoAdvance = p.bool('auto_advance');
-    p.done();
-    const inv = requireInvoice(emu, path.id!);
-    if (inv.status !== 'draft') throw invalidRequest('This invoice is already finalized.', undefined, 'invoice_not_editable');
-    if (autoAdvance !== undefined) inv.auto_advance = autoAdvance;
+  /** Finalizes a draft as `/finalize` does (a zero invoice is paid at once). */
+  const finalizeDraft = (inv: InvoiceRecord): void => {
     finalizeInvoice(emu, inv);
     if (inv.status === 'paid') afterInvoicePaid(emu, inv, null);
     else if (inv.status === 'open' && inv.auto_advance && inv.collection_method === 'charge_automatically') {
       // Stripe attempts an auto-advancing invoice about an hour after finalization.
       inv.next_payment_attempt = emu.nowFor(inv) + 3600;
     }
+  };
+
+  router.post('/v1/invoices/:id/finalize', ({ params: p, path }) => {
+    const autoAdvance = p.bool('auto_advance');
+    p.done();
+    const inv = requireInvoice(emu, path.id!);
+    if (inv.status !== 'draft') throw invalidRequest('This invoice is already finalized.', undefined, 'invoice_not_editable');
+    if (autoAdvance !== undefined) inv.auto_advance = autoAdvance;
+    finalizeDraft(inv);
+    return inv;
+  });
+
+  /**
+   * Sends the invoice to the customer: a draft is finalized first; test mode sends no e-mail, only
+   * `invoice.sent` (as Stripe's docs say). Sending again is a reminder. A void invoice is refused
+   * (an assumption: nothing is left to pay).
+   */
+  router.post('/v1/invoices/:id/send', ({ params: p, path }) => {
+    p.done();
+    const inv = requireInvoice(emu, path.id!);
+    if (inv.status === 'void') throw invalidRequest('This invoice is void and cannot be sent.', undefined, 'invoice_not_editable');
+    if (inv.status === 'draft') finalizeDraft(inv);
+    emu.events.emit('invoice.sent', inv);
     return inv;
   });
 
@@ -246,7 +265,7 @@ export function registerInvoiceRoutes(router: Router, emu: Emulator): void {
   router.post('/v1/invoiceitems', ({ params: p }) => {
     const customer = p.string('customer', { required: true });
     const amount = p.int('amount');
-    const currency = p.string('currency');
+    const currency = p.currency('currency');
     const description = p.string('description');
     const invoice = p.string('invoice');
     const subscription = p.string('subscription');

@@ -62,7 +62,7 @@ export function registerSubscriptionRoutes(router: Router, emu: Emulator): void 
     const endBehavior = trialSettings?.object('end_behavior', { required: true });
     const missingPm = endBehavior?.enum('missing_payment_method', ['create_invoice', 'pause', 'cancel'] as const, { required: true });
     p.bool('off_session');
-    p.string('currency');
+    p.currency('currency');
     p.done();
     const input: CreateSubscriptionInput = {
       customer,

@@ -396,7 +396,8 @@ export function createSubscription(emu: Emulator, input: CreateSubscriptionInput
     test_clock: customer.test_clock ? idOf(customer.test_clock) : null,
     transfer_data: null,
     trial_end: trialEnd,
-    trial_settings: { end_behavior: { missing_payment_method: input.trialEndBehavior ?? 'create_invoice' } },
+    // billing_cycle_anchor: null = Stripe's default (`now`); the emulator takes no other.
+    trial_settings: { end_behavior: { billing_cycle_anchor: null, missing_payment_method: input.trialEndBehavior ?? 'create_invoice' } },
     trial_start: trialEnd ? now : null,
   } as unknown as SubRecord;
   if (input.discounts?.length) sub.discounts = createDiscounts(emu, input.discounts, { customer: customer.id, subscription: subId, now });

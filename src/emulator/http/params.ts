@@ -1,4 +1,5 @@
 import { invalidParam, invalidRequest, missingParam, unknownParam } from '../errors.js';
+import { CURRENCIES, isEmail, isSupportedCurrency } from '../validation.js';
 
 type Raw = Record<string, unknown>;
 
@@ -133,6 +134,26 @@ export class Params {
     return this.int(key, { min: 0 });
   }
 
+  /** A three-letter currency Stripe supports, lower-cased (Stripe accepts `EUR` and stores `eur`). */
+  currency(key: string): string | undefined;
+  currency(key: string, opts: { required: true }): string;
+  currency(key: string, opts?: { required?: boolean }): string | undefined {
+    const v = opts?.required ? this.string(key, { required: true }) : this.string(key);
+    if (v === undefined) return undefined;
+    const c = v.toLowerCase();
+    if (!isSupportedCurrency(c)) {
+      throw invalidRequest(`Invalid currency: ${c}. Stripe currently supports these currencies: ${CURRENCIES.join(', ')}`, this.name(key), 'parameter_invalid');
+    }
+    return c;
+  }
+
+  /** An e-mail address (empty = unset, as for any nullable string). */
+  email(key = 'email'): string | null | undefined {
+    const v = this.nullableString(key);
+    if (v && !isEmail(v)) throw invalidRequest(`Invalid email address: ${v}`, this.name(key), 'email_invalid');
+    return v;
+  }
+
   /** Metadata: a string map; an empty value deletes that key, an empty map clears all. */
   metadata(key = 'metadata'): Record<string, string | null> | null | undefined {
     const v = this.take(key);
@@ -141,8 +162,12 @@ export class Params {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) {
       throw invalidRequest(`Invalid object: ${this.name(key)} must be a hash`, this.name(key), 'parameter_invalid');
     }
+    const entries = Object.entries(v as Raw);
+    if (entries.length > 50) {
+      throw invalidRequest(`Metadata can have up to 50 keys, but you've set ${entries.length}.`, this.name(key), 'parameter_invalid');
+    }
     const out: Record<string, string | null> = {};
-    for (const [k, val] of Object.entries(v as Raw)) {
+    for (const [k, val] of entries) {
       if (typeof val !== 'string') throw invalidRequest(`Invalid ${this.name(key)}[${k}]: must be a string`, `${this.name(key)}[${k}]`);
       if (k.length > 40) throw invalidRequest(`Metadata keys can have up to 40 characters`, `${this.name(key)}[${k}]`);
       if (val.length > 500) throw invalidRequest(`Metadata values can have up to 500 characters`, `${this.name(key)}[${k}]`);

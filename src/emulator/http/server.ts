@@ -2,10 +2,11 @@ import { hash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import qs from 'qs';
 import { requestContext } from '../context.js';
-import type { Emulator } from '../emulator.js';
+import { API_VERSION, type Emulator } from '../emulator.js';
 import { StripeError, notFoundRoute } from '../errors.js';
 import { expandResponse } from '../expand.js';
 import { newId } from '../ids.js';
+import { isKnownApiVersion } from '../validation.js';
 import { RequestHolds } from './holds.js';
 import { Params } from './params.js';
 import { RawResponse, type Router } from './router.js';
@@ -63,8 +64,7 @@ export class EmulatorHttp {
     }
     if (match.options.auth) {
       const auth = req.headers.authorization ?? '';
-      const key = /^Bearer\s+((sk|rk)_(test|live)_\S+)$/.exec(auth)?.[1] ?? /^Bearer\s+(sk_\S+)$/.exec(auth)?.[1];
-      if (!key) {
+      if (!apiKeyOf(auth)) {
         return send(res, 401, {
           error: {
             type: 'invalid_request_error',
@@ -72,13 +72,19 @@ export class EmulatorHttp {
           },
         });
       }
+      const requested = headerValue(req.headers['stripe-version']);
+      if (requested !== undefined && !isKnownApiVersion(requested)) {
+        return send(res, 400, { error: { type: 'invalid_request_error', message: `Invalid Stripe API version: ${requested}` } });
+      }
+      // Stripe names the version it answered with; old response shapes are not emulated.
+      res.setHeader('Stripe-Version', requested ?? API_VERSION);
       const fault = this.takeFault(url);
       if (fault) return send(res, fault.status, fault.body, fault.headers);
     }
 
     let raw: Record<string, unknown>;
     try {
-      raw = { ...(qs.parse(query, QS) as Record<string, unknown>), ...(await readBody(req)) };
+      raw = { ...(qs.parse(query, QS) as Record<string, unknown>), ...(await readBody(req, url.startsWith('/v1/'))) };
     } catch (err) {
       if (err instanceof StripeError) return send(res, err.status, err.toJSON());
       throw err;
@@ -237,10 +243,28 @@ function readText(req: IncomingMessage): Promise<string> {
   });
 }
 
-async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+/**
+ * `Authorization: Bearer <key>`, or Basic with the key as the user name and no password (how
+ * Stripe's docs call the API: `curl -u sk_test_…:`). Secret and restricted keys only.
+ */
+function apiKeyOf(auth: string): string | null {
+  let key = /^Bearer\s+(\S+)$/i.exec(auth)?.[1];
+  const basic = /^Basic\s+(\S+)$/i.exec(auth)?.[1];
+  if (basic) key = Buffer.from(basic, 'base64').toString('utf8').split(':', 1)[0];
+  return key && /^(sk|rk)_(test|live)_\S+$|^sk_\S+$/.test(key) ? key : null;
+}
+
+async function readBody(req: IncomingMessage, formOnly: boolean): Promise<Record<string, unknown>> {
   const text = await readText(req);
   if (text.length === 0) return {};
   const type = req.headers['content-type'] ?? '';
+  // Stripe's v1 API takes form-encoded bodies only; JSON is for the emulator's own controls (and v2).
+  if (formOnly && type !== '' && !type.startsWith('application/x-www-form-urlencoded')) {
+    throw new StripeError(400, {
+      type: 'invalid_request_error',
+      message: `Invalid request: unsupported Content-Type ${type}. If error persists and you need assistance, please contact support@stripe.com.`,
+    });
+  }
   if (type.includes('application/json')) {
     try {
       const parsed = JSON.parse(text) as unknown;

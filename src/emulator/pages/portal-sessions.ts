@@ -261,6 +261,7 @@ export function registerPortalApi(router: Router, emu: Emulator): void {
       url: `${emu.baseUrl}/portal/${id}`,
     } satisfies Stripe.BillingPortal.Session as PortalSessionRecord;
     emu.store.insert(PORTAL_SESSION_KIND, session);
+    emu.events.emit('billing_portal.session.created', session);
     return session;
   });
 }

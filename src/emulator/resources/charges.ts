@@ -130,11 +130,12 @@ function paymentMethodDetails(pm: PaymentMethodRecord, amount: number, ok: boole
       overcapture: { maximum_amount_capturable: amount, status: 'unavailable' },
       regulated_status: 'unregulated',
       three_d_secure: null,
+      transaction_link_id: null,
       wallet: null,
       electronic_commerce_indicator: null,
     },
     type: 'card',
-  } as Stripe.Charge.PaymentMethodDetails;
+  };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Emulator, FaultSpec } from '../emulator.js';
 import { invalidRequest } from '../errors.js';
 import { parseChaos } from '../webhooks/chaos.js';
@@ -20,40 +21,25 @@ export function registerControls(router: Router, emu: Emulator): void {
   );
 
   /**
-   * Body (JSON or form): `{ status: 429|500|503, count?: N, rate?: 0..1, pathPrefix?: "/v1/…", retryAfter?: seconds }`
-   * (`retryAfter`: a `Retry-After` header on injected 429s), or `{}` to clear.
+   * Body (JSON or form): `{ status: 429|500|503, count: N | rate: 0..1, pathPrefix?: "/v1/…", retryAfter?: seconds }`
+   * (`retryAfter`: a `Retry-After` header on injected 429s), or `{}` to clear. Anything the faults would
+   * not act on (no status, neither or both of count and rate, retryAfter without 429) is refused with a 400.
    */
   router.post(
     '/_emulator/faults',
     ({ params: p }) => {
-      const raw = p.raw;
-      for (const key of Object.keys(raw)) {
-        if (!['status', 'count', 'rate', 'pathPrefix', 'retryAfter'].includes(key)) throw invalidRequest(`Received unknown parameter: ${key}`, key, 'parameter_unknown');
-      }
-      if (raw.status === undefined) {
+      if (Object.keys(p.raw).length === 0) {
         emu.faults = null;
         return { faults: null };
       }
-      const status = Number(raw.status);
-      if (![429, 500, 503].includes(status)) throw invalidRequest('status must be 429, 500 or 503', 'status');
-      const count = raw.count === undefined ? undefined : Number(raw.count);
-      if (count !== undefined && !(Number.isInteger(count) && count >= 0)) throw invalidRequest('count must be a non-negative integer', 'count');
-      const rate = raw.rate === undefined ? undefined : Number(raw.rate);
-      if (rate !== undefined && !(rate >= 0 && rate <= 1)) throw invalidRequest('rate must be between 0 and 1', 'rate');
-      if (raw.pathPrefix !== undefined && typeof raw.pathPrefix !== 'string') throw invalidRequest('pathPrefix must be a string', 'pathPrefix');
-      const retryAfter = raw.retryAfter === undefined ? undefined : Number(raw.retryAfter);
-      if (retryAfter !== undefined && !(Number.isInteger(retryAfter) && retryAfter >= 0 && retryAfter <= 3600)) {
-        throw invalidRequest('retryAfter must be an integer number of seconds 0-3600', 'retryAfter');
+      const parsed = faultSpecSchema.safeParse(p.raw);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        if (issue.code === 'unrecognized_keys') throw invalidRequest(`Received unknown parameter: ${issue.keys[0]}`, issue.keys[0], 'parameter_unknown');
+        throw invalidRequest(issue.message, issue.path.length ? String(issue.path[0]) : undefined);
       }
-      const spec: FaultSpec = {
-        status: status as FaultSpec['status'],
-        ...(count !== undefined ? { count } : {}),
-        ...(rate !== undefined ? { rate } : {}),
-        ...(raw.pathPrefix !== undefined ? { pathPrefix: raw.pathPrefix as string } : {}),
-        ...(retryAfter !== undefined ? { retryAfter } : {}),
-      };
-      emu.faults = spec;
-      return { faults: spec };
+      emu.faults = parsed.data;
+      return { faults: parsed.data };
     },
     { auth: false },
   );
@@ -108,3 +94,29 @@ export function registerControls(router: Router, emu: Emulator): void {
     { auth: false },
   );
 }
+
+/** A number from JSON, or its decimal text from a form body, checked by `inner`; `message` for anything else. */
+const numeric = <T>(inner: z.ZodType<T, number>, message: string) =>
+  z.union([z.number(), z.string().trim().regex(/^-?\d+(\.\d+)?$/).transform(Number)], { error: message }).pipe(inner);
+
+const STATUS = 'status must be 429, 500 or 503';
+const COUNT = 'count must be a non-negative integer';
+const RATE = 'rate must be between 0 and 1';
+const RETRY_AFTER = 'retryAfter must be an integer number of seconds 0-3600';
+
+const faultSpecSchema: z.ZodType<FaultSpec> = z
+  .strictObject({
+    status: numeric(z.union([z.literal(429), z.literal(500), z.literal(503)], { error: STATUS }), STATUS).optional(),
+    count: numeric(z.number().int(COUNT).min(0, COUNT), COUNT).optional(),
+    rate: numeric(z.number().min(0, RATE).max(1, RATE), RATE).optional(),
+    pathPrefix: z.string('pathPrefix must be a string').startsWith('/', 'pathPrefix must start with /').optional(),
+    retryAfter: numeric(z.number().int(RETRY_AFTER).min(0, RETRY_AFTER).max(3600, RETRY_AFTER), RETRY_AFTER).optional(),
+  })
+  .superRefine((f, ctx) => {
+    const fail = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (f.status === undefined) fail('status', 'status is required (429, 500 or 503); send {} to clear all faults');
+    else if (f.count === undefined && f.rate === undefined) fail('count', 'count (the next N requests) or rate (a share of requests, 0-1) is required');
+    else if (f.count !== undefined && f.rate !== undefined) fail('rate', 'give count or rate, not both');
+    else if (f.retryAfter !== undefined && f.status !== 429) fail('retryAfter', 'retryAfter applies to status 429 only');
+  })
+  .transform((f) => f as FaultSpec);

@@ -80,7 +80,7 @@ export function registerCoupons(router: Router, emu: Emulator): void {
     const id = p.string('id');
     const percentOff = p.number('percent_off', { min: 0, max: 100 });
     const amountOff = p.int('amount_off', { min: 1 });
-    const currencyRaw = p.string('currency');
+    const currency = p.currency('currency');
     const duration = p.enum('duration', ['once', 'repeating', 'forever'] as const) ?? 'once';
     const durationInMonths = p.int('duration_in_months', { min: 1, max: 120 });
     const maxRedemptions = p.int('max_redemptions', { min: 1 });
@@ -90,7 +90,6 @@ export function registerCoupons(router: Router, emu: Emulator): void {
     const appliesTo = p.object('applies_to');
     const products = appliesTo?.strings('products');
     p.done();
-    const currency = currencyRaw?.toLowerCase();
     if (percentOff === undefined && amountOff === undefined) {
       throw invalidRequest('Missing required param: percent_off or amount_off.', 'percent_off', 'parameter_missing');
     }

@@ -13,7 +13,7 @@ export type CustomerRecord = Stripe.Customer & Stored;
 
 export function registerCustomers(router: Router, emu: Emulator): void {
   router.post('/v1/customers', ({ params: p }) => {
-    const email = p.string('email');
+    const email = p.email() ?? undefined;
     const name = p.string('name');
     const description = p.string('description');
     const phone = p.string('phone');
@@ -82,7 +82,7 @@ export function registerCustomers(router: Router, emu: Emulator): void {
 
   router.post('/v1/customers/:id', ({ params: p, path }) => {
     const customer = liveCustomer(emu, path.id!);
-    const email = p.nullableString('email');
+    const email = p.email();
     const name = p.nullableString('name');
     const description = p.nullableString('description');
     const phone = p.nullableString('phone');

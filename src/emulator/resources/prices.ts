@@ -22,8 +22,7 @@ export function registerPrices(router: Router, emu: Emulator): void {
   emu.includable('price', 'tiers', (price) => priceTiers(emu, price.id));
 
   router.post('/v1/prices', ({ params: p }) => {
-    const currency = p.string('currency', { required: true }).toLowerCase();
-    if (!/^[a-z]{3}$/.test(currency)) throw invalidRequest(`Invalid currency: ${currency}`, 'currency');
+    const currency = p.currency('currency', { required: true });
     let product = p.string('product');
     const productData = p.object('product_data');
     // Read before `p.done()`, which checks nested hashes too. Checkout's `price_data[product_data]`

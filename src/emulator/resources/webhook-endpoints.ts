@@ -5,6 +5,7 @@ import type { Router } from '../http/router.js';
 import { newId, newSecret } from '../ids.js';
 import { newestFirst, paginate } from '../list.js';
 import type { WebhookEndpointRecord } from '../webhooks/delivery.js';
+import { isEventType } from '../validation.js';
 import { mergeMetadata } from './common.js';
 
 /**
@@ -105,8 +106,8 @@ function readEnabledEvents(p: Params, required: boolean): string[] | undefined {
   if (events === undefined) return undefined;
   if (events.length === 0) throw invalidRequest('enabled_events must not be empty.', 'enabled_events', 'parameter_invalid');
   events.forEach((e, i) => {
-    if (e !== '*' && !/^[a-z0-9_]+(\.[a-z0-9_]+)+$/.test(e)) {
-      throw invalidRequest(`Invalid enabled_events[${i}]: must be '*' or an event type such as 'customer.created'`, `enabled_events[${i}]`, 'parameter_invalid');
+    if (e !== '*' && !isEventType(e)) {
+      throw invalidRequest(`Invalid enabled_events[${i}]: '${e}' is not a valid event type; use '*' or an event type such as 'customer.created'`, `enabled_events[${i}]`, 'parameter_invalid');
     }
   });
   return [...new Set(events)];

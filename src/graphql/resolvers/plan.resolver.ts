@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import { Ctx, Query, Resolver } from 'type-graphql';
 import type { PlanView } from '../../billing/plans/plan-service.js';
+import { forbidden } from '../../errors.js';
 import { toMoney } from '../../money.js';
 import type { GraphQLContext } from '../context.js';
 import { BillingInterval } from '../types/enums.js';
@@ -18,6 +19,7 @@ export function toPlanNode(plan: PlanView): Plan {
     selfServe: plan.selfServe,
     features: plan.features,
     meters: plan.meters,
+    apiLimits: plan.apiLimits,
   });
 }
 
@@ -26,6 +28,7 @@ export class PlanResolver {
   /** Public: no token needed. */
   @Query(() => [Plan])
   async plans(@Ctx() ctx: GraphQLContext): Promise<Plan[]> {
+    if (ctx.viewer?.role === 'service') throw forbidden('A service token may only verify API keys');
     return (await ctx.services.plans.list()).map(toPlanNode);
   }
 }

@@ -58,6 +58,8 @@ function planFromPrice(row: SubscriptionRow): Plan {
     selfServe: false,
     features: [],
     meters: [],
+    // Not a catalog plan: its API keys have no limits and are not metered.
+    apiLimits: { rateLimitPerMinute: null, quota: null, meter: null },
   });
 }
 

@@ -51,6 +51,7 @@ export enum BillingEventType {
   INVOICE_CREATED = 'invoice_created',
   MRR_UPDATED = 'mrr_updated',
   MILESTONE_REACHED = 'milestone_reached',
+  API_KEY_LIMIT_REACHED = 'api_key_limit_reached',
 }
 
 registerEnumType(BillingInterval, { name: 'BillingInterval' });

@@ -31,16 +31,15 @@ export class MrrReport {
   byPlan!: MoneyByPlan[];
 
   @Field(() => [Money], {
-    description:
-      'MRR of subscriptions that first started counting (became ACTIVE or PAST_DUE for the first time) in the calendar month (UTC) of asOf, at their current amount; per currency.',
+    description: "New MRR in the calendar month (UTC) of asOf: customers whose MRR went from zero to above zero for the first time; per currency. The month's revenue point's newMrr.",
   })
   newThisMonth!: Money[];
 
   @Field(() => [Money], {
-    description: 'MRR of subscriptions that stopped counting (canceled, ended, unpaid) in the calendar month (UTC) of asOf and do not count now, at their last amount; per currency.',
+    description: "Churned MRR in the calendar month (UTC) of asOf: customers whose MRR went to zero, at what it was; per currency. The month's revenue point's churnedMrr.",
   })
   churnedThisMonth!: Money[];
 
-  @Field(() => [Money], { description: 'newThisMonth minus churnedThisMonth, per currency.' })
+  @Field(() => [Money], { description: "MRR now minus MRR at the start of the month (expansion, contraction and reactivation included), per currency with new or churned MRR: the month's revenue point's netNewMrr." })
   netNewThisMonth!: Money[];
 }

@@ -22,6 +22,18 @@ export class PlanMeter {
   hardLimit!: number | null;
 }
 
+@ObjectType({ description: 'What API keys of customers on this plan may do.' })
+export class ApiLimits {
+  @Field(() => Int, { nullable: true, description: 'Requests per minute per key; null = unlimited.' })
+  rateLimitPerMinute!: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'Units of the meter per billing period after which verification answers QUOTA_EXCEEDED; null = no hard cap (overage is billed).' })
+  quota!: number | null;
+
+  @Field(() => String, { nullable: true, description: 'The plan meter that each verified call counts against; null = calls are not metered.' })
+  meter!: string | null;
+}
+
 @ObjectType()
 export class Plan {
   @Field(() => ID, { description: 'Catalog id; also the Stripe price lookup_key.' })
@@ -50,4 +62,7 @@ export class Plan {
 
   @Field(() => [PlanMeter])
   meters!: PlanMeter[];
+
+  @Field(() => ApiLimits)
+  apiLimits!: ApiLimits;
 }

@@ -9,6 +9,8 @@
 export interface MirrorWriteOptions {
   /** `created` of the Stripe event whose payload (or re-read) this copy is. */
   lastEventAt?: Date;
+  /** The type of that event when this copy is its payload (not a re-read): the copy is the state at `lastEventAt`. */
+  eventType?: string;
 }
 
 /** Input the mirror cannot store as given (a clear message, nothing written). */

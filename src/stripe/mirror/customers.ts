@@ -6,6 +6,7 @@ import { raw, type EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
 import { Customer } from '../../db/entities/customer.js';
+import { toStorableText } from '../../text/storable.js';
 import { at, idOf, metadataOf, plain, rawCopy, type MirrorWriteOptions } from './common.js';
 
 /** Expandable fields stored as ids, and fields Stripe shows only when expanded (dropped), in `raw`. */
@@ -66,6 +67,7 @@ export async function upsertCustomer(
   customer: Stripe.Customer | Stripe.DeletedCustomer,
   opts: CustomerWriteOptions = {},
 ): Promise<Customer> {
+  customer = toStorableText(customer);
   const now = new Date();
   if (isDeletedStub(customer)) {
     const when = opts.lastEventAt ?? now;

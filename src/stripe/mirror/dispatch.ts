@@ -6,6 +6,7 @@
 import { TransactionPropagation, type EntityManager } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import { mirrorCatalog } from '../mirror-catalog.js';
+import { toStorableText } from '../../text/storable.js';
 import { MirrorInputError, type MirrorWriteOptions } from './common.js';
 import { upsertCustomer } from './customers.js';
 import { deleteInvoice, fetchAllLines, isMirrorableInvoice, upsertInvoice } from './invoices.js';
@@ -61,6 +62,8 @@ const isObject = (v: unknown): v is { object: string; id: string } =>
 
 /** Stores `obj` (and, for a subscription, its expanded customer and latest invoice) in the mirror. */
 export async function mirrorObject(em: EntityManager, obj: MirrorableObject, ctx: MirrorContext): Promise<MirrorResult[]> {
+  // Text PostgreSQL cannot hold is replaced once here (the writers below do it too, for their direct callers).
+  obj = toStorableText(obj);
   const opts: MirrorWriteOptions = ctx.lastEventAt ? { lastEventAt: ctx.lastEventAt } : {};
   const id = typeof obj.id === 'string' ? obj.id : null;
   switch (obj.object) {
@@ -86,7 +89,8 @@ export async function mirrorObject(em: EntityManager, obj: MirrorableObject, ctx
             await upsertCustomer(tx, customer, { deleted: customer.deleted === true });
             results.push({ kind: 'customer', id: customer.id, action: customer.deleted === true ? 'deleted' : 'upserted' });
           }
-          await upsertSubscription(tx, sub, ctx.catalog, opts);
+          // Re-read for its discounts, the copy is the current state, no longer the event's.
+          await upsertSubscription(tx, sub, ctx.catalog, sub === obj && ctx.eventType ? { ...opts, eventType: ctx.eventType } : opts);
           results.push({ kind: 'subscription', id: sub.id, action: 'upserted' });
           if (invoice) {
             await upsertInvoice(tx, invoice, invoiceLines ? { lines: invoiceLines } : {});

@@ -12,6 +12,7 @@ export {
   loadPriceFacts,
   planIdOf,
   priceFactsOf,
+  recordEventMrrPoint,
   subscriptionDiscount,
   subscriptionItemRows,
   subscriptionRow,

@@ -5,6 +5,7 @@
 import { TransactionPropagation, type EntityManager } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import { Invoice, InvoiceLine } from '../../db/entities/invoice.js';
+import { toStorableText } from '../../text/storable.js';
 import { at, atOrNull, idOf, MirrorInputError, rawCopy, type MirrorWriteOptions } from './common.js';
 
 /** Expandable fields of an invoice stored as ids in `raw`. */
@@ -116,6 +117,8 @@ function linesOf(invoice: Stripe.Invoice, given: Stripe.InvoiceLineItem[] | unde
  * invoice, one multi-row upsert of the lines, one delete of lines no longer present. Idempotent.
  */
 export async function upsertInvoice(em: EntityManager, invoice: Stripe.Invoice, opts: InvoiceWriteOptions = {}): Promise<Invoice> {
+  invoice = toStorableText(invoice);
+  if (opts.lines) opts = { ...opts, lines: toStorableText(opts.lines) };
   const lines = linesOf(invoice, opts.lines);
   const now = new Date();
   const row = invoiceRow(invoice, opts, now, opts.lines);

@@ -10,10 +10,12 @@
 import { TransactionPropagation, type EntityManager } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import type { Catalog } from '../../billing/catalog.js';
-import { roundHalfUp, storedMrr, subscriptionMrrExact } from '../../billing/mrr/index.js';
+import { roundHalfUp, storedMrr, subscriptionMrrExact, type Fraction } from '../../billing/mrr/index.js';
 import { Price } from '../../db/entities/catalog.js';
 import { Subscription, SubscriptionItem, type SubscriptionDiscount } from '../../db/entities/subscription.js';
+import { toStorableText } from '../../text/storable.js';
 import { at, atOrNull, idOf, metadataOf, MirrorInputError, plain, rawCopy, type MirrorWriteOptions } from './common.js';
+import { queryRows } from '../../billing/metrics/sql.js';
 
 /** Expandable fields of a subscription stored as ids in `raw` (items and discounts stay whole). */
 const SUBSCRIPTION_COLLAPSED = ['customer', 'latest_invoice', 'test_clock', 'default_payment_method', 'default_source', 'pending_setup_intent', 'schedule', 'application', 'on_behalf_of'] as const;
@@ -148,6 +150,18 @@ export function planIdOf(price: PriceFacts, catalog: PlanCatalog): string | null
   return null;
 }
 
+/** The subscription's exact MRR (null: not computable), whatever its status. */
+function subscriptionMrrOf(sub: Stripe.Subscription, discount: SubscriptionDiscount | null, prices: Map<string, PriceFacts>): Fraction | null {
+  return subscriptionMrrExact({
+    currency: sub.currency,
+    items: sub.items.data.map((item) => {
+      const p = factsFor(itemPrice(item), prices);
+      return { unitAmount: p.unitAmount, quantity: item.quantity ?? null, interval: p.interval, intervalCount: p.intervalCount, usageType: p.usageType };
+    }),
+    discount,
+  });
+}
+
 /** Row data for the subscription (pure). `prices` holds facts for item prices that arrived as bare ids. */
 export function subscriptionRow(
   sub: Stripe.Subscription,
@@ -160,14 +174,7 @@ export function subscriptionRow(
   if (!customerId) throw new MirrorInputError(`subscription ${sub.id}: no customer`);
   const licensed = licensedItem(sub, prices);
   const discount = subscriptionDiscount(sub);
-  const mrrExact = subscriptionMrrExact({
-    currency: sub.currency,
-    items: sub.items.data.map((item) => {
-      const p = factsFor(itemPrice(item), prices);
-      return { unitAmount: p.unitAmount, quantity: item.quantity ?? null, interval: p.interval, intervalCount: p.intervalCount, usageType: p.usageType };
-    }),
-    discount,
-  });
+  const mrrExact = subscriptionMrrOf(sub, discount, prices);
   const periodItem = licensed?.item ?? sub.items.data[0];
   return {
     id: sub.id,
@@ -225,6 +232,7 @@ export async function upsertSubscription(
   catalog: PlanCatalog,
   opts: MirrorWriteOptions = {},
 ): Promise<Subscription> {
+  sub = toStorableText(sub);
   if (!sub.items || !Array.isArray(sub.items.data)) throw new MirrorInputError(`subscription ${sub.id}: no items list`);
   if (sub.items.has_more) {
     // Stripe lists up to 20 items inline; the gateway's plans have 2. Mirroring a partial list would delete items.
@@ -236,7 +244,13 @@ export async function upsertSubscription(
   return em.transactional(
     async (tx) => {
       const prices = await loadPriceFacts(tx, unexpandedPriceIds(sub));
-      const row = await tx.upsert(Subscription, subscriptionRow(sub, catalog, prices, opts, now));
+      const data = subscriptionRow(sub, catalog, prices, opts, now);
+      const row = await tx.upsert(Subscription, data);
+      // The revenue history: an event's copy was the state at the event's time; any other copy
+      // (a mutation's answer, a re-read, a sync) is the state now, on the customer's clock.
+      // A copy stamped with an event's time (a re-read for it) is no older than that time.
+      if (opts.eventType && opts.lastEventAt) await recordMrrPoint(tx, data, opts.lastEventAt, mrrPointRank(opts.eventType));
+      else await recordMrrPoint(tx, data, { notBefore: opts.lastEventAt ?? null }, opts.lastEventAt ? 0 : MRR_POINT_RANK_NOW);
       const items = subscriptionItemRows(sub, now);
       if (items.length > 0) await tx.upsertMany(SubscriptionItem, items);
       await tx.nativeDelete(SubscriptionItem, {
@@ -247,4 +261,62 @@ export async function upsertSubscription(
     },
     { propagation: TransactionPropagation.REQUIRED },
   );
+}
+
+/** The rank of the state just written by a mutation (its answer): exact at the clock's now. */
+const MRR_POINT_RANK_NOW = 4;
+
+/**
+ * Which copy wins when two give a subscription's MRR for the same moment (same-second events): the
+ * answer of a mutation made now (4), then an event's copy: a deletion (3), an update (2), a creation
+ * (1); last a copy only known to be no older than the moment (0: a re-read for an event, a sync, a
+ * seeded row), which may already show a later change. Equal ranks from events keep the larger value,
+ * so the outcome does not depend on arrival order.
+ */
+function mrrPointRank(eventType: string): number {
+  if (eventType.endsWith('.deleted')) return 3;
+  if (eventType.endsWith('.created')) return 1;
+  return 2;
+}
+
+/**
+ * Records what the subscription's MRR was at `at` (or now on its test clock, else wall time, and no
+ * earlier than `notBefore`) in
+ * `subscription_mrr_points`; the database then recomputes the customer's MRR movements
+ * (src/db/entities/revenue.ts). For the same moment, the higher rank wins; between two copies of the
+ * current state of one rank, the later one.
+ */
+export async function recordMrrPoint(
+  em: EntityManager,
+  row: { id: string; customerId: string; mrrNumerator: string | null; mrrDenominator: string | null; testClock: string | null },
+  at: Date | { notBefore: Date | null },
+  rank: number,
+): Promise<void> {
+  const given = at instanceof Date ? at : null;
+  const notBefore = at instanceof Date ? null : at.notBefore;
+  await queryRows(
+    em,
+    `insert into subscription_mrr_points as p (subscription_id, at, customer_id, numerator, denominator, rank)
+     values (?, coalesce(?::timestamptz, greatest(coalesce((select frozen_time from test_clocks where id = ?), now()), ?::timestamptz)), ?, ?, ?, ?)
+     on conflict (subscription_id, at) do update
+       set customer_id = excluded.customer_id, numerator = excluded.numerator, denominator = excluded.denominator, rank = excluded.rank
+     where (excluded.numerator, excluded.denominator, excluded.customer_id) is distinct from (p.numerator, p.denominator, p.customer_id)
+       and (excluded.rank > p.rank or (excluded.rank = p.rank and (excluded.rank in (0, ${MRR_POINT_RANK_NOW}) or excluded.numerator / excluded.denominator > p.numerator / p.denominator)))`,
+    [row.id, given?.toISOString() ?? null, row.testClock, notBefore?.toISOString() ?? null, row.customerId, row.mrrNumerator ?? '0', row.mrrDenominator ?? '1', rank],
+  );
+}
+
+/**
+ * Records an event's copy of a subscription as an MRR point at the event's time, without touching the
+ * row (an older event the mirror skips still says what the subscription was worth then; a backfill
+ * from Stripe's event list). Returns false, recording nothing, when the copy cannot be valued: no
+ * customer, a truncated item list, or discounts given as ids (their coupon is not in the copy).
+ */
+export async function recordEventMrrPoint(em: EntityManager, sub: Stripe.Subscription, at: Date, eventType: string): Promise<boolean> {
+  const customerId = idOf(sub.customer);
+  if (!customerId || !sub.items || !Array.isArray(sub.items.data) || sub.items.has_more || !discountsExpanded(sub)) return false;
+  const prices = await loadPriceFacts(em, unexpandedPriceIds(sub));
+  const exact = subscriptionMrrOf(sub, subscriptionDiscount(sub), prices);
+  await recordMrrPoint(em, { id: sub.id, customerId, ...storedMrr(exact), testClock: idOf(sub.test_clock) }, at, mrrPointRank(eventType));
+  return true;
 }

@@ -8,6 +8,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import { queryRows } from '../../billing/metrics/sql.js';
+import { toStorableText } from '../../text/storable.js';
 
 export type TestClockPayload = Pick<Stripe.TestHelpers.TestClock, 'id' | 'frozen_time' | 'status'> & { name?: string | null };
 
@@ -15,6 +16,7 @@ const STATUS_RANK = `case %s when 'advancing' then 2 when 'internal_failure' the
 const rank = (col: string) => STATUS_RANK.replace('%s', col);
 
 export async function mirrorTestClock(em: EntityManager, clock: TestClockPayload, opts: { deleted?: boolean } = {}): Promise<void> {
+  clock = toStorableText(clock);
   await queryRows(
     em,
     `insert into "test_clocks" ("id", "frozen_time", "status", "name", "deleted", "updated_at")

@@ -29,8 +29,11 @@ import {
   withMirrorExpansions,
   type PlanCatalog,
 } from '../mirror/index.js';
+import { toStorableText } from '../../text/storable.js';
 import { webhookMetrics } from '../webhooks/metrics.js';
+import { reasonOf } from '../webhooks/worker.js';
 import { lockObject, MIRROR_TABLES, rowStamp, type MirrorKind } from './convergence.js';
+import { backfillMrrPoints, type MrrBackfillReport } from './revenue-backfill.js';
 
 export type DriftTable = 'customers' | 'subscriptions' | 'invoices';
 
@@ -48,6 +51,10 @@ export interface FullSyncReport {
   drift: DriftEntry[];
   /** Rows written back (equals drift.length unless `repair` is false). */
   repaired: number;
+  /** Objects that could not be checked or repaired (skipped with the reason; the rest went on). */
+  failed: { table: DriftTable; id: string; reason: string }[];
+  /** The revenue history rebuilt from Stripe's subscription events (when repairing). */
+  mrrBackfill?: MrrBackfillReport;
 }
 
 export interface SyncFullOptions {
@@ -140,20 +147,33 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
   const log = (opts.log ?? rootLogger).child({ module: 'sync' });
   const catalog = opts.catalog ?? loadCatalog();
   const ctx = { stripe: opts.stripe, catalog, repair: opts.repair !== false };
-  const report: FullSyncReport = { checked: { customers: 0, subscriptions: 0, invoices: 0 }, drift: [], repaired: 0 };
+  const report: FullSyncReport = { checked: { customers: 0, subscriptions: 0, invoices: 0 }, drift: [], repaired: 0, failed: [] };
   const seen: Record<DriftTable, Set<string>> = { customers: new Set(), subscriptions: new Set(), invoices: new Set() };
   const record = (entry: DriftEntry | null) => {
     if (!entry) return;
     report.drift.push(entry);
     if (ctx.repair) report.repaired++;
   };
+  // One object that cannot be read or written never stops the others: it is skipped with its reason.
+  const guarded = async (table: DriftTable, id: string, work: () => Promise<DriftEntry | null>): Promise<void> => {
+    try {
+      record(await work());
+    } catch (err) {
+      const reason = reasonOf(err);
+      report.failed.push({ table, id, reason });
+      webhookMetrics.syncFailedRows.inc({ table });
+      log.error({ table, id, reason }, 'full sync skipped an object it could not check or repair');
+    }
+  };
 
   // Customers (Stripe's list leaves deleted ones out: those are checked with the stale rows below).
   const customers = await listAll(opts.stripe.customers.list({ limit: 100 }));
-  for (const [i, c] of customers.entries()) {
-    seen.customers.add(c.id);
-    record(
-      await reconcileOne(
+  for (const [i, listed] of customers.entries()) {
+    seen.customers.add(listed.id);
+    // Compared as the mirror stores it (text PostgreSQL cannot hold replaced), so that is no drift.
+    const c = toStorableText(listed);
+    await guarded('customers', c.id, () =>
+      reconcileOne(
         opts.orm,
         async () => {
           const data = customerRow(c) as Record<string, unknown>;
@@ -169,17 +189,17 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
   const subs = await listAll(opts.stripe.subscriptions.list({ status: 'all', limit: 100 }));
   for (const [i, listed] of subs.entries()) {
     seen.subscriptions.add(listed.id);
-    const s = await withMirrorExpansions(opts.stripe, listed);
-    record(
-      await reconcileOne(
+    await guarded('subscriptions', listed.id, async () => {
+      const s = toStorableText(await withMirrorExpansions(opts.stripe, listed));
+      return reconcileOne(
         opts.orm,
         async (em) => {
           const prices = await loadPriceFacts(em, unexpandedPriceIds(s));
           return { kind: 'subscription', id: s.id, obj: s, data: subscriptionRow(s, catalog, prices) as Record<string, unknown> };
         },
         ctx,
-      ),
-    );
+      );
+    });
     report.checked.subscriptions++;
     opts.onProgress?.({ table: 'subscriptions', done: i + 1, total: subs.length });
   }
@@ -187,18 +207,18 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
   const invoices = await listAll(opts.stripe.invoices.list({ limit: 100 }));
   for (const [i, listed] of invoices.entries()) {
     seen.invoices.add(listed.id);
-    const lines = listed.lines?.has_more ? await fetchAllLines(opts.stripe, listed) : undefined;
-    const inv = lines ? { ...listed, lines: { ...listed.lines, data: lines, has_more: false } } : listed;
-    record(
-      await reconcileOne(opts.orm, async () => ({ kind: 'invoice', id: inv.id, obj: inv, data: invoiceRow(inv) as Record<string, unknown> }), ctx),
-    );
+    await guarded('invoices', listed.id, async () => {
+      const lines = listed.lines?.has_more ? await fetchAllLines(opts.stripe, listed) : undefined;
+      const inv = toStorableText(lines ? { ...listed, lines: { ...listed.lines, data: lines, has_more: false } } : listed);
+      return reconcileOne(opts.orm, async () => ({ kind: 'invoice', id: inv.id, obj: inv, data: invoiceRow(inv) as Record<string, unknown> }), ctx);
+    });
     report.checked.invoices++;
     opts.onProgress?.({ table: 'invoices', done: i + 1, total: invoices.length });
   }
 
   // Rows the lists did not return: deleted customers (still marked live here), deleted draft invoices,
   // or objects of another account/mode. Each is retrieved once to tell which.
-  for (const e of await staleRows(opts, seen, ctx)) record(e);
+  await staleRows(opts, seen, ctx, guarded);
 
   const byTable: Record<DriftTable, number> = { customers: 0, subscriptions: 0, invoices: 0 };
   for (const d of report.drift) byTable[d.table]++;
@@ -206,8 +226,11 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
     webhookMetrics.syncDriftRows.set({ table }, n);
     if (n > 0) webhookMetrics.syncDriftTotal.inc({ table }, n);
   }
+  // The revenue history: what Stripe's recent subscription events say each subscription was worth when.
+  if (ctx.repair) report.mrrBackfill = await backfillMrrPoints(opts.orm, opts.stripe);
   // The MRR totals follow each row write (triggers); checking them here repairs whatever bypassed that.
   if (ctx.repair && (await repairMrrTotals(opts.orm.em.fork()))) log.warn('full sync rebuilt the MRR totals: they differed from the mirrored subscriptions');
+  if (report.failed.length > 0) log.warn({ failed: report.failed.length }, 'full sync skipped objects it could not check (see the report)');
   if (report.drift.length > 0) log.warn({ drift: report.drift.length, byTable }, 'full sync found the mirror out of date with Stripe');
   else log.info({ checked: report.checked }, 'full sync: mirror matches Stripe');
   return report;
@@ -217,48 +240,55 @@ async function staleRows(
   opts: SyncFullOptions,
   seen: Record<DriftTable, Set<string>>,
   ctx: { stripe: Stripe; catalog: PlanCatalog; repair: boolean },
-): Promise<DriftEntry[]> {
-  const out: DriftEntry[] = [];
+  guarded: (table: DriftTable, id: string, work: () => Promise<DriftEntry | null>) => Promise<void>,
+): Promise<void> {
   const conn = opts.orm.em.fork() as SqlEntityManager;
   const live = await conn.execute<{ id: string }[]>(`select "id" from "customers" where not "deleted"`);
   for (const { id } of live) {
     if (seen.customers.has(id)) continue;
-    let c: Stripe.Customer | Stripe.DeletedCustomer;
-    try {
-      c = await ctx.stripe.customers.retrieve(id);
-    } catch (err) {
-      if (!isResourceMissing(err)) throw err;
-      c = { id, object: 'customer', deleted: true } as Stripe.DeletedCustomer;
-    }
-    if (c.deleted !== true) continue; // listed meanwhile; nothing stale
-    out.push({ table: 'customers', id, kind: 'stale', fields: ['deleted'] });
-    if (ctx.repair) await repairLocked(opts.orm, 'customer', id, c, ctx);
+    await guarded('customers', id, async () => {
+      let c: Stripe.Customer | Stripe.DeletedCustomer;
+      try {
+        c = await ctx.stripe.customers.retrieve(id);
+      } catch (err) {
+        if (!isResourceMissing(err)) throw err;
+        c = { id, object: 'customer', deleted: true } as Stripe.DeletedCustomer;
+      }
+      if (c.deleted !== true) return null; // listed meanwhile; nothing stale
+      if (ctx.repair) await repairLocked(opts.orm, 'customer', id, c, ctx);
+      return { table: 'customers', id, kind: 'stale', fields: ['deleted'] };
+    });
   }
   const invoices = await conn.execute<{ id: string }[]>(`select "id" from "invoices"`);
   for (const { id } of invoices) {
     if (seen.invoices.has(id)) continue;
-    try {
-      await ctx.stripe.invoices.retrieve(id);
-    } catch (err) {
-      if (!isResourceMissing(err)) throw err;
-      out.push({ table: 'invoices', id, kind: 'stale', fields: [] });
+    await guarded('invoices', id, async () => {
+      try {
+        await ctx.stripe.invoices.retrieve(id);
+        return null;
+      } catch (err) {
+        if (!isResourceMissing(err)) throw err;
+      }
       if (ctx.repair) await repairLocked(opts.orm, 'invoice', id, null, ctx);
-    }
+      return { table: 'invoices', id, kind: 'stale', fields: [] };
+    });
   }
   const subs = await conn.execute<{ id: string }[]>(`select "id" from "subscriptions"`);
   for (const { id } of subs) {
     if (seen.subscriptions.has(id)) continue;
-    try {
-      const s = await ctx.stripe.subscriptions.retrieve(id, { expand: [...SUBSCRIPTION_MIRROR_EXPAND] });
-      out.push({ table: 'subscriptions', id, kind: 'stale', fields: [] });
+    await guarded('subscriptions', id, async () => {
+      let s: Stripe.Subscription;
+      try {
+        s = await ctx.stripe.subscriptions.retrieve(id, { expand: [...SUBSCRIPTION_MIRROR_EXPAND] });
+      } catch (err) {
+        if (!isResourceMissing(err)) throw err;
+        // Unknown to this Stripe account: left as is, reported.
+        return { table: 'subscriptions', id, kind: 'stale', fields: [] };
+      }
       if (ctx.repair) await repairLocked(opts.orm, 'subscription', id, s, ctx);
-    } catch (err) {
-      if (!isResourceMissing(err)) throw err;
-      // Unknown to this Stripe account: left as is, reported.
-      out.push({ table: 'subscriptions', id, kind: 'stale', fields: [] });
-    }
+      return { table: 'subscriptions', id, kind: 'stale', fields: [] };
+    });
   }
-  return out;
 }
 
 /** Writes Stripe's copy of one object under its lock, keeping the row's stamp; `obj` null deletes the (invoice) row. */

@@ -6,7 +6,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
 import { isResourceMissing } from '../client.js';
-import { deleteInvoice, idOf, mirrorObject, mirrorTestClock, SUBSCRIPTION_MIRROR_EXPAND, type PlanCatalog, type TestClockPayload } from '../mirror/index.js';
+import { deleteInvoice, idOf, mirrorObject, mirrorTestClock, recordEventMrrPoint, SUBSCRIPTION_MIRROR_EXPAND, type PlanCatalog, type TestClockPayload } from '../mirror/index.js';
 import { decide, lockObject, lockObjects, MIRROR_TABLES, rereadStamp, rowStamp, type MirrorKind } from './convergence.js';
 
 export const HANDLED_EVENT_TYPES = [
@@ -217,6 +217,11 @@ async function handleTarget(
   const stamp = stamps.get(key);
   const decision = decide(created, stamp, target.payload !== null);
   const base = { kind: target.kind, objectId: target.id };
+  // What the subscription was worth at the event's time counts for the revenue history even when the
+  // mirror row moves on without this copy (an older event, or a tie that re-reads the current state).
+  if (target.kind === 'subscription' && target.payload && decision !== 'apply') {
+    await recordEventMrrPoint(em, target.payload as Stripe.Subscription, created, event.type);
+  }
   if (decision === 'skip') return { ...base, action: 'skipped', reason: 'row reflects a later event' };
   let action: HandleResult['action'];
   if (decision === 'apply') {

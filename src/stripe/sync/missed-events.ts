@@ -18,9 +18,24 @@ import { isResourceMissing } from '../client.js';
 import type { PlanCatalog } from '../mirror/index.js';
 import { storeEvents } from '../webhooks/inbox.js';
 import { webhookMetrics } from '../webhooks/metrics.js';
-import { WebhookWorker, type AfterEventHook, type ProcessOutcome } from '../webhooks/worker.js';
+import { reasonOf, WebhookWorker, type AfterEventHook, type ProcessOutcome, type WebhookWorkerOptions } from '../webhooks/worker.js';
 
 export const EVENTS_CURSOR_KEY = 'sync.events_cursor';
+/** The last events sync's outcome (`EventsSyncRun`), for /readyz: a sync that keeps failing is stuck. */
+export const EVENTS_SYNC_RUN_KEY = 'sync.events_last_run';
+
+/** What the last events sync did, kept in `sync_state`. */
+export interface EventsSyncRun {
+  /** When it ended (ISO). */
+  at: string;
+  ok: boolean;
+  /** Failed runs in a row (0 after a success). */
+  consecutiveFailures: number;
+  /** The last failure's reason (one line, no secret). */
+  error?: string;
+  /** When the last successful run ended (ISO). */
+  lastSuccessAt?: string;
+}
 
 /** `events.list` page size; the inbox stores each page in one statement. */
 const PAGE_SIZE = 100;
@@ -38,6 +53,12 @@ export interface SyncMissedEventsOptions {
   /** Process the stored events now (default true); false leaves them to the running workers. */
   process?: boolean;
   /**
+   * Attempts per event when processing here (default 3, retried at once): an event that still fails
+   * is parked with its reason, so one bad event never stops the run. The periodic sync passes the
+   * worker's own backoff instead (its next runs retry).
+   */
+  processing?: Pick<WebhookWorkerOptions, 'maxAttempts' | 'retryBaseMs'>;
+  /**
    * With no cursor yet: 'all' (default) reads every event Stripe still lists (up to 30 days) and
    * processes what the inbox lacks; 'latest' only records the newest event as the cursor, so a new
    * installation does not replay history as live signals (use `syncFull` to backfill the mirror).
@@ -54,9 +75,11 @@ export interface MissedEventsReport {
   missed: number;
   /** Missed events of types the gateway does not handle (stored as ignored). */
   ignored: number;
-  /** Outcomes of processing (when `process` is on): processed, retry, parked. */
+  /** Outcomes of processing (when `process` is on): events processed, and events not (left to retry, or parked). */
   processed: number;
   failed: number;
+  /** Events parked by this run, with the reason (`parkedWebhookEvents` lists them; `retryParkedWebhookEvent` retries one). */
+  parked: { id: string; type: string; reason: string }[];
   /** The cursor before and after this run. */
   cursorBefore: EventsCursor | null;
   cursorAfter: EventsCursor | null;
@@ -79,6 +102,33 @@ export async function writeEventsCursor(em: EntityManager, cursor: EventsCursor)
   await em.upsert(SyncState, { key: EVENTS_CURSOR_KEY, value: JSON.stringify(cursor), updatedAt: new Date() });
 }
 
+export async function readEventsSyncRun(em: EntityManager): Promise<EventsSyncRun | null> {
+  const row = await em.fork().findOne(SyncState, { key: EVENTS_SYNC_RUN_KEY });
+  if (!row) return null;
+  try {
+    return JSON.parse(row.value) as EventsSyncRun;
+  } catch {
+    return null;
+  }
+}
+
+/** Records a run's outcome; a failure counts on from the previous run's. */
+async function recordEventsSyncRun(em: EntityManager, error: unknown | null): Promise<void> {
+  const previous = await readEventsSyncRun(em);
+  const at = new Date().toISOString();
+  const run: EventsSyncRun =
+    error === null
+      ? { at, ok: true, consecutiveFailures: 0, lastSuccessAt: at }
+      : {
+          at,
+          ok: false,
+          consecutiveFailures: (previous?.ok === false ? previous.consecutiveFailures : 0) + 1,
+          error: reasonOf(error),
+          ...(previous?.lastSuccessAt ? { lastSuccessAt: previous.lastSuccessAt } : {}),
+        };
+  await em.fork().upsert(SyncState, { key: EVENTS_SYNC_RUN_KEY, value: JSON.stringify(run), updatedAt: new Date() });
+}
+
 /** Events after `cursor`, oldest first; `null` cursor: every listable event, oldest first. */
 async function* eventsAfter(stripe: Stripe, cursor: EventsCursor | null): AsyncGenerator<Stripe.Event> {
   if (cursor) {
@@ -91,7 +141,24 @@ async function* eventsAfter(stripe: Stripe, cursor: EventsCursor | null): AsyncG
   yield* all.reverse();
 }
 
+/**
+ * One events sync. Its outcome is recorded for /readyz (`readEventsSyncRun`), a failure too (then
+ * rethrown): a sync that fails run after run is reported as stuck.
+ */
 export async function syncMissedEvents(opts: SyncMissedEventsOptions): Promise<MissedEventsReport> {
+  let report: MissedEventsReport;
+  try {
+    report = await runSyncMissedEvents(opts);
+  } catch (err) {
+    webhookMetrics.syncFailures.inc();
+    await recordEventsSyncRun(opts.orm.em, err).catch(() => undefined);
+    throw err;
+  }
+  await recordEventsSyncRun(opts.orm.em, null);
+  return report;
+}
+
+async function runSyncMissedEvents(opts: SyncMissedEventsOptions): Promise<MissedEventsReport> {
   const log = (opts.log ?? rootLogger).child({ module: 'sync' });
   const em = opts.orm.em.fork();
   const cursorBefore = await readEventsCursor(em);
@@ -101,22 +168,25 @@ export async function syncMissedEvents(opts: SyncMissedEventsOptions): Promise<M
     ignored: 0,
     processed: 0,
     failed: 0,
+    parked: [],
     cursorBefore,
     cursorAfter: cursorBefore,
     cursorReset: false,
   };
 
   // Stored a page at a time (one INSERT per page, not per event); a first run may list thousands.
+  // The cursor follows each stored page, so a run that fails later (Stripe unreachable) keeps its progress.
   const store = async (page: Stripe.Event[]) => {
+    if (page.length === 0) return;
     const outcomes = await storeEvents(em, page.map((event) => ({ event })));
     page.forEach((event, i) => {
       report.listed++;
       if (outcomes[i] !== 'duplicate') report.missed++;
       if (outcomes[i] === 'ignored') report.ignored++;
-      // The newest event stored so far; written per page would save little, so once at the end (a failed run re-lists).
       report.cursorAfter = { id: event.id, created: event.created };
       opts.onProgress?.({ phase: 'events', done: report.listed, total: report.listed });
     });
+    if (report.cursorAfter) await writeEventsCursor(em, report.cursorAfter);
   };
   const consume = async (events: AsyncIterable<Stripe.Event>) => {
     let page: Stripe.Event[] = [];
@@ -152,19 +222,29 @@ export async function syncMissedEvents(opts: SyncMissedEventsOptions): Promise<M
     report.cursorAfter = null;
     await consume(eventsAfter(opts.stripe, null));
   }
-  if (report.cursorAfter && report.cursorAfter.id !== cursorBefore?.id) await writeEventsCursor(em, report.cursorAfter);
   if (report.missed > 0) {
     webhookMetrics.missedEvents.inc(report.missed - report.ignored);
     log.info({ listed: report.listed, missed: report.missed }, 'events missed by webhooks stored for processing');
   }
 
   if (opts.process !== false) {
-    const worker = new WebhookWorker({ orm: opts.orm, stripe: opts.stripe, catalog: opts.catalog, afterEvent: opts.afterEvent, log: opts.log });
-    let outcomes: ProcessOutcome[] = [];
-    outcomes = await worker.drain();
-    report.processed = outcomes.filter((o) => o.status === 'processed').length;
-    report.failed = outcomes.length - report.processed;
-    opts.onProgress?.({ phase: 'processing', done: outcomes.length, total: outcomes.length });
+    const worker = new WebhookWorker({
+      orm: opts.orm,
+      stripe: opts.stripe,
+      catalog: opts.catalog,
+      afterEvent: opts.afterEvent,
+      log: opts.log,
+      ...(opts.processing ?? { maxAttempts: 3, retryBaseMs: 0 }),
+    });
+    const outcomes: ProcessOutcome[] = await worker.drain();
+    // An event retried within the run has several outcomes: its last one counts.
+    const last = new Map(outcomes.map((o) => [o.eventId, o]));
+    for (const o of last.values()) {
+      if (o.status === 'processed') report.processed++;
+      else report.failed++;
+      if (o.status === 'parked') report.parked.push({ id: o.eventId, type: o.type, reason: o.error });
+    }
+    opts.onProgress?.({ phase: 'processing', done: last.size, total: last.size });
   }
   return report;
 }

@@ -20,7 +20,8 @@ export type PeriodicSync = PeriodicJob<void>;
 export function startPeriodicSync(opts: PeriodicSyncOptions): PeriodicSync {
   return startPeriodicJob({
     run: async () => {
-      const report = await syncMissedEvents({ ...opts, process: opts.process ?? false, firstRun: opts.firstRun ?? 'latest' });
+      // Processing here (no webhook workers) keeps the worker's backoff: the next runs retry, then park.
+      const report = await syncMissedEvents({ ...opts, process: opts.process ?? false, processing: opts.processing ?? {}, firstRun: opts.firstRun ?? 'latest' });
       if (report.missed > 0) opts.onMissed?.(report.missed);
     },
     onError: undefined,

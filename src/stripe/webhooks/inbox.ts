@@ -8,6 +8,7 @@ import type { SqlEntityManager } from '@mikro-orm/sql';
 import type pg from 'pg';
 import type Stripe from 'stripe';
 import { GroupCommitQueue, ItemFailed } from '../../db/group-commit.js';
+import { findUnstorableText, toStorableString, toStorableText } from '../../text/storable.js';
 import { isHandledEventType } from '../sync/handlers.js';
 
 export type StoreOutcome = 'stored' | 'duplicate' | 'ignored';
@@ -17,7 +18,7 @@ const sql = (em: EntityManager) => em as SqlEntityManager;
 /** `data.object.id` when the object has one (previews of upcoming invoices do not). */
 export function eventObjectId(event: Stripe.Event): string | null {
   const id = (event.data?.object as { id?: unknown } | undefined)?.id;
-  return typeof id === 'string' ? id : null;
+  return typeof id === 'string' ? toStorableString(id) : null;
 }
 
 /** An event to store, with the verified request body it was parsed from (stored as is). */
@@ -60,7 +61,7 @@ export async function storeEvents(em: EntityManager, entries: InboxEntry[]): Pro
   });
 }
 
-const COLUMNS = 8;
+const COLUMNS = 9;
 
 /** `rows` rows of parameters; unhandled types are stored already processed (`processed_at` = now()). */
 function insertSql(rows: number, param: (i: number) => string): string {
@@ -68,27 +69,39 @@ function insertSql(rows: number, param: (i: number) => string): string {
   for (let r = 0; r < rows; r++) {
     const p = (c: number) => param(r * COLUMNS + c);
     values.push(
-      `(${p(1)}, ${p(2)}, ${p(3)}, to_timestamp(${p(4)}), ${p(5)}, ${p(6)}::jsonb, ${p(7)}, case when ${p(8)}::boolean then null else now() end)`,
+      `(${p(1)}, ${p(2)}, ${p(3)}, to_timestamp(${p(4)}), ${p(5)}, ${p(6)}::jsonb, ${p(7)}, case when ${p(8)}::boolean then null else now() end, ${p(9)})`,
     );
   }
-  return `insert into "webhook_events" ("id", "type", "api_version", "stripe_created_at", "object_id", "payload", "status", "processed_at")
+  return `insert into "webhook_events" ("id", "type", "api_version", "stripe_created_at", "object_id", "payload", "status", "processed_at", "payload_text")
      values ${values.join(',\n            ')}
      on conflict ("id") do nothing
      returning "id"`;
 }
 
+/**
+ * A `\u0000` or surrogate escape in JSON text: the only way U+0000 or a lone surrogate can be in it
+ * (JSON.stringify and a UTF-8 decoder leave no raw ones). A match is only a hint (a surrogate pair
+ * also matches); the parsed event then says for sure.
+ */
+const MAYBE_UNSTORABLE = /\\u(?:0000|[dD][89a-fA-F])/;
+
 function insertParams(event: Stripe.Event, rawBody?: string): unknown[] {
   const handled = isHandledEventType(event.type);
+  // The verified body is that JSON already: no need to serialise the parsed event again.
+  const text = rawBody ?? JSON.stringify(event);
+  // jsonb refuses `\u0000` and lone surrogates: such an event is stored twice, exactly as received
+  // (`payload_text`, lossless) and with them replaced by U+FFFD (`payload`, what the workers apply).
+  const lossy = MAYBE_UNSTORABLE.test(text) && findUnstorableText(event) !== null;
   return [
     event.id,
     event.type,
     event.api_version ?? null,
     event.created,
     eventObjectId(event),
-    // The verified body is that JSON already: no need to serialise the parsed event again.
-    rawBody ?? JSON.stringify(event),
+    lossy ? JSON.stringify(toStorableText(event)) : text,
     handled ? 'pending' : 'ignored',
     handled,
+    lossy ? text : null,
   ];
 }
 

@@ -49,6 +49,17 @@ export const webhookMetrics = {
     labelNames: ['table'] as const,
     registers: [metricsRegistry],
   }),
+  syncFailures: new Counter({
+    name: 'billing_sync_failures_total',
+    help: 'Events syncs (events.list reconciliation) that failed as a whole; /readyz reports one failing run after run.',
+    registers: [metricsRegistry],
+  }),
+  syncFailedRows: new Counter({
+    name: 'billing_sync_failed_rows_total',
+    help: 'Objects a full sync could not check or repair (skipped with their reason, the rest went on), by table.',
+    labelNames: ['table'] as const,
+    registers: [metricsRegistry],
+  }),
   missedEvents: new Counter({
     name: 'billing_sync_missed_events_total',
     help: 'Events found by the events.list reconciliation that the inbox did not have.',

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type Stripe from 'stripe';
 import type { Orm } from '../../db/orm.js';
-import { mountHealthRoutes, type ReadinessCheck } from '../../http/health.js';
+import { migrationsCheck, mountHealthRoutes, syncCheck, type ReadinessCheck, type SyncReadiness } from '../../http/health.js';
 import { httpMetricsMiddleware, metricsRegistry } from '../../http/metrics.js';
 import { logger as rootLogger, type Logger } from '../../log.js';
 import type { Catalog } from '../../billing/catalog.js';
@@ -28,6 +28,8 @@ export interface WebhookSidecarOptions {
   afterEvent?: AfterEventHook;
   /** Readiness of Stripe for /readyz (resolves, or rejects / returns false). */
   checkStripe: ReadinessCheck;
+  /** When /readyz calls the sync stuck (default: 15 minutes, 3 failed syncs in a row). */
+  syncReadiness?: SyncReadiness;
   port: number;
   host?: string;
   /** Period of the events.list reconciliation; 0 turns it off (default 5 min). */
@@ -63,7 +65,12 @@ export async function startWebhookSidecar(opts: WebhookSidecarOptions): Promise<
   service.mount(app);
   mountHealthRoutes(
     app,
-    { database: async () => (await opts.orm.checkConnection()).ok, stripe: opts.checkStripe },
+    {
+      database: async () => (await opts.orm.checkConnection()).ok,
+      migrations: migrationsCheck(opts.orm),
+      sync: syncCheck(opts.orm, opts.syncReadiness),
+      stripe: opts.checkStripe,
+    },
     log,
     () => shuttingDown,
   );

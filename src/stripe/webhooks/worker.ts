@@ -115,7 +115,7 @@ const eventOf = (row: ClaimedRow): Stripe.Event => (typeof row.payload === 'stri
 const SECRET = /\b(sk|rk)_(live|test)_[A-Za-z0-9*]+|\bwhsec_[A-Za-z0-9]+/g;
 
 /** The error's message, one line, no secret, bounded. */
-function reasonOf(err: unknown): string {
+export function reasonOf(err: unknown): string {
   const msg = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return msg.split('\n')[0]!.replace(SECRET, '[redacted]').slice(0, 1000);
 }

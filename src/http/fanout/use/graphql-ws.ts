@@ -28,9 +28,12 @@ export interface SharedOperation {
 export interface SharedSubscriptionsOptions {
   /** The result as the client must receive it (errors formatted): serialized once per key and event. */
   present(result: ExecutionResult): unknown;
-  /** A socket with more than this many bytes unsent misses events until it drains (default 8 MiB). */
-  maxBufferedBytes?: number;
-  /** A subscriber missed an event (slow socket) or a send failed. */
+  /**
+   * Whether a value may be written to `socket` now (default: while it is open). False for a socket
+   * being closed as a slow consumer (src/http/fanout/budget.ts): it gets nothing more.
+   */
+  admit?(socket: WebSocket): boolean;
+  /** A send failed. */
   onMissed?(reason: string): void;
 }
 
@@ -65,7 +68,7 @@ function membershipIterator(m: Membership): AsyncGenerator<ExecutionResult> {
 }
 
 export function createSharedSubscriptions(opts: SharedSubscriptionsOptions): SharedSubscriptions {
-  const maxBuffered = opts.maxBufferedBytes ?? 8 * 1024 * 1024;
+  const admit = opts.admit ?? (() => true);
   const hub = createFanoutHub<ExecutionResult>({
     serialize: (result) => JSON.stringify(opts.present(result)),
     onDeliverError: (err) => opts.onMissed?.(`send failed: ${(err as Error).message}`),
@@ -82,16 +85,9 @@ export function createSharedSubscriptions(opts: SharedSubscriptionsOptions): Sha
       const { socket } = op;
       // The graphql-ws `next` frame around the shared payload; only the id differs between subscribers.
       const head = `{"id":${JSON.stringify(op.id)},"type":"next","payload":`;
-      let lagging = false;
       const joined = await hub.join(op.key, async () => graphqlSubscribe({ ...args, contextValue: op.context() }), {
         deliver: (_result, serialized) => {
-          if (socket.readyState !== WebSocket.OPEN) return;
-          if (socket.bufferedAmount > maxBuffered) {
-            if (!lagging) opts.onMissed?.('socket not draining');
-            lagging = true;
-            return;
-          }
-          lagging = false;
+          if (socket.readyState !== WebSocket.OPEN || !admit(socket)) return;
           socket.send(head + serialized + '}');
         },
       });

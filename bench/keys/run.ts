@@ -1,0 +1,184 @@
+/**
+ * API key verification over HTTP (`POST /v1/keys/verify`): the compiled gateway in its own process
+ * (`dist/src/main.js`) on a fresh PostgreSQL database and Redis (the shared rate limit), Stripe = an
+ * emulator this bench runs, the load from this process (autocannon).
+ *
+ *   npm run bench -- keys [--seconds 10] [--connections 64] [--redis-url redis://127.0.0.1:6379] [--cpu-prof DIR]
+ *
+ * Seeding goes through the API (admin token): 40 customers subscribed with the test card (16 on
+ * basic_monthly at 60/min, 12 on pro_monthly and 8 on pro_yearly at 600/min, 4 canceled at once), 25 keys
+ * each (1,000 keys), 50 of them revoked. Each request picks a random key (1 in 20 an unknown one) and a
+ * fresh requestId, so the mix holds VALID (metered: one ledger insert each), RATE_LIMITED (basic keys pass
+ * 60/min within seconds), REVOKED, NO_SUBSCRIPTION and NOT_FOUND.
+ *
+ * Rows: p50/p99 at a fixed 2,000 verifications/s; the sustained rate with `--connections`; the
+ * baseline's rate (bench/keys/baseline.ts: express + one indexed SELECT by hash + one Redis INCR,
+ * same keys, same load) and the gateway's share of it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import type { BenchContext, BenchPart, BenchRow } from '../lib/part.js';
+import { gql } from '../lib/gateway.ts';
+import { numberOption, runIfMain } from '../lib/report.ts';
+
+const harness = (await import(new URL('../webhooks/harness.ts', import.meta.url).href)) as typeof import('../webhooks/harness.js');
+const { JWT_SECRET, load, startEmulators, startGateway, tempDatabase, cpuMeter, loadAverage, processCpuSeconds } = harness;
+
+const BASELINE = fileURLToPath(new URL('./baseline.ts', import.meta.url));
+const PLANS: [string, number][] = [
+  ['basic_monthly', 16],
+  ['pro_monthly', 12],
+  ['pro_yearly', 8],
+];
+const CANCELED = 4;
+const KEYS_PER_CUSTOMER = 25;
+const REVOKED = 50;
+
+/** Runs `fn` over `items`, `width` at a time. */
+async function inBatches<T>(items: T[], width: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map((x, k) => fn(x, i + k)));
+}
+
+async function seed(url: string, admin: string): Promise<string[]> {
+  const customers: { sub: string; plan: string; cancel: boolean }[] = [];
+  for (const [plan, n] of PLANS) for (let i = 0; i < n; i++) customers.push({ sub: `bench-keys-${plan}-${i}`, plan, cancel: false });
+  for (let i = 0; i < CANCELED; i++) customers.push({ sub: `bench-keys-canceled-${i}`, plan: 'basic_monthly', cancel: true });
+  const keys: string[] = [];
+  const ids: string[] = [];
+  await inBatches(customers, 8, async (c) => {
+    const data = await gql<any>(url, admin, `mutation ($input: SubscribeInput!) { subscribe(input: $input) { subscription { id } } }`, {
+      input: { plan: c.plan, customerId: c.sub, paymentMethod: 'pm_card_visa', idempotencyKey: `sub-${c.sub}` },
+    });
+    for (let k = 0; k < KEYS_PER_CUSTOMER; k++) {
+      const created = await gql<any>(url, admin, `mutation ($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret apiKey { id } } }`, { input: { name: `key ${k}`, customerId: c.sub } });
+      keys.push(created.createApiKey.secret);
+      ids.push(created.createApiKey.apiKey.id);
+    }
+    if (c.cancel) await gql(url, admin, `mutation ($input: CancelInput!) { cancel(input: $input) { id } }`, { input: { subscriptionId: data.subscribe.subscription.id, atPeriodEnd: false } });
+  });
+  for (let i = 0; i < REVOKED; i++) await gql(url, admin, `mutation ($id: ID!) { revokeApiKey(id: $id) { id } }`, { id: ids[i * 19 % ids.length] });
+  return keys;
+}
+
+interface Run {
+  perSecond: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  codes: Map<string, number>;
+}
+
+/** autocannon against `url` with a random key (1 in 20 unknown) and a fresh requestId per request. */
+async function verifications(url: string, token: string | null, keys: string[], opts: { seconds: number; connections: number; rate?: number }): Promise<Run> {
+  let n = 0;
+  const codes = new Map<string, number>();
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    connections: opts.connections,
+    duration: opts.seconds,
+    ...(opts.rate ? { overallRate: opts.rate } : {}),
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    requests: [
+      {
+        setupRequest: (req) => {
+          const key = Math.random() < 0.05 ? `bg_live_unknown${n}` : keys[Math.floor(Math.random() * keys.length)]!;
+          req.body = `{"key":"${key}","cost":1,"requestId":"r-${process.pid}-${n++}"}`;
+          return req;
+        },
+        onResponse: (_status, body) => {
+          const code = /"code":"(\w+)"/.exec(body)?.[1] ?? 'unparsed';
+          codes.set(code, (codes.get(code) ?? 0) + 1);
+        },
+      },
+    ],
+  });
+  return { perSecond: result.requests.total / opts.seconds, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, codes };
+}
+
+const mix = (codes: Map<string, number>) => [...codes].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ');
+
+async function startBaseline(databaseUrl: string, redisUrl: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--experimental-transform-types', '--no-warnings', BASELINE, databaseUrl, redisUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+    child.once('exit', (code) => reject(new Error(`baseline exited ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}/verify`, child };
+}
+
+export const part: BenchPart = {
+  name: 'keys',
+  description: 'API key verification over HTTP: p50/p99 at 2,000/s, sustained verifications/s, against express + SELECT by hash + Redis INCR',
+  async run(ctx: BenchContext): Promise<BenchRow[]> {
+    const seconds = numberOption(ctx, 'seconds', 10);
+    const connections = numberOption(ctx, 'connections', 64);
+    const redisUrl = ctx.options['redis-url'] ?? process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const probe = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    await probe.connect().catch(() => undefined);
+    const redisUp = (await probe.ping().catch(() => null)) === 'PONG';
+    probe.disconnect();
+    if (!redisUp) throw new Error(`Redis is needed at ${redisUrl} (--redis-url or BENCH_REDIS_URL)`);
+
+    const db = await tempDatabase(ctx.databaseUrl);
+    const emus = await startEmulators();
+    let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
+    let baseline: { child: ChildProcess } | undefined;
+    try {
+      gateway = await startGateway({ databaseUrl: db.url, stripeApiBase: emus.gatewayBase, env: { REDIS_URL: redisUrl }, ...(ctx.options['cpu-prof'] ? { cpuProfDir: ctx.options['cpu-prof'] } : {}) });
+      const { signDevToken } = await load<typeof import('../../src/auth/tokens.js')>('auth/tokens');
+      const admin = await signDevToken({ sub: 'bench-admin', role: 'admin' }, JWT_SECRET);
+      const service = await signDevToken({ sub: 'bench-backend', role: 'service' }, JWT_SECRET);
+      const t0 = performance.now();
+      const keys = await seed(gateway.url, admin);
+      ctx.log(`seeded ${keys.length} keys for ${PLANS.reduce((s, [, n]) => s + n, 0) + CANCELED} customers in ${((performance.now() - t0) / 1000).toFixed(1)} s; load average ${await loadAverage()}`);
+      const verifyUrl = `${gateway.url}/v1/keys/verify`;
+
+      await verifications(verifyUrl, service, keys, { seconds: 3, connections });
+      const fixed = await verifications(verifyUrl, service, keys, { seconds, connections: 32, rate: 2000 });
+      ctx.log(`gateway at 2,000/s: ${Math.round(fixed.perSecond)}/s, p50 ${fixed.p50} ms, p99 ${fixed.p99} ms, non-2xx ${fixed.non2xx}; ${mix(fixed.codes)}`);
+      const cpu = await cpuMeter(gateway.child.pid!);
+      const gCpu0 = await processCpuSeconds(gateway.child.pid!);
+      const sustained = await verifications(verifyUrl, service, keys, { seconds, connections });
+      const gCpuMs = ((await processCpuSeconds(gateway.child.pid!)) - gCpu0) * 1000 / Math.max(1, sustained.perSecond * seconds);
+      ctx.log(`gateway sustained (${connections} connections): ${Math.round(sustained.perSecond)}/s, p50 ${sustained.p50} ms, p99 ${sustained.p99} ms, non-2xx ${sustained.non2xx}; ${mix(sustained.codes)}; ${await cpu.stop()}; ${gCpuMs.toFixed(3)} ms CPU per verification`);
+      await gateway.stop();
+      gateway = undefined;
+
+      const b = await startBaseline(db.url, redisUrl);
+      baseline = b;
+      await verifications(b.url, null, keys, { seconds: 3, connections });
+      const bFixed = await verifications(b.url, null, keys, { seconds, connections: 32, rate: 2000 });
+      const bCpu0 = await processCpuSeconds(b.child.pid!);
+      const bMax = await verifications(b.url, null, keys, { seconds, connections });
+      const bCpuMs = ((await processCpuSeconds(b.child.pid!)) - bCpu0) * 1000 / Math.max(1, bMax.perSecond * seconds);
+      ctx.log(`baseline at 2,000/s: p50 ${bFixed.p50} ms, p99 ${bFixed.p99} ms; sustained ${Math.round(bMax.perSecond)}/s, p99 ${bMax.p99} ms; ${mix(bMax.codes)}; ${bCpuMs.toFixed(3)} ms CPU per request`);
+
+      const bad = fixed.non2xx + sustained.non2xx;
+      const share = sustained.perSecond / bMax.perSecond;
+      return [
+        { metric: 'verify p50 at 2,000/s (1,000 keys, mixed outcomes)', value: fixed.p50, unit: 'ms', baseline: { name: 'express + SELECT by hash + Redis INCR', value: bFixed.p50, unit: 'ms' } },
+        { metric: 'verify p99 at 2,000/s', value: fixed.p99, unit: 'ms', baseline: { name: 'express + SELECT by hash + Redis INCR', value: bFixed.p99, unit: 'ms' }, target: 'p99 ≤ 5 ms', met: fixed.p99 <= 5 && bad === 0 },
+        {
+          metric: `verifications sustained (${connections} connections)`,
+          value: Math.round(sustained.perSecond),
+          unit: 'verifications/s',
+          baseline: { name: 'express + SELECT by hash + Redis INCR', value: Math.round(bMax.perSecond), unit: 'req/s' },
+          target: '≥ 5,000/s',
+          met: sustained.perSecond >= 5_000 && bad === 0,
+        },
+        { metric: 'share of the baseline rate', value: Math.round(share * 100), unit: '%', target: '≥ 60%', met: share >= 0.6 },
+        { metric: 'process CPU per verification (sustained run)', value: Number(gCpuMs.toFixed(3)), unit: 'ms', baseline: { name: 'express + SELECT by hash + Redis INCR', value: Number(bCpuMs.toFixed(3)), unit: 'ms' } },
+      ];
+    } finally {
+      await gateway?.stop();
+      baseline?.child.kill('SIGTERM');
+      await emus.close();
+      await db.drop();
+    }
+  },
+};
+
+runIfMain(import.meta.url, part);

@@ -1,0 +1,75 @@
+/**
+ * Units counted on a plan meter in the current billing period, per (customer, meter, period), for
+ * quota checks without a sum per request. used = the ledger's sum (re-read every `ttlMs`, all the
+ * counters of a burst in one statement) + what this process committed since that read + what it has
+ * reserved and not committed yet. A reservation is taken before the insert, so concurrent
+ * verifications on this process never overshoot a quota together. Another replica's units are seen
+ * at the next re-read (so replicas together may overshoot by what they admit in that time).
+ */
+import DataLoader from 'dataloader';
+import type { EntityManager } from '@mikro-orm/core';
+import { batchUsageQuantities, usageQuantityCacheKey, type UsageQuantityKey } from '../usage/usage-summary.js';
+
+interface Counter {
+  /** The ledger's sum at the last read. */
+  read: number;
+  /** Committed by this process since the last read started. */
+  committed: number;
+  /** Reserved by verifications whose insert has not finished. */
+  pending: number;
+  until: number;
+  loading: Promise<void> | null;
+}
+
+const MAX_COUNTERS = 100_000;
+
+export class QuotaCounters {
+  private readonly counters = new Map<string, Counter>();
+  private readonly loader: DataLoader<UsageQuantityKey, number, string>;
+
+  constructor(em: EntityManager) {
+    this.loader = new DataLoader((keys) => batchUsageQuantities(em, keys), { cache: false, cacheKeyFn: usageQuantityCacheKey, maxBatchSize: 500 });
+  }
+
+  /** Units used so far (read, committed and reserved). Waits only for the first read of a counter. */
+  async used(key: UsageQuantityKey, ttlMs: number): Promise<number> {
+    const c = this.counterOf(key);
+    if (c.until <= Date.now() && !c.loading) {
+      const committedBefore = c.committed;
+      c.loading = this.loader.load(key).then(
+        (sum) => {
+          c.read = sum;
+          c.committed -= committedBefore;
+          c.until = Date.now() + ttlMs;
+          c.loading = null;
+        },
+        (err: unknown) => {
+          c.loading = null;
+          throw err;
+        },
+      );
+    }
+    if (c.until === 0 && c.loading) await c.loading;
+    return c.read + c.committed + c.pending;
+  }
+
+  /** Takes `units` before the insert; `settle` after it (inserted: false when the ledger already had the row). */
+  reserve(key: UsageQuantityKey, units: number): (inserted: boolean) => void {
+    const c = this.counterOf(key);
+    c.pending += units;
+    return (inserted) => {
+      c.pending -= units;
+      if (inserted) c.committed += units;
+    };
+  }
+
+  private counterOf(key: UsageQuantityKey): Counter {
+    const id = usageQuantityCacheKey(key);
+    let c = this.counters.get(id);
+    if (!c) {
+      if (this.counters.size >= MAX_COUNTERS) this.counters.clear();
+      this.counters.set(id, (c = { read: 0, committed: 0, pending: 0, until: 0, loading: null }));
+    }
+    return c;
+  }
+}

@@ -1,0 +1,296 @@
+/**
+ * Key verification, the hot path in front of a customer's API: one call authenticates a key, applies
+ * its plan's rate limit and quota, and meters it. Codes are decided in this order: NOT_FOUND, REVOKED,
+ * EXPIRED, NO_SUBSCRIPTION (access NONE), SUSPENDED (access SUSPENDED), RATE_LIMITED, QUOTA_EXCEEDED,
+ * VALID. A VALID answer records `cost` units of the plan's API meter in the usage ledger (the same
+ * insert path as reportUsage, so the meter-event flusher bills it), once per requestId; a refused
+ * answer records nothing.
+ *
+ * Per verification, on the usual path: one hash and one Redis round trip (the rate-limit count, when
+ * the plan has a limit); the ledger insert is written behind the answer, shared with concurrent
+ * verifications (group commit). Keys
+ * and customer facts come from short-lived caches (`FRESH_MS`, at most `MAX_AGE_MS` old), which bound how
+ * long another replica may take to see a revoke, a roll, a plan change, a cancel or a suspension.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Em } from '../../db/orm.js';
+import type { Redis } from 'ioredis';
+import type { Catalog } from '../catalog.js';
+import type { Logger } from '../../log.js';
+import { queryRows } from '../metrics/sql.js';
+import { findUsageRows, usagePairKey, type NewUsageRow } from '../usage/ledger.js';
+import { queueUsageInsert } from '../usage/insert-queue.js';
+import { loadCustomerApiStates, periodAt, type CustomerApiState } from './customer-limits.js';
+import { KeyRateLimiter } from './key-rate-limit.js';
+import { QuotaCounters } from './quota-counters.js';
+import { hashSecret } from './secrets.js';
+import { TtlCache } from './ttl-cache.js';
+import { KeyUsageStats } from './usage-stats.js';
+
+/** The contract's codes, in the order they are checked. */
+export const VERIFICATION_CODES = ['NOT_FOUND', 'REVOKED', 'EXPIRED', 'NO_SUBSCRIPTION', 'SUSPENDED', 'RATE_LIMITED', 'QUOTA_EXCEEDED', 'VALID'] as const;
+export type VerificationCode = (typeof VERIFICATION_CODES)[number];
+
+/** Keys and customer facts: fresh for this long, then reloaded in the background while served up to `MAX_AGE_MS`. */
+export const FRESH_MS = 400;
+export const MAX_AGE_MS = 900;
+/** Units used on a plan without a quota are only shown, never enforced: re-read less often. */
+const UNCAPPED_USAGE_TTL_MS = 5_000;
+/** How long a requestId's answer is replayed by this process. */
+const REPLAY_TTL_MS = 15 * 60_000;
+const REPLAY_MAX = 200_000;
+export const MAX_COST = 1_000_000;
+export const MAX_REQUEST_ID_LENGTH = 200;
+
+export interface VerifyInput {
+  key: string;
+  cost?: number;
+  requestId?: string | null;
+}
+
+export interface VerificationView {
+  valid: boolean;
+  code: VerificationCode;
+  keyId: string | null;
+  customerId: string | null;
+  externalId: string | null;
+  plan: string | null;
+  rateLimit: { limit: number; remaining: number; resetAt: Date } | null;
+  quota: { limit: number | null; used: number; remaining: number | null; resetAt: Date } | null;
+}
+
+/** A key or customer first hit a limit in a window (throttled: once per key, code and window per process). */
+export interface LimitReached {
+  code: 'RATE_LIMITED' | 'QUOTA_EXCEEDED';
+  keyId: string;
+  customerId: string;
+  plan: string | null;
+  limit: number;
+  /** Start of the window (rate limit) or billing period (quota): with the key and code, what makes it one signal. */
+  windowStart: Date;
+  windowEnd: Date;
+}
+
+export interface KeyVerifierDeps {
+  em: Em;
+  catalog: Catalog;
+  redis?: Redis;
+  log: Logger;
+  /** Wakes the meter-event flusher after new ledger rows. */
+  onUsageRecorded?: () => void;
+  onLimitReached?: (e: LimitReached) => void;
+  onVerified?: (code: VerificationCode) => void;
+}
+
+interface KeyRecord {
+  id: string;
+  customerId: string;
+  expiresAt: number | null;
+  revokedAt: number | null;
+}
+
+const time = (v: Date | string | null): number | null => (v === null ? null : new Date(v).getTime());
+
+export class KeyVerifier {
+  private readonly keys: TtlCache<KeyRecord | null>;
+  private readonly states: TtlCache<CustomerApiState | null>;
+  private readonly quotas: QuotaCounters;
+  private readonly rate: KeyRateLimiter;
+  readonly stats: KeyUsageStats;
+  private readonly replays = new Map<string, { answer: VerificationView; until: number }>();
+  private readonly signalled = new Map<string, number>();
+  private readonly writes = new Set<Promise<void>>();
+
+  constructor(private readonly deps: KeyVerifierDeps) {
+    const { em, catalog } = deps;
+    this.keys = new TtlCache(async (hashes) => {
+      const rows = await queryRows<{ id: string; customer_id: string; hash: string; expires_at: Date | string | null; revoked_at: Date | string | null }>(
+        em,
+        `select id, customer_id, hash, expires_at, revoked_at from api_keys where hash in (select jsonb_array_elements_text(?::jsonb))`,
+        [JSON.stringify(hashes)],
+      );
+      const by = new Map(rows.map((r) => [r.hash, { id: r.id, customerId: r.customer_id, expiresAt: time(r.expires_at), revokedAt: time(r.revoked_at) }]));
+      return hashes.map((h) => by.get(h) ?? null);
+    }, FRESH_MS, MAX_AGE_MS);
+    this.states = new TtlCache((ids) => loadCustomerApiStates(em, catalog, ids), FRESH_MS, MAX_AGE_MS);
+    this.quotas = new QuotaCounters(em);
+    this.rate = new KeyRateLimiter(deps.redis);
+    this.stats = new KeyUsageStats(em, deps.log);
+  }
+
+  /** After a roll or revoke on this process: the old secret stops here at once. */
+  forgetKey(keyId: string): void {
+    this.keys.deleteWhere((k) => k?.id === keyId);
+  }
+
+  async verify(input: VerifyInput): Promise<VerificationView> {
+    const cost = input.cost ?? 1;
+    const requestId = input.requestId ?? null;
+    const key = await this.keys.get(hashSecret(input.key));
+    if (!key) return this.done(null, answer('NOT_FOUND'));
+    const replayId = requestId === null ? null : `${key.id}\u0000${requestId}`;
+    if (replayId) {
+      const hit = this.replays.get(replayId);
+      if (hit && hit.until > Date.now()) return hit.answer;
+    }
+    const result = await this.decide(key, cost, requestId);
+    if (replayId) this.remember(replayId, result);
+    return this.done(key, result);
+  }
+
+  private async decide(key: KeyRecord, cost: number, requestId: string | null): Promise<VerificationView> {
+    const now = Date.now();
+    const ids = { keyId: key.id, customerId: key.customerId };
+    if (key.revokedAt !== null) return answer('REVOKED', ids);
+    if (key.expiresAt !== null && key.expiresAt <= now) return answer('EXPIRED', ids);
+    const state = await this.states.get(key.customerId);
+    if (!state) return answer('NO_SUBSCRIPTION', ids);
+    const who = { ...ids, externalId: state.externalId, plan: state.planId };
+    if (state.access === 'NONE') return answer('NO_SUBSCRIPTION', who);
+    if (state.access === 'SUSPENDED') return answer('SUSPENDED', who);
+
+    const ledgerKey = requestId === null ? null : `apikey:${key.id}:${requestId}`;
+    const { rateLimitPerMinute: perMinute, quota } = state.limits;
+    let rateLimit: VerificationView['rateLimit'] = null;
+    if (perMinute !== null) {
+      const window = await this.rate.hit(key.id);
+      if (window) {
+        rateLimit = { limit: perMinute, remaining: Math.max(0, perMinute - window.count), resetAt: window.resetAt };
+        if (window.count > perMinute) {
+          if (ledgerKey && (await this.counted(state, ledgerKey))) return this.validAgain(state, who, rateLimit);
+          this.limitReached({ code: 'RATE_LIMITED', ...ids, plan: state.planId, limit: perMinute, windowStart: new Date(window.resetAt.getTime() - 60_000), windowEnd: window.resetAt });
+          return answer('RATE_LIMITED', who, rateLimit, await this.quotaState(state, 0));
+        }
+      }
+    }
+    if (!state.meterEventName || !state.period) return answer('VALID', who, rateLimit, null);
+
+    // Usage is stamped and counted on the customer's clock (a test clock's frozen time in the sandbox), as reportUsage does.
+    const at = state.clockNow ?? new Date(now);
+    const period = periodAt(state.period, at);
+    const usageKey = { customerId: state.id, eventName: state.meterEventName, from: period.start, to: period.end };
+    const used = await this.quotas.used(usageKey, quota === null ? UNCAPPED_USAGE_TTL_MS : FRESH_MS);
+    if (quota !== null && used + cost > quota) {
+      if (ledgerKey && (await this.counted(state, ledgerKey))) return this.validAgain(state, who, rateLimit);
+      this.limitReached({ code: 'QUOTA_EXCEEDED', ...ids, plan: state.planId, limit: quota, windowStart: period.start, windowEnd: period.end });
+      return answer('QUOTA_EXCEEDED', who, rateLimit, quotaView(quota, used, period.end));
+    }
+    const settle = this.quotas.reserve(usageKey, cost);
+    this.record(
+      {
+        customerId: state.id,
+        meter: state.meterEventName,
+        quantity: cost,
+        timestamp: at,
+        idempotencyKey: ledgerKey ?? `apikey:${key.id}:${randomUUID()}`,
+      },
+      settle,
+    );
+    return answer('VALID', who, rateLimit, quotaView(quota, used + cost, period.end));
+  }
+
+  /**
+   * Writes a VALID answer's ledger row behind the answer: the caller does not wait for the commit
+   * (one on this machine costs more than the whole verification may). The row joins concurrent ones
+   * in one insert (group commit); the quota reservation holds the units meanwhile. A requestId
+   * counted before (another replica, a restart) is simply not inserted again. `stop()` waits for
+   * every pending row; a failed insert is retried, and only a process crash in between loses units.
+   */
+  private record(row: NewUsageRow, settle: (inserted: boolean) => void): void {
+    const write = (async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const { inserted } = await queueUsageInsert(this.deps.em, row);
+          settle(inserted);
+          if (inserted) this.deps.onUsageRecorded?.();
+          return;
+        } catch (err) {
+          if (attempt >= 5) {
+            settle(false);
+            this.deps.log.error({ err: (err as Error).message, customerId: row.customerId, quantity: row.quantity }, 'API key usage could not be written to the ledger');
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 200 * attempt));
+        }
+      }
+    })();
+    this.writes.add(write);
+    void write.finally(() => this.writes.delete(write));
+  }
+
+  /** Whether a VALID answer already counted this requestId (asked only on the refusal path). */
+  private async counted(state: CustomerApiState, ledgerKey: string): Promise<boolean> {
+    return (await findUsageRows(this.deps.em, [{ customerId: state.id, idempotencyKey: ledgerKey }])).has(usagePairKey(state.id, ledgerKey));
+  }
+
+  private async validAgain(state: CustomerApiState, who: Partial<VerificationView>, rateLimit: VerificationView['rateLimit']): Promise<VerificationView> {
+    return answer('VALID', who, rateLimit, await this.quotaState(state, 0));
+  }
+
+  private async quotaState(state: CustomerApiState, extra: number): Promise<VerificationView['quota']> {
+    if (!state.meterEventName || !state.period) return null;
+    const period = periodAt(state.period, state.clockNow ?? new Date());
+    const used = await this.quotas.used({ customerId: state.id, eventName: state.meterEventName, from: period.start, to: period.end }, state.limits.quota === null ? UNCAPPED_USAGE_TTL_MS : FRESH_MS);
+    return quotaView(state.limits.quota, used + extra, period.end);
+  }
+
+  private limitReached(e: LimitReached): void {
+    if (!this.deps.onLimitReached) return;
+    const id = `${e.keyId}\u0000${e.code}`;
+    const until = this.signalled.get(id);
+    // Still inside the window this key already signalled for.
+    if (until !== undefined && until > Date.now()) return;
+    if (this.signalled.size >= REPLAY_MAX) this.signalled.clear();
+    this.signalled.set(id, e.windowEnd.getTime());
+    try {
+      this.deps.onLimitReached(e);
+    } catch (err) {
+      this.deps.log.warn({ err: (err as Error).message }, 'API key limit signal failed');
+    }
+  }
+
+  private remember(replayId: string, result: VerificationView): void {
+    if (this.replays.size >= REPLAY_MAX) {
+      // Oldest first (Map keeps insertion order): drop a tenth.
+      let n = REPLAY_MAX / 10;
+      for (const k of this.replays.keys()) {
+        this.replays.delete(k);
+        if (--n <= 0) break;
+      }
+    }
+    this.replays.set(replayId, { answer: result, until: Date.now() + REPLAY_TTL_MS });
+  }
+
+  private done(key: KeyRecord | null, result: VerificationView): VerificationView {
+    if (key) this.stats.record(key.id, result.code, new Date());
+    this.deps.onVerified?.(result.code);
+    return result;
+  }
+
+  start(): void {
+    this.stats.start();
+  }
+
+  async stop(): Promise<void> {
+    // Pending ledger rows first (each retried a few times), then the key stats.
+    while (this.writes.size > 0) await Promise.allSettled([...this.writes]);
+    await this.stats.stop();
+  }
+}
+
+function quotaView(limit: number | null, used: number, resetAt: Date): NonNullable<VerificationView['quota']> {
+  return { limit, used, remaining: limit === null ? null : Math.max(0, limit - used), resetAt };
+}
+
+function answer(code: VerificationCode, who: Partial<VerificationView> = {}, rateLimit: VerificationView['rateLimit'] = null, quota: VerificationView['quota'] = null): VerificationView {
+  return {
+    valid: code === 'VALID',
+    code,
+    keyId: who.keyId ?? null,
+    customerId: who.customerId ?? null,
+    externalId: who.externalId ?? null,
+    plan: who.plan ?? null,
+    rateLimit,
+    quota,
+  };
+}

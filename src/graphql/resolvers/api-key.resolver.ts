@@ -1,0 +1,79 @@
+// type-graphql's decorators read design-time metadata as this module evaluates.
+import 'reflect-metadata';
+import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { ApiKeyView } from '../../billing/api-keys/key-rows.js';
+import type { GraphQLContext } from '../context.js';
+import { ApiKey, ApiKeySecret, ApiKeyVerification, ApiKeyVerificationCode, CreateApiKeyInput } from '../types/api-key.js';
+import { Customer } from '../types/customer.js';
+import { customerNodeOf } from './subscription.resolver.js';
+
+export function toApiKeyNode(k: ApiKeyView): ApiKey {
+  return Object.assign(new ApiKey(), {
+    id: k.id,
+    name: k.name,
+    prefix: k.prefix,
+    createdAt: k.createdAt,
+    lastUsedAt: k.lastUsedAt,
+    expiresAt: k.expiresAt,
+    revokedAt: k.revokedAt,
+    customerId: k.customerId,
+    verifications: Object.entries(k.verifications).map(([code, count]) => ({ code: code as ApiKeyVerificationCode, count })),
+  });
+}
+
+@ArgsType()
+class VerifyApiKeyArgs {
+  @Field(() => String)
+  key!: string;
+
+  @Field(() => Int, { nullable: true, defaultValue: 1 })
+  cost?: number | null;
+
+  @Field(() => String, { nullable: true })
+  requestId?: string | null;
+}
+
+/** createApiKey, rollApiKey, revokeApiKey and verifyApiKey: parse, authorise (in the service), call the service. */
+@Resolver(() => ApiKey)
+export class ApiKeyResolver {
+  @Mutation(() => ApiKeySecret, { nullable: true, description: 'A new API key; the secret is in the answer once (customers for themselves; admins name customerId).' })
+  async createApiKey(@Arg('input', () => CreateApiKeyInput) input: CreateApiKeyInput, @Ctx() ctx: GraphQLContext): Promise<ApiKeySecret> {
+    const { apiKey, secret } = await ctx.services.apiKeys.create(ctx.auth, input);
+    return { apiKey: toApiKeyNode(apiKey), secret };
+  }
+
+  @Mutation(() => ApiKeySecret, { nullable: true, description: 'A new secret for the same key; the old secret stops working at once.' })
+  async rollApiKey(
+    @Arg('id', () => ID) id: string,
+    @Arg('idempotencyKey', () => String, { nullable: true }) idempotencyKey: string | null | undefined,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<ApiKeySecret> {
+    const { apiKey, secret } = await ctx.services.apiKeys.roll(ctx.auth, id, idempotencyKey);
+    return { apiKey: toApiKeyNode(apiKey), secret };
+  }
+
+  @Mutation(() => ApiKey, { nullable: true, description: 'Ends the key; it stays listed with revokedAt set.' })
+  async revokeApiKey(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ApiKey> {
+    return toApiKeyNode(await ctx.services.apiKeys.revoke(ctx.auth, id));
+  }
+
+  @Query(() => ApiKeyVerification, { description: 'Service and admin tokens only: the same check as POST /v1/keys/verify.' })
+  async verifyApiKey(@Args() args: VerifyApiKeyArgs, @Ctx() ctx: GraphQLContext): Promise<ApiKeyVerification> {
+    const v = await ctx.services.apiKeys.verify(ctx.auth, args);
+    return { ...v, code: v.code as ApiKeyVerificationCode };
+  }
+
+  @FieldResolver(() => Customer)
+  customer(@Root() key: ApiKey, @Ctx() ctx: GraphQLContext): Promise<Customer> {
+    return customerNodeOf(key.customerId, ctx);
+  }
+}
+
+/** `Customer.apiKeys` (the Customer node is already authorised by whoever returned it). */
+@Resolver(() => Customer)
+export class CustomerApiKeysResolver {
+  @FieldResolver(() => [ApiKey], { description: "The customer's API keys, oldest first, revoked ones included." })
+  async apiKeys(@Root() customer: Customer, @Ctx() ctx: GraphQLContext): Promise<ApiKey[]> {
+    return (await ctx.services.apiKeys.ofCustomer(customer.id)).map(toApiKeyNode);
+  }
+}

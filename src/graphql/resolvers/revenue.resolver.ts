@@ -1,0 +1,39 @@
+// type-graphql's decorators read design-time metadata as this module evaluates.
+import 'reflect-metadata';
+import { Arg, Ctx, Query, Resolver } from 'type-graphql';
+import { requireAdmin } from '../../auth/guard.js';
+import type { RevenuePointData } from '../../billing/metrics/revenue.js';
+import { toMoney } from '../../money.js';
+import type { GraphQLContext } from '../context.js';
+import { MetricInterval, RevenuePoint } from '../types/revenue.js';
+
+export function toRevenuePointNode(p: RevenuePointData): RevenuePoint {
+  const money = (amount: number) => toMoney(amount, p.currency);
+  return Object.assign(new RevenuePoint(), {
+    ...p,
+    mrr: money(p.mrr),
+    newMrr: money(p.newMrr),
+    expansionMrr: money(p.expansionMrr),
+    contractionMrr: money(p.contractionMrr),
+    churnedMrr: money(p.churnedMrr),
+    reactivationMrr: money(p.reactivationMrr),
+    netNewMrr: money(p.netNewMrr),
+    arpa: money(p.arpa),
+  });
+}
+
+@Resolver()
+export class RevenueResolver {
+  @Query(() => [RevenuePoint], { nullable: true, description: 'Admins only. One point per interval and currency, oldest first.' })
+  async revenue(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('from', () => Date) from: Date,
+    @Arg('to', () => Date) to: Date,
+    @Arg('interval', () => MetricInterval, { nullable: true, defaultValue: MetricInterval.MONTH }) interval: MetricInterval | null,
+    @Arg('currency', () => String, { nullable: true }) currency?: string | null,
+  ): Promise<RevenuePoint[]> {
+    requireAdmin(ctx.auth);
+    const points = await ctx.services.revenue.report({ from, to, interval: interval ?? MetricInterval.MONTH, currency: currency ?? null });
+    return points.map(toRevenuePointNode);
+  }
+}

@@ -1,0 +1,72 @@
+// type-graphql's decorators read design-time metadata as this module evaluates.
+import 'reflect-metadata';
+import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Money } from './money.js';
+
+export enum MetricInterval {
+  DAY = 'DAY',
+  WEEK = 'WEEK',
+  MONTH = 'MONTH',
+}
+
+registerEnumType(MetricInterval, { name: 'MetricInterval', description: 'Intervals aligned to UTC day, week (Monday) and month starts.' });
+
+@ObjectType({ description: 'MRR and its movements over one interval, in one currency. Every amount is exact, rounded half-up once.' })
+export class RevenuePoint {
+  @Field(() => Date, { description: 'Start of the interval, UTC (weeks start on Monday).' })
+  periodStart!: Date;
+
+  @Field(() => Date, { description: "The next point's periodStart." })
+  periodEnd!: Date;
+
+  @Field()
+  currency!: string;
+
+  @Field(() => Money, { description: 'MRR at the end of the interval.' })
+  mrr!: Money;
+
+  @Field(() => Money)
+  newMrr!: Money;
+
+  @Field(() => Money)
+  expansionMrr!: Money;
+
+  @Field(() => Money, { description: 'A positive amount.' })
+  contractionMrr!: Money;
+
+  @Field(() => Money, { description: 'A positive amount.' })
+  churnedMrr!: Money;
+
+  @Field(() => Money)
+  reactivationMrr!: Money;
+
+  @Field(() => Money, { description: 'mrr at the end minus mrr at the start (rounded figures); may be negative.' })
+  netNewMrr!: Money;
+
+  @Field(() => Int, { description: 'Customers with MRR above zero at the end of the interval.' })
+  customers!: number;
+
+  @Field(() => Int)
+  newCustomers!: number;
+
+  @Field(() => Int)
+  churnedCustomers!: number;
+
+  @Field(() => Int)
+  reactivatedCustomers!: number;
+
+  @Field(() => Money, { description: 'mrr ÷ customers, rounded once; zero when there are none.' })
+  arpa!: Money;
+
+  @Field(() => Float, { nullable: true, description: 'churnedCustomers ÷ customers at the start of the interval; null when there were none.' })
+  customerChurnRate!: number | null;
+
+  @Field(() => Float, { nullable: true, description: '(churned + contraction) ÷ MRR at the start of the interval; null when it was zero.' })
+  grossMrrChurnRate!: number | null;
+
+  @Field(() => Float, {
+    nullable: true,
+    description: 'MRR at the end from customers who had MRR at the start ÷ MRR at the start; null when it was zero.',
+  })
+  netRevenueRetention!: number | null;
+}

@@ -1,0 +1,105 @@
+/**
+ * `billing-gateway sync` and `sync --full`, run from the compiled tree against the emulator over HTTP
+ * and a database of their own: a U+0000 payload and an event that cannot be applied do not stop them;
+ * the latter is parked with its reason, an unreadable object is skipped with its reason, the rest goes
+ * through, and the cursor moves.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import Stripe from 'stripe';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeOrm, openOrm } from '../../src/db/orm.js';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const BIN = join(ROOT, 'bin/billing-gateway.js');
+
+let emu: RunningEmulator;
+let stripe: Stripe;
+let db: TestDatabase;
+let workDir: string;
+
+function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of ['PATH', 'HOME', 'TMPDIR']) if (process.env[k]) env[k] = process.env[k];
+  Object.assign(env, {
+    NODE_ENV: 'test',
+    DATA_DIR: db.env.DATA_DIR ?? join(workDir, 'data'),
+    ...(db.env.DATABASE_URL ? { DATABASE_URL: db.env.DATABASE_URL } : {}),
+    STRIPE_API_BASE: emu.url,
+    AUTH_JWT_SECRET: 'sync-cli-text-test-secret-0123456789abcdef',
+  });
+  return new Promise((done) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: workDir, env, timeout: 60_000 }, (err, stdout, stderr) => {
+      done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+async function query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+  const orm = await openOrm(db.env.DATABASE_URL ? { databaseUrl: db.env.DATABASE_URL } : { dataDir: db.env.DATA_DIR });
+  try {
+    return await orm.em.getConnection().execute<T[]>(sql, params);
+  } finally {
+    await closeOrm(orm);
+  }
+}
+
+async function faults(spec: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
+  if (!res.ok) throw new Error(`faults: ${res.status}`);
+}
+
+beforeAll(async () => {
+  workDir = mkdtempSync(join(tmpdir(), 'bg-sync-text-'));
+  db = await createTestDatabase();
+  emu = await startEmulator({ port: 0 });
+  stripe = new Stripe('sk_test_cli', { host: '127.0.0.1', port: emu.port, protocol: 'http', maxNetworkRetries: 0 });
+});
+afterAll(async () => {
+  await emu?.close();
+  await db?.dispose();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+describe('billing-gateway sync', () => {
+  it('parks what it cannot apply, applies the rest (U+0000 included), moves the cursor; --full skips an unreadable object', async () => {
+    const nul = await stripe.customers.create({ name: 'Nul\u0000Name' });
+    const failing = await stripe.customers.create({ name: 'Unreadable' });
+    await stripe.paymentMethods.attach('pm_card_visa', { customer: failing.id });
+    const later = await stripe.customers.create({ name: 'Later' });
+    // payment_method.attached carries no customer copy: applying it re-reads the customer, which now fails.
+    await faults({ status: 500, count: 100_000, pathPrefix: `/v1/customers/${failing.id}` });
+    const attached = (await stripe.events.list({ type: 'payment_method.attached' })).data[0]!;
+    const newest = (await stripe.events.list({ limit: 1 })).data[0]!;
+
+    const first = await run(['sync', '--json']);
+    expect(first.code).toBe(1);
+    const report = JSON.parse(first.stdout) as { events: { processed: number; failed: number; parked: { id: string; reason: string }[]; cursorAfter: { id: string } } };
+    expect(report.events.parked).toEqual([{ id: attached.id, type: 'payment_method.attached', reason: expect.stringMatching(/\S/) }]);
+    expect(report.events.failed).toBe(1);
+    expect(report.events.cursorAfter.id).toBe(newest.id);
+    expect(await query(`select id, name from customers where id in (?, ?) order by name`, [later.id, nul.id])).toEqual([
+      { id: later.id, name: 'Later' },
+      { id: nul.id, name: 'Nul\uFFFDName' },
+    ]);
+    expect(await query(`select status, last_error is not null as has_reason from webhook_events where id = ?`, [attached.id])).toEqual([{ status: 'parked', has_reason: true }]);
+
+    // A second run lists only what is new; its full pass skips an object it cannot read and checks the rest.
+    await stripe.customers.create({ name: 'Second run' });
+    const ghost = 'cus_ghostcli';
+    await query(`insert into customers (id, external_id, metadata, deleted, created_at, raw, synced_at) values (?, null, '{}', false, now(), '{}', now())`, [ghost]);
+    await faults({ status: 500, count: 100_000, pathPrefix: `/v1/customers/${ghost}` });
+    const full = await run(['sync', '--full', '--json']);
+    expect(full.code).toBe(1);
+    const fullReport = JSON.parse(full.stdout) as { events: { processed: number; parked: unknown[] }; full: { failed: { table: string; id: string; reason: string }[]; drift: unknown[]; checked: { customers: number } } };
+    expect(fullReport.events).toMatchObject({ processed: 1, parked: [] });
+    expect(fullReport.full.failed).toEqual([{ table: 'customers', id: ghost, reason: expect.stringMatching(/\S/) }]);
+    // The U+0000 customer is stored as mirrored: no drift.
+    expect(fullReport.full.drift).toEqual([]);
+    expect(fullReport.full.checked.customers).toBe(4);
+  });
+});

@@ -1,0 +1,92 @@
+import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
+import { useEffect, useRef } from 'react';
+import type { MrrFieldsFragment } from '../gql/graphql';
+import { Empty } from '../lib/ui';
+
+// Only the pieces used: Chart.js is tree-shakable when registered by hand.
+Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip, Legend);
+
+/**
+ * MRR per plan, one dataset per currency. Bar heights are minor units; every label the user reads
+ * (tooltip, table) is the API's `Money.formatted`.
+ */
+export function MrrChart({ report }: { report: MrrFieldsFragment }) {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const chart = useRef<Chart<'bar'> | null>(null);
+  const rows = report.byPlan.filter((p) => p.subscriptions > 0 || p.mrr.amount > 0);
+  const plans = [...new Set(rows.map((r) => r.plan.name))];
+  const currencies = [...new Set(rows.map((r) => r.mrr.currency))];
+  const accent = getComputedStyle(document.documentElement).getPropertyValue('--accent').trim() || '#3b3fc7';
+  const palette = [accent, '#0f7b6c', '#9a5b00', '#b42318'];
+
+  useEffect(() => {
+    if (!canvas.current || rows.length === 0) return;
+    const datasets = currencies.map((cur, i) => {
+      const cells = plans.map((name) => rows.find((r) => r.plan.name === name && r.mrr.currency === cur));
+      return {
+        label: cur.toUpperCase(),
+        data: cells.map((c) => c?.mrr.amount ?? 0),
+        formatted: cells.map((c) => c?.mrr.formatted ?? '—'),
+        backgroundColor: palette[i % palette.length],
+      };
+    });
+    const data = { labels: plans, datasets };
+    if (chart.current) {
+      chart.current.data = data;
+      chart.current.update('none');
+      return;
+    }
+    chart.current = new Chart(canvas.current, {
+      type: 'bar',
+      data,
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        datasets: { bar: { maxBarThickness: 72 } },
+        scales: { y: { beginAtZero: true, ticks: { display: false } } },
+        plugins: {
+          legend: { display: currencies.length > 1 },
+          tooltip: {
+            callbacks: {
+              label: (ctx) => `${ctx.dataset.label}: ${(ctx.dataset as unknown as { formatted: string[] }).formatted[ctx.dataIndex]}`,
+            },
+          },
+        },
+      },
+    });
+  }, [report]);
+  useEffect(() => () => chart.current?.destroy(), []);
+
+  if (rows.length === 0) return <Empty>No subscriptions count toward MRR yet.</Empty>;
+  return (
+    <>
+      <div className="chart-box">
+        <canvas ref={canvas} role="img" aria-label={`MRR by plan: ${rows.map((r) => `${r.plan.name} ${r.mrr.formatted}`).join(', ')}`} />
+      </div>
+      <table>
+        <caption className="visually-hidden">MRR by plan</caption>
+        <thead>
+          <tr>
+            <th scope="col">Plan</th>
+            <th scope="col" className="num">
+              Subscriptions
+            </th>
+            <th scope="col" className="num">
+              MRR
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={`${r.plan.id}-${r.mrr.currency}`}>
+              <td>{r.plan.name}</td>
+              <td className="num">{r.subscriptions}</td>
+              <td className="num">{r.mrr.formatted}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}

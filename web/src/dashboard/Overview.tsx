@@ -1,0 +1,64 @@
+import { useEffect, useRef } from 'react';
+import type { MrrFieldsFragment } from '../gql/graphql';
+import { request, type ApiError } from '../lib/api';
+import { ErrorBox, Kpi, Loading, useQuery } from '../lib/ui';
+import { EventFeed } from './EventFeed';
+import { useLive } from './live';
+import { MrrChart } from './MrrChart';
+import { OverviewQuery } from './queries';
+
+type Money = { formatted: string };
+const list = (m: Money[]) => (m.length ? m.map((x) => x.formatted).join(' · ') : '$0.00');
+
+export function Overview({ token, onAuthError }: { token: string; onAuthError: (e: ApiError) => void }) {
+  const live = useLive();
+  const { result, reload } = useQuery(() => request(token, OverviewQuery).then((d) => d.mrr), [token], onAuthError);
+
+  // The live report wins once one arrives; a subscription change also refetches, in case a report was missed.
+  const lastEvent = live.events[0];
+  const refetchTimer = useRef<number>(undefined);
+  useEffect(() => {
+    if (!lastEvent || !/^SUBSCRIPTION_|^MRR_/.test(lastEvent.type)) return;
+    clearTimeout(refetchTimer.current);
+    refetchTimer.current = window.setTimeout(reload, 300);
+  }, [lastEvent?.id]);
+  const fetched = result.state === 'ok' ? result.data : null;
+  const report: MrrFieldsFragment | null = live.mrr && fetched ? (live.mrr.asOf >= fetched.asOf ? live.mrr : fetched) : (live.mrr ?? fetched);
+
+  return (
+    <>
+      <h1 tabIndex={-1}>Overview</h1>
+      {result.state === 'error' && !report ? (
+        <ErrorBox error={result.error} retry={reload} />
+      ) : (
+        <section aria-labelledby="kpi-heading">
+          <h2 id="kpi-heading" className="visually-hidden">
+            Key figures
+          </h2>
+          <div className="grid">
+            <Kpi
+              label="MRR"
+              testId="mrr-total"
+              value={report ? (report.totals[0]?.formatted ?? '$0.00') : '…'}
+              sub={report && report.totals.length > 1 ? `also ${list(report.totals.slice(1))}` : 'per currency'}
+            />
+            <Kpi label="Active subscriptions" testId="active-subscriptions" value={report ? report.activeSubscriptions.toLocaleString() : '…'} sub="active and past due" />
+            <Kpi label="New this month" testId="mrr-new" value={report ? list(report.newThisMonth) : '…'} sub="MRR that started counting" />
+            <Kpi label="Churned this month" testId="mrr-churned" value={report ? list(report.churnedThisMonth) : '…'} sub={`net new ${report ? list(report.netNewThisMonth) : '…'}`} />
+          </div>
+        </section>
+      )}
+      <div className="two-col">
+        {/*
+          Revenue over time: the `revenue` query (MRR movements per interval) replaces this panel
+          when the schema has it. Until then the chart shows the current `mrr` figures by plan.
+        */}
+        <section className="card" aria-labelledby="chart-heading">
+          <h2 id="chart-heading">MRR by plan</h2>
+          {report ? <MrrChart report={report} /> : <Loading lines={8} />}
+        </section>
+        <EventFeed />
+      </div>
+    </>
+  );
+}

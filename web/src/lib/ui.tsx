@@ -1,0 +1,186 @@
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { ApiError } from './api';
+
+/** Loading placeholder that keeps its box's height, so content does not jump when it arrives. */
+export function Loading({ label = 'Loading…', lines = 3 }: { label?: string; lines?: number }) {
+  return (
+    <div className="loading" role="status" aria-live="polite" style={{ minHeight: `${lines * 1.75}rem` }}>
+      <span className="visually-hidden">{label}</span>
+      {Array.from({ length: lines }, (_, i) => (
+        <span key={i} className="skeleton" aria-hidden="true" />
+      ))}
+    </div>
+  );
+}
+
+export function ErrorBox({ error, retry }: { error: unknown; retry?: () => void }) {
+  const message = error instanceof Error ? error.message : String(error);
+  return (
+    <div className="error-box" role="alert">
+      <p>
+        <strong>Could not load this.</strong> {message}
+      </p>
+      {retry && (
+        <button type="button" onClick={retry}>
+          Try again
+        </button>
+      )}
+    </div>
+  );
+}
+
+export function Empty({ children }: { children: ReactNode }) {
+  return <p className="empty">{children}</p>;
+}
+
+export type Async<T> = { state: 'loading' } | { state: 'error'; error: unknown } | { state: 'ok'; data: T };
+
+/**
+ * Runs `load` now and whenever `deps` change; `reload()` refetches while the old data stays on
+ * screen. An UNAUTHENTICATED or FORBIDDEN answer (a wrong or too weak token) goes to `onAuthError`: back to the sign-in form.
+ */
+export function useQuery<T>(load: () => Promise<T>, deps: unknown[], onAuthError?: (e: ApiError) => void) {
+  const [result, setResult] = useState<Async<T>>({ state: 'loading' });
+  const seq = useRef(0);
+  const loadRef = useRef(load);
+  loadRef.current = load;
+  const authRef = useRef(onAuthError);
+  authRef.current = onAuthError;
+  const run = useCallback(() => {
+    const n = ++seq.current;
+    loadRef.current().then(
+      (data) => n === seq.current && setResult({ state: 'ok', data }),
+      (error: unknown) => {
+        if (n !== seq.current) return;
+        if (error instanceof ApiError && error.isAuth) authRef.current?.(error);
+        setResult({ state: 'error', error });
+      },
+    );
+  }, []);
+  useEffect(() => {
+    setResult({ state: 'loading' });
+    run();
+  }, deps);
+  return { result, reload: run, setResult };
+}
+
+export function formatDate(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  return new Date(iso).toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' });
+}
+
+export function formatTime(iso: string): string {
+  return new Date(iso).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+export function StatusBadge({ value }: { value: string }) {
+  return <span className={`badge badge-${value.toLowerCase()}`}>{value.replace(/_/g, ' ').toLowerCase()}</span>;
+}
+
+/** One bar per meter of the plan, or a note that it has none. */
+export function UsageBars({ usage }: { usage: { meter: string; quantity: number; included: number; overage: number }[] }) {
+  if (usage.length === 0) return <Empty>The plan has no metered usage.</Empty>;
+  return (
+    <>
+      {usage.map((u) => (
+        <UsageBar key={u.meter} label={u.meter} quantity={u.quantity} included={u.included} overage={u.overage} />
+      ))}
+    </>
+  );
+}
+
+/** A bar of used against included; past included, the overage part is shown in the warning colour. */
+export function UsageBar({ label, quantity, included, overage }: { label: string; quantity: number; included: number; overage: number }) {
+  const max = Math.max(included, quantity, 1);
+  const within = Math.min(quantity, included);
+  return (
+    <div className="usage">
+      <div className="usage-head">
+        <span>{label}</span>
+        <span>
+          {quantity.toLocaleString()} of {included.toLocaleString()} included
+          {overage > 0 && <strong className="overage"> · {overage.toLocaleString()} over</strong>}
+        </span>
+      </div>
+      <div className="bar" role="meter" aria-label={`${label} used`} aria-valuemin={0} aria-valuemax={max} aria-valuenow={quantity}>
+        <span className="bar-in" style={{ width: `${(within / max) * 100}%` }} />
+        {overage > 0 && <span className="bar-over" style={{ width: `${(overage / max) * 100}%` }} />}
+      </div>
+    </div>
+  );
+}
+
+export function Kpi({ label, value, sub, testId }: { label: string; value: ReactNode; sub?: ReactNode; testId?: string }) {
+  return (
+    <div className="card kpi">
+      <div className="label">{label}</div>
+      <div className="value" data-testid={testId}>
+        {value}
+      </div>
+      {sub !== undefined && <div className="sub">{sub}</div>}
+    </div>
+  );
+}
+
+export interface InvoiceRow {
+  id: string;
+  number?: string | null;
+  status: string;
+  createdAt: string;
+  total: { formatted: string };
+  hostedInvoiceUrl?: string | null;
+  pdfUrl?: string | null;
+}
+
+/** Invoices with their status, total and Stripe's hosted page and PDF (both pages show them alike). */
+export function InvoiceTable({ invoices }: { invoices: InvoiceRow[] }) {
+  if (invoices.length === 0) return <Empty>No invoices yet.</Empty>;
+  return (
+    <div className="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Invoice</th>
+            <th scope="col">Status</th>
+            <th scope="col" className="num">
+              Total
+            </th>
+            <th scope="col">Links</th>
+          </tr>
+        </thead>
+        <tbody>
+          {invoices.map((i) => {
+            const name = i.number ?? i.id;
+            return (
+              <tr key={i.id} data-testid="invoice-row">
+                <td>
+                  {formatDate(i.createdAt)}
+                  <div className="muted">{name}</div>
+                </td>
+                <td>
+                  <StatusBadge value={i.status} />
+                </td>
+                <td className="num" data-testid="invoice-total">
+                  {i.total.formatted}
+                </td>
+                <td>
+                  {i.hostedInvoiceUrl && (
+                    <a href={i.hostedInvoiceUrl} target="_blank" rel="noreferrer">
+                      View<span className="visually-hidden"> invoice {name}</span>
+                    </a>
+                  )}
+                  {i.hostedInvoiceUrl && i.pdfUrl && ' · '}
+                  {i.pdfUrl && (
+                    <a href={i.pdfUrl} target="_blank" rel="noreferrer">
+                      PDF<span className="visually-hidden"> of invoice {name}</span>
+                    </a>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
