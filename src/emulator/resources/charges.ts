@@ -246,7 +246,8 @@ export function refreshChargeRefunds(emu: Emulator, charge: ChargeRecord): void 
   charge.refunds = { object: 'list', data: refunds, has_more: false, url: `/v1/charges/${charge.id}/refunds` };
 }
 
-function readShipping(p: Params | undefined): Stripe.Charge.Shipping | null | undefined {
+/** `shipping` as PaymentIntents and Charges take it. */
+export function readShipping(p: Params | undefined): Stripe.Charge.Shipping | null | undefined {
   if (!p) return undefined;
   const shipping = {
     address: readAddress(p.object('address', { required: true }))!,
@@ -258,8 +259,6 @@ function readShipping(p: Params | undefined): Stripe.Charge.Shipping | null | un
   return shipping;
 }
 
-/** `shipping` as PaymentIntents and Charges take it. */
-export { readShipping };
 
 export function registerCharges(router: Router, emu: Emulator): void {
   router.get('/v1/charges/:id', ({ params: p, path }) => {
