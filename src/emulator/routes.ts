@@ -3,6 +3,7 @@ import type { Emulator } from './emulator.js';
 import type { Router } from './http/router.js';
 import { registerPages } from './pages/index.js';
 import { registerControls } from './resources/controls.js';
+import { registerCashBalance } from './resources/cash-balance.js';
 import { registerCharges } from './resources/charges.js';
 import { registerCoupons } from './resources/coupons.js';
 import { registerCreditNotes } from './resources/credit-notes.js';
@@ -29,6 +30,7 @@ export function registerRoutes(router: Router, emu: Emulator): void {
   registerPaymentMethods(router, emu);
   registerPaymentIntents(router, emu, { invoiceOf: invoiceOfPaymentIntent, confirm: confirmInvoicePaymentIntent });
   registerCharges(router, emu);
+  registerCashBalance(router, emu);
   registerRefunds(router, emu);
   registerSetupIntents(router, emu);
   registerSources(router, emu);

@@ -148,3 +148,27 @@ describe('PaymentIntents', () => {
     await expect(stripe.paymentIntents.create({ currency: 'usd' } as Stripe.PaymentIntentCreateParams)).rejects.toMatchObject({ code: 'parameter_missing', param: 'amount' });
   });
 });
+
+describe('PaymentIntents paid by bank transfer to the customer balance', () => {
+  it('waits with transfer instructions, is partially funded (payment_intent.partially_funded), then succeeds once funded', async () => {
+    const c = await stripe.customers.create({ description: 'cash' });
+    const pi = await stripe.paymentIntents.create({
+      amount: 20000,
+      currency: 'jpy',
+      customer: c.id,
+      payment_method_types: ['customer_balance'],
+      payment_method_data: { type: 'customer_balance' },
+      payment_method_options: { customer_balance: { funding_type: 'bank_transfer', bank_transfer: { type: 'jp_bank_transfer' } } },
+      confirm: true,
+    } as Stripe.PaymentIntentCreateParams);
+    expect(pi).toMatchObject({ status: 'requires_action', next_action: { type: 'display_bank_transfer_instructions', display_bank_transfer_instructions: { amount_remaining: 20000, currency: 'jpy' } } });
+    const funded = await stripe.testHelpers.customers.fundCashBalance(c.id, { amount: 12000, currency: 'jpy' });
+    expect(funded).toMatchObject({ object: 'customer_cash_balance_transaction', type: 'funded', net_amount: 12000, ending_balance: 12000 });
+    expect(await stripe.paymentIntents.retrieve(pi.id)).toMatchObject({ status: 'requires_action', next_action: { display_bank_transfer_instructions: { amount_remaining: 8000 } } });
+    await stripe.testHelpers.customers.fundCashBalance(c.id, { amount: 10000, currency: 'jpy' });
+    const paid = await stripe.paymentIntents.retrieve(pi.id);
+    expect(paid).toMatchObject({ status: 'succeeded', amount_received: 20000, next_action: null });
+    expect(await stripe.charges.retrieve(paid.latest_charge as string)).toMatchObject({ amount: 20000, paid: true, payment_method_details: { type: 'customer_balance' } });
+    expect(await paymentIntentEventTypes(stripe, pi.id)).toEqual(['payment_intent.created', 'payment_intent.requires_action', 'payment_intent.partially_funded', 'payment_intent.succeeded']);
+  });
+});

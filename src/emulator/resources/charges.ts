@@ -99,6 +99,7 @@ function billingDetailsOf(pm: PaymentMethodRecord | null): Stripe.Charge.Billing
 }
 
 function paymentMethodDetails(pm: PaymentMethodRecord, amount: number, ok: boolean): Stripe.Charge.PaymentMethodDetails {
+  if (pm.type === 'customer_balance') return { customer_balance: {}, type: 'customer_balance' };
   if (pm.sepa_debit) {
     const s = pm.sepa_debit;
     return {

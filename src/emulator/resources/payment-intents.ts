@@ -8,7 +8,8 @@ import { createdFilter, newestFirst, paginate } from '../list.js';
 import type { Stored } from '../store.js';
 import { captureCharge, declineOf, readShipping, recordCharge, requireCharge, settleCharge, type ChargeInput } from './charges.js';
 import { mergeMetadata, updateWithEvent } from './common.js';
-import { attachPaymentMethod, cardBehaviour, resolvePaymentMethod, sepaDebitFails, type PaymentMethodRecord } from './payment-methods.js';
+import { applyCashBalance } from './cash-balance.js';
+import { attachPaymentMethod, cardBehaviour, newCustomerBalancePaymentMethod, resolvePaymentMethod, sepaDebitFails, type PaymentMethodRecord } from './payment-methods.js';
 
 export type PaymentIntentRecord = Stripe.PaymentIntent & Stored;
 
@@ -126,6 +127,10 @@ export function chargePaymentIntent(
 ): ChargeOutcome {
   const now = emu.nowFor(pi);
   if (pm.type === 'sepa_debit') return processDebit(emu, pi, pm, now, opts.onSettled);
+  if (pm.type === 'customer_balance') {
+    applyCashBalance(emu, pi, pm, true);
+    return pi.status === 'succeeded' ? { ok: true } : { ok: false, requiresAction: true };
+  }
   const behaviour = cardBehaviour(pm);
   if (behaviour === 'requires_authentication' && session !== 'authenticated' && !(session === 'off_session' && opts.offSessionDeclines)) {
     requireAction(emu, pi, pm);
@@ -302,18 +307,21 @@ export function registerPaymentIntents(router: Router, emu: Emulator, invoices: 
     const common = readCommon(p);
     readIgnored(p);
     p.string('transfer_group');
+    // Only a bank transfer to the customer's cash balance is taken as inline data (cards come as ids or test tokens).
     const pmData = p.object('payment_method_data');
-    if (pmData) {
-      throw invalidRequest('The emulator takes a PaymentMethod id or a test token (pm_card_visa) as payment_method, not payment_method_data.', 'payment_method_data');
+    const pmDataType = pmData?.string('type', { required: true });
+    if (pmData && pmDataType !== 'customer_balance') {
+      throw invalidRequest('The emulator takes a PaymentMethod id or a test token (pm_card_visa) as payment_method; payment_method_data only for `customer_balance`.', 'payment_method_data[type]');
     }
     p.done();
+    if (pmData && !customer) throw invalidRequest('A customer is required to pay from the customer balance.', 'customer');
     if (customer) emu.store.require('customer', customer, 'customer', 'customer');
     const types = common.paymentMethodTypes ?? ['card'];
-    const unsupported = types.find((t) => t !== 'card' && t !== 'sepa_debit');
+    const unsupported = types.find((t) => t !== 'card' && t !== 'sepa_debit' && t !== 'customer_balance');
     if (unsupported) {
       throw invalidRequest(`The payment method type "${unsupported}" is not emulated: the emulator charges cards and SEPA debits only.`, 'payment_method_types', 'payment_intent_invalid_parameter');
     }
-    const pm = paymentMethod ? resolvePaymentMethod(emu, paymentMethod, 'payment_method') : null;
+    const pm = paymentMethod ? resolvePaymentMethod(emu, paymentMethod, 'payment_method') : pmData ? newCustomerBalancePaymentMethod(emu, customer!) : null;
     if (pm && !types.includes(pm.type)) {
       throw invalidRequest(`The PaymentMethod provided (${pm.type}) is not allowed for this PaymentIntent. Please attach a PaymentMethod of one of the following types: ${types.join(', ')}.`, 'payment_method', 'payment_intent_incompatible_payment_method');
     }

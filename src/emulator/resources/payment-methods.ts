@@ -153,6 +153,24 @@ function newSepaPaymentMethod(emu: Emulator, rawIban: string, billingDetails: St
   return emu.store.insert('payment_method', pm);
 }
 
+/** The PaymentMethod of a bank transfer to the customer's cash balance (`payment_method_data[type]=customer_balance`). */
+export function newCustomerBalancePaymentMethod(emu: Emulator, customerId: string): PaymentMethodRecord {
+  const pm: PaymentMethodRecord = {
+    id: newId('pm', 24),
+    object: 'payment_method',
+    allow_redisplay: 'unspecified',
+    billing_details: { address: null, email: null, name: null, phone: null, tax_id: null },
+    created: emu.realNow(),
+    customer: customerId,
+    customer_account: null,
+    customer_balance: {},
+    livemode: false,
+    metadata: {},
+    type: 'customer_balance',
+  };
+  return emu.store.insert('payment_method', pm);
+}
+
 /**
  * Resolves a PaymentMethod id or a test token to a stored PaymentMethod. Like Stripe, a test
  * token (`pm_card_visa`) yields a new PaymentMethod each time it is used.
