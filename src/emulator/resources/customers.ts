@@ -1,6 +1,7 @@
 import type Stripe from 'stripe';
 import type { Emulator } from '../emulator.js';
 import { resourceMissing } from '../errors.js';
+import { checkCardToken, newCardSource } from './sources.js';
 import { newId } from '../ids.js';
 import type { Router } from '../http/router.js';
 import { createdFilter, newestFirst, paginate } from '../list.js';
@@ -21,7 +22,9 @@ export function registerCustomers(router: Router, emu: Emulator): void {
     const settings = p.object('invoice_settings');
     const defaultPm = settings?.string('default_payment_method');
     const paymentMethod = p.string('payment_method');
+    const source = p.string('source');
     p.done();
+    const sourceCard = source ? checkCardToken(source, 'source') : undefined;
     if (testClock) emu.store.require('test_helpers.test_clock', testClock, 'test_helpers.test_clock', 'test_clock');
     const customer: CustomerRecord = {
       id: newId('cus', 14),
@@ -64,7 +67,10 @@ export function registerCustomers(router: Router, emu: Emulator): void {
       throw err;
     }
     emu.store.insert('customer', customer);
+    const cardSource = sourceCard ? newCardSource(emu, customer.id, sourceCard) : undefined;
+    if (cardSource) customer.default_source = cardSource.id;
     emu.events.emit('customer.created', customer);
+    if (cardSource) emu.events.emit('customer.source.created', cardSource);
     for (const pm of cards.values()) markAttached(emu, pm, customer.id);
     return customer;
   });
