@@ -79,7 +79,8 @@ async function syncEngineSystem(serverUrl: string, corpus: Corpus, revalidate: b
       sync.processWebhook(Buffer.concat(chunks), req.headers['stripe-signature'] as string | undefined).then(
         () => res.writeHead(200).end('{"received":true}'),
         (err: unknown) => {
-          const reason = String((err as Error).message ?? err).slice(0, 120);
+          // Ids replaced, so refusals group by reason.
+          const reason = String((err as Error).message ?? err).replace(/'[^']*'/g, "'…'").slice(0, 120);
           errors.set(reason, (errors.get(reason) ?? 0) + 1);
           res.writeHead(400).end(JSON.stringify({ error: reason }));
         },
