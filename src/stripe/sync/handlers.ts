@@ -212,15 +212,32 @@ async function handleTarget(
   if (decision === 'apply') {
     await applyPayload(em, target, created, event.type, ctx);
     stamps.set(key, created);
+    rereads.written.delete(key);
     action = 'applied';
   } else {
-    action = await rereadInto(em, target, rereadStamp(created, stamp), ctx, rereads);
+    const next = rereadStamp(created, stamp);
+    const written = rereads.written.get(key);
+    // The row already holds this batch's re-read of the object, stamped the same: writing the same
+    // object with the same stamp again would change nothing (the usual case: several events of one second).
+    if (written !== undefined && stamp !== undefined && stamp !== null && written === stamp.getTime() && next.getTime() === written) {
+      return { ...base, action: 'reread', reason: 'answered by the re-read already written in this batch' };
+    }
+    action = await rereadInto(em, target, next, ctx, rereads);
     // A re-read may also have deleted the row (an invoice gone from Stripe): read what it left.
-    setStamp(stamps, key, await rowStamp(em, target.kind, target.id));
+    const after = await rowStamp(em, target.kind, target.id);
+    setStamp(stamps, key, after);
+    if (action === 'reread' && after) rereads.written.set(key, after.getTime());
+    else rereads.written.delete(key);
   }
-  if (target.kind !== 'customer') {
-    const written = await ensureCustomer(em, target, ctx, rereads);
-    if (written) setStamp(stamps, stampKey('customer', written), await rowStamp(em, 'customer', written));
+  // Once a row's customer is known to be mirrored it stays so for the batch (customers are never
+  // deleted, only marked): the batch's further events about the row skip the check.
+  if (target.kind !== 'customer' && !rereads.customerKnown.has(key)) {
+    const { written, known } = await ensureCustomer(em, target, ctx, rereads);
+    if (known) rereads.customerKnown.add(key);
+    if (written) {
+      setStamp(stamps, stampKey('customer', written), await rowStamp(em, 'customer', written));
+      rereads.written.delete(stampKey('customer', written));
+    }
   }
   return { ...base, action };
 }
@@ -281,7 +298,7 @@ async function rowStamps(em: EntityManager, targets: Target[]): Promise<Map<stri
  * customer is (its externalId) decides who may see its live events, so a missing customer is read
  * from Stripe now. It is stored without an event stamp: its next event re-reads it (see convergence.ts).
  */
-async function ensureCustomer(em: EntityManager, target: Target, ctx: HandlerContext, rereads: BatchRereads): Promise<string | null> {
+async function ensureCustomer(em: EntityManager, target: Target, ctx: HandlerContext, rereads: BatchRereads): Promise<{ written: string | null; known: boolean }> {
   const sql = em as SqlEntityManager;
   const table = target.kind === 'subscription' ? 'subscriptions' : 'invoices';
   const rows = await sql.execute<{ customer_id: string; known: boolean }[]>(
@@ -289,10 +306,11 @@ async function ensureCustomer(em: EntityManager, target: Target, ctx: HandlerCon
     [target.id],
   );
   const row = rows[0];
-  if (!row || row.known) return null;
+  if (!row) return { written: null, known: false };
+  if (row.known) return { written: null, known: true };
   await lockObject(em, row.customer_id);
-  if ((await rowStamp(em, 'customer', row.customer_id)) !== undefined) return row.customer_id;
+  if ((await rowStamp(em, 'customer', row.customer_id)) !== undefined) return { written: row.customer_id, known: true };
   const got = await rereads.get('customer', row.customer_id);
   if ('object' in got) await mirrorObject(em, got.object, { catalog: ctx.catalog, stripe: ctx.stripe, nested: false });
-  return row.customer_id;
+  return { written: row.customer_id, known: 'object' in got };
 }

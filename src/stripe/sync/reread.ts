@@ -101,7 +101,7 @@ const budgets = new WeakMap<Stripe, RereadBudget>();
 export function rereadBudget(stripe: Stripe, opts?: RereadBudgetOptions): RereadBudget {
   let b = budgets.get(stripe);
   if (!b) {
-    b = new RereadBudget(opts ?? budgetFromEnv());
+    b = new RereadBudget(opts);
     budgets.set(stripe, b);
   }
   return b;
@@ -112,10 +112,6 @@ export function setRereadBudget(stripe: Stripe, budget: RereadBudget): void {
   budgets.set(stripe, budget);
 }
 
-function budgetFromEnv(): RereadBudgetOptions {
-  const num = (v: string | undefined) => (v && Number.isFinite(Number(v)) && Number(v) > 0 ? Number(v) : undefined);
-  return { ratePerSecond: num(process.env.STRIPE_REREAD_RATE), concurrency: num(process.env.STRIPE_REREAD_CONCURRENCY) };
-}
 
 export type RereadObject = Stripe.Customer | Stripe.DeletedCustomer | Stripe.Subscription | Stripe.Invoice;
 
@@ -125,6 +121,13 @@ export type RereadResult = { object: RereadObject } | { missing: unknown };
 /** The re-reads of one batch: at most one per object, started as soon as they are known. */
 export class BatchRereads {
   private readonly started = new Map<string, Promise<RereadResult>>();
+  /**
+   * Rows (`kind:id`) whose current content is this batch's re-read, with the stamp written (ms): a
+   * further re-read of the object in the batch would write the same again. Kept by the handler.
+   */
+  readonly written = new Map<string, number>();
+  /** Subscription and invoice rows (`kind:id`) whose customer is known to be in the mirror. */
+  readonly customerKnown = new Set<string>();
 
   constructor(
     private readonly stripe: Stripe,
