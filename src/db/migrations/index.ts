@@ -4,6 +4,7 @@ import { Migration20261122012000_usage_flusher } from './Migration20261122012000
 import { Migration20261122013000_dunning } from './Migration20261122013000_dunning.js';
 import { Migration20261122014000_mrr } from './Migration20261122014000_mrr.js';
 import { Migration20261206200000_api_keys } from './Migration20261206200000_api_keys.js';
+import { Migration20261206213000_api_key_changes } from './Migration20261206213000_api_key_changes.js';
 
 /**
  * Every migration, in order, registered explicitly (no folder scan) so the names recorded in
@@ -15,4 +16,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261122013000_dunning', class: Migration20261122013000_dunning },
   { name: 'Migration20261122014000_mrr', class: Migration20261122014000_mrr },
   { name: 'Migration20261206200000_api_keys', class: Migration20261206200000_api_keys },
+  { name: 'Migration20261206213000_api_key_changes', class: Migration20261206213000_api_key_changes },
 ];
