@@ -18,8 +18,11 @@ import type { SqlReader } from '../clock/customer-clock.js';
 import type { Logger } from '../../log.js';
 
 export const POLL_MS = 250;
-/** A look that started longer ago than this no longer vouches for the caches (keeps changes under 1 s). */
-const HEALTHY_MS = 700;
+/**
+ * A look that started longer ago than this no longer vouches for the caches: a change committed just
+ * after it started is then at most this old, leaving a reload's time of the 1 s a change may take.
+ */
+const HEALTHY_MS = 900;
 const PRUNE_EVERY_MS = 60_000;
 /** Rows older than this are deleted (a transaction running longer would be missed: none does). */
 const KEEP_ROWS = '10 minutes';
