@@ -20,8 +20,8 @@ import type { Redis } from 'ioredis';
 import type { Catalog } from '../catalog.js';
 import type { Logger } from '../../log.js';
 import { queryRows } from '../metrics/sql.js';
-import { findUsageRows, usagePairKey, type NewUsageRow } from '../usage/ledger.js';
-import { queueUsageInsert } from '../usage/insert-queue.js';
+import { GroupCommitQueue, ItemFailed } from '../../db/group-commit.js';
+import { findUsageRows, insertUsageRows, usagePairKey, type InsertedUsage, type NewUsageRow } from '../usage/ledger.js';
 import { loadCustomerApiStates, periodAt, type CustomerApiState } from './customer-limits.js';
 import { KeyRateLimiter } from './key-rate-limit.js';
 import { QuotaCounters } from './quota-counters.js';
@@ -110,6 +110,7 @@ export class KeyVerifier {
   private readonly replays = new Map<string, { answer: VerificationView; until: number }>();
   private readonly signalled = new Map<string, number>();
   private readonly writes = new Set<Promise<void>>();
+  private readonly inserts: GroupCommitQueue<NewUsageRow, InsertedUsage>;
   /** Whether a requestId was counted before, asked for all the refusals of a tick in one statement. */
   private readonly ledgerHits: DataLoader<{ customerId: string; idempotencyKey: string }, boolean>;
 
@@ -149,6 +150,11 @@ export class KeyVerifier {
     this.quotas = new QuotaCounters(em);
     this.rate = new KeyRateLimiter(deps.redis);
     this.stats = new KeyUsageStats(em, deps.log);
+    // One statement at a time: nobody waits for these rows, so they may as well gather while one is written.
+    this.inserts = new GroupCommitQueue(
+      async (batch) => (await insertUsageRows(em, batch)).map((a) => a ?? new ItemFailed(new Error('usage insert: no ledger row'))),
+      { maxBatch: 1000, maxInFlight: 1 },
+    );
     this.ledgerHits = new DataLoader((pairs) => findUsageRows(em, pairs).then((found) => pairs.map((p) => found.has(usagePairKey(p.customerId, p.idempotencyKey)))), {
       cache: false,
       maxBatchSize: 500,
@@ -228,8 +234,9 @@ export class KeyVerifier {
 
   /**
    * Writes a VALID answer's ledger row behind the answer: the caller does not wait for the commit
-   * (one on this machine costs more than the whole verification may). The row joins concurrent ones
-   * in one insert (group commit); the quota reservation holds the units meanwhile. A requestId
+   * (one on this machine costs more than the whole verification may). The rows gather while the previous
+   * insert runs and go in one statement (group commit, the ledger's insert as reportUsage's); the quota
+   * reservation holds the units meanwhile. A requestId
    * counted before (another replica, a restart) is simply not inserted again. `stop()` waits for
    * every pending row; a failed insert is retried, and only a process crash in between loses units.
    */
@@ -237,7 +244,7 @@ export class KeyVerifier {
     const write = (async () => {
       for (let attempt = 1; ; attempt++) {
         try {
-          const { inserted } = await queueUsageInsert(this.deps.em, row);
+          const { inserted } = await this.inserts.submit(row);
           settle(inserted);
           if (inserted) this.deps.onUsageRecorded?.();
           return;
