@@ -44,6 +44,8 @@ export const MAX_AGE_MS = 900;
 const QUOTA_REREAD_MS = 400;
 /** Units used on a plan without a quota are only shown, never enforced: re-read less often. */
 const UNCAPPED_USAGE_TTL_MS = 5_000;
+/** The least time between two ledger inserts of VALID answers (rows gather meanwhile). */
+const INSERT_GAP_MS = 25;
 /** How long a requestId's answer is replayed by this process. */
 const REPLAY_TTL_MS = 15 * 60_000;
 const REPLAY_MAX = 200_000;
@@ -150,10 +152,11 @@ export class KeyVerifier {
     this.quotas = new QuotaCounters(em);
     this.rate = new KeyRateLimiter(deps.redis);
     this.stats = new KeyUsageStats(em, deps.log);
-    // One statement at a time: nobody waits for these rows, so they may as well gather while one is written.
+    // One statement at a time, and at most one per `INSERT_GAP_MS`: nobody waits for these rows, so they
+    // may as well gather (a statement costs the process more than a verification does).
     this.inserts = new GroupCommitQueue(
       async (batch) => (await insertUsageRows(em, batch)).map((a) => a ?? new ItemFailed(new Error('usage insert: no ledger row'))),
-      { maxBatch: 1000, maxInFlight: 1 },
+      { maxBatch: 1000, maxInFlight: 1, gapMs: INSERT_GAP_MS },
     );
     this.ledgerHits = new DataLoader((pairs) => findUsageRows(em, pairs).then((found) => pairs.map((p) => found.has(usagePairKey(p.customerId, p.idempotencyKey)))), {
       cache: false,
