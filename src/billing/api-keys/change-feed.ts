@@ -12,7 +12,7 @@
  *
  * `healthy()` is false until the first look and whenever the last successful look started more than
  * `HEALTHY_MS` ago: the caches then fall back to short ages (ttl-cache.ts), and drop everything once it
- * recovers.
+ * recovers. A process that verifies nothing for `IDLE_AFTER_MS` stops looking until it verifies again.
  */
 import type { SqlReader } from '../clock/customer-clock.js';
 import type { Logger } from '../../log.js';
@@ -24,6 +24,8 @@ export const POLL_MS = 250;
  */
 const HEALTHY_MS = 900;
 const PRUNE_EVERY_MS = 60_000;
+/** No look once the caches have not been used for this long. */
+const IDLE_AFTER_MS = 30_000;
 /** Rows older than this are deleted (a transaction running longer would be missed: none does). */
 const KEEP_ROWS = '10 minutes';
 
@@ -35,6 +37,7 @@ export class KeyChangeFeed {
   private polling: Promise<void> | null = null;
   private lastPrune = 0;
   private failing = false;
+  private wantedAt = 0;
   private readonly listeners: ((customerIds: ReadonlySet<string>) => void)[] = [];
   private readonly resets: (() => void)[] = [];
 
@@ -50,15 +53,16 @@ export class KeyChangeFeed {
     this.resets.push(lost);
   }
 
+  /** Asked by the caches on each use: also what keeps the looks going (none while nobody verifies). */
   healthy(now = Date.now()): boolean {
+    this.wantedAt = now;
     return now - this.lastOkStartedAt < HEALTHY_MS;
   }
 
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => void this.poll(), this.pollMs);
+    this.timer = setInterval(() => this.tick(), this.pollMs);
     this.timer.unref();
-    void this.poll();
   }
 
   async stop(): Promise<void> {
@@ -70,6 +74,11 @@ export class KeyChangeFeed {
   /** One look (skipped while the previous one runs). */
   poll(): Promise<void> {
     return (this.polling ??= this.look().finally(() => (this.polling = null)));
+  }
+
+  private tick(): void {
+    // Idle: no statement every 250 ms for nobody. The first look after a pause starts the caches over.
+    if (Date.now() - this.wantedAt < IDLE_AFTER_MS) void this.poll();
   }
 
   private async look(): Promise<void> {
