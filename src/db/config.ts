@@ -35,9 +35,6 @@ export function createOrmConfig(input: OrmConfigInput = {}): OrmOptions {
   const common = {
     entities: [...ENTITIES],
     extensions: [Migrator],
-    // Triggers and their functions are written by hand in migrations (the API key change feed): the
-    // schema diff leaves them alone instead of dropping what no entity declares.
-    schemaGenerator: { ignoreTriggers: true, ignoreRoutines: true },
     migrations: {
       tableName: MIGRATIONS_TABLE,
       // Registered explicitly so the recorded names are the same from src/ (vitest) and dist/.
