@@ -56,6 +56,10 @@ export class KeyChangeFeed {
   /** Asked by the caches on each use: also what keeps the looks going (none while nobody verifies). */
   healthy(now = Date.now()): boolean {
     this.wantedAt = now;
+    return this.vouches(now);
+  }
+
+  private vouches(now: number): boolean {
     return now - this.lastOkStartedAt < HEALTHY_MS;
   }
 
@@ -83,7 +87,8 @@ export class KeyChangeFeed {
 
   private async look(): Promise<void> {
     const startedAt = Date.now();
-    const wasHealthy = this.healthy(startedAt);
+    // Not healthy(): a look is no use of the caches, and must not keep the looks going by itself.
+    const wasHealthy = this.vouches(startedAt);
     try {
       const [row] = await this.em.execute<{ xmin: string; changes: [string, string][] | null }[]>(
         `select pg_snapshot_xmin(pg_current_snapshot())::text as xmin,
