@@ -65,7 +65,7 @@ async function main(): Promise<number> {
     }
     log(`${name}: ${part.description}`);
     try {
-      // A part must finish in 5 minutes (issue 8); one that hangs must not hold up the others.
+      // A part must finish in 5 minutes; one that hangs must not hold up the others.
       const limit = Number(options['part-timeout'] ?? 300);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {

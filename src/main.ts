@@ -28,7 +28,7 @@ export interface RunningGateway {
   webhooks: WebhookService | null;
   /** Sends the usage ledger to Stripe Billing Meters; null with USAGE_FLUSH_RATE_PER_SECOND=0. `notify()` after new usage. */
   usageFlusher: MeterEventFlusher | null;
-  /** Dunning (issue 6): its event hook runs in the webhook worker; the ticker runs due steps on wall time. */
+  /** Dunning: its event hook runs in the webhook worker; the ticker runs due steps on wall time. */
   dunning: { service: Dunning; ticker: DunningTicker };
   port: number;
   url: string;

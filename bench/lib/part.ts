@@ -1,5 +1,5 @@
 /**
- * The shape every `npm run bench` part shares (issue 8). A part is `bench/<name>/run.ts` exporting
+ * The shape every `npm run bench` part shares. A part is `bench/<name>/run.ts` exporting
  * `part: BenchPart`; run alone (`node --experimental-transform-types bench/<name>/run.ts`) it prints
  * its rows; the suite runner (`bench/index.ts`) runs the parts, prints one table and appends it to
  * bench/RESULTS.md with the machine.

@@ -1,5 +1,5 @@
 /**
- * MRR at a million subscriptions (issue 7/8): seeds its own database on `ctx.databaseUrl` with
+ * MRR at a million subscriptions: seeds its own database on `ctx.databaseUrl` with
  * 1,000,000 subscriptions (3 currencies × the 4 catalog plans, per-seat quantities, percent-off
  * coupons, every status) and their items, builds the MRR totals with the production rebuild
  * (`rebuildMrrTotals`), starts the real gateway (`dist/src/main.js`) on it and measures `Query.mrr`

@@ -1,5 +1,5 @@
 /**
- * The usage ledger under load (issue 6): the gateway in its own process (`dist/src/main.js`, `npm run
+ * The usage ledger under load: the gateway in its own process (`dist/src/main.js`, `npm run
  * build` first) on a fresh PostgreSQL database, Stripe = an emulator this bench starts, one subscribed
  * customer, this process as the load generator.
  *

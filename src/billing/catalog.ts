@@ -25,7 +25,7 @@ const planMeterSchema = z.object({
   /** Overage per unit in minor units, as a decimal string: "0.1" is a tenth of a cent. */
   unitAmountDecimal: z.string().regex(/^\d+(\.\d{1,12})?$/),
   /**
-   * Optional hard cap per billing period (issue 6, entitlements): at or above it the meter's
+   * Optional hard cap per billing period (entitlements): at or above it the meter's
    * entitlement is denied. Absent: no cap, overage is billed. Never below `included`.
    */
   limit: z.number().int().positive().optional(),

@@ -31,16 +31,16 @@ export type Loaders = CustomerLoaders & PriceLoaders & BillingLoaders;
 export interface GatewayServices {
   plans: PlanService;
   customers: CustomerService;
-  /** Mirror reads of subscriptions (issue 4, reads). */
+  /** Mirror reads of subscriptions. */
   subscriptionQueries: SubscriptionQueries;
-  /** Mirror reads of invoices (issue 4, reads). */
+  /** Mirror reads of invoices. */
   invoiceQueries: InvoiceQueries;
-  /** The MRR report (issue 5). */
+  /** The MRR report. */
   mrr: MrrReportService;
   revenue: RevenueService;
-  /** Subscribe / change plan / cancel / resume / preview / portal / checkout (issue 4, writes). */
+  /** Subscribe / change plan / cancel / resume / preview / portal / checkout. */
   lifecycle: SubscriptionLifecycleService;
-  /** The usage ledger (reportUsage, Customer.usage) and entitlements (issue 6). */
+  /** The usage ledger (reportUsage, Customer.usage) and entitlements. */
   usage: UsageService;
   /** API keys: management and verification. */
   apiKeys: ApiKeyService;
@@ -51,13 +51,13 @@ export interface AppDeps {
   config: Config;
   orm: Orm;
   catalog: Catalog;
-  /** Live signals (issue 5): subscriptions read it; its `pubSub` is also the schema's. */
+  /** Live signals: subscriptions read it; its `pubSub` is also the schema's. */
   bus?: SignalBus;
-  /** The Stripe client (issue 4 mutations); absent in tests that need no Stripe. */
+  /** The Stripe client; absent in tests that need no Stripe. */
   stripe?: Stripe;
   /** Sandbox: the test clock every customer the gateway creates is put on. */
   testClockId?: string;
-  /** Wakes the meter-event flusher when usage was recorded (issue 6), so it need not wait for its poll. */
+  /** Wakes the meter-event flusher when usage was recorded, so it need not wait for its poll. */
   onUsageRecorded?: () => void;
   /** The process-wide API key verifier (its caches and counters outlive requests). */
   keyVerifier?: KeyVerifier;

@@ -44,7 +44,7 @@ export interface GatewayServerDeps extends AppDeps {
   redis?: Redis;
   /**
    * Mount routes that must see the raw body, BEFORE any JSON parser: `POST /webhooks/stripe`
-   * (issue 5) goes here, e.g. `app.post('/webhooks/stripe', express.raw({ type: 'application/json' }), handler)`.
+   * goes here, e.g. `app.post('/webhooks/stripe', express.raw({ type: 'application/json' }), handler)`.
    */
   mountBeforeJson?: (app: Express) => void;
   /** Further REST routes, mounted after `/graphql` and before the 404 handler. */
@@ -126,7 +126,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
 
   app.use(httpMetricsMiddleware);
 
-  // ── Raw-body routes (POST /webhooks/stripe, issue 5) go here, before any JSON parser. ──
+  // ── Raw-body routes (POST /webhooks/stripe) go here, before any JSON parser. ──
   deps.mountBeforeJson?.(app);
 
   mountHealthRoutes(

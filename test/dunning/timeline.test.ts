@@ -1,5 +1,5 @@
 /**
- * The dunning timeline (issue 6, "Done when"), end to end over HTTP: a pro_monthly customer whose card
+ * The dunning timeline, end to end over HTTP: a pro_monthly customer whose card
  * starts failing (`pm_card_chargeCustomerFail`) is renewed on the sandbox test clock; the charge fails and
  * the access state walks GRACE (days 0, 1, 4) → SOFT_SUSPENDED (day 7) → SUSPENDED (day 8) on the
  * clock's frozen time (the test advances the clock, never sleeps for a schedule); replacing the card with

@@ -137,7 +137,7 @@ describe('the gateway process', () => {
       body: JSON.stringify({ query: `{ plans { id } } #${'x'.repeat(2 * 1024 * 1024)}` }),
     });
     expect(big.status).toBe(413);
-    // Depth and cost limits are covered in-process by test/http (they need deeper types than issue 3 has).
+    // Depth and cost limits are covered in-process by test/http (they need deeper types).
   });
 
   it('keeps its sandbox state across a restart', async () => {

@@ -1,5 +1,5 @@
 /**
- * A customer's access state (CONTRACT.md `AccessState`): what backends and entitlements consult
+ * A customer's access state (`AccessState` in schema.graphql): what backends and entitlements consult
  * before doing paid work.
  *
  * - An open dunning case decides (src/billing/dunning): GRACE until its soft suspension moment,

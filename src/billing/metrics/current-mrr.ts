@@ -4,7 +4,7 @@
  * the subscriptions and their items, independently of the stored fractions and of the totals, to
  * check them (tests, the bench).
  *
- * The recount is one aggregate: subscriptions that count (ACTIVE and PAST_DUE, CONTRACT.md "Money")
+ * The recount is one aggregate: subscriptions that count (ACTIVE and PAST_DUE, the MRR rules)
  * are grouped by everything their MRR depends on (currency, plan, discount, and the facts of their
  * items), so the database returns one row per distinct shape with a count, and the exact math
  * (src/billing/mrr) runs once per shape, not once per subscription. Totals are exact sums rounded
@@ -76,7 +76,7 @@ left join lateral (
     where si.subscription_id = s.id
   ) f
 ) i on true
-where ${countsTowardMrrSql('s.status')} -- CONTRACT.md: ACTIVE and PAST_DUE count
+where ${countsTowardMrrSql('s.status')} -- ACTIVE and PAST_DUE count
 group by 1, 2, 3, 4, 5, 6`;
 
 const num = (v: string | number | null | undefined): number | null => (v === null || v === undefined || v === '' ? null : Number(v));

@@ -9,7 +9,7 @@
  * Writers only insert, so concurrent writers never block or overwrite each other (no lost update, no
  * lock order to get wrong). A total is the sum of its rows; `compactMrrTotals` folds them back to one
  * row per key now and then. Reading is therefore a few dozen rows, and the exact sum is rounded half-up
- * once per currency here, as CONTRACT.md "Money" asks.
+ * once per currency here, as the MRR rules ask.
  *
  * Why a trigger rather than deltas in application code: the deltas must follow the row exactly
  * (old and new version, deletes, raw SQL, a bench's COPY), and PostgreSQL and PGlite both run

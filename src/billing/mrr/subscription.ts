@@ -3,7 +3,7 @@
  *
  * `subscriptionMrr` is what the mirror stores in `subscriptions.mrr_amount`: the subscription's own
  * normalised amount, rounded, whatever its status. Whether a subscription counts toward a total
- * (ACTIVE and PAST_DUE only, per CONTRACT.md) is the query's business, and a total must be
+ * (ACTIVE and PAST_DUE only) is the query's business, and a total must be
  * `roundHalfUp(sumExact(subscriptionMrrExact(...) for each))`, never a sum of the rounded column:
  * two pro_yearly subscriptions are 416.67 + 416.67 = 833 cents, while 417 + 417 would be 834.
  */

@@ -28,7 +28,7 @@ export function customerJson(c: Omit<Customer, 'raw'>) {
 
 export async function subscriptionJson(s: Subscription) {
   const [{ toMoney }, { MRR_STATUSES }] = await Promise.all([import('../../money.js'), import('../../billing/subscriptions/queries/subscription-mrr.js')]);
-  // Only ACTIVE and PAST_DUE subscriptions bring MRR (CONTRACT.md "Money"); the mirror keeps the amount of the others.
+  // Only ACTIVE and PAST_DUE subscriptions bring MRR (the MRR rules); the mirror keeps the amount of the others.
   const mrr = MRR_STATUSES.includes(s.status) ? (s.mrrAmount ?? null) : 0;
   return {
     id: s.id,

@@ -3,7 +3,7 @@ import { defineEntity, p } from '@mikro-orm/core';
 /** What a row of `mrr_totals` adds to. */
 export type MrrTotalKind = 'active' | 'new' | 'churned';
 
-/** Stripe statuses that count toward MRR (CONTRACT.md "Money": ACTIVE and PAST_DUE). */
+/** Stripe statuses that count toward MRR (the MRR rules: ACTIVE and PAST_DUE). */
 export const MRR_COUNTING_STATUSES = ['active', 'past_due'] as const;
 
 /** SQL: whether the status `column` (e.g. `s.status`, `new.status`) counts toward MRR. */

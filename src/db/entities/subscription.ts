@@ -18,7 +18,7 @@ export type SubscriptionDiscount = {
   end: string | null;
 };
 
-/** Whether the `new` / `old` row version counts toward MRR (CONTRACT.md "Money"), as SQL. */
+/** Whether the `new` / `old` row version counts toward MRR (the MRR rules), as SQL. */
 const COUNTS = (row: 'new' | 'old') => countsTowardMrrSql(`${row}.status`);
 
 /**

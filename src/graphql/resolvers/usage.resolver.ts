@@ -20,7 +20,7 @@ class EntitlementArgs {
   customerId?: string | null;
 }
 
-/** reportUsage, reportUsageBatch and entitlement (issue 6): parse, authorise, call the usage service. */
+/** reportUsage, reportUsageBatch and entitlement: parse, authorise, call the usage service. */
 @Resolver()
 export class UsageResolver {
   @Mutation(() => UsageRecord, {

@@ -9,7 +9,7 @@ import { InvoiceStatus } from './enums.js';
 import { Money } from './money.js';
 import { PageInfo } from './pagination.js';
 
-// `InvoiceStatus` lives in ./enums.ts (G2): values are Stripe's lower-case statuses.
+// `InvoiceStatus` lives in ./enums.ts: values are Stripe's lower-case statuses.
 export { InvoiceStatus } from './enums.js';
 
 @ObjectType()

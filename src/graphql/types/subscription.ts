@@ -4,7 +4,7 @@ import { Field, ID, Int, ObjectType } from 'type-graphql';
 import type { Subscription as SubscriptionRow } from '../../db/entities/subscription.js';
 import { SubscriptionStatus } from './enums.js';
 
-// `SubscriptionStatus` lives in ./enums.ts (G2): its values are Stripe's lower-case strings, so a
+// `SubscriptionStatus` lives in ./enums.ts: its values are Stripe's lower-case strings, so a
 // Stripe status maps by value (`'past_due' as SubscriptionStatus === SubscriptionStatus.PAST_DUE`).
 export { SubscriptionStatus } from './enums.js';
 

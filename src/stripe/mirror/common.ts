@@ -2,7 +2,7 @@
 
 /**
  * Options every upsert accepts. The convergence rule (is this copy the newest?) lives with the caller
- * (issue 5's event handler); the writer only records what it was told:
+ * (the webhook event handler); the writer only records what it was told:
  * `last_event_at := lastEventAt ?? null` (null means "written from an API response or a re-read",
  * as the entity documents), so a stale event timestamp never survives a fresher API copy.
  */

@@ -1,6 +1,6 @@
 /**
  * One entry point for "store this Stripe object": picks the writer by `obj.object`. Used by the webhook
- * handler (issue 5) with an event's `data.object`, and by write-through after a mutation (issue 4).
+ * handler with an event's `data.object`, and by write-through after a mutation.
  * Convergence (is this copy the newest?) is decided by the caller before calling; see MirrorWriteOptions.
  */
 import { TransactionPropagation, type EntityManager } from '@mikro-orm/core';
@@ -112,7 +112,7 @@ export async function mirrorObject(em: EntityManager, obj: MirrorableObject, ctx
       await upsertInvoice(em, invoice, { ...opts, ...(lines ? { lines } : {}) });
       return [{ kind: 'invoice', id: invoice.id, action: 'upserted' }];
     }
-    // The catalog objects go through G3's catalog mirror (one writer per table).
+    // The catalog objects go through the catalog mirror (one writer per table).
     case 'product':
     case 'price':
     case 'billing.meter': {

@@ -1,7 +1,7 @@
 /**
  * Writers of the Stripe mirror (customers, subscriptions + items, invoices + lines). Each family has a
  * pure mapper (Stripe object → row data) and an idempotent `em`-based upsert that stores `raw` and
- * `synced_at`. Products, prices and meters are G3's `../mirror-catalog.ts` (reached via mirrorObject).
+ * `synced_at`. Products, prices and meters are the catalog mirror's `../mirror-catalog.ts` (reached via mirrorObject).
  */
 export { MirrorInputError, at, atOrNull, idOf, plain, type MirrorWriteOptions } from './common.js';
 export { EXTERNAL_ID_METADATA_KEY, customerRow, externalIdOf, upsertCustomer, type CustomerWriteOptions } from './customers.js';
