@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { BillingPageQuery, BillingUpcomingQuery } from '../gql/graphql';
 import { newIdempotencyKey, request, type ApiError } from '../lib/api';
 import { ErrorBox, InvoiceTable, Loading, StatusBadge, UsageBars, formatDate, useQuery } from '../lib/ui';
+import { ApiKeys } from './ApiKeys';
 import { BillingQuery, CancelMutation, ChangePlanMutation, PortalMutation, ResumeMutation, SubscribeMutation, UpcomingQuery } from './queries';
 
 type Page = BillingPageQuery;
@@ -46,6 +47,7 @@ export function Billing({ token, onAuthError }: { token: string; onAuthError: (e
           </section>
         </div>
       )}
+      {customer && <ApiKeys token={token} onAuthError={onAuthError} />}
     </>
   );
 }

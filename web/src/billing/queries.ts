@@ -68,3 +68,31 @@ export const SubscribeMutation = graphql(`
     subscribe(input: $input) { checkoutUrl subscription { id } }
   }
 `);
+
+export const ApiKeyFieldsFragment = graphql(`
+  fragment ApiKeyFields on ApiKey { id name prefix createdAt lastUsedAt expiresAt revokedAt }
+`);
+
+export const ApiKeysQuery = graphql(`
+  query BillingApiKeys {
+    customer { id apiKeys { ...ApiKeyFields } }
+  }
+`);
+
+export const CreateApiKeyMutation = graphql(`
+  mutation BillingCreateApiKey($input: CreateApiKeyInput!) {
+    createApiKey(input: $input) { secret apiKey { ...ApiKeyFields } }
+  }
+`);
+
+export const RollApiKeyMutation = graphql(`
+  mutation BillingRollApiKey($id: ID!, $idempotencyKey: String) {
+    rollApiKey(id: $id, idempotencyKey: $idempotencyKey) { secret apiKey { ...ApiKeyFields } }
+  }
+`);
+
+export const RevokeApiKeyMutation = graphql(`
+  mutation BillingRevokeApiKey($id: ID!) {
+    revokeApiKey(id: $id) { ...ApiKeyFields }
+  }
+`);
