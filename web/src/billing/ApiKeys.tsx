@@ -1,17 +1,11 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { ApiKeyFieldsFragment } from '../gql/graphql';
 import { newIdempotencyKey, request, type ApiError } from '../lib/api';
-import { Empty, ErrorBox, Loading, StatusBadge, formatDate, useQuery } from '../lib/ui';
+import { Empty, ErrorBox, apiKeyState, Loading, StatusBadge, formatDate, useQuery } from '../lib/ui';
 import { ApiKeysQuery, CreateApiKeyMutation, RevokeApiKeyMutation, RollApiKeyMutation } from './queries';
 
 type Key = ApiKeyFieldsFragment;
 type Shown = { secret: string; name: string; rolled: boolean };
-
-function keyState(k: Key): string {
-  if (k.revokedAt) return 'REVOKED';
-  if (k.expiresAt && Date.parse(k.expiresAt) <= Date.now()) return 'EXPIRED';
-  return 'ACTIVE';
-}
 
 /** The customer's API keys: create and roll show the secret once; revoke asks first. */
 export function ApiKeys({ token, onAuthError }: { token: string; onAuthError: (e: ApiError) => void }) {
@@ -149,7 +143,7 @@ function KeyTable({ keys, busy, onRoll, onRevoke }: { keys: Key[]; busy: boolean
         </thead>
         <tbody>
           {keys.map((k) => {
-            const state = keyState(k);
+            const state = apiKeyState(k);
             return (
               <tr key={k.id} data-testid="api-key-row" data-key-id={k.id}>
                 <td>{k.name}</td>

@@ -102,6 +102,7 @@ export const CustomerQuery = graphql(`
       }
       usage { meter quantity included overage periodStart periodEnd }
       entitlements { feature allowed reason }
+      apiKeys { id name prefix createdAt lastUsedAt expiresAt revokedAt verifications { code count } }
     }
   }
 `);
@@ -115,5 +116,22 @@ export const ParkedQuery = graphql(`
 export const RetryParkedMutation = graphql(`
   mutation DashboardRetryParked($id: ID!) {
     retryParkedWebhookEvent(id: $id)
+  }
+`);
+
+export const RevenueQuery = graphql(`
+  query DashboardRevenue($from: DateTime!, $to: DateTime!) {
+    revenue(from: $from, to: $to, interval: MONTH) {
+      periodStart
+      periodEnd
+      currency
+      mrr { amount formatted }
+      newMrr { amount formatted }
+      expansionMrr { amount formatted }
+      contractionMrr { amount formatted }
+      churnedMrr { amount formatted }
+      reactivationMrr { amount formatted }
+      netNewMrr { amount formatted }
+    }
   }
 `);

@@ -73,6 +73,13 @@ export function formatTime(iso: string): string {
   return new Date(iso).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
 
+/** An API key's state as its dates say: revoked, expired or active. */
+export function apiKeyState(k: { revokedAt?: string | null; expiresAt?: string | null }): 'REVOKED' | 'EXPIRED' | 'ACTIVE' {
+  if (k.revokedAt) return 'REVOKED';
+  if (k.expiresAt && Date.parse(k.expiresAt) <= Date.now()) return 'EXPIRED';
+  return 'ACTIVE';
+}
+
 export function StatusBadge({ value }: { value: string }) {
   return <span className={`badge badge-${value.toLowerCase()}`}>{value.replace(/_/g, ' ').toLowerCase()}</span>;
 }
