@@ -6,6 +6,7 @@ import { EventFeed } from './EventFeed';
 import { useLive } from './live';
 import { MrrChart } from './MrrChart';
 import { OverviewQuery } from './queries';
+import { RevenueChart } from './RevenueChart';
 
 type Money = { formatted: string };
 const list = (m: Money[]) => (m.length ? m.map((x) => x.formatted).join(' · ') : '$0.00');
@@ -49,16 +50,16 @@ export function Overview({ token, onAuthError }: { token: string; onAuthError: (
         </section>
       )}
       <div className="two-col">
-        {/*
-          Revenue over time: the `revenue` query (MRR movements per interval) replaces this panel
-          when the schema has it. Until then the chart shows the current `mrr` figures by plan.
-        */}
-        <section className="card" aria-labelledby="chart-heading">
-          <h2 id="chart-heading">MRR by plan</h2>
-          {report ? <MrrChart report={report} /> : <Loading lines={8} />}
+        <section className="card" aria-labelledby="revenue-heading">
+          <h2 id="revenue-heading">MRR movement, last 12 months</h2>
+          <RevenueChart token={token} onAuthError={onAuthError} refresh={report?.asOf} />
         </section>
         <EventFeed />
       </div>
+      <section className="card" aria-labelledby="chart-heading">
+        <h2 id="chart-heading">MRR by plan</h2>
+        {report ? <MrrChart report={report} /> : <Loading lines={8} />}
+      </section>
     </>
   );
 }
