@@ -33,6 +33,28 @@ const subscribe = async (token: string, plan: string) =>
   (await gql(token, 'mutation($i: SubscribeInput!) { subscribe(input: $i) { subscription { id status customer { id } } } }', { i: { plan, paymentMethod: 'pm_card_visa' } })).subscribe
     .subscription as { id: string; status: string; customer: { id: string } };
 
+/** `POST /v1/keys/verify` as a backend asks it, with the admin token. */
+const verifyKey = async (key: string) => {
+  const res = await fetch(`${gw.url}/v1/keys/verify`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` }, body: JSON.stringify({ key }) });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { code: string }).code;
+};
+
+/** The current month's revenue point as the API answers it, for the currency the chart shows first (the API's order). */
+async function apiCurrentRevenue(): Promise<Record<string, { formatted: string }> | undefined> {
+  const now = new Date();
+  const from = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 11, 1)).toISOString();
+  const points = (
+    await gql(
+      adminToken,
+      'query($f: DateTime!, $t: DateTime!) { revenue(from: $f, to: $t, interval: MONTH) { currency mrr { formatted } newMrr { formatted } churnedMrr { formatted } netNewMrr { formatted } } }',
+      { f: from, t: now.toISOString() },
+    )
+  ).revenue as ({ currency: string } & Record<string, { formatted: string }>)[];
+  const first = points[0]?.currency;
+  return points.filter((p) => p.currency === first).at(-1);
+}
+
 /**
  * Live subscription executions as the gateway counts them (one per document and viewer): a page's
  * subscription is open once this rises. Each test closes its pages, so nothing is shared across tests.
@@ -114,6 +136,14 @@ describe('/dashboard', () => {
     expect(after).not.toBe(before);
     await expect.poll(() => page.getByTestId('mrr-total').textContent(), { timeout: Math.max(1, 5_000 - (Date.now() - started)) }).toBe(after);
     expect(navigations).toBe(0);
+
+    // The revenue chart's current point is the API's, once the new subscription counts.
+    const point = await apiCurrentRevenue();
+    expect(point).toBeDefined();
+    await expect.poll(() => page.getByTestId('revenue-mrr').textContent(), { timeout: 10_000 }).toBe(point!.mrr.formatted);
+    expect(await page.getByTestId('revenue-new').textContent()).toBe(point!.newMrr.formatted);
+    expect(await page.getByTestId('revenue-churn').textContent()).toBe(point!.churnedMrr.formatted);
+    expect(await page.getByTestId('revenue-net-new').textContent()).toBe(point!.netNewMrr.formatted);
 
     // The feed's filters: by type, then by customer.
     await page.getByTestId('feed-type').selectOption('SUBSCRIPTION_STARTED');
@@ -208,6 +238,71 @@ describe('/billing', () => {
     await page.getByText('500 over').waitFor();
     await expect.poll(() => page.getByTestId('overage-so-far').textContent(), { timeout: 10_000 }).toContain(upcoming.amountDue.formatted);
     await expectCleanPage(page, problems);
+  });
+
+  it('creates an API key with the secret shown once, then rolls and revokes it', async () => {
+    const token = await customerToken('keys-user');
+    const sub = await subscribe(token, 'basic_monthly');
+    const { page, problems } = await tb.open();
+    await page.goto(`${gw.url}/billing#token=${token}`);
+    await page.getByTestId('api-key-name').waitFor({ timeout: 10_000 });
+    await page.getByText('No API keys yet.').waitFor({ timeout: 10_000 });
+
+    // By keyboard: type a name and press Enter.
+    await page.getByTestId('api-key-name').fill('Production server');
+    await page.getByTestId('api-key-name').press('Enter');
+    const secret = (await page.getByTestId('api-key-secret').textContent({ timeout: 10_000 }))!.trim();
+    expect(await page.getByTestId('api-key-secret-box').textContent()).toContain('Shown once');
+    await expect.poll(() => page.getByTestId('api-key-row').count(), { timeout: 10_000 }).toBe(1);
+    const row = page.getByTestId('api-key-row').first();
+    const listed = (await gql(token, '{ customer { apiKeys { name prefix } } }')).customer.apiKeys;
+    expect(listed).toEqual([{ name: 'Production server', prefix: expect.any(String) }]);
+    expect(secret.startsWith(listed[0].prefix)).toBe(true);
+    expect(await row.textContent()).toContain(listed[0].prefix);
+    await screenshot(page, 'billing-api-keys');
+    await expectCleanPage(page, problems);
+    expect(await verifyKey(secret)).toBe('VALID');
+
+    // Once dismissed, the secret is nowhere on the page.
+    await page.getByTestId('secret-done').click();
+    await page.getByTestId('api-key-secret-box').waitFor({ state: 'detached' });
+    expect(await page.content()).not.toContain(secret);
+
+    // Roll: a new secret, once; the old one stops at once.
+    await row.getByTestId('roll-api-key').click();
+    await expect.poll(async () => (await page.getByTestId('api-key-secret').textContent())?.trim(), { timeout: 10_000 }).not.toBe(secret);
+    const rolled = (await page.getByTestId('api-key-secret').textContent())!.trim();
+    expect(rolled).not.toBe('');
+    expect(await page.getByTestId('api-key-secret-box').textContent()).toContain('old secret has stopped working');
+    expect(await verifyKey(secret)).toBe('NOT_FOUND');
+    expect(await verifyKey(rolled)).toBe('VALID');
+
+    // Revoke asks first; a dismissed question changes nothing.
+    page.once('dialog', (d) => void d.dismiss());
+    await row.getByTestId('revoke-api-key').click();
+    expect(await verifyKey(rolled)).toBe('VALID');
+    page.once('dialog', (d) => void d.accept());
+    await row.getByTestId('revoke-api-key').click();
+    await expect.poll(() => row.getByTestId('api-key-state').textContent(), { timeout: 10_000 }).toMatch(/^revoked/);
+    expect(await verifyKey(rolled)).toBe('REVOKED');
+    await expectCleanPage(page, problems);
+
+    // The operator sees the key, read-only, with its verifications as the API counts them (written about a second behind).
+    const apiVerifications = async () =>
+      (await gql(adminToken, 'query($c: ID!) { customer(id: $c) { apiKeys { verifications { code count } } } }', { c: sub.customer.id })).customer.apiKeys[0].verifications as {
+        code: string;
+        count: number;
+      }[];
+    await expect.poll(async () => (await apiVerifications()).map((v) => v.code).sort(), { timeout: 10_000 }).toEqual(['REVOKED', 'VALID']);
+    const admin = await tb.open();
+    await admin.page.goto(`${gw.url}/dashboard#/customers/${sub.customer.id}`);
+    await admin.page.getByTestId('customer-api-key').first().waitFor({ timeout: 10_000 });
+    expect(await admin.page.getByTestId('customer-api-key').count()).toBe(1);
+    const counts = (await admin.page.getByTestId('customer-api-key-verifications').textContent())!;
+    for (const v of await apiVerifications()) expect(counts).toContain(`${v.code.replace(/_/g, ' ').toLowerCase()} ${v.count}`);
+    expect(await admin.page.getByRole('button', { name: /Roll|Revoke/ }).count()).toBe(0);
+    await screenshot(admin.page, 'customer-api-keys');
+    await expectCleanPage(admin.page, admin.problems);
   });
 
   it('"Manage billing" opens a portal session on the emulator', async () => {
