@@ -91,13 +91,13 @@ export interface GatewayOptions {
   env?: Record<string, string>;
 }
 
-/** Starts `node dist/src/main.js` with the bench's environment and waits until /readyz answers 200. */
+/** Starts `node dist/src/main.js` with the bench's environment (a secret key, so not the sandbox: the gateway refuses both) and waits until /readyz answers 200. */
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   return startGatewayChild({
     databaseUrl: opts.databaseUrl,
     stripeApiBase: opts.stripeApiBase,
     nodeArgs: opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [],
-    env: { STRIPE_SECRET_KEY: 'sk_test_bench', STRIPE_WEBHOOK_SECRET: SECRET, AUTH_JWT_SECRET: JWT_SECRET, ...opts.env },
+    env: { STRIPE_SECRET_KEY: 'sk_test_bench', STRIPE_SANDBOX: 'false', STRIPE_WEBHOOK_SECRET: SECRET, AUTH_JWT_SECRET: JWT_SECRET, ...opts.env },
   });
 }
 
