@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { ApiKeyFieldsFragment } from '../gql/graphql';
 import { newIdempotencyKey, request, type ApiError } from '../lib/api';
-import { Empty, ErrorBox, apiKeyState, Loading, StatusBadge, formatDate, useQuery } from '../lib/ui';
+import { ApiKeyTable, Empty, ErrorBox, Loading, apiKeyState, useQuery } from '../lib/ui';
 import { ApiKeysQuery, CreateApiKeyMutation, RevokeApiKeyMutation, RollApiKeyMutation } from './queries';
 
 type Key = ApiKeyFieldsFragment;
@@ -126,52 +126,23 @@ function SecretOnce({ shown, onDone }: { shown: Shown; onDone: () => void }) {
 
 function KeyTable({ keys, busy, onRoll, onRevoke }: { keys: Key[]; busy: boolean; onRoll: (k: Key) => void; onRevoke: (k: Key) => void }) {
   return (
-    <div className="table-wrap">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Key</th>
-            <th scope="col">Created</th>
-            <th scope="col">Last used</th>
-            <th scope="col">Expires</th>
-            <th scope="col">State</th>
-            <th scope="col">
-              <span className="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {keys.map((k) => {
-            const state = apiKeyState(k);
-            return (
-              <tr key={k.id} data-testid="api-key-row" data-key-id={k.id}>
-                <td>{k.name}</td>
-                <td className="mono">{k.prefix}…</td>
-                <td>{formatDate(k.createdAt)}</td>
-                <td>{k.lastUsedAt ? formatDate(k.lastUsedAt) : 'never'}</td>
-                <td>{k.expiresAt ? formatDate(k.expiresAt) : 'never'}</td>
-                <td data-testid="api-key-state">
-                  <StatusBadge value={state} />
-                  {k.revokedAt && <div className="muted">{formatDate(k.revokedAt)}</div>}
-                </td>
-                <td>
-                  {state === 'ACTIVE' && (
-                    <div className="row" style={{ flexWrap: 'nowrap' }}>
-                      <button type="button" disabled={busy} data-testid="roll-api-key" onClick={() => onRoll(k)}>
-                        Roll<span className="visually-hidden"> {k.name}</span>
-                      </button>
-                      <button type="button" className="danger" disabled={busy} data-testid="revoke-api-key" onClick={() => onRevoke(k)}>
-                        Revoke<span className="visually-hidden"> {k.name}</span>
-                      </button>
-                    </div>
-                  )}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
+    <ApiKeyTable
+      keys={keys}
+      rowTestId="api-key-row"
+      extra={{
+        header: <span className="visually-hidden">Actions</span>,
+        cell: (k) =>
+          apiKeyState(k) === 'ACTIVE' && (
+            <div className="row" style={{ flexWrap: 'nowrap' }}>
+              <button type="button" disabled={busy} data-testid="roll-api-key" onClick={() => onRoll(k)}>
+                Roll<span className="visually-hidden"> {k.name}</span>
+              </button>
+              <button type="button" className="danger" disabled={busy} data-testid="revoke-api-key" onClick={() => onRevoke(k)}>
+                Revoke<span className="visually-hidden"> {k.name}</span>
+              </button>
+            </div>
+          ),
+      }}
+    />
   );
 }

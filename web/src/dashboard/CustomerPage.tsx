@@ -1,6 +1,6 @@
 import type { AccessState, DashboardCustomerQuery } from '../gql/graphql';
 import { request, type ApiError } from '../lib/api';
-import { Empty, ErrorBox, apiKeyState, InvoiceTable, Kpi, Loading, StatusBadge, UsageBars, formatDate, useQuery } from '../lib/ui';
+import { ApiKeyTable, Empty, ErrorBox, InvoiceTable, Kpi, Loading, StatusBadge, UsageBars, formatDate, useQuery } from '../lib/ui';
 import { CustomerQuery } from './queries';
 
 /** Dunning runs GRACE → SOFT_SUSPENDED → SUSPENDED after a failed payment. */
@@ -137,39 +137,17 @@ function CustomerDetail({ c }: { c: C }) {
 function ApiKeyList({ keys }: { keys: C['apiKeys'] }) {
   if (keys.length === 0) return <Empty>No API keys.</Empty>;
   return (
-    <div className="table-wrap">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Key</th>
-            <th scope="col">Created</th>
-            <th scope="col">Last used</th>
-            <th scope="col">Expires</th>
-            <th scope="col">State</th>
-            <th scope="col">Verifications</th>
-          </tr>
-        </thead>
-        <tbody>
-          {keys.map((k) => (
-            <tr key={k.id} data-testid="customer-api-key">
-              <td>{k.name}</td>
-              <td className="mono">{k.prefix}…</td>
-              <td>{formatDate(k.createdAt)}</td>
-              <td>{k.lastUsedAt ? formatDate(k.lastUsedAt) : 'never'}</td>
-              <td>{k.expiresAt ? formatDate(k.expiresAt) : 'never'}</td>
-              <td>
-                <StatusBadge value={apiKeyState(k)} />
-              </td>
-              <td data-testid="customer-api-key-verifications">
-                {k.verifications.length === 0
-                  ? 'none'
-                  : k.verifications.map((v) => `${v.code.replace(/_/g, ' ').toLowerCase()} ${v.count.toLocaleString()}`).join(' · ')}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <ApiKeyTable
+      keys={keys}
+      rowTestId="customer-api-key"
+      extra={{
+        header: 'Verifications',
+        cell: (k) => (
+          <span data-testid="customer-api-key-verifications">
+            {k.verifications.length === 0 ? 'none' : k.verifications.map((v) => `${v.code.replace(/_/g, ' ').toLowerCase()} ${v.count.toLocaleString()}`).join(' · ')}
+          </span>
+        ),
+      }}
+    />
   );
 }

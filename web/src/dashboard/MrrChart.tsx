@@ -1,5 +1,6 @@
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
 import { useEffect, useRef } from 'react';
+import { drawChart } from './chart';
 import type { MrrFieldsFragment } from '../gql/graphql';
 import { Empty } from '../lib/ui';
 
@@ -30,30 +31,10 @@ export function MrrChart({ report }: { report: MrrFieldsFragment }) {
         backgroundColor: palette[i % palette.length],
       };
     });
-    const data = { labels: plans, datasets };
-    if (chart.current) {
-      chart.current.data = data;
-      chart.current.update('none');
-      return;
-    }
-    chart.current = new Chart(canvas.current, {
-      type: 'bar',
-      data,
-      options: {
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: false,
-        datasets: { bar: { maxBarThickness: 72 } },
-        scales: { y: { beginAtZero: true, ticks: { display: false } } },
-        plugins: {
-          legend: { display: currencies.length > 1 },
-          tooltip: {
-            callbacks: {
-              label: (ctx) => `${ctx.dataset.label}: ${(ctx.dataset as unknown as { formatted: string[] }).formatted[ctx.dataIndex]}`,
-            },
-          },
-        },
-      },
+    drawChart(chart, canvas.current, 'bar', { labels: plans, datasets }, {
+      datasets: { bar: { maxBarThickness: 72 } },
+      scales: { y: { beginAtZero: true, ticks: { display: false } } },
+      plugins: { legend: { display: currencies.length > 1 } },
     });
   }, [report]);
   useEffect(() => () => chart.current?.destroy(), []);

@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { DashboardRevenueQuery } from '../gql/graphql';
 import { request, type ApiError } from '../lib/api';
 import { Empty, ErrorBox, Loading, useQuery } from '../lib/ui';
+import { drawChart } from './chart';
 import { RevenueQuery } from './queries';
 
 Chart.register(BarController, BarElement, LineController, LineElement, PointElement, CategoryScale, LinearScale, Tooltip, Legend);
@@ -69,7 +70,7 @@ export function RevenueChart({ token, onAuthError, refresh }: { token: string; o
 
 function MovementChart({ points }: { points: Point[] }) {
   const canvas = useRef<HTMLCanvasElement>(null);
-  const chart = useRef<Chart | null>(null);
+  const chart = useRef<Chart<'bar'> | null>(null);
   const accent = getComputedStyle(document.documentElement).getPropertyValue('--accent').trim() || '#3b3fc7';
   useEffect(() => {
     if (!canvas.current) return;
@@ -91,26 +92,9 @@ function MovementChart({ points }: { points: Point[] }) {
       backgroundColor: accent,
       order: 1,
     };
-    const data = { labels: points.map((p) => month(p.periodStart)), datasets: [line, ...bars] };
-    if (chart.current) {
-      chart.current.data = data;
-      chart.current.update('none');
-      return;
-    }
-    chart.current = new Chart(canvas.current, {
-      type: 'bar',
-      data,
-      options: {
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: false,
-        scales: { x: { stacked: true }, y: { stacked: true, ticks: { display: false } } },
-        plugins: {
-          tooltip: {
-            callbacks: { label: (ctx) => `${ctx.dataset.label}: ${(ctx.dataset as unknown as { formatted: string[] }).formatted[ctx.dataIndex]}` },
-          },
-        },
-      },
+    // A mixed chart: Chart.js types a bar chart's datasets as bars, so the line is cast in.
+    drawChart(chart, canvas.current, 'bar', { labels: points.map((p) => month(p.periodStart)), datasets: [line as unknown as (typeof bars)[number], ...bars] }, {
+      scales: { x: { stacked: true }, y: { stacked: true, ticks: { display: false } } },
     });
   }, [points]);
   useEffect(

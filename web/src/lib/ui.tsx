@@ -191,3 +191,50 @@ export function InvoiceTable({ invoices }: { invoices: InvoiceRow[] }) {
     </div>
   );
 }
+
+export interface ApiKeyRow {
+  id: string;
+  name: string;
+  prefix: string;
+  createdAt: string;
+  lastUsedAt?: string | null;
+  expiresAt?: string | null;
+  revokedAt?: string | null;
+}
+
+/** API keys (never their secrets) as both pages list them; `extra` adds a last column (actions, counts). */
+export function ApiKeyTable<K extends ApiKeyRow>({ keys, rowTestId, extra }: { keys: K[]; rowTestId: string; extra: { header: ReactNode; cell: (k: K) => ReactNode } }) {
+  return (
+    <div className="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Key</th>
+            <th scope="col">Created</th>
+            <th scope="col">Last used</th>
+            <th scope="col">Expires</th>
+            <th scope="col">State</th>
+            <th scope="col">{extra.header}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {keys.map((k) => (
+            <tr key={k.id} data-testid={rowTestId}>
+              <td>{k.name}</td>
+              <td className="mono">{k.prefix}…</td>
+              <td>{formatDate(k.createdAt)}</td>
+              <td>{k.lastUsedAt ? formatDate(k.lastUsedAt) : 'never'}</td>
+              <td>{k.expiresAt ? formatDate(k.expiresAt) : 'never'}</td>
+              <td data-testid="api-key-state">
+                <StatusBadge value={apiKeyState(k)} />
+                {k.revokedAt && <div className="muted">{formatDate(k.revokedAt)}</div>}
+              </td>
+              <td>{extra.cell(k)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
