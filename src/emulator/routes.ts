@@ -10,6 +10,7 @@ import { registerMeters } from './resources/meters.js';
 import { registerTestClocks } from './resources/test-clocks.js';
 import { registerWebhookEndpoints } from './resources/webhook-endpoints.js';
 import { registerCustomers } from './resources/customers.js';
+import { registerSources } from './resources/sources.js';
 import { registerPaymentMethods } from './resources/payment-methods.js';
 import { registerPrices } from './resources/prices.js';
 import { registerProducts } from './resources/products.js';
@@ -20,6 +21,7 @@ export function registerRoutes(router: Router, emu: Emulator): void {
   // First: `/v1/customers/search` must not be taken for `/v1/customers/:id`.
   registerSearch(router, emu);
   registerCustomers(router, emu);
+  registerSources(router, emu);
   registerPaymentMethods(router, emu);
   registerProducts(router, emu);
   registerPrices(router, emu);

@@ -34,12 +34,12 @@ export type ChargeOutcome =
  */
 export type ChargeSession = 'off_session' | 'on_session' | 'authenticated';
 
-/** The payment method an invoice charges: explicit, else the invoice's, the subscription's, the customer's default. */
+/** The payment method an invoice charges: explicit, else the invoice's, the subscription's, the customer's default (a legacy `default_source` card last). */
 export function invoicePaymentMethod(emu: Emulator, inv: InvoiceRecord): PaymentMethodRecord | null {
   const subId = invoiceSubscriptionId(inv);
   const sub = subId ? emu.store.get<SubRecord>('subscription', subId) : undefined;
   const customer = customerOf(emu, inv);
-  const id = idOf(inv.default_payment_method) ?? idOf(sub?.default_payment_method) ?? idOf(customer?.invoice_settings?.default_payment_method);
+  const id = idOf(inv.default_payment_method) ?? idOf(sub?.default_payment_method) ?? idOf(customer?.invoice_settings?.default_payment_method) ?? idOf(customer?.default_source);
   return id ? findPaymentMethod(emu, id) : null;
 }
 

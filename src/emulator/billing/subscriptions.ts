@@ -209,7 +209,8 @@ function subCustomer(emu: Emulator, sub: SubRecord): CustomerRecord {
 
 /** The card a subscription charges: its own default, else the customer's invoice default. */
 export function subscriptionPaymentMethod(emu: Emulator, sub: SubRecord): PaymentMethodRecord | null {
-  const id = idOf(sub.default_payment_method) ?? idOf(subCustomer(emu, sub)?.invoice_settings?.default_payment_method);
+  const customer = subCustomer(emu, sub);
+  const id = idOf(sub.default_payment_method) ?? idOf(customer?.invoice_settings?.default_payment_method) ?? idOf(customer?.default_source);
   return id ? findPaymentMethod(emu, id) : null;
 }
 
@@ -310,7 +311,7 @@ export function createSubscription(emu: Emulator, input: CreateSubscriptionInput
   if (pm && pm.customer && pm.customer !== customer.id) {
     throw invalidRequest(`The customer does not have a payment method with the ID ${pm.id}. The payment method must be attached to the customer.`, 'default_payment_method');
   }
-  const customerDefault = idOf(customer.invoice_settings?.default_payment_method);
+  const customerDefault = idOf(customer.invoice_settings?.default_payment_method) ?? idOf(customer.default_source);
   const chargePm = pm ?? (customerDefault ? findPaymentMethod(emu, customerDefault) : null);
 
   const subId = newId('sub', 24);

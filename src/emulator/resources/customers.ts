@@ -6,6 +6,7 @@ import type { Router } from '../http/router.js';
 import { createdFilter, newestFirst, paginate } from '../list.js';
 import type { Stored } from '../store.js';
 import { mergeMetadata, updateWithEvent } from './common.js';
+import { addSource, cardFromToken } from './sources.js';
 import { attachablePaymentMethod, markAttached, requireAttached, type PaymentMethodRecord } from './payment-methods.js';
 
 export type CustomerRecord = Stripe.Customer & Stored;
@@ -21,6 +22,7 @@ export function registerCustomers(router: Router, emu: Emulator): void {
     const settings = p.object('invoice_settings');
     const defaultPm = settings?.string('default_payment_method');
     const paymentMethod = p.string('payment_method');
+    const source = p.string('source');
     p.done();
     if (testClock) emu.store.require('test_helpers.test_clock', testClock, 'test_helpers.test_clock', 'test_clock');
     const customer: CustomerRecord = {
@@ -51,6 +53,7 @@ export function registerCustomers(router: Router, emu: Emulator): void {
     // test token becomes a new PaymentMethod; when both params name the same token it is one card,
     // and the default is that card's real `pm_…` id, never the token's name.
     const cards = new Map<string, PaymentMethodRecord>();
+    let sourceCard: ReturnType<typeof cardFromToken> | undefined;
     const card = (id: string, param: string): PaymentMethodRecord => {
       let pm = cards.get(id);
       if (!pm) cards.set(id, (pm = attachablePaymentMethod(emu, id, customer.id, param)));
@@ -59,6 +62,8 @@ export function registerCustomers(router: Router, emu: Emulator): void {
     try {
       if (paymentMethod) card(paymentMethod, 'payment_method');
       if (defaultPm) customer.invoice_settings.default_payment_method = card(defaultPm, 'invoice_settings[default_payment_method]').id;
+      if (source) sourceCard = cardFromToken(emu, source, customer.id, 'source');
+      if (sourceCard) customer.default_source = sourceCard.card.id;
     } catch (err) {
       for (const [asked, pm] of cards) if (pm.id !== asked) emu.store.delete('payment_method', pm.id);
       throw err;
@@ -66,6 +71,7 @@ export function registerCustomers(router: Router, emu: Emulator): void {
     emu.store.insert('customer', customer);
     emu.events.emit('customer.created', customer);
     for (const pm of cards.values()) markAttached(emu, pm, customer.id);
+    if (sourceCard) addSource(emu, customer, sourceCard);
     return customer;
   });
 
@@ -83,8 +89,18 @@ export function registerCustomers(router: Router, emu: Emulator): void {
     const metadata = p.metadata();
     const settings = p.object('invoice_settings');
     const defaultPm = settings?.nullableString('default_payment_method');
+    const source = p.string('source');
     p.done();
     if (defaultPm) requireAttached(emu, defaultPm, customer.id, 'invoice_settings[default_payment_method]');
+    // A new source becomes the default source, as at Stripe.
+    if (source) {
+      const card = addSource(emu, customer, cardFromToken(emu, source, customer.id, 'source'));
+      if (customer.default_source !== card.id) {
+        updateWithEvent(emu, 'customer.updated', customer, (c) => {
+          c.default_source = card.id;
+        });
+      }
+    }
     return updateWithEvent(emu, 'customer.updated', customer, (c) => {
       if (email !== undefined) c.email = email;
       if (name !== undefined) c.name = name;
