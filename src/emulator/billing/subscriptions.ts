@@ -72,6 +72,8 @@ export interface CreateSubscriptionInput {
   /** A future anchor within one interval: the first period runs to it, prorated unless `prorationBehavior: 'none'`. */
   billingCycleAnchor?: number;
   prorationBehavior?: 'create_prorations' | 'none' | 'always_invoice';
+  /** The subscription schedule that creates it (`subscription.schedule`). */
+  schedule?: string;
 }
 
 const SAVE_PM = 'billing.subscription_save_pm';
@@ -391,7 +393,7 @@ export function createSubscription(emu: Emulator, input: CreateSubscriptionInput
     pending_invoice_item_interval: null,
     pending_setup_intent: null,
     pending_update: null,
-    schedule: null,
+    schedule: input.schedule ?? null,
     start_date: now,
     status,
     test_clock: customer.test_clock ? idOf(customer.test_clock) : null,
