@@ -2,6 +2,7 @@ import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { allEvents } from './billing-support.js';
+import { missingRequired, StripeTypes } from './required-fields.js';
 import { emulatorWithClient } from './support.js';
 
 let emu: RunningEmulator;
@@ -18,6 +19,7 @@ describe('customer sources (legacy cards from tok_*)', () => {
     const card = (await stripe.customers.createSource(customer.id, { source: 'tok_visa' })) as Stripe.Card;
     expect(card).toMatchObject({ object: 'card', brand: 'Visa', last4: '4242', customer: customer.id });
     expect(card.id).toMatch(/^card_/);
+    expect([...missingRequired(new StripeTypes(), card)]).toEqual([]);
     expect(((await stripe.customers.retrieve(customer.id)) as Stripe.Customer).default_source).toBe(card.id);
     expect((await stripe.customers.listSources(customer.id, { object: 'card' })).data.map((c) => c.id)).toEqual([card.id]);
     const updated = (await stripe.customers.updateSource(customer.id, card.id, { metadata: { foo: 'bar' } })) as Stripe.Card;

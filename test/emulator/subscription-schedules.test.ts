@@ -2,6 +2,7 @@ import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { allEvents, DAY, JAN_1_2026 } from './billing-support.js';
+import { missingRequired, StripeTypes } from './required-fields.js';
 import { emulatorWithClient } from './support.js';
 
 let emu: RunningEmulator;
@@ -47,6 +48,7 @@ describe('subscription schedules', () => {
       ],
     });
     expect(s).toMatchObject({ status: 'active', current_phase: { start_date: JAN_1_2026, end_date: FEB_1 } });
+    expect([...missingRequired(new StripeTypes(), s)]).toEqual([]);
     expect(s.phases.map((p) => [p.start_date, p.end_date])).toEqual([[JAN_1_2026, FEB_1], [FEB_1, MAR_1]]);
     const subId = s.subscription as string;
     expect((await stripe.subscriptions.retrieve(subId)).schedule).toBe(s.id);
