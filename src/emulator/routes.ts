@@ -12,6 +12,7 @@ import { registerWebhookEndpoints } from './resources/webhook-endpoints.js';
 import { registerCustomers } from './resources/customers.js';
 import { registerSources } from './resources/sources.js';
 import { registerPaymentMethods } from './resources/payment-methods.js';
+import { registerPlans } from './resources/plans.js';
 import { registerPrices } from './resources/prices.js';
 import { registerProducts } from './resources/products.js';
 import { registerSearch } from './resources/search.js';
@@ -25,6 +26,7 @@ export function registerRoutes(router: Router, emu: Emulator): void {
   registerPaymentMethods(router, emu);
   registerProducts(router, emu);
   registerPrices(router, emu);
+  registerPlans(router, emu);
   registerMeters(router, emu);
   registerMeterEventStream(router, emu);
   registerCoupons(router, emu);

@@ -2,6 +2,7 @@ import type Stripe from 'stripe';
 import type { Emulator } from '../emulator.js';
 import { StripeError, invalidRequest, resourceMissing } from '../errors.js';
 import { jsonClone, previousAttributes } from '../events.js';
+import { planOf } from '../resources/plans.js';
 import { newId } from '../ids.js';
 import { resolvePaymentMethod, type PaymentMethodRecord } from '../resources/payment-methods.js';
 import { createDiscounts, discountedAmount, validateDiscounts, type DiscountRequest } from './discounts.js';
@@ -37,6 +38,9 @@ import { meteredQuantity, priceAmount, scaledPriceAmount } from './usage.js';
 
 export type PaymentBehavior = 'allow_incomplete' | 'default_incomplete' | 'error_if_incomplete' | 'pending_if_incomplete';
 export type ProrationBehavior = 'create_prorations' | 'none' | 'always_invoice';
+
+// Subscription items still carry the legacy plan view of their price.
+export { planOf };
 
 export interface ItemInput {
   price: string;
@@ -97,31 +101,6 @@ export function requirePrice(emu: Emulator, id: string, param: string): PriceRec
 
 function intervalOf(price: PriceRecord): { interval: Interval; count: number } {
   return { interval: price.recurring!.interval as Interval, count: price.recurring!.interval_count ?? 1 };
-}
-
-/** The legacy `plan` view of a price that subscription items still carry. */
-export function planOf(price: PriceRecord): Stripe.Plan {
-  return {
-    id: price.id,
-    object: 'plan',
-    active: price.active,
-    amount: price.unit_amount,
-    amount_decimal: price.unit_amount_decimal,
-    billing_scheme: price.billing_scheme,
-    created: price.created,
-    currency: price.currency,
-    interval: price.recurring!.interval,
-    interval_count: price.recurring!.interval_count ?? 1,
-    livemode: false,
-    metadata: price.metadata,
-    meter: price.recurring!.meter ?? null,
-    nickname: price.nickname,
-    product: price.product,
-    tiers_mode: price.tiers_mode,
-    transform_usage: null,
-    trial_period_days: null,
-    usage_type: price.recurring!.usage_type ?? 'licensed',
-  } as unknown as Stripe.Plan;
 }
 
 /** The price as an item shows it: a shallow copy (its nested parts are never changed in place). */
