@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { HOUR, JAN_1_2026, invoicePaymentIntent, paymentIntentEventTypes, subscriptionEventTypes } from './billing-support.js';
 import { emulatorWithClient } from './support.js';
+import { advanceClock } from '../support/test-clock.js';
 
 let emu: RunningEmulator;
 let stripe: Stripe;
@@ -125,7 +126,7 @@ describe('a card that needs authentication', () => {
 
     // The renewal is off session: declined, past_due.
     const periodEnd = sub.items.data[0]!.current_period_end;
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: periodEnd + 2 * HOUR });
+    await advanceClock(stripe, clock.id, periodEnd + 2 * HOUR);
     const renewed = await stripe.subscriptions.retrieve(sub.id, { expand: ['latest_invoice'] });
     expect(renewed.status).toBe('past_due');
     const renewal = renewed.latest_invoice as Stripe.Invoice;

@@ -4,6 +4,7 @@ import type { RunningEmulator } from '../../src/emulator/index.js';
 import { allEvents, DAY, JAN_1_2026 } from './billing-support.js';
 import { missingRequired, StripeTypes } from './required-fields.js';
 import { emulatorWithClient } from './support.js';
+import { advanceClock } from '../support/test-clock.js';
 
 let emu: RunningEmulator;
 let stripe: Stripe;
@@ -26,7 +27,7 @@ async function clockCustomer(): Promise<{ clock: Stripe.TestHelpers.TestClock; c
 }
 
 async function advance(clock: string, to: number): Promise<void> {
-  await stripe.testHelpers.testClocks.advance(clock, { frozen_time: to });
+  await advanceClock(stripe, clock, to);
 }
 
 async function scheduleEvents(id: string): Promise<string[]> {
