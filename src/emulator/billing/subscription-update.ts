@@ -301,15 +301,7 @@ export function updateSubscription(emu: Emulator, sub: SubRecord, input: UpdateS
     sub.billing_cycle_anchor = input.trialEnd;
     for (const it of sub.items.data) it.current_period_end = input.trialEnd;
   }
-  if (endTrialNow) {
-    const first = itemPrice(emu, sub.items.data[0]!);
-    const end = addIntervals(now, first.recurring!.interval as Interval, first.recurring!.interval_count ?? 1);
-    for (const it of sub.items.data) {
-      it.current_period_start = now;
-      it.current_period_end = end;
-    }
-    Object.assign(sub, { status: 'active', trial_end: now, billing_cycle_anchor: now });
-  }
+  if (endTrialNow) endTrialNowAs(emu, sub, now, 'active');
   if (invoiceId) sub.latest_invoice = invoiceId;
   const prev = previousAttributes(before, sub as unknown as Record<string, unknown>);
   if (Object.keys(prev).length > 0) {
@@ -332,16 +324,21 @@ export function updateSubscription(emu: Emulator, sub: SubRecord, input: UpdateS
   return sub;
 }
 
-/** The trial ends now without a payment method and `missing_payment_method: pause`: paused from now for one interval. */
-function pauseAtTrialEnd(emu: Emulator, sub: SubRecord, now: number): SubRecord {
-  const before = jsonClone(sub) as unknown as Record<string, unknown>;
+/** Ends the trial now: a new cycle of one interval starts, the subscription `status`. */
+function endTrialNowAs(emu: Emulator, sub: SubRecord, now: number, status: 'active' | 'paused'): void {
   const first = itemPrice(emu, sub.items.data[0]!);
   const end = addIntervals(now, first.recurring!.interval as Interval, first.recurring!.interval_count ?? 1);
   for (const it of sub.items.data) {
     it.current_period_start = now;
     it.current_period_end = end;
   }
-  Object.assign(sub, { status: 'paused', trial_end: now, billing_cycle_anchor: now });
+  Object.assign(sub, { status, trial_end: now, billing_cycle_anchor: now });
+}
+
+/** The trial ends now without a payment method and `missing_payment_method: pause`: paused from now for one interval. */
+function pauseAtTrialEnd(emu: Emulator, sub: SubRecord, now: number): SubRecord {
+  const before = jsonClone(sub) as unknown as Record<string, unknown>;
+  endTrialNowAs(emu, sub, now, 'paused');
   emu.store.changed();
   emu.events.emit('customer.subscription.paused', sub);
   emu.events.emit('customer.subscription.updated', sub, { previousAttributes: previousAttributes(before, sub as unknown as Record<string, unknown>) });
