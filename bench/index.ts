@@ -12,7 +12,7 @@ import { machineInfo } from './lib/machine.ts';
 import type { BenchPart } from './lib/part.ts';
 import { contextFromOptions, parseBenchArgs, resultsTable, type PartOutcome } from './lib/report.ts';
 
-export const PART_ORDER = ['read', 'statements', 'webhooks', 'fanout', 'usage', 'keys', 'mrr', 'revenue', 'memory', 'wsflood', 'web', 'emulator'] as const;
+export const PART_ORDER = ['read', 'statements', 'webhooks', 'fanout', 'usage', 'keys', 'mrr', 'revenue', 'memory', 'wsflood', 'web', 'emulator', 'peers'] as const;
 
 const RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
 const EXPORTS_PART = /export\s+(const|let|var)\s+part\b|export\s*\{[^}]*\bpart\b[^}]*\}/;

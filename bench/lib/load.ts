@@ -11,6 +11,8 @@ export interface LoadSpec {
   bodyTemplate: string;
   idPrefix: string;
   ids: number;
+  /** Draw the ids from a PRNG seeded with this (so two servers can be sent the same ids); Math.random without. */
+  seed?: number;
 }
 
 export interface LoadResult {

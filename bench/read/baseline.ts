@@ -11,6 +11,8 @@ import pg from 'pg';
 
 export interface BaselineServer {
   url: string;
+  /** Its pool (the peers part counts statements on it). */
+  pool: pg.Pool;
   close(): Promise<void>;
 }
 
@@ -67,6 +69,7 @@ export async function startBaseline(databaseUrl: string, poolSize: number): Prom
   });
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    pool,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -60,7 +60,16 @@ export function createOrmConfig(input: OrmConfigInput = {}): OrmOptions {
   if (input.databaseUrl) {
     // Never create the database DATABASE_URL names: a typo in its name would otherwise get an empty,
     // freshly migrated database instead of an error. Only the embedded default is created on demand.
-    return { ...common, driver: PostgreSqlDriver, clientUrl: input.databaseUrl, ensureDatabase: false };
+    return {
+      ...common,
+      driver: PostgreSqlDriver,
+      clientUrl: input.databaseUrl,
+      ensureDatabase: false,
+      // Only the prepared reads (src/db/plain-rows.ts) have plans to cache; the ORM inlines its values.
+      // Their `= any($1)` keys look costlier in a generic plan than one customer's custom plan, so in
+      // `auto` PostgreSQL planned them again on every execution (a third of a customer read's time).
+      driverOptions: { options: '-c plan_cache_mode=force_generic_plan' },
+    };
   }
   const cluster = pgliteClusterPath(input.dataDir ?? '.data');
   // PGlite creates its cluster dir but not the parents.

@@ -7,19 +7,25 @@
  * objects with the entity's property names, dates parsed as the ORM would. They are not managed:
  * never persist, modify or flush them (write paths load their own entities).
  */
+import { createHash } from 'node:crypto';
 import type { EntityClass, EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
+import type pg from 'pg';
 
 interface Column {
   prop: string;
   column: string;
   date: boolean;
+  /** numeric/bigint: the driver hands them over as strings, JSON would make numbers of them. */
+  exactNumber: boolean;
 }
 
 /** The entity's columns (all, or all but `omit`) and their row mapper, by entity and omit list. */
 interface Shape {
   columns: Column[];
   map: (row: Record<string, unknown>, parseDate: (value: string) => unknown) => Record<string, unknown>;
+  /** The same from a tuple (`jsonTuple`'s array, columns in order); compiled on first use. */
+  mapTuple?: (row: readonly unknown[], parseDate: (value: string) => unknown) => Record<string, unknown>;
 }
 
 /**
@@ -27,7 +33,7 @@ interface Shape {
  * Nothing here touches an identity map, so one long-lived fork can serve every request's loaders
  * (see src/graphql/context.ts); the narrow type keeps `em.find` out of them.
  */
-export type PlainReader = Pick<SqlEntityManager, 'execute' | 'getMetadata' | 'getPlatform'>;
+export type PlainReader = Pick<SqlEntityManager, 'execute' | 'getMetadata' | 'getPlatform' | 'getConnection' | 'getTransactionContext'>;
 
 const shapesByEntity = new WeakMap<object, Map<string, Shape>>();
 
@@ -37,9 +43,9 @@ const shapesByEntity = new WeakMap<object, Map<string, Shape>>();
  * constant property names keep V8's property caches monomorphic. Names come from the ORM's metadata
  * and are quoted with JSON.stringify.
  */
-function compileMapper(columns: readonly Column[]): Shape['map'] {
-  const fields = columns.map((c) => {
-    const read = `row[${JSON.stringify(c.column)}]`;
+function compileMapper(columns: readonly Column[], byPosition = false): Shape['map'] {
+  const fields = columns.map((c, i) => {
+    const read = byPosition ? `row[${i}]` : `row[${JSON.stringify(c.column)}]`;
     // Drivers hand timestamps over as strings (MikroORM's type parsers); the entity holds Dates.
     const value = c.date ? `date(${read}, parseDate)` : read;
     return `${JSON.stringify(c.prop)}: ${value}`;
@@ -59,7 +65,12 @@ function shapeOf(em: Pick<EntityManager, 'getMetadata'>, entity: EntityClass<obj
     const meta = em.getMetadata().get(entity);
     const columns = meta.props
       .filter((p) => p.persist !== false && p.fieldNames?.length === 1 && !omit.includes(p.name))
-      .map((p) => ({ prop: p.name, column: p.fieldNames[0]!, date: p.runtimeType === 'Date' }));
+      .map((p) => ({
+        prop: p.name,
+        column: p.fieldNames[0]!,
+        date: p.runtimeType === 'Date',
+        exactNumber: /^(numeric|decimal|bigint|int8)\b/i.test(p.columnTypes?.[0] ?? ''),
+      }));
     shape = { columns, map: compileMapper(columns) };
     byOmit.set(key, shape);
   }
@@ -76,6 +87,43 @@ export function selectColumns<T extends object>(em: Pick<EntityManager, 'getMeta
     .columns.map((c) => prefix + c.column)
     .join(', ');
 }
+
+/**
+ * `selectColumns` for rows that travel inside `json_agg`: numeric and bigint columns as text, so
+ * they map to the same values as the driver's rows (`toPlainRows` on the parsed JSON objects).
+ */
+export function selectJsonColumns<T extends object>(em: Pick<EntityManager, 'getMetadata'>, entity: EntityClass<T>, omit: readonly (keyof T & string)[], alias: string): string {
+  return shapeOf(em, entity, omit)
+    .columns.map((c) => (c.exactNumber ? `${alias}.${c.column}::text as ${c.column}` : `${alias}.${c.column}`))
+    .join(', ');
+}
+
+/**
+ * `json_build_array(a.col, …)` of the columns `selectJsonColumns` selected as `alias`: rows inside
+ * `json_agg` as tuples, not objects, so the column names are not repeated in every row's text (they
+ * were most of a customer read's bytes and of PostgreSQL's JSON work). Map them with `tuplesToPlainRows`.
+ */
+export function jsonTuple<T extends object>(em: Pick<EntityManager, 'getMetadata'>, entity: EntityClass<T>, omit: readonly (keyof T & string)[], alias: string, extra: readonly string[] = []): string {
+  return `json_build_array(${[...shapeOf(em, entity, omit).columns.map((c) => `${alias}.${c.column}`), ...extra].join(', ')})`;
+}
+
+/** Maps `jsonTuple` arrays to plain rows (extra trailing values are ignored: read them by position). */
+export function tuplesToPlainRows<T extends object, K extends keyof T & string = never>(
+  em: Pick<EntityManager, 'getMetadata' | 'getPlatform'>,
+  entity: EntityClass<T>,
+  tuples: readonly (readonly unknown[])[],
+  omit: readonly K[] = [],
+): Omit<T, K>[] {
+  const shape = shapeOf(em, entity, omit);
+  const map = (shape.mapTuple ??= compileMapper(shape.columns, true) as unknown as NonNullable<Shape['mapTuple']>);
+  const platform = em.getPlatform();
+  const parseDate = (value: string) => platform.parseDate(value);
+  return tuples.map((t) => map(t, parseDate) as Omit<T, K>);
+}
+
+/** How many columns `jsonTuple` puts before its extras. */
+export const tupleWidth = <T extends object>(em: Pick<EntityManager, 'getMetadata'>, entity: EntityClass<T>, omit: readonly (keyof T & string)[]): number =>
+  shapeOf(em, entity, omit).columns.length;
 
 /**
  * Maps SQL rows (`select *` of the entity's table, or `selectColumns` with the same `omit`; extra
@@ -109,3 +157,65 @@ export async function readPlainRows<T extends object, K extends keyof T & string
 
 /** `?, ?, ?` for `n` values. */
 export const placeholders = (n: number): string => (n > 0 ? '?, '.repeat(n - 1) + '?' : '');
+
+/**
+ * `text` with `$n` parameters as a named prepared statement of the `pg` pool under the ORM: parsed
+ * and planned once per connection, then only bound and executed (MikroORM's `execute` inlines the
+ * values, so every call was a new statement to parse and plan). Array parameters (`$1::text[]`) keep
+ * one text for any number of keys. The statement is reported to the ORM's logger like its own (the
+ * statement counter of tests sees it). Inside a transaction, or on PGlite, it runs through
+ * `em.execute` with the values inlined, so it joins the transaction and works on either driver.
+ */
+export async function queryPrepared<R = Record<string, unknown>>(em: PlainReader, text: string, values: readonly unknown[]): Promise<R[]> {
+  const pool = em.getTransactionContext() ? null : await pgPoolOf(em);
+  if (!pool) {
+    const inlined: unknown[] = [];
+    const sql = text.replace(/\$(\d+)/g, (_, n: string) => (inlined.push(inlineable(values[Number(n) - 1])), '?'));
+    return em.execute<R[]>(sql, inlined);
+  }
+  const connection = em.getConnection() as unknown as { executeQuery<T>(query: string, cb: () => Promise<T>, context?: object): Promise<T> };
+  return connection.executeQuery(text, async () => (await pool.query({ name: statementName(text), text, values: values as unknown[] })).rows as R[], { params: values });
+}
+
+/** `queryPrepared` mapped with `toPlainRows` (pass the `omit` its select list used). */
+export async function readPreparedRows<T extends object, K extends keyof T & string = never>(
+  em: PlainReader,
+  entity: EntityClass<T>,
+  text: string,
+  values: readonly unknown[],
+  omit: readonly K[] = [],
+): Promise<Omit<T, K>[]> {
+  return toPlainRows(em, entity, await queryPrepared(em, text, values), omit);
+}
+
+const names = new Map<string, string>();
+/** A name per statement text: `pg` refuses one name for two texts on a connection. */
+function statementName(text: string): string {
+  let name = names.get(text);
+  if (!name) names.set(text, (name = `bg_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`));
+  return name;
+}
+
+const pools = new WeakMap<object, Promise<pg.Pool | null>>();
+/** The ORM's `pg` pool, or null on another driver (PGlite). */
+function pgPoolOf(em: PlainReader): Promise<pg.Pool | null> {
+  const connection = em.getConnection();
+  let pool = pools.get(connection);
+  if (!pool) {
+    const native = connection as unknown as { getNativeClient?: () => Promise<unknown> };
+    pool = (async () => {
+      if (typeof native.getNativeClient !== 'function') return null;
+      const client = await native.getNativeClient();
+      // pg's Pool (PGlite's client has no `connect`/`totalCount`).
+      return client && typeof (client as pg.Pool).connect === 'function' && 'totalCount' in (client as object) ? (client as pg.Pool) : null;
+    })();
+    pools.set(connection, pool);
+  }
+  return pool;
+}
+
+/** A value for `em.execute`'s inlining: arrays become one PostgreSQL array literal (`'{"a","b"}'`), cast by the statement. */
+function inlineable(value: unknown): unknown {
+  if (!Array.isArray(value)) return value;
+  return `{${value.map((v) => (v === null || v === undefined ? 'NULL' : `"${String(v).replace(/[\\"]/g, '\\$&')}"`)).join(',')}}`;
+}

@@ -21,6 +21,10 @@ const FIELD_KINDS: Record<string, string> = {
   charge: 'charge',
   latest_charge: 'charge',
   meter: 'billing.meter',
+  balance_transaction: 'balance_transaction',
+  setup_intent: 'setup_intent',
+  refund: 'refund',
+  credit_note: 'credit_note',
 };
 const PREFIX_KINDS: [string, string][] = [
   ['cus_', 'customer'],
@@ -39,6 +43,11 @@ const PREFIX_KINDS: [string, string][] = [
   ['mtr_', 'billing.meter'],
   ['we_', 'webhook_endpoint'],
   ['evt_', 'event'],
+  ['txn_', 'balance_transaction'],
+  ['re_', 'refund'],
+  ['seti_', 'setup_intent'],
+  ['cn_', 'credit_note'],
+  ['card_', 'payment_method'],
 ];
 
 function kindFor(field: string, id: string): string | undefined {

@@ -1,13 +1,14 @@
 /**
  * Cards that need 3-D Secure (`pm_card_authenticationRequired`, `pm_card_threeDSecure2Required`):
  * on session the first payment waits for the customer (`requires_action`), confirming it (as
- * Stripe.js does after the challenge) pays it; off session (renewals) they are declined with
- * `authentication_required`.
+ * Stripe.js does after the challenge) pays it. `invoices.pay`, renewals and retries wait for the
+ * customer too (`invoice.payment_action_required`), who confirms on the hosted invoice page; a
+ * PaymentIntent confirmed with `off_session: true` is declined with `authentication_required`.
  */
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { HOUR, JAN_1_2026, invoicePaymentIntent, paymentIntentEventTypes, subscriptionEventTypes } from './billing-support.js';
+import { HOUR, JAN_1_2026, allEvents, invoicePaymentIntent, paymentIntentEventTypes, subscriptionEventTypes } from './billing-support.js';
 import { emulatorWithClient } from './support.js';
 import { advanceClock } from '../support/test-clock.js';
 
@@ -108,32 +109,71 @@ describe('a card that needs authentication', () => {
     await expect(stripe.paymentIntents.confirm(pi.id)).rejects.toMatchObject({ code: 'payment_intent_unexpected_state' });
   });
 
-  it('off session (invoices.pay, renewals) it is declined with authentication_required', async () => {
+  it('invoices.pay: 402 invoice_payment_intent_requires_action, PaymentIntent requires_action, invoice.payment_action_required', async () => {
+    const c = await customer();
+    const pm = await stripe.paymentMethods.attach('pm_card_threeDSecure2Required', { customer: c.id });
+    await stripe.invoiceItems.create({ customer: c.id, amount: 2000, currency: 'usd' });
+    const inv = await stripe.invoices.create({ customer: c.id, pending_invoice_items_behavior: 'include' });
+    const err = await stripe.invoices.pay(inv.id, { payment_method: pm.id }).then(() => null, (e: unknown) => e);
+    expect(err).toMatchObject({ type: 'StripeCardError', statusCode: 402, code: 'invoice_payment_intent_requires_action' });
+    const pi = await invoicePaymentIntent(stripe, inv.id);
+    expect(pi).toMatchObject({ status: 'requires_action', payment_method: pm.id, last_payment_error: null, next_action: { type: 'use_stripe_sdk' } });
+    expect(await stripe.invoices.retrieve(inv.id)).toMatchObject({ status: 'open', attempt_count: 1 });
+    const types = (await allEvents(stripe)).filter((e) => (e.data.object as { id: string }).id === inv.id).map((e) => e.type);
+    expect(types).toEqual(['invoice.created', 'invoice.finalized', 'invoice.payment_action_required', 'invoice.updated']);
+  });
+
+  it('a renewal and its retry wait for the customer (requires_action, past_due); confirming on the hosted invoice page pays it', async () => {
     const clock = await stripe.testHelpers.testClocks.create({ frozen_time: JAN_1_2026 });
     const c = await customer(clock.id);
-    const pm = await stripe.paymentMethods.attach('pm_card_authenticationRequired', { customer: c.id });
-    await stripe.customers.update(c.id, { invoice_settings: { default_payment_method: pm.id } });
-    const sub = await stripe.subscriptions.create({ customer: c.id, items: [{ price: price.id }], payment_behavior: 'allow_incomplete' });
-    const first = await invoicePaymentIntent(stripe, sub.latest_invoice as string);
+    const visa = await stripe.paymentMethods.attach('pm_card_visa', { customer: c.id });
+    await stripe.customers.update(c.id, { invoice_settings: { default_payment_method: visa.id } });
+    const sub = await stripe.subscriptions.create({ customer: c.id, items: [{ price: price.id }] });
+    expect(sub.status).toBe('active');
+    // The customer switches to a card whose bank asks for 3-D Secure on every payment.
+    const secure = await stripe.paymentMethods.attach('pm_card_authenticationRequired', { customer: c.id });
+    await stripe.customers.update(c.id, { invoice_settings: { default_payment_method: secure.id } });
 
-    // invoices.pay is off session by default: declined, the PaymentIntent back to requires_payment_method.
-    const payErr = await stripe.invoices.pay(sub.latest_invoice as string).then(() => null, (e: unknown) => e);
-    expect(payErr).toMatchObject({ statusCode: 402, code: 'authentication_required', decline_code: 'authentication_required' });
-    expect(await stripe.paymentIntents.retrieve(first.id)).toMatchObject({ status: 'requires_payment_method', last_payment_error: { code: 'authentication_required' } });
-    await stripe.paymentIntents.confirm(first.id, { payment_method: pm.id }); // on session again: requires_action
-    expect((await stripe.paymentIntents.confirm(first.id)).status).toBe('succeeded');
-    expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe('active');
-
-    // The renewal is off session: declined, past_due.
     const periodEnd = sub.items.data[0]!.current_period_end;
     await advanceClock(stripe, clock.id, periodEnd + 2 * HOUR);
     const renewed = await stripe.subscriptions.retrieve(sub.id, { expand: ['latest_invoice'] });
     expect(renewed.status).toBe('past_due');
     const renewal = renewed.latest_invoice as Stripe.Invoice;
     expect(renewal).toMatchObject({ status: 'open', billing_reason: 'subscription_cycle', attempt_count: 1 });
-    const renewalPi = await invoicePaymentIntent(stripe, renewal.id);
-    expect(renewalPi).toMatchObject({ status: 'requires_payment_method', last_payment_error: { code: 'authentication_required', decline_code: 'authentication_required' } });
-    const failed = (await stripe.events.list({ type: 'charge.failed', limit: 1 })).data[0]!.data.object as Stripe.Charge;
-    expect(failed).toMatchObject({ payment_intent: renewalPi.id, failure_code: 'authentication_required' });
+    expect(renewal.next_payment_attempt).toBeGreaterThan(periodEnd);
+    const pi = await invoicePaymentIntent(stripe, renewal.id);
+    expect(pi).toMatchObject({ status: 'requires_action', payment_method: secure.id, last_payment_error: null });
+    expect(await subscriptionEventTypes(stripe, sub.id, ['invoice.payment_action_required', 'invoice.payment_failed'])).toEqual([
+      'invoice.payment_action_required',
+      'invoice.payment_failed',
+    ]);
+
+    // The retry asks again.
+    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: renewal.next_payment_attempt! + HOUR });
+    expect(await stripe.invoices.retrieve(renewal.id)).toMatchObject({ status: 'open', attempt_count: 2 });
+    expect((await stripe.paymentIntents.retrieve(pi.id)).status).toBe('requires_action');
+    expect(await subscriptionEventTypes(stripe, sub.id, ['invoice.payment_action_required'])).toHaveLength(2);
+
+    // The hosted invoice page shows the challenge; completing it pays the invoice.
+    const page = await (await fetch(renewal.hosted_invoice_url!)).text();
+    expect(page).toContain('Complete authentication');
+    const before = (await allEvents(stripe)).length;
+    const res = await fetch(`${emu.url}/invoices/${renewal.id}/authenticate`, { method: 'POST', body: new URLSearchParams({ result: 'complete' }), redirect: 'manual' });
+    expect(res.status).toBe(303);
+    expect(await stripe.invoices.retrieve(renewal.id)).toMatchObject({ status: 'paid', amount_paid: 1500 });
+    expect(await stripe.paymentIntents.retrieve(pi.id)).toMatchObject({ status: 'succeeded', amount_received: 1500, next_action: null });
+    expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe('active');
+    const after = (await allEvents(stripe)).slice(before).map((e) => e.type);
+    expect(after).toEqual(['charge.succeeded', 'payment_intent.succeeded', 'invoice.paid', 'invoice.payment_succeeded', 'customer.subscription.updated']);
+  });
+
+  it('confirming off_session declines it with authentication_required', async () => {
+    const c = await customer();
+    const pm = await stripe.paymentMethods.attach('pm_card_authenticationRequired', { customer: c.id });
+    const err = await stripe.paymentIntents
+      .create({ amount: 900, currency: 'usd', customer: c.id, payment_method: pm.id, confirm: true, off_session: true })
+      .then(() => null, (e: unknown) => e as Stripe.errors.StripeCardError);
+    expect(err).toMatchObject({ statusCode: 402, code: 'authentication_required', decline_code: 'authentication_required' });
+    expect(err!.payment_intent).toMatchObject({ status: 'requires_payment_method', last_payment_error: { code: 'authentication_required' } });
   });
 });

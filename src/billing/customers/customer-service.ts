@@ -5,27 +5,43 @@
 import DataLoader from 'dataloader';
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { Customer } from '../../db/entities/customer.js';
-import { placeholders, readPlainRows, type PlainReader } from '../../db/plain-rows.js';
+import { readPreparedRows, selectColumns, type PlainReader } from '../../db/plain-rows.js';
 import type { CustomerRef } from '../../auth/guard.js';
+import {
+  batchCustomerReads,
+  customerReadCacheKey,
+  findCustomerWith,
+  type CustomerRead,
+  type CustomerReadKey,
+  type CustomerReadLoaders,
+  type CustomerReadWants,
+} from './customer-read.js';
 import { afterPosition, decodeCursor, encodeCursor, pageSize } from './keyset-cursor.js';
 
+/** A mirrored customer as reads see it: every column but `raw` (the stored Stripe object, which no read needs). */
+export type CustomerRow = Omit<Customer, 'raw'>;
+const READ_OMIT = ['raw'] as const;
+
 export interface CustomerLoaders {
-  customerById: DataLoader<string, Customer | null>;
-  customerByExternalId: DataLoader<string, Customer | null>;
+  customerById: DataLoader<string, CustomerRow | null>;
+  customerByExternalId: DataLoader<string, CustomerRow | null>;
+  /** A customer with its subscriptions and an invoice page, in one statement (see customer-read.ts). */
+  customerReads: DataLoader<CustomerReadKey, CustomerRead, string>;
 }
 
 export function createCustomerLoaders(em: PlainReader): CustomerLoaders {
   return {
     customerById: new DataLoader(async (ids: readonly string[]) => {
-      const rows = await readPlainRows(em, Customer, `select * from customers where id in (${placeholders(ids.length)}) and deleted = false`, ids);
+      const rows = await readPreparedRows(em, Customer, `select ${selectColumns(em, Customer, READ_OMIT)} from customers where id = any($1::text[]) and deleted = false`, [ids], READ_OMIT);
       const byId = new Map(rows.map((r) => [r.id, r]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
     customerByExternalId: new DataLoader(async (ids: readonly string[]) => {
-      const rows = await readPlainRows(em, Customer, `select * from customers where external_id in (${placeholders(ids.length)}) and deleted = false`, ids);
+      const rows = await readPreparedRows(em, Customer, `select ${selectColumns(em, Customer, READ_OMIT)} from customers where external_id = any($1::text[]) and deleted = false`, [ids], READ_OMIT);
       const byExt = new Map(rows.map((r) => [r.externalId!, r]));
       return ids.map((id) => byExt.get(id) ?? null);
     }),
+    customerReads: new DataLoader((keys: readonly CustomerReadKey[]) => batchCustomerReads(em, keys), { cacheKeyFn: customerReadCacheKey }),
   };
 }
 
@@ -46,11 +62,18 @@ export interface ListCustomersInput {
 export class CustomerService {
   constructor(
     private readonly em: EntityManager,
-    private readonly loaders: CustomerLoaders,
+    private readonly loaders: CustomerLoaders & Partial<Pick<CustomerReadLoaders, 'subscriptionsByCustomerId' | 'invoicePageRows'>>,
   ) {}
 
-  find(ref: CustomerRef): Promise<Customer | null> {
+  find(ref: CustomerRef): Promise<CustomerRow | null> {
     return ref.kind === 'stripeId' ? this.loaders.customerById.load(ref.id) : this.loaders.customerByExternalId.load(ref.externalId);
+  }
+
+  /** `find`, reading `wants` (subscriptions, an invoice page) in the same statement for the reads that follow. */
+  findWith(ref: CustomerRef, wants: CustomerReadWants): Promise<CustomerRow | null> {
+    const { subscriptionsByCustomerId, invoicePageRows } = this.loaders;
+    if (!subscriptionsByCustomerId || !invoicePageRows) return this.find(ref);
+    return findCustomerWith({ ...this.loaders, subscriptionsByCustomerId, invoicePageRows }, ref, wants);
   }
 
   /** Newest first; stable opaque cursors; totalCount ignores the cursor. */

@@ -10,7 +10,7 @@ import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
 import { Invoice, InvoiceLine } from '../../db/entities/invoice.js';
-import { placeholders, readPlainRows, selectColumns, toPlainRows, type PlainReader } from '../../db/plain-rows.js';
+import { placeholders, queryPrepared, readPreparedRows, selectColumns, toPlainRows, type PlainReader } from '../../db/plain-rows.js';
 import { afterPosition, decodeCursor, encodeCursor, pageSize, type KeysetPosition } from '../customers/keyset-cursor.js';
 
 export type InvoiceStatusValue = Stripe.Invoice.Status;
@@ -29,6 +29,8 @@ export interface InvoicePageKey {
   status: InvoiceStatusValue | null;
   first: number;
   after: KeysetPosition | null;
+  /** Also each invoice's lines (the selection asks for them). */
+  withLines?: boolean;
 }
 
 export interface InvoiceCountKey {
@@ -52,12 +54,14 @@ export interface ListInvoicesInput {
 export interface InvoiceLoaderSet {
   invoiceById: { load(id: string): Promise<InvoiceRow | null>; prime(id: string, row: InvoiceRow): unknown };
   /** `first + 1` rows per key, newest first (the extra row tells whether there is a next page). */
-  invoicePageRows: { load(key: InvoicePageKey): Promise<InvoiceRow[]> };
+  invoicePageRows: { load(key: InvoicePageKey): Promise<InvoicePageRows> };
+  /** Primed with the lines a page brought along. */
+  invoiceLinesByInvoiceId: { prime(id: string, lines: InvoiceLine[]): unknown };
   invoiceCount: { load(key: InvoiceCountKey): Promise<number> };
 }
 
 export const invoicePageCacheKey = (k: InvoicePageKey): string =>
-  JSON.stringify([k.customerId, k.status, k.first, k.after ? encodeCursor(k.after) : null]);
+  JSON.stringify([k.customerId, k.status, k.first, k.after ? encodeCursor(k.after) : null, k.withLines === true]);
 export const invoiceCountCacheKey = (k: InvoiceCountKey): string => JSON.stringify([k.customerId, k.status]);
 
 function groupBy<K, V>(items: readonly V[], keyOf: (v: V) => K): Map<K, V[]> {
@@ -71,46 +75,59 @@ function groupBy<K, V>(items: readonly V[], keyOf: (v: V) => K): Map<K, V[]> {
   return out;
 }
 
+/** A page's rows, and each row's lines when the key asked for them (same order). */
+export interface InvoicePageRows {
+  rows: InvoiceRow[];
+  lines: InvoiceLine[][] | null;
+}
+
 /**
- * `first + 1` invoices per key. Keys sharing (status, first, after) — e.g. `Customer.invoices(first: 5)`
- * under every customer of a list — are answered by one statement: `row_number()` over each customer's
- * invoices, newest first, keeps the top rows of every customer at once.
+ * `first + 1` invoices per key (and their lines with `withLines`). Keys sharing (status, first,
+ * after, withLines) — e.g. `Customer.invoices(first: 5)` under every customer of a list — are
+ * answered by one prepared statement: a LATERAL join walks each customer's
+ * `(customer_id, created_at, id)` index backwards and stops after `first + 1` rows, however many
+ * invoices the customer has. With `withLines`, each invoice's lines come along as one JSON array, so
+ * a page with lines costs one statement instead of two dependent ones.
  */
-export async function batchInvoicePageRows(em: PlainReader, keys: readonly InvoicePageKey[]): Promise<InvoiceRow[][]> {
-  const groups = groupBy(keys, (k) => JSON.stringify([k.status, k.first, k.after ? encodeCursor(k.after) : null]));
-  const byKey = new Map<string, InvoiceRow[]>();
+export async function batchInvoicePageRows(em: PlainReader, keys: readonly InvoicePageKey[]): Promise<InvoicePageRows[]> {
+  const groups = groupBy(keys, (k) => JSON.stringify([k.status, k.first, k.after ? encodeCursor(k.after) : null, k.withLines === true]));
+  const byKey = new Map<string, InvoicePageRows>();
   await Promise.all(
     [...groups.values()].map(async (group) => {
-      const { status, first, after } = group[0]!;
+      const { status, first, after, withLines } = group[0]!;
       const customerIds = [...new Set(group.map((k) => k.customerId))];
-      const params: unknown[] = [...customerIds];
-      let where = `i.customer_id in (${placeholders(customerIds.length)})`;
+      const params: unknown[] = [customerIds];
+      let where = 'i.customer_id = c.id';
       if (status) {
-        where += ' and i.status = ?';
         params.push(status);
+        where += ` and i.status = $${params.length}`;
       }
       if (after) {
-        where += ' and (i.created_at, i.id) < (?::timestamptz, ?)';
         params.push(after.createdAt.toISOString(), after.id);
+        where += ` and (i.created_at, i.id) < ($${params.length - 1}::timestamptz, $${params.length})`;
       }
       params.push(first + 1);
-      const rows = await em.execute<Record<string, unknown>[]>(
-        `select * from (
-           select ${selectColumns(em, Invoice, READ_OMIT, 'i')}, row_number() over (partition by i.customer_id order by i.created_at desc, i.id desc) as page_rank
-           from invoices i where ${where}
-         ) ranked where page_rank <= ? order by customer_id, page_rank`,
+      const columns = selectColumns(em, Invoice, READ_OMIT, 'i');
+      const lines = withLines ? ', (select json_agg(l order by l.position) from invoice_lines l where l.invoice_id = p.id) as lines_json' : '';
+      const rows = await queryPrepared(
+        em,
+        `select p.*${lines} from unnest($1::text[]) with ordinality as c(id, n)
+         cross join lateral (select ${columns} from invoices i where ${where} order by i.created_at desc, i.id desc limit $${params.length}) p
+         order by c.n, p.created_at desc, p.id desc`,
         params,
       );
-      const perCustomer = new Map<string, InvoiceRow[]>();
-      for (const invoice of toPlainRows(em, Invoice, rows, READ_OMIT)) {
-        const list = perCustomer.get(invoice.customerId);
-        if (list) list.push(invoice);
-        else perCustomer.set(invoice.customerId, [invoice]);
-      }
-      for (const k of group) byKey.set(invoicePageCacheKey(k), perCustomer.get(k.customerId) ?? []);
+      const invoices = toPlainRows(em, Invoice, rows, READ_OMIT);
+      const perCustomer = new Map<string, InvoicePageRows>();
+      invoices.forEach((invoice, i) => {
+        let page = perCustomer.get(invoice.customerId);
+        if (!page) perCustomer.set(invoice.customerId, (page = { rows: [], lines: withLines ? [] : null }));
+        page.rows.push(invoice);
+        page.lines?.push(toPlainRows(em, InvoiceLine, (rows[i]!.lines_json as Record<string, unknown>[] | null) ?? []));
+      });
+      for (const k of group) byKey.set(invoicePageCacheKey(k), perCustomer.get(k.customerId) ?? { rows: [], lines: withLines ? [] : null });
     }),
   );
-  return keys.map((k) => byKey.get(invoicePageCacheKey(k)) ?? []);
+  return keys.map((k) => byKey.get(invoicePageCacheKey(k)) ?? { rows: [], lines: null });
 }
 
 /** Invoices per (customer, status): one `group by` statement per status among the keys. */
@@ -136,21 +153,26 @@ export async function batchInvoiceCounts(em: PlainReader, keys: readonly Invoice
 }
 
 export async function batchInvoicesById(em: PlainReader, ids: readonly string[]): Promise<(InvoiceRow | null)[]> {
-  const rows = await readPlainRows(em, Invoice, `select ${selectColumns(em, Invoice, READ_OMIT)} from invoices where id in (${placeholders(ids.length)})`, ids, READ_OMIT);
+  const rows = await readPreparedRows(em, Invoice, `select ${selectColumns(em, Invoice, READ_OMIT)} from invoices where id = any($1::text[])`, [ids], READ_OMIT);
   const byId = new Map(rows.map((r) => [r.id, r]));
   return ids.map((id) => byId.get(id) ?? null);
 }
 
 /** Each invoice's lines in Stripe's order. */
 export async function batchInvoiceLines(em: PlainReader, invoiceIds: readonly string[]): Promise<InvoiceLine[][]> {
-  const rows = await readPlainRows(
-    em,
-    InvoiceLine,
-    `select * from invoice_lines where invoice_id in (${placeholders(invoiceIds.length)}) order by invoice_id asc, position asc`,
-    invoiceIds,
-  );
+  const rows = await readPreparedRows(em, InvoiceLine, 'select * from invoice_lines where invoice_id = any($1::text[]) order by invoice_id asc, position asc', [invoiceIds]);
   const byInvoice = groupBy(rows, (r) => r.invoiceId);
   return invoiceIds.map((id) => byInvoice.get(id) ?? []);
+}
+
+/** A page's key but the customer: checks `first` and `after` (BAD_USER_INPUT naming the field). */
+export function invoicePageShape(input: ListInvoicesInput & { withLines?: boolean }): Omit<InvoicePageKey, 'customerId'> {
+  return {
+    status: input.status ?? null,
+    first: pageSize(input.first),
+    after: input.after ? decodeCursor(input.after) : null,
+    withLines: input.withLines === true,
+  };
 }
 
 function toPage(rows: InvoiceRow[], first: number): InvoicePage {
@@ -170,12 +192,14 @@ export class InvoiceQueries {
   }
 
   /** One customer's invoices, newest first (batched with other customers' pages of the same shape). */
-  async pageForCustomer(customerId: string, input: ListInvoicesInput): Promise<InvoicePage> {
-    const first = pageSize(input.first);
-    const after = input.after ? decodeCursor(input.after) : null;
-    const rows = await this.loaders.invoicePageRows.load({ customerId, status: input.status ?? null, first, after });
-    for (const row of rows) this.loaders.invoiceById.prime(row.id, row);
-    return toPage(rows, first);
+  async pageForCustomer(customerId: string, input: ListInvoicesInput & { withLines?: boolean }): Promise<InvoicePage> {
+    const shape = invoicePageShape(input);
+    const { rows, lines } = await this.loaders.invoicePageRows.load({ customerId, ...shape });
+    rows.forEach((row, i) => {
+      this.loaders.invoiceById.prime(row.id, row);
+      if (lines) this.loaders.invoiceLinesByInvoiceId.prime(row.id, lines[i]!);
+    });
+    return toPage(rows, shape.first);
   }
 
   countForCustomer(customerId: string, status: InvoiceStatusValue | null | undefined): Promise<number> {

@@ -15,7 +15,7 @@ interface GetOptions {
   json?: boolean;
 }
 
-export function customerJson(c: Customer) {
+export function customerJson(c: Omit<Customer, 'raw'>) {
   return {
     id: c.id,
     externalId: c.externalId ?? null,

@@ -10,7 +10,7 @@ import { cancelSubscriptionNow } from './subscriptions.js';
 
 export { createSubscription, cancelSubscriptionNow, chargeInvoice, type CreateSubscriptionInput } from './subscriptions.js';
 export { updateSubscription, resumeSubscription, type UpdateSubscriptionInput } from './subscription-update.js';
-export { payInvoice } from './routes-invoices.js';
+export { payInvoice, invoiceOfPaymentIntent, confirmInvoicePaymentIntent } from './routes-invoices.js';
 export { finalizeInvoice } from './invoices.js';
 export { invoicePaymentIntent } from './payments.js';
 export { processDue } from './engine.js';

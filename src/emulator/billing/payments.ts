@@ -1,7 +1,9 @@
 import type Stripe from 'stripe';
 import type { Emulator } from '../emulator.js';
 import { previousAttributes } from '../events.js';
-import { newId, newSecret } from '../ids.js';
+import { newId } from '../ids.js';
+import { declineOf as cardDeclineOf } from '../resources/charges.js';
+import { chargePaymentIntent, newPaymentIntent, type ChargeOutcome, type ChargeSession } from '../resources/payment-intents.js';
 import { cardBehaviour, type PaymentMethodRecord } from '../resources/payment-methods.js';
 import type { Stored } from '../store.js';
 import { DAY_SECONDS } from './periods.js';
@@ -17,22 +19,7 @@ import {
 } from './records.js';
 import { billingSettings } from './settings.js';
 
-/**
- * What a charge attempt did: Stripe's card error body on failure; `requiresAction` when the card
- * waits for the customer's 3-D Secure challenge (the PaymentIntent is `requires_action`).
- */
-export type ChargeOutcome =
-  | { ok: true }
-  | { ok: false; requiresAction: false; error: Stripe.PaymentIntent.LastPaymentError }
-  | { ok: false; requiresAction: true };
-
-/**
- * Whether the customer is there to authenticate a charge: `off_session` (renewals, retries,
- * `invoices.pay`), `on_session` (a subscription's first invoice, confirming a PaymentIntent: a
- * card that needs 3-D Secure waits for the challenge), or `authenticated` (the challenge was
- * passed: confirming a `requires_action` PaymentIntent, as Stripe.js does afterwards).
- */
-export type ChargeSession = 'off_session' | 'on_session' | 'authenticated';
+export type { ChargeOutcome, ChargeSession } from '../resources/payment-intents.js';
 
 /** The payment method an invoice charges: explicit, else the invoice's, the subscription's, the customer's default (a legacy `default_source` card last). */
 export function invoicePaymentMethod(emu: Emulator, inv: InvoiceRecord): PaymentMethodRecord | null {
@@ -84,23 +71,7 @@ function declineOf(pm: PaymentMethodRecord | null): Stripe.PaymentIntent.LastPay
       message: 'The invoice has no payment method to charge.',
     } as Stripe.PaymentIntent.LastPaymentError;
   }
-  // Off-session, a card that needs 3-D Secure is declined (Stripe's `authentication_required`).
-  return needsAuthentication(pm)
-    ? cardDecline(pm, 'authentication_required', 'Your card was declined. This transaction requires authentication.')
-    : cardDecline(pm, 'card_declined', 'Your card was declined.', 'generic_decline');
-}
-
-/** A card-declined `last_payment_error` (its doc page is named after the code). */
-function cardDecline(pm: PaymentMethodRecord, code: 'authentication_required' | 'card_declined', message: string, declineCode: string = code): Stripe.PaymentIntent.LastPaymentError {
-  return {
-    type: 'card_error',
-    code,
-    decline_code: declineCode,
-    message,
-    payment_method: structuredClone(pm) as Stripe.PaymentMethod,
-    payment_method_type: 'card',
-    doc_url: `https://stripe.com/docs/error-codes/${code.replaceAll('_', '-')}`,
-  } as Stripe.PaymentIntent.LastPaymentError;
+  return cardDeclineOf(pm);
 }
 
 /** The decline a charge on this card would get, as a `StripeError` body (for 402 responses). */
@@ -117,52 +88,13 @@ export function invoicePaymentIntent(emu: Emulator, inv: InvoiceRecord): Payment
 
 export function createInvoicePaymentIntent(emu: Emulator, inv: InvoiceRecord): PaymentIntentRecord {
   const now = emu.nowFor(inv);
-  const id = newId('pi', 24);
-  const pi = {
-    id,
-    object: 'payment_intent',
-    allowed_payment_method_types: null,
+  const pi = newPaymentIntent(emu, {
     amount: inv.amount_due,
-    amount_capturable: 0,
-    amount_received: 0,
-    application: null,
-    application_fee_amount: null,
-    automatic_payment_methods: null,
-    canceled_at: null,
-    cancellation_reason: null,
-    capture_method: 'automatic',
-    client_secret: `${id}_secret_${newSecret('x').slice(2, 26)}`,
-    confirmation_method: 'automatic',
     created: now,
     currency: inv.currency,
     customer: idOf(inv.customer),
-    customer_account: null,
     description: inv.billing_reason === 'subscription_create' ? 'Subscription creation' : inv.billing_reason === 'subscription_update' ? 'Subscription update' : inv.billing_reason === 'subscription_cycle' ? 'Subscription cycle' : null,
-    excluded_payment_method_types: null,
-    last_payment_error: null,
-    latest_charge: null,
-    livemode: false,
-    managed_payments: null,
-    metadata: {},
-    next_action: null,
-    on_behalf_of: null,
-    payment_method: null,
-    payment_method_configuration_details: null,
-    payment_method_options: { card: { installments: null, mandate_options: null, network: null, request_three_d_secure: 'automatic' } },
-    payment_method_types: ['card'],
-    payment_record: null,
-    processing: null,
-    receipt_email: null,
-    review: null,
-    setup_future_usage: null,
-    shipping: null,
-    source: null,
-    statement_descriptor: null,
-    statement_descriptor_suffix: null,
-    status: 'requires_payment_method',
-    transfer_group: null,
-  } as unknown as PaymentIntentRecord;
-  emu.store.insert('payment_intent', pi);
+  });
   const paymentId = newId('inpay', 24);
   emu.store.insert('invoice_payment', {
     id: paymentId,
@@ -191,37 +123,6 @@ export function invoicePayments(emu: Emulator, invoiceId: string): InvoicePaymen
     .filter((p): p is InvoicePaymentRecord => p !== undefined);
 }
 
-function recordCharge(emu: Emulator, pi: PaymentIntentRecord, pm: PaymentMethodRecord | null, ok: boolean): string {
-  const declineCode = needsAuthentication(pm) ? 'authentication_required' : 'generic_decline';
-  const charge: Stored = {
-    id: newId('ch', 24),
-    object: 'charge',
-    amount: pi.amount,
-    amount_captured: ok ? pi.amount : 0,
-    amount_refunded: 0,
-    captured: ok,
-    created: emu.nowFor(pi),
-    currency: pi.currency,
-    customer: pi.customer,
-    description: pi.description,
-    failure_code: ok ? null : declineCode === 'authentication_required' ? 'authentication_required' : 'card_declined',
-    failure_message: ok ? null : declineCode === 'authentication_required' ? 'Your card was declined. This transaction requires authentication.' : 'Your card was declined.',
-    livemode: false,
-    metadata: {},
-    outcome: ok
-      ? { network_status: 'approved_by_network', reason: null, risk_level: 'normal', seller_message: 'Payment complete.', type: 'authorized' }
-      : { network_status: 'declined_by_network', reason: declineCode, risk_level: 'normal', seller_message: 'The bank did not return any further details with this decline.', type: 'issuer_declined' },
-    paid: ok,
-    payment_intent: pi.id,
-    payment_method: pm?.id ?? null,
-    refunded: false,
-    status: ok ? 'succeeded' : 'failed',
-  };
-  emu.store.insert('charge', charge);
-  emu.events.emit(ok ? 'charge.succeeded' : 'charge.failed', charge);
-  return charge.id;
-}
-
 /**
  * Charges a finalized invoice's PaymentIntent once. Success: PI succeeded, invoice paid
  * (`charge.succeeded`, `payment_intent.succeeded`, `invoice.paid`, `invoice.payment_succeeded`).
@@ -245,67 +146,31 @@ export function attemptInvoicePayment(
   const before = { attempt_count: inv.attempt_count, attempted: inv.attempted, next_payment_attempt: inv.next_payment_attempt, auto_advance: inv.auto_advance };
   inv.attempt_count += 1;
   inv.attempted = true;
-  if (session === 'on_session' && needsAuthentication(pm)) {
-    requireAction(emu, pi, pm!);
-    emu.store.changed();
-    emu.events.emit('invoice.payment_action_required', inv);
-    const after = { attempt_count: inv.attempt_count, attempted: inv.attempted, next_payment_attempt: inv.next_payment_attempt, auto_advance: inv.auto_advance };
-    emu.events.emit('invoice.updated', inv, { previousAttributes: previousAttributes(before, after) });
-    return { ok: false, requiresAction: true };
-  }
-  if (wouldSucceed(pm, session)) {
-    const chargeId = recordCharge(emu, pi, pm, true);
-    Object.assign(pi, {
-      status: 'succeeded',
-      amount_received: pi.amount,
-      payment_method: pm!.id,
-      latest_charge: chargeId,
-      last_payment_error: null,
-      next_action: null,
-    });
-    emu.events.emit('payment_intent.succeeded', pi);
+  const after = () => ({ attempt_count: inv.attempt_count, attempted: inv.attempted, next_payment_attempt: inv.next_payment_attempt, auto_advance: inv.auto_advance });
+  const outcome: ChargeOutcome = pm ? chargePaymentIntent(emu, pi, pm, session) : { ok: false, requiresAction: false, error: declineOf(null) };
+  if (outcome.ok) {
     markInvoicePaid(emu, inv, now, false);
-    return { ok: true };
+    return outcome;
   }
-  const error = declineOf(pm);
-  if (pm) pi.latest_charge = recordCharge(emu, pi, pm, false);
-  Object.assign(pi, { status: 'requires_payment_method', payment_method: null, last_payment_error: error, next_action: null });
-  emu.events.emit('payment_intent.payment_failed', pi);
+  if (!pm && !outcome.requiresAction) {
+    Object.assign(pi, { status: 'requires_payment_method', payment_method: null, last_payment_error: outcome.error, next_action: null });
+    emu.events.emit('payment_intent.payment_failed', pi);
+  }
   // A manual attempt (pay, confirm) leaves the automatic retry schedule as it was.
-  if (!opts.manual) {
+  const automatic = !opts.manual && inv.billing_reason !== 'subscription_create';
+  if (automatic) {
     inv.next_payment_attempt = nextAttempt(emu, inv, now);
     // Retries exhausted: automatic collection of this invoice stops.
-    if (inv.next_payment_attempt === null && inv.billing_reason !== 'subscription_create') inv.auto_advance = false;
+    if (inv.next_payment_attempt === null) inv.auto_advance = false;
   }
   emu.store.changed();
-  emu.events.emit('invoice.payment_failed', inv);
-  // Only these fields change with a failed attempt.
-  const after = { attempt_count: inv.attempt_count, attempted: inv.attempted, next_payment_attempt: inv.next_payment_attempt, auto_advance: inv.auto_advance };
-  emu.events.emit('invoice.updated', inv, { previousAttributes: previousAttributes(before, after) });
-  return { ok: false, requiresAction: false, error };
-}
-
-/**
- * The PaymentIntent waits for the customer's 3-D Secure challenge (`payment_intent.requires_action`):
- * Stripe.js handles `use_stripe_sdk`, then confirms the PaymentIntent again.
- */
-function requireAction(emu: Emulator, pi: PaymentIntentRecord, pm: PaymentMethodRecord): void {
-  Object.assign(pi, {
-    status: 'requires_action',
-    payment_method: pm.id,
-    last_payment_error: null,
-    next_action: {
-      type: 'use_stripe_sdk',
-      use_stripe_sdk: {
-        type: 'three_d_secure_redirect',
-        stripe_js: `${emu.baseUrl}/_emulator/3ds/${pi.id}`,
-        source: `src_${pi.id.slice(3)}`,
-        directory_server_name: 'visa',
-      },
-    },
-  });
-  emu.store.changed();
-  emu.events.emit('payment_intent.requires_action', pi);
+  // A card that needs 3-D Secure: the customer must authenticate this payment (on the hosted
+  // invoice page or with Stripe.js); an automatic attempt also counts as a failed one.
+  if (outcome.requiresAction) emu.events.emit('invoice.payment_action_required', inv);
+  if (!outcome.requiresAction || automatic) emu.events.emit('invoice.payment_failed', inv);
+  // Only these fields change with an attempt that did not pay.
+  emu.events.emit('invoice.updated', inv, { previousAttributes: previousAttributes(before, after()) });
+  return outcome;
 }
 
 /** When the retry schedule tries again; null after the last retry or for invoices Stripe does not retry. */

@@ -42,12 +42,36 @@ export function payInvoice(
   if (inv.status !== 'open') throw invalidRequest(`You can only pay an open invoice; this one is ${inv.status}.`, undefined, 'invoice_not_editable');
   const pm: PaymentMethodRecord | null = paymentMethod ? resolvePaymentMethod(emu, paymentMethod, param) : null;
   const outcome = chargeInvoice(emu, inv, pm, true, session);
+  if (!outcome.ok && outcome.requiresAction && session === 'off_session') {
+    // Stripe's answer to `invoices.pay` when the card asks for 3-D Secure: the PaymentIntent waits
+    // in `requires_action` for the customer (hosted invoice page or Stripe.js).
+    const pi = invoicePaymentIntent(emu, inv);
+    throw new StripeError(402, {
+      type: 'card_error',
+      code: 'invoice_payment_intent_requires_action',
+      message:
+        'This payment requires additional user action before it can be completed successfully. Payment can be completed using the PaymentIntent associated with the invoice. For more details see: https://stripe.com/docs/billing/subscriptions/overview#requires-action',
+      doc_url: 'https://stripe.com/docs/error-codes/invoice-payment-intent-requires-action',
+      ...(pi ? { payment_intent: structuredClone(pi) } : {}),
+    });
+  }
   if (!outcome.ok && !outcome.requiresAction) {
     // The error of the card actually charged (the given one, else the invoice's default).
     const pi = invoicePaymentIntent(emu, inv);
     throw new StripeError(402, { ...(outcome.error as unknown as Record<string, unknown>), ...(pi ? { payment_intent: structuredClone(pi) } : {}), type: 'card_error' } as never);
   }
   return inv;
+}
+
+/** The invoice a PaymentIntent pays (through its `invoice_payment`), if any. */
+export function invoiceOfPaymentIntent(emu: Emulator, pi: PaymentIntentRecord): InvoiceRecord | undefined {
+  const invPayment = emu.store.all<Stripe.InvoicePayment & Stored>('invoice_payment').find((ip) => ip.payment.payment_intent === pi.id);
+  return invPayment ? emu.store.get<InvoiceRecord>('invoice', idOf(invPayment.invoice)!) : undefined;
+}
+
+/** Confirming an invoice's PaymentIntent pays the invoice, on session (or after the passed challenge). */
+export function confirmInvoicePaymentIntent(emu: Emulator, pi: PaymentIntentRecord, paymentMethod: string, session: ChargeSession): void {
+  payInvoice(emu, invoiceOfPaymentIntent(emu, pi)!, paymentMethod, 'payment_method', session);
 }
 
 export function registerInvoiceRoutes(router: Router, emu: Emulator): void {
@@ -369,38 +393,6 @@ export function registerInvoiceRoutes(router: Router, emu: Emulator): void {
   });
 
   // ---- payment intents and invoice payments ----
-
-  router.get('/v1/payment_intents/:id', ({ params: p, path }) => {
-    p.string('client_secret');
-    p.done();
-    return emu.store.require<PaymentIntentRecord>('payment_intent', path.id!, 'payment_intent');
-  });
-
-  router.post('/v1/payment_intents/:id/confirm', ({ params: p, path }) => {
-    const paymentMethod = p.string('payment_method');
-    p.string('return_url');
-    p.bool('off_session');
-    p.string('client_secret');
-    p.enum('setup_future_usage', ['off_session', 'on_session'] as const);
-    p.done();
-    const pi = emu.store.require<PaymentIntentRecord>('payment_intent', path.id!, 'payment_intent');
-    if (pi.status === 'succeeded') {
-      throw invalidRequest('This PaymentIntent has already succeeded.', undefined, 'payment_intent_unexpected_state');
-    }
-    const invPayment = emu.store.all<Stripe.InvoicePayment & Stored>('invoice_payment').find((ip) => ip.payment.payment_intent === pi.id);
-    const inv = invPayment ? emu.store.get<InvoiceRecord>('invoice', idOf(invPayment.invoice)!) : undefined;
-    if (!inv) throw invalidRequest('The emulator only confirms PaymentIntents of invoices.', undefined, 'payment_intent_unexpected_state');
-    if (!paymentMethod && !pi.payment_method) {
-      throw invalidRequest('You cannot confirm this PaymentIntent because it\'s missing a payment method.', 'payment_method', 'payment_intent_unexpected_state');
-    }
-    // Confirming a requires_action PaymentIntent with its own card is what Stripe.js does after the
-    // customer passed the 3-D Secure challenge: the emulator takes it as authenticated. Any other
-    // confirm is on session (a card that needs 3-D Secure then waits for the challenge).
-    const samePm = paymentMethod === undefined || paymentMethod === idOf(pi.payment_method);
-    const session: ChargeSession = pi.status === 'requires_action' && samePm ? 'authenticated' : 'on_session';
-    payInvoice(emu, inv, paymentMethod ?? idOf(pi.payment_method)!, 'payment_method', session);
-    return pi;
-  });
 
   router.get('/v1/invoice_payments', ({ params: p, url }) => {
     const invoice = p.string('invoice');

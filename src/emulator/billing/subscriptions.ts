@@ -475,7 +475,7 @@ export function afterInvoicePaymentFailed(emu: Emulator, inv: InvoiceRecord, aut
 
 /**
  * Charges an open invoice and applies the subscription consequences (used by the clock, pay and
- * confirm). Off session unless said otherwise; waiting for 3-D Secure changes no subscription.
+ * confirm). Off session unless said otherwise.
  */
 export function chargeInvoice(
   emu: Emulator,
@@ -487,7 +487,8 @@ export function chargeInvoice(
   const card = pm ?? invoicePaymentMethod(emu, inv);
   const outcome = attemptInvoicePayment(emu, inv, card, { manual, session });
   if (outcome.ok) afterInvoicePaid(emu, inv, card);
-  else if (!outcome.requiresAction) afterInvoicePaymentFailed(emu, inv, !manual);
+  // Waiting for 3-D Secure is a failed payment for a renewal (past_due) as a decline is.
+  else afterInvoicePaymentFailed(emu, inv, !manual);
   return outcome;
 }
 

@@ -222,6 +222,14 @@ export class Params {
     return list as string[];
   }
 
+  /**
+   * Accepts a parameter (of any shape, nested keys included) that Stripe takes but the emulator does
+   * not model, such as `mandate_data` or `payment_method_options`: it is not reported as unknown.
+   */
+  accept(key: string): void {
+    this.take(key);
+  }
+
   /** Throws for the first parameter no handler read, here or in a nested hash. */
   done(): void {
     for (const key of Object.keys(this.raw)) {

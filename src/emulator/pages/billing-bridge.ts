@@ -2,10 +2,12 @@ import type Stripe from 'stripe';
 import type { DiscountRequest } from '../billing/discounts.js';
 import {
   createSubscription as createBilledSubscription,
+  invoicePaymentIntent,
   payInvoice as payBilledInvoice,
   updateSubscription,
 } from '../billing/index.js';
 import type { InvoiceRecord } from '../billing/records.js';
+import type { ChargeSession } from '../resources/payment-intents.js';
 import { liveSubscription } from '../billing/subscriptions.js';
 import type { Emulator } from '../emulator.js';
 import type { Router } from '../http/router.js';
@@ -75,9 +77,16 @@ export function createSubscription(ctx: PagesContext, sub: NewSubscription): Str
 }
 
 /** Pays an open invoice through the billing engine's `payInvoice` (`invoices.pay`: `invoice.paid`, or the failure events and a 402 card error). */
-export function payInvoice(ctx: PagesContext, invoiceId: string, paymentMethod?: string): Stripe.Invoice {
+export function payInvoice(ctx: PagesContext, invoiceId: string, paymentMethod?: string, session: ChargeSession = 'off_session'): Stripe.Invoice {
   const inv = ctx.emu.store.require<InvoiceRecord>('invoice', invoiceId, 'invoice');
-  return payBilledInvoice(ctx.emu, inv, paymentMethod);
+  return payBilledInvoice(ctx.emu, inv, paymentMethod, 'payment_method', session);
+}
+
+/** The invoice's PaymentIntent when it waits for the customer's 3-D Secure challenge. */
+export function pendingAuthentication(emu: Emulator, invoiceId: string): Stripe.PaymentIntent | null {
+  const inv = emu.store.require<InvoiceRecord>('invoice', invoiceId, 'invoice');
+  const pi = invoicePaymentIntent(emu, inv);
+  return pi?.status === 'requires_action' && inv.status === 'open' ? pi : null;
 }
 
 /** Cancels at period end or renews, through the billing engine's `updateSubscription` (`customer.subscription.updated`). */

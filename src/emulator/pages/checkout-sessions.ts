@@ -5,11 +5,15 @@ import { newId } from '../ids.js';
 import type { Params } from '../http/params.js';
 import { assertRedeemable, findPromotionCode, requireCoupon, type PromotionCodeRecord } from '../resources/coupons.js';
 import { liveCustomer, type CustomerRecord } from '../resources/customers.js';
-import { cardBehaviour, resolvePaymentMethod } from '../resources/payment-methods.js';
+import { cardBehaviour, markAttached, resolvePaymentMethod, type PaymentMethodRecord } from '../resources/payment-methods.js';
+import { chargePaymentIntent, newPaymentIntent } from '../resources/payment-intents.js';
+import { confirmSetupIntent, createSetupIntent } from '../resources/setup-intents.js';
 import type { PriceRecord } from '../resources/prices.js';
 import type { Stored } from '../store.js';
 import { discountPerLine, priceAmount } from './amounts.js';
 import { attachDefaultCard, createCustomer, createSubscription, type PagesContext } from './billing-bridge.js';
+import { callApi } from './internal-api.js';
+import { readShipping } from '../resources/charges.js';
 import { checkRedirectUrl } from './urls.js';
 
 export type CheckoutSessionRecord = Stripe.Checkout.Session & Stored;
@@ -29,7 +33,76 @@ interface StoredSubscriptionData extends Stored {
   metadata: Record<string, string>;
 }
 
+/** What the session puts on the PaymentIntent (`payment` mode) or SetupIntent (`setup` mode) it creates. */
+const INTENT_DATA_KIND = 'checkout.session_intent_data';
+interface PaymentIntentData {
+  description: string | null;
+  metadata: Record<string, string>;
+  shipping: Stripe.PaymentIntent.Shipping | null;
+  setup_future_usage: 'off_session' | 'on_session' | null;
+  capture_method: 'automatic' | 'automatic_async' | 'manual' | null;
+  receipt_email: string | null;
+  statement_descriptor: string | null;
+  statement_descriptor_suffix: string | null;
+}
+interface StoredIntentData extends Stored {
+  payment_intent_data: PaymentIntentData | null;
+  setup_intent_data: { description: string | null; metadata: Record<string, string> } | null;
+}
+
 const DAY = 24 * 3600;
+
+function cleanMetadata(m: Record<string, string | null> | null | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(m ?? {}).filter(([, v]) => v !== null)) as Record<string, string>;
+}
+
+function readPaymentIntentData(p: Params): PaymentIntentData {
+  const data: PaymentIntentData = {
+    description: p.string('description') ?? null,
+    metadata: cleanMetadata(p.metadata()),
+    shipping: readShipping(p.object('shipping')) ?? null,
+    setup_future_usage: p.enum('setup_future_usage', ['off_session', 'on_session'] as const) ?? null,
+    capture_method: p.enum('capture_method', ['automatic', 'automatic_async', 'manual'] as const) ?? null,
+    receipt_email: p.string('receipt_email') ?? null,
+    statement_descriptor: p.string('statement_descriptor') ?? null,
+    statement_descriptor_suffix: p.string('statement_descriptor_suffix') ?? null,
+  };
+  p.string('transfer_group');
+  p.string('on_behalf_of');
+  return data;
+}
+
+type PriceData = {
+  currency: string;
+  product?: string;
+  product_data?: { [k: string]: string | string[] | { [k: string]: string | null } };
+  unit_amount?: number;
+  unit_amount_decimal?: string;
+  recurring?: { [k: string]: string | number };
+  tax_behavior?: string;
+};
+
+/** `line_items[][price_data]`: what `POST /v1/prices` takes for an inline price (checked again there). */
+function readPriceData(p: Params): PriceData {
+  const currency = p.string('currency', { required: true });
+  const product = p.string('product');
+  const pd = p.object('product_data');
+  const productData = pd ? { name: pd.string('name', { required: true }), description: pd.string('description'), metadata: pd.metadata() ?? undefined, images: pd.strings('images'), tax_code: pd.string('tax_code'), unit_label: pd.string('unit_label') } : undefined;
+  const unitAmount = p.int('unit_amount', { min: 0 });
+  const unitAmountDecimal = p.decimal('unit_amount_decimal');
+  const r = p.object('recurring');
+  const recurring = r ? { interval: r.enum('interval', ['day', 'week', 'month', 'year'] as const, { required: true }), ...(r.has('interval_count') ? { interval_count: r.int('interval_count', { min: 1 })! } : {}) } : undefined;
+  const taxBehavior = p.enum('tax_behavior', ['exclusive', 'inclusive', 'unspecified'] as const);
+  return {
+    currency,
+    ...(product ? { product } : {}),
+    ...(productData ? { product_data: JSON.parse(JSON.stringify(productData)) as PriceData['product_data'] } : {}),
+    ...(unitAmount !== undefined ? { unit_amount: unitAmount } : {}),
+    ...(unitAmountDecimal !== undefined ? { unit_amount_decimal: unitAmountDecimal } : {}),
+    ...(recurring ? { recurring } : {}),
+    ...(taxBehavior ? { tax_behavior: taxBehavior } : {}),
+  };
+}
 
 export function sessionLineItems(emu: Emulator, sessionId: string): CheckoutLineItem[] {
   return emu.store.get<StoredLineItems>(LINE_ITEMS_KIND, sessionId)?.items ?? [];
@@ -51,14 +124,15 @@ export function couponOf(emu: Emulator, d: { coupon?: unknown; promotion_code?: 
 }
 
 /** Parses and validates `POST /v1/checkout/sessions`, then stores the new open session. */
-export function createCheckoutSession(emu: Emulator, p: Params): CheckoutSessionRecord {
+export async function createCheckoutSession(ctx: PagesContext, p: Params): Promise<CheckoutSessionRecord> {
+  const { emu } = ctx;
   const mode = p.enum('mode', ['payment', 'setup', 'subscription'] as const, { required: true });
   const lineItemParams = p.objects('line_items');
-  const lines = (lineItemParams ?? []).map((li, i) => ({
-    price: li.string('price', { required: true }),
-    quantity: li.int('quantity', { min: 1, max: 999_999 }),
-    param: `line_items[${i}]`,
-  }));
+  const lines = (lineItemParams ?? []).map((li, i) => {
+    const priceData = li.object('price_data');
+    const price = priceData ? undefined : li.string('price', { required: true });
+    return { price, priceData: priceData ? readPriceData(priceData) : undefined, quantity: li.int('quantity', { min: 1, max: 999_999 }), param: `line_items[${i}]` };
+  });
   const customerId = p.string('customer');
   const customerEmail = p.string('customer_email');
   const successUrl = p.string('success_url');
@@ -77,12 +151,21 @@ export function createCheckoutSession(emu: Emulator, p: Params): CheckoutSession
   const paymentMethodTypes = p.strings('payment_method_types');
   const billingAddressCollection = p.enum('billing_address_collection', ['auto', 'required'] as const);
   const paymentMethodCollection = p.enum('payment_method_collection', ['always', 'if_required'] as const);
+  const piData = p.object('payment_intent_data');
+  const paymentIntentData = piData ? readPaymentIntentData(piData) : null;
+  const siData = p.object('setup_intent_data');
+  const setupIntentData = siData ? { description: siData.string('description') ?? null, metadata: cleanMetadata(siData.metadata()) } : null;
+  const currencyParam = p.string('currency')?.toLowerCase();
+  const customerCreation = p.enum('customer_creation', ['always', 'if_required'] as const);
   p.done();
 
-  if (mode !== 'subscription') {
-    throw invalidRequest('The emulator supports Checkout Sessions with `mode=subscription` only.', 'mode');
-  }
-  if (lines.length === 0) throw missingParam('line_items');
+  if (paymentIntentData && mode !== 'payment') throw invalidRequest('You can only specify `payment_intent_data` in `payment` mode.', 'payment_intent_data');
+  if (setupIntentData && mode !== 'setup') throw invalidRequest('You can only specify `setup_intent_data` in `setup` mode.', 'setup_intent_data');
+  if (subscriptionData && mode !== 'subscription') throw invalidRequest('You can only specify `subscription_data` in `subscription` mode.', 'subscription_data');
+  if (mode === 'setup') {
+    if (lines.length > 0) throw invalidRequest('You cannot pass `line_items` in `setup` mode.', 'line_items');
+    if (!currencyParam && !customerId) throw missingParam('currency');
+  } else if (lines.length === 0) throw missingParam('line_items');
   if (customerId && customerEmail) {
     throw invalidRequest('You may only specify one of these parameters: customer, customer_email.', 'customer_email');
   }
@@ -92,8 +175,8 @@ export function createCheckoutSession(emu: Emulator, p: Params): CheckoutSession
   if (discounts.length > 1) throw invalidRequest('You may only specify one discount.', 'discounts');
   checkRedirectUrl(successUrl, 'success_url');
   checkRedirectUrl(cancelUrl, 'cancel_url');
-  if (paymentMethodTypes && paymentMethodTypes.some((t) => t !== 'card')) {
-    throw invalidRequest('The emulator supports only `card` payment methods.', 'payment_method_types');
+  if (paymentMethodTypes && paymentMethodTypes.some((t) => t !== 'card' && !(t === 'sepa_debit' && mode === 'payment'))) {
+    throw invalidRequest('The emulator supports `card` payment methods (and `sepa_debit` in `payment` mode).', 'payment_method_types');
   }
   const customer = customerId ? liveCustomer(emu, customerId, 'customer') : null;
   discounts.forEach((d, i) => {
@@ -107,9 +190,25 @@ export function createCheckoutSession(emu: Emulator, p: Params): CheckoutSession
     }
   });
 
-  const prices = lines.map((l) => {
-    const price = emu.store.require<PriceRecord>('price', l.price, 'price', `${l.param}[price]`);
+  for (const l of lines) {
+    if (l.priceData && !!l.priceData.product === !!l.priceData.product_data) throw invalidRequest('You must specify exactly one of product, product_data.', `${l.param}[price_data]`);
+    if (l.priceData?.product) emu.store.require('product', l.priceData.product, 'product', `${l.param}[price_data][product]`);
+    if (l.priceData && (mode === 'subscription') !== !!l.priceData.recurring) {
+      throw invalidRequest(mode === 'subscription' ? 'In `subscription` mode, price_data needs `recurring`.' : 'In `payment` mode, price_data cannot be recurring.', `${l.param}[price_data]`);
+    }
+  }
+  // Inline prices (and their products) are created as `POST /v1/prices` would, once the rest is valid.
+  const inline = await Promise.all(
+    lines.map((l) => (l.priceData ? callApi<PriceRecord>(ctx.router, emu, 'POST', '/v1/prices', { ...l.priceData }) : Promise.resolve(undefined))),
+  );
+  const prices = lines.map((l, i) => {
+    const price = inline[i] ?? emu.store.require<PriceRecord>('price', l.price!, 'price', `${l.param}[price]`);
     if (!price.active) throw invalidRequest(`The price \`${price.id}\` is not active.`, `${l.param}[price]`);
+    if (mode === 'payment') {
+      if (price.recurring) throw invalidRequest('You must be in `subscription` mode to use recurring prices; `payment` mode takes one-time prices.', `${l.param}[price]`);
+      if (l.quantity === undefined) throw missingParam(`${l.param}[quantity]`);
+      return price;
+    }
     if (!price.recurring) {
       throw invalidRequest('The emulator needs recurring prices in `subscription` mode.', `${l.param}[price]`);
     }
@@ -120,11 +219,11 @@ export function createCheckoutSession(emu: Emulator, p: Params): CheckoutSession
     if (!metered && l.quantity === undefined) throw missingParam(`${l.param}[quantity]`);
     return price;
   });
-  const currency = prices[0]!.currency;
-  const interval = prices[0]!.recurring!;
+  const currency = prices[0]?.currency ?? currencyParam ?? customer?.currency ?? 'usd';
+  const interval = prices[0]?.recurring;
   prices.forEach((price, i) => {
     if (price.currency !== currency) throw invalidRequest('All prices must be in the same currency.', `line_items[${i}][price]`);
-    if (price.recurring!.interval !== interval.interval || price.recurring!.interval_count !== interval.interval_count) {
+    if (interval && (price.recurring!.interval !== interval.interval || price.recurring!.interval_count !== interval.interval_count)) {
       throw invalidRequest('All recurring prices must have the same billing interval.', `line_items[${i}][price]`);
     }
   });
@@ -180,7 +279,7 @@ export function createCheckoutSession(emu: Emulator, p: Params): CheckoutSession
     custom_text: { after_submit: null, shipping_address: null, submit: null, terms_of_service_acceptance: null },
     customer: customer?.id ?? null,
     customer_account: null,
-    customer_creation: customer ? null : 'always',
+    customer_creation: customer ? null : (customerCreation ?? (mode === 'subscription' ? 'always' : 'if_required')),
     customer_details: null,
     customer_email: customerEmail ?? null,
     discounts: discounts.map((d) => ({ coupon: d.coupon, promotion_code: d.promotion_code })),
@@ -199,8 +298,8 @@ export function createCheckoutSession(emu: Emulator, p: Params): CheckoutSession
     payment_method_collection: paymentMethodCollection ?? 'always',
     payment_method_configuration_details: null,
     payment_method_options: {},
-    payment_method_types: ['card'],
-    payment_status: 'unpaid',
+    payment_method_types: paymentMethodTypes ?? ['card'],
+    payment_status: mode === 'setup' ? 'no_payment_required' : 'unpaid',
     permissions: null,
     phone_number_collection: { enabled: false },
     recovered_from: null,
@@ -227,6 +326,9 @@ export function createCheckoutSession(emu: Emulator, p: Params): CheckoutSession
     trial_period_days: trial,
     metadata: Object.fromEntries(Object.entries(subscriptionMetadata ?? {}).filter(([, v]) => v !== null)) as Record<string, string>,
   });
+  if (paymentIntentData || setupIntentData) {
+    emu.store.insert<StoredIntentData>(INTENT_DATA_KIND, { id, payment_intent_data: paymentIntentData, setup_intent_data: setupIntentData });
+  }
   return session;
 }
 
@@ -318,6 +420,7 @@ export async function completeCheckout(
     if (behaviour === 'declined' || (behaviour === 'fails_after_attach' && (session.amount_total ?? 0) > 0)) {
       throw cardError('Your card was declined.', 'generic_decline', { param: 'payment_method' });
     }
+    if (session.mode !== 'subscription') return await completeWithoutSubscription(ctx, session, pm, opts);
     const customer =
       typeof session.customer === 'string'
         ? liveCustomer(emu, session.customer, 'customer')
@@ -337,29 +440,112 @@ export async function completeCheckout(
     });
     const latestInvoice = subscription.latest_invoice;
     const fresh = emu.store.get<CustomerRecord>('customer', customer.id) ?? customer;
-    session.status = 'complete';
     session.payment_status = (session.amount_total ?? 0) > 0 ? 'paid' : 'no_payment_required';
     session.customer = customer.id;
     session.subscription = subscription.id;
     session.invoice = typeof latestInvoice === 'string' ? latestInvoice : (latestInvoice?.id ?? null);
-    session.customer_details = {
-      address: null,
-      business_name: null,
-      email: fresh.email ?? null,
-      individual_name: null,
-      name: fresh.name ?? null,
-      phone: fresh.phone ?? null,
-      tax_exempt: 'none',
-      tax_ids: [],
-    };
-    session.collected_information = { business_name: null, individual_name: null, shipping_details: null };
-    session.url = null;
-    emu.store.changed();
-    emu.events.emit('checkout.session.completed', session);
-    return session;
+    return markComplete(emu, session, { address: null, email: fresh.email ?? null, name: fresh.name ?? null, phone: fresh.phone ?? null });
   } finally {
     completing.delete(session);
   }
+}
+
+/**
+ * Completes a `payment` session (a PaymentIntent for the session's total from `payment_intent_data`,
+ * charged on the card: `payment_intent.created`, the charge events, `payment_intent.succeeded`) or a
+ * `setup` session (a SetupIntent that saves the card: `setup_intent.created`, `setup_intent.succeeded`),
+ * then `checkout.session.completed`. A customer is created when the session must have one
+ * (`customer_creation: always`, or a card saved for later). The customer is on the page, so a card
+ * that needs 3-D Secure counts as authenticated there.
+ */
+async function completeWithoutSubscription(
+  ctx: PagesContext,
+  session: CheckoutSessionRecord,
+  pm: PaymentMethodRecord,
+  opts: { email?: string },
+): Promise<CheckoutSessionRecord> {
+  const { emu } = ctx;
+  const data = emu.store.get<StoredIntentData>(INTENT_DATA_KIND, session.id);
+  const piData = data?.payment_intent_data ?? null;
+  const email = session.customer_email ?? opts.email ?? pm.billing_details.email ?? null;
+  const needsCustomer = session.customer_creation === 'always' || session.mode === 'setup' || !!piData?.setup_future_usage;
+  const customer =
+    typeof session.customer === 'string'
+      ? liveCustomer(emu, session.customer, 'customer')
+      : needsCustomer
+        ? await createCustomer(ctx, { email })
+        : null;
+  if (session.mode === 'payment') {
+    const pi = newPaymentIntent(emu, {
+      amount: session.amount_total ?? 0,
+      currency: session.currency!,
+      created: emu.nowFor(session),
+      customer: customer?.id ?? null,
+      description: piData?.description ?? null,
+      metadata: piData?.metadata ?? {},
+      shipping: piData?.shipping ?? null,
+      setup_future_usage: piData?.setup_future_usage ?? null,
+      capture_method: piData?.capture_method ?? 'automatic',
+      receipt_email: piData?.receipt_email ?? null,
+      statement_descriptor: piData?.statement_descriptor ?? null,
+      statement_descriptor_suffix: piData?.statement_descriptor_suffix ?? null,
+      payment_method: pm.id,
+      payment_method_types: session.payment_method_types,
+      status: 'requires_confirmation',
+    });
+    emu.events.emit('payment_intent.created', pi);
+    if (customer && piData?.setup_future_usage) markAttached(emu, pm, customer.id);
+    if (!session.payment_method_types.includes(pm.type)) {
+      throw invalidRequest(`This Checkout Session does not accept ${pm.type} payment methods.`, 'payment_method');
+    }
+    // A bank debit completes the session unpaid; its settlement follows as an async payment event.
+    const outcome = chargePaymentIntent(emu, pi, pm, 'authenticated', {
+      onSettled: (_pi, ok) => {
+        session.payment_status = ok ? 'paid' : 'unpaid';
+        emu.store.changed();
+        emu.events.emit(ok ? 'checkout.session.async_payment_succeeded' : 'checkout.session.async_payment_failed', session);
+      },
+    });
+    if (!outcome.ok) {
+      // The session stays open for another card, as on Stripe's page.
+      const error = outcome.requiresAction ? null : outcome.error;
+      throw cardError(error?.message ?? 'Your card was declined.', error?.decline_code ?? 'generic_decline', { param: 'payment_method' });
+    }
+    session.payment_intent = pi.id;
+    session.payment_status = pi.status === 'succeeded' ? 'paid' : 'unpaid';
+  } else {
+    const si = createSetupIntent(emu, {
+      customer: customer?.id ?? null,
+      description: data?.setup_intent_data?.description ?? null,
+      metadata: data?.setup_intent_data?.metadata ?? {},
+      paymentMethod: pm.id,
+    });
+    confirmSetupIntent(emu, si, pm, true);
+    session.setup_intent = si.id;
+    session.payment_status = 'no_payment_required';
+  }
+  if (customer) session.customer = customer.id;
+  return markComplete(emu, session, {
+    address: pm.billing_details.address ?? null,
+    email: customer?.email ?? email,
+    name: customer?.name ?? pm.billing_details.name ?? null,
+    phone: customer?.phone ?? pm.billing_details.phone ?? null,
+  });
+}
+
+/** The session is paid for (or the card saved): `complete` with who did it, `checkout.session.completed`. */
+function markComplete(
+  emu: Emulator,
+  session: CheckoutSessionRecord,
+  who: { address: Stripe.Address | null; email: string | null; name: string | null; phone: string | null },
+): CheckoutSessionRecord {
+  session.status = 'complete';
+  session.customer_details = { ...who, business_name: null, individual_name: null, tax_exempt: 'none', tax_ids: [] };
+  session.collected_information = { business_name: null, individual_name: null, shipping_details: null };
+  session.url = null;
+  emu.store.changed();
+  emu.events.emit('checkout.session.completed', session);
+  return session;
 }
 
 /** `success_url` with Stripe's `{CHECKOUT_SESSION_ID}` template variable filled in. */

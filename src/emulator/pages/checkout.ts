@@ -49,7 +49,7 @@ export function registerCheckout(router: Router, emu: Emulator): void {
     }
   });
 
-  router.post('/v1/checkout/sessions', ({ params }) => createCheckoutSession(emu, params));
+  router.post('/v1/checkout/sessions', ({ params }) => createCheckoutSession(ctx, params));
 
   router.get('/v1/checkout/sessions/:id', ({ params: p, path }) => {
     p.done();
@@ -111,6 +111,26 @@ export function registerCheckout(router: Router, emu: Emulator): void {
     const session = find(path.id!);
     const paymentMethod = p.string('payment_method') ?? 'pm_card_visa';
     p.done();
+    return completeCheckout(ctx, session, paymentMethod);
+  });
+
+  /**
+   * What Checkout's own page calls (not in Stripe's published API, but what `stripe trigger
+   * checkout.session.completed` drives): read the session, then confirm it with a card;
+   * `expected_amount` must match the session's total.
+   */
+  router.get('/v1/payment_pages/:id', ({ params: p, path }) => {
+    p.done();
+    return find(path.id!);
+  });
+  router.post('/v1/payment_pages/:id/confirm', async ({ params: p, path }) => {
+    const session = find(path.id!);
+    const paymentMethod = p.string('payment_method', { required: true });
+    const expected = p.int('expected_amount', { min: 0 });
+    p.done();
+    if (expected !== undefined && expected !== (session.amount_total ?? 0)) {
+      throw new StripeError(400, { type: 'invalid_request_error', code: 'checkout_amount_mismatch', message: `The expected amount (${expected}) does not match the session's total (${session.amount_total ?? 0}).`, param: 'expected_amount' });
+    }
     return completeCheckout(ctx, session, paymentMethod);
   });
 
@@ -177,7 +197,7 @@ function checkoutPage(emu: Emulator, session: CheckoutSessionRecord, error?: str
   let body: SafeHtml;
   if (session.status === 'complete') {
     const next = successUrlFor(session);
-    body = html`<h1>Thanks for subscribing</h1><p>This checkout session is complete.</p>
+    body = html`<h1>${session.mode === 'subscription' ? 'Thanks for subscribing' : session.mode === 'payment' ? 'Thanks for your payment' : 'Your card is saved'}</h1><p>This checkout session is complete.</p>
 ${next ? html`<p><a href="${next}">Continue</a></p>` : null}`;
   } else if (session.status === 'expired') {
     body = html`<h1>This checkout session has expired</h1><p class="muted">Start again from the site you came from.</p>
@@ -186,14 +206,14 @@ ${session.cancel_url ? html`<p><a href="${session.cancel_url}">Return</a></p>` :
     const cards = CHECKOUT_TEST_CARDS.map(
       (c, i) => html`<button type="submit" name="payment_method" value="${c.token}"${i > 0 ? html` class="secondary"` : null}>${c.label}</button> <span class="muted">${c.note}</span><br>`,
     );
-    body = html`<h1>Subscribe</h1>
+    body = html`<h1>${session.mode === 'subscription' ? 'Subscribe' : session.mode === 'payment' ? 'Pay' : 'Save a card'}</h1>
 ${email ? html`<p class="muted">${email}</p>` : null}
 ${error ? html`<div class="error" role="alert">${error}</div>` : null}
 <table><thead><tr><th>Item</th><th class="num">Qty</th><th class="num">Today</th></tr></thead><tbody>${rows}</tbody>
 <tfoot>
 ${session.total_details?.amount_discount ? html`<tr><td colspan="2">Discount${coupon?.name ? html` (${coupon.name})` : null}</td><td class="num">−${formatMoney(session.total_details.amount_discount, currency)}</td></tr>` : null}
 <tr class="total"><td colspan="2">Total due today</td><td class="num" id="total">${formatMoney(session.amount_total, currency)}</td></tr></tfoot></table>
-${data.trial_period_days ? html`<div class="notice">${data.trial_period_days}-day free trial, then ${formatMoney(recurringTotal, currency)} ${formatInterval(interval)}.</div>` : html`<p class="muted">Then ${formatMoney(recurringTotal, currency)} ${formatInterval(interval)}${items.some((li) => li.price?.recurring?.usage_type === 'metered') ? ' plus usage' : ''}.</p>`}
+${session.mode !== 'subscription' ? null : data.trial_period_days ? html`<div class="notice">${data.trial_period_days}-day free trial, then ${formatMoney(recurringTotal, currency)} ${formatInterval(interval)}.</div>` : html`<p class="muted">Then ${formatMoney(recurringTotal, currency)} ${formatInterval(interval)}${items.some((li) => li.price?.recurring?.usage_type === 'metered') ? ' plus usage' : ''}.</p>`}
 ${session.allow_promotion_codes && !session.discounts?.length
       ? html`<form method="post" action="/checkout/${session.id}"><label>Promotion code <input name="promotion_code" autocomplete="off"></label> <button type="submit" class="secondary">Apply</button></form>`
       : null}

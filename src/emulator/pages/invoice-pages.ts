@@ -4,7 +4,7 @@ import { StripeError } from '../errors.js';
 import { RawResponse, type Router } from '../http/router.js';
 import { attachPaymentMethod } from '../resources/payment-methods.js';
 import type { Stored } from '../store.js';
-import { payInvoice, type PagesContext } from './billing-bridge.js';
+import { payInvoice, pendingAuthentication, type PagesContext } from './billing-bridge.js';
 import { html, htmlResponse, notFoundPage, page, redirect, statusBadge, type SafeHtml } from './html.js';
 import { renderInvoicePdf } from './invoice-pdf.js';
 import { invoiceView, type InvoiceRecord } from './invoice-view.js';
@@ -74,7 +74,35 @@ export function registerInvoicePages(router: Router, emu: Emulator): void {
         p.done();
         const customerId = typeof invoice.customer === 'string' ? invoice.customer : invoice.customer!.id;
         const pm = token ? attachPaymentMethod(emu, token, customerId, 'payment_method').id : cardForPayment(emu, invoice);
-        payInvoice(ctx, invoice.id, pm);
+        // The customer is on the page: a card that needs 3-D Secure shows its challenge.
+        payInvoice(ctx, invoice.id, pm, 'on_session');
+        if (pendingAuthentication(emu, invoice.id)) return redirect(`/invoices/${encodeURIComponent(invoice.id)}`);
+      } catch (err) {
+        if (!(err instanceof StripeError)) throw err;
+        return htmlResponse(invoicePage(emu, find(path.id!) ?? invoice, { error: err.body.message }), err.status);
+      }
+      return redirect(`/invoices/${encodeURIComponent(invoice.id)}?paid=1`);
+    },
+    { auth: false },
+  );
+
+  /**
+   * The 3-D Secure challenge of a payment that waits for the customer (`requires_action`, e.g. a
+   * renewal after `invoice.payment_action_required`): `result=complete` passes it and pays the
+   * invoice, as confirming the PaymentIntent after Stripe.js's challenge does; `fail` leaves it open.
+   */
+  router.post(
+    '/invoices/:id/authenticate',
+    ({ params: p, path }) => {
+      const invoice = find(path.id!);
+      if (!invoice) return notFoundPage('No such invoice.');
+      const result = p.string('result') ?? 'complete';
+      p.done();
+      const pi = pendingAuthentication(emu, invoice.id);
+      if (!pi) return htmlResponse(invoicePage(emu, invoice, { error: 'This invoice has no payment waiting for authentication.' }), 400);
+      if (result !== 'complete') return htmlResponse(invoicePage(emu, invoice, { error: 'Authentication failed. The invoice is still open.' }), 402);
+      try {
+        payInvoice(ctx, invoice.id, typeof pi.payment_method === 'string' ? pi.payment_method : pi.payment_method!.id, 'authenticated');
       } catch (err) {
         if (!(err instanceof StripeError)) throw err;
         return htmlResponse(invoicePage(emu, find(path.id!) ?? invoice, { error: err.body.message }), err.status);
@@ -87,6 +115,7 @@ export function registerInvoicePages(router: Router, emu: Emulator): void {
 
 function invoicePage(emu: Emulator, invoice: InvoiceRecord, opts: { notice?: string | undefined; error?: string } = {}): SafeHtml {
   const v = invoiceView(emu, invoice);
+  const challenge = pendingAuthentication(emu, invoice.id);
   const body = html`<h1>${v.title} ${statusBadge(v.status)}</h1>
 <p class="muted">${v.accountName}</p>
 ${opts.notice ? html`<div class="notice" role="status">${opts.notice}</div>` : null}
@@ -103,7 +132,11 @@ ${v.paidAt ? html`<tr><th>Date paid</th><td>${v.paidAt}</td></tr>` : null}
 <table><thead><tr><th>Description</th><th>Period</th><th class="num">Qty</th><th class="num">Amount</th></tr></thead>
 <tbody>${v.lines.map((l) => html`<tr><td>${l.description}</td><td>${l.period}</td><td class="num">${l.quantity}</td><td class="num">${l.amount}</td></tr>`)}</tbody>
 <tfoot>${v.totals.map((t) => html`<tr${t.strong ? html` class="total"` : null}><td colspan="3">${t.label}</td><td class="num">${t.amount}</td></tr>`)}</tfoot></table>
-${v.canPay
+${challenge
+    ? html`<div class="notice" role="status">Your bank asks you to confirm this payment (3-D Secure).</div>
+<form method="post" action="/invoices/${v.id}/authenticate"><button type="submit" name="result" value="complete">Complete authentication</button>
+<button type="submit" class="secondary" name="result" value="fail">Fail authentication</button></form>`
+    : v.canPay
     ? html`<form method="post" action="/invoices/${v.id}/pay"><button type="submit">Pay ${v.totals.at(-1)!.amount}</button>
 <button type="submit" class="secondary" name="payment_method" value="pm_card_chargeDeclined">Pay with Visa •••• 0002 (declined)</button></form>`
     : null}

@@ -1,12 +1,12 @@
 import type Stripe from 'stripe';
 import type { Emulator } from '../emulator.js';
 import { resourceMissing } from '../errors.js';
+import { addCardSource, checkCardToken, newCardSource } from './sources.js';
 import { newId } from '../ids.js';
 import type { Router } from '../http/router.js';
 import { createdFilter, newestFirst, paginate } from '../list.js';
 import type { Stored } from '../store.js';
 import { mergeMetadata, updateWithEvent } from './common.js';
-import { addSource, cardFromToken } from './sources.js';
 import { attachablePaymentMethod, markAttached, requireAttached, type PaymentMethodRecord } from './payment-methods.js';
 
 export type CustomerRecord = Stripe.Customer & Stored;
@@ -24,6 +24,7 @@ export function registerCustomers(router: Router, emu: Emulator): void {
     const paymentMethod = p.string('payment_method');
     const source = p.string('source');
     p.done();
+    const sourceCard = source ? checkCardToken(source, 'source') : undefined;
     if (testClock) emu.store.require('test_helpers.test_clock', testClock, 'test_helpers.test_clock', 'test_clock');
     const customer: CustomerRecord = {
       id: newId('cus', 14),
@@ -53,7 +54,6 @@ export function registerCustomers(router: Router, emu: Emulator): void {
     // test token becomes a new PaymentMethod; when both params name the same token it is one card,
     // and the default is that card's real `pm_…` id, never the token's name.
     const cards = new Map<string, PaymentMethodRecord>();
-    let sourceCard: ReturnType<typeof cardFromToken> | undefined;
     const card = (id: string, param: string): PaymentMethodRecord => {
       let pm = cards.get(id);
       if (!pm) cards.set(id, (pm = attachablePaymentMethod(emu, id, customer.id, param)));
@@ -62,16 +62,16 @@ export function registerCustomers(router: Router, emu: Emulator): void {
     try {
       if (paymentMethod) card(paymentMethod, 'payment_method');
       if (defaultPm) customer.invoice_settings.default_payment_method = card(defaultPm, 'invoice_settings[default_payment_method]').id;
-      if (source) sourceCard = cardFromToken(emu, source, customer.id, 'source');
-      if (sourceCard) customer.default_source = sourceCard.card.id;
     } catch (err) {
       for (const [asked, pm] of cards) if (pm.id !== asked) emu.store.delete('payment_method', pm.id);
       throw err;
     }
     emu.store.insert('customer', customer);
+    const cardSource = sourceCard ? newCardSource(emu, customer.id, sourceCard) : undefined;
+    if (cardSource) customer.default_source = cardSource.id;
     emu.events.emit('customer.created', customer);
+    if (cardSource) emu.events.emit('customer.source.created', cardSource);
     for (const pm of cards.values()) markAttached(emu, pm, customer.id);
-    if (sourceCard) addSource(emu, customer, sourceCard);
     return customer;
   });
 
@@ -94,7 +94,7 @@ export function registerCustomers(router: Router, emu: Emulator): void {
     if (defaultPm) requireAttached(emu, defaultPm, customer.id, 'invoice_settings[default_payment_method]');
     // A new source becomes the default source, as at Stripe.
     if (source) {
-      const card = addSource(emu, customer, cardFromToken(emu, source, customer.id, 'source'));
+      const card = addCardSource(emu, customer, source, 'source');
       if (customer.default_source !== card.id) {
         updateWithEvent(emu, 'customer.updated', customer, (c) => {
           c.default_source = card.id;

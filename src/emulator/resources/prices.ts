@@ -25,6 +25,17 @@ export function registerPrices(router: Router, emu: Emulator): void {
     const currency = p.currency('currency', { required: true });
     let product = p.string('product');
     const productData = p.object('product_data');
+    // Read before `p.done()`, which checks nested hashes too. Checkout's `price_data[product_data]`
+    // also takes description and images.
+    const newProduct = productData && {
+      name: productData.string('name', { required: true }),
+      description: productData.string('description'),
+      images: productData.strings('images'),
+      metadata: productData.metadata(),
+      unitLabel: productData.string('unit_label'),
+      taxCode: productData.string('tax_code'),
+      statementDescriptor: productData.string('statement_descriptor'),
+    };
     const unitAmount = p.int('unit_amount', { min: 0 });
     const unitAmountDecimal = p.decimal('unit_amount_decimal');
     const billingScheme = p.enum('billing_scheme', ['per_unit', 'tiered'] as const) ?? 'per_unit';
@@ -68,15 +79,13 @@ export function registerPrices(router: Router, emu: Emulator): void {
       }
     }
     if (lookupKey) releaseLookupKey(emu, lookupKey, transfer);
-    if (productData) {
-      const name = productData.string('name', { required: true });
-      productData.done();
+    if (productData && newProduct) {
       product = newId('prod', 14);
       const now = emu.realNow();
       emu.store.insert('product', {
-        id: product, object: 'product', active: true, created: now, default_price: null, description: null, images: [],
-        livemode: false, marketing_features: [], metadata: {}, name, package_dimensions: null, shippable: null,
-        statement_descriptor: null, tax_code: null, tax_details: null, type: 'service', unit_label: null, updated: now, url: null,
+        id: product, object: 'product', active: true, created: now, default_price: null, description: newProduct.description ?? null, images: newProduct.images ?? [],
+        livemode: false, marketing_features: [], metadata: mergeMetadata({}, newProduct.metadata), name: newProduct.name, package_dimensions: null, shippable: null,
+        statement_descriptor: newProduct.statementDescriptor ?? null, tax_code: newProduct.taxCode ?? null, tax_details: null, type: 'service', unit_label: newProduct.unitLabel ?? null, updated: now, url: null,
       });
     }
     const price = {

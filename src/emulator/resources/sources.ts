@@ -1,42 +1,53 @@
 import type Stripe from 'stripe';
 import type { Emulator } from '../emulator.js';
-import { resourceMissing } from '../errors.js';
-import { newId } from '../ids.js';
-import type { Params } from '../http/params.js';
+import { cardError, invalidRequest, resourceMissing } from '../errors.js';
+import { jsonClone, previousAttributes } from '../events.js';
 import type { Router } from '../http/router.js';
+import { newId } from '../ids.js';
 import { newestFirst, paginate } from '../list.js';
 import type { Stored } from '../store.js';
 import { mergeMetadata, updateWithEvent } from './common.js';
-import { attachablePaymentMethod, type PaymentMethodRecord } from './payment-methods.js';
+import { newCardPaymentMethod, testCard, type PaymentMethodRecord } from './payment-methods.js';
 
-export type CardRecord = Stripe.Card & Stored;
+export type CardSourceRecord = Stripe.Card & Stored;
 type CustomerRecord = Stripe.Customer & Stored;
 
-/** Stripe's test card tokens, each the same card as the test PaymentMethod it names. */
-const TEST_TOKENS: Record<string, string> = {
-  tok_visa: 'pm_card_visa',
-  tok_mastercard: 'pm_card_mastercard',
-  tok_chargeDeclined: 'pm_card_chargeDeclined',
-  tok_chargeCustomerFail: 'pm_card_chargeCustomerFail',
-  tok_authenticationRequired: 'pm_card_authenticationRequired',
-  tok_threeDSecure2Required: 'pm_card_threeDSecure2Required',
-};
+const BRAND_NAMES: Record<string, string> = { visa: 'Visa', mastercard: 'MasterCard', amex: 'American Express' };
 
 /**
- * Turns a test token into a legacy card source of the customer (`card_…`). Stripe lets a card source be
- * used wherever a PaymentMethod is, under the same id, so the card is also stored as a PaymentMethod
- * `card_…`: billing charges it like any other card. Throws (and stores nothing) for an unknown token
- * or a declining card. The caller stores the returned card with `addSource` once everything is valid.
+ * Checks a card token (`tok_visa`, `tok_chargeDeclined`, …) as adding it as a source does, before
+ * anything is stored: an unknown token is refused, a declining card is declined (402).
  */
-export function cardFromToken(emu: Emulator, token: string, customerId: string, param: string): { card: CardRecord; pm: PaymentMethodRecord } {
-  const testPm = TEST_TOKENS[token];
-  if (!testPm) throw resourceMissing('token', token, param);
-  const made = attachablePaymentMethod(emu, testPm, customerId, param);
-  emu.store.delete('payment_method', made.id);
+export function checkCardToken(token: string, param: string): NonNullable<ReturnType<typeof testCard>> {
+  const card = token.startsWith('tok_') ? testCard(token) : undefined;
+  if (!card) throw invalidRequest(`No such token: '${token}'`, param, 'resource_missing');
+  if (card.behaviour === 'declined') throw cardError('Your card was declined.', 'generic_decline', { param });
+  return card;
+}
+
+/**
+ * Adds a card from a token as a customer's source (the legacy Sources API): a `card_…` object
+ * (`customer.source.created`), the customer's `default_source` when it had none (`customer.updated`).
+ * The same card is also a PaymentMethod with that id, as at Stripe, so invoices can charge it.
+ */
+export function addCardSource(emu: Emulator, customer: CustomerRecord, token: string, param: string, metadata: Record<string, string> = {}): CardSourceRecord {
+  const source = newCardSource(emu, customer.id, checkCardToken(token, param), metadata);
+  emu.events.emit('customer.source.created', source);
+  if (!customer.default_source) {
+    updateWithEvent(emu, 'customer.updated', customer, (cu) => {
+      cu.default_source = source.id;
+    });
+  }
+  return source;
+}
+
+/** Stores a card source (and its PaymentMethod twin) without announcing it (customers.create announces it). */
+export function newCardSource(emu: Emulator, customerId: string, card: NonNullable<ReturnType<typeof testCard>>, metadata: Record<string, string> = {}): CardSourceRecord {
   const id = newId('card', 24);
-  const pm: PaymentMethodRecord = { ...made, id, customer: customerId };
-  const c = made.card!;
-  const card: CardRecord = {
+  const pm: PaymentMethodRecord = newCardPaymentMethod(emu, card, { id });
+  pm.customer = customerId;
+  const c = pm.card!;
+  const source: CardSourceRecord = {
     id,
     object: 'card',
     address_city: null,
@@ -48,7 +59,7 @@ export function cardFromToken(emu: Emulator, token: string, customerId: string, 
     address_zip: null,
     address_zip_check: null,
     allow_redisplay: 'unspecified',
-    brand: c.brand === 'mastercard' ? 'MasterCard' : 'Visa',
+    brand: BRAND_NAMES[c.brand] ?? c.brand,
     country: c.country,
     customer: customerId,
     cvc_check: 'pass',
@@ -58,69 +69,38 @@ export function cardFromToken(emu: Emulator, token: string, customerId: string, 
     fingerprint: c.fingerprint ?? null,
     funding: c.funding,
     last4: c.last4,
-    metadata: {},
+    metadata,
     name: null,
     regulated_status: 'unregulated',
     tokenization_method: null,
   };
-  return { card, pm };
-}
-
-/** Stores a checked card as the customer's source (the first one becomes `default_source`). */
-export function addSource(emu: Emulator, customer: CustomerRecord, made: { card: CardRecord; pm: PaymentMethodRecord }): CardRecord {
-  emu.store.insert('payment_method', made.pm);
-  emu.store.insert('card', made.card);
-  emu.events.emit('customer.source.created', made.card);
-  if (!customer.default_source) {
-    updateWithEvent(emu, 'customer.updated', customer, (c) => {
-      c.default_source = made.card.id;
-    });
-  }
-  return made.card;
-}
-
-function liveCustomerOf(emu: Emulator, id: string): CustomerRecord {
-  const c = emu.store.require<CustomerRecord>('customer', id, 'customer');
-  if ((c as { deleted?: boolean }).deleted) throw resourceMissing('customer', id, 'id');
-  return c;
-}
-
-function sourceOf(emu: Emulator, customerId: string, id: string): CardRecord {
-  const card = emu.store.get<CardRecord>('card', id);
-  if (!card || card.customer !== customerId) throw resourceMissing('source', id);
-  return card;
-}
-
-function readCardUpdate(p: Params) {
-  return {
-    metadata: p.metadata(),
-    name: p.nullableString('name'),
-    expMonth: p.int('exp_month', { min: 1, max: 12 }),
-    expYear: p.int('exp_year'),
-    address: Object.fromEntries(
-      (['address_city', 'address_country', 'address_line1', 'address_line2', 'address_state', 'address_zip'] as const).map((k) => [k, p.nullableString(k)]),
-    ) as Record<string, string | null | undefined>,
-  };
+  return emu.store.insert('card', source);
 }
 
 export function registerSources(router: Router, emu: Emulator): void {
+  const liveCustomer = (id: string): CustomerRecord => {
+    const c = emu.store.get<CustomerRecord>('customer', id);
+    if (!c || (c as { deleted?: boolean }).deleted) throw resourceMissing('customer', id);
+    return c;
+  };
+  const sourceOf = (customer: CustomerRecord, id: string): CardSourceRecord => {
+    const s = emu.store.get<CardSourceRecord>('card', id);
+    if (!s || s.customer !== customer.id) throw resourceMissing('source', id);
+    return s;
+  };
+
   router.post('/v1/customers/:id/sources', ({ params: p, path }) => {
-    const customer = liveCustomerOf(emu, path.id!);
-    const source = p.string('source', { required: true });
+    const token = p.string('source', { required: true });
     const metadata = p.metadata();
     p.bool('validate');
     p.done();
-    const made = cardFromToken(emu, source, customer.id, 'source');
-    made.card.metadata = mergeMetadata({}, metadata);
-    return addSource(emu, customer, made);
+    return addCardSource(emu, liveCustomer(path.id!), token, 'source', mergeMetadata({}, metadata));
   });
 
   router.get('/v1/customers/:id/sources', ({ params: p, path, url }) => {
-    liveCustomerOf(emu, path.id!);
+    const customer = liveCustomer(path.id!);
     const object = p.string('object');
-    const list = newestFirst(emu.store.all<CardRecord>('card')).filter(
-      (c) => c.customer === path.id && (object === undefined || object === 'card'),
-    );
+    const list = newestFirst(emu.store.all<CardSourceRecord>('card')).filter((s) => s.customer === customer.id && (object === undefined || object === 'card'));
     const page = paginate(list, p, url);
     p.done();
     return page;
@@ -128,37 +108,54 @@ export function registerSources(router: Router, emu: Emulator): void {
 
   router.get('/v1/customers/:id/sources/:source', ({ params: p, path }) => {
     p.done();
-    liveCustomerOf(emu, path.id!);
-    return sourceOf(emu, path.id!, path.source!);
+    return sourceOf(liveCustomer(path.id!), path.source!);
   });
 
   router.post('/v1/customers/:id/sources/:source', ({ params: p, path }) => {
-    liveCustomerOf(emu, path.id!);
-    const card = sourceOf(emu, path.id!, path.source!);
-    const u = readCardUpdate(p);
+    const metadata = p.metadata();
+    const name = p.nullableString('name');
+    const expMonth = p.int('exp_month', { min: 1, max: 12 });
+    const expYear = p.int('exp_year');
+    const address = {
+      address_city: p.nullableString('address_city'),
+      address_country: p.nullableString('address_country'),
+      address_line1: p.nullableString('address_line1'),
+      address_line2: p.nullableString('address_line2'),
+      address_state: p.nullableString('address_state'),
+      address_zip: p.nullableString('address_zip'),
+    };
     p.done();
-    return updateWithEvent(emu, 'customer.source.updated', card, (c) => {
-      c.metadata = mergeMetadata((c.metadata ?? {}) as Record<string, string>, u.metadata);
-      if (u.name !== undefined) c.name = u.name;
-      if (u.expMonth !== undefined) c.exp_month = u.expMonth;
-      if (u.expYear !== undefined) c.exp_year = u.expYear;
-      for (const [k, v] of Object.entries(u.address)) if (v !== undefined) (c as unknown as Record<string, unknown>)[k] = v;
-    });
+    const source = sourceOf(liveCustomer(path.id!), path.source!);
+    const before = jsonClone(source) as Record<string, unknown>;
+    source.metadata = mergeMetadata(source.metadata ?? {}, metadata);
+    if (name !== undefined) source.name = name;
+    if (expMonth !== undefined) source.exp_month = expMonth;
+    if (expYear !== undefined) source.exp_year = expYear;
+    for (const [k, v] of Object.entries(address)) if (v !== undefined) (source as Record<string, unknown>)[k] = v;
+    const prev = previousAttributes(before, source as Record<string, unknown>);
+    if (Object.keys(prev).length > 0) {
+      const pm = emu.store.get<PaymentMethodRecord>('payment_method', source.id);
+      if (pm?.card) Object.assign(pm.card, { exp_month: source.exp_month, exp_year: source.exp_year });
+      if (pm) pm.billing_details.name = source.name;
+      emu.store.changed();
+      emu.events.emit('customer.source.updated', source, { previousAttributes: prev });
+    }
+    return source;
   });
 
   router.delete('/v1/customers/:id/sources/:source', ({ params: p, path }) => {
     p.done();
-    const customer = liveCustomerOf(emu, path.id!);
-    const card = sourceOf(emu, customer.id, path.source!);
-    emu.store.delete('card', card.id);
-    emu.store.delete('payment_method', card.id);
-    emu.events.emit('customer.source.deleted', card);
-    if (customer.default_source === card.id) {
-      const next = newestFirst(emu.store.all<CardRecord>('card')).find((c) => c.customer === customer.id);
-      updateWithEvent(emu, 'customer.updated', customer, (c) => {
-        c.default_source = next?.id ?? null;
+    const customer = liveCustomer(path.id!);
+    const source = sourceOf(customer, path.source!);
+    emu.store.delete('card', source.id);
+    emu.store.delete('payment_method', source.id);
+    emu.events.emit('customer.source.deleted', source);
+    if (customer.default_source === source.id) {
+      const next = newestFirst(emu.store.all<CardSourceRecord>('card')).find((s) => s.customer === customer.id);
+      updateWithEvent(emu, 'customer.updated', customer, (cu) => {
+        cu.default_source = next?.id ?? null;
       });
     }
-    return { id: card.id, object: 'card', customer: customer.id, deleted: true };
+    return { id: source.id, object: 'card', customer: customer.id, deleted: true };
   });
 }

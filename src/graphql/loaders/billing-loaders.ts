@@ -16,6 +16,7 @@ import {
   type InvoiceCountKey,
   type InvoiceRow,
   type InvoicePageKey,
+  type InvoicePageRows,
 } from '../../billing/invoices/invoice-queries.js';
 import type { MrrPriceFacts } from '../../billing/subscriptions/queries/subscription-mrr.js';
 import { batchSubscriptionsByCustomer, batchSubscriptionsById } from '../../billing/subscriptions/queries/subscription-queries.js';
@@ -32,7 +33,7 @@ export interface BillingLoaders {
   /** In Stripe's order. */
   invoiceLinesByInvoiceId: DataLoader<string, InvoiceLine[]>;
   /** `first + 1` rows per key, newest first; one statement for all customers asking the same page shape. */
-  invoicePageRows: DataLoader<InvoicePageKey, InvoiceRow[], string>;
+  invoicePageRows: DataLoader<InvoicePageKey, InvoicePageRows, string>;
   invoiceCount: DataLoader<InvoiceCountKey, number, string>;
   /** Facts of mirrored prices by id, for subscription items whose price is not expanded in `raw`. */
   mrrPriceById: DataLoader<string, MrrPriceFacts | null>;

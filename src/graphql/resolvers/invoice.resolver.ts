@@ -1,6 +1,7 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { Args, ArgsType, Ctx, Field, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Args, ArgsType, Ctx, Field, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
 import type { InvoicePage, InvoiceQueries, InvoiceStatusValue } from '../../billing/invoices/invoice-queries.js';
 import { resolveListScope } from '../../billing/subscriptions/queries/list-scope.js';
 import type { GraphQLContext } from '../context.js';
@@ -9,6 +10,7 @@ import { InvoiceStatus } from '../types/enums.js';
 import { Invoice, InvoiceConnection, InvoiceLine, toInvoice, toInvoiceLine } from '../types/invoice.js';
 import { BillingSubscription, toBillingSubscription } from '../types/subscription.js';
 import { customerNodeOf } from './subscription.resolver.js';
+import { invoicePageWantsLines } from '../selection.js';
 
 // ArgsTypes keep the arguments in the contract's order in the SDL (parameter decorators run in reverse).
 @ArgsType()
@@ -46,9 +48,16 @@ function toConnection(page: InvoicePage, loadTotalCount: () => Promise<number>):
   });
 }
 
-function customerInvoices(q: InvoiceQueries, customerId: string, args: { first?: number | null; after?: string | null; status?: InvoiceStatus | null }) {
+function customerInvoices(
+  q: InvoiceQueries,
+  customerId: string,
+  args: { first?: number | null; after?: string | null; status?: InvoiceStatus | null },
+  withLines: boolean,
+): Promise<InvoiceConnection> {
   const status = (args.status ?? null) as InvoiceStatusValue | null;
-  return q.pageForCustomer(customerId, { first: args.first, after: args.after, status }).then((page) => toConnection(page, () => q.countForCustomer(customerId, status)));
+  return q
+    .pageForCustomer(customerId, { first: args.first, after: args.after, status, withLines })
+    .then((page) => toConnection(page, () => q.countForCustomer(customerId, status)));
 }
 
 const EMPTY_PAGE: InvoicePage = { edges: [], hasNextPage: false, endCursor: null };
@@ -56,10 +65,10 @@ const EMPTY_PAGE: InvoicePage = { edges: [], hasNextPage: false, endCursor: null
 @Resolver(() => Invoice)
 export class InvoiceResolver {
   @Query(() => InvoiceConnection, { description: "Newest first. Customers see their own; admins any customer's, or all without customerId." })
-  async invoices(@Args() args: InvoicesArgs, @Ctx() ctx: GraphQLContext): Promise<InvoiceConnection> {
+  async invoices(@Args() args: InvoicesArgs, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<InvoiceConnection> {
     const scope = await resolveListScope(ctx.auth, ctx.services.customers, args.customerId);
     const q = ctx.services.invoiceQueries;
-    if (scope.kind === 'customer') return customerInvoices(q, scope.customerId, args);
+    if (scope.kind === 'customer') return customerInvoices(q, scope.customerId, args, invoicePageWantsLines(info));
     const status = (args.status ?? null) as InvoiceStatusValue | null;
     if (scope.kind === 'all') return toConnection(await q.pageAll({ first: args.first, after: args.after, status }), () => q.countAll(status));
     // No customer yet: still validate the arguments, so bad input is reported the same way.
@@ -98,7 +107,7 @@ export class InvoiceConnectionResolver {
 @Resolver(() => Customer)
 export class CustomerInvoicesResolver {
   @FieldResolver(() => InvoiceConnection, { description: 'Newest first.' })
-  invoices(@Root() customer: Customer, @Args() args: CustomerInvoicesArgs, @Ctx() ctx: GraphQLContext): Promise<InvoiceConnection> {
-    return customerInvoices(ctx.services.invoiceQueries, customer.id, args);
+  invoices(@Root() customer: Customer, @Args() args: CustomerInvoicesArgs, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<InvoiceConnection> {
+    return customerInvoices(ctx.services.invoiceQueries, customer.id, args, invoicePageWantsLines(info));
   }
 }

@@ -14,7 +14,7 @@ export type ListScope =
   | { kind: 'none' };
 
 export interface CustomerFinder {
-  find(ref: CustomerRef): Promise<Customer | null>;
+  find(ref: CustomerRef): Promise<Omit<Customer, 'raw'> | null>;
 }
 
 export async function resolveListScope(auth: Authentication, customers: CustomerFinder, customerId: string | null | undefined): Promise<ListScope> {

@@ -5,7 +5,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import { Subscription } from '../../../db/entities/subscription.js';
-import { placeholders, readPlainRows, type PlainReader } from '../../../db/plain-rows.js';
+import { readPreparedRows, selectColumns, type PlainReader } from '../../../db/plain-rows.js';
 
 export type SubscriptionStatusValue = Stripe.Subscription.Status;
 
@@ -18,18 +18,24 @@ export interface SubscriptionLoaderSet {
 
 const NEWEST_FIRST = { createdAt: 'desc', id: 'desc' } as const;
 
+/**
+ * The columns reads select: all but `raw` (the stored Stripe object), of which only `items` is read
+ * (MRR and plans of prices outside the catalog), so `raw` holds just that.
+ */
+const readColumns = (em: PlainReader) => `${selectColumns(em, Subscription, ['raw'])}, jsonb_build_object('items', raw->'items') as raw`;
+
 export async function batchSubscriptionsById(em: PlainReader, ids: readonly string[]): Promise<(Subscription | null)[]> {
-  const rows = await readPlainRows(em, Subscription, `select * from subscriptions where id in (${placeholders(ids.length)})`, ids);
+  const rows = await readPreparedRows(em, Subscription, `select ${readColumns(em)} from subscriptions where id = any($1::text[])`, [ids]);
   const byId = new Map(rows.map((r) => [r.id, r]));
   return ids.map((id) => byId.get(id) ?? null);
 }
 
 export async function batchSubscriptionsByCustomer(em: PlainReader, customerIds: readonly string[]): Promise<Subscription[][]> {
-  const rows = await readPlainRows(
+  const rows = await readPreparedRows(
     em,
     Subscription,
-    `select * from subscriptions where customer_id in (${placeholders(customerIds.length)}) order by created_at desc, id desc`,
-    customerIds,
+    `select ${readColumns(em)} from subscriptions where customer_id = any($1::text[]) order by created_at desc, id desc`,
+    [customerIds],
   );
   const byCustomer = new Map<string, Subscription[]>();
   for (const row of rows) {
