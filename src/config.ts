@@ -111,6 +111,8 @@ export interface Config {
   };
   /** When /readyz calls the sync stuck (src/http/health.ts `syncCheck`). */
   syncReadiness: { stuckSeconds: number; stuckFailures: number };
+  /** The webhook worker's re-reads from Stripe (src/stripe/sync/reread.ts), per process. */
+  stripeReread: { ratePerSecond: number; concurrency: number };
   /** The meter-event flusher (usage ledger → Stripe Billing Meters), per process. */
   usageFlush: {
     /** Meter events sent per second by this process; 0: no flusher here. */
@@ -242,6 +244,8 @@ const VARS = {
   WS_MAX_SUBSCRIPTIONS_PER_SOCKET: zodVar(intIn(0, 100_000), 'a non-negative integer (operations per WebSocket; 0 disables)'),
   WS_MAX_BUFFERED_BYTES: zodVar(intIn(0, 2 ** 40), 'a non-negative integer number of bytes (unsent, all WebSockets together; 0 disables)'),
   WS_MAX_BUFFERED_BYTES_PER_SOCKET: zodVar(intIn(0, 2 ** 40), 'a non-negative integer number of bytes (unsent, per WebSocket; 0 disables)'),
+  STRIPE_REREAD_RATE: zodVar(intIn(1, 10_000), 'an integer 1-10000 (re-reads started per second)'),
+  STRIPE_REREAD_CONCURRENCY: zodVar(intIn(1, 256), 'an integer 1-256'),
   USAGE_FLUSH_RATE_PER_SECOND: zodVar(intIn(0, 10_000), 'an integer 0-10000 (meter events per second; 0: no flusher in this process)'),
   USAGE_FLUSH_BATCH_SIZE: zodVar(intIn(1, 10_000), 'an integer 1-10000'),
   USAGE_FLUSH_INTERVAL_MS: zodVar(intIn(10, 3_600_000), 'an integer number of milliseconds 10-3600000'),
@@ -398,6 +402,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxBufferedBytesPerSocket: v.WS_MAX_BUFFERED_BYTES_PER_SOCKET ?? 8 * 1024 * 1024,
     },
     syncReadiness: { stuckSeconds: v.SYNC_STUCK_SECONDS ?? 900, stuckFailures: v.SYNC_STUCK_FAILURES ?? 3 },
+    // Below Stripe's live limit of 100 read requests per second, leaving room for the API's own calls.
+    stripeReread: { ratePerSecond: v.STRIPE_REREAD_RATE ?? 80, concurrency: v.STRIPE_REREAD_CONCURRENCY ?? 16 },
     usageFlush: {
       // A tenth of Stripe's live limit for POST /v1/billing/meter_events (1,000 calls/s; see
       // src/stripe/meter-events/README.md), so several replicas and other API traffic fit beside it.

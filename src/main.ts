@@ -68,7 +68,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
   const hooks = createEventHooks(config, logger);
   const { bus, dunning, afterEvent } = hooks;
   const webhooks = stripe.webhookSecret
-    ? createWebhookService({ orm, stripe: stripe.stripe, webhookSecret: stripe.webhookSecret, catalog, afterEvent, log: logger })
+    ? createWebhookService({ orm, stripe: stripe.stripe, webhookSecret: stripe.webhookSecret, catalog, afterEvent, log: logger, rereadBudget: config.stripeReread })
     : null;
   if (!webhooks) logger.warn('STRIPE_WEBHOOK_SECRET is not set: POST /webhooks/stripe is off; the periodic sync reconciles from events.list');
   // Metered usage: the ledger → Stripe Billing Meters, in the background (src/stripe/meter-events).

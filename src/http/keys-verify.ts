@@ -9,6 +9,7 @@ import type { Redis as RedisClient } from 'ioredis';
 import { Redis } from 'ioredis';
 import type { Authentication } from '../auth/guard.js';
 import { apiKeyMetrics } from '../billing/api-keys/metrics.js';
+import { KeyChangeFeed } from '../billing/api-keys/change-feed.js';
 import { checkVerifyInput } from '../billing/api-keys/verify-input.js';
 import { KeyVerifier, type LimitReached } from '../billing/api-keys/verify-api-key.js';
 import type { Catalog } from '../billing/catalog.js';
@@ -39,7 +40,10 @@ export function mountKeyVerification(app: Express, verifier: KeyVerifier, authen
     }
     try {
       const input = checkVerifyInput(req.body, (field, message) => new BadVerifyBody(field, message));
-      res.json(await verifier.verify(input));
+      const answer = JSON.stringify(await verifier.verify(input));
+      // Not res.json: its ETag (a hash of every answer) is of no use to a caller that never revalidates.
+      res.setHeader('content-type', 'application/json; charset=utf-8');
+      res.end(answer);
     } catch (err) {
       if (err instanceof BadVerifyBody) res.status(400).json({ error: { code: 'BAD_REQUEST', field: err.field, message: err.message } });
       else next(err);
@@ -88,8 +92,10 @@ export function createKeyVerification(opts: {
   const redis = opts.redis ?? own;
   const signals = opts.bus ? createSignals({ bus: opts.bus, config: opts.config, log: opts.log }) : null;
   const signalEm = opts.orm.em.fork();
+  const changes = new KeyChangeFeed(opts.orm.em.fork(), opts.log);
   const verifier = new KeyVerifier({
     em: opts.orm.em.fork(),
+    changes,
     catalog: opts.catalog,
     log: opts.log,
     ...(redis ? { redis } : {}),
@@ -100,10 +106,12 @@ export function createKeyVerification(opts: {
     },
     onVerified: (code) => apiKeyMetrics.verifications.inc({ code }),
   });
+  changes.start();
   verifier.start();
   return {
     verifier,
     async close() {
+      await changes.stop();
       await verifier.stop();
       if (own) await own.quit().catch(() => own.disconnect());
     },

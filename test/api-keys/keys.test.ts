@@ -4,6 +4,7 @@
  * order, the per-plan rate limit, quotas with cost, requestId counted once, plan changes and cancels).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onQuery } from '../../src/db/query-observer.js';
 import { startLifecycleGateway, type LifecycleGateway } from '../lifecycle/harness.js';
 import { errorOf, subscribeCustomer } from '../usage/support.js';
 import { catalogWithQuotaPlan, CREATE, KEYS, REVOKE, ROLL, until, verify, verifyHttp, VERIFY_GQL } from './support.js';
@@ -200,6 +201,45 @@ describe('verification', () => {
     await until(async () => (await verify(gw.url, service, key.secret)).code === 'NO_SUBSCRIPTION');
     expect(Date.now() - since).toBeLessThan(1000);
     expect(await verify(gw.url, service, key.secret)).toMatchObject({ valid: false, code: 'NO_SUBSCRIPTION', keyId: key.id, rateLimit: null });
+  });
+
+  it('a known key costs no key or customer statement, however long it is used, until its customer changes', async () => {
+    const { token } = await subscribeCustomer(gw, 'v_cached', 'pro_monthly');
+    const key = await keyFor(token);
+    expect((await verify(gw.url, service, key.secret)).code).toBe('VALID');
+    // Webhook deliveries for the new subscription still rewrite its mirror (each a change): let them end.
+    const { customerId } = (await verify(gw.url, service, key.secret)) as { customerId: string };
+    await until(async () => {
+      const rows = await gw.orm.em.getConnection().execute<{ n: string }[]>(`select count(*) as n from api_key_changes where customer_id = ? and created_at > now() - interval '500 milliseconds'`, [customerId]);
+      return Number(rows[0]!.n) === 0;
+    });
+    await verify(gw.url, service, key.secret);
+    const reads: string[] = [];
+    // The key by hash, and the customer's access state: what a verification would read without its caches.
+    const stop = onQuery(gw.orm, ({ query }) => {
+      if (/from api_keys where hash in|status in \('active', 'trialing', 'past_due'\)/.test(query)) reads.push(query);
+    });
+    try {
+      // Longer than any age-based cache limit (0.9 s) would keep them.
+      const deadline = Date.now() + 1_500;
+      let n = 0;
+      while (Date.now() < deadline) {
+        // 600 a minute may run out here: RATE_LIMITED reads no more than VALID does.
+        expect(['VALID', 'RATE_LIMITED']).toContain((await verify(gw.url, service, key.secret)).code);
+        n++;
+      }
+      expect(n).toBeGreaterThan(10);
+      expect(reads.map((q) => q.slice(0, 60))).toEqual([]);
+
+      // Written straight to the database, as another replica or the CLI would: seen within 1 s.
+      await gw.orm.em.getConnection().execute(`update api_keys set revoked_at = now() where id = ?`, [key.id]);
+      const since = Date.now();
+      await until(async () => (await verify(gw.url, service, key.secret)).code === 'REVOKED');
+      expect(Date.now() - since).toBeLessThan(1000);
+      expect(reads.length).toBeGreaterThan(0);
+    } finally {
+      stop();
+    }
   });
 
   it('keeps per-key counters by outcome and lastUsedAt, written in batches', async () => {

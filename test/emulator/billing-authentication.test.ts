@@ -149,7 +149,7 @@ describe('a card that needs authentication', () => {
     ]);
 
     // The retry asks again.
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: renewal.next_payment_attempt! + HOUR });
+    await advanceClock(stripe, clock.id, renewal.next_payment_attempt! + HOUR);
     expect(await stripe.invoices.retrieve(renewal.id)).toMatchObject({ status: 'open', attempt_count: 2 });
     expect((await stripe.paymentIntents.retrieve(pi.id)).status).toBe('requires_action');
     expect(await subscriptionEventTypes(stripe, sub.id, ['invoice.payment_action_required'])).toHaveLength(2);

@@ -7,23 +7,26 @@
  * answer records nothing.
  *
  * Per verification, on the usual path: one hash and one Redis round trip (the rate-limit count, when
- * the plan has a limit); the ledger insert is written behind the answer, shared with concurrent
- * verifications (group commit). Keys
- * and customer facts come from short-lived caches (`FRESH_MS`, at most `MAX_AGE_MS` old), which bound how
- * long another replica may take to see a revoke, a roll, a plan change, a cancel or a suspension.
+ * the plan has a limit), and no database statement: the ledger insert is written behind the answer,
+ * shared with concurrent verifications (group commit). Keys and customer facts are cached per process
+ * until the change feed (change-feed.ts, a look every 250 ms) reports their customer changed, so a
+ * revoke, a roll, a plan change, a cancel or a suspension reaches every replica within a second; while
+ * the feed is not keeping up they age out after `FRESH_MS`/`MAX_AGE_MS` instead.
  */
 import { randomUUID } from 'node:crypto';
+import DataLoader from 'dataloader';
 import type { Em } from '../../db/orm.js';
 import type { Redis } from 'ioredis';
 import type { Catalog } from '../catalog.js';
 import type { Logger } from '../../log.js';
 import { queryRows } from '../metrics/sql.js';
-import { findUsageRows, usagePairKey, type NewUsageRow } from '../usage/ledger.js';
-import { queueUsageInsert } from '../usage/insert-queue.js';
+import { GroupCommitQueue, ItemFailed } from '../../db/group-commit.js';
+import { findUsageRows, insertUsageRows, usagePairKey, type InsertedUsage, type NewUsageRow } from '../usage/ledger.js';
 import { loadCustomerApiStates, periodAt, type CustomerApiState } from './customer-limits.js';
 import { KeyRateLimiter } from './key-rate-limit.js';
 import { QuotaCounters } from './quota-counters.js';
 import { hashSecret } from './secrets.js';
+import type { KeyChangeFeed } from './change-feed.js';
 import { TtlCache } from './ttl-cache.js';
 import { KeyUsageStats } from './usage-stats.js';
 
@@ -31,11 +34,18 @@ import { KeyUsageStats } from './usage-stats.js';
 export const VERIFICATION_CODES = ['NOT_FOUND', 'REVOKED', 'EXPIRED', 'NO_SUBSCRIPTION', 'SUSPENDED', 'RATE_LIMITED', 'QUOTA_EXCEEDED', 'VALID'] as const;
 export type VerificationCode = (typeof VERIFICATION_CODES)[number];
 
-/** Keys and customer facts: fresh for this long, then reloaded in the background while served up to `MAX_AGE_MS`. */
+/**
+ * Keys and customer facts without the change feed (and customer facts that change with time alone: an
+ * open dunning case): fresh for this long, then reloaded in the background while served up to `MAX_AGE_MS`.
+ */
 export const FRESH_MS = 400;
 export const MAX_AGE_MS = 900;
+/** How often the ledger's sum for a quota is re-read (other replicas' units show up then). */
+const QUOTA_REREAD_MS = 400;
 /** Units used on a plan without a quota are only shown, never enforced: re-read less often. */
 const UNCAPPED_USAGE_TTL_MS = 5_000;
+/** The least time between two ledger inserts of VALID answers (rows gather meanwhile). */
+const INSERT_GAP_MS = 25;
 /** How long a requestId's answer is replayed by this process. */
 const REPLAY_TTL_MS = 15 * 60_000;
 const REPLAY_MAX = 200_000;
@@ -76,6 +86,8 @@ export interface KeyVerifierDeps {
   catalog: Catalog;
   redis?: Redis;
   log: Logger;
+  /** Set: keys and customer facts stay cached until it reports a change (else they age out quickly). */
+  changes?: KeyChangeFeed;
   /** Wakes the meter-event flusher after new ledger rows. */
   onUsageRecorded?: () => void;
   onLimitReached?: (e: LimitReached) => void;
@@ -100,22 +112,56 @@ export class KeyVerifier {
   private readonly replays = new Map<string, { answer: VerificationView; until: number }>();
   private readonly signalled = new Map<string, number>();
   private readonly writes = new Set<Promise<void>>();
+  private readonly inserts: GroupCommitQueue<NewUsageRow, InsertedUsage>;
+  /** Whether a requestId was counted before, asked for all the refusals of a tick in one statement. */
+  private readonly ledgerHits: DataLoader<{ customerId: string; idempotencyKey: string }, boolean>;
 
   constructor(private readonly deps: KeyVerifierDeps) {
-    const { em, catalog } = deps;
-    this.keys = new TtlCache(async (hashes) => {
-      const rows = await queryRows<{ id: string; customer_id: string; hash: string; expires_at: Date | string | null; revoked_at: Date | string | null }>(
-        em,
-        `select id, customer_id, hash, expires_at, revoked_at from api_keys where hash in (select jsonb_array_elements_text(?::jsonb))`,
-        [JSON.stringify(hashes)],
-      );
-      const by = new Map(rows.map((r) => [r.hash, { id: r.id, customerId: r.customer_id, expiresAt: time(r.expires_at), revokedAt: time(r.revoked_at) }]));
-      return hashes.map((h) => by.get(h) ?? null);
-    }, FRESH_MS, MAX_AGE_MS);
-    this.states = new TtlCache((ids) => loadCustomerApiStates(em, catalog, ids), FRESH_MS, MAX_AGE_MS);
+    const { em, catalog, changes } = deps;
+    const trusted = changes ? () => changes.healthy() : undefined;
+    this.keys = new TtlCache(
+      async (hashes) => {
+        const rows = await queryRows<{ id: string; customer_id: string; hash: string; expires_at: Date | string | null; revoked_at: Date | string | null }>(
+          em,
+          `select id, customer_id, hash, expires_at, revoked_at from api_keys where hash in (select jsonb_array_elements_text(?::jsonb))`,
+          [JSON.stringify(hashes)],
+        );
+        const by = new Map(rows.map((r) => [r.hash, { id: r.id, customerId: r.customer_id, expiresAt: time(r.expires_at), revokedAt: time(r.revoked_at) }]));
+        return hashes.map((h) => by.get(h) ?? null);
+      },
+      FRESH_MS,
+      MAX_AGE_MS,
+      // An unknown hash stays unknown: a new key's secret is random, never asked for before it exists.
+      trusted ? { trusted } : {},
+    );
+    this.states = new TtlCache((ids) => loadCustomerApiStates(em, catalog, ids), FRESH_MS, MAX_AGE_MS, {
+      ...(trusted ? { trusted } : {}),
+      // Grace and soft suspension end at a stored moment, without a write to tell anyone.
+      volatile: (s) => s !== null && (s.access === 'GRACE' || s.access === 'SOFT_SUSPENDED'),
+    });
+    changes?.subscribe(
+      (customerIds) => {
+        this.keys.deleteWhere((k) => k !== null && customerIds.has(k.customerId));
+        this.states.invalidate(customerIds);
+      },
+      () => {
+        this.keys.clear();
+        this.states.clear();
+      },
+    );
     this.quotas = new QuotaCounters(em);
     this.rate = new KeyRateLimiter(deps.redis);
     this.stats = new KeyUsageStats(em, deps.log);
+    // One statement at a time, and at most one per `INSERT_GAP_MS`: nobody waits for these rows, so they
+    // may as well gather (a statement costs the process more than a verification does).
+    this.inserts = new GroupCommitQueue(
+      async (batch) => (await insertUsageRows(em, batch)).map((a) => a ?? new ItemFailed(new Error('usage insert: no ledger row'))),
+      { maxBatch: 1000, maxInFlight: 1, gapMs: INSERT_GAP_MS },
+    );
+    this.ledgerHits = new DataLoader((pairs) => findUsageRows(em, pairs).then((found) => pairs.map((p) => found.has(usagePairKey(p.customerId, p.idempotencyKey)))), {
+      cache: false,
+      maxBatchSize: 500,
+    });
   }
 
   /** After a roll or revoke on this process: the old secret stops here at once. */
@@ -169,7 +215,7 @@ export class KeyVerifier {
     const at = state.clockNow ?? new Date(now);
     const period = periodAt(state.period, at);
     const usageKey = { customerId: state.id, eventName: state.meterEventName, from: period.start, to: period.end };
-    const used = await this.quotas.used(usageKey, quota === null ? UNCAPPED_USAGE_TTL_MS : FRESH_MS);
+    const used = await this.quotas.used(usageKey, quota === null ? UNCAPPED_USAGE_TTL_MS : QUOTA_REREAD_MS);
     if (quota !== null && used + cost > quota) {
       if (ledgerKey && (await this.counted(state, ledgerKey))) return this.validAgain(state, who, rateLimit);
       this.limitReached({ code: 'QUOTA_EXCEEDED', ...ids, plan: state.planId, limit: quota, windowStart: period.start, windowEnd: period.end });
@@ -191,8 +237,9 @@ export class KeyVerifier {
 
   /**
    * Writes a VALID answer's ledger row behind the answer: the caller does not wait for the commit
-   * (one on this machine costs more than the whole verification may). The row joins concurrent ones
-   * in one insert (group commit); the quota reservation holds the units meanwhile. A requestId
+   * (one on this machine costs more than the whole verification may). The rows gather while the previous
+   * insert runs and go in one statement (group commit, the ledger's insert as reportUsage's); the quota
+   * reservation holds the units meanwhile. A requestId
    * counted before (another replica, a restart) is simply not inserted again. `stop()` waits for
    * every pending row; a failed insert is retried, and only a process crash in between loses units.
    */
@@ -200,7 +247,7 @@ export class KeyVerifier {
     const write = (async () => {
       for (let attempt = 1; ; attempt++) {
         try {
-          const { inserted } = await queueUsageInsert(this.deps.em, row);
+          const { inserted } = await this.inserts.submit(row);
           settle(inserted);
           if (inserted) this.deps.onUsageRecorded?.();
           return;
@@ -220,7 +267,7 @@ export class KeyVerifier {
 
   /** Whether a VALID answer already counted this requestId (asked only on the refusal path). */
   private async counted(state: CustomerApiState, ledgerKey: string): Promise<boolean> {
-    return (await findUsageRows(this.deps.em, [{ customerId: state.id, idempotencyKey: ledgerKey }])).has(usagePairKey(state.id, ledgerKey));
+    return this.ledgerHits.load({ customerId: state.id, idempotencyKey: ledgerKey });
   }
 
   private async validAgain(state: CustomerApiState, who: Partial<VerificationView>, rateLimit: VerificationView['rateLimit']): Promise<VerificationView> {
@@ -230,7 +277,7 @@ export class KeyVerifier {
   private async quotaState(state: CustomerApiState, extra: number): Promise<VerificationView['quota']> {
     if (!state.meterEventName || !state.period) return null;
     const period = periodAt(state.period, state.clockNow ?? new Date());
-    const used = await this.quotas.used({ customerId: state.id, eventName: state.meterEventName, from: period.start, to: period.end }, state.limits.quota === null ? UNCAPPED_USAGE_TTL_MS : FRESH_MS);
+    const used = await this.quotas.used({ customerId: state.id, eventName: state.meterEventName, from: period.start, to: period.end }, state.limits.quota === null ? UNCAPPED_USAGE_TTL_MS : QUOTA_REREAD_MS);
     return quotaView(state.limits.quota, used + extra, period.end);
   }
 

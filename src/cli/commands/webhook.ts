@@ -66,6 +66,7 @@ export function registerWebhook(program: Command, ctx: CliContext): void {
           },
           port: opts.port ?? DEFAULT_WEBHOOK_SIDECAR_PORT,
           syncReadiness: config.syncReadiness,
+          rereadBudget: config.stripeReread,
         });
         cleanup.push(() => sidecar.close());
         if (opts.json) printJson({ url: sidecar.url, webhookUrl: `${sidecar.url}/webhooks/stripe` });

@@ -1,4 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import { API_KEY_CHANGES_TRIGGERS } from './api-key-change.js';
 
 /**
  * An API key a customer hands to its own callers. Only the SHA-256 of the secret is stored; `prefix`
@@ -30,6 +31,7 @@ export const ApiKeySchema = defineEntity({
     verifications: p.json<Record<string, number>>().default('{}'),
   },
   uniques: [{ name: 'api_keys_customer_id_idempotency_key_unique', properties: ['customerId', 'idempotencyKey'] }],
+  triggers: [API_KEY_CHANGES_TRIGGERS.apiKeys],
 });
 
 export class ApiKey extends ApiKeySchema.class {}

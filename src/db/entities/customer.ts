@@ -1,4 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import { API_KEY_CHANGES_TRIGGERS } from './api-key-change.js';
 import type Stripe from 'stripe';
 
 /** Mirror of a Stripe customer. `externalId` is the JWT `sub` of the product user it belongs to. */
@@ -28,6 +29,7 @@ export const CustomerSchema = defineEntity({
     // Keyset pages in either direction (`order by created_at desc, id desc` scans it backwards).
     { name: 'customers_created_at_id_index', properties: ['createdAt', 'id'] },
   ],
+  triggers: [API_KEY_CHANGES_TRIGGERS.customers],
 });
 
 export class Customer extends CustomerSchema.class {}

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { defineEntity, p } from '@mikro-orm/core';
+import { API_KEY_CHANGES_TRIGGERS } from './api-key-change.js';
 
 export type DunningCaseStatus = 'open' | 'closed';
 
@@ -39,6 +40,7 @@ export const DunningCaseSchema = defineEntity({
   },
   indexes: [{ name: 'dunning_cases_status_next_step_at_index', properties: ['status', 'nextStepAt'] }],
   uniques: [{ name: 'dunning_cases_open_invoice_unique', properties: ['invoiceId'], where: "status = 'open'" }],
+  triggers: [API_KEY_CHANGES_TRIGGERS.byCustomerId],
 });
 
 export class DunningCase extends DunningCaseSchema.class {}

@@ -1,4 +1,5 @@
 import { ApiKey } from './api-key.js';
+import { ApiKeyChange } from './api-key-change.js';
 import { BillingEvent } from './billing-event.js';
 import { Meter, Price, Product } from './catalog.js';
 import { Customer } from './customer.js';
@@ -15,6 +16,7 @@ import { UsageRecord } from './usage-record.js';
 import { WebhookEvent } from './webhook-event.js';
 
 export * from './api-key.js';
+export * from './api-key-change.js';
 export * from './billing-event.js';
 export * from './catalog.js';
 export * from './customer.js';
@@ -53,4 +55,5 @@ export const ENTITIES = [
   SubscriptionMrrPoint,
   MrrMovement,
   RevenueRollup,
+  ApiKeyChange,
 ] as const;

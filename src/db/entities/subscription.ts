@@ -1,5 +1,6 @@
 import { defineEntity, p } from '@mikro-orm/core';
 import type Stripe from 'stripe';
+import { API_KEY_CHANGES_TRIGGERS } from './api-key-change.js';
 import { countsTowardMrrSql, mrrBucketsSql } from './mrr-total.js';
 import { refreshCustomersSql } from './revenue.js';
 
@@ -142,6 +143,7 @@ export const SubscriptionSchema = defineEntity({
     { name: 'mrr_moments', timing: 'before', events: ['insert', 'update'], body: MRR_MOMENTS_TRIGGER_BODY },
     { name: 'mrr_totals', timing: 'after', events: ['insert', 'update', 'delete'], body: MRR_TOTALS_TRIGGER_BODY },
     { name: 'revenue_history', timing: 'after', events: ['insert', 'update', 'delete'], body: REVENUE_TRIGGER_BODY },
+    API_KEY_CHANGES_TRIGGERS.byCustomerId,
   ],
 });
 

@@ -1,4 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import { API_KEY_CHANGES_TRIGGERS } from './api-key-change.js';
 
 /**
  * Mirror of a Stripe test clock (sandbox): the customer's clock for every time rule of ours
@@ -18,6 +19,7 @@ export const TestClockSchema = defineEntity({
     deleted: p.boolean().default(false),
     updatedAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()).onUpdate(() => new Date()),
   },
+  triggers: [API_KEY_CHANGES_TRIGGERS.testClocks],
 });
 
 export class TestClock extends TestClockSchema.class {}

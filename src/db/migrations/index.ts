@@ -5,6 +5,7 @@ import { Migration20261122013000_dunning } from './Migration20261122013000_dunni
 import { Migration20261122014000_mrr } from './Migration20261122014000_mrr.js';
 import { Migration20261206100000_hardening } from './Migration20261206100000_hardening.js';
 import { Migration20261206200000_api_keys } from './Migration20261206200000_api_keys.js';
+import { Migration20261206213000_api_key_changes } from './Migration20261206213000_api_key_changes.js';
 import { Migration20261206300000_revenue } from './Migration20261206300000_revenue.js';
 
 /**
@@ -18,5 +19,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261122014000_mrr', class: Migration20261122014000_mrr },
   { name: 'Migration20261206100000_hardening', class: Migration20261206100000_hardening },
   { name: 'Migration20261206200000_api_keys', class: Migration20261206200000_api_keys },
+  { name: 'Migration20261206213000_api_key_changes', class: Migration20261206213000_api_key_changes },
   { name: 'Migration20261206300000_revenue', class: Migration20261206300000_revenue },
 ];

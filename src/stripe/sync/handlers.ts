@@ -8,6 +8,7 @@ import type Stripe from 'stripe';
 import { isResourceMissing } from '../client.js';
 import { deleteInvoice, idOf, mirrorObject, mirrorTestClock, recordEventMrrPoint, SUBSCRIPTION_MIRROR_EXPAND, type PlanCatalog, type TestClockPayload } from '../mirror/index.js';
 import { decide, lockObject, lockObjects, MIRROR_TABLES, rereadStamp, rowStamp, type MirrorKind } from './convergence.js';
+import { BatchRereads, rereadBudget } from './reread.js';
 
 export const HANDLED_EVENT_TYPES = [
   'customer.created',
@@ -115,44 +116,28 @@ async function targetOf(em: EntityManager, event: Stripe.Event): Promise<Routed>
   return { none: `unhandled type ${type}` };
 }
 
-/** Reads the object's current state from Stripe and stores it, stamped `stamp`. */
-async function rereadInto(em: EntityManager, target: Target, stamp: Date, ctx: HandlerContext): Promise<'reread' | 'applied'> {
+/** Stores the object's state as re-read from Stripe (`rereads`, shared by the batch), stamped `stamp`. */
+async function rereadInto(em: EntityManager, target: Target, stamp: Date, ctx: HandlerContext, rereads: BatchRereads): Promise<'reread' | 'applied'> {
   const mctx = { catalog: ctx.catalog, stripe: ctx.stripe, lastEventAt: stamp, nested: false };
-  try {
-    switch (target.kind) {
-      case 'customer': {
-        const c = await ctx.stripe.customers.retrieve(target.id);
-        await mirrorObject(em, c, mctx);
-        return 'reread';
-      }
-      case 'subscription': {
-        const s = await ctx.stripe.subscriptions.retrieve(target.id, { expand: [...SUBSCRIPTION_MIRROR_EXPAND] });
-        await mirrorObject(em, s, mctx);
-        return 'reread';
-      }
-      case 'invoice': {
-        const i = await ctx.stripe.invoices.retrieve(target.id);
-        await mirrorObject(em, i, mctx);
-        return 'reread';
-      }
-    }
-  } catch (err) {
-    if (!isResourceMissing(err)) throw err;
-    // Gone from Stripe: a deleted draft invoice, a deleted customer.
-    if (target.kind === 'invoice') {
-      await deleteInvoice(em, target.id);
-      return 'reread';
-    }
-    if (target.kind === 'customer') {
-      await mirrorObject(em, { id: target.id, object: 'customer', deleted: true } as Stripe.DeletedCustomer, mctx);
-      return 'reread';
-    }
-    if (target.payload) {
-      await applyPayload(em, target, stamp, '', ctx);
-      return 'applied';
-    }
-    throw err;
+  const got = await rereads.get(target.kind, target.id);
+  if ('object' in got) {
+    await mirrorObject(em, got.object, mctx);
+    return 'reread';
   }
+  // Gone from Stripe: a deleted draft invoice, a deleted customer.
+  if (target.kind === 'invoice') {
+    await deleteInvoice(em, target.id);
+    return 'reread';
+  }
+  if (target.kind === 'customer') {
+    await mirrorObject(em, { id: target.id, object: 'customer', deleted: true } as Stripe.DeletedCustomer, mctx);
+    return 'reread';
+  }
+  if (target.payload) {
+    await applyPayload(em, target, stamp, '', ctx);
+    return 'applied';
+  }
+  throw got.missing;
 }
 
 async function applyPayload(em: EntityManager, target: Target, stamp: Date, eventType: string, ctx: HandlerContext): Promise<void> {
@@ -190,11 +175,15 @@ export async function handleStripeEvents(
   const objects = targets.filter(isObjectTarget);
   await lockObjects(em, objects.map((t) => t.id));
   const stamps = await rowStamps(em, objects);
+  // Under the locks (so after every event about these objects that committed before): start together
+  // the re-reads the batch will need, one per object.
+  const rereads = new BatchRereads(ctx.stripe, rereadBudget(ctx.stripe), isResourceMissing);
+  for (const key of rereadsNeeded(events, targets, stamps)) rereads.start(key.kind, key.id);
   const results: HandleResult[] = [];
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
     const target = targets[i]!;
-    results.push(await handleTarget(em, event, target, stamps, ctx));
+    results.push(await handleTarget(em, event, target, stamps, ctx, rereads));
     if (afterEach) await afterEach(event);
   }
   return results;
@@ -206,6 +195,7 @@ async function handleTarget(
   target: Routed,
   stamps: Map<string, Date | null>,
   ctx: HandlerContext,
+  rereads: BatchRereads,
 ): Promise<HandleResult> {
   if ('none' in target) return { action: 'noop', reason: target.none };
   if ('clock' in target) {
@@ -227,17 +217,58 @@ async function handleTarget(
   if (decision === 'apply') {
     await applyPayload(em, target, created, event.type, ctx);
     stamps.set(key, created);
+    rereads.written.delete(key);
     action = 'applied';
   } else {
-    action = await rereadInto(em, target, rereadStamp(created, stamp), ctx);
+    const next = rereadStamp(created, stamp);
+    const written = rereads.written.get(key);
+    // The row already holds this batch's re-read of the object, stamped the same: writing the same
+    // object with the same stamp again would change nothing (the usual case: several events of one second).
+    if (written !== undefined && stamp !== undefined && stamp !== null && written === stamp.getTime() && next.getTime() === written) {
+      return { ...base, action: 'reread', reason: 'answered by the re-read already written in this batch' };
+    }
+    action = await rereadInto(em, target, next, ctx, rereads);
     // A re-read may also have deleted the row (an invoice gone from Stripe): read what it left.
-    setStamp(stamps, key, await rowStamp(em, target.kind, target.id));
+    const after = await rowStamp(em, target.kind, target.id);
+    setStamp(stamps, key, after);
+    if (action === 'reread' && after) rereads.written.set(key, after.getTime());
+    else rereads.written.delete(key);
   }
-  if (target.kind !== 'customer') {
-    const written = await ensureCustomer(em, target, ctx);
-    if (written) setStamp(stamps, stampKey('customer', written), await rowStamp(em, 'customer', written));
+  // Once a row's customer is known to be mirrored it stays so for the batch (customers are never
+  // deleted, only marked): the batch's further events about the row skip the check.
+  if (target.kind !== 'customer' && !rereads.customerKnown.has(key)) {
+    const { written, known } = await ensureCustomer(em, target, ctx, rereads);
+    if (known) rereads.customerKnown.add(key);
+    if (written) {
+      setStamp(stamps, stampKey('customer', written), await rowStamp(em, 'customer', written));
+      rereads.written.delete(stampKey('customer', written));
+    }
   }
   return { ...base, action };
+}
+
+/**
+ * The objects the batch will re-read: the decision rule run over the events in order on a copy of
+ * the stamps (an apply stamps the event's time, a re-read `rereadStamp`), as `handleTarget` will.
+ * Customers read by `ensureCustomer` are not foreseen; they are read when met.
+ */
+function rereadsNeeded(events: Stripe.Event[], targets: Routed[], stamps: Map<string, Date | null>): { kind: MirrorKind; id: string }[] {
+  const sim = new Map(stamps);
+  const out = new Map<string, { kind: MirrorKind; id: string }>();
+  for (let i = 0; i < events.length; i++) {
+    const target = targets[i]!;
+    if (!isObjectTarget(target)) continue;
+    const key = stampKey(target.kind, target.id);
+    const created = new Date(events[i]!.created * 1000);
+    const stamp = sim.get(key);
+    const decision = decide(created, stamp, target.payload !== null);
+    if (decision === 'apply') sim.set(key, created);
+    else if (decision === 'reread') {
+      out.set(key, { kind: target.kind, id: target.id });
+      sim.set(key, rereadStamp(created, stamp));
+    }
+  }
+  return [...out.values()];
 }
 
 function setStamp(stamps: Map<string, Date | null>, key: string, stamp: Date | null | undefined): void {
@@ -272,7 +303,7 @@ async function rowStamps(em: EntityManager, targets: Target[]): Promise<Map<stri
  * customer is (its externalId) decides who may see its live events, so a missing customer is read
  * from Stripe now. It is stored without an event stamp: its next event re-reads it (see convergence.ts).
  */
-async function ensureCustomer(em: EntityManager, target: Target, ctx: HandlerContext): Promise<string | null> {
+async function ensureCustomer(em: EntityManager, target: Target, ctx: HandlerContext, rereads: BatchRereads): Promise<{ written: string | null; known: boolean }> {
   const sql = em as SqlEntityManager;
   const table = target.kind === 'subscription' ? 'subscriptions' : 'invoices';
   const rows = await sql.execute<{ customer_id: string; known: boolean }[]>(
@@ -280,14 +311,11 @@ async function ensureCustomer(em: EntityManager, target: Target, ctx: HandlerCon
     [target.id],
   );
   const row = rows[0];
-  if (!row || row.known) return null;
+  if (!row) return { written: null, known: false };
+  if (row.known) return { written: null, known: true };
   await lockObject(em, row.customer_id);
-  if ((await rowStamp(em, 'customer', row.customer_id)) !== undefined) return row.customer_id;
-  try {
-    const customer = await ctx.stripe.customers.retrieve(row.customer_id);
-    await mirrorObject(em, customer, { catalog: ctx.catalog, stripe: ctx.stripe, nested: false });
-  } catch (err) {
-    if (!isResourceMissing(err)) throw err;
-  }
-  return row.customer_id;
+  if ((await rowStamp(em, 'customer', row.customer_id)) !== undefined) return { written: row.customer_id, known: true };
+  const got = await rereads.get('customer', row.customer_id);
+  if ('object' in got) await mirrorObject(em, got.object, { catalog: ctx.catalog, stripe: ctx.stripe, nested: false });
+  return { written: row.customer_id, known: 'object' in got };
 }

@@ -7,6 +7,7 @@ import type Stripe from 'stripe';
 import type { Orm } from '../../db/orm.js';
 import type { Logger } from '../../log.js';
 import type { PlanCatalog } from '../mirror/index.js';
+import { RereadBudget, setRereadBudget, type RereadBudgetOptions } from '../sync/reread.js';
 import { inboxSaturated } from './inbox.js';
 import { webhookMetrics, type WebhookMetrics } from './metrics.js';
 import { mountStripeWebhook, type WebhookRouteOptions } from './route.js';
@@ -27,6 +28,8 @@ export interface WebhookServiceOptions {
   log?: Logger;
   /** Options of the route (tolerance, body limit) and of the worker (concurrency, retries, poll interval). */
   route?: Pick<WebhookRouteOptions, 'toleranceSeconds' | 'bodyLimit'>;
+  /** The budget of the worker's re-reads from Stripe (default: 80 per second, 16 in flight). */
+  rereadBudget?: RereadBudgetOptions;
   worker?: Pick<WebhookWorkerOptions, 'concurrency' | 'batchSize' | 'pollIntervalMs' | 'maxAttempts' | 'retryBaseMs' | 'retryMaxMs' | 'deferWhile' | 'deferMs'>;
 }
 
@@ -42,6 +45,7 @@ export interface WebhookService {
 
 export function createWebhookService(opts: WebhookServiceOptions): WebhookService {
   const metrics = opts.metrics ?? webhookMetrics;
+  if (opts.rereadBudget) setRereadBudget(opts.stripe, new RereadBudget(opts.rereadBudget));
   const worker = new WebhookWorker({
     orm: opts.orm,
     stripe: opts.stripe,

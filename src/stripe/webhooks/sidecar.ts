@@ -35,6 +35,7 @@ export interface WebhookSidecarOptions {
   /** Period of the events.list reconciliation; 0 turns it off (default 5 min). */
   syncIntervalMs?: number;
   worker?: WebhookServiceOptions['worker'];
+  rereadBudget?: WebhookServiceOptions['rereadBudget'];
   /** Also run the meter-event flusher here (the catalog's meters name the Stripe events); unset: not here. */
   usageFlush?: { settings: Config['usageFlush']; catalog: Pick<Catalog, 'meters'> };
   log?: Logger;
@@ -57,6 +58,7 @@ export async function startWebhookSidecar(opts: WebhookSidecarOptions): Promise<
     afterEvent: opts.afterEvent,
     log: opts.log,
     worker: opts.worker,
+    rereadBudget: opts.rereadBudget,
   });
   let shuttingDown = false;
   const app = express();

@@ -1,0 +1,236 @@
+/**
+ * Webhook streams against @supabase/stripe-sync-engine (bench-only dev dependency): one lifecycle corpus
+ * recorded from the emulator (lib/corpus.ts) is replayed as the same signed deliveries (concurrency 16)
+ * to the gateway (its own process, `dist/src/main.js`) and to sync-engine in payload and revalidating
+ * modes (in this process), each on a fresh database, in order, under chaos and with same-second ties
+ * (lib/delivery.ts). Each mirror is then compared with the emulator's truth (lib/drift.ts).
+ *
+ * Printed per system and scenario: events/s fully processed (deliveries ÷ time from the first send to
+ * the last event processed), Stripe API calls per 1,000 deliveries, drift missing/stale/extra.
+ *
+ *   npm run build && node --experimental-transform-types --no-warnings bench/peers/webhooks.ts \
+ *     [--customers 150] [--months 3] [--seed 42] [--concurrency 16] [--scenarios in-order,chaos,same-second]
+ *     [--systems gateway,sync-engine-payload,sync-engine-revalidate] [--cpu-prof DIR]
+ *
+ * Not the same work: sync-engine also writes the types the gateway ignores (charges, payment intents,
+ * products, prices…), and the gateway also derives billing signals in the same transaction (which
+ * sync-engine does not have); the gateway acknowledges first and processes in its worker, sync-engine
+ * processes inside the request.
+ */
+import pg from 'pg';
+import Stripe from 'stripe';
+import type { BenchContext, BenchPart, BenchRow } from '../lib/part.ts';
+import { runIfMain } from '../lib/report.ts';
+import { createBenchDatabase } from '../lib/db.ts';
+import { startGatewayChild } from '../lib/gateway-process.ts';
+import { recordCorpus, type Corpus } from './lib/corpus.ts';
+import { deliveries, SCENARIOS, sendAll, type Scenario } from './lib/delivery.ts';
+import { compare, driftLine, driftTotal, fieldsOf, idsOf, KINDS, readTruth, type Kind, type Truth } from './lib/drift.ts';
+
+const SECRET = 'whsec_bench_0123456789abcdef';
+const signer = new Stripe('sk_test_signer');
+const sign = (payload: string) => signer.webhooks.generateTestHeaderString({ payload, secret: SECRET });
+
+export type SystemName = 'gateway' | 'sync-engine-payload' | 'sync-engine-revalidate';
+export const SYSTEMS: SystemName[] = ['gateway', 'sync-engine-payload', 'sync-engine-revalidate'];
+
+export interface RunResult {
+  system: SystemName;
+  scenario: Scenario;
+  deliveries: number;
+  seconds: number;
+  eventsPerSecond: number;
+  apiCallsPer1000: number;
+  drift: { missing: number; stale: number; extra: number };
+  line: string;
+}
+
+export interface WebhooksOptions {
+  customers: number;
+  months: number;
+  seed: number;
+  concurrency: number;
+  scenarios: Scenario[];
+  systems: SystemName[];
+  cpuProf?: string;
+}
+
+export function webhooksOptions(o: Record<string, string | undefined>): WebhooksOptions {
+  const num = (k: string, d: number) => (o[k] === undefined ? d : Number(o[k]));
+  const list = <T extends string>(k: string, all: T[]) => (o[k] ? (o[k]!.split(',').filter((x) => (all as string[]).includes(x)) as T[]) : all);
+  return {
+    customers: num('customers', 150),
+    months: num('months', 3),
+    seed: num('seed', 42),
+    concurrency: num('concurrency', 16),
+    scenarios: list('scenarios', SCENARIOS),
+    systems: list('systems', SYSTEMS),
+    cpuProf: o['cpu-prof'],
+  };
+}
+
+/** A system under test on a fresh database: deliver one body, wait until all is processed, read its mirror. */
+interface System {
+  send(body: string): Promise<number>;
+  /** Resolves when every delivered event is processed (the gateway's worker; sync-engine: at the 2xx). */
+  settled(expected: number): Promise<void>;
+  mirror(): Promise<Record<Kind, Map<string, Record<string, unknown> | null>>>;
+  /** Anything worth a log line (e.g. why deliveries were refused). */
+  notes?(): string;
+  close(): Promise<void>;
+}
+
+async function gatewaySystem(serverUrl: string, corpus: Corpus, cpuProf?: string): Promise<System> {
+  const db = await createBenchDatabase(serverUrl, 'peers', { migrate: false });
+  const gw = await startGatewayChild({
+    databaseUrl: db.url,
+    stripeApiBase: corpus.apiBase,
+    nodeArgs: cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : [],
+    env: { STRIPE_SECRET_KEY: 'sk_test_bench', STRIPE_WEBHOOK_SECRET: SECRET },
+  });
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  return {
+    async send(body) {
+      const res = await fetch(`${gw.url}/webhooks/stripe`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': sign(body) }, body });
+      await res.arrayBuffer();
+      return res.status;
+    },
+    async settled(expected) {
+      const deadline = Date.now() + 240_000;
+      for (;;) {
+        const r = await client.query<{ stored: number; open: number }>(
+          `select count(*)::int as stored, count(*) filter (where status in ('pending', 'processing'))::int as open from webhook_events`,
+        );
+        if (r.rows[0]!.stored >= expected && r.rows[0]!.open === 0) return;
+        if (Date.now() > deadline) throw new Error(`gateway: ${JSON.stringify(r.rows[0])} of ${expected} after 240 s`);
+        await new Promise((res) => setTimeout(res, 20));
+      }
+    },
+    mirror: () => gatewayMirror(client),
+    async close() {
+      await client.end();
+      await gw.stop();
+      await db.drop();
+    },
+  };
+}
+
+/** The gateway's mirror rows (their `raw` copy), as the drift comparison wants them. */
+export async function gatewayMirror(client: pg.Client): Promise<Record<Kind, Map<string, Record<string, unknown> | null>>> {
+  const out = {} as Record<Kind, Map<string, Record<string, unknown> | null>>;
+  const tables: Record<Kind, string> = { customer: 'customers', subscription: 'subscriptions', invoice: 'invoices' };
+  for (const kind of KINDS) {
+    const rows = await client.query<{ id: string; raw: Record<string, unknown> | null; deleted?: boolean }>(
+      `select "id", "raw"${kind === 'customer' ? ', "deleted"' : ''} from "${tables[kind]}"`,
+    );
+    out[kind] = new Map(rows.rows.map((r) => [r.id, r.deleted ? null : fieldsOf(kind, r.raw)]));
+  }
+  return out;
+}
+
+type SystemFactory = (serverUrl: string, corpus: Corpus, o: WebhooksOptions) => Promise<System>;
+
+const factories: Partial<Record<SystemName, SystemFactory>> = {
+  gateway: (url, corpus, o) => gatewaySystem(url, corpus, o.cpuProf),
+};
+
+/** Lets the peer's module add its factories (bench/peers/lib/sync-engine.ts). */
+export function registerSystem(name: SystemName, factory: SystemFactory): void {
+  factories[name] = factory;
+}
+
+async function runOne(serverUrl: string, corpus: Corpus, truth: Truth, name: SystemName, scenario: Scenario, o: WebhooksOptions): Promise<RunResult> {
+  const factory = factories[name];
+  if (!factory) throw new Error(`${name}: not available`);
+  const bodies = await deliveries(corpus.events, scenario, o.seed);
+  const distinct = new Set(bodies.map((b) => (JSON.parse(b) as { id: string }).id)).size;
+  const system = await factory(serverUrl, corpus, o);
+  try {
+    const calls0 = corpus.apiCalls();
+    const t0 = performance.now();
+    const failed = await sendAll(bodies, o.concurrency, (b) => system.send(b));
+    const sent = (performance.now() - t0) / 1000;
+    await system.settled(distinct);
+    const seconds = (performance.now() - t0) / 1000;
+    const calls = corpus.apiCalls() - calls0;
+    const drift = compare(truth, await system.mirror());
+    const total = driftTotal(drift);
+    const r: RunResult = {
+      system: name,
+      scenario,
+      deliveries: bodies.length,
+      seconds,
+      eventsPerSecond: bodies.length / seconds,
+      apiCallsPer1000: (calls / bodies.length) * 1000,
+      drift: total,
+      line: '',
+    };
+    const examples = KINDS.flatMap((k) => drift[k].examples).slice(0, 4);
+    r.line =
+      `${name.padEnd(22)} ${scenario.padEnd(11)} ${bodies.length} deliveries in ${seconds.toFixed(2)} s (all acknowledged after ${sent.toFixed(2)} s) = ${r.eventsPerSecond.toFixed(0)} events/s` +
+      `${failed ? ` (${failed} non-2xx)` : ''}, ${calls} Stripe calls (${r.apiCallsPer1000.toFixed(0)} per 1,000), drift m/s/e ${total.missing}/${total.stale}/${total.extra} (${driftLine(drift)})` +
+      (examples.length ? `\n    e.g. ${examples.join('; ')}` : '') +
+      (system.notes?.() ? `\n    refused: ${system.notes()}` : '');
+    return r;
+  } finally {
+    await system.close();
+  }
+}
+
+export async function runWebhooks(ctx: BenchContext, o: WebhooksOptions = webhooksOptions(ctx.options)): Promise<BenchRow[]> {
+  const peer = './lib/sync-engine.ts';
+  if (o.systems.some((s) => s !== 'gateway')) await import(peer).catch((err: unknown) => ctx.log(`sync-engine: not available (${(err as Error).message})`));
+  const t0 = performance.now();
+  const corpus = await recordCorpus({ customers: o.customers, months: o.months, seed: o.seed });
+  const handled = corpus.events.filter((e) => !/^(charge|payment_intent|invoiceitem|price|product|billing)\./.test(e.type)).length;
+  ctx.log(`corpus: ${corpus.events.length} events (${handled} of customer/subscription/invoice/payment-method/clock types) from ${o.customers} customers, ${o.months} months, seed ${o.seed}, recorded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const rows: BenchRow[] = [];
+  try {
+    const truth = await readTruth(corpus.stripe, idsOf(corpus.events));
+    const results: RunResult[] = [];
+    for (const scenario of o.scenarios) {
+      for (const system of o.systems) {
+        if (!factories[system]) continue;
+        const r = await runOne(ctx.databaseUrl, corpus, truth, system, scenario, o);
+        ctx.log(r.line);
+        results.push(r);
+      }
+    }
+    for (const r of results) {
+      const peer = results.find((p) => p.scenario === r.scenario && p.system === 'sync-engine-payload');
+      const reval = results.find((p) => p.scenario === r.scenario && p.system === 'sync-engine-revalidate');
+      const isGw = r.system === 'gateway';
+      rows.push({
+        metric: `${r.system} ${r.scenario}: events/s fully processed`,
+        value: r.eventsPerSecond,
+        unit: 'events/s',
+        ...(isGw && peer ? { baseline: { name: 'sync-engine payload mode', value: peer.eventsPerSecond, unit: 'events/s' }, target: '≥ 1.5× sync-engine payload', met: r.eventsPerSecond >= 1.5 * peer.eventsPerSecond } : {}),
+      });
+      rows.push({
+        metric: `${r.system} ${r.scenario}: Stripe calls per 1,000 deliveries`,
+        value: r.apiCallsPer1000,
+        unit: 'calls',
+        ...(isGw && reval ? { baseline: { name: 'sync-engine revalidating', value: reval.apiCallsPer1000, unit: 'calls' }, target: '< sync-engine revalidating', met: r.apiCallsPer1000 < reval.apiCallsPer1000 } : {}),
+      });
+      const d = r.drift.missing + r.drift.stale + r.drift.extra;
+      rows.push({
+        metric: `${r.system} ${r.scenario}: drift missing/stale/extra ${r.drift.missing}/${r.drift.stale}/${r.drift.extra}`,
+        value: d,
+        unit: 'rows',
+        ...(isGw ? { target: '0/0/0', met: d === 0 } : {}),
+      });
+    }
+  } finally {
+    await corpus.close();
+  }
+  return rows;
+}
+
+export const webhooksPart: BenchPart = {
+  name: 'webhooks',
+  description: 'lifecycle corpus replayed to the gateway and sync-engine (payload, revalidating): events/s, Stripe calls per 1,000, drift',
+  run: (ctx) => runWebhooks(ctx),
+};
+
+runIfMain(import.meta.url, webhooksPart);
