@@ -104,7 +104,6 @@ export function registerTestClocks(router: Router, emu: Emulator): void {
   });
 }
 
-
 /** Runs the clock's billing from `from` to `to`, then sets it `ready` (or `internal_failure`, reported as a warning). */
 async function advance(emu: Emulator, clock: TestClockRecord, from: number, to: number): Promise<void> {
   try {
