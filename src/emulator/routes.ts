@@ -17,6 +17,7 @@ import { registerWebhookEndpoints } from './resources/webhook-endpoints.js';
 import { registerCustomers } from './resources/customers.js';
 import { registerPaymentIntents } from './resources/payment-intents.js';
 import { registerPaymentMethods } from './resources/payment-methods.js';
+import { registerPlans } from './resources/plans.js';
 import { registerPrices } from './resources/prices.js';
 import { registerRefunds } from './resources/refunds.js';
 import { registerProducts } from './resources/products.js';
@@ -36,6 +37,7 @@ export function registerRoutes(router: Router, emu: Emulator): void {
   registerSources(router, emu);
   registerProducts(router, emu);
   registerPrices(router, emu);
+  registerPlans(router, emu);
   registerMeters(router, emu);
   registerMeterEventStream(router, emu);
   registerCoupons(router, emu);

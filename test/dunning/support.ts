@@ -13,6 +13,7 @@ import { signDevToken, type Role } from '../../src/auth/tokens.js';
 import { start, type RunningGateway } from '../../src/main.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { freePort } from '../support/gateway-process.js';
+import { advanceClock } from '../support/test-clock.js';
 
 export const JWT_SECRET = 'dunning-test-secret-0123456789-abcdefghijkl';
 export const HOOK_SECRET = 'dunning-hook-secret-0123456789';
@@ -145,7 +146,7 @@ export async function startDunningGateway(env: Record<string, string> = {}): Pro
     token: (sub, role) => signDevToken({ sub, ...(role ? { role } : {}) }, JWT_SECRET),
     sql,
     async advanceTo(frozenTime) {
-      await stripe.testHelpers.testClocks.advance(clockId, { frozen_time: frozenTime });
+      await advanceClock(stripe, clockId, frozenTime);
       await until('the test clock to be ready', async () => (await stripe.testHelpers.testClocks.retrieve(clockId)).status === 'ready');
       await settle();
     },

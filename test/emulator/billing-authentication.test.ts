@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { HOUR, JAN_1_2026, allEvents, invoicePaymentIntent, paymentIntentEventTypes, subscriptionEventTypes } from './billing-support.js';
 import { emulatorWithClient } from './support.js';
+import { advanceClock } from '../support/test-clock.js';
 
 let emu: RunningEmulator;
 let stripe: Stripe;
@@ -134,7 +135,7 @@ describe('a card that needs authentication', () => {
     await stripe.customers.update(c.id, { invoice_settings: { default_payment_method: secure.id } });
 
     const periodEnd = sub.items.data[0]!.current_period_end;
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: periodEnd + 2 * HOUR });
+    await advanceClock(stripe, clock.id, periodEnd + 2 * HOUR);
     const renewed = await stripe.subscriptions.retrieve(sub.id, { expand: ['latest_invoice'] });
     expect(renewed.status).toBe('past_due');
     const renewal = renewed.latest_invoice as Stripe.Invoice;
@@ -148,7 +149,7 @@ describe('a card that needs authentication', () => {
     ]);
 
     // The retry asks again.
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: renewal.next_payment_attempt! + HOUR });
+    await advanceClock(stripe, clock.id, renewal.next_payment_attempt! + HOUR);
     expect(await stripe.invoices.retrieve(renewal.id)).toMatchObject({ status: 'open', attempt_count: 2 });
     expect((await stripe.paymentIntents.retrieve(pi.id)).status).toBe('requires_action');
     expect(await subscriptionEventTypes(stripe, sub.id, ['invoice.payment_action_required'])).toHaveLength(2);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { DAY, HOUR, JAN_1_2026, subscriptionEventTypes } from './billing-support.js';
 import { emulatorWithClient } from './support.js';
+import { advanceClock } from '../support/test-clock.js';
 
 let emu: RunningEmulator;
 let stripe: Stripe;
@@ -37,7 +38,7 @@ function lineAmounts(inv: Stripe.Invoice): number[] {
 describe('changing the billing interval (monthly ↔ yearly)', () => {
   it('monthly → yearly on the same item: credit for the unused month, a full year from now, invoiced at once', async () => {
     const { clock, sub } = await subscribed(proMonthly, 2);
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: JAN_11_2026 });
+    await advanceClock(stripe, clock.id, JAN_11_2026);
     const itemId = sub.items.data[0]!.id;
 
     // 21 of January's 31 days unused: −5800 × 21/31 = −3929.03… → −3929; a year of 2 × $290 = 58000.
@@ -83,9 +84,9 @@ describe('changing the billing interval (monthly ↔ yearly)', () => {
     expect(prev.items?.data[0]?.price.id).toBe(proMonthly.id);
 
     // No renewal at the old monthly boundary; the next one is a year after the change.
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: JAN_1_2026 + 62 * DAY });
+    await advanceClock(stripe, clock.id, JAN_1_2026 + 62 * DAY);
     expect((await stripe.invoices.list({ subscription: sub.id })).data).toHaveLength(2);
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: JAN_11_2027 + 2 * HOUR });
+    await advanceClock(stripe, clock.id, JAN_11_2027 + 2 * HOUR);
     const renewal = await stripe.invoices.retrieve((await stripe.subscriptions.retrieve(sub.id)).latest_invoice as string);
     expect(renewal).toMatchObject({ billing_reason: 'subscription_cycle', status: 'paid', total: 58000 });
     expect(renewal.lines.data[0]!.period).toEqual({ start: JAN_11_2027, end: JAN_11_2027 + 365 * DAY });
@@ -95,7 +96,7 @@ describe('changing the billing interval (monthly ↔ yearly)', () => {
     const { clock, sub } = await subscribed(proYearly);
     // 2026-03-15: 292 of 365 days unused: −29000 × 292/365 = −23200 exactly; a month: 2900.
     const mar15 = JAN_1_2026 + 73 * DAY;
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: mar15 });
+    await advanceClock(stripe, clock.id, mar15);
     const change = { items: [{ id: sub.items.data[0]!.id, price: proMonthly.id }], proration_behavior: 'always_invoice' as const };
     const preview = await stripe.invoices.createPreview({ subscription: sub.id, subscription_details: change });
     expect(lineAmounts(preview)).toEqual([-23200, 2900]);
@@ -107,7 +108,7 @@ describe('changing the billing interval (monthly ↔ yearly)', () => {
     expect(updated.latest_invoice).toMatchObject({ total: -20300, amount_due: 0, status: 'paid', ending_balance: -20300 });
     expect(((await stripe.customers.retrieve(sub.customer as string)) as Stripe.Customer).balance).toBe(-20300);
 
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: apr15 + 2 * HOUR });
+    await advanceClock(stripe, clock.id, apr15 + 2 * HOUR);
     const renewal = await stripe.invoices.retrieve((await stripe.subscriptions.retrieve(sub.id)).latest_invoice as string);
     expect(renewal).toMatchObject({ billing_reason: 'subscription_cycle', total: 2900, starting_balance: -20300, amount_due: 0, status: 'paid' });
     expect(((await stripe.customers.retrieve(sub.customer as string)) as Stripe.Customer).balance).toBe(-17400);
@@ -115,7 +116,7 @@ describe('changing the billing interval (monthly ↔ yearly)', () => {
 
   it('proration_behavior none: no credit, the new year is still charged now', async () => {
     const { clock, sub } = await subscribed(proMonthly);
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: JAN_11_2026 });
+    await advanceClock(stripe, clock.id, JAN_11_2026);
     const change = { items: [{ id: sub.items.data[0]!.id, price: proYearly.id }], proration_behavior: 'none' as const };
     const preview = await stripe.invoices.createPreview({ subscription: sub.id, subscription_details: change });
     expect(lineAmounts(preview)).toEqual([29000]);
@@ -126,7 +127,7 @@ describe('changing the billing interval (monthly ↔ yearly)', () => {
 
   it('error_if_incomplete with a declining card changes nothing; prices of different intervals cannot be mixed', async () => {
     const { clock, sub } = await subscribed(proMonthly);
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: JAN_11_2026 });
+    await advanceClock(stripe, clock.id, JAN_11_2026);
     const declining = await stripe.subscriptions.update(sub.id, { default_payment_method: 'pm_card_chargeDeclined' });
     await expect(
       stripe.subscriptions.update(sub.id, { items: [{ id: sub.items.data[0]!.id, price: proYearly.id }], payment_behavior: 'error_if_incomplete' }),

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { DAY, JAN_1_2026, subscriptionEventTypes } from './billing-support.js';
 import { emulatorWithClient } from './support.js';
+import { advanceClock } from '../support/test-clock.js';
 
 let emu: RunningEmulator;
 let stripe: Stripe;
@@ -41,7 +42,7 @@ describe('upgrade mid-period: proration exact to the cent', () => {
   it('basic $1 × 3 → pro $5 × 3 exactly halfway: preview and always_invoice both 600', async () => {
     const { clock, sub } = await basicTimesThree();
     const half = JAN_1_2026 + PERIOD / 2;
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: half });
+    await advanceClock(stripe, clock.id, half);
     const itemId = sub.items.data[0]!.id;
 
     // (5 − 1) × 3 × ½ = 6.00: credit −300 × ½ = −150, charge 1500 × ½ = 750.
@@ -104,7 +105,7 @@ describe('upgrade mid-period: proration exact to the cent', () => {
     //   charge: 1500 × 895925 / 2678400 = 501.750… → +502
     //   net 402 (rounding the net 401.400… instead would give 401).
     const at = JAN_1_2026 + PERIOD - 895_925;
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: at });
+    await advanceClock(stripe, clock.id, at);
     const itemId = sub.items.data[0]!.id;
     const preview = await stripe.invoices.createPreview({
       subscription: sub.id,
@@ -123,7 +124,7 @@ describe('upgrade mid-period: proration exact to the cent', () => {
   it('create_prorations leaves pending items for the renewal; none leaves nothing', async () => {
     const { clock, sub } = await basicTimesThree();
     const at = JAN_1_2026 + 10 * DAY;
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: at });
+    await advanceClock(stripe, clock.id, at);
     const itemId = sub.items.data[0]!.id;
     // Quantity 3 → 5 on basic with 21 of 31 days left: a credit for 3 and a charge for 5, each rounded.
     await stripe.subscriptions.update(sub.id, { items: [{ id: itemId, quantity: 5 }] });
@@ -136,7 +137,7 @@ describe('upgrade mid-period: proration exact to the cent', () => {
     expect((await stripe.invoiceItems.list({ customer: sub.customer as string, pending: true })).data).toHaveLength(2);
 
     // At renewal the pending prorations join February's 6 × $1.
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: JAN_1_2026 + PERIOD + 2 * 3600 });
+    await advanceClock(stripe, clock.id, JAN_1_2026 + PERIOD + 2 * 3600);
     const renewal = await stripe.invoices.retrieve((await stripe.subscriptions.retrieve(sub.id)).latest_invoice as string);
     expect(renewal).toMatchObject({ billing_reason: 'subscription_cycle', status: 'paid', total: 600 + 136 });
     expect((await stripe.invoiceItems.list({ customer: sub.customer as string, pending: true })).data).toEqual([]);
@@ -145,13 +146,13 @@ describe('upgrade mid-period: proration exact to the cent', () => {
   it('a downgrade with always_invoice leaves a credit on the customer balance', async () => {
     const { clock, sub } = await basicTimesThree();
     const half = JAN_1_2026 + PERIOD / 2;
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: half });
+    await advanceClock(stripe, clock.id, half);
     await stripe.subscriptions.update(sub.id, { items: [{ id: sub.items.data[0]!.id, quantity: 1 }], proration_behavior: 'always_invoice' });
     // −300 × ½ + 100 × ½ = −100 → credit.
     const customer = (await stripe.customers.retrieve(sub.customer as string)) as Stripe.Customer;
     expect(customer.balance).toBe(-100);
     // February: 100 − 100 credit = 0 due.
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: JAN_1_2026 + PERIOD + 2 * 3600 });
+    await advanceClock(stripe, clock.id, JAN_1_2026 + PERIOD + 2 * 3600);
     const renewal = await stripe.invoices.retrieve((await stripe.subscriptions.retrieve(sub.id)).latest_invoice as string);
     expect(renewal).toMatchObject({ total: 100, starting_balance: -100, amount_due: 0, status: 'paid' });
   });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { DAY, HOUR, JAN_1_2026, invoicePaymentIntent, subscriptionEventTypes } from './billing-support.js';
 import { emulatorWithClient } from './support.js';
+import { advanceClock } from '../support/test-clock.js';
 
 let emu: RunningEmulator;
 let stripe: Stripe;
@@ -203,7 +204,7 @@ describe('discounts', () => {
     expect((await stripe.promotionCodes.retrieve(promo.id)).times_redeemed).toBe(1);
 
     // One month and the draft hour later: the forever coupon again, the once coupon spent.
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: JAN_1_2026 + 31 * DAY + 2 * HOUR });
+    await advanceClock(stripe, clock.id, JAN_1_2026 + 31 * DAY + 2 * HOUR);
     const renewedA = await stripe.invoices.retrieve((await stripe.subscriptions.retrieve(a.id)).latest_invoice as string);
     expect(renewedA).toMatchObject({ billing_reason: 'subscription_cycle', status: 'paid', subtotal: 1000, total: 750 });
     const bNow = await stripe.subscriptions.retrieve(b.id);
@@ -247,7 +248,7 @@ describe('cancel and resume', () => {
     const clock = await stripe.testHelpers.testClocks.create({ frozen_time: JAN_1_2026 });
     const c = await customerWithCard('pm_card_visa', clock.id);
     const sub = await stripe.subscriptions.create({ customer: c.id, items: [{ price: price.id }] });
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: JAN_1_2026 + 31 * DAY - 31 * DAY / 4 });
+    await advanceClock(stripe, clock.id, JAN_1_2026 + 31 * DAY - 31 * DAY / 4);
     const canceled = await stripe.subscriptions.cancel(sub.id, { prorate: true, invoice_now: true, expand: ['latest_invoice'] });
     // A quarter of the month unused: −1000 × 1/4 = −250, credited to the customer's balance.
     const inv = invoiceOf(canceled);
@@ -270,7 +271,7 @@ describe('cancel and resume', () => {
     expect(events.data[0]!.data.previous_attributes).toMatchObject({ cancel_at_period_end: true, cancel_at: periodEnd });
 
     await stripe.subscriptions.update(sub.id, { cancel_at_period_end: true });
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: periodEnd + HOUR });
+    await advanceClock(stripe, clock.id, periodEnd + HOUR);
     const ended = await stripe.subscriptions.retrieve(sub.id);
     expect(ended).toMatchObject({ status: 'canceled', ended_at: periodEnd });
     expect((await subscriptionEventTypes(stripe, sub.id)).at(-1)).toBe('customer.subscription.deleted');
@@ -284,12 +285,12 @@ describe('anchors, pauses and resumes', () => {
     const c = await customerWithCard('pm_card_visa', clock.id);
     const feb1 = JAN_1_2026 + 31 * DAY;
     // Anchored on Feb 1 from Jan 11: 21 of the 31 days from Jan 1 to Feb 1 → 1000 × 21/31 = 677.4… → 677.
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: JAN_1_2026 + 10 * DAY });
+    await advanceClock(stripe, clock.id, JAN_1_2026 + 10 * DAY);
     const sub = await stripe.subscriptions.create({ customer: c.id, items: [{ price: price.id }], billing_cycle_anchor: feb1, expand: ['latest_invoice'] });
     expect(sub.billing_cycle_anchor).toBe(feb1);
     expect(sub.items.data[0]!.current_period_end).toBe(feb1);
     expect(invoiceOf(sub)).toMatchObject({ total: 677, status: 'paid' });
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: feb1 + 2 * HOUR });
+    await advanceClock(stripe, clock.id, feb1 + 2 * HOUR);
     const renewed = await stripe.subscriptions.retrieve(sub.id, { expand: ['latest_invoice'] });
     expect(renewed.items.data[0]!.current_period_end).toBe(feb1 + 28 * DAY);
     expect(invoiceOf(renewed)).toMatchObject({ total: 1000, status: 'paid' });
@@ -304,7 +305,7 @@ describe('anchors, pauses and resumes', () => {
       trial_period_days: 7,
       trial_settings: { end_behavior: { missing_payment_method: 'pause' } },
     });
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: JAN_1_2026 + 7 * DAY + HOUR });
+    await advanceClock(stripe, clock.id, JAN_1_2026 + 7 * DAY + HOUR);
     expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe('paused');
     expect((await subscriptionEventTypes(stripe, sub.id)).slice(-2)).toEqual(['customer.subscription.paused', 'customer.subscription.updated']);
     await expect(stripe.subscriptions.resume('sub_nope')).rejects.toMatchObject({ statusCode: 404 });
@@ -325,7 +326,7 @@ describe('anchors, pauses and resumes', () => {
     const sub = await stripe.subscriptions.create({ customer: c.id, items: [{ price: price.id }] });
     const paused = await stripe.subscriptions.update(sub.id, { pause_collection: { behavior: 'keep_as_draft' } });
     expect(paused.pause_collection).toEqual({ behavior: 'keep_as_draft', resumes_at: null });
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: JAN_1_2026 + 31 * DAY + 2 * HOUR });
+    await advanceClock(stripe, clock.id, JAN_1_2026 + 31 * DAY + 2 * HOUR);
     const draft = await stripe.invoices.retrieve((await stripe.subscriptions.retrieve(sub.id)).latest_invoice as string);
     expect(draft.status).toBe('draft');
     const lifted = await stripe.subscriptions.update(sub.id, { pause_collection: '' });
@@ -346,7 +347,7 @@ describe('send_invoice', () => {
     });
     expect(sub).toMatchObject({ status: 'active', collection_method: 'send_invoice', days_until_due: 30 });
     expect(invoiceOf(sub)).toMatchObject({ status: 'open', attempt_count: 0, due_date: JAN_1_2026 + 30 * DAY, amount_due: 1000 });
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: JAN_1_2026 + 30 * DAY + 1 });
+    await advanceClock(stripe, clock.id, JAN_1_2026 + 30 * DAY + 1);
     expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe('past_due');
     await stripe.invoices.pay(invoiceOf(sub).id, { paid_out_of_band: true });
     expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe('active');

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { allEvents, DAY, HOUR, JAN_1_2026 } from './billing-support.js';
 import { control, emulatorWithClient } from './support.js';
+import { advanceClock } from '../support/test-clock.js';
 
 let emu: RunningEmulator;
 let stripe: Stripe;
@@ -32,10 +33,10 @@ async function upcomingEvents(customer: string): Promise<Stripe.Event[]> {
 describe('invoice.upcoming', () => {
   it('is sent once, 3 days (clock time) before each renewal, with the invoice the renewal will issue', async () => {
     const { clock, sub } = await subscribed();
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: FEB_1 - 3 * DAY - 1 });
+    await advanceClock(stripe, clock.id, FEB_1 - 3 * DAY - 1);
     expect(await upcomingEvents(sub.customer as string)).toEqual([]);
 
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: FEB_1 - 2 * DAY });
+    await advanceClock(stripe, clock.id, FEB_1 - 2 * DAY);
     const sent = await upcomingEvents(sub.customer as string);
     expect(sent).toHaveLength(1);
     const [event] = sent;
@@ -49,11 +50,11 @@ describe('invoice.upcoming', () => {
     expect(preview.total).toBe(upcoming.total);
 
     // The renewal itself issues that invoice; the next upcoming event is 3 days before March 1.
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: FEB_1 + 2 * HOUR });
+    await advanceClock(stripe, clock.id, FEB_1 + 2 * HOUR);
     const renewal = await stripe.invoices.retrieve((await stripe.subscriptions.retrieve(sub.id)).latest_invoice as string);
     expect(renewal.total).toBe(upcoming.total);
     expect(await upcomingEvents(sub.customer as string)).toHaveLength(1);
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: Date.UTC(2026, 2, 1) / 1000 - 2 * DAY });
+    await advanceClock(stripe, clock.id, Date.UTC(2026, 2, 1) / 1000 - 2 * DAY);
     const both = await upcomingEvents(sub.customer as string);
     expect(both.map((e) => e.created)).toEqual([FEB_1 - 3 * DAY, Date.UTC(2026, 2, 1) / 1000 - 3 * DAY]);
   });
@@ -61,13 +62,13 @@ describe('invoice.upcoming', () => {
   it('is not sent for a subscription that ends at the period end, and follows the upcoming_days setting', async () => {
     const { clock, sub } = await subscribed();
     await stripe.subscriptions.update(sub.id, { cancel_at_period_end: true });
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: FEB_1 - DAY });
+    await advanceClock(stripe, clock.id, FEB_1 - DAY);
     expect(await upcomingEvents(sub.customer as string)).toEqual([]);
 
     try {
       expect(await control(emu, 'billing/settings', { upcoming_days: 7 })).toMatchObject({ upcoming_days: 7 });
       const other = await subscribed();
-      await stripe.testHelpers.testClocks.advance(other.clock.id, { frozen_time: FEB_1 - 6 * DAY });
+      await advanceClock(stripe, other.clock.id, FEB_1 - 6 * DAY);
       const [event] = await upcomingEvents(other.sub.customer as string);
       expect(event!.created).toBe(FEB_1 - 7 * DAY);
     } finally {

@@ -1,6 +1,7 @@
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
+import { advanceClock } from '../support/test-clock.js';
 
 let emu: RunningEmulator;
 let stripe: Stripe;
@@ -174,9 +175,9 @@ describe('checkout sessions', () => {
     const clock = await stripe.testHelpers.testClocks.create({ frozen_time: t0 });
     const customer = await stripe.customers.create({ email: 'clock@example.com', test_clock: clock.id });
     const session = await newSession({ customer: customer.id, expires_at: t0 + 3600 });
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: t0 + 3599 });
+    await advanceClock(stripe, clock.id, t0 + 3599);
     expect((await stripe.checkout.sessions.retrieve(session.id)).status).toBe('open');
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: t0 + 3600 });
+    await advanceClock(stripe, clock.id, t0 + 3600);
     const expiredEvents = await stripe.events.list({ type: 'checkout.session.expired' });
     expect(expiredEvents.data.some((e) => (e.data.object as Stripe.Checkout.Session).id === session.id)).toBe(true);
     expect((await stripe.checkout.sessions.retrieve(session.id)).status).toBe('expired');

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { allEvents, DAY, HOUR, JAN_1_2026, subscriptionEvents } from './billing-support.js';
 import { emulatorWithClient, Receiver } from './support.js';
+import { advanceClock } from '../support/test-clock.js';
 
 let emu: RunningEmulator;
 let stripe: Stripe;
@@ -63,7 +64,7 @@ async function setCard(customer: string, card: string): Promise<void> {
 }
 
 function advance(clock: Stripe.TestHelpers.TestClock, to: number): Promise<Stripe.TestHelpers.TestClock> {
-  return stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: to });
+  return advanceClock(stripe, clock.id, to);
 }
 
 async function latestInvoice(subId: string): Promise<Stripe.Invoice> {

@@ -2,6 +2,7 @@ import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { meterUsage, type RunningEmulator } from '../../src/emulator/index.js';
 import { emulatorWithClient } from './support.js';
+import { advanceClock } from '../support/test-clock.js';
 
 let emu: RunningEmulator;
 let stripe: Stripe;
@@ -127,7 +128,7 @@ describe('billing meters', () => {
     await expect(
       stripe.billing.meterEvents.create({ event_name: 'clocked', payload: { stripe_customer_id: customer.id, value: '3' }, identifier: 'daily' }),
     ).rejects.toMatchObject({ statusCode: 400, message: 'An event already exists with identifier daily.' });
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: T0 + 2 * DAY });
+    await advanceClock(stripe, clock.id, T0 + 2 * DAY);
     await stripe.billing.meterEvents.create({ event_name: 'clocked', payload: { stripe_customer_id: customer.id, value: '4' }, identifier: 'daily' });
     expect(meterUsage(emu.emulator, { meterId: meter.id, customer: customer.id, start: T0, end: T0 + 3 * DAY })).toBe(7);
     // Wall-clock timestamps are far outside the clock's 35-day window.

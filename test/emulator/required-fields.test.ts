@@ -5,6 +5,7 @@ import { allEvents, DAY, JAN_1_2026 } from './billing-support.js';
 import { missingRequired, StripeTypes } from './required-fields.js';
 import { until } from '../meter-events/support.js';
 import { emulatorWithClient } from './support.js';
+import { advanceClock } from '../support/test-clock.js';
 
 let emu: RunningEmulator;
 let stripe: Stripe;
@@ -78,7 +79,7 @@ async function billingFlow(): Promise<void> {
   await stripe.billing.meters.listEventSummaries(meter.id, { customer: customer.id, start_time: JAN_1_2026, end_time: JAN_1_2026 + 2 * DAY });
   await stripe.invoices.createPreview({ customer: customer.id, subscription: trial.id, subscription_details: { items: [{ id: trial.items.data[0]!.id, price: yearly.id }] } });
   await stripe.subscriptions.update(trial.id, { items: [{ id: trial.items.data[0]!.id, price: yearly.id }], proration_behavior: 'create_prorations' });
-  await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: JAN_1_2026 + 35 * DAY });
+  await advanceClock(stripe, clock.id, JAN_1_2026 + 35 * DAY);
   for (let i = 0; i < 100; i++) {
     if ((await stripe.testHelpers.testClocks.retrieve(clock.id)).status === 'ready') break;
     await new Promise((r) => setTimeout(r, 20));

@@ -13,6 +13,15 @@ afterAll(() => emu.close());
 
 const T0 = 1_767_225_600; // 2026-01-01T00:00:00Z
 
+/** Polls the clock until it is ready (the test's timeout bounds the wait). */
+async function readyClock(id: string): Promise<Stripe.TestHelpers.TestClock> {
+  for (;;) {
+    const clock = await stripe.testHelpers.testClocks.retrieve(id);
+    if (clock.status === 'ready') return clock;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe('test clocks', () => {
   it('create, retrieve, list', async () => {
     const clock = await stripe.testHelpers.testClocks.create({ frozen_time: T0, name: 'c1' });
@@ -23,7 +32,7 @@ describe('test clocks', () => {
     await expect(stripe.testHelpers.testClocks.create({} as never)).rejects.toMatchObject({ param: 'frozen_time' });
   });
 
-  it('advance runs the billing hooks between advancing and ready, and returns the ready clock', async () => {
+  it('advance answers advancing at once, runs the billing hooks after, then the clock is ready', async () => {
     const clock = await stripe.testHelpers.testClocks.create({ frozen_time: T0 });
     const customer = await stripe.customers.create({ test_clock: clock.id });
     expect(customer.created).toBe(T0);
@@ -32,7 +41,9 @@ describe('test clocks', () => {
       if (c.id === clock.id) seen.push([c.id, from, to, c.status]);
     });
     const advanced = await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: T0 + 86_400 });
-    expect(advanced).toMatchObject({ status: 'ready', frozen_time: T0 + 86_400 });
+    // As at Stripe: the answer comes before the time has passed.
+    expect(advanced).toMatchObject({ status: 'advancing', frozen_time: T0, status_details: { advancing: { target_frozen_time: T0 + 86_400 } } });
+    expect(await readyClock(clock.id)).toMatchObject({ status: 'ready', frozen_time: T0 + 86_400, status_details: {} });
     expect(seen).toEqual([[clock.id, T0, T0 + 86_400, 'advancing']]);
 
     const events = (await stripe.events.list({ type: 'test_helpers.test_clock.*', limit: 100 })).data.filter(
@@ -52,22 +63,21 @@ describe('test clocks', () => {
     await expect(stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: T0 })).rejects.toMatchObject({ param: 'frozen_time' });
   });
 
-  it('a concurrent request with the same idempotency key gets 409 while the first runs', async () => {
+  it('while the clock advances, another advance is refused and a replayed key gets the stored answer', async () => {
     const clock = await stripe.testHelpers.testClocks.create({ frozen_time: T0 });
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     emu.emulator.onClockAdvance(async (c) => {
       if (c.id === clock.id) await gate;
     });
-    const first = stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: T0 + 3600 }, { idempotencyKey: 'adv-1' });
+    const first = await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: T0 + 3600 }, { idempotencyKey: 'adv-1' });
+    expect(first.status).toBe('advancing');
     await expect(stripe.testHelpers.testClocks.retrieve(clock.id)).resolves.toMatchObject({ status: 'advancing', status_details: { advancing: { target_frozen_time: T0 + 3600 } } });
-    await expect(stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: T0 + 3600 }, { idempotencyKey: 'adv-1' })).rejects.toMatchObject({
-      statusCode: 409,
-      code: 'idempotency_key_in_use',
-    });
+    expect(await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: T0 + 3600 }, { idempotencyKey: 'adv-1' })).toEqual(first);
     await expect(stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: T0 + 7200 })).rejects.toMatchObject({ statusCode: 400 });
+    await expect(stripe.testHelpers.testClocks.del(clock.id)).rejects.toMatchObject({ statusCode: 400 });
     release();
-    expect((await first).status).toBe('ready');
+    expect((await readyClock(clock.id)).frozen_time).toBe(T0 + 3600);
   });
 
   it('delete removes the clock and its customers', async () => {

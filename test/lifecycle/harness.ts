@@ -18,6 +18,7 @@ import { createStripeClient } from '../../src/stripe/client.js';
 import { mirrorCatalog } from '../../src/stripe/mirror-catalog.js';
 import type { GqlBody } from '../http/harness.js';
 import { createTestOrm, type TestOrm } from '../support/db.js';
+import { advanceClock } from '../support/test-clock.js';
 
 export const SECRET = 'lifecycle-test-secret-0123456789-abcdefghij';
 /** 2026-03-01T00:00:00Z: March has 31 days, so half a period is exactly 15.5 days. */
@@ -96,7 +97,7 @@ export async function startLifecycleGateway(env: Record<string, string> = {}, op
       },
       async advanceClock(seconds) {
         now += seconds;
-        await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: now });
+        await advanceClock(stripe, clock.id, now);
         for (let i = 0; i < 200; i++) {
           if ((await stripe.testHelpers.testClocks.retrieve(clock.id)).status === 'ready') return;
           await new Promise((r) => setTimeout(r, 25));

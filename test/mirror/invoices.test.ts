@@ -5,6 +5,7 @@ import { Invoice, InvoiceLine } from '../../src/db/entities/index.js';
 import { MirrorInputError, fetchAllLines, mirrorObject, upsertInvoice } from '../../src/stripe/mirror/index.js';
 import { countStatements } from '../support/db.js';
 import { DAY, JAN_1_2026, json, mirrorWorld, seconds, type MirrorWorld } from './support.js';
+import { advanceClock } from '../support/test-clock.js';
 
 let w: MirrorWorld;
 let clock: Stripe.TestHelpers.TestClock;
@@ -23,7 +24,7 @@ beforeAll(async () => {
     trial_period_days: 14,
   });
   // Past the trial: the first real invoice is issued and paid.
-  await w.stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: JAN_1_2026 + 15 * DAY });
+  await advanceClock(w.stripe, clock.id, JAN_1_2026 + 15 * DAY);
 });
 afterAll(() => w?.close());
 

@@ -11,6 +11,7 @@ import {
 } from '../../src/stripe/mirror/index.js';
 import { countStatements } from '../support/db.js';
 import { DAY, JAN_1_2026, json, mirrorWorld, seconds, type MirrorWorld } from './support.js';
+import { advanceClock } from '../support/test-clock.js';
 
 let w: MirrorWorld;
 let clock: Stripe.TestHelpers.TestClock;
@@ -175,7 +176,7 @@ describe('upsertSubscription', () => {
     await expectMirrorEquals(await retrieve(yearly.id), { planId: 'pro_yearly', mrrAmount: 417 });
 
     // Past the 14-day trial of the basic subscription: it renews, active, with a new latest invoice.
-    await w.stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: JAN_1_2026 + 15 * DAY });
+    await advanceClock(w.stripe, clock.id, JAN_1_2026 + 15 * DAY);
     const renewed = await retrieve(sub.id);
     expect(renewed.status).toBe('active');
     expect(renewed.latest_invoice).not.toBe(sub.latest_invoice);

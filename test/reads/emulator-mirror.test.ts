@@ -8,6 +8,7 @@ import { EXTERNAL_ID_METADATA_KEY, SUBSCRIPTION_MIRROR_EXPAND, upsertCustomer, u
 import { invoiceFromStripe } from '../../src/graphql/types/invoice.js';
 import { startTestGateway, type TestGateway } from '../http/harness.js';
 import { JAN_1_2026, mirrorWorld, type MirrorWorld } from '../mirror/support.js';
+import { advanceClock } from '../support/test-clock.js';
 
 let w: MirrorWorld;
 let gw: TestGateway;
@@ -24,7 +25,7 @@ beforeAll(async () => {
   customer = await w.stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: pm.id } });
   const created = await w.stripe.subscriptions.create({ customer: customer.id, items: [{ price: w.prices.get('basic_monthly')!.id, quantity: 3 }] });
   // An upgrade halfway through the month, invoiced at once: a second invoice with proration lines.
-  await w.stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: JAN_1_2026 + 15 * 86_400 });
+  await advanceClock(w.stripe, clock.id, JAN_1_2026 + 15 * 86_400);
   const licensed = created.items.data[0]!;
   await w.stripe.subscriptions.update(created.id, {
     items: [{ id: licensed.id, price: w.prices.get('pro_monthly')!.id, quantity: 3 }],

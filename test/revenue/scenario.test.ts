@@ -18,6 +18,7 @@ import { syncFull } from '../../src/stripe/sync/full.js';
 import { isHandledEventType } from '../../src/stripe/sync/handlers.js';
 import { createTestOrm } from '../support/db.js';
 import { allEvents, DAY, gateway, planPrice, seeded, shuffled, stripeSide, type StripeSide } from '../webhooks/support.js';
+import { advanceClock } from '../support/test-clock.js';
 
 let side: StripeSide;
 let events: Stripe.Event[];
@@ -83,20 +84,20 @@ beforeAll(async () => {
   const basic = await planPrice(stripe, 'basic_monthly');
   const pro = await planPrice(stripe, 'pro_monthly');
   const yearly = await planPrice(stripe, 'pro_yearly');
-  await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: MARCH + 2 * DAY });
+  await advanceClock(stripe, clock.id, MARCH + 2 * DAY);
   const subA = await stripe.subscriptions.create({ customer: a.id, items: [{ price: basic.id, quantity: 1 }] });
   // Same-second updates that change nothing of MRR (ties the mirror resolves by re-reading).
   await stripe.subscriptions.update(subA.id, { metadata: { step: '1' } });
   const subB = await stripe.subscriptions.create({ customer: b.id, items: [{ price: pro.id, quantity: 1 }] });
   const subC = await stripe.subscriptions.create({ customer: c.id, items: [{ price: pro.id, quantity: 3 }] });
   await stripe.subscriptions.create({ customer: d.id, items: [{ price: yearly.id, quantity: 1 }] });
-  await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: MARCH + 5 * DAY });
+  await advanceClock(stripe, clock.id, MARCH + 5 * DAY);
   await stripe.subscriptions.update(subA.id, { items: [{ id: subA.items.data[0]!.id, price: pro.id }], proration_behavior: 'none' });
   await stripe.subscriptions.cancel(subB.id);
   await stripe.subscriptions.update(subC.id, { items: [{ id: subC.items.data[0]!.id, quantity: 2 }], proration_behavior: 'none' });
-  await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: MARCH + 40 * DAY });
+  await advanceClock(stripe, clock.id, MARCH + 40 * DAY);
   await stripe.subscriptions.create({ customer: b.id, items: [{ price: pro.id, quantity: 1 }] });
-  await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: MARCH + 45 * DAY });
+  await advanceClock(stripe, clock.id, MARCH + 45 * DAY);
 
   events = (await allEvents(stripe)).filter((e) => isHandledEventType(e.type));
   baseline = await deliverAll(events);

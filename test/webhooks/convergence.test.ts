@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide } from '../../src/stripe/sync/convergence.js';
 import { isHandledEventType } from '../../src/stripe/sync/handlers.js';
 import { allEvents, DAY, gateway, mirrorSnapshot, planPrice, seeded, shuffled, stripeSide, type StripeSide } from './support.js';
+import { advanceClock } from '../support/test-clock.js';
 
 let side: StripeSide;
 let events: Stripe.Event[];
@@ -54,7 +55,7 @@ beforeAll(async () => {
   let t = START;
   for (let month = 1; month <= 6; month++) {
     t += 31 * DAY;
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: t });
+    await advanceClock(stripe, clock.id, t);
     await stripe.customers.update(customer.id, { metadata: { external_id: 'user_life', tier: 'gold', month: String(month) } });
     if (month === 2) {
       const current = await stripe.subscriptions.retrieve(sub.id);
@@ -63,7 +64,7 @@ beforeAll(async () => {
   }
   await stripe.subscriptions.update(sub.id, { cancel_at_period_end: true });
   t += 31 * DAY;
-  await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: t });
+  await advanceClock(stripe, clock.id, t);
   await stripe.customers.update(customer.id, { email: 'final@example.com' });
   await stripe.paymentMethods.detach(pm.id);
 

@@ -16,6 +16,7 @@ import { createWebhookService, type WebhookService } from '../../src/stripe/webh
 import { collect, isProbe, warmUp } from '../signals/support.js';
 import { createTestOrm, type TestOrm } from '../support/db.js';
 import { allEvents, DAY, planPrice, SECRET, seeded, shuffled, stripeSide, type StripeSide } from './support.js';
+import { advanceClock } from '../support/test-clock.js';
 
 const JWT_SECRET = 'webhook-signals-test-secret-0123456789abcd';
 
@@ -69,7 +70,7 @@ describe('webhooks → billingEvents', () => {
     let t = Date.UTC(2026, 0, 1) / 1000;
     for (let i = 0; i < 3; i++) {
       t += 31 * DAY;
-      await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: t });
+      await advanceClock(stripe, clock.id, t);
     }
     await stripe.subscriptions.cancel(sub.id);
     const events = (await allEvents(stripe)).filter((e) => isHandledEventType(e.type));

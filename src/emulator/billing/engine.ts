@@ -3,6 +3,7 @@ import type { Emulator } from '../emulator.js';
 import type { Stored } from '../store.js';
 import { DAY_SECONDS, HOUR } from './periods.js';
 import { previewSubscriptionInvoice } from './preview.js';
+import { scheduleDues, type ScheduleRecord } from './schedules.js';
 import { upcomingDays } from './settings.js';
 import { idOf, invoiceMeta, invoiceSubscriptionId, SUB_META, subMeta, type InvoiceRecord, type SubMeta, type SubRecord } from './records.js';
 import {
@@ -145,10 +146,10 @@ function markOverdue(emu: Emulator, sub: SubRecord): void {
   emu.events.emit('customer.subscription.updated', sub, { previousAttributes: { status: 'active' } });
 }
 
-type Billable = { kind: 'subscription'; obj: SubRecord } | { kind: 'invoice'; obj: InvoiceRecord };
+type Billable = { kind: 'subscription'; obj: SubRecord } | { kind: 'invoice'; obj: InvoiceRecord } | { kind: 'schedule'; obj: ScheduleRecord };
 
 function duesOf(emu: Emulator, b: Billable): Due[] {
-  return b.kind === 'subscription' ? subDues(emu, b.obj) : invoiceDues(emu, b.obj);
+  return b.kind === 'subscription' ? subDues(emu, b.obj) : b.kind === 'invoice' ? invoiceDues(emu, b.obj) : scheduleDues(emu, b.obj);
 }
 
 interface Entry {
@@ -222,6 +223,7 @@ export function processDue(emu: Emulator, clockId: string | null, to: number, se
   };
   for (const sub of emu.store.all<SubRecord>('subscription')) if (emu.clockIdOf(sub) === clockId) plan({ kind: 'subscription', obj: sub });
   for (const inv of emu.store.all<InvoiceRecord>('invoice')) if (emu.clockIdOf(inv) === clockId) plan({ kind: 'invoice', obj: inv });
+  for (const s of emu.store.all<ScheduleRecord>('subscription_schedule')) if (emu.clockIdOf(s) === clockId) plan({ kind: 'schedule', obj: s });
 
   let steps = 0;
   while (heap.size > 0 && steps < 1_000_000) {
@@ -236,12 +238,20 @@ export function processDue(emu: Emulator, clockId: string | null, to: number, se
     steps++;
     // Re-plan what the step touched.
     plan(entry.of);
-    if (entry.of.kind === 'subscription') {
+    if (entry.of.kind === 'schedule') {
+      // A phase change or the start touches the schedule's subscription.
+      const sub = entry.of.obj.subscription ? emu.store.get<SubRecord>('subscription', idOf(entry.of.obj.subscription)!) : undefined;
+      if (sub) plan({ kind: 'subscription', obj: sub });
+    } else if (entry.of.kind === 'subscription') {
       const latest = entry.of.obj.latest_invoice ? emu.store.get<InvoiceRecord>('invoice', idOf(entry.of.obj.latest_invoice)!) : undefined;
       if (latest) plan({ kind: 'invoice', obj: latest });
     } else {
       const sub = subOf(entry.of.obj);
       if (sub) plan({ kind: 'subscription', obj: sub });
+    }
+    if (entry.of.kind === 'subscription' && entry.of.obj.schedule) {
+      const sched = emu.store.get<ScheduleRecord>('subscription_schedule', idOf(entry.of.obj.schedule)!);
+      if (sched) plan({ kind: 'schedule', obj: sched });
     }
     const invoicesAfter = emu.store.count('invoice');
     if (invoicesAfter > invoicesBefore) {

@@ -3,6 +3,7 @@ import type { Router } from '../http/router.js';
 import { advanceClockBilling, startWallClockBilling } from './engine.js';
 import { registerInvoiceRoutes } from './routes-invoices.js';
 import { registerSubscriptionRoutes } from './routes-subscriptions.js';
+import { registerScheduleRoutes } from './schedules.js';
 import { registerSettingsRoutes } from './settings.js';
 import { idOf, type SubRecord } from './records.js';
 import { cancelSubscriptionNow } from './subscriptions.js';
@@ -22,6 +23,7 @@ export { billingSettings, setBillingSettings, type BillingSettings } from './set
  */
 export function registerBilling(router: Router, emu: Emulator): void {
   registerSubscriptionRoutes(router, emu);
+  registerScheduleRoutes(router, emu);
   registerInvoiceRoutes(router, emu);
   registerSettingsRoutes(router, emu);
   emu.onClockAdvance((clock, from, to) => advanceClockBilling(emu, clock, from, to));

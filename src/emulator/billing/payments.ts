@@ -21,7 +21,7 @@ import { billingSettings } from './settings.js';
 
 export type { ChargeOutcome, ChargeSession } from '../resources/payment-intents.js';
 
-/** The payment method an invoice charges: explicit, else the invoice's, the subscription's, the customer's default. */
+/** The payment method an invoice charges: explicit, else the invoice's, the subscription's, the customer's default (a legacy `default_source` card last). */
 export function invoicePaymentMethod(emu: Emulator, inv: InvoiceRecord): PaymentMethodRecord | null {
   const subId = invoiceSubscriptionId(inv);
   const sub = subId ? emu.store.get<SubRecord>('subscription', subId) : undefined;

@@ -11,6 +11,7 @@ import { declineBody, wouldSucceed } from './payments.js';
 import { addIntervals, type Interval } from './periods.js';
 import { idOf, isMetered, type ItemRecord, type PriceRecord, type SubRecord } from './records.js';
 import {
+  cancelSubscriptionNow,
   chargeInvoice,
   createProrationItems,
   itemPrice,
@@ -214,6 +215,19 @@ export function updateSubscription(emu: Emulator, sub: SubRecord, input: UpdateS
   const plan = input.items ? planItems(emu, sub, input.items) : null;
   if (input.discounts) validateDiscounts(emu, input.discounts, now);
   const pm = input.defaultPaymentMethod ? subscriptionPmFor(emu, input.defaultPaymentMethod, idOf(sub.customer)!, 'default_payment_method') : null;
+  const missing = sub.trial_settings?.end_behavior?.missing_payment_method;
+  if (
+    input.trialEnd === 'now' &&
+    sub.status === 'trialing' &&
+    sub.collection_method === 'charge_automatically' &&
+    (missing === 'pause' || missing === 'cancel') &&
+    !(pm ?? subscriptionPaymentMethod(emu, sub))
+  ) {
+    // Ending the trial without a card does what the trial's end would: pause or cancel, never an invoice to dun.
+    const { trialEnd: _now, ...rest } = input;
+    if (Object.keys(rest).length > 0) updateSubscription(emu, sub, rest);
+    return missing === 'cancel' ? cancelSubscriptionNow(emu, sub, { reason: 'cancellation_requested' }) : pauseAtTrialEnd(emu, sub, now);
+  }
   if (input.trialEnd !== undefined && input.trialEnd !== 'now') {
     if (sub.status !== 'trialing') throw invalidRequest('The emulator can only change trial_end while the subscription is trialing.', 'trial_end');
     if (input.trialEnd <= now) throw invalidRequest('Invalid timestamp: must be an integer Unix timestamp in the future.', 'trial_end');
@@ -287,15 +301,7 @@ export function updateSubscription(emu: Emulator, sub: SubRecord, input: UpdateS
     sub.billing_cycle_anchor = input.trialEnd;
     for (const it of sub.items.data) it.current_period_end = input.trialEnd;
   }
-  if (endTrialNow) {
-    const first = itemPrice(emu, sub.items.data[0]!);
-    const end = addIntervals(now, first.recurring!.interval as Interval, first.recurring!.interval_count ?? 1);
-    for (const it of sub.items.data) {
-      it.current_period_start = now;
-      it.current_period_end = end;
-    }
-    Object.assign(sub, { status: 'active', trial_end: now, billing_cycle_anchor: now });
-  }
+  if (endTrialNow) endTrialNowAs(emu, sub, now, 'active');
   if (invoiceId) sub.latest_invoice = invoiceId;
   const prev = previousAttributes(before, sub as unknown as Record<string, unknown>);
   if (Object.keys(prev).length > 0) {
@@ -315,6 +321,27 @@ export function updateSubscription(emu: Emulator, sub: SubRecord, input: UpdateS
     }
     invoiceUpdateNow(emu, sub, invoiceId, lines, periodStart, periodEnd);
   }
+  return sub;
+}
+
+/** Ends the trial now: a new cycle of one interval starts, the subscription `status`. */
+function endTrialNowAs(emu: Emulator, sub: SubRecord, now: number, status: 'active' | 'paused'): void {
+  const first = itemPrice(emu, sub.items.data[0]!);
+  const end = addIntervals(now, first.recurring!.interval as Interval, first.recurring!.interval_count ?? 1);
+  for (const it of sub.items.data) {
+    it.current_period_start = now;
+    it.current_period_end = end;
+  }
+  Object.assign(sub, { status, trial_end: now, billing_cycle_anchor: now });
+}
+
+/** The trial ends now without a payment method and `missing_payment_method: pause`: paused from now for one interval. */
+function pauseAtTrialEnd(emu: Emulator, sub: SubRecord, now: number): SubRecord {
+  const before = jsonClone(sub) as unknown as Record<string, unknown>;
+  endTrialNowAs(emu, sub, now, 'paused');
+  emu.store.changed();
+  emu.events.emit('customer.subscription.paused', sub);
+  emu.events.emit('customer.subscription.updated', sub, { previousAttributes: previousAttributes(before, sub as unknown as Record<string, unknown>) });
   return sub;
 }
 

@@ -2,6 +2,7 @@ import type Stripe from 'stripe';
 import type { Emulator } from '../emulator.js';
 import { StripeError, invalidRequest, resourceMissing } from '../errors.js';
 import { jsonClone, previousAttributes } from '../events.js';
+import { planOf } from '../resources/plans.js';
 import { newId } from '../ids.js';
 import { resolvePaymentMethod, type PaymentMethodRecord } from '../resources/payment-methods.js';
 import { createDiscounts, discountedAmount, validateDiscounts, type DiscountRequest } from './discounts.js';
@@ -38,6 +39,9 @@ import { meteredQuantity, priceAmount, scaledPriceAmount } from './usage.js';
 export type PaymentBehavior = 'allow_incomplete' | 'default_incomplete' | 'error_if_incomplete' | 'pending_if_incomplete';
 export type ProrationBehavior = 'create_prorations' | 'none' | 'always_invoice';
 
+// Subscription items still carry the legacy plan view of their price.
+export { planOf };
+
 export interface ItemInput {
   price: string;
   quantity?: number;
@@ -72,6 +76,8 @@ export interface CreateSubscriptionInput {
   /** A future anchor within one interval: the first period runs to it, prorated unless `prorationBehavior: 'none'`. */
   billingCycleAnchor?: number;
   prorationBehavior?: 'create_prorations' | 'none' | 'always_invoice';
+  /** The subscription schedule that creates it (`subscription.schedule`). */
+  schedule?: string;
 }
 
 const SAVE_PM = 'billing.subscription_save_pm';
@@ -95,31 +101,6 @@ export function requirePrice(emu: Emulator, id: string, param: string): PriceRec
 
 function intervalOf(price: PriceRecord): { interval: Interval; count: number } {
   return { interval: price.recurring!.interval as Interval, count: price.recurring!.interval_count ?? 1 };
-}
-
-/** The legacy `plan` view of a price that subscription items still carry. */
-export function planOf(price: PriceRecord): Stripe.Plan {
-  return {
-    id: price.id,
-    object: 'plan',
-    active: price.active,
-    amount: price.unit_amount,
-    amount_decimal: price.unit_amount_decimal,
-    billing_scheme: price.billing_scheme,
-    created: price.created,
-    currency: price.currency,
-    interval: price.recurring!.interval,
-    interval_count: price.recurring!.interval_count ?? 1,
-    livemode: false,
-    metadata: price.metadata,
-    meter: price.recurring!.meter ?? null,
-    nickname: price.nickname,
-    product: price.product,
-    tiers_mode: price.tiers_mode,
-    transform_usage: null,
-    trial_period_days: null,
-    usage_type: price.recurring!.usage_type ?? 'licensed',
-  } as unknown as Stripe.Plan;
 }
 
 /** The price as an item shows it: a shallow copy (its nested parts are never changed in place). */
@@ -209,7 +190,8 @@ function subCustomer(emu: Emulator, sub: SubRecord): CustomerRecord {
 
 /** The card a subscription charges: its own default, else the customer's invoice default. */
 export function subscriptionPaymentMethod(emu: Emulator, sub: SubRecord): PaymentMethodRecord | null {
-  const id = idOf(sub.default_payment_method) ?? idOf(subCustomer(emu, sub)?.invoice_settings?.default_payment_method);
+  const customer = subCustomer(emu, sub);
+  const id = idOf(sub.default_payment_method) ?? idOf(customer?.invoice_settings?.default_payment_method) ?? idOf(customer?.default_source);
   return id ? findPaymentMethod(emu, id) : null;
 }
 
@@ -310,7 +292,7 @@ export function createSubscription(emu: Emulator, input: CreateSubscriptionInput
   if (pm && pm.customer && pm.customer !== customer.id) {
     throw invalidRequest(`The customer does not have a payment method with the ID ${pm.id}. The payment method must be attached to the customer.`, 'default_payment_method');
   }
-  const customerDefault = idOf(customer.invoice_settings?.default_payment_method);
+  const customerDefault = idOf(customer.invoice_settings?.default_payment_method) ?? idOf(customer.default_source);
   const chargePm = pm ?? (customerDefault ? findPaymentMethod(emu, customerDefault) : null);
 
   const subId = newId('sub', 24);
@@ -390,7 +372,7 @@ export function createSubscription(emu: Emulator, input: CreateSubscriptionInput
     pending_invoice_item_interval: null,
     pending_setup_intent: null,
     pending_update: null,
-    schedule: null,
+    schedule: input.schedule ?? null,
     start_date: now,
     status,
     test_clock: customer.test_clock ? idOf(customer.test_clock) : null,

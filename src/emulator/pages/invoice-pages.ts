@@ -29,7 +29,7 @@ function cardForPayment(emu: Emulator, invoice: InvoiceRecord): string {
   const subId = idOf(invoice.parent?.subscription_details?.subscription);
   const sub = subId ? emu.store.get<Stripe.Subscription & Stored>('subscription', subId) : undefined;
   const customer = emu.store.get<Stripe.Customer & Stored>('customer', customerId);
-  const existing = idOf(invoice.default_payment_method) ?? idOf(sub?.default_payment_method) ?? idOf(customer?.invoice_settings?.default_payment_method);
+  const existing = idOf(invoice.default_payment_method) ?? idOf(sub?.default_payment_method) ?? idOf(customer?.invoice_settings?.default_payment_method) ?? idOf(customer?.default_source);
   return existing ?? attachPaymentMethod(emu, 'pm_card_visa', customerId, 'payment_method').id;
 }
 

@@ -1,7 +1,7 @@
 import type Stripe from 'stripe';
 import type { Emulator } from '../emulator.js';
 import { resourceMissing } from '../errors.js';
-import { checkCardToken, newCardSource } from './sources.js';
+import { addCardSource, checkCardToken, newCardSource } from './sources.js';
 import { newId } from '../ids.js';
 import type { Router } from '../http/router.js';
 import { createdFilter, newestFirst, paginate } from '../list.js';
@@ -89,8 +89,18 @@ export function registerCustomers(router: Router, emu: Emulator): void {
     const metadata = p.metadata();
     const settings = p.object('invoice_settings');
     const defaultPm = settings?.nullableString('default_payment_method');
+    const source = p.string('source');
     p.done();
     if (defaultPm) requireAttached(emu, defaultPm, customer.id, 'invoice_settings[default_payment_method]');
+    // A new source becomes the default source, as at Stripe.
+    if (source) {
+      const card = addCardSource(emu, customer, source, 'source');
+      if (customer.default_source !== card.id) {
+        updateWithEvent(emu, 'customer.updated', customer, (c) => {
+          c.default_source = card.id;
+        });
+      }
+    }
     return updateWithEvent(emu, 'customer.updated', customer, (c) => {
       if (email !== undefined) c.email = email;
       if (name !== undefined) c.name = name;

@@ -182,7 +182,7 @@ function releaseLookupKey(emu: Emulator, lookupKey: string, transfer: boolean): 
   });
 }
 
-function parseTiers(list: Params[]): Tier[] {
+export function parseTiers(list: Params[]): Tier[] {
   const tiers = list.map((t, i) => {
     const upToRaw = t.raw['up_to'];
     let upTo: number | null;

@@ -9,6 +9,36 @@ import { mergeMetadata, updateWithEvent } from './common.js';
 
 export type ProductRecord = Stripe.Product & Stored;
 
+/** Stores a new product (`product.created`): the products API, and products created inline (`plans.create({ product: { name } })`). */
+export function newProduct(emu: Emulator, fields: Partial<ProductRecord> & { name: string }): ProductRecord {
+  const now = emu.realNow();
+  const product: ProductRecord = {
+    id: newId('prod', 14),
+    object: 'product',
+    active: true,
+    created: now,
+    default_price: null,
+    description: null,
+    images: [],
+    livemode: false,
+    marketing_features: [],
+    metadata: {},
+    package_dimensions: null,
+    shippable: null,
+    statement_descriptor: null,
+    tax_code: null,
+    tax_details: null,
+    type: 'service',
+    unit_label: null,
+    updated: now,
+    url: null,
+    ...fields,
+  };
+  emu.store.insert('product', product);
+  emu.events.emit('product.created', product);
+  return product;
+}
+
 export function registerProducts(router: Router, emu: Emulator): void {
   router.post('/v1/products', ({ params: p }) => {
     const id = p.string('id');
@@ -23,31 +53,16 @@ export function registerProducts(router: Router, emu: Emulator): void {
     if (id && emu.store.get('product', id)) {
       throw invalidRequest(`Product already exists.`, 'id', 'resource_already_exists');
     }
-    const now = emu.realNow();
-    const product: ProductRecord = {
-      id: id ?? newId('prod', 14),
-      object: 'product',
-      active: active ?? true,
-      created: now,
-      default_price: null,
-      description: description ?? null,
-      images: [],
-      livemode: false,
-      marketing_features: [],
-      metadata: mergeMetadata({}, metadata),
+    const product = newProduct(emu, {
+      ...(id ? { id } : {}),
       name,
-      package_dimensions: null,
-      shippable: null,
+      active: active ?? true,
+      description: description ?? null,
+      metadata: mergeMetadata({}, metadata),
       statement_descriptor: statementDescriptor ?? null,
       tax_code: taxCode ?? null,
-      tax_details: null,
-      type: 'service',
       unit_label: unitLabel ?? null,
-      updated: now,
-      url: null,
-    };
-    emu.store.insert('product', product);
-    emu.events.emit('product.created', product);
+    });
     return product;
   });
 

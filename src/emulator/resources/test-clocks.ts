@@ -1,6 +1,6 @@
 import type Stripe from 'stripe';
 import type { Emulator } from '../emulator.js';
-import { StripeError, invalidRequest, resourceMissing } from '../errors.js';
+import { invalidRequest, resourceMissing } from '../errors.js';
 import type { Router } from '../http/router.js';
 import { newId } from '../ids.js';
 import { newestFirst, paginate } from '../list.js';
@@ -20,14 +20,13 @@ export function requireTestClock(emu: Emulator, id: string, param = 'id'): TestC
 }
 
 /**
- * `/v1/test_helpers/test_clocks`. Advancing runs the hooks in `emu.clockAdvanceHooks` (billing walks
- * time forward inside them) with the clock `advancing`, then sets it `ready`.
- *
- * Unlike Stripe, where `advance` returns at once and the clock is polled until `ready`, the emulator
- * answers after the hooks finished, with the clock already `ready`: SDK users can go on immediately
- * (polling code works unchanged). `test_helpers.test_clock.advancing` and `.ready` are emitted as at Stripe.
+ * `/v1/test_helpers/test_clocks`. As at Stripe, `advance` answers at once with the clock `advancing`
+ * (`test_helpers.test_clock.advancing`); then the hooks in `emu.clockAdvanceHooks` run (billing walks
+ * time forward inside them, each event stamped on the clock's time) and the clock becomes `ready`
+ * (`test_helpers.test_clock.ready`). Callers poll `retrieve` until `ready`.
  */
 export function registerTestClocks(router: Router, emu: Emulator): void {
+  const inFlight = new Set<Promise<void>>();
   router.post('/v1/test_helpers/test_clocks', ({ params: p }) => {
     const frozenTime = p.int('frozen_time', { min: 0, required: true });
     const name = p.string('name');
@@ -76,7 +75,7 @@ export function registerTestClocks(router: Router, emu: Emulator): void {
     return { id: clock.id, object: 'test_helpers.test_clock', deleted: true };
   });
 
-  router.post('/v1/test_helpers/test_clocks/:id/advance', async ({ params: p, path }) => {
+  router.post('/v1/test_helpers/test_clocks/:id/advance', ({ params: p, path }) => {
     const clock = requireTestClock(emu, path.id!);
     const to = p.int('frozen_time', { min: 0, required: true });
     p.done();
@@ -91,22 +90,35 @@ export function registerTestClocks(router: Router, emu: Emulator): void {
     clock.status_details = { advancing: { target_frozen_time: to } };
     emu.store.changed();
     emu.events.emit('test_helpers.test_clock.advancing', clock);
-    try {
-      for (const hook of emu.clockAdvanceHooks) await hook(clock, from, to);
-    } catch (err) {
-      clock.status = 'internal_failure';
-      clock.status_details = {};
-      emu.store.changed();
-      emu.events.emit('test_helpers.test_clock.internal_failure', clock);
-      if (err instanceof StripeError) throw err;
-      process.emitWarning(`emulator: test clock advance failed: ${(err as Error).message}`);
-      throw new StripeError(500, { type: 'api_error', message: 'The test clock could not advance (internal failure).' });
-    }
-    clock.frozen_time = to;
-    clock.status = 'ready';
+    const answer = structuredClone(clock);
+    // As at Stripe, the time passes after the answer: the caller polls until `ready`.
+    const run = new Promise<void>((resolve) => setImmediate(resolve)).then(() => advance(emu, clock, from, to));
+    inFlight.add(run);
+    void run.finally(() => inFlight.delete(run));
+    return answer;
+  });
+
+  // Closing waits for advances under way, so the state written out is never half a billing run.
+  emu.onClose(async () => {
+    await Promise.all([...inFlight]);
+  });
+}
+
+/** Runs the clock's billing from `from` to `to`, then sets it `ready` (or `internal_failure`, reported as a warning). */
+async function advance(emu: Emulator, clock: TestClockRecord, from: number, to: number): Promise<void> {
+  try {
+    for (const hook of emu.clockAdvanceHooks) await hook(clock, from, to);
+  } catch (err) {
+    clock.status = 'internal_failure';
     clock.status_details = {};
     emu.store.changed();
-    emu.events.emit('test_helpers.test_clock.ready', clock);
-    return clock;
-  });
+    emu.events.emit('test_helpers.test_clock.internal_failure', clock);
+    process.emitWarning(`emulator: test clock advance failed: ${(err as Error).message}`);
+    return;
+  }
+  clock.frozen_time = to;
+  clock.status = 'ready';
+  clock.status_details = {};
+  emu.store.changed();
+  emu.events.emit('test_helpers.test_clock.ready', clock);
 }
