@@ -5,7 +5,7 @@ import { priceTiers, type PriceRecord } from './records.js';
 
 /**
  * A customer's usage on a meter in [from, to) by event `timestamp`, aggregated by the meter's
- * formula (E1's `meterUsage`). Meter values are whole numbers, so the quantity is exact.
+ * formula (`meterUsage` in resources/meters.ts). Meter values are whole numbers, so the quantity is exact.
  */
 export function meteredQuantity(emu: Emulator, meterId: string, customer: string, from: number, to: number): number {
   return meterUsage(emu, { meterId, customer, start: from, end: to });

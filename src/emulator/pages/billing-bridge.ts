@@ -18,7 +18,7 @@ import { callApi } from './internal-api.js';
 
 /**
  * What the hosted pages need from the rest of the emulator, in one place: customers and cards
- * (E1's resources) and subscriptions and invoices (the billing engine). Each goes through the
+ * (the resource modules) and subscriptions and invoices (the billing engine). Each goes through the
  * owning module, so a page changes state exactly as the equivalent API call does, events included.
  */
 export interface PagesContext {

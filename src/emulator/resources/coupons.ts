@@ -1,7 +1,7 @@
 /**
  * Coupons and promotion codes (`promotion: { type: 'coupon', coupon }`, the current API shape).
  *
- * For the billing engine (E2):
+ * For the billing engine:
  *   requireCoupon(emu, id, param?): CouponRecord                        — 404 `resource_missing` naming `param`
  *   findPromotionCode(emu, idOrCode): PromotionCodeRecord | undefined   — by `promo_…` id or by active code (case-insensitive)
  *   assertRedeemable(emu, coupon, promo?, param?, now?): void            — 400 when expired / used up / inactive

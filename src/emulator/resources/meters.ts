@@ -1,7 +1,7 @@
 /**
  * Billing meters, meter events and meter event summaries.
  *
- * For the billing engine (E2): usage of a customer on a meter over a half-open interval [start, end),
+ * For the billing engine: usage of a customer on a meter over a half-open interval [start, end),
  * aggregated with the meter's formula (sum | count | last), from the stored meter events:
  *
  *   meterUsage(emu: Emulator, q: { meterId?: string; eventName?: string; customer: string; start: number; end: number }): number
