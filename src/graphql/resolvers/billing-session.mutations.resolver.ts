@@ -11,14 +11,14 @@ import { CreateCheckoutSessionArgs, CreatePortalSessionInput } from '../inputs/s
 @Resolver()
 export class BillingSessionMutationsResolver {
   @Extensions({ [STRIPE_CALLS]: 1 })
-  @Mutation(() => PortalSession, { description: "The Stripe billing portal for the caller's customer (admins: any customer)." })
+  @Mutation(() => PortalSession, { nullable: true, description: "The Stripe billing portal for the caller's customer (admins: any customer)." })
   async createPortalSession(@Arg('input', () => CreatePortalSessionInput) input: CreatePortalSessionInput, @Ctx() ctx: GraphQLContext): Promise<PortalSession> {
     requireViewer(ctx.auth);
     return ctx.services.lifecycle.createPortalSession(ctx.auth, input);
   }
 
   @Extensions({ [STRIPE_CALLS]: 5 })
-  @Mutation(() => CheckoutSession, { description: 'A Stripe Checkout page (mode subscription) for a self-serve plan; the subscription starts when it is paid.' })
+  @Mutation(() => CheckoutSession, { nullable: true, description: 'A Stripe Checkout page (mode subscription) for a self-serve plan; the subscription starts when it is paid.' })
   async createCheckoutSession(@Args(() => CreateCheckoutSessionArgs) args: CreateCheckoutSessionArgs, @Ctx() ctx: GraphQLContext): Promise<CheckoutSession> {
     requireViewer(ctx.auth);
     return ctx.services.lifecycle.createCheckoutSession(ctx.auth, args);

@@ -52,7 +52,7 @@ export class CustomerResolver {
     return row ? toCustomerNode(row) : null;
   }
 
-  @Query(() => CustomerConnection, { description: 'Admins only. Newest first.' })
+  @Query(() => CustomerConnection, { nullable: true, description: 'Admins only. Newest first.' })
   async customers(@Args() { first, after, email }: CustomersArgs, @Ctx() ctx: GraphQLContext): Promise<CustomerConnection> {
     requireAdmin(ctx.auth);
     const page = await ctx.services.customers.list({ first, after, email });

@@ -64,7 +64,7 @@ const EMPTY_PAGE: InvoicePage = { edges: [], hasNextPage: false, endCursor: null
 
 @Resolver(() => Invoice)
 export class InvoiceResolver {
-  @Query(() => InvoiceConnection, { description: "Newest first. Customers see their own; admins any customer's, or all without customerId." })
+  @Query(() => InvoiceConnection, { nullable: true, description: "Newest first. Customers see their own; admins any customer's, or all without customerId." })
   async invoices(@Args() args: InvoicesArgs, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<InvoiceConnection> {
     const scope = await resolveListScope(ctx.auth, ctx.services.customers, args.customerId);
     const q = ctx.services.invoiceQueries;

@@ -33,7 +33,7 @@ export class ParkedWebhookEvent {
 /** Admin view of the webhook inbox's parked events, and a way to put one back in the queue. */
 @Resolver()
 export class ParkedWebhookEventsResolver {
-  @Query(() => [ParkedWebhookEvent], { description: 'Webhook events parked after repeated processing failures, newest first (admin).' })
+  @Query(() => [ParkedWebhookEvent], { nullable: true, description: 'Webhook events parked after repeated processing failures, newest first (admin).' })
   async parkedWebhookEvents(
     @Ctx() ctx: GraphQLContext,
     @Arg('first', () => Int, { defaultValue: 50 }) first: number,
@@ -43,7 +43,7 @@ export class ParkedWebhookEventsResolver {
     return (await listParkedEvents(ctx.em, { limit: first })).map((e) => Object.assign(new ParkedWebhookEvent(), e));
   }
 
-  @Mutation(() => Boolean, { description: 'Queue a parked webhook event for processing again (admin).' })
+  @Mutation(() => Boolean, { nullable: true, description: 'Queue a parked webhook event for processing again (admin).' })
   async retryParkedWebhookEvent(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<boolean> {
     requireAdmin(ctx.auth);
     const ok = await requeueParkedEvent(ctx.em, id);

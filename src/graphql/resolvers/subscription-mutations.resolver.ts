@@ -16,6 +16,7 @@ export class SubscriptionMutationsResolver {
   // create and its 3-D Secure retry, default card, invoice secret, write-through): checked by the query limits.
   @Extensions({ [STRIPE_CALLS]: 10 })
   @Mutation(() => SubscribePayload, {
+    nullable: true,
     description:
       'Subscribe the caller (admins: customerId) to a self-serve plan. With paymentMethod: charged now (CARD_DECLINED / PAYMENT_ACTION_REQUIRED). ' +
       'Without: a trial or a card on file starts it at once; otherwise a checkoutUrl (default) or, with paymentFlow CLIENT_SECRET, an INCOMPLETE subscription and its clientSecret.',
@@ -32,6 +33,7 @@ export class SubscriptionMutationsResolver {
 
   @Extensions({ [STRIPE_CALLS]: 6 })
   @Mutation(() => BillingSubscription, {
+    nullable: true,
     description: 'Move to another plan and/or seat count. prorate: upgrades invoiced now for the rest of the period, downgrades credited on the next invoice.',
   })
   async changePlan(@Arg('input', () => ChangePlanInput) input: ChangePlanInput, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription> {
@@ -41,7 +43,7 @@ export class SubscriptionMutationsResolver {
   }
 
   @Extensions({ [STRIPE_CALLS]: 4 })
-  @Mutation(() => BillingSubscription, { description: 'atPeriodEnd true: cancelAtPeriodEnd (undo with resume); false: ends now.' })
+  @Mutation(() => BillingSubscription, { nullable: true, description: 'atPeriodEnd true: cancelAtPeriodEnd (undo with resume); false: ends now.' })
   async cancel(@Arg('input', () => CancelInput) input: CancelInput, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription> {
     requireViewer(ctx.auth);
     const { subscriptionId } = await ctx.services.lifecycle.cancel(ctx.auth, input);
@@ -49,7 +51,7 @@ export class SubscriptionMutationsResolver {
   }
 
   @Extensions({ [STRIPE_CALLS]: 4 })
-  @Mutation(() => BillingSubscription, { description: 'Undo a pending cancellation (cancel with atPeriodEnd: true) before the period ends.' })
+  @Mutation(() => BillingSubscription, { nullable: true, description: 'Undo a pending cancellation (cancel with atPeriodEnd: true) before the period ends.' })
   async resume(@Args(() => ResumeArgs) args: ResumeArgs, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription> {
     requireViewer(ctx.auth);
     const { subscriptionId } = await ctx.services.lifecycle.resume(ctx.auth, args);

@@ -75,7 +75,7 @@ const PRICED_PLAN_FIELDS: ReadonlySet<string> = new Set(['price', 'meters']);
 
 @Resolver(() => BillingSubscription)
 export class SubscriptionResolver {
-  @Query(() => [BillingSubscription], { description: "Newest first. Customers see their own; admins any customer's, or all without customerId." })
+  @Query(() => [BillingSubscription], { nullable: true, description: "Newest first. Customers see their own; admins any customer's, or all without customerId." })
   async subscriptions(@Args() { customerId, status }: SubscriptionsArgs, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription[]> {
     const scope = await resolveListScope(ctx.auth, ctx.services.customers, customerId);
     const statuses = (status ?? null) as SubscriptionStatusValue[] | null;

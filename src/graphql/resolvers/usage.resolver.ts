@@ -24,6 +24,7 @@ class EntitlementArgs {
 @Resolver()
 export class UsageResolver {
   @Mutation(() => UsageRecord, {
+    nullable: true,
     description:
       'Record usage of a meter (customers for themselves; admins name customerId). The same idempotencyKey counts once, forever: a repeat returns the original record with duplicate: true.',
   })
@@ -33,6 +34,7 @@ export class UsageResolver {
   }
 
   @Mutation(() => [UsageRecord], {
+    nullable: true,
     description:
       'Up to 1,000 records in one transaction, all or nothing: one UsageRecord per input, in order (duplicate: true for keys seen before or earlier in the batch). ' +
       'Any bad record fails the call with BAD_USER_INPUT, field input[i].<field>, every bad record in extensions.errors; nothing is stored.',
@@ -43,6 +45,7 @@ export class UsageResolver {
   }
 
   @Query(() => Entitlement, {
+    nullable: true,
     description: "May the customer use this feature (a plan feature or a meter id) now? Customers ask for themselves; admins name customerId (cus_… or externalId).",
   })
   async entitlement(@Args() { feature, customerId }: EntitlementArgs, @Ctx() ctx: GraphQLContext): Promise<Entitlement> {
