@@ -59,7 +59,7 @@ export const CORE_RESOLVERS = [
 
 export async function buildGatewaySchema(options: GatewaySchemaOptions = {}): Promise<GraphQLSchema> {
   const resolvers = [...CORE_RESOLVERS, ...(options.resolvers ?? [])] as unknown as NonEmptyArray<Function>;
-  return buildSchema({
+  const schema = await buildSchema({
     resolvers,
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     // Input checks are explicit in services (BAD_USER_INPUT naming the field), not class-validator.
@@ -67,4 +67,16 @@ export async function buildGatewaySchema(options: GatewaySchemaOptions = {}): Pr
     // type-graphql wants a PubSub once any @Subscription exists; the live ones read the server's bus (AppDeps.bus).
     pubSub: options.pubSub ?? createPubSub(),
   });
+  describeRootTypes(schema);
+  return schema;
+}
+
+/** type-graphql builds the root types itself and takes no description for them. */
+function describeRootTypes(schema: GraphQLSchema): void {
+  const query = schema.getQueryType();
+  const mutation = schema.getMutationType();
+  const subscription = schema.getSubscriptionType();
+  if (query) query.description = 'Reads. Each field that can fail on its own (auth, not found, Stripe) is nullable: its error leaves the other fields\' data.';
+  if (mutation) mutation.description = 'Writes: Stripe first, with an idempotency key, then the mirror. Each field is nullable, so one failing mutation leaves the others\' results.';
+  if (subscription) subscription.description = 'Live events over graphql-ws (graphql-transport-ws on /graphql).';
 }

@@ -12,7 +12,7 @@ import { CreateCheckoutSessionArgs, CreatePortalSessionInput } from '../inputs/s
 export class BillingSessionMutationsResolver {
   @Extensions({ [STRIPE_CALLS]: 1 })
   @Mutation(() => PortalSession, { nullable: true, description: "The Stripe billing portal for the caller's customer (admins: any customer)." })
-  async createPortalSession(@Arg('input', () => CreatePortalSessionInput) input: CreatePortalSessionInput, @Ctx() ctx: GraphQLContext): Promise<PortalSession> {
+  async createPortalSession(@Arg('input', () => CreatePortalSessionInput, { description: 'Where the portal returns to.' }) input: CreatePortalSessionInput, @Ctx() ctx: GraphQLContext): Promise<PortalSession> {
     requireViewer(ctx.auth);
     return ctx.services.lifecycle.createPortalSession(ctx.auth, input);
   }

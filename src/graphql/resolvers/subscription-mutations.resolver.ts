@@ -21,7 +21,7 @@ export class SubscriptionMutationsResolver {
       'Subscribe the caller (admins: customerId) to a self-serve plan. With paymentMethod: charged now (CARD_DECLINED / PAYMENT_ACTION_REQUIRED). ' +
       'Without: a trial or a card on file starts it at once; otherwise a checkoutUrl (default) or, with paymentFlow CLIENT_SECRET, an INCOMPLETE subscription and its clientSecret.',
   })
-  async subscribe(@Arg('input', () => SubscribeInput) input: SubscribeInput, @Ctx() ctx: GraphQLContext): Promise<SubscribePayload> {
+  async subscribe(@Arg('input', () => SubscribeInput, { description: 'The plan and how to pay.' }) input: SubscribeInput, @Ctx() ctx: GraphQLContext): Promise<SubscribePayload> {
     requireViewer(ctx.auth);
     const outcome = await ctx.services.lifecycle.subscribe(ctx.auth, {
       ...input,
@@ -36,15 +36,15 @@ export class SubscriptionMutationsResolver {
     nullable: true,
     description: 'Move to another plan and/or seat count. prorate: upgrades invoiced now for the rest of the period, downgrades credited on the next invoice.',
   })
-  async changePlan(@Arg('input', () => ChangePlanInput) input: ChangePlanInput, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription> {
+  async changePlan(@Arg('input', () => ChangePlanInput, { description: 'The subscription and its new plan.' }) input: ChangePlanInput, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription> {
     requireViewer(ctx.auth);
     const { subscriptionId } = await ctx.services.lifecycle.changePlan(ctx.auth, input);
     return toBillingSubscription(await ctx.services.lifecycle.subscriptionRow(subscriptionId));
   }
 
   @Extensions({ [STRIPE_CALLS]: 4 })
-  @Mutation(() => BillingSubscription, { nullable: true, description: 'atPeriodEnd true: cancelAtPeriodEnd (undo with resume); false: ends now.' })
-  async cancel(@Arg('input', () => CancelInput) input: CancelInput, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription> {
+  @Mutation(() => BillingSubscription, { nullable: true, description: 'Cancel a subscription (customers: their own). atPeriodEnd true: cancelAtPeriodEnd (undo with resume); false: ends now.' })
+  async cancel(@Arg('input', () => CancelInput, { description: 'What to cancel and when.' }) input: CancelInput, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription> {
     requireViewer(ctx.auth);
     const { subscriptionId } = await ctx.services.lifecycle.cancel(ctx.auth, input);
     return toBillingSubscription(await ctx.services.lifecycle.subscriptionRow(subscriptionId));

@@ -99,12 +99,12 @@ export class SubscriptionResolver {
     return toMoney(roundHalfUp(subscriptionExactMrr(sub.row, await mrrPrices([sub.row], ctx))), sub.row.currency);
   }
 
-  @FieldResolver(() => Customer)
+  @FieldResolver(() => Customer, { description: 'The subscribed customer.' })
   customer(@Root() sub: BillingSubscription, @Ctx() ctx: GraphQLContext): Promise<Customer> {
     return customerNodeOf(sub.row.customerId, ctx);
   }
 
-  @FieldResolver(() => Invoice, { nullable: true })
+  @FieldResolver(() => Invoice, { nullable: true, description: 'The most recent invoice, if any.' })
   async latestInvoice(@Root() sub: BillingSubscription, @Ctx() ctx: GraphQLContext): Promise<Invoice | null> {
     if (!sub.row.latestInvoiceId) return null;
     const row = await ctx.services.invoiceQueries.byId(sub.row.latestInvoiceId);
@@ -118,7 +118,7 @@ export class CustomerSubscriptionsResolver {
   @FieldResolver(() => [BillingSubscription], { description: 'Newest first.' })
   async subscriptions(
     @Root() customer: Customer,
-    @Arg('status', () => [SubscriptionStatus], { nullable: true }) status: SubscriptionStatus[] | null | undefined,
+    @Arg('status', () => [SubscriptionStatus], { nullable: true, description: 'Only these statuses; omitted: all.' }) status: SubscriptionStatus[] | null | undefined,
     @Ctx() ctx: GraphQLContext,
   ): Promise<BillingSubscription[]> {
     const rows = await ctx.services.subscriptionQueries.forCustomer(customer.id, (status ?? null) as SubscriptionStatusValue[] | null);

@@ -28,7 +28,7 @@ export class UsageResolver {
     description:
       'Record usage of a meter (customers for themselves; admins name customerId). The same idempotencyKey counts once, forever: a repeat returns the original record with duplicate: true.',
   })
-  reportUsage(@Arg('input', () => ReportUsageInput) input: ReportUsageInput, @Ctx() ctx: GraphQLContext): Promise<UsageRecord> {
+  reportUsage(@Arg('input', () => ReportUsageInput, { description: 'The record.' }) input: ReportUsageInput, @Ctx() ctx: GraphQLContext): Promise<UsageRecord> {
     requireViewer(ctx.auth);
     return ctx.services.usage.report(ctx.auth, input);
   }
@@ -39,14 +39,14 @@ export class UsageResolver {
       'Up to 1,000 records in one transaction, all or nothing: one UsageRecord per input, in order (duplicate: true for keys seen before or earlier in the batch). ' +
       'Any bad record fails the call with BAD_USER_INPUT, field input[i].<field>, every bad record in extensions.errors; nothing is stored.',
   })
-  reportUsageBatch(@Arg('input', () => [ReportUsageInput]) input: ReportUsageInput[], @Ctx() ctx: GraphQLContext): Promise<UsageRecord[]> {
+  reportUsageBatch(@Arg('input', () => [ReportUsageInput], { description: 'Up to 1,000 records.' }) input: ReportUsageInput[], @Ctx() ctx: GraphQLContext): Promise<UsageRecord[]> {
     requireViewer(ctx.auth);
     return ctx.services.usage.reportBatch(ctx.auth, input);
   }
 
   @Query(() => Entitlement, {
     nullable: true,
-    description: "May the customer use this feature (a plan feature or a meter id) now? Customers ask for themselves; admins name customerId (cus_… or externalId).",
+    description: 'May the customer use this feature (a plan feature or a meter id) now? Customers ask for themselves; admins name customerId (cus_… or externalId).',
   })
   async entitlement(@Args() { feature, customerId }: EntitlementArgs, @Ctx() ctx: GraphQLContext): Promise<Entitlement> {
     const scope = resolveCustomerScope(ctx.auth, customerId);
@@ -61,7 +61,7 @@ export class UsageResolver {
 @Resolver(() => Customer)
 export class CustomerUsageResolver {
   @FieldResolver(() => [UsageSummary], { description: "Per meter of the customer's plan: the current period's recorded quantity, included units and overage." })
-  usage(@Root() customer: Customer, @Arg('meter', () => String, { nullable: true }) meter: string | null | undefined, @Ctx() ctx: GraphQLContext): Promise<UsageSummary[]> {
+  usage(@Root() customer: Customer, @Arg('meter', () => String, { nullable: true, description: 'Only this meter; omitted: every meter of the plan.' }) meter: string | null | undefined, @Ctx() ctx: GraphQLContext): Promise<UsageSummary[]> {
     return ctx.services.usage.usage(customer.id, meter);
   }
 

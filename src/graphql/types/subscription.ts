@@ -17,12 +17,12 @@ export const ACTIVE_STATUSES: readonly SubscriptionStatus[] = [SubscriptionStatu
  * `latestInvoice` are field resolvers (SubscriptionResolver) that read `row` through the request's
  * DataLoaders, so a returned object needs nothing else.
  */
-@ObjectType()
+@ObjectType({ description: "A Stripe subscription, read from the gateway's mirror." })
 export class BillingSubscription {
   @Field(() => ID, { description: 'Stripe subscription id (sub_…).' })
   id!: string;
 
-  @Field(() => SubscriptionStatus)
+  @Field(() => SubscriptionStatus, { description: "Stripe's status." })
   status!: SubscriptionStatus;
 
   @Field({ description: 'ACTIVE or TRIALING.' })
@@ -31,22 +31,22 @@ export class BillingSubscription {
   @Field(() => Int, { description: 'Seats of the licensed item (1 when Stripe leaves it unset).' })
   quantity!: number;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'Start of the current billing period.' })
   currentPeriodStart!: Date;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'End of the current billing period.' })
   currentPeriodEnd!: Date;
 
-  @Field()
+  @Field({ description: 'True when it ends at the end of the current period.' })
   cancelAtPeriodEnd!: boolean;
 
   @Field(() => Date, { nullable: true, description: 'When a scheduled cancellation takes effect.' })
   cancelAt!: Date | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When it was canceled, if it was.' })
   canceledAt!: Date | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When the trial ends or ended, if there is one.' })
   trialEnd!: Date | null;
 
   @Field(() => Date, { description: 'Stripe `created`.' })
