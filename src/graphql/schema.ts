@@ -3,7 +3,7 @@
  * classes (and, for subscriptions, the PubSub) through `BuildSchemaOptions`.
  */
 import 'reflect-metadata';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLSchema } from 'graphql';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema, type NonEmptyArray, type PubSub } from 'type-graphql';
 import { ApiKeyResolver, CustomerApiKeysResolver } from './resolvers/api-key.resolver.js';
@@ -20,6 +20,7 @@ import { SubscriptionMutationsResolver } from './resolvers/subscription-mutation
 import { CustomerSubscriptionsResolver, SubscriptionResolver } from './resolvers/subscription.resolver.js';
 import { CustomerUsageResolver, UsageResolver } from './resolvers/usage.resolver.js';
 import { DateTimeScalar } from './scalars.js';
+import { ErrorCodeEnum } from './types/error-code.js';
 import './types/enums.js';
 
 export interface GatewaySchemaOptions {
@@ -68,7 +69,9 @@ export async function buildGatewaySchema(options: GatewaySchemaOptions = {}): Pr
     pubSub: options.pubSub ?? createPubSub(),
   });
   describeRootTypes(schema);
-  return schema;
+  // No field returns ErrorCode (codes travel in extensions), so it is added as a type of its own for clients to generate.
+  const config = schema.toConfig();
+  return new GraphQLSchema({ ...config, types: [...config.types, ErrorCodeEnum] });
 }
 
 /** type-graphql builds the root types itself and takes no description for them. */

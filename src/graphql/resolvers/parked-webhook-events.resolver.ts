@@ -5,6 +5,7 @@ import { requireAdmin } from '../../auth/guard.js';
 import type { GraphQLContext } from '../context.js';
 import { AppError } from '../errors.js';
 import { listParkedEvents, requeueParkedEvent } from '../../stripe/webhooks/inbox.js';
+import { errorsDoc } from '../types/error-code.js';
 
 @ObjectType({ description: 'A Stripe webhook event the gateway gave up processing after repeated failures (admin).' })
 export class ParkedWebhookEvent {
@@ -43,7 +44,7 @@ export class ParkedWebhookEventsResolver {
     return (await listParkedEvents(ctx.em, { limit: first })).map((e) => Object.assign(new ParkedWebhookEvent(), e));
   }
 
-  @Mutation(() => Boolean, { nullable: true, description: 'Queue a parked webhook event for processing again (admin).' })
+  @Mutation(() => Boolean, { nullable: true, description: 'Queue a parked webhook event for processing again (admin).' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND') })
   async retryParkedWebhookEvent(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID, { description: "The parked event's id (evt_…)." }) id: string): Promise<boolean> {
     requireAdmin(ctx.auth);
     const ok = await requeueParkedEvent(ctx.em, id);

@@ -7,6 +7,7 @@ import type { GraphQLContext } from '../context.js';
 import { Customer } from '../types/customer.js';
 import { Entitlement, EntitlementReason, ReportUsageInput, UsageRecord, UsageSummary } from '../types/usage.js';
 import type { EntitlementView } from '../../billing/usage/entitlements.js';
+import { errorsDoc } from '../types/error-code.js';
 
 const toEntitlement = (e: EntitlementView): Entitlement => ({ ...e, reason: e.reason as EntitlementReason });
 
@@ -26,7 +27,7 @@ export class UsageResolver {
   @Mutation(() => UsageRecord, {
     nullable: true,
     description:
-      'Record usage of a meter (customers for themselves; admins name customerId). The same idempotencyKey counts once, forever: a repeat returns the original record with duplicate: true.',
+      'Record usage of a meter (customers for themselves; admins name customerId). The same idempotencyKey counts once, forever: a repeat returns the original record with duplicate: true.' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND'),
   })
   reportUsage(@Arg('input', () => ReportUsageInput, { description: 'The record.' }) input: ReportUsageInput, @Ctx() ctx: GraphQLContext): Promise<UsageRecord> {
     requireViewer(ctx.auth);
@@ -37,7 +38,7 @@ export class UsageResolver {
     nullable: true,
     description:
       'Up to 1,000 records in one transaction, all or nothing: one UsageRecord per input, in order (duplicate: true for keys seen before or earlier in the batch). ' +
-      'Any bad record fails the call with BAD_USER_INPUT, field input[i].<field>, every bad record in extensions.errors; nothing is stored.',
+      'Any bad record fails the call with BAD_USER_INPUT, field input[i].<field>, every bad record in extensions.errors; nothing is stored.' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND'),
   })
   reportUsageBatch(@Arg('input', () => [ReportUsageInput], { description: 'Up to 1,000 records.' }) input: ReportUsageInput[], @Ctx() ctx: GraphQLContext): Promise<UsageRecord[]> {
     requireViewer(ctx.auth);
