@@ -12,6 +12,7 @@ import { BillingSessionMutationsResolver } from './resolvers/billing-session.mut
 import { CustomerResolver } from './resolvers/customer.resolver.js';
 import { CustomerAccessStateResolver } from './resolvers/customer-access.resolver.js';
 import { CustomerInvoicesResolver, InvoiceConnectionResolver, InvoiceResolver } from './resolvers/invoice.resolver.js';
+import { MoneyResolver } from './resolvers/money.resolver.js';
 import { MrrResolver } from './resolvers/mrr.resolver.js';
 import { RevenueResolver } from './resolvers/revenue.resolver.js';
 import { ParkedWebhookEventsResolver } from './resolvers/parked-webhook-events.resolver.js';
@@ -32,6 +33,7 @@ export interface GatewaySchemaOptions {
 
 export const CORE_RESOLVERS = [
   PlanResolver,
+  MoneyResolver,
   CustomerResolver,
   // Issue 4, reads: subscriptions, invoices, and the Customer fields that list them.
   SubscriptionResolver,
