@@ -14,6 +14,7 @@ import { CustomerAccessStateResolver } from './resolvers/customer-access.resolve
 import { CustomerInvoicesResolver, InvoiceConnectionResolver, InvoiceResolver } from './resolvers/invoice.resolver.js';
 import { MoneyResolver } from './resolvers/money.resolver.js';
 import { MrrResolver } from './resolvers/mrr.resolver.js';
+import { NodeResolver } from './resolvers/node.resolver.js';
 import { RevenueResolver } from './resolvers/revenue.resolver.js';
 import { ParkedWebhookEventsResolver } from './resolvers/parked-webhook-events.resolver.js';
 import { PlanResolver } from './resolvers/plan.resolver.js';
@@ -34,6 +35,7 @@ export interface GatewaySchemaOptions {
 export const CORE_RESOLVERS = [
   PlanResolver,
   MoneyResolver,
+  NodeResolver,
   CustomerResolver,
   // Issue 4, reads: subscriptions, invoices, and the Customer fields that list them.
   SubscriptionResolver,

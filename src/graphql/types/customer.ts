@@ -1,11 +1,12 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
+import { Node } from './node.js';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { JSONObjectScalar } from '../scalars.js';
 import { PageInfo } from './pagination.js';
 
-@ObjectType({ description: "A Stripe customer: the billing identity of one user of the product (the token's sub)." })
-export class Customer {
+@ObjectType({ implements: Node, description: "A Stripe customer: the billing identity of one user of the product (the token's sub)." })
+export class Customer implements Node {
   @Field(() => ID, { description: 'Stripe customer id (cus_…).' })
   id!: string;
 

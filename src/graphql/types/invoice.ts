@@ -1,5 +1,6 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
+import { Node } from './node.js';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import type Stripe from 'stripe';
 import type { Invoice as InvoiceRow, InvoiceLine as InvoiceLineRow } from '../../db/entities/invoice.js';
@@ -39,8 +40,8 @@ export class InvoiceLine {
  * invoice object that is not stored (e.g. `invoices.createPreview`): then its lines are the
  * object's own. `lines`, `customer` and `subscription` are field resolvers (InvoiceResolver).
  */
-@ObjectType({ description: "A Stripe invoice, read from the gateway's mirror." })
-export class Invoice {
+@ObjectType({ implements: Node, description: "A Stripe invoice, read from the gateway's mirror." })
+export class Invoice implements Node {
   @Field(() => ID, { description: "Stripe invoice id (in_…); upcoming previews use Stripe's upcoming_in… id." })
   id!: string;
 

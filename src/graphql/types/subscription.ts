@@ -1,5 +1,6 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
+import { Node } from './node.js';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import type { Subscription as SubscriptionRow } from '../../db/entities/subscription.js';
 import { SubscriptionStatus } from './enums.js';
@@ -17,8 +18,8 @@ export const ACTIVE_STATUSES: readonly SubscriptionStatus[] = [SubscriptionStatu
  * `latestInvoice` are field resolvers (SubscriptionResolver) that read `row` through the request's
  * DataLoaders, so a returned object needs nothing else.
  */
-@ObjectType({ description: "A Stripe subscription, read from the gateway's mirror." })
-export class BillingSubscription {
+@ObjectType({ implements: Node, description: "A Stripe subscription, read from the gateway's mirror." })
+export class BillingSubscription implements Node {
   @Field(() => ID, { description: 'Stripe subscription id (sub_…).' })
   id!: string;
 
