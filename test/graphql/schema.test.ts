@@ -12,7 +12,7 @@ describe('schema.graphql', () => {
 
   it('uses the contract scalar names', async () => {
     const sdl = await emitSchemaSdl();
-    expect(sdl).toMatch(/^scalar DateTime$/m);
+    expect(sdl).toMatch(/^scalar DateTime @specifiedBy\(url: "https:\/\/datatracker.ietf.org\/doc\/html\/rfc3339"\)$/m);
     expect(sdl).toMatch(/^scalar JSONObject/m);
   });
 });
