@@ -21,6 +21,7 @@ import { PlanResolver } from './resolvers/plan.resolver.js';
 import { SubscriptionMutationsResolver } from './resolvers/subscription-mutations.resolver.js';
 import { CustomerSubscriptionsResolver, SubscriptionResolver } from './resolvers/subscription.resolver.js';
 import { CustomerUsageResolver, UsageResolver } from './resolvers/usage.resolver.js';
+import { UsageFlushResolver } from './resolvers/usage-flush.resolver.js';
 import { DateTimeScalar } from './scalars.js';
 import { ErrorCodeEnum } from './types/error-code.js';
 import './types/enums.js';
@@ -57,6 +58,8 @@ export const CORE_RESOLVERS = [
   // Issue 6: the usage ledger (reportUsage, reportUsageBatch, Customer.usage) and entitlements.
   UsageResolver,
   CustomerUsageResolver,
+  // Admins: how far sending usage to Stripe is behind.
+  UsageFlushResolver,
   // API keys: create/roll/revoke, Customer.apiKeys, verifyApiKey.
   ApiKeyResolver,
   CustomerApiKeysResolver,

@@ -7,28 +7,13 @@ import { Counter, Gauge } from 'prom-client';
 import type { Orm } from '../../db/orm.js';
 import { metricsRegistry } from '../../http/metrics.js';
 import type { FailureKind } from './classify.js';
+import { readUsageFlushStatus, type LedgerStats } from '../../billing/usage/flush-status.js';
 
-export interface LedgerStats {
-  /** Rows waiting to be sent (not parked). */
-  backlog: number;
-  /** Age in seconds of the oldest of them (0 when none). */
-  lagSeconds: number;
-  /** Rows parked after permanent rejections. */
-  parked: number;
-}
-
-const STATS_SQL = `select count(*) filter (where "parked_at" is null) as backlog,
-        count(*) filter (where "parked_at" is not null) as parked,
-        coalesce(extract(epoch from now() - min("created_at") filter (where "parked_at" is null)), 0)::float8 as lag
-   from "usage_records" where "sent_at" is null`;
+export type { LedgerStats };
 
 /** Backlog, lag and parked rows of the ledger, in one statement on the unsent partial index. */
-export async function readLedgerStats(orm: Orm): Promise<LedgerStats> {
-  const rows = await orm.em
-    .getConnection()
-    .execute<{ backlog: number | string; parked: number | string; lag: number | string }[]>(STATS_SQL, [], 'all');
-  const r = rows[0]!;
-  return { backlog: Number(r.backlog), parked: Number(r.parked), lagSeconds: Math.max(0, Number(r.lag)) };
+export function readLedgerStats(orm: Orm): Promise<LedgerStats> {
+  return readUsageFlushStatus(orm.em);
 }
 
 const LEDGER_STATS_TTL_MS = 2000;
