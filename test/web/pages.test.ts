@@ -113,6 +113,29 @@ describe('/dashboard', () => {
     await expectCleanPage(page, problems);
   });
 
+  it('shows the usage flush backlog, lag and parked rows as the API answers', async () => {
+    const { page, problems } = await tb.open();
+    // Some usage recorded, so the figures are not just the empty ledger's.
+    const token = await customerToken('flush-viewer');
+    await subscribe(token, 'pro_monthly');
+    for (let i = 0; i < 3; i++) await gql(token, 'mutation($i: ReportUsageInput!) { reportUsage(input: $i) { id } }', { i: { meter: 'api_calls', quantity: 1, idempotencyKey: `flush-viewer-${i}` } });
+    await page.goto(`${gw.url}/dashboard`);
+    const shown = async () => ({
+      backlog: await page.getByTestId('usage-backlog').textContent(),
+      lag: await page.getByTestId('usage-lag').textContent(),
+      parked: await page.getByTestId('usage-parked').textContent(),
+    });
+    // The API is asked again at each comparison: while rows are being sent the figures move, once drained they hold.
+    const api = async () => {
+      const { usageFlush: u } = await gql(adminToken, '{ usageFlush { backlog parked lagSeconds } }');
+      return { backlog: u.backlog.toLocaleString('en-US'), lag: `${Math.round(u.lagSeconds).toLocaleString('en-US')} s`, parked: u.parked.toLocaleString('en-US') };
+    };
+    await expect.poll(async () => (await page.getByTestId('usage-lag').count()) > 0, { timeout: 10_000 }).toBe(true);
+    await expect.poll(async () => JSON.stringify(await shown()) === JSON.stringify(await api()), { timeout: 20_000 }).toBe(true);
+    expect(await shown()).toEqual(await api());
+    await expectCleanPage(page, problems);
+  });
+
   it('shows a subscribe done through the API in the feed and in MRR within 5 s, without reload', async () => {
     const { page, problems } = await tb.open();
     const subscribers = await liveOperations();

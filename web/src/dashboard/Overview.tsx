@@ -7,6 +7,7 @@ import { useLive } from './live';
 import { MrrChart } from './MrrChart';
 import { OverviewQuery } from './queries';
 import { RevenueChart } from './RevenueChart';
+import { UsageFlushCard } from './UsageFlush';
 
 type Money = { formatted: string };
 const list = (m: Money[]) => (m.length ? m.map((x) => x.formatted).join(' · ') : '$0.00');
@@ -46,6 +47,7 @@ export function Overview({ token, onAuthError }: { token: string; onAuthError: (
             <Kpi label="Active subscriptions" testId="active-subscriptions" value={report ? report.activeSubscriptions.toLocaleString() : '…'} sub="active and past due" />
             <Kpi label="New this month" testId="mrr-new" value={report ? list(report.newThisMonth) : '…'} sub="MRR that started counting" />
             <Kpi label="Churned this month" testId="mrr-churned" value={report ? list(report.churnedThisMonth) : '…'} sub={`net new ${report ? list(report.netNewThisMonth) : '…'}`} />
+            <UsageFlushCard token={token} onAuthError={onAuthError} />
           </div>
         </section>
       )}

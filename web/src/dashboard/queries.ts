@@ -135,3 +135,9 @@ export const RevenueQuery = graphql(`
     }
   }
 `);
+
+export const UsageFlushQuery = graphql(`
+  query DashboardUsageFlush {
+    usageFlush { backlog parked lagSeconds oldestUnsentAt }
+  }
+`);
