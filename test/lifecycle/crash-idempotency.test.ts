@@ -97,7 +97,13 @@ async function crashAtStripe(spec: HoldSpec, call: () => Promise<unknown>): Prom
  * Kills the gateway after its write-through, before it completes the idempotency key: a row lock on the
  * key (taken while the emulator holds `spec`) makes the final update wait; the kill comes once it waits.
  */
-async function crashBeforeCompletion(spec: HoldSpec, scope: string, key: string, call: () => Promise<unknown>): Promise<{ body?: unknown }> {
+async function crashBeforeCompletion(
+  spec: HoldSpec,
+  scope: string,
+  key: string,
+  call: () => Promise<unknown>,
+  writtenThrough: (db: pg.Client, held: { body?: unknown }) => Promise<boolean>,
+): Promise<{ body?: unknown }> {
   const client = new pg.Client({ connectionString: databaseUrl() });
   await client.connect();
   try {
@@ -108,14 +114,17 @@ async function crashBeforeCompletion(spec: HoldSpec, scope: string, key: string,
     const locked = await client.query(`select 1 from "idempotency_keys" where "scope" = $1 and "key" = $2 for update`, [scope, key]);
     expect(locked.rowCount).toBe(1);
     hold.release();
-    // The completing update ("response" = …) is blocked on our lock; the heartbeat (no "response") may be too.
-    await until(async () => {
-      await client.query('select pg_stat_clear_snapshot()'); // the activity view is otherwise frozen for our transaction
-      const r = await client.query(
-        `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%"response" = %'`,
-      );
-      return r.rows[0].n > 0;
-    });
+    // Kill once the write-through is committed (read from a second session: ours is inside its own
+    // transaction). The completing update cannot land meanwhile: it waits on our lock, or was not sent
+    // yet; waiting for that exact statement instead hung under load, when the heartbeat's update took
+    // the pool's connection to the same row first.
+    const observer = new pg.Client({ connectionString: databaseUrl() });
+    await observer.connect();
+    try {
+      await until(() => writtenThrough(observer, held));
+    } finally {
+      await observer.end();
+    }
     await gw.stop({ kill: true });
     // PostgreSQL notices a vanished client only when it next talks to it: a statement already sent and
     // waiting on our lock would still commit. A process that died never sent it, so its sessions end here.
@@ -172,8 +181,12 @@ describe('subscribe: killed at each step, retried with the same key', () => {
 
   it.skipIf(!process.env.TEST_DATABASE_URL)('after the write-through, before the key was completed', async () => {
     const t = await token('crash_sub_done');
-    const held = await crashBeforeCompletion({ ...SUBSCRIPTIONS_CREATE, phase: 'after' }, 'customer:crash_sub_done', 'k-done', () =>
-      gql(SUBSCRIBE, { input: input('k-done') }, t),
+    const held = await crashBeforeCompletion(
+      { ...SUBSCRIPTIONS_CREATE, phase: 'after' },
+      'customer:crash_sub_done',
+      'k-done',
+      () => gql(SUBSCRIBE, { input: input('k-done') }, t),
+      async (db, h) => (await db.query('select 1 from "subscriptions" where "id" = $1', [(h.body as Stripe.Subscription).id])).rowCount === 1,
     );
     await expectOriginal('crash_sub_done', 'k-done', (held.body as Stripe.Subscription).id);
   });
@@ -217,8 +230,12 @@ describe('changePlan: killed at each step, retried with the same key', () => {
 
   it.skipIf(!process.env.TEST_DATABASE_URL)('after the write-through, before the key was completed', async () => {
     const s = await basicSubscription('crash_change_done');
-    await crashBeforeCompletion({ ...update(s.id), phase: 'after' }, 'customer:crash_change_done', 'c-done', () =>
-      gql(CHANGE_PLAN, { input: input(s.id, 'c-done') }, s.t),
+    await crashBeforeCompletion(
+      { ...update(s.id), phase: 'after' },
+      'customer:crash_change_done',
+      'c-done',
+      () => gql(CHANGE_PLAN, { input: input(s.id, 'c-done') }, s.t),
+      async (db) => (await db.query('select 1 from "subscriptions" where "id" = $1 and "plan_id" = $2', [s.id, 'pro_monthly'])).rowCount === 1,
     );
     await expectOriginal(s, 'c-done');
   });
