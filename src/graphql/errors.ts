@@ -13,7 +13,7 @@ export * from '../errors.js';
 const CONTRACT_CODES = new Set<string>(ERROR_CODES.filter((c) => c !== 'INTERNAL_SERVER_ERROR'));
 
 /** Apollo's request-level codes: their messages describe the client's request, never our internals. */
-const REQUEST_CODES = new Set<string>([
+export const REQUEST_ERROR_CODES = [
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_USER_INPUT',
@@ -21,7 +21,8 @@ const REQUEST_CODES = new Set<string>([
   'OPERATION_RESOLUTION_FAILURE',
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
-]);
+] as const;
+const REQUEST_CODES = new Set<string>(REQUEST_ERROR_CODES);
 
 function unwrap(error: unknown): unknown {
   // Apollo and graphql-js wrap resolver errors; the original carries our AppError.

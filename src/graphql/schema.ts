@@ -3,7 +3,7 @@
  * classes (and, for subscriptions, the PubSub) through `BuildSchemaOptions`.
  */
 import 'reflect-metadata';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLSchema } from 'graphql';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema, type NonEmptyArray, type PubSub } from 'type-graphql';
 import { ApiKeyResolver, CustomerApiKeysResolver } from './resolvers/api-key.resolver.js';
@@ -12,7 +12,9 @@ import { BillingSessionMutationsResolver } from './resolvers/billing-session.mut
 import { CustomerResolver } from './resolvers/customer.resolver.js';
 import { CustomerAccessStateResolver } from './resolvers/customer-access.resolver.js';
 import { CustomerInvoicesResolver, InvoiceConnectionResolver, InvoiceResolver } from './resolvers/invoice.resolver.js';
+import { MoneyResolver } from './resolvers/money.resolver.js';
 import { MrrResolver } from './resolvers/mrr.resolver.js';
+import { NodeResolver } from './resolvers/node.resolver.js';
 import { RevenueResolver } from './resolvers/revenue.resolver.js';
 import { ParkedWebhookEventsResolver } from './resolvers/parked-webhook-events.resolver.js';
 import { PlanResolver } from './resolvers/plan.resolver.js';
@@ -20,6 +22,7 @@ import { SubscriptionMutationsResolver } from './resolvers/subscription-mutation
 import { CustomerSubscriptionsResolver, SubscriptionResolver } from './resolvers/subscription.resolver.js';
 import { CustomerUsageResolver, UsageResolver } from './resolvers/usage.resolver.js';
 import { DateTimeScalar } from './scalars.js';
+import { ErrorCodeEnum } from './types/error-code.js';
 import './types/enums.js';
 
 export interface GatewaySchemaOptions {
@@ -31,6 +34,8 @@ export interface GatewaySchemaOptions {
 
 export const CORE_RESOLVERS = [
   PlanResolver,
+  MoneyResolver,
+  NodeResolver,
   CustomerResolver,
   // Issue 4, reads: subscriptions, invoices, and the Customer fields that list them.
   SubscriptionResolver,
@@ -59,7 +64,7 @@ export const CORE_RESOLVERS = [
 
 export async function buildGatewaySchema(options: GatewaySchemaOptions = {}): Promise<GraphQLSchema> {
   const resolvers = [...CORE_RESOLVERS, ...(options.resolvers ?? [])] as unknown as NonEmptyArray<Function>;
-  return buildSchema({
+  const schema = await buildSchema({
     resolvers,
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     // Input checks are explicit in services (BAD_USER_INPUT naming the field), not class-validator.
@@ -67,4 +72,18 @@ export async function buildGatewaySchema(options: GatewaySchemaOptions = {}): Pr
     // type-graphql wants a PubSub once any @Subscription exists; the live ones read the server's bus (AppDeps.bus).
     pubSub: options.pubSub ?? createPubSub(),
   });
+  describeRootTypes(schema);
+  // No field returns ErrorCode (codes travel in extensions), so it is added as a type of its own for clients to generate.
+  const config = schema.toConfig();
+  return new GraphQLSchema({ ...config, types: [...config.types, ErrorCodeEnum] });
+}
+
+/** type-graphql builds the root types itself and takes no description for them. */
+function describeRootTypes(schema: GraphQLSchema): void {
+  const query = schema.getQueryType();
+  const mutation = schema.getMutationType();
+  const subscription = schema.getSubscriptionType();
+  if (query) query.description = 'Reads. Each field that can fail on its own (auth, not found, Stripe) is nullable: its error leaves the other fields\' data.';
+  if (mutation) mutation.description = 'Writes: Stripe first, with an idempotency key, then the mirror. Each field is nullable, so one failing mutation leaves the others\' results.';
+  if (subscription) subscription.description = 'Live events over graphql-ws (graphql-transport-ws on /graphql).';
 }

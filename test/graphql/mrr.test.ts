@@ -61,7 +61,7 @@ describe('Query.mrr', () => {
 
   it('is FORBIDDEN for a customer token', async () => {
     const { body } = await gw.gql(MRR, {}, await gw.token('user_1'));
-    expect(body.data).toBeNull();
+    expect(body.data).toEqual({ mrr: null });
     expect(body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
     assertNoStack(body);
   });

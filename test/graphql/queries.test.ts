@@ -21,7 +21,7 @@ const CUSTOMERS = /* GraphQL */ `
   query ($first: Int, $after: String, $email: String) {
     customers(first: $first, after: $after, email: $email) {
       totalCount
-      pageInfo { hasNextPage endCursor }
+      pageInfo { hasNextPage endCursor hasPreviousPage startCursor }
       edges { cursor node { id externalId email } }
     }
   }
@@ -168,6 +168,8 @@ describe('customers', () => {
       expect(conn.totalCount).toBe(5);
       seen.push(...conn.edges.map((e: { node: { id: string } }) => e.node.id));
       expect(conn.pageInfo.endCursor).toBe(conn.edges.at(-1)?.cursor ?? null);
+      expect(conn.pageInfo.startCursor).toBe(conn.edges[0]?.cursor ?? null);
+      expect(conn.pageInfo.hasPreviousPage).toBe(after !== null);
       if (!conn.pageInfo.hasNextPage) break;
       after = conn.pageInfo.endCursor;
     }

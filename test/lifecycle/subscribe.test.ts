@@ -51,7 +51,7 @@ describe('subscribe with a card', () => {
   it('answers CARD_DECLINED with the decline code and leaves no subscription (declined at attach)', async () => {
     const token = await gw.token('user_declined');
     const { data, errors } = await gw.gql(SUBSCRIBE, { input: { plan: 'basic_monthly', paymentMethod: 'pm_card_chargeDeclined' } }, token);
-    expect(data).toBeNull();
+    expect(data).toEqual({ subscribe: null });
     expect(errors![0]!.extensions).toMatchObject({ code: 'CARD_DECLINED', declineCode: 'generic_decline' });
     const customerId = (await gw.orm.em.fork().findOneOrFail(Customer, { externalId: 'user_declined' })).id;
     const subs = await gw.stripe.subscriptions.list({ customer: customerId, status: 'all' });
@@ -132,7 +132,7 @@ describe('subscribe rules', () => {
   it.each(cases)('rejects %s with BAD_USER_INPUT naming the field', async (_name, input, field) => {
     const token = await gw.token('user_rules');
     const { data, errors } = await gw.gql(SUBSCRIBE, { input }, token);
-    expect(data).toBeNull();
+    expect(data).toEqual({ subscribe: null });
     expect(errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
   });
 

@@ -109,7 +109,7 @@ describe('subscriptions (root)', () => {
   it("is FORBIDDEN for another customer's subscriptions, by cus_ id or externalId, and for an unknown cus_ id", async () => {
     for (const customerId of ['cus_bob', 'user_bob', 'cus_nobody']) {
       const { body } = await gw.gql(SUBS, { customerId }, alice);
-      expect(body.data).toBeNull();
+      expect(body.data).toEqual({ subscriptions: null });
       expect(body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
       assertNoStack(body);
     }
@@ -131,6 +131,17 @@ describe('subscriptions (root)', () => {
     const all = await gw.gql(SUBS, { status: ['ACTIVE'] }, admin);
     expect(ids(all.body.data!.subscriptions)).toEqual(['sub_c1', 'sub_b1', 'sub_a3', 'sub_a1']);
     expect((await gw.gql(SUBS, { customerId: 'user_unknown' }, admin)).body.data!.subscriptions).toEqual([]);
+  });
+
+  it('bounds the list by first (default 100, at most 1000): the admin list without a customer reads no more rows', async () => {
+    const FIRST = /* GraphQL */ `query ($first: Int, $customerId: ID) { subscriptions(first: $first, customerId: $customerId, status: [ACTIVE]) { id } }`;
+    expect(ids((await gw.gql(FIRST, { first: 2 }, admin)).body.data!.subscriptions)).toEqual(['sub_c1', 'sub_b1']);
+    expect(ids((await gw.gql(FIRST, { first: 1, customerId: 'cus_alice' }, admin)).body.data!.subscriptions)).toEqual(['sub_a3']);
+    for (const first of [0, 1001]) {
+      const { body } = await gw.gql(FIRST, { first }, admin);
+      expect(body.data).toEqual({ subscriptions: null });
+      expect(body.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
+    }
   });
 
   it('describes a plan the catalog does not know from its Stripe price', async () => {

@@ -17,7 +17,7 @@ registerEnumType(PaymentFlow, {
   },
 });
 
-@InputType()
+@InputType({ description: 'Subscribe a customer to a plan.' })
 export class SubscribeInput {
   @Field(() => ID, { description: 'Catalog plan id (a self-serve plan).' })
   plan!: string;
@@ -50,9 +50,9 @@ export class SubscribeInput {
   cancelUrl?: string | null;
 }
 
-@InputType()
+@InputType({ description: 'Move a subscription to another plan and/or seat count.' })
 export class ChangePlanInput {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The subscription (sub_…); customers: their own only.' })
   subscriptionId!: string;
 
   @Field(() => ID, { description: 'The new catalog plan (may be the current one, to change the quantity only).' })
@@ -68,7 +68,7 @@ export class ChangePlanInput {
   })
   prorate?: boolean | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Repeats with the same key return the first answer.' })
   idempotencyKey?: string | null;
 
   @Field(() => Date, {
@@ -78,9 +78,9 @@ export class ChangePlanInput {
   prorationDate?: Date | null;
 }
 
-@InputType()
+@InputType({ description: 'Cancel a subscription.' })
 export class CancelInput {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The subscription (sub_…); customers: their own only.' })
   subscriptionId!: string;
 
   @Field(() => Boolean, {
@@ -90,28 +90,28 @@ export class CancelInput {
   })
   atPeriodEnd?: boolean | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Repeats with the same key return the first answer.' })
   idempotencyKey?: string | null;
 }
 
 @ArgsType()
 export class ResumeArgs {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The subscription (sub_…); customers: their own only.' })
   subscriptionId!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Repeats with the same key return the first answer.' })
   idempotencyKey?: string | null;
 }
 
 @ArgsType()
 export class UpcomingInvoiceArgs {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The subscription (sub_…); customers: their own only.' })
   subscriptionId!: string;
 
   @Field(() => ID, { nullable: true, description: 'Preview a change to this plan (the proration lines included).' })
   plan?: string | null;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, { nullable: true, description: 'Seats after the change; omitted: unchanged.' })
   quantity?: number | null;
 
   @Field(() => Boolean, { nullable: true, defaultValue: true, description: 'As changePlan(prorate).' })

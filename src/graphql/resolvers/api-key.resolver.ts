@@ -6,6 +6,7 @@ import type { GraphQLContext } from '../context.js';
 import { ApiKey, ApiKeySecret, ApiKeyVerification, ApiKeyVerificationCode, CreateApiKeyInput } from '../types/api-key.js';
 import { Customer } from '../types/customer.js';
 import { customerNodeOf } from './subscription.resolver.js';
+import { errorsDoc } from '../types/error-code.js';
 
 export function toApiKeyNode(k: ApiKeyView): ApiKey {
   return Object.assign(new ApiKey(), {
@@ -23,37 +24,37 @@ export function toApiKeyNode(k: ApiKeyView): ApiKey {
 
 @ArgsType()
 class VerifyApiKeyArgs {
-  @Field(() => String)
+  @Field(() => String, { description: "The secret presented to the product's API." })
   key!: string;
 
-  @Field(() => Int, { nullable: true, defaultValue: 1 })
+  @Field(() => Int, { nullable: true, defaultValue: 1, description: "Units to count on the plan's meter when valid." })
   cost?: number | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'The same requestId is counted once and answered the same again.' })
   requestId?: string | null;
 }
 
 /** createApiKey, rollApiKey, revokeApiKey and verifyApiKey: parse, authorise (in the service), call the service. */
 @Resolver(() => ApiKey)
 export class ApiKeyResolver {
-  @Mutation(() => ApiKeySecret, { nullable: true, description: 'A new API key; the secret is in the answer once (customers for themselves; admins name customerId).' })
-  async createApiKey(@Arg('input', () => CreateApiKeyInput) input: CreateApiKeyInput, @Ctx() ctx: GraphQLContext): Promise<ApiKeySecret> {
+  @Mutation(() => ApiKeySecret, { nullable: true, description: 'A new API key; the secret is in the answer once (customers for themselves; admins name customerId).' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND', 'CONFLICT') })
+  async createApiKey(@Arg('input', () => CreateApiKeyInput, { description: 'The new key.' }) input: CreateApiKeyInput, @Ctx() ctx: GraphQLContext): Promise<ApiKeySecret> {
     const { apiKey, secret } = await ctx.services.apiKeys.create(ctx.auth, input);
     return { apiKey: toApiKeyNode(apiKey), secret };
   }
 
-  @Mutation(() => ApiKeySecret, { nullable: true, description: 'A new secret for the same key; the old secret stops working at once.' })
+  @Mutation(() => ApiKeySecret, { nullable: true, description: 'A new secret for the same key; the old secret stops working at once.' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT') })
   async rollApiKey(
-    @Arg('id', () => ID) id: string,
-    @Arg('idempotencyKey', () => String, { nullable: true }) idempotencyKey: string | null | undefined,
+    @Arg('id', () => ID, { description: "The key's id." }) id: string,
+    @Arg('idempotencyKey', () => String, { nullable: true, description: 'Repeats with the same key return the first answer.' }) idempotencyKey: string | null | undefined,
     @Ctx() ctx: GraphQLContext,
   ): Promise<ApiKeySecret> {
     const { apiKey, secret } = await ctx.services.apiKeys.roll(ctx.auth, id, idempotencyKey);
     return { apiKey: toApiKeyNode(apiKey), secret };
   }
 
-  @Mutation(() => ApiKey, { nullable: true, description: 'Ends the key; it stays listed with revokedAt set.' })
-  async revokeApiKey(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ApiKey> {
+  @Mutation(() => ApiKey, { nullable: true, description: 'Ends the key; it stays listed with revokedAt set.' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND') })
+  async revokeApiKey(@Arg('id', () => ID, { description: "The key's id." }) id: string, @Ctx() ctx: GraphQLContext): Promise<ApiKey> {
     return toApiKeyNode(await ctx.services.apiKeys.revoke(ctx.auth, id));
   }
 

@@ -89,8 +89,8 @@ export class BillingEventsResolver {
   })
   billingEvents(
     @Root() event: BillingEventPayload,
-    @Arg('types', () => [BillingEventType], { nullable: true }) _types?: BillingEventType[],
-    @Arg('customerId', () => ID, { nullable: true }) _customerId?: string,
+    @Arg('types', () => [BillingEventType], { nullable: true, description: 'Only these types; omitted: all.' }) _types?: BillingEventType[],
+    @Arg('customerId', () => ID, { nullable: true, description: "Admins: only this customer's events (cus_… or externalId)." }) _customerId?: string,
   ): BillingEvent {
     return toBillingEventNode(event);
   }

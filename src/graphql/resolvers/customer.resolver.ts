@@ -41,7 +41,7 @@ export class CustomerResolver {
     description: "No id: the caller's own customer (null before its first subscribe). With an id (cus_… or externalId): admins, or the caller itself.",
   })
   async customer(
-    @Arg('id', () => ID, { nullable: true }) id: string | null | undefined,
+    @Arg('id', () => ID, { nullable: true, description: "cus_… or externalId; omitted: the caller's own customer." }) id: string | null | undefined,
     @Ctx() ctx: GraphQLContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<Customer | null> {
@@ -52,13 +52,13 @@ export class CustomerResolver {
     return row ? toCustomerNode(row) : null;
   }
 
-  @Query(() => CustomerConnection, { description: 'Admins only. Newest first.' })
+  @Query(() => CustomerConnection, { nullable: true, description: 'Admins only. Newest first.' })
   async customers(@Args() { first, after, email }: CustomersArgs, @Ctx() ctx: GraphQLContext): Promise<CustomerConnection> {
     requireAdmin(ctx.auth);
     const page = await ctx.services.customers.list({ first, after, email });
     return {
       edges: page.edges.map((e) => ({ cursor: e.cursor, node: toCustomerNode(e.node) })),
-      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
+      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor, hasPreviousPage: after != null, startCursor: page.edges[0]?.cursor ?? null },
       totalCount: page.totalCount,
     };
   }

@@ -18,7 +18,7 @@ class InvoicesArgs {
   @Field(() => ID, { nullable: true, description: "cus_… or externalId. Omitted: the caller's own (admins: every customer's)." })
   customerId?: string | null;
 
-  @Field(() => InvoiceStatus, { nullable: true })
+  @Field(() => InvoiceStatus, { nullable: true, description: 'Only invoices with this status.' })
   status?: InvoiceStatus | null;
 
   @Field(() => Int, { nullable: true, defaultValue: 20, description: 'Page size, 1-100.' })
@@ -36,14 +36,14 @@ class CustomerInvoicesArgs {
   @Field(() => String, { nullable: true, description: "A previous page's pageInfo.endCursor." })
   after?: string | null;
 
-  @Field(() => InvoiceStatus, { nullable: true })
+  @Field(() => InvoiceStatus, { nullable: true, description: 'Only invoices with this status.' })
   status?: InvoiceStatus | null;
 }
 
-function toConnection(page: InvoicePage, loadTotalCount: () => Promise<number>): InvoiceConnection {
+function toConnection(page: InvoicePage, loadTotalCount: () => Promise<number>, after: string | null | undefined): InvoiceConnection {
   return Object.assign(new InvoiceConnection(), {
     edges: page.edges.map((e) => ({ cursor: e.cursor, node: toInvoice(e.node) })),
-    pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
+    pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor, hasPreviousPage: after != null, startCursor: page.edges[0]?.cursor ?? null },
     loadTotalCount,
   });
 }
@@ -57,23 +57,23 @@ function customerInvoices(
   const status = (args.status ?? null) as InvoiceStatusValue | null;
   return q
     .pageForCustomer(customerId, { first: args.first, after: args.after, status, withLines })
-    .then((page) => toConnection(page, () => q.countForCustomer(customerId, status)));
+    .then((page) => toConnection(page, () => q.countForCustomer(customerId, status), args.after));
 }
 
 const EMPTY_PAGE: InvoicePage = { edges: [], hasNextPage: false, endCursor: null };
 
 @Resolver(() => Invoice)
 export class InvoiceResolver {
-  @Query(() => InvoiceConnection, { description: "Newest first. Customers see their own; admins any customer's, or all without customerId." })
+  @Query(() => InvoiceConnection, { nullable: true, description: "Newest first. Customers see their own; admins any customer's, or all without customerId." })
   async invoices(@Args() args: InvoicesArgs, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<InvoiceConnection> {
     const scope = await resolveListScope(ctx.auth, ctx.services.customers, args.customerId);
     const q = ctx.services.invoiceQueries;
     if (scope.kind === 'customer') return customerInvoices(q, scope.customerId, args, invoicePageWantsLines(info));
     const status = (args.status ?? null) as InvoiceStatusValue | null;
-    if (scope.kind === 'all') return toConnection(await q.pageAll({ first: args.first, after: args.after, status }), () => q.countAll(status));
+    if (scope.kind === 'all') return toConnection(await q.pageAll({ first: args.first, after: args.after, status }), () => q.countAll(status), args.after);
     // No customer yet: still validate the arguments, so bad input is reported the same way.
     await q.validatePageArgs({ first: args.first, after: args.after });
-    return toConnection(EMPTY_PAGE, async () => 0);
+    return toConnection(EMPTY_PAGE, async () => 0, args.after);
   }
 
   @FieldResolver(() => [InvoiceLine], { description: "In Stripe's order." })
@@ -82,12 +82,12 @@ export class InvoiceResolver {
     return (await ctx.loaders.invoiceLinesByInvoiceId.load(invoice.id)).map(toInvoiceLine);
   }
 
-  @FieldResolver(() => Customer)
+  @FieldResolver(() => Customer, { description: 'The billed customer.' })
   customer(@Root() invoice: Invoice, @Ctx() ctx: GraphQLContext): Promise<Customer> {
     return customerNodeOf(invoice.customerId, ctx);
   }
 
-  @FieldResolver(() => BillingSubscription, { nullable: true })
+  @FieldResolver(() => BillingSubscription, { nullable: true, description: 'The subscription it bills, if any.' })
   async subscription(@Root() invoice: Invoice, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription | null> {
     if (!invoice.subscriptionId) return null;
     const row = await ctx.services.subscriptionQueries.byId(invoice.subscriptionId);

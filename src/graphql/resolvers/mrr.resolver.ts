@@ -49,7 +49,7 @@ type SubscribeData = SubscribeResolverData<unknown, Record<string, unknown>, Gra
 @Resolver()
 export class MrrResolver {
   /** Admins only. */
-  @Query(() => MrrReport)
+  @Query(() => MrrReport, { nullable: true, description: 'Admins only: MRR per currency and plan.' })
   async mrr(@Ctx() ctx: GraphQLContext): Promise<MrrReport> {
     requireAdmin(ctx.auth);
     return toMrrReportNode(await ctx.services.mrr.report(), ctx);

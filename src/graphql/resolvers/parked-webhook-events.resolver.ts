@@ -5,6 +5,7 @@ import { requireAdmin } from '../../auth/guard.js';
 import type { GraphQLContext } from '../context.js';
 import { AppError } from '../errors.js';
 import { listParkedEvents, requeueParkedEvent } from '../../stripe/webhooks/inbox.js';
+import { errorsDoc } from '../types/error-code.js';
 
 @ObjectType({ description: 'A Stripe webhook event the gateway gave up processing after repeated failures (admin).' })
 export class ParkedWebhookEvent {
@@ -17,7 +18,7 @@ export class ParkedWebhookEvent {
   @Field(() => String, { nullable: true, description: 'The id of the object the event is about.' })
   objectId!: string | null;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Processing attempts before it was parked.' })
   attempts!: number;
 
   @Field(() => String, { nullable: true, description: 'Why the last attempt failed.' })
@@ -26,25 +27,25 @@ export class ParkedWebhookEvent {
   @Field(() => Date, { description: "The event's `created` at Stripe." })
   stripeCreatedAt!: Date;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the webhook arrived.' })
   receivedAt!: Date;
 }
 
 /** Admin view of the webhook inbox's parked events, and a way to put one back in the queue. */
 @Resolver()
 export class ParkedWebhookEventsResolver {
-  @Query(() => [ParkedWebhookEvent], { description: 'Webhook events parked after repeated processing failures, newest first (admin).' })
+  @Query(() => [ParkedWebhookEvent], { nullable: true, description: 'Webhook events parked after repeated processing failures, newest first (admin).' })
   async parkedWebhookEvents(
     @Ctx() ctx: GraphQLContext,
-    @Arg('first', () => Int, { defaultValue: 50 }) first: number,
+    @Arg('first', () => Int, { defaultValue: 50, description: 'At most this many, newest first.' }) first: number,
   ): Promise<ParkedWebhookEvent[]> {
     requireAdmin(ctx.auth);
     if (first < 1 || first > 500) throw new AppError('BAD_USER_INPUT', 'first must be between 1 and 500', { field: 'first' });
     return (await listParkedEvents(ctx.em, { limit: first })).map((e) => Object.assign(new ParkedWebhookEvent(), e));
   }
 
-  @Mutation(() => Boolean, { description: 'Queue a parked webhook event for processing again (admin).' })
-  async retryParkedWebhookEvent(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<boolean> {
+  @Mutation(() => Boolean, { nullable: true, description: 'Queue a parked webhook event for processing again (admin).' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND') })
+  async retryParkedWebhookEvent(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID, { description: "The parked event's id (evt_…)." }) id: string): Promise<boolean> {
     requireAdmin(ctx.auth);
     const ok = await requeueParkedEvent(ctx.em, id);
     if (!ok) throw new AppError('NOT_FOUND', `No parked webhook event ${id}`);

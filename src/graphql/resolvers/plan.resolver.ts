@@ -26,7 +26,7 @@ export function toPlanNode(plan: PlanView): Plan {
 @Resolver(() => Plan)
 export class PlanResolver {
   /** Public: no token needed. */
-  @Query(() => [Plan])
+  @Query(() => [Plan], { description: 'The plan catalog. Public: no token needed.' })
   async plans(@Ctx() ctx: GraphQLContext): Promise<Plan[]> {
     if (ctx.viewer?.role === 'service') throw forbidden('A service token may only verify API keys');
     return (await ctx.services.plans.list()).map(toPlanNode);

@@ -27,10 +27,10 @@ export class RevenueResolver {
   @Query(() => [RevenuePoint], { nullable: true, description: 'Admins only. One point per interval and currency, oldest first.' })
   async revenue(
     @Ctx() ctx: GraphQLContext,
-    @Arg('from', () => Date) from: Date,
-    @Arg('to', () => Date) to: Date,
-    @Arg('interval', () => MetricInterval, { nullable: true, defaultValue: MetricInterval.MONTH }) interval: MetricInterval | null,
-    @Arg('currency', () => String, { nullable: true }) currency?: string | null,
+    @Arg('from', () => Date, { description: 'Start of the range (inclusive).' }) from: Date,
+    @Arg('to', () => Date, { description: 'End of the range (exclusive).' }) to: Date,
+    @Arg('interval', () => MetricInterval, { nullable: true, defaultValue: MetricInterval.MONTH, description: 'Width of each point.' }) interval: MetricInterval | null,
+    @Arg('currency', () => String, { nullable: true, description: 'Only this currency; omitted: every currency.' }) currency?: string | null,
   ): Promise<RevenuePoint[]> {
     requireAdmin(ctx.auth);
     const points = await ctx.services.revenue.report({ from, to, interval: interval ?? MetricInterval.MONTH, currency: currency ?? null });

@@ -8,6 +8,7 @@ import { CancelInput, ChangePlanInput, PaymentFlow, ResumeArgs, SubscribeInput, 
 import { SubscribePayload } from '../inputs/payloads.js';
 import { Invoice, invoiceFromStripe } from '../types/invoice.js';
 import { BillingSubscription, toBillingSubscription } from '../types/subscription.js';
+import { errorsDoc } from '../types/error-code.js';
 
 /** The write side of the subscription lifecycle: parse, authenticate, call the service, shape the answer. */
 @Resolver()
@@ -16,11 +17,12 @@ export class SubscriptionMutationsResolver {
   // create and its 3-D Secure retry, default card, invoice secret, write-through): checked by the query limits.
   @Extensions({ [STRIPE_CALLS]: 10 })
   @Mutation(() => SubscribePayload, {
+    nullable: true,
     description:
       'Subscribe the caller (admins: customerId) to a self-serve plan. With paymentMethod: charged now (CARD_DECLINED / PAYMENT_ACTION_REQUIRED). ' +
-      'Without: a trial or a card on file starts it at once; otherwise a checkoutUrl (default) or, with paymentFlow CLIENT_SECRET, an INCOMPLETE subscription and its clientSecret.',
+      'Without: a trial or a card on file starts it at once; otherwise a checkoutUrl (default) or, with paymentFlow CLIENT_SECRET, an INCOMPLETE subscription and its clientSecret.' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND', 'CARD_DECLINED', 'PAYMENT_ACTION_REQUIRED', 'CONFLICT', 'RATE_LIMITED', 'UPSTREAM_UNAVAILABLE'),
   })
-  async subscribe(@Arg('input', () => SubscribeInput) input: SubscribeInput, @Ctx() ctx: GraphQLContext): Promise<SubscribePayload> {
+  async subscribe(@Arg('input', () => SubscribeInput, { description: 'The plan and how to pay.' }) input: SubscribeInput, @Ctx() ctx: GraphQLContext): Promise<SubscribePayload> {
     requireViewer(ctx.auth);
     const outcome = await ctx.services.lifecycle.subscribe(ctx.auth, {
       ...input,
@@ -32,24 +34,25 @@ export class SubscriptionMutationsResolver {
 
   @Extensions({ [STRIPE_CALLS]: 6 })
   @Mutation(() => BillingSubscription, {
-    description: 'Move to another plan and/or seat count. prorate: upgrades invoiced now for the rest of the period, downgrades credited on the next invoice.',
+    nullable: true,
+    description: 'Move to another plan and/or seat count. prorate: upgrades invoiced now for the rest of the period, downgrades credited on the next invoice.' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND', 'CARD_DECLINED', 'PAYMENT_ACTION_REQUIRED', 'CONFLICT', 'RATE_LIMITED', 'UPSTREAM_UNAVAILABLE'),
   })
-  async changePlan(@Arg('input', () => ChangePlanInput) input: ChangePlanInput, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription> {
+  async changePlan(@Arg('input', () => ChangePlanInput, { description: 'The subscription and its new plan.' }) input: ChangePlanInput, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription> {
     requireViewer(ctx.auth);
     const { subscriptionId } = await ctx.services.lifecycle.changePlan(ctx.auth, input);
     return toBillingSubscription(await ctx.services.lifecycle.subscriptionRow(subscriptionId));
   }
 
   @Extensions({ [STRIPE_CALLS]: 4 })
-  @Mutation(() => BillingSubscription, { description: 'atPeriodEnd true: cancelAtPeriodEnd (undo with resume); false: ends now.' })
-  async cancel(@Arg('input', () => CancelInput) input: CancelInput, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription> {
+  @Mutation(() => BillingSubscription, { nullable: true, description: 'Cancel a subscription (customers: their own). atPeriodEnd true: cancelAtPeriodEnd (undo with resume); false: ends now.' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND', 'CONFLICT', 'RATE_LIMITED', 'UPSTREAM_UNAVAILABLE') })
+  async cancel(@Arg('input', () => CancelInput, { description: 'What to cancel and when.' }) input: CancelInput, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription> {
     requireViewer(ctx.auth);
     const { subscriptionId } = await ctx.services.lifecycle.cancel(ctx.auth, input);
     return toBillingSubscription(await ctx.services.lifecycle.subscriptionRow(subscriptionId));
   }
 
   @Extensions({ [STRIPE_CALLS]: 4 })
-  @Mutation(() => BillingSubscription, { description: 'Undo a pending cancellation (cancel with atPeriodEnd: true) before the period ends.' })
+  @Mutation(() => BillingSubscription, { nullable: true, description: 'Undo a pending cancellation (cancel with atPeriodEnd: true) before the period ends.' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND', 'CONFLICT', 'RATE_LIMITED', 'UPSTREAM_UNAVAILABLE') })
   async resume(@Args(() => ResumeArgs) args: ResumeArgs, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription> {
     requireViewer(ctx.auth);
     const { subscriptionId } = await ctx.services.lifecycle.resume(ctx.auth, args);

@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import type Stripe from 'stripe';
 import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
 import { resolveListScope } from '../../billing/subscriptions/queries/list-scope.js';
 import { customerMrr, subscriptionExactMrr, unexpandedItemPriceIds, type MrrPriceFacts } from '../../billing/subscriptions/queries/subscription-mrr.js';
 import type { SubscriptionStatusValue } from '../../billing/subscriptions/queries/subscription-queries.js';
@@ -10,6 +10,7 @@ import { roundHalfUp } from '../../billing/mrr/index.js';
 import type { Subscription as SubscriptionRow } from '../../db/entities/subscription.js';
 import { toMoney } from '../../money.js';
 import type { GraphQLContext } from '../context.js';
+import { AppError } from '../errors.js';
 import { Customer } from '../types/customer.js';
 import { BillingInterval, SubscriptionStatus } from '../types/enums.js';
 import { Invoice, toInvoice } from '../types/invoice.js';
@@ -20,6 +21,10 @@ import { toCustomerNode } from './customer.resolver.js';
 import { toPlanNode } from './plan.resolver.js';
 import { selectsAnyField } from '../selection.js';
 
+/** Query.subscriptions is a plain list (fixed by the public schema), so its size is bounded by `first`. */
+const SUBSCRIPTIONS_DEFAULT_FIRST = 100;
+const SUBSCRIPTIONS_MAX_FIRST = 1000;
+
 @ArgsType()
 class SubscriptionsArgs {
   @Field(() => ID, { nullable: true, description: "cus_… or externalId. Omitted: the caller's own (admins: every customer's)." })
@@ -27,6 +32,13 @@ class SubscriptionsArgs {
 
   @Field(() => [SubscriptionStatus], { nullable: true, description: 'Only these statuses (all when omitted).' })
   status?: SubscriptionStatus[] | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    defaultValue: SUBSCRIPTIONS_DEFAULT_FIRST,
+    description: `At most this many, newest first (1-${SUBSCRIPTIONS_MAX_FIRST}); the query's cost counts this many.`,
+  })
+  first?: number | null;
 }
 
 /** Facts for item prices that `raw` holds as bare ids (rare), through the request's price loader. */
@@ -75,12 +87,16 @@ const PRICED_PLAN_FIELDS: ReadonlySet<string> = new Set(['price', 'meters']);
 
 @Resolver(() => BillingSubscription)
 export class SubscriptionResolver {
-  @Query(() => [BillingSubscription], { description: "Newest first. Customers see their own; admins any customer's, or all without customerId." })
-  async subscriptions(@Args() { customerId, status }: SubscriptionsArgs, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription[]> {
+  @Query(() => [BillingSubscription], { nullable: true, description: "Newest first. Customers see their own; admins any customer's, or all without customerId." })
+  async subscriptions(@Args() { customerId, status, first }: SubscriptionsArgs, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription[]> {
+    const limit = first ?? SUBSCRIPTIONS_DEFAULT_FIRST;
+    if (!Number.isInteger(limit) || limit < 1 || limit > SUBSCRIPTIONS_MAX_FIRST) {
+      throw new AppError('BAD_USER_INPUT', `first must be between 1 and ${SUBSCRIPTIONS_MAX_FIRST}`, { field: 'first' });
+    }
     const scope = await resolveListScope(ctx.auth, ctx.services.customers, customerId);
     const statuses = (status ?? null) as SubscriptionStatusValue[] | null;
     const q = ctx.services.subscriptionQueries;
-    const rows = scope.kind === 'all' ? await q.all(statuses) : scope.kind === 'customer' ? await q.forCustomer(scope.customerId, statuses) : [];
+    const rows = scope.kind === 'all' ? await q.all(statuses, limit) : scope.kind === 'customer' ? (await q.forCustomer(scope.customerId, statuses)).slice(0, limit) : [];
     return rows.map(toBillingSubscription);
   }
 
@@ -99,12 +115,12 @@ export class SubscriptionResolver {
     return toMoney(roundHalfUp(subscriptionExactMrr(sub.row, await mrrPrices([sub.row], ctx))), sub.row.currency);
   }
 
-  @FieldResolver(() => Customer)
+  @FieldResolver(() => Customer, { description: 'The subscribed customer.' })
   customer(@Root() sub: BillingSubscription, @Ctx() ctx: GraphQLContext): Promise<Customer> {
     return customerNodeOf(sub.row.customerId, ctx);
   }
 
-  @FieldResolver(() => Invoice, { nullable: true })
+  @FieldResolver(() => Invoice, { nullable: true, description: 'The most recent invoice, if any.' })
   async latestInvoice(@Root() sub: BillingSubscription, @Ctx() ctx: GraphQLContext): Promise<Invoice | null> {
     if (!sub.row.latestInvoiceId) return null;
     const row = await ctx.services.invoiceQueries.byId(sub.row.latestInvoiceId);
@@ -118,7 +134,7 @@ export class CustomerSubscriptionsResolver {
   @FieldResolver(() => [BillingSubscription], { description: 'Newest first.' })
   async subscriptions(
     @Root() customer: Customer,
-    @Arg('status', () => [SubscriptionStatus], { nullable: true }) status: SubscriptionStatus[] | null | undefined,
+    @Arg('status', () => [SubscriptionStatus], { nullable: true, description: 'Only these statuses; omitted: all.' }) status: SubscriptionStatus[] | null | undefined,
     @Ctx() ctx: GraphQLContext,
   ): Promise<BillingSubscription[]> {
     const rows = await ctx.services.subscriptionQueries.forCustomer(customer.id, (status ?? null) as SubscriptionStatusValue[] | null);

@@ -7,6 +7,7 @@ import type { GraphQLContext } from '../context.js';
 import { Customer } from '../types/customer.js';
 import { Entitlement, EntitlementReason, ReportUsageInput, UsageRecord, UsageSummary } from '../types/usage.js';
 import type { EntitlementView } from '../../billing/usage/entitlements.js';
+import { errorsDoc } from '../types/error-code.js';
 
 const toEntitlement = (e: EntitlementView): Entitlement => ({ ...e, reason: e.reason as EntitlementReason });
 
@@ -24,26 +25,29 @@ class EntitlementArgs {
 @Resolver()
 export class UsageResolver {
   @Mutation(() => UsageRecord, {
+    nullable: true,
     description:
-      'Record usage of a meter (customers for themselves; admins name customerId). The same idempotencyKey counts once, forever: a repeat returns the original record with duplicate: true.',
+      'Record usage of a meter (customers for themselves; admins name customerId). The same idempotencyKey counts once, forever: a repeat returns the original record with duplicate: true.' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND'),
   })
-  reportUsage(@Arg('input', () => ReportUsageInput) input: ReportUsageInput, @Ctx() ctx: GraphQLContext): Promise<UsageRecord> {
+  reportUsage(@Arg('input', () => ReportUsageInput, { description: 'The record.' }) input: ReportUsageInput, @Ctx() ctx: GraphQLContext): Promise<UsageRecord> {
     requireViewer(ctx.auth);
     return ctx.services.usage.report(ctx.auth, input);
   }
 
   @Mutation(() => [UsageRecord], {
+    nullable: true,
     description:
       'Up to 1,000 records in one transaction, all or nothing: one UsageRecord per input, in order (duplicate: true for keys seen before or earlier in the batch). ' +
-      'Any bad record fails the call with BAD_USER_INPUT, field input[i].<field>, every bad record in extensions.errors; nothing is stored.',
+      'Any bad record fails the call with BAD_USER_INPUT, field input[i].<field>, every bad record in extensions.errors; nothing is stored.' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND'),
   })
-  reportUsageBatch(@Arg('input', () => [ReportUsageInput]) input: ReportUsageInput[], @Ctx() ctx: GraphQLContext): Promise<UsageRecord[]> {
+  reportUsageBatch(@Arg('input', () => [ReportUsageInput], { description: 'Up to 1,000 records.' }) input: ReportUsageInput[], @Ctx() ctx: GraphQLContext): Promise<UsageRecord[]> {
     requireViewer(ctx.auth);
     return ctx.services.usage.reportBatch(ctx.auth, input);
   }
 
   @Query(() => Entitlement, {
-    description: "May the customer use this feature (a plan feature or a meter id) now? Customers ask for themselves; admins name customerId (cus_… or externalId).",
+    nullable: true,
+    description: 'May the customer use this feature (a plan feature or a meter id) now? Customers ask for themselves; admins name customerId (cus_… or externalId).',
   })
   async entitlement(@Args() { feature, customerId }: EntitlementArgs, @Ctx() ctx: GraphQLContext): Promise<Entitlement> {
     const scope = resolveCustomerScope(ctx.auth, customerId);
@@ -58,7 +62,7 @@ export class UsageResolver {
 @Resolver(() => Customer)
 export class CustomerUsageResolver {
   @FieldResolver(() => [UsageSummary], { description: "Per meter of the customer's plan: the current period's recorded quantity, included units and overage." })
-  usage(@Root() customer: Customer, @Arg('meter', () => String, { nullable: true }) meter: string | null | undefined, @Ctx() ctx: GraphQLContext): Promise<UsageSummary[]> {
+  usage(@Root() customer: Customer, @Arg('meter', () => String, { nullable: true, description: 'Only this meter; omitted: every meter of the plan.' }) meter: string | null | undefined, @Ctx() ctx: GraphQLContext): Promise<UsageSummary[]> {
     return ctx.services.usage.usage(customer.id, meter);
   }
 

@@ -13,38 +13,51 @@ export enum ApiKeyVerificationCode {
   SUSPENDED = 'SUSPENDED',
   NO_SUBSCRIPTION = 'NO_SUBSCRIPTION',
 }
-registerEnumType(ApiKeyVerificationCode, { name: 'ApiKeyVerificationCode' });
+registerEnumType(ApiKeyVerificationCode, {
+  name: 'ApiKeyVerificationCode',
+  description: 'The outcome of verifying an API key, checked in the order listed.',
+  valuesConfig: {
+    EXPIRED: { description: 'The key passed its expiresAt.' },
+    NOT_FOUND: { description: 'No such key.' },
+    NO_SUBSCRIPTION: { description: 'The customer has no subscription that grants access.' },
+    QUOTA_EXCEEDED: { description: "This cost would pass the plan's quota for the billing period." },
+    RATE_LIMITED: { description: "The key's per-minute limit is reached." },
+    REVOKED: { description: 'The key was revoked.' },
+    SUSPENDED: { description: "The customer's access is suspended." },
+    VALID: { description: 'The key may be used; cost was counted.' },
+  },
+});
 
 @ObjectType({ description: 'Verifications of one key with one outcome.' })
 export class ApiKeyVerificationCount {
-  @Field(() => ApiKeyVerificationCode)
+  @Field(() => ApiKeyVerificationCode, { description: 'The verification outcome.' })
   code!: ApiKeyVerificationCode;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'How many verifications had it.' })
   count!: number;
 }
 
-@ObjectType()
+@ObjectType({ description: "An API key the gateway issued for the product's own API; the secret itself is never listed." })
 export class ApiKey {
-  @Field(() => ID)
+  @Field(() => ID, { description: "The key's id (not its secret)." })
   id!: string;
 
-  @Field()
+  @Field({ description: 'A label given at creation.' })
   name!: string;
 
   @Field({ description: 'The first characters of the secret, safe to show.' })
   prefix!: string;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the key was created.' })
   createdAt!: Date;
 
   @Field(() => Date, { nullable: true, description: 'Last verification of this key (written in batches, about a second behind).' })
   lastUsedAt!: Date | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When the key stops working; null: never.' })
   expiresAt!: Date | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When the key was revoked; null while it is live.' })
   revokedAt!: Date | null;
 
   @Field(() => [ApiKeyVerificationCount], { description: 'Verifications of this key by outcome (written in batches, about a second behind).' })
@@ -53,79 +66,79 @@ export class ApiKey {
   /** Resolved by ApiKeyResolver.customer. */
   customerId!: string;
 
-  @Field(() => Customer)
+  @Field(() => Customer, { description: 'The customer the key belongs to.' })
   customer?: Customer;
 }
 
-@ObjectType()
+@ObjectType({ description: 'A key with its whole secret, shown this once only.' })
 export class ApiKeySecret {
-  @Field(() => ApiKey)
+  @Field(() => ApiKey, { description: 'The key.' })
   apiKey!: ApiKey;
 
   @Field({ description: 'The whole key. Returned once; only a hash of it is stored.' })
   secret!: string;
 }
 
-@InputType()
+@InputType({ description: 'A new API key for a customer.' })
 export class CreateApiKeyInput {
-  @Field()
+  @Field({ description: 'A label for the key.' })
   name!: string;
 
   @Field(() => ID, { nullable: true, description: 'Admins only: a key for this customer (cus_… or externalId).' })
   customerId?: string | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When the key stops working; omitted: never.' })
   expiresAt?: Date | null;
 
   @Field(() => String, { nullable: true, description: 'A repeat answers CONFLICT (extensions.apiKeyId) and creates nothing: the secret is never shown twice.' })
   idempotencyKey?: string | null;
 }
 
-@ObjectType()
+@ObjectType({ description: "A key's per-minute rate limit." })
 export class RateLimitState {
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Requests allowed per minute.' })
   limit!: number;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Requests left in the current minute.' })
   remaining!: number;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the window resets.' })
   resetAt!: Date;
 }
 
-@ObjectType()
+@ObjectType({ description: "A key's usage against its plan's quota in the current billing period." })
 export class QuotaState {
   @Field(() => Int, { nullable: true, description: 'Null when the plan has no hard cap.' })
   limit!: number | null;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Units counted in the current billing period.' })
   used!: number;
 
   @Field(() => Int, { nullable: true, description: 'Null when the plan has no hard cap.' })
   remaining!: number | null;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the current billing period ends.' })
   resetAt!: Date;
 }
 
-@ObjectType()
+@ObjectType({ description: 'The answer to verifying an API key (also the JSON of POST /v1/keys/verify).' })
 export class ApiKeyVerification {
-  @Field()
+  @Field({ description: 'True exactly when code is VALID.' })
   valid!: boolean;
 
-  @Field(() => ApiKeyVerificationCode)
+  @Field(() => ApiKeyVerificationCode, { description: 'Why the key is or is not valid.' })
   code!: ApiKeyVerificationCode;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: "The key's id; null when the key is unknown." })
   keyId!: string | null;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: "The key's customer (cus_…); null when the key is unknown." })
   customerId!: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "The key's customer's externalId; null when the key is unknown." })
   externalId!: string | null;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: "The customer's current plan id, if any." })
   plan!: string | null;
 
   @Field(() => RateLimitState, { nullable: true, description: 'Null when the plan has no rate limit or the key was not found.' })

@@ -1,47 +1,48 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
+import { Node } from './node.js';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { JSONObjectScalar } from '../scalars.js';
 import { PageInfo } from './pagination.js';
 
-@ObjectType()
-export class Customer {
+@ObjectType({ implements: Node, description: "A Stripe customer: the billing identity of one user of the product (the token's sub)." })
+export class Customer implements Node {
   @Field(() => ID, { description: 'Stripe customer id (cus_…).' })
   id!: string;
 
   @Field({ description: "The caller's id in the product using the gateway (the token's sub); empty for customers created outside the gateway." })
   externalId!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Email, from the token at creation.' })
   email!: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Display name, if set.' })
   name!: string | null;
 
-  @Field(() => JSONObjectScalar)
+  @Field(() => JSONObjectScalar, { description: 'Stripe metadata.' })
   metadata!: Record<string, string>;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the customer was created.' })
   createdAt!: Date;
 }
 
-@ObjectType()
+@ObjectType({ description: 'A customer and its cursor.' })
 export class CustomerEdge {
-  @Field()
+  @Field({ description: 'Pass as after to continue past this customer.' })
   cursor!: string;
 
-  @Field(() => Customer)
+  @Field(() => Customer, { description: 'The customer.' })
   node!: Customer;
 }
 
-@ObjectType()
+@ObjectType({ description: 'A page of customers.' })
 export class CustomerConnection {
-  @Field(() => [CustomerEdge])
+  @Field(() => [CustomerEdge], { description: 'The customers of this page.' })
   edges!: CustomerEdge[];
 
-  @Field(() => PageInfo)
+  @Field(() => PageInfo, { description: 'Where this page sits.' })
   pageInfo!: PageInfo;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Customers matching the filter, across every page.' })
   totalCount!: number;
 }

@@ -1,5 +1,6 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
+import { Node } from './node.js';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import type Stripe from 'stripe';
 import type { Invoice as InvoiceRow, InvoiceLine as InvoiceLineRow } from '../../db/entities/invoice.js';
@@ -12,21 +13,21 @@ import { PageInfo } from './pagination.js';
 // `InvoiceStatus` lives in ./enums.ts: values are Stripe's lower-case statuses.
 export { InvoiceStatus } from './enums.js';
 
-@ObjectType()
+@ObjectType({ description: 'One line of an invoice.' })
 export class InvoiceLine {
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "Stripe's line description." })
   description!: string | null;
 
-  @Field(() => Money)
+  @Field(() => Money, { description: "The line's amount." })
   amount!: Money;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, { nullable: true, description: 'Seats or units, if any.' })
   quantity!: number | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'Start of the period the line covers.' })
   periodStart!: Date | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'End of the period the line covers.' })
   periodEnd!: Date | null;
 
   @Field({ description: 'True for a proration line (a plan or quantity change mid-period).' })
@@ -39,51 +40,51 @@ export class InvoiceLine {
  * invoice object that is not stored (e.g. `invoices.createPreview`): then its lines are the
  * object's own. `lines`, `customer` and `subscription` are field resolvers (InvoiceResolver).
  */
-@ObjectType()
-export class Invoice {
+@ObjectType({ implements: Node, description: "A Stripe invoice, read from the gateway's mirror." })
+export class Invoice implements Node {
   @Field(() => ID, { description: "Stripe invoice id (in_…); upcoming previews use Stripe's upcoming_in… id." })
   id!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "Stripe's invoice number, once finalised." })
   number!: string | null;
 
-  @Field(() => InvoiceStatus)
+  @Field(() => InvoiceStatus, { description: "Stripe's status." })
   status!: InvoiceStatus;
 
   @Field(() => Money, { description: 'Before discounts and taxes.' })
   subtotal!: Money;
 
-  @Field(() => Money)
+  @Field(() => Money, { description: 'The invoice total.' })
   total!: Money;
 
-  @Field(() => Money)
+  @Field(() => Money, { description: 'What remains to be paid.' })
   amountDue!: Money;
 
-  @Field(() => Money)
+  @Field(() => Money, { description: 'What was paid.' })
   amountPaid!: Money;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Payment attempts so far.' })
   attemptCount!: number;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When Stripe created it.' })
   createdAt!: Date;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'Start of the billed period.' })
   periodStart!: Date | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'End of the billed period.' })
   periodEnd!: Date | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When payment is due, if set.' })
   dueDate!: Date | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When it was paid, if it was.' })
   paidAt!: Date | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "Stripe's hosted invoice page, once finalised." })
   hostedInvoiceUrl!: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'The PDF, once finalised.' })
   pdfUrl!: string | null;
 
   @Field(() => String, { nullable: true, description: 'Why Stripe created it: subscription_create, subscription_cycle, subscription_update, manual, …' })
@@ -96,25 +97,25 @@ export class Invoice {
   inlineLines?: InvoiceLine[];
 }
 
-@ObjectType()
+@ObjectType({ description: 'An invoice and its cursor.' })
 export class InvoiceEdge {
-  @Field()
+  @Field({ description: 'Pass as after to continue past this invoice.' })
   cursor!: string;
 
-  @Field(() => Invoice)
+  @Field(() => Invoice, { description: 'The invoice.' })
   node!: Invoice;
 }
 
 /** `totalCount` ignores the cursor (all the invoices the filter matches). */
-@ObjectType()
+@ObjectType({ description: 'A page of invoices.' })
 export class InvoiceConnection {
-  @Field(() => [InvoiceEdge])
+  @Field(() => [InvoiceEdge], { description: 'The invoices of this page.' })
   edges!: InvoiceEdge[];
 
-  @Field(() => PageInfo)
+  @Field(() => PageInfo, { description: 'Where this page sits.' })
   pageInfo!: PageInfo;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Invoices matching the filter, across every page.' })
   totalCount!: number;
 
   /** Not a GraphQL field: counts lazily (only when `totalCount` is asked for); overrides `totalCount`. */

@@ -4,7 +4,9 @@ import { Field, Int, ObjectType } from 'type-graphql';
 
 @ObjectType({ description: 'An amount of money in integer minor units.' })
 export class Money {
-  @Field(() => Int, { description: "Amount in the currency's minor unit (cents for usd)." })
+  @Field(() => Int, {
+    description: "Amount in the currency's minor unit (cents for usd). A GraphQL Int: exact below 2^31 (21,474,836.47 in a two-decimal currency); a larger amount makes this field fail, so read amountString.",
+  })
   amount!: number;
 
   @Field({ description: 'ISO 4217 code, lower case as Stripe writes it.' })

@@ -4,21 +4,21 @@ import { Field, Int, ObjectType } from 'type-graphql';
 import { Money } from './money.js';
 import { Plan } from './plan.js';
 
-@ObjectType()
+@ObjectType({ description: 'MRR of one plan in one currency.' })
 export class MoneyByPlan {
-  @Field(() => Plan)
+  @Field(() => Plan, { description: 'The plan.' })
   plan!: Plan;
 
-  @Field(() => Money)
+  @Field(() => Money, { description: "The plan's MRR in this currency." })
   mrr!: Money;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Subscriptions counted in it.' })
   subscriptions!: number;
 }
 
 @ObjectType({ description: 'Monthly recurring revenue: ACTIVE and PAST_DUE subscriptions, summed exactly, rounded once per currency.' })
 export class MrrReport {
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the figures were computed.' })
   asOf!: Date;
 
   @Field(() => [Money], { description: 'One entry per currency, largest first.' })

@@ -2,11 +2,17 @@
 import 'reflect-metadata';
 import { Field, ObjectType } from 'type-graphql';
 
-@ObjectType()
+@ObjectType({ description: 'Where a page sits in its list.' })
 export class PageInfo {
-  @Field()
+  @Field({ description: 'True when more items follow this page.' })
   hasNextPage!: boolean;
 
-  @Field(() => String, { nullable: true })
+  @Field({ description: 'True when items come before this page. Forward pages answer whether they were fetched with after.' })
+  hasPreviousPage!: boolean;
+
+  @Field(() => String, { nullable: true, description: 'Cursor of the first edge; null on an empty page.' })
+  startCursor!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Cursor of the last edge; null on an empty page.' })
   endCursor!: string | null;
 }

@@ -4,9 +4,9 @@ import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { BillingInterval } from './enums.js';
 import { Money } from './money.js';
 
-@ObjectType()
+@ObjectType({ description: 'A metered component of a plan.' })
 export class PlanMeter {
-  @Field()
+  @Field({ description: "The meter's id, as reportUsage names it." })
   meter!: string;
 
   @Field(() => Int, { description: 'Units included per billing period before overage is charged.' })
@@ -15,7 +15,7 @@ export class PlanMeter {
   @Field({ description: 'Overage price per unit in minor units, as a decimal string ("0.1" = $0.001).' })
   unitAmountDecimal!: string;
 
-  @Field()
+  @Field({ description: 'Currency of the overage price.' })
   currency!: string;
 
   @Field(() => Int, { nullable: true, description: 'Hard cap per billing period (catalog `limit`): at or over it the entitlement is denied. Null: no cap, overage is billed.' })
@@ -34,35 +34,35 @@ export class ApiLimits {
   meter!: string | null;
 }
 
-@ObjectType()
+@ObjectType({ description: 'A plan of the catalog (a Stripe price).' })
 export class Plan {
   @Field(() => ID, { description: 'Catalog id; also the Stripe price lookup_key.' })
   id!: string;
 
-  @Field()
+  @Field({ description: 'Display name.' })
   name!: string;
 
   @Field(() => Money, { nullable: true, description: 'Null for custom-priced plans.' })
   price!: Money | null;
 
-  @Field(() => BillingInterval)
+  @Field(() => BillingInterval, { description: 'How often it bills.' })
   interval!: BillingInterval;
 
   @Field(() => Int, { description: 'Number of intervals between billings (1 unless the catalog says otherwise).' })
   intervalCount!: number;
 
-  @Field()
+  @Field({ description: 'True when priced per seat (quantity).' })
   perSeat!: boolean;
 
-  @Field()
+  @Field({ description: 'True when customers may subscribe to it themselves.' })
   selfServe!: boolean;
 
-  @Field(() => [String])
+  @Field(() => [String], { description: 'Features to show on a pricing page.' })
   features!: string[];
 
-  @Field(() => [PlanMeter])
+  @Field(() => [PlanMeter], { description: 'Metered components.' })
   meters!: PlanMeter[];
 
-  @Field(() => ApiLimits)
+  @Field(() => ApiLimits, { description: 'Limits on API keys of customers on this plan.' })
   apiLimits!: ApiLimits;
 }

@@ -9,7 +9,15 @@ export enum MetricInterval {
   MONTH = 'MONTH',
 }
 
-registerEnumType(MetricInterval, { name: 'MetricInterval', description: 'Intervals aligned to UTC day, week (Monday) and month starts.' });
+registerEnumType(MetricInterval, {
+  name: 'MetricInterval',
+  description: 'The width of one revenue point, aligned to UTC day, week (Monday) or month starts.',
+  valuesConfig: {
+    DAY: { description: 'UTC days.' },
+    MONTH: { description: 'UTC calendar months.' },
+    WEEK: { description: 'UTC weeks starting on Monday.' },
+  },
+});
 
 @ObjectType({ description: 'MRR and its movements over one interval, in one currency. Every amount is exact, rounded half-up once.' })
 export class RevenuePoint {
@@ -19,16 +27,16 @@ export class RevenuePoint {
   @Field(() => Date, { description: "The next point's periodStart." })
   periodEnd!: Date;
 
-  @Field()
+  @Field({ description: 'The currency of every amount in this point.' })
   currency!: string;
 
   @Field(() => Money, { description: 'MRR at the end of the interval.' })
   mrr!: Money;
 
-  @Field(() => Money)
+  @Field(() => Money, { description: 'MRR added by new customers.' })
   newMrr!: Money;
 
-  @Field(() => Money)
+  @Field(() => Money, { description: 'MRR added by expansions.' })
   expansionMrr!: Money;
 
   @Field(() => Money, { description: 'A positive amount.' })
@@ -37,28 +45,28 @@ export class RevenuePoint {
   @Field(() => Money, { description: 'A positive amount.' })
   churnedMrr!: Money;
 
-  @Field(() => Money)
+  @Field(() => Money, { description: 'MRR added by reactivations.' })
   reactivationMrr!: Money;
 
-  @Field(() => Money, { description: 'mrr at the end minus mrr at the start (rounded figures); may be negative.' })
+  @Field(() => Money, { description: 'The MRR at the end minus the MRR at the start (rounded figures); may be negative.' })
   netNewMrr!: Money;
 
   @Field(() => Int, { description: 'Customers with MRR above zero at the end of the interval.' })
   customers!: number;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Customers with a new movement in the interval.' })
   newCustomers!: number;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Customers with a churn movement in the interval.' })
   churnedCustomers!: number;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Customers with a reactivation movement in the interval.' })
   reactivatedCustomers!: number;
 
-  @Field(() => Money, { description: 'mrr ÷ customers, rounded once; zero when there are none.' })
+  @Field(() => Money, { description: 'Average revenue per account: mrr ÷ customers, rounded once; zero when there are none.' })
   arpa!: Money;
 
-  @Field(() => Float, { nullable: true, description: 'churnedCustomers ÷ customers at the start of the interval; null when there were none.' })
+  @Field(() => Float, { nullable: true, description: 'Customer churn rate: churnedCustomers ÷ customers at the start of the interval; null when there were none.' })
   customerChurnRate!: number | null;
 
   @Field(() => Float, { nullable: true, description: '(churned + contraction) ÷ MRR at the start of the interval; null when it was zero.' })

@@ -1,5 +1,6 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
+import { Node } from './node.js';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import type { Subscription as SubscriptionRow } from '../../db/entities/subscription.js';
 import { SubscriptionStatus } from './enums.js';
@@ -17,12 +18,12 @@ export const ACTIVE_STATUSES: readonly SubscriptionStatus[] = [SubscriptionStatu
  * `latestInvoice` are field resolvers (SubscriptionResolver) that read `row` through the request's
  * DataLoaders, so a returned object needs nothing else.
  */
-@ObjectType()
-export class BillingSubscription {
+@ObjectType({ implements: Node, description: "A Stripe subscription, read from the gateway's mirror." })
+export class BillingSubscription implements Node {
   @Field(() => ID, { description: 'Stripe subscription id (sub_…).' })
   id!: string;
 
-  @Field(() => SubscriptionStatus)
+  @Field(() => SubscriptionStatus, { description: "Stripe's status." })
   status!: SubscriptionStatus;
 
   @Field({ description: 'ACTIVE or TRIALING.' })
@@ -31,22 +32,22 @@ export class BillingSubscription {
   @Field(() => Int, { description: 'Seats of the licensed item (1 when Stripe leaves it unset).' })
   quantity!: number;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'Start of the current billing period.' })
   currentPeriodStart!: Date;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'End of the current billing period.' })
   currentPeriodEnd!: Date;
 
-  @Field()
+  @Field({ description: 'True when it ends at the end of the current period.' })
   cancelAtPeriodEnd!: boolean;
 
   @Field(() => Date, { nullable: true, description: 'When a scheduled cancellation takes effect.' })
   cancelAt!: Date | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When it was canceled, if it was.' })
   canceledAt!: Date | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When the trial ends or ended, if there is one.' })
   trialEnd!: Date | null;
 
   @Field(() => Date, { description: 'Stripe `created`.' })

@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 
-@InputType()
+@InputType({ description: 'One usage record of a meter.' })
 export class ReportUsageInput {
   @Field({ description: 'Catalog meter id (e.g. api_calls), on the customer\'s plan.' })
   meter!: string;
@@ -20,33 +20,33 @@ export class ReportUsageInput {
   idempotencyKey!: string;
 }
 
-@ObjectType()
+@ObjectType({ description: 'One recorded usage of a meter.' })
 export class UsageRecord {
   @Field(() => ID, { description: 'Ledger id; also the Stripe meter event identifier.' })
   id!: string;
 
-  @Field()
+  @Field({ description: 'The meter.' })
   meter!: string;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Units recorded.' })
   quantity!: number;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the usage happened.' })
   timestamp!: Date;
 
-  @Field()
+  @Field({ description: 'The key the record was reported with.' })
   idempotencyKey!: string;
 
   @Field({ description: 'True when this key had already been recorded; nothing was added.' })
   duplicate!: boolean;
 }
 
-@ObjectType()
+@ObjectType({ description: "A meter's usage in one billing period." })
 export class UsageSummary {
-  @Field()
+  @Field({ description: 'The meter.' })
   meter!: string;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'Start of the billing period.' })
   periodStart!: Date;
 
   @Field(() => Date, { description: 'Exclusive: usage at exactly periodEnd belongs to the next period.' })
@@ -55,10 +55,10 @@ export class UsageSummary {
   @Field(() => Int, { description: 'Units recorded in the period (duplicates by idempotency key counted once).' })
   quantity!: number;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Units included in the plan for the period.' })
   included!: number;
 
-  @Field(() => Int, { description: 'max(0, quantity − included): the units the renewal invoice charges.' })
+  @Field(() => Int, { description: 'Units over the included ones, max(0, quantity − included): the units the renewal invoice charges.' })
   overage!: number;
 }
 
@@ -93,7 +93,7 @@ export class Entitlement {
   @Field({ description: 'A plan feature (e.g. "Priority support") or a meter id (e.g. api_calls).' })
   feature!: string;
 
-  @Field()
+  @Field({ description: 'True when the customer may use the feature now.' })
   allowed!: boolean;
 
   @Field(() => Int, { nullable: true, description: 'Meters: units included per period. Null for plan features.' })
@@ -108,6 +108,6 @@ export class Entitlement {
   @Field(() => Int, { nullable: true, description: "Meters: the plan's hard cap per period, when it has one (at or over it: denied)." })
   hardLimit!: number | null;
 
-  @Field(() => EntitlementReason)
+  @Field(() => EntitlementReason, { description: 'Why not, when allowed is false.' })
   reason!: EntitlementReason;
 }

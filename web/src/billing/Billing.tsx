@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import type { BillingPageQuery, BillingUpcomingQuery } from '../gql/graphql';
-import { newIdempotencyKey, request, type ApiError } from '../lib/api';
+import { newIdempotencyKey, present, request, type ApiError } from '../lib/api';
 import { ErrorBox, InvoiceTable, Loading, StatusBadge, UsageBars, formatDate, useQuery } from '../lib/ui';
 import { ApiKeys } from './ApiKeys';
 import { BillingQuery, CancelMutation, ChangePlanMutation, PortalMutation, ResumeMutation, SubscribeMutation, UpcomingQuery } from './queries';
@@ -146,7 +146,7 @@ function ChangePlan({ plans, sub, token, onChanged }: { plans: Page['plans']; su
         setPreview(null);
         onChanged();
       } else {
-        const { subscribe } = await request(token, SubscribeMutation, { input: { plan: target, idempotencyKey: newIdempotencyKey('subscribe'), successUrl: here(), cancelUrl: here() } });
+        const subscribe = present((await request(token, SubscribeMutation, { input: { plan: target, idempotencyKey: newIdempotencyKey('subscribe'), successUrl: here(), cancelUrl: here() } })).subscribe, 'subscribe');
         if (subscribe.checkoutUrl) location.assign(subscribe.checkoutUrl);
         else onChanged();
       }
@@ -263,7 +263,7 @@ function ManageBilling({ token }: { token: string }) {
     setBusy(true);
     setError(null);
     try {
-      const { createPortalSession } = await request(token, PortalMutation, { input: { returnUrl: here() } });
+      const createPortalSession = present((await request(token, PortalMutation, { input: { returnUrl: here() } })).createPortalSession, 'createPortalSession');
       location.assign(createPortalSession.url);
     } catch (e) {
       setError(e);

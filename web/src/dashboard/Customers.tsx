@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { request, type ApiError } from '../lib/api';
+import { present, request, type ApiError } from '../lib/api';
 import { Empty, ErrorBox, Loading, StatusBadge, formatDate, useQuery } from '../lib/ui';
 import { CustomersQuery } from './queries';
 
@@ -11,7 +11,7 @@ export function Customers({ token, onAuthError }: { token: string; onAuthError: 
   const [email, setEmail] = useState<string | null>(null);
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const after = cursors[cursors.length - 1] ?? null;
-  const { result, reload } = useQuery(() => request(token, CustomersQuery, { first: PAGE, after, email }).then((d) => d.customers), [token, after, email], onAuthError);
+  const { result, reload } = useQuery(() => request(token, CustomersQuery, { first: PAGE, after, email }).then((d) => present(d.customers, 'customers')), [token, after, email], onAuthError);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();

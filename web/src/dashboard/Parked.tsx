@@ -1,11 +1,11 @@
 import { useState } from 'react';
-import { request, type ApiError } from '../lib/api';
+import { present, request, type ApiError } from '../lib/api';
 import { Empty, ErrorBox, Loading, formatDate, formatTime, useQuery } from '../lib/ui';
 import { ParkedQuery, RetryParkedMutation } from './queries';
 
 /** Webhook events parked after repeated failures; "Retry" queues one for processing again. */
 export function Parked({ token, onAuthError }: { token: string; onAuthError: (e: ApiError) => void }) {
-  const { result, reload } = useQuery(() => request(token, ParkedQuery).then((d) => d.parkedWebhookEvents), [token], onAuthError);
+  const { result, reload } = useQuery(() => request(token, ParkedQuery).then((d) => present(d.parkedWebhookEvents, 'parkedWebhookEvents')), [token], onAuthError);
   const [status, setStatus] = useState<Record<string, string>>({});
   const retry = async (id: string) => {
     setStatus((s) => ({ ...s, [id]: 'Queuing…' }));

@@ -66,3 +66,9 @@ export function subscribe<R, V>(client: Client, doc: TypedDocumentString<R, V>, 
 export function newIdempotencyKey(prefix: string): string {
   return `${prefix}-${crypto.randomUUID()}`;
 }
+
+/** Root fields are nullable so that one failing field leaves its siblings' data; `request` throws on any error, so a null here means the gateway broke that promise. */
+export function present<T>(value: T | null | undefined, field: string): T {
+  if (value == null) throw new ApiError(`The gateway answered no ${field}.`, 'INTERNAL_SERVER_ERROR');
+  return value;
+}

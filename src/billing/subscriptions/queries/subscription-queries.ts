@@ -65,9 +65,9 @@ export class SubscriptionQueries {
     return rows.filter(matches(statuses));
   }
 
-  /** Every customer's subscriptions (admins), newest first. */
-  async all(statuses?: readonly SubscriptionStatusValue[] | null): Promise<Subscription[]> {
-    const rows = await this.em.find(Subscription, statuses && statuses.length > 0 ? { status: { $in: [...statuses] } } : {}, { orderBy: NEWEST_FIRST });
+  /** Every customer's subscriptions (admins), newest first; at most `limit` of them when given. */
+  async all(statuses?: readonly SubscriptionStatusValue[] | null, limit?: number): Promise<Subscription[]> {
+    const rows = await this.em.find(Subscription, statuses && statuses.length > 0 ? { status: { $in: [...statuses] } } : {}, { orderBy: NEWEST_FIRST, ...(limit ? { limit } : {}) });
     for (const row of rows) this.loaders.subscriptionById.prime(row.id, row);
     return rows;
   }
