@@ -339,7 +339,7 @@ async function main(): Promise<void> {
   let base = values['api-base']?.replace(/\/$/, '');
   let close = async () => {};
   if (!base) {
-    const { startEmulator } = await import('../src/emulator/index.js');
+    const { startEmulator } = await import('@billing-gateway/stripe-emulator');
     const emu = await startEmulator({ port: 0 });
     base = emu.url;
     close = () => emu.close();

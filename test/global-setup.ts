@@ -7,8 +7,8 @@ import { PROJECT_ROOT } from '../src/paths.js';
  * gateway and CLI as separate processes, exactly as users run them.
  */
 export default function buildOnce(): void {
-  execFileSync(process.execPath, [join(PROJECT_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: PROJECT_ROOT,
-    stdio: 'inherit',
-  });
+  // The emulator package first: the compiled gateway imports its compiled entry.
+  for (const project of ['packages/stripe-emulator/tsconfig.build.json', 'tsconfig.build.json']) {
+    execFileSync(process.execPath, [join(PROJECT_ROOT, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+  }
 }

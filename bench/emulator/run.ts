@@ -8,7 +8,7 @@
  * By default the emulator runs in a child process, so the clients do not share its event loop.
  * Besides the rate it reports the CPU time per request of each side (user + system), which a busy
  * machine changes much less than the rate. `--emulator-module` measures another copy of the emulator
- * (e.g. an older commit's `src/emulator/index.ts` unpacked inside this checkout, so its packages resolve).
+ * (e.g. an older commit's `packages/stripe-emulator/src/index.ts` unpacked inside this checkout, so its packages resolve).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve as resolvePath } from 'node:path';
@@ -25,10 +25,10 @@ await import(new URL('./resolve-ts.ts', import.meta.url).href);
 // ~10% of the client's CPU. A compiled client does not pay it, so the bench does not either.
 process.setSourceMapsEnabled(false);
 
-const DEFAULT_MODULE = fileURLToPath(new URL('../../src/emulator/index.ts', import.meta.url));
+const DEFAULT_MODULE = fileURLToPath(new URL('../../packages/stripe-emulator/src/index.ts', import.meta.url));
 
 async function startServer(modulePath: string): Promise<Server> {
-  const { startEmulator } = (await import(pathToFileURL(modulePath).href)) as typeof import('../../src/emulator/index.js');
+  const { startEmulator } = (await import(pathToFileURL(modulePath).href)) as typeof import('@billing-gateway/stripe-emulator');
   const emu = await startEmulator({ port: 0 });
   return { port: emu.port, stop: () => emu.close(), cpu: async () => process.cpuUsage() };
 }

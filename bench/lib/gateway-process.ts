@@ -30,7 +30,7 @@ export async function freePort(): Promise<number> {
 
 /** A Stripe emulator in this process, for a gateway child (`STRIPE_API_BASE`). */
 export async function startBenchEmulator(): Promise<{ url: string; close(): Promise<void> }> {
-  const { startEmulator } = await loadDist<typeof import('../../src/emulator/index.js')>('emulator/index');
+  const { startEmulator } = await import('@billing-gateway/stripe-emulator');
   const emulator = await startEmulator({ port: 0 });
   return { url: `http://127.0.0.1:${emulator.port}`, close: () => emulator.close() };
 }

@@ -143,7 +143,7 @@ async function spawnEmulator(): Promise<{ port: number; stop(): Promise<void> }>
 const tempDatabase = (serverUrl: string) => createBenchDatabase(serverUrl, 'meter', { migrate: false });
 
 if (values.serve) {
-  const { startEmulator } = await import('../../src/emulator/index.js');
+  const { startEmulator } = await import('@billing-gateway/stripe-emulator');
   const emu = await startEmulator({ port: 0 });
   process.once('SIGTERM', () => void emu.close().then(() => process.exit(0)));
   process.stdout.write(`${emu.port}\n`);

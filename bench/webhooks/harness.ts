@@ -44,7 +44,7 @@ export interface Emulators {
 
 export async function startEmulators(): Promise<Emulators> {
   const [{ startEmulator }, { syncCatalog }, { loadCatalog }] = await Promise.all([
-    load<typeof import('../../src/emulator/index.js')>('emulator/index'),
+    import('@billing-gateway/stripe-emulator'),
     load<typeof import('../../src/stripe/catalog-sync.js')>('stripe/catalog-sync'),
     load<typeof import('../../src/billing/catalog.js')>('billing/catalog'),
   ]);

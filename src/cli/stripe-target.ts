@@ -44,7 +44,7 @@ export async function resolveStripeTarget(config: Pick<Config, 'stripe' | 'dataD
   if (config.stripe.emulatorPort !== 0 && (await answers(local))) {
     return { stripe: createStripeClient({ secretKey: SANDBOX_SECRET_KEY, apiBase: local }), kind: 'emulator', apiBase: local, close: async () => {} };
   }
-  const { startEmulator } = await import('../emulator/index.js');
+  const { startEmulator } = await import('@billing-gateway/stripe-emulator');
   const emulator = await startEmulator({ port: 0, dataDir: join(config.dataDir, 'emulator') });
   return {
     stripe: createStripeClient({ secretKey: SANDBOX_SECRET_KEY, apiBase: emulator.url }),

@@ -210,7 +210,7 @@ export async function prepareStripe(
   let base = apiBase;
   if (!base) {
     // Imported lazily: a live deployment never loads the emulator.
-    const { startEmulator } = (await import('../emulator/index.js')) as { startEmulator: StartEmulator };
+    const { startEmulator } = (await import('@billing-gateway/stripe-emulator')) as { startEmulator: StartEmulator };
     try {
       emulator = await startEmulator({
         port: emulatorPort,

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
+import { startEmulator, type RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { jsonOf, runBin, type CliRun } from '../cli/support.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 

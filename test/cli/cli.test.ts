@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GATEWAY_HEAP_FLAGS } from '../../bin/heap-flags.js';
-import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
+import { startEmulator, type RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { createStripeClient } from '../../src/stripe/client.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { createTestDatabase } from '../support/db.js';

@@ -10,7 +10,7 @@ import { checkDatabase, closeOrm, openOrm, openOrmWith, type Orm } from '../../s
 import { syncMissedEvents } from '../../src/stripe/sync/index.js';
 import { storeEvent } from '../../src/stripe/webhooks/inbox.js';
 import { createPostgresDatabase, createTestOrm, type TestOrm } from '../support/db.js';
-import { emulatorWithClient } from '../emulator/support.js';
+import { emulatorWithClient } from '../support/emulator.js';
 import { fakeEvent } from '../webhooks/support.js';
 import { startTestGateway, type TestGateway } from './harness.js';
 

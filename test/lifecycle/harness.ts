@@ -11,7 +11,7 @@ import { signDevToken, type Role } from '../../src/auth/tokens.js';
 import { DEFAULT_CATALOG_PATH, loadCatalog, type Catalog } from '../../src/billing/catalog.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Orm } from '../../src/db/orm.js';
-import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
+import { startEmulator, type RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { createGatewayServer, type GatewayServer } from '../../src/http/server.js';
 import { syncCatalog } from '../../src/stripe/catalog-sync.js';
 import { createStripeClient } from '../../src/stripe/client.js';

@@ -8,10 +8,10 @@ import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/billing/catalog.js';
 import { closeOrm, openOrm, type Orm } from '../../src/db/orm.js';
-import type { RunningEmulator } from '../../src/emulator/index.js';
+import type { RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
-import { emulatorWithClient } from '../emulator/support.js';
+import { emulatorWithClient } from '../support/emulator.js';
 import { identifierCounts, insertUsage, storedEvents, summarySum, until, type LedgerRow } from './support.js';
 
 const METER = loadCatalog().meters[0]!;

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type Stripe from 'stripe';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/billing/catalog.js';
-import type { RunningEmulator } from '../../src/emulator/index.js';
+import type { RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { metricsRegistry } from '../../src/http/metrics.js';
 import { createStripeClient } from '../../src/stripe/client.js';
 import {
@@ -18,7 +18,7 @@ import {
   type MeterEventFlusherOptions,
 } from '../../src/stripe/meter-events/index.js';
 import { clearTables, createTestOrm, type TestOrm } from '../support/db.js';
-import { control, emulatorWithClient } from '../emulator/support.js';
+import { control, emulatorWithClient } from '../support/emulator.js';
 import { identifierCounts, insertUsage, ledger, storedEvents, summarySum, until, type LedgerRow } from './support.js';
 
 const catalog = loadCatalog();

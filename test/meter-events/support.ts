@@ -1,5 +1,5 @@
 import type Stripe from 'stripe';
-import type { MeterEventRecord, RunningEmulator } from '../../src/emulator/index.js';
+import type { MeterEventRecord, RunningEmulator } from '@billing-gateway/stripe-emulator';
 import type { Orm } from '../../src/db/orm.js';
 
 export interface LedgerRow {

@@ -5,11 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/billing/catalog.js';
 import { loadConfig } from '../../src/config.js';
-import type { RunningEmulator } from '../../src/emulator/index.js';
+import type { RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { createStripeClient } from '../../src/stripe/client.js';
 import { startWebhookSidecar, type WebhookSidecar } from '../../src/stripe/webhooks/sidecar.js';
 import { createTestOrm, type TestOrm } from '../support/db.js';
-import { emulatorWithClient } from '../emulator/support.js';
+import { emulatorWithClient } from '../support/emulator.js';
 import { identifierCounts, insertUsage, until } from './support.js';
 
 let db: TestOrm;

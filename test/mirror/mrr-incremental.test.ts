@@ -3,7 +3,7 @@
  * database triggers: exactness by hand, and the incremental totals against an independent full
  * recount after a randomised stream of changes from concurrent writers.
  */
-import { seededRandom } from '../../src/emulator/webhooks/chaos.js';
+import { seededRandom } from '@billing-gateway/stripe-emulator';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/billing/catalog.js';

@@ -1,6 +1,6 @@
 import Stripe from 'stripe';
 import { loadCatalog, type Catalog } from '../../src/billing/catalog.js';
-import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
+import { startEmulator, type RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { syncCatalog } from '../../src/stripe/catalog-sync.js';
 import { mirrorCatalog } from '../../src/stripe/mirror-catalog.js';
 import { createTestOrm, type TestOrm } from '../support/db.js';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentMrr } from '../../src/billing/metrics/current-mrr.js';
 import { formatMrrLine, mrrReport } from '../../src/billing/metrics/mrr-report.js';
 import { createSignalBus, createSignals, TOPICS, type BillingEventPayload, type MilestonePayload, type MrrReportPayload, type SignalBus } from '../../src/events/index.js';
-import type { RunningEmulator } from '../../src/emulator/index.js';
+import type { RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { clearTables, createTestOrm, type TestOrm } from '../support/db.js';
 import { mirrorObject, type MirrorableObject } from '../../src/stripe/mirror/index.js';
 import { allEvents, catalog, emulatorWithCatalog, processEvent, subscribe } from './support.js';

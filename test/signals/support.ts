@@ -17,7 +17,7 @@ import { createGatewayServer, type GatewayServer } from '../../src/http/server.j
 import { syncCatalog } from '../../src/stripe/catalog-sync.js';
 import { mirrorCatalog } from '../../src/stripe/mirror-catalog.js';
 import { mirrorObject, type MirrorableObject } from '../../src/stripe/mirror/index.js';
-import { emulatorWithClient } from '../emulator/support.js';
+import { emulatorWithClient } from '../support/emulator.js';
 
 export const catalog: Catalog = loadCatalog();
 

@@ -5,7 +5,7 @@ import Stripe from 'stripe';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CATALOG_PATH, loadCatalog } from '../../src/billing/catalog.js';
 import { Meter, Price, Product, SyncState } from '../../src/db/entities/index.js';
-import { startEmulator } from '../../src/emulator/index.js';
+import { startEmulator } from '@billing-gateway/stripe-emulator';
 import { syncCatalog } from '../../src/stripe/catalog-sync.js';
 import { createStripeClient } from '../../src/stripe/client.js';
 import { mirrorCatalog } from '../../src/stripe/mirror-catalog.js';

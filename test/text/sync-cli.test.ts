@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeOrm, openOrm } from '../../src/db/orm.js';
-import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
+import { startEmulator, type RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');

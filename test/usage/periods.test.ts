@@ -1,6 +1,6 @@
-/** Previous billing periods as Stripe anchors them (the emulator's src/emulator/billing/periods.ts). */
+/** Previous billing periods as Stripe anchors them (the emulator's the emulator package's billing/periods.ts). */
 import { describe, expect, it } from 'vitest';
-import { addIntervals as emulatorAdd } from '../../src/emulator/billing/periods.js';
+import { addIntervals as emulatorAdd } from '@billing-gateway/stripe-emulator';
 import { previousPeriodStart } from '../../src/billing/usage/periods.js';
 
 const d = (iso: string) => new Date(iso);

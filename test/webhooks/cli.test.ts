@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openOrm, closeOrm } from '../../src/db/orm.js';
-import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
+import { startEmulator, type RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { SECRET } from './support.js';
 

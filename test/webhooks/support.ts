@@ -9,13 +9,13 @@ import express from 'express';
 import type Stripe from 'stripe';
 import { loadCatalog, meteredLookupKey, type Catalog } from '../../src/billing/catalog.js';
 import type { Orm } from '../../src/db/orm.js';
-import type { RunningEmulator } from '../../src/emulator/index.js';
+import type { RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { syncCatalog } from '../../src/stripe/catalog-sync.js';
 import { mirrorCatalog } from '../../src/stripe/mirror-catalog.js';
 import { mountStripeWebhook } from '../../src/stripe/webhooks/route.js';
 import { WebhookWorker, type WebhookWorkerOptions } from '../../src/stripe/webhooks/worker.js';
 import { createTestOrm, type TestOrm } from '../support/db.js';
-import { emulatorWithClient } from '../emulator/support.js';
+import { emulatorWithClient } from '../support/emulator.js';
 
 export const SECRET = 'whsec_webhooktestsecret0123456789';
 
@@ -121,7 +121,7 @@ export async function mirrorSnapshot(orm: Orm, opts: { withLastEventAt?: boolean
 }
 
 // The emulator's seeded PRNG and shuffle: the same reproducible chaos the emulator itself uses.
-export { seededRandom as seeded, shuffle as shuffled } from '../../src/emulator/webhooks/chaos.js';
+export { seededRandom as seeded, shuffle as shuffled } from '@billing-gateway/stripe-emulator';
 
 export const DAY = 86_400;
 

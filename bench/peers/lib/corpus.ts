@@ -23,10 +23,10 @@ const DAY = 86_400;
 
 export async function recordCorpus(opts: { customers: number; months: number; seed: number }): Promise<Corpus> {
   const [{ startEmulator }, { syncCatalog }, { loadCatalog }, { seededRandom }] = await Promise.all([
-    loadDist<typeof import('../../../src/emulator/index.js')>('emulator/index'),
+    import('@billing-gateway/stripe-emulator'),
     loadDist<typeof import('../../../src/stripe/catalog-sync.js')>('stripe/catalog-sync'),
     loadDist<typeof import('../../../src/billing/catalog.js')>('billing/catalog'),
-    loadDist<typeof import('../../../src/emulator/webhooks/chaos.js')>('emulator/webhooks/chaos'),
+    import('@billing-gateway/stripe-emulator'),
   ]);
   const emu = await startEmulator({ port: 0 });
   let calls = 0;

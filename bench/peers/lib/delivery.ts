@@ -14,7 +14,7 @@ export type Scenario = 'in-order' | 'chaos' | 'same-second';
 export const SCENARIOS: Scenario[] = ['in-order', 'chaos', 'same-second'];
 
 export async function deliveries(events: Stripe.Event[], scenario: Scenario, seed: number): Promise<string[]> {
-  const { seededRandom, shuffle } = await loadDist<typeof import('../../../src/emulator/webhooks/chaos.js')>('emulator/webhooks/chaos');
+  const { seededRandom, shuffle } = await import('@billing-gateway/stripe-emulator');
   if (scenario === 'in-order') return events.map((e) => JSON.stringify(e));
   if (scenario === 'same-second') return events.map((e) => JSON.stringify({ ...e, created: e.created - (e.created % 3600) }));
   const random = seededRandom(seed);

@@ -1,5 +1,5 @@
 /**
- * Billing periods of a metered subscription as Stripe (and the emulator, src/emulator/billing/periods.ts)
+ * Billing periods of a metered subscription as Stripe (and the emulator, the emulator package's billing/periods.ts)
  * draws them: half-open [start, end), anchored at `billing_cycle_anchor`, months clamped to the month's
  * last day. The current period is the mirrored one; the previous one is derived from the anchor.
  */

@@ -1,7 +1,7 @@
 /**
  * `Customer.usage`: per meter of the customer's plan, the quantity recorded in the current period of
  * the subscription carrying the meter, half-open [periodStart, periodEnd) by record timestamp, the
- * same boundaries the emulator (and Stripe) bill a metered price on (src/emulator/billing/usage.ts).
+ * same boundaries the emulator (and Stripe) bill a metered price on (the emulator package's billing/usage.ts).
  * Built for DataLoader: the quantities of any number of (customer, meter, period) keys are summed
  * in one statement over the (customer_id, meter, timestamp) index.
  */

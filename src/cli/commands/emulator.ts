@@ -39,7 +39,7 @@ export function registerEmulator(program: Command, ctx: CliContext): void {
     .action(async (opts: EmulatorCommandOptions) => {
       const port = opts.port ?? defaultPort();
       const dataDir = opts.memory ? undefined : resolve(opts.dataDir ?? resolve(process.env.DATA_DIR?.trim() || '.data', 'emulator'));
-      const { startEmulator } = await import('../../emulator/index.js');
+      const { startEmulator } = await import('@billing-gateway/stripe-emulator');
       const emulator = await startEmulator({
         port,
         host: opts.host,
