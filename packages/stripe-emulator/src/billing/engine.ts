@@ -6,14 +6,9 @@ import { previewSubscriptionInvoice } from './preview.js';
 import { scheduleDues, type ScheduleRecord } from './schedules.js';
 import { upcomingDays } from './settings.js';
 import { idOf, invoiceMeta, invoiceSubscriptionId, SUB_META, subMeta, type InvoiceRecord, type SubMeta, type SubRecord } from './records.js';
-import {
-  cancelSubscriptionNow,
-  chargeInvoice,
-  expireIncomplete,
-  finalizeDueInvoice,
-  renewSubscription,
-  sendTrialWillEnd,
-} from './subscriptions.js';
+import { cancelSubscriptionNow } from './subscription-cancel.js';
+import { chargeInvoice } from './subscription-payments.js';
+import { expireIncomplete, finalizeDueInvoice, renewSubscription, sendTrialWillEnd } from './renewal.js';
 
 /** Stripe voids an unpaid first invoice and expires the subscription after 23 hours. */
 const INCOMPLETE_TTL = 23 * HOUR;

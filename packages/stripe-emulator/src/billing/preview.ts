@@ -6,7 +6,8 @@ import { createInvoice, subscriptionDraft, type LineInput } from './invoices.js'
 import { addIntervals, nextBoundary, type Interval } from './periods.js';
 import { idOf, isMetered, type CustomerRecord, type InvoiceRecord, type ItemRecord, type SubRecord } from './records.js';
 import { intervalChangeBill, planItems, readItemUpdates, type ItemPlan, type ItemUpdate } from './subscription-update.js';
-import { itemPrice, licensedLines, prorationLines, requirePrice, usageLine, type ProrationBehavior } from './subscriptions.js';
+import { itemPrice, licensedLines, requirePrice, usageLine, type ProrationBehavior } from './subscription-lookups.js';
+import { prorationLines } from './prorations.js';
 import { priceAmount } from './usage.js';
 
 /**

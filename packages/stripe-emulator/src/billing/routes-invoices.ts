@@ -2,23 +2,21 @@ import type Stripe from 'stripe';
 import type { Emulator } from '../emulator.js';
 import { StripeError, invalidRequest, resourceMissing } from '../errors.js';
 import type { Router } from '../http/router.js';
-import { newId } from '../ids.js';
 import { createdFilter, newestFirst, paginate } from '../list.js';
 import { mergeMetadata } from '../resources/common.js';
 import { resolvePaymentMethod, type PaymentMethodRecord } from '../resources/payment-methods.js';
 import type { Stored } from '../store.js';
-import { createInvoice, finalizeInvoice, recomputeTotals, updateInvoice } from './invoices.js';
-import { unitTimesQuantity } from './money.js';
+import { createInvoice, finalizeInvoice, updateInvoice } from './invoices.js';
 import { invoicePaymentIntent, invoicePayments, markInvoicePaid, type ChargeSession } from './payments.js';
-import { registerPreview } from './preview.js';
-import { idOf, invoiceSubscriptionId, type CustomerRecord, type InvoiceItemRecord, type InvoiceRecord, type PaymentIntentRecord, type PriceRecord } from './records.js';
-import { afterInvoicePaid, chargeInvoice, markUncollectible, voidInvoice } from './subscriptions.js';
+import { idOf, invoiceSubscriptionId, type CustomerRecord, type InvoiceItemRecord, type InvoiceRecord, type PaymentIntentRecord } from './records.js';
+import { afterInvoicePaid, chargeInvoice } from './subscription-payments.js';
+import { markUncollectible, voidInvoice } from './invoice-transitions.js';
 
-function requireInvoice(emu: Emulator, id: string, param = 'id'): InvoiceRecord {
+export function requireInvoice(emu: Emulator, id: string, param = 'id'): InvoiceRecord {
   return emu.store.require<InvoiceRecord>('invoice', id, 'invoice', param);
 }
 
-function requireCustomer(emu: Emulator, id: string, param = 'customer'): CustomerRecord {
+export function requireCustomer(emu: Emulator, id: string, param = 'customer'): CustomerRecord {
   const c = emu.store.get<CustomerRecord>('customer', id);
   if (!c || (c as { deleted?: boolean }).deleted) throw resourceMissing('customer', id, param);
   return c;
@@ -86,8 +84,6 @@ export function registerInvoiceRoutes(router: Router, emu: Emulator): void {
     has_more: false,
     url: `/v1/invoice_payments?invoice=${obj.id}`,
   }));
-
-  registerPreview(router, emu);
 
   router.post('/v1/invoices', ({ params: p }) => {
     const customer = p.string('customer', { required: true });
@@ -183,13 +179,6 @@ export function registerInvoiceRoutes(router: Router, emu: Emulator): void {
     return page;
   });
 
-  router.get('/v1/invoices/:id/lines', ({ params: p, path, url }) => {
-    const inv = requireInvoice(emu, path.id!);
-    const page = paginate(inv.lines.data as (Stripe.InvoiceLineItem & { id: string })[], p, url);
-    p.done();
-    return page;
-  });
-
   /** Finalizes a draft as `/finalize` does (a zero invoice is paid at once). */
   const finalizeDraft = (inv: InvoiceRecord): void => {
     finalizeInvoice(emu, inv);
@@ -258,161 +247,5 @@ export function registerInvoiceRoutes(router: Router, emu: Emulator): void {
     if (inv.status !== 'open') throw invalidRequest(`You can only mark an open invoice uncollectible; this one is ${inv.status}.`, undefined, 'invoice_not_editable');
     markUncollectible(emu, inv);
     return inv;
-  });
-
-  // ---- invoice items ----
-
-  router.post('/v1/invoiceitems', ({ params: p }) => {
-    const customer = p.string('customer', { required: true });
-    const amount = p.int('amount');
-    const currency = p.currency('currency');
-    const description = p.string('description');
-    const invoice = p.string('invoice');
-    const subscription = p.string('subscription');
-    const metadata = p.metadata();
-    const discountable = p.bool('discountable');
-    const quantity = p.int('quantity', { min: 0 });
-    const unitAmountDecimal = p.decimal('unit_amount_decimal');
-    const pricing = p.object('pricing');
-    const priceId = pricing?.string('price') ?? p.string('price');
-    const periodP = p.object('period');
-    const period = periodP ? { start: periodP.int('start', { required: true, min: 0 }), end: periodP.int('end', { required: true, min: 0 }) } : undefined;
-    p.done();
-    const c = requireCustomer(emu, customer);
-    const price = priceId ? emu.store.require<PriceRecord>('price', priceId, 'price', 'pricing[price]') : null;
-    if (amount === undefined && !price && unitAmountDecimal === undefined) throw invalidRequest('Missing required param: amount.', 'amount', 'parameter_missing');
-    const qty = quantity ?? 1;
-    const total = amount ?? (price ? unitTimesQuantity(String(price.unit_amount_decimal ?? price.unit_amount ?? 0), qty) : unitTimesQuantity(unitAmountDecimal!, qty));
-    const cur = currency ?? price?.currency ?? c.currency ?? 'usd';
-    let inv: InvoiceRecord | null = null;
-    if (invoice) {
-      inv = requireInvoice(emu, invoice, 'invoice');
-      if (inv.status !== 'draft') throw invalidRequest('You can only add invoice items to draft invoices.', 'invoice', 'invoice_not_editable');
-    }
-    if (subscription) emu.store.require('subscription', subscription, 'subscription', 'subscription');
-    const now = emu.nowFor(c);
-    const ii = {
-      id: newId('ii', 24),
-      object: 'invoiceitem',
-      amount: total,
-      currency: cur,
-      customer,
-      customer_account: null,
-      date: now,
-      description: description ?? null,
-      discountable: discountable ?? true,
-      discounts: [],
-      invoice: null,
-      livemode: false,
-      metadata: metadata ?? {},
-      net_amount: total,
-      parent: subscription ? { type: 'subscription_details', subscription_details: { subscription } } : null,
-      period: period ?? { start: now, end: now },
-      pricing: price
-        ? { type: 'price_details', price_details: { price: price.id, product: typeof price.product === 'string' ? price.product : price.product.id }, unit_amount_decimal: price.unit_amount_decimal }
-        : { type: 'price_details', unit_amount_decimal: unitAmountDecimal ?? String(qty ? total / qty : total) },
-      proration: false,
-      quantity: qty,
-      quantity_decimal: String(qty),
-      tax_rates: [],
-      test_clock: c.test_clock ? idOf(c.test_clock) : null,
-    } as unknown as InvoiceItemRecord;
-    emu.store.insert('invoiceitem', ii);
-    emu.events.emit('invoiceitem.created', ii);
-    if (inv) {
-      const line = {
-        id: newId('il', 24),
-        object: 'line_item',
-        amount: total,
-        currency: cur,
-        description: ii.description,
-        discount_amounts: [],
-        discountable: ii.discountable,
-        discounts: [],
-        invoice: inv.id,
-        livemode: false,
-        metadata: ii.metadata ?? {},
-        parent: {
-          type: 'invoice_item_details',
-          subscription_item_details: null,
-          invoice_item_details: { invoice_item: ii.id, proration: false, proration_details: { credited_items: null }, subscription: subscription ?? null },
-        },
-        period: ii.period,
-        pretax_credit_amounts: [],
-        pricing: ii.pricing,
-        quantity: qty,
-        quantity_decimal: String(qty),
-        subscription: subscription ?? null,
-        subtotal: total,
-        taxes: [],
-      } as unknown as Stripe.InvoiceLineItem;
-      ii.invoice = inv.id;
-      inv.lines.data.push(line);
-      recomputeTotals(emu, inv);
-    }
-    return ii;
-  });
-
-  router.get('/v1/invoiceitems/:id', ({ params: p, path }) => {
-    p.done();
-    return emu.store.require<InvoiceItemRecord>('invoiceitem', path.id!, 'invoiceitem');
-  });
-
-  router.delete('/v1/invoiceitems/:id', ({ params: p, path }) => {
-    p.done();
-    const ii = emu.store.require<InvoiceItemRecord>('invoiceitem', path.id!, 'invoiceitem');
-    const invId = idOf(ii.invoice);
-    const inv = invId ? emu.store.get<InvoiceRecord>('invoice', invId) : undefined;
-    if (inv && inv.status !== 'draft') throw invalidRequest('This invoice item is on a finalized invoice and cannot be deleted.', undefined, 'invoice_not_editable');
-    if (inv) {
-      inv.lines.data = inv.lines.data.filter(
-        (l) => l.parent?.invoice_item_details?.invoice_item !== ii.id && l.parent?.subscription_item_details?.invoice_item !== ii.id,
-      );
-      recomputeTotals(emu, inv);
-    }
-    emu.store.delete('invoiceitem', ii.id);
-    emu.events.emit('invoiceitem.deleted', ii);
-    return { id: ii.id, object: 'invoiceitem', deleted: true };
-  });
-
-  router.get('/v1/invoiceitems', ({ params: p, url }) => {
-    const customer = p.string('customer');
-    const invoice = p.string('invoice');
-    const pending = p.bool('pending');
-    const created = createdFilter(p);
-    const list = newestFirst(emu.store.all<InvoiceItemRecord>('invoiceitem')).filter(
-      (ii) =>
-        (customer === undefined || idOf(ii.customer) === customer) &&
-        (invoice === undefined || idOf(ii.invoice) === invoice) &&
-        (pending === undefined || (ii.invoice === null) === pending) &&
-        (!created || created(ii.date)),
-    );
-    const page = paginate(list, p, url);
-    p.done();
-    return page;
-  });
-
-  // ---- payment intents and invoice payments ----
-
-  router.get('/v1/invoice_payments', ({ params: p, url }) => {
-    const invoice = p.string('invoice');
-    const payment = p.object('payment');
-    const piFilter = payment?.string('payment_intent');
-    payment?.enum('type', ['payment_intent', 'payment_record'] as const);
-    const status = p.enum('status', ['canceled', 'open', 'paid'] as const);
-    const list = newestFirst(emu.store.all<Stripe.InvoicePayment & Stored>('invoice_payment')).filter(
-      (ip) =>
-        (invoice === undefined || idOf(ip.invoice) === invoice) &&
-        (piFilter === undefined || idOf(ip.payment.payment_intent) === piFilter) &&
-        (status === undefined || ip.status === status),
-    );
-    const page = paginate(list, p, url);
-    p.done();
-    return page;
-  });
-
-  router.get('/v1/invoice_payments/:id', ({ params: p, path }) => {
-    p.done();
-    return emu.store.require('invoice_payment', path.id!, 'invoice_payment');
   });
 }

@@ -7,14 +7,9 @@ import { createdFilter, newestFirst, paginate } from '../list.js';
 import { readDiscounts } from './discounts.js';
 import { idOf, type ItemRecord, type SubRecord } from './records.js';
 import { readItemUpdates, resumeSubscription, updateSubscription, type UpdateSubscriptionInput } from './subscription-update.js';
-import {
-  cancelSubscriptionNow,
-  createSubscription,
-  liveSubscription,
-  type CreateSubscriptionInput,
-  type PaymentBehavior,
-  type ProrationBehavior,
-} from './subscriptions.js';
+import { cancelSubscriptionNow } from './subscription-cancel.js';
+import { createSubscription, type CreateSubscriptionInput } from './subscription-create.js';
+import { liveSubscription, type PaymentBehavior, type ProrationBehavior } from './subscription-lookups.js';
 
 const PAYMENT_BEHAVIORS = ['allow_incomplete', 'default_incomplete', 'error_if_incomplete', 'pending_if_incomplete'] as const;
 const PRORATION_BEHAVIORS = ['create_prorations', 'none', 'always_invoice'] as const;

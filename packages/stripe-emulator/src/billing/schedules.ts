@@ -11,7 +11,9 @@ import type { Stored } from '../store.js';
 import { addIntervals, DAY_SECONDS, type Interval } from './periods.js';
 import { idOf, type SubRecord } from './records.js';
 import { updateSubscription } from './subscription-update.js';
-import { cancelSubscriptionNow, createSubscription, liveSubscription, requirePrice } from './subscriptions.js';
+import { cancelSubscriptionNow } from './subscription-cancel.js';
+import { createSubscription } from './subscription-create.js';
+import { liveSubscription, requirePrice } from './subscription-lookups.js';
 
 export type ScheduleRecord = Stripe.SubscriptionSchedule & Stored;
 type Phase = Stripe.SubscriptionSchedule.Phase;

@@ -10,22 +10,11 @@ import { createInvoice, finalizeInvoice, pendingInvoiceItems, subscriptionDraft,
 import { declineBody, wouldSucceed } from './payments.js';
 import { addIntervals, type Interval } from './periods.js';
 import { idOf, isMetered, type ItemRecord, type PriceRecord, type SubRecord } from './records.js';
-import {
-  cancelSubscriptionNow,
-  chargeInvoice,
-  createProrationItems,
-  itemPrice,
-  licensedLines,
-  planOf,
-  prorationLines,
-  requirePrice,
-  usageLine,
-  subscriptionPaymentMethod,
-  subscriptionPmFor,
-  type ItemChange,
-  type PaymentBehavior,
-  type ProrationBehavior,
-} from './subscriptions.js';
+import { cancelSubscriptionNow } from './subscription-cancel.js';
+import { chargeInvoice } from './subscription-payments.js';
+import { createProrationItems, prorationLines, type ItemChange } from './prorations.js';
+import { itemPrice, licensedLines, requirePrice, usageLine, subscriptionPaymentMethod, subscriptionPmFor, type PaymentBehavior, type ProrationBehavior } from './subscription-lookups.js';
+import { planOf } from '../resources/plans.js';
 import { priceAmount } from './usage.js';
 
 export interface ItemUpdate {

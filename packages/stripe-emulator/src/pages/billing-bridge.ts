@@ -8,7 +8,7 @@ import {
 } from '../billing/index.js';
 import type { InvoiceRecord } from '../billing/records.js';
 import type { ChargeSession } from '../resources/payment-intents.js';
-import { liveSubscription } from '../billing/subscriptions.js';
+import { liveSubscription } from '../billing/subscription-lookups.js';
 import type { Emulator } from '../emulator.js';
 import type { Router } from '../http/router.js';
 import { updateWithEvent } from '../resources/common.js';
