@@ -1,5 +1,5 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -40,6 +40,28 @@ function waitForOutput(child: ChildProcess, pattern: RegExp, seen: () => string,
     check();
   });
 }
+
+/** The tour's steps as this test runs them; the README must show exactly these. */
+const TOUR_SUBSCRIBE =
+  'mutation { subscribe(input: { plan: "pro_monthly", paymentMethod: "pm_card_visa", idempotencyKey: "tour-1" }) { subscription { id status mrr { formatted } } } }';
+const TOUR_LINES = [
+  'npm install && npm start',
+  'TOKEN=<admin token from the banner> node examples/watch-events.mjs',
+  'TOKEN=$(npx billing-gateway token --sub user_42 --email ada@example.com)',
+  `-d '${JSON.stringify({ query: TOUR_SUBSCRIBE })}'`,
+  'npx billing-gateway clock advance --days 31',
+];
+
+describe('the README', () => {
+  it('shows the tour this test runs, step for step', () => {
+    const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+    const start = readme.indexOf('## Five-minute tour');
+    expect(start, 'the README has a "Five-minute tour" section').toBeGreaterThanOrEqual(0);
+    const end = readme.indexOf('\n## ', start + 1);
+    const tour = readme.slice(start, end < 0 ? undefined : end);
+    for (const line of TOUR_LINES) expect(tour, line).toContain(line);
+  });
+});
 
 describe.each(STARTS)('the README tour, the sandbox clock started at %s', (start) => {
   let db: TestDatabase;
@@ -87,7 +109,7 @@ describe.each(STARTS)('the README tour, the sandbox clock started at %s', (start
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({
-        query: 'mutation { subscribe(input: { plan: "pro_monthly", paymentMethod: "pm_card_visa", idempotencyKey: "tour-1" }) { subscription { id status mrr { formatted } } } }',
+        query: TOUR_SUBSCRIBE,
       }),
     });
     const body = (await res.json()) as { data?: { subscribe: { subscription: { id: string; status: string; mrr: { formatted: string } } } }; errors?: unknown };
