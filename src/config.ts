@@ -6,7 +6,7 @@ import { DEFAULT_CATALOG_PATH } from './billing/catalog.js';
 import { defaultDunningSchedule, dunningScheduleSchema, formatDunningSchedule, graceDaysOf, type DunningSchedule } from './billing/dunning/schedule.js';
 
 /**
- * The gateway's configuration: every environment variable the README documents (plus the operational
+ * The gateway's configuration: every environment variable docs/configuration.md documents (plus the operational
  * knobs documented in `.env.example`), parsed once at start. A bad value stops the process with a
  * message naming the variable and what it expects; a secret's value is never echoed.
  */

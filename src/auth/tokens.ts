@@ -1,5 +1,5 @@
 /**
- * Bearer tokens as the README's "Authentication" defines them: HS256 with AUTH_JWT_SECRET, or RS256/ES256 keys from
+ * Bearer tokens as docs/api.md defines them: HS256 with AUTH_JWT_SECRET, or RS256/ES256 keys from
  * AUTH_JWKS_URL; `exp` always honoured, `iss`/`aud` when configured. Claims: `sub` (required),
  * `email` (optional), `role` "admin" | "customer" | "service" (absent: customer; a service token may only verify API keys).
  */

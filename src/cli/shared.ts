@@ -127,7 +127,7 @@ function isAppErrorLike(err: unknown): err is AppErrorLike {
 }
 
 /**
- * A service's AppError (the error codes the README lists) as one line and an exit code:
+ * A service's AppError (the error codes docs/api.md lists) as one line and an exit code:
  * BAD_USER_INPUT is bad usage (2) naming the option; anything else failed (1), with its code.
  */
 export function describeServiceError(err: unknown): { line: string; exitCode: 1 | 2 } | null {

@@ -75,7 +75,7 @@ describe('the CLI beside a running sandbox gateway', () => {
     expect(jsonOf<{ testClock: string }>(await run(['customers', 'get', 'beside_1', '--json'])).testClock).toBe(clock);
   });
 
-  it.runIf(!postgres)('every data command of the README works beside the gateway that holds the embedded database', async () => {
+  it.runIf(!postgres)('every data command of docs/cli.md works beside the gateway that holds the embedded database', async () => {
     // subscriptions create: the gateway sees the customer at once (the command ran inside it, on its database).
     const created = await subscribeAndSeeOnGateway('beside_pg', ['--quantity', '3']);
 

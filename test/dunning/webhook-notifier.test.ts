@@ -38,7 +38,7 @@ const note = (id: string, step: DunningNotification['step']): DunningNotificatio
 });
 
 describe('the dunning webhook notifier', () => {
-  it('signs each body with HMAC-SHA256 of "<t>.<body>", as the README says', () => {
+  it('signs each body with HMAC-SHA256 of "<t>.<body>", as src/billing/dunning/README.md says', () => {
     const body = '{"a":1}';
     const expected = createHmac('sha256', SECRET).update(`1700000000.${body}`).digest('hex');
     expect(signatureHeaderValue(SECRET, body, 1700000000)).toBe(`t=1700000000,v1=${expected}`);

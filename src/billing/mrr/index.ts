@@ -1,4 +1,4 @@
-/** Exact MRR arithmetic (the README's MRR rules). Pure: no I/O. */
+/** Exact MRR arithmetic (the MRR rules of docs/mrr.md). Pure: no I/O. */
 export { ZERO, addExact, fraction, multiplyExact, roundHalfUp, sumExact, type Fraction } from './fraction.js';
 export {
   discountedExact,

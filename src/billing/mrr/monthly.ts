@@ -1,5 +1,5 @@
 /**
- * Monthly recurring revenue of one recurring charge, exactly, per the README's MRR rules:
+ * Monthly recurring revenue of one recurring charge, exactly, per the MRR rules of docs/mrr.md:
  * yearly ÷ 12, weekly × 52 ÷ 12, daily × 365 ÷ 12, then ÷ interval_count; percent and amount
  * discounts applied to the amount of one billing interval (that is what a coupon takes off an invoice).
  */

@@ -17,7 +17,7 @@ import { defineEntity, p } from '@mikro-orm/core';
  * Amounts are exact: numerators over `denominator` minor units per month.
  */
 
-/** A movement's kind (CONTRACT: new, expansion, contraction, churn, reactivation). */
+/** A movement's kind (docs/revenue.md: new, expansion, contraction, churn, reactivation). */
 export type MrrMovementKind = 'new' | 'expansion' | 'contraction' | 'churn' | 'reactivation';
 
 /** The grains of `revenue_rollups`, as PostgreSQL's `date_trunc` names them (weeks start on Monday). */

@@ -1,5 +1,5 @@
 /**
- * Which customer's rows a list query (`subscriptions`, `invoices`) may show, per the README's "Authentication":
+ * Which customer's rows a list query (`subscriptions`, `invoices`) may show, per docs/api.md (tokens and roles):
  * no customerId → a customer token sees its own rows, an admin every customer's; with a
  * customerId (cus_… or externalId) → admins any, a customer token only its own (else FORBIDDEN).
  */

@@ -1,5 +1,5 @@
 /**
- * MRR of mirrored subscriptions, exactly (the README's MRR rules): each subscription's monthly amount is
+ * MRR of mirrored subscriptions, exactly (the MRR rules of docs/mrr.md): each subscription's monthly amount is
  * a fraction (src/billing/mrr); a customer's MRR sums its ACTIVE and PAST_DUE subscriptions exactly
  * and rounds half-up once. Amounts come from the subscription's own Stripe object (`raw`: items with
  * their prices) and the mirrored discount, like the mirror's `mrr_amount` column.
