@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { ApiKeyFieldsFragment } from '../gql/graphql';
 import { newIdempotencyKey, request, type ApiError } from '../lib/api';
-import { ApiKeyTable, Empty, ErrorBox, Loading, apiKeyState, useQuery } from '../lib/ui';
+import { ApiKeyTable, Card, Empty, ErrorBox, Loading, apiKeyState, useQuery } from '../lib/ui';
 import { ApiKeysQuery, CreateApiKeyMutation, RevokeApiKeyMutation, RollApiKeyMutation } from './queries';
 
 type Key = ApiKeyFieldsFragment;
@@ -57,8 +57,7 @@ export function ApiKeys({ token, onAuthError }: { token: string; onAuthError: (e
   };
 
   return (
-    <section className="card" aria-labelledby="keys-heading">
-      <h2 id="keys-heading">API keys</h2>
+    <Card id="keys" title="API keys">
       <form className="row" onSubmit={create} aria-label="Create an API key">
         <label htmlFor="key-name">Name</label>
         <input id="key-name" data-testid="api-key-name" value={name} maxLength={100} placeholder="e.g. Production server" onChange={(e) => setName(e.target.value)} required />
@@ -71,7 +70,7 @@ export function ApiKeys({ token, onAuthError }: { token: string; onAuthError: (e
       {result.state === 'loading' && <Loading label="Loading API keys…" lines={3} />}
       {result.state === 'error' && <ErrorBox error={result.error} retry={reload} />}
       {result.state === 'ok' && (result.data.length === 0 ? <Empty>No API keys yet.</Empty> : <KeyTable keys={result.data} busy={busy} onRoll={roll} onRevoke={revoke} />)}
-    </section>
+    </Card>
   );
 }
 

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { BillingPageQuery, BillingUpcomingQuery } from '../gql/graphql';
 import { newIdempotencyKey, present, request, type ApiError } from '../lib/api';
-import { ErrorBox, InvoiceTable, Loading, StatusBadge, UsageBars, formatDate, useQuery } from '../lib/ui';
+import { Card, ErrorBox, InvoicesAndUsage, Loading, StatusBadge, formatDate, useQuery } from '../lib/ui';
 import { ApiKeys } from './ApiKeys';
 import { BillingQuery, CancelMutation, ChangePlanMutation, PortalMutation, ResumeMutation, SubscribeMutation, UpcomingQuery } from './queries';
 
@@ -20,32 +20,16 @@ export function Billing({ token, onAuthError }: { token: string; onAuthError: (e
   const sub = customer?.subscriptions[0] ?? null;
   return (
     <>
-      <section className="card" aria-labelledby="plan-heading">
-        <div className="row">
-          <h2 id="plan-heading" style={{ margin: 0 }}>
-            Your plan
-          </h2>
-          <span className="spacer" />
-          {customer && <ManageBilling token={token} />}
-        </div>
+      <Card id="plan" title="Your plan" actions={customer && <ManageBilling token={token} />}>
         {sub ? <CurrentPlan sub={sub} token={token} onChanged={reload} /> : <p data-testid="plan-name">No plan yet</p>}
-      </section>
-      <section className="card" aria-labelledby="plans-heading">
-        <h2 id="plans-heading">{sub ? 'Change plan' : 'Choose a plan'}</h2>
+      </Card>
+      <Card id="plans" title={sub ? 'Change plan' : 'Choose a plan'}>
         <ChangePlan plans={plans} sub={sub} token={token} onChanged={reload} />
-      </section>
+      </Card>
       {customer && (
-        <div className="two-col">
-          <section className="card" aria-labelledby="invoices-heading">
-            <h2 id="invoices-heading">Invoices</h2>
-            <InvoiceTable invoices={customer.invoices.edges.map((e) => e.node)} />
-          </section>
-          <section className="card" aria-labelledby="usage-heading">
-            <h2 id="usage-heading">Usage this period</h2>
-            <UsageBars usage={customer.usage} />
-            {sub && customer.usage.some((u) => u.overage > 0) && <OverageSoFar token={token} subscriptionId={sub.id} />}
-          </section>
-        </div>
+        <InvoicesAndUsage invoices={customer.invoices.edges.map((e) => e.node)} usage={customer.usage}>
+          {sub && customer.usage.some((u) => u.overage > 0) && <OverageSoFar token={token} subscriptionId={sub.id} />}
+        </InvoicesAndUsage>
       )}
       {customer && <ApiKeys token={token} onAuthError={onAuthError} />}
     </>

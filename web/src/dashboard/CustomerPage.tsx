@@ -1,6 +1,6 @@
 import type { AccessState, DashboardCustomerQuery } from '../gql/graphql';
 import { request, type ApiError } from '../lib/api';
-import { ApiKeyTable, Empty, ErrorBox, InvoiceTable, Kpi, Loading, StatusBadge, UsageBars, formatDate, useQuery } from '../lib/ui';
+import { ApiKeyTable, Card, Empty, ErrorBox, InvoicesAndUsage, Kpi, Loading, StatusBadge, Table, formatDate, useQuery } from '../lib/ui';
 import { CustomerQuery } from './queries';
 
 /** Dunning runs GRACE → SOFT_SUSPENDED → SUSPENDED after a failed payment. */
@@ -57,78 +57,51 @@ function CustomerDetail({ c }: { c: C }) {
         />
       </div>
 
-      <section className="card" aria-labelledby="subs-heading">
-        <h2 id="subs-heading">Subscriptions</h2>
+      <Card id="subs" title="Subscriptions">
         {c.subscriptions.length === 0 ? (
           <Empty>No subscriptions.</Empty>
         ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Plan</th>
-                  <th scope="col">Status</th>
-                  <th scope="col" className="num">
-                    Seats
-                  </th>
-                  <th scope="col">Current period</th>
-                  <th scope="col" className="num">
-                    MRR
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {c.subscriptions.map((s) => (
-                  <tr key={s.id}>
-                    <td>
-                      {s.plan.name}
-                      <div className="muted mono">{s.id}</div>
-                    </td>
-                    <td>
-                      <StatusBadge value={s.status} />
-                      {s.cancelAtPeriodEnd && <div className="muted">cancels at period end</div>}
-                      {s.latestInvoice && s.latestInvoice.attemptCount > 1 && <div className="muted">{s.latestInvoice.attemptCount} payment attempts</div>}
-                    </td>
-                    <td className="num">{s.quantity}</td>
-                    <td>
-                      {formatDate(s.currentPeriodStart)} – {formatDate(s.currentPeriodEnd)}
-                    </td>
-                    <td className="num">{s.mrr.formatted}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table columns={['Plan', 'Status', { label: 'Seats', num: true }, 'Current period', { label: 'MRR', num: true }]}>
+            {c.subscriptions.map((s) => (
+              <tr key={s.id}>
+                <td>
+                  {s.plan.name}
+                  <div className="muted mono">{s.id}</div>
+                </td>
+                <td>
+                  <StatusBadge value={s.status} />
+                  {s.cancelAtPeriodEnd && <div className="muted">cancels at period end</div>}
+                  {s.latestInvoice && s.latestInvoice.attemptCount > 1 && <div className="muted">{s.latestInvoice.attemptCount} payment attempts</div>}
+                </td>
+                <td className="num">{s.quantity}</td>
+                <td>
+                  {formatDate(s.currentPeriodStart)} – {formatDate(s.currentPeriodEnd)}
+                </td>
+                <td className="num">{s.mrr.formatted}</td>
+              </tr>
+            ))}
+          </Table>
         )}
-      </section>
+      </Card>
 
-      <div className="two-col">
-        <section className="card" aria-labelledby="inv-heading">
-          <h2 id="inv-heading">Invoices</h2>
-          <InvoiceTable invoices={c.invoices.edges.map((e) => e.node)} />
-        </section>
-        <section className="card" aria-labelledby="usage-heading">
-          <h2 id="usage-heading">Usage this period</h2>
-          <UsageBars usage={c.usage} />
-          <h3>Entitlements</h3>
-          {c.entitlements.length === 0 ? (
-            <Empty>None.</Empty>
-          ) : (
-            <ul>
-              {c.entitlements.map((e) => (
-                <li key={e.feature}>
-                  {e.feature}: {e.allowed ? 'allowed' : 'denied'} <span className="muted">({e.reason.replace(/_/g, ' ').toLowerCase()})</span>
-                </li>
-              ))}
-            </ul>
-          )}
-        </section>
-      </div>
+      <InvoicesAndUsage invoices={c.invoices.edges.map((e) => e.node)} usage={c.usage}>
+        <h3>Entitlements</h3>
+        {c.entitlements.length === 0 ? (
+          <Empty>None.</Empty>
+        ) : (
+          <ul>
+            {c.entitlements.map((e) => (
+              <li key={e.feature}>
+                {e.feature}: {e.allowed ? 'allowed' : 'denied'} <span className="muted">({e.reason.replace(/_/g, ' ').toLowerCase()})</span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </InvoicesAndUsage>
 
-      <section className="card" aria-labelledby="keys-heading">
-        <h2 id="keys-heading">API keys</h2>
+      <Card id="keys" title="API keys">
         <ApiKeyList keys={c.apiKeys} />
-      </section>
+      </Card>
     </>
   );
 }

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { present, request, type ApiError } from '../lib/api';
-import { Empty, ErrorBox, Loading, StatusBadge, formatDate, useQuery } from '../lib/ui';
+import { Empty, ErrorBox, Loading, StatusBadge, Table, formatDate, useQuery } from '../lib/ui';
 import { CustomersQuery } from './queries';
 
 const PAGE = 20;
@@ -51,39 +51,23 @@ export function Customers({ token, onAuthError }: { token: string; onAuthError: 
             {result.data.edges.length === 0 ? (
               <Empty>{email ? 'No customer has this email.' : 'No customers yet. They appear on their first subscribe.'}</Empty>
             ) : (
-              <div className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Customer</th>
-                      <th scope="col">Email</th>
-                      <th scope="col">Plan</th>
-                      <th scope="col">Access</th>
-                      <th scope="col" className="num">
-                        MRR
-                      </th>
-                      <th scope="col">Since</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {result.data.edges.map(({ node: c }) => (
-                      <tr key={c.id} data-testid="customer-row">
-                        <td>
-                          <a href={`#/customers/${encodeURIComponent(c.id)}`}>{c.name || c.externalId || c.id}</a>
-                          <div className="muted mono">{c.id}</div>
-                        </td>
-                        <td>{c.email ?? '—'}</td>
-                        <td>{c.subscriptions.map((s) => s.plan.name).join(', ') || '—'}</td>
-                        <td>
-                          <StatusBadge value={c.accessState} />
-                        </td>
-                        <td className="num">{c.mrr.formatted}</td>
-                        <td>{formatDate(c.createdAt)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <Table columns={['Customer', 'Email', 'Plan', 'Access', { label: 'MRR', num: true }, 'Since']}>
+                {result.data.edges.map(({ node: c }) => (
+                  <tr key={c.id} data-testid="customer-row">
+                    <td>
+                      <a href={`#/customers/${encodeURIComponent(c.id)}`}>{c.name || c.externalId || c.id}</a>
+                      <div className="muted mono">{c.id}</div>
+                    </td>
+                    <td>{c.email ?? '—'}</td>
+                    <td>{c.subscriptions.map((s) => s.plan.name).join(', ') || '—'}</td>
+                    <td>
+                      <StatusBadge value={c.accessState} />
+                    </td>
+                    <td className="num">{c.mrr.formatted}</td>
+                    <td>{formatDate(c.createdAt)}</td>
+                  </tr>
+                ))}
+              </Table>
             )}
             <nav className="row" aria-label="Pages" style={{ marginTop: '0.75rem' }}>
               <button type="button" disabled={page === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>

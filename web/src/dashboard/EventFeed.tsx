@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import type { BillingEventType } from '../gql/graphql';
-import { Empty, formatTime } from '../lib/ui';
+import { Card, Empty, formatTime } from '../lib/ui';
 import { useLive } from './live';
 
 const TYPES: BillingEventType[] = [
@@ -23,17 +23,16 @@ export function EventFeed() {
   const q = customer.trim();
   const shown = events.filter((e) => (!type || e.type === type) && (!q || (e.customerId ?? '').includes(q)));
   return (
-    <section className="card" aria-labelledby="feed-heading">
-      <div className="row">
-        <h2 id="feed-heading" style={{ margin: 0 }}>
-          Live events
-        </h2>
-        <span className="spacer" />
+    <Card
+      id="feed"
+      title="Live events"
+      actions={
         <span className="muted" role="status">
           <span className={`live-dot${connected ? ' on' : ''}`} aria-hidden="true" />
           {connected ? 'live' : error ? 'reconnecting…' : 'connecting…'}
         </span>
-      </div>
+      }
+    >
       <div className="row" style={{ margin: '0.75rem 0' }}>
         <label htmlFor="feed-type" className="visually-hidden">
           Event type
@@ -70,6 +69,6 @@ export function EventFeed() {
         ))}
       </ol>
       {shown.length === 0 && <Empty>{events.length ? 'No events match these filters.' : 'Waiting for billing events…'}</Empty>}
-    </section>
+    </Card>
   );
 }

@@ -2,7 +2,7 @@ import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, T
 import { useEffect, useRef } from 'react';
 import { drawChart } from './chart';
 import type { MrrFieldsFragment } from '../gql/graphql';
-import { Empty } from '../lib/ui';
+import { Empty, Table } from '../lib/ui';
 
 // Only the pieces used: Chart.js is tree-shakable when registered by hand.
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip, Legend);
@@ -45,29 +45,15 @@ export function MrrChart({ report }: { report: MrrFieldsFragment }) {
       <div className="chart-box">
         <canvas ref={canvas} role="img" aria-label={`MRR by plan: ${rows.map((r) => `${r.plan.name} ${r.mrr.formatted}`).join(', ')}`} />
       </div>
-      <table>
-        <caption className="visually-hidden">MRR by plan</caption>
-        <thead>
-          <tr>
-            <th scope="col">Plan</th>
-            <th scope="col" className="num">
-              Subscriptions
-            </th>
-            <th scope="col" className="num">
-              MRR
-            </th>
+      <Table columns={['Plan', { label: 'Subscriptions', num: true }, { label: 'MRR', num: true }]} caption="MRR by plan">
+        {rows.map((r) => (
+          <tr key={`${r.plan.id}-${r.mrr.currency}`}>
+            <td>{r.plan.name}</td>
+            <td className="num">{r.subscriptions}</td>
+            <td className="num">{r.mrr.formatted}</td>
           </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
-            <tr key={`${r.plan.id}-${r.mrr.currency}`}>
-              <td>{r.plan.name}</td>
-              <td className="num">{r.subscriptions}</td>
-              <td className="num">{r.mrr.formatted}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
     </>
   );
 }

@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'react';
 import type { MrrFieldsFragment } from '../gql/graphql';
 import { request, type ApiError } from '../lib/api';
-import { ErrorBox, Kpi, Loading, useQuery } from '../lib/ui';
+import { Card, ErrorBox, Kpi, Loading, useQuery } from '../lib/ui';
 import { EventFeed } from './EventFeed';
 import { useLive } from './live';
 import { MrrChart } from './MrrChart';
@@ -52,16 +52,14 @@ export function Overview({ token, onAuthError }: { token: string; onAuthError: (
         </section>
       )}
       <div className="two-col">
-        <section className="card" aria-labelledby="revenue-heading">
-          <h2 id="revenue-heading">MRR movement, last 12 months</h2>
+        <Card id="revenue" title="MRR movement, last 12 months">
           <RevenueChart token={token} onAuthError={onAuthError} refresh={report?.asOf} />
-        </section>
+        </Card>
         <EventFeed />
       </div>
-      <section className="card" aria-labelledby="chart-heading">
-        <h2 id="chart-heading">MRR by plan</h2>
+      <Card id="chart" title="MRR by plan">
         {report ? <MrrChart report={report} /> : <Loading lines={8} />}
-      </section>
+      </Card>
     </>
   );
 }

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { present, request, type ApiError } from '../lib/api';
-import { Empty, ErrorBox, Loading, formatDate, formatTime, useQuery } from '../lib/ui';
+import { Empty, ErrorBox, Loading, Table, formatDate, formatTime, useQuery } from '../lib/ui';
 import { ParkedQuery, RetryParkedMutation } from './queries';
 
 /** Webhook events parked after repeated failures; "Retry" queues one for processing again. */
@@ -34,48 +34,30 @@ export function Parked({ token, onAuthError }: { token: string; onAuthError: (e:
         {result.state === 'error' && <ErrorBox error={result.error} retry={reload} />}
         {result.state === 'ok' && result.data.length === 0 && <Empty>No parked events: every webhook was processed.</Empty>}
         {result.state === 'ok' && result.data.length > 0 && (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Event</th>
-                  <th scope="col">Object</th>
-                  <th scope="col" className="num">
-                    Attempts
-                  </th>
-                  <th scope="col">Last error</th>
-                  <th scope="col">Received</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Action</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {result.data.map((e) => (
-                  <tr key={e.id} data-testid="parked-row">
-                    <td>
-                      <code>{e.type}</code>
-                      <div className="muted mono">{e.id}</div>
-                    </td>
-                    <td className="mono">{e.objectId ?? '—'}</td>
-                    <td className="num">{e.attempts}</td>
-                    <td>{e.lastError ?? '—'}</td>
-                    <td>
-                      {formatDate(e.receivedAt)} {formatTime(e.receivedAt)}
-                    </td>
-                    <td>
-                      <button type="button" onClick={() => void retry(e.id)} aria-describedby={`st-${e.id}`}>
-                        Retry<span className="visually-hidden"> {e.id}</span>
-                      </button>
-                      <div id={`st-${e.id}`} role="status" className="muted">
-                        {status[e.id] ?? ''}
-                      </div>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table columns={['Event', 'Object', { label: 'Attempts', num: true }, 'Last error', 'Received', <span className="visually-hidden">Action</span>]}>
+            {result.data.map((e) => (
+              <tr key={e.id} data-testid="parked-row">
+                <td>
+                  <code>{e.type}</code>
+                  <div className="muted mono">{e.id}</div>
+                </td>
+                <td className="mono">{e.objectId ?? '—'}</td>
+                <td className="num">{e.attempts}</td>
+                <td>{e.lastError ?? '—'}</td>
+                <td>
+                  {formatDate(e.receivedAt)} {formatTime(e.receivedAt)}
+                </td>
+                <td>
+                  <button type="button" onClick={() => void retry(e.id)} aria-describedby={`st-${e.id}`}>
+                    Retry<span className="visually-hidden"> {e.id}</span>
+                  </button>
+                  <div id={`st-${e.id}`} role="status" className="muted">
+                    {status[e.id] ?? ''}
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </Table>
         )}
       </section>
     </>

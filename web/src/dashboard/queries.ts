@@ -41,6 +41,11 @@ export const FeedSubscription = graphql(`
   }
 `);
 
+/** What the customer list and a customer's page both show of a customer. */
+export const CustomerFieldsFragment = graphql(`
+  fragment CustomerFields on Customer { id externalId email name createdAt accessState mrr { formatted } }
+`);
+
 export const CustomersQuery = graphql(`
   query DashboardCustomers($first: Int!, $after: String, $email: String) {
     customers(first: $first, after: $after, email: $email) {
@@ -48,13 +53,7 @@ export const CustomersQuery = graphql(`
       pageInfo { hasNextPage endCursor }
       edges {
         node {
-          id
-          externalId
-          email
-          name
-          createdAt
-          accessState
-          mrr { formatted }
+          ...CustomerFields
           subscriptions(status: [ACTIVE, PAST_DUE, TRIALING]) { id plan { name } }
         }
       }
@@ -65,13 +64,7 @@ export const CustomersQuery = graphql(`
 export const CustomerQuery = graphql(`
   query DashboardCustomer($id: ID!) {
     customer(id: $id) {
-      id
-      externalId
-      email
-      name
-      createdAt
-      accessState
-      mrr { formatted }
+      ...CustomerFields
       subscriptions {
         id
         status

@@ -84,8 +84,15 @@ export function StatusBadge({ value }: { value: string }) {
   return <span className={`badge badge-${value.toLowerCase()}`}>{value.replace(/_/g, ' ').toLowerCase()}</span>;
 }
 
+export interface UsageRow {
+  meter: string;
+  quantity: number;
+  included: number;
+  overage: number;
+}
+
 /** One bar per meter of the plan, or a note that it has none. */
-export function UsageBars({ usage }: { usage: { meter: string; quantity: number; included: number; overage: number }[] }) {
+export function UsageBars({ usage }: { usage: UsageRow[] }) {
   if (usage.length === 0) return <Empty>The plan has no metered usage.</Empty>;
   return (
     <>
@@ -129,6 +136,57 @@ export function Kpi({ label, value, sub, testId }: { label: string; value: React
   );
 }
 
+/** A titled card section, labelled by its heading; `actions` stand at the right of the title. */
+export function Card({ id, title, actions, children }: { id: string; title: ReactNode; actions?: ReactNode; children: ReactNode }) {
+  const heading = `${id}-heading`;
+  return (
+    <section className="card" aria-labelledby={heading}>
+      {actions === undefined ? (
+        <h2 id={heading}>{title}</h2>
+      ) : (
+        <div className="row">
+          <h2 id={heading} style={{ margin: 0 }}>
+            {title}
+          </h2>
+          <span className="spacer" />
+          {actions}
+        </div>
+      )}
+      {children}
+    </section>
+  );
+}
+
+/** A column header: its label, and `num` for a right-aligned number column. */
+export type Column = ReactNode | { label: ReactNode; num: true };
+
+/** A data table as every page draws one: scrolls sideways on a narrow screen, a header row, the rows given. */
+export function Table({ columns, caption, children }: { columns: Column[]; caption?: string; children: ReactNode }) {
+  return (
+    <div className="table-wrap">
+      <table>
+        {caption && <caption className="visually-hidden">{caption}</caption>}
+        <thead>
+          <tr>
+            {columns.map((c, i) =>
+              c !== null && typeof c === 'object' && 'num' in c ? (
+                <th key={i} scope="col" className="num">
+                  {c.label}
+                </th>
+              ) : (
+                <th key={i} scope="col">
+                  {c}
+                </th>
+              ),
+            )}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
 export interface InvoiceRow {
   id: string;
   number?: string | null;
@@ -143,51 +201,52 @@ export interface InvoiceRow {
 export function InvoiceTable({ invoices }: { invoices: InvoiceRow[] }) {
   if (invoices.length === 0) return <Empty>No invoices yet.</Empty>;
   return (
-    <div className="table-wrap">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Invoice</th>
-            <th scope="col">Status</th>
-            <th scope="col" className="num">
-              Total
-            </th>
-            <th scope="col">Links</th>
+    <Table columns={['Invoice', 'Status', { label: 'Total', num: true }, 'Links']}>
+      {invoices.map((i) => {
+        const name = i.number ?? i.id;
+        return (
+          <tr key={i.id} data-testid="invoice-row">
+            <td>
+              {formatDate(i.createdAt)}
+              <div className="muted">{name}</div>
+            </td>
+            <td>
+              <StatusBadge value={i.status} />
+            </td>
+            <td className="num" data-testid="invoice-total">
+              {i.total.formatted}
+            </td>
+            <td>
+              {i.hostedInvoiceUrl && (
+                <a href={i.hostedInvoiceUrl} target="_blank" rel="noreferrer">
+                  View<span className="visually-hidden"> invoice {name}</span>
+                </a>
+              )}
+              {i.hostedInvoiceUrl && i.pdfUrl && ' · '}
+              {i.pdfUrl && (
+                <a href={i.pdfUrl} target="_blank" rel="noreferrer">
+                  PDF<span className="visually-hidden"> of invoice {name}</span>
+                </a>
+              )}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {invoices.map((i) => {
-            const name = i.number ?? i.id;
-            return (
-              <tr key={i.id} data-testid="invoice-row">
-                <td>
-                  {formatDate(i.createdAt)}
-                  <div className="muted">{name}</div>
-                </td>
-                <td>
-                  <StatusBadge value={i.status} />
-                </td>
-                <td className="num" data-testid="invoice-total">
-                  {i.total.formatted}
-                </td>
-                <td>
-                  {i.hostedInvoiceUrl && (
-                    <a href={i.hostedInvoiceUrl} target="_blank" rel="noreferrer">
-                      View<span className="visually-hidden"> invoice {name}</span>
-                    </a>
-                  )}
-                  {i.hostedInvoiceUrl && i.pdfUrl && ' · '}
-                  {i.pdfUrl && (
-                    <a href={i.pdfUrl} target="_blank" rel="noreferrer">
-                      PDF<span className="visually-hidden"> of invoice {name}</span>
-                    </a>
-                  )}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+        );
+      })}
+    </Table>
+  );
+}
+
+/** Invoices beside this period's usage, as both pages show a customer; `children` follow the usage bars. */
+export function InvoicesAndUsage({ invoices, usage, children }: { invoices: InvoiceRow[]; usage: UsageRow[]; children?: ReactNode }) {
+  return (
+    <div className="two-col">
+      <Card id="invoices" title="Invoices">
+        <InvoiceTable invoices={invoices} />
+      </Card>
+      <Card id="usage" title="Usage this period">
+        <UsageBars usage={usage} />
+        {children}
+      </Card>
     </div>
   );
 }
@@ -205,36 +264,21 @@ export interface ApiKeyRow {
 /** API keys (never their secrets) as both pages list them; `extra` adds a last column (actions, counts). */
 export function ApiKeyTable<K extends ApiKeyRow>({ keys, rowTestId, extra }: { keys: K[]; rowTestId: string; extra: { header: ReactNode; cell: (k: K) => ReactNode } }) {
   return (
-    <div className="table-wrap">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Key</th>
-            <th scope="col">Created</th>
-            <th scope="col">Last used</th>
-            <th scope="col">Expires</th>
-            <th scope="col">State</th>
-            <th scope="col">{extra.header}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {keys.map((k) => (
-            <tr key={k.id} data-testid={rowTestId}>
-              <td>{k.name}</td>
-              <td className="mono">{k.prefix}…</td>
-              <td>{formatDate(k.createdAt)}</td>
-              <td>{k.lastUsedAt ? formatDate(k.lastUsedAt) : 'never'}</td>
-              <td>{k.expiresAt ? formatDate(k.expiresAt) : 'never'}</td>
-              <td data-testid="api-key-state">
-                <StatusBadge value={apiKeyState(k)} />
-                {k.revokedAt && <div className="muted">{formatDate(k.revokedAt)}</div>}
-              </td>
-              <td>{extra.cell(k)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table columns={['Name', 'Key', 'Created', 'Last used', 'Expires', 'State', extra.header]}>
+      {keys.map((k) => (
+        <tr key={k.id} data-testid={rowTestId}>
+          <td>{k.name}</td>
+          <td className="mono">{k.prefix}…</td>
+          <td>{formatDate(k.createdAt)}</td>
+          <td>{k.lastUsedAt ? formatDate(k.lastUsedAt) : 'never'}</td>
+          <td>{k.expiresAt ? formatDate(k.expiresAt) : 'never'}</td>
+          <td data-testid="api-key-state">
+            <StatusBadge value={apiKeyState(k)} />
+            {k.revokedAt && <div className="muted">{formatDate(k.revokedAt)}</div>}
+          </td>
+          <td>{extra.cell(k)}</td>
+        </tr>
+      ))}
+    </Table>
   );
 }
