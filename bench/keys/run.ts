@@ -21,7 +21,7 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import type { BenchContext, BenchPart, BenchRow } from '../lib/part.js';
 import { gql } from '../lib/gateway.ts';
-import { numberOption, runIfMain } from '../lib/report.ts';
+import { numberOptions, runIfMain } from '../lib/report.ts';
 
 const harness = (await import(new URL('../webhooks/harness.ts', import.meta.url).href)) as typeof import('../webhooks/harness.js');
 const { JWT_SECRET, load, startEmulators, startGateway, tempDatabase, cpuMeter, loadAverage, processCpuSeconds } = harness;
@@ -113,8 +113,7 @@ export const part: BenchPart = {
   name: 'keys',
   description: 'API key verification over HTTP: p50/p99 at 2,000/s, sustained verifications/s, against express + SELECT by hash + Redis INCR',
   async run(ctx: BenchContext): Promise<BenchRow[]> {
-    const seconds = numberOption(ctx, 'seconds', 10);
-    const connections = numberOption(ctx, 'connections', 64);
+    const { seconds, connections } = numberOptions(ctx, { seconds: 10, connections: 64 });
     const redisUrl = ctx.options['redis-url'] ?? process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
     const probe = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     await probe.connect().catch(() => undefined);

@@ -104,7 +104,7 @@ export async function startGatewayChild(opts: {
   };
 }
 
-/** VmRSS and VmHWM (peak RSS so far) of a process, in MB (10^6 bytes, the unit of the issue's targets). */
+/** VmRSS and VmHWM (peak RSS so far) of a process, in MB (10^6 bytes, the unit the targets are written in). */
 export async function rssOf(pid: number): Promise<{ rss: number; peak: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   // /proc says "kB" but means KiB (1,024 bytes).

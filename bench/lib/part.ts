@@ -20,7 +20,7 @@ export interface BenchRow {
   unit: string;
   /** The baseline measured in the same run, when the part has one. */
   baseline?: { name: string; value: number; unit: string };
-  /** The target as written in the issue, e.g. "≥ 5,000/s" or "p99 ≤ 50 ms". */
+  /** The target as the part states it, e.g. "≥ 5,000/s" or "p99 ≤ 50 ms". */
   target?: string;
   /** Whether the target was met; absent when the row has no target. */
   met?: boolean;

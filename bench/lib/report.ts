@@ -88,3 +88,8 @@ export function numberOption(ctx: BenchContext, name: string, fallback: number):
   if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: expected a positive number, got ${JSON.stringify(raw)}`);
   return n;
 }
+
+/** Several number options at once, each with its default: `numberOptions(ctx, { seconds: 10 }).seconds`. */
+export function numberOptions<K extends string>(ctx: BenchContext, defaults: Record<K, number>): Record<K, number> {
+  return Object.fromEntries(Object.entries<number>(defaults).map(([name, fallback]) => [name, numberOption(ctx, name, fallback)])) as Record<K, number>;
+}

@@ -15,3 +15,21 @@ export function fmt(n: number): string {
   if (!Number.isFinite(n)) return String(n);
   return n.toLocaleString('en-US', { maximumFractionDigits: Math.abs(n) < 100 ? 1 : 0 });
 }
+
+/** One decimal, for the rows of a part. */
+export const round1 = (n: number): number => Math.round(n * 10) / 10;
+
+/**
+ * Milliseconds of `requests` calls of `call` one after the other, ascending, after `warmup` calls whose
+ * time is not kept: the latency of one client that waits for each answer.
+ */
+export async function timeSequential(call: () => Promise<unknown>, opts: { requests: number; warmup?: number }): Promise<number[]> {
+  for (let i = 0; i < (opts.warmup ?? 20); i++) await call();
+  const times: number[] = [];
+  for (let i = 0; i < opts.requests; i++) {
+    const t = performance.now();
+    await call();
+    times.push(performance.now() - t);
+  }
+  return times.sort((a, b) => a - b);
+}

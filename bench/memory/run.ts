@@ -4,7 +4,7 @@
  * billingEvents and the `read` load (autocannon) running. RSS from /proc/<pid>/status (VmRSS sampled every
  * 100 ms; VmHWM for the peak); CPU per request from /proc/<pid>/stat (less noisy than req/s on a busy machine).
  *
- * RSS is reported in MB (10^6 bytes), the unit of the issue's targets (150 MB = 143 MiB).
+ * RSS is reported in MB (10^6 bytes), the unit the targets are written in (150 MB = 143 MiB).
  *
  * Runs, each with its own gateway:
  *   1. the product as users start it: `node bin/billing-gateway.js serve` (the Docker CMD; the bin adds

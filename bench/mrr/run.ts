@@ -14,14 +14,11 @@
  * Seeding runs in PostgreSQL (`generate_series`, one multi-row insert per chunk, with the triggers
  * off: the totals are then built once by the rebuild, as `sync --full` repair would).
  */
-import cliProgress from 'cli-progress';
-import pg from 'pg';
+import { loadDist } from '../lib/dist.ts';
 import type { BenchContext, BenchPart, BenchRow } from '../lib/part.js';
-import { pct } from '../lib/stats.ts';
-import { numberOption, runIfMain } from '../lib/report.ts';
-
-type Harness = typeof import('../webhooks/harness.js');
-const harness = async (): Promise<Harness> => (await import(new URL('../webhooks/harness.ts', import.meta.url).href)) as Harness;
+import { numberOptions, runIfMain } from '../lib/report.ts';
+import { seedInChunks, withSeededGateway } from '../lib/seeded-gateway.ts';
+import { pct, round1, timeSequential } from '../lib/stats.ts';
 
 const PLANS = [
   { id: 'basic_monthly', unit: 100, interval: 'month', perSeat: true },
@@ -96,54 +93,33 @@ function pricesSql(): string {
   return `insert into prices (id, product_id, lookup_key, currency, unit_amount, recurring_interval, recurring_interval_count, usage_type, created_at, raw) values ${rows.join(', ')}`;
 }
 
-const round1 = (n: number) => Math.round(n * 10) / 10;
-
 export const part: BenchPart = {
   name: 'mrr',
   description: 'Query.mrr latency with 1,000,000 subscriptions (incremental totals) against a SELECT sum(…) full scan; incremental == full recount',
   async run(ctx: BenchContext): Promise<BenchRow[]> {
-    const total = numberOption(ctx, 'subscriptions', 1_000_000);
-    const requests = numberOption(ctx, 'requests', 200);
-    const h = await harness();
-    const [{ openOrm, closeOrm }, { rebuildMrrTotals }, { currentMrr, fullRecountMrr }, { MRR_DENOMINATOR }] = await Promise.all([
-      h.load<typeof import('../../src/db/orm.js')>('db/orm'),
-      h.load<typeof import('../../src/billing/metrics/mrr-totals.js')>('billing/metrics/mrr-totals'),
-      h.load<typeof import('../../src/billing/metrics/current-mrr.js')>('billing/metrics/current-mrr'),
-      h.load<typeof import('../../src/billing/mrr/index.js')>('billing/mrr/index'),
-    ]);
-
-    const db = await h.tempDatabase(ctx.databaseUrl);
-    const emus = await h.startEmulators();
-    let gateway: Awaited<ReturnType<Harness['startGateway']>> | undefined;
-    const client = new pg.Client({ connectionString: db.url });
-    try {
-      await closeOrm(await openOrm({ databaseUrl: db.url })); // migrate
-      await client.connect();
+    const { subscriptions: total, requests } = numberOptions(ctx, { subscriptions: 1_000_000, requests: 200 });
+    return withSeededGateway(ctx.databaseUrl, async ({ databaseUrl, client, startGateway }) => {
+      const [{ openOrm, closeOrm }, { rebuildMrrTotals }, { currentMrr, fullRecountMrr }, { MRR_DENOMINATOR }] = await Promise.all([
+        loadDist<typeof import('../../src/db/orm.js')>('db/orm'),
+        loadDist<typeof import('../../src/billing/metrics/mrr-totals.js')>('billing/metrics/mrr-totals'),
+        loadDist<typeof import('../../src/billing/metrics/current-mrr.js')>('billing/metrics/current-mrr'),
+        loadDist<typeof import('../../src/billing/mrr/index.js')>('billing/mrr/index'),
+      ]);
 
       // Seed.
-      const seedStart = performance.now();
-      const bar = new cliProgress.SingleBar(
-        { format: 'seeding subscriptions [{bar}] {percentage}% | {value}/{total} | {duration}s', stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 5000 },
-        cliProgress.Presets.shades_classic,
-      );
-      bar.start(total, 0);
-      await client.query('alter table subscriptions disable trigger user');
       await client.query(pricesSql());
-      const chunk = 50_000;
       const sql = seedChunkSql(MRR_DENOMINATOR);
-      for (let from = 1; from <= total; from += chunk) {
-        const to = Math.min(total, from + chunk - 1);
-        await client.query(sql, [from, to]);
-        bar.update(to);
-      }
-      bar.stop();
-      await client.query('alter table subscriptions enable trigger user');
-      await client.query('analyze subscriptions; analyze subscription_items');
-      const seedSeconds = (performance.now() - seedStart) / 1000;
+      const seedSeconds = await seedInChunks(client, {
+        label: 'subscriptions',
+        total,
+        triggersOff: ['subscriptions'],
+        analyze: ['subscriptions', 'subscription_items'],
+        chunk: (lo, hi) => client.query(sql, [lo, hi]),
+      });
       ctx.log(`seeded ${total.toLocaleString('en-US')} subscriptions in ${seedSeconds.toFixed(1)} s`);
 
       // Totals, by the production rebuild.
-      const orm = await openOrm({ databaseUrl: db.url, migrate: false });
+      const orm = await openOrm({ databaseUrl, migrate: false });
       let rebuildSeconds: number;
       let recountMs: number;
       let equal: boolean;
@@ -174,30 +150,13 @@ export const part: BenchPart = {
       baseline.sort((a, b) => a - b);
 
       // The gateway.
-      gateway = await h.startGateway({ databaseUrl: db.url, stripeApiBase: emus.gatewayBase });
-      const token = await h.adminToken();
-      const ask = async () => {
-        const res = await fetch(`${gateway!.url}/graphql`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-          body: JSON.stringify({ query: MRR_QUERY }),
-        });
-        const body = (await res.json()) as { data?: { mrr: { totals: { amount: number; currency: string }[]; activeSubscriptions: number } }; errors?: unknown };
-        if (!res.ok || body.errors || !body.data) throw new Error(`mrr query failed (${res.status}): ${JSON.stringify(body.errors ?? body).slice(0, 500)}`);
-        return body.data.mrr;
-      };
+      const gateway = await startGateway();
+      const ask = async () => (await gateway<{ mrr: { totals: { amount: number; currency: string }[]; activeSubscriptions: number } }>(MRR_QUERY)).mrr;
       const first = await ask();
       const graphqlMatches =
         first.activeSubscriptions === incremental.activeSubscriptions &&
         JSON.stringify(first.totals) === JSON.stringify(incremental.currencies.map((c) => ({ amount: c.amount, currency: c.currency })));
-      for (let i = 0; i < 20; i++) await ask(); // warm-up
-      const latencies: number[] = [];
-      for (let i = 0; i < requests; i++) {
-        const t = performance.now();
-        await ask();
-        latencies.push(performance.now() - t);
-      }
-      latencies.sort((a, b) => a - b);
+      const latencies = await timeSequential(ask, { requests });
       const p50 = pct(latencies, 50);
       const n = total.toLocaleString('en-US');
       return [
@@ -208,12 +167,7 @@ export const part: BenchPart = {
         { metric: `seed ${n} subscriptions + items`, value: round1(seedSeconds), unit: 's' },
         { metric: 'rebuild totals (rebuildMrrTotals)', value: round1(rebuildSeconds), unit: 's' },
       ];
-    } finally {
-      await client.end().catch(() => {});
-      await gateway?.stop();
-      await emus.close();
-      await db.drop();
-    }
+    });
   },
 };
 

@@ -6,7 +6,6 @@
  * `created_at desc, id desc` order (the same index serves it).
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import pg from 'pg';
 import { postgraphile } from 'postgraphile';
@@ -14,6 +13,7 @@ import { makePgService } from 'postgraphile/adaptors/pg';
 import { grafserv } from 'postgraphile/grafserv/express/v4';
 import { PostGraphileAmberPreset } from 'postgraphile/presets/amber';
 import { jsonPgSmartTags } from 'postgraphile/utils';
+import { listenLocally } from '../lib/local-server.ts';
 
 /** The bench query in PostGraphile's schema (amber's default inflection: primary keys `id` become `rowId`). */
 export const POSTGRAPHILE_QUERY = `query ($id: String!) {
@@ -84,13 +84,12 @@ export async function startPostGraphile(pool: pg.Pool): Promise<PeerServer> {
   const serv = pgl.createServ(grafserv);
   await serv.addTo(app, server);
   await pgl.getSchema();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const local = await listenLocally(server);
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: local.url,
     pool,
     close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await local.close();
       await pgl.release();
       await pool.end().catch(() => undefined);
     },

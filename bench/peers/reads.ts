@@ -16,7 +16,7 @@ import { loadDist } from '../lib/dist.ts';
 import { gql, startInProcessGateway } from '../lib/gateway.ts';
 import { runLoad, type LoadResult, type LoadSpec } from '../lib/load.ts';
 import type { BenchContext, BenchPart, BenchRow } from '../lib/part.ts';
-import { numberOption } from '../lib/report.ts';
+import { numberOptions } from '../lib/report.ts';
 import { customerId, READ_SEED, seedMirror } from '../lib/seed.ts';
 import { fmt, median } from '../lib/stats.ts';
 import { startBaseline } from '../read/baseline.ts';
@@ -87,10 +87,7 @@ export const reads: BenchPart = {
   name: 'reads',
   description: 'customer { subscriptions { plan } invoices(first: 10) { lines } }: gateway vs PostGraphile 5 vs express + pg, same tables, same ids',
   async run(ctx: BenchContext): Promise<BenchRow[]> {
-    const rounds = numberOption(ctx, 'rounds', 10);
-    const seconds = numberOption(ctx, 'seconds', 4);
-    const connections = numberOption(ctx, 'connections', 10);
-    const warmup = numberOption(ctx, 'warmup', 3);
+    const { rounds, seconds, connections, warmup } = numberOptions(ctx, { rounds: 10, seconds: 4, connections: 10, warmup: 3 });
     const db = await createBenchDatabase(ctx.databaseUrl, 'peers');
     const database = new URL(db.url).pathname.slice(1);
     const admin = new pg.Client({ connectionString: db.url });

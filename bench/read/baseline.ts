@@ -4,10 +4,10 @@
  * connections as the gateway's) and returns the same JSON as the gateway's
  * `customer { subscriptions { plan { id } } invoices(first: 10) { … lines … } }`.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import express from 'express';
 import pg from 'pg';
+import { listenLocally } from '../lib/local-server.ts';
 
 export interface BaselineServer {
   url: string;
@@ -64,15 +64,12 @@ export async function startBaseline(databaseUrl: string, poolSize: number): Prom
   app.use(((_err, _req, res, _next) => {
     res.status(500).end();
   }) as express.ErrorRequestHandler);
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
+  const server = await listenLocally(createServer(app));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: server.url,
     pool,
     close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
       await pool.end();
     },
   };

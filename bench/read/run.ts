@@ -1,5 +1,5 @@
 /**
- * Part `read`: the issue's customer query for random customers out of 10,000, against the gateway
+ * Part `read`: the customer query with subscriptions, invoices and lines for random customers out of 10,000, against the gateway
  * (in this process, PostgreSQL) and against a hand-written express + `pg` baseline in the same run.
  * autocannon (in its own process) → req/s, p50, p99.
  *

@@ -15,14 +15,11 @@
  * Seeding runs in PostgreSQL (`generate_series`, one multi-row insert per chunk, triggers off: the
  * rollups are then built once by the rebuild).
  */
-import cliProgress from 'cli-progress';
-import pg from 'pg';
+import { loadDist } from '../lib/dist.ts';
 import type { BenchContext, BenchPart, BenchRow } from '../lib/part.js';
-import { pct } from '../lib/stats.ts';
-import { numberOption, runIfMain } from '../lib/report.ts';
-
-type Harness = typeof import('../webhooks/harness.js');
-const harness = async (): Promise<Harness> => (await import(new URL('../webhooks/harness.ts', import.meta.url).href)) as Harness;
+import { numberOptions, runIfMain } from '../lib/report.ts';
+import { seedInChunks, withSeededGateway } from '../lib/seeded-gateway.ts';
+import { pct, round1, timeSequential } from '../lib/stats.ts';
 
 const D = 3_326_400_000n; // MRR_DENOMINATOR
 
@@ -111,54 +108,31 @@ interface GqlPoint {
   netRevenueRetention: number | null;
 }
 
-const round1 = (n: number) => Math.round(n * 10) / 10;
-
 export const part: BenchPart = {
   name: 'revenue',
   description: 'Query.revenue (24 MONTH points) with 1,000,000 subscriptions and 24 months of movements, against one GROUP BY over the raw movements',
   async run(ctx: BenchContext): Promise<BenchRow[]> {
-    const total = numberOption(ctx, 'subscriptions', 1_000_000);
-    const requests = numberOption(ctx, 'requests', 200);
-    const h = await harness();
-    const [{ openOrm, closeOrm }, revenue] = await Promise.all([
-      h.load<typeof import('../../src/db/orm.js')>('db/orm'),
-      h.load<typeof import('../../src/billing/metrics/revenue.js')>('billing/metrics/revenue'),
-    ]);
-
-    const db = await h.tempDatabase(ctx.databaseUrl);
-    const emus = await h.startEmulators();
-    let gateway: Awaited<ReturnType<Harness['startGateway']>> | undefined;
-    const client = new pg.Client({ connectionString: db.url });
-    try {
-      await closeOrm(await openOrm({ databaseUrl: db.url })); // migrate
-      await client.connect();
+    const { subscriptions: total, requests } = numberOptions(ctx, { subscriptions: 1_000_000, requests: 200 });
+    return withSeededGateway(ctx.databaseUrl, async ({ databaseUrl, client, startGateway }) => {
+      const [{ openOrm, closeOrm }, revenue] = await Promise.all([
+        loadDist<typeof import('../../src/db/orm.js')>('db/orm'),
+        loadDist<typeof import('../../src/billing/metrics/revenue.js')>('billing/metrics/revenue'),
+      ]);
       const now = new Date();
       const from = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 24, 1));
       const to = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
 
-      const seedStart = performance.now();
-      const bar = new cliProgress.SingleBar(
-        { format: 'seeding subscriptions and movements [{bar}] {percentage}% | {value}/{total} | {duration}s', stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 5000 },
-        cliProgress.Presets.shades_classic,
-      );
-      bar.start(total, 0);
-      await client.query('alter table subscriptions disable trigger user');
-      await client.query('alter table mrr_movements disable trigger user');
-      const chunk = 50_000;
-      for (let lo = 1; lo <= total; lo += chunk) {
-        const hi = Math.min(total, lo + chunk - 1);
-        await client.query(SEED_SQL, [lo, hi, from.toISOString()]);
-        bar.update(hi);
-      }
-      bar.stop();
-      await client.query('alter table subscriptions enable trigger user');
-      await client.query('alter table mrr_movements enable trigger user');
-      await client.query('analyze subscriptions; analyze mrr_movements');
+      const seedSeconds = await seedInChunks(client, {
+        label: 'subscriptions and movements',
+        total,
+        triggersOff: ['subscriptions', 'mrr_movements'],
+        analyze: ['subscriptions', 'mrr_movements'],
+        chunk: (lo, hi) => client.query(SEED_SQL, [lo, hi, from.toISOString()]),
+      });
       const movements = Number((await client.query<{ n: string }>('select count(*) as n from mrr_movements')).rows[0]!.n);
-      const seedSeconds = (performance.now() - seedStart) / 1000;
       ctx.log(`seeded ${total.toLocaleString('en-US')} subscriptions and ${movements.toLocaleString('en-US')} movements in ${seedSeconds.toFixed(1)} s`);
 
-      const orm = await openOrm({ databaseUrl: db.url, migrate: false });
+      const orm = await openOrm({ databaseUrl, migrate: false });
       let rebuildSeconds: number;
       try {
         const t0 = performance.now();
@@ -182,18 +156,8 @@ export const part: BenchPart = {
       }
       baselineTimes.sort((a, b) => a - b);
 
-      gateway = await h.startGateway({ databaseUrl: db.url, stripeApiBase: emus.gatewayBase });
-      const token = await h.adminToken();
-      const ask = async (): Promise<GqlPoint[]> => {
-        const res = await fetch(`${gateway!.url}/graphql`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-          body: JSON.stringify({ query: REVENUE_QUERY, variables: { from: from.toISOString(), to: to.toISOString() } }),
-        });
-        const body = (await res.json()) as { data?: { revenue: GqlPoint[] }; errors?: unknown };
-        if (!res.ok || body.errors || !body.data) throw new Error(`revenue query failed (${res.status}): ${JSON.stringify(body.errors ?? body).slice(0, 500)}`);
-        return body.data.revenue;
-      };
+      const gateway = await startGateway();
+      const ask = async () => (await gateway<{ revenue: GqlPoint[] }>(REVENUE_QUERY, { from: from.toISOString(), to: to.toISOString() })).revenue;
       const answer = await ask();
       const flat = (p: GqlPoint) => [p.periodStart, p.currency, p.mrr.amount, p.newMrr.amount, p.expansionMrr.amount, p.contractionMrr.amount, p.churnedMrr.amount,
         p.reactivationMrr.amount, p.netNewMrr.amount, p.customers, p.newCustomers, p.churnedCustomers, p.reactivatedCustomers, p.arpa.amount,
@@ -207,14 +171,7 @@ export const part: BenchPart = {
         const prev = answer.slice(0, i).filter((q) => q.currency === p.currency).at(-1);
         return (prev?.mrr.amount ?? p.mrr.amount - p.netNewMrr.amount) + p.netNewMrr.amount === p.mrr.amount;
       });
-      for (let i = 0; i < 20; i++) await ask(); // warm-up
-      const latencies: number[] = [];
-      for (let i = 0; i < requests; i++) {
-        const t = performance.now();
-        await ask();
-        latencies.push(performance.now() - t);
-      }
-      latencies.sort((a, b) => a - b);
+      const latencies = await timeSequential(ask, { requests });
       const p50 = pct(latencies, 50);
       const base50 = pct(baselineTimes, 50);
       const n = total.toLocaleString('en-US');
@@ -233,12 +190,7 @@ export const part: BenchPart = {
         { metric: `seed ${n} subscriptions + movements`, value: round1(seedSeconds), unit: 's' },
         { metric: 'rebuild rollups (rebuildRevenueRollups)', value: round1(rebuildSeconds), unit: 's' },
       ];
-    } finally {
-      await client.end().catch(() => {});
-      await gateway?.stop();
-      await emus.close();
-      await db.drop();
-    }
+    });
   },
 };
 

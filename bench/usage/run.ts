@@ -46,17 +46,22 @@ async function ledgerRows(db: pg.Client, customerId: string): Promise<number> {
   return Number((await db.query(`select count(*) as n from usage_records where customer_id = $1`, [customerId])).rows[0].n);
 }
 
+/** autocannon's options for POSTs to the gateway's /graphql with `token`, on `connections` keep-alive connections. */
+const graphqlLoad = (url: string, token: string, seconds: number, connections: number) => ({
+  url: `${url}/graphql`,
+  method: 'POST' as const,
+  connections,
+  duration: seconds,
+  headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+});
+
 /** Single reportUsage calls for `seconds` over `connections` keep-alive connections, each call a new key. */
 async function singleCalls(url: string, token: string, seconds: number, connections: number, tag: string): Promise<{ perSecond: number; acked: Set<string>; failed: number; p99: number }> {
   let n = 0;
   const acked = new Set<string>();
   let failed = 0;
   const result = await autocannon({
-    url: `${url}/graphql`,
-    method: 'POST',
-    connections,
-    duration: seconds,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    ...graphqlLoad(url, token, seconds, connections),
     requests: [
       {
         // One request in flight per connection: the connection's context remembers its key.
@@ -104,11 +109,7 @@ async function checkExactlyOnce(db: pg.Client, customerId: string, url: string, 
 async function gatewayFloor(url: string, token: string, seconds: number, connections: number, pid: number): Promise<string> {
   const cpu0 = await processCpuSeconds(pid);
   const result = await autocannon({
-    url: `${url}/graphql`,
-    method: 'POST',
-    connections,
-    duration: seconds,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    ...graphqlLoad(url, token, seconds, connections),
     body: '{"query":"{ __typename }"}',
   });
   const cpu = (await processCpuSeconds(pid)) - cpu0;
