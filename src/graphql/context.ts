@@ -25,6 +25,8 @@ import { UsageService } from '../billing/usage/usage-service.js';
 import { StripeCallBudget, withCallBudget } from '../stripe/call-budget.js';
 import { ApiKeyService } from '../billing/api-keys/api-key-service.js';
 import type { KeyVerifier } from '../billing/api-keys/verify-api-key.js';
+import { BillingEventAudience } from '../billing/customers/billing-event-audience.js';
+import { ParkedWebhookEvents } from '../billing/webhook-inbox/parked-webhook-events.js';
 
 export type Loaders = CustomerLoaders & PriceLoaders & BillingLoaders;
 
@@ -44,6 +46,10 @@ export interface GatewayServices {
   usage: UsageService;
   /** API keys: management and verification. */
   apiKeys: ApiKeyService;
+  /** Who receives which live billing event. */
+  billingEventAudience: BillingEventAudience;
+  /** Webhook events parked after repeated failures (admins). */
+  parkedWebhookEvents: ParkedWebhookEvents;
 }
 
 /** What lives for the whole process and every request needs. */
@@ -109,6 +115,8 @@ class LazyServices implements GatewayServices {
   #lifecycle?: SubscriptionLifecycleService;
   #usage?: UsageService;
   #apiKeys?: ApiKeyService;
+  #billingEventAudience?: BillingEventAudience;
+  #parkedWebhookEvents?: ParkedWebhookEvents;
 
   constructor(
     private readonly deps: AppDeps,
@@ -155,6 +163,12 @@ class LazyServices implements GatewayServices {
   }
   get apiKeys(): ApiKeyService {
     return (this.#apiKeys ??= new ApiKeyService(this.em, this.deps.config.sandbox, this.deps.keyVerifier));
+  }
+  get billingEventAudience(): BillingEventAudience {
+    return (this.#billingEventAudience ??= new BillingEventAudience(this.em));
+  }
+  get parkedWebhookEvents(): ParkedWebhookEvents {
+    return (this.#parkedWebhookEvents ??= new ParkedWebhookEvents(this.em));
   }
 }
 

@@ -1,8 +1,8 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
 import { getArgumentValues, isObjectType, type GraphQLResolveInfo } from 'graphql';
-import { Arg, Args, ArgsType, Ctx, Field, ID, Info, Int, Query, Resolver } from 'type-graphql';
-import { assertCustomerInScope, requireAdmin, resolveCustomerScope } from '../../auth/guard.js';
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, ID, Info, Int, Query, Resolver } from 'type-graphql';
+import { assertCustomerInScope, resolveCustomerScope } from '../../auth/guard.js';
 import type { Customer as CustomerRow } from '../../db/entities/customer.js';
 import type { GraphQLContext } from '../context.js';
 import { Customer, CustomerConnection } from '../types/customer.js';
@@ -36,6 +36,7 @@ class CustomersArgs {
 
 @Resolver(() => Customer)
 export class CustomerResolver {
+  @Authorized('customer', 'admin')
   @Query(() => Customer, {
     nullable: true,
     description: "No id: the caller's own customer (null before its first subscribe). With an id (cus_… or externalId): admins, or the caller itself.",
@@ -52,9 +53,9 @@ export class CustomerResolver {
     return row ? toCustomerNode(row) : null;
   }
 
+  @Authorized('admin')
   @Query(() => CustomerConnection, { nullable: true, description: 'Admins only. Newest first.' })
   async customers(@Args() { first, after, email }: CustomersArgs, @Ctx() ctx: GraphQLContext): Promise<CustomerConnection> {
-    requireAdmin(ctx.auth);
     const page = await ctx.services.customers.list({ first, after, email });
     return {
       edges: page.edges.map((e) => ({ cursor: e.cursor, node: toCustomerNode(e.node) })),

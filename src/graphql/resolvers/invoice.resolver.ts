@@ -1,7 +1,7 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
 import type { GraphQLResolveInfo } from 'graphql';
-import { Args, ArgsType, Ctx, Field, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
+import { Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
 import type { InvoicePage, InvoiceQueries, InvoiceStatusValue } from '../../billing/invoices/invoice-queries.js';
 import { resolveListScope } from '../../billing/subscriptions/queries/list-scope.js';
 import type { GraphQLContext } from '../context.js';
@@ -64,6 +64,7 @@ const EMPTY_PAGE: InvoicePage = { edges: [], hasNextPage: false, endCursor: null
 
 @Resolver(() => Invoice)
 export class InvoiceResolver {
+  @Authorized('customer', 'admin')
   @Query(() => InvoiceConnection, { nullable: true, description: "Newest first. Customers see their own; admins any customer's, or all without customerId." })
   async invoices(@Args() args: InvoicesArgs, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<InvoiceConnection> {
     const scope = await resolveListScope(ctx.auth, ctx.services.customers, args.customerId);

@@ -1,7 +1,6 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { Ctx, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
-import { requireAdmin } from '../../auth/guard.js';
+import { Authorized, Ctx, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import type { SignalBus } from '../../events/bus.js';
 import { TOPICS, type MilestonePayload, type MrrReportPayload } from '../../events/topics.js';
 import { toMoney } from '../../money.js';
@@ -48,17 +47,16 @@ type SubscribeData = SubscribeResolverData<unknown, Record<string, unknown>, Gra
 
 @Resolver()
 export class MrrResolver {
-  /** Admins only. */
+  @Authorized('admin')
   @Query(() => MrrReport, { nullable: true, description: 'Admins only: MRR per currency and plan.' })
   async mrr(@Ctx() ctx: GraphQLContext): Promise<MrrReport> {
-    requireAdmin(ctx.auth);
     return toMrrReportNode(await ctx.services.mrr.report(), ctx);
   }
 
+  @Authorized('admin')
   @Subscription(() => MrrReport, {
     description: 'Admins only.',
     subscribe: ({ context }: SubscribeData) => {
-      requireAdmin(context.auth);
       return signalBusOf(context).pubSub.subscribe(TOPICS.mrrUpdated);
     },
   })
@@ -66,10 +64,10 @@ export class MrrResolver {
     return toMrrReportNode(report, ctx);
   }
 
+  @Authorized('admin')
   @Subscription(() => Milestone, {
     description: 'Admins only.',
     subscribe: ({ context }: SubscribeData) => {
-      requireAdmin(context.auth);
       return signalBusOf(context).pubSub.subscribe(TOPICS.milestoneReached);
     },
   })

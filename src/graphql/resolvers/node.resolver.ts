@@ -1,7 +1,7 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { Arg, Ctx, ID, Query, Resolver } from 'type-graphql';
-import { assertCustomerInScope, requireViewer, resolveCustomerScope } from '../../auth/guard.js';
+import { Arg, Authorized, Ctx, ID, Query, Resolver } from 'type-graphql';
+import { assertCustomerInScope, resolveCustomerScope } from '../../auth/guard.js';
 import { resolveListScope } from '../../billing/subscriptions/queries/list-scope.js';
 import type { GraphQLContext } from '../context.js';
 import { toInvoice } from '../types/invoice.js';
@@ -11,6 +11,7 @@ import { toCustomerNode } from './customer.resolver.js';
 
 @Resolver()
 export class NodeResolver {
+  @Authorized('customer', 'admin')
   @Query(() => Node, {
     nullable: true,
     description:
@@ -25,19 +26,16 @@ export class NodeResolver {
         return row ? toCustomerNode(row) : null;
       }
       case 'BillingSubscription': {
-        requireViewer(ctx.auth);
         const row = await ctx.services.subscriptionQueries.byId(id);
         if (!row || !(await ownedByCaller(ctx, row.customerId))) return null;
         return toBillingSubscription(row);
       }
       case 'Invoice': {
-        requireViewer(ctx.auth);
         const row = await ctx.services.invoiceQueries.byId(id);
         if (!row || !(await ownedByCaller(ctx, row.customerId))) return null;
         return toInvoice(row);
       }
       default:
-        requireViewer(ctx.auth);
         return null;
     }
   }

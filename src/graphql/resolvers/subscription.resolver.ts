@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import type Stripe from 'stripe';
 import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
 import { resolveListScope } from '../../billing/subscriptions/queries/list-scope.js';
 import { customerMrr, subscriptionExactMrr, unexpandedItemPriceIds, type MrrPriceFacts } from '../../billing/subscriptions/queries/subscription-mrr.js';
 import type { SubscriptionStatusValue } from '../../billing/subscriptions/queries/subscription-queries.js';
@@ -87,6 +87,7 @@ const PRICED_PLAN_FIELDS: ReadonlySet<string> = new Set(['price', 'meters']);
 
 @Resolver(() => BillingSubscription)
 export class SubscriptionResolver {
+  @Authorized('customer', 'admin')
   @Query(() => [BillingSubscription], { nullable: true, description: "Newest first. Customers see their own; admins any customer's, or all without customerId." })
   async subscriptions(@Args() { customerId, status, first }: SubscriptionsArgs, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription[]> {
     const limit = first ?? SUBSCRIPTIONS_DEFAULT_FIRST;
