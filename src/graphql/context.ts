@@ -10,6 +10,7 @@ import type { Viewer } from '../auth/tokens.js';
 import type { Catalog } from '../billing/catalog.js';
 import { InvoiceQueries } from '../billing/invoices/invoice-queries.js';
 import { SubscriptionQueries } from '../billing/subscriptions/queries/subscription-queries.js';
+import { SubscriptionMrrReads } from '../billing/subscriptions/queries/subscription-mrr-reads.js';
 import { createCustomerLoaders, CustomerService, type CustomerLoaders } from '../billing/customers/customer-service.js';
 import { createPriceLoaders, PlanService, type PriceLoaders } from '../billing/plans/plan-service.js';
 import { MrrReportService } from '../billing/metrics/mrr-report.js';
@@ -46,6 +47,8 @@ export interface GatewayServices {
   usage: UsageService;
   /** API keys: management and verification. */
   apiKeys: ApiKeyService;
+  /** MRR of a subscription and of a customer. */
+  subscriptionMrr: SubscriptionMrrReads;
   /** Who receives which live billing event. */
   billingEventAudience: BillingEventAudience;
   /** Webhook events parked after repeated failures (admins). */
@@ -115,6 +118,7 @@ class LazyServices implements GatewayServices {
   #lifecycle?: SubscriptionLifecycleService;
   #usage?: UsageService;
   #apiKeys?: ApiKeyService;
+  #subscriptionMrr?: SubscriptionMrrReads;
   #billingEventAudience?: BillingEventAudience;
   #parkedWebhookEvents?: ParkedWebhookEvents;
 
@@ -163,6 +167,9 @@ class LazyServices implements GatewayServices {
   }
   get apiKeys(): ApiKeyService {
     return (this.#apiKeys ??= new ApiKeyService(this.em, this.deps.config.sandbox, this.deps.keyVerifier));
+  }
+  get subscriptionMrr(): SubscriptionMrrReads {
+    return (this.#subscriptionMrr ??= new SubscriptionMrrReads(this.subscriptionQueries, this.loaders, this.deps.catalog.plans[0]?.currency ?? 'usd'));
   }
   get billingEventAudience(): BillingEventAudience {
     return (this.#billingEventAudience ??= new BillingEventAudience(this.em));

@@ -5,7 +5,7 @@ import type { GraphQLContext } from '../context.js';
 import { STRIPE_CALLS } from '../limits.js';
 import { CancelInput, ChangePlanInput, PaymentFlow, ResumeArgs, SubscribeInput, UpcomingInvoiceArgs } from '../inputs/subscription.inputs.js';
 import { SubscribePayload } from '../inputs/payloads.js';
-import { Invoice, invoiceFromStripe } from '../types/invoice.js';
+import { Invoice, toUnstoredInvoice } from '../types/invoice.js';
 import { BillingSubscription, toBillingSubscription } from '../types/subscription.js';
 import { errorsDoc } from '../types/error-code.js';
 
@@ -62,7 +62,6 @@ export class SubscriptionMutationsResolver {
   @Extensions({ [STRIPE_CALLS]: 3 })
   @Query(() => Invoice, { nullable: true, description: 'Preview of the next invoice, with proration for a plan change when plan is given.' })
   async upcomingInvoice(@Args(() => UpcomingInvoiceArgs) args: UpcomingInvoiceArgs, @Ctx() ctx: GraphQLContext): Promise<Invoice | null> {
-    const preview = await ctx.services.lifecycle.previewUpcomingInvoice(ctx.auth, args);
-    return invoiceFromStripe(preview, `upcoming_in_${args.subscriptionId}`);
+    return toUnstoredInvoice(await ctx.services.lifecycle.previewUpcomingInvoice(ctx.auth, args));
   }
 }
