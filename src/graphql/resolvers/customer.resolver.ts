@@ -2,12 +2,12 @@
 import 'reflect-metadata';
 import { getArgumentValues, isObjectType, type GraphQLResolveInfo } from 'graphql';
 import { Arg, Args, ArgsType, Authorized, Ctx, Field, ID, Info, Int, Query, Resolver } from 'type-graphql';
-import { assertCustomerInScope, resolveCustomerScope } from '../../auth/guard.js';
 import type { Customer as CustomerRow } from '../../db/entities/customer.js';
 import type { GraphQLContext } from '../context.js';
 import { Customer, CustomerConnection } from '../types/customer.js';
 import { fieldsNamed, invoicePageWantsLines } from '../selection.js';
 import type { CustomerReadWants } from '../../billing/customers/customer-read.js';
+import { customerForViewer } from '../../billing/customers/customer-for-viewer.js';
 import { invoicePageShape, type InvoiceStatusValue } from '../../billing/invoices/invoice-queries.js';
 
 export function toCustomerNode(row: Omit<CustomerRow, 'raw'>): Customer {
@@ -46,10 +46,7 @@ export class CustomerResolver {
     @Ctx() ctx: GraphQLContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<Customer | null> {
-    const scope = resolveCustomerScope(ctx.auth, id);
-    // A customer token naming a cus_… id reads nothing more until the row proves it is its own.
-    const customers = ctx.services.customers;
-    const row = assertCustomerInScope(scope, await (scope.ownOnly ? customers.find(scope.ref) : customers.findWith(scope.ref, wantedReads(info))));
+    const row = await customerForViewer(ctx.services.customers, ctx.auth, id, wantedReads(info));
     return row ? toCustomerNode(row) : null;
   }
 

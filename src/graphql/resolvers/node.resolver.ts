@@ -1,8 +1,8 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
 import { Arg, Authorized, Ctx, ID, Query, Resolver } from 'type-graphql';
-import { assertCustomerInScope, resolveCustomerScope } from '../../auth/guard.js';
-import { resolveListScope } from '../../billing/subscriptions/queries/list-scope.js';
+import { customerForViewer } from '../../billing/customers/customer-for-viewer.js';
+import { ownedByViewer } from '../../billing/customers/owned-by-viewer.js';
 import type { GraphQLContext } from '../context.js';
 import { toInvoice } from '../types/invoice.js';
 import { Node, nodeTypeOfId } from '../types/node.js';
@@ -21,28 +21,21 @@ export class NodeResolver {
     const customers = ctx.services.customers;
     switch (nodeTypeOfId(id)) {
       case 'Customer': {
-        const scope = resolveCustomerScope(ctx.auth, id);
-        const row = assertCustomerInScope(scope, await customers.find(scope.ref));
+        const row = await customerForViewer(customers, ctx.auth, id);
         return row ? toCustomerNode(row) : null;
       }
       case 'BillingSubscription': {
         const row = await ctx.services.subscriptionQueries.byId(id);
-        if (!row || !(await ownedByCaller(ctx, row.customerId))) return null;
+        if (!row || !(await ownedByViewer(ctx.auth, customers, row.customerId))) return null;
         return toBillingSubscription(row);
       }
       case 'Invoice': {
         const row = await ctx.services.invoiceQueries.byId(id);
-        if (!row || !(await ownedByCaller(ctx, row.customerId))) return null;
+        if (!row || !(await ownedByViewer(ctx.auth, customers, row.customerId))) return null;
         return toInvoice(row);
       }
       default:
         return null;
     }
   }
-}
-
-/** Admins see every customer's objects; a customer token its own (another customer's answers FORBIDDEN). */
-async function ownedByCaller(ctx: GraphQLContext, customerId: string): Promise<boolean> {
-  const scope = await resolveListScope(ctx.auth, ctx.services.customers, customerId);
-  return scope.kind === 'customer' && scope.customerId === customerId;
 }

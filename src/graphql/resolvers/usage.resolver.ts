@@ -1,8 +1,7 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
 import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { assertCustomerInScope, resolveCustomerScope } from '../../auth/guard.js';
-import { notFound } from '../../errors.js';
+import { entitlementForViewer } from '../../billing/usage/entitlement-for-viewer.js';
 import type { GraphQLContext } from '../context.js';
 import { Customer } from '../types/customer.js';
 import { Entitlement, EntitlementReason, ReportUsageInput, UsageRecord, UsageSummary } from '../types/usage.js';
@@ -51,11 +50,7 @@ export class UsageResolver {
     description: 'May the customer use this feature (a plan feature or a meter id) now? Customers ask for themselves; admins name customerId (cus_… or externalId).',
   })
   async entitlement(@Args() { feature, customerId }: EntitlementArgs, @Ctx() ctx: GraphQLContext): Promise<Entitlement> {
-    const scope = resolveCustomerScope(ctx.auth, customerId);
-    const row = assertCustomerInScope(scope, await ctx.services.customers.find(scope.ref));
-    // An admin naming an unknown customer is told so; a caller with no billing customer yet is simply not entitled.
-    if (!row && customerId && scope.viewer.role === 'admin') throw notFound('Customer');
-    return toEntitlement(await ctx.services.usage.entitlement(row?.id ?? null, feature));
+    return toEntitlement(await entitlementForViewer(ctx.services, ctx.auth, { feature, customerId }));
   }
 }
 
