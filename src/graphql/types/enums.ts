@@ -1,25 +1,11 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { registerEnumType } from 'type-graphql';
+import { defineEnum, type ValueOf } from './define-enum.js';
 
 /**
  * The contract's enums. GraphQL values are upper case; the values are Stripe's lower-case
  * strings, so a Stripe status maps by value (`SubscriptionStatus.ACTIVE === 'active'`).
  */
-
-/** Each GraphQL value (in schema order) with what resolvers hold and the value's description. */
-type EnumValues = Record<string, readonly [value: string, description: string]>;
-
-/** A GraphQL enum declared once: registered with type-graphql, answered as `{ NAME: value }`. */
-function defineEnum<const V extends EnumValues>(name: string, description: string, values: V): { readonly [K in keyof V]: V[K][0] } {
-  const entries = Object.entries(values);
-  const enumObject: Record<string, string> = Object.fromEntries(entries.map(([key, [value]]) => [key, value]));
-  const valuesConfig = Object.fromEntries(entries.map(([key, [, text]]) => [key, { description: text }]));
-  registerEnumType(enumObject, { name, description, valuesConfig });
-  return enumObject as { readonly [K in keyof V]: V[K][0] };
-}
-
-type ValueOf<T> = T[keyof T];
 
 export const BillingInterval = defineEnum('BillingInterval', 'How often a plan bills.', {
   DAY: ['day', 'Daily.'],
