@@ -56,9 +56,7 @@ export class MrrResolver {
   @Authorized('admin')
   @Subscription(() => MrrReport, {
     description: 'Admins only.',
-    subscribe: ({ context }: SubscribeData) => {
-      return signalBusOf(context).pubSub.subscribe(TOPICS.mrrUpdated);
-    },
+    subscribe: ({ context }: SubscribeData) => signalBusOf(context).pubSub.subscribe(TOPICS.mrrUpdated),
   })
   mrrUpdated(@Root() report: MrrReportPayload, @Ctx() ctx: GraphQLContext): Promise<MrrReport> {
     return toMrrReportNode(report, ctx);
@@ -67,9 +65,7 @@ export class MrrResolver {
   @Authorized('admin')
   @Subscription(() => Milestone, {
     description: 'Admins only.',
-    subscribe: ({ context }: SubscribeData) => {
-      return signalBusOf(context).pubSub.subscribe(TOPICS.milestoneReached);
-    },
+    subscribe: ({ context }: SubscribeData) => signalBusOf(context).pubSub.subscribe(TOPICS.milestoneReached),
   })
   milestoneReached(@Root() milestone: MilestonePayload): Milestone {
     return toMilestoneNode(milestone);
