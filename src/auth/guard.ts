@@ -21,7 +21,7 @@ export interface Authentication {
 export type Access = Role | 'anonymous';
 
 /** A customer or admin token: what every read and write of billing data needs. */
-export const VIEWER_ROLES: readonly Access[] = ['customer', 'admin'];
+const VIEWER_ROLES: readonly Access[] = ['customer', 'admin'];
 
 /**
  * The caller when its role is one of `allowed`; else UNAUTHENTICATED (no valid token, with the
