@@ -35,7 +35,8 @@ export class InvoiceLine {
 /**
  * An invoice. Build it with `toInvoice(row)` from an `invoices` mirror row (its lines are loaded
  * lazily through the request's DataLoader), or with `toUnstoredInvoice(preview)` from an invoice
- * that is not stored (an upcoming invoice preview): then its lines come with it. `lines`, `customer` and `subscription` are field resolvers (InvoiceResolver).
+ * that is not stored (an upcoming invoice preview): then its lines come with it. `lines`, `customer`
+ * and `subscription` are field resolvers (InvoiceResolver).
  */
 @ObjectType({ implements: Node, description: "A Stripe invoice, read from the gateway's mirror." })
 export class Invoice implements Node {
