@@ -1,13 +1,14 @@
 /**
- * The one place that decides who may act on which customer. Every resolver goes through here.
+ * The one place that decides who may act on which customer. Resolvers declare the roles a field lets
+ * in (`@Authorized`, checked with `authorize`); services check whose data it is (`resolveCustomerScope`).
  *
  * - no valid token → UNAUTHENTICATED (with the verifier's reason when a token was sent);
  * - a customer token acts on its own customer only (externalId === sub);
  * - an admin token may name any customer, by Stripe id (cus_…) or externalId;
  * - a service token may only verify API keys (`requireVerifier`): everything else is FORBIDDEN.
  */
-import { AppError, forbidden, unauthenticated } from '../errors.js';
-import type { Viewer } from './tokens.js';
+import { forbidden, unauthenticated, type AppError } from '../errors.js';
+import type { Role, Viewer } from './tokens.js';
 
 /** What the request carried: a verified viewer, or the reason a sent token was rejected. */
 export interface Authentication {
@@ -16,25 +17,36 @@ export interface Authentication {
   error?: AppError;
 }
 
-export function requireViewer(auth: Authentication): Viewer {
-  if (auth.viewer) {
-    if (auth.viewer.role === 'service') throw forbidden('A service token may only verify API keys');
-    return auth.viewer;
+/** Who a declaration lets in: a token's role, or `anonymous` (no valid token) for public reads. */
+export type Access = Role | 'anonymous';
+
+/** A customer or admin token: what every read and write of billing data needs. */
+const VIEWER_ROLES: readonly Access[] = ['customer', 'admin'];
+
+/**
+ * The caller when its role is one of `allowed`; else UNAUTHENTICATED (no valid token, with the
+ * verifier's reason) or FORBIDDEN with the message naming what was missing. Null only for a public
+ * (`anonymous`) call without a token.
+ */
+export function authorize(auth: Authentication, allowed: readonly Access[]): Viewer | null {
+  const viewer = auth.viewer;
+  if (!viewer) {
+    if (allowed.includes('anonymous')) return null;
+    throw auth.error ?? unauthenticated();
   }
-  throw auth.error ?? unauthenticated();
+  if (allowed.includes(viewer.role)) return viewer;
+  if (viewer.role === 'service') throw forbidden('A service token may only verify API keys');
+  if (allowed.includes('service')) throw forbidden('Verifying API keys needs a service or admin token');
+  throw forbidden('Admin token required');
+}
+
+export function requireViewer(auth: Authentication): Viewer {
+  return authorize(auth, VIEWER_ROLES)!;
 }
 
 /** API key verification: service and admin tokens only. */
 export function requireVerifier(auth: Authentication): Viewer {
-  if (!auth.viewer) throw auth.error ?? unauthenticated();
-  if (auth.viewer.role !== 'service' && auth.viewer.role !== 'admin') throw forbidden('Verifying API keys needs a service or admin token');
-  return auth.viewer;
-}
-
-export function requireAdmin(auth: Authentication): Viewer {
-  const viewer = requireViewer(auth);
-  if (viewer.role !== 'admin') throw forbidden('Admin token required');
-  return viewer;
+  return authorize(auth, ['service', 'admin'])!;
 }
 
 export type CustomerRef = { kind: 'stripeId'; id: string } | { kind: 'externalId'; externalId: string };

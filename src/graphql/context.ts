@@ -10,6 +10,7 @@ import type { Viewer } from '../auth/tokens.js';
 import type { Catalog } from '../billing/catalog.js';
 import { InvoiceQueries } from '../billing/invoices/invoice-queries.js';
 import { SubscriptionQueries } from '../billing/subscriptions/queries/subscription-queries.js';
+import { SubscriptionMrrReads } from '../billing/subscriptions/queries/subscription-mrr-reads.js';
 import { createCustomerLoaders, CustomerService, type CustomerLoaders } from '../billing/customers/customer-service.js';
 import { createPriceLoaders, PlanService, type PriceLoaders } from '../billing/plans/plan-service.js';
 import { MrrReportService } from '../billing/metrics/mrr-report.js';
@@ -25,6 +26,8 @@ import { UsageService } from '../billing/usage/usage-service.js';
 import { StripeCallBudget, withCallBudget } from '../stripe/call-budget.js';
 import { ApiKeyService } from '../billing/api-keys/api-key-service.js';
 import type { KeyVerifier } from '../billing/api-keys/verify-api-key.js';
+import { BillingEventAudience } from '../billing/customers/billing-event-audience.js';
+import { ParkedWebhookEvents } from '../billing/webhook-inbox/parked-webhook-events.js';
 
 export type Loaders = CustomerLoaders & PriceLoaders & BillingLoaders;
 
@@ -44,6 +47,12 @@ export interface GatewayServices {
   usage: UsageService;
   /** API keys: management and verification. */
   apiKeys: ApiKeyService;
+  /** MRR of a subscription and of a customer. */
+  subscriptionMrr: SubscriptionMrrReads;
+  /** Who receives which live billing event. */
+  billingEventAudience: BillingEventAudience;
+  /** Webhook events parked after repeated failures (admins). */
+  parkedWebhookEvents: ParkedWebhookEvents;
 }
 
 /** What lives for the whole process and every request needs. */
@@ -109,6 +118,9 @@ class LazyServices implements GatewayServices {
   #lifecycle?: SubscriptionLifecycleService;
   #usage?: UsageService;
   #apiKeys?: ApiKeyService;
+  #subscriptionMrr?: SubscriptionMrrReads;
+  #billingEventAudience?: BillingEventAudience;
+  #parkedWebhookEvents?: ParkedWebhookEvents;
 
   constructor(
     private readonly deps: AppDeps,
@@ -155,6 +167,15 @@ class LazyServices implements GatewayServices {
   }
   get apiKeys(): ApiKeyService {
     return (this.#apiKeys ??= new ApiKeyService(this.em, this.deps.config.sandbox, this.deps.keyVerifier));
+  }
+  get subscriptionMrr(): SubscriptionMrrReads {
+    return (this.#subscriptionMrr ??= new SubscriptionMrrReads(this.subscriptionQueries, this.loaders, this.deps.catalog.plans[0]?.currency ?? 'usd'));
+  }
+  get billingEventAudience(): BillingEventAudience {
+    return (this.#billingEventAudience ??= new BillingEventAudience(this.em));
+  }
+  get parkedWebhookEvents(): ParkedWebhookEvents {
+    return (this.#parkedWebhookEvents ??= new ParkedWebhookEvents(this.em));
   }
 }
 

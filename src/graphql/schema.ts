@@ -22,6 +22,7 @@ import { SubscriptionMutationsResolver } from './resolvers/subscription-mutation
 import { CustomerSubscriptionsResolver, SubscriptionResolver } from './resolvers/subscription.resolver.js';
 import { CustomerUsageResolver, UsageResolver } from './resolvers/usage.resolver.js';
 import { UsageFlushResolver } from './resolvers/usage-flush.resolver.js';
+import { gatewayAuthChecker } from './auth-checker.js';
 import { DateTimeScalar } from './scalars.js';
 import { ErrorCodeEnum } from './types/error-code.js';
 import './types/enums.js';
@@ -72,6 +73,8 @@ export async function buildGatewaySchema(options: GatewaySchemaOptions = {}): Pr
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     // Input checks are explicit in services (BAD_USER_INPUT naming the field), not class-validator.
     validate: false,
+    // `@Authorized(roles)` on a field: checked before its resolver (or subscribe) runs.
+    authChecker: gatewayAuthChecker,
     // type-graphql wants a PubSub once any @Subscription exists; the live ones read the server's bus (AppDeps.bus).
     pubSub: options.pubSub ?? createPubSub(),
   });

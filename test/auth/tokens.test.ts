@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertCustomerInScope, resolveCustomerScope } from '../../src/auth/guard.js';
+import { assertCustomerInScope, authorize, resolveCustomerScope } from '../../src/auth/guard.js';
 import { createTokenVerifier, signDevToken, type Viewer } from '../../src/auth/tokens.js';
 import { AppError } from '../../src/graphql/errors.js';
 
@@ -138,6 +138,34 @@ describe('customer scope guard', () => {
     expect(() => resolveCustomerScope({ viewer: null })).toThrow(expect.objectContaining({ code: 'UNAUTHENTICATED' }));
     const reason = new AppError('UNAUTHENTICATED', 'Token expired');
     expect(() => resolveCustomerScope({ viewer: null, error: reason })).toThrow('Token expired');
+  });
+});
+
+describe('authorize (what @Authorized roles check)', () => {
+  const as = (role: Viewer['role']) => ({ viewer: { sub: 'x', role } });
+  const refusal = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      return [(e as AppError).code, (e as AppError).message];
+    }
+    return null;
+  };
+
+  it('lets in the listed roles, and a public field anyone without a token', () => {
+    expect(authorize(as('admin'), ['admin'])).toEqual({ sub: 'x', role: 'admin' });
+    expect(authorize(as('customer'), ['customer', 'admin'])).toEqual({ sub: 'x', role: 'customer' });
+    expect(authorize(as('service'), ['service', 'admin'])).toEqual({ sub: 'x', role: 'service' });
+    expect(authorize({ viewer: null, error: new AppError('UNAUTHENTICATED', 'Token expired') }, ['anonymous', 'customer', 'admin'])).toBeNull();
+  });
+
+  it('refuses the others with the message naming what was missing', () => {
+    expect(refusal(() => authorize(as('customer'), ['admin']))).toEqual(['FORBIDDEN', 'Admin token required']);
+    expect(refusal(() => authorize(as('service'), ['admin']))).toEqual(['FORBIDDEN', 'A service token may only verify API keys']);
+    expect(refusal(() => authorize(as('service'), ['anonymous', 'customer', 'admin']))).toEqual(['FORBIDDEN', 'A service token may only verify API keys']);
+    expect(refusal(() => authorize(as('customer'), ['service', 'admin']))).toEqual(['FORBIDDEN', 'Verifying API keys needs a service or admin token']);
+    expect(refusal(() => authorize({ viewer: null }, ['customer', 'admin']))?.[0]).toBe('UNAUTHENTICATED');
+    expect(refusal(() => authorize({ viewer: null, error: new AppError('UNAUTHENTICATED', 'Token expired') }, ['admin']))).toEqual(['UNAUTHENTICATED', 'Token expired']);
   });
 });
 

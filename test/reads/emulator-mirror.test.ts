@@ -5,7 +5,8 @@
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXTERNAL_ID_METADATA_KEY, SUBSCRIPTION_MIRROR_EXPAND, upsertCustomer, upsertInvoice, upsertSubscription } from '../../src/stripe/mirror/index.js';
-import { invoiceFromStripe } from '../../src/graphql/types/invoice.js';
+import { unstoredInvoiceOf } from '../../src/billing/invoices/invoice-view.js';
+import { toUnstoredInvoice } from '../../src/graphql/types/invoice.js';
 import { startTestGateway, type TestGateway } from '../http/harness.js';
 import { JAN_1_2026, mirrorWorld, type MirrorWorld } from '../mirror/support.js';
 import { advanceClock } from '../support/test-clock.js';
@@ -122,7 +123,7 @@ describe('mirrored emulator objects over GraphQL', () => {
       subscription: sub.id,
       subscription_details: { items: [{ id: sub.items.data[0]!.id, price: w.prices.get('pro_yearly')!.id, quantity: 3 }] },
     });
-    const node = invoiceFromStripe(preview, `upcoming_${sub.id}`);
+    const node = toUnstoredInvoice(unstoredInvoiceOf(preview, `upcoming_${sub.id}`));
     expect(node.id).toBe(preview.id ?? `upcoming_${sub.id}`);
     expect(node.total).toMatchObject({ amount: preview.total, currency: preview.currency });
     expect(node.amountDue.amount).toBe(preview.amount_due);

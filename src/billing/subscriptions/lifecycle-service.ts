@@ -2,7 +2,6 @@
  * The write side of the subscription lifecycle as one per-request service (what resolvers call):
  * each method is one use case module; this class only carries the request's dependencies.
  */
-import type Stripe from 'stripe';
 import type { Authentication } from '../../auth/guard.js';
 import { createCheckoutSession, type CheckoutSessionOutcome, type CreateCheckoutSessionInput } from '../sessions/create-checkout-session.js';
 import { createPortalSession, type CreatePortalSessionInput, type PortalSessionOutcome } from '../sessions/create-portal-session.js';
@@ -14,6 +13,7 @@ import { resume, type ResumeInput } from './resume.js';
 import { subscribe, type SubscribeInput, type SubscribeOutcome } from './subscribe.js';
 import { mirroredSubscription } from './write-through.js';
 import type { Subscription } from '../../db/entities/subscription.js';
+import type { UnstoredInvoice } from '../invoices/invoice-view.js';
 
 export class SubscriptionLifecycleService {
   constructor(private readonly deps: LifecycleDeps) {}
@@ -30,7 +30,7 @@ export class SubscriptionLifecycleService {
   resume(auth: Authentication, input: ResumeInput): Promise<SubscriptionOutcome> {
     return resume(this.deps, auth, input);
   }
-  previewUpcomingInvoice(auth: Authentication, input: PreviewUpcomingInvoiceInput): Promise<Stripe.Invoice> {
+  previewUpcomingInvoice(auth: Authentication, input: PreviewUpcomingInvoiceInput): Promise<UnstoredInvoice> {
     return previewUpcomingInvoice(this.deps, auth, input);
   }
   createPortalSession(auth: Authentication, input: CreatePortalSessionInput): Promise<PortalSessionOutcome> {

@@ -3,9 +3,11 @@
  * never stored. Without a plan or quantity: the next renewal invoice. With them: what `changePlan` with
  * the same arguments would bill, computed by the same rules (`plan-change.ts`): for an upgrade the
  * invoice issued at once (the proration lines), for a downgrade the next renewal with its credit lines.
+ * Answered as an invoice mapped like a mirrored one.
  */
 import type Stripe from 'stripe';
 import type { Authentication } from '../../auth/guard.js';
+import { unstoredInvoiceOf, type UnstoredInvoice } from '../invoices/invoice-view.js';
 import { callStripe } from '../stripe-errors.js';
 import { requireStripe, type LifecycleDeps } from './lifecycle-deps.js';
 import { loadOwnedSubscription } from './owned-subscription.js';
@@ -19,7 +21,7 @@ export interface PreviewUpcomingInvoiceInput {
   prorationDate?: Date | null;
 }
 
-export async function previewUpcomingInvoice(deps: LifecycleDeps, auth: Authentication, input: PreviewUpcomingInvoiceInput): Promise<Stripe.Invoice> {
+export async function previewUpcomingInvoice(deps: LifecycleDeps, auth: Authentication, input: PreviewUpcomingInvoiceInput): Promise<UnstoredInvoice> {
   const { subscription: sub, customerId } = await loadOwnedSubscription(deps, auth, input.subscriptionId);
   const stripe = requireStripe(deps);
   const params: Stripe.InvoiceCreatePreviewParams = { customer: customerId, subscription: sub.id };
@@ -34,8 +36,9 @@ export async function previewUpcomingInvoice(deps: LifecycleDeps, auth: Authenti
       };
     }
   }
-  return callStripe(() => stripe.invoices.createPreview(params), {
+  const preview = await callStripe(() => stripe.invoices.createPreview(params), {
     operation: 'invoices.createPreview',
     fields: { 'subscription_details[proration_date]': 'prorationDate', subscription_details: 'plan' },
   });
+  return unstoredInvoiceOf(preview, `upcoming_in_${input.subscriptionId}`);
 }

@@ -11,6 +11,7 @@ import type { Em } from '../../db/orm.js';
 import { badUserInput } from '../../errors.js';
 import type { AccessStateValue } from '../access/access-state.js';
 import type { Catalog } from '../catalog.js';
+import { readUsageFlushStatus, type LedgerStats } from './flush-status.js';
 import { decideEntitlement, type EntitlementView } from './entitlements.js';
 import { catalogIndex } from './metered-customers.js';
 import { reportUsage, type UsageRecordView } from './report-usage.js';
@@ -37,6 +38,11 @@ export class UsageService {
     private readonly onRecorded: () => void = () => {},
   ) {
     this.quantities = new DataLoader((keys) => batchUsageQuantities(em, keys), { cacheKeyFn: usageQuantityCacheKey });
+  }
+
+  /** How far sending usage to Stripe is behind (the admin view). */
+  flushStatus(): Promise<LedgerStats> {
+    return readUsageFlushStatus(this.em);
   }
 
   async report(auth: Authentication, input: UsageInput): Promise<UsageRecordView> {

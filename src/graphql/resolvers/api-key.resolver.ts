@@ -1,6 +1,6 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { ApiKeyView } from '../../billing/api-keys/key-rows.js';
 import type { GraphQLContext } from '../context.js';
 import { ApiKey, ApiKeySecret, ApiKeyVerification, ApiKeyVerificationCode, CreateApiKeyInput } from '../types/api-key.js';
@@ -34,15 +34,17 @@ class VerifyApiKeyArgs {
   requestId?: string | null;
 }
 
-/** createApiKey, rollApiKey, revokeApiKey and verifyApiKey: parse, authorise (in the service), call the service. */
+/** createApiKey, rollApiKey, revokeApiKey and verifyApiKey: parse, authorise (declared; the service checks whose key it is), call the service. */
 @Resolver(() => ApiKey)
 export class ApiKeyResolver {
+  @Authorized('customer', 'admin')
   @Mutation(() => ApiKeySecret, { nullable: true, description: 'A new API key; the secret is in the answer once (customers for themselves; admins name customerId).' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND', 'CONFLICT') })
   async createApiKey(@Arg('input', () => CreateApiKeyInput, { description: 'The new key.' }) input: CreateApiKeyInput, @Ctx() ctx: GraphQLContext): Promise<ApiKeySecret> {
     const { apiKey, secret } = await ctx.services.apiKeys.create(ctx.auth, input);
     return { apiKey: toApiKeyNode(apiKey), secret };
   }
 
+  @Authorized('customer', 'admin')
   @Mutation(() => ApiKeySecret, { nullable: true, description: 'A new secret for the same key; the old secret stops working at once.' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT') })
   async rollApiKey(
     @Arg('id', () => ID, { description: "The key's id." }) id: string,
@@ -53,11 +55,13 @@ export class ApiKeyResolver {
     return { apiKey: toApiKeyNode(apiKey), secret };
   }
 
+  @Authorized('customer', 'admin')
   @Mutation(() => ApiKey, { nullable: true, description: 'Ends the key; it stays listed with revokedAt set.' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND') })
   async revokeApiKey(@Arg('id', () => ID, { description: "The key's id." }) id: string, @Ctx() ctx: GraphQLContext): Promise<ApiKey> {
     return toApiKeyNode(await ctx.services.apiKeys.revoke(ctx.auth, id));
   }
 
+  @Authorized('service', 'admin')
   @Query(() => ApiKeyVerification, { description: 'Service and admin tokens only: the same check as POST /v1/keys/verify.' })
   async verifyApiKey(@Args() args: VerifyApiKeyArgs, @Ctx() ctx: GraphQLContext): Promise<ApiKeyVerification> {
     const v = await ctx.services.apiKeys.verify(ctx.auth, args);

@@ -1,13 +1,13 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
 import { getArgumentValues, isObjectType, type GraphQLResolveInfo } from 'graphql';
-import { Arg, Args, ArgsType, Ctx, Field, ID, Info, Int, Query, Resolver } from 'type-graphql';
-import { assertCustomerInScope, requireAdmin, resolveCustomerScope } from '../../auth/guard.js';
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, ID, Info, Int, Query, Resolver } from 'type-graphql';
 import type { Customer as CustomerRow } from '../../db/entities/customer.js';
 import type { GraphQLContext } from '../context.js';
 import { Customer, CustomerConnection } from '../types/customer.js';
 import { fieldsNamed, invoicePageWantsLines } from '../selection.js';
 import type { CustomerReadWants } from '../../billing/customers/customer-read.js';
+import { customerForViewer } from '../../billing/customers/customer-for-viewer.js';
 import { invoicePageShape, type InvoiceStatusValue } from '../../billing/invoices/invoice-queries.js';
 
 export function toCustomerNode(row: Omit<CustomerRow, 'raw'>): Customer {
@@ -36,6 +36,7 @@ class CustomersArgs {
 
 @Resolver(() => Customer)
 export class CustomerResolver {
+  @Authorized('customer', 'admin')
   @Query(() => Customer, {
     nullable: true,
     description: "No id: the caller's own customer (null before its first subscribe). With an id (cus_… or externalId): admins, or the caller itself.",
@@ -45,16 +46,13 @@ export class CustomerResolver {
     @Ctx() ctx: GraphQLContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<Customer | null> {
-    const scope = resolveCustomerScope(ctx.auth, id);
-    // A customer token naming a cus_… id reads nothing more until the row proves it is its own.
-    const customers = ctx.services.customers;
-    const row = assertCustomerInScope(scope, await (scope.ownOnly ? customers.find(scope.ref) : customers.findWith(scope.ref, wantedReads(info))));
+    const row = await customerForViewer(ctx.services.customers, ctx.auth, id, wantedReads(info));
     return row ? toCustomerNode(row) : null;
   }
 
+  @Authorized('admin')
   @Query(() => CustomerConnection, { nullable: true, description: 'Admins only. Newest first.' })
   async customers(@Args() { first, after, email }: CustomersArgs, @Ctx() ctx: GraphQLContext): Promise<CustomerConnection> {
-    requireAdmin(ctx.auth);
     const page = await ctx.services.customers.list({ first, after, email });
     return {
       edges: page.edges.map((e) => ({ cursor: e.cursor, node: toCustomerNode(e.node) })),

@@ -1,9 +1,9 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
 import type { GraphQLResolveInfo } from 'graphql';
-import { Args, ArgsType, Ctx, Field, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
-import type { InvoicePage, InvoiceQueries, InvoiceStatusValue } from '../../billing/invoices/invoice-queries.js';
-import { resolveListScope } from '../../billing/subscriptions/queries/list-scope.js';
+import { Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
+import type { InvoiceStatusValue } from '../../billing/invoices/invoice-queries.js';
+import { customerInvoices, listInvoices, type InvoiceListing } from '../../billing/invoices/list-invoices.js';
 import type { GraphQLContext } from '../context.js';
 import { Customer } from '../types/customer.js';
 import { InvoiceStatus } from '../types/enums.js';
@@ -40,40 +40,21 @@ class CustomerInvoicesArgs {
   status?: InvoiceStatus | null;
 }
 
-function toConnection(page: InvoicePage, loadTotalCount: () => Promise<number>, after: string | null | undefined): InvoiceConnection {
+function toConnection({ page, totalCount }: InvoiceListing, after: string | null | undefined): InvoiceConnection {
   return Object.assign(new InvoiceConnection(), {
     edges: page.edges.map((e) => ({ cursor: e.cursor, node: toInvoice(e.node) })),
     pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor, hasPreviousPage: after != null, startCursor: page.edges[0]?.cursor ?? null },
-    loadTotalCount,
+    loadTotalCount: totalCount,
   });
 }
 
-function customerInvoices(
-  q: InvoiceQueries,
-  customerId: string,
-  args: { first?: number | null; after?: string | null; status?: InvoiceStatus | null },
-  withLines: boolean,
-): Promise<InvoiceConnection> {
-  const status = (args.status ?? null) as InvoiceStatusValue | null;
-  return q
-    .pageForCustomer(customerId, { first: args.first, after: args.after, status, withLines })
-    .then((page) => toConnection(page, () => q.countForCustomer(customerId, status), args.after));
-}
-
-const EMPTY_PAGE: InvoicePage = { edges: [], hasNextPage: false, endCursor: null };
-
 @Resolver(() => Invoice)
 export class InvoiceResolver {
+  @Authorized('customer', 'admin')
   @Query(() => InvoiceConnection, { nullable: true, description: "Newest first. Customers see their own; admins any customer's, or all without customerId." })
   async invoices(@Args() args: InvoicesArgs, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<InvoiceConnection> {
-    const scope = await resolveListScope(ctx.auth, ctx.services.customers, args.customerId);
-    const q = ctx.services.invoiceQueries;
-    if (scope.kind === 'customer') return customerInvoices(q, scope.customerId, args, invoicePageWantsLines(info));
     const status = (args.status ?? null) as InvoiceStatusValue | null;
-    if (scope.kind === 'all') return toConnection(await q.pageAll({ first: args.first, after: args.after, status }), () => q.countAll(status), args.after);
-    // No customer yet: still validate the arguments, so bad input is reported the same way.
-    await q.validatePageArgs({ first: args.first, after: args.after });
-    return toConnection(EMPTY_PAGE, async () => 0, args.after);
+    return toConnection(await listInvoices(ctx.services, ctx.auth, { ...args, status, withLines: invoicePageWantsLines(info) }), args.after);
   }
 
   @FieldResolver(() => [InvoiceLine], { description: "In Stripe's order." })
@@ -107,7 +88,8 @@ export class InvoiceConnectionResolver {
 @Resolver(() => Customer)
 export class CustomerInvoicesResolver {
   @FieldResolver(() => InvoiceConnection, { description: 'Newest first.' })
-  invoices(@Root() customer: Customer, @Args() args: CustomerInvoicesArgs, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<InvoiceConnection> {
-    return customerInvoices(ctx.services.invoiceQueries, customer.id, args, invoicePageWantsLines(info));
+  async invoices(@Root() customer: Customer, @Args() args: CustomerInvoicesArgs, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<InvoiceConnection> {
+    const status = (args.status ?? null) as InvoiceStatusValue | null;
+    return toConnection(await customerInvoices(ctx.services.invoiceQueries, customer.id, { ...args, status, withLines: invoicePageWantsLines(info) }), args.after);
   }
 }

@@ -1,7 +1,6 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { Ctx, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
-import { requireAdmin } from '../../auth/guard.js';
+import { Authorized, Ctx, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import type { SignalBus } from '../../events/bus.js';
 import { TOPICS, type MilestonePayload, type MrrReportPayload } from '../../events/topics.js';
 import { toMoney } from '../../money.js';
@@ -48,30 +47,25 @@ type SubscribeData = SubscribeResolverData<unknown, Record<string, unknown>, Gra
 
 @Resolver()
 export class MrrResolver {
-  /** Admins only. */
+  @Authorized('admin')
   @Query(() => MrrReport, { nullable: true, description: 'Admins only: MRR per currency and plan.' })
   async mrr(@Ctx() ctx: GraphQLContext): Promise<MrrReport> {
-    requireAdmin(ctx.auth);
     return toMrrReportNode(await ctx.services.mrr.report(), ctx);
   }
 
+  @Authorized('admin')
   @Subscription(() => MrrReport, {
     description: 'Admins only.',
-    subscribe: ({ context }: SubscribeData) => {
-      requireAdmin(context.auth);
-      return signalBusOf(context).pubSub.subscribe(TOPICS.mrrUpdated);
-    },
+    subscribe: ({ context }: SubscribeData) => signalBusOf(context).pubSub.subscribe(TOPICS.mrrUpdated),
   })
   mrrUpdated(@Root() report: MrrReportPayload, @Ctx() ctx: GraphQLContext): Promise<MrrReport> {
     return toMrrReportNode(report, ctx);
   }
 
+  @Authorized('admin')
   @Subscription(() => Milestone, {
     description: 'Admins only.',
-    subscribe: ({ context }: SubscribeData) => {
-      requireAdmin(context.auth);
-      return signalBusOf(context).pubSub.subscribe(TOPICS.milestoneReached);
-    },
+    subscribe: ({ context }: SubscribeData) => signalBusOf(context).pubSub.subscribe(TOPICS.milestoneReached),
   })
   milestoneReached(@Root() milestone: MilestonePayload): Milestone {
     return toMilestoneNode(milestone);

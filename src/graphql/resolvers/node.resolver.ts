@@ -1,8 +1,8 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { Arg, Ctx, ID, Query, Resolver } from 'type-graphql';
-import { assertCustomerInScope, requireViewer, resolveCustomerScope } from '../../auth/guard.js';
-import { resolveListScope } from '../../billing/subscriptions/queries/list-scope.js';
+import { Arg, Authorized, Ctx, ID, Query, Resolver } from 'type-graphql';
+import { customerForViewer } from '../../billing/customers/customer-for-viewer.js';
+import { ownedByViewer } from '../../billing/customers/owned-by-viewer.js';
 import type { GraphQLContext } from '../context.js';
 import { toInvoice } from '../types/invoice.js';
 import { Node, nodeTypeOfId } from '../types/node.js';
@@ -11,6 +11,7 @@ import { toCustomerNode } from './customer.resolver.js';
 
 @Resolver()
 export class NodeResolver {
+  @Authorized('customer', 'admin')
   @Query(() => Node, {
     nullable: true,
     description:
@@ -20,31 +21,21 @@ export class NodeResolver {
     const customers = ctx.services.customers;
     switch (nodeTypeOfId(id)) {
       case 'Customer': {
-        const scope = resolveCustomerScope(ctx.auth, id);
-        const row = assertCustomerInScope(scope, await customers.find(scope.ref));
+        const row = await customerForViewer(customers, ctx.auth, id);
         return row ? toCustomerNode(row) : null;
       }
       case 'BillingSubscription': {
-        requireViewer(ctx.auth);
         const row = await ctx.services.subscriptionQueries.byId(id);
-        if (!row || !(await ownedByCaller(ctx, row.customerId))) return null;
+        if (!row || !(await ownedByViewer(ctx.auth, customers, row.customerId))) return null;
         return toBillingSubscription(row);
       }
       case 'Invoice': {
-        requireViewer(ctx.auth);
         const row = await ctx.services.invoiceQueries.byId(id);
-        if (!row || !(await ownedByCaller(ctx, row.customerId))) return null;
+        if (!row || !(await ownedByViewer(ctx.auth, customers, row.customerId))) return null;
         return toInvoice(row);
       }
       default:
-        requireViewer(ctx.auth);
         return null;
     }
   }
-}
-
-/** Admins see every customer's objects; a customer token its own (another customer's answers FORBIDDEN). */
-async function ownedByCaller(ctx: GraphQLContext, customerId: string): Promise<boolean> {
-  const scope = await resolveListScope(ctx.auth, ctx.services.customers, customerId);
-  return scope.kind === 'customer' && scope.customerId === customerId;
 }

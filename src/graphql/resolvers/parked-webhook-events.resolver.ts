@@ -1,10 +1,7 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { Arg, Ctx, Field, ID, Int, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
-import { requireAdmin } from '../../auth/guard.js';
+import { Arg, Authorized, Ctx, Field, ID, Int, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
 import type { GraphQLContext } from '../context.js';
-import { AppError } from '../errors.js';
-import { listParkedEvents, requeueParkedEvent } from '../../stripe/webhooks/inbox.js';
 import { errorsDoc } from '../types/error-code.js';
 
 @ObjectType({ description: 'A Stripe webhook event the gateway gave up processing after repeated failures (admin).' })
@@ -34,21 +31,19 @@ export class ParkedWebhookEvent {
 /** Admin view of the webhook inbox's parked events, and a way to put one back in the queue. */
 @Resolver()
 export class ParkedWebhookEventsResolver {
-  @Query(() => [ParkedWebhookEvent], { nullable: true, description: 'Webhook events parked after repeated processing failures, newest first (admin).' })
+  @Authorized('admin')
+  @Query(() => [ParkedWebhookEvent], { nullable: true, description: 'Admins only: webhook events parked after repeated processing failures, newest first.' })
   async parkedWebhookEvents(
     @Ctx() ctx: GraphQLContext,
     @Arg('first', () => Int, { defaultValue: 50, description: 'At most this many, newest first.' }) first: number,
   ): Promise<ParkedWebhookEvent[]> {
-    requireAdmin(ctx.auth);
-    if (first < 1 || first > 500) throw new AppError('BAD_USER_INPUT', 'first must be between 1 and 500', { field: 'first' });
-    return (await listParkedEvents(ctx.em, { limit: first })).map((e) => Object.assign(new ParkedWebhookEvent(), e));
+    return (await ctx.services.parkedWebhookEvents.list(first)).map((e) => Object.assign(new ParkedWebhookEvent(), e));
   }
 
-  @Mutation(() => Boolean, { nullable: true, description: 'Queue a parked webhook event for processing again (admin).' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND') })
+  @Authorized('admin')
+  @Mutation(() => Boolean, { nullable: true, description: 'Admins only: queue a parked webhook event for processing again.' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND') })
   async retryParkedWebhookEvent(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID, { description: "The parked event's id (evt_…)." }) id: string): Promise<boolean> {
-    requireAdmin(ctx.auth);
-    const ok = await requeueParkedEvent(ctx.em, id);
-    if (!ok) throw new AppError('NOT_FOUND', `No parked webhook event ${id}`);
+    await ctx.services.parkedWebhookEvents.retry(id);
     return true;
   }
 }

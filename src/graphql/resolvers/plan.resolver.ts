@@ -1,8 +1,7 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { Ctx, Query, Resolver } from 'type-graphql';
+import { Authorized, Ctx, Query, Resolver } from 'type-graphql';
 import type { PlanView } from '../../billing/plans/plan-service.js';
-import { forbidden } from '../../errors.js';
 import { toMoney } from '../../money.js';
 import type { GraphQLContext } from '../context.js';
 import { BillingInterval } from '../types/enums.js';
@@ -25,10 +24,9 @@ export function toPlanNode(plan: PlanView): Plan {
 
 @Resolver(() => Plan)
 export class PlanResolver {
-  /** Public: no token needed. */
+  @Authorized('anonymous', 'customer', 'admin')
   @Query(() => [Plan], { description: 'The plan catalog. Public: no token needed.' })
   async plans(@Ctx() ctx: GraphQLContext): Promise<Plan[]> {
-    if (ctx.viewer?.role === 'service') throw forbidden('A service token may only verify API keys');
     return (await ctx.services.plans.list()).map(toPlanNode);
   }
 }

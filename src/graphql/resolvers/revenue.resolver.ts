@@ -1,7 +1,6 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { Arg, Ctx, Query, Resolver } from 'type-graphql';
-import { requireAdmin } from '../../auth/guard.js';
+import { Arg, Authorized, Ctx, Query, Resolver } from 'type-graphql';
 import type { RevenuePointData } from '../../billing/metrics/revenue.js';
 import { toMoney } from '../../money.js';
 import type { GraphQLContext } from '../context.js';
@@ -24,6 +23,7 @@ export function toRevenuePointNode(p: RevenuePointData): RevenuePoint {
 
 @Resolver()
 export class RevenueResolver {
+  @Authorized('admin')
   @Query(() => [RevenuePoint], { nullable: true, description: 'Admins only. One point per interval and currency, oldest first.' })
   async revenue(
     @Ctx() ctx: GraphQLContext,
@@ -32,7 +32,6 @@ export class RevenueResolver {
     @Arg('interval', () => MetricInterval, { nullable: true, defaultValue: MetricInterval.MONTH, description: 'Width of each point.' }) interval: MetricInterval | null,
     @Arg('currency', () => String, { nullable: true, description: 'Only this currency; omitted: every currency.' }) currency?: string | null,
   ): Promise<RevenuePoint[]> {
-    requireAdmin(ctx.auth);
     const points = await ctx.services.revenue.report({ from, to, interval: interval ?? MetricInterval.MONTH, currency: currency ?? null });
     return points.map(toRevenuePointNode);
   }

@@ -1,8 +1,6 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { Ctx, Field, Float, Int, ObjectType, Query, Resolver } from 'type-graphql';
-import { requireAdmin } from '../../auth/guard.js';
-import { readUsageFlushStatus } from '../../billing/usage/flush-status.js';
+import { Authorized, Ctx, Field, Float, Int, ObjectType, Query, Resolver } from 'type-graphql';
 import type { GraphQLContext } from '../context.js';
 
 @ObjectType({ description: 'How far sending recorded usage to Stripe as meter events is behind (admin).' })
@@ -22,9 +20,9 @@ export class UsageFlushStatus {
 
 @Resolver()
 export class UsageFlushResolver {
+  @Authorized('admin')
   @Query(() => UsageFlushStatus, { nullable: true, description: 'Admins only: the backlog and lag of usage waiting to be sent to Stripe.' })
   async usageFlush(@Ctx() ctx: GraphQLContext): Promise<UsageFlushStatus> {
-    requireAdmin(ctx.auth);
-    return Object.assign(new UsageFlushStatus(), await readUsageFlushStatus(ctx.em));
+    return Object.assign(new UsageFlushStatus(), await ctx.services.usage.flushStatus());
   }
 }

@@ -1,8 +1,7 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { assertCustomerInScope, requireViewer, resolveCustomerScope } from '../../auth/guard.js';
-import { notFound } from '../../errors.js';
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { entitlementForViewer } from '../../billing/usage/entitlement-for-viewer.js';
 import type { GraphQLContext } from '../context.js';
 import { Customer } from '../types/customer.js';
 import { Entitlement, EntitlementReason, ReportUsageInput, UsageRecord, UsageSummary } from '../types/usage.js';
@@ -24,16 +23,17 @@ class EntitlementArgs {
 /** reportUsage, reportUsageBatch and entitlement: parse, authorise, call the usage service. */
 @Resolver()
 export class UsageResolver {
+  @Authorized('customer', 'admin')
   @Mutation(() => UsageRecord, {
     nullable: true,
     description:
       'Record usage of a meter (customers for themselves; admins name customerId). The same idempotencyKey counts once, forever: a repeat returns the original record with duplicate: true.' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND'),
   })
   reportUsage(@Arg('input', () => ReportUsageInput, { description: 'The record.' }) input: ReportUsageInput, @Ctx() ctx: GraphQLContext): Promise<UsageRecord> {
-    requireViewer(ctx.auth);
     return ctx.services.usage.report(ctx.auth, input);
   }
 
+  @Authorized('customer', 'admin')
   @Mutation(() => [UsageRecord], {
     nullable: true,
     description:
@@ -41,20 +41,16 @@ export class UsageResolver {
       'Any bad record fails the call with BAD_USER_INPUT, field input[i].<field>, every bad record in extensions.errors; nothing is stored.' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND'),
   })
   reportUsageBatch(@Arg('input', () => [ReportUsageInput], { description: 'Up to 1,000 records.' }) input: ReportUsageInput[], @Ctx() ctx: GraphQLContext): Promise<UsageRecord[]> {
-    requireViewer(ctx.auth);
     return ctx.services.usage.reportBatch(ctx.auth, input);
   }
 
+  @Authorized('customer', 'admin')
   @Query(() => Entitlement, {
     nullable: true,
     description: 'May the customer use this feature (a plan feature or a meter id) now? Customers ask for themselves; admins name customerId (cus_… or externalId).',
   })
   async entitlement(@Args() { feature, customerId }: EntitlementArgs, @Ctx() ctx: GraphQLContext): Promise<Entitlement> {
-    const scope = resolveCustomerScope(ctx.auth, customerId);
-    const row = assertCustomerInScope(scope, await ctx.services.customers.find(scope.ref));
-    // An admin naming an unknown customer is told so; a caller with no billing customer yet is simply not entitled.
-    if (!row && customerId && scope.viewer.role === 'admin') throw notFound('Customer');
-    return toEntitlement(await ctx.services.usage.entitlement(row?.id ?? null, feature));
+    return toEntitlement(await entitlementForViewer(ctx.services, ctx.auth, { feature, customerId }));
   }
 }
 

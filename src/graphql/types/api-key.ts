@@ -1,32 +1,20 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { defineEnum, type ValueOf } from './define-enum.js';
 import { Customer } from './customer.js';
 
-export enum ApiKeyVerificationCode {
-  VALID = 'VALID',
-  NOT_FOUND = 'NOT_FOUND',
-  REVOKED = 'REVOKED',
-  EXPIRED = 'EXPIRED',
-  RATE_LIMITED = 'RATE_LIMITED',
-  QUOTA_EXCEEDED = 'QUOTA_EXCEEDED',
-  SUSPENDED = 'SUSPENDED',
-  NO_SUBSCRIPTION = 'NO_SUBSCRIPTION',
-}
-registerEnumType(ApiKeyVerificationCode, {
-  name: 'ApiKeyVerificationCode',
-  description: 'The outcome of verifying an API key, checked in the order listed.',
-  valuesConfig: {
-    EXPIRED: { description: 'The key passed its expiresAt.' },
-    NOT_FOUND: { description: 'No such key.' },
-    NO_SUBSCRIPTION: { description: 'The customer has no subscription that grants access.' },
-    QUOTA_EXCEEDED: { description: "This cost would pass the plan's quota for the billing period." },
-    RATE_LIMITED: { description: "The key's per-minute limit is reached." },
-    REVOKED: { description: 'The key was revoked.' },
-    SUSPENDED: { description: "The customer's access is suspended." },
-    VALID: { description: 'The key may be used; cost was counted.' },
-  },
+export const ApiKeyVerificationCode = defineEnum('ApiKeyVerificationCode', 'The outcome of verifying an API key, checked in the order listed.', {
+  VALID: ['VALID', 'The key may be used; cost was counted.'],
+  NOT_FOUND: ['NOT_FOUND', 'No such key.'],
+  REVOKED: ['REVOKED', 'The key was revoked.'],
+  EXPIRED: ['EXPIRED', 'The key passed its expiresAt.'],
+  RATE_LIMITED: ['RATE_LIMITED', "The key's per-minute limit is reached."],
+  QUOTA_EXCEEDED: ['QUOTA_EXCEEDED', "This cost would pass the plan's quota for the billing period."],
+  SUSPENDED: ['SUSPENDED', "The customer's access is suspended."],
+  NO_SUBSCRIPTION: ['NO_SUBSCRIPTION', 'The customer has no subscription that grants access.'],
 });
+export type ApiKeyVerificationCode = ValueOf<typeof ApiKeyVerificationCode>;
 
 @ObjectType({ description: 'Verifications of one key with one outcome.' })
 export class ApiKeyVerificationCount {

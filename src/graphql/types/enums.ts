@@ -1,119 +1,61 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { registerEnumType } from 'type-graphql';
+import { defineEnum, type ValueOf } from './define-enum.js';
 
 /**
  * The contract's enums. GraphQL values are upper case; the values are Stripe's lower-case
  * strings, so a Stripe status maps by value (`SubscriptionStatus.ACTIVE === 'active'`).
  */
-export enum BillingInterval {
-  DAY = 'day',
-  WEEK = 'week',
-  MONTH = 'month',
-  YEAR = 'year',
-}
 
-export enum SubscriptionStatus {
-  INCOMPLETE = 'incomplete',
-  INCOMPLETE_EXPIRED = 'incomplete_expired',
-  TRIALING = 'trialing',
-  ACTIVE = 'active',
-  PAST_DUE = 'past_due',
-  CANCELED = 'canceled',
-  UNPAID = 'unpaid',
-  PAUSED = 'paused',
-}
+export const BillingInterval = defineEnum('BillingInterval', 'How often a plan bills.', {
+  DAY: ['day', 'Daily.'],
+  WEEK: ['week', 'Weekly.'],
+  MONTH: ['month', 'Monthly.'],
+  YEAR: ['year', 'Yearly.'],
+});
+export type BillingInterval = ValueOf<typeof BillingInterval>;
 
-export enum AccessState {
-  NONE = 'none',
-  ACTIVE = 'active',
-  TRIALING = 'trialing',
-  GRACE = 'grace',
-  SOFT_SUSPENDED = 'soft_suspended',
-  SUSPENDED = 'suspended',
-}
+export const SubscriptionStatus = defineEnum('SubscriptionStatus', "A Stripe subscription's status.", {
+  INCOMPLETE: ['incomplete', 'Waiting for the first payment.'],
+  INCOMPLETE_EXPIRED: ['incomplete_expired', 'The first payment never succeeded; expired.'],
+  TRIALING: ['trialing', 'In a free trial.'],
+  ACTIVE: ['active', 'Paid and running.'],
+  PAST_DUE: ['past_due', 'A renewal payment failed; retries are running.'],
+  CANCELED: ['canceled', 'Ended.'],
+  UNPAID: ['unpaid', 'Retries exhausted; invoices stay open.'],
+  PAUSED: ['paused', 'Paused (a trial ended without a payment method).'],
+});
+export type SubscriptionStatus = ValueOf<typeof SubscriptionStatus>;
 
-export enum InvoiceStatus {
-  DRAFT = 'draft',
-  OPEN = 'open',
-  PAID = 'paid',
-  UNCOLLECTIBLE = 'uncollectible',
-  VOID = 'void',
-}
+export const AccessState = defineEnum('AccessState', 'What a customer may use now, from its subscriptions and dunning.', {
+  NONE: ['none', 'No subscription that grants access.'],
+  ACTIVE: ['active', 'An active subscription grants access.'],
+  TRIALING: ['trialing', 'A trial grants access.'],
+  GRACE: ['grace', 'A payment failed; access continues while dunning runs.'],
+  SOFT_SUSPENDED: ['soft_suspended', 'Dunning escalated: paid features restricted.'],
+  SUSPENDED: ['suspended', 'Access ended for non-payment.'],
+});
+export type AccessState = ValueOf<typeof AccessState>;
 
-export enum BillingEventType {
-  CUSTOMER_CREATED = 'customer_created',
-  SUBSCRIPTION_STARTED = 'subscription_started',
-  SUBSCRIPTION_UPDATED = 'subscription_updated',
-  SUBSCRIPTION_CANCELED = 'subscription_canceled',
-  PAYMENT_RECEIVED = 'payment_received',
-  PAYMENT_FAILED = 'payment_failed',
-  INVOICE_CREATED = 'invoice_created',
-  MRR_UPDATED = 'mrr_updated',
-  MILESTONE_REACHED = 'milestone_reached',
-  API_KEY_LIMIT_REACHED = 'api_key_limit_reached',
-}
+export const InvoiceStatus = defineEnum('InvoiceStatus', "A Stripe invoice's status.", {
+  DRAFT: ['draft', 'Not finalised yet.'],
+  OPEN: ['open', 'Finalised and awaiting payment.'],
+  PAID: ['paid', 'Paid.'],
+  UNCOLLECTIBLE: ['uncollectible', 'Marked as not collectible.'],
+  VOID: ['void', 'Voided.'],
+});
+export type InvoiceStatus = ValueOf<typeof InvoiceStatus>;
 
-registerEnumType(BillingInterval, {
-  name: 'BillingInterval',
-  description: 'How often a plan bills.',
-  valuesConfig: {
-    DAY: { description: 'Daily.' },
-    MONTH: { description: 'Monthly.' },
-    WEEK: { description: 'Weekly.' },
-    YEAR: { description: 'Yearly.' },
-  },
+export const BillingEventType = defineEnum('BillingEventType', 'What happened, in a BillingEvent.', {
+  CUSTOMER_CREATED: ['customer_created', 'A customer was created.'],
+  SUBSCRIPTION_STARTED: ['subscription_started', 'A subscription started.'],
+  SUBSCRIPTION_UPDATED: ['subscription_updated', 'A subscription changed (plan, seats, status, cancellation).'],
+  SUBSCRIPTION_CANCELED: ['subscription_canceled', 'A subscription ended.'],
+  PAYMENT_RECEIVED: ['payment_received', 'A payment succeeded.'],
+  PAYMENT_FAILED: ['payment_failed', 'A payment failed.'],
+  INVOICE_CREATED: ['invoice_created', 'An invoice was created.'],
+  MRR_UPDATED: ['mrr_updated', 'MRR changed.'],
+  MILESTONE_REACHED: ['milestone_reached', "A currency's MRR reached a milestone."],
+  API_KEY_LIMIT_REACHED: ['api_key_limit_reached', 'An API key reached its rate limit or quota.'],
 });
-registerEnumType(SubscriptionStatus, {
-  name: 'SubscriptionStatus',
-  description: "A Stripe subscription's status.",
-  valuesConfig: {
-    ACTIVE: { description: 'Paid and running.' },
-    CANCELED: { description: 'Ended.' },
-    INCOMPLETE_EXPIRED: { description: 'The first payment never succeeded; expired.' },
-    INCOMPLETE: { description: 'Waiting for the first payment.' },
-    PAST_DUE: { description: 'A renewal payment failed; retries are running.' },
-    PAUSED: { description: 'Paused (a trial ended without a payment method).' },
-    TRIALING: { description: 'In a free trial.' },
-    UNPAID: { description: 'Retries exhausted; invoices stay open.' },
-  },
-});
-registerEnumType(AccessState, {
-  name: 'AccessState',
-  description: 'What a customer may use now, from its subscriptions and dunning.',
-  valuesConfig: {
-    ACTIVE: { description: 'An active subscription grants access.' },
-    SUSPENDED: { description: 'Access ended for non-payment.' },
-    TRIALING: { description: 'A trial grants access.' },
-    NONE: { description: 'No subscription that grants access.' },
-    GRACE: { description: 'A payment failed; access continues while dunning runs.' },
-    SOFT_SUSPENDED: { description: 'Dunning escalated: paid features restricted.' },
-  },
-});
-registerEnumType(InvoiceStatus, {
-  name: 'InvoiceStatus',
-  description: "A Stripe invoice's status.",
-  valuesConfig: {
-    DRAFT: { description: 'Not finalised yet.' },
-    OPEN: { description: 'Finalised and awaiting payment.' },
-    PAID: { description: 'Paid.' },
-    UNCOLLECTIBLE: { description: 'Marked as not collectible.' },
-    VOID: { description: 'Voided.' },
-  },
-});
-registerEnumType(BillingEventType, {
-  name: 'BillingEventType',
-  description: 'What happened, in a BillingEvent.',
-  valuesConfig: {
-    API_KEY_LIMIT_REACHED: { description: 'An API key reached its rate limit or quota.' },
-    CUSTOMER_CREATED: { description: 'A customer was created.' },
-    INVOICE_CREATED: { description: 'An invoice was created.' },
-    MILESTONE_REACHED: { description: "A currency's MRR reached a milestone." },
-    MRR_UPDATED: { description: 'MRR changed.' },
-    PAYMENT_FAILED: { description: 'A payment failed.' },
-    PAYMENT_RECEIVED: { description: 'A payment succeeded.' },
-    SUBSCRIPTION_CANCELED: { description: 'A subscription ended.' },
-    SUBSCRIPTION_STARTED: { description: 'A subscription started.' },
-    SUBSCRIPTION_UPDATED: { description: 'A subscription changed (plan, seats, status, cancellation).' },
-  },
-});
+export type BillingEventType = ValueOf<typeof BillingEventType>;

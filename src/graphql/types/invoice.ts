@@ -2,10 +2,8 @@
 import 'reflect-metadata';
 import { Node } from './node.js';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
-import type Stripe from 'stripe';
-import type { Invoice as InvoiceRow, InvoiceLine as InvoiceLineRow } from '../../db/entities/invoice.js';
+import type { InvoiceLineView, InvoiceView, UnstoredInvoice } from '../../billing/invoices/invoice-view.js';
 import { toMoney } from '../../money.js';
-import { atOrNull, idOf } from '../../stripe/mirror/common.js';
 import { InvoiceStatus } from './enums.js';
 import { Money } from './money.js';
 import { PageInfo } from './pagination.js';
@@ -36,9 +34,9 @@ export class InvoiceLine {
 
 /**
  * An invoice. Build it with `toInvoice(row)` from an `invoices` mirror row (its lines are loaded
- * lazily through the request's DataLoader), or with `invoiceFromStripe(invoice)` from a Stripe
- * invoice object that is not stored (e.g. `invoices.createPreview`): then its lines are the
- * object's own. `lines`, `customer` and `subscription` are field resolvers (InvoiceResolver).
+ * lazily through the request's DataLoader), or with `toUnstoredInvoice(preview)` from an invoice
+ * that is not stored (an upcoming invoice preview): then its lines come with it. `lines`, `customer`
+ * and `subscription` are field resolvers (InvoiceResolver).
  */
 @ObjectType({ implements: Node, description: "A Stripe invoice, read from the gateway's mirror." })
 export class Invoice implements Node {
@@ -122,7 +120,7 @@ export class InvoiceConnection {
   loadTotalCount?: () => Promise<number>;
 }
 
-export function toInvoiceLine(row: InvoiceLineRow): InvoiceLine {
+export function toInvoiceLine(row: InvoiceLineView): InvoiceLine {
   return Object.assign(new InvoiceLine(), {
     description: row.description ?? null,
     amount: toMoney(row.amount, row.currency),
@@ -133,8 +131,8 @@ export function toInvoiceLine(row: InvoiceLineRow): InvoiceLine {
   });
 }
 
-/** The GraphQL node of an `invoices` mirror row. */
-export function toInvoice(row: Omit<InvoiceRow, 'raw'>): Invoice {
+/** The GraphQL node of an invoice (a mirror row, or a preview mapped the same way). */
+export function toInvoice(row: InvoiceView): Invoice {
   const m = (amount: number) => toMoney(amount, row.currency);
   return Object.assign(new Invoice(), {
     id: row.id,
@@ -158,45 +156,7 @@ export function toInvoice(row: Omit<InvoiceRow, 'raw'>): Invoice {
   });
 }
 
-export function invoiceLineFromStripe(line: Stripe.InvoiceLineItem): InvoiceLine {
-  return Object.assign(new InvoiceLine(), {
-    description: line.description ?? null,
-    amount: toMoney(line.amount, line.currency),
-    quantity: line.quantity ?? null,
-    periodStart: atOrNull(line.period?.start),
-    periodEnd: atOrNull(line.period?.end),
-    proration: line.parent?.subscription_item_details?.proration ?? line.parent?.invoice_item_details?.proration ?? false,
-  });
-}
-
-/**
- * The GraphQL node of a Stripe invoice object that is not (necessarily) stored, e.g. an upcoming
- * invoice preview. Its lines are the object's inline `lines.data` (fetch every line first if
- * `lines.has_more`). `fallbackId` names a preview that came back without an id.
- */
-export function invoiceFromStripe(invoice: Stripe.Invoice, fallbackId?: string): Invoice {
-  const m = (amount: number) => toMoney(amount, invoice.currency);
-  const customerId = idOf(invoice.customer as string | { id?: string } | null);
-  return Object.assign(new Invoice(), {
-    id: invoice.id ?? fallbackId ?? 'upcoming_in',
-    number: invoice.number ?? null,
-    // Stripe documents `status` as nullable; a preview is a draft.
-    status: (invoice.status ?? 'draft') as InvoiceStatus,
-    subtotal: m(invoice.subtotal ?? invoice.total),
-    total: m(invoice.total),
-    amountDue: m(invoice.amount_due),
-    amountPaid: m(invoice.amount_paid),
-    attemptCount: invoice.attempt_count ?? 0,
-    createdAt: atOrNull(invoice.created) ?? new Date(),
-    periodStart: atOrNull(invoice.period_start),
-    periodEnd: atOrNull(invoice.period_end),
-    dueDate: atOrNull(invoice.due_date),
-    paidAt: atOrNull(invoice.status_transitions?.paid_at),
-    hostedInvoiceUrl: invoice.hosted_invoice_url ?? null,
-    pdfUrl: invoice.invoice_pdf ?? null,
-    billingReason: invoice.billing_reason ?? null,
-    customerId: customerId ?? '',
-    subscriptionId: idOf(invoice.parent?.subscription_details?.subscription as string | { id?: string } | null | undefined),
-    inlineLines: (invoice.lines?.data ?? []).map(invoiceLineFromStripe),
-  });
+/** The GraphQL node of an invoice that is not stored (an upcoming invoice preview), its lines inline. */
+export function toUnstoredInvoice({ invoice, lines }: UnstoredInvoice): Invoice {
+  return Object.assign(toInvoice(invoice), { inlineLines: lines.map(toInvoiceLine) });
 }

@@ -1,23 +1,15 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Float, Int, ObjectType } from 'type-graphql';
+import { defineEnum, type ValueOf } from './define-enum.js';
 import { Money } from './money.js';
 
-export enum MetricInterval {
-  DAY = 'DAY',
-  WEEK = 'WEEK',
-  MONTH = 'MONTH',
-}
-
-registerEnumType(MetricInterval, {
-  name: 'MetricInterval',
-  description: 'The width of one revenue point, aligned to UTC day, week (Monday) or month starts.',
-  valuesConfig: {
-    DAY: { description: 'UTC days.' },
-    MONTH: { description: 'UTC calendar months.' },
-    WEEK: { description: 'UTC weeks starting on Monday.' },
-  },
+export const MetricInterval = defineEnum('MetricInterval', 'The width of one revenue point, aligned to UTC day, week (Monday) or month starts.', {
+  DAY: ['DAY', 'UTC days.'],
+  WEEK: ['WEEK', 'UTC weeks starting on Monday.'],
+  MONTH: ['MONTH', 'UTC calendar months.'],
 });
+export type MetricInterval = ValueOf<typeof MetricInterval>;
 
 @ObjectType({ description: 'MRR and its movements over one interval, in one currency. Every amount is exact, rounded half-up once.' })
 export class RevenuePoint {

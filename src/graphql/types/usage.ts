@@ -1,6 +1,7 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { defineEnum, type ValueOf } from './define-enum.js';
 
 @InputType({ description: 'One usage record of a meter.' })
 export class ReportUsageInput {
@@ -62,31 +63,17 @@ export class UsageSummary {
   overage!: number;
 }
 
-export enum EntitlementReason {
-  INCLUDED = 'INCLUDED',
-  WITHIN_INCLUDED = 'WITHIN_INCLUDED',
-  OVERAGE_BILLED = 'OVERAGE_BILLED',
-  LIMIT_REACHED = 'LIMIT_REACHED',
-  NOT_IN_PLAN = 'NOT_IN_PLAN',
-  NO_SUBSCRIPTION = 'NO_SUBSCRIPTION',
-  SOFT_SUSPENDED = 'SOFT_SUSPENDED',
-  SUSPENDED = 'SUSPENDED',
-}
-
-registerEnumType(EntitlementReason, {
-  name: 'EntitlementReason',
-  description: 'Why an entitlement is allowed or denied.',
-  valuesConfig: {
-    INCLUDED: { description: 'A feature of the plan.' },
-    WITHIN_INCLUDED: { description: 'A meter below its included units.' },
-    OVERAGE_BILLED: { description: 'A meter at or over its included units: allowed, the overage is billed.' },
-    LIMIT_REACHED: { description: "A meter at its plan's hard cap for the period: denied." },
-    NOT_IN_PLAN: { description: "Neither a feature nor a meter of the customer's plan: denied." },
-    NO_SUBSCRIPTION: { description: 'No subscription grants access (access state NONE): denied.' },
-    SOFT_SUSPENDED: { description: 'Payment overdue, dunning escalated: paid usage (meters) denied, plan features allowed.' },
-    SUSPENDED: { description: 'Suspended by dunning: everything denied.' },
-  },
+export const EntitlementReason = defineEnum('EntitlementReason', 'Why an entitlement is allowed or denied.', {
+  INCLUDED: ['INCLUDED', 'A feature of the plan.'],
+  WITHIN_INCLUDED: ['WITHIN_INCLUDED', 'A meter below its included units.'],
+  OVERAGE_BILLED: ['OVERAGE_BILLED', 'A meter at or over its included units: allowed, the overage is billed.'],
+  LIMIT_REACHED: ['LIMIT_REACHED', "A meter at its plan's hard cap for the period: denied."],
+  NOT_IN_PLAN: ['NOT_IN_PLAN', "Neither a feature nor a meter of the customer's plan: denied."],
+  NO_SUBSCRIPTION: ['NO_SUBSCRIPTION', 'No subscription grants access (access state NONE): denied.'],
+  SOFT_SUSPENDED: ['SOFT_SUSPENDED', 'Payment overdue, dunning escalated: paid usage (meters) denied, plan features allowed.'],
+  SUSPENDED: ['SUSPENDED', 'Suspended by dunning: everything denied.'],
 });
+export type EntitlementReason = ValueOf<typeof EntitlementReason>;
 
 @ObjectType({ description: 'Whether the customer may use a feature or a meter now (check before work, report usage after).' })
 export class Entitlement {

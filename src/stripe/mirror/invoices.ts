@@ -50,19 +50,16 @@ export function invoiceSubscriptionId(invoice: Pick<Stripe.Invoice, 'parent'>): 
   return idOf(invoice.parent?.subscription_details?.subscription);
 }
 
-/** Row data for the invoice (pure). */
-export function invoiceRow(invoice: Stripe.Invoice, opts: MirrorWriteOptions = {}, now = new Date(), lines?: Stripe.InvoiceLineItem[]) {
-  if (!isMirrorableInvoice(invoice)) throw new MirrorInputError(`invoice ${String(invoice.id)}: not a stored invoice (preview?)`);
-  const customerId = idOf(invoice.customer);
-  if (!customerId) throw new MirrorInputError(`invoice ${invoice.id}: no customer`);
-  // `raw` holds the whole invoice, all its lines included.
-  const rawInvoice = lines ? { ...invoice, lines: { ...invoice.lines, data: lines, has_more: false } } : invoice;
+/**
+ * The invoice's own columns (pure): shared by stored invoices and by previews of upcoming invoices,
+ * which have no `in_…` id and are never stored but are shown the same way.
+ */
+export function invoiceFields(invoice: Stripe.Invoice) {
   return {
-    id: invoice.id,
-    customerId,
+    customerId: idOf(invoice.customer),
     subscriptionId: invoiceSubscriptionId(invoice),
     number: invoice.number ?? null,
-    // Stripe documents `status` as nullable (drafts of some flows); the column is not.
+    // Stripe documents `status` as nullable (drafts of some flows, previews); the column is not.
     status: invoice.status ?? 'draft',
     billingReason: invoice.billing_reason ?? null,
     currency: invoice.currency,
@@ -80,6 +77,20 @@ export function invoiceRow(invoice: Stripe.Invoice, opts: MirrorWriteOptions = {
     hostedInvoiceUrl: invoice.hosted_invoice_url ?? null,
     invoicePdf: invoice.invoice_pdf ?? null,
     testClock: idOf(invoice.test_clock),
+  };
+}
+
+/** Row data for the invoice (pure). */
+export function invoiceRow(invoice: Stripe.Invoice, opts: MirrorWriteOptions = {}, now = new Date(), lines?: Stripe.InvoiceLineItem[]) {
+  if (!isMirrorableInvoice(invoice)) throw new MirrorInputError(`invoice ${String(invoice.id)}: not a stored invoice (preview?)`);
+  const fields = invoiceFields(invoice);
+  if (!fields.customerId) throw new MirrorInputError(`invoice ${invoice.id}: no customer`);
+  // `raw` holds the whole invoice, all its lines included.
+  const rawInvoice = lines ? { ...invoice, lines: { ...invoice.lines, data: lines, has_more: false } } : invoice;
+  return {
+    id: invoice.id,
+    ...fields,
+    customerId: fields.customerId,
     raw: rawCopy(rawInvoice as Stripe.Invoice, INVOICE_COLLAPSED, INVOICE_DROPPED),
     lastEventAt: opts.lastEventAt ?? null,
     syncedAt: now,
