@@ -11,6 +11,9 @@ import { Invoice, InvoiceConnection, InvoiceLine, toInvoice, toInvoiceLine } fro
 import { BillingSubscription, toBillingSubscription } from '../types/subscription.js';
 import { customerNodeOf } from './subscription.resolver.js';
 import { invoicePageWantsLines } from '../selection.js';
+import { invoicesPage } from '../../billing/pages/list-pages.js';
+import { validatePageArgs } from '../../db/keyset-page.js';
+import { toConnectionValue } from '../types/connection.js';
 
 // ArgsTypes keep the arguments in the contract's order in the SDL (parameter decorators run in reverse).
 @ArgsType()
@@ -26,6 +29,12 @@ class InvoicesArgs {
 
   @Field(() => String, { nullable: true, description: "A previous page's pageInfo.endCursor." })
   after?: string | null;
+
+  @Field(() => Int, { nullable: true, description: 'Backward: at most this many invoices before `before` (1-100); when given, first is ignored.' })
+  last?: number | null;
+
+  @Field(() => String, { nullable: true, description: "Backward: continue before this cursor (a previous page's pageInfo.startCursor)." })
+  before?: string | null;
 }
 
 @ArgsType()
@@ -38,22 +47,43 @@ class CustomerInvoicesArgs {
 
   @Field(() => InvoiceStatus, { nullable: true, description: 'Only invoices with this status.' })
   status?: InvoiceStatus | null;
+
+  @Field(() => Int, { nullable: true, description: 'Backward: at most this many invoices before `before` (1-100); when given, first is ignored.' })
+  last?: number | null;
+
+  @Field(() => String, { nullable: true, description: "Backward: continue before this cursor (a previous page's pageInfo.startCursor)." })
+  before?: string | null;
 }
 
 function toConnection(page: InvoicePage, loadTotalCount: () => Promise<number>, after: string | null | undefined): InvoiceConnection {
+  const edges = page.edges.map((e) => ({ cursor: e.cursor, node: toInvoice(e.node) }));
   return Object.assign(new InvoiceConnection(), {
-    edges: page.edges.map((e) => ({ cursor: e.cursor, node: toInvoice(e.node) })),
+    edges,
+    nodes: edges.map((e) => e.node),
+    // The first page: nothing comes before it (later pages are keyset-paged both ways, see invoicesBeyondFirst).
     pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor, hasPreviousPage: after != null, startCursor: page.edges[0]?.cursor ?? null },
     loadTotalCount,
   });
 }
 
+type InvoicePageArgs = { first?: number | null; after?: string | null; last?: number | null; before?: string | null; status?: InvoiceStatus | null };
+
+/** A page past the first (a cursor) or backward: keyset-paged in both directions, with an exact pageInfo. */
+const pagedBeyondFirst = (args: InvoicePageArgs) => args.after != null || args.before != null || args.last != null;
+
+async function invoicesBeyondFirst(ctx: GraphQLContext, customerId: string | null, { status, ...page }: InvoicePageArgs): Promise<InvoiceConnection> {
+  // A plain object: its totalCount getter counts only when the field is asked for.
+  return toConnectionValue(await invoicesPage(ctx.em, { customerId, status: (status ?? null) as InvoiceStatusValue | null }, page), toInvoice) as InvoiceConnection;
+}
+
 function customerInvoices(
   q: InvoiceQueries,
   customerId: string,
-  args: { first?: number | null; after?: string | null; status?: InvoiceStatus | null },
+  args: InvoicePageArgs,
   withLines: boolean,
+  ctx: GraphQLContext,
 ): Promise<InvoiceConnection> {
+  if (pagedBeyondFirst(args)) return invoicesBeyondFirst(ctx, customerId, args);
   const status = (args.status ?? null) as InvoiceStatusValue | null;
   return q
     .pageForCustomer(customerId, { first: args.first, after: args.after, status, withLines })
@@ -68,11 +98,12 @@ export class InvoiceResolver {
   async invoices(@Args() args: InvoicesArgs, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<InvoiceConnection> {
     const scope = await resolveListScope(ctx.auth, ctx.services.customers, args.customerId);
     const q = ctx.services.invoiceQueries;
-    if (scope.kind === 'customer') return customerInvoices(q, scope.customerId, args, invoicePageWantsLines(info));
+    if (scope.kind === 'customer') return customerInvoices(q, scope.customerId, args, invoicePageWantsLines(info), ctx);
+    if (scope.kind === 'all' && pagedBeyondFirst(args)) return invoicesBeyondFirst(ctx, null, args);
     const status = (args.status ?? null) as InvoiceStatusValue | null;
     if (scope.kind === 'all') return toConnection(await q.pageAll({ first: args.first, after: args.after, status }), () => q.countAll(status), args.after);
     // No customer yet: still validate the arguments, so bad input is reported the same way.
-    await q.validatePageArgs({ first: args.first, after: args.after });
+    validatePageArgs(args, 'timestamp');
     return toConnection(EMPTY_PAGE, async () => 0, args.after);
   }
 
@@ -108,6 +139,6 @@ export class InvoiceConnectionResolver {
 export class CustomerInvoicesResolver {
   @FieldResolver(() => InvoiceConnection, { description: 'Newest first.' })
   invoices(@Root() customer: Customer, @Args() args: CustomerInvoicesArgs, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<InvoiceConnection> {
-    return customerInvoices(ctx.services.invoiceQueries, customer.id, args, invoicePageWantsLines(info));
+    return customerInvoices(ctx.services.invoiceQueries, customer.id, args, invoicePageWantsLines(info), ctx);
   }
 }

@@ -8,15 +8,16 @@ import { toInvoice } from '../types/invoice.js';
 import { Node, nodeTypeOfId } from '../types/node.js';
 import { toBillingSubscription } from '../types/subscription.js';
 import { toCustomerNode } from './customer.resolver.js';
+import { otherNode } from './more-nodes.js';
 
 @Resolver()
 export class NodeResolver {
   @Query(() => Node, {
     nullable: true,
     description:
-      "Any object with a Stripe id (cus_…, sub_…, in_…), read from the mirror. Customers: their own objects only (another customer's: FORBIDDEN); admins: any. Null when the id is unknown or of another kind.",
+      "Any object by its id, read from the mirror: a customer (cus_…), subscription (sub_…), invoice (in_…), invoice line (il_…), API key (key_…), parked webhook event (evt_…, admins only) or plan (its catalog id, public). Customers: their own objects only (another customer's: FORBIDDEN); admins: any. Null when the id is unknown.",
   })
-  async node(@Arg('id', () => ID, { description: 'A Stripe id: cus_…, sub_… or in_….' }) id: string, @Ctx() ctx: GraphQLContext): Promise<Node | null> {
+  async node(@Arg('id', () => ID, { description: 'A Node id: cus_…, sub_…, in_…, il_…, key_…, evt_… or a plan id.' }) id: string, @Ctx() ctx: GraphQLContext): Promise<Node | null> {
     const customers = ctx.services.customers;
     switch (nodeTypeOfId(id)) {
       case 'Customer': {
@@ -37,14 +38,13 @@ export class NodeResolver {
         return toInvoice(row);
       }
       default:
-        requireViewer(ctx.auth);
-        return null;
+        return otherNode(id, ctx);
     }
   }
 }
 
 /** Admins see every customer's objects; a customer token its own (another customer's answers FORBIDDEN). */
-async function ownedByCaller(ctx: GraphQLContext, customerId: string): Promise<boolean> {
+export async function ownedByCaller(ctx: GraphQLContext, customerId: string): Promise<boolean> {
   const scope = await resolveListScope(ctx.auth, ctx.services.customers, customerId);
   return scope.kind === 'customer' && scope.customerId === customerId;
 }

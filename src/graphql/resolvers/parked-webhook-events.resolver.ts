@@ -6,9 +6,11 @@ import type { GraphQLContext } from '../context.js';
 import { AppError } from '../errors.js';
 import { listParkedEvents, requeueParkedEvent } from '../../stripe/webhooks/inbox.js';
 import { errorsDoc } from '../types/error-code.js';
+import { Node } from '../types/node.js';
+import { inputOrLegacy, RetryParkedWebhookEventInput, USE_INPUT } from '../inputs/mutation-inputs.js';
 
-@ObjectType({ description: 'A Stripe webhook event the gateway gave up processing after repeated failures (admin).' })
-export class ParkedWebhookEvent {
+@ObjectType({ implements: Node, description: 'A Stripe webhook event the gateway gave up processing after repeated failures (admin).' })
+export class ParkedWebhookEvent implements Node {
   @Field(() => ID, { description: 'The Stripe event id (evt_…).' })
   id!: string;
 
@@ -45,8 +47,13 @@ export class ParkedWebhookEventsResolver {
   }
 
   @Mutation(() => Boolean, { nullable: true, description: 'Queue a parked webhook event for processing again (admin).' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND') })
-  async retryParkedWebhookEvent(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID, { description: "The parked event's id (evt_…)." }) id: string): Promise<boolean> {
+  async retryParkedWebhookEvent(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('id', () => ID, { nullable: true, description: "The parked event's id (evt_…).", deprecationReason: USE_INPUT }) legacyId: string | null | undefined,
+    @Arg('input', () => RetryParkedWebhookEventInput, { nullable: true, description: 'The event to retry.' }) input: RetryParkedWebhookEventInput | null | undefined,
+  ): Promise<boolean> {
     requireAdmin(ctx.auth);
+    const { id } = inputOrLegacy(input, { id: legacyId }, ['id']);
     const ok = await requeueParkedEvent(ctx.em, id);
     if (!ok) throw new AppError('NOT_FOUND', `No parked webhook event ${id}`);
     return true;

@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Customer } from './customer.js';
+import { Node } from './node.js';
 
 export enum ApiKeyVerificationCode {
   VALID = 'VALID',
@@ -37,8 +38,8 @@ export class ApiKeyVerificationCount {
   count!: number;
 }
 
-@ObjectType({ description: "An API key the gateway issued for the product's own API; the secret itself is never listed." })
-export class ApiKey {
+@ObjectType({ implements: Node, description: "An API key the gateway issued for the product's own API; the secret itself is never listed." })
+export class ApiKey implements Node {
   @Field(() => ID, { description: "The key's id (not its secret)." })
   id!: string;
 

@@ -13,8 +13,11 @@ import { PageInfo } from './pagination.js';
 // `InvoiceStatus` lives in ./enums.ts: values are Stripe's lower-case statuses.
 export { InvoiceStatus } from './enums.js';
 
-@ObjectType({ description: 'One line of an invoice.' })
-export class InvoiceLine {
+@ObjectType({ implements: Node, description: 'One line of an invoice.' })
+export class InvoiceLine implements Node {
+  @Field(() => ID, { description: "Stripe's line id (il_…)." })
+  id!: string;
+
   @Field(() => String, { nullable: true, description: "Stripe's line description." })
   description!: string | null;
 
@@ -32,6 +35,9 @@ export class InvoiceLine {
 
   @Field({ description: 'True for a proration line (a plan or quantity change mid-period).' })
   proration!: boolean;
+
+  /** Not a GraphQL field: the invoice it belongs to (null on a preview's lines). */
+  invoiceId!: string | null;
 }
 
 /**
@@ -115,8 +121,11 @@ export class InvoiceConnection {
   @Field(() => PageInfo, { description: 'Where this page sits.' })
   pageInfo!: PageInfo;
 
+  @Field(() => [Invoice], { description: 'The invoices of this page, without cursors.' })
+  nodes!: Invoice[];
+
   @Field(() => Int, { description: 'Invoices matching the filter, across every page.' })
-  totalCount!: number;
+  totalCount!: number | Promise<number>;
 
   /** Not a GraphQL field: counts lazily (only when `totalCount` is asked for); overrides `totalCount`. */
   loadTotalCount?: () => Promise<number>;
@@ -124,6 +133,8 @@ export class InvoiceConnection {
 
 export function toInvoiceLine(row: InvoiceLineRow): InvoiceLine {
   return Object.assign(new InvoiceLine(), {
+    id: row.id,
+    invoiceId: row.invoiceId,
     description: row.description ?? null,
     amount: toMoney(row.amount, row.currency),
     quantity: row.quantity ?? null,
@@ -160,6 +171,8 @@ export function toInvoice(row: Omit<InvoiceRow, 'raw'>): Invoice {
 
 export function invoiceLineFromStripe(line: Stripe.InvoiceLineItem): InvoiceLine {
   return Object.assign(new InvoiceLine(), {
+    id: line.id ?? '',
+    invoiceId: null,
     description: line.description ?? null,
     amount: toMoney(line.amount, line.currency),
     quantity: line.quantity ?? null,

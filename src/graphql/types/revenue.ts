@@ -1,6 +1,6 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Money } from './money.js';
 
 export enum MetricInterval {
@@ -21,6 +21,12 @@ registerEnumType(MetricInterval, {
 
 @ObjectType({ description: 'MRR and its movements over one interval, in one currency. Every amount is exact, rounded half-up once.' })
 export class RevenuePoint {
+  /** Derived: one point per currency and interval. */
+  @Field(() => ID, { description: 'Stable for the same currency and interval: currency, periodStart and periodEnd.' })
+  get id(): string {
+    return `RevenuePoint:${this.currency}:${this.periodStart.toISOString()}:${this.periodEnd.toISOString()}`;
+  }
+
   @Field(() => Date, { description: 'Start of the interval, UTC (weeks start on Monday).' })
   periodStart!: Date;
 

@@ -1,0 +1,46 @@
+/**
+ * `Query.node` for the types beyond customers, subscriptions and invoices: invoice lines, API keys,
+ * parked webhook events and plans. Each is authorised as its list is.
+ */
+import { requireAdmin, requireViewer } from '../../auth/guard.js';
+import { apiKeyById, invoiceLineById, parkedEventById } from '../../billing/pages/node-reads.js';
+import { forbidden } from '../../errors.js';
+import type { GraphQLContext } from '../context.js';
+import { toInvoiceLine } from '../types/invoice.js';
+import { nodeTypeOfId, type Node } from '../types/node.js';
+import { toApiKeyNode } from './api-key.resolver.js';
+import { ownedByCaller } from './node.resolver.js';
+import { ParkedWebhookEvent } from './parked-webhook-events.resolver.js';
+import { toPlanNode } from './plan.resolver.js';
+
+export async function otherNode(id: string, ctx: GraphQLContext): Promise<Node | null> {
+  switch (nodeTypeOfId(id)) {
+    case 'InvoiceLine': {
+      requireViewer(ctx.auth);
+      const line = await invoiceLineById(ctx.em, id);
+      const invoice = line ? await ctx.services.invoiceQueries.byId(line.invoiceId) : null;
+      if (!line || !invoice || !(await ownedByCaller(ctx, invoice.customerId))) return null;
+      return toInvoiceLine(line);
+    }
+    case 'ApiKey': {
+      requireViewer(ctx.auth);
+      const key = await apiKeyById(ctx.em, id);
+      if (!key || !(await ownedByCaller(ctx, key.customerId))) return null;
+      return toApiKeyNode(key);
+    }
+    case 'ParkedWebhookEvent': {
+      requireAdmin(ctx.auth);
+      const event = await parkedEventById(ctx.em, id);
+      return event ? Object.assign(new ParkedWebhookEvent(), event) : null;
+    }
+    case null: {
+      // Plans are public, as `plans` is (a service token may only verify API keys).
+      if (ctx.viewer?.role === 'service') throw forbidden('A service token may only verify API keys');
+      const plan = await ctx.services.plans.get(id);
+      return plan ? toPlanNode(plan) : null;
+    }
+    default:
+      requireViewer(ctx.auth);
+      return null;
+  }
+}
