@@ -10,6 +10,7 @@ import { keysetPage, type KeysetPage, type PageArgs } from '../../db/keyset-page
 import { selectColumns, toPlainRows, type PlainReader } from '../../db/plain-rows.js';
 import { API_KEY_COLUMNS, toApiKeyView, type ApiKeyRow, type ApiKeyView } from '../api-keys/key-rows.js';
 import type { InvoiceRow, InvoiceStatusValue } from '../invoices/invoice-queries.js';
+import type { ParkedEvent } from '../../stripe/webhooks/inbox.js';
 import { readColumns as subscriptionColumns, type SubscriptionStatusValue } from '../subscriptions/queries/subscription-queries.js';
 
 export type { KeysetPage, PageArgs } from '../../db/keyset-page.js';
@@ -115,15 +116,8 @@ export function apiKeysPage(em: PlainReader, customerId: string, args: PageArgs)
   }, args);
 }
 
-export interface ParkedEventView {
-  id: string;
-  type: string;
-  objectId: string | null;
-  attempts: number;
-  lastError: string | null;
-  stripeCreatedAt: Date;
-  receivedAt: Date;
-}
+/** A parked event as the inbox lists it. */
+export type ParkedEventView = ParkedEvent;
 
 const fromEpoch = (v: unknown): Date => new Date(Number(v) * 1000);
 
