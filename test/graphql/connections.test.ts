@@ -232,6 +232,13 @@ describe('connections page forward and backward with an exact pageInfo', () => {
     expect(body.data!.customer.invoices.nodes).toEqual([{ id: 'in_5' }, { id: 'in_4' }]);
     const all = await gw.gql(`{ subscriptions(first: 3) { id } }`, {}, admin);
     expect(all.body.data!.subscriptions.map((s: { id: string }) => s.id)).toEqual(SUBS_ALL.slice(0, 3));
+    // The plain lists are bounded by first, which the cost rule counts.
+    const bounded = await gw.gql(`{ customer { subscriptions(first: 2) { id } invoices(last: 1) { nodes { lines(first: 2) { id } } } } }`, {}, alice);
+    expect(bounded.body.errors).toBeUndefined();
+    expect(bounded.body.data!.customer.subscriptions).toEqual([{ id: 'sub_a5' }, { id: 'sub_a4b' }]);
+    expect(bounded.body.data!.customer.invoices.nodes).toEqual([{ lines: [{ id: 'il_in_1_0' }, { id: 'il_in_1_1' }] }]);
+    const tooMany = await gw.gql(`{ customer { subscriptions(first: 101) { id } } }`, {}, alice);
+    expect(tooMany.body.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
   });
 
   it('filters subscriptionsConnection by status and customer', async () => {

@@ -1,7 +1,7 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
 import type { GraphQLResolveInfo } from 'graphql';
-import { Args, ArgsType, Ctx, Field, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
 import type { InvoicePage, InvoiceQueries, InvoiceStatusValue } from '../../billing/invoices/invoice-queries.js';
 import { resolveListScope } from '../../billing/subscriptions/queries/list-scope.js';
 import type { GraphQLContext } from '../context.js';
@@ -13,6 +13,7 @@ import { customerNodeOf } from './subscription.resolver.js';
 import { invoicePageWantsLines } from '../selection.js';
 import { invoicesPage } from '../../billing/pages/list-pages.js';
 import { validatePageArgs } from '../../db/keyset-page.js';
+import { pageSize } from '../../billing/customers/keyset-cursor.js';
 import { toConnectionValue } from '../types/connection.js';
 
 // ArgsTypes keep the arguments in the contract's order in the SDL (parameter decorators run in reverse).
@@ -90,6 +91,13 @@ function customerInvoices(
     .then((page) => toConnection(page, () => q.countForCustomer(customerId, status), args.after));
 }
 
+/**
+ * Invoice.lines is a plain list (fixed by the public schema), so its size is bounded by `first`. The
+ * default is Stripe's own list default: it sits under other lists, and the cost rule multiplies by it.
+ */
+const LINES_DEFAULT_FIRST = 10;
+const LINES_MAX_FIRST = 100;
+
 const EMPTY_PAGE: InvoicePage = { edges: [], hasNextPage: false, endCursor: null };
 
 @Resolver(() => Invoice)
@@ -108,9 +116,19 @@ export class InvoiceResolver {
   }
 
   @FieldResolver(() => [InvoiceLine], { description: "In Stripe's order." })
-  async lines(@Root() invoice: Invoice, @Ctx() ctx: GraphQLContext): Promise<InvoiceLine[]> {
-    if (invoice.inlineLines) return invoice.inlineLines;
-    return (await ctx.loaders.invoiceLinesByInvoiceId.load(invoice.id)).map(toInvoiceLine);
+  async lines(
+    @Root() invoice: Invoice,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, {
+      nullable: true,
+      defaultValue: LINES_DEFAULT_FIRST,
+      description: `At most this many, in Stripe's order (1-${LINES_MAX_FIRST}); the query's cost counts this many. linesConnection pages through any number.`,
+    })
+    first: number | null | undefined,
+  ): Promise<InvoiceLine[]> {
+    const limit = pageSize(first, LINES_DEFAULT_FIRST, LINES_MAX_FIRST);
+    if (invoice.inlineLines) return invoice.inlineLines.slice(0, limit);
+    return (await ctx.loaders.invoiceLinesByInvoiceId.load(invoice.id)).slice(0, limit).map(toInvoiceLine);
   }
 
   @FieldResolver(() => Customer, { description: 'The billed customer.' })
