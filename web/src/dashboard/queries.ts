@@ -115,7 +115,7 @@ export const ParkedQuery = graphql(`
 
 export const RetryParkedMutation = graphql(`
   mutation DashboardRetryParked($id: ID!) {
-    retryParkedWebhookEvent(id: $id)
+    retryParkedWebhookEvent(input: { id: $id })
   }
 `);
 
