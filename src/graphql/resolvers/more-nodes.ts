@@ -4,14 +4,20 @@
  */
 import { requireAdmin, requireViewer } from '../../auth/guard.js';
 import { apiKeyById, invoiceLineById, parkedEventById } from '../../billing/pages/node-reads.js';
+import { resolveListScope } from '../../billing/subscriptions/queries/list-scope.js';
 import { forbidden } from '../../errors.js';
 import type { GraphQLContext } from '../context.js';
 import { toInvoiceLine } from '../types/invoice.js';
 import { nodeTypeOfId, type Node } from '../types/node.js';
 import { toApiKeyNode } from './api-key.resolver.js';
-import { ownedByCaller } from './node.resolver.js';
 import { ParkedWebhookEvent } from './parked-webhook-events.resolver.js';
 import { toPlanNode } from './plan.resolver.js';
+
+/** Admins see every customer's objects; a customer token its own (another customer's answers FORBIDDEN). */
+async function ownedByCaller(ctx: GraphQLContext, customerId: string): Promise<boolean> {
+  const scope = await resolveListScope(ctx.auth, ctx.services.customers, customerId);
+  return scope.kind === 'customer' && scope.customerId === customerId;
+}
 
 export async function otherNode(id: string, ctx: GraphQLContext): Promise<Node | null> {
   switch (nodeTypeOfId(id)) {

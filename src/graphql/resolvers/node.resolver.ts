@@ -44,7 +44,7 @@ export class NodeResolver {
 }
 
 /** Admins see every customer's objects; a customer token its own (another customer's answers FORBIDDEN). */
-export async function ownedByCaller(ctx: GraphQLContext, customerId: string): Promise<boolean> {
+async function ownedByCaller(ctx: GraphQLContext, customerId: string): Promise<boolean> {
   const scope = await resolveListScope(ctx.auth, ctx.services.customers, customerId);
   return scope.kind === 'customer' && scope.customerId === customerId;
 }
