@@ -4,9 +4,9 @@
  * is small). Used by Apollo (a plugin, `didResolveOperation`) and by graphql-ws (`onSubscribe`).
  *
  * - depth: the longest chain of nested field selections (fragments expanded);
- * - cost: every field costs 1, multiplied by the page sizes above it: a field with a `first`
- *   argument multiplies its subtree by that value (the variable's value or default, else the
- *   argument's schema default; capped at MAX_PAGE). A field that calls Stripe also costs
+ * - cost: every field costs 1, multiplied by the page sizes above it: a field with a `first` or
+ *   `last` argument multiplies its subtree by that value (the variable's value or default, else the
+ *   argument's schema default; capped at MAX_PAGE_ARG, MAX_PAGE when none is given). A field that calls Stripe also costs
  *   STRIPE_CALL_COST per call it may make;
  * - Stripe calls: fields that are not answered from the mirror declare the most Stripe API calls one
  *   resolution may make (`@Extensions({ [STRIPE_CALLS]: n })`); the operation's total, times the page
@@ -38,7 +38,10 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 
+/** A paged field's factor when no page size is given (the largest connection page). */
 const MAX_PAGE = 100;
+/** The largest page any list field accepts (larger values are refused by the field itself). */
+const MAX_PAGE_ARG = 1000;
 /** What one Stripe call adds to an operation's cost: far more than a mirror read. */
 export const STRIPE_CALL_COST = 100;
 /** The field extension naming the most Stripe API calls one resolution of the field makes. */
@@ -83,20 +86,32 @@ export function measureOperation(
   /** Each fragment's measure, once per operation; `null` while it is being measured (a cycle: validation reports it). */
   const measured = new Map<string, OperationMeasure | null>();
 
-  function pageFactor(node: FieldNode, field: GraphQLField<unknown, unknown> | undefined): number {
-    const arg = node.arguments?.find((a) => a.name.value === 'first');
-    const declared: GraphQLArgument | undefined = field?.args.find((a) => a.name === 'first');
-    if (!arg && !declared) return 1;
+  /** The most items one page argument (`first` or `last`) lets the field return. */
+  function pageArg(node: FieldNode, field: GraphQLField<unknown, unknown> | undefined, name: 'first' | 'last'): number | undefined {
+    const arg = node.arguments?.find((a) => a.name.value === name);
+    const declared: GraphQLArgument | undefined = field?.args.find((a) => a.name === name);
+    if (!arg && !declared) return undefined;
     let value: unknown = declared?.defaultValue;
     if (arg) {
       if (arg.value.kind === Kind.VARIABLE) {
-        const name = arg.value.name.value;
-        value = name in variables ? variables[name] : varDefaults.has(name) ? varDefaults.get(name) : value;
+        const v = arg.value.name.value;
+        value = v in variables ? variables[v] : varDefaults.has(v) ? varDefaults.get(v) : value;
       } else {
         value = valueFromASTUntyped(arg.value);
       }
     }
-    return typeof value === 'number' && Number.isFinite(value) ? Math.max(1, Math.min(Math.trunc(value), MAX_PAGE)) : MAX_PAGE;
+    if (value === null || value === undefined) return undefined;
+    return typeof value === 'number' && Number.isFinite(value) ? Math.max(1, Math.min(Math.trunc(value), MAX_PAGE_ARG)) : MAX_PAGE;
+  }
+
+  /** What a list field multiplies its subtree by: the page it can return (`first` or `last`), else MAX_PAGE when it pages at all. */
+  function pageFactor(node: FieldNode, field: GraphQLField<unknown, unknown> | undefined): number {
+    const pages = field?.args.some((a) => a.name === 'first' || a.name === 'last') || node.arguments?.some((a) => a.name.value === 'first' || a.name.value === 'last');
+    if (!pages) return 1;
+    const first = pageArg(node, field, 'first');
+    const last = pageArg(node, field, 'last');
+    if (first === undefined && last === undefined) return MAX_PAGE;
+    return Math.max(first ?? 0, last ?? 0);
   }
 
   function fragment(name: string): OperationMeasure {

@@ -10,6 +10,7 @@ import { ApiKeyResolver, CustomerApiKeysResolver } from './resolvers/api-key.res
 import { BillingEventsResolver } from './resolvers/billing-events.resolver.js';
 import { BillingSessionMutationsResolver } from './resolvers/billing-session.mutations.resolver.js';
 import { CustomerResolver } from './resolvers/customer.resolver.js';
+import { CustomerConnectionsResolver, InvoiceLinesConnectionResolver, ListConnectionsResolver } from './resolvers/connections.resolver.js';
 import { CustomerAccessStateResolver } from './resolvers/customer-access.resolver.js';
 import { CustomerInvoicesResolver, InvoiceConnectionResolver, InvoiceResolver } from './resolvers/invoice.resolver.js';
 import { MoneyResolver } from './resolvers/money.resolver.js';
@@ -23,6 +24,7 @@ import { CustomerSubscriptionsResolver, SubscriptionResolver } from './resolvers
 import { CustomerUsageResolver, UsageResolver } from './resolvers/usage.resolver.js';
 import { UsageFlushResolver } from './resolvers/usage-flush.resolver.js';
 import { gatewayAuthChecker } from './auth-checker.js';
+import { UsageRecordsResolver } from './resolvers/usage-records.resolver.js';
 import { DateTimeScalar } from './scalars.js';
 import { ErrorCodeEnum } from './types/error-code.js';
 import './types/enums.js';
@@ -64,6 +66,12 @@ export const CORE_RESOLVERS = [
   // API keys: create/roll/revoke, Customer.apiKeys, verifyApiKey.
   ApiKeyResolver,
   CustomerApiKeysResolver,
+  // Connections beside the plain lists: every list that can grow pages both ways.
+  ListConnectionsResolver,
+  CustomerConnectionsResolver,
+  InvoiceLinesConnectionResolver,
+  // reportUsageBatch with one input object.
+  UsageRecordsResolver,
 ] as const;
 
 export async function buildGatewaySchema(options: GatewaySchemaOptions = {}): Promise<GraphQLSchema> {

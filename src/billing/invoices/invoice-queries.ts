@@ -216,12 +216,6 @@ export class InvoiceQueries {
     return toPage(rows, first);
   }
 
-  /** Checks `first` and `after` as a page would (BAD_USER_INPUT naming the field), for an empty answer. */
-  async validatePageArgs(input: Pick<ListInvoicesInput, 'first' | 'after'>): Promise<void> {
-    pageSize(input.first);
-    if (input.after) decodeCursor(input.after);
-  }
-
   countAll(status: InvoiceStatusValue | null | undefined): Promise<number> {
     return this.em.count(Invoice, status ? { status } : {});
   }

@@ -30,7 +30,7 @@ export type InvoiceView = Pick<
   | 'invoicePdf'
 >;
 
-export type InvoiceLineView = Pick<InvoiceLine, 'description' | 'amount' | 'currency' | 'quantity' | 'periodStart' | 'periodEnd' | 'proration'>;
+export type InvoiceLineView = Pick<InvoiceLine, 'id' | 'invoiceId' | 'description' | 'amount' | 'currency' | 'quantity' | 'periodStart' | 'periodEnd' | 'proration'>;
 
 /** An invoice that is not stored, with its lines (in Stripe's order). */
 export interface UnstoredInvoice {

@@ -6,7 +6,10 @@
  */
 import type { Authentication } from '../../auth/guard.js';
 import { resolveListScope, type CustomerFinder } from '../subscriptions/queries/list-scope.js';
-import type { InvoicePage, InvoiceQueries, InvoiceStatusValue, ListInvoicesInput } from './invoice-queries.js';
+import type { InvoicePage, InvoiceQueries, InvoiceRow, InvoiceStatusValue, ListInvoicesInput } from './invoice-queries.js';
+import { invoicesPage, type KeysetPage, type PageArgs } from '../pages/list-pages.js';
+import { emptyPage, validatePageArgs } from '../../db/keyset-page.js';
+import type { PlainReader } from '../../db/plain-rows.js';
 
 /** A page and a way to count every invoice its filter matches (run only when asked for). */
 export interface InvoiceListing {
@@ -31,7 +34,7 @@ export async function listInvoices(
   if (scope.kind === 'customer') return customerInvoices(q, scope.customerId, input);
   const status = input.status ?? null;
   if (scope.kind === 'all') return { page: await q.pageAll({ first: input.first, after: input.after, status }), totalCount: () => q.countAll(status) };
-  await q.validatePageArgs({ first: input.first, after: input.after });
+  validatePageArgs({ first: input.first, after: input.after }, 'timestamp');
   return { page: EMPTY_PAGE, totalCount: async () => 0 };
 }
 
@@ -40,4 +43,23 @@ export async function customerInvoices(q: InvoiceQueries, customerId: string, in
   const status: InvoiceStatusValue | null = input.status ?? null;
   const page = await q.pageForCustomer(customerId, { first: input.first, after: input.after, status, withLines: input.withLines });
   return { page, totalCount: () => q.countForCustomer(customerId, status) };
+}
+
+/** A page past the first (a cursor) or backward: these are keyset-paged in both directions, with an exact pageInfo. */
+export const pagedBeyondFirst = (args: PageArgs): boolean => args.after != null || args.before != null || args.last != null;
+
+/** `listInvoices` for any page in either direction: the same scope, keyset-paged. */
+export async function invoicesBothWays(
+  deps: Pick<ListInvoicesDeps, 'customers'> & { em: PlainReader },
+  auth: Authentication,
+  input: PageArgs & { customerId?: string | null; status?: InvoiceStatusValue | null },
+): Promise<KeysetPage<InvoiceRow>> {
+  const { customerId, status, ...page } = input;
+  const scope = await resolveListScope(auth, deps.customers, customerId);
+  if (scope.kind === 'none') {
+    // No customer yet: the arguments are still checked, so bad input is reported the same way.
+    validatePageArgs(page, 'timestamp');
+    return emptyPage();
+  }
+  return invoicesPage(deps.em, { customerId: scope.kind === 'customer' ? scope.customerId : null, status: status ?? null }, page);
 }

@@ -13,9 +13,11 @@ export async function entitlementForViewer(
   deps: { customers: CustomerFinder; usage: Pick<UsageService, 'entitlement'> },
   auth: Authentication,
   input: { feature: string; customerId?: string | null },
-): Promise<EntitlementView> {
+): Promise<EntitlementView & { owner: string }> {
   const scope = resolveCustomerScope(auth, input.customerId);
   const row = assertCustomerInScope(scope, await deps.customers.find(scope.ref));
   if (!row && input.customerId && scope.viewer.role === 'admin') throw notFound('Customer');
-  return deps.usage.entitlement(row?.id ?? null, input.feature);
+  // The owner keys the answer for client caches: the customer, or the caller's subject before it has one.
+  const owner = row?.id ?? `sub:${scope.viewer.sub}`;
+  return { ...(await deps.usage.entitlement(row?.id ?? null, input.feature)), owner };
 }

@@ -31,6 +31,8 @@ export const ApiKeySchema = defineEntity({
     verifications: p.json<Record<string, number>>().default('{}'),
   },
   uniques: [{ name: 'api_keys_customer_id_idempotency_key_unique', properties: ['customerId', 'idempotencyKey'] }],
+  // A customer's keys, keyset-paged oldest first.
+  indexes: [{ name: 'api_keys_customer_id_created_at_id_index', properties: ['customerId', 'createdAt', 'id'] }],
   triggers: [API_KEY_CHANGES_TRIGGERS.apiKeys],
 });
 

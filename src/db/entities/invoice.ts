@@ -42,6 +42,8 @@ export const InvoiceSchema = defineEntity({
     { name: 'invoices_customer_id_created_at_id_index', properties: ['customerId', 'createdAt', 'id'] },
     { name: 'invoices_subscription_id_index', properties: ['subscriptionId'] },
     { name: 'invoices_status_index', properties: ['status'] },
+    // Every customer's invoices (admins), keyset-paged newest first.
+    { name: 'invoices_created_at_id_index', properties: ['createdAt', 'id'] },
   ],
 });
 

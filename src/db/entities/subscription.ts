@@ -137,6 +137,9 @@ export const SubscriptionSchema = defineEntity({
     { name: 'subscriptions_customer_id_index', properties: ['customerId'] },
     { name: 'subscriptions_status_index', properties: ['status'] },
     { name: 'subscriptions_plan_id_status_index', properties: ['planId', 'status'] },
+    // Keyset pages, newest first: every customer's (admins) and one customer's.
+    { name: 'subscriptions_created_at_id_index', properties: ['createdAt', 'id'] },
+    { name: 'subscriptions_customer_id_created_at_id_index', properties: ['customerId', 'createdAt', 'id'] },
   ],
   // In the database, so every write path (mirror upserts, deletes, raw SQL, COPY) keeps the MRR totals in step.
   triggers: [

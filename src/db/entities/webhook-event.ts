@@ -32,7 +32,11 @@ export const WebhookEventSchema = defineEntity({
     lastError: p.text().nullable(),
     processedAt: p.datetime().nullable(),
   },
-  indexes: [{ name: 'webhook_events_status_next_attempt_at_index', properties: ['status', 'nextAttemptAt'] }],
+  indexes: [
+    { name: 'webhook_events_status_next_attempt_at_index', properties: ['status', 'nextAttemptAt'] },
+    // Parked events, keyset-paged newest first by receipt (admins).
+    { name: 'webhook_events_parked_received_at_id_index', properties: ['receivedAt', 'id'], where: "status = 'parked'" },
+  ],
 });
 
 export class WebhookEvent extends WebhookEventSchema.class {}

@@ -7,6 +7,7 @@ import { Migration20261206100000_hardening } from './Migration20261206100000_har
 import { Migration20261206200000_api_keys } from './Migration20261206200000_api_keys.js';
 import { Migration20261206213000_api_key_changes } from './Migration20261206213000_api_key_changes.js';
 import { Migration20261206300000_revenue } from './Migration20261206300000_revenue.js';
+import { Migration20261206401500_list_pages } from './Migration20261206401500_list_pages.js';
 
 /**
  * Every migration, in order, registered explicitly (no folder scan) so the names recorded in
@@ -21,4 +22,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206200000_api_keys', class: Migration20261206200000_api_keys },
   { name: 'Migration20261206213000_api_key_changes', class: Migration20261206213000_api_key_changes },
   { name: 'Migration20261206300000_revenue', class: Migration20261206300000_revenue },
+  { name: 'Migration20261206401500_list_pages', class: Migration20261206401500_list_pages },
 ];

@@ -1,6 +1,7 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
 import { ArgsType, Field, ID, InputType, Int, registerEnumType } from 'type-graphql';
+import { ResumeInput, USE_INPUT } from './mutation-inputs.js';
 
 /** How `subscribe` collects a card when none is given and none is on file. */
 export enum PaymentFlow {
@@ -96,10 +97,13 @@ export class CancelInput {
 
 @ArgsType()
 export class ResumeArgs {
-  @Field(() => ID, { description: 'The subscription (sub_…); customers: their own only.' })
-  subscriptionId!: string;
+  @Field(() => ResumeInput, { nullable: true, description: 'The subscription to resume; the other arguments are ignored when it is given.' })
+  input?: ResumeInput | null;
 
-  @Field(() => String, { nullable: true, description: 'Repeats with the same key return the first answer.' })
+  @Field(() => ID, { nullable: true, description: 'The subscription (sub_…); customers: their own only.', deprecationReason: USE_INPUT })
+  subscriptionId?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Repeats with the same key return the first answer.', deprecationReason: USE_INPUT })
   idempotencyKey?: string | null;
 }
 

@@ -7,6 +7,7 @@ import { ApiKey, ApiKeySecret, ApiKeyVerification, ApiKeyVerificationCode, Creat
 import { Customer } from '../types/customer.js';
 import { customerNodeOf } from './subscription.resolver.js';
 import { errorsDoc } from '../types/error-code.js';
+import { inputOrLegacy, RevokeApiKeyInput, RollApiKeyInput, USE_INPUT } from '../inputs/mutation-inputs.js';
 
 export function toApiKeyNode(k: ApiKeyView): ApiKey {
   return Object.assign(new ApiKey(), {
@@ -47,17 +48,24 @@ export class ApiKeyResolver {
   @Authorized('customer', 'admin')
   @Mutation(() => ApiKeySecret, { nullable: true, description: 'A new secret for the same key; the old secret stops working at once.' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT') })
   async rollApiKey(
-    @Arg('id', () => ID, { description: "The key's id." }) id: string,
-    @Arg('idempotencyKey', () => String, { nullable: true, description: 'Repeats with the same key return the first answer.' }) idempotencyKey: string | null | undefined,
+    @Arg('id', () => ID, { nullable: true, description: "The key's id.", deprecationReason: USE_INPUT }) legacyId: string | null | undefined,
+    @Arg('idempotencyKey', () => String, { nullable: true, description: 'Repeats with the same key return the first answer.', deprecationReason: USE_INPUT }) legacyKey: string | null | undefined,
+    @Arg('input', () => RollApiKeyInput, { nullable: true, description: 'The key to roll.' }) input: RollApiKeyInput | null | undefined,
     @Ctx() ctx: GraphQLContext,
   ): Promise<ApiKeySecret> {
+    const { id, idempotencyKey } = inputOrLegacy(input, { id: legacyId, idempotencyKey: legacyKey }, ['id']);
     const { apiKey, secret } = await ctx.services.apiKeys.roll(ctx.auth, id, idempotencyKey);
     return { apiKey: toApiKeyNode(apiKey), secret };
   }
 
   @Authorized('customer', 'admin')
   @Mutation(() => ApiKey, { nullable: true, description: 'Ends the key; it stays listed with revokedAt set.' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND') })
-  async revokeApiKey(@Arg('id', () => ID, { description: "The key's id." }) id: string, @Ctx() ctx: GraphQLContext): Promise<ApiKey> {
+  async revokeApiKey(
+    @Arg('id', () => ID, { nullable: true, description: "The key's id.", deprecationReason: USE_INPUT }) legacyId: string | null | undefined,
+    @Arg('input', () => RevokeApiKeyInput, { nullable: true, description: 'The key to revoke.' }) input: RevokeApiKeyInput | null | undefined,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<ApiKey> {
+    const { id } = inputOrLegacy(input, { id: legacyId }, ['id']);
     return toApiKeyNode(await ctx.services.apiKeys.revoke(ctx.auth, id));
   }
 

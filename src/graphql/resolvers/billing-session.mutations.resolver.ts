@@ -6,6 +6,7 @@ import { STRIPE_CALLS } from '../limits.js';
 import { CheckoutSession, PortalSession } from '../inputs/payloads.js';
 import { CreateCheckoutSessionArgs, CreatePortalSessionInput } from '../inputs/session.inputs.js';
 import { errorsDoc } from '../types/error-code.js';
+import { inputOrLegacy } from '../inputs/mutation-inputs.js';
 
 /** Stripe-hosted pages: the billing portal and Checkout. */
 @Resolver()
@@ -21,6 +22,7 @@ export class BillingSessionMutationsResolver {
   @Extensions({ [STRIPE_CALLS]: 5 })
   @Mutation(() => CheckoutSession, { nullable: true, description: 'A Stripe Checkout page (mode subscription) for a self-serve plan; the subscription starts when it is paid.' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND', 'CONFLICT', 'RATE_LIMITED', 'UPSTREAM_UNAVAILABLE') })
   async createCheckoutSession(@Args(() => CreateCheckoutSessionArgs) args: CreateCheckoutSessionArgs, @Ctx() ctx: GraphQLContext): Promise<CheckoutSession> {
-    return ctx.services.lifecycle.createCheckoutSession(ctx.auth, args);
+    const { input, ...legacy } = args;
+    return ctx.services.lifecycle.createCheckoutSession(ctx.auth, inputOrLegacy(input, legacy, ['plan', 'successUrl', 'cancelUrl']));
   }
 }

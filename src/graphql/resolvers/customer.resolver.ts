@@ -5,6 +5,8 @@ import { Arg, Args, ArgsType, Authorized, Ctx, Field, ID, Info, Int, Query, Reso
 import type { Customer as CustomerRow } from '../../db/entities/customer.js';
 import type { GraphQLContext } from '../context.js';
 import { Customer, CustomerConnection } from '../types/customer.js';
+import { toConnectionValue } from '../types/connection.js';
+import { customersPage } from '../../billing/pages/list-pages.js';
 import { fieldsNamed, invoicePageWantsLines } from '../selection.js';
 import type { CustomerReadWants } from '../../billing/customers/customer-read.js';
 import { customerForViewer } from '../../billing/customers/customer-for-viewer.js';
@@ -32,6 +34,12 @@ class CustomersArgs {
 
   @Field(() => String, { nullable: true, description: 'Only customers with exactly this email.' })
   email?: string | null;
+
+  @Field(() => Int, { nullable: true, description: 'Backward: at most this many customers before `before` (1-100); when given, first is ignored.' })
+  last?: number | null;
+
+  @Field(() => String, { nullable: true, description: "Backward: continue before this cursor (a previous page's pageInfo.startCursor)." })
+  before?: string | null;
 }
 
 @Resolver(() => Customer)
@@ -52,13 +60,8 @@ export class CustomerResolver {
 
   @Authorized('admin')
   @Query(() => CustomerConnection, { nullable: true, description: 'Admins only. Newest first.' })
-  async customers(@Args() { first, after, email }: CustomersArgs, @Ctx() ctx: GraphQLContext): Promise<CustomerConnection> {
-    const page = await ctx.services.customers.list({ first, after, email });
-    return {
-      edges: page.edges.map((e) => ({ cursor: e.cursor, node: toCustomerNode(e.node) })),
-      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor, hasPreviousPage: after != null, startCursor: page.edges[0]?.cursor ?? null },
-      totalCount: page.totalCount,
-    };
+  async customers(@Args() { email, ...page }: CustomersArgs, @Ctx() ctx: GraphQLContext): Promise<CustomerConnection> {
+    return toConnectionValue(await customersPage(ctx.em, { email }, page), toCustomerNode);
   }
 }
 

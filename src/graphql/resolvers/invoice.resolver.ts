@@ -1,9 +1,9 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
 import type { GraphQLResolveInfo } from 'graphql';
-import { Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
 import type { InvoiceStatusValue } from '../../billing/invoices/invoice-queries.js';
-import { customerInvoices, listInvoices, type InvoiceListing } from '../../billing/invoices/list-invoices.js';
+import { customerInvoices, invoicesBothWays, listInvoices, pagedBeyondFirst, type InvoiceListing } from '../../billing/invoices/list-invoices.js';
 import type { GraphQLContext } from '../context.js';
 import { Customer } from '../types/customer.js';
 import { InvoiceStatus } from '../types/enums.js';
@@ -11,6 +11,9 @@ import { Invoice, InvoiceConnection, InvoiceLine, toInvoice, toInvoiceLine } fro
 import { BillingSubscription, toBillingSubscription } from '../types/subscription.js';
 import { customerNodeOf } from './subscription.resolver.js';
 import { invoicePageWantsLines } from '../selection.js';
+import { invoicesPage } from '../../billing/pages/list-pages.js';
+import { pageSize } from '../../billing/customers/keyset-cursor.js';
+import { toConnectionValue } from '../types/connection.js';
 
 // ArgsTypes keep the arguments in the contract's order in the SDL (parameter decorators run in reverse).
 @ArgsType()
@@ -26,6 +29,12 @@ class InvoicesArgs {
 
   @Field(() => String, { nullable: true, description: "A previous page's pageInfo.endCursor." })
   after?: string | null;
+
+  @Field(() => Int, { nullable: true, description: 'Backward: at most this many invoices before `before` (1-100); when given, first is ignored.' })
+  last?: number | null;
+
+  @Field(() => String, { nullable: true, description: "Backward: continue before this cursor (a previous page's pageInfo.startCursor)." })
+  before?: string | null;
 }
 
 @ArgsType()
@@ -38,15 +47,31 @@ class CustomerInvoicesArgs {
 
   @Field(() => InvoiceStatus, { nullable: true, description: 'Only invoices with this status.' })
   status?: InvoiceStatus | null;
+
+  @Field(() => Int, { nullable: true, description: 'Backward: at most this many invoices before `before` (1-100); when given, first is ignored.' })
+  last?: number | null;
+
+  @Field(() => String, { nullable: true, description: "Backward: continue before this cursor (a previous page's pageInfo.startCursor)." })
+  before?: string | null;
 }
 
 function toConnection({ page, totalCount }: InvoiceListing, after: string | null | undefined): InvoiceConnection {
+  const edges = page.edges.map((e) => ({ cursor: e.cursor, node: toInvoice(e.node) }));
   return Object.assign(new InvoiceConnection(), {
-    edges: page.edges.map((e) => ({ cursor: e.cursor, node: toInvoice(e.node) })),
+    edges,
+    nodes: edges.map((e) => e.node),
+    // The first page: nothing comes before it (later pages are keyset-paged both ways, see invoicesBeyondFirst).
     pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor, hasPreviousPage: after != null, startCursor: page.edges[0]?.cursor ?? null },
     loadTotalCount: totalCount,
   });
 }
+
+/**
+ * Invoice.lines is a plain list (fixed by the public schema), so its size is bounded by `first`. The
+ * default is Stripe's own list default: it sits under other lists, and the cost rule multiplies by it.
+ */
+const LINES_DEFAULT_FIRST = 10;
+const LINES_MAX_FIRST = 100;
 
 @Resolver(() => Invoice)
 export class InvoiceResolver {
@@ -54,13 +79,25 @@ export class InvoiceResolver {
   @Query(() => InvoiceConnection, { nullable: true, description: "Newest first. Customers see their own; admins any customer's, or all without customerId." })
   async invoices(@Args() args: InvoicesArgs, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<InvoiceConnection> {
     const status = (args.status ?? null) as InvoiceStatusValue | null;
+    // Past the first page, or backward: keyset-paged both ways with an exact pageInfo.
+    if (pagedBeyondFirst(args)) return toConnectionValue(await invoicesBothWays({ customers: ctx.services.customers, em: ctx.em }, ctx.auth, { ...args, status }), toInvoice) as InvoiceConnection;
     return toConnection(await listInvoices(ctx.services, ctx.auth, { ...args, status, withLines: invoicePageWantsLines(info) }), args.after);
   }
 
   @FieldResolver(() => [InvoiceLine], { description: "In Stripe's order." })
-  async lines(@Root() invoice: Invoice, @Ctx() ctx: GraphQLContext): Promise<InvoiceLine[]> {
-    if (invoice.inlineLines) return invoice.inlineLines;
-    return (await ctx.loaders.invoiceLinesByInvoiceId.load(invoice.id)).map(toInvoiceLine);
+  async lines(
+    @Root() invoice: Invoice,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, {
+      nullable: true,
+      defaultValue: LINES_DEFAULT_FIRST,
+      description: `At most this many, in Stripe's order (1-${LINES_MAX_FIRST}); the query's cost counts this many. linesConnection pages through any number.`,
+    })
+    first: number | null | undefined,
+  ): Promise<InvoiceLine[]> {
+    const limit = pageSize(first, LINES_DEFAULT_FIRST, LINES_MAX_FIRST);
+    if (invoice.inlineLines) return invoice.inlineLines.slice(0, limit);
+    return (await ctx.loaders.invoiceLinesByInvoiceId.load(invoice.id)).slice(0, limit).map(toInvoiceLine);
   }
 
   @FieldResolver(() => Customer, { description: 'The billed customer.' })
@@ -90,6 +127,7 @@ export class CustomerInvoicesResolver {
   @FieldResolver(() => InvoiceConnection, { description: 'Newest first.' })
   async invoices(@Root() customer: Customer, @Args() args: CustomerInvoicesArgs, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<InvoiceConnection> {
     const status = (args.status ?? null) as InvoiceStatusValue | null;
+    if (pagedBeyondFirst(args)) return toConnectionValue(await invoicesPage(ctx.em, { customerId: customer.id, status }, args), toInvoice) as InvoiceConnection;
     return toConnection(await customerInvoices(ctx.services.invoiceQueries, customer.id, { ...args, status, withLines: invoicePageWantsLines(info) }), args.after);
   }
 }

@@ -8,6 +8,7 @@ import { toInvoice } from '../types/invoice.js';
 import { Node, nodeTypeOfId } from '../types/node.js';
 import { toBillingSubscription } from '../types/subscription.js';
 import { toCustomerNode } from './customer.resolver.js';
+import { otherNode } from './more-nodes.js';
 
 @Resolver()
 export class NodeResolver {
@@ -15,9 +16,9 @@ export class NodeResolver {
   @Query(() => Node, {
     nullable: true,
     description:
-      "Any object with a Stripe id (cus_…, sub_…, in_…), read from the mirror. Customers: their own objects only (another customer's: FORBIDDEN); admins: any. Null when the id is unknown or of another kind.",
+      "Any object by its id, read from the mirror: a customer (cus_…), subscription (sub_…), invoice (in_…), invoice line (il_…), API key (key_…), parked webhook event (evt_…, admins only) or plan (its catalog id). Customers: their own objects only (another customer's: FORBIDDEN); admins: any. Null when the id is unknown.",
   })
-  async node(@Arg('id', () => ID, { description: 'A Stripe id: cus_…, sub_… or in_….' }) id: string, @Ctx() ctx: GraphQLContext): Promise<Node | null> {
+  async node(@Arg('id', () => ID, { description: 'A Node id: cus_…, sub_…, in_…, il_…, key_…, evt_… or a plan id.' }) id: string, @Ctx() ctx: GraphQLContext): Promise<Node | null> {
     const customers = ctx.services.customers;
     switch (nodeTypeOfId(id)) {
       case 'Customer': {
@@ -35,7 +36,7 @@ export class NodeResolver {
         return toInvoice(row);
       }
       default:
-        return null;
+        return otherNode(id, ctx);
     }
   }
 }

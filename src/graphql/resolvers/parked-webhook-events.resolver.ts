@@ -3,9 +3,11 @@ import 'reflect-metadata';
 import { Arg, Authorized, Ctx, Field, ID, Int, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
 import type { GraphQLContext } from '../context.js';
 import { errorsDoc } from '../types/error-code.js';
+import { Node } from '../types/node.js';
+import { inputOrLegacy, RetryParkedWebhookEventInput, USE_INPUT } from '../inputs/mutation-inputs.js';
 
-@ObjectType({ description: 'A Stripe webhook event the gateway gave up processing after repeated failures (admin).' })
-export class ParkedWebhookEvent {
+@ObjectType({ implements: Node, description: 'A Stripe webhook event the gateway gave up processing after repeated failures (admin).' })
+export class ParkedWebhookEvent implements Node {
   @Field(() => ID, { description: 'The Stripe event id (evt_…).' })
   id!: string;
 
@@ -41,8 +43,13 @@ export class ParkedWebhookEventsResolver {
   }
 
   @Authorized('admin')
-  @Mutation(() => Boolean, { nullable: true, description: 'Admins only: queue a parked webhook event for processing again.' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND') })
-  async retryParkedWebhookEvent(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID, { description: "The parked event's id (evt_…)." }) id: string): Promise<boolean> {
+  @Mutation(() => Boolean, { nullable: true, description: 'Admins only: queue a parked webhook event for processing again.' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND') })
+  async retryParkedWebhookEvent(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('id', () => ID, { nullable: true, description: "The parked event's id (evt_…).", deprecationReason: USE_INPUT }) legacyId: string | null | undefined,
+    @Arg('input', () => RetryParkedWebhookEventInput, { nullable: true, description: 'The event to retry.' }) input: RetryParkedWebhookEventInput | null | undefined,
+  ): Promise<boolean> {
+    const { id } = inputOrLegacy(input, { id: legacyId }, ['id']);
     await ctx.services.parkedWebhookEvents.retry(id);
     return true;
   }

@@ -8,6 +8,7 @@ import { SubscribePayload } from '../inputs/payloads.js';
 import { Invoice, toUnstoredInvoice } from '../types/invoice.js';
 import { BillingSubscription, toBillingSubscription } from '../types/subscription.js';
 import { errorsDoc } from '../types/error-code.js';
+import { inputOrLegacy } from '../inputs/mutation-inputs.js';
 
 /** The write side of the subscription lifecycle: parse, authorise, call the service, shape the answer. */
 @Resolver()
@@ -54,7 +55,8 @@ export class SubscriptionMutationsResolver {
   @Extensions({ [STRIPE_CALLS]: 4 })
   @Mutation(() => BillingSubscription, { nullable: true, description: 'Undo a pending cancellation (cancel with atPeriodEnd: true) before the period ends.' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND', 'CONFLICT', 'RATE_LIMITED', 'UPSTREAM_UNAVAILABLE') })
   async resume(@Args(() => ResumeArgs) args: ResumeArgs, @Ctx() ctx: GraphQLContext): Promise<BillingSubscription> {
-    const { subscriptionId } = await ctx.services.lifecycle.resume(ctx.auth, args);
+    const { input, ...legacy } = args;
+    const { subscriptionId } = await ctx.services.lifecycle.resume(ctx.auth, inputOrLegacy(input, legacy, ['subscriptionId']));
     return toBillingSubscription(await ctx.services.lifecycle.subscriptionRow(subscriptionId));
   }
 

@@ -16,6 +16,14 @@ import { BillingSubscription, toBillingSubscription } from '../types/subscriptio
 import { toCustomerNode } from './customer.resolver.js';
 import { toPlanNode } from './plan.resolver.js';
 import { selectsAnyField } from '../selection.js';
+import { pageSize } from '../../billing/customers/keyset-cursor.js';
+
+/**
+ * Customer.subscriptions is a plain list (fixed by the public schema), so `first` bounds it, with
+ * Stripe's own list default: it sits under customer lists, and the cost rule multiplies by it.
+ */
+const CUSTOMER_SUBSCRIPTIONS_DEFAULT_FIRST = 10;
+const CUSTOMER_SUBSCRIPTIONS_MAX_FIRST = 100;
 
 @ArgsType()
 class SubscriptionsArgs {
@@ -88,9 +96,16 @@ export class CustomerSubscriptionsResolver {
     @Root() customer: Customer,
     @Arg('status', () => [SubscriptionStatus], { nullable: true, description: 'Only these statuses; omitted: all.' }) status: SubscriptionStatus[] | null | undefined,
     @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, {
+      nullable: true,
+      defaultValue: CUSTOMER_SUBSCRIPTIONS_DEFAULT_FIRST,
+      description: `At most this many, newest first (1-${CUSTOMER_SUBSCRIPTIONS_MAX_FIRST}); the query's cost counts this many. subscriptionsConnection pages through any number.`,
+    })
+    first: number | null | undefined,
   ): Promise<BillingSubscription[]> {
+    const limit = pageSize(first, CUSTOMER_SUBSCRIPTIONS_DEFAULT_FIRST, CUSTOMER_SUBSCRIPTIONS_MAX_FIRST);
     const rows = await ctx.services.subscriptionQueries.forCustomer(customer.id, (status ?? null) as SubscriptionStatusValue[] | null);
-    return rows.map(toBillingSubscription);
+    return rows.slice(0, limit).map(toBillingSubscription);
   }
 
   @FieldResolver(() => Money, { description: 'Sum of the ACTIVE and PAST_DUE subscriptions, exact, rounded half-up once.' })

@@ -8,7 +8,8 @@ import { Entitlement, EntitlementReason, ReportUsageInput, UsageRecord, UsageSum
 import type { EntitlementView } from '../../billing/usage/entitlements.js';
 import { errorsDoc } from '../types/error-code.js';
 
-const toEntitlement = (e: EntitlementView): Entitlement => ({ ...e, reason: e.reason as EntitlementReason });
+/** `owner`: the customer (cus_…), or the viewer's sub before it has one; ids derive from it, so a client cache keeps one entry each. */
+const toEntitlement = (e: EntitlementView, owner: string): Entitlement => ({ ...e, id: `Entitlement:${owner}:${e.feature}`, reason: e.reason as EntitlementReason });
 
 // An ArgsType keeps the arguments in declaration order in the SDL (parameter decorators run in reverse).
 @ArgsType()
@@ -36,6 +37,7 @@ export class UsageResolver {
   @Authorized('customer', 'admin')
   @Mutation(() => [UsageRecord], {
     nullable: true,
+    deprecationReason: 'Use reportUsageRecords(input: { records }); this field will be removed in the next release.',
     description:
       'Up to 1,000 records in one transaction, all or nothing: one UsageRecord per input, in order (duplicate: true for keys seen before or earlier in the batch). ' +
       'Any bad record fails the call with BAD_USER_INPUT, field input[i].<field>, every bad record in extensions.errors; nothing is stored.' + errorsDoc('UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND'),
@@ -50,7 +52,8 @@ export class UsageResolver {
     description: 'May the customer use this feature (a plan feature or a meter id) now? Customers ask for themselves; admins name customerId (cus_… or externalId).',
   })
   async entitlement(@Args() { feature, customerId }: EntitlementArgs, @Ctx() ctx: GraphQLContext): Promise<Entitlement> {
-    return toEntitlement(await entitlementForViewer(ctx.services, ctx.auth, { feature, customerId }));
+    const view = await entitlementForViewer(ctx.services, ctx.auth, { feature, customerId });
+    return toEntitlement(view, view.owner);
   }
 }
 
@@ -58,12 +61,12 @@ export class UsageResolver {
 @Resolver(() => Customer)
 export class CustomerUsageResolver {
   @FieldResolver(() => [UsageSummary], { description: "Per meter of the customer's plan: the current period's recorded quantity, included units and overage." })
-  usage(@Root() customer: Customer, @Arg('meter', () => String, { nullable: true, description: 'Only this meter; omitted: every meter of the plan.' }) meter: string | null | undefined, @Ctx() ctx: GraphQLContext): Promise<UsageSummary[]> {
-    return ctx.services.usage.usage(customer.id, meter);
+  async usage(@Root() customer: Customer, @Arg('meter', () => String, { nullable: true, description: 'Only this meter; omitted: every meter of the plan.' }) meter: string | null | undefined, @Ctx() ctx: GraphQLContext): Promise<UsageSummary[]> {
+    return (await ctx.services.usage.usage(customer.id, meter)).map((u) => ({ ...u, id: `UsageSummary:${customer.id}:${u.meter}:${u.periodStart.toISOString()}` }));
   }
 
   @FieldResolver(() => [Entitlement], { description: "The plan's features, then its meters, each with whether it is allowed now." })
   async entitlements(@Root() customer: Customer, @Ctx() ctx: GraphQLContext): Promise<Entitlement[]> {
-    return (await ctx.services.usage.entitlements(customer.id)).map(toEntitlement);
+    return (await ctx.services.usage.entitlements(customer.id)).map((e) => toEntitlement(e, customer.id));
   }
 }

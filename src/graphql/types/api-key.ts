@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { defineEnum, type ValueOf } from './define-enum.js';
 import { Customer } from './customer.js';
+import { Node } from './node.js';
 
 export const ApiKeyVerificationCode = defineEnum('ApiKeyVerificationCode', 'The outcome of verifying an API key, checked in the order listed.', {
   VALID: ['VALID', 'The key may be used; cost was counted.'],
@@ -25,8 +26,8 @@ export class ApiKeyVerificationCount {
   count!: number;
 }
 
-@ObjectType({ description: "An API key the gateway issued for the product's own API; the secret itself is never listed." })
-export class ApiKey {
+@ObjectType({ implements: Node, description: "An API key the gateway issued for the product's own API; the secret itself is never listed." })
+export class ApiKey implements Node {
   @Field(() => ID, { description: "The key's id (not its secret)." })
   id!: string;
 

@@ -43,6 +43,9 @@ export class CustomerConnection {
   @Field(() => PageInfo, { description: 'Where this page sits.' })
   pageInfo!: PageInfo;
 
+  @Field(() => [Customer], { description: 'The customers of this page, without cursors.' })
+  nodes!: Customer[];
+
   @Field(() => Int, { description: 'Customers matching the filter, across every page.' })
-  totalCount!: number;
+  totalCount!: number | Promise<number>;
 }

@@ -11,8 +11,11 @@ import { PageInfo } from './pagination.js';
 // `InvoiceStatus` lives in ./enums.ts: values are Stripe's lower-case statuses.
 export { InvoiceStatus } from './enums.js';
 
-@ObjectType({ description: 'One line of an invoice.' })
-export class InvoiceLine {
+@ObjectType({ implements: Node, description: 'One line of an invoice.' })
+export class InvoiceLine implements Node {
+  @Field(() => ID, { description: "Stripe's line id (il_…)." })
+  id!: string;
+
   @Field(() => String, { nullable: true, description: "Stripe's line description." })
   description!: string | null;
 
@@ -30,6 +33,9 @@ export class InvoiceLine {
 
   @Field({ description: 'True for a proration line (a plan or quantity change mid-period).' })
   proration!: boolean;
+
+  /** Not a GraphQL field: the invoice it belongs to (null on a preview's lines). */
+  invoiceId!: string | null;
 }
 
 /**
@@ -113,8 +119,11 @@ export class InvoiceConnection {
   @Field(() => PageInfo, { description: 'Where this page sits.' })
   pageInfo!: PageInfo;
 
+  @Field(() => [Invoice], { description: 'The invoices of this page, without cursors.' })
+  nodes!: Invoice[];
+
   @Field(() => Int, { description: 'Invoices matching the filter, across every page.' })
-  totalCount!: number;
+  totalCount!: number | Promise<number>;
 
   /** Not a GraphQL field: counts lazily (only when `totalCount` is asked for); overrides `totalCount`. */
   loadTotalCount?: () => Promise<number>;
@@ -122,6 +131,8 @@ export class InvoiceConnection {
 
 export function toInvoiceLine(row: InvoiceLineView): InvoiceLine {
   return Object.assign(new InvoiceLine(), {
+    id: row.id,
+    invoiceId: row.invoiceId,
     description: row.description ?? null,
     amount: toMoney(row.amount, row.currency),
     quantity: row.quantity ?? null,

@@ -1,6 +1,6 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { Field, Int, ObjectType } from 'type-graphql';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { Money } from './money.js';
 import { Plan } from './plan.js';
 
@@ -18,6 +18,12 @@ export class MoneyByPlan {
 
 @ObjectType({ description: 'Monthly recurring revenue: ACTIVE and PAST_DUE subscriptions, summed exactly, rounded once per currency.' })
 export class MrrReport {
+  /** One report: the live mrrUpdated event updates the one a client cached from Query.mrr. */
+  @Field(() => ID, { description: 'Always "MrrReport": there is one report, which mrrUpdated replaces (a client cache keeps one entry).' })
+  get id(): string {
+    return 'MrrReport';
+  }
+
   @Field(() => Date, { description: 'When the figures were computed.' })
   asOf!: Date;
 

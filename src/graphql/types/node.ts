@@ -2,19 +2,26 @@
 import 'reflect-metadata';
 import { Field, ID, InterfaceType } from 'type-graphql';
 
-/** The GraphQL type of a Stripe id, by its prefix; null for ids the gateway does not serve as nodes. */
-export function nodeTypeOfId(id: string): 'Customer' | 'BillingSubscription' | 'Invoice' | null {
+export type NodeTypeName = 'Customer' | 'BillingSubscription' | 'Invoice' | 'InvoiceLine' | 'ApiKey' | 'ParkedWebhookEvent' | 'Plan';
+
+/** The GraphQL type of a Stripe id, by its prefix; null for ids without one (catalog plan ids). */
+export function nodeTypeOfId(id: string): Exclude<NodeTypeName, 'Plan'> | null {
   if (id.startsWith('cus_')) return 'Customer';
   if (id.startsWith('sub_')) return 'BillingSubscription';
   if (id.startsWith('in_') || id.startsWith('upcoming_in')) return 'Invoice';
+  if (id.startsWith('il_')) return 'InvoiceLine';
+  if (id.startsWith('key_')) return 'ApiKey';
+  if (id.startsWith('evt_')) return 'ParkedWebhookEvent';
   return null;
 }
 
 @InterfaceType({
-  description: 'An object with a Stripe id, unique across types (cus_…, sub_…, in_…): clients may cache by it and refetch with Query.node.',
-  resolveType: (value: { id: string }) => nodeTypeOfId(value.id) ?? undefined,
+  description:
+    'An object with a globally unique id: a Stripe id (cus_…, sub_…, in_…, il_…, evt_…), an API key id (key_…) or a catalog plan id (which is its Stripe price lookup_key). Clients may cache by it and refetch with Query.node.',
+  // Every id but a plan's has a prefix.
+  resolveType: (value: { id: string }) => nodeTypeOfId(value.id) ?? 'Plan',
 })
 export abstract class Node {
-  @Field(() => ID, { description: 'The Stripe id.' })
+  @Field(() => ID, { description: 'The globally unique id.' })
   id!: string;
 }

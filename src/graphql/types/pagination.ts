@@ -4,10 +4,10 @@ import { Field, ObjectType } from 'type-graphql';
 
 @ObjectType({ description: 'Where a page sits in its list.' })
 export class PageInfo {
-  @Field({ description: 'True when more items follow this page.' })
+  @Field({ description: 'True when items follow this page.' })
   hasNextPage!: boolean;
 
-  @Field({ description: 'True when items come before this page. Forward pages answer whether they were fetched with after.' })
+  @Field({ description: 'True when items come before this page.' })
   hasPreviousPage!: boolean;
 
   @Field(() => String, { nullable: true, description: 'Cursor of the first edge; null on an empty page.' })

@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { BillingInterval } from './enums.js';
 import { Money } from './money.js';
+import { Node } from './node.js';
 
 @ObjectType({ description: 'A metered component of a plan.' })
 export class PlanMeter {
@@ -34,8 +35,8 @@ export class ApiLimits {
   meter!: string | null;
 }
 
-@ObjectType({ description: 'A plan of the catalog (a Stripe price).' })
-export class Plan {
+@ObjectType({ implements: Node, description: 'A plan of the catalog (a Stripe price).' })
+export class Plan implements Node {
   @Field(() => ID, { description: 'Catalog id; also the Stripe price lookup_key.' })
   id!: string;
 

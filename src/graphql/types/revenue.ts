@@ -1,6 +1,6 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { Field, Float, Int, ObjectType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { defineEnum, type ValueOf } from './define-enum.js';
 import { Money } from './money.js';
 
@@ -13,6 +13,12 @@ export type MetricInterval = ValueOf<typeof MetricInterval>;
 
 @ObjectType({ description: 'MRR and its movements over one interval, in one currency. Every amount is exact, rounded half-up once.' })
 export class RevenuePoint {
+  /** Derived: one point per currency and interval. */
+  @Field(() => ID, { description: 'Stable for the same currency and interval: currency, periodStart and periodEnd.' })
+  get id(): string {
+    return `RevenuePoint:${this.currency}:${this.periodStart.toISOString()}:${this.periodEnd.toISOString()}`;
+  }
+
   @Field(() => Date, { description: 'Start of the interval, UTC (weeks start on Monday).' })
   periodStart!: Date;
 

@@ -44,6 +44,9 @@ export class UsageRecord {
 
 @ObjectType({ description: "A meter's usage in one billing period." })
 export class UsageSummary {
+  @Field(() => ID, { description: 'Stable for the same customer, meter and period.' })
+  id!: string;
+
   @Field({ description: 'The meter.' })
   meter!: string;
 
@@ -77,6 +80,9 @@ export type EntitlementReason = ValueOf<typeof EntitlementReason>;
 
 @ObjectType({ description: 'Whether the customer may use a feature or a meter now (check before work, report usage after).' })
 export class Entitlement {
+  @Field(() => ID, { description: 'Stable for the same customer and feature.' })
+  id!: string;
+
   @Field({ description: 'A plan feature (e.g. "Priority support") or a meter id (e.g. api_calls).' })
   feature!: string;
 

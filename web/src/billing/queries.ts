@@ -53,7 +53,7 @@ export const CancelMutation = graphql(`
 
 export const ResumeMutation = graphql(`
   mutation BillingResume($subscriptionId: ID!, $idempotencyKey: String) {
-    resume(subscriptionId: $subscriptionId, idempotencyKey: $idempotencyKey) { id cancelAtPeriodEnd status }
+    resume(input: { subscriptionId: $subscriptionId, idempotencyKey: $idempotencyKey }) { id cancelAtPeriodEnd status }
   }
 `);
 
@@ -87,12 +87,12 @@ export const CreateApiKeyMutation = graphql(`
 
 export const RollApiKeyMutation = graphql(`
   mutation BillingRollApiKey($id: ID!, $idempotencyKey: String) {
-    rollApiKey(id: $id, idempotencyKey: $idempotencyKey) { secret apiKey { ...ApiKeyFields } }
+    rollApiKey(input: { id: $id, idempotencyKey: $idempotencyKey }) { secret apiKey { ...ApiKeyFields } }
   }
 `);
 
 export const RevokeApiKeyMutation = graphql(`
   mutation BillingRevokeApiKey($id: ID!) {
-    revokeApiKey(id: $id) { ...ApiKeyFields }
+    revokeApiKey(input: { id: $id }) { ...ApiKeyFields }
   }
 `);

@@ -108,7 +108,7 @@ export const ParkedQuery = graphql(`
 
 export const RetryParkedMutation = graphql(`
   mutation DashboardRetryParked($id: ID!) {
-    retryParkedWebhookEvent(id: $id)
+    retryParkedWebhookEvent(input: { id: $id })
   }
 `);
 

@@ -22,7 +22,7 @@ const NEWEST_FIRST = { createdAt: 'desc', id: 'desc' } as const;
  * The columns reads select: all but `raw` (the stored Stripe object), of which only `items` is read
  * (MRR and plans of prices outside the catalog), so `raw` holds just that.
  */
-const readColumns = (em: PlainReader) => `${selectColumns(em, Subscription, ['raw'])}, jsonb_build_object('items', raw->'items') as raw`;
+export const readColumns = (em: PlainReader) => `${selectColumns(em, Subscription, ['raw'])}, jsonb_build_object('items', raw->'items') as raw`;
 
 export async function batchSubscriptionsById(em: PlainReader, ids: readonly string[]): Promise<(Subscription | null)[]> {
   const rows = await readPreparedRows(em, Subscription, `select ${readColumns(em)} from subscriptions where id = any($1::text[])`, [ids]);
