@@ -86,6 +86,16 @@ export function invoiceRow(invoice: Stripe.Invoice, opts: MirrorWriteOptions = {
   };
 }
 
+/**
+ * `raw` as the writer stores it for this copy, or null when the writer would store something else
+ * (a truncated line list: it fetches every line).
+ */
+export function invoiceRaw(invoice: Stripe.Invoice): unknown {
+  invoice = toStorableText(invoice);
+  if (!isMirrorableInvoice(invoice) || !invoice.lines || invoice.lines.has_more) return null;
+  return rawCopy(invoice, INVOICE_COLLAPSED, INVOICE_DROPPED);
+}
+
 /** Row data for the lines (pure), in Stripe's order. */
 export function invoiceLineRows(invoiceId: string, lines: Stripe.InvoiceLineItem[]) {
   return lines.map((line, position) => ({

@@ -206,6 +206,15 @@ export function subscriptionRow(
   };
 }
 
+/**
+ * `raw` as the writer stores it for this copy, or null when the writer would store something else
+ * (discounts given as ids: it re-reads the subscription with them expanded).
+ */
+export function subscriptionRaw(sub: Stripe.Subscription): unknown {
+  sub = toStorableText(sub);
+  return discountsExpanded(sub) ? rawCopy(sub, SUBSCRIPTION_COLLAPSED) : null;
+}
+
 /** Row data for each item (pure). Metered items have no quantity. */
 export function subscriptionItemRows(sub: Stripe.Subscription, now = new Date()) {
   return sub.items.data.map((item) => ({
