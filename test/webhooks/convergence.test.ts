@@ -5,7 +5,7 @@
  */
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decide } from '../../src/stripe/sync/convergence.js';
+import { decide, payloadOrder } from '../../src/stripe/sync/convergence.js';
 import { isHandledEventType } from '../../src/stripe/sync/handlers.js';
 import { allEvents, DAY, gateway, mirrorSnapshot, planPrice, seeded, shuffled, stripeSide, type StripeSide } from './support.js';
 import { advanceClock } from '../support/test-clock.js';
@@ -95,6 +95,31 @@ describe('convergence of the mirror', () => {
     expect(decide(at(11), at(10), false)).toBe('reread');
     expect(decide(at(10), at(10), true)).toBe('reread');
     expect(decide(at(9), at(10), true)).toBe('skip');
+  });
+
+  it('ties the payload settles: created copies, identical copies, invoice status and attempts, final states', () => {
+    const row = (raw: Record<string, unknown>, deleted = false) => ({ raw, deleted });
+    const inv = (status: string, attempt_count = 0) => ({ id: 'in_1', status, attempt_count });
+    const order = (kind: 'customer' | 'subscription' | 'invoice', type: string, payload: Record<string, unknown>, current: { raw: unknown; deleted: boolean }) =>
+      payloadOrder(kind, type, payload, payload, current);
+    // A created copy is the first state: never newer than a row.
+    expect(order('invoice', 'invoice.created', inv('draft'), row(inv('draft')))).toBe('older');
+    expect(order('customer', 'customer.created', { id: 'cus_1', name: 'A' }, row({ id: 'cus_1', name: 'B' }))).toBe('older');
+    expect(order('invoice', 'invoice.payment_succeeded', inv('paid', 1), row(inv('paid', 1)))).toBe('same');
+    expect(order('invoice', 'invoice.finalized', inv('open'), row(inv('draft')))).toBe('newer');
+    expect(order('invoice', 'invoice.finalized', inv('open'), row(inv('paid')))).toBe('older');
+    expect(order('invoice', 'invoice.voided', inv('void'), row(inv('uncollectible')))).toBe('newer');
+    expect(order('invoice', 'invoice.payment_failed', inv('open', 2), row(inv('open', 1)))).toBe('newer');
+    expect(order('invoice', 'invoice.payment_failed', inv('open', 1), row(inv('open', 2)))).toBe('older');
+    // Same status and attempts, different content: nothing proves the order.
+    expect(order('invoice', 'invoice.updated', { ...inv('draft'), total: 5 }, row(inv('draft')))).toBeNull();
+    expect(order('subscription', 'customer.subscription.deleted', { id: 'sub_1', status: 'canceled' }, row({ id: 'sub_1', status: 'active' }))).toBe('newer');
+    expect(order('subscription', 'customer.subscription.updated', { id: 'sub_1', status: 'active' }, row({ id: 'sub_1', status: 'canceled' }))).toBe('older');
+    expect(order('subscription', 'customer.subscription.updated', { id: 'sub_1', status: 'active', q: 2 }, row({ id: 'sub_1', status: 'past_due' }))).toBeNull();
+    expect(order('customer', 'customer.deleted', { id: 'cus_1' }, row({ id: 'cus_1' }))).toBe('newer');
+    expect(order('customer', 'customer.updated', { id: 'cus_1', name: 'A' }, row({ id: 'cus_1', name: 'A' }, true))).toBe('older');
+    // A copy the writer would not store as is (null) proves nothing by identity.
+    expect(payloadOrder('invoice', 'invoice.updated', inv('open'), null, row(inv('open')))).toBeNull();
   });
 
   it('in order: the mirror is Stripe’s final state', async () => {

@@ -41,4 +41,5 @@ export {
   type MirrorableObject,
   type MirroredKind,
 } from './dispatch.js';
+export { deferredChildRows, withDeferredChildRows, DeferredChildRows } from './deferred-rows.js';
 export { mirrorTestClock, type TestClockPayload } from './test-clocks.js';

@@ -31,7 +31,8 @@
  * order without Stripe (`payloadOrder`): a `*.created` copy is the object's first state (never newer
  * than a row); an identical copy changes nothing; an invoice's status only moves draft → open →
  * uncollectible → paid/void and its `attempt_count` only grows; a canceled subscription and a deleted
- * customer stay so. The same holds for a row without a stamp (an API copy of unknown time). The
+ * customer stay so. The same holds for a row without a stamp (an API copy of unknown time), which a
+ * proven skip stamps with the event's time, as a re-read would. The
  * argument above holds as before: the row only ever moves to a provably newer copy, and an undecided
  * tie re-reads.
  *

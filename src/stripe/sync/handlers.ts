@@ -15,6 +15,7 @@ import {
   mirrorTestClock,
   recordEventMrrPoint,
   subscriptionRaw,
+  withDeferredChildRows,
   type PlanCatalog,
   type TestClockPayload,
 } from '../mirror/index.js';
@@ -243,7 +244,8 @@ function applied(rows: BatchRows, event: Stripe.Event, target: Target): void {
  * content in one more). Stamps and contents are then tracked in memory: an apply stamps the row with
  * the event's time; anything else that may have changed a row (a re-read, a customer read by
  * `ensureCustomer`) reads that stamp again. `afterEach` runs after each event's mirror write (the
- * signals step, which must see the mirror as of that event).
+ * signals step, which must see the mirror as of that event); invoice lines and subscription items,
+ * which no such step reads, are written once for the batch at its end (`withDeferredChildRows`).
  */
 export async function handleStripeEvents(
   em: EntityManager,
@@ -263,14 +265,17 @@ export async function handleStripeEvents(
   // the re-reads the batch will need, one per object.
   const rereads = new BatchRereads(ctx.stripe, rereadBudget(ctx.stripe), isResourceMissing);
   for (const key of rereadsNeeded(events, targets, rows)) rereads.start(key.kind, key.id);
-  const results: HandleResult[] = [];
-  for (let i = 0; i < events.length; i++) {
-    const event = events[i]!;
-    const target = targets[i]!;
-    results.push(await handleTarget(em, event, target, rows, ctx, rereads));
-    if (afterEach) await afterEach(event);
-  }
-  return results;
+  // Invoice lines and subscription items: one write per table for the batch, at its end.
+  return withDeferredChildRows(em, async () => {
+    const results: HandleResult[] = [];
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
+      const target = targets[i]!;
+      results.push(await handleTarget(em, event, target, rows, ctx, rereads));
+      if (afterEach) await afterEach(event);
+    }
+    return results;
+  });
 }
 
 async function handleTarget(
@@ -298,6 +303,11 @@ async function handleTarget(
     await recordEventMrrPoint(em, target.payload as Stripe.Subscription, created, event.type);
   }
   if (decision === 'skip') {
+    if (proved && stamp === null) {
+      // An API copy proven at least as new as this event's: stamped with its time, as a re-read would be.
+      await (em as SqlEntityManager).execute(`update "${MIRROR_TABLES[target.kind]}" set "last_event_at" = ? where "id" = ?`, [created, target.id], 'run');
+      stamps.set(key, created);
+    }
     const reason = proved === 'same' ? 'row already holds this copy' : proved === 'older' ? 'payload proves the row is newer' : 'row reflects a later event';
     return { ...base, action: 'skipped', reason };
   }
@@ -355,8 +365,9 @@ function rereadsNeeded(events: Stripe.Event[], targets: Routed[], rows: BatchRow
     if (!isObjectTarget(target)) continue;
     const key = stampKey(target.kind, target.id);
     const event = events[i]!;
-    const { decision } = decideFor(event, target, sim);
+    const { decision, proved } = decideFor(event, target, sim);
     if (decision === 'apply') applied(sim, event, target);
+    else if (decision === 'skip' && proved && sim.stamps.get(key) === null) sim.stamps.set(key, new Date(event.created * 1000));
     else if (decision === 'reread') {
       out.set(key, { kind: target.kind, id: target.id });
       sim.stamps.set(key, rereadStamp(new Date(event.created * 1000), sim.stamps.get(key)));
