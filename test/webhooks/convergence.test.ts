@@ -150,6 +150,35 @@ describe('convergence of the mirror', () => {
     }
   });
 
+  it('in order, same-second invoice events settle from their payloads: no invoice is re-read from Stripe', async () => {
+    const gw = await gateway(side);
+    try {
+      const actions: string[] = [];
+      for (const e of events) {
+        expect((await gw.deliver(e)).status).toBe(200);
+        for (const o of await gw.worker.drain()) {
+          expect(o.status, JSON.stringify(o)).toBe('processed');
+          if (o.status === 'processed' && o.result.kind === 'invoice') actions.push(`${o.type} ${o.result.action}`);
+        }
+      }
+      // The lifecycle's invoices tie (draft, finalized and paid in one frozen second) ...
+      const ties = new Set<string>();
+      const invoiceSeconds = new Map<string, number>();
+      for (const e of events.filter((x) => x.type.startsWith('invoice.'))) {
+        const k = `${(e.data.object as { id: string }).id}@${e.created}`;
+        invoiceSeconds.set(k, (invoiceSeconds.get(k) ?? 0) + 1);
+        if (invoiceSeconds.get(k)! > 1) ties.add(k);
+      }
+      expect(ties.size).toBeGreaterThan(0);
+      // ... and none of them needed Stripe: statuses only move forward, identical copies change nothing.
+      expect(actions.filter((a) => a.endsWith(' reread'))).toEqual([]);
+      expect(actions.some((a) => a.endsWith(' skipped'))).toBe(true);
+      expect(stripLastEventAt(await mirrorSnapshot(gw.orm))).toEqual(baseline);
+    } finally {
+      await gw.close();
+    }
+  });
+
   it('shuffled: the same mirror, last_event_at included', async () => {
     expect(await deliverAll(shuffled(events, seeded(7)), { withLastEventAt: true })).toEqual(baselineStamped);
   });
