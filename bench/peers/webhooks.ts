@@ -6,7 +6,9 @@
  * (lib/delivery.ts). Each mirror is then compared with the emulator's truth (lib/drift.ts).
  *
  * Printed per system and scenario: events/s fully processed (deliveries ÷ time from the first send to
- * the last event processed), Stripe API calls per 1,000 deliveries, drift missing/stale/extra.
+ * the last event processed), Stripe API calls per 1,000 deliveries (and, per system, by path), drift
+ * missing/stale/extra. Every system starts on an empty mirror (the gateway's database is marked
+ * backfilled, so it does not first copy the account: that is the `backfill` sub-part).
  *
  *   npm run build && node --experimental-transform-types --no-warnings bench/peers/webhooks.ts \
  *     [--customers 150] [--months 3] [--seed 42] [--concurrency 16] [--scenarios in-order,chaos,same-second]
