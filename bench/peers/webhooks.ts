@@ -6,7 +6,9 @@
  * (lib/delivery.ts). Each mirror is then compared with the emulator's truth (lib/drift.ts).
  *
  * Printed per system and scenario: events/s fully processed (deliveries ÷ time from the first send to
- * the last event processed), Stripe API calls per 1,000 deliveries, drift missing/stale/extra.
+ * the last event processed), Stripe API calls per 1,000 deliveries (and, per system, by path), drift
+ * missing/stale/extra. Every system starts on an empty mirror (the gateway's database is marked
+ * backfilled, so it does not first copy the account: that is the `backfill` sub-part).
  *
  *   npm run build && node --experimental-transform-types --no-warnings bench/peers/webhooks.ts \
  *     [--customers 150] [--months 3] [--seed 42] [--concurrency 16] [--scenarios in-order,chaos,same-second]
@@ -81,15 +83,19 @@ interface System {
 }
 
 async function gatewaySystem(serverUrl: string, corpus: Corpus, cpuProf?: string): Promise<System> {
-  const db = await createBenchDatabase(serverUrl, 'peers', { migrate: false });
+  const db = await createBenchDatabase(serverUrl, 'peers');
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  // Marked as backfilled, so the gateway starts on an empty mirror like sync-engine: otherwise it would
+  // first copy the emulator's final state (`sync --full` of a new database: the backfill sub-part's
+  // subject), and then re-read every object once, since those copies carry no event time.
+  await client.query(`insert into sync_state (key, value) values ('sync.backfilled_at', now()::text)`);
   const gw = await startGatewayChild({
     databaseUrl: db.url,
     stripeApiBase: corpus.apiBase,
     nodeArgs: cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : [],
-    env: { STRIPE_SECRET_KEY: 'sk_test_bench', STRIPE_WEBHOOK_SECRET: SECRET },
+    env: { STRIPE_SECRET_KEY: 'sk_test_bench', STRIPE_SANDBOX: 'false', STRIPE_WEBHOOK_SECRET: SECRET },
   });
-  const client = new pg.Client({ connectionString: db.url });
-  await client.connect();
   return {
     async send(body) {
       const res = await fetch(`${gw.url}/webhooks/stripe`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': sign(body) }, body });
@@ -148,12 +154,17 @@ async function runOne(serverUrl: string, corpus: Corpus, truth: Truth, name: Sys
   const system = await factory(serverUrl, corpus, o);
   try {
     const calls0 = corpus.apiCalls();
+    const paths0 = corpus.apiCallsByPath();
     const t0 = performance.now();
     const failed = await sendAll(bodies, o.concurrency, (b) => system.send(b));
     const sent = (performance.now() - t0) / 1000;
     await system.settled(distinct);
     const seconds = (performance.now() - t0) / 1000;
     const calls = corpus.apiCalls() - calls0;
+    const paths = [...corpus.apiCallsByPath()]
+      .map(([p, n]) => [p, n - (paths0.get(p) ?? 0)] as const)
+      .filter(([, n]) => n > 0)
+      .sort((a, b) => b[1] - a[1]);
     const drift = compare(truth, await system.mirror());
     const total = driftTotal(drift);
     const r: RunResult = {
@@ -170,6 +181,7 @@ async function runOne(serverUrl: string, corpus: Corpus, truth: Truth, name: Sys
     r.line =
       `${name.padEnd(22)} ${scenario.padEnd(11)} ${bodies.length} deliveries in ${seconds.toFixed(2)} s (all acknowledged after ${sent.toFixed(2)} s) = ${r.eventsPerSecond.toFixed(0)} events/s` +
       `${failed ? ` (${failed} non-2xx)` : ''}, ${calls} Stripe calls (${r.apiCallsPer1000.toFixed(0)} per 1,000), drift m/s/e ${total.missing}/${total.stale}/${total.extra} (${driftLine(drift)})` +
+      (paths.length ? `\n    Stripe calls: ${paths.map(([p, n]) => `${n}× ${p}`).join(', ')}` : '') +
       (examples.length ? `\n    e.g. ${examples.join('; ')}` : '') +
       (system.notes?.() ? `\n    refused: ${system.notes()}` : '');
     return r;

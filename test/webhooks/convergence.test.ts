@@ -5,7 +5,7 @@
  */
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decide } from '../../src/stripe/sync/convergence.js';
+import { decide, payloadOrder } from '../../src/stripe/sync/convergence.js';
 import { isHandledEventType } from '../../src/stripe/sync/handlers.js';
 import { allEvents, DAY, gateway, mirrorSnapshot, planPrice, seeded, shuffled, stripeSide, type StripeSide } from './support.js';
 import { advanceClock } from '../support/test-clock.js';
@@ -97,6 +97,31 @@ describe('convergence of the mirror', () => {
     expect(decide(at(9), at(10), true)).toBe('skip');
   });
 
+  it('ties the payload settles: created copies, identical copies, invoice status and attempts, final states', () => {
+    const row = (raw: Record<string, unknown>, deleted = false) => ({ raw, deleted });
+    const inv = (status: string, attempt_count = 0) => ({ id: 'in_1', status, attempt_count });
+    const order = (kind: 'customer' | 'subscription' | 'invoice', type: string, payload: Record<string, unknown>, current: { raw: unknown; deleted: boolean }) =>
+      payloadOrder(kind, type, payload, payload, current);
+    // A created copy is the first state: never newer than a row.
+    expect(order('invoice', 'invoice.created', inv('draft'), row(inv('draft')))).toBe('older');
+    expect(order('customer', 'customer.created', { id: 'cus_1', name: 'A' }, row({ id: 'cus_1', name: 'B' }))).toBe('older');
+    expect(order('invoice', 'invoice.payment_succeeded', inv('paid', 1), row(inv('paid', 1)))).toBe('same');
+    expect(order('invoice', 'invoice.finalized', inv('open'), row(inv('draft')))).toBe('newer');
+    expect(order('invoice', 'invoice.finalized', inv('open'), row(inv('paid')))).toBe('older');
+    expect(order('invoice', 'invoice.voided', inv('void'), row(inv('uncollectible')))).toBe('newer');
+    expect(order('invoice', 'invoice.payment_failed', inv('open', 2), row(inv('open', 1)))).toBe('newer');
+    expect(order('invoice', 'invoice.payment_failed', inv('open', 1), row(inv('open', 2)))).toBe('older');
+    // Same status and attempts, different content: nothing proves the order.
+    expect(order('invoice', 'invoice.updated', { ...inv('draft'), total: 5 }, row(inv('draft')))).toBeNull();
+    expect(order('subscription', 'customer.subscription.deleted', { id: 'sub_1', status: 'canceled' }, row({ id: 'sub_1', status: 'active' }))).toBe('newer');
+    expect(order('subscription', 'customer.subscription.updated', { id: 'sub_1', status: 'active' }, row({ id: 'sub_1', status: 'canceled' }))).toBe('older');
+    expect(order('subscription', 'customer.subscription.updated', { id: 'sub_1', status: 'active', q: 2 }, row({ id: 'sub_1', status: 'past_due' }))).toBeNull();
+    expect(order('customer', 'customer.deleted', { id: 'cus_1' }, row({ id: 'cus_1' }))).toBe('newer');
+    expect(order('customer', 'customer.updated', { id: 'cus_1', name: 'A' }, row({ id: 'cus_1', name: 'A' }, true))).toBe('older');
+    // A copy the writer would not store as is (null) proves nothing by identity.
+    expect(payloadOrder('invoice', 'invoice.updated', inv('open'), null, row(inv('open')))).toBeNull();
+  });
+
   it('in order: the mirror is Stripe’s final state', async () => {
     expect(events.length).toBeGreaterThanOrEqual(50);
     const types = new Set(events.map((e) => e.type));
@@ -122,6 +147,35 @@ describe('convergence of the mirror', () => {
     for (const inv of baseline.invoices as { id: string; status: string; amount_paid: number }[]) {
       const s = await side.stripe.invoices.retrieve(inv.id);
       expect([inv.id, inv.status, inv.amount_paid]).toEqual([s.id, s.status, s.amount_paid]);
+    }
+  });
+
+  it('in order, same-second invoice events settle from their payloads: no invoice is re-read from Stripe', async () => {
+    const gw = await gateway(side);
+    try {
+      const actions: string[] = [];
+      for (const e of events) {
+        expect((await gw.deliver(e)).status).toBe(200);
+        for (const o of await gw.worker.drain()) {
+          expect(o.status, JSON.stringify(o)).toBe('processed');
+          if (o.status === 'processed' && o.result.kind === 'invoice') actions.push(`${o.type} ${o.result.action}`);
+        }
+      }
+      // The lifecycle's invoices tie (draft, finalized and paid in one frozen second) ...
+      const ties = new Set<string>();
+      const invoiceSeconds = new Map<string, number>();
+      for (const e of events.filter((x) => x.type.startsWith('invoice.'))) {
+        const k = `${(e.data.object as { id: string }).id}@${e.created}`;
+        invoiceSeconds.set(k, (invoiceSeconds.get(k) ?? 0) + 1);
+        if (invoiceSeconds.get(k)! > 1) ties.add(k);
+      }
+      expect(ties.size).toBeGreaterThan(0);
+      // ... and none of them needed Stripe: statuses only move forward, identical copies change nothing.
+      expect(actions.filter((a) => a.endsWith(' reread'))).toEqual([]);
+      expect(actions.some((a) => a.endsWith(' skipped'))).toBe(true);
+      expect(stripLastEventAt(await mirrorSnapshot(gw.orm))).toEqual(baseline);
+    } finally {
+      await gw.close();
     }
   });
 

@@ -16,6 +16,8 @@ export interface Corpus {
   stripe: Stripe;
   /** Requests to the emulator's API (`/v1/…`), counted from its start. */
   apiCalls(): number;
+  /** The same requests by method and path, ids replaced (`GET /v1/invoices/…`): what a system asked Stripe for. */
+  apiCallsByPath(): Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -30,8 +32,12 @@ export async function recordCorpus(opts: { customers: number; months: number; se
   ]);
   const emu = await startEmulator({ port: 0 });
   let calls = 0;
-  emu.http.server.on('request', (req: { url?: string }) => {
-    if (req.url?.startsWith('/v1/')) calls++;
+  const byPath = new Map<string, number>();
+  emu.http.server.on('request', (req: { url?: string; method?: string }) => {
+    if (!req.url?.startsWith('/v1/')) return;
+    calls++;
+    const path = `${req.method} ${req.url.split('?')[0]!.replace(/\/[a-z]+_[A-Za-z0-9_]+/g, '/…')}`;
+    byPath.set(path, (byPath.get(path) ?? 0) + 1);
   });
   const stripe = new Stripe('sk_test_bench', { host: '127.0.0.1', port: emu.port, protocol: 'http', maxNetworkRetries: 0 });
   await syncCatalog(stripe, loadCatalog());
@@ -111,6 +117,7 @@ export async function recordCorpus(opts: { customers: number; months: number; se
     apiBase: `http://127.0.0.1:${emu.port}`,
     stripe,
     apiCalls: () => calls,
+    apiCallsByPath: () => new Map(byPath),
     close: () => emu.close(),
   };
 }

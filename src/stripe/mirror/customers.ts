@@ -32,6 +32,12 @@ export function externalIdOf(customer: Pick<Stripe.Customer, 'metadata'>): strin
 
 const isDeletedStub = (c: Stripe.Customer | Stripe.DeletedCustomer): c is Stripe.DeletedCustomer => c.deleted === true;
 
+/** `raw` as the writer stores it for this copy (what a tie between two copies compares). */
+export function customerRaw(c: Stripe.Customer | Stripe.DeletedCustomer): unknown {
+  c = toStorableText(c);
+  return isDeletedStub(c) ? plain(c) : rawCopy(c, CUSTOMER_COLLAPSED, CUSTOMER_DROPPED);
+}
+
 /**
  * Row data for a full customer. A deleted customer gives up its external id, so the same product user
  * can get a new customer (the column is unique); the id stays readable in `raw.metadata`.

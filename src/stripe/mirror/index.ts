@@ -4,7 +4,7 @@
  * `synced_at`. Products, prices and meters are the catalog mirror's `../mirror-catalog.ts` (reached via mirrorObject).
  */
 export { MirrorInputError, at, atOrNull, idOf, plain, type MirrorWriteOptions } from './common.js';
-export { EXTERNAL_ID_METADATA_KEY, customerRow, externalIdOf, upsertCustomer, type CustomerWriteOptions } from './customers.js';
+export { EXTERNAL_ID_METADATA_KEY, customerRaw, customerRow, externalIdOf, upsertCustomer, type CustomerWriteOptions } from './customers.js';
 export {
   SUBSCRIPTION_MIRROR_EXPAND,
   discountsExpanded,
@@ -15,6 +15,7 @@ export {
   recordEventMrrPoint,
   subscriptionDiscount,
   subscriptionItemRows,
+  subscriptionRaw,
   subscriptionRow,
   unexpandedPriceIds,
   upsertSubscription,
@@ -25,6 +26,7 @@ export {
   deleteInvoice,
   fetchAllLines,
   invoiceLineRows,
+  invoiceRaw,
   invoiceRow,
   invoiceSubscriptionId,
   isMirrorableInvoice,
@@ -39,4 +41,5 @@ export {
   type MirrorableObject,
   type MirroredKind,
 } from './dispatch.js';
+export { deferredChildRows, withDeferredChildRows, DeferredChildRows } from './deferred-rows.js';
 export { mirrorTestClock, type TestClockPayload } from './test-clocks.js';

@@ -7,6 +7,7 @@ import type Stripe from 'stripe';
 import { Invoice, InvoiceLine } from '../../db/entities/invoice.js';
 import { toStorableText } from '../../text/storable.js';
 import { at, atOrNull, idOf, MirrorInputError, rawCopy, type MirrorWriteOptions } from './common.js';
+import { deferredChildRows } from './deferred-rows.js';
 
 /** Expandable fields of an invoice stored as ids in `raw`. */
 const INVOICE_COLLAPSED = ['customer', 'test_clock', 'default_payment_method', 'default_source', 'latest_revision', 'application', 'on_behalf_of'] as const;
@@ -97,6 +98,16 @@ export function invoiceRow(invoice: Stripe.Invoice, opts: MirrorWriteOptions = {
   };
 }
 
+/**
+ * `raw` as the writer stores it for this copy, or null when the writer would store something else
+ * (a truncated line list: it fetches every line).
+ */
+export function invoiceRaw(invoice: Stripe.Invoice): unknown {
+  invoice = toStorableText(invoice);
+  if (!isMirrorableInvoice(invoice) || !invoice.lines || invoice.lines.has_more) return null;
+  return rawCopy(invoice, INVOICE_COLLAPSED, INVOICE_DROPPED);
+}
+
 /** Row data for the lines (pure), in Stripe's order. */
 export function invoiceLineRows(invoiceId: string, lines: Stripe.InvoiceLineItem[]) {
   return lines.map((line, position) => ({
@@ -137,6 +148,11 @@ export async function upsertInvoice(em: EntityManager, invoice: Stripe.Invoice, 
   return em.transactional(
     async (tx) => {
       const saved = await tx.upsert(Invoice, row);
+      const deferred = deferredChildRows(tx);
+      if (deferred) {
+        deferred.invoiceLines.set(row.id, lineRows);
+        return saved;
+      }
       if (lineRows.length > 0) await tx.upsertMany(InvoiceLine, lineRows);
       await tx.nativeDelete(InvoiceLine, {
         invoiceId: row.id,
@@ -152,6 +168,7 @@ export async function upsertInvoice(em: EntityManager, invoice: Stripe.Invoice, 
 export async function deleteInvoice(em: EntityManager, invoiceId: string): Promise<void> {
   await em.transactional(
     async (tx) => {
+      deferredChildRows(tx)?.invoiceLines.delete(invoiceId);
       await tx.nativeDelete(InvoiceLine, { invoiceId });
       await tx.nativeDelete(Invoice, { id: invoiceId });
     },

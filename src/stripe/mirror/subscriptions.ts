@@ -15,6 +15,7 @@ import { Price } from '../../db/entities/catalog.js';
 import { Subscription, SubscriptionItem, type SubscriptionDiscount } from '../../db/entities/subscription.js';
 import { toStorableText } from '../../text/storable.js';
 import { at, atOrNull, idOf, metadataOf, MirrorInputError, plain, rawCopy, type MirrorWriteOptions } from './common.js';
+import { deferredChildRows } from './deferred-rows.js';
 import { queryRows } from '../../billing/metrics/sql.js';
 
 /** Expandable fields of a subscription stored as ids in `raw` (items and discounts stay whole). */
@@ -206,6 +207,15 @@ export function subscriptionRow(
   };
 }
 
+/**
+ * `raw` as the writer stores it for this copy, or null when the writer would store something else
+ * (discounts given as ids: it re-reads the subscription with them expanded).
+ */
+export function subscriptionRaw(sub: Stripe.Subscription): unknown {
+  sub = toStorableText(sub);
+  return discountsExpanded(sub) ? rawCopy(sub, SUBSCRIPTION_COLLAPSED) : null;
+}
+
 /** Row data for each item (pure). Metered items have no quantity. */
 export function subscriptionItemRows(sub: Stripe.Subscription, now = new Date()) {
   return sub.items.data.map((item) => ({
@@ -252,6 +262,11 @@ export async function upsertSubscription(
       if (opts.eventType && opts.lastEventAt) await recordMrrPoint(tx, data, opts.lastEventAt, mrrPointRank(opts.eventType));
       else await recordMrrPoint(tx, data, { notBefore: opts.lastEventAt ?? null }, opts.lastEventAt ? 0 : MRR_POINT_RANK_NOW);
       const items = subscriptionItemRows(sub, now);
+      const deferred = deferredChildRows(tx);
+      if (deferred) {
+        deferred.subscriptionItems.set(sub.id, items);
+        return row;
+      }
       if (items.length > 0) await tx.upsertMany(SubscriptionItem, items);
       await tx.nativeDelete(SubscriptionItem, {
         subscriptionId: sub.id,

@@ -26,6 +26,16 @@
  * rows may briefly show an older state; the final mirror is the same for in-order, shuffled,
  * duplicated and delayed deliveries.
  *
+ * Ties the payload settles: a re-read is only needed when nothing proves which copy is newer. Some
+ * changes only go one way, so comparing the event's copy with the row's content (`raw`) proves the
+ * order without Stripe (`payloadOrder`): a `*.created` copy is the object's first state (never newer
+ * than a row); an identical copy changes nothing; an invoice's status only moves draft → open →
+ * uncollectible → paid/void and its `attempt_count` only grows; a canceled subscription and a deleted
+ * customer stay so. The same holds for a row without a stamp (an API copy of unknown time), which a
+ * proven skip stamps with the event's time, as a re-read would. The
+ * argument above holds as before: the row only ever moves to a provably newer copy, and an undecided
+ * tie re-reads.
+ *
  * Concurrency: `pg_advisory_xact_lock` on the object id serialises events about one object across
  * workers and replicas (the row may not exist yet, so a row lock would not do), and every write is an
  * upsert by the Stripe id, so a checkout completion and `customer.subscription.created` racing each
@@ -33,6 +43,7 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
+import { isDeepStrictEqual } from 'node:util';
 
 export type MirrorKind = 'customer' | 'subscription' | 'invoice';
 
@@ -57,6 +68,52 @@ export function decide(eventCreated: Date, rowStamp: Date | null | undefined, ha
   if (t < r) return 'skip';
   if (t > r && hasPayload) return 'apply';
   return 'reread';
+}
+
+/** What a batch knows of a row's content: its `raw` as stored, and whether it is marked deleted (customers). */
+export interface RowContent {
+  raw: unknown;
+  deleted: boolean;
+}
+
+/** An event's copy against the row's content at a tie: provably newer, older, the same, or unknown (null). */
+export type PayloadOrder = 'newer' | 'older' | 'same' | null;
+
+/** Invoice statuses in the only order they move in (paid and void are both final). */
+const INVOICE_STATUS_RANK: Record<string, number> = { draft: 0, open: 1, uncollectible: 2, paid: 3, void: 3 };
+const FINAL_SUBSCRIPTION_STATUSES = new Set(['canceled', 'incomplete_expired']);
+
+/**
+ * Which of two same-second copies of one object is newer, when their content proves it (see above).
+ * `payload`: the event's object; `payloadRaw`: it as the writer would store it (null: it would store
+ * something else, so identity proves nothing).
+ */
+export function payloadOrder(kind: MirrorKind, eventType: string, payload: Record<string, unknown>, payloadRaw: unknown, row: RowContent): PayloadOrder {
+  if (eventType.endsWith('.created')) return 'older';
+  const deleted = eventType === 'customer.deleted';
+  if (payloadRaw !== null && deleted === row.deleted && isDeepStrictEqual(payloadRaw, row.raw)) return 'same';
+  const current = (row.raw ?? {}) as Record<string, unknown>;
+  switch (kind) {
+    case 'customer':
+      if (deleted !== row.deleted) return deleted ? 'newer' : 'older';
+      return null;
+    case 'invoice': {
+      const a = INVOICE_STATUS_RANK[String(payload.status)];
+      const b = INVOICE_STATUS_RANK[String(current.status)];
+      if (a === undefined || b === undefined) return null;
+      if (a !== b) return a > b ? 'newer' : 'older';
+      const x = payload.attempt_count;
+      const y = current.attempt_count;
+      if (typeof x === 'number' && typeof y === 'number' && x !== y) return x > y ? 'newer' : 'older';
+      return null;
+    }
+    case 'subscription': {
+      const a = FINAL_SUBSCRIPTION_STATUSES.has(String(payload.status));
+      const b = FINAL_SUBSCRIPTION_STATUSES.has(String(current.status));
+      if (a !== b) return a ? 'newer' : 'older';
+      return null;
+    }
+  }
 }
 
 /** Serialises work on one Stripe object until the transaction ends (PostgreSQL and PGlite alike). */

@@ -6,9 +6,32 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
 import { isResourceMissing } from '../client.js';
-import { deleteInvoice, idOf, mirrorObject, mirrorTestClock, recordEventMrrPoint, SUBSCRIPTION_MIRROR_EXPAND, type PlanCatalog, type TestClockPayload } from '../mirror/index.js';
-import { decide, lockObject, lockObjects, MIRROR_TABLES, rereadStamp, rowStamp, type MirrorKind } from './convergence.js';
-import { BatchRereads, rereadBudget } from './reread.js';
+import {
+  customerRaw,
+  deleteInvoice,
+  idOf,
+  invoiceRaw,
+  mirrorObject,
+  mirrorTestClock,
+  recordEventMrrPoint,
+  subscriptionRaw,
+  withDeferredChildRows,
+  type PlanCatalog,
+  type TestClockPayload,
+} from '../mirror/index.js';
+import {
+  decide,
+  lockObject,
+  lockObjects,
+  MIRROR_TABLES,
+  payloadOrder,
+  rereadStamp,
+  rowStamp,
+  type ConvergenceDecision,
+  type MirrorKind,
+  type RowContent,
+} from './convergence.js';
+import { BatchRereads, rereadBudget, type RereadObject } from './reread.js';
 
 export const HANDLED_EVENT_TYPES = [
   'customer.created',
@@ -155,12 +178,74 @@ export async function handleStripeEvent(em: EntityManager, event: Stripe.Event, 
 const stampKey = (kind: MirrorKind, id: string) => `${kind}:${id}`;
 
 /**
+ * What the batch knows of its rows: stamps (`kind:id` → stamp; no entry: no row; null: a row without
+ * one) and, for rows an event may tie with, their content (no entry: unknown, so a tie re-reads).
+ */
+interface BatchRows {
+  stamps: Map<string, Date | null>;
+  contents: Map<string, RowContent>;
+}
+
+/** The event's copy as the writer would store it (null: not comparable), computed once per event. */
+const rawCopies = new WeakMap<object, unknown>();
+function payloadRaw(target: Target): unknown {
+  const p = target.payload!;
+  if (rawCopies.has(p)) return rawCopies.get(p);
+  const raw =
+    target.kind === 'customer'
+      ? customerRaw(p as Stripe.Customer)
+      : target.kind === 'subscription'
+        ? subscriptionRaw(p as Stripe.Subscription)
+        : invoiceRaw(p as Stripe.Invoice);
+  rawCopies.set(p, raw);
+  return raw;
+}
+
+/** The content a re-read leaves in the row (null: none, e.g. an invoice gone from Stripe). */
+function rereadContent(kind: MirrorKind, object: RereadObject): RowContent | null {
+  if (kind === 'customer') {
+    const c = object as Stripe.Customer | Stripe.DeletedCustomer;
+    return { raw: customerRaw(c), deleted: c.deleted === true };
+  }
+  const raw = kind === 'subscription' ? subscriptionRaw(object as Stripe.Subscription) : invoiceRaw(object as Stripe.Invoice);
+  return raw === null ? null : { raw, deleted: false };
+}
+
+/**
+ * The convergence rule (convergence.ts) for one event against what the batch knows of its row: a tie
+ * whose payload proves the order against the row's content is applied or skipped without Stripe.
+ */
+function decideFor(event: Stripe.Event, target: Target, rows: BatchRows): { decision: ConvergenceDecision; proved?: 'newer' | 'older' | 'same' } {
+  const key = stampKey(target.kind, target.id);
+  const stamp = rows.stamps.get(key);
+  const decision = decide(new Date(event.created * 1000), stamp, target.payload !== null);
+  // A tie, or a row of unknown time (an API copy): the payload may still prove the order.
+  if (decision !== 'reread' || !target.payload || stamp === undefined || (stamp !== null && stamp.getTime() !== event.created * 1000)) return { decision };
+  const content = rows.contents.get(key);
+  if (!content) return { decision };
+  const order = payloadOrder(target.kind, event.type, target.payload as unknown as Record<string, unknown>, payloadRaw(target), content);
+  if (order === null) return { decision };
+  return { decision: order === 'newer' ? 'apply' : 'skip', proved: order };
+}
+
+/** After an apply: the row holds the event's copy, stamped with its time. */
+function applied(rows: BatchRows, event: Stripe.Event, target: Target): void {
+  const key = stampKey(target.kind, target.id);
+  rows.stamps.set(key, new Date(event.created * 1000));
+  const raw = payloadRaw(target);
+  if (raw === null) rows.contents.delete(key);
+  else rows.contents.set(key, { raw, deleted: event.type === 'customer.deleted' });
+}
+
+/**
  * Several events, in order, in the caller's transaction: the rule of `handleStripeEvent` for each, with
  * the objects' locks taken in one statement (sorted, so two batches cannot deadlock on them) and their
- * stamps read in one statement before the first event. Stamps are then tracked in memory: an apply
- * stamps the row with the event's time; anything else that may have changed a row (a re-read, a
- * customer read by `ensureCustomer`) reads that stamp again. `afterEach` runs after each event's
- * mirror write (the signals step, which must see the mirror as of that event).
+ * stamps read in one statement before the first event (and, when an event ties with a row, that row's
+ * content in one more). Stamps and contents are then tracked in memory: an apply stamps the row with
+ * the event's time; anything else that may have changed a row (a re-read, a customer read by
+ * `ensureCustomer`) reads that stamp again. `afterEach` runs after each event's mirror write (the
+ * signals step, which must see the mirror as of that event); invoice lines and subscription items,
+ * which no such step reads, are written once for the batch at its end (`withDeferredChildRows`).
  */
 export async function handleStripeEvents(
   em: EntityManager,
@@ -174,26 +259,30 @@ export async function handleStripeEvents(
   }
   const objects = targets.filter(isObjectTarget);
   await lockObjects(em, objects.map((t) => t.id));
-  const stamps = await rowStamps(em, objects);
+  const rows: BatchRows = { stamps: await rowStamps(em, objects), contents: new Map() };
+  await readTiedContents(em, events, targets, rows);
   // Under the locks (so after every event about these objects that committed before): start together
   // the re-reads the batch will need, one per object.
   const rereads = new BatchRereads(ctx.stripe, rereadBudget(ctx.stripe), isResourceMissing);
-  for (const key of rereadsNeeded(events, targets, stamps)) rereads.start(key.kind, key.id);
-  const results: HandleResult[] = [];
-  for (let i = 0; i < events.length; i++) {
-    const event = events[i]!;
-    const target = targets[i]!;
-    results.push(await handleTarget(em, event, target, stamps, ctx, rereads));
-    if (afterEach) await afterEach(event);
-  }
-  return results;
+  for (const key of rereadsNeeded(events, targets, rows)) rereads.start(key.kind, key.id);
+  // Invoice lines and subscription items: one write per table for the batch, at its end.
+  return withDeferredChildRows(em, async () => {
+    const results: HandleResult[] = [];
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
+      const target = targets[i]!;
+      results.push(await handleTarget(em, event, target, rows, ctx, rereads));
+      if (afterEach) await afterEach(event);
+    }
+    return results;
+  });
 }
 
 async function handleTarget(
   em: EntityManager,
   event: Stripe.Event,
   target: Routed,
-  stamps: Map<string, Date | null>,
+  rows: BatchRows,
   ctx: HandlerContext,
   rereads: BatchRereads,
 ): Promise<HandleResult> {
@@ -202,21 +291,30 @@ async function handleTarget(
     await mirrorTestClock(em, target.clock, { deleted: target.deleted });
     return { action: 'applied', objectId: target.clock.id };
   }
+  const { stamps, contents } = rows;
   const key = stampKey(target.kind, target.id);
   const created = new Date(event.created * 1000);
   const stamp = stamps.get(key);
-  const decision = decide(created, stamp, target.payload !== null);
+  const { decision, proved } = decideFor(event, target, rows);
   const base = { kind: target.kind, objectId: target.id };
   // What the subscription was worth at the event's time counts for the revenue history even when the
   // mirror row moves on without this copy (an older event, or a tie that re-reads the current state).
   if (target.kind === 'subscription' && target.payload && decision !== 'apply') {
     await recordEventMrrPoint(em, target.payload as Stripe.Subscription, created, event.type);
   }
-  if (decision === 'skip') return { ...base, action: 'skipped', reason: 'row reflects a later event' };
+  if (decision === 'skip') {
+    if (proved && stamp === null) {
+      // An API copy proven at least as new as this event's: stamped with its time, as a re-read would be.
+      await (em as SqlEntityManager).execute(`update "${MIRROR_TABLES[target.kind]}" set "last_event_at" = ? where "id" = ?`, [created, target.id], 'run');
+      stamps.set(key, created);
+    }
+    const reason = proved === 'same' ? 'row already holds this copy' : proved === 'older' ? 'payload proves the row is newer' : 'row reflects a later event';
+    return { ...base, action: 'skipped', reason };
+  }
   let action: HandleResult['action'];
   if (decision === 'apply') {
     await applyPayload(em, target, created, event.type, ctx);
-    stamps.set(key, created);
+    applied(rows, event, target);
     rereads.written.delete(key);
     action = 'applied';
   } else {
@@ -231,6 +329,10 @@ async function handleTarget(
     // A re-read may also have deleted the row (an invoice gone from Stripe): read what it left.
     const after = await rowStamp(em, target.kind, target.id);
     setStamp(stamps, key, after);
+    const got = action === 'reread' && after ? await rereads.get(target.kind, target.id) : null;
+    const content = got && 'object' in got ? rereadContent(target.kind, got.object) : null;
+    if (content) contents.set(key, content);
+    else contents.delete(key);
     if (action === 'reread' && after) rereads.written.set(key, after.getTime());
     else rereads.written.delete(key);
   }
@@ -241,6 +343,7 @@ async function handleTarget(
     if (known) rereads.customerKnown.add(key);
     if (written) {
       setStamp(stamps, stampKey('customer', written), await rowStamp(em, 'customer', written));
+      contents.delete(stampKey('customer', written));
       rereads.written.delete(stampKey('customer', written));
     }
   }
@@ -249,26 +352,56 @@ async function handleTarget(
 
 /**
  * The objects the batch will re-read: the decision rule run over the events in order on a copy of
- * the stamps (an apply stamps the event's time, a re-read `rereadStamp`), as `handleTarget` will.
- * Customers read by `ensureCustomer` are not foreseen; they are read when met.
+ * what the batch knows (an apply stamps the event's time and its copy, a re-read `rereadStamp` and an
+ * unknown content), as `handleTarget` will. Where they differ (after a re-read, `handleTarget` knows
+ * the content), that object's re-read is already started. Customers read by `ensureCustomer` are not
+ * foreseen; they are read when met.
  */
-function rereadsNeeded(events: Stripe.Event[], targets: Routed[], stamps: Map<string, Date | null>): { kind: MirrorKind; id: string }[] {
-  const sim = new Map(stamps);
+function rereadsNeeded(events: Stripe.Event[], targets: Routed[], rows: BatchRows): { kind: MirrorKind; id: string }[] {
+  const sim: BatchRows = { stamps: new Map(rows.stamps), contents: new Map(rows.contents) };
   const out = new Map<string, { kind: MirrorKind; id: string }>();
   for (let i = 0; i < events.length; i++) {
     const target = targets[i]!;
     if (!isObjectTarget(target)) continue;
     const key = stampKey(target.kind, target.id);
-    const created = new Date(events[i]!.created * 1000);
-    const stamp = sim.get(key);
-    const decision = decide(created, stamp, target.payload !== null);
-    if (decision === 'apply') sim.set(key, created);
+    const event = events[i]!;
+    const { decision, proved } = decideFor(event, target, sim);
+    if (decision === 'apply') applied(sim, event, target);
+    else if (decision === 'skip' && proved && sim.stamps.get(key) === null) sim.stamps.set(key, new Date(event.created * 1000));
     else if (decision === 'reread') {
       out.set(key, { kind: target.kind, id: target.id });
-      sim.set(key, rereadStamp(created, stamp));
+      sim.stamps.set(key, rereadStamp(new Date(event.created * 1000), sim.stamps.get(key)));
+      sim.contents.delete(key);
     }
   }
   return [...out.values()];
+}
+
+/**
+ * The content of the rows some event of the batch ties with before anything else touched them (same
+ * `created` as the row's stamp, or a row without one, and a copy of the object): one statement, only
+ * when there are such rows.
+ */
+async function readTiedContents(em: EntityManager, events: Stripe.Event[], targets: Routed[], rows: BatchRows): Promise<void> {
+  const byKind = new Map<MirrorKind, Set<string>>();
+  for (let i = 0; i < events.length; i++) {
+    const target = targets[i]!;
+    if (!isObjectTarget(target) || !target.payload) continue;
+    const stamp = rows.stamps.get(stampKey(target.kind, target.id));
+    if (stamp === null || (stamp !== undefined && stamp.getTime() === events[i]!.created * 1000)) byKind.set(target.kind, (byKind.get(target.kind) ?? new Set()).add(target.id));
+  }
+  if (byKind.size === 0) return;
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  for (const [kind, ids] of byKind) {
+    parts.push(`select ?::text as kind, "id", "raw", ${kind === 'customer' ? '"deleted"' : 'false'} as deleted from "${MIRROR_TABLES[kind]}" where "id" in (?)`);
+    params.push(kind, [...ids]);
+  }
+  const found = await (em as SqlEntityManager).execute<{ kind: MirrorKind; id: string; raw: unknown; deleted: boolean }[]>(parts.join(' union all '), params);
+  for (const r of found) {
+    const raw = typeof r.raw === 'string' ? (JSON.parse(r.raw) as unknown) : r.raw;
+    rows.contents.set(stampKey(r.kind, r.id), { raw, deleted: r.deleted === true });
+  }
 }
 
 function setStamp(stamps: Map<string, Date | null>, key: string, stamp: Date | null | undefined): void {
