@@ -41,24 +41,24 @@ export const CORE_RESOLVERS = [
   MoneyResolver,
   NodeResolver,
   CustomerResolver,
-  // Issue 4, reads: subscriptions, invoices, and the Customer fields that list them.
+  // subscriptions, invoices, and the Customer fields that list them.
   SubscriptionResolver,
   CustomerSubscriptionsResolver,
   InvoiceResolver,
   InvoiceConnectionResolver,
   CustomerInvoicesResolver,
-  // Issue 5: Query.mrr and the live subscriptions (billingEvents, mrrUpdated, milestoneReached).
+  // Query.mrr and the live subscriptions (billingEvents, mrrUpdated, milestoneReached).
   MrrResolver,
   RevenueResolver,
   BillingEventsResolver,
-  // Issue 5: webhook events given up after repeated failures (admins).
+  // webhook events given up after repeated failures (admins).
   ParkedWebhookEventsResolver,
-  // Issue 4, writes: subscribe, changePlan, cancel, resume, upcomingInvoice, portal and checkout sessions.
+  // subscribe, changePlan, cancel, resume, upcomingInvoice, portal and checkout sessions.
   SubscriptionMutationsResolver,
   BillingSessionMutationsResolver,
-  // Issue 6, dunning: Customer.accessState.
+  // Customer.accessState.
   CustomerAccessStateResolver,
-  // Issue 6: the usage ledger (reportUsage, reportUsageBatch, Customer.usage) and entitlements.
+  // the usage ledger (reportUsage, reportUsageBatch, Customer.usage) and entitlements.
   UsageResolver,
   CustomerUsageResolver,
   // Admins: how far sending usage to Stripe is behind.
