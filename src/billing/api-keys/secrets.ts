@@ -4,7 +4,7 @@
  * to live Stripe or the sandbox. Only the SHA-256 of the whole secret is stored: a fast hash is enough
  * for a high-entropy random secret (nothing to brute-force), and it keeps the hot path one hash.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const SECRET_CHARS = 32;
@@ -39,7 +39,8 @@ export function newSecret(sandbox: boolean): NewSecret {
 }
 
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  // One-shot: no Hash object per verification.
+  return hash('sha256', secret, 'hex');
 }
 
 /** `key_` + 20 base62 characters: an id that is not the secret and says nothing about it. */

@@ -10,7 +10,8 @@ import { queryRows } from '../metrics/sql.js';
 export const STATS_FLUSH_MS = 1_000;
 
 interface Pending {
-  lastUsed: Date;
+  /** Epoch ms (no Date per verification). */
+  lastUsed: number;
   counts: Record<string, number>;
 }
 
@@ -24,7 +25,8 @@ export class KeyUsageStats {
     private readonly log: Logger,
   ) {}
 
-  record(keyId: string, code: string, at: Date, n = 1): void {
+  /** `at`: epoch ms. */
+  record(keyId: string, code: string, at: number, n = 1): void {
     let p = this.pending.get(keyId);
     if (!p) this.pending.set(keyId, (p = { lastUsed: at, counts: {} }));
     if (at > p.lastUsed) p.lastUsed = at;
@@ -50,7 +52,7 @@ export class KeyUsageStats {
     if (this.pending.size === 0) return;
     const batch = this.pending;
     this.pending = new Map();
-    const json = JSON.stringify([...batch].map(([id, p]) => ({ id, last_used: p.lastUsed.toISOString(), counts: p.counts })));
+    const json = JSON.stringify([...batch].map(([id, p]) => ({ id, last_used: new Date(p.lastUsed).toISOString(), counts: p.counts })));
     try {
       await queryRows(
         this.em,
