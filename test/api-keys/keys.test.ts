@@ -266,6 +266,10 @@ describe('verification', () => {
         n++;
       }
       expect(n).toBeGreaterThan(10);
+      // Nor does a string that cannot be a key (not `bg_live_`/`bg_test_` + 32 base62 characters).
+      for (const bad of ['bg_live_unknown1', key.secret.slice(0, -1), `${key.secret}x`, key.secret.replace('bg_', 'sk_')]) {
+        expect((await verify(gw.url, service, bad)).code).toBe('NOT_FOUND');
+      }
       expect(reads.map((q) => q.slice(0, 60))).toEqual([]);
 
       // Written straight to the database, as another replica or the CLI would: seen within 1 s.

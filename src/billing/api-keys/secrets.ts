@@ -38,6 +38,13 @@ export function newSecret(sandbox: boolean): NewSecret {
   return { secret, hash: hashSecret(secret), prefix: secret.slice(0, DISPLAY_CHARS) };
 }
 
+const WELL_FORMED = new RegExp(`^bg_(live|test)_[0-9A-Za-z]{${SECRET_CHARS}}$`);
+
+/** Whether `secret` has the shape `newSecret` gives every key: anything else cannot be a key (no lookup needed). */
+export function isWellFormedSecret(secret: string): boolean {
+  return WELL_FORMED.test(secret);
+}
+
 export function hashSecret(secret: string): string {
   // One-shot: no Hash object per verification.
   return hash('sha256', secret, 'hex');

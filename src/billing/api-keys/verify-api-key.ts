@@ -26,7 +26,7 @@ import type { UsageQuantityKey } from '../usage/usage-summary.js';
 import { loadCustomerApiStates, periodAt, type CustomerApiState } from './customer-limits.js';
 import { KeyRateLimiter, type RateWindow } from './key-rate-limit.js';
 import { QuotaCounters } from './quota-counters.js';
-import { hashSecret } from './secrets.js';
+import { hashSecret, isWellFormedSecret } from './secrets.js';
 import type { KeyChangeFeed } from './change-feed.js';
 import { TtlCache } from './ttl-cache.js';
 import { KeyUsageStats } from './usage-stats.js';
@@ -188,6 +188,8 @@ export class KeyVerifier {
   check(input: VerifyInput): VerificationView | Promise<VerificationView> {
     const cost = input.cost ?? 1;
     const requestId = input.requestId ?? null;
+    // A typo, a truncated key, another service's token: NOT_FOUND without a hash or a lookup.
+    if (!isWellFormedSecret(input.key)) return this.done(null, answer('NOT_FOUND'));
     const key = this.keys.get(hashSecret(input.key));
     return key instanceof Promise ? key.then((k) => this.checkKey(k, cost, requestId)) : this.checkKey(key, cost, requestId);
   }
