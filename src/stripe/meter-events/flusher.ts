@@ -20,7 +20,7 @@ import type Stripe from 'stripe';
 import type { Catalog } from '../../billing/catalog.js';
 import type { Orm } from '../../db/orm.js';
 import { logger as rootLogger, type Logger } from '../../log.js';
-import { classifySendError, reasonOf, type FailureKind } from './classify.js';
+import { classifySendError, reasonOf, type FailureKind, type SendFailure } from './classify.js';
 import { meterEventMetrics, readLedgerStats, setLedgerStatsSource, type LedgerStats, type MeterEventMetrics } from './metrics.js';
 import { sleep, TokenBucket } from './token-bucket.js';
 
@@ -276,10 +276,7 @@ export class MeterEventFlusher {
   }
 
   private async sendOne(row: ClaimedRow, eventName: string, sendDeadline: number, result: FlushResult): Promise<RowOutcome> {
-    if (this.abort.signal.aborted || Date.now() < this.pausedUntilMs || Date.now() > sendDeadline) return { status: 'released' };
-    if (!(await this.bucket.take(this.abort.signal))) return { status: 'released' };
-    // A 429 seen by another sender while this one waited for its token.
-    if (Date.now() < this.pausedUntilMs) return { status: 'released' };
+    if (!(await this.mayStart(sendDeadline))) return { status: 'released' };
     try {
       await this.options.stripe.billing.meterEvents.create(
         {
@@ -299,15 +296,28 @@ export class MeterEventFlusher {
         this.onSuccess();
         return { status: 'sent', duplicate: true };
       }
-      this.metrics.failures.inc({ kind: failure.kind });
-      if (failure.kind === 'rate_limited') {
-        result.rateLimited++;
-        this.metrics.rateLimited.inc();
-        this.onRateLimited(failure.retryAfterMs);
-        return { status: 'released' };
-      }
-      return { status: 'failed', kind: failure.kind, reason: failure.reason };
+      return this.failedSend(failure, 1, result);
     }
+  }
+
+  /** Waits for a token; false when a send must not start (stopping, paused by a 429, past the deadline). */
+  private async mayStart(sendDeadline: number): Promise<boolean> {
+    if (this.abort.signal.aborted || Date.now() < this.pausedUntilMs || Date.now() > sendDeadline) return false;
+    if (!(await this.bucket.take(this.abort.signal))) return false;
+    // A 429 seen by another sender while this one waited for its token.
+    return Date.now() >= this.pausedUntilMs;
+  }
+
+  /** A failed request of `rows` rows: counted; a 429 pauses the flusher and releases them, else they failed. */
+  private failedSend(failure: Exclude<SendFailure, { kind: 'duplicate' }>, rows: number, result: FlushResult): RowOutcome {
+    this.metrics.failures.inc({ kind: failure.kind }, rows);
+    if (failure.kind === 'rate_limited') {
+      result.rateLimited++;
+      this.metrics.rateLimited.inc();
+      this.onRateLimited(failure.retryAfterMs);
+      return { status: 'released' };
+    }
+    return { status: 'failed', kind: failure.kind, reason: failure.reason };
   }
 
   /**
@@ -342,9 +352,7 @@ export class MeterEventFlusher {
 
   /** One v2 stream request for a chunk: one token of the bucket (Stripe limits requests, not events). */
   private async sendChunk(chunk: { row: ClaimedRow; eventName: string }[], sendDeadline: number, result: FlushResult): Promise<RowOutcome> {
-    if (this.abort.signal.aborted || Date.now() < this.pausedUntilMs || Date.now() > sendDeadline) return { status: 'released' };
-    if (!(await this.bucket.take(this.abort.signal))) return { status: 'released' };
-    if (Date.now() < this.pausedUntilMs) return { status: 'released' };
+    if (!(await this.mayStart(sendDeadline))) return { status: 'released' };
     const requestOptions = { maxNetworkRetries: 0, ...(this.options.timeoutMs ? { timeout: this.options.timeoutMs } : {}) };
     try {
       const token = await this.sessionToken(requestOptions);
@@ -368,15 +376,9 @@ export class MeterEventFlusher {
         this.session = null;
         return { status: 'released' };
       }
+      // Not an answer the stream gives; released, the rows go one by one next time (claimed before).
       if (failure.kind === 'duplicate') return { status: 'released' };
-      this.metrics.failures.inc({ kind: failure.kind }, chunk.length);
-      if (failure.kind === 'rate_limited') {
-        result.rateLimited++;
-        this.metrics.rateLimited.inc();
-        this.onRateLimited(failure.retryAfterMs);
-        return { status: 'released' };
-      }
-      return { status: 'failed', kind: failure.kind, reason: failure.reason };
+      return this.failedSend(failure, chunk.length, result);
     }
   }
 
