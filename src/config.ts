@@ -127,6 +127,8 @@ export interface Config {
     maxAttempts: number;
     /** How long claimed rows stay with their flusher; a crashed one's rows are resent after it. */
     leaseSeconds: number;
+    /** `stream`: new rows go up to 100 per request on Stripe's v2 meter event stream; `events`: one request per row. */
+    api: 'events' | 'stream';
   };
 }
 
@@ -252,6 +254,7 @@ const VARS = {
   USAGE_FLUSH_CONCURRENCY: zodVar(intIn(1, 256), 'an integer 1-256'),
   USAGE_FLUSH_MAX_ATTEMPTS: zodVar(intIn(1, 100), 'an integer 1-100'),
   USAGE_FLUSH_LEASE_SECONDS: zodVar(intIn(1, 3600), 'an integer number of seconds 1-3600'),
+  USAGE_FLUSH_API: zodVar(z.enum(['events', 'stream']), 'one of events, stream'),
 } satisfies Record<string, VarSpec<unknown>>;
 
 export type ConfigVariable = keyof typeof VARS;
@@ -408,11 +411,13 @@ export function loadConfig(env: Env = process.env): Config {
       // A tenth of Stripe's live limit for POST /v1/billing/meter_events (1,000 calls/s; see
       // src/stripe/meter-events/README.md), so several replicas and other API traffic fit beside it.
       ratePerSecond: v.USAGE_FLUSH_RATE_PER_SECOND ?? 100,
-      batchSize: v.USAGE_FLUSH_BATCH_SIZE ?? 200,
+      // A stream request carries 100 rows: a batch of 1,000 is 10 requests for one claim and one marking.
+      batchSize: v.USAGE_FLUSH_BATCH_SIZE ?? ((v.USAGE_FLUSH_API ?? 'events') === 'stream' ? 1000 : 200),
       intervalMs: v.USAGE_FLUSH_INTERVAL_MS ?? 1000,
       concurrency: v.USAGE_FLUSH_CONCURRENCY ?? 16,
       maxAttempts: v.USAGE_FLUSH_MAX_ATTEMPTS ?? 8,
       leaseSeconds: v.USAGE_FLUSH_LEASE_SECONDS ?? 60,
+      api: v.USAGE_FLUSH_API ?? 'events',
     },
   };
 }

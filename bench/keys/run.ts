@@ -3,7 +3,10 @@
  * (`dist/src/main.js`) on a fresh PostgreSQL database and Redis (the shared rate limit), Stripe = an
  * emulator this bench runs, the load from this process (autocannon).
  *
- *   npm run bench -- keys [--seconds 10] [--connections 64] [--redis-url redis://127.0.0.1:6379] [--cpu-prof DIR]
+ *   npm run bench -- keys [--seconds 10] [--connections 64] [--redis-url redis://127.0.0.1:6379] [--cpu-prof DIR] [--flush-api stream|events] [--loop-delay]
+ *
+ * `--loop-delay` preloads loop-monitor.mjs into the gateway and logs its event-loop delay and GC pauses during
+ * the 2,000/s run (what makes the tail).
  *
  * Seeding goes through the API (admin token): 40 customers subscribed with the test card (16 on
  * basic_monthly at 60/min, 12 on pro_monthly and 8 on pro_yearly at 600/min, 4 canceled at once), 25 keys
@@ -16,17 +19,22 @@
  * same keys, same load) and the gateway's share of it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import type { BenchContext, BenchPart, BenchRow } from '../lib/part.js';
 import { gql } from '../lib/gateway.ts';
 import { numberOptions, runIfMain } from '../lib/report.ts';
+import { startGatewayChild } from '../lib/gateway-process.ts';
 
 const harness = (await import(new URL('../webhooks/harness.ts', import.meta.url).href)) as typeof import('../webhooks/harness.js');
-const { JWT_SECRET, load, startEmulators, startGateway, tempDatabase, cpuMeter, loadAverage, processCpuSeconds } = harness;
+const { JWT_SECRET, SECRET, load, startEmulators, tempDatabase, cpuMeter, loadAverage, processCpuSeconds } = harness;
 
 const BASELINE = fileURLToPath(new URL('./baseline.ts', import.meta.url));
+const LOOP_MONITOR = fileURLToPath(new URL('./loop-monitor.mjs', import.meta.url));
 const PLANS: [string, number][] = [
   ['basic_monthly', 16],
   ['pro_monthly', 12],
@@ -98,6 +106,27 @@ async function verifications(url: string, token: string | null, keys: string[], 
   return { perSecond: result.requests.total / opts.seconds, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, codes };
 }
 
+/** The loop monitor's seconds inside [from, to]: worst per-second p99 and max delay, GC pauses by kind. */
+function loopSummary(file: string, from: number, to: number): string {
+  const lines = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { t: number; p50: number; p99: number; max: number; gc: Record<string, { n: number; ms: number; max: number }> })
+    .filter((x) => x.t > from + 1000 && x.t <= to);
+  if (lines.length === 0) return 'no loop samples';
+  const gc = new Map<string, { n: number; ms: number; max: number }>();
+  for (const l of lines) {
+    for (const [kind, v] of Object.entries(l.gc)) {
+      const g = gc.get(kind) ?? { n: 0, ms: 0, max: 0 };
+      gc.set(kind, { n: g.n + v.n, ms: g.ms + v.ms, max: Math.max(g.max, v.max) });
+    }
+  }
+  const worst = (f: (x: (typeof lines)[number]) => number) => Math.max(...lines.map(f)).toFixed(1);
+  const median = (f: (x: (typeof lines)[number]) => number) => lines.map(f).sort((a, b) => a - b)[Math.floor(lines.length / 2)]!.toFixed(1);
+  const gcText = [...gc].map(([k, v]) => `${k} ${v.n}× (${v.ms.toFixed(1)} ms, longest ${v.max.toFixed(1)} ms)`).join(', ') || 'none';
+  return `event-loop delay over ${lines.length} s: p99 per second median ${median((x) => x.p99)} ms, worst ${worst((x) => x.p99)} ms; longest ${worst((x) => x.max)} ms; GC ${gcText}`;
+}
+
 const mix = (codes: Map<string, number>) => [...codes].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ');
 
 async function startBaseline(databaseUrl: string, redisUrl: string): Promise<{ url: string; child: ChildProcess }> {
@@ -123,26 +152,53 @@ export const part: BenchPart = {
 
     const db = await tempDatabase(ctx.databaseUrl);
     const emus = await startEmulators();
-    let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
+    let gateway: Awaited<ReturnType<typeof startGatewayChild>> | undefined;
     let baseline: { child: ChildProcess } | undefined;
     try {
-      gateway = await startGateway({ databaseUrl: db.url, stripeApiBase: emus.gatewayBase, env: { REDIS_URL: redisUrl }, ...(ctx.options['cpu-prof'] ? { cpuProfDir: ctx.options['cpu-prof'] } : {}) });
+      // The v2 meter event stream carries the VALID answers' usage (~1,600 rows/s here): one request per row
+      // (`events`) cannot keep up at Stripe's rates, and its requests would load the emulator in this process.
+      const flushApi = ctx.options['flush-api'] ?? 'stream';
+      const loopFile = ctx.options['loop-delay'] !== undefined ? join(mkdtempSync(join(tmpdir(), 'bench-keys-')), 'loop.jsonl') : null;
+      gateway = await startGatewayChild({
+        databaseUrl: db.url,
+        stripeApiBase: emus.gatewayBase,
+        nodeArgs: [...(ctx.options['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', ctx.options['cpu-prof']] : []), ...(loopFile ? ['--import', LOOP_MONITOR] : [])],
+        // As bench/webhooks/harness.ts's startGateway, plus Redis, the flusher's API and the loop monitor's file.
+        env: {
+          STRIPE_SECRET_KEY: 'sk_test_bench',
+          STRIPE_SANDBOX: 'false',
+          STRIPE_WEBHOOK_SECRET: SECRET,
+          AUTH_JWT_SECRET: JWT_SECRET,
+          REDIS_URL: redisUrl,
+          USAGE_FLUSH_API: flushApi,
+          ...(loopFile ? { KEYS_LOOP_FILE: loopFile } : {}),
+        },
+      });
       const { signDevToken } = await load<typeof import('../../src/auth/tokens.js')>('auth/tokens');
       const admin = await signDevToken({ sub: 'bench-admin', role: 'admin' }, JWT_SECRET);
       const service = await signDevToken({ sub: 'bench-backend', role: 'service' }, JWT_SECRET);
       const t0 = performance.now();
       const keys = await seed(gateway.url, admin);
-      ctx.log(`seeded ${keys.length} keys for ${PLANS.reduce((s, [, n]) => s + n, 0) + CANCELED} customers in ${((performance.now() - t0) / 1000).toFixed(1)} s; load average ${await loadAverage()}`);
+      ctx.log(`usage flusher: USAGE_FLUSH_API=${flushApi}; seeded ${keys.length} keys for ${PLANS.reduce((s, [, n]) => s + n, 0) + CANCELED} customers in ${((performance.now() - t0) / 1000).toFixed(1)} s; load average ${await loadAverage()}`);
       const verifyUrl = `${gateway.url}/v1/keys/verify`;
 
       await verifications(verifyUrl, service, keys, { seconds: 3, connections });
+      const fixedFrom = Date.now();
       const fixed = await verifications(verifyUrl, service, keys, { seconds, connections: 32, rate: 2000 });
       ctx.log(`gateway at 2,000/s: ${Math.round(fixed.perSecond)}/s, p50 ${fixed.p50} ms, p99 ${fixed.p99} ms, non-2xx ${fixed.non2xx}; ${mix(fixed.codes)}`);
+      if (loopFile) {
+        await new Promise((r) => setTimeout(r, 1100));
+        ctx.log(`gateway during the 2,000/s run: ${loopSummary(loopFile, fixedFrom, Date.now() - 1100)}`);
+      }
       const cpu = await cpuMeter(gateway.child.pid!);
       const gCpu0 = await processCpuSeconds(gateway.child.pid!);
       const sustained = await verifications(verifyUrl, service, keys, { seconds, connections });
       const gCpuMs = ((await processCpuSeconds(gateway.child.pid!)) - gCpu0) * 1000 / Math.max(1, sustained.perSecond * seconds);
       ctx.log(`gateway sustained (${connections} connections): ${Math.round(sustained.perSecond)}/s, p50 ${sustained.p50} ms, p99 ${sustained.p99} ms, non-2xx ${sustained.non2xx}; ${mix(sustained.codes)}; ${await cpu.stop()}; ${gCpuMs.toFixed(3)} ms CPU per verification`);
+      // Whether the flusher kept up: rows still unsent, and rows delivered, once the load stopped.
+      const metricsText = await (await fetch(`${gateway.url}/metrics`)).text();
+      const metric = (re: RegExp) => re.exec(metricsText)?.[1] ?? '?';
+      ctx.log(`usage ledger after the runs: backlog ${metric(/^usage_meter_events_backlog (\S+)$/m)}, lag ${metric(/^usage_meter_events_lag_seconds (\S+)$/m)} s, delivered ${metric(/^usage_meter_events_sent_total\{result="created"\} (\S+)$/m)}`);
       await gateway.stop();
       gateway = undefined;
 

@@ -23,7 +23,7 @@ import { buildGatewaySchema, type GatewaySchemaOptions } from '../graphql/schema
 import { logger as rootLogger, type Logger } from '../log.js';
 import { attachGraphqlWs, type WebSocketStats } from './graphql-ws.js';
 import { migrationsCheck, mountHealthRoutes, syncCheck, type ReadinessCheck } from './health.js';
-import { createKeyVerification, mountKeyVerification } from './keys-verify.js';
+import { createKeyVerification, keyVerificationFastPath, mountKeyVerification } from './keys-verify.js';
 import { httpMetricsMiddleware, metricsRegistry } from './metrics.js';
 import { createRequestRateLimiter, type RequestRateLimiter } from './rate-limit.js';
 import { graphiqlLandingPage, mountWebPages } from './web-pages.js';
@@ -93,7 +93,11 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy > 0 ? config.trustProxy : false);
-  const httpServer = createServer(app);
+  // API key verification (the hot path) is answered before express; everything else goes to the app.
+  const verifyFast = keyVerificationFastPath({ verifier: keys.verifier, tokens: verifier, bodyLimitBytes: config.bodyLimitBytes, log });
+  const httpServer = createServer((req, res) => {
+    if (!verifyFast(req, res)) app(req, res);
+  });
   let shuttingDown = false;
 
   const ws = attachGraphqlWs({ httpServer, path: GRAPHQL_PATH, schema, deps: appDeps, verifier, rateLimiter, log });
@@ -179,7 +183,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     }),
   );
 
-  // API key verification: no request rate limit (the keys' own limits apply), its own body parser.
+  // API key verification (what the fast path above leaves to express): no request rate limit (the keys' own limits apply), its own body parser.
   mountKeyVerification(app, keys.verifier, authenticate, config.bodyLimitBytes);
 
   mountWebPages(app, config);

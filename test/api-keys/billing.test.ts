@@ -73,9 +73,13 @@ it('bills exactly the units VALID answers counted, then answers SUSPENDED once d
 
   const meter = (await t.stripe.billing.meters.list({ limit: 100 })).data.find((m) => m.event_name === 'api_calls')!;
   const clock = await t.stripe.testHelpers.testClocks.retrieve(t.clockId);
+  // The rows are written behind the answers (gathered for up to 0.1 s): all of them in the ledger, then all sent.
   await until('the ledger rows to reach Stripe', async () => {
-    const rows = await t.sql<{ n: string | number }>(`select count(*) as n from usage_records where customer_id = ? and sent_at is null`, [customerId]);
-    return Number(rows[0]!.n) === 0;
+    const rows = await t.sql<{ total: string | number | null; unsent: string | number }>(
+      `select sum(quantity) as total, count(*) filter (where sent_at is null) as unsent from usage_records where customer_id = ?`,
+      [customerId],
+    );
+    return Number(rows[0]!.total ?? 0) >= expected && Number(rows[0]!.unsent) === 0;
   });
   expect(await summarySum(t.stripe, meter.id, customerId, clock.frozen_time - 3600, clock.frozen_time + 60)).toBe(expected);
 

@@ -3,6 +3,8 @@
  * (who may touch which key, roll, revoke, idempotency) and verification (every code in the contract's
  * order, the per-plan rate limit, quotas with cost, requestId counted once, plan changes and cancels).
  */
+import { request } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onQuery } from '../../src/db/query-observer.js';
 import { startLifecycleGateway, type LifecycleGateway } from '../lifecycle/harness.js';
@@ -125,6 +127,41 @@ describe('verification', () => {
     expect(errorOf(await gw.gql(VERIFY_GQL, { key: 'k', cost: 0 }, service))).toMatchObject({ code: 'BAD_USER_INPUT', field: 'cost' });
   });
 
+  it('the route served ahead of express answers every odd request as the express route does', async () => {
+    const { token, customerId } = await subscribeCustomer(gw, 'v_fast', 'pro_monthly');
+    const key = await keyFor(token);
+    const valid = JSON.stringify({ key: key.secret, requestId: 'fast-1' });
+    const cases: { name: string; headers?: Record<string, string>; body?: Buffer | string; auth?: string | null }[] = [
+      { name: 'valid', body: valid },
+      { name: 'no token', body: valid, auth: null },
+      { name: 'forged token', body: valid, auth: 'Bearer not.a.token' },
+      { name: 'malformed header', body: valid, auth: 'Token x' },
+      { name: 'Content-Length: 0', body: '' },
+      { name: 'whitespace before the object', body: ` \n\t${valid}` },
+      { name: 'byte order mark', body: `\ufeff${valid}` },
+      { name: 'not an object', body: '5' },
+      { name: 'an array', body: '[1]' },
+      { name: 'broken JSON', body: '{"key": ' },
+      { name: 'bad cost', body: JSON.stringify({ key: key.secret, cost: 0 }) },
+      { name: 'too large', body: JSON.stringify({ key: 'k', pad: 'x'.repeat(1024 * 1024) }) },
+      { name: 'no content type', body: valid, headers: { 'content-type': '' } },
+      { name: 'gzip', body: gzipSync(valid), headers: { 'content-encoding': 'gzip' } },
+      { name: 'latin1', body: valid, headers: { 'content-type': 'application/json; charset=latin1' } },
+      { name: 'chunked', body: valid, headers: { 'transfer-encoding': 'chunked' } },
+    ];
+    for (const c of cases) {
+      const auth = c.auth === undefined ? `Bearer ${service}` : c.auth;
+      // A query string keeps a request on the express route (the fast path takes the bare path only).
+      const fast = await rawPost(`${gw.url}/v1/keys/verify`, auth, c.body, c.headers);
+      const routed = await rawPost(`${gw.url}/v1/keys/verify?via=express`, auth, c.body, c.headers);
+      expect({ case: c.name, status: fast.status, body: fast.body }).toEqual({ case: c.name, status: routed.status, body: routed.body });
+      expect(fast.contentType, c.name).toMatch(/^application\/json/);
+    }
+    // Both served the same requestId: the second answer was the replay of the first, counted once.
+    await until(async () => (await ledgerSum(customerId)) > 0);
+    expect(await ledgerSum(customerId)).toBe(1);
+  });
+
   it('EXPIRED once the key’s expiresAt passes (wall time)', async () => {
     const { token } = await subscribeCustomer(gw, 'v_expiry', 'basic_monthly');
     const key = await keyFor(token, 'short', { expiresAt: new Date(Date.now() + 1500).toISOString() });
@@ -229,6 +266,10 @@ describe('verification', () => {
         n++;
       }
       expect(n).toBeGreaterThan(10);
+      // Nor does a string that cannot be a key (not `bg_live_`/`bg_test_` + 32 base62 characters).
+      for (const bad of ['bg_live_unknown1', key.secret.slice(0, -1), `${key.secret}x`, key.secret.replace('bg_', 'sk_')]) {
+        expect((await verify(gw.url, service, bad)).code).toBe('NOT_FOUND');
+      }
       expect(reads.map((q) => q.slice(0, 60))).toEqual([]);
 
       // Written straight to the database, as another replica or the CLI would: seen within 1 s.
@@ -292,3 +333,37 @@ describe('examples/protect-api.mjs', () => {
     }
   });
 });
+
+/** A POST as given (an empty string is Content-Length: 0); chunked when the headers say so. */
+function rawPost(url: string, auth: string | null, body?: Buffer | string, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown; contentType: string }> {
+  return new Promise((resolve, reject) => {
+    const chunked = headers['transfer-encoding'] === 'chunked';
+    const h: Record<string, string> = { 'content-type': 'application/json', ...headers };
+    if (h['content-type'] === '') delete h['content-type'];
+    if (auth !== null) h.authorization = auth;
+    if (body !== undefined && !chunked) h['content-length'] = String(Buffer.byteLength(body));
+    const req = request(url, { method: 'POST', headers: h }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => {
+        let parsed: unknown = text;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          // not JSON
+        }
+        resolve({ status: res.statusCode!, body: parsed, contentType: String(res.headers['content-type'] ?? '') });
+      });
+    });
+    req.on('error', reject);
+    if (body !== undefined) {
+      if (chunked) {
+        const b = Buffer.from(body);
+        req.write(b.subarray(0, 5));
+        req.write(b.subarray(5));
+      } else req.write(body);
+    }
+    req.end();
+  });
+}

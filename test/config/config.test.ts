@@ -30,7 +30,7 @@ describe('loadConfig', () => {
     expect(c.databaseUrl).toBeUndefined();
     expect(c.auth.devSecret).toBe(false);
     expect(c.publicUrl).toBe('http://localhost:4000');
-    expect(c.usageFlush).toEqual({ ratePerSecond: 100, batchSize: 200, intervalMs: 1000, concurrency: 16, maxAttempts: 8, leaseSeconds: 60 });
+    expect(c.usageFlush).toEqual({ ratePerSecond: 100, batchSize: 200, intervalMs: 1000, concurrency: 16, maxAttempts: 8, leaseSeconds: 60, api: 'events' });
   });
 
   it('parses the usage flusher settings', () => {
@@ -43,8 +43,9 @@ describe('loadConfig', () => {
       USAGE_FLUSH_CONCURRENCY: '4',
       USAGE_FLUSH_MAX_ATTEMPTS: '3',
       USAGE_FLUSH_LEASE_SECONDS: '5',
+      USAGE_FLUSH_API: 'stream',
     });
-    expect(c.usageFlush).toEqual({ ratePerSecond: 0, batchSize: 50, intervalMs: 250, concurrency: 4, maxAttempts: 3, leaseSeconds: 5 });
+    expect(c.usageFlush).toEqual({ ratePerSecond: 0, batchSize: 50, intervalMs: 250, concurrency: 4, maxAttempts: 3, leaseSeconds: 5, api: 'stream' });
     expect(errorOf({ USAGE_FLUSH_RATE_PER_SECOND: '1.5' }).message).toBe(
       'USAGE_FLUSH_RATE_PER_SECOND: expected an integer 0-10000 (meter events per second; 0: no flusher in this process), got "1.5"',
     );

@@ -148,6 +148,35 @@ describe('meter-event flusher', () => {
     await expectStripeAgrees(list);
   });
 
+  it('stream: new rows go up to 100 per request on the v2 meter event stream; resends and old rows one by one', async () => {
+    const recent = rows(250, { prefix: 'stream', timestamp: (i) => now() - 120 + (i % 100) });
+    const old = rows(10, { prefix: 'old', timestamp: (i) => now() - 7200 + i });
+    await insertUsage(db.orm, [...recent, ...old]);
+    const { client, requests } = countingClient();
+    const f = flusher({ api: 'stream', batchSize: 300 }, client);
+    const r = await f.drain();
+    expect(r).toMatchObject({ claimed: 260, sent: 260, duplicates: 0, retried: 0, parked: 0 });
+    // 250 new rows in 3 stream requests (100 + 100 + 50), the 10 rows stamped an hour ago one by one.
+    expect(requests()).toEqual({ stream: 3, events: 10 });
+    // The stream validates after answering: wait for the emulator to store what it accepted.
+    await until(() => storedEvents(emu, recent.map((x) => x.id)).length === 250);
+    const byId = new Map(storedEvents(emu, recent.map((x) => x.id)).map((e) => [e.identifier, e]));
+    for (const row of recent) {
+      expect(byId.get(row.id)).toMatchObject({ event_name: METER.eventName, timestamp: row.timestamp, payload: { stripe_customer_id: row.customerId, value: String(row.quantity) } });
+    }
+    await expectStripeAgrees([...recent, ...old]);
+
+    // A crash after the stream request, before the marking: the rows come back claimed before, and go one
+    // by one, so Stripe's refusal of what it holds is seen and nothing counts twice.
+    const unmarked = recent.slice(0, 30).map((x) => x.id);
+    await db.orm.em.getConnection().execute(`update "usage_records" set "sent_at" = null, "next_attempt_at" = now() - interval '1 second' where "id" in (?)`, [unmarked], 'run');
+    const before = requests();
+    expect(await flusher({ api: 'stream' }, client).drain()).toMatchObject({ claimed: 30, sent: 30, duplicates: 30 });
+    expect(requests()).toEqual({ stream: before.stream, events: before.events + 30 });
+    expect([...identifierCounts(emu).values()].every((n) => n === 1)).toBe(true);
+    await expectStripeAgrees([...recent, ...old]);
+  });
+
   it('several flushers on one ledger never take the same row', async () => {
     const list = rows(600);
     await insertUsage(db.orm, list);
@@ -350,3 +379,14 @@ async function counterValue(name: string, labels: Record<string, string> = {}): 
  * identifier once whatever happens, so counting stored events cannot show a double send: this can.
  */
 const duplicatesSent = (): Promise<number> => counterValue('usage_meter_events_sent_total', { result: 'duplicate' });
+
+/** A client for the flusher that counts its meter-event requests by API (the SDK's request events). */
+function countingClient(): { client: Stripe; requests: () => { stream: number; events: number } } {
+  const client = createStripeClient({ secretKey: 'sk_test_flusher', apiBase: emu.url });
+  const seen = { stream: 0, events: 0 };
+  client.on('request', (e: { path?: string }) => {
+    if (e.path === '/v2/billing/meter_event_stream') seen.stream++;
+    if (e.path === '/v1/billing/meter_events') seen.events++;
+  });
+  return { client, requests: () => ({ ...seen }) };
+}

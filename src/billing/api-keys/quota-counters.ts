@@ -36,12 +36,16 @@ export class QuotaCounters {
     this.rereads = new DataLoader((keys) => batchUsageQuantities(em, keys), { ...opts, batchScheduleFn: (run) => setTimeout(run, REREAD_GATHER_MS) });
   }
 
-  /** Units used so far (read, committed and reserved). Waits only for the first read of a counter. */
-  async used(key: UsageQuantityKey, ttlMs: number): Promise<number> {
+  /**
+   * Units used so far (read, committed and reserved): a number at once, or a promise for the first read
+   * of a counter only (re-reads run in the background).
+   */
+  used(key: UsageQuantityKey, ttlMs: number): number | Promise<number> {
     const c = this.counterOf(key);
     if (c.until <= Date.now() && !c.loading) {
       const committedBefore = c.committed;
-      c.loading = (c.until === 0 ? this.loader : this.rereads).load(key).then(
+      const first = c.until === 0;
+      c.loading = (first ? this.loader : this.rereads).load(key).then(
         (sum) => {
           c.read = sum;
           c.committed -= committedBefore;
@@ -53,8 +57,10 @@ export class QuotaCounters {
           throw err;
         },
       );
+      // A failed background re-read keeps the last sum and is tried again on the next call.
+      if (!first) c.loading.catch(() => undefined);
     }
-    if (c.until === 0 && c.loading) await c.loading;
+    if (c.until === 0 && c.loading) return c.loading.then(() => c.read + c.committed + c.pending);
     return c.read + c.committed + c.pending;
   }
 

@@ -4,7 +4,7 @@
  * to live Stripe or the sandbox. Only the SHA-256 of the whole secret is stored: a fast hash is enough
  * for a high-entropy random secret (nothing to brute-force), and it keeps the hot path one hash.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const SECRET_CHARS = 32;
@@ -38,8 +38,16 @@ export function newSecret(sandbox: boolean): NewSecret {
   return { secret, hash: hashSecret(secret), prefix: secret.slice(0, DISPLAY_CHARS) };
 }
 
+const WELL_FORMED = new RegExp(`^bg_(live|test)_[0-9A-Za-z]{${SECRET_CHARS}}$`);
+
+/** Whether `secret` has the shape `newSecret` gives every key: anything else cannot be a key (no lookup needed). */
+export function isWellFormedSecret(secret: string): boolean {
+  return WELL_FORMED.test(secret);
+}
+
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  // One-shot: no Hash object per verification.
+  return hash('sha256', secret, 'hex');
 }
 
 /** `key_` + 20 base62 characters: an id that is not the secret and says nothing about it. */

@@ -20,7 +20,7 @@ import type Stripe from 'stripe';
 import type { Catalog } from '../../billing/catalog.js';
 import type { Orm } from '../../db/orm.js';
 import { logger as rootLogger, type Logger } from '../../log.js';
-import { classifySendError, reasonOf, type FailureKind } from './classify.js';
+import { classifySendError, reasonOf, type FailureKind, type SendFailure } from './classify.js';
 import { meterEventMetrics, readLedgerStats, setLedgerStatsSource, type LedgerStats, type MeterEventMetrics } from './metrics.js';
 import { sleep, TokenBucket } from './token-bucket.js';
 
@@ -35,6 +35,8 @@ export interface MeterEventFlusherOptions {
   batchSize?: number;
   /** Idle poll period (default 1000 ms); `notify()` wakes the loop sooner. */
   intervalMs?: number;
+  /** After a batch that was not full, at least this long before the next claim (default 0; `stream`: 250 ms). */
+  minGapMs?: number;
   /** Requests in flight at once (default 16). */
   concurrency?: number;
   /** Permanent rejections before a row is parked (default 8). */
@@ -49,9 +51,24 @@ export interface MeterEventFlusherOptions {
   rateLimitMaxMs?: number;
   /** Per-request timeout (default: the client's). */
   timeoutMs?: number;
+  /**
+   * `events` (default): one `POST /v1/billing/meter_events` per row. `stream`: rows sent for the first
+   * time, stamped within the last hour, go up to 100 per request on the v2 meter event stream; the rest
+   * (resends, retries, old or future timestamps) stay on `events`.
+   */
+  api?: MeterEventApi;
   metrics?: MeterEventMetrics;
   log?: Logger;
 }
+
+export type MeterEventApi = 'events' | 'stream';
+
+/** Stripe's v2 stream takes at most this many events per request. */
+export const STREAM_EVENTS_PER_REQUEST = 100;
+/** Rows stamped further back go through `events`, whose synchronous answer can park them. */
+const STREAM_MAX_AGE_S = 3600;
+/** A meter event session lasts 15 minutes: a new one is made this long before it ends. */
+const SESSION_MARGIN_MS = 60_000;
 
 /** What one batch did. */
 export interface FlushResult {
@@ -76,6 +93,8 @@ interface ClaimedRow {
   quantity: number;
   ts: number | string;
   send_attempts: number;
+  /** Claimed before (a lease that ran out, a release): Stripe may hold it already, so it goes one by one. */
+  claimed_before: boolean;
 }
 
 type RowOutcome =
@@ -85,16 +104,17 @@ type RowOutcome =
 
 /** Due rows, oldest first; the partial index `usage_records_unsent_index` (sent_at is null) serves it. */
 const CLAIM_SQL = `update "usage_records" as u set "next_attempt_at" = now() + (? * interval '1 millisecond')
-  from (select "id" from "usage_records"
+  from (select "id", "next_attempt_at" from "usage_records"
          where "sent_at" is null and "parked_at" is null and ("next_attempt_at" is null or "next_attempt_at" <= now())
          order by "created_at"
          limit ? for update skip locked) as due
  where u."id" = due."id"
- returning u."id", u."customer_id", u."meter", u."quantity", extract(epoch from u."timestamp")::float8 as ts, u."send_attempts"`;
+ returning u."id", u."customer_id", u."meter", u."quantity", extract(epoch from u."timestamp")::float8 as ts, u."send_attempts",
+           due."next_attempt_at" is not null as claimed_before`;
 
 export class MeterEventFlusher {
   private readonly opts: Required<
-    Pick<MeterEventFlusherOptions, 'batchSize' | 'intervalMs' | 'concurrency' | 'maxAttempts' | 'leaseMs' | 'retryBaseMs' | 'retryMaxMs' | 'rateLimitBaseMs' | 'rateLimitMaxMs'>
+    Pick<MeterEventFlusherOptions, 'batchSize' | 'intervalMs' | 'minGapMs' | 'concurrency' | 'maxAttempts' | 'leaseMs' | 'retryBaseMs' | 'retryMaxMs' | 'rateLimitBaseMs' | 'rateLimitMaxMs'>
   >;
   private readonly bucket: TokenBucket;
   private readonly eventNames: Map<string, string>;
@@ -110,6 +130,9 @@ export class MeterEventFlusher {
   private pausedUntilMs = 0;
   private consecutiveRateLimits = 0;
   private detachStats: (() => void) | null = null;
+  /** The v2 stream's session token, shared by the batches until shortly before it expires. */
+  private session: { token: string; until: number } | null = null;
+  private sessionPending: Promise<string> | null = null;
 
   constructor(private readonly options: MeterEventFlusherOptions) {
     if (!(options.ratePerSecond > 0)) throw new Error('MeterEventFlusher: ratePerSecond must be positive');
@@ -117,6 +140,7 @@ export class MeterEventFlusher {
     this.opts = {
       batchSize,
       intervalMs: options.intervalMs ?? 1000,
+      minGapMs: options.minGapMs ?? (options.api === 'stream' ? 250 : 0),
       concurrency: Math.max(1, options.concurrency ?? 16),
       maxAttempts: Math.max(1, options.maxAttempts ?? 8),
       leaseMs: options.leaseMs ?? Math.max(60_000, Math.ceil((4 * batchSize * 1000) / options.ratePerSecond)),
@@ -206,13 +230,22 @@ export class MeterEventFlusher {
     const sendDeadline = claimedAt + this.opts.leaseMs * 0.75;
     const outcomes = new Map<string, RowOutcome>();
     const groups = this.groupByCustomerAndMeter(rows, outcomes);
+    const chunks = this.options.api === 'stream' ? this.streamChunks(groups) : [];
+    // The stream's chunks and the per-row groups share the senders.
+    const tasks: (() => Promise<void>)[] = [
+      ...chunks.map((chunk) => async () => {
+        const o = await this.sendChunk(chunk, sendDeadline, result);
+        for (const { row } of chunk) outcomes.set(row.id, o);
+      }),
+      ...groups.map((g) => async () => {
+        for (const row of g.rows) outcomes.set(row.id, await this.sendOne(row, g.eventName, sendDeadline, result));
+      }),
+    ];
     let next = 0;
     const worker = async () => {
-      for (let g = groups[next++]; g; g = groups[next++]) {
-        for (const row of g.rows) outcomes.set(row.id, await this.sendOne(row, g.eventName, sendDeadline, result));
-      }
+      for (let t = tasks[next++]; t; t = tasks[next++]) await t();
     };
-    await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, groups.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, tasks.length) }, worker));
     await this.record(rows, outcomes, result);
     return result;
   }
@@ -243,10 +276,7 @@ export class MeterEventFlusher {
   }
 
   private async sendOne(row: ClaimedRow, eventName: string, sendDeadline: number, result: FlushResult): Promise<RowOutcome> {
-    if (this.abort.signal.aborted || Date.now() < this.pausedUntilMs || Date.now() > sendDeadline) return { status: 'released' };
-    if (!(await this.bucket.take(this.abort.signal))) return { status: 'released' };
-    // A 429 seen by another sender while this one waited for its token.
-    if (Date.now() < this.pausedUntilMs) return { status: 'released' };
+    if (!(await this.mayStart(sendDeadline))) return { status: 'released' };
     try {
       await this.options.stripe.billing.meterEvents.create(
         {
@@ -266,15 +296,103 @@ export class MeterEventFlusher {
         this.onSuccess();
         return { status: 'sent', duplicate: true };
       }
-      this.metrics.failures.inc({ kind: failure.kind });
-      if (failure.kind === 'rate_limited') {
-        result.rateLimited++;
-        this.metrics.rateLimited.inc();
-        this.onRateLimited(failure.retryAfterMs);
+      return this.failedSend(failure, 1, result);
+    }
+  }
+
+  /** Waits for a token; false when a send must not start (stopping, paused by a 429, past the deadline). */
+  private async mayStart(sendDeadline: number): Promise<boolean> {
+    if (this.abort.signal.aborted || Date.now() < this.pausedUntilMs || Date.now() > sendDeadline) return false;
+    if (!(await this.bucket.take(this.abort.signal))) return false;
+    // A 429 seen by another sender while this one waited for its token.
+    return Date.now() >= this.pausedUntilMs;
+  }
+
+  /** A failed request of `rows` rows: counted; a 429 pauses the flusher and releases them, else they failed. */
+  private failedSend(failure: Exclude<SendFailure, { kind: 'duplicate' }>, rows: number, result: FlushResult): RowOutcome {
+    this.metrics.failures.inc({ kind: failure.kind }, rows);
+    if (failure.kind === 'rate_limited') {
+      result.rateLimited++;
+      this.metrics.rateLimited.inc();
+      this.onRateLimited(failure.retryAfterMs);
+      return { status: 'released' };
+    }
+    return { status: 'failed', kind: failure.kind, reason: failure.reason };
+  }
+
+  /**
+   * Takes out of the groups the rows the stream may carry (first claim, no attempt yet, stamped within
+   * the last hour and not ahead) in chunks of up to 100. Stripe dedups a stream event by identifier
+   * like any other, so a crash after the send is as harmless; the stream validates asynchronously, so a
+   * row it could refuse (an old or future timestamp, a resend) stays on `events`, whose answer says so.
+   */
+  private streamChunks(groups: { eventName: string; rows: ClaimedRow[] }[]): { row: ClaimedRow; eventName: string }[][] {
+    const nowS = Date.now() / 1000;
+    const chunks: { row: ClaimedRow; eventName: string }[][] = [];
+    let chunk: { row: ClaimedRow; eventName: string }[] = [];
+    for (const g of groups) {
+      const rest: ClaimedRow[] = [];
+      for (const row of g.rows) {
+        const ts = Number(row.ts);
+        if (row.claimed_before || Number(row.send_attempts) > 0 || ts < nowS - STREAM_MAX_AGE_S || ts > nowS + 60) {
+          rest.push(row);
+          continue;
+        }
+        chunk.push({ row, eventName: g.eventName });
+        if (chunk.length === STREAM_EVENTS_PER_REQUEST) {
+          chunks.push(chunk);
+          chunk = [];
+        }
+      }
+      g.rows = rest;
+    }
+    if (chunk.length > 0) chunks.push(chunk);
+    return chunks;
+  }
+
+  /** One v2 stream request for a chunk: one token of the bucket (Stripe limits requests, not events). */
+  private async sendChunk(chunk: { row: ClaimedRow; eventName: string }[], sendDeadline: number, result: FlushResult): Promise<RowOutcome> {
+    if (!(await this.mayStart(sendDeadline))) return { status: 'released' };
+    const requestOptions = { maxNetworkRetries: 0, ...(this.options.timeoutMs ? { timeout: this.options.timeoutMs } : {}) };
+    try {
+      const token = await this.sessionToken(requestOptions);
+      await this.options.stripe.v2.billing.meterEventStream.create(
+        {
+          events: chunk.map(({ row, eventName }) => ({
+            event_name: eventName,
+            identifier: row.id,
+            payload: { stripe_customer_id: row.customer_id, value: String(row.quantity) },
+            timestamp: new Date(Math.floor(Number(row.ts)) * 1000).toISOString(),
+          })),
+        },
+        { ...requestOptions, apiKey: token },
+      );
+      this.onSuccess();
+      return { status: 'sent', duplicate: false };
+    } catch (err) {
+      const failure = classifySendError(err);
+      // An expired session: a new one for the next request; these rows are simply due again.
+      if ((err as { statusCode?: number }).statusCode === 401 && this.session) {
+        this.session = null;
         return { status: 'released' };
       }
-      return { status: 'failed', kind: failure.kind, reason: failure.reason };
+      // Not an answer the stream gives; released, the rows go one by one next time (claimed before).
+      if (failure.kind === 'duplicate') return { status: 'released' };
+      return this.failedSend(failure, chunk.length, result);
     }
+  }
+
+  /** The stream's bearer token (`POST /v2/billing/meter_event_session` with the secret key), made once per 15 minutes. */
+  private async sessionToken(requestOptions: { maxNetworkRetries: number; timeout?: number }): Promise<string> {
+    if (this.session && Date.now() < this.session.until) return this.session.token;
+    this.sessionPending ??= this.options.stripe.v2.billing.meterEventSession
+      .create({}, requestOptions)
+      .then((s) => {
+        this.session = { token: s.authentication_token, until: Date.parse(s.expires_at) - SESSION_MARGIN_MS };
+        return s.authentication_token;
+      })
+      .finally(() => (this.sessionPending = null));
+    return this.sessionPending;
   }
 
   private onSuccess(): void {
@@ -389,6 +507,9 @@ export class MeterEventFlusher {
       if (r && r.claimed >= this.opts.batchSize && r.released === 0) continue;
       if (r && r.rateLimited > 0) continue;
       await this.idle();
+      // Rows keep coming (a verification's every 25 ms): let them gather, so each batch costs its claim
+      // and marking statements for many rows, not a few.
+      if (this.opts.minGapMs > 0 && this.running) await sleep(this.opts.minGapMs, this.abort.signal);
     }
   }
 

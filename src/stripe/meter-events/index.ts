@@ -46,6 +46,7 @@ export function createMeterEventFlusher(opts: StartMeterEventFlusherOptions): Me
     concurrency: opts.settings.concurrency,
     maxAttempts: opts.settings.maxAttempts,
     leaseMs: opts.settings.leaseSeconds * 1000,
+    api: opts.settings.api,
     log: opts.log,
   });
   return flusher;

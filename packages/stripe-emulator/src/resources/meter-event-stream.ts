@@ -7,6 +7,8 @@ import type { Stored } from '../store.js';
 import { findMeter } from './meters.js';
 
 const SESSION_TTL_S = 15 * 60;
+/** Events validated per turn of the event loop. */
+const VALIDATE_SLICE = 10;
 
 interface SessionRecord extends Stored {
   token: string;
@@ -105,7 +107,10 @@ async function validate(
   emu: Emulator,
   batch: { event_name: string; payload: Record<string, string>; identifier: string | undefined; timestamp: string | undefined }[],
 ): Promise<void> {
-  for (const e of batch) {
+  for (let i = 0; i < batch.length; i++) {
+    // In slices, between other requests: a large batch must not hold up the emulator's event loop.
+    if (i > 0 && i % VALIDATE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+    const e = batch[i]!;
     const meter = findMeter(emu, { eventName: e.event_name });
     if (!meter || meter.status !== 'active') {
       emitThin(emu, 'v1.billing.meter.no_meter_found', null, errorData('meter_event_no_meter_found', `No active meter was found for event_name ${e.event_name}.`, e.identifier));
