@@ -23,7 +23,7 @@ import { queryRows } from '../billing/metrics/sql.js';
 import type { Config } from '../config.js';
 import { afterCommit } from '../db/after-commit.js';
 import type { BillingEventTypeValue } from '../db/entities/billing-event.js';
-import { metricsRegistry } from '../http/metrics.js';
+import { metricsRegistry } from '../metrics.js';
 import { logger as rootLogger, type Logger } from '../log.js';
 import { minorUnitDigits } from '../money.js';
 import type { AfterEventHook } from '../stripe/webhooks/worker.js';

@@ -24,7 +24,8 @@ import { logger as rootLogger, type Logger } from '../log.js';
 import { attachGraphqlWs, type WebSocketStats } from './graphql-ws.js';
 import { migrationsCheck, mountHealthRoutes, syncCheck, type ReadinessCheck } from './health.js';
 import { createKeyVerification, mountKeyVerification } from './keys-verify.js';
-import { httpMetricsMiddleware, metricsRegistry } from './metrics.js';
+import { metricsRegistry } from '../metrics.js';
+import { httpMetricsMiddleware } from './metrics.js';
 import { createRequestRateLimiter, type RequestRateLimiter } from './rate-limit.js';
 import { graphiqlLandingPage, mountWebPages } from './web-pages.js';
 

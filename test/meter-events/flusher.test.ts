@@ -8,7 +8,7 @@ import type Stripe from 'stripe';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/billing/catalog.js';
 import type { RunningEmulator } from '@billing-gateway/stripe-emulator';
-import { metricsRegistry } from '../../src/http/metrics.js';
+import { metricsRegistry } from '../../src/metrics.js';
 import { createStripeClient } from '../../src/stripe/client.js';
 import {
   listParkedUsage,
