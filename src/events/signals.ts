@@ -19,7 +19,7 @@ import { mrrOf } from '../billing/metrics/current-mrr.js';
 import { COMPACT_AFTER_ROWS, compactMrrTotals, readMrrTotals } from '../billing/metrics/mrr-totals.js';
 import { movementKindOf } from '../billing/metrics/revenue.js';
 import { mrrReportOf } from '../billing/metrics/mrr-report.js';
-import { queryRows } from '../billing/metrics/sql.js';
+import { queryRows } from '../db/sql.js';
 import type { Config } from '../config.js';
 import { afterCommit } from '../db/after-commit.js';
 import type { BillingEventTypeValue } from '../db/entities/billing-event.js';

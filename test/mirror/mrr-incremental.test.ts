@@ -10,7 +10,7 @@ import { loadCatalog } from '../../src/billing/catalog.js';
 import { currentMrr, fullRecountMrr, repairMrrTotals, type MrrSnapshot } from '../../src/billing/metrics/current-mrr.js';
 import { mrrReport } from '../../src/billing/metrics/mrr-report.js';
 import { compactMrrTotals, monthOf, readMrrTotals, rebuildMrrTotals } from '../../src/billing/metrics/mrr-totals.js';
-import { queryRows } from '../../src/billing/metrics/sql.js';
+import { queryRows } from '../../src/db/sql.js';
 import { fraction, roundHalfUp, sumExact, type Fraction } from '../../src/billing/mrr/index.js';
 import { Subscription, SubscriptionItem } from '../../src/db/entities/index.js';
 import { upsertSubscription } from '../../src/stripe/mirror/index.js';

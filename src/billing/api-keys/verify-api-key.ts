@@ -19,7 +19,7 @@ import type { Em } from '../../db/orm.js';
 import type { Redis } from 'ioredis';
 import type { Catalog } from '../catalog.js';
 import type { Logger } from '../../log.js';
-import { queryRows } from '../metrics/sql.js';
+import { queryRows } from '../../db/sql.js';
 import { GroupCommitQueue, ItemFailed } from '../../db/group-commit.js';
 import { findUsageRows, insertUsageRows, usagePairKey, type InsertedUsage, type NewUsageRow } from '../usage/ledger.js';
 import { loadCustomerApiStates, periodAt, type CustomerApiState } from './customer-limits.js';

@@ -13,7 +13,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { countsTowardMrrSql } from '../../db/entities/mrr-total.js';
 import { mrrTotalsMatchRebuild, readMrrTotals, rebuildMrrTotals } from './mrr-totals.js';
-import { queryRows } from './sql.js';
+import { queryRows } from '../../db/sql.js';
 import { fraction, multiplyExact, roundHalfUp, subscriptionMrrExact, sumExact, type Fraction, type MrrItem } from '../mrr/index.js';
 
 

@@ -25,7 +25,7 @@ import { mrrBucketsSql, type MrrTotalKind } from '../../db/entities/mrr-total.js
 import { fraction, roundHalfUp, sumExact, type Fraction } from '../mrr/index.js';
 import type { CurrencyMrr, MrrSnapshot, PlanMrr } from './current-mrr.js';
 import { monthMovements } from './revenue.js';
-import { queryRows } from './sql.js';
+import { queryRows } from '../../db/sql.js';
 
 /** Exact amounts per currency, rounded once (currencies with any subscription, alphabetical). */
 export interface CurrencyMovement {

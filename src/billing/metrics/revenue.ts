@@ -16,7 +16,7 @@ import { idOf } from '../../stripe/mirror/common.js';
 import { badUserInput } from '../../errors.js';
 import { addExact, fraction, multiplyExact, roundHalfUp, ZERO, type Fraction } from '../mrr/index.js';
 import type { MrrMovements } from './mrr-totals.js';
-import { queryRows } from './sql.js';
+import { queryRows } from '../../db/sql.js';
 
 export type RevenueInterval = 'DAY' | 'WEEK' | 'MONTH';
 

@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { filter, pipe } from '@graphql-yoga/subscription';
 import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { requireViewer, resolveCustomerScope, type CustomerRef } from '../../auth/guard.js';
-import { queryRows } from '../../billing/metrics/sql.js';
+import { queryRows } from '../../db/sql.js';
 import type { BillingEventTypeValue } from '../../db/entities/billing-event.js';
 import { TOPICS, type BillingEventPayload } from '../../events/topics.js';
 import { toMoney } from '../../money.js';
