@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_CATALOG_PATH } from './billing/catalog.js';
-import { defaultDunningSchedule, dunningScheduleSchema, formatDunningSchedule, graceDaysOf, type DunningSchedule } from './billing/dunning/schedule.js';
+import { DEFAULT_CATALOG_PATH } from './catalog.js';
+import { defaultDunningSchedule, dunningScheduleSchema, formatDunningSchedule, graceDaysOf, type DunningSchedule } from './dunning-schedule.js';
 
 /**
  * The gateway's configuration: every environment variable the README documents (plus the operational

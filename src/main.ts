@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { createServer } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { mintToken } from './auth/tokens.js';
-import { loadCatalog } from './billing/catalog.js';
+import { loadCatalog } from './catalog.js';
 import { assertProductionStripe, ConfigError, loadConfig, type Config } from './config.js';
 import { checkDatabase, closeOrm, openOrm, type Orm } from './db/orm.js';
 import { createGatewayServer, GRAPHQL_PATH, type GatewayServer } from './http/server.js';

@@ -109,7 +109,7 @@ export const part: BenchPart = {
       h.load<typeof import('../../src/db/orm.js')>('db/orm'),
       h.load<typeof import('../../src/billing/metrics/mrr-totals.js')>('billing/metrics/mrr-totals'),
       h.load<typeof import('../../src/billing/metrics/current-mrr.js')>('billing/metrics/current-mrr'),
-      h.load<typeof import('../../src/billing/mrr/index.js')>('billing/mrr/index'),
+      h.load<typeof import('../../src/mrr/index.js')>('mrr/index'),
     ]);
 
     const db = await h.tempDatabase(ctx.databaseUrl);

@@ -12,7 +12,7 @@ import { apiKeyMetrics } from '../billing/api-keys/metrics.js';
 import { KeyChangeFeed } from '../billing/api-keys/change-feed.js';
 import { checkVerifyInput } from '../billing/api-keys/verify-input.js';
 import { KeyVerifier, type LimitReached } from '../billing/api-keys/verify-api-key.js';
-import type { Catalog } from '../billing/catalog.js';
+import type { Catalog } from '../catalog.js';
 import type { Config } from '../config.js';
 import type { Orm } from '../db/orm.js';
 import type { Logger } from '../log.js';

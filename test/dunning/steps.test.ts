@@ -11,7 +11,7 @@ import { closeSettledCases } from '../../src/billing/dunning/close-settled.js';
 import { createDunning } from '../../src/billing/dunning/dunning.js';
 import type { DunningNotification } from '../../src/billing/dunning/notification.js';
 import { openOrAdvanceCase } from '../../src/billing/dunning/open-or-advance.js';
-import { defaultDunningSchedule } from '../../src/billing/dunning/schedule.js';
+import { defaultDunningSchedule } from '../../src/dunning-schedule.js';
 import { createSignalBus, createSignals } from '../../src/events/index.js';
 import { logger } from '../../src/log.js';
 import { mirrorTestClock } from '../../src/stripe/mirror/test-clocks.js';

@@ -3,7 +3,7 @@
  * and its /metrics shows the backlog draining to zero.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCatalog } from '../../src/billing/catalog.js';
+import { loadCatalog } from '../../src/catalog.js';
 import { loadConfig } from '../../src/config.js';
 import type { RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { createStripeClient } from '../../src/stripe/client.js';

@@ -6,12 +6,12 @@
 import { seededRandom } from '@billing-gateway/stripe-emulator';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadCatalog } from '../../src/billing/catalog.js';
+import { loadCatalog } from '../../src/catalog.js';
 import { currentMrr, fullRecountMrr, repairMrrTotals, type MrrSnapshot } from '../../src/billing/metrics/current-mrr.js';
 import { mrrReport } from '../../src/billing/metrics/mrr-report.js';
 import { compactMrrTotals, monthOf, readMrrTotals, rebuildMrrTotals } from '../../src/billing/metrics/mrr-totals.js';
 import { queryRows } from '../../src/db/sql.js';
-import { fraction, roundHalfUp, sumExact, type Fraction } from '../../src/billing/mrr/index.js';
+import { fraction, roundHalfUp, sumExact, type Fraction } from '../../src/mrr/index.js';
 import { Subscription, SubscriptionItem } from '../../src/db/entities/index.js';
 import { upsertSubscription } from '../../src/stripe/mirror/index.js';
 import { clearTables, createTestOrm, type TestOrm } from '../support/db.js';

@@ -7,7 +7,7 @@ import type { Express } from 'express';
 import type Stripe from 'stripe';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { loadCatalog, type Catalog } from '../../src/billing/catalog.js';
+import { loadCatalog, type Catalog } from '../../src/catalog.js';
 import type { BillingEventTypeValue } from '../../src/db/entities/billing-event.js';
 import type { Orm } from '../../src/db/orm.js';
 import { signDevToken } from '../../src/auth/tokens.js';

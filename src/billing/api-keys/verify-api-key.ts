@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { Em } from '../../db/orm.js';
 import type { Redis } from 'ioredis';
-import type { Catalog } from '../catalog.js';
+import type { Catalog } from '../../catalog.js';
 import type { Logger } from '../../log.js';
 import { queryRows } from '../../db/sql.js';
 import { GroupCommitQueue, ItemFailed } from '../../db/group-commit.js';

@@ -21,7 +21,7 @@ import { dunningMetrics } from './metrics.js';
 import { closedNotification, stepNotification, type DunningNotification, type DunningNotifier } from './notification.js';
 import { openOrAdvanceCase } from './open-or-advance.js';
 import { runDueSteps, type ExecutedStep } from './run-due-steps.js';
-import type { DunningSchedule } from './schedule.js';
+import type { DunningSchedule } from '../../dunning-schedule.js';
 
 export interface DunningDeps {
   schedule: DunningSchedule;

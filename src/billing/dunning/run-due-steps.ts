@@ -11,7 +11,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { queryRows } from '../../db/sql.js';
 import { caseAccessState, dateOf, type DunningAccessState } from './case-state.js';
-import { dayOf, stepDueAt, type DunningSchedule, type DunningStep } from './schedule.js';
+import { dayOf, stepDueAt, type DunningSchedule, type DunningStep } from '../../dunning-schedule.js';
 
 export interface ExecutedStep {
   caseId: string;

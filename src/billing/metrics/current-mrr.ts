@@ -7,14 +7,14 @@
  * The recount is one aggregate: subscriptions that count (ACTIVE and PAST_DUE, the MRR rules)
  * are grouped by everything their MRR depends on (currency, plan, discount, and the facts of their
  * items), so the database returns one row per distinct shape with a count, and the exact math
- * (src/billing/mrr) runs once per shape, not once per subscription. Totals are exact sums rounded
+ * (src/mrr) runs once per shape, not once per subscription. Totals are exact sums rounded
  * half-up once per currency, never sums of the rounded `mrr_amount` column.
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { countsTowardMrrSql } from '../../db/entities/mrr-total.js';
 import { mrrTotalsMatchRebuild, readMrrTotals, rebuildMrrTotals } from './mrr-totals.js';
 import { queryRows } from '../../db/sql.js';
-import { fraction, multiplyExact, roundHalfUp, subscriptionMrrExact, sumExact, type Fraction, type MrrItem } from '../mrr/index.js';
+import { fraction, multiplyExact, roundHalfUp, subscriptionMrrExact, sumExact, type Fraction, type MrrItem } from '../../mrr/index.js';
 
 
 export interface CurrencyMrr {

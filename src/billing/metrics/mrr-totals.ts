@@ -2,7 +2,7 @@
  * MRR from `mrr_totals`, the incrementally maintained totals (no scan of `subscriptions`).
  *
  * How they are kept: every subscription row stores its exact MRR as `mrr_numerator / mrr_denominator`
- * (src/billing/mrr/stored.ts, written by the mirror). Triggers on `subscriptions`
+ * (src/mrr/stored.ts, written by the mirror). Triggers on `subscriptions`
  * (src/db/entities/subscription.ts) insert signed delta rows into `mrr_totals` in the same transaction
  * as any write, so no write path can forget them: old contribution out, new one in, keyed by kind
  * ('active' while ACTIVE or PAST_DUE; 'new' / 'churned' per UTC month), currency, plan and denominator.
@@ -22,7 +22,7 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { mrrBucketsSql, type MrrTotalKind } from '../../db/entities/mrr-total.js';
-import { fraction, roundHalfUp, sumExact, type Fraction } from '../mrr/index.js';
+import { fraction, roundHalfUp, sumExact, type Fraction } from '../../mrr/index.js';
 import type { CurrencyMrr, MrrSnapshot, PlanMrr } from './current-mrr.js';
 import { monthMovements } from './revenue.js';
 import { queryRows } from '../../db/sql.js';

@@ -14,7 +14,7 @@ import type Stripe from 'stripe';
 import { ROLLUP_COLUMNS, rollupPeriodsSql, rollupValuesSql, type MrrMovementKind, type RevenueGrain } from '../../db/entities/revenue.js';
 import { idOf } from '../../stripe/mirror/common.js';
 import { badUserInput } from '../../errors.js';
-import { addExact, fraction, multiplyExact, roundHalfUp, ZERO, type Fraction } from '../mrr/index.js';
+import { addExact, fraction, multiplyExact, roundHalfUp, ZERO, type Fraction } from '../../mrr/index.js';
 import type { MrrMovements } from './mrr-totals.js';
 import { queryRows } from '../../db/sql.js';
 

@@ -10,7 +10,7 @@ import type { Subscription } from '../../db/entities/subscription.js';
 import type { Em } from '../../db/orm.js';
 import { badUserInput } from '../../errors.js';
 import type { AccessStateValue } from '../access/access-state.js';
-import type { Catalog } from '../catalog.js';
+import type { Catalog } from '../../catalog.js';
 import { decideEntitlement, type EntitlementView } from './entitlements.js';
 import { catalogIndex } from './metered-customers.js';
 import { reportUsage, type UsageRecordView } from './report-usage.js';

@@ -33,7 +33,7 @@ export function registerSetup(program: Command, ctx: CliContext): void {
       // Loaded here, not at the top: `--help` and the other commands stay fast.
       const [{ cliConfig }, { loadCatalog }, { syncCatalog }, { createProgress }, { resolveStripeTarget }] = await Promise.all([
         import('../config.js'),
-        import('../../billing/catalog.js'),
+        import('../../catalog.js'),
         import('../../stripe/catalog-sync.js'),
         import('../progress.js'),
         import('../stripe-target.js'),

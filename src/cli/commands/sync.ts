@@ -53,7 +53,7 @@ export function registerSync(program: Command, ctx: CliContext): void {
         import('../config.js'),
         import('../../db/orm.js'),
         import('../gateway.js'),
-        import('../../billing/catalog.js'),
+        import('../../catalog.js'),
         import('../progress.js'),
         import('../stripe-target.js'),
         import('../../stripe/sync/index.js'),

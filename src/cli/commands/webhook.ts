@@ -29,7 +29,7 @@ export function registerWebhook(program: Command, ctx: CliContext): void {
           import('../config.js'),
           import('../../db/orm.js'),
           import('../gateway.js'),
-          import('../../billing/catalog.js'),
+          import('../../catalog.js'),
           import('../stripe-target.js'),
           import('../../stripe/sandbox.js'),
           import('../../stripe/webhooks/sidecar.js'),

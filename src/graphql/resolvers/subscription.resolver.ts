@@ -6,7 +6,7 @@ import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Info, Int, Query, R
 import { resolveListScope } from '../../billing/subscriptions/queries/list-scope.js';
 import { customerMrr, subscriptionExactMrr, unexpandedItemPriceIds, type MrrPriceFacts } from '../../billing/subscriptions/queries/subscription-mrr.js';
 import type { SubscriptionStatusValue } from '../../billing/subscriptions/queries/subscription-queries.js';
-import { roundHalfUp } from '../../billing/mrr/index.js';
+import { roundHalfUp } from '../../mrr/index.js';
 import type { Subscription as SubscriptionRow } from '../../db/entities/subscription.js';
 import { toMoney } from '../../money.js';
 import type { GraphQLContext } from '../context.js';

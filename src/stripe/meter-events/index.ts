@@ -3,7 +3,7 @@
  * flusher from the configuration; `serve` (src/main.ts) and the webhook sidecar use it.
  */
 import type Stripe from 'stripe';
-import type { Catalog } from '../../billing/catalog.js';
+import type { Catalog } from '../../catalog.js';
 import type { Config } from '../../config.js';
 import type { Orm } from '../../db/orm.js';
 import { logger as rootLogger, type Logger } from '../../log.js';

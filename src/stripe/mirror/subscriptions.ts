@@ -9,8 +9,8 @@
  */
 import { TransactionPropagation, type EntityManager } from '@mikro-orm/core';
 import type Stripe from 'stripe';
-import type { Catalog } from '../../billing/catalog.js';
-import { roundHalfUp, storedMrr, subscriptionMrrExact, type Fraction } from '../../billing/mrr/index.js';
+import type { Catalog } from '../../catalog.js';
+import { roundHalfUp, storedMrr, subscriptionMrrExact, type Fraction } from '../../mrr/index.js';
 import { Price } from '../../db/entities/catalog.js';
 import { Subscription, SubscriptionItem, type SubscriptionDiscount } from '../../db/entities/subscription.js';
 import { toStorableText } from '../../text/storable.js';

@@ -13,7 +13,7 @@ import { migrationsCheck, mountHealthRoutes, syncCheck, type ReadinessCheck, typ
 import { httpMetricsMiddleware } from '../../http/metrics.js';
 import { metricsRegistry } from '../../metrics.js';
 import { logger as rootLogger, type Logger } from '../../log.js';
-import type { Catalog } from '../../billing/catalog.js';
+import type { Catalog } from '../../catalog.js';
 import type { Config } from '../../config.js';
 import { startMeterEventFlusher } from '../meter-events/index.js';
 import type { PlanCatalog } from '../mirror/index.js';

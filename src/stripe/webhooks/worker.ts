@@ -16,7 +16,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
-import { loadCatalog } from '../../billing/catalog.js';
+import { loadCatalog } from '../../catalog.js';
 import type { Orm } from '../../db/orm.js';
 import { logger as rootLogger, type Logger } from '../../log.js';
 import type { PlanCatalog } from '../mirror/index.js';
