@@ -107,7 +107,7 @@ export const part: BenchPart = {
     const h = await harness();
     const [{ openOrm, closeOrm }, { rebuildMrrTotals }, { currentMrr, fullRecountMrr }, { MRR_DENOMINATOR }] = await Promise.all([
       h.load<typeof import('../../src/db/orm.js')>('db/orm'),
-      h.load<typeof import('../../src/billing/metrics/mrr-totals.js')>('billing/metrics/mrr-totals'),
+      h.load<typeof import('../../src/db/mrr-totals.js')>('db/mrr-totals'),
       h.load<typeof import('../../src/billing/metrics/current-mrr.js')>('billing/metrics/current-mrr'),
       h.load<typeof import('../../src/mrr/index.js')>('mrr/index'),
     ]);
