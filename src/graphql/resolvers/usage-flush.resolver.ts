@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { Ctx, Field, Float, Int, ObjectType, Query, Resolver } from 'type-graphql';
 import { requireAdmin } from '../../auth/guard.js';
-import { readUsageFlushStatus } from '../../billing/usage/flush-status.js';
+import { readUsageFlushStatus } from '../../db/usage-flush-status.js';
 import type { GraphQLContext } from '../context.js';
 
 @ObjectType({ description: 'How far sending recorded usage to Stripe as meter events is behind (admin).' })
