@@ -7,8 +7,7 @@
 import { configuredNotifiers, createDunning, type Dunning } from '../billing/dunning/index.js';
 import type { Config } from '../config.js';
 import { logger as rootLogger, type Logger } from '../log.js';
-import { chainAfterEvents } from '../stripe/webhooks/after-event.js';
-import type { AfterEventHook } from '../stripe/webhooks/worker.js';
+import { chainAfterEvents, type AfterEventHook } from '../stripe/webhooks/after-event.js';
 import { createSignalBus, type SignalBus } from './bus.js';
 import { createSignals } from './signals.js';
 

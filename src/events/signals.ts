@@ -26,7 +26,7 @@ import type { BillingEventTypeValue } from '../db/entities/billing-event.js';
 import { metricsRegistry } from '../metrics.js';
 import { logger as rootLogger, type Logger } from '../log.js';
 import { minorUnitDigits } from '../money.js';
-import type { AfterEventHook } from '../stripe/webhooks/worker.js';
+import type { AfterEventHook } from '../stripe/webhooks/after-event.js';
 import type { SignalBus } from './bus.js';
 import { billingEventId, currencyOf, deriveSignals, mayChangeMrr, type SignalDraft } from './derive.js';
 import { signalMessage } from './messages.js';

@@ -15,7 +15,7 @@ import type Stripe from 'stripe';
 import { afterCommit } from '../../db/after-commit.js';
 import { billingEventId, type SignalDraft } from '../../events/derive.js';
 import type { Logger } from '../../log.js';
-import type { AfterEventHook } from '../../stripe/webhooks/worker.js';
+import type { AfterEventHook } from '../../stripe/webhooks/after-event.js';
 import { closeSettledCases, type ClosedCase } from './close-settled.js';
 import { dunningMetrics } from './metrics.js';
 import { closedNotification, stepNotification, type DunningNotification, type DunningNotifier } from './notification.js';

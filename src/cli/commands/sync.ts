@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { writeOut } from '../in-gateway.js';
 import type { Config } from '../../config.js';
 import type { FullSyncReport, MissedEventsReport } from '../../stripe/sync/index.js';
-import type { AfterEventHook } from '../../stripe/webhooks/worker.js';
+import type { AfterEventHook } from '../../stripe/webhooks/after-event.js';
 import type { CliContext } from '../index.js';
 import { printJson, parseUrl } from '../shared.js';
 

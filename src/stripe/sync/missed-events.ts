@@ -18,7 +18,8 @@ import { isResourceMissing } from '../client.js';
 import type { PlanCatalog } from '../mirror/index.js';
 import { storeEvents } from '../webhooks/inbox.js';
 import { webhookMetrics } from '../webhooks/metrics.js';
-import { reasonOf, WebhookWorker, type AfterEventHook, type ProcessOutcome, type WebhookWorkerOptions } from '../webhooks/worker.js';
+import type { AfterEventHook } from '../webhooks/after-event.js';
+import { reasonOf, WebhookWorker, type ProcessOutcome, type WebhookWorkerOptions } from '../webhooks/worker.js';
 
 export const EVENTS_CURSOR_KEY = 'sync.events_cursor';
 /** The last events sync's outcome (`EventsSyncRun`), for /readyz: a sync that keeps failing is stuck. */

@@ -19,7 +19,7 @@ import { startMeterEventFlusher } from '../meter-events/index.js';
 import type { PlanCatalog } from '../mirror/index.js';
 import { startPeriodicSync } from '../sync/periodic.js';
 import { createWebhookService, type WebhookServiceOptions } from './index.js';
-import type { AfterEventHook } from './worker.js';
+import type { AfterEventHook } from './after-event.js';
 
 export interface WebhookSidecarOptions {
   orm: Orm;
