@@ -13,7 +13,6 @@
  * Wake-ups: `notify()` (the webhook route calls it after each insert) starts the next claim at once;
  * a periodic poll picks up rows inserted by other processes and retries whose backoff has elapsed.
  */
-import type { EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
 import { loadCatalog } from '../../catalog.js';
