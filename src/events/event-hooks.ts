@@ -9,7 +9,7 @@ import type { Config } from '../config.js';
 import { logger as rootLogger, type Logger } from '../log.js';
 import { chainAfterEvents, type AfterEventHook } from '../stripe/webhooks/after-event.js';
 import { createSignalBus, type SignalBus } from './bus.js';
-import { createSignals } from './signals.js';
+import { createSignals } from '../billing/signals/signals.js';
 
 export interface EventHooks {
   bus: SignalBus;

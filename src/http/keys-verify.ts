@@ -17,8 +17,8 @@ import type { Config } from '../config.js';
 import type { Orm } from '../db/orm.js';
 import type { Logger } from '../log.js';
 import type { SignalBus } from '../events/bus.js';
-import type { SignalDraft } from '../events/derive.js';
-import { createSignals } from '../events/signals.js';
+import type { SignalDraft } from '../billing/signals/derive.js';
+import { createSignals } from '../billing/signals/signals.js';
 
 export const KEYS_VERIFY_PATH = '/v1/keys/verify';
 

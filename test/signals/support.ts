@@ -12,7 +12,8 @@ import type { BillingEventTypeValue } from '../../src/db/entities/billing-event.
 import type { Orm } from '../../src/db/orm.js';
 import { signDevToken } from '../../src/auth/tokens.js';
 import { loadConfig } from '../../src/config.js';
-import { TOPICS, type BillingEventPayload, type SignalBus, type Signals } from '../../src/events/index.js';
+import { TOPICS, type BillingEventPayload, type SignalBus } from '../../src/events/index.js';
+import { type Signals } from '../../src/billing/signals/index.js';
 import { createGatewayServer, type GatewayServer } from '../../src/http/server.js';
 import { syncCatalog } from '../../src/stripe/catalog-sync.js';
 import { mirrorCatalog } from '../../src/stripe/mirror-catalog.js';

@@ -13,7 +13,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import { afterCommit } from '../../db/after-commit.js';
-import { billingEventId, type SignalDraft } from '../../events/derive.js';
+import { billingEventId, type SignalDraft } from '../signals/derive.js';
 import type { Logger } from '../../log.js';
 import type { AfterEventHook } from '../../stripe/webhooks/after-event.js';
 import { closeSettledCases, type ClosedCase } from './close-settled.js';
