@@ -6,17 +6,16 @@ import { loadCatalog } from './catalog.js';
 import { assertProductionStripe, ConfigError, loadConfig, type Config } from './config.js';
 import { checkDatabase, closeOrm, openOrm, type Orm } from './db/orm.js';
 import { createGatewayServer, GRAPHQL_PATH, type GatewayServer } from './http/server.js';
-import { createEventHooks } from './events/event-hooks.js';
 import type { SignalBus } from './events/index.js';
 import { serveCliSocket } from './cli/in-gateway.js';
 import { errorLine } from './cli/shared.js';
 import { logger } from './log.js';
 import { checkStripe, prepareStripe, WEBHOOK_PATH, type PreparedStripe } from './stripe/sandbox.js';
-import { startPeriodicSync, type PeriodicSync } from './stripe/sync/index.js';
 import { backfillNewMirror } from './stripe/sync/backfill.js';
-import { createWebhookService, type WebhookService } from './stripe/webhooks/index.js';
-import { createMeterEventFlusher, type MeterEventFlusher } from './stripe/meter-events/index.js';
-import { startDunningTicker, type Dunning, type DunningTicker } from './billing/dunning/index.js';
+import type { WebhookService } from './stripe/webhooks/index.js';
+import type { MeterEventFlusher } from './stripe/meter-events/index.js';
+import type { Dunning, DunningTicker } from './billing/dunning/index.js';
+import { buildWorkers, createEventHooks } from './workers.js';
 
 export interface RunningGateway {
   config: Config;
@@ -37,8 +36,9 @@ export interface RunningGateway {
 }
 
 /**
- * The composition root: config → database (migrated) → Stripe (or the sandbox emulator, with the
- * catalog synced) → signals and webhook workers → HTTP. Nothing else wires modules together.
+ * The composition root of `serve`: config → database (migrated) → Stripe (or the sandbox emulator, with
+ * the catalog synced) → event hooks and workers (./workers.ts, shared with the webhook sidecar) → HTTP.
+ * Nothing outside these two modules wires modules together.
  */
 export async function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningGateway> {
   const config = loadConfig(env);
@@ -64,16 +64,22 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     await closeOrm(orm);
     throw new Error(`the first full sync of this new database failed (${errorLine(err)}); \`billing-gateway sync --full\` retries it and shows the drift`);
   }
-  // Signals, then dunning, after each processed event (same transaction): src/events/event-hooks.ts.
+  // Signals, then dunning, after each processed event (same transaction); then the workers that process events.
   const hooks = createEventHooks(config, logger);
   const { bus, dunning, afterEvent } = hooks;
-  const webhooks = stripe.webhookSecret
-    ? createWebhookService({ orm, stripe: stripe.stripe, webhookSecret: stripe.webhookSecret, catalog, afterEvent, log: logger, rereadBudget: config.stripeReread })
-    : null;
+  const workers = buildWorkers({
+    orm,
+    stripe: stripe.stripe,
+    catalog,
+    webhookSecret: stripe.webhookSecret,
+    afterEvent,
+    rereadBudget: config.stripeReread,
+    usageFlush: config.usageFlush,
+    dunningTicker: { dunning, tickSeconds: config.dunning.tickSeconds },
+    log: logger,
+  });
+  const { webhooks, usageFlusher } = workers;
   if (!webhooks) logger.warn('STRIPE_WEBHOOK_SECRET is not set: POST /webhooks/stripe is off; the periodic sync reconciles from events.list');
-  // Metered usage: the ledger → Stripe Billing Meters, in the background (src/stripe/meter-events).
-  // Built before the server so usage writers can be given `usageFlusher.notify`; started after listen.
-  const usageFlusher = createMeterEventFlusher({ orm, stripe: stripe.stripe, catalog, settings: config.usageFlush, log: logger });
 
   const server = await createGatewayServer({
     config,
@@ -97,22 +103,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     throw portError(err, config.port);
   }
   const url = `http://localhost:${port}`;
-  webhooks?.start();
-  // Webhooks Stripe never delivered (or that arrived while the gateway was down) are found by paging events.list.
-  const periodic: PeriodicSync = startPeriodicSync({
-    orm,
-    stripe: stripe.stripe,
-    catalog,
-    afterEvent,
-    // With a webhook worker, missed events go to its inbox; without one, the sync applies them itself.
-    process: !webhooks,
-    log: logger,
-    onMissed: () => webhooks?.worker.notify(),
-  });
-  // Catch up at once on what happened while this process was down (the sidecar does the same).
-  void periodic.runNow();
-  usageFlusher?.start();
-  const dunningTicker = startDunningTicker({ orm, dunning, intervalMs: config.dunning.tickSeconds * 1000, log: logger });
+  workers.start();
   // PGlite serves this process only: CLI data commands run in here, through a socket in DATA_DIR.
   const cliSocket = config.databaseUrl
     ? null
@@ -127,18 +118,14 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     (stopping ??= (async () => {
       await cliSocket?.close();
       await server.close();
-      await periodic.stop();
-      await webhooks?.stop();
-      // Before the emulator and the database close: requests in flight are recorded, the rest released.
-      await usageFlusher?.stop();
-      await dunningTicker.stop();
+      await workers.stop();
       await hooks.close();
       await stripe.close();
       await closeOrm(orm);
     })());
 
   await printBanner(config, stripe, port);
-  return { config, orm, stripe, server, bus, webhooks, usageFlusher, dunning: { service: dunning, ticker: dunningTicker }, port, url, stop };
+  return { config, orm, stripe, server, bus, webhooks, usageFlusher, dunning: { service: dunning, ticker: workers.dunningTicker! }, port, url, stop };
 }
 
 async function printBanner(config: Config, stripe: PreparedStripe, port: number): Promise<void> {
