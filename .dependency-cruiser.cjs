@@ -6,7 +6,7 @@
 
 /** Top to bottom. A module may import its own layer and any layer below it, never one above. */
 const LAYERS = [
-  { name: 'entry', paths: ['^src/cli/', '^src/main\\.ts$', '^src/workers\\.ts$'] },
+  { name: 'entry', paths: ['^src/cli/', '^src/(main|gateway|workers)\\.ts$'] },
   { name: 'http', paths: ['^src/http/'] },
   { name: 'graphql', paths: ['^src/graphql/'] },
   { name: 'billing', paths: ['^src/billing/'] },

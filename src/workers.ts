@@ -1,5 +1,5 @@
 /**
- * The background work of a gateway process, built here for both of its hosts: `serve` (./main.ts, beside
+ * The background work of a gateway process, built here for both of its hosts: `serve` (./gateway.ts, beside
  * the GraphQL server) and the `webhook` sidecar (`startWebhookSidecar`, on its own small HTTP server).
  *
  * - `createEventHooks`: what runs after each processed Stripe event, inside its transaction: the billing

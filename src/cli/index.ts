@@ -2,7 +2,7 @@ import { realpathSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { CliError, describeServiceError, errorLine, type CommandOutcome } from './shared.js';
+import { CliError, describeServiceError, errorLine, type CliContext, type CommandOutcome } from './shared.js';
 import { forwardToGateway, runningInGateway, writeErr, writeOut } from './in-gateway.js';
 import { registerEmulator } from './commands/emulator.js';
 import { registerMigrate } from './commands/migrate.js';
@@ -17,11 +17,6 @@ import { registerMetrics } from './commands/metrics.js';
 import { registerClock } from './commands/clock.js';
 import { registerSeed } from './commands/seed.js';
 import { registerKeys } from './commands/keys.js';
-
-/** Lets a command's action hand its outcome back to `runCli`. */
-export interface CliContext {
-  outcome: CommandOutcome;
-}
 
 /** Servers, whose logs are their output (stdout). */
 const LONG_RUNNING = new Set(['serve', 'webhook', 'emulator']);
@@ -63,7 +58,7 @@ export function buildProgram(ctx: CliContext): Command {
  * 0 ok, 1 failed, 2 bad usage. Long-running commands (serve, emulator) resolve after SIGINT/SIGTERM.
  */
 export async function runCli(argv: string[]): Promise<CommandOutcome> {
-  const ctx: CliContext = { outcome: 0 };
+  const ctx: CliContext = { outcome: 0, run: runCli };
   const program = buildProgram(ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -22,6 +22,12 @@ export class UsageError extends CliError {
 /** The exit code a command's action leaves for `runCli` (long-running commands return after their shutdown). */
 export type CommandOutcome = number;
 
+/** Lets a command's action hand its outcome back to `runCli`; `run` is the CLI itself (a gateway started by `serve` runs data commands with it). */
+export interface CliContext {
+  outcome: CommandOutcome;
+  run(argv: string[]): Promise<CommandOutcome>;
+}
+
 export function printJson(value: unknown): void {
   writeOut(`${JSON.stringify(value, null, 2)}\n`);
 }

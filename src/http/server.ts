@@ -1,7 +1,7 @@
 /**
  * The gateway's HTTP server: express 5 with Apollo Server 5 at `/graphql`, graphql-ws on the same
  * server and path, the probes and `/metrics`, a body-size limit, rate limits, and graceful shutdown.
- * The composition root (src/main.ts) builds the dependencies and calls `createGatewayServer`.
+ * The composition root (src/gateway.ts) builds the dependencies and calls `createGatewayServer`.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

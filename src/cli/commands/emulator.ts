@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import type { CliContext } from '../index.js';
-import { CliError, parsePort, parseUrl, printJson, waitForShutdownSignal } from '../shared.js';
+import { CliError, parsePort, parseUrl, printJson, waitForShutdownSignal, type CliContext } from '../shared.js';
 
 interface EmulatorCommandOptions {
   port?: number;

@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { SyncReport } from '../../stripe/catalog-sync.js';
-import type { CliContext } from '../index.js';
-import { printJson, parseUrl } from '../shared.js';
+import { printJson, parseUrl, type CliContext } from '../shared.js';
 
 interface SetupOptions {
   catalog?: string;

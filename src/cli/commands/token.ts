@@ -1,7 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Role } from '../../auth/tokens.js';
-import type { CliContext } from '../index.js';
-import { parseDuration, printJson } from '../shared.js';
+import { parseDuration, printJson, type CliContext } from '../shared.js';
 
 interface TokenOptions {
   sub: string;

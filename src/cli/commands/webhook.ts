@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import type { CliContext } from '../index.js';
-import { CliError, parsePort, parseUrl, printJson, waitForShutdownSignal } from '../shared.js';
+import { CliError, parsePort, parseUrl, printJson, waitForShutdownSignal, type CliContext } from '../shared.js';
 
 interface WebhookOptions {
   port?: number;
