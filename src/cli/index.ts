@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { createLogger, setLogger, stderrStream } from '../log.js';
 import { CliError, describeServiceError, errorLine, type CliContext, type CommandOutcome } from './shared.js';
 import { forwardToGateway, runningInGateway, writeErr, writeOut } from './in-gateway.js';
 import { registerEmulator } from './commands/emulator.js';
@@ -32,10 +33,13 @@ export function buildProgram(ctx: CliContext): Command {
   program.hook('preAction', (_program, action) => {
     // Inside a running gateway (in-gateway.ts) its own logging stays as it is.
     if (runningInGateway()) return;
+    const oneShot = !LONG_RUNNING.has(action.name());
+    // A one-shot command's answer is its output and its one-line error: it logs only when LOG_LEVEL is
+    // set. Otherwise the configuration's level applies once it is read (cliConfig, or the gateway's start).
+    const quiet = oneShot && !process.env.LOG_LEVEL?.trim();
     // One-shot commands, and any --json output, keep stdout for the result (it parses); log lines go to stderr.
-    if (!LONG_RUNNING.has(action.name()) || action.opts().json) process.env.BILLING_GATEWAY_LOG_TO_STDERR = '1';
-    // A one-shot command's answer is its output and its one-line error; logs only when LOG_LEVEL asks for them.
-    if (!LONG_RUNNING.has(action.name()) && !process.env.LOG_LEVEL?.trim()) process.env.LOG_LEVEL = 'silent';
+    const toStderr = oneShot || action.opts().json === true;
+    setLogger(createLogger({ level: quiet ? 'silent' : 'info', ...(toStderr ? { stream: stderrStream() } : {}) }));
   });
   registerServe(program, ctx);
   registerMigrate(program, ctx);
