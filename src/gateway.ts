@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { createServer } from 'node:net';
 import { mintToken } from './auth/tokens.js';
 import { loadCatalog } from './catalog.js';
-import { assertProductionStripe, ConfigError, loadConfig, type Config } from './config.js';
+import { assertProductionStripe, ConfigError, loadConfig, persistDevSecret, type Config } from './config.js';
 import { checkDatabase, closeOrm, openOrm, type Orm } from './db/orm.js';
 import { createGatewayServer, GRAPHQL_PATH, type GatewayServer } from './http/server.js';
 import type { SignalBus } from './events/index.js';
@@ -48,7 +48,7 @@ export interface StartOptions {
  * Nothing outside these two modules wires modules together.
  */
 export async function start(env: NodeJS.ProcessEnv = process.env, opts: StartOptions = {}): Promise<RunningGateway> {
-  const config = loadConfig(env);
+  const config = persistDevSecret(loadConfig(env));
   assertProductionStripe(config);
   logger.level = config.logLevel;
   // Before the database and the emulator: a busy port is the commonest first-run failure, and the
