@@ -23,9 +23,6 @@ const LAYERS = [
   },
 ];
 
-// Measured first, made fatal once the tree keeps it.
-const LAYER_SEVERITY = 'warn';
-
 const floorOf = (layer) => layer.floor ?? layer.name;
 const floors = [...new Set(LAYERS.map(floorOf))];
 
@@ -36,7 +33,7 @@ const layerRules = LAYERS.map((layer) => {
   return {
     name: `layer-${layer.name}`,
     comment: `${layer.name} imports only its own layer and those below it (docs/architecture.md).`,
-    severity: LAYER_SEVERITY,
+    severity: 'error',
     from: { path: layer.paths },
     to: { path: [...above, ...siblings] },
   };
@@ -47,14 +44,14 @@ module.exports = {
     {
       name: 'no-circular',
       comment: 'No import cycles, type-only imports included: a cycle makes load order (and reading order) matter.',
-      severity: LAYER_SEVERITY,
+      severity: 'error',
       from: {},
       to: { circular: true },
     },
     {
       name: 'src-only-mapped',
       comment: 'Every module of src/ sits on a layer of the map: add a new top-level folder to LAYERS.',
-      severity: LAYER_SEVERITY,
+      severity: 'error',
       from: { path: '^src/', pathNot: LAYERS.flatMap((l) => l.paths) },
       to: {},
     },
@@ -62,7 +59,7 @@ module.exports = {
     {
       name: 'graphql-through-services',
       comment: 'Resolvers reach Stripe through billing services; the request context only wraps the client it hands them.',
-      severity: LAYER_SEVERITY,
+      severity: 'error',
       from: { path: '^src/graphql/' },
       to: { path: '^src/stripe/', pathNot: '^src/stripe/(client|call-budget)\\.ts$' },
     },
