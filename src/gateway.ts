@@ -7,7 +7,7 @@ import { checkDatabase, closeOrm, openOrm, type Orm } from './db/orm.js';
 import { createGatewayServer, GRAPHQL_PATH, type GatewayServer } from './http/server.js';
 import type { SignalBus } from './events/index.js';
 import { serveCliSocket, type CliRunner } from './cli/in-gateway.js';
-import { errorLine } from './cli/shared.js';
+import { errorLine } from './errors.js';
 import { logger } from './log.js';
 import { checkStripe, prepareStripe, WEBHOOK_PATH, type PreparedStripe } from './stripe/sandbox.js';
 import { backfillNewMirror } from './stripe/sync/backfill.js';
