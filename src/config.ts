@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_CATALOG_PATH } from './billing/catalog.js';
-import { defaultDunningSchedule, dunningScheduleSchema, formatDunningSchedule, graceDaysOf, type DunningSchedule } from './billing/dunning/schedule.js';
+import { DEFAULT_CATALOG_PATH } from './catalog.js';
+import { defaultDunningSchedule, dunningScheduleSchema, formatDunningSchedule, graceDaysOf, type DunningSchedule } from './dunning-schedule.js';
 
 /**
  * The gateway's configuration: every environment variable docs/configuration.md documents (plus the operational
@@ -304,30 +304,20 @@ function dunningConfig(v: Parsed): Config['dunning'] {
 
 const DEV_SECRET_FILE = 'dev-jwt-secret';
 
-/** The generated development HS256 secret, persisted so tokens survive a restart. */
-function devSecret(dataDir: string): string {
-  const file = join(dataDir, DEV_SECRET_FILE);
+/** The development HS256 secret persisted in DATA_DIR, if there is one. */
+function storedDevSecret(dataDir: string): string | undefined {
   try {
-    const existing = readFileSync(file, 'utf8').trim();
-    if (existing.length >= 32) return existing;
+    const existing = readFileSync(join(dataDir, DEV_SECRET_FILE), 'utf8').trim();
+    return existing.length >= 32 ? existing : undefined;
   } catch {
-    // not created yet
+    return undefined; // not created yet
   }
-  const secret = randomBytes(32).toString('base64url');
-  try {
-    mkdirSync(dataDir, { recursive: true });
-    writeFileSync(file, `${secret}\n`, { mode: 0o600 });
-    chmodSync(file, 0o600);
-  } catch (err) {
-    throw new ConfigError('DATA_DIR', `DATA_DIR: expected a writable directory for the development signing secret (${(err as Error).message})`);
-  }
-  return secret;
 }
 
 /**
- * Parse and validate the configuration. Throws ConfigError on the first bad variable.
- * Outside production and without AUTH_JWT_SECRET/AUTH_JWKS_URL, generates a development secret,
- * persisted in DATA_DIR/dev-jwt-secret so the CLI `token` command and a restarted gateway agree.
+ * Parse and validate the configuration. Throws ConfigError on the first bad variable; writes nothing.
+ * Outside production and without AUTH_JWT_SECRET/AUTH_JWKS_URL, the development secret is the one
+ * persisted in DATA_DIR/dev-jwt-secret, else a new one that `persistDevSecret` keeps there.
  */
 export function loadConfig(env: Env = process.env): Config {
   const v = parseAll(env);
@@ -341,7 +331,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (jwtSecret === undefined && v.AUTH_JWKS_URL === undefined) {
     if (isProduction)
       throw new ConfigError('AUTH_JWT_SECRET', 'AUTH_JWT_SECRET: expected an HS256 secret (or set AUTH_JWKS_URL) when NODE_ENV=production');
-    jwtSecret = devSecret(dataDir);
+    jwtSecret = storedDevSecret(dataDir) ?? randomBytes(32).toString('base64url');
     devSecretUsed = true;
   }
 
@@ -420,6 +410,26 @@ export function loadConfig(env: Env = process.env): Config {
       api: v.USAGE_FLUSH_API ?? 'events',
     },
   };
+}
+
+/**
+ * Keeps a generated development secret in DATA_DIR/dev-jwt-secret (mode 0600), so the CLI `token`
+ * command and a restarted gateway agree: the composition roots (the gateway's start, `token`) call it,
+ * `loadConfig` never writes. A secret another process stored first wins: the config returned carries it.
+ */
+export function persistDevSecret(config: Config): Config {
+  if (!config.auth.devSecret) return config;
+  const file = join(config.dataDir, DEV_SECRET_FILE);
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+    writeFileSync(file, `${config.auth.jwtSecret}\n`, { mode: 0o600, flag: 'wx' });
+    chmodSync(file, 0o600);
+    return config;
+  } catch (err) {
+    const stored = (err as NodeJS.ErrnoException).code === 'EEXIST' ? storedDevSecret(config.dataDir) : undefined;
+    if (stored) return stored === config.auth.jwtSecret ? config : { ...config, auth: { ...config.auth, jwtSecret: stored } };
+    throw new ConfigError('DATA_DIR', `DATA_DIR: expected a writable directory for the development signing secret (${(err as Error).message})`);
+  }
 }
 
 /**

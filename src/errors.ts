@@ -49,3 +49,15 @@ export const rateLimited = (retryAfterSeconds: number) =>
   new AppError('RATE_LIMITED', `Too many requests; retry after ${retryAfterSeconds} s`, { retryAfter: retryAfterSeconds });
 export const upstreamUnavailable = (message = 'Stripe is unavailable; try again later') => new AppError('UPSTREAM_UNAVAILABLE', message);
 export const internalError = () => new AppError('INTERNAL_SERVER_ERROR', 'Internal server error');
+
+const SECRET = /\b(sk|rk)_(live|test)_[A-Za-z0-9*]+|\bwhsec_[A-Za-z0-9]+/g;
+// The password of a connection URL (postgres://user:password@host), should a driver echo one.
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s]*@/gi;
+
+/** One line, no stack, no secret: the message of an Error (or a string), with a fallback. */
+export function errorLine(err: unknown): string {
+  let text = 'unexpected error';
+  if (err instanceof Error && err.message) text = err.message;
+  else if (typeof err === 'string' && err) text = err;
+  return text.split('\n')[0]!.replace(SECRET, '[redacted]').replace(URL_PASSWORD, '$1:[redacted]@');
+}

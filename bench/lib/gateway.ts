@@ -18,7 +18,7 @@ export interface InProcessGateway {
 export async function startInProcessGateway(databaseUrl: string): Promise<InProcessGateway> {
   const [{ loadConfig }, { loadCatalog }, { openOrm, closeOrm }, { createGatewayServer }, { signDevToken }] = await Promise.all([
     loadDist<typeof import('../../src/config.js')>('config'),
-    loadDist<typeof import('../../src/billing/catalog.js')>('billing/catalog'),
+    loadDist<typeof import('../../src/catalog.js')>('catalog'),
     loadDist<typeof import('../../src/db/orm.js')>('db/orm'),
     loadDist<typeof import('../../src/http/server.js')>('http/server'),
     loadDist<typeof import('../../src/auth/tokens.js')>('auth/tokens'),

@@ -64,7 +64,7 @@ async function measure(s: Settings): Promise<BenchRow[]> {
     import('../../src/db/orm.js'),
     import('../../src/stripe/meter-events/index.js'),
     import('../../src/stripe/client.js'),
-    import('../../src/billing/catalog.js'),
+    import('../../src/catalog.js'),
   ]);
   const catalog = loadCatalog();
   const meter = catalog.meters[0]!;

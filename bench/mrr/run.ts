@@ -101,9 +101,9 @@ export const part: BenchPart = {
     return withSeededGateway(ctx.databaseUrl, async ({ databaseUrl, client, startGateway }) => {
       const [{ openOrm, closeOrm }, { rebuildMrrTotals }, { currentMrr, fullRecountMrr }, { MRR_DENOMINATOR }] = await Promise.all([
         loadDist<typeof import('../../src/db/orm.js')>('db/orm'),
-        loadDist<typeof import('../../src/billing/metrics/mrr-totals.js')>('billing/metrics/mrr-totals'),
+        loadDist<typeof import('../../src/db/mrr-totals.js')>('db/mrr-totals'),
         loadDist<typeof import('../../src/billing/metrics/current-mrr.js')>('billing/metrics/current-mrr'),
-        loadDist<typeof import('../../src/billing/mrr/index.js')>('billing/mrr/index'),
+        loadDist<typeof import('../../src/mrr/index.js')>('mrr/index'),
       ]);
 
       // Seed.

@@ -46,7 +46,7 @@ export async function startEmulators(): Promise<Emulators> {
   const [{ startEmulator }, { syncCatalog }, { loadCatalog }] = await Promise.all([
     import('@billing-gateway/stripe-emulator'),
     load<typeof import('../../src/stripe/catalog-sync.js')>('stripe/catalog-sync'),
-    load<typeof import('../../src/billing/catalog.js')>('billing/catalog'),
+    load<typeof import('../../src/catalog.js')>('catalog'),
   ]);
   const gw = await startEmulator({ port: 0 });
   const src = await startEmulator({ port: 0 });

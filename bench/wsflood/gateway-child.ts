@@ -8,7 +8,7 @@ import { loadDist } from '../lib/dist.ts';
 
 const [{ loadConfig }, { loadCatalog }, { openOrm, closeOrm }, { createGatewayServer }, { createSignalBus, TOPICS }] = await Promise.all([
   loadDist<typeof import('../../src/config.js')>('config'),
-  loadDist<typeof import('../../src/billing/catalog.js')>('billing/catalog'),
+  loadDist<typeof import('../../src/catalog.js')>('catalog'),
   loadDist<typeof import('../../src/db/orm.js')>('db/orm'),
   loadDist<typeof import('../../src/http/server.js')>('http/server'),
   loadDist<typeof import('../../src/events/index.js')>('events/index'),

@@ -16,7 +16,7 @@
  */
 import { AppError, badUserInput, cardDeclined, conflict, internalError, paymentActionRequired, rateLimited, upstreamUnavailable } from '../errors.js';
 import { Counter } from 'prom-client';
-import { metricsRegistry } from '../http/metrics.js';
+import { metricsRegistry } from '../metrics.js';
 import { logger } from '../log.js';
 
 /** `/metrics`: failed Stripe calls of the gateway's mutations, by operation and the contract code they became. */

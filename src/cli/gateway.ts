@@ -5,12 +5,13 @@
  * call the same services the resolvers call, as an admin.
  */
 import type { Viewer } from '../auth/tokens.js';
-import type { Catalog } from '../billing/catalog.js';
+import type { Catalog } from '../catalog.js';
 import type { SubscriptionLifecycleService } from '../billing/subscriptions/lifecycle-service.js';
 import { ConfigError, type Config } from '../config.js';
 import type { Em, Orm } from '../db/orm.js';
 import { gatewayOrm } from './in-gateway.js';
-import { CliError, errorLine } from './shared.js';
+import { errorLine } from '../errors.js';
+import { CliError } from './shared.js';
 import type { StripeTarget } from './stripe-target.js';
 
 /** Who the CLI acts as: an admin (it runs with the operator's access to the database and Stripe). */
@@ -80,7 +81,7 @@ export interface CliBilling {
 export async function openBilling(config: Config, opts: { apiBase?: string } = {}): Promise<CliBilling> {
   const [{ closeOrm }, { loadCatalog }, { resolveStripeTarget }, { ensureTestClock }, { SubscriptionLifecycleService }] = await Promise.all([
     import('../db/orm.js'),
-    import('../billing/catalog.js'),
+    import('../catalog.js'),
     import('./stripe-target.js'),
     import('../stripe/sandbox.js'),
     import('../billing/subscriptions/lifecycle-service.js'),

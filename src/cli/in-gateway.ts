@@ -77,7 +77,10 @@ interface CliReply {
 }
 
 /** The gateway side: serves `POST /cli {argv}` on DATA_DIR/gateway.sock. */
-export async function serveCliSocket(opts: { orm: Orm; dataDir: string; apiBase?: string }): Promise<{ close(): Promise<void> }> {
+/** Runs one command line and resolves to its exit code (the CLI's `runCli`, passed in by the gateway's starter). */
+export type CliRunner = (argv: string[]) => Promise<number>;
+
+export async function serveCliSocket(opts: { orm: Orm; dataDir: string; apiBase?: string; runCli: CliRunner }): Promise<{ close(): Promise<void> }> {
   const path = cliSocketPath(opts.dataDir);
   // A socket file left by a gateway that died; the PGlite lock says this process owns DATA_DIR now.
   rmSync(path, { force: true });
@@ -113,7 +116,7 @@ export async function serveCliSocket(opts: { orm: Orm; dataDir: string; apiBase?
   };
 }
 
-async function runHere(body: string, opts: { orm: Orm; apiBase?: string }): Promise<CliReply> {
+async function runHere(body: string, opts: { orm: Orm; apiBase?: string; runCli: CliRunner }): Promise<CliReply> {
   let argv: unknown;
   try {
     argv = (JSON.parse(body) as { argv?: unknown }).argv;
@@ -124,8 +127,7 @@ async function runHere(body: string, opts: { orm: Orm; apiBase?: string }): Prom
     return { code: 2, stdout: '', stderr: `billing-gateway: the gateway runs only ${[...IN_GATEWAY_COMMANDS].join(', ')}\n` };
   }
   const store: InGateway = { orm: opts.orm, ...(opts.apiBase ? { apiBase: opts.apiBase } : {}), out: [], err: [] };
-  const { runCli } = await import('./index.js');
-  const code = await current.run(store, () => runCli(argv as string[]));
+  const code = await current.run(store, () => opts.runCli(argv as string[]));
   return { code, stdout: store.out.join(''), stderr: store.err.join('') };
 }
 

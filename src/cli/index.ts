@@ -2,7 +2,9 @@ import { realpathSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { CliError, describeServiceError, errorLine, type CommandOutcome } from './shared.js';
+import { createLogger, setLogger, stderrStream } from '../log.js';
+import { errorLine } from '../errors.js';
+import { CliError, describeServiceError, type CliContext, type CommandOutcome } from './shared.js';
 import { forwardToGateway, runningInGateway, writeErr, writeOut } from './in-gateway.js';
 import { registerEmulator } from './commands/emulator.js';
 import { registerMigrate } from './commands/migrate.js';
@@ -18,11 +20,6 @@ import { registerClock } from './commands/clock.js';
 import { registerSeed } from './commands/seed.js';
 import { registerKeys } from './commands/keys.js';
 
-/** Lets a command's action hand its outcome back to `runCli`. */
-export interface CliContext {
-  outcome: CommandOutcome;
-}
-
 /** Servers, whose logs are their output (stdout). */
 const LONG_RUNNING = new Set(['serve', 'webhook', 'emulator']);
 
@@ -37,10 +34,13 @@ export function buildProgram(ctx: CliContext): Command {
   program.hook('preAction', (_program, action) => {
     // Inside a running gateway (in-gateway.ts) its own logging stays as it is.
     if (runningInGateway()) return;
+    const oneShot = !LONG_RUNNING.has(action.name());
+    // A one-shot command's answer is its output and its one-line error: it logs only when LOG_LEVEL is
+    // set. Otherwise the configuration's level applies once it is read (cliConfig, or the gateway's start).
+    const quiet = oneShot && !process.env.LOG_LEVEL?.trim();
     // One-shot commands, and any --json output, keep stdout for the result (it parses); log lines go to stderr.
-    if (!LONG_RUNNING.has(action.name()) || action.opts().json) process.env.BILLING_GATEWAY_LOG_TO_STDERR = '1';
-    // A one-shot command's answer is its output and its one-line error; logs only when LOG_LEVEL asks for them.
-    if (!LONG_RUNNING.has(action.name()) && !process.env.LOG_LEVEL?.trim()) process.env.LOG_LEVEL = 'silent';
+    const toStderr = oneShot || action.opts().json === true;
+    setLogger(createLogger({ level: quiet ? 'silent' : 'info', ...(toStderr ? { stream: stderrStream() } : {}) }));
   });
   registerServe(program, ctx);
   registerMigrate(program, ctx);
@@ -63,7 +63,7 @@ export function buildProgram(ctx: CliContext): Command {
  * 0 ok, 1 failed, 2 bad usage. Long-running commands (serve, emulator) resolve after SIGINT/SIGTERM.
  */
 export async function runCli(argv: string[]): Promise<CommandOutcome> {
-  const ctx: CliContext = { outcome: 0 };
+  const ctx: CliContext = { outcome: 0, run: runCli };
   const program = buildProgram(ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -5,7 +5,7 @@
  */
 import type { RevenuePointData } from '../billing/metrics/revenue.js';
 import { formatMoney } from '../money.js';
-import { signedMoney } from '../events/messages.js';
+import { signedMoney } from '../billing/signals/messages.js';
 
 const BAR_WIDTH = 20;
 const EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { errorLine } from '../errors.js';
 import { writeOut } from './in-gateway.js';
 
 /** A failure the user should read as one line; `exitCode` 1 = the command failed, 2 = bad usage. */
@@ -21,6 +22,12 @@ export class UsageError extends CliError {
 
 /** The exit code a command's action leaves for `runCli` (long-running commands return after their shutdown). */
 export type CommandOutcome = number;
+
+/** Lets a command's action hand its outcome back to `runCli`; `run` is the CLI itself (a gateway started by `serve` runs data commands with it). */
+export interface CliContext {
+  outcome: CommandOutcome;
+  run(argv: string[]): Promise<CommandOutcome>;
+}
 
 export function printJson(value: unknown): void {
   writeOut(`${JSON.stringify(value, null, 2)}\n`);
@@ -70,18 +77,6 @@ export function waitForShutdownSignal(): Promise<NodeJS.Signals> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
-}
-
-const SECRET = /\b(sk|rk)_(live|test)_[A-Za-z0-9*]+|\bwhsec_[A-Za-z0-9]+/g;
-// The password of a connection URL (postgres://user:password@host), should a driver echo one.
-const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s]*@/gi;
-
-/** One line, no stack, no secret: the message of an Error (or a string), with a fallback. */
-export function errorLine(err: unknown): string {
-  let text = 'unexpected error';
-  if (err instanceof Error && err.message) text = err.message;
-  else if (typeof err === 'string' && err) text = err;
-  return text.split('\n')[0]!.replace(SECRET, '[redacted]').replace(URL_PASSWORD, '$1:[redacted]@');
 }
 
 /** A whole number in [min, max] for an option such as --first or --days. */

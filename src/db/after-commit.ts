@@ -7,8 +7,20 @@
  * the commit: its tasks move to the enclosing level and wait for the top-level commit. A savepoint
  * rollback drops only the tasks queued inside it (the work they describe is undone); a top-level
  * rollback drops everything.
+ *
+ * A task that throws does not fail the commit (it is done); it is logged and counted
+ * (`after_commit_task_failures_total`), and the tasks after it still run.
  */
 import type { EntityManager, EventSubscriber, TransactionEventArgs } from '@mikro-orm/core';
+import { Counter } from 'prom-client';
+import { logger } from '../log.js';
+import { metricsRegistry } from '../metrics.js';
+
+export const afterCommitFailures = new Counter({
+  name: 'after_commit_task_failures_total',
+  help: 'Tasks run after a commit (live signal publishes, notifications) that threw; the committed work stands.',
+  registers: [metricsRegistry],
+});
 
 type Task = () => void;
 type Level = object;
@@ -31,8 +43,10 @@ function flush(level: Level): void {
   for (const task of tasks) {
     try {
       task();
-    } catch {
+    } catch (err) {
       // The transaction is committed: a failing side effect must not look like a failed commit.
+      afterCommitFailures.inc();
+      logger.error({ module: 'after-commit', err: err instanceof Error ? err.message : String(err) }, 'a task after commit failed');
     }
   }
 }

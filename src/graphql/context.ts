@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Authentication } from '../auth/guard.js';
 import type { Viewer } from '../auth/tokens.js';
-import type { Catalog } from '../billing/catalog.js';
+import type { Catalog } from '../catalog.js';
 import { InvoiceQueries } from '../billing/invoices/invoice-queries.js';
 import { SubscriptionQueries } from '../billing/subscriptions/queries/subscription-queries.js';
 import { SubscriptionMrrReads } from '../billing/subscriptions/queries/subscription-mrr-reads.js';

@@ -14,13 +14,13 @@ import { apiKeyMetrics } from '../billing/api-keys/metrics.js';
 import { KeyChangeFeed } from '../billing/api-keys/change-feed.js';
 import { checkVerifyInput } from '../billing/api-keys/verify-input.js';
 import { KeyVerifier, type LimitReached, type VerificationView } from '../billing/api-keys/verify-api-key.js';
-import type { Catalog } from '../billing/catalog.js';
+import type { Catalog } from '../catalog.js';
 import type { Config } from '../config.js';
 import type { Orm } from '../db/orm.js';
 import type { Logger } from '../log.js';
 import type { SignalBus } from '../events/bus.js';
-import type { SignalDraft } from '../events/derive.js';
-import { createSignals } from '../events/signals.js';
+import type { SignalDraft } from '../billing/signals/derive.js';
+import { createSignals } from '../billing/signals/signals.js';
 import { httpRequestDuration, httpRequestsTotal } from './metrics.js';
 
 export const KEYS_VERIFY_PATH = '/v1/keys/verify';

@@ -1,12 +1,10 @@
 /**
- * Prometheus metrics. `metricsRegistry` is the one registry of the process: other modules
- * (webhooks, Stripe client, usage flusher) register their metrics into it and `/metrics` serves it.
+ * The HTTP layer's Prometheus metrics (requests, WebSockets, rate limits, live-event fan-out),
+ * registered into the process registry (../metrics.ts) that `/metrics` serves.
  */
 import type { NextFunction, Request, Response } from 'express';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-
-export const metricsRegistry = new Registry();
-collectDefaultMetrics({ register: metricsRegistry });
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { metricsRegistry } from '../metrics.js';
 
 export const httpRequestsTotal = new Counter({
   name: 'http_requests_total',

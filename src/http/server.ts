@@ -1,7 +1,7 @@
 /**
  * The gateway's HTTP server: express 5 with Apollo Server 5 at `/graphql`, graphql-ws on the same
  * server and path, the probes and `/metrics`, a body-size limit, rate limits, and graceful shutdown.
- * The composition root (src/main.ts) builds the dependencies and calls `createGatewayServer`.
+ * The composition root (src/gateway.ts) builds the dependencies and calls `createGatewayServer`.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,7 +24,8 @@ import { logger as rootLogger, type Logger } from '../log.js';
 import { attachGraphqlWs, type WebSocketStats } from './graphql-ws.js';
 import { migrationsCheck, mountHealthRoutes, syncCheck, type ReadinessCheck } from './health.js';
 import { createKeyVerification, keyVerificationFastPath, mountKeyVerification } from './keys-verify.js';
-import { httpMetricsMiddleware, metricsRegistry } from './metrics.js';
+import { metricsRegistry } from '../metrics.js';
+import { httpMetricsMiddleware } from './metrics.js';
 import { createRequestRateLimiter, type RequestRateLimiter } from './rate-limit.js';
 import { graphiqlLandingPage, mountWebPages } from './web-pages.js';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import Stripe from 'stripe';
-import { meteredLookupKey, type Catalog, type CatalogMeter, type CatalogPlan } from '../billing/catalog.js';
+import { meteredLookupKey, type Catalog, type CatalogMeter, type CatalogPlan } from '../catalog.js';
 import { isResourceMissing } from './client.js';
 
 /**

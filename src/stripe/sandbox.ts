@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { EntityManager } from '@mikro-orm/core';
 import type Stripe from 'stripe';
-import { loadCatalog, type Catalog } from '../billing/catalog.js';
+import { loadCatalog, type Catalog } from '../catalog.js';
 import type { Config } from '../config.js';
 import { SyncState } from '../db/entities/sync-state.js';
 import { logger } from '../log.js';

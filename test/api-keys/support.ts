@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_CATALOG_PATH } from '../../src/billing/catalog.js';
+import { DEFAULT_CATALOG_PATH } from '../../src/catalog.js';
 
 export const CREATE = /* GraphQL */ `
   mutation ($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret apiKey { id name prefix createdAt expiresAt revokedAt lastUsedAt customer { id } } } }

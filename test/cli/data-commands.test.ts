@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CATALOG_PATH } from '../../src/billing/catalog.js';
+import { DEFAULT_CATALOG_PATH } from '../../src/catalog.js';
 import { startEmulator, type RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { BIN, cliEnv, jsonOf, runBin, type CliRun } from './support.js';

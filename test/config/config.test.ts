@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, persistDevSecret } from '../../src/config.js';
 
 const SECRET = 'x'.repeat(40);
 
@@ -121,15 +121,20 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET }).auth.jwtSecret).toBe(SECRET);
   });
 
-  it('persists the generated development secret under DATA_DIR', () => {
+  it('persists the generated development secret under DATA_DIR when asked, never while parsing', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
-    const first = loadConfig({ NODE_ENV: 'development', DATA_DIR: dir });
-    const second = loadConfig({ NODE_ENV: 'development', DATA_DIR: dir });
-    expect(first.auth.devSecret).toBe(true);
-    expect(second.auth.jwtSecret).toBe(first.auth.jwtSecret);
     const file = join(dir, 'dev-jwt-secret');
+    const parsed = loadConfig({ NODE_ENV: 'development', DATA_DIR: dir });
+    expect(parsed.auth.devSecret).toBe(true);
+    expect(existsSync(file)).toBe(false);
+    const first = persistDevSecret(parsed);
+    expect(first.auth.jwtSecret).toBe(parsed.auth.jwtSecret);
     expect(readFileSync(file, 'utf8').trim()).toBe(first.auth.jwtSecret);
     expect(statSync(file).mode & 0o777).toBe(0o600);
+    // A restart reads it back; a second process that generated its own adopts the stored one.
+    expect(loadConfig({ NODE_ENV: 'development', DATA_DIR: dir }).auth.jwtSecret).toBe(first.auth.jwtSecret);
+    const late = { ...parsed, auth: { ...parsed.auth, jwtSecret: 'y'.repeat(43) } };
+    expect(persistDevSecret(late).auth.jwtSecret).toBe(first.auth.jwtSecret);
   });
 
   it('SANDBOX_CLOCK_START: a date or a time with its offset, as unix seconds; anything else names the variable', () => {

@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultDunningSchedule, graceDaysOf, parseDunningSchedule } from '../../src/billing/dunning/schedule.js';
+import { defaultDunningSchedule, graceDaysOf, parseDunningSchedule } from '../../src/dunning-schedule.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
 const base = { NODE_ENV: 'test', AUTH_JWT_SECRET: 'x'.repeat(40), DATA_DIR: mkdtempSync(join(tmpdir(), 'cfg-dunning-')) };

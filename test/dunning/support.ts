@@ -1,5 +1,5 @@
 /**
- * The gateway as `npm start` composes it (src/main.ts `start`: sandbox emulator, its test clock, webhook
+ * The gateway as `npm start` composes it (src/gateway.ts `start`: sandbox emulator, its test clock, webhook
  * worker, signals, dunning and its ticker), in this process on free ports, plus a real HTTP receiver for
  * the outgoing dunning webhook and helpers to move the test clock and wait until its webhooks are processed.
  */
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Stripe from 'stripe';
 import { signDevToken, type Role } from '../../src/auth/tokens.js';
-import { start, type RunningGateway } from '../../src/main.js';
+import { start, type RunningGateway } from '../../src/gateway.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { freePort } from '../support/gateway-process.js';
 import { advanceClock } from '../support/test-clock.js';

@@ -1,6 +1,6 @@
 /** Money.amountString carries totals beyond a GraphQL Int exactly (Query.mrr over HTTP). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCatalog } from '../../src/billing/catalog.js';
+import { loadCatalog } from '../../src/catalog.js';
 import { upsertSubscription } from '../../src/stripe/mirror/index.js';
 import { startTestGateway, type TestGateway } from '../http/harness.js';
 import { subscription, type PriceSpec } from '../mirror/mrr-incremental.support.js';

@@ -1,6 +1,6 @@
 /** `Query.revenue` over HTTP: figures of two months (a trial converting at its end included), admins only, input checks. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCatalog } from '../../src/billing/catalog.js';
+import { loadCatalog } from '../../src/catalog.js';
 import { upsertSubscription } from '../../src/stripe/mirror/index.js';
 import { assertNoStack, startTestGateway, type TestGateway } from '../http/harness.js';
 import { subscription, type PriceSpec } from '../mirror/mrr-incremental.support.js';

@@ -5,7 +5,7 @@
  */
 import type { Express } from 'express';
 import { signDevToken, type Role } from '../../src/auth/tokens.js';
-import { loadCatalog } from '../../src/billing/catalog.js';
+import { loadCatalog } from '../../src/catalog.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Orm } from '../../src/db/orm.js';
 import type { GatewaySchemaOptions } from '../../src/graphql/schema.js';

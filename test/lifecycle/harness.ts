@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type Stripe from 'stripe';
 import { signDevToken, type Role } from '../../src/auth/tokens.js';
-import { DEFAULT_CATALOG_PATH, loadCatalog, type Catalog } from '../../src/billing/catalog.js';
+import { DEFAULT_CATALOG_PATH, loadCatalog, type Catalog } from '../../src/catalog.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Orm } from '../../src/db/orm.js';
 import { startEmulator, type RunningEmulator } from '@billing-gateway/stripe-emulator';

@@ -6,9 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import type Stripe from 'stripe';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadCatalog } from '../../src/billing/catalog.js';
+import { loadCatalog } from '../../src/catalog.js';
 import type { RunningEmulator } from '@billing-gateway/stripe-emulator';
-import { metricsRegistry } from '../../src/http/metrics.js';
+import { metricsRegistry } from '../../src/metrics.js';
 import { createStripeClient } from '../../src/stripe/client.js';
 import {
   listParkedUsage,

@@ -3,11 +3,11 @@
  * and its /metrics shows the backlog draining to zero.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCatalog } from '../../src/billing/catalog.js';
+import { loadCatalog } from '../../src/catalog.js';
 import { loadConfig } from '../../src/config.js';
 import type { RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { createStripeClient } from '../../src/stripe/client.js';
-import { startWebhookSidecar, type WebhookSidecar } from '../../src/stripe/webhooks/sidecar.js';
+import { startWebhookSidecar, type WebhookSidecar } from '../../src/workers.js';
 import { createTestOrm, type TestOrm } from '../support/db.js';
 import { emulatorWithClient } from '../support/emulator.js';
 import { identifierCounts, insertUsage, until } from './support.js';
@@ -42,7 +42,7 @@ describe('webhook sidecar', () => {
         checkStripe: async () => {},
         port: 0,
         syncIntervalMs: 0,
-        usageFlush: { settings: settings(env), catalog },
+        usageFlush: settings(env),
       });
     const backlog = async () => /^usage_meter_events_backlog (\d+)$/m.exec(await (await fetch(`${sidecar!.url}/metrics`)).text())?.[1];
     // Resends Stripe refused as already held (the series appears on the first one). The emulator keeps

@@ -1,6 +1,6 @@
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { meteredLookupKey } from '../../src/billing/catalog.js';
+import { meteredLookupKey } from '../../src/catalog.js';
 import { Invoice, InvoiceLine } from '../../src/db/entities/index.js';
 import { MirrorInputError, fetchAllLines, mirrorObject, upsertInvoice } from '../../src/stripe/mirror/index.js';
 import { countStatements } from '../support/db.js';

@@ -7,7 +7,7 @@ import {
   subscriptionMrrExact,
   sumExact,
   type Fraction,
-} from '../../src/billing/mrr/index.js';
+} from '../../src/mrr/index.js';
 
 const f = (n: number, d = 1): Fraction => fraction(BigInt(n), BigInt(d));
 const proYearly = { unitAmount: 5000, quantity: 1, interval: 'year' as const, intervalCount: 1 };

@@ -1,6 +1,6 @@
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { meteredLookupKey } from '../../src/billing/catalog.js';
+import { meteredLookupKey } from '../../src/catalog.js';
 import { Customer, Subscription, SubscriptionItem } from '../../src/db/entities/index.js';
 import {
   EXTERNAL_ID_METADATA_KEY,

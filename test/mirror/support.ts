@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import { loadCatalog, type Catalog } from '../../src/billing/catalog.js';
+import { loadCatalog, type Catalog } from '../../src/catalog.js';
 import { startEmulator, type RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { syncCatalog } from '../../src/stripe/catalog-sync.js';
 import { mirrorCatalog } from '../../src/stripe/mirror-catalog.js';

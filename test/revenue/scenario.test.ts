@@ -10,7 +10,7 @@
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readMrrTotals } from '../../src/billing/metrics/mrr-totals.js';
-import { fraction } from '../../src/billing/mrr/index.js';
+import { fraction } from '../../src/mrr/index.js';
 import { compactRevenueRollups, rebuildRevenueRollups, revenueReport, type RevenuePointData } from '../../src/billing/metrics/revenue.js';
 import type { Orm } from '../../src/db/orm.js';
 import { mirrorCatalog } from '../../src/stripe/mirror-catalog.js';

@@ -4,7 +4,8 @@
  */
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSignalBus, createSignals, TOPICS, type BillingEventPayload, type MrrReportPayload } from '../../src/events/index.js';
+import { createSignalBus, TOPICS, type BillingEventPayload, type MrrReportPayload } from '../../src/events/index.js';
+import { createSignals } from '../../src/billing/signals/index.js';
 import type { RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { syncCatalog } from '../../src/stripe/catalog-sync.js';
 import { mirrorCatalog } from '../../src/stripe/mirror-catalog.js';

@@ -1,6 +1,7 @@
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSignalBus, createSignals, type SignalBus, type Signals } from '../../src/events/index.js';
+import { createSignalBus, type SignalBus } from '../../src/events/index.js';
+import { createSignals, type Signals } from '../../src/billing/signals/index.js';
 import type { RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { createTestOrm, type TestOrm } from '../support/db.js';
 import { allEvents, collect, emulatorWithCatalog, isProbe, processEvent, startSignalGateway, subscribe, warmUp, type SignalGateway } from './support.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { billingEventId, signalMessage, thresholdMinor } from '../../src/events/index.js';
+import { billingEventId, signalMessage, thresholdMinor } from '../../src/billing/signals/index.js';
 
 const base = { customerId: 'cus_x', invoiceId: null, amount: null, currency: null, data: {} };
 

@@ -6,7 +6,8 @@
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentMrr } from '../../src/billing/metrics/current-mrr.js';
-import { createSignalBus, createSignals, TOPICS, type SignalBus } from '../../src/events/index.js';
+import { createSignalBus, TOPICS, type SignalBus } from '../../src/events/index.js';
+import { createSignals } from '../../src/billing/signals/index.js';
 import type { RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { createWebhookService, type WebhookService } from '../../src/stripe/webhooks/index.js';
 import { createTestOrm, type TestOrm } from '../support/db.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type Stripe from 'stripe';
-import { loadCatalog, meteredLookupKey, type Catalog } from '../../src/billing/catalog.js';
+import { loadCatalog, meteredLookupKey, type Catalog } from '../../src/catalog.js';
 import { startEmulator, type RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { syncCatalog, type SyncProgress } from '../../src/stripe/catalog-sync.js';
 import { createStripeClient } from '../../src/stripe/client.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Stripe from 'stripe';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CATALOG_PATH, loadCatalog } from '../../src/billing/catalog.js';
+import { DEFAULT_CATALOG_PATH, loadCatalog } from '../../src/catalog.js';
 import { Meter, Price, Product, SyncState } from '../../src/db/entities/index.js';
 import { startEmulator } from '@billing-gateway/stripe-emulator';
 import { syncCatalog } from '../../src/stripe/catalog-sync.js';

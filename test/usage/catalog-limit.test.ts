@@ -1,7 +1,7 @@
 /** The optional hard cap (`limit`) of a plan meter in the catalog. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CATALOG_PATH, loadCatalog, parseCatalog } from '../../src/billing/catalog.js';
+import { DEFAULT_CATALOG_PATH, loadCatalog, parseCatalog } from '../../src/catalog.js';
 
 const raw = () => JSON.parse(readFileSync(DEFAULT_CATALOG_PATH, 'utf8'));
 

@@ -2,7 +2,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_CATALOG_PATH } from '../../src/billing/catalog.js';
+import { DEFAULT_CATALOG_PATH } from '../../src/catalog.js';
 import { expect } from 'vitest';
 import { CLOCK_START, SUBSCRIBE, type LifecycleGateway } from '../lifecycle/harness.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenVerifier } from '../../src/auth/tokens.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, persistDevSecret } from '../../src/config.js';
 import { mountWebPages } from '../../src/http/web-pages.js';
 import { ensurePagesBuilt } from './browser.js';
 
@@ -15,7 +15,8 @@ const servers: Server[] = [];
 
 async function serve(env: Record<string, string>): Promise<string> {
   const app = express();
-  mountWebPages(app, loadConfig({ DATA_DIR: dir, ...env }));
+  // As the gateway's start does: a generated development secret is kept in DATA_DIR, so tokens verify below.
+  mountWebPages(app, persistDevSecret(loadConfig({ DATA_DIR: dir, ...env })));
   const server = app.listen(0, '127.0.0.1');
   servers.push(server);
   await new Promise((r) => server.once('listening', r));

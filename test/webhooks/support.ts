@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type Stripe from 'stripe';
-import { loadCatalog, meteredLookupKey, type Catalog } from '../../src/billing/catalog.js';
+import { loadCatalog, meteredLookupKey, type Catalog } from '../../src/catalog.js';
 import type { Orm } from '../../src/db/orm.js';
 import type { RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { syncCatalog } from '../../src/stripe/catalog-sync.js';

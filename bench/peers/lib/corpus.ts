@@ -27,7 +27,7 @@ export async function recordCorpus(opts: { customers: number; months: number; se
   const [{ startEmulator }, { syncCatalog }, { loadCatalog }, { seededRandom }] = await Promise.all([
     import('@billing-gateway/stripe-emulator'),
     loadDist<typeof import('../../../src/stripe/catalog-sync.js')>('stripe/catalog-sync'),
-    loadDist<typeof import('../../../src/billing/catalog.js')>('billing/catalog'),
+    loadDist<typeof import('../../../src/catalog.js')>('catalog'),
     import('@billing-gateway/stripe-emulator'),
   ]);
   const emu = await startEmulator({ port: 0 });

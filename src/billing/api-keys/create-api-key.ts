@@ -6,7 +6,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { Authentication } from '../../auth/guard.js';
 import { AppError } from '../../errors.js';
-import { queryRows } from '../metrics/sql.js';
+import { queryRows } from '../../db/sql.js';
 import { API_KEY_COLUMNS, keyOwnerOf, toApiKeyView, type ApiKeyRow, type ApiKeyView } from './key-rows.js';
 import { checkExpiry, checkIdempotencyKey, checkKeyName } from './rules.js';
 import { newKeyId, newSecret } from './secrets.js';

@@ -6,7 +6,7 @@
  */
 import type { Em } from '../../db/orm.js';
 import { accessStatesOf, type AccessStateValue } from '../access/access-state.js';
-import { apiLimitsOf, type ApiLimitsOf, type Catalog, type PlanInterval } from '../catalog.js';
+import { apiLimitsOf, type ApiLimitsOf, type Catalog, type PlanInterval } from '../../catalog.js';
 import { addIntervals } from '../usage/periods.js';
 import { customerNowOf } from '../clock/customer-clock.js';
 import { catalogIndex, loadUsageCustomers } from '../usage/metered-customers.js';

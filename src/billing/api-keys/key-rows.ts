@@ -5,7 +5,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { assertCustomerInScope, requireViewer, resolveCustomerScope, type Authentication } from '../../auth/guard.js';
 import { badUserInput, forbidden, notFound } from '../../errors.js';
-import { queryRows } from '../metrics/sql.js';
+import { queryRows } from '../../db/sql.js';
 
 export interface ApiKeyView {
   id: string;

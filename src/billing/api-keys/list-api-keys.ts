@@ -3,7 +3,7 @@
  * included), oldest first. Built for DataLoader: any number of customers in one statement.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import { queryRows } from '../metrics/sql.js';
+import { queryRows } from '../../db/sql.js';
 import { API_KEY_COLUMNS, toApiKeyView, type ApiKeyRow, type ApiKeyView } from './key-rows.js';
 
 export async function apiKeysOfCustomers(em: EntityManager, customerIds: readonly string[]): Promise<ApiKeyView[][]> {

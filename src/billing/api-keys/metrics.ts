@@ -1,6 +1,6 @@
 /** API key metrics on /metrics. */
 import { Counter } from 'prom-client';
-import { metricsRegistry } from '../../http/metrics.js';
+import { metricsRegistry } from '../../metrics.js';
 
 export const apiKeyMetrics = {
   verifications: new Counter({

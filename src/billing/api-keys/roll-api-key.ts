@@ -6,7 +6,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { Authentication } from '../../auth/guard.js';
 import { AppError, badUserInput } from '../../errors.js';
-import { queryRows } from '../metrics/sql.js';
+import { queryRows } from '../../db/sql.js';
 import type { ApiKeySecretView } from './create-api-key.js';
 import { API_KEY_COLUMNS, ownedKey, toApiKeyView, type ApiKeyRow } from './key-rows.js';
 import { checkIdempotencyKey } from './rules.js';

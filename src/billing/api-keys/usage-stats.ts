@@ -5,7 +5,7 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { Logger } from '../../log.js';
-import { queryRows } from '../metrics/sql.js';
+import { queryRows } from '../../db/sql.js';
 
 export const STATS_FLUSH_MS = 1_000;
 /** Keys per statement. */

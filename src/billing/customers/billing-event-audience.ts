@@ -9,7 +9,7 @@ import type { BillingEventTypeValue } from '../../db/entities/billing-event.js';
 import type { Em } from '../../db/orm.js';
 import { forbidden } from '../../errors.js';
 import type { BillingEventPayload } from '../../events/topics.js';
-import { queryRows } from '../metrics/sql.js';
+import { queryRows } from '../../db/sql.js';
 
 export interface BillingEventFilter {
   types?: readonly BillingEventTypeValue[] | null;

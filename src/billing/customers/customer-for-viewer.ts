@@ -5,7 +5,8 @@
  */
 import { assertCustomerInScope, resolveCustomerScope, type Authentication } from '../../auth/guard.js';
 import type { CustomerReadWants } from './customer-read.js';
-import type { CustomerRow, CustomerService } from './customer-service.js';
+import type { CustomerRow } from './customer-read.js';
+import type { CustomerService } from './customer-service.js';
 
 export async function customerForViewer(
   customers: Pick<CustomerService, 'find' | 'findWith'>,

@@ -14,7 +14,9 @@ import { jsonTuple, queryPrepared, selectColumns, selectJsonColumns, toPlainRows
 import type { CustomerRef } from '../../auth/guard.js';
 import type { InvoicePageKey, InvoicePageRows, InvoiceRow } from '../invoices/invoice-queries.js';
 import { encodeCursor } from './keyset-cursor.js';
-import type { CustomerRow } from './customer-service.js';
+
+/** A mirrored customer as reads see it: every column but `raw` (the stored Stripe object, which no read needs). */
+export type CustomerRow = Omit<Customer, 'raw'>;
 
 /** What to read with the customer. */
 export interface CustomerReadWants {

@@ -15,11 +15,10 @@ import {
   type CustomerReadKey,
   type CustomerReadLoaders,
   type CustomerReadWants,
+  type CustomerRow,
 } from './customer-read.js';
 import { afterPosition, decodeCursor, encodeCursor, pageSize } from './keyset-cursor.js';
 
-/** A mirrored customer as reads see it: every column but `raw` (the stored Stripe object, which no read needs). */
-export type CustomerRow = Omit<Customer, 'raw'>;
 const READ_OMIT = ['raw'] as const;
 
 export interface CustomerLoaders {

@@ -6,7 +6,7 @@
  * invoice id it sweeps every open case (the ticker: an invoice repaired by `sync --full` has no event).
  */
 import type { EntityManager } from '@mikro-orm/core';
-import { queryRows } from '../metrics/sql.js';
+import { queryRows } from '../../db/sql.js';
 import { dateOf } from './case-state.js';
 
 export interface ClosedCase {

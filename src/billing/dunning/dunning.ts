@@ -13,15 +13,15 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import { afterCommit } from '../../db/after-commit.js';
-import { billingEventId, type SignalDraft } from '../../events/derive.js';
+import { billingEventId, type SignalDraft } from '../signals/derive.js';
 import type { Logger } from '../../log.js';
-import type { AfterEventHook } from '../../stripe/webhooks/worker.js';
+import type { AfterEventHook } from '../../stripe/webhooks/after-event.js';
 import { closeSettledCases, type ClosedCase } from './close-settled.js';
 import { dunningMetrics } from './metrics.js';
 import { closedNotification, stepNotification, type DunningNotification, type DunningNotifier } from './notification.js';
 import { openOrAdvanceCase } from './open-or-advance.js';
 import { runDueSteps, type ExecutedStep } from './run-due-steps.js';
-import type { DunningSchedule } from './schedule.js';
+import type { DunningSchedule } from '../../dunning-schedule.js';
 
 export interface DunningDeps {
   schedule: DunningSchedule;

@@ -6,7 +6,7 @@ export * from './log-notifier.js';
 export * from './notification.js';
 export * from './open-or-advance.js';
 export * from './run-due-steps.js';
-export * from './schedule.js';
+export * from '../../dunning-schedule.js';
 export * from './ticker.js';
 export * from './webhook-notifier.js';
 export * from './notifiers.js';

@@ -1,6 +1,6 @@
 /** Dunning metrics on /metrics. */
 import { Counter } from 'prom-client';
-import { metricsRegistry } from '../../http/metrics.js';
+import { metricsRegistry } from '../../metrics.js';
 
 export const dunningMetrics = {
   cases: new Counter({

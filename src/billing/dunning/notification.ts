@@ -5,7 +5,7 @@
 import type { DunningAccessState } from './case-state.js';
 import type { ClosedCase } from './close-settled.js';
 import type { ExecutedStep } from './run-due-steps.js';
-import type { DunningAction } from './schedule.js';
+import type { DunningAction } from '../../dunning-schedule.js';
 
 export interface DunningNotification {
   id: string;

@@ -12,9 +12,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
-import { queryRows } from '../metrics/sql.js';
+import { queryRows } from '../../db/sql.js';
 import { dateOf } from './case-state.js';
-import { restrictionTimes, stepDueAt, type DunningSchedule } from './schedule.js';
+import { restrictionTimes, stepDueAt, type DunningSchedule } from '../../dunning-schedule.js';
 
 export interface PaymentFailure {
   invoiceId: string;

@@ -9,9 +9,9 @@
  * steps due at once (the clock jumped, the ticker was down) all run, in order: each is a fact.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import { queryRows } from '../metrics/sql.js';
+import { queryRows } from '../../db/sql.js';
 import { caseAccessState, dateOf, type DunningAccessState } from './case-state.js';
-import { dayOf, stepDueAt, type DunningSchedule, type DunningStep } from './schedule.js';
+import { dayOf, stepDueAt, type DunningSchedule, type DunningStep } from '../../dunning-schedule.js';
 
 export interface ExecutedStep {
   caseId: string;

@@ -7,39 +7,16 @@
  * The recount is one aggregate: subscriptions that count (ACTIVE and PAST_DUE, the MRR rules)
  * are grouped by everything their MRR depends on (currency, plan, discount, and the facts of their
  * items), so the database returns one row per distinct shape with a count, and the exact math
- * (src/billing/mrr) runs once per shape, not once per subscription. Totals are exact sums rounded
+ * (src/mrr) runs once per shape, not once per subscription. Totals are exact sums rounded
  * half-up once per currency, never sums of the rounded `mrr_amount` column.
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { countsTowardMrrSql } from '../../db/entities/mrr-total.js';
-import { mrrTotalsMatchRebuild, readMrrTotals, rebuildMrrTotals } from './mrr-totals.js';
-import { queryRows } from './sql.js';
-import { fraction, multiplyExact, roundHalfUp, subscriptionMrrExact, sumExact, type Fraction, type MrrItem } from '../mrr/index.js';
+import type { CurrencyMrr, MrrSnapshot, PlanMrr } from './mrr-snapshot.js';
+import { readMrrTotals } from './mrr-totals.js';
+import { queryRows } from '../../db/sql.js';
+import { fraction, multiplyExact, roundHalfUp, subscriptionMrrExact, sumExact, type Fraction, type MrrItem } from '../../mrr/index.js';
 
-
-export interface CurrencyMrr {
-  currency: string;
-  /** Minor units, rounded half-up once. */
-  amount: number;
-  /** Counting subscriptions in this currency. */
-  subscriptions: number;
-}
-
-export interface PlanMrr {
-  planId: string;
-  currency: string;
-  amount: number;
-  subscriptions: number;
-}
-
-export interface MrrSnapshot {
-  asOf: Date;
-  /** Largest amount first (ties: currency code). */
-  currencies: CurrencyMrr[];
-  activeSubscriptions: number;
-  /** Catalog plans with counting subscriptions, largest MRR first. Subscriptions without a catalog plan count only in the totals. */
-  byPlan: PlanMrr[];
-}
 
 interface ShapeRow {
   currency: string;
@@ -147,17 +124,4 @@ export async function fullRecountMrr(em: EntityManager): Promise<MrrSnapshot> {
 /** The MRR of one currency in a snapshot (0 when it has no counting subscription). */
 export function mrrOf(snapshot: MrrSnapshot, currency: string): number {
   return snapshot.currencies.find((c) => c.currency === currency.toLowerCase())?.amount ?? 0;
-}
-
-/**
- * Checks the incremental totals against what the rebuild would write from the stored MRR columns of
- * `subscriptions`, and rebuilds them when they differ (`sync --full` runs it after repairing rows).
- * Returns whether a rebuild was needed. It compares what a rebuild can repair: a stored column that is
- * itself wrong is the mirror's to fix (the full sync rewrites the rows first); `fullRecountMrr`, from
- * the items, checks those columns in tests and the bench.
- */
-export async function repairMrrTotals(em: EntityManager): Promise<boolean> {
-  if (await mrrTotalsMatchRebuild(em)) return false;
-  await rebuildMrrTotals(em);
-  return true;
 }

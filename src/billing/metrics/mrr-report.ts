@@ -7,8 +7,9 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { formatMoney } from '../../money.js';
 import type { AmountPayload, MrrReportPayload } from '../../events/topics.js';
-import type { MrrSnapshot } from './current-mrr.js';
-import { readMrrTotals, type CurrencyMovement, type MrrMovements } from './mrr-totals.js';
+import type { MrrSnapshot } from './mrr-snapshot.js';
+import { readMrrTotals } from './mrr-totals.js';
+import type { CurrencyMovement, MrrMovements } from './revenue.js';
 
 const amounts = (list: CurrencyMovement[]): AmountPayload[] => list.map((m) => ({ amount: m.amount, currency: m.currency }));
 

@@ -2,7 +2,7 @@
  * MRR from `mrr_totals`, the incrementally maintained totals (no scan of `subscriptions`).
  *
  * How they are kept: every subscription row stores its exact MRR as `mrr_numerator / mrr_denominator`
- * (src/billing/mrr/stored.ts, written by the mirror). Triggers on `subscriptions`
+ * (src/mrr/stored.ts, written by the mirror). Triggers on `subscriptions`
  * (src/db/entities/subscription.ts) insert signed delta rows into `mrr_totals` in the same transaction
  * as any write, so no write path can forget them: old contribution out, new one in, keyed by kind
  * ('active' while ACTIVE or PAST_DUE; 'new' / 'churned' per UTC month), currency, plan and denominator.
@@ -18,30 +18,15 @@
  * This month's new, churned and net new MRR come from the revenue history (./revenue.ts: the customers'
  * MRR movements, dated on their clocks), so they are the figures of the month's `revenue` point. The
  * 'new' / 'churned' rows of `mrr_totals` (per subscription: the month it started / stopped counting)
- * are still kept by the trigger and checked by the rebuild.
+ * are still kept by the trigger and checked by the rebuild (src/db/mrr-totals.ts, which the migration
+ * that seeds the totals copies by hand).
  */
 import type { EntityManager } from '@mikro-orm/core';
-import { mrrBucketsSql, type MrrTotalKind } from '../../db/entities/mrr-total.js';
-import { fraction, roundHalfUp, sumExact, type Fraction } from '../mrr/index.js';
-import type { CurrencyMrr, MrrSnapshot, PlanMrr } from './current-mrr.js';
-import { monthMovements } from './revenue.js';
-import { queryRows } from './sql.js';
-
-/** Exact amounts per currency, rounded once (currencies with any subscription, alphabetical). */
-export interface CurrencyMovement {
-  currency: string;
-  amount: number;
-  subscriptions: number;
-}
-
-export interface MrrMovements {
-  /** First day of the month (UTC) the figures are for. */
-  month: Date;
-  newThisMonth: CurrencyMovement[];
-  churnedThisMonth: CurrencyMovement[];
-  /** New minus churned, per currency present in either. */
-  netNewThisMonth: CurrencyMovement[];
-}
+import type { MrrTotalKind } from '../../db/entities/mrr-total.js';
+import { fraction, roundHalfUp, sumExact, type Fraction } from '../../mrr/index.js';
+import type { CurrencyMrr, MrrSnapshot, PlanMrr } from './mrr-snapshot.js';
+import { monthMovements, type MrrMovements } from './revenue.js';
+import { queryRows } from '../../db/sql.js';
 
 export interface MrrTotalsRead {
   snapshot: MrrSnapshot;
@@ -150,51 +135,3 @@ export async function compactMrrTotals(em: EntityManager): Promise<void> {
 
 /** Compaction is worth it once this many delta rows are read per snapshot. */
 export const COMPACT_AFTER_ROWS = 200;
-
-/** The totals as the stored columns of `subscriptions` give them: one row per key (kind, month, currency, plan, denominator). */
-export const MRR_TOTALS_FROM_SUBSCRIPTIONS_SQL = `select b.kind, b.month, lower(s.currency), coalesce(s.plan_id, ''), coalesce(s.mrr_denominator, 1), sum(coalesce(s.mrr_numerator, 0)), count(*)
-from subscriptions s
-cross join lateral ${mrrBucketsSql('s')}
-where b.applies
-group by 1, 2, 3, 4, 5`;
-
-/**
- * The rebuild's statement. Migration20261122014000_mrr seeds the totals with a hand copy of it
- * (migrations import no app code): keep the two identical.
- */
-export const REBUILD_MRR_TOTALS_SQL = `insert into mrr_totals (kind, month, currency, plan_id, denominator, numerator, subscriptions)
-${MRR_TOTALS_FROM_SUBSCRIPTIONS_SQL}`;
-
-/**
- * Whether the totals, every kind and month, sum to what the rebuild would write (keys whose deltas
- * cancel out are no rows, as after a compaction). Reads `subscriptions` in full: for repair, not per event.
- */
-export async function mrrTotalsMatchRebuild(em: EntityManager): Promise<boolean> {
-  const rows = await queryRows<{ n: string | number }>(
-    em,
-    `with kept as (
-       select kind, month, currency, plan_id, denominator, sum(numerator) as numerator, sum(subscriptions) as subscriptions
-       from mrr_totals group by 1, 2, 3, 4, 5
-       having sum(numerator) <> 0 or sum(subscriptions) <> 0),
-     rebuilt (kind, month, currency, plan_id, denominator, numerator, subscriptions) as (${MRR_TOTALS_FROM_SUBSCRIPTIONS_SQL})
-     select count(*) as n from ((select * from kept except all select * from rebuilt)
-                                union all (select * from rebuilt except all select * from kept)) differing`,
-  );
-  return Number(rows[0]?.n ?? 0) === 0;
-}
-
-/**
- * Rebuilds the totals from the `subscriptions` rows (repair: `sync --full`, or after loading rows with
- * triggers off, as the bench does). Locks `mrr_totals` against writers' deltas while it runs, so a
- * write either lands before (and is counted by the rebuild) or after (as a delta on top of it).
- * Run it inside a transaction (it opens one otherwise).
- */
-export async function rebuildMrrTotals(em: EntityManager): Promise<void> {
-  const run = async (tx: EntityManager) => {
-    await queryRows(tx, 'lock table mrr_totals in exclusive mode');
-    await queryRows(tx, 'delete from mrr_totals');
-    await queryRows(tx, REBUILD_MRR_TOTALS_SQL);
-  };
-  if (em.isInTransaction()) await run(em);
-  else await em.transactional(run);
-}

@@ -14,9 +14,8 @@ import type Stripe from 'stripe';
 import { ROLLUP_COLUMNS, rollupPeriodsSql, rollupValuesSql, type MrrMovementKind, type RevenueGrain } from '../../db/entities/revenue.js';
 import { idOf } from '../../stripe/mirror/common.js';
 import { badUserInput } from '../../errors.js';
-import { addExact, fraction, multiplyExact, roundHalfUp, ZERO, type Fraction } from '../mrr/index.js';
-import type { MrrMovements } from './mrr-totals.js';
-import { queryRows } from './sql.js';
+import { addExact, fraction, multiplyExact, roundHalfUp, ZERO, type Fraction } from '../../mrr/index.js';
+import { queryRows } from '../../db/sql.js';
 
 export type RevenueInterval = 'DAY' | 'WEEK' | 'MONTH';
 
@@ -223,6 +222,22 @@ export async function compactRevenueRollups(em: EntityManager): Promise<void> {
      having sum(movements) <> 0 or sum(customers) <> 0 or sum(new_num) <> 0 or sum(expansion_num) <> 0 or sum(contraction_num) <> 0
          or sum(churned_num) <> 0 or sum(reactivation_num) <> 0 or sum(kept_num) <> 0`,
   );
+}
+
+/** Exact amounts per currency, rounded once (currencies with any subscription, alphabetical). */
+export interface CurrencyMovement {
+  currency: string;
+  amount: number;
+  subscriptions: number;
+}
+
+export interface MrrMovements {
+  /** First day of the month (UTC) the figures are for. */
+  month: Date;
+  newThisMonth: CurrencyMovement[];
+  churnedThisMonth: CurrencyMovement[];
+  /** New minus churned, per currency present in either. */
+  netNewThisMonth: CurrencyMovement[];
 }
 
 /**

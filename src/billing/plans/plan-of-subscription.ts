@@ -5,7 +5,7 @@
  */
 import type Stripe from 'stripe';
 import type { Subscription } from '../../db/entities/subscription.js';
-import type { PlanInterval } from '../catalog.js';
+import type { PlanInterval } from '../../catalog.js';
 import type { PlanService, PlanView } from './plan-service.js';
 
 export async function planOfSubscription(plans: PlanService, row: Subscription, options: { mirroredPrice?: boolean } = {}): Promise<PlanView> {

@@ -5,7 +5,7 @@
  */
 import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/core';
-import { apiLimitsOf, type ApiLimitsOf, type Catalog, type CatalogPlan, type PlanInterval } from '../catalog.js';
+import { apiLimitsOf, type ApiLimitsOf, type Catalog, type CatalogPlan, type PlanInterval } from '../../catalog.js';
 import { Price } from '../../db/entities/catalog.js';
 import { placeholders, readPlainRows, type PlainReader } from '../../db/plain-rows.js';
 

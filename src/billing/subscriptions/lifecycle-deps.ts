@@ -4,7 +4,7 @@
  * customers are put on. Use cases know nothing of GraphQL.
  */
 import type Stripe from 'stripe';
-import type { Catalog } from '../catalog.js';
+import type { Catalog } from '../../catalog.js';
 import type { Config } from '../../config.js';
 import type { Em } from '../../db/orm.js';
 import { internalError } from '../../errors.js';

@@ -4,7 +4,7 @@
  * are read from the mirror (the catalog sync writes it); a plan not mirrored yet is looked up at Stripe.
  */
 import type Stripe from 'stripe';
-import { meteredLookupKey, type Catalog, type CatalogPlan } from '../catalog.js';
+import { meteredLookupKey, type Catalog, type CatalogPlan } from '../../catalog.js';
 import { Price } from '../../db/entities/catalog.js';
 import type { Em } from '../../db/orm.js';
 import { badUserInput, internalError } from '../../errors.js';

@@ -2,7 +2,7 @@
 import type Stripe from 'stripe';
 import type { CustomerScope } from '../../auth/guard.js';
 import type { Customer } from '../../db/entities/customer.js';
-import type { CatalogPlan } from '../catalog.js';
+import type { CatalogPlan } from '../../catalog.js';
 import { badUserInput, conflict } from '../../errors.js';
 import { withLease } from '../idempotency/lease.js';
 import { callStripe } from '../stripe-errors.js';

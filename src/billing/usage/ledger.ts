@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
-import { queryRows } from '../metrics/sql.js';
+import { queryRows } from '../../db/sql.js';
 
 /** A row to insert; `meter` is the Stripe event name (what the flusher sends). */
 export interface NewUsageRow {

@@ -5,8 +5,8 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { CustomerRef } from '../../auth/guard.js';
-import { queryRows } from '../metrics/sql.js';
-import type { Catalog, CatalogMeter, CatalogPlan } from '../catalog.js';
+import { queryRows } from '../../db/sql.js';
+import type { Catalog, CatalogMeter, CatalogPlan } from '../../catalog.js';
 import { previousPeriodStart } from './periods.js';
 import { MAX_FUTURE_MS } from './rules.js';
 

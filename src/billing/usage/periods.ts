@@ -3,7 +3,7 @@
  * draws them: half-open [start, end), anchored at `billing_cycle_anchor`, months clamped to the month's
  * last day. The current period is the mirrored one; the previous one is derived from the anchor.
  */
-import type { PlanInterval } from '../catalog.js';
+import type { PlanInterval } from '../../catalog.js';
 
 const DAY_MS = 86_400_000;
 

@@ -4,7 +4,7 @@
  */
 import { resolveCustomerScope, requireViewer, assertCustomerInScope, type Authentication, type CustomerScope } from '../../auth/guard.js';
 import { AppError, badUserInput, notFound } from '../../errors.js';
-import type { Catalog } from '../catalog.js';
+import type { Catalog } from '../../catalog.js';
 import type { NewUsageRow } from './ledger.js';
 import { catalogIndex, refKey, subscriptionsCarrying, usageWindow, type UsageCustomer } from './metered-customers.js';
 import type { UsageInput } from './rules.js';

@@ -11,7 +11,7 @@ import type { Authentication } from '../../auth/guard.js';
 import type { Em } from '../../db/orm.js';
 import { AppError } from '../../errors.js';
 import { customerNow } from '../clock/customer-clock.js';
-import type { Catalog } from '../catalog.js';
+import type { Catalog } from '../../catalog.js';
 import { findUsageRows, usagePairKey, type LedgerRow } from './ledger.js';
 import { queueUsageInsert } from './insert-queue.js';
 import { catalogIndex, forgetUsageCustomer, loadUsageCustomerCached, type UsageCustomer } from './metered-customers.js';

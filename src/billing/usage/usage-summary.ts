@@ -7,8 +7,8 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { Subscription } from '../../db/entities/subscription.js';
-import { queryRows } from '../metrics/sql.js';
-import type { Catalog, CatalogPlan } from '../catalog.js';
+import { queryRows } from '../../db/sql.js';
+import type { Catalog, CatalogPlan } from '../../catalog.js';
 import { catalogIndex, USAGE_BILLING_STATUSES, type PlanMeterOf } from './metered-customers.js';
 
 export interface UsageQuantityKey {

@@ -2,8 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type Stripe from 'stripe';
 import type { Config } from '../../config.js';
-import type { CliContext } from '../index.js';
-import { CliError, commandGroup, intOption, parseUrl, printJson, printLines } from '../shared.js';
+import { CliError, commandGroup, intOption, parseUrl, printJson, printLines, type CliContext } from '../shared.js';
 
 interface AdvanceOptions {
   days: number;

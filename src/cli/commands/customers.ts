@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import type { Customer } from '../../db/entities/customer.js';
 import type { Subscription } from '../../db/entities/subscription.js';
-import type { CliContext } from '../index.js';
-import { commandGroup, CliError, intOption, printJson, printLines } from '../shared.js';
+import { commandGroup, CliError, intOption, printJson, printLines, type CliContext } from '../shared.js';
 
 interface ListOptions {
   email?: string;

@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import type { CliContext } from '../index.js';
-import { CliError, parsePort, parseUrl, printJson, waitForShutdownSignal } from '../shared.js';
+import { parsePort, parseUrl, printJson, waitForShutdownSignal, type CliContext } from '../shared.js';
 
 interface EmulatorCommandOptions {
   port?: number;
@@ -18,13 +17,6 @@ function parseWebhookSecret(value: string): string {
   return value;
 }
 
-function defaultPort(): number {
-  const raw = process.env.STRIPE_EMULATOR_PORT?.trim();
-  if (!raw) return 12111;
-  if (!/^\d+$/.test(raw) || Number(raw) > 65535) throw new CliError(`STRIPE_EMULATOR_PORT: expected an integer 0-65535, got ${JSON.stringify(raw)}`);
-  return Number(raw);
-}
-
 export function registerEmulator(program: Command, ctx: CliContext): void {
   program
     .command('emulator')
@@ -37,9 +29,11 @@ export function registerEmulator(program: Command, ctx: CliContext): void {
     .option('--memory', 'keep state in memory only')
     .option('--json', 'print the listening address as JSON')
     .action(async (opts: EmulatorCommandOptions) => {
-      const port = opts.port ?? defaultPort();
-      const dataDir = opts.memory ? undefined : resolve(opts.dataDir ?? resolve(process.env.DATA_DIR?.trim() || '.data', 'emulator'));
-      const { startEmulator } = await import('@billing-gateway/stripe-emulator');
+      // STRIPE_EMULATOR_PORT and DATA_DIR as the gateway reads them (one parser: src/config.ts).
+      const [{ cliConfig }, { startEmulator }] = await Promise.all([import('../config.js'), import('@billing-gateway/stripe-emulator')]);
+      const config = cliConfig();
+      const port = opts.port ?? config.stripe.emulatorPort;
+      const dataDir = opts.memory ? undefined : resolve(opts.dataDir ?? resolve(config.dataDir, 'emulator'));
       const emulator = await startEmulator({
         port,
         host: opts.host,

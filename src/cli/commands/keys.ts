@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import type { ApiKeyView } from '../../billing/api-keys/key-rows.js';
-import type { CliContext } from '../index.js';
-import { commandGroup, printJson, printLines } from '../shared.js';
+import { commandGroup, printJson, printLines, type CliContext } from '../shared.js';
 
 interface CreateOptions {
   customer: string;

@@ -1,6 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import type { CliContext } from '../index.js';
-import { commandGroup, printJson, printLines } from '../shared.js';
+import { commandGroup, printJson, printLines, type CliContext } from '../shared.js';
 
 interface MrrOptions {
   json?: boolean;

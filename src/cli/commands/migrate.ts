@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { writeOut } from '../in-gateway.js';
-import type { CliContext } from '../index.js';
-import { printJson } from '../shared.js';
+import { printJson, type CliContext } from '../shared.js';
 
 interface MigrateOptions {
   status?: boolean;

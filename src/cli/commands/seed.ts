@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import type { CliContext } from '../index.js';
-import { CliError, intOption, parseUrl, printJson, printLines } from '../shared.js';
+import { CliError, intOption, parseUrl, printJson, printLines, type CliContext } from '../shared.js';
 
 interface SeedOptions {
   customers: number;

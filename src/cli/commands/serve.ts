@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import type { CliContext } from '../index.js';
-import { CliError, parseServePort, waitForShutdownSignal } from '../shared.js';
+import { CliError, parseServePort, waitForShutdownSignal, type CliContext } from '../shared.js';
 
 interface ServeOptions {
   port?: number;
@@ -13,9 +12,9 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .option('--port <n>', 'port to listen on (default: PORT or 4000)', parseServePort)
     .action(async (opts: ServeOptions) => {
       // The composition root, loaded lazily so other commands never pay for it.
-      const { start, startupFailureLine } = await import('../../main.js');
+      const { start, startupFailureLine } = await import('../../gateway.js');
       const env = opts.port === undefined ? process.env : { ...process.env, PORT: String(opts.port) };
-      const gateway = await start(env).catch((err: unknown) => {
+      const gateway = await start(env, { runCli: ctx.run }).catch((err: unknown) => {
         throw new CliError(startupFailureLine(err));
       });
       await waitForShutdownSignal();

@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { SyncReport } from '../../stripe/catalog-sync.js';
-import type { CliContext } from '../index.js';
-import { printJson, parseUrl } from '../shared.js';
+import { printJson, parseUrl, type CliContext } from '../shared.js';
 
 interface SetupOptions {
   catalog?: string;
@@ -33,7 +32,7 @@ export function registerSetup(program: Command, ctx: CliContext): void {
       // Loaded here, not at the top: `--help` and the other commands stay fast.
       const [{ cliConfig }, { loadCatalog }, { syncCatalog }, { createProgress }, { resolveStripeTarget }] = await Promise.all([
         import('../config.js'),
-        import('../../billing/catalog.js'),
+        import('../../catalog.js'),
         import('../../stripe/catalog-sync.js'),
         import('../progress.js'),
         import('../stripe-target.js'),

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import type { CliBilling } from '../gateway.js';
-import type { CliContext } from '../index.js';
-import { commandGroup, intOption, parseUrl, printJson, printLines } from '../shared.js';
+import { commandGroup, intOption, parseUrl, printJson, printLines, type CliContext } from '../shared.js';
 import { subscriptionJson, subscriptionLine } from './customers.js';
 
 interface CreateOptions {

@@ -1,21 +1,12 @@
 import type { Command } from 'commander';
 import { writeOut } from '../in-gateway.js';
-import type { Config } from '../../config.js';
 import type { FullSyncReport, MissedEventsReport } from '../../stripe/sync/index.js';
-import type { AfterEventHook } from '../../stripe/webhooks/worker.js';
-import type { CliContext } from '../index.js';
-import { printJson, parseUrl } from '../shared.js';
+import { printJson, parseUrl, type CliContext } from '../shared.js';
 
 interface SyncOptions {
   full?: boolean;
   json?: boolean;
   apiBase?: string;
-}
-
-/** The signals and dunning of each processed event (src/events/event-hooks.ts), for CLI processes that process events. */
-export async function signalsHook(config: Config): Promise<{ afterEvent: AfterEventHook; close(): Promise<void> }> {
-  const { createEventHooks } = await import('../../events/event-hooks.js');
-  return createEventHooks(config);
 }
 
 function printDrift(report: FullSyncReport): void {
@@ -49,24 +40,26 @@ export function registerSync(program: Command, ctx: CliContext): void {
     .option('--json', 'print the report as JSON')
     .option('--api-base <url>', 'Stripe API base, e.g. an emulator at http://127.0.0.1:12111 (default: STRIPE_API_BASE)', parseUrl)
     .action(async (opts: SyncOptions) => {
-      const [{ cliConfig }, { closeOrm }, { openCliDatabase }, { loadCatalog }, { createProgress }, { resolveStripeTarget }, sync] = await Promise.all([
+      const [{ cliConfig }, { closeOrm }, { openCliDatabase }, { loadCatalog }, { createProgress }, { resolveStripeTarget }, sync, { createEventHooks }] = await Promise.all([
         import('../config.js'),
         import('../../db/orm.js'),
         import('../gateway.js'),
-        import('../../billing/catalog.js'),
+        import('../../catalog.js'),
         import('../progress.js'),
         import('../stripe-target.js'),
         import('../../stripe/sync/index.js'),
+        import('../../workers.js'),
       ]);
       const config = cliConfig();
       const catalog = loadCatalog(config.billingCatalog);
       const orm = await openCliDatabase(config);
       const tty = !opts.json && !!process.stderr.isTTY;
       let target: Awaited<ReturnType<typeof resolveStripeTarget>> | undefined;
-      let signals: Awaited<ReturnType<typeof signalsHook>> | undefined;
+      let signals: ReturnType<typeof createEventHooks> | undefined;
       try {
         target = await resolveStripeTarget(config, opts.apiBase);
-        signals = await signalsHook(config);
+        // The signals and dunning of each processed event, as `serve` runs them.
+        signals = createEventHooks(config);
         const eventsBar = createProgress('Events  ', tty);
         let missed: MissedEventsReport;
         try {

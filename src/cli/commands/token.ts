@@ -1,7 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Role } from '../../auth/tokens.js';
-import type { CliContext } from '../index.js';
-import { parseDuration, printJson } from '../shared.js';
+import { parseDuration, printJson, type CliContext } from '../shared.js';
 
 interface TokenOptions {
   sub: string;
@@ -32,7 +31,7 @@ export function registerToken(program: Command, ctx: CliContext): void {
     .option('--json', 'print { token, sub, role, email, expiresAt } as JSON')
     .action(async (opts: TokenOptions) => {
       const [{ cliConfig }, { mintToken }] = await Promise.all([import('../config.js'), import('../../auth/tokens.js')]);
-      const config = cliConfig();
+      const config = cliConfig(process.env, { devSecret: true });
       // Signed as the gateway verifies: its secret, with AUTH_ISSUER/AUTH_AUDIENCE when set.
       const token = await mintToken(config.auth, {
         sub: opts.sub,

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import type { CliContext } from '../index.js';
-import { CliError, parsePort, parseUrl, printJson, waitForShutdownSignal } from '../shared.js';
-import { signalsHook } from './sync.js';
+import { CliError, parsePort, parseUrl, printJson, waitForShutdownSignal, type CliContext } from '../shared.js';
 
 interface WebhookOptions {
   port?: number;
@@ -24,15 +22,15 @@ export function registerWebhook(program: Command, ctx: CliContext): void {
         'with the gateway. The signing secret is STRIPE_WEBHOOK_SECRET, or in sandbox the one the gateway registered.',
     )
     .action(async (opts: WebhookOptions) => {
-      const [{ cliConfig }, { closeOrm }, { openCliDatabase }, { loadCatalog }, { resolveStripeTarget }, { checkStripe, storedWebhookSecret }, { startWebhookSidecar }] =
+      const [{ cliConfig }, { closeOrm }, { openCliDatabase }, { loadCatalog }, { resolveStripeTarget }, { checkStripe, storedWebhookSecret }, { createEventHooks, startWebhookSidecar }] =
         await Promise.all([
           import('../config.js'),
           import('../../db/orm.js'),
           import('../gateway.js'),
-          import('../../billing/catalog.js'),
+          import('../../catalog.js'),
           import('../stripe-target.js'),
           import('../../stripe/sandbox.js'),
-          import('../../stripe/webhooks/sidecar.js'),
+          import('../../workers.js'),
         ]);
       const config = cliConfig();
       const { assertProductionStripe } = await import('../../config.js');
@@ -49,8 +47,8 @@ export function registerWebhook(program: Command, ctx: CliContext): void {
         }
         const target = await resolveStripeTarget(config, opts.apiBase);
         cleanup.push(() => target.close());
-        const signals = await signalsHook(config);
-        cleanup.push(() => signals.close());
+        const hooks = createEventHooks(config);
+        cleanup.push(() => hooks.close());
         const catalog = loadCatalog(config.billingCatalog);
         const sidecar = await startWebhookSidecar({
           orm,
@@ -58,8 +56,8 @@ export function registerWebhook(program: Command, ctx: CliContext): void {
           webhookSecret: secret,
           catalog,
           // Background work shares the ledger with `serve` processes (SKIP LOCKED); USAGE_FLUSH_RATE_PER_SECOND=0 turns it off here.
-          usageFlush: { settings: config.usageFlush, catalog },
-          afterEvent: signals.afterEvent,
+          usageFlush: config.usageFlush,
+          afterEvent: hooks.afterEvent,
           checkStripe: async () => {
             const r = await checkStripe(target.stripe);
             if (!r.ok) throw new Error(r.error);

@@ -75,7 +75,7 @@ return null;`;
  * on; before its first point, the first point's value). Only the movements that differ are deleted and
  * inserted, so the rollup trigger sees just the change. Serialised per customer: two transactions
  * writing subscriptions of one customer would otherwise each recompute from a snapshot without the
- * other's write. Amounts go over one denominator per customer (MRR_DENOMINATOR, src/billing/mrr/stored.ts,
+ * other's write. Amounts go over one denominator per customer (MRR_DENOMINATOR, src/mrr/stored.ts,
  * widened by lcm for a value that has its own), so sums stay exact.
  */
 export const refreshCustomersSql = (customers: string) => `

@@ -17,7 +17,7 @@
  * which then climbs back to the configured one while sends succeed. The ledger absorbs any burst.
  */
 import type Stripe from 'stripe';
-import type { Catalog } from '../../billing/catalog.js';
+import type { Catalog } from '../../catalog.js';
 import type { Orm } from '../../db/orm.js';
 import { logger as rootLogger, type Logger } from '../../log.js';
 import { classifySendError, reasonOf, type FailureKind, type SendFailure } from './classify.js';

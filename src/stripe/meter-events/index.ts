@@ -1,9 +1,9 @@
 /**
  * Metered usage → Stripe Billing Meters. `createMeterEventFlusher` is the one place that composes the
- * flusher from the configuration; `serve` (src/main.ts) and the webhook sidecar use it.
+ * flusher from the configuration; `serve` and the webhook sidecar build it in src/workers.ts.
  */
 import type Stripe from 'stripe';
-import type { Catalog } from '../../billing/catalog.js';
+import type { Catalog } from '../../catalog.js';
 import type { Config } from '../../config.js';
 import type { Orm } from '../../db/orm.js';
 import { logger as rootLogger, type Logger } from '../../log.js';

@@ -5,9 +5,9 @@
  */
 import { Counter, Gauge } from 'prom-client';
 import type { Orm } from '../../db/orm.js';
-import { metricsRegistry } from '../../http/metrics.js';
+import { metricsRegistry } from '../../metrics.js';
 import type { FailureKind } from './classify.js';
-import { readUsageFlushStatus, type LedgerStats } from '../../billing/usage/flush-status.js';
+import { readUsageFlushStatus, type LedgerStats } from '../../db/usage-flush-status.js';
 
 export type { LedgerStats };
 

@@ -6,17 +6,18 @@
  * (the convergence rule, signals, dunning) reads these tables: they read the parent rows, which are
  * still written at once.
  */
-import type { EntityManager } from '@mikro-orm/core';
+import type { EntityData, EntityManager } from '@mikro-orm/core';
 import { InvoiceLine } from '../../db/entities/invoice.js';
 import { SubscriptionItem } from '../../db/entities/subscription.js';
-import type { invoiceLineRows } from './invoices.js';
-import type { subscriptionItemRows } from './subscriptions.js';
+
+// Typed by the entities rather than by the mirror's row builders, which import this module.
+type ChildRow<T> = EntityData<T> & { id: string };
 
 export class DeferredChildRows {
   /** Invoice id → its lines as last written. */
-  readonly invoiceLines = new Map<string, ReturnType<typeof invoiceLineRows>>();
+  readonly invoiceLines = new Map<string, ChildRow<InvoiceLine>[]>();
   /** Subscription id → its items as last written. */
-  readonly subscriptionItems = new Map<string, ReturnType<typeof subscriptionItemRows>>();
+  readonly subscriptionItems = new Map<string, ChildRow<SubscriptionItem>[]>();
 }
 
 const open = new WeakMap<object, DeferredChildRows>();

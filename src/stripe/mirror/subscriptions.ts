@@ -9,14 +9,14 @@
  */
 import { TransactionPropagation, type EntityManager } from '@mikro-orm/core';
 import type Stripe from 'stripe';
-import type { Catalog } from '../../billing/catalog.js';
-import { roundHalfUp, storedMrr, subscriptionMrrExact, type Fraction } from '../../billing/mrr/index.js';
+import type { Catalog } from '../../catalog.js';
+import { roundHalfUp, storedMrr, subscriptionMrrExact, type Fraction } from '../../mrr/index.js';
 import { Price } from '../../db/entities/catalog.js';
 import { Subscription, SubscriptionItem, type SubscriptionDiscount } from '../../db/entities/subscription.js';
 import { toStorableText } from '../../text/storable.js';
 import { at, atOrNull, idOf, metadataOf, MirrorInputError, plain, rawCopy, type MirrorWriteOptions } from './common.js';
 import { deferredChildRows } from './deferred-rows.js';
-import { queryRows } from '../../billing/metrics/sql.js';
+import { queryRows } from '../../db/sql.js';
 
 /** Expandable fields of a subscription stored as ids in `raw` (items and discounts stay whole). */
 const SUBSCRIPTION_COLLAPSED = ['customer', 'latest_invoice', 'test_clock', 'default_payment_method', 'default_source', 'pending_setup_intent', 'schedule', 'application', 'on_behalf_of'] as const;

@@ -7,7 +7,7 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type Stripe from 'stripe';
-import { queryRows } from '../../billing/metrics/sql.js';
+import { queryRows } from '../../db/sql.js';
 import { toStorableText } from '../../text/storable.js';
 
 export type TestClockPayload = Pick<Stripe.TestHelpers.TestClock, 'id' | 'frozen_time' | 'status'> & { name?: string | null };

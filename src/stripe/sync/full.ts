@@ -11,8 +11,8 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
-import { loadCatalog } from '../../billing/catalog.js';
-import { repairMrrTotals } from '../../billing/metrics/current-mrr.js';
+import { loadCatalog } from '../../catalog.js';
+import { repairMrrTotals } from '../../db/mrr-totals.js';
 import type { Orm } from '../../db/orm.js';
 import { logger as rootLogger, type Logger } from '../../log.js';
 import { isResourceMissing } from '../client.js';

@@ -10,15 +10,18 @@
  * drops those it already has.
  */
 import type { EntityManager } from '@mikro-orm/core';
+import { Counter } from 'prom-client';
 import type Stripe from 'stripe';
 import { SyncState } from '../../db/entities/sync-state.js';
 import type { Orm } from '../../db/orm.js';
 import { logger as rootLogger, type Logger } from '../../log.js';
+import { metricsRegistry } from '../../metrics.js';
 import { isResourceMissing } from '../client.js';
 import type { PlanCatalog } from '../mirror/index.js';
 import { storeEvents } from '../webhooks/inbox.js';
 import { webhookMetrics } from '../webhooks/metrics.js';
-import { reasonOf, WebhookWorker, type AfterEventHook, type ProcessOutcome, type WebhookWorkerOptions } from '../webhooks/worker.js';
+import type { AfterEventHook } from '../webhooks/after-event.js';
+import { reasonOf, WebhookWorker, type ProcessOutcome, type WebhookWorkerOptions } from '../webhooks/worker.js';
 
 export const EVENTS_CURSOR_KEY = 'sync.events_cursor';
 /** The last events sync's outcome (`EventsSyncRun`), for /readyz: a sync that keeps failing is stuck. */
@@ -87,15 +90,29 @@ export interface MissedEventsReport {
   cursorReset: boolean;
 }
 
-export async function readEventsCursor(em: EntityManager): Promise<EventsCursor | null> {
+export const eventsCursorUnreadable = new Counter({
+  name: 'stripe_events_cursor_unreadable_total',
+  help: 'Events-sync cursors found unreadable: the sync then starts over as on a first run.',
+  registers: [metricsRegistry],
+});
+
+/** The stored cursor; null when there is none, or when it is unreadable (logged and counted: the sync then starts over). */
+export async function readEventsCursor(em: EntityManager, log: Logger = rootLogger): Promise<EventsCursor | null> {
   const row = await em.findOne(SyncState, { key: EVENTS_CURSOR_KEY });
   if (!row) return null;
+  let v: Partial<EventsCursor> | null = null;
   try {
-    const v = JSON.parse(row.value) as Partial<EventsCursor>;
-    return typeof v.id === 'string' && typeof v.created === 'number' ? { id: v.id, created: v.created } : null;
+    v = JSON.parse(row.value) as Partial<EventsCursor> | null;
   } catch {
-    return null;
+    // reported below
   }
+  if (v && typeof v.id === 'string' && typeof v.created === 'number') return { id: v.id, created: v.created };
+  eventsCursorUnreadable.inc();
+  log.warn(
+    { module: 'sync', key: EVENTS_CURSOR_KEY, value: row.value.length > 80 ? `${row.value.slice(0, 80)}…` : row.value },
+    'the events sync cursor is unreadable: starting over as on a first run',
+  );
+  return null;
 }
 
 export async function writeEventsCursor(em: EntityManager, cursor: EventsCursor): Promise<void> {
@@ -161,7 +178,7 @@ export async function syncMissedEvents(opts: SyncMissedEventsOptions): Promise<M
 async function runSyncMissedEvents(opts: SyncMissedEventsOptions): Promise<MissedEventsReport> {
   const log = (opts.log ?? rootLogger).child({ module: 'sync' });
   const em = opts.orm.em.fork();
-  const cursorBefore = await readEventsCursor(em);
+  const cursorBefore = await readEventsCursor(em, log);
   const report: MissedEventsReport = {
     listed: 0,
     missed: 0,

@@ -1,9 +1,25 @@
 /**
+ * The seam between the event processors (the webhook worker, the events sync) and what runs after each
+ * event (billing signals, dunning): the hook's type, in a module of its own so that its implementers
+ * see it without importing the worker, and `chainAfterEvents`, several hooks as one.
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import type Stripe from 'stripe';
+
+/**
+ * Runs inside the event's transaction after the mirror write (e.g. billing signals); a throw fails the
+ * attempt. `batch` (optional): when the worker processes several events in one transaction it calls
+ * `begin(tx)` before the first `afterEvent` and `end(tx)` after the last, before the commit, so the
+ * hook can write what the events share in one statement.
+ */
+export type AfterEventHook = ((em: EntityManager, event: Stripe.Event) => Promise<void>) & {
+  batch?: { begin(em: EntityManager): void; end(em: EntityManager): Promise<void> };
+};
+
+/**
  * Several `afterEvent` hooks as one (signals, then dunning): each runs in order for every event, in the
  * same transaction; batch begin/end are passed to the hooks that have them.
  */
-import type { AfterEventHook } from './worker.js';
-
 export function chainAfterEvents(...hooks: (AfterEventHook | undefined)[]): AfterEventHook {
   const list = hooks.filter((h): h is AfterEventHook => h !== undefined);
   const chained: AfterEventHook = async (em, event) => {

@@ -11,7 +11,8 @@ import { RereadBudget, setRereadBudget, type RereadBudgetOptions } from '../sync
 import { inboxSaturated } from './inbox.js';
 import { webhookMetrics, type WebhookMetrics } from './metrics.js';
 import { mountStripeWebhook, type WebhookRouteOptions } from './route.js';
-import { WebhookWorker, type AfterEventHook, type WebhookWorkerOptions } from './worker.js';
+import type { AfterEventHook } from './after-event.js';
+import { WebhookWorker, type WebhookWorkerOptions } from './worker.js';
 
 export * from './inbox.js';
 export * from './metrics.js';

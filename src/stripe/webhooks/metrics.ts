@@ -4,7 +4,7 @@
  * (genuine Stripe) events get this far.
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { metricsRegistry } from '../../http/metrics.js';
+import { metricsRegistry } from '../../metrics.js';
 
 export const webhookMetrics = {
   received: new Counter({

@@ -13,25 +13,15 @@
  * Wake-ups: `notify()` (the webhook route calls it after each insert) starts the next claim at once;
  * a periodic poll picks up rows inserted by other processes and retries whose backoff has elapsed.
  */
-import type { EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
-import { loadCatalog } from '../../billing/catalog.js';
+import { loadCatalog } from '../../catalog.js';
 import type { Orm } from '../../db/orm.js';
 import { logger as rootLogger, type Logger } from '../../log.js';
 import type { PlanCatalog } from '../mirror/index.js';
 import { handleStripeEvent, handleStripeEvents, type HandleResult } from '../sync/handlers.js';
+import type { AfterEventHook } from './after-event.js';
 import { webhookMetrics, type WebhookMetrics } from './metrics.js';
-
-/**
- * Runs inside the event's transaction after the mirror write (e.g. billing signals); a throw fails the
- * attempt. `batch` (optional): when the worker processes several events in one transaction it calls
- * `begin(tx)` before the first `afterEvent` and `end(tx)` after the last, before the commit, so the
- * hook can write what the events share in one statement.
- */
-export type AfterEventHook = ((em: EntityManager, event: Stripe.Event) => Promise<void>) & {
-  batch?: { begin(em: EntityManager): void; end(em: EntityManager): Promise<void> };
-};
 
 export interface WebhookWorkerOptions {
   orm: Orm;

@@ -5,7 +5,7 @@ import type { Router } from '../http/router.js';
 import { newId } from '../ids.js';
 import type { Stored } from '../store.js';
 import { recordCharge } from './charges.js';
-import type { PaymentIntentRecord } from './payment-intents.js';
+import type { PaymentIntentRecord } from '../billing/records.js';
 import type { PaymentMethodRecord } from './payment-methods.js';
 
 /** A customer's cash balance per currency (Stripe shows it as `cash_balance.available`). */

@@ -1,7 +1,7 @@
 import type Stripe from 'stripe';
-import type { Emulator } from '../emulator.js';
 import { newId, newSecret } from '../ids.js';
-import type { Stored } from '../store.js';
+import type { Events } from '../events.js';
+import type { Store, Stored } from '../store.js';
 import { reorderWindow, seededRandom, shuffle, type ChaosSpec } from './chaos.js';
 import { DeliveryClient } from './http-post.js';
 import { signatureHeader } from './signature.js';
@@ -62,8 +62,15 @@ export type WebhookEndpointRecord = Stripe.WebhookEndpoint & Stored;
 export const FORWARD_ENDPOINT_ID = 'we_forward';
 const LOG_LIMIT = 10_000;
 
+/** What delivery needs of the emulator: its store, its events and its options (passed in, so this module does not import it). */
+export interface DeliveryHost {
+  readonly store: Store;
+  readonly events: Events;
+  readonly options: { webhookSecret?: string; forwardTo?: string; webhookRetry?: WebhookRetryOptions; chaos?: ChaosSpec; seed?: number };
+}
+
 /** The signing secret of a stored webhook endpoint (kept beside it: Stripe shows it only on create). */
-export function endpointSecret(emu: Emulator, endpointId: string): string | undefined {
+export function endpointSecret(emu: Pick<DeliveryHost, 'store'>, endpointId: string): string | undefined {
   return emu.store.get<{ id: string; secret: string }>('webhook_endpoint_secret', endpointId)?.secret;
 }
 
@@ -90,7 +97,7 @@ export class WebhookDelivery {
   private closed = false;
   private readonly retry: Required<WebhookRetryOptions>;
 
-  constructor(private readonly emu: Emulator) {
+  constructor(private readonly emu: DeliveryHost) {
     const o = emu.options;
     this.retry = {
       maxAttempts: o.webhookRetry?.maxAttempts ?? 6,

@@ -4,7 +4,7 @@
  * stored items hold only as ids are read through the request's price loader.
  */
 import type { Subscription } from '../../../db/entities/subscription.js';
-import { roundHalfUp } from '../../mrr/index.js';
+import { roundHalfUp } from '../../../mrr/index.js';
 import { customerMrr, subscriptionExactMrr, unexpandedItemPriceIds, type MrrPriceFacts } from './subscription-mrr.js';
 import type { SubscriptionQueries } from './subscription-queries.js';
 

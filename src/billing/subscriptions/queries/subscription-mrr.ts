@@ -1,13 +1,13 @@
 /**
  * MRR of mirrored subscriptions, exactly (the MRR rules of docs/mrr.md): each subscription's monthly amount is
- * a fraction (src/billing/mrr); a customer's MRR sums its ACTIVE and PAST_DUE subscriptions exactly
+ * a fraction (src/mrr); a customer's MRR sums its ACTIVE and PAST_DUE subscriptions exactly
  * and rounds half-up once. Amounts come from the subscription's own Stripe object (`raw`: items with
  * their prices) and the mirrored discount, like the mirror's `mrr_amount` column.
  */
 import type Stripe from 'stripe';
 import { MRR_COUNTING_STATUSES } from '../../../db/entities/mrr-total.js';
 import type { Subscription } from '../../../db/entities/subscription.js';
-import { roundHalfUp, subscriptionMrrExact, sumExact, type Fraction, type MrrItem } from '../../mrr/index.js';
+import { roundHalfUp, subscriptionMrrExact, sumExact, type Fraction, type MrrItem } from '../../../mrr/index.js';
 
 /** Statuses that count toward MRR (one definition, shared with the totals' trigger). */
 export const MRR_STATUSES: readonly string[] = MRR_COUNTING_STATUSES;

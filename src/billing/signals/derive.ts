@@ -7,9 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import type Stripe from 'stripe';
-import type { BillingEventTypeValue } from '../db/entities/billing-event.js';
-import { idOf } from '../stripe/mirror/common.js';
-import { invoiceSubscriptionId } from '../stripe/mirror/invoices.js';
+import type { BillingEventTypeValue } from '../../db/entities/billing-event.js';
+import { idOf } from '../../stripe/mirror/common.js';
+import { invoiceSubscriptionId } from '../../stripe/mirror/invoices.js';
 
 export interface SignalDraft {
   /** What makes this signal unique (its id is derived from it). */

@@ -15,22 +15,22 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { Counter } from 'prom-client';
 import type Stripe from 'stripe';
-import { mrrOf } from '../billing/metrics/current-mrr.js';
-import { COMPACT_AFTER_ROWS, compactMrrTotals, readMrrTotals } from '../billing/metrics/mrr-totals.js';
-import { movementKindOf } from '../billing/metrics/revenue.js';
-import { mrrReportOf } from '../billing/metrics/mrr-report.js';
-import { queryRows } from '../billing/metrics/sql.js';
-import type { Config } from '../config.js';
-import { afterCommit } from '../db/after-commit.js';
-import type { BillingEventTypeValue } from '../db/entities/billing-event.js';
-import { metricsRegistry } from '../http/metrics.js';
-import { logger as rootLogger, type Logger } from '../log.js';
-import { minorUnitDigits } from '../money.js';
-import type { AfterEventHook } from '../stripe/webhooks/worker.js';
-import type { SignalBus } from './bus.js';
+import { mrrOf } from '../metrics/current-mrr.js';
+import { COMPACT_AFTER_ROWS, compactMrrTotals, readMrrTotals } from '../metrics/mrr-totals.js';
+import { movementKindOf } from '../metrics/revenue.js';
+import { mrrReportOf } from '../metrics/mrr-report.js';
+import { queryRows } from '../../db/sql.js';
+import type { Config } from '../../config.js';
+import { afterCommit } from '../../db/after-commit.js';
+import type { BillingEventTypeValue } from '../../db/entities/billing-event.js';
+import { metricsRegistry } from '../../metrics.js';
+import { logger as rootLogger, type Logger } from '../../log.js';
+import { minorUnitDigits } from '../../money.js';
+import type { AfterEventHook } from '../../stripe/webhooks/after-event.js';
+import type { SignalBus } from '../../events/bus.js';
 import { billingEventId, currencyOf, deriveSignals, mayChangeMrr, type SignalDraft } from './derive.js';
 import { signalMessage } from './messages.js';
-import { TOPICS, type BillingEventPayload, type MilestonePayload, type MrrReportPayload } from './topics.js';
+import { TOPICS, type BillingEventPayload, type MilestonePayload, type MrrReportPayload } from '../../events/topics.js';
 
 export interface SignalsDeps {
   bus: SignalBus;

@@ -2,8 +2,8 @@
  * The one-line messages of signals, in the seed's style (`payment_received customer=cus_x amount=$100.00`).
  * The same text is the BillingEvent's `message` and the log line.
  */
-import type { BillingEventTypeValue } from '../db/entities/billing-event.js';
-import { formatMoney } from '../money.js';
+import type { BillingEventTypeValue } from '../../db/entities/billing-event.js';
+import { formatMoney } from '../../money.js';
 
 export interface MessageInput {
   type: BillingEventTypeValue;

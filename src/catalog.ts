@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { PROJECT_ROOT } from '../paths.js';
+import { PROJECT_ROOT } from './paths.js';
 
 /**
  * The declarative plan catalog. A plan's id is also the lookup_key of its Stripe price;

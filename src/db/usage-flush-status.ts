@@ -1,8 +1,9 @@
 /**
  * How far the meter-event flusher is behind: what `/metrics` shows as gauges and the admin
- * `usageFlush` query answers, read the same way (one statement on the unsent partial index).
+ * `usageFlush` query answers, read the same way (one statement on the unsent partial index). A read of
+ * the `usage_records` table alone, so the flusher (src/stripe/meter-events) and billing share it from here.
  */
-import type { Em } from '../../db/orm.js';
+import type { Em } from './orm.js';
 
 export interface LedgerStats {
   /** Rows waiting to be sent (not parked). */

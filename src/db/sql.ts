@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
-import type { Em } from '../../db/orm.js';
+import type { Em } from './orm.js';
 
 /** Runs SQL through `em`, inside its transaction when it has one (raw SQL does not join it by itself). */
 export async function queryRows<T>(em: EntityManager, sql: string, params: readonly unknown[] = []): Promise<T[]> {
