@@ -1,14 +1,12 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { getArgumentValues, isObjectType, type GraphQLResolveInfo } from 'graphql';
+import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Args, ArgsType, Ctx, Field, ID, Info, Int, Query, Resolver } from 'type-graphql';
 import { assertCustomerInScope, requireAdmin, resolveCustomerScope } from '../../auth/guard.js';
 import type { Customer as CustomerRow } from '../../db/entities/customer.js';
 import type { GraphQLContext } from '../context.js';
 import { Customer, CustomerConnection } from '../types/customer.js';
-import { fieldsNamed, invoicePageWantsLines } from '../selection.js';
-import type { CustomerReadWants } from '../../billing/customers/customer-read.js';
-import { invoicePageShape, type InvoiceStatusValue } from '../../billing/invoices/invoice-queries.js';
+import { customerReadWants } from '../loaders/customer-read-plan.js';
 
 export function toCustomerNode(row: Omit<CustomerRow, 'raw'>): Customer {
   return Object.assign(new Customer(), {
@@ -48,7 +46,7 @@ export class CustomerResolver {
     const scope = resolveCustomerScope(ctx.auth, id);
     // A customer token naming a cus_… id reads nothing more until the row proves it is its own.
     const customers = ctx.services.customers;
-    const row = assertCustomerInScope(scope, await (scope.ownOnly ? customers.find(scope.ref) : customers.findWith(scope.ref, wantedReads(info))));
+    const row = assertCustomerInScope(scope, await (scope.ownOnly ? customers.find(scope.ref) : customers.findWith(scope.ref, customerReadWants(info))));
     return row ? toCustomerNode(row) : null;
   }
 
@@ -62,32 +60,4 @@ export class CustomerResolver {
       totalCount: page.totalCount,
     };
   }
-}
-
-/**
- * What the selection under `customer` reads besides the customer: its subscriptions (`subscriptions`,
- * `mrr`), and the page
- * of its (first) `invoices` field, so one statement answers them all. An `invoices` whose arguments
- * are invalid is left to its field resolver, which reports them.
- */
-function wantedReads(info: GraphQLResolveInfo): CustomerReadWants {
-  const wants: CustomerReadWants = { subscriptions: false, invoices: null };
-  const type = info.schema.getType('Customer');
-  if (!isObjectType(type)) return wants;
-  for (const node of info.fieldNodes) {
-    // `mrr` reads the customer's subscriptions too.
-    if (fieldsNamed(node.selectionSet, info.fragments, 'subscriptions').length > 0 || fieldsNamed(node.selectionSet, info.fragments, 'mrr').length > 0) {
-      wants.subscriptions = true;
-    }
-    const [invoices] = fieldsNamed(node.selectionSet, info.fragments, 'invoices');
-    if (invoices && !wants.invoices) {
-      try {
-        const args = getArgumentValues(type.getFields().invoices!, invoices, info.variableValues) as { first?: number | null; after?: string | null; status?: InvoiceStatusValue | null };
-        wants.invoices = invoicePageShape({ ...args, withLines: invoicePageWantsLines({ fieldNodes: [invoices], fragments: info.fragments }) });
-      } catch {
-        // The field resolver reports bad arguments.
-      }
-    }
-  }
-  return wants;
 }

@@ -122,10 +122,16 @@ export class InvoiceConnection {
   loadTotalCount?: () => Promise<number>;
 }
 
+/**
+ * Money of a row's amount. A row read for one selection (src/graphql/loaders/customer-read-plan.ts)
+ * lacks the amounts the selection does not ask for: no Money is made of those, and none is read.
+ */
+const moneyOf = (amount: number | undefined, currency: string): Money => (amount === undefined ? (undefined as unknown as Money) : toMoney(amount, currency));
+
 export function toInvoiceLine(row: InvoiceLineRow): InvoiceLine {
   return Object.assign(new InvoiceLine(), {
     description: row.description ?? null,
-    amount: toMoney(row.amount, row.currency),
+    amount: moneyOf(row.amount, row.currency),
     quantity: row.quantity ?? null,
     periodStart: row.periodStart ?? null,
     periodEnd: row.periodEnd ?? null,
@@ -135,7 +141,7 @@ export function toInvoiceLine(row: InvoiceLineRow): InvoiceLine {
 
 /** The GraphQL node of an `invoices` mirror row. */
 export function toInvoice(row: Omit<InvoiceRow, 'raw'>): Invoice {
-  const m = (amount: number) => toMoney(amount, row.currency);
+  const m = (amount: number | undefined) => moneyOf(amount, row.currency);
   return Object.assign(new Invoice(), {
     id: row.id,
     number: row.number ?? null,
