@@ -9,7 +9,7 @@
  * this module does not know (a new one, or one whose resolver reads more of the row, such as
  * `Customer.mrr` or `Customer.usage`) makes the read take every column: unknown means all.
  */
-import { getArgumentValues, isObjectType, TypeInfo, visit, visitWithTypeInfo, type GraphQLResolveInfo, type OperationDefinitionNode } from 'graphql';
+import { getArgumentValues, isObjectType, TypeInfo, visit, visitWithTypeInfo, type FieldNode, type GraphQLResolveInfo, type OperationDefinitionNode } from 'graphql';
 import type { CustomerReadColumns, CustomerReadWants } from '../../billing/customers/customer-read.js';
 import { invoicePageShape, type InvoiceStatusValue } from '../../billing/invoices/invoice-queries.js';
 import type { Invoice, InvoiceLine } from '../../db/entities/invoice.js';
@@ -139,28 +139,47 @@ export function customerReadColumns(info: Pick<GraphQLResolveInfo, 'schema' | 'o
   return columns;
 }
 
-/**
- * What the selection under `customer` reads besides the customer: its subscriptions (`subscriptions`,
- * `mrr`), and the page of its (first) `invoices` field, so one statement answers them all. An
- * `invoices` whose arguments are invalid is left to its field resolver, which reports them.
- */
-export function customerReadWants(info: GraphQLResolveInfo): CustomerReadWants {
-  const wants: CustomerReadWants = { subscriptions: false, invoices: null, columns: customerReadColumns(info) };
-  const type = info.schema.getType('Customer');
-  if (!isObjectType(type)) return wants;
+/** Of the selection under `customer`: whether it reads the subscriptions, and its first `invoices` field. */
+interface CustomerSelection {
+  subscriptions: boolean;
+  invoices: { node: FieldNode; withLines: boolean } | null;
+}
+const selections = new WeakMap<FieldNode, CustomerSelection>();
+
+function customerSelection(info: GraphQLResolveInfo): CustomerSelection {
+  const key = info.fieldNodes[0]!;
+  let found = selections.get(key);
+  if (found) return found;
+  found = { subscriptions: false, invoices: null };
   for (const node of info.fieldNodes) {
     // `mrr` reads the customer's subscriptions too.
     if (fieldsNamed(node.selectionSet, info.fragments, 'subscriptions').length > 0 || fieldsNamed(node.selectionSet, info.fragments, 'mrr').length > 0) {
-      wants.subscriptions = true;
+      found.subscriptions = true;
     }
     const [invoices] = fieldsNamed(node.selectionSet, info.fragments, 'invoices');
-    if (invoices && !wants.invoices) {
-      try {
-        const args = getArgumentValues(type.getFields().invoices!, invoices, info.variableValues) as { first?: number | null; after?: string | null; status?: InvoiceStatusValue | null };
-        wants.invoices = invoicePageShape({ ...args, withLines: invoicePageWantsLines({ fieldNodes: [invoices], fragments: info.fragments }) });
-      } catch {
-        // The field resolver reports bad arguments.
-      }
+    if (invoices && !found.invoices) found.invoices = { node: invoices, withLines: invoicePageWantsLines({ fieldNodes: [invoices], fragments: info.fragments }) };
+  }
+  selections.set(key, found);
+  return found;
+}
+
+/**
+ * What the selection under `customer` reads besides the customer: its subscriptions (`subscriptions`,
+ * `mrr`), and the page of its (first) `invoices` field, so one statement answers them all. An
+ * `invoices` whose arguments are invalid is left to its field resolver, which reports them. The
+ * selection's shape is worked out once per parsed operation; the arguments, per request.
+ */
+export function customerReadWants(info: GraphQLResolveInfo): CustomerReadWants {
+  const type = info.schema.getType('Customer');
+  if (!isObjectType(type)) return { subscriptions: false, invoices: null };
+  const selection = customerSelection(info);
+  const wants: CustomerReadWants = { subscriptions: selection.subscriptions, invoices: null, columns: customerReadColumns(info) };
+  if (selection.invoices) {
+    try {
+      const args = getArgumentValues(type.getFields().invoices!, selection.invoices.node, info.variableValues) as { first?: number | null; after?: string | null; status?: InvoiceStatusValue | null };
+      wants.invoices = invoicePageShape({ ...args, withLines: selection.invoices.withLines });
+    } catch {
+      // The field resolver reports bad arguments.
     }
   }
   return wants;
