@@ -70,7 +70,18 @@ export interface ColumnChoice {
 /** Which columns: all but these properties, or `{ only }` these. */
 export type Columns<T> = readonly (keyof T & string)[] | { only: readonly (keyof T & string)[] };
 
+/** Shapes by entity and the caller's own column list or choice object (most pass constants): no key to build. */
+const shapesByChoice = new WeakMap<object, WeakMap<object, Shape>>();
+
 function shapeOf(em: Pick<EntityManager, 'getMetadata'>, entity: EntityClass<object>, omit: readonly string[] | ColumnChoice = []): Shape {
+  let byChoice = shapesByChoice.get(entity);
+  if (!byChoice) shapesByChoice.set(entity, (byChoice = new WeakMap()));
+  let shape = byChoice.get(omit);
+  if (!shape) byChoice.set(omit, (shape = keyedShape(em, entity, omit)));
+  return shape;
+}
+
+function keyedShape(em: Pick<EntityManager, 'getMetadata'>, entity: EntityClass<object>, omit: readonly string[] | ColumnChoice): Shape {
   const choice: ColumnChoice = Array.isArray(omit) ? { omit: omit as readonly string[] } : (omit as ColumnChoice);
   let byChoice = shapesByEntity.get(entity);
   if (!byChoice) shapesByEntity.set(entity, (byChoice = new Map()));

@@ -58,7 +58,14 @@ export interface CustomerRead {
 }
 
 const pageShape = (p: CustomerReadWants['invoices']) => p && [p.status, p.first, p.after ? encodeCursor(p.after) : null, p.withLines === true];
-const columnsKey = (c: CustomerReadColumns | undefined) => (c ? [c.subscriptions, c.subscriptionItems, c.invoices, c.lines] : null);
+/** One key per columns object (the GraphQL layer hands the same object for every request of an operation). */
+const columnsKeys = new WeakMap<CustomerReadColumns, string>();
+const columnsKey = (c: CustomerReadColumns | undefined) => {
+  if (!c) return null;
+  let key = columnsKeys.get(c);
+  if (key === undefined) columnsKeys.set(c, (key = JSON.stringify([c.subscriptions, c.subscriptionItems, c.invoices, c.lines])));
+  return key;
+};
 const shapeKey = (k: CustomerReadKey) => JSON.stringify([k.by, k.subscriptions, pageShape(k.invoices), columnsKey(k.columns)]);
 export const customerReadCacheKey = (k: CustomerReadKey): string => JSON.stringify([k.by, k.value, k.subscriptions, pageShape(k.invoices), columnsKey(k.columns)]);
 

@@ -7,22 +7,26 @@
  * Rows written here follow the convergence rule of `convergence.ts`: each object is written under its
  * lock, and keeps its `last_event_at` (the copy read now is at least as new as any event already
  * applied), so a later event still applies or re-reads as usual.
+ *
+ * The three lists are read side by side, 100 objects a page (Stripe's maximum), and each page is
+ * locked, compared and written in one transaction while the next pages are listed: the run costs a
+ * few list calls and a few statements per page, not a Stripe call and a transaction per object.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import { Customer } from '../../db/entities/customer.js';
-import { Invoice, InvoiceLine } from '../../db/entities/invoice.js';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
 import { loadCatalog } from '../../billing/catalog.js';
 import { repairMrrTotals } from '../../billing/metrics/current-mrr.js';
+import { Customer } from '../../db/entities/customer.js';
+import { Invoice, InvoiceLine } from '../../db/entities/invoice.js';
 import type { Orm } from '../../db/orm.js';
 import { logger as rootLogger, type Logger } from '../../log.js';
 import { isResourceMissing } from '../client.js';
 import {
   customerRow,
   deleteInvoice,
-  idOf,
   fetchAllLines,
+  idOf,
   invoiceLineRows,
   invoiceRow,
   loadPriceFacts,
