@@ -23,9 +23,9 @@ interface Column {
 /** The entity's columns (all, or all but `omit`) and their row mapper, by entity and omit list. */
 interface Shape {
   columns: Column[];
-  map: (row: Record<string, unknown>, parseDate: (value: string) => unknown) => Record<string, unknown>;
-  /** The same from a tuple (`jsonTuple`'s array, columns in order); compiled on first use. */
-  mapTuple?: (row: readonly unknown[], parseDate: (value: string) => unknown) => Record<string, unknown>;
+  map: (row: Record<string, unknown>, parseDate: (value: string) => unknown, fixed?: Record<string, unknown>) => Record<string, unknown>;
+  /** The same from a tuple (`jsonTuple`'s array, columns in order), by the fixed properties it adds; compiled on first use. */
+  mapTuple?: Map<string, (row: readonly unknown[], parseDate: (value: string) => unknown, fixed?: Record<string, unknown>) => Record<string, unknown>>;
 }
 
 /**
@@ -43,28 +43,55 @@ const shapesByEntity = new WeakMap<object, Map<string, Shape>>();
  * constant property names keep V8's property caches monomorphic. Names come from the ORM's metadata
  * and are quoted with JSON.stringify.
  */
-function compileMapper(columns: readonly Column[], byPosition = false): Shape['map'] {
+function compileMapper(columns: readonly Column[], byPosition = false, fixed: readonly string[] = []): Shape['map'] {
   const fields = columns.map((c, i) => {
     const read = byPosition ? `row[${i}]` : `row[${JSON.stringify(c.column)}]`;
     // Drivers hand timestamps over as strings (MikroORM's type parsers); the entity holds Dates.
     const value = c.date ? `date(${read}, parseDate)` : read;
     return `${JSON.stringify(c.prop)}: ${value}`;
   });
+  // Properties every row of a read shares (e.g. the parent's id), given by the caller, not selected.
+  for (const prop of fixed) fields.push(`${JSON.stringify(prop)}: fixed[${JSON.stringify(prop)}]`);
   const body = `return { ${fields.join(', ')} };`;
   const date = (v: unknown, parseDate: (value: string) => unknown) => (v !== null && v !== undefined && !(v instanceof Date) ? parseDate(v as string) : v);
-  const make = new Function('date', `return function mapRow(row, parseDate) { ${body} };`) as (d: typeof date) => Shape['map'];
+  const make = new Function('date', `return function mapRow(row, parseDate, fixed) { ${body} };`) as (d: typeof date) => Shape['map'];
   return make(date);
 }
 
-function shapeOf(em: Pick<EntityManager, 'getMetadata'>, entity: EntityClass<object>, omit: readonly string[] = []): Shape {
-  let byOmit = shapesByEntity.get(entity);
-  if (!byOmit) shapesByEntity.set(entity, (byOmit = new Map()));
-  const key = omit.join(',');
-  let shape = byOmit.get(key);
+/**
+ * The columns of `entity` a read selects: all but `omit`, or (`only`) just those properties, in the
+ * entity's order. Compiled once per entity and choice.
+ */
+export interface ColumnChoice {
+  omit?: readonly string[];
+  only?: readonly string[];
+}
+
+/** Which columns: all but these properties, or `{ only }` these. */
+export type Columns<T> = readonly (keyof T & string)[] | { only: readonly (keyof T & string)[] };
+
+/** Shapes by entity and the caller's own column list or choice object (most pass constants): no key to build. */
+const shapesByChoice = new WeakMap<object, WeakMap<object, Shape>>();
+
+function shapeOf(em: Pick<EntityManager, 'getMetadata'>, entity: EntityClass<object>, omit: readonly string[] | ColumnChoice = []): Shape {
+  let byChoice = shapesByChoice.get(entity);
+  if (!byChoice) shapesByChoice.set(entity, (byChoice = new WeakMap()));
+  let shape = byChoice.get(omit);
+  if (!shape) byChoice.set(omit, (shape = keyedShape(em, entity, omit)));
+  return shape;
+}
+
+function keyedShape(em: Pick<EntityManager, 'getMetadata'>, entity: EntityClass<object>, omit: readonly string[] | ColumnChoice): Shape {
+  const choice: ColumnChoice = Array.isArray(omit) ? { omit: omit as readonly string[] } : (omit as ColumnChoice);
+  let byChoice = shapesByEntity.get(entity);
+  if (!byChoice) shapesByEntity.set(entity, (byChoice = new Map()));
+  const key = choice.only ? `only:${choice.only.join(',')}` : (choice.omit ?? []).join(',');
+  let shape = byChoice.get(key);
   if (!shape) {
     const meta = em.getMetadata().get(entity);
+    const keep = choice.only ? (name: string) => choice.only!.includes(name) : (name: string) => !(choice.omit ?? []).includes(name);
     const columns = meta.props
-      .filter((p) => p.persist !== false && p.fieldNames?.length === 1 && !omit.includes(p.name))
+      .filter((p) => p.persist !== false && p.fieldNames?.length === 1 && keep(p.name))
       .map((p) => ({
         prop: p.name,
         column: p.fieldNames[0]!,
@@ -72,7 +99,7 @@ function shapeOf(em: Pick<EntityManager, 'getMetadata'>, entity: EntityClass<obj
         exactNumber: /^(numeric|decimal|bigint|int8)\b/i.test(p.columnTypes?.[0] ?? ''),
       }));
     shape = { columns, map: compileMapper(columns) };
-    byOmit.set(key, shape);
+    byChoice.set(key, shape);
   }
   return shape;
 }
@@ -92,7 +119,7 @@ export function selectColumns<T extends object>(em: Pick<EntityManager, 'getMeta
  * `selectColumns` for rows that travel inside `json_agg`: numeric and bigint columns as text, so
  * they map to the same values as the driver's rows (`toPlainRows` on the parsed JSON objects).
  */
-export function selectJsonColumns<T extends object>(em: Pick<EntityManager, 'getMetadata'>, entity: EntityClass<T>, omit: readonly (keyof T & string)[], alias: string): string {
+export function selectJsonColumns<T extends object>(em: Pick<EntityManager, 'getMetadata'>, entity: EntityClass<T>, omit: Columns<T>, alias: string): string {
   return shapeOf(em, entity, omit)
     .columns.map((c) => (c.exactNumber ? `${alias}.${c.column}::text as ${c.column}` : `${alias}.${c.column}`))
     .join(', ');
@@ -103,26 +130,39 @@ export function selectJsonColumns<T extends object>(em: Pick<EntityManager, 'get
  * `json_agg` as tuples, not objects, so the column names are not repeated in every row's text (they
  * were most of a customer read's bytes and of PostgreSQL's JSON work). Map them with `tuplesToPlainRows`.
  */
-export function jsonTuple<T extends object>(em: Pick<EntityManager, 'getMetadata'>, entity: EntityClass<T>, omit: readonly (keyof T & string)[], alias: string, extra: readonly string[] = []): string {
-  return `json_build_array(${[...shapeOf(em, entity, omit).columns.map((c) => `${alias}.${c.column}`), ...extra].join(', ')})`;
+export function jsonTuple<T extends object>(em: Pick<EntityManager, 'getMetadata'>, entity: EntityClass<T>, omit: Columns<T>, alias: string, extra: readonly string[] = []): string {
+  // numeric/bigint as text, as `selectJsonColumns` selects them (a no-op on its columns).
+  return `json_build_array(${[...shapeOf(em, entity, omit).columns.map((c) => `${alias}.${c.column}${c.exactNumber ? '::text' : ''}`), ...extra].join(', ')})`;
 }
 
-/** Maps `jsonTuple` arrays to plain rows (extra trailing values are ignored: read them by position). */
+/**
+ * Maps `jsonTuple` arrays to plain rows (extra trailing values are ignored: read them by position).
+ * With `{ only }`, the rows have just those properties (the others are undefined, whatever `T` says):
+ * only for readers that were told which properties they may read.
+ */
 export function tuplesToPlainRows<T extends object, K extends keyof T & string = never>(
   em: Pick<EntityManager, 'getMetadata' | 'getPlatform'>,
   entity: EntityClass<T>,
   tuples: readonly (readonly unknown[])[],
-  omit: readonly K[] = [],
+  omit: readonly K[] | { only: readonly (keyof T & string)[] } = [],
+  /** Properties every row gets as given here rather than from a column (e.g. the parent's id of a nested read). */
+  fixed?: Partial<T>,
 ): Omit<T, K>[] {
   const shape = shapeOf(em, entity, omit);
-  const map = (shape.mapTuple ??= compileMapper(shape.columns, true) as unknown as NonNullable<Shape['mapTuple']>);
+  const fixedProps = fixed ? Object.keys(fixed) : [];
+  const mapKey = fixedProps.join(',');
+  const mappers = (shape.mapTuple ??= new Map());
+  let map = mappers.get(mapKey);
+  if (!map) mappers.set(mapKey, (map = compileMapper(shape.columns, true, fixedProps) as unknown as NonNullable<ReturnType<typeof mappers.get>>));
   const platform = em.getPlatform();
   const parseDate = (value: string) => platform.parseDate(value);
-  return tuples.map((t) => map(t, parseDate) as Omit<T, K>);
+  const out = new Array<Omit<T, K>>(tuples.length);
+  for (let i = 0; i < tuples.length; i++) out[i] = map(tuples[i]!, parseDate, fixed as Record<string, unknown> | undefined) as Omit<T, K>;
+  return out;
 }
 
 /** How many columns `jsonTuple` puts before its extras. */
-export const tupleWidth = <T extends object>(em: Pick<EntityManager, 'getMetadata'>, entity: EntityClass<T>, omit: readonly (keyof T & string)[]): number =>
+export const tupleWidth = <T extends object>(em: Pick<EntityManager, 'getMetadata'>, entity: EntityClass<T>, omit: Columns<T>): number =>
   shapeOf(em, entity, omit).columns.length;
 
 /**

@@ -137,13 +137,13 @@ class LazyServices implements GatewayServices {
     return (this.#plans ??= new PlanService(this.deps.catalog, this.loaders));
   }
   get customers(): CustomerService {
-    return (this.#customers ??= new CustomerService(this.em, this.loaders));
+    return (this.#customers ??= new CustomerService(() => this.em, this.loaders));
   }
   get subscriptionQueries(): SubscriptionQueries {
-    return (this.#subscriptionQueries ??= new SubscriptionQueries(this.em, this.loaders));
+    return (this.#subscriptionQueries ??= new SubscriptionQueries(() => this.em, this.loaders));
   }
   get invoiceQueries(): InvoiceQueries {
-    return (this.#invoiceQueries ??= new InvoiceQueries(this.em, this.loaders));
+    return (this.#invoiceQueries ??= new InvoiceQueries(() => this.em, this.loaders));
   }
   get mrr(): MrrReportService {
     return (this.#mrr ??= new MrrReportService(this.em));

@@ -72,12 +72,37 @@ function fieldOf(parent: GraphQLNamedType | undefined, name: string): GraphQLFie
   return parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[name] : undefined;
 }
 
+/**
+ * Measures of operations that read no variable (none of their page sizes is one), per schema and
+ * parsed operation: Apollo reuses the parsed document of a repeated query, so those are measured once.
+ */
+const constantMeasures = new WeakMap<GraphQLSchema, WeakMap<OperationDefinitionNode, OperationMeasure>>();
+
 /** Depth, estimated cost and Stripe calls of one operation of a (valid) document. */
 export function measureOperation(
   schema: GraphQLSchema,
   document: DocumentNode,
   operation: OperationDefinitionNode,
   variables: Record<string, unknown> = {},
+): OperationMeasure {
+  let known = constantMeasures.get(schema);
+  const cached = known?.get(operation);
+  if (cached) return cached;
+  let readsVariables = false;
+  const measured = measureOnce(schema, document, operation, variables, () => (readsVariables = true));
+  if (!readsVariables) {
+    if (!known) constantMeasures.set(schema, (known = new WeakMap()));
+    known.set(operation, measured);
+  }
+  return measured;
+}
+
+function measureOnce(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+  onVariable: () => void,
 ): OperationMeasure {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
@@ -94,8 +119,9 @@ export function measureOperation(
     let value: unknown = declared?.defaultValue;
     if (arg) {
       if (arg.value.kind === Kind.VARIABLE) {
-        const v = arg.value.name.value;
-        value = v in variables ? variables[v] : varDefaults.has(v) ? varDefaults.get(v) : value;
+        onVariable();
+        const name = arg.value.name.value;
+        value = name in variables ? variables[name] : varDefaults.has(name) ? varDefaults.get(name) : value;
       } else {
         value = valueFromASTUntyped(arg.value);
       }

@@ -31,8 +31,19 @@ function literalPath(node: ValueNode, path: string): string | null {
   }
 }
 
+/** `unstorableLiteral` per parsed document (Apollo reuses the parsed document of a repeated query). */
+const literalsChecked = new WeakMap<DocumentNode, string | null>();
+
 /** The first unstorable string literal in the document's arguments or variable defaults, by its path. */
 function unstorableLiteral(document: DocumentNode): string | null {
+  let found = literalsChecked.get(document);
+  if (found !== undefined) return found;
+  found = findUnstorableLiteral(document);
+  literalsChecked.set(document, found);
+  return found;
+}
+
+function findUnstorableLiteral(document: DocumentNode): string | null {
   let found: string | null = null;
   visit(document, {
     Argument(node) {

@@ -93,6 +93,8 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
 
   const app = express();
   app.disable('x-powered-by');
+  // No ETag on JSON answers (GraphQL POSTs are never revalidated): hashing each body was measurable per read.
+  app.set('etag', false);
   app.set('trust proxy', config.trustProxy > 0 ? config.trustProxy : false);
   // API key verification (the hot path) is answered before express; everything else goes to the app.
   const verifyFast = keyVerificationFastPath({ verifier: keys.verifier, tokens: verifier, bodyLimitBytes: config.bodyLimitBytes, log });

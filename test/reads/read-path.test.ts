@@ -45,6 +45,9 @@ beforeAll(async () => {
       });
     }
   }
+  // A subscription to a price outside the catalog: its plan comes from the price in its items.
+  customer(em, 'cus_np', 'user_np', at(60));
+  subscription(em, { id: 'sub_np', customerId: 'cus_np', status: 'active', planId: null, price: { id: 'price_custom', lookupKey: 'custom_lk', unitAmount: 700, interval: 'month' }, quantity: 1, createdAt: at(60) });
   // An id that needs quoting when inlined (the transaction path).
   customer(em, 'cus_q"\\', 'user_q', at(50));
   invoice(em, { id: 'in_q', customerId: 'cus_q"\\', total: 1, createdAt: at(2000), lines: [{ description: 'q', amount: 1 }] });
@@ -77,12 +80,58 @@ describe('the customer read', () => {
     // No ranking of the customer's whole history: its newest first + 1 invoices only.
     expect(sql).not.toMatch(/row_number|over \(/i);
     expect(sql).toMatch(/limit \$\d/);
-    // Stored Stripe objects stay in the database: nothing selects `*` or `raw`, but the subscription
-    // items (MRR reads them).
+    // Stored Stripe objects stay in the database: nothing selects `*` or `raw`; `plan { id }` reads
+    // the subscription items only of a subscription without a catalog plan.
     expect(sql).not.toMatch(/\*/);
     expect(sql).not.toMatch(/\b[cipl]\.raw\b/);
     expect(sql.match(/raw->/g)).toEqual(['raw->']);
-    expect(sql).toMatch(/jsonb_build_object\('items', s\.raw->'items'\) as raw/);
+    expect(sql).toMatch(/case when s\.plan_id is null then jsonb_build_object\('items', s\.raw->'items'\) end/);
+    // Only the columns the selection reads (and the keys and amounts every node is built from).
+    const selected = (alias: string) => [...new Set([...sql.matchAll(new RegExp(`\\b${alias}\\.([a-z_]+)`, 'g'))].map((m) => m[1]))].sort();
+    expect(selected('s')).toEqual(['created_at', 'customer_id', 'id', 'plan_id', 'price_id', 'raw'].sort());
+    expect(selected('i')).toEqual(['created_at', 'currency', 'customer_id', 'id', 'total'].sort());
+    expect(selected('l')).toEqual(['amount', 'currency', 'description', 'invoice_id', 'position'].sort());
+    // A subscription without a catalog plan still gets its plan from its items.
+    expect((await read('cus_np', 10)).customer.subscriptions).toEqual([{ plan: { id: 'custom_lk' } }]);
+  });
+
+  it('reads the columns any field of the operation needs, and every column for fields that read whole rows', async () => {
+    const q = /* GraphQL */ `
+      query ($id: ID) {
+        customer(id: $id) {
+          subscriptions { ...S }
+          invoices(first: 2) { edges { node { ... on Invoice { periodStart hostedInvoiceUrl lines { periodEnd proration } } } } }
+        }
+      }
+      fragment S on BillingSubscription { currentPeriodEnd cancelAt plan { id name } }
+    `;
+    const counted = await countStatements(gw.orm, () => gw.gql(q, { id: 'cus_5' }, admin));
+    expect(counted.result.body.errors).toBeUndefined();
+    const c = counted.result.body.data!.customer;
+    expect(c.subscriptions).toEqual([{ currentPeriodEnd: new Date(at(5).getTime() + 30 * 86_400_000).toISOString(), cancelAt: null, plan: { id: 'basic_monthly', name: expect.any(String) } }]);
+    expect(c.invoices.edges).toHaveLength(2);
+    const [sql] = counted.statements as [string];
+    expect(sql).toMatch(/\bs\.current_period_end\b/);
+    expect(sql).toMatch(/\bs\.current_period_start\b/);
+    expect(sql).toMatch(/\bs\.cancel_at\b/);
+    expect(sql).not.toMatch(/\bs\.trial_end\b/);
+    // A plan field beyond its id may come from the price in the items: read them for every row.
+    expect(sql).toMatch(/, jsonb_build_object\('items', s\.raw->'items'\)\)/);
+    expect(sql).toMatch(/\bi\.period_start\b/);
+    expect(sql).toMatch(/\bi\.hosted_invoice_url\b/);
+    expect(sql).not.toMatch(/\bi\.invoice_pdf\b/);
+    expect(sql).toMatch(/\bl\.period_end\b/);
+    expect(sql).toMatch(/\bl\.proration\b/);
+    expect(sql).not.toMatch(/\bl\.description\b/);
+
+    // `mrr` reads the whole subscription rows: every column (but `raw`, of which the items).
+    const mrr = await countStatements(gw.orm, () => gw.gql(`{ customer(id: "cus_5") { mrr { amount } subscriptions { id } } }`, {}, admin));
+    expect(mrr.result.body.errors).toBeUndefined();
+    expect(mrr.result.body.data!.customer.mrr.amount).toBe(PRICES.basic.unitAmount);
+    const [wide] = mrr.statements as [string];
+    expect(wide).toMatch(/\bs\.mrr_numerator\b/);
+    expect(wide).toMatch(/\bs\.discount\b/);
+    expect(wide).toMatch(/, jsonb_build_object\('items', s\.raw->'items'\)\)/);
   });
 
   it('reads a customer token\'s own customer in one statement too, and other page shapes right', async () => {

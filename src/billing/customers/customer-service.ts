@@ -59,10 +59,19 @@ export interface ListCustomersInput {
 }
 
 export class CustomerService {
+  readonly #em: () => EntityManager;
+
   constructor(
-    private readonly em: EntityManager,
+    /** The request's EntityManager, or how to get it: forked only when a method needs it (the loaders need none). */
+    em: EntityManager | (() => EntityManager),
     private readonly loaders: CustomerLoaders & Partial<Pick<CustomerReadLoaders, 'subscriptionsByCustomerId' | 'invoicePageRows'>>,
-  ) {}
+  ) {
+    this.#em = typeof em === 'function' ? em : () => em;
+  }
+
+  private get em(): EntityManager {
+    return this.#em();
+  }
 
   find(ref: CustomerRef): Promise<CustomerRow | null> {
     return ref.kind === 'stripeId' ? this.loaders.customerById.load(ref.id) : this.loaders.customerByExternalId.load(ref.externalId);

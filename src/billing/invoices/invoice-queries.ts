@@ -182,10 +182,19 @@ function toPage(rows: InvoiceRow[], first: number): InvoicePage {
 }
 
 export class InvoiceQueries {
+  readonly #em: () => EntityManager;
+
   constructor(
-    private readonly em: EntityManager,
+    /** The request's EntityManager, or how to get it: forked only when a method needs it (the loaders need none). */
+    em: EntityManager | (() => EntityManager),
     private readonly loaders: InvoiceLoaderSet,
-  ) {}
+  ) {
+    this.#em = typeof em === 'function' ? em : () => em;
+  }
+
+  private get em(): EntityManager {
+    return this.#em();
+  }
 
   byId(id: string): Promise<InvoiceRow | null> {
     return this.loaders.invoiceById.load(id);

@@ -32,6 +32,21 @@ function printMissed(report: MissedEventsReport): void {
   for (const p of report.parked) writeOut(`  parked ${p.id} ${p.type}: ${p.reason}\n`);
 }
 
+/** Two events reports of one run as one (the cursor from the first's start to the last's end). */
+function addMissed(a: MissedEventsReport, b: MissedEventsReport): MissedEventsReport {
+  return {
+    listed: a.listed + b.listed,
+    missed: a.missed + b.missed,
+    ignored: a.ignored + b.ignored,
+    processed: a.processed + b.processed,
+    failed: a.failed + b.failed,
+    parked: [...a.parked, ...b.parked],
+    cursorBefore: a.cursorBefore,
+    cursorAfter: b.cursorAfter,
+    cursorReset: a.cursorReset || b.cursorReset,
+  };
+}
+
 export function registerSync(program: Command, ctx: CliContext): void {
   program
     .command('sync')
@@ -40,7 +55,7 @@ export function registerSync(program: Command, ctx: CliContext): void {
     .option('--json', 'print the report as JSON')
     .option('--api-base <url>', 'Stripe API base, e.g. an emulator at http://127.0.0.1:12111 (default: STRIPE_API_BASE)', parseUrl)
     .action(async (opts: SyncOptions) => {
-      const [{ cliConfig }, { closeOrm }, { openCliDatabase }, { loadCatalog }, { createProgress }, { resolveStripeTarget }, sync, { createEventHooks }] = await Promise.all([
+      const [{ cliConfig }, { closeOrm }, { openCliDatabase }, { loadCatalog }, { createProgress }, { resolveStripeTarget }, sync, { fullSyncEventsStart }, { createEventHooks }] = await Promise.all([
         import('../config.js'),
         import('../../db/orm.js'),
         import('../gateway.js'),
@@ -48,6 +63,7 @@ export function registerSync(program: Command, ctx: CliContext): void {
         import('../progress.js'),
         import('../stripe-target.js'),
         import('../../stripe/sync/index.js'),
+        import('../../stripe/sync/backfill.js'),
         import('../../workers.js'),
       ]);
       const config = cliConfig();
@@ -60,28 +76,14 @@ export function registerSync(program: Command, ctx: CliContext): void {
         target = await resolveStripeTarget(config, opts.apiBase);
         // The signals and dunning of each processed event, as `serve` runs them.
         signals = createEventHooks(config);
-        const eventsBar = createProgress('Events  ', tty);
-        let missed: MissedEventsReport;
-        try {
-          missed = await sync.syncMissedEvents({
-            orm,
-            stripe: target.stripe,
-            catalog,
-            afterEvent: signals.afterEvent,
-            onProgress: (p) => eventsBar.update(p.done, Math.max(p.total, 1), p.phase),
-          });
-        } finally {
-          eventsBar.stop();
-        }
-        let full: FullSyncReport | undefined;
-        if (opts.full) {
+        const runFull = async () => {
           const bar = createProgress('Objects ', tty);
           const totals = { customers: 0, subscriptions: 0, invoices: 0 };
           const done = { customers: 0, subscriptions: 0, invoices: 0 };
           try {
-            full = await sync.syncFull({
+            return await sync.syncFull({
               orm,
-              stripe: target.stripe,
+              stripe: target!.stripe,
               catalog,
               onProgress: (p) => {
                 totals[p.table] = p.total;
@@ -92,6 +94,38 @@ export function registerSync(program: Command, ctx: CliContext): void {
             });
           } finally {
             bar.stop();
+          }
+        };
+        const eventsBar = createProgress('Events  ', tty);
+        const catchUp = () =>
+          sync.syncMissedEvents({
+            orm,
+            stripe: target!.stripe,
+            catalog,
+            afterEvent: signals!.afterEvent,
+            onProgress: (p) => eventsBar.update(p.done, Math.max(p.total, 1), p.phase),
+          });
+        let missed: MissedEventsReport;
+        let full: FullSyncReport | undefined;
+        if (opts.full) {
+          // Events before the listing add nothing the lists do not show, except their signals: they
+          // are caught up from a cursor that still exists; with none (a new mirror) or one older than
+          // Stripe's event retention, the lists are the truth and only the events after their start
+          // are processed (what changed while listing).
+          const listingStart = await fullSyncEventsStart(orm, target.stripe);
+          try {
+            const before = listingStart.replay ? await catchUp() : null;
+            full = await runFull();
+            const after = await catchUp();
+            missed = before ? addMissed(before, after) : after;
+          } finally {
+            eventsBar.stop();
+          }
+        } else {
+          try {
+            missed = await catchUp();
+          } finally {
+            eventsBar.stop();
           }
         }
         if (opts.json) printJson({ events: missed, ...(full ? { full } : {}) });

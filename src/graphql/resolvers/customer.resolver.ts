@@ -1,16 +1,14 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { getArgumentValues, isObjectType, type GraphQLResolveInfo } from 'graphql';
+import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Args, ArgsType, Authorized, Ctx, Field, ID, Info, Int, Query, Resolver } from 'type-graphql';
 import type { Customer as CustomerRow } from '../../db/entities/customer.js';
 import type { GraphQLContext } from '../context.js';
 import { Customer, CustomerConnection } from '../types/customer.js';
 import { toConnectionValue } from '../types/connection.js';
 import { customersPage } from '../../billing/pages/list-pages.js';
-import { fieldsNamed, invoicePageWantsLines } from '../selection.js';
-import type { CustomerReadWants } from '../../billing/customers/customer-read.js';
 import { customerForViewer } from '../../billing/customers/customer-for-viewer.js';
-import { invoicePageShape, type InvoiceStatusValue } from '../../billing/invoices/invoice-queries.js';
+import { customerReadWants } from '../loaders/customer-read-plan.js';
 
 export function toCustomerNode(row: Omit<CustomerRow, 'raw'>): Customer {
   return Object.assign(new Customer(), {
@@ -54,7 +52,7 @@ export class CustomerResolver {
     @Ctx() ctx: GraphQLContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<Customer | null> {
-    const row = await customerForViewer(ctx.services.customers, ctx.auth, id, wantedReads(info));
+    const row = await customerForViewer(ctx.services.customers, ctx.auth, id, customerReadWants(info));
     return row ? toCustomerNode(row) : null;
   }
 
@@ -63,32 +61,4 @@ export class CustomerResolver {
   async customers(@Args() { email, ...page }: CustomersArgs, @Ctx() ctx: GraphQLContext): Promise<CustomerConnection> {
     return toConnectionValue(await customersPage(ctx.em, { email }, page), toCustomerNode);
   }
-}
-
-/**
- * What the selection under `customer` reads besides the customer: its subscriptions (`subscriptions`,
- * `mrr`), and the page
- * of its (first) `invoices` field, so one statement answers them all. An `invoices` whose arguments
- * are invalid is left to its field resolver, which reports them.
- */
-function wantedReads(info: GraphQLResolveInfo): CustomerReadWants {
-  const wants: CustomerReadWants = { subscriptions: false, invoices: null };
-  const type = info.schema.getType('Customer');
-  if (!isObjectType(type)) return wants;
-  for (const node of info.fieldNodes) {
-    // `mrr` reads the customer's subscriptions too.
-    if (fieldsNamed(node.selectionSet, info.fragments, 'subscriptions').length > 0 || fieldsNamed(node.selectionSet, info.fragments, 'mrr').length > 0) {
-      wants.subscriptions = true;
-    }
-    const [invoices] = fieldsNamed(node.selectionSet, info.fragments, 'invoices');
-    if (invoices && !wants.invoices) {
-      try {
-        const args = getArgumentValues(type.getFields().invoices!, invoices, info.variableValues) as { first?: number | null; after?: string | null; status?: InvoiceStatusValue | null };
-        wants.invoices = invoicePageShape({ ...args, withLines: invoicePageWantsLines({ fieldNodes: [invoices], fragments: info.fragments }) });
-      } catch {
-        // The field resolver reports bad arguments.
-      }
-    }
-  }
-  return wants;
 }

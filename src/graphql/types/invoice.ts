@@ -129,12 +129,18 @@ export class InvoiceConnection {
   loadTotalCount?: () => Promise<number>;
 }
 
+/**
+ * Money of a row's amount. A row read for one selection (src/graphql/loaders/customer-read-plan.ts)
+ * lacks the amounts the selection does not ask for: no Money is made of those, and none is read.
+ */
+const moneyOf = (amount: number | undefined, currency: string): Money => (amount === undefined ? (undefined as unknown as Money) : toMoney(amount, currency));
+
 export function toInvoiceLine(row: InvoiceLineView): InvoiceLine {
   return Object.assign(new InvoiceLine(), {
     id: row.id,
     invoiceId: row.invoiceId,
     description: row.description ?? null,
-    amount: toMoney(row.amount, row.currency),
+    amount: moneyOf(row.amount, row.currency),
     quantity: row.quantity ?? null,
     periodStart: row.periodStart ?? null,
     periodEnd: row.periodEnd ?? null,
@@ -144,7 +150,7 @@ export function toInvoiceLine(row: InvoiceLineView): InvoiceLine {
 
 /** The GraphQL node of an invoice (a mirror row, or a preview mapped the same way). */
 export function toInvoice(row: InvoiceView): Invoice {
-  const m = (amount: number) => toMoney(amount, row.currency);
+  const m = (amount: number | undefined) => moneyOf(amount, row.currency);
   return Object.assign(new Invoice(), {
     id: row.id,
     number: row.number ?? null,

@@ -11,6 +11,7 @@ import type { Orm } from '../../db/orm.js';
 import { logger as rootLogger, type Logger } from '../../log.js';
 import type { PlanCatalog } from '../mirror/index.js';
 import { syncFull, type FullSyncReport } from './full.js';
+import { isResourceMissing } from '../client.js';
 import { readEventsCursor, writeEventsCursor } from './missed-events.js';
 
 /** Set once a new mirror was backfilled (an account with no events yet leaves no cursor to tell by). */
@@ -28,4 +29,27 @@ export async function backfillNewMirror(opts: { orm: Orm; stripe: Stripe; catalo
   await em.upsert(SyncState, { key: BACKFILLED_KEY, value: new Date().toISOString(), updatedAt: new Date() });
   log.info({ checked: report.checked, written: report.repaired }, 'mirror backfilled from Stripe');
   return report;
+}
+
+/**
+ * Before a full sync lists Stripe's objects: replay (catch up the events since the events cursor
+ * first, for their signals) when the cursor is an event Stripe still holds; otherwise (a mirror never
+ * synced, or a cursor older than Stripe's 30-day event retention) the lists are the truth, so the
+ * cursor is moved to the newest event now, the listing's start: the events sync after the listing
+ * then processes only what changed while it ran, and no history is replayed as live signals.
+ */
+export async function fullSyncEventsStart(orm: Orm, stripe: Stripe): Promise<{ replay: boolean }> {
+  const em = orm.em.fork();
+  const cursor = await readEventsCursor(em);
+  if (cursor) {
+    try {
+      await stripe.events.retrieve(cursor.id);
+      return { replay: true };
+    } catch (err) {
+      if (!isResourceMissing(err)) throw err;
+    }
+  }
+  const newest = (await stripe.events.list({ limit: 1 })).data[0];
+  if (newest) await writeEventsCursor(em, { id: newest.id, created: newest.created });
+  return { replay: false };
 }

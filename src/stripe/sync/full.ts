@@ -7,12 +7,18 @@
  * Rows written here follow the convergence rule of `convergence.ts`: each object is written under its
  * lock, and keeps its `last_event_at` (the copy read now is at least as new as any event already
  * applied), so a later event still applies or re-reads as usual.
+ *
+ * The three lists are read side by side, 100 objects a page (Stripe's maximum), and each page is
+ * locked, compared and written in one transaction while the next pages are listed: the run costs a
+ * few list calls and a few statements per page, not a Stripe call and a transaction per object.
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
 import { loadCatalog } from '../../catalog.js';
 import { repairMrrTotals } from '../../db/mrr-totals.js';
+import { Customer } from '../../db/entities/customer.js';
+import { Invoice, InvoiceLine } from '../../db/entities/invoice.js';
 import type { Orm } from '../../db/orm.js';
 import { logger as rootLogger, type Logger } from '../../log.js';
 import { isResourceMissing } from '../client.js';
@@ -20,6 +26,8 @@ import {
   customerRow,
   deleteInvoice,
   fetchAllLines,
+  idOf,
+  invoiceLineRows,
   invoiceRow,
   loadPriceFacts,
   mirrorObject,
@@ -32,7 +40,7 @@ import {
 import { toStorableText } from '../../text/storable.js';
 import { webhookMetrics } from '../webhooks/metrics.js';
 import { reasonOf } from '../webhooks/worker.js';
-import { lockObject, MIRROR_TABLES, rowStamp, type MirrorKind } from './convergence.js';
+import { lockObject, lockObjects, MIRROR_TABLES, rowStamp, type MirrorKind } from './convergence.js';
 import { backfillMrrPoints, type MrrBackfillReport } from './revenue-backfill.js';
 
 export type DriftTable = 'customers' | 'subscriptions' | 'invoices';
@@ -97,11 +105,8 @@ export function diffRow(expected: Record<string, unknown>, stored: Record<string
   return Object.keys(expected).filter((k) => !IGNORED.has(k) && norm(expected[k]) !== norm(stored[k]));
 }
 
-/** The stored row with its columns as the mapper names them (camelCase), via the ORM's metadata. */
-async function storedRow(em: EntityManager, kind: MirrorKind, id: string): Promise<Record<string, unknown> | null> {
-  const rows = await (em as SqlEntityManager).execute<Record<string, unknown>[]>(`select * from "${MIRROR_TABLES[kind]}" where "id" = ?`, [id]);
-  const row = rows[0];
-  if (!row) return null;
+/** A stored row with its columns as the mapper names them (camelCase), dates as Dates. */
+function camelRow(row: Record<string, unknown>): Record<string, unknown> {
   const camel: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(row)) camel[k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase())] = v;
   // timestamptz may come back as strings (driver parsers differ): compare instants.
@@ -109,6 +114,13 @@ async function storedRow(em: EntityManager, kind: MirrorKind, id: string): Promi
     if (typeof v === 'string' && /(At|Start|End|Date|Attempt)$/.test(k) && !Number.isNaN(Date.parse(v))) camel[k] = new Date(v);
   }
   return camel;
+}
+
+/** The stored row with its columns as the mapper names them (camelCase). */
+async function storedRow(em: EntityManager, kind: MirrorKind, id: string): Promise<Record<string, unknown> | null> {
+  const rows = await (em as SqlEntityManager).execute<Record<string, unknown>[]>(`select * from "${MIRROR_TABLES[kind]}" where "id" = ?`, [id]);
+  const row = rows[0];
+  return row ? camelRow(row) : null;
 }
 
 type Expected = { kind: MirrorKind; id: string; obj: Stripe.Customer | Stripe.DeletedCustomer | Stripe.Subscription | Stripe.Invoice; data: Record<string, unknown> | null };
@@ -137,10 +149,147 @@ async function reconcileOne(
   });
 }
 
-async function listAll<T>(iter: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of iter) out.push(x);
-  return out;
+/** Objects per page of Stripe's lists (its maximum). */
+const PAGE = 100;
+/** Pages of one list reconciled at the same time. */
+const PAGES_IN_FLIGHT = 3;
+
+/**
+ * Every page of one Stripe list, each handed to `onPage` as it comes; the next page is requested
+ * while the current one is processed (a cursor list cannot be fetched out of order).
+ */
+async function forEachPage<T extends { id: string }>(
+  list: (params: { limit: number; starting_after?: string }) => Promise<Stripe.ApiList<T>>,
+  onPage: (objects: T[]) => Promise<void>,
+): Promise<void> {
+  let next: Promise<Stripe.ApiList<T>> | null = list({ limit: PAGE });
+  while (next) {
+    const page: Stripe.ApiList<T> = await next;
+    const last = page.data.at(-1);
+    next = page.has_more && last ? list({ limit: PAGE, starting_after: last.id }) : null;
+    try {
+      await onPage(page.data);
+    } catch (err) {
+      // Not left unobserved when this page fails.
+      await next?.catch(() => undefined);
+      throw err;
+    }
+  }
+}
+
+/** One listed object, ready to compare: its row data (null: not comparable, written anyway) and the object to write. */
+interface Listed {
+  id: string;
+  data: Record<string, unknown> | null;
+  obj: Stripe.Customer | Stripe.Subscription | Stripe.Invoice;
+}
+
+/** The stored rows of `ids` (as `storedRow`), by id. */
+async function storedRows(em: EntityManager, kind: MirrorKind, ids: string[]): Promise<Map<string, Record<string, unknown>>> {
+  const rows = await (em as SqlEntityManager).execute<Record<string, unknown>[]>(`select * from "${MIRROR_TABLES[kind]}" where "id" = any(array[?]::text[])`, [ids]);
+  return new Map(rows.map((row) => [row.id as string, camelRow(row)]));
+}
+
+/**
+ * Listed (so not deleted) customers as `upsertCustomer` writes them, in one statement: each claims
+ * its `external_id` only when no other row holds it (nor an earlier customer of the page), as its
+ * claiming upsert does one by one. A writer claiming the same id meanwhile makes the statement fail
+ * on the unique index, and the page is then done customer by customer.
+ */
+async function writeCustomers(em: EntityManager, customers: { customer: Stripe.Customer; stamp: Date | undefined }[]): Promise<void> {
+  if (customers.length === 0) return;
+  const now = new Date();
+  const rows = customers.map(({ customer, stamp }) => customerRow(customer, stamp ? { lastEventAt: stamp } : {}, now));
+  const wanted = [...new Set(rows.map((r) => r.externalId).filter((x): x is string => x !== null))];
+  const holders = new Map<string, string>();
+  if (wanted.length > 0) {
+    const held = await (em as SqlEntityManager).execute<{ id: string; external_id: string }[]>(
+      `select "id", "external_id" from "customers" where "external_id" = any(array[?]::text[])`,
+      [wanted],
+    );
+    for (const h of held) holders.set(h.external_id, h.id);
+  }
+  for (const row of rows) {
+    if (row.externalId === null) continue;
+    const holder = holders.get(row.externalId);
+    if (holder !== undefined && holder !== row.id) row.externalId = null;
+    else holders.set(row.externalId, row.id);
+  }
+  await em.upsertMany(Customer, rows);
+}
+
+/**
+ * Invoices with their lines as `upsertInvoice` writes them (the row, its lines in Stripe's order,
+ * lines no longer on it deleted, each row keeping its stamp), a page in three statements instead of
+ * three per invoice. Their lines are complete (fetched before, when Stripe truncated them).
+ */
+async function writeInvoices(em: EntityManager, invoices: { invoice: Stripe.Invoice; stamp: Date | undefined }[]): Promise<void> {
+  if (invoices.length === 0) return;
+  const now = new Date();
+  const rows = invoices.map(({ invoice, stamp }) => invoiceRow(invoice, stamp ? { lastEventAt: stamp } : {}, now));
+  const lines = invoices.flatMap(({ invoice }) => invoiceLineRows(invoice.id, invoice.lines.data));
+  await em.upsertMany(Invoice, rows);
+  if (lines.length > 0) await em.upsertMany(InvoiceLine, lines);
+  await (em as SqlEntityManager).execute(
+    `delete from "invoice_lines" where "invoice_id" = any(array[?]::text[]) and not ("id" = any(array[?]::text[]))`,
+    [rows.map((r) => r.id), lines.length > 0 ? lines.map((l) => l.id) : ['']],
+    'run',
+  );
+}
+
+/**
+ * One page of a list in one transaction: the page's objects locked together (sorted, as
+ * `lockObjects` does, so it cannot deadlock with the webhook worker), their rows read in one
+ * statement, and the rows that differ written, each keeping its stamp. When the page cannot be
+ * done as one (a row the database refuses), each object is done on its own, so one bad object is
+ * skipped with its reason and the others are written.
+ */
+async function reconcilePage(
+  orm: Orm,
+  kind: MirrorKind,
+  listed: Listed[],
+  ctx: { stripe: Stripe; catalog: PlanCatalog; repair: boolean },
+  guarded: (table: DriftTable, id: string, work: () => Promise<DriftEntry | null>) => Promise<void>,
+  record: (entry: DriftEntry | null) => void,
+): Promise<void> {
+  if (listed.length === 0) return;
+  const table = TABLE_OF[kind];
+  let entries: DriftEntry[];
+  try {
+    entries = await orm.em.fork().transactional(async (em) => {
+      await lockObjects(em, listed.map((l) => l.id));
+      const stored = await storedRows(em, kind, listed.map((l) => l.id));
+      const out: DriftEntry[] = [];
+      const invoices: { invoice: Stripe.Invoice; stamp: Date | undefined }[] = [];
+      const customers: { customer: Stripe.Customer; stamp: Date | undefined }[] = [];
+      for (const l of listed) {
+        const row = stored.get(l.id);
+        let entry: DriftEntry | null = null;
+        if (!row) entry = { table, id: l.id, kind: 'missing', fields: [] };
+        else if (l.data) {
+          const fields = diffRow(l.data, row);
+          if (fields.length > 0) entry = { table, id: l.id, kind: 'changed', fields };
+        }
+        if (!entry) continue;
+        out.push(entry);
+        if (!ctx.repair) continue;
+        const stamp = row?.lastEventAt instanceof Date ? row.lastEventAt : undefined;
+        if (kind === 'invoice') invoices.push({ invoice: l.obj as Stripe.Invoice, stamp });
+        else if (kind === 'customer') customers.push({ customer: l.obj as Stripe.Customer, stamp });
+        else await mirrorObject(em, l.obj, { catalog: ctx.catalog, stripe: ctx.stripe, nested: false, ...(stamp ? { lastEventAt: stamp } : {}) });
+      }
+      await writeInvoices(em, invoices);
+      await writeCustomers(em, customers);
+      return out;
+    });
+  } catch {
+    // Object by object: each failure is reported with its own reason.
+    for (const l of listed) {
+      await guarded(table, l.id, () => reconcileOne(orm, async () => ({ kind, id: l.id, obj: l.obj, data: l.data }), ctx));
+    }
+    return;
+  }
+  for (const entry of entries) record(entry);
 }
 
 export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
@@ -166,55 +315,55 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
     }
   };
 
-  // Customers (Stripe's list leaves deleted ones out: those are checked with the stale rows below).
-  const customers = await listAll(opts.stripe.customers.list({ limit: 100 }));
-  for (const [i, listed] of customers.entries()) {
-    seen.customers.add(listed.id);
-    // Compared as the mirror stores it (text PostgreSQL cannot hold replaced), so that is no drift.
-    const c = toStorableText(listed);
-    await guarded('customers', c.id, () =>
-      reconcileOne(
-        opts.orm,
-        async () => {
-          const data = customerRow(c) as Record<string, unknown>;
-          return { kind: 'customer', id: c.id, obj: c, data };
-        },
-        ctx,
-      ),
-    );
-    report.checked.customers++;
-    opts.onProgress?.({ table: 'customers', done: i + 1, total: customers.length });
-  }
-
-  const subs = await listAll(opts.stripe.subscriptions.list({ status: 'all', limit: 100 }));
-  for (const [i, listed] of subs.entries()) {
-    seen.subscriptions.add(listed.id);
-    await guarded('subscriptions', listed.id, async () => {
-      const s = toStorableText(await withMirrorExpansions(opts.stripe, listed));
-      return reconcileOne(
-        opts.orm,
-        async (em) => {
-          const prices = await loadPriceFacts(em, unexpandedPriceIds(s));
-          return { kind: 'subscription', id: s.id, obj: s, data: subscriptionRow(s, catalog, prices) as Record<string, unknown> };
-        },
-        ctx,
-      );
-    });
-    report.checked.subscriptions++;
-    opts.onProgress?.({ table: 'subscriptions', done: i + 1, total: subs.length });
-  }
-
-  const invoices = await listAll(opts.stripe.invoices.list({ limit: 100 }));
-  for (const [i, listed] of invoices.entries()) {
-    seen.invoices.add(listed.id);
-    await guarded('invoices', listed.id, async () => {
-      const lines = listed.lines?.has_more ? await fetchAllLines(opts.stripe, listed) : undefined;
-      const inv = toStorableText(lines ? { ...listed, lines: { ...listed.lines, data: lines, has_more: false } } : listed);
-      return reconcileOne(opts.orm, async () => ({ kind: 'invoice', id: inv.id, obj: inv, data: invoiceRow(inv) as Record<string, unknown> }), ctx);
-    });
-    report.checked.invoices++;
-    opts.onProgress?.({ table: 'invoices', done: i + 1, total: invoices.length });
-  }
+  // The three lists side by side, a page (100 objects) at a time, each page checked and written in
+  // one transaction. Subscriptions come with their discounts' coupons expanded (what their MRR
+  // needs), so none is re-read. Customers: Stripe's list leaves deleted ones out (they are checked
+  // with the stale rows below). Subscriptions: every status, canceled included.
+  const run = (table: DriftTable) => ({
+    ctx,
+    guarded,
+    record,
+    seen: seen[table],
+    checked: (n: number) => {
+      report.checked[table] += n;
+      opts.onProgress?.({ table, done: report.checked[table], total: report.checked[table] });
+    },
+  });
+  await Promise.all([
+    listAndReconcile(
+      opts.orm,
+      'customer',
+      (params) => opts.stripe.customers.list(params),
+      async (listed) => {
+        // Compared as the mirror stores it (text PostgreSQL cannot hold replaced), so that is no drift.
+        const c = toStorableText(listed);
+        return { id: c.id, obj: c, data: customerRow(c) as Record<string, unknown> };
+      },
+      run('customers'),
+    ),
+    listAndReconcile(
+      opts.orm,
+      'subscription',
+      (params) => opts.stripe.subscriptions.list({ ...params, status: 'all', expand: SUBSCRIPTION_LIST_EXPAND }),
+      async (listed, em) => {
+        const s = toStorableText(await withMirrorExpansions(opts.stripe, listed));
+        const prices = await loadPriceFacts(em, unexpandedPriceIds(s));
+        return { id: s.id, obj: s, data: subscriptionRow(s, catalog, prices) as Record<string, unknown> };
+      },
+      run('subscriptions'),
+    ),
+    listAndReconcile(
+      opts.orm,
+      'invoice',
+      (params) => opts.stripe.invoices.list(params),
+      async (listed) => {
+        const lines = listed.lines?.has_more ? await fetchAllLines(opts.stripe, listed) : undefined;
+        const inv = toStorableText(lines ? { ...listed, lines: { ...listed.lines, data: lines, has_more: false } } : listed);
+        return { id: inv.id, obj: inv, data: invoiceRow(inv) as Record<string, unknown> };
+      },
+      run('invoices'),
+    ),
+  ]);
 
   // Rows the lists did not return: deleted customers (still marked live here), deleted draft invoices,
   // or objects of another account/mode. Each is retrieved once to tell which.
@@ -234,6 +383,68 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
   if (report.drift.length > 0) log.warn({ drift: report.drift.length, byTable }, 'full sync found the mirror out of date with Stripe');
   else log.info({ checked: report.checked }, 'full sync: mirror matches Stripe');
   return report;
+}
+
+/** `data.` + SUBSCRIPTION_MIRROR_EXPAND: the list's subscriptions as the mirror needs them. */
+const SUBSCRIPTION_LIST_EXPAND = SUBSCRIPTION_MIRROR_EXPAND.map((path) => `data.${path}`);
+
+/** Transactions one page of subscriptions is split into. */
+const SUBSCRIPTION_GROUPS = 4;
+
+/** `listed` in `n` groups, each customer's objects in one group. */
+function byCustomer(listed: Listed[], n: number): Listed[][] {
+  const groups: Listed[][] = Array.from({ length: n }, () => []);
+  for (const l of listed) {
+    const customer = idOf((l.obj as { customer?: unknown }).customer) ?? l.id;
+    let h = 0;
+    for (let i = 0; i < customer.length; i++) h = (h * 31 + customer.charCodeAt(i)) | 0;
+    groups[Math.abs(h) % n]!.push(l);
+  }
+  return groups.filter((g) => g.length > 0);
+}
+
+/**
+ * One resource: its list page by page, each object prepared (a failure skips that object with its
+ * reason) and each page reconciled in one transaction.
+ */
+async function listAndReconcile<T extends { id: string }>(
+  orm: Orm,
+  kind: MirrorKind,
+  list: (params: { limit: number; starting_after?: string }) => Promise<Stripe.ApiList<T>>,
+  prepare: (obj: T, em: EntityManager) => Promise<Listed>,
+  run: {
+    ctx: { stripe: Stripe; catalog: PlanCatalog; repair: boolean };
+    guarded: (table: DriftTable, id: string, work: () => Promise<DriftEntry | null>) => Promise<void>;
+    record: (entry: DriftEntry | null) => void;
+    seen: Set<string>;
+    checked: (n: number) => void;
+  },
+): Promise<void> {
+  const table = TABLE_OF[kind];
+  // Pages are reconciled while the next ones are listed, a few at a time (different objects, so
+  // their transactions do not wait on each other): the run is bound by its round trips, not by CPU.
+  const inFlight = new Set<Promise<void>>();
+  await forEachPage(list, async (objects) => {
+    while (inFlight.size >= PAGES_IN_FLIGHT) await Promise.race(inFlight);
+    const em = orm.em.fork();
+    const listed: Listed[] = [];
+    for (const obj of objects) {
+      run.seen.add(obj.id);
+      await run.guarded(table, obj.id, async () => {
+        listed.push(await prepare(obj, em));
+        return null;
+      });
+    }
+    // A subscription write is several statements (its items, its MRR point, the revenue triggers):
+    // its page is split by customer into transactions that run side by side, none sharing a customer.
+    const groups = kind === 'subscription' ? byCustomer(listed, SUBSCRIPTION_GROUPS) : [listed];
+    const done: Promise<void> = Promise.all(groups.map((group) => reconcilePage(orm, kind, group, run.ctx, run.guarded, run.record))).then(() => {
+      run.checked(objects.length);
+    });
+    inFlight.add(done);
+    void done.finally(() => inFlight.delete(done)).catch(() => undefined);
+  });
+  await Promise.all(inFlight);
 }
 
 async function staleRows(

@@ -50,10 +50,19 @@ const matches = (statuses: readonly string[] | null | undefined) => (row: Subscr
   !statuses || statuses.length === 0 || statuses.includes(row.status);
 
 export class SubscriptionQueries {
+  readonly #em: () => EntityManager;
+
   constructor(
-    private readonly em: EntityManager,
+    /** The request's EntityManager, or how to get it: forked only when a method needs it (the loaders need none). */
+    em: EntityManager | (() => EntityManager),
     private readonly loaders: SubscriptionLoaderSet,
-  ) {}
+  ) {
+    this.#em = typeof em === 'function' ? em : () => em;
+  }
+
+  private get em(): EntityManager {
+    return this.#em();
+  }
 
   byId(id: string): Promise<Subscription | null> {
     return this.loaders.subscriptionById.load(id);
