@@ -10,7 +10,8 @@ import WebSocket from 'ws';
 import { signDevToken } from '../../src/auth/tokens.js';
 import { createSignalBus, TOPICS, type SignalBus } from '../../src/events/index.js';
 import { WS_CLOSE } from '../../src/http/graphql-ws.js';
-import { billingEvent, eventually, startSignalGateway, TEST_SECRET, type SignalGateway } from '../signals/support.js';
+import { eventually } from '../support/eventually.js';
+import { billingEvent, startSignalGateway, TEST_SECRET, type SignalGateway } from '../signals/support.js';
 import { createTestOrm, type TestOrm } from '../support/db.js';
 
 let db: TestOrm;

@@ -19,7 +19,8 @@ import {
 } from '../../src/stripe/meter-events/index.js';
 import { clearTables, createTestOrm, type TestOrm } from '../support/db.js';
 import { control, emulatorWithClient } from '../support/emulator.js';
-import { identifierCounts, insertUsage, ledger, storedEvents, summarySum, until, type LedgerRow } from './support.js';
+import { identifierCounts, insertUsage, ledger, storedEvents, summarySum, type LedgerRow } from './support.js';
+import { eventually } from '../support/eventually.js';
 
 const catalog = loadCatalog();
 const METER = catalog.meters[0]!; // api_calls
@@ -176,7 +177,7 @@ describe('meter-event flusher', () => {
     const duplicatesBefore = await duplicatesSent();
     expect(await backlog(f)).toBe(10_000);
     f.start();
-    await until(async () => (await backlog(f)) === 0, 100);
+    await eventually('an empty backlog', () => backlog(f), (n) => n === 0, { interval: 100 });
     await f.stop();
 
     const ids = Array.from({ length: 10_000 }, (_, g) => `burst-${g}`);
@@ -218,7 +219,7 @@ describe('meter-event flusher', () => {
     expect((await f.flushOnce()).claimed).toBe(0);
 
     f.start();
-    await until(async () => (await backlog(f)) === 0);
+    await eventually('an empty backlog', () => backlog(f), (n) => n === 0);
     expect(storedEvents(emu, list.map((x) => x.id))).toHaveLength(120);
     expect([...identifierCounts(emu).values()].every((n) => n === 1)).toBe(true);
     expect((await duplicatesSent()) - duplicatesBefore).toBe(0);
@@ -239,7 +240,7 @@ describe('meter-event flusher', () => {
       const f = flusher({ ratePerSecond: 400, batchSize: 50, concurrency: 4 }, createStripeClient({ secretKey: 'sk_test_flusher', apiBase: limited.url }));
       const duplicatesBefore = await duplicatesSent();
       f.start();
-      await until(async () => (await backlog(f)) === 0);
+      await eventually('an empty backlog', () => backlog(f), (n) => n === 0);
       await f.stop();
       expect(storedEvents(limited, list.map((r) => r.id))).toHaveLength(150);
       expect([...identifierCounts(limited).values()].every((n) => n === 1)).toBe(true);
@@ -262,7 +263,7 @@ describe('meter-event flusher', () => {
     expect(failed.every((x) => x.send_attempts === 1 && x.parked_at === null && /^500 api_error: An unknown error/.test(x.last_error ?? ''))).toBe(true);
 
     f.start();
-    await until(async () => (await backlog(f)) === 0);
+    await eventually('an empty backlog', () => backlog(f), (n) => n === 0);
     expect(storedEvents(emu, list.map((x) => x.id))).toHaveLength(20);
     await expectStripeAgrees(list);
     expect((await ledger(db.orm)).every((x) => x.last_error === null && x.parked_at === null)).toBe(true);
@@ -277,7 +278,7 @@ describe('meter-event flusher', () => {
     await insertUsage(db.orm, good);
     const f = flusher({ maxAttempts: 3, batchSize: 10 });
     f.start();
-    await until(async () => (await f.stats()).parked === 2 && (await backlog(f)) === 0);
+    await eventually('2 parked and an empty backlog', async () => ({ parked: (await f.stats()).parked, backlog: await backlog(f) }), (s) => s.parked === 2 && s.backlog === 0);
     await f.stop();
 
     expect(storedEvents(emu, good.map((x) => x.id))).toHaveLength(50);
@@ -317,7 +318,7 @@ describe('meter-event flusher', () => {
     const list = rows(10);
     await insertUsage(db.orm, list);
     f.notify();
-    await until(async () => (await backlog(f)) === 0);
+    await eventually('an empty backlog', () => backlog(f), (n) => n === 0);
     expect(storedEvents(emu, list.map((x) => x.id))).toHaveLength(10);
 
     // A slow rate: stop() lands mid-batch, and what was not sent is due again at once for another flusher.
@@ -325,7 +326,7 @@ describe('meter-event flusher', () => {
     const more = rows(40, { prefix: 'more' });
     await insertUsage(db.orm, more);
     slow.start();
-    await until(() => storedEvents(emu, more.map((x) => x.id)).length >= 2);
+    await eventually('2 more events at Stripe', () => storedEvents(emu, more.map((x) => x.id)).length, (n) => n >= 2);
     await slow.stop();
     const sentSoFar = storedEvents(emu, more.map((x) => x.id)).length;
     expect(sentSoFar).toBeLessThan(40);

@@ -56,15 +56,6 @@ export async function subscribe(stripe: Stripe, priceId: string, opts: { email?:
   return { customer, subscription };
 }
 
-/** Waits for `check()` to hold, failing with `what` after `ms` (a deadline on the wait, not a timing assertion). */
-export async function eventually(what: string, check: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 export interface Collected<T> {
   values: T[];
   errors: unknown[];

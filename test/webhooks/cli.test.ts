@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openOrm, closeOrm } from '../../src/db/orm.js';
 import { startEmulator, type RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { eventually } from '../support/eventually.js';
 import { SECRET } from './support.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -129,11 +130,7 @@ describe('billing-gateway webhook', () => {
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toContain('webhook_events_received_total{outcome="stored"} 1');
     // Processed by the sidecar's worker (woken by the insert): visible in its metrics.
-    const deadline = Date.now() + 20_000;
-    while (!(await (await fetch(`${base}/metrics`)).text()).includes('webhook_events_processed_total{type="customer.created"')) {
-      if (Date.now() > deadline) throw new Error('the sidecar did not process the event');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await eventually('the sidecar to process the event', async () => (await (await fetch(`${base}/metrics`)).text()).includes('webhook_events_processed_total{type="customer.created"'), undefined, { interval: 50 });
 
     const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
     child.kill('SIGTERM');

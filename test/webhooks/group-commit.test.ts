@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Stripe from 'stripe';
 import { inboxSaturated, queueStoreEvent, type StoreOutcome } from '../../src/stripe/webhooks/inbox.js';
 import { WebhookWorker } from '../../src/stripe/webhooks/worker.js';
+import { eventually } from '../support/eventually.js';
 import { fakeEvent, gateway, stripeSide, type Gateway, type StripeSide } from './support.js';
 
 let side: StripeSide;
@@ -109,7 +110,7 @@ describe('webhook inbox group commit', () => {
     worker.start();
     try {
       const ids = events.map((e) => e.id);
-      while ((await inboxRows(ids)).some((r) => r.status !== 'processed')) await new Promise((r) => setTimeout(r, 10));
+      await eventually('every event processed', () => inboxRows(ids), (rows) => rows.every((r) => r.status === 'processed'));
     } finally {
       await worker.stop();
     }
