@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../src/auth/tokens.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { redisUp, TEST_REDIS_URL } from '../support/redis.js';
+import { redisUp, REDIS_TEST_URL } from '../support/redis.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { CREATE, KEYS, ROLL, verify, type Verification } from './support.js';
 import { eventually } from '../support/eventually.js';
 
-const redisUrl = TEST_REDIS_URL;
+const redisUrl = REDIS_TEST_URL;
 const secret = 'keys-replica-test-secret-'.padEnd(40, 'x');
 
 const enabled = Boolean(process.env.TEST_DATABASE_URL) && (await redisUp());

@@ -2,28 +2,17 @@
  * The graphql-ws fan-out (src/http/fanout) over real WebSockets: subscribers with the same operation,
  * variables and viewer share one execution; each still receives exactly its own events, once, in order.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../src/auth/tokens.js';
-import { createSignalBus, TOPICS, type BillingEventPayload, type SignalBus } from '../../src/events/index.js';
+import { TOPICS, type BillingEventPayload, type SignalBus } from '../../src/events/index.js';
 import type { BillingEventTypeValue } from '../../src/db/entities/billing-event.js';
-import { collect, startSignalGateway, TEST_SECRET, type Collected, type SignalGateway } from '../signals/support.js';
-import { createTestOrm, type TestOrm } from '../support/db.js';
+import { collect, signalGatewayForFile, TEST_SECRET, type Collected, type SignalGateway } from '../signals/support.js';
 import { eventually } from '../support/eventually.js';
 
-let db: TestOrm;
+const setup = signalGatewayForFile();
 let bus: SignalBus;
 let gw: SignalGateway;
-
-beforeAll(async () => {
-  db = await createTestOrm();
-  bus = createSignalBus();
-  gw = await startSignalGateway(db.orm, bus);
-});
-afterAll(async () => {
-  await gw?.close();
-  await bus?.close();
-  await db?.dispose();
-});
+beforeAll(() => ({ bus, gw } = setup));
 
 const CUSTOMERS = { alice: 'cus_alice', bob: 'cus_bob', carol: 'cus_carol' } as const;
 type Owner = keyof typeof CUSTOMERS | null;

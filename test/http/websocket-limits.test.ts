@@ -6,34 +6,23 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createClient, type Client } from 'graphql-ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createSignalBus, TOPICS, type SignalBus } from '../../src/events/index.js';
+import { TOPICS, type SignalBus } from '../../src/events/index.js';
 import { WS_CLOSE } from '../../src/http/graphql-ws.js';
 import { eventually } from '../support/eventually.js';
-import { billingEvent, collect, startSignalGateway, warmUp, type SignalGateway } from '../signals/support.js';
-import { createTestOrm, type TestOrm } from '../support/db.js';
-
-let db: TestOrm;
-let bus: SignalBus;
-let gw: SignalGateway;
+import { billingEvent, collect, signalGatewayForFile, warmUp, type SignalGateway } from '../signals/support.js';
 
 const PER_TOKEN = 3;
 const PER_SOCKET = 2;
 const PER_SOCKET_BYTES = 1024 * 1024;
 
-beforeAll(async () => {
-  db = await createTestOrm();
-  bus = createSignalBus();
-  gw = await startSignalGateway(db.orm, bus, {
-    env: { WS_MAX_SOCKETS_PER_TOKEN: String(PER_TOKEN), WS_MAX_SUBSCRIPTIONS_PER_SOCKET: String(PER_SOCKET), WS_MAX_BUFFERED_BYTES_PER_SOCKET: String(PER_SOCKET_BYTES) },
-  });
+const setup = signalGatewayForFile({
+  env: { WS_MAX_SOCKETS_PER_TOKEN: String(PER_TOKEN), WS_MAX_SUBSCRIPTIONS_PER_SOCKET: String(PER_SOCKET), WS_MAX_BUFFERED_BYTES_PER_SOCKET: String(PER_SOCKET_BYTES) },
 });
-afterAll(async () => {
-  await gw?.close();
-  await bus?.close();
-  await db?.dispose();
-});
+let bus: SignalBus;
+let gw: SignalGateway;
+beforeAll(() => ({ bus, gw } = setup));
 
 const ALL = 'subscription { billingEvents { id type message } }';
 type Ev = { id: string; type: string; message: string };

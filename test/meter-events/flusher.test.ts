@@ -177,7 +177,7 @@ describe('meter-event flusher', () => {
     const duplicatesBefore = await duplicatesSent();
     expect(await backlog(f)).toBe(10_000);
     f.start();
-    await eventually('an empty backlog', () => backlog(f), (n) => n === 0, { interval: 100 });
+    await eventually('an empty backlog', () => backlog(f), (n) => n === 0, { timeout: 55_000, interval: 100 });
     await f.stop();
 
     const ids = Array.from({ length: 10_000 }, (_, g) => `burst-${g}`);

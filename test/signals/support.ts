@@ -12,11 +12,13 @@ import type { BillingEventTypeValue } from '../../src/db/entities/billing-event.
 import type { Orm } from '../../src/db/orm.js';
 import { signDevToken } from '../../src/auth/tokens.js';
 import { loadConfig } from '../../src/config.js';
-import { TOPICS, type BillingEventPayload, type SignalBus, type Signals } from '../../src/events/index.js';
+import { createSignalBus, TOPICS, type BillingEventPayload, type SignalBus, type Signals } from '../../src/events/index.js';
 import { createGatewayServer, type GatewayServer } from '../../src/http/server.js';
 import { syncCatalog } from '../../src/stripe/catalog-sync.js';
 import { mirrorCatalog } from '../../src/stripe/mirror-catalog.js';
 import { mirrorObject, type MirrorableObject } from '../../src/stripe/mirror/index.js';
+import { afterAll, beforeAll } from 'vitest';
+import { createTestOrm, type TestOrm } from '../support/db.js';
 import { emulatorWithClient } from '../support/emulator.js';
 
 export const catalog: Catalog = loadCatalog();
@@ -156,6 +158,25 @@ export async function startSignalGateway(
     },
     close: () => server.close(),
   };
+}
+
+/**
+ * A signal gateway on an in-memory bus and a database of its own, started before the calling file's
+ * tests and closed after them; its fields are set once they start.
+ */
+export function signalGatewayForFile(extra: Parameters<typeof startSignalGateway>[2] = {}): { db: TestOrm; bus: SignalBus; gw: SignalGateway } {
+  const it = {} as { db: TestOrm; bus: SignalBus; gw: SignalGateway };
+  beforeAll(async () => {
+    it.db = await createTestOrm();
+    it.bus = createSignalBus();
+    it.gw = await startSignalGateway(it.db.orm, it.bus, extra);
+  });
+  afterAll(async () => {
+    await it.gw?.close();
+    await it.bus?.close();
+    await it.db?.dispose();
+  });
+  return it;
 }
 
 let eventSeq = 0;

@@ -1,21 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type Stripe from 'stripe';
 import { inboxSaturated, queueStoreEvent, type StoreOutcome } from '../../src/stripe/webhooks/inbox.js';
 import { WebhookWorker } from '../../src/stripe/webhooks/worker.js';
 import { eventually } from '../support/eventually.js';
-import { fakeEvent, gateway, stripeSide, type Gateway, type StripeSide } from './support.js';
+import { fakeEvent, webhookGatewayForFile, type Gateway, type StripeSide } from './support.js';
 
+const setup = webhookGatewayForFile();
 let side: StripeSide;
 let gw: Gateway;
-
-beforeAll(async () => {
-  side = await stripeSide();
-  gw = await gateway(side);
-});
-afterAll(async () => {
-  await gw?.close();
-  await side?.close();
-});
+beforeAll(() => ({ side, gw } = setup));
 
 const customerEvent = (n: number) => fakeEvent('customer.created', { id: `cus_group_${n}_${Math.random().toString(36).slice(2)}`, object: 'customer' });
 

@@ -5,28 +5,21 @@
  */
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { WebhookEvent } from '../../src/db/entities/webhook-event.js';
 import { onQuery } from '../../src/db/query-observer.js';
 import { readEventsCursor, startPeriodicSync, syncFull, syncMissedEvents } from '../../src/stripe/sync/index.js';
 import { webhookMetrics } from '../../src/stripe/webhooks/metrics.js';
 import { WebhookWorker } from '../../src/stripe/webhooks/worker.js';
 import { eventually } from '../support/eventually.js';
-import { fakeEvent, gateway, planPrice, SECRET, stripeSide, type Gateway, type StripeSide } from './support.js';
+import { fakeEvent, gateway, planPrice, SECRET, webhookGatewayForFile, type Gateway, type StripeSide } from './support.js';
 
+// A worker that never polls in practice: only the route's notify (after each insert) wakes it quickly.
+// Two loops on either database (PGlite's default is one), as in production on PostgreSQL.
+const setup = webhookGatewayForFile({ pollIntervalMs: 3_600_000, concurrency: 2 });
 let side: StripeSide;
 let gw: Gateway;
-
-beforeAll(async () => {
-  side = await stripeSide();
-  // A worker that never polls in practice: only the route's notify (after each insert) wakes it quickly.
-  // Two loops on either database (PGlite's default is one), as in production on PostgreSQL.
-  gw = await gateway(side, { pollIntervalMs: 3_600_000, concurrency: 2 });
-});
-afterAll(async () => {
-  await gw?.close();
-  await side?.close();
-});
+beforeAll(() => ({ side, gw } = setup));
 
 const sql = <T = Record<string, unknown>>(q: string, params: unknown[] = []) => gw.orm.em.getConnection().execute<T[]>(q, params);
 

@@ -1,22 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { WebhookEvent } from '../../src/db/entities/webhook-event.js';
 import { listParkedEvents, requeueParkedEvent } from '../../src/stripe/webhooks/inbox.js';
 import { webhookMetrics } from '../../src/stripe/webhooks/metrics.js';
 import type { ProcessOutcome } from '../../src/stripe/webhooks/worker.js';
 import { eventually } from '../support/eventually.js';
-import { fakeEvent, gateway, SECRET, stripeSide, type Gateway, type StripeSide } from './support.js';
+import { fakeEvent, SECRET, webhookGatewayForFile, type Gateway, type StripeSide } from './support.js';
 
+const setup = webhookGatewayForFile();
 let side: StripeSide;
 let gw: Gateway;
-
-beforeAll(async () => {
-  side = await stripeSide();
-  gw = await gateway(side);
-});
-afterAll(async () => {
-  await gw?.close();
-  await side?.close();
-});
+beforeAll(() => ({ side, gw } = setup));
 
 const count = () => gw.orm.em.fork().count(WebhookEvent, {});
 
