@@ -5,12 +5,12 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createClient, type Client } from 'graphql-ws';
 import { beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { TOPICS, type SignalBus } from '../../src/events/index.js';
 import { WS_CLOSE } from '../../src/http/graphql-ws.js';
 import { eventually } from '../support/eventually.js';
+import { connectEagerly } from '../support/ws-client.js';
 import { billingEvent, collect, signalGatewayForFile, warmUp, type SignalGateway } from '../signals/support.js';
 
 const PER_TOKEN = 3;
@@ -29,29 +29,7 @@ type Ev = { id: string; type: string; message: string };
 
 const event = (message = 'hello') => billingEvent(null, message);
 
-/** A graphql-ws client (no retries) and how its socket closed, if it did. */
-function connect(token: string): { client: Client; connected: Promise<void>; closed: Promise<{ code: number; reason: string }> } {
-  let onClosed!: (e: { code: number; reason: string }) => void;
-  const closed = new Promise<{ code: number; reason: string }>((r) => (onClosed = r));
-  let onConnected!: () => void;
-  const connected = new Promise<void>((r) => (onConnected = r));
-  const client = createClient({
-    url: gw.wsUrl,
-    webSocketImpl: WebSocket,
-    connectionParams: { authorization: `Bearer ${token}` },
-    lazy: false,
-    retryAttempts: 0,
-    onNonLazyError: () => undefined,
-    on: {
-      connected: () => onConnected(),
-      closed: (e) => {
-        const { code, reason } = e as { code: number; reason: string };
-        onClosed({ code, reason });
-      },
-    },
-  });
-  return { client, connected, closed };
-}
+const connect = (token: string) => connectEagerly(gw.wsUrl, token);
 
 /** The gateway's count of a WebSocket limit applied, from /metrics. */
 async function metric(limit: string): Promise<number> {

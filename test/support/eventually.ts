@@ -17,7 +17,7 @@ export async function eventually<T>(
   what: string,
   probe: () => T | Promise<T>,
   accept: (value: T) => boolean = Boolean,
-  { timeout = 45_000, interval = 20 }: EventuallyOptions = {},
+  { timeout = 50_000, interval = 20 }: EventuallyOptions = {},
 ): Promise<T> {
   return vi.waitFor(
     async () => {

@@ -184,7 +184,8 @@ describe('periodic sync', () => {
     const newest = (await side.stripe.events.list({ limit: 1 })).data[0]!;
     expect((await readEventsCursor(gw.orm.em.fork()))?.id).toBe(newest.id);
     expect(await readEventsSyncRun(gw.orm.em)).toMatchObject({ ok: true });
-    await eventually('the failing event to be parked', async () => (await rows(gw, `select 1 from webhook_events where id = ? and status = 'parked'`, [h.failingEvent])).length === 1);
+    // Two failed attempts at a customer the emulator answers with 500s: slow on a loaded machine, so this wait gets the test's budget.
+    await eventually('the failing event to be parked', async () => (await rows(gw, `select 1 from webhook_events where id = ? and status = 'parked'`, [h.failingEvent])).length === 1, undefined, { timeout: 55_000 });
     await eventually('the inbox to be worked off', async () => (await rows(gw, `select 1 from webhook_events where status in ('pending', 'processing')`)).length === 0);
     expect(await rows(gw, `select id, name from customers where id in (?, ?) order by name`, [h.later, h.nul])).toEqual([
       { id: h.later, name: 'Later' },
