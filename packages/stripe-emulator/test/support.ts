@@ -111,7 +111,7 @@ export async function eventually<T>(
   what: string,
   probe: () => T | Promise<T>,
   accept: (value: T) => boolean = Boolean,
-  { timeout = 45_000, interval = 20 }: { timeout?: number; interval?: number } = {},
+  { timeout = 50_000, interval = 20 }: { timeout?: number; interval?: number } = {},
 ): Promise<T> {
   return vi.waitFor(
     async () => {
