@@ -1,6 +1,6 @@
 /**
  * What the signal tests share: the emulator with the default catalog, a stand-in for the webhook
- * worker (mirror the event's object, then `afterEvent`, in one transaction, as W1's worker does), and
+ * worker (mirror the event's object, then `afterEvent`, in one transaction, as the webhook worker does), and
  * a graphql-ws client that collects what a subscription receives.
  */
 import type { Express } from 'express';
