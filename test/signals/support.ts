@@ -165,18 +165,18 @@ export async function startSignalGateway(
  * tests and closed after them; its fields are set once they start.
  */
 export function signalGatewayForFile(extra: Parameters<typeof startSignalGateway>[2] = {}): { db: TestOrm; bus: SignalBus; gw: SignalGateway } {
-  const it = {} as { db: TestOrm; bus: SignalBus; gw: SignalGateway };
+  const started = {} as { db: TestOrm; bus: SignalBus; gw: SignalGateway };
   beforeAll(async () => {
-    it.db = await createTestOrm();
-    it.bus = createSignalBus();
-    it.gw = await startSignalGateway(it.db.orm, it.bus, extra);
+    started.db = await createTestOrm();
+    started.bus = createSignalBus();
+    started.gw = await startSignalGateway(started.db.orm, started.bus, extra);
   });
   afterAll(async () => {
-    await it.gw?.close();
-    await it.bus?.close();
-    await it.db?.dispose();
+    await started.gw?.close();
+    await started.bus?.close();
+    await started.db?.dispose();
   });
-  return it;
+  return started;
 }
 
 let eventSeq = 0;

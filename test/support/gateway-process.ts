@@ -74,15 +74,18 @@ export async function startGatewayProcess(
   const url = `http://127.0.0.1:${port}`;
   const log = { name: `gateway on port ${port}`, output: () => out, alive: true };
   logs.add(log);
-  exited.then(() => (log.alive = false));
-  try {
-    await Promise.race([
-      eventually('/readyz to answer 200', () => fetch(`${url}/readyz`).then((r) => r.status), (status) => status === 200, { timeout: 40_000, interval: 150 }),
-      exited.then((code) => Promise.reject(new Error(`exited with ${code}`))),
-    ]);
-  } catch (err) {
+  void exited.then(() => (log.alive = false));
+  // A process that ended stops the wait at once (it would never answer).
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
+  const ready = await eventually(
+    '/readyz to answer 200',
+    async () => (gone() ? 'exited' : (await fetch(`${url}/readyz`)).status),
+    (status) => status === 200 || status === 'exited',
+    { timeout: 40_000, interval: 150 },
+  ).catch((err: Error) => err.message);
+  if (ready !== 200) {
     child.kill('SIGKILL');
-    throw new Error(`gateway did not become ready (${(err as Error).message}):\n${out}`);
+    throw new Error(`gateway did not become ready (${ready === 'exited' ? `exited with ${child.exitCode ?? child.signalCode}` : ready}):\n${out}`);
   }
   return {
     url,

@@ -53,16 +53,16 @@ export interface Gateway {
  * them and closed after; its fields are set once they start.
  */
 export function webhookGatewayForFile(workerOpts: Partial<WebhookWorkerOptions> = {}): { side: StripeSide; gw: Gateway } {
-  const it = {} as { side: StripeSide; gw: Gateway };
+  const started = {} as { side: StripeSide; gw: Gateway };
   beforeAll(async () => {
-    it.side = await stripeSide();
-    it.gw = await gateway(it.side, workerOpts);
+    started.side = await stripeSide();
+    started.gw = await gateway(started.side, workerOpts);
   });
   afterAll(async () => {
-    await it.gw?.close();
-    await it.side?.close();
+    await started.gw?.close();
+    await started.side?.close();
   });
-  return it;
+  return started;
 }
 
 /** A fresh database with the catalog mirrored, the route on a free port, and a worker (not started). */
