@@ -1,8 +1,17 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { Em } from './orm.js';
 
-/** Runs SQL through `em`, inside its transaction when it has one (raw SQL does not join it by itself). */
+/**
+ * Runs SQL through `em`, inside its transaction when it has one (raw SQL does not join it by itself).
+ * A failure comes back as MikroORM's exception for it (DeadlockException, UniqueConstraintViolationException…),
+ * as from the ORM's own queries: the raw connection throws the driver's error, which callers that retry
+ * a deadlock would not recognise.
+ */
 export async function queryRows<T>(em: EntityManager, sql: string, params: readonly unknown[] = []): Promise<T[]> {
   const connection = (em as unknown as Em).getConnection();
-  return (await connection.execute(sql, params, 'all', em.getTransactionContext())) as unknown as T[];
+  try {
+    return (await connection.execute(sql, params, 'all', em.getTransactionContext())) as unknown as T[];
+  } catch (err) {
+    throw em.getDriver().convertException(err as Error);
+  }
 }

@@ -5,7 +5,8 @@
  * dunning reached suspension gets SUSPENDED.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DAY, retryOnDaysThreeAndSix, startDunningGateway, until, type DunningGateway } from '../dunning/support.js';
+import { DAY, retryOnDaysThreeAndSix, startDunningGateway, type DunningGateway } from '../dunning/support.js';
+import { eventually } from '../support/eventually.js';
 import { summarySum } from '../meter-events/support.js';
 import { CREATE, verify } from './support.js';
 
@@ -35,7 +36,7 @@ it('signals a key’s first RATE_LIMITED in a window once, as an API_KEY_LIMIT_R
   for (let i = 0; i < 64; i++) codes.push((await verify(url, service, secret)).code);
   expect(codes.filter((c) => c === 'RATE_LIMITED')).toHaveLength(4);
   const signals = () => t.sql<{ type: string; message: string; data: Record<string, unknown> }>(`select type, message, data from billing_events where customer_id = ? and type = 'API_KEY_LIMIT_REACHED'`, [customerId]);
-  await until('the signal', async () => (await signals()).length > 0);
+  await eventually('the signal', async () => (await signals()).length > 0);
   const rows = await signals();
   expect(rows).toHaveLength(1);
   expect(rows[0]!.data).toMatchObject({ code: 'RATE_LIMITED', limit: 60, plan: 'basic_monthly', keyId: created.data.createApiKey.apiKey.id });
@@ -74,7 +75,7 @@ it('bills exactly the units VALID answers counted, then answers SUSPENDED once d
   const meter = (await t.stripe.billing.meters.list({ limit: 100 })).data.find((m) => m.event_name === 'api_calls')!;
   const clock = await t.stripe.testHelpers.testClocks.retrieve(t.clockId);
   // The rows are written behind the answers (gathered for up to 0.1 s): all of them in the ledger, then all sent.
-  await until('the ledger rows to reach Stripe', async () => {
+  await eventually('the ledger rows to reach Stripe', async () => {
     const rows = await t.sql<{ total: string | number | null; unsent: string | number }>(
       `select sum(quantity) as total, count(*) filter (where sent_at is null) as unsent from usage_records where customer_id = ?`,
       [customerId],
@@ -94,7 +95,7 @@ it('bills exactly the units VALID answers counted, then answers SUSPENDED once d
   const state = await t.gql(`{ customer { accessState } }`, {}, token);
   expect(state.data.customer.accessState).toBe('SUSPENDED');
   const since = Date.now();
-  await until('SUSPENDED', async () => (await verify(url, service, secret)).code === 'SUSPENDED');
+  await eventually('SUSPENDED', async () => (await verify(url, service, secret)).code === 'SUSPENDED');
   expect(Date.now() - since).toBeLessThan(1000);
   expect(await verify(url, service, secret)).toMatchObject({ valid: false, code: 'SUSPENDED', customerId, plan: 'pro_monthly', externalId: 'keys_billing' });
 });

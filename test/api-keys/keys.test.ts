@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onQuery } from '../../src/db/query-observer.js';
 import { startLifecycleGateway, type LifecycleGateway } from '../lifecycle/harness.js';
 import { errorOf, subscribeCustomer } from '../usage/support.js';
-import { catalogWithQuotaPlan, CREATE, KEYS, REVOKE, ROLL, until, verify, verifyHttp, VERIFY_GQL } from './support.js';
+import { catalogWithQuotaPlan, CREATE, KEYS, REVOKE, ROLL, verify, verifyHttp, VERIFY_GQL } from './support.js';
+import { eventually } from '../support/eventually.js';
 
 let gw: LifecycleGateway;
 let admin: string;
@@ -158,7 +159,7 @@ describe('verification', () => {
       expect(fast.contentType, c.name).toMatch(/^application\/json/);
     }
     // Both served the same requestId: the second answer was the replay of the first, counted once.
-    await until(async () => (await ledgerSum(customerId)) > 0);
+    await eventually('the replayed answer counted in the ledger', () => ledgerSum(customerId), (n) => n > 0);
     expect(await ledgerSum(customerId)).toBe(1);
   });
 
@@ -166,7 +167,7 @@ describe('verification', () => {
     const { token } = await subscribeCustomer(gw, 'v_expiry', 'basic_monthly');
     const key = await keyFor(token, 'short', { expiresAt: new Date(Date.now() + 1500).toISOString() });
     expect((await verify(gw.url, service, key.secret)).code).toBe('VALID');
-    await until(async () => (await verify(gw.url, service, key.secret)).code === 'EXPIRED');
+    await eventually('EXPIRED', async () => (await verify(gw.url, service, key.secret)).code, (code) => code === 'EXPIRED');
   });
 
   it('the 61st call in a minute on basic_monthly is RATE_LIMITED and counts nothing', async () => {
@@ -180,7 +181,7 @@ describe('verification', () => {
     expect(answers[60]).toMatchObject({ valid: false, code: 'RATE_LIMITED', rateLimit: { limit: 60, remaining: 0 } });
     expect(Date.parse(answers[60]!.rateLimit!.resetAt)).toBeGreaterThan(Date.now());
     expect(answers[60]!.quota).toMatchObject({ limit: null, used: 60, remaining: null });
-    await until(async () => (await ledgerSum(customerId)) >= 60);
+    await eventually('60 units in the ledger', () => ledgerSum(customerId), (n) => n >= 60);
     expect(await ledgerSum(customerId)).toBe(60);
   });
 
@@ -192,9 +193,9 @@ describe('verification', () => {
     const viaGql = (await gw.gql(VERIFY_GQL, { key: key.secret, cost: 3, requestId: 'req-1' }, service)).data!.verifyApiKey;
     expect(first.code).toBe('VALID');
     for (const a of [...again, viaGql]) expect(a).toMatchObject({ code: 'VALID', quota: { used: 3 } });
-    await until(async () => (await ledgerSum(customerId)) >= 3);
+    await eventually('3 units in the ledger', () => ledgerSum(customerId), (n) => n >= 3);
     await verify(gw.url, service, key.secret, { cost: 2, requestId: 'req-2' });
-    await until(async () => (await ledgerSum(customerId)) >= 5);
+    await eventually('5 units in the ledger', () => ledgerSum(customerId), (n) => n >= 5);
     expect(await ledgerSum(customerId)).toBe(5);
   });
 
@@ -205,7 +206,7 @@ describe('verification', () => {
     expect(await verify(gw.url, service, key.secret, { cost: 6 })).toMatchObject({ code: 'QUOTA_EXCEEDED', valid: false, quota: { limit: 20, used: 15, remaining: 5 } });
     expect(await verify(gw.url, service, key.secret, { cost: 5 })).toMatchObject({ code: 'VALID', quota: { used: 20, remaining: 0 } });
     expect((await verify(gw.url, service, key.secret)).code).toBe('QUOTA_EXCEEDED');
-    await until(async () => (await ledgerSum(customerId)) >= 20);
+    await eventually('20 units in the ledger', () => ledgerSum(customerId), (n) => n >= 20);
     expect(await ledgerSum(customerId)).toBe(20);
     const plans = await gw.gql(`{ plans { id apiLimits { rateLimitPerMinute quota meter } } }`);
     const limits = Object.fromEntries(plans.data!.plans.map((p: { id: string; apiLimits: unknown }) => [p.id, p.apiLimits]));
@@ -228,14 +229,14 @@ describe('verification', () => {
     const changed = await gw.gql(`mutation ($input: ChangePlanInput!) { changePlan(input: $input) { id } }`, { input: { subscriptionId, plan: 'pro_monthly' } }, token);
     expect(changed.errors).toBeUndefined();
     let since = Date.now();
-    await until(async () => (await verify(gw.url, service, key.secret)).plan === 'pro_monthly');
+    await eventually('the key to see pro_monthly', () => verify(gw.url, service, key.secret), (v) => v.plan === 'pro_monthly');
     expect(Date.now() - since).toBeLessThan(1000);
     expect((await verify(gw.url, service, key.secret)).rateLimit!.limit).toBe(600);
 
     const canceled = await gw.gql(`mutation ($input: CancelInput!) { cancel(input: $input) { status } }`, { input: { subscriptionId, atPeriodEnd: false } }, token);
     expect(canceled.errors).toBeUndefined();
     since = Date.now();
-    await until(async () => (await verify(gw.url, service, key.secret)).code === 'NO_SUBSCRIPTION');
+    await eventually('NO_SUBSCRIPTION', async () => (await verify(gw.url, service, key.secret)).code, (code) => code === 'NO_SUBSCRIPTION');
     expect(Date.now() - since).toBeLessThan(1000);
     expect(await verify(gw.url, service, key.secret)).toMatchObject({ valid: false, code: 'NO_SUBSCRIPTION', keyId: key.id, rateLimit: null });
   });
@@ -246,10 +247,10 @@ describe('verification', () => {
     expect((await verify(gw.url, service, key.secret)).code).toBe('VALID');
     // Webhook deliveries for the new subscription still rewrite its mirror (each a change): let them end.
     const { customerId } = (await verify(gw.url, service, key.secret)) as { customerId: string };
-    await until(async () => {
+    await eventually('no key change in the last 500 ms', async () => {
       const rows = await gw.orm.em.getConnection().execute<{ n: string }[]>(`select count(*) as n from api_key_changes where customer_id = ? and created_at > now() - interval '500 milliseconds'`, [customerId]);
-      return Number(rows[0]!.n) === 0;
-    });
+      return Number(rows[0]!.n);
+    }, (n) => n === 0);
     await verify(gw.url, service, key.secret);
     const reads: string[] = [];
     // The key by hash, and the customer's access state: what a verification would read without its caches.
@@ -275,7 +276,7 @@ describe('verification', () => {
       // Written straight to the database, as another replica or the CLI would: seen within 1 s.
       await gw.orm.em.getConnection().execute(`update api_keys set revoked_at = now() where id = ?`, [key.id]);
       const since = Date.now();
-      await until(async () => (await verify(gw.url, service, key.secret)).code === 'REVOKED');
+      await eventually('REVOKED', async () => (await verify(gw.url, service, key.secret)).code, (code) => code === 'REVOKED');
       expect(Date.now() - since).toBeLessThan(1000);
       expect(reads.length).toBeGreaterThan(0);
     } finally {
@@ -289,7 +290,7 @@ describe('verification', () => {
     await verify(gw.url, service, key.secret, { cost: 20 });
     await verify(gw.url, service, key.secret);
     await verify(gw.url, service, key.secret);
-    await until(async () => {
+    await eventually('the counters to be written', async () => {
       const k = (await gw.gql(KEYS, {}, token)).data!.customer.apiKeys[0];
       const counts = Object.fromEntries(k.verifications.map((v: { code: string; count: number }) => [v.code, v.count]));
       return k.lastUsedAt !== null && counts.VALID === 1 && counts.QUOTA_EXCEEDED === 2;
@@ -312,7 +313,7 @@ describe('examples/protect-api.mjs', () => {
     });
     try {
       const api = `http://127.0.0.1:${port}/hello`;
-      await until(async () => fetch(api).then(() => true, () => false));
+      await eventually('the example to listen', () => fetch(api).then(() => true, () => false));
       const { token } = await subscribeCustomer(gw, 'example_user', 'basic_monthly');
       const key = await keyFor(token);
       const ok = await fetch(api, { headers: { 'x-api-key': key.secret } });
@@ -327,7 +328,7 @@ describe('examples/protect-api.mjs', () => {
 
       const subs = await gw.gql(`{ subscriptions { id } }`, {}, token);
       await gw.gql(`mutation ($input: CancelInput!) { cancel(input: $input) { status } }`, { input: { subscriptionId: subs.data!.subscriptions[0].id, atPeriodEnd: false } }, token);
-      await until(async () => (await fetch(api, { headers: { 'x-api-key': key.secret } })).status === 403);
+      await eventually('403 after the cancel', async () => (await fetch(api, { headers: { 'x-api-key': key.secret } })).status, (status) => status === 403);
     } finally {
       child.kill();
     }

@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../src/auth/tokens.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { redisUp, TEST_REDIS_URL } from '../support/redis.js';
+import { redisUp, REDIS_TEST_URL } from '../support/redis.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
-import { CREATE, KEYS, ROLL, until, verify, type Verification } from './support.js';
+import { CREATE, KEYS, ROLL, verify, type Verification } from './support.js';
+import { eventually } from '../support/eventually.js';
 
-const redisUrl = TEST_REDIS_URL;
+const redisUrl = REDIS_TEST_URL;
 const secret = 'keys-replica-test-secret-'.padEnd(40, 'x');
 
 const enabled = Boolean(process.env.TEST_DATABASE_URL) && (await redisUp());
@@ -64,7 +65,7 @@ describe.skipIf(!enabled)('API keys on two gateway replicas (one PostgreSQL, one
     expect((await verify(a.url, service, key)).code).toBe('RATE_LIMITED');
     expect((await verify(b.url, service, key)).code).toBe('RATE_LIMITED');
     const used = async () => (await gql(b, `{ customer { usage(meter: "api_calls") { quantity } } }`, {}, customer)).data!.customer.usage[0].quantity as number;
-    await until(async () => (await used()) >= 60);
+    await eventually('60 units used', used, (n) => n >= 60);
     expect(await used()).toBe(60);
 
     const rolled = await gql(b, ROLL, { id: created.data!.createApiKey.apiKey.id }, customer);

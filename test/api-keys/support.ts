@@ -75,4 +75,3 @@ export function catalogWithQuotaPlan(): string {
   return path;
 }
 
-export { until } from '../meter-events/support.js';

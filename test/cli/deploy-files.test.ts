@@ -2,12 +2,14 @@
  * docker-compose.yml and the Dockerfile name only variables the gateway reads (src/config.ts), so a typo
  * cannot silently configure nothing; .env.example itself is checked in test/config.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GATEWAY_HEAP_FLAGS, missingHeapFlags } from '../../bin/heap-flags.js';
 import { CONFIG_VARIABLES } from '../../src/config.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
+import { createTestDatabase } from '../support/db.js';
+import { startGatewayProcess } from '../support/gateway-process.js';
 
 const read = (file: string) => readFileSync(join(PROJECT_ROOT, file), 'utf8');
 
@@ -35,10 +37,39 @@ describe('deployment files', () => {
     expect(dockerfile).toContain('CMD ["node", "bin/billing-gateway.js", "serve"]');
   });
 
-  it('npm start runs `serve` through the bin, which adds the heap flags (bin/heap-flags.js) unless NODE_OPTIONS sets them', () => {
-    const start = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start!;
-    expect(start).toMatch(/&& node bin\/billing-gateway\.js serve$/);
-  });
+  // The serving process's own argv (/proc, Linux): process.execve in the bin keeps the pid.
+  it.skipIf(!existsSync('/proc/self/cmdline'))(
+    'npm start serves from a process running with the heap flags (bin/heap-flags.js), except those NODE_OPTIONS sets',
+    async () => {
+      // `npm start` builds, then runs its last command: run that command as npm would, without the build.
+      const start = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start!;
+      const [program, ...args] = start.split('&&').at(-1)!.trim().split(/\s+/);
+      expect(program).toBe('node');
+      const argvOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      const db = await createTestDatabase();
+      const serve = (env: Record<string, string> = {}) => startGatewayProcess({ ...db.env, ...env }, { args, dataDir: db.env.DATA_DIR });
+      try {
+        const plain = await serve();
+        try {
+          expect(argvOf(plain.pid)).toEqual(expect.arrayContaining([...GATEWAY_HEAP_FLAGS]));
+        } finally {
+          await plain.stop();
+        }
+        const tuned = await serve({ NODE_OPTIONS: '--max-old-space-size=512' });
+        try {
+          const argv = argvOf(tuned.pid);
+          // The old-space size is left to NODE_OPTIONS (not repeated on the command line); the others are added.
+          expect(argv.filter((a) => a.startsWith('--max-old-space-size'))).toEqual([]);
+          expect(argv).toEqual(expect.arrayContaining(GATEWAY_HEAP_FLAGS.filter((f) => !f.startsWith('--max-old-space-size'))));
+        } finally {
+          await tuned.stop();
+        }
+      } finally {
+        await db.dispose();
+      }
+    },
+    90_000,
+  );
 
   it('heap flags: a value set on the command line or in NODE_OPTIONS wins (either spelling)', () => {
     expect(missingHeapFlags([], '')).toEqual([...GATEWAY_HEAP_FLAGS]);

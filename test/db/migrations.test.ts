@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ENTITIES } from '../../src/db/entities/index.js';
 import { migrationsList } from '../../src/db/migrations/index.js';
 import {
@@ -16,12 +16,12 @@ import {
 } from '../../src/db/orm.js';
 import { MikroORM } from '@mikro-orm/sql';
 import { createOrmConfig } from '../../src/db/config.js';
-import { createPostgresDatabase, listTables } from '../support/db.js';
+import { createPgliteDataDir, createPostgresDatabase, listTables } from '../support/db.js';
 
 const expectedTables = ENTITIES.length;
 const migrationNames = migrationsList.map((m) => m.name);
 
-/** An empty database per driver: a new PGlite cluster dir, and (when configured) a new PostgreSQL database. */
+/** A database per driver: a new PGlite cluster dir, and (when configured) a new PostgreSQL database. */
 type EmptyDatabase = { name: string; open(migrate?: boolean): Promise<Orm>; dispose(): Promise<void> };
 
 function emptyPglite(): EmptyDatabase {
@@ -42,55 +42,72 @@ async function emptyPostgres(server: string): Promise<EmptyDatabase> {
   };
 }
 
-const drivers: { name: string; create(): Promise<EmptyDatabase> }[] = [{ name: 'pglite', create: async () => emptyPglite() }];
+/** A migrated PGlite cluster: a copy of the test template (built by these migrations), not initdb + migrations again. */
+async function migratedPglite(): Promise<EmptyDatabase> {
+  const { dataDir, dispose } = await createPgliteDataDir();
+  return { name: 'pglite', open: () => openOrm({ dataDir, migrate: true }), dispose };
+}
+
+const drivers: { name: string; create(): Promise<EmptyDatabase>; migrated(): Promise<EmptyDatabase> }[] = [
+  { name: 'pglite', create: async () => emptyPglite(), migrated: migratedPglite },
+];
 const server = process.env.TEST_DATABASE_URL;
-if (server) drivers.push({ name: 'postgres', create: () => emptyPostgres(server) });
+if (server) drivers.push({ name: 'postgres', create: () => emptyPostgres(server), migrated: () => emptyPostgres(server) });
 
-describe.each(drivers)('migrations on $name', ({ create }) => {
-  let db: EmptyDatabase;
-  let orm: Orm;
+describe.each(drivers)('migrations on $name', ({ create, migrated }) => {
+  // Each case has a database of its own: none depends on what another left behind.
+  async function onDatabase(migrate: boolean, run: (orm: Orm) => Promise<void>): Promise<void> {
+    const db = migrate ? await migrated() : await create();
+    try {
+      const orm = await db.open(migrate);
+      try {
+        await run(orm);
+      } finally {
+        if (await orm.isConnected()) await orm.close(true);
+      }
+    } finally {
+      await db.dispose();
+    }
+  }
 
-  beforeAll(async () => {
-    db = await create();
-    orm = await db.open(false);
-  });
-  afterAll(async () => {
-    if (orm && (await orm.isConnected())) await orm.close(true);
-    await db?.dispose();
-  });
+  it('apply on an empty database, creating one table per entity', () =>
+    onDatabase(false, async (orm) => {
+      expect(await listTables(orm)).toEqual([]);
+      expect(await pendingMigrations(orm)).toEqual(migrationNames);
 
-  it('apply on an empty database, creating one table per entity', async () => {
-    expect(await listTables(orm)).toEqual([]);
-    expect(await pendingMigrations(orm)).toEqual(migrationNames);
+      expect(await migrateUp(orm)).toEqual(migrationNames);
 
-    expect(await migrateUp(orm)).toEqual(migrationNames);
+      const tables = await listTables(orm);
+      expect(tables).toHaveLength(expectedTables);
+      expect(tables).toEqual(expect.arrayContaining(['customers', 'webhook_events', 'usage_records', 'billing_events', 'milestones']));
+      expect(await pendingMigrations(orm)).toEqual([]);
+      expect(await executedMigrations(orm)).toEqual(migrationNames);
+      expect(await migrateUp(orm)).toEqual([]);
+    }));
 
-    const tables = await listTables(orm);
-    expect(tables).toHaveLength(expectedTables);
-    expect(tables).toEqual(expect.arrayContaining(['customers', 'webhook_events', 'usage_records', 'billing_events', 'milestones']));
-    expect(await pendingMigrations(orm)).toEqual([]);
-    expect(await executedMigrations(orm)).toEqual(migrationNames);
-    expect(await migrateUp(orm)).toEqual([]);
-  });
+  it('leave no difference between the entities and the schema', () =>
+    onDatabase(true, async (orm) => {
+      expect(await executedMigrations(orm)).toEqual(migrationNames);
+      const diff = await orm.schema.getUpdateSchemaSQL({ wrap: false });
+      expect(diff.trim()).toBe('');
+    }));
 
-  it('leave no difference between the entities and the schema', async () => {
-    const diff = await orm.schema.getUpdateSchemaSQL({ wrap: false });
-    expect(diff.trim()).toBe('');
-  });
+  it('go down to nothing and back up', () =>
+    onDatabase(true, async (orm) => {
+      expect(await listTables(orm)).toHaveLength(expectedTables);
+      await migrateDown(orm, { to: 0 });
+      expect(await listTables(orm)).toEqual([]);
+      expect(await pendingMigrations(orm)).toEqual(migrationNames);
 
-  it('go down to nothing and back up', async () => {
-    await migrateDown(orm, { to: 0 });
-    expect(await listTables(orm)).toEqual([]);
-    expect(await pendingMigrations(orm)).toEqual(migrationNames);
+      await migrateUp(orm);
+      expect(await listTables(orm)).toHaveLength(expectedTables);
+      expect(await executedMigrations(orm)).toEqual(migrationNames);
+    }));
 
-    await migrateUp(orm);
-    expect(await listTables(orm)).toHaveLength(expectedTables);
-    expect(await executedMigrations(orm)).toEqual(migrationNames);
-  });
-
-  it('answer the readiness check', async () => {
-    await expect(checkDatabase(orm)).resolves.toBeUndefined();
-  });
+  it('answer the readiness check', () =>
+    onDatabase(true, async (orm) => {
+      await expect(checkDatabase(orm)).resolves.toBeUndefined();
+    }));
 });
 
 describe('the readiness check', () => {

@@ -27,21 +27,21 @@ beforeAll(async () => {
   const em = gw.orm.em.fork();
   const sub = (id: string, customerId: string, status: 'active' | 'trialing' | 'past_due' | 'canceled') =>
     subscription(em, { id, customerId, status, planId: 'pro_monthly', price: PRICES.pro, quantity: 1, createdAt: at(100) });
-  customer(em, 'cus_active', 'u_active', at(1));
-  sub('sub_active', 'cus_active', 'active');
-  customer(em, 'cus_trial', 'u_trial', at(2));
-  sub('sub_trial', 'cus_trial', 'trialing');
-  customer(em, 'cus_none', 'u_none', at(3));
-  sub('sub_gone', 'cus_none', 'canceled');
-  customer(em, 'cus_grace', 'u_grace', at(4));
-  sub('sub_grace', 'cus_grace', 'past_due');
-  customer(em, 'cus_soft', 'u_soft', at(5));
-  sub('sub_soft', 'cus_soft', 'past_due');
-  customer(em, 'cus_susp', 'u_susp', at(6));
-  sub('sub_susp', 'cus_susp', 'active');
-  // On a test clock frozen two days after its failure: GRACE, although wall time is far later.
-  customer(em, 'cus_clock', 'u_clock', at(7));
-  sub('sub_clock', 'cus_clock', 'past_due');
+  // [customer, its external id, its subscription, that subscription's status]; cus_clock is on a test
+  // clock frozen two days after its failure: GRACE, although wall time is far later.
+  const rows = [
+    ['cus_active', 'u_active', 'sub_active', 'active'],
+    ['cus_trial', 'u_trial', 'sub_trial', 'trialing'],
+    ['cus_none', 'u_none', 'sub_gone', 'canceled'],
+    ['cus_grace', 'u_grace', 'sub_grace', 'past_due'],
+    ['cus_soft', 'u_soft', 'sub_soft', 'past_due'],
+    ['cus_susp', 'u_susp', 'sub_susp', 'active'],
+    ['cus_clock', 'u_clock', 'sub_clock', 'past_due'],
+  ] as const;
+  for (const [i, [customerId, externalId, subscriptionId, status]] of rows.entries()) {
+    customer(em, customerId, externalId, at(i + 1));
+    sub(subscriptionId, customerId, status);
+  }
   for (let i = 0; i < 30; i++) customer(em, `cus_more_${i}`, `u_more_${i}`, at(100 + i));
   await em.flush();
   const sql = (q: string, p: unknown[] = []) => gw.orm.em.getConnection().execute(q, p);

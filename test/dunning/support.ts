@@ -12,6 +12,7 @@ import type Stripe from 'stripe';
 import { signDevToken, type Role } from '../../src/auth/tokens.js';
 import { start, type RunningGateway } from '../../src/gateway.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { eventually } from '../support/eventually.js';
 import { freePort } from '../support/gateway-process.js';
 import { advanceClock } from '../support/test-clock.js';
 
@@ -78,15 +79,6 @@ export interface DunningGateway {
   close(): Promise<void>;
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-export { until };
-
 export async function startDunningGateway(env: Record<string, string> = {}): Promise<DunningGateway> {
   const db: TestDatabase = await createTestDatabase();
   const ownDataDir = db.env.DATA_DIR ? null : mkdtempSync(join(tmpdir(), 'gw-dunning-'));
@@ -123,7 +115,7 @@ export async function startDunningGateway(env: Record<string, string> = {}): Pro
   async function settle(): Promise<void> {
     const ids = await newEventIds();
     if (ids.length === 0) return;
-    await until(`${ids.length} webhook events processed`, async () => {
+    await eventually(`${ids.length} webhook events processed`, async () => {
       const rows = await sql<{ n: string | number }>(`select count(*) as n from webhook_events where id in (?) and status in ('processed', 'ignored')`, [ids]);
       return Number(rows[0]!.n) === ids.length;
     });
@@ -147,7 +139,7 @@ export async function startDunningGateway(env: Record<string, string> = {}): Pro
     sql,
     async advanceTo(frozenTime) {
       await advanceClock(stripe, clockId, frozenTime);
-      await until('the test clock to be ready', async () => (await stripe.testHelpers.testClocks.retrieve(clockId)).status === 'ready');
+      await eventually('the test clock to be ready', async () => (await stripe.testHelpers.testClocks.retrieve(clockId)).status === 'ready');
       await settle();
     },
     settle,

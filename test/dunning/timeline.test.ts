@@ -9,7 +9,8 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DAY, HOOK_SECRET, startDunningGateway, startReceiver, until, type DunningGateway, type Receiver, retryOnDaysThreeAndSix } from './support.js';
+import { DAY, HOOK_SECRET, startDunningGateway, startReceiver, type DunningGateway, type Receiver, retryOnDaysThreeAndSix } from './support.js';
+import { eventually } from '../support/eventually.js';
 
 let t: DunningGateway;
 let receiver: Receiver;
@@ -60,7 +61,7 @@ function notifications(): Notification[] {
 }
 
 async function waitForNotifications(n: number): Promise<Notification[]> {
-  await until(`${n} dunning notifications`, async () => receiver.received.length >= n);
+  await eventually(`${n} dunning notifications`, async () => receiver.received.length >= n);
   return notifications();
 }
 
@@ -203,7 +204,7 @@ describe('dunning on a test clock', () => {
       body: payload,
     });
     expect(res.status).toBe(200);
-    await until('the late event to be processed', async () => {
+    await eventually('the late event to be processed', async () => {
       const rows = await t.sql<{ status: string }>(`select status from webhook_events where id = 'evt_late_payment_failed_1'`);
       return rows[0]?.status === 'processed';
     });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DunningNotification } from '../../src/billing/dunning/notification.js';
 import { signatureHeaderValue, webhookNotifier } from '../../src/billing/dunning/webhook-notifier.js';
 import { logger } from '../../src/log.js';
+import { eventually } from '../support/eventually.js';
 import { startReceiver, type Receiver } from './support.js';
 
 const SECRET = 'notifier-secret-0123456789';
@@ -79,7 +80,7 @@ describe('the dunning webhook notifier', () => {
     receiver.setStatus(() => 500);
     const notifier = webhookNotifier({ url: receiver.url, secret: SECRET, log: logger, retryBaseMs: 3_600_000 });
     const pending = notifier.notify(note('n5', 'warning'));
-    while (receiver.received.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await eventually('the first attempt', () => receiver.received.length > 0, undefined, { interval: 5 });
     await notifier.close!();
     await expect(pending).resolves.toBeUndefined();
     expect(receiver.received).toHaveLength(1);

@@ -25,6 +25,7 @@ const STARTS = ['2027-01-31T12:00:00Z', '2027-02-28T12:00:00Z', '2027-03-15T09:3
 
 function waitForOutput(child: ChildProcess, pattern: RegExp, seen: () => string, timeoutMs = 30_000): Promise<void> {
   return new Promise((resolve, reject) => {
+    // The deadline of a wait driven by the child's output events, not a sleep: nothing waits for it to pass.
     const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output so far:\n${seen()}`)), timeoutMs);
     const check = () => {
       if (pattern.test(seen())) {

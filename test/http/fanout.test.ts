@@ -2,27 +2,17 @@
  * The graphql-ws fan-out (src/http/fanout) over real WebSockets: subscribers with the same operation,
  * variables and viewer share one execution; each still receives exactly its own events, once, in order.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../src/auth/tokens.js';
-import { createSignalBus, TOPICS, type BillingEventPayload, type SignalBus } from '../../src/events/index.js';
+import { TOPICS, type BillingEventPayload, type SignalBus } from '../../src/events/index.js';
 import type { BillingEventTypeValue } from '../../src/db/entities/billing-event.js';
-import { collect, startSignalGateway, TEST_SECRET, type Collected, type SignalGateway } from '../signals/support.js';
-import { createTestOrm, type TestOrm } from '../support/db.js';
+import { collect, signalGatewayForFile, TEST_SECRET, type Collected, type SignalGateway } from '../signals/support.js';
+import { eventually } from '../support/eventually.js';
 
-let db: TestOrm;
+const setup = signalGatewayForFile();
 let bus: SignalBus;
 let gw: SignalGateway;
-
-beforeAll(async () => {
-  db = await createTestOrm();
-  bus = createSignalBus();
-  gw = await startSignalGateway(db.orm, bus);
-});
-afterAll(async () => {
-  await gw?.close();
-  await bus?.close();
-  await db?.dispose();
-});
+beforeAll(() => ({ bus, gw } = setup));
 
 const CUSTOMERS = { alice: 'cus_alice', bob: 'cus_bob', carol: 'cus_carol' } as const;
 type Owner = keyof typeof CUSTOMERS | null;
@@ -46,11 +36,6 @@ type Ev = { id: string; type: string; customerId: string | null };
 const FIELDS = 'id type customerId';
 const ALL = `subscription { billingEvents { ${FIELDS} } }`;
 const FILTERED = `subscription Filtered($c: ID) { billingEvents(types: [PAYMENT_RECEIVED, PAYMENT_FAILED], customerId: $c) { ${FIELDS} } }`;
-
-/** Polls until `done()`; the waits are bounded only by vitest's test timeout (no timed assertion). */
-async function until(done: () => boolean): Promise<void> {
-  while (!done()) await new Promise((r) => setTimeout(r, 10));
-}
 
 describe('graphql-ws fan-out', () => {
   it('shares one execution per (operation, variables, viewer) and gives every subscriber exactly its events, once', async () => {
@@ -91,10 +76,10 @@ describe('graphql-ws fan-out', () => {
     for (const [i, e] of published.entries()) {
       if (i === half) {
         // Mid-stream: one subscriber unsubscribes cleanly, another's socket is cut; the others go on.
-        await until(() => dropped.c.values.some((v) => v.id === published[half - 4]!.id) && killed.c.values.some((v) => v.id === published[half - 1]!.id));
+        await eventually('the two to see the first half', () => dropped.c.values.some((v) => v.id === published[half - 4]!.id) && killed.c.values.some((v) => v.id === published[half - 1]!.id));
         await dropped.c.dispose();
         killed.c.client.terminate();
-        await until(() => gw.server.fanout.subscribers === 10);
+        await eventually('subscribers = 10', () => gw.server.fanout.subscribers, (n) => n === 10);
       }
       bus.publish(TOPICS.billingEvents, e);
     }
@@ -123,8 +108,8 @@ describe('graphql-ws fan-out', () => {
 
     await Promise.all(live.map((s) => s.c.dispose()));
     // Unsubscribing the last subscriber of each key releases it: nothing is left behind.
-    await until(() => gw.server.fanout.subscribers === 0);
-    await until(() => gw.server.fanout.keys === 0);
+    await eventually('subscribers = 0', () => gw.server.fanout.subscribers, (n) => n === 0);
+    await eventually('keys = 0', () => gw.server.fanout.keys, (n) => n === 0);
     expect(gw.server.fanout.keys).toBe(0);
   });
 
@@ -152,10 +137,10 @@ describe('graphql-ws fan-out', () => {
     expect(gw.server.fanout.keys).toBe(1);
     expect(a.values[0]).toEqual({ activeSubscriptions: 7 });
     await a.dispose();
-    await until(() => gw.server.fanout.subscribers === 1);
+    await eventually('subscribers = 1', () => gw.server.fanout.subscribers, (n) => n === 1);
     expect(gw.server.fanout.keys).toBe(1);
     await b.dispose();
-    await until(() => gw.server.fanout.keys === 0);
+    await eventually('keys = 0', () => gw.server.fanout.keys, (n) => n === 0);
     expect(gw.server.fanout.subscribers).toBe(0);
   });
 
@@ -175,7 +160,7 @@ describe('graphql-ws fan-out', () => {
     }
     expect(gw.server.fanout.keys).toBe(1);
     expect(await closed).toBe(4419);
-    await until(() => gw.server.fanout.subscribers === 1);
+    await eventually('subscribers = 1', () => gw.server.fanout.subscribers, (n) => n === 1);
     const after = event('bob', 'PAYMENT_RECEIVED');
     bus.publish(TOPICS.billingEvents, after);
     await keep.until((v) => v.id === after.id);
@@ -183,6 +168,6 @@ describe('graphql-ws fan-out', () => {
     expect(gw.server.fanout.keys).toBe(1);
     await keep.dispose();
     await short.dispose();
-    await until(() => gw.server.fanout.keys === 0);
+    await eventually('keys = 0', () => gw.server.fanout.keys, (n) => n === 0);
   });
 });

@@ -3,6 +3,7 @@ import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Customer } from '../../src/db/entities/customer.js';
+import { connectEagerly } from '../support/ws-client.js';
 import { assertNoStack, startTestGateway, type TestGateway } from './harness.js';
 
 let gw: TestGateway;
@@ -206,24 +207,10 @@ describe('graphql-ws', () => {
 
   it('closes with 4419 when the token expires on an open socket', async () => {
     const token = await gw.token('user_ws', { expiresIn: 2 });
-    const events: string[] = [];
-    const client = createClient({
-      url: gw.wsUrl,
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${token}` },
-      lazy: false,
-      retryAttempts: 0,
-      onNonLazyError: () => {},
-    });
-    await new Promise<void>((resolve) => {
-      client.on('connected', () => events.push('connected'));
-      client.on('closed', (e) => {
-        events.push(`closed ${(e as { code: number; reason: string }).code} ${(e as { reason: string }).reason}`);
-        resolve();
-      });
-    });
+    const { client, connected, closed } = connectEagerly(gw.wsUrl, token);
+    await connected;
+    expect(await closed).toEqual({ code: 4419, reason: 'Token expired' });
     await client.dispose();
-    expect(events).toEqual(['connected', 'closed 4419 Token expired']);
   });
 
   it('applies the depth limit to operations over WebSocket', async () => {

@@ -5,63 +5,31 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createClient, type Client } from 'graphql-ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createSignalBus, TOPICS, type SignalBus } from '../../src/events/index.js';
+import { TOPICS, type SignalBus } from '../../src/events/index.js';
 import { WS_CLOSE } from '../../src/http/graphql-ws.js';
-import { billingEvent, collect, eventually, startSignalGateway, warmUp, type SignalGateway } from '../signals/support.js';
-import { createTestOrm, type TestOrm } from '../support/db.js';
-
-let db: TestOrm;
-let bus: SignalBus;
-let gw: SignalGateway;
+import { eventually } from '../support/eventually.js';
+import { connectEagerly } from '../support/ws-client.js';
+import { billingEvent, collect, signalGatewayForFile, warmUp, type SignalGateway } from '../signals/support.js';
 
 const PER_TOKEN = 3;
 const PER_SOCKET = 2;
 const PER_SOCKET_BYTES = 1024 * 1024;
 
-beforeAll(async () => {
-  db = await createTestOrm();
-  bus = createSignalBus();
-  gw = await startSignalGateway(db.orm, bus, {
-    env: { WS_MAX_SOCKETS_PER_TOKEN: String(PER_TOKEN), WS_MAX_SUBSCRIPTIONS_PER_SOCKET: String(PER_SOCKET), WS_MAX_BUFFERED_BYTES_PER_SOCKET: String(PER_SOCKET_BYTES) },
-  });
+const setup = signalGatewayForFile({
+  env: { WS_MAX_SOCKETS_PER_TOKEN: String(PER_TOKEN), WS_MAX_SUBSCRIPTIONS_PER_SOCKET: String(PER_SOCKET), WS_MAX_BUFFERED_BYTES_PER_SOCKET: String(PER_SOCKET_BYTES) },
 });
-afterAll(async () => {
-  await gw?.close();
-  await bus?.close();
-  await db?.dispose();
-});
+let bus: SignalBus;
+let gw: SignalGateway;
+beforeAll(() => ({ bus, gw } = setup));
 
 const ALL = 'subscription { billingEvents { id type message } }';
 type Ev = { id: string; type: string; message: string };
 
 const event = (message = 'hello') => billingEvent(null, message);
 
-/** A graphql-ws client (no retries) and how its socket closed, if it did. */
-function connect(token: string): { client: Client; connected: Promise<void>; closed: Promise<{ code: number; reason: string }> } {
-  let onClosed!: (e: { code: number; reason: string }) => void;
-  const closed = new Promise<{ code: number; reason: string }>((r) => (onClosed = r));
-  let onConnected!: () => void;
-  const connected = new Promise<void>((r) => (onConnected = r));
-  const client = createClient({
-    url: gw.wsUrl,
-    webSocketImpl: WebSocket,
-    connectionParams: { authorization: `Bearer ${token}` },
-    lazy: false,
-    retryAttempts: 0,
-    onNonLazyError: () => undefined,
-    on: {
-      connected: () => onConnected(),
-      closed: (e) => {
-        const { code, reason } = e as { code: number; reason: string };
-        onClosed({ code, reason });
-      },
-    },
-  });
-  return { client, connected, closed };
-}
+const connect = (token: string) => connectEagerly(gw.wsUrl, token);
 
 /** The gateway's count of a WebSocket limit applied, from /metrics. */
 async function metric(limit: string): Promise<number> {
@@ -158,14 +126,14 @@ describe('WebSocket limits', () => {
     // 64 KiB events until the server gives up on it: the kernel's socket buffers fill first, then the process's.
     const big = 'x'.repeat(64 * 1024);
     const closedBefore = gw.server.websockets.slowConsumersClosed;
-    const deadline = Date.now() + 30_000;
-    while (gw.server.websockets.slowConsumersClosed === closedBefore) {
-      if (Date.now() > deadline) throw new Error('the slow consumer was never closed');
+    await eventually('the slow consumer to be closed', async () => {
+      if (gw.server.websockets.slowConsumersClosed > closedBefore) return true;
       const batch = [event(big), event(big), event(big), event(big)];
       for (const e of batch) bus.publish(TOPICS.billingEvents, e);
       // The reader keeps up (it shares the stream, so it gets every event the slow one is sent).
       await reader.until((v) => v.id === batch.at(-1)!.id);
-    }
+      return gw.server.websockets.slowConsumersClosed > closedBefore;
+    });
     slow.resume();
     const { code, reason } = await closed;
     expect(code).toBe(WS_CLOSE.slowConsumer);
@@ -215,7 +183,6 @@ describe('WebSocket limits', () => {
         gc();
         return serverSockets.every((r) => r.deref() === undefined);
       },
-      30_000,
     );
   });
 });

@@ -5,28 +5,18 @@
  * token stays fatal (4401: the client never tries again).
  */
 import { createClient, type Client } from 'graphql-ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { signDevToken } from '../../src/auth/tokens.js';
-import { createSignalBus, TOPICS, type SignalBus } from '../../src/events/index.js';
+import { TOPICS, type SignalBus } from '../../src/events/index.js';
 import { WS_CLOSE } from '../../src/http/graphql-ws.js';
-import { billingEvent, eventually, startSignalGateway, TEST_SECRET, type SignalGateway } from '../signals/support.js';
-import { createTestOrm, type TestOrm } from '../support/db.js';
+import { eventually } from '../support/eventually.js';
+import { billingEvent, signalGatewayForFile, TEST_SECRET, type SignalGateway } from '../signals/support.js';
 
-let db: TestOrm;
+const setup = signalGatewayForFile();
 let bus: SignalBus;
 let gw: SignalGateway;
-
-beforeAll(async () => {
-  db = await createTestOrm();
-  bus = createSignalBus();
-  gw = await startSignalGateway(db.orm, bus);
-});
-afterAll(async () => {
-  await gw?.close();
-  await bus?.close();
-  await db?.dispose();
-});
+beforeAll(() => ({ bus, gw } = setup));
 
 const event = (owner: string) => billingEvent(owner);
 

@@ -15,7 +15,7 @@ import { Subscription } from '../../src/db/entities/subscription.js';
 import { createSignalBus, type SignalBus } from '../../src/events/index.js';
 import { createSignals } from '../../src/billing/signals/index.js';
 import { createWebhookService, type WebhookService } from '../../src/stripe/webhooks/index.js';
-import { until } from '../meter-events/support.js';
+import { eventually } from '../support/eventually.js';
 import { startLifecycleGateway, SUBSCRIBE, type LifecycleGateway } from './harness.js';
 
 const DAY = 86_400;
@@ -96,7 +96,7 @@ describe('a renewal that needs 3-D Secure', () => {
     expect(renewed.status).toBe('past_due');
     const invoice = renewed.latest_invoice as Stripe.Invoice;
     expect(invoice).toMatchObject({ status: 'open', billing_reason: 'subscription_cycle' });
-    await until(async () => (await mirroredSub(sub.id))?.status === 'past_due');
+    await eventually('past_due in the mirror', async () => (await mirroredSub(sub.id))?.status, (status) => status === 'past_due');
 
     // The customer follows the hosted invoice link (as in Stripe's "confirm your payment" email) and authenticates.
     expect(await (await fetch(invoice.hosted_invoice_url!)).text()).toContain('Complete authentication');
@@ -104,12 +104,12 @@ describe('a renewal that needs 3-D Secure', () => {
     expect(res.status).toBe(303);
     expect((await gw.stripe.invoices.retrieve(invoice.id)).status).toBe('paid');
 
-    await until(async () => {
+    await eventually('the renewal to be mirrored', async () => {
       const [s, i] = await Promise.all([mirroredSub(sub.id), mirroredInvoice(invoice.id)]);
       return s?.status === 'active' && i?.status === 'paid';
     });
     // The signals of the last webhooks may land a moment after the mirror: wait for all six.
-    await until(async () => (await eventsOf(sub.id, renewalAt)).length >= 6);
+    await eventually('6 events after the renewal', () => eventsOf(sub.id, renewalAt), (events) => events.length >= 6);
     // The renewal (new period, invoice), its attempt an hour later (failed: waits for the customer,
     // past_due), then the customer's confirmation (paid, active again).
     expect(byMoment(await eventsOf(sub.id, renewalAt), renewalAt)).toEqual([

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Customer } from '../../src/db/entities/customer.js';
 import { Subscription } from '../../src/db/entities/subscription.js';
 import { createWebhookService, type WebhookService } from '../../src/stripe/webhooks/index.js';
+import { eventually } from '../support/eventually.js';
 import { startLifecycleGateway, SUBSCRIBE, type LifecycleGateway } from './harness.js';
 
 let gw: LifecycleGateway;
@@ -40,11 +41,7 @@ async function mirroredStatus(id: string): Promise<string | undefined> {
 }
 
 async function waitForMirror(id: string, status: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while ((await mirroredStatus(id)) !== status) {
-    if (Date.now() > deadline) throw new Error(`subscription ${id} is ${await mirroredStatus(id)} in the mirror, not ${status}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await eventually(`subscription ${id} to be ${status} in the mirror`, () => mirroredStatus(id), (s) => s === status);
 }
 
 describe('subscribe with a card that needs authentication', () => {
@@ -91,13 +88,7 @@ describe('subscribe with a card that needs authentication', () => {
     const expected = [{ id: sub.id, status: 'ACTIVE', latestInvoice: { status: 'PAID', amountPaid: { amount: 200 } } }];
     const mirrored = async () =>
       (await gw.gql(`{ customer { subscriptions { id status latestInvoice { status amountPaid { amount } } } } }`, {}, token)).data!.customer.subscriptions;
-    const deadline = Date.now() + 20_000;
-    let after = await mirrored();
-    while (JSON.stringify(after) !== JSON.stringify(expected) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 25));
-      after = await mirrored();
-    }
-    expect(after).toEqual(expected);
+    await eventually('the subscription and its invoice mirrored', mirrored, (after) => JSON.stringify(after) === JSON.stringify(expected));
   });
 
   it('a declined card still answers CARD_DECLINED and leaves nothing behind', async () => {

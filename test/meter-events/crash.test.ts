@@ -12,7 +12,8 @@ import type { RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { emulatorWithClient } from '../support/emulator.js';
-import { identifierCounts, insertUsage, storedEvents, summarySum, until, type LedgerRow } from './support.js';
+import { identifierCounts, insertUsage, storedEvents, summarySum, type LedgerRow } from './support.js';
+import { eventually } from '../support/eventually.js';
 
 const METER = loadCatalog().meters[0]!;
 const ROWS = 1000;
@@ -83,7 +84,7 @@ describe('meter-event flusher: killed mid-batch, restarted', () => {
       USAGE_FLUSH_CONCURRENCY: '4',
       USAGE_FLUSH_LEASE_SECONDS: '6',
     });
-    await until(() => storedEvents(emu, ids).length >= 150, 5);
+    await eventually('150 events at Stripe', () => storedEvents(emu, ids).length, (n) => n >= 150, { interval: 5 });
     await first.stop({ kill: true });
     // Requests the dead process had fully written may still be in the emulator's hands for a moment:
     // events stored after this count are neither lost nor double counted, and the checks below allow for them.
@@ -94,8 +95,8 @@ describe('meter-event flusher: killed mid-batch, restarted', () => {
     expect(markedBeforeCrash).toBeLessThan(sentBeforeCrash);
 
     const second = await start({ USAGE_FLUSH_RATE_PER_SECOND: '1000', USAGE_FLUSH_INTERVAL_MS: '200' });
-    await until(() => storedEvents(emu, ids).length === ROWS, 50);
-    await until(async () => (await metric(second, /^usage_meter_events_backlog (\d+)$/m)) === 0, 500);
+    await eventually(`${ROWS} events at Stripe`, () => storedEvents(emu, ids).length, (n) => n === ROWS);
+    await eventually('an empty backlog', () => metric(second, /^usage_meter_events_backlog (\d+)$/m), (n) => n === 0, { interval: 500 });
     // The restarted gateway sent every row left unmarked exactly once: created at Stripe, or refused as a
     // duplicate. Every row Stripe held before it started (at least those seen stored after the kill) is
     // a duplicate; the rest (not sent, or still in flight at the kill) may be either.

@@ -19,7 +19,8 @@ import {
 } from '../../src/stripe/meter-events/index.js';
 import { clearTables, createTestOrm, type TestOrm } from '../support/db.js';
 import { control, emulatorWithClient } from '../support/emulator.js';
-import { identifierCounts, insertUsage, ledger, storedEvents, summarySum, until, type LedgerRow } from './support.js';
+import { identifierCounts, insertUsage, ledger, storedEvents, summarySum, type LedgerRow } from './support.js';
+import { eventually } from '../support/eventually.js';
 
 const catalog = loadCatalog();
 const METER = catalog.meters[0]!; // api_calls
@@ -159,7 +160,7 @@ describe('meter-event flusher', () => {
     // 250 new rows in 3 stream requests (100 + 100 + 50), the 10 rows stamped an hour ago one by one.
     expect(requests()).toEqual({ stream: 3, events: 10 });
     // The stream validates after answering: wait for the emulator to store what it accepted.
-    await until(() => storedEvents(emu, recent.map((x) => x.id)).length === 250);
+    await eventually('the emulator to store the streamed events', () => storedEvents(emu, recent.map((x) => x.id)).length, (n) => n === 250);
     const byId = new Map(storedEvents(emu, recent.map((x) => x.id)).map((e) => [e.identifier, e]));
     for (const row of recent) {
       expect(byId.get(row.id)).toMatchObject({ event_name: METER.eventName, timestamp: row.timestamp, payload: { stripe_customer_id: row.customerId, value: String(row.quantity) } });
@@ -205,7 +206,7 @@ describe('meter-event flusher', () => {
     const duplicatesBefore = await duplicatesSent();
     expect(await backlog(f)).toBe(10_000);
     f.start();
-    await until(async () => (await backlog(f)) === 0, 100);
+    await eventually('an empty backlog', () => backlog(f), (n) => n === 0, { timeout: 55_000, interval: 100 });
     await f.stop();
 
     const ids = Array.from({ length: 10_000 }, (_, g) => `burst-${g}`);
@@ -247,7 +248,7 @@ describe('meter-event flusher', () => {
     expect((await f.flushOnce()).claimed).toBe(0);
 
     f.start();
-    await until(async () => (await backlog(f)) === 0);
+    await eventually('an empty backlog', () => backlog(f), (n) => n === 0);
     expect(storedEvents(emu, list.map((x) => x.id))).toHaveLength(120);
     expect([...identifierCounts(emu).values()].every((n) => n === 1)).toBe(true);
     expect((await duplicatesSent()) - duplicatesBefore).toBe(0);
@@ -268,7 +269,7 @@ describe('meter-event flusher', () => {
       const f = flusher({ ratePerSecond: 400, batchSize: 50, concurrency: 4 }, createStripeClient({ secretKey: 'sk_test_flusher', apiBase: limited.url }));
       const duplicatesBefore = await duplicatesSent();
       f.start();
-      await until(async () => (await backlog(f)) === 0);
+      await eventually('an empty backlog', () => backlog(f), (n) => n === 0);
       await f.stop();
       expect(storedEvents(limited, list.map((r) => r.id))).toHaveLength(150);
       expect([...identifierCounts(limited).values()].every((n) => n === 1)).toBe(true);
@@ -291,7 +292,7 @@ describe('meter-event flusher', () => {
     expect(failed.every((x) => x.send_attempts === 1 && x.parked_at === null && /^500 api_error: An unknown error/.test(x.last_error ?? ''))).toBe(true);
 
     f.start();
-    await until(async () => (await backlog(f)) === 0);
+    await eventually('an empty backlog', () => backlog(f), (n) => n === 0);
     expect(storedEvents(emu, list.map((x) => x.id))).toHaveLength(20);
     await expectStripeAgrees(list);
     expect((await ledger(db.orm)).every((x) => x.last_error === null && x.parked_at === null)).toBe(true);
@@ -306,7 +307,7 @@ describe('meter-event flusher', () => {
     await insertUsage(db.orm, good);
     const f = flusher({ maxAttempts: 3, batchSize: 10 });
     f.start();
-    await until(async () => (await f.stats()).parked === 2 && (await backlog(f)) === 0);
+    await eventually('2 parked and an empty backlog', async () => ({ parked: (await f.stats()).parked, backlog: await backlog(f) }), (s) => s.parked === 2 && s.backlog === 0);
     await f.stop();
 
     expect(storedEvents(emu, good.map((x) => x.id))).toHaveLength(50);
@@ -346,7 +347,7 @@ describe('meter-event flusher', () => {
     const list = rows(10);
     await insertUsage(db.orm, list);
     f.notify();
-    await until(async () => (await backlog(f)) === 0);
+    await eventually('an empty backlog', () => backlog(f), (n) => n === 0);
     expect(storedEvents(emu, list.map((x) => x.id))).toHaveLength(10);
 
     // A slow rate: stop() lands mid-batch, and what was not sent is due again at once for another flusher.
@@ -354,7 +355,7 @@ describe('meter-event flusher', () => {
     const more = rows(40, { prefix: 'more' });
     await insertUsage(db.orm, more);
     slow.start();
-    await until(() => storedEvents(emu, more.map((x) => x.id)).length >= 2);
+    await eventually('2 more events at Stripe', () => storedEvents(emu, more.map((x) => x.id)).length, (n) => n >= 2);
     await slow.stop();
     const sentSoFar = storedEvents(emu, more.map((x) => x.id)).length;
     expect(sentSoFar).toBeLessThan(40);

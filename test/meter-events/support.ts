@@ -56,7 +56,3 @@ export async function summarySum(stripe: Stripe, meterId: string, customer: stri
   return page.data.reduce((s, x) => s + x.aggregated_value, 0);
 }
 
-/** Polls `check` until it returns true (the test's timeout bounds the wait; no timing is asserted). */
-export async function until(check: () => boolean | Promise<boolean>, everyMs = 50): Promise<void> {
-  while (!(await check())) await new Promise((r) => setTimeout(r, everyMs));
-}

@@ -10,7 +10,8 @@ import { createStripeClient } from '../../src/stripe/client.js';
 import { startWebhookSidecar, type WebhookSidecar } from '../../src/workers.js';
 import { createTestOrm, type TestOrm } from '../support/db.js';
 import { emulatorWithClient } from '../support/emulator.js';
-import { identifierCounts, insertUsage, until } from './support.js';
+import { identifierCounts, insertUsage } from './support.js';
+import { eventually } from '../support/eventually.js';
 
 let db: TestOrm;
 let emu: RunningEmulator;
@@ -58,7 +59,7 @@ describe('webhook sidecar', () => {
 
     sidecar = await start({ USAGE_FLUSH_RATE_PER_SECOND: '500', USAGE_FLUSH_INTERVAL_MS: '50' });
     const duplicatesBefore = await duplicates();
-    await until(async () => (await backlog()) === '0', 100);
+    await eventually('an empty backlog', backlog, (n) => n === '0', { interval: 100 });
     const counts = identifierCounts(emu);
     expect(rows.every((r) => counts.get(r.id) === 1)).toBe(true);
     expect((await duplicates()) - duplicatesBefore).toBe(0);

@@ -17,7 +17,7 @@ import { mirrorCatalog } from '../../src/stripe/mirror-catalog.js';
 import { syncFull } from '../../src/stripe/sync/full.js';
 import { isHandledEventType } from '../../src/stripe/sync/handlers.js';
 import { createTestOrm } from '../support/db.js';
-import { allEvents, DAY, gateway, planPrice, seeded, shuffled, stripeSide, type StripeSide } from '../webhooks/support.js';
+import { allEvents, DAY, gateway, planPrice, seeded, shuffled, stripeSide, withDuplicatesAndReplays, type StripeSide } from '../webhooks/support.js';
 import { advanceClock } from '../support/test-clock.js';
 
 let side: StripeSide;
@@ -227,14 +227,7 @@ describe('revenue history of the scenario', () => {
   });
 
   it('with duplicates and late replays: the same history', async () => {
-    const random = seeded(11);
-    const list: Stripe.Event[] = [];
-    for (const e of shuffled(events, random)) {
-      list.push(e);
-      if (random() < 0.5) list.push(e);
-    }
-    list.push(...shuffled(events.filter(() => random() < 0.33), random));
-    expect(await deliverAll(list)).toEqual(baseline);
+    expect(await deliverAll(withDuplicatesAndReplays(events, 11))).toEqual(baseline);
   });
 
   it('newest first, and in batches of 16 per transaction: the same history', async () => {

@@ -10,6 +10,7 @@ import { createSignalBus, TOPICS, type SignalBus } from '../../src/events/index.
 import { createSignals } from '../../src/billing/signals/index.js';
 import type { RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { createWebhookService, type WebhookService } from '../../src/stripe/webhooks/index.js';
+import { eventually } from '../support/eventually.js';
 import { createTestOrm, type TestOrm } from '../support/db.js';
 import { allEvents, catalog, collect, emulatorWithCatalog, isProbe, startSignalGateway, subscribe, warmUp, type SignalGateway } from './support.js';
 
@@ -71,7 +72,7 @@ describe('webhooks → worker → signals → graphql-ws', () => {
     await emu.emulator.webhooks.idle();
     // Done = every event recorded and out of the queue (processed, or ignored for types without a handler).
     const settled = `select count(*) as n from webhook_events where status in ('processed', 'ignored')`;
-    while ((await count(settled)) < emitted) await new Promise((r) => setTimeout(r, 50));
+    await eventually(`${emitted} events settled`, () => count(settled), (n) => n >= emitted);
     expect(await count(`select count(*) as n from webhook_events where status = 'parked'`)).toBe(0);
     expect(emu.emulator.webhooks.attempts().length).toBeGreaterThan(emitted); // duplicates were sent
     expect(await count(`select count(*) as n from webhook_events`)).toBe(emitted);

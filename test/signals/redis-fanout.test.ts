@@ -1,11 +1,10 @@
 /**
  * Two gateway servers on one PostgreSQL database and one Redis: a signal produced by one replica's worker
  * reaches subscribers connected to the other (and to itself), each exactly once. Needs PostgreSQL
- * (TEST_DATABASE_URL, else the local default) and Redis (TEST_REDIS_URL, else redis://127.0.0.1:6379);
+ * (TEST_DATABASE_URL, else the local default) and Redis (REDIS_TEST_URL, else redis://127.0.0.1:6379);
  * skipped when either is unreachable.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,29 +13,26 @@ import { createSignalBus, TOPICS, type SignalBus } from '../../src/events/index.
 import { createSignals } from '../../src/billing/signals/index.js';
 import type { RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { createTestOrm, type TestOrm } from '../support/db.js';
+import { redisUp, REDIS_TEST_URL } from '../support/redis.js';
 import { allEvents, collect, emulatorWithCatalog, isProbe, processEvent, startSignalGateway, subscribe, warmUp, type SignalGateway } from './support.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = REDIS_TEST_URL;
 const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-async function reachable(): Promise<boolean> {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+async function postgresUp(): Promise<boolean> {
   const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 1000 });
   try {
-    await redis.connect();
-    await redis.ping();
     await client.connect();
     await client.query('select 1');
     return true;
   } catch {
     return false;
   } finally {
-    redis.disconnect();
     await client.end().catch(() => undefined);
   }
 }
 
-const available = await reachable();
+const available = (await redisUp()) && (await postgresUp());
 // Two ORMs on one database: PostgreSQL (PGlite is one process's).
 if (available) process.env.TEST_DATABASE_URL ??= PG_URL;
 

@@ -1,6 +1,6 @@
 /**
  * What the signal tests share: the emulator with the default catalog, a stand-in for the webhook
- * worker (mirror the event's object, then `afterEvent`, in one transaction, as W1's worker does), and
+ * worker (mirror the event's object, then `afterEvent`, in one transaction, as the webhook worker does), and
  * a graphql-ws client that collects what a subscription receives.
  */
 import type { Express } from 'express';
@@ -12,12 +12,14 @@ import type { BillingEventTypeValue } from '../../src/db/entities/billing-event.
 import type { Orm } from '../../src/db/orm.js';
 import { signDevToken } from '../../src/auth/tokens.js';
 import { loadConfig } from '../../src/config.js';
-import { TOPICS, type BillingEventPayload, type SignalBus } from '../../src/events/index.js';
+import { createSignalBus, TOPICS, type BillingEventPayload, type SignalBus } from '../../src/events/index.js';
 import { type Signals } from '../../src/billing/signals/index.js';
 import { createGatewayServer, type GatewayServer } from '../../src/http/server.js';
 import { syncCatalog } from '../../src/stripe/catalog-sync.js';
 import { mirrorCatalog } from '../../src/stripe/mirror-catalog.js';
 import { mirrorObject, type MirrorableObject } from '../../src/stripe/mirror/index.js';
+import { afterAll, beforeAll } from 'vitest';
+import { createTestOrm, type TestOrm } from '../support/db.js';
 import { emulatorWithClient } from '../support/emulator.js';
 
 export const catalog: Catalog = loadCatalog();
@@ -55,15 +57,6 @@ export async function subscribe(stripe: Stripe, priceId: string, opts: { email?:
   });
   const subscription = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: priceId, quantity: opts.quantity ?? 1 }] });
   return { customer, subscription };
-}
-
-/** Waits for `check()` to hold, failing with `what` after `ms` (a deadline on the wait, not a timing assertion). */
-export async function eventually(what: string, check: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 export interface Collected<T> {
@@ -166,6 +159,25 @@ export async function startSignalGateway(
     },
     close: () => server.close(),
   };
+}
+
+/**
+ * A signal gateway on an in-memory bus and a database of its own, started before the calling file's
+ * tests and closed after them; its fields are set once they start.
+ */
+export function signalGatewayForFile(extra: Parameters<typeof startSignalGateway>[2] = {}): { db: TestOrm; bus: SignalBus; gw: SignalGateway } {
+  const started = {} as { db: TestOrm; bus: SignalBus; gw: SignalGateway };
+  beforeAll(async () => {
+    started.db = await createTestOrm();
+    started.bus = createSignalBus();
+    started.gw = await startSignalGateway(started.db.orm, started.bus, extra);
+  });
+  afterAll(async () => {
+    await started.gw?.close();
+    await started.bus?.close();
+    await started.db?.dispose();
+  });
+  return started;
 }
 
 let eventSeq = 0;

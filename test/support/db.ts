@@ -17,6 +17,7 @@ import { migrationsList } from '../../src/db/migrations/index.js';
 import { closeOrm, openOrm, openOrmWith, type Orm } from '../../src/db/orm.js';
 import { onQuery } from '../../src/db/query-observer.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
+import { eventually } from './eventually.js';
 
 export type TestOrm = {
   orm: Orm;
@@ -178,20 +179,22 @@ async function loadOrBuildTemplate(): Promise<PgliteTemplate> {
   mkdirSync(root, { recursive: true });
   // One worker builds while the others wait for it (a lock dir; a stale one from a killed run is taken over).
   const lock = join(root, `${key}.lock`);
-  const deadline = Date.now() + 120_000;
-  while (!ready()) {
-    if (tryLock(lock)) {
+  await eventually(
+    `the PGlite test template (lock ${lock})`,
+    async () => {
+      if (ready()) return true;
+      if (!tryLock(lock)) return false;
       try {
         if (!ready()) await buildTemplate(root, dir);
       } finally {
         rmSync(lock, { recursive: true, force: true });
       }
       pruneOldTemplates(root, key);
-      break;
-    }
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for the PGlite test template (lock ${lock})`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+      return true;
+    },
+    undefined,
+    { timeout: 120_000, interval: 200 },
+  );
   return { dump: readFileSync(join(dir, 'dump.tar')), clusterDir: join(dir, 'data', 'pglite') };
 }
 

@@ -1,4 +1,5 @@
 import type Stripe from 'stripe';
+import { eventually } from './eventually.js';
 
 /**
  * Advances a test clock and waits until it is `ready`: as at Stripe, `advance` answers while the clock
@@ -6,12 +7,17 @@ import type Stripe from 'stripe';
  */
 export async function advanceClock(stripe: Stripe, clockId: string, frozenTime: number, deadlineMs = 30_000): Promise<Stripe.TestHelpers.TestClock> {
   await stripe.testHelpers.testClocks.advance(clockId, { frozen_time: frozenTime });
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const clock = await stripe.testHelpers.testClocks.retrieve(clockId);
-    if (clock.status === 'ready' && clock.frozen_time === frozenTime) return clock;
-    if (clock.status === 'internal_failure') throw new Error(`test clock ${clockId} failed to advance to ${frozenTime}`);
-    if (Date.now() > deadline) throw new Error(`test clock ${clockId} still ${clock.status} after ${deadlineMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  let failed = false;
+  const clock = await eventually(
+    `test clock ${clockId} to be ready at ${frozenTime}`,
+    async () => {
+      const c = await stripe.testHelpers.testClocks.retrieve(clockId);
+      failed ||= c.status === 'internal_failure';
+      return { status: c.status, frozen_time: c.frozen_time, clock: c };
+    },
+    (c) => failed || (c.status === 'ready' && c.frozen_time === frozenTime),
+    { timeout: deadlineMs, interval: 10 },
+  );
+  if (failed) throw new Error(`test clock ${clockId} failed to advance to ${frozenTime}`);
+  return clock.clock;
 }

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readEventsCursor, readEventsSyncRun, startPeriodicSync, syncFull, syncMissedEvents } from '../../src/stripe/sync/index.js';
 import { webhookMetrics } from '../../src/stripe/webhooks/metrics.js';
 import { WebhookWorker } from '../../src/stripe/webhooks/worker.js';
-import { until } from '../meter-events/support.js';
+import { eventually } from '../support/eventually.js';
 import { allEvents, gateway, stripeSide, type Gateway, type StripeSide } from '../webhooks/support.js';
 
 const FFFD = '\uFFFD';
@@ -184,8 +184,9 @@ describe('periodic sync', () => {
     const newest = (await side.stripe.events.list({ limit: 1 })).data[0]!;
     expect((await readEventsCursor(gw.orm.em.fork()))?.id).toBe(newest.id);
     expect(await readEventsSyncRun(gw.orm.em)).toMatchObject({ ok: true });
-    await until(async () => (await rows(gw, `select 1 from webhook_events where id = ? and status = 'parked'`, [h.failingEvent])).length === 1);
-    await until(async () => (await rows(gw, `select 1 from webhook_events where status in ('pending', 'processing')`)).length === 0);
+    // Two failed attempts at a customer the emulator answers with 500s: slow on a loaded machine, so this wait gets the test's budget.
+    await eventually('the failing event to be parked', async () => (await rows(gw, `select 1 from webhook_events where id = ? and status = 'parked'`, [h.failingEvent])).length === 1, undefined, { timeout: 55_000 });
+    await eventually('the inbox to be worked off', async () => (await rows(gw, `select 1 from webhook_events where status in ('pending', 'processing')`)).length === 0);
     expect(await rows(gw, `select id, name from customers where id in (?, ?) order by name`, [h.later, h.nul])).toEqual([
       { id: h.later, name: 'Later' },
       { id: h.nul, name: `Nul${FFFD}Name` },

@@ -4,66 +4,22 @@
  * the latter is parked with its reason, an unreadable object is skipped with its reason, the rest goes
  * through, and the cursor moves.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeOrm, openOrm } from '../../src/db/orm.js';
-import { startEmulator, type RunningEmulator } from '@billing-gateway/stripe-emulator';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { startCliSandbox, type CliSandbox } from '../cli/support.js';
+import { control } from '../support/emulator.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/billing-gateway.js');
-
-let emu: RunningEmulator;
+let cli: CliSandbox;
 let stripe: Stripe;
-let db: TestDatabase;
-let workDir: string;
-
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const k of ['PATH', 'HOME', 'TMPDIR']) if (process.env[k]) env[k] = process.env[k];
-  Object.assign(env, {
-    NODE_ENV: 'test',
-    DATA_DIR: db.env.DATA_DIR ?? join(workDir, 'data'),
-    ...(db.env.DATABASE_URL ? { DATABASE_URL: db.env.DATABASE_URL } : {}),
-    STRIPE_API_BASE: emu.url,
-    AUTH_JWT_SECRET: 'sync-cli-text-test-secret-0123456789abcdef',
-  });
-  return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: workDir, env, timeout: 60_000 }, (err, stdout, stderr) => {
-      done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
-
-async function query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const orm = await openOrm(db.env.DATABASE_URL ? { databaseUrl: db.env.DATABASE_URL } : { dataDir: db.env.DATA_DIR });
-  try {
-    return await orm.em.getConnection().execute<T[]>(sql, params);
-  } finally {
-    await closeOrm(orm);
-  }
-}
-
-async function faults(spec: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
-  if (!res.ok) throw new Error(`faults: ${res.status}`);
-}
+const run = (args: string[]) => cli.run(args);
+const query = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => cli.query<T>(sql, params);
+const faults = (spec: Record<string, unknown>) => control(cli.emu, 'faults', spec);
 
 beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'bg-sync-text-'));
-  db = await createTestDatabase();
-  emu = await startEmulator({ port: 0 });
-  stripe = new Stripe('sk_test_cli', { host: '127.0.0.1', port: emu.port, protocol: 'http', maxNetworkRetries: 0 });
+  cli = await startCliSandbox({ AUTH_JWT_SECRET: 'sync-cli-text-test-secret-0123456789abcdef' });
+  stripe = cli.stripe;
 });
-afterAll(async () => {
-  await emu?.close();
-  await db?.dispose();
-  rmSync(workDir, { recursive: true, force: true });
-});
+afterAll(() => cli?.close());
 
 describe('billing-gateway sync', () => {
   it('parks what it cannot apply, applies the rest (U+0000 included), moves the cursor; --full skips an unreadable object', async () => {

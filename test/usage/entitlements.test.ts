@@ -7,16 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessStatesOf, type AccessStateValue } from '../../src/billing/access/access-state.js';
 import { countStatements } from '../support/db.js';
 import { startLifecycleGateway, type LifecycleGateway } from '../lifecycle/harness.js';
-import { catalogWithCappedPlan, day, ENTITLEMENT, ENTITLEMENTS, errorOf, REPORT, subscribeCustomer } from './support.js';
+import { catalogWithCappedPlan, day, ENTITLEMENT, ENTITLEMENTS, errorOf, REPORT, customerBook } from './support.js';
 
 let gw: LifecycleGateway;
 let admin: string;
-const tokens: Record<string, string> = {};
-const customers: Record<string, string> = {};
-
-async function subscribe(sub: string, plan: string): Promise<void> {
-  ({ token: tokens[sub], customerId: customers[sub] } = await subscribeCustomer(gw, sub, plan));
-}
+const { tokens, customers, subscribe } = customerBook(() => gw);
 
 let keys = 0;
 async function use(sub: string, meter: string, quantity: number): Promise<void> {

@@ -5,7 +5,8 @@
  * the real meter-event flusher, the clock is mirrored, webhooks move the mirror to the new period.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startDunningGateway, until, type DunningGateway } from '../dunning/support.js';
+import { startDunningGateway, type DunningGateway } from '../dunning/support.js';
+import { eventually } from '../support/eventually.js';
 import { summarySum } from '../meter-events/support.js';
 import { REPORT, REPORT_BATCH, USAGE } from './support.js';
 
@@ -41,7 +42,7 @@ it('12,345 calls: Customer.usage, the flushed meter events and the renewal overa
   expect(before).toEqual([{ meter: 'api_calls', periodStart: currentPeriodStart, periodEnd: currentPeriodEnd, quantity: 12_345, included: 10_000, overage: 2_345 }]);
 
   // The flusher delivers every ledger row; the emulator's summary over the period equals the ledger.
-  await until('the ledger flushed', async () => {
+  await eventually('the ledger flushed', async () => {
     const rows = await t.sql<{ n: string | number }>(`select count(*) as n from usage_records where customer_id = ? and sent_at is null`, [customerId]);
     return Number(rows[0]!.n) === 0;
   });

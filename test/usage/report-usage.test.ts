@@ -6,16 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { customerNow } from '../../src/billing/clock/customer-clock.js';
 import { countRows, startLifecycleGateway, SUBSCRIBE, type LifecycleGateway } from '../lifecycle/harness.js';
-import { catalogWithCappedPlan, day, errorOf, REPORT, REPORT_BATCH, USAGE, subscribeCustomer } from './support.js';
+import { catalogWithCappedPlan, day, errorOf, REPORT, REPORT_BATCH, USAGE, customerBook } from './support.js';
 
 let gw: LifecycleGateway;
 let admin: string;
-const tokens: Record<string, string> = {};
-const customers: Record<string, string> = {};
-
-async function subscribe(sub: string, plan: string): Promise<void> {
-  ({ token: tokens[sub], customerId: customers[sub] } = await subscribeCustomer(gw, sub, plan));
-}
+const { tokens, customers, subscribe } = customerBook(() => gw);
 
 async function ledgerRows(customerId: string): Promise<number> {
   const rows = await gw.orm.em.fork().getConnection().execute<{ n: string }[]>(`select count(*) as n from usage_records where customer_id = ?`, [customerId]);

@@ -63,3 +63,18 @@ export async function subscribeCustomer(gw: LifecycleGateway, sub: string, plan:
   expect(r.errors).toBeUndefined();
   return { token, customerId: r.data!.subscribe.subscription.customer.id };
 }
+
+/** The customers a test subscribes, by name: each one's token and Stripe customer id once subscribed. */
+export function customerBook(gw: () => LifecycleGateway) {
+  const tokens: Record<string, string> = {};
+  const customers: Record<string, string> = {};
+  return {
+    tokens,
+    customers,
+    async subscribe(sub: string, plan: string): Promise<void> {
+      const subscribed = await subscribeCustomer(gw(), sub, plan);
+      tokens[sub] = subscribed.token;
+      customers[sub] = subscribed.customerId;
+    },
+  };
+}

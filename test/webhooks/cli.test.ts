@@ -2,68 +2,23 @@
  * `billing-gateway sync` and `billing-gateway webhook`, run from the compiled tree as child processes
  * against an emulator over HTTP and a database of their own.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openOrm, closeOrm } from '../../src/db/orm.js';
-import { startEmulator, type RunningEmulator } from '@billing-gateway/stripe-emulator';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { BIN, cliEnv, startCliSandbox, type CliSandbox } from '../cli/support.js';
+import { eventually } from '../support/eventually.js';
 import { SECRET } from './support.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/billing-gateway.js');
-
-let emu: RunningEmulator;
+let cli: CliSandbox;
 let stripe: Stripe;
-let db: TestDatabase;
-let workDir: string;
-
-function env(): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {};
-  for (const k of ['PATH', 'HOME', 'TMPDIR']) if (process.env[k]) out[k] = process.env[k];
-  return {
-    ...out,
-    NODE_ENV: 'test',
-    DATA_DIR: db.env.DATA_DIR ?? join(workDir, 'data'),
-    ...(db.env.DATABASE_URL ? { DATABASE_URL: db.env.DATABASE_URL } : {}),
-    STRIPE_API_BASE: emu.url,
-    STRIPE_WEBHOOK_SECRET: SECRET,
-    AUTH_JWT_SECRET: 'webhook-cli-test-secret-0123456789abcdef',
-  };
-}
-
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: workDir, env: env(), timeout: 60_000 }, (err, stdout, stderr) => {
-      done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
-
-async function withOrm<T>(fn: (q: (sql: string, p?: unknown[]) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T> {
-  const orm = await openOrm(db.env.DATABASE_URL ? { databaseUrl: db.env.DATABASE_URL } : { dataDir: db.env.DATA_DIR });
-  try {
-    return await fn((sql, p = []) => orm.em.getConnection().execute(sql, p));
-  } finally {
-    await closeOrm(orm);
-  }
-}
+const run = (args: string[]) => cli.run(args);
 
 beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'bg-webhook-cli-'));
-  db = await createTestDatabase();
-  emu = await startEmulator({ port: 0 });
-  stripe = new Stripe('sk_test_cli', { host: '127.0.0.1', port: emu.port, protocol: 'http', maxNetworkRetries: 0 });
+  cli = await startCliSandbox({ STRIPE_WEBHOOK_SECRET: SECRET, AUTH_JWT_SECRET: 'webhook-cli-test-secret-0123456789abcdef' });
+  stripe = cli.stripe;
 });
-afterAll(async () => {
-  await emu?.close();
-  await db?.dispose();
-  rmSync(workDir, { recursive: true, force: true });
-});
+afterAll(() => cli?.close());
 
 describe('billing-gateway sync', () => {
   it('processes the events the mirror missed, then --full reports and repairs drift (JSON)', async () => {
@@ -75,10 +30,8 @@ describe('billing-gateway sync', () => {
     expect(report.events.missed).toBeGreaterThanOrEqual(1);
     expect(report.events.processed).toBeGreaterThanOrEqual(1);
 
-    await withOrm(async (q) => {
-      expect(await q(`select email from customers where id = ?`, [customer.id])).toEqual([{ email: 'cli@example.com' }]);
-      await q(`update customers set email = 'drifted@example.com' where id = ?`, [customer.id]);
-    });
+    expect(await cli.query(`select email from customers where id = ?`, [customer.id])).toEqual([{ email: 'cli@example.com' }]);
+    await cli.query(`update customers set email = 'drifted@example.com' where id = ?`, [customer.id]);
 
     const full = await run(['sync', '--full', '--json']);
     expect(full.code).toBe(0);
@@ -100,7 +53,7 @@ describe('billing-gateway webhook', () => {
   });
 
   it('runs the webhook route and workers alone, with probes, and stops on SIGTERM', async () => {
-    child = spawn(process.execPath, [BIN, 'webhook', '--port', '0'], { cwd: workDir, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [BIN, 'webhook', '--port', '0'], { cwd: cli.workDir, env: cliEnv(cli.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const lines = createInterface({ input: child.stdout! });
@@ -129,19 +82,13 @@ describe('billing-gateway webhook', () => {
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toContain('webhook_events_received_total{outcome="stored"} 1');
     // Processed by the sidecar's worker (woken by the insert): visible in its metrics.
-    const deadline = Date.now() + 20_000;
-    while (!(await (await fetch(`${base}/metrics`)).text()).includes('webhook_events_processed_total{type="customer.created"')) {
-      if (Date.now() > deadline) throw new Error('the sidecar did not process the event');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await eventually('the sidecar to process the event', async () => (await (await fetch(`${base}/metrics`)).text()).includes('webhook_events_processed_total{type="customer.created"'), undefined, { interval: 50 });
 
     const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     child = undefined;
-    await withOrm(async (q) => {
-      expect(await q(`select status from webhook_events where id = 'evt_sidecar_1'`)).toEqual([{ status: 'processed' }]);
-      expect(await q(`select email from customers where id = ?`, [customer.id])).toEqual([{ email: 'sidecar@example.com' }]);
-    });
+    expect(await cli.query(`select status from webhook_events where id = 'evt_sidecar_1'`)).toEqual([{ status: 'processed' }]);
+    expect(await cli.query(`select email from customers where id = ?`, [customer.id])).toEqual([{ email: 'sidecar@example.com' }]);
   });
 });

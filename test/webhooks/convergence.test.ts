@@ -7,7 +7,7 @@ import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide, payloadOrder } from '../../src/stripe/sync/convergence.js';
 import { isHandledEventType } from '../../src/stripe/sync/handlers.js';
-import { allEvents, DAY, gateway, mirrorSnapshot, planPrice, seeded, shuffled, stripeSide, type StripeSide } from './support.js';
+import { allEvents, DAY, gateway, mirrorSnapshot, planPrice, seeded, shuffled, stripeSide, withDuplicatesAndReplays, type StripeSide } from './support.js';
 import { advanceClock } from '../support/test-clock.js';
 
 let side: StripeSide;
@@ -184,15 +184,7 @@ describe('convergence of the mirror', () => {
   });
 
   it('with duplicates (redelivered, and as distinct copies of the same event): the same mirror', async () => {
-    const random = seeded(11);
-    const list: Stripe.Event[] = [];
-    for (const e of shuffled(events, random)) {
-      list.push(e);
-      if (random() < 0.5) list.push(e);
-    }
-    // Also replay a third of the events later, shuffled again.
-    list.push(...shuffled(events.filter(() => random() < 0.33), random));
-    expect(await deliverAll(list, { withLastEventAt: true })).toEqual(baselineStamped);
+    expect(await deliverAll(withDuplicatesAndReplays(events, 11), { withLastEventAt: true })).toEqual(baselineStamped);
   });
 
   it('delayed: a third of the events held back and delivered last, newest first', async () => {

@@ -9,6 +9,7 @@ import { mirrorCatalog } from '../../src/stripe/mirror-catalog.js';
 import { createWebhookService, type WebhookService } from '../../src/stripe/webhooks/index.js';
 import { startTestGateway, type TestGateway } from '../http/harness.js';
 import { createTestOrm, type TestOrm } from '../support/db.js';
+import { eventually } from '../support/eventually.js';
 import { SECRET, stripeSide, type StripeSide } from './support.js';
 
 let side: StripeSide;
@@ -47,11 +48,7 @@ describe('webhooks in the gateway server', () => {
     expect((await post(JSON.stringify(JSON.parse(payload), null, 2), signature)).status).toBe(400);
     const res = await post(payload, signature);
     expect(res.status).toBe(200);
-    const deadline = Date.now() + 20_000;
-    while ((await sql(`select 1 from customers where id = ?`, [customer.id])).length === 0) {
-      if (Date.now() > deadline) throw new Error('event not processed');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await eventually('the customer mirrored', async () => (await sql(`select 1 from customers where id = ?`, [customer.id])).length === 1);
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     expect(metrics).toMatch(/webhook_lag_seconds_count \d+/);
     expect(metrics).toContain('http_requests_total{method="POST",route="/webhooks/stripe",status="200"}');

@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type Stripe from 'stripe';
 import { inboxSaturated, queueStoreEvent, type StoreOutcome } from '../../src/stripe/webhooks/inbox.js';
 import { WebhookWorker } from '../../src/stripe/webhooks/worker.js';
-import { fakeEvent, gateway, stripeSide, type Gateway, type StripeSide } from './support.js';
+import { eventually } from '../support/eventually.js';
+import { fakeEvent, webhookGatewayForFile, type Gateway, type StripeSide } from './support.js';
 
+const setup = webhookGatewayForFile();
 let side: StripeSide;
 let gw: Gateway;
-
-beforeAll(async () => {
-  side = await stripeSide();
-  gw = await gateway(side);
-});
-afterAll(async () => {
-  await gw?.close();
-  await side?.close();
-});
+beforeAll(() => ({ side, gw } = setup));
 
 const customerEvent = (n: number) => fakeEvent('customer.created', { id: `cus_group_${n}_${Math.random().toString(36).slice(2)}`, object: 'customer' });
 
@@ -109,7 +103,7 @@ describe('webhook inbox group commit', () => {
     worker.start();
     try {
       const ids = events.map((e) => e.id);
-      while ((await inboxRows(ids)).some((r) => r.status !== 'processed')) await new Promise((r) => setTimeout(r, 10));
+      await eventually('every event processed', () => inboxRows(ids), (rows) => rows.every((r) => r.status === 'processed'));
     } finally {
       await worker.stop();
     }

@@ -5,40 +5,27 @@
  */
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import type Stripe from 'stripe';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { WebhookEvent } from '../../src/db/entities/webhook-event.js';
+import { onQuery } from '../../src/db/query-observer.js';
 import { readEventsCursor, startPeriodicSync, syncFull, syncMissedEvents } from '../../src/stripe/sync/index.js';
 import { webhookMetrics } from '../../src/stripe/webhooks/metrics.js';
 import { WebhookWorker } from '../../src/stripe/webhooks/worker.js';
-import { fakeEvent, gateway, planPrice, SECRET, stripeSide, type Gateway, type StripeSide } from './support.js';
+import { eventually } from '../support/eventually.js';
+import { fakeEvent, gateway, planPrice, SECRET, webhookGatewayForFile, type Gateway, type StripeSide } from './support.js';
 
+// A worker that never polls in practice: only the route's notify (after each insert) wakes it quickly.
+// Two loops on either database (PGlite's default is one), as in production on PostgreSQL.
+const setup = webhookGatewayForFile({ pollIntervalMs: 3_600_000, concurrency: 2 });
 let side: StripeSide;
 let gw: Gateway;
-
-beforeAll(async () => {
-  side = await stripeSide();
-  // A worker that never polls in practice: only the route's notify (after each insert) wakes it quickly.
-  gw = await gateway(side, { pollIntervalMs: 3_600_000 });
-});
-afterAll(async () => {
-  await gw?.close();
-  await side?.close();
-});
+beforeAll(() => ({ side, gw } = setup));
 
 const sql = <T = Record<string, unknown>>(q: string, params: unknown[] = []) => gw.orm.em.getConnection().execute<T[]>(q, params);
 
 async function chaos(body: Record<string, unknown>): Promise<{ held: number }> {
   const res = await fetch(`${side.emu.url}/_emulator/chaos`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return (await res.json()) as { held: number };
-}
-
-/** Waits until `check` holds (the worker runs in the background); fails after `ms`. */
-async function until(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('durability', () => {
@@ -68,7 +55,7 @@ describe('durability', () => {
     const restarted = new WebhookWorker({ orm: gw.orm, stripe: side.stripe, catalog: side.catalog, pollIntervalMs: 20 });
     restarted.start();
     try {
-      await until(async () => (await sql(`select id from webhook_events where id in (?, ?) and status = 'processed'`, [event.id, leased.id])).length === 2);
+      await eventually('both events processed', async () => (await sql(`select id from webhook_events where id in (?, ?) and status = 'processed'`, [event.id, leased.id])).length === 2);
     } finally {
       await restarted.stop();
     }
@@ -88,15 +75,21 @@ describe('durability', () => {
     const ids = [...da, ...db].map((o) => o.eventId);
     expect(ids.sort()).toEqual(events.map((e) => e.id).sort());
 
-    // The harness worker polls once an hour: the route's notify after the insert is what wakes it.
+    // The harness worker polls once an hour: the route's notify after the insert is what wakes it. Its
+    // two loops first claim once each and find the inbox empty (two committed claims; nothing else uses
+    // this database meanwhile), then sleep: from then on only a notify can wake them.
+    const statements: string[] = [];
+    const stopObserving = onQuery(gw.orm, ({ query }) => statements.push(query));
     gw.worker.start();
     try {
-      await new Promise((r) => setTimeout(r, 50)); // let it go to sleep on an empty inbox
+      await eventually('both loops to find the inbox empty', () => statements.filter((q) => /^commit/i.test(q.trim())), (commits) => commits.length >= 2);
+      stopObserving();
       const c = await side.stripe.customers.create({ email: 'wake@example.com' });
       const e = fakeEvent('customer.created', c as unknown as Record<string, unknown>);
       expect((await gw.deliver(e)).status).toBe(200);
-      await until(async () => (await sql(`select 1 from webhook_events where id = ? and status = 'processed'`, [e.id])).length === 1, 10_000);
+      await eventually('the notified worker to process the event', async () => (await sql(`select 1 from webhook_events where id = ? and status = 'processed'`, [e.id])).length === 1);
     } finally {
+      stopObserving();
       await gw.worker.stop();
     }
   });
@@ -136,7 +129,7 @@ describe('reconciliation', () => {
     try {
       // Delivery works: a customer made now reaches the mirror through the webhook.
       const live = await side.stripe.customers.create({ email: 'live@example.com' });
-      await until(async () => (await sql(`select 1 from customers where id = ?`, [live.id])).length === 1);
+      await eventually('the live customer mirrored', async () => (await sql(`select 1 from customers where id = ?`, [live.id])).length === 1);
 
       // First run: no cursor yet, everything listable is read; the inbox already has what was delivered.
       const first = await syncMissedEvents({ orm: gw.orm, stripe: side.stripe, catalog: side.catalog });
@@ -236,7 +229,7 @@ describe('reconciliation', () => {
       // No endpoint delivers to this gateway: only the job can bring this customer in.
       const customer = await side.stripe.customers.create({ email: 'periodic@example.com' });
       await job.runNow();
-      await until(async () => (await fresh.orm.em.getConnection().execute(`select 1 from customers where id = ?`, [customer.id])).length === 1);
+      await eventually('the customer mirrored', async () => (await fresh.orm.em.getConnection().execute(`select 1 from customers where id = ?`, [customer.id])).length === 1);
     } finally {
       await job.stop();
       await fresh.close();

@@ -1,20 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { WebhookEvent } from '../../src/db/entities/webhook-event.js';
 import { listParkedEvents, requeueParkedEvent } from '../../src/stripe/webhooks/inbox.js';
 import { webhookMetrics } from '../../src/stripe/webhooks/metrics.js';
-import { fakeEvent, gateway, SECRET, stripeSide, type Gateway, type StripeSide } from './support.js';
+import type { ProcessOutcome } from '../../src/stripe/webhooks/worker.js';
+import { eventually } from '../support/eventually.js';
+import { fakeEvent, SECRET, webhookGatewayForFile, type Gateway, type StripeSide } from './support.js';
 
+const setup = webhookGatewayForFile();
 let side: StripeSide;
 let gw: Gateway;
-
-beforeAll(async () => {
-  side = await stripeSide();
-  gw = await gateway(side);
-});
-afterAll(async () => {
-  await gw?.close();
-  await side?.close();
-});
+beforeAll(() => ({ side, gw } = setup));
 
 const count = () => gw.orm.em.fork().count(WebhookEvent, {});
 
@@ -127,12 +122,13 @@ describe('POST /webhooks/stripe', () => {
       retryBaseMs: 1,
       retryMaxMs: 1,
     });
-    const outcomes = [];
-    while (outcomes.length < maxAttempts) {
+    const outcomes: ProcessOutcome[] = [];
+    // Each retry is due 1 ms after the previous attempt.
+    await eventually(`${maxAttempts} attempts`, async () => {
       const o = await worker.processNext();
       if (o?.eventId === event.id) outcomes.push(o);
-      else await new Promise((r) => setTimeout(r, 5));
-    }
+      return outcomes.length;
+    }, (n) => n >= maxAttempts, { interval: 5 });
     expect(outcomes.map((o) => o.status)).toEqual(['retry', 'retry', 'parked']);
     const row = await gw.orm.em.fork().findOneOrFail(WebhookEvent, event.id);
     expect(row.status).toBe('parked');
@@ -175,8 +171,7 @@ describe('POST /webhooks/stripe', () => {
     // Rolled back: neither the mirror row nor afterEvent's write survived.
     expect(await gw.orm.em.getConnection().execute(`select id from customers where id = ?`, [customer.id])).toEqual([]);
     expect(await gw.orm.em.getConnection().execute(`select key from sync_state where key like ?`, [`after:${event.id}:%`])).toEqual([]);
-    await new Promise((r) => setTimeout(r, 10));
-    const second = await worker.processNext();
+    const second = await eventually('the retry to be due (1 ms)', () => worker.processNext());
     expect(second).toMatchObject({ eventId: event.id, status: 'processed' });
     expect(calls).toEqual([
       { inTransaction: true, type: 'customer.created' },

@@ -7,9 +7,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type Stripe from 'stripe';
+import { afterAll, beforeAll } from 'vitest';
 import { loadCatalog, meteredLookupKey, type Catalog } from '../../src/catalog.js';
 import type { Orm } from '../../src/db/orm.js';
-import type { RunningEmulator } from '@billing-gateway/stripe-emulator';
+import { seededRandom, shuffle, type RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { syncCatalog } from '../../src/stripe/catalog-sync.js';
 import { mirrorCatalog } from '../../src/stripe/mirror-catalog.js';
 import { mountStripeWebhook } from '../../src/stripe/webhooks/route.js';
@@ -45,6 +46,23 @@ export interface Gateway {
   /** Signs (now, or at `timestamp`) and posts an event. */
   deliver(event: Stripe.Event | string, opts?: { timestamp?: number; secret?: string }): Promise<{ status: number; json: unknown }>;
   close(): Promise<void>;
+}
+
+/**
+ * The Stripe side and a webhook gateway (route + worker) for the calling file's tests, started before
+ * them and closed after; its fields are set once they start.
+ */
+export function webhookGatewayForFile(workerOpts: Partial<WebhookWorkerOptions> = {}): { side: StripeSide; gw: Gateway } {
+  const started = {} as { side: StripeSide; gw: Gateway };
+  beforeAll(async () => {
+    started.side = await stripeSide();
+    started.gw = await gateway(started.side, workerOpts);
+  });
+  afterAll(async () => {
+    await started.gw?.close();
+    await started.side?.close();
+  });
+  return started;
 }
 
 /** A fresh database with the catalog mirrored, the route on a free port, and a worker (not started). */
@@ -122,6 +140,21 @@ export async function mirrorSnapshot(orm: Orm, opts: { withLastEventAt?: boolean
 
 // The emulator's seeded PRNG and shuffle: the same reproducible chaos the emulator itself uses.
 export { seededRandom as seeded, shuffle as shuffled } from '@billing-gateway/stripe-emulator';
+
+/**
+ * A delivery as chaotic as Stripe's may be, reproducible by `seed`: `events` shuffled, about half of them
+ * delivered twice in a row, then about a third delivered again later, shuffled once more.
+ */
+export function withDuplicatesAndReplays<T>(events: T[], seed: number): T[] {
+  const random = seededRandom(seed);
+  const list: T[] = [];
+  for (const e of shuffle(events, random)) {
+    list.push(e);
+    if (random() < 0.5) list.push(e);
+  }
+  list.push(...shuffle(events.filter(() => random() < 0.33), random));
+  return list;
+}
 
 export const DAY = 86_400;
 

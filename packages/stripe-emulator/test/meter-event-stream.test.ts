@@ -2,7 +2,7 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../src/index.js';
 import { JAN_1_2026 } from './billing-support.js';
-import { emulatorWithClient } from './support.js';
+import { emulatorWithClient, eventually } from './support.js';
 
 let emu: RunningEmulator;
 let stripe: Stripe;
@@ -12,14 +12,10 @@ beforeAll(async () => {
 });
 afterAll(() => emu.close());
 
-/** The thin events listed so far (GET /v2/core/events), waited for until `n` are there (2 s at most). */
+/** The thin events listed (GET /v2/core/events), once `n` are there. */
 async function thinEvents(n: number): Promise<{ id: string; type: string; related_object: { id: string } | null }[]> {
-  const deadline = Date.now() + 2000;
-  for (;;) {
-    const list = (await stripe.rawRequest('GET', '/v2/core/events')) as unknown as { data: { id: string; type: string; related_object: { id: string } | null }[] };
-    if (list.data.length >= n || Date.now() > deadline) return list.data;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const list = () => stripe.rawRequest('GET', '/v2/core/events') as unknown as Promise<{ data: { id: string; type: string; related_object: { id: string } | null }[] }>;
+  return (await eventually(`${n} thin events`, list, (l) => l.data.length >= n)).data;
 }
 
 describe('v2 meter event stream', () => {

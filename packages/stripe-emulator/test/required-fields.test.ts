@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../src/index.js';
 import { allEvents, DAY, JAN_1_2026 } from './billing-support.js';
 import { missingRequired, StripeTypes } from './required-fields.js';
-import { until } from './support.js';
+import { eventually } from './support.js';
 import { emulatorWithClient } from './support.js';
 import { advanceClock } from './test-clock.js';
 
@@ -80,10 +80,6 @@ async function billingFlow(): Promise<void> {
   await stripe.invoices.createPreview({ customer: customer.id, subscription: trial.id, subscription_details: { items: [{ id: trial.items.data[0]!.id, price: yearly.id }] } });
   await stripe.subscriptions.update(trial.id, { items: [{ id: trial.items.data[0]!.id, price: yearly.id }], proration_behavior: 'create_prorations' });
   await advanceClock(stripe, clock.id, JAN_1_2026 + 35 * DAY);
-  for (let i = 0; i < 100; i++) {
-    if ((await stripe.testHelpers.testClocks.retrieve(clock.id)).status === 'ready') break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
   await stripe.subscriptions.cancel(paid.id, { invoice_now: true, prorate: true });
 
   // A card that fails every charge: an open invoice, a failed payment, retries.
@@ -163,7 +159,7 @@ async function billingFlow(): Promise<void> {
   await stripe.customers.del(failing.id);
   await stripe.coupons.del(coupon.id);
   // The SEPA debit settles a moment later.
-  await until(async () => (await stripe.events.list({ type: 'payment_intent.succeeded', limit: 100 })).data.some((e) => (e.data.object as Stripe.PaymentIntent).currency === 'eur'));
+  await eventually('a payment_intent.succeeded in eur', async () => (await stripe.events.list({ type: 'payment_intent.succeeded', limit: 100 })).data.some((e) => (e.data.object as Stripe.PaymentIntent).currency === 'eur'));
   events = await allEvents(stripe);
 }
 

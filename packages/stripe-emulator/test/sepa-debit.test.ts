@@ -5,7 +5,7 @@
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../src/index.js';
-import { until } from './support.js';
+import { eventually } from './support.js';
 import { allEvents } from './billing-support.js';
 import { emulatorWithClient } from './support.js';
 
@@ -37,7 +37,7 @@ describe('SEPA Direct Debit', () => {
     const pi = await debit(SUCCEEDS);
     expect(pi.status).toBe('processing');
     expect(await stripe.charges.retrieve(pi.latest_charge as string)).toMatchObject({ status: 'pending', paid: false, payment_method_details: { type: 'sepa_debit', sepa_debit: { last4: '3201' } } });
-    await until(async () => (await stripe.paymentIntents.retrieve(pi.id)).status === 'succeeded');
+    await eventually('succeeded', async () => (await stripe.paymentIntents.retrieve(pi.id)).status, (s) => s === 'succeeded');
     expect(await stripe.charges.retrieve(pi.latest_charge as string)).toMatchObject({ status: 'succeeded', paid: true });
     expect(await typesOf(pi.id)).toEqual(['payment_intent.created', 'payment_intent.processing', 'payment_intent.succeeded']);
     expect(await typesOf(pi.latest_charge as string)).toEqual(['charge.pending', 'charge.succeeded']);
@@ -45,7 +45,7 @@ describe('SEPA Direct Debit', () => {
 
   it("Stripe's failing test IBAN settles as a failed payment", async () => {
     const pi = await debit(FAILS);
-    await until(async () => (await stripe.paymentIntents.retrieve(pi.id)).status === 'requires_payment_method');
+    await eventually('requires_payment_method', async () => (await stripe.paymentIntents.retrieve(pi.id)).status, (s) => s === 'requires_payment_method');
     expect((await stripe.paymentIntents.retrieve(pi.id)).last_payment_error).toMatchObject({ decline_code: 'insufficient_funds' });
     expect(await typesOf(pi.id)).toEqual(['payment_intent.created', 'payment_intent.processing', 'payment_intent.payment_failed']);
     expect(await typesOf(pi.latest_charge as string)).toEqual(['charge.pending', 'charge.failed']);
@@ -64,7 +64,7 @@ describe('SEPA Direct Debit', () => {
       const pm = await stripe.paymentMethods.create({ type: 'sepa_debit', sepa_debit: { iban }, billing_details });
       await stripe.rawRequest('POST', `/v1/payment_pages/${session.id}/confirm`, { payment_method: pm.id, expected_amount: 3000 });
       expect(await stripe.checkout.sessions.retrieve(session.id)).toMatchObject({ status: 'complete', payment_status: 'unpaid' });
-      await until(async () => (await typesOf(session.id)).length === 2);
+      await eventually('2 event types', () => typesOf(session.id), (types) => types.length === 2);
       expect(await typesOf(session.id)).toEqual(['checkout.session.completed', event]);
       expect((await stripe.checkout.sessions.retrieve(session.id)).payment_status).toBe(event.endsWith('succeeded') ? 'paid' : 'unpaid');
     }

@@ -1,6 +1,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { inspect } from 'node:util';
 import Stripe from 'stripe';
+import { vi } from 'vitest';
 import { startEmulator, type RunningEmulator, type StartEmulatorOptions } from '../src/index.js';
 
 /** An emulator on a free port and an SDK client pointed at it. */
@@ -100,7 +102,23 @@ export async function refusal(p: Promise<unknown>): Promise<Stripe.errors.Stripe
   throw new Error('expected the request to be refused');
 }
 
-/** Resolves once `check` holds, polling every `everyMs`. */
-export async function until(check: () => boolean | Promise<boolean>, everyMs = 50): Promise<void> {
-  while (!(await check())) await new Promise((r) => setTimeout(r, everyMs));
+/**
+ * Runs `probe` until `accept` holds for what it returns (truthiness by default) and returns that value;
+ * at the deadline it fails with `what` and the last value or error. The package runs on its own, so
+ * this is its copy of the gateway tests' `eventually` (test/support/eventually.ts), not an import of it.
+ */
+export async function eventually<T>(
+  what: string,
+  probe: () => T | Promise<T>,
+  accept: (value: T) => boolean = Boolean,
+  { timeout = 50_000, interval = 20 }: { timeout?: number; interval?: number } = {},
+): Promise<T> {
+  return vi.waitFor(
+    async () => {
+      const value = await probe();
+      if (!accept(value)) throw new Error(`last value: ${inspect(value, { depth: 4, breakLength: Infinity })}`);
+      return value;
+    },
+    { timeout, interval, message: `timed out after ${timeout} ms waiting for ${what}` },
+  );
 }

@@ -1,7 +1,7 @@
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../src/index.js';
-import { emulatorWithClient } from './support.js';
+import { emulatorWithClient, eventually } from './support.js';
 
 let emu: RunningEmulator;
 let stripe: Stripe;
@@ -13,14 +13,8 @@ afterAll(() => emu.close());
 
 const T0 = 1_767_225_600; // 2026-01-01T00:00:00Z
 
-/** Polls the clock until it is ready (the test's timeout bounds the wait). */
-async function readyClock(id: string): Promise<Stripe.TestHelpers.TestClock> {
-  for (;;) {
-    const clock = await stripe.testHelpers.testClocks.retrieve(id);
-    if (clock.status === 'ready') return clock;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const readyClock = (id: string): Promise<Stripe.TestHelpers.TestClock> =>
+  eventually(`test clock ${id} to be ready`, () => stripe.testHelpers.testClocks.retrieve(id), (clock) => clock.status === 'ready', { interval: 10 });
 
 describe('test clocks', () => {
   it('create, retrieve, list', async () => {

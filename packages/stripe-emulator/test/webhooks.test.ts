@@ -105,7 +105,9 @@ describe('webhook delivery', () => {
 
   it('retries a delivery that timed out', async () => {
     const { emu, stripe, receiver } = await setup({ webhookRetry: { timeoutMs: 100, retryBaseMs: 10 } });
-    receiver.respond = (_r, i) => (i === 0 ? new Promise((resolve) => setTimeout(() => resolve(200), 400)) : 200);
+    // The first attempt is answered only once the retry arrived: long past the 100 ms timeout, whatever the load.
+    let answerFirst: (status: number) => void = () => undefined;
+    receiver.respond = (_r, i) => (i === 0 ? new Promise<number>((resolve) => (answerFirst = resolve)) : (answerFirst(200), 200));
     await stripe.webhookEndpoints.create({ url: receiver.url, enabled_events: ['customer.created'] });
     await stripe.customers.create();
     const attempts = await settle(emu);
