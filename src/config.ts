@@ -160,6 +160,14 @@ const intIn = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
+/** An integer variable whose expected text is written from its bounds: `an integer[ number of <unit>] min-max[ (<note>)]`. */
+const intVar = (min: number, max: number, unit = '', note = '') =>
+  zodVar(intIn(min, max), `an integer${unit && ` number of ${unit}`} ${min}-${max}${note && ` (${note})`}`);
+
+/** A limit from 0 (off) up: `a non-negative integer[ number of <unit>] (<note>; 0 disables)`. */
+const limitVar = (max: number, note: string, unit = '') =>
+  zodVar(intIn(0, max), `a non-negative integer${unit && ` number of ${unit}`} (${note}; 0 disables)`);
+
 const httpUrl = z.url({ protocol: /^https?$/ });
 const origin = httpUrl.transform((u) => new URL(u)).refine((u) => u.pathname === '/' && !u.search && !u.hash).transform((u) => u.origin);
 
@@ -190,7 +198,7 @@ const VARS = {
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     'one of fatal, error, warn, info, debug, trace, silent',
   ),
-  PORT: zodVar(intIn(1, 65535), 'an integer 1-65535'),
+  PORT: intVar(1, 65535),
   PUBLIC_URL: zodVar(httpUrl.transform((u) => u.replace(/\/+$/, '')), 'an absolute http(s) URL such as http://localhost:4000'),
   DATA_DIR: zodVar(z.string().min(1), 'a directory path'),
   DATABASE_URL: zodVar(
@@ -201,7 +209,7 @@ const VARS = {
   STRIPE_SECRET_KEY: zodVar(z.string().regex(/^(sk|rk)_(test|live)_\w+$/), 'a Stripe secret key (sk_test_…, sk_live_… or rk_…)', true),
   STRIPE_API_BASE: zodVar(httpUrl.transform((u) => u.replace(/\/+$/, '')), 'an absolute http(s) URL such as http://127.0.0.1:12111'),
   STRIPE_WEBHOOK_SECRET: zodVar(z.string().regex(/^whsec_\S+$/), 'a webhook signing secret starting with whsec_', true),
-  STRIPE_EMULATOR_PORT: zodVar(intIn(0, 65535), 'an integer 0-65535 (0: any free port)'),
+  STRIPE_EMULATOR_PORT: intVar(0, 65535, '', '0: any free port'),
   STRIPE_SANDBOX: zodVar(
     z.enum(['true', 'false', '1', '0']).transform((b) => b === 'true' || b === '1'),
     'true or false (true: run the built-in Stripe emulator, also with NODE_ENV=production)',
@@ -223,37 +231,37 @@ const VARS = {
   WEB_THEME_CSS: zodVar(z.string().min(1), 'the path of a CSS file'),
   PORTAL_RETURN_URL_ALLOWLIST: zodVar(commaList(origin), 'a comma-separated list of origins such as https://app.example.com'),
   CORS_ORIGINS: zodVar(z.union([z.literal('*'), commaList(origin)]), '* or a comma-separated list of origins such as https://app.example.com'),
-  BILLING_GRACE_PERIOD_DAYS: zodVar(intIn(0, 365), 'an integer number of days 0-365'),
+  BILLING_GRACE_PERIOD_DAYS: intVar(0, 365, 'days'),
   DUNNING_SCHEDULE: zodVar(
     dunningScheduleSchema,
     'comma-separated action:day steps (actions reminder, warning, soft_suspension, suspension; days increasing, suspension last), e.g. reminder:1,warning:4,soft_suspension:7,suspension:8',
   ),
   DUNNING_WEBHOOK_URL: zodVar(httpUrl, 'an absolute http(s) URL that receives dunning notifications'),
   DUNNING_WEBHOOK_SECRET: zodVar(z.string().min(16), 'a signing secret of at least 16 characters', true),
-  DUNNING_TICK_SECONDS: zodVar(intIn(1, 3600), 'an integer number of seconds 1-3600'),
-  RATE_LIMIT_PER_TOKEN: zodVar(intIn(0, 10_000_000), 'a non-negative integer (requests per window; 0 disables)'),
-  RATE_LIMIT_PER_ADDRESS: zodVar(intIn(0, 10_000_000), 'a non-negative integer (requests per window; 0 disables)'),
-  RATE_LIMIT_WINDOW_SECONDS: zodVar(intIn(1, 86_400), 'an integer number of seconds 1-86400'),
-  BODY_LIMIT_BYTES: zodVar(intIn(1024, 100 * 1024 * 1024), 'an integer number of bytes 1024-104857600'),
+  DUNNING_TICK_SECONDS: intVar(1, 3600, 'seconds'),
+  RATE_LIMIT_PER_TOKEN: limitVar(10_000_000, 'requests per window'),
+  RATE_LIMIT_PER_ADDRESS: limitVar(10_000_000, 'requests per window'),
+  RATE_LIMIT_WINDOW_SECONDS: intVar(1, 86_400, 'seconds'),
+  BODY_LIMIT_BYTES: intVar(1024, 100 * 1024 * 1024, 'bytes'),
   TRUST_PROXY: zodVar(intIn(0, 10), 'the number of reverse proxies in front of the gateway, 0-10 (0: use the socket address)'),
-  GRAPHQL_MAX_DEPTH: zodVar(intIn(1, 100), 'an integer 1-100'),
-  SYNC_STUCK_SECONDS: zodVar(intIn(0, 7 * 86_400), 'an integer number of seconds 0-604800 (0: /readyz does not check the sync)'),
-  SYNC_STUCK_FAILURES: zodVar(intIn(1, 1000), 'an integer 1-1000'),
+  GRAPHQL_MAX_DEPTH: intVar(1, 100),
+  SYNC_STUCK_SECONDS: intVar(0, 7 * 86_400, 'seconds', '0: /readyz does not check the sync'),
+  SYNC_STUCK_FAILURES: intVar(1, 1000),
   GRAPHQL_MAX_COST: zodVar(intIn(1, 10_000_000), 'a positive integer'),
-  GRAPHQL_MAX_STRIPE_CALLS: zodVar(intIn(1, 1000), 'an integer 1-1000 (Stripe API calls per request)'),
-  GRAPHQL_MAX_TOKENS: zodVar(intIn(100, 1_000_000), 'an integer 100-1000000 (tokens per GraphQL document)'),
-  WS_MAX_SOCKETS_PER_TOKEN: zodVar(intIn(0, 1_000_000), 'a non-negative integer (WebSockets per token subject; 0 disables)'),
-  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: zodVar(intIn(0, 100_000), 'a non-negative integer (operations per WebSocket; 0 disables)'),
-  WS_MAX_BUFFERED_BYTES: zodVar(intIn(0, 2 ** 40), 'a non-negative integer number of bytes (unsent, all WebSockets together; 0 disables)'),
-  WS_MAX_BUFFERED_BYTES_PER_SOCKET: zodVar(intIn(0, 2 ** 40), 'a non-negative integer number of bytes (unsent, per WebSocket; 0 disables)'),
-  STRIPE_REREAD_RATE: zodVar(intIn(1, 10_000), 'an integer 1-10000 (re-reads started per second)'),
-  STRIPE_REREAD_CONCURRENCY: zodVar(intIn(1, 256), 'an integer 1-256'),
-  USAGE_FLUSH_RATE_PER_SECOND: zodVar(intIn(0, 10_000), 'an integer 0-10000 (meter events per second; 0: no flusher in this process)'),
-  USAGE_FLUSH_BATCH_SIZE: zodVar(intIn(1, 10_000), 'an integer 1-10000'),
-  USAGE_FLUSH_INTERVAL_MS: zodVar(intIn(10, 3_600_000), 'an integer number of milliseconds 10-3600000'),
-  USAGE_FLUSH_CONCURRENCY: zodVar(intIn(1, 256), 'an integer 1-256'),
-  USAGE_FLUSH_MAX_ATTEMPTS: zodVar(intIn(1, 100), 'an integer 1-100'),
-  USAGE_FLUSH_LEASE_SECONDS: zodVar(intIn(1, 3600), 'an integer number of seconds 1-3600'),
+  GRAPHQL_MAX_STRIPE_CALLS: intVar(1, 1000, '', 'Stripe API calls per request'),
+  GRAPHQL_MAX_TOKENS: intVar(100, 1_000_000, '', 'tokens per GraphQL document'),
+  WS_MAX_SOCKETS_PER_TOKEN: limitVar(1_000_000, 'WebSockets per token subject'),
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: limitVar(100_000, 'operations per WebSocket'),
+  WS_MAX_BUFFERED_BYTES: limitVar(2 ** 40, 'unsent, all WebSockets together', 'bytes'),
+  WS_MAX_BUFFERED_BYTES_PER_SOCKET: limitVar(2 ** 40, 'unsent, per WebSocket', 'bytes'),
+  STRIPE_REREAD_RATE: intVar(1, 10_000, '', 're-reads started per second'),
+  STRIPE_REREAD_CONCURRENCY: intVar(1, 256),
+  USAGE_FLUSH_RATE_PER_SECOND: intVar(0, 10_000, '', 'meter events per second; 0: no flusher in this process'),
+  USAGE_FLUSH_BATCH_SIZE: intVar(1, 10_000),
+  USAGE_FLUSH_INTERVAL_MS: intVar(10, 3_600_000, 'milliseconds'),
+  USAGE_FLUSH_CONCURRENCY: intVar(1, 256),
+  USAGE_FLUSH_MAX_ATTEMPTS: intVar(1, 100),
+  USAGE_FLUSH_LEASE_SECONDS: intVar(1, 3600, 'seconds'),
   USAGE_FLUSH_API: zodVar(z.enum(['events', 'stream']), 'one of events, stream'),
 } satisfies Record<string, VarSpec<unknown>>;
 

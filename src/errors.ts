@@ -1,5 +1,5 @@
 /**
- * The contract's error codes (`extensions.code`) and the error services throw. No GraphQL here:
+ * The public error codes (`extensions.code`, docs/api.md) and the error services throw. No GraphQL here:
  * services (src/billing, src/auth) throw `AppError`; graphql-js copies an error's `extensions` onto
  * the GraphQL error it builds, and `formatGatewayError` (src/graphql/errors.ts) decides what a
  * client may see.

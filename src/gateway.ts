@@ -73,7 +73,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, opts: StartOpt
   }
   // Signals, then dunning, after each processed event (same transaction); then the workers that process events.
   const hooks = createEventHooks(config, logger);
-  const { bus, dunning, afterEvent } = hooks;
+  const { bus, signals, dunning, afterEvent } = hooks;
   const workers = buildWorkers({
     orm,
     stripe: stripe.stripe,
@@ -95,6 +95,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, opts: StartOpt
     stripe: stripe.stripe,
     testClockId: stripe.testClockId,
     bus,
+    signals,
     log: logger,
     checkDatabase: () => checkDatabase(orm),
     checkStripe: async () => (await checkStripe(stripe.stripe)).ok,

@@ -1,5 +1,5 @@
 /**
- * Money as the contract writes it: an integer amount in the currency's minor unit, the currency
+ * Money as the public schema writes it: an integer amount in the currency's minor unit, the currency
  * lower-case as Stripe writes it, and a human-readable form ("$4,523.00").
  */
 export interface Money {

@@ -4,13 +4,14 @@
  *
  * - `createEventHooks`: what runs after each processed Stripe event, inside its transaction: the billing
  *   signals (stored once, published on the bus: Redis when REDIS_URL is set, so `serve` replicas deliver
- *   them live), then dunning. The only place the signal bus is built; the `sync` command uses it too.
+ *   them live), then dunning. The only place the signal bus and the signals are built; the `sync` command
+ *   uses it too, and `serve` hands the signals to API key verification (its limit signals).
  * - `buildWorkers`: the webhook route's worker, the periodic events sync, the meter-event flusher and
  *   the dunning ticker, started and stopped together.
  */
 import type Stripe from 'stripe';
 import { configuredNotifiers, createDunning, startDunningTicker, type Dunning, type DunningTicker } from './billing/dunning/index.js';
-import { createSignals } from './billing/signals/index.js';
+import { createSignals, type Signals } from './billing/signals/index.js';
 import type { Catalog } from './catalog.js';
 import type { Config } from './config.js';
 import type { Orm } from './db/orm.js';
@@ -25,6 +26,8 @@ import { chainAfterEvents, createWebhookService, type AfterEventHook, type Webho
 
 export interface EventHooks {
   bus: SignalBus;
+  /** Stores and publishes billing events; also what API key verification records its limit signals with. */
+  signals: Signals;
   dunning: Dunning;
   /** Signals then dunning; the chain keeps the signals' batch hooks the worker uses. */
   afterEvent: AfterEventHook;
@@ -38,6 +41,7 @@ export function createEventHooks(config: Pick<Config, 'redisUrl' | 'mrrMilestone
   const dunning = createDunning({ schedule: config.dunning.schedule, signals, notifiers: configuredNotifiers(config.dunning, log), log });
   return {
     bus,
+    signals,
     dunning,
     afterEvent: chainAfterEvents(signals.afterEvent, dunning.afterEvent),
     close: async () => {

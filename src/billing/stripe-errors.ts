@@ -1,5 +1,5 @@
 /**
- * The one place that turns a Stripe SDK error into a contract error (`extensions.code`).
+ * The one place that turns a Stripe SDK error into one of the public errors (`extensions.code`, docs/api.md).
  *
  * - card errors → CARD_DECLINED with `declineCode` (or PAYMENT_ACTION_REQUIRED with the client secret
  *   when the card needs authentication: `authentication_required`, `subscription_payment_intent_requires_action`
@@ -19,7 +19,7 @@ import { Counter } from 'prom-client';
 import { metricsRegistry } from '../metrics.js';
 import { logger } from '../log.js';
 
-/** `/metrics`: failed Stripe calls of the gateway's mutations, by operation and the contract code they became. */
+/** `/metrics`: failed Stripe calls of the gateway's mutations, by operation and the error code they became. */
 export const stripeCallErrorsTotal = new Counter({
   name: 'stripe_call_errors_total',
   help: 'Stripe API calls that failed (after the SDK retries), by operation and resulting error code',
@@ -61,7 +61,7 @@ function fieldFor(param: string | undefined, fields: Record<string, string> | un
   return match ? fields[match] : undefined;
 }
 
-/** The contract error for `err` (an AppError passes through unchanged). */
+/** The public error for `err` (an AppError passes through unchanged). */
 export function mapStripeError(err: unknown, ctx: StripeErrorContext = {}): AppError {
   if (err instanceof AppError) return err;
   const mapped = mapError(err, ctx);
@@ -110,7 +110,7 @@ export function isPaymentActionRequired(err: unknown): boolean {
   return isStripeError(err) && err.code === 'subscription_payment_intent_requires_action';
 }
 
-/** Runs a Stripe call and rethrows any failure as a contract error. */
+/** Runs a Stripe call and rethrows any failure as a public error. */
 export async function callStripe<T>(fn: () => Promise<T>, ctx: StripeErrorContext = {}): Promise<T> {
   try {
     return await fn();

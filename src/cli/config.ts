@@ -1,6 +1,6 @@
 import { loadConfig, persistDevSecret, type Config } from '../config.js';
 import { logger } from '../log.js';
-import { CliError } from './shared.js';
+import { CliError } from './common.js';
 
 /**
  * The gateway's configuration from the environment; a bad variable fails the command (exit 1) with its

@@ -11,7 +11,7 @@ import { ConfigError, type Config } from '../config.js';
 import type { Em, Orm } from '../db/orm.js';
 import { gatewayOrm } from './in-gateway.js';
 import { errorLine } from '../errors.js';
-import { CliError } from './shared.js';
+import { CliError } from './common.js';
 import type { StripeTarget } from './stripe-target.js';
 
 /** Who the CLI acts as: an admin (it runs with the operator's access to the database and Stripe). */

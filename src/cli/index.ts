@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { createLogger, setLogger, stderrStream } from '../log.js';
 import { errorLine } from '../errors.js';
-import { CliError, describeServiceError, type CliContext, type CommandOutcome } from './shared.js';
+import { CliError, describeServiceError, type CliContext, type CommandOutcome } from './common.js';
 import { forwardToGateway, runningInGateway, writeErr, writeOut } from './in-gateway.js';
 import { registerEmulator } from './commands/emulator.js';
 import { registerMigrate } from './commands/migrate.js';

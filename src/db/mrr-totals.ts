@@ -5,7 +5,7 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { mrrBucketsSql } from './entities/mrr-total.js';
-import { queryRows } from './sql.js';
+import { queryRows, rebuildLocked } from './sql.js';
 
 /** The totals as the stored columns of `subscriptions` give them: one row per key (kind, month, currency, plan, denominator). */
 export const MRR_TOTALS_FROM_SUBSCRIPTIONS_SQL = `select b.kind, b.month, lower(s.currency), coalesce(s.plan_id, ''), coalesce(s.mrr_denominator, 1), sum(coalesce(s.mrr_numerator, 0)), count(*)
@@ -41,18 +41,10 @@ export async function mrrTotalsMatchRebuild(em: EntityManager): Promise<boolean>
 
 /**
  * Rebuilds the totals from the `subscriptions` rows (repair: `sync --full`, or after loading rows with
- * triggers off, as the bench does). Locks `mrr_totals` against writers' deltas while it runs, so a
- * write either lands before (and is counted by the rebuild) or after (as a delta on top of it).
- * Run it inside a transaction (it opens one otherwise).
+ * triggers off, as the bench does), locked against writers' deltas (`rebuildLocked`).
  */
-export async function rebuildMrrTotals(em: EntityManager): Promise<void> {
-  const run = async (tx: EntityManager) => {
-    await queryRows(tx, 'lock table mrr_totals in exclusive mode');
-    await queryRows(tx, 'delete from mrr_totals');
-    await queryRows(tx, REBUILD_MRR_TOTALS_SQL);
-  };
-  if (em.isInTransaction()) await run(em);
-  else await em.transactional(run);
+export function rebuildMrrTotals(em: EntityManager): Promise<void> {
+  return rebuildLocked(em, 'mrr_totals', REBUILD_MRR_TOTALS_SQL);
 }
 
 /**

@@ -183,17 +183,20 @@ export function toPlainRows<T extends object, K extends keyof T & string = never
   return out;
 }
 
-/** Runs `sql` (`?` placeholders) and maps its rows with `toPlainRows` (pass the `omit` its select list used). */
-export async function readPlainRows<T extends object, K extends keyof T & string = never>(
-  em: PlainReader,
-  entity: EntityClass<T>,
-  sql: string,
-  params: readonly unknown[],
-  omit: readonly K[] = [],
-): Promise<Omit<T, K>[]> {
-  const rows = await em.execute<Record<string, unknown>[]>(sql, [...params]);
-  return toPlainRows(em, entity, rows, omit);
-}
+/** A reader that runs its query with `run` and maps the rows with `toPlainRows` (pass the `omit` its select list used). */
+const rowReader =
+  (run: (em: PlainReader, sql: string, params: readonly unknown[]) => Promise<Record<string, unknown>[]>) =>
+  async <T extends object, K extends keyof T & string = never>(
+    em: PlainReader,
+    entity: EntityClass<T>,
+    sql: string,
+    params: readonly unknown[],
+    omit: readonly K[] = [],
+  ): Promise<Omit<T, K>[]> =>
+    toPlainRows(em, entity, await run(em, sql, params), omit);
+
+/** Runs `sql` (`?` placeholders) and maps its rows with `toPlainRows`. */
+export const readPlainRows = rowReader((em, sql, params) => em.execute<Record<string, unknown>[]>(sql, [...params]));
 
 /** `?, ?, ?` for `n` values. */
 export const placeholders = (n: number): string => (n > 0 ? '?, '.repeat(n - 1) + '?' : '');
@@ -217,16 +220,8 @@ export async function queryPrepared<R = Record<string, unknown>>(em: PlainReader
   return connection.executeQuery(text, async () => (await pool.query({ name: statementName(text), text, values: values as unknown[] })).rows as R[], { params: values });
 }
 
-/** `queryPrepared` mapped with `toPlainRows` (pass the `omit` its select list used). */
-export async function readPreparedRows<T extends object, K extends keyof T & string = never>(
-  em: PlainReader,
-  entity: EntityClass<T>,
-  text: string,
-  values: readonly unknown[],
-  omit: readonly K[] = [],
-): Promise<Omit<T, K>[]> {
-  return toPlainRows(em, entity, await queryPrepared(em, text, values), omit);
-}
+/** `queryPrepared` mapped with `toPlainRows`. */
+export const readPreparedRows = rowReader(queryPrepared);
 
 const names = new Map<string, string>();
 /** A name per statement text: `pg` refuses one name for two texts on a connection. */

@@ -15,3 +15,18 @@ export async function queryRows<T>(em: EntityManager, sql: string, params: reado
     throw em.getDriver().convertException(err as Error);
   }
 }
+
+/**
+ * Refills `table` with `insertSql`, locked against the triggers' deltas while it runs, so a write either
+ * lands before (and is counted by the rebuild) or after (as a delta on top of it). Joins `em`'s
+ * transaction, or opens one.
+ */
+export async function rebuildLocked(em: EntityManager, table: string, insertSql: string): Promise<void> {
+  const run = async (tx: EntityManager) => {
+    await queryRows(tx, `lock table ${table} in exclusive mode`);
+    await queryRows(tx, `delete from ${table}`);
+    await queryRows(tx, insertSql);
+  };
+  if (em.isInTransaction()) await run(em);
+  else await em.transactional(run);
+}

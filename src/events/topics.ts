@@ -1,6 +1,6 @@
 /**
  * The live-signal topics and their payloads. Payloads cross Redis as JSON, so they hold only
- * JSON values (dates as ISO strings); the GraphQL resolvers turn them into the contract's types.
+ * JSON values (dates as ISO strings); the GraphQL resolvers turn them into the schema's types.
  */
 import type { BillingEventTypeValue } from '../db/entities/billing-event.js';
 
@@ -18,7 +18,7 @@ export interface AmountPayload {
   currency: string;
 }
 
-/** A stored BillingEvent as published (the contract's fields plus who it belongs to). */
+/** A stored BillingEvent as published (the schema's fields plus who it belongs to). */
 export interface BillingEventPayload {
   id: string;
   type: BillingEventTypeValue;
@@ -40,7 +40,7 @@ export interface MrrByPlanPayload {
   subscriptions: number;
 }
 
-/** The MRR report (the contract's MrrReport, with plan ids). */
+/** The MRR report (the schema's MrrReport, with plan ids). */
 export interface MrrReportPayload {
   /** ISO-8601. */
   asOf: string;

@@ -9,8 +9,8 @@ import { AppError, ERROR_CODES } from '../errors.js';
 
 export * from '../errors.js';
 
-/** The contract's codes a client may see as they are (INTERNAL_SERVER_ERROR is always masked). */
-const CONTRACT_CODES = new Set<string>(ERROR_CODES.filter((c) => c !== 'INTERNAL_SERVER_ERROR'));
+/** The error codes of docs/api.md a client may see as they are (INTERNAL_SERVER_ERROR is always masked). */
+const PUBLIC_CODES = new Set<string>(ERROR_CODES.filter((c) => c !== 'INTERNAL_SERVER_ERROR'));
 
 /** Apollo's request-level codes: their messages describe the client's request, never our internals. */
 export const REQUEST_ERROR_CODES = [
@@ -34,7 +34,7 @@ function unwrap(error: unknown): unknown {
 /**
  * A variable graphql-js could not coerce (`Variable "$input" got invalid value … at "input.quantity"; …`)
  * is BAD_USER_INPUT without a field: name it by its path in the variables (`input.quantity`,
- * `records[3].timestamp`), as the contract asks of every bad input.
+ * `records[3].timestamp`), as docs/api.md promises of every bad input.
  */
 function withCoercionField(code: string, message: string, extensions: Record<string, unknown>): Record<string, unknown> {
   if (code !== 'BAD_USER_INPUT' || extensions.field !== undefined) return extensions;
@@ -43,7 +43,7 @@ function withCoercionField(code: string, message: string, extensions: Record<str
 }
 
 /**
- * Apollo `formatError` (and the graphql-ws `onError` shaping): keeps the contract's codes and
+ * Apollo `formatError` (and the graphql-ws `onError` shaping): keeps the public error codes and
  * Apollo's request errors, masks everything else, and never returns a stack trace.
  */
 export function formatGatewayError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
@@ -63,7 +63,7 @@ export function formatGatewayError(formatted: GraphQLFormattedError, error: unkn
     }
   }
   const fromResolver = original instanceof Error && !(original instanceof AppError) && formatted.path !== undefined;
-  if (!fromResolver && code && (REQUEST_CODES.has(code) || CONTRACT_CODES.has(code))) {
+  if (!fromResolver && code && (REQUEST_CODES.has(code) || PUBLIC_CODES.has(code))) {
     return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: withCoercionField(code, formatted.message, extensions) };
   }
   logger.error({ err: original instanceof Error ? { message: original.message, stack: original.stack, name: original.name } : original, path: formatted.path }, 'internal error');

@@ -1,5 +1,5 @@
 /**
- * The contract's scalars, by exactly these names: `DateTime` (ISO-8601, UTC) and `JSONObject`.
+ * The public schema's scalars (schema.graphql), by exactly these names: `DateTime` (ISO-8601, UTC) and `JSONObject`.
  * graphql-scalars implements both; type-graphql maps JS `Date` to DateTime through `scalarsMap`.
  */
 import { GraphQLScalarType } from 'graphql';

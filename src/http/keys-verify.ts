@@ -18,9 +18,7 @@ import type { Catalog } from '../catalog.js';
 import type { Config } from '../config.js';
 import type { Orm } from '../db/orm.js';
 import type { Logger } from '../log.js';
-import type { SignalBus } from '../events/bus.js';
-import type { SignalDraft } from '../billing/signals/derive.js';
-import { createSignals } from '../billing/signals/signals.js';
+import type { SignalDraft, Signals } from '../billing/signals/index.js';
 import { httpRequestDuration, httpRequestsTotal } from './metrics.js';
 
 export const KEYS_VERIFY_PATH = '/v1/keys/verify';
@@ -203,14 +201,14 @@ export function createKeyVerification(opts: {
   log: Logger;
   redis?: RedisClient;
   onUsageRecorded?: () => void;
-  /** Set: a key's first RATE_LIMITED or QUOTA_EXCEEDED in a window is recorded as a BillingEvent and published. */
-  bus?: SignalBus;
+  /** Set: a key's first RATE_LIMITED or QUOTA_EXCEEDED in a window is recorded as a BillingEvent and published (built by the composition root). */
+  signals?: Pick<Signals, 'record'>;
 }): KeyVerification {
   const own = !opts.redis && opts.config.redisUrl ? new Redis(opts.config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: true, enableAutoPipelining: true }) : undefined;
   // ioredis reconnects by itself; without a listener an error would be an unhandled 'error' event.
   own?.on('error', (err: Error) => opts.log.warn({ err: err.message }, 'API key rate-limit redis connection error'));
   const redis = opts.redis ?? own;
-  const signals = opts.bus ? createSignals({ bus: opts.bus, config: opts.config, log: opts.log }) : null;
+  const { signals } = opts;
   const signalEm = opts.orm.em.fork();
   const changes = new KeyChangeFeed(opts.orm.em.fork(), opts.log);
   const verifier = new KeyVerifier({

@@ -14,6 +14,7 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import type { GraphQLSchema } from 'graphql';
 import type { Redis } from 'ioredis';
 import type { Authentication } from '../auth/guard.js';
+import type { Signals } from '../billing/signals/index.js';
 import { createTokenVerifier, type TokenVerifier } from '../auth/tokens.js';
 import { createRequestContext, type AppDeps, type GraphQLContext } from '../graphql/context.js';
 import { AppError, formatGatewayError, rateLimited, unauthenticated } from '../graphql/errors.js';
@@ -41,6 +42,8 @@ export interface GatewayServerDeps extends AppDeps {
   /** A prebuilt schema; otherwise built from the core resolvers plus `schemaOptions`. */
   schema?: GraphQLSchema;
   schemaOptions?: GatewaySchemaOptions;
+  /** Set: API key verification records a key's first RATE_LIMITED or QUOTA_EXCEEDED in a window with these (the event hooks' signals, ../workers.ts). */
+  signals?: Pick<Signals, 'record'>;
   /** Share rate-limit counters between replicas (optional; in memory otherwise). */
   redis?: Redis;
   /**
@@ -85,7 +88,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     ...(deps.testClockId ? { testClockId: deps.testClockId } : {}),
     ...(deps.onUsageRecorded ? { onUsageRecorded: deps.onUsageRecorded } : {}),
   };
-  const keys = createKeyVerification({ config, orm, catalog: deps.catalog, log, ...(deps.redis ? { redis: deps.redis } : {}), ...(deps.onUsageRecorded ? { onUsageRecorded: deps.onUsageRecorded } : {}), ...(deps.bus ? { bus: deps.bus } : {}) });
+  const keys = createKeyVerification({ config, orm, catalog: deps.catalog, log, ...(deps.redis ? { redis: deps.redis } : {}), ...(deps.onUsageRecorded ? { onUsageRecorded: deps.onUsageRecorded } : {}), ...(deps.signals ? { signals: deps.signals } : {}) });
   appDeps.keyVerifier = keys.verifier;
   const verifier = deps.verifier ?? createTokenVerifier(config.auth);
   const rateLimiter: RequestRateLimiter = createRequestRateLimiter(config, deps.redis);

@@ -1,6 +1,6 @@
 /**
  * Exact rational amounts in minor units. MRR divides by 12 (and 52/365 multiply), so per-subscription
- * values are fractions of a cent; the contract sums them exactly and rounds once per currency, at the end.
+ * values are fractions of a cent; the reports sum them exactly and rounds once per currency, at the end.
  * BigInt keeps every intermediate exact (no float, no overflow).
  */
 export interface Fraction {

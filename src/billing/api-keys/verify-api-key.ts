@@ -31,7 +31,7 @@ import type { KeyChangeFeed } from './change-feed.js';
 import { TtlCache } from './ttl-cache.js';
 import { KeyUsageStats } from './usage-stats.js';
 
-/** The contract's codes, in the order they are checked. */
+/** The verification codes (docs/api-keys.md), in the order they are checked. */
 export const VERIFICATION_CODES = ['NOT_FOUND', 'REVOKED', 'EXPIRED', 'NO_SUBSCRIPTION', 'SUSPENDED', 'RATE_LIMITED', 'QUOTA_EXCEEDED', 'VALID'] as const;
 export type VerificationCode = (typeof VERIFICATION_CODES)[number];
 

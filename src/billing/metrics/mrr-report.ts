@@ -1,5 +1,5 @@
 /**
- * The MRR report (the contract's `MrrReport`): totals per currency largest first, the number of
+ * The MRR report (`MrrReport` in schema.graphql): totals per currency largest first, the number of
  * subscriptions that count, MRR per catalog plan, and this month's new, churned and net new MRR per
  * currency (./mrr-totals.ts defines them). Used by `Query.mrr`, the `mrrUpdated` subscription and the
  * CLI (`metrics mrr`).

@@ -15,7 +15,7 @@ import { ROLLUP_COLUMNS, rollupPeriodsSql, rollupValuesSql, type MrrMovementKind
 import { idOf } from '../../stripe/mirror/common.js';
 import { badUserInput } from '../../errors.js';
 import { addExact, fraction, multiplyExact, roundHalfUp, ZERO, type Fraction } from '../../mrr/index.js';
-import { queryRows } from '../../db/sql.js';
+import { queryRows, rebuildLocked } from '../../db/sql.js';
 
 export type RevenueInterval = 'DAY' | 'WEEK' | 'MONTH';
 
@@ -283,19 +283,9 @@ select g.grain, g.period, m.currency, m.denominator, ${rollupValuesSql('m').map(
 from mrr_movements m cross join lateral ${rollupPeriodsSql('m')}
 group by 1, 2, 3, 4`;
 
-/**
- * Rebuilds the rollups from `mrr_movements`. Locks them against the trigger's deltas while it runs, so
- * a movement either lands before (and is counted) or after (as a delta on top). Run it inside a
- * transaction (it opens one otherwise).
- */
-export async function rebuildRevenueRollups(em: EntityManager): Promise<void> {
-  const run = async (tx: EntityManager) => {
-    await queryRows(tx, 'lock table revenue_rollups in exclusive mode');
-    await queryRows(tx, 'delete from revenue_rollups');
-    await queryRows(tx, REBUILD_REVENUE_ROLLUPS_SQL);
-  };
-  if (em.isInTransaction()) await run(em);
-  else await em.transactional(run);
+/** Rebuilds the rollups from `mrr_movements`, locked against the trigger's deltas (`rebuildLocked`). */
+export function rebuildRevenueRollups(em: EntityManager): Promise<void> {
+  return rebuildLocked(em, 'revenue_rollups', REBUILD_REVENUE_ROLLUPS_SQL);
 }
 
 /** The service behind `Query.revenue` (per request). */

@@ -1,5 +1,5 @@
 /**
- * Turns each processed Stripe event into the contract's BillingEvents: stored once in `billing_events`
+ * Turns each processed Stripe event into the schema's BillingEvents: stored once in `billing_events`
  * (stable ids, `on conflict do nothing`), one log line each, and published on the bus only after the
  * surrounding transaction commits. After events that may change subscriptions it reads MRR from the
  * incrementally kept totals (src/billing/metrics/mrr-totals.ts: no recount per event), and

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type Stripe from 'stripe';
 import type { Config } from '../../config.js';
-import { CliError, commandGroup, intOption, parseUrl, printJson, printLines, type CliContext } from '../shared.js';
+import { CliError, commandGroup, intOption, parseUrl, printJson, printLines, type CliContext } from '../common.js';
 
 interface AdvanceOptions {
   days: number;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Customer } from '../../db/entities/customer.js';
 import type { Subscription } from '../../db/entities/subscription.js';
-import { commandGroup, CliError, intOption, printJson, printLines, type CliContext } from '../shared.js';
+import { commandGroup, CliError, intOption, printJson, printLines, type CliContext } from '../common.js';
 
 interface ListOptions {
   email?: string;

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { parsePort, parseUrl, printJson, waitForShutdownSignal, type CliContext } from '../shared.js';
+import { parsePort, parseUrl, printJson, waitForShutdownSignal, type CliContext } from '../common.js';
 
 interface EmulatorCommandOptions {
   port?: number;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { ApiKeyView } from '../../billing/api-keys/key-rows.js';
-import { commandGroup, printJson, printLines, type CliContext } from '../shared.js';
+import { commandGroup, printJson, printLines, type CliContext } from '../common.js';
 
 interface CreateOptions {
   customer: string;

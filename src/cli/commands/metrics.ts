@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { commandGroup, printJson, printLines, type CliContext } from '../shared.js';
+import { commandGroup, printJson, printLines, type CliContext } from '../common.js';
 
 interface MrrOptions {
   json?: boolean;

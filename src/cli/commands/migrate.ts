@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { writeOut } from '../in-gateway.js';
-import { printJson, type CliContext } from '../shared.js';
+import { printJson, type CliContext } from '../common.js';
 
 interface MigrateOptions {
   status?: boolean;

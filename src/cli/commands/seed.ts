@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { CliError, intOption, parseUrl, printJson, printLines, type CliContext } from '../shared.js';
+import { CliError, intOption, parseUrl, printJson, printLines, type CliContext } from '../common.js';
 
 interface SeedOptions {
   customers: number;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CliError, parseServePort, waitForShutdownSignal, type CliContext } from '../shared.js';
+import { CliError, parseServePort, waitForShutdownSignal, type CliContext } from '../common.js';
 
 interface ServeOptions {
   port?: number;

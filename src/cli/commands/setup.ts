@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { SyncReport } from '../../stripe/catalog-sync.js';
-import { printJson, parseUrl, type CliContext } from '../shared.js';
+import { printJson, parseUrl, type CliContext } from '../common.js';
 
 interface SetupOptions {
   catalog?: string;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CliBilling } from '../gateway.js';
-import { commandGroup, intOption, parseUrl, printJson, printLines, type CliContext } from '../shared.js';
+import { commandGroup, intOption, parseUrl, printJson, printLines, type CliContext } from '../common.js';
 import { subscriptionJson, subscriptionLine } from './customers.js';
 
 interface CreateOptions {

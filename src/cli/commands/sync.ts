@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { writeOut } from '../in-gateway.js';
 import type { FullSyncReport, MissedEventsReport } from '../../stripe/sync/index.js';
-import { printJson, parseUrl, type CliContext } from '../shared.js';
+import { printJson, parseUrl, type CliContext } from '../common.js';
 
 interface SyncOptions {
   full?: boolean;

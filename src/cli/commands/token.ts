@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Role } from '../../auth/tokens.js';
-import { parseDuration, printJson, type CliContext } from '../shared.js';
+import { parseDuration, printJson, type CliContext } from '../common.js';
 
 interface TokenOptions {
   sub: string;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CliError, parsePort, parseUrl, printJson, waitForShutdownSignal, type CliContext } from '../shared.js';
+import { CliError, parsePort, parseUrl, printJson, waitForShutdownSignal, type CliContext } from '../common.js';
 
 interface WebhookOptions {
   port?: number;

@@ -1,6 +1,6 @@
 import { defineEntity, p } from '@mikro-orm/core';
 
-/** The contract's BillingEventType values. */
+/** The schema's BillingEventType values (schema.graphql). */
 export type BillingEventTypeValue =
   | 'CUSTOMER_CREATED'
   | 'SUBSCRIPTION_STARTED'

@@ -41,6 +41,15 @@ else
 end if;
 return new;`;
 
+/** An after-trigger's first step: an UPDATE that keeps every one of `conditions` true changes nothing it derives. */
+const nothingWhenUpdateKeeps = (conditions: readonly string[]) => `
+if tg_op = 'UPDATE'
+   and ${conditions.join('\n   and ')} then
+  return null;
+end if;`;
+const same = (column: string) => `old.${column} = new.${column}`;
+const sameOrBothNull = (...columns: string[]) => columns.map((c) => `old.${c} is not distinct from new.${c}`);
+
 /** The totals one row version adds to: 'active' while it counts, 'new' / 'churned' in the UTC month it started / stopped. */
 const mrrDelta = (row: 'new' | 'old', sign: '' | '-') => `
   insert into mrr_totals (kind, month, currency, plan_id, denominator, numerator, subscriptions)
@@ -53,17 +62,11 @@ const mrrDelta = (row: 'new' | 'old', sign: '' | '-') => `
  * row is updated, so concurrent writers neither wait for nor overwrite each other). Nothing when no
  * input of MRR changed (a re-sync of the same object). src/billing/metrics/mrr-totals.ts reads them.
  */
-const MRR_TOTALS_TRIGGER_BODY = `
-if tg_op = 'UPDATE'
-   and (${COUNTS('old')}) = (${COUNTS('new')})
-   and old.currency = new.currency
-   and old.plan_id is not distinct from new.plan_id
-   and old.mrr_numerator is not distinct from new.mrr_numerator
-   and old.mrr_denominator is not distinct from new.mrr_denominator
-   and old.first_counted_at is not distinct from new.first_counted_at
-   and old.stopped_counting_at is not distinct from new.stopped_counting_at then
-  return null;
-end if;
+const MRR_TOTALS_TRIGGER_BODY = `${nothingWhenUpdateKeeps([
+  `(${COUNTS('old')}) = (${COUNTS('new')})`,
+  same('currency'),
+  ...sameOrBothNull('plan_id', 'mrr_numerator', 'mrr_denominator', 'first_counted_at', 'stopped_counting_at'),
+])}
 if tg_op <> 'INSERT' then${mrrDelta('old', '-')}
 end if;
 if tg_op <> 'DELETE' then${mrrDelta('new', '')}
@@ -74,16 +77,11 @@ return null;`;
  * After a write: the revenue history of the customer (src/db/entities/revenue.ts) is recomputed when an
  * input of it changed (who, which currency, when it started or stopped counting, its value).
  */
-const REVENUE_TRIGGER_BODY = `
-if tg_op = 'UPDATE'
-   and old.customer_id = new.customer_id
-   and old.currency = new.currency
-   and old.first_counted_at is not distinct from new.first_counted_at
-   and old.stopped_counting_at is not distinct from new.stopped_counting_at
-   and old.mrr_numerator is not distinct from new.mrr_numerator
-   and old.mrr_denominator is not distinct from new.mrr_denominator then
-  return null;
-end if;
+const REVENUE_TRIGGER_BODY = `${nothingWhenUpdateKeeps([
+  same('customer_id'),
+  same('currency'),
+  ...sameOrBothNull('first_counted_at', 'stopped_counting_at', 'mrr_numerator', 'mrr_denominator'),
+])}
 ${refreshCustomersSql('array[old.customer_id, new.customer_id]')}
 return null;`;
 

@@ -15,7 +15,7 @@ import { invoicesPage } from '../../billing/pages/list-pages.js';
 import { pageSize } from '../../billing/customers/keyset-cursor.js';
 import { toConnectionValue } from '../types/connection.js';
 
-// ArgsTypes keep the arguments in the contract's order in the SDL (parameter decorators run in reverse).
+// ArgsTypes keep the arguments in schema.graphql's order (parameter decorators run in reverse).
 @ArgsType()
 class InvoicesArgs {
   @Field(() => ID, { nullable: true, description: "cus_… or externalId. Omitted: the caller's own (admins: every customer's)." })

@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { defineEnum, type ValueOf } from './define-enum.js';
 
 /**
- * The contract's enums. GraphQL values are upper case; the values are Stripe's lower-case
+ * The public schema's enums (schema.graphql). GraphQL values are upper case; the values are Stripe's lower-case
  * strings, so a Stripe status maps by value (`SubscriptionStatus.ACTIVE === 'active'`).
  */
 

@@ -27,6 +27,14 @@ export class Params {
     return this.raw[key];
   }
 
+  /** The param as sent; undefined when absent or empty (Stripe's missing-param error when `required`). */
+  private present(key: string, required = false): unknown {
+    const v = this.take(key);
+    if (v !== undefined && v !== '') return v;
+    if (required) throw missingParam(this.name(key));
+    return undefined;
+  }
+
   has(key: string): boolean {
     return this.raw[key] !== undefined;
   }
@@ -39,11 +47,8 @@ export class Params {
   string(key: string): string | undefined;
   string(key: string, opts: { required: true }): string;
   string(key: string, opts?: { required?: boolean }): string | undefined {
-    const v = this.take(key);
-    if (v === undefined || v === '') {
-      if (opts?.required) throw missingParam(this.name(key));
-      return undefined;
-    }
+    const v = this.present(key, opts?.required);
+    if (v === undefined) return undefined;
     if (typeof v !== 'string') throw invalidRequest(`Invalid string: ${this.name(key)} must be a string`, this.name(key));
     return v;
   }
@@ -71,13 +76,10 @@ export class Params {
   int(key: string, opts?: { min?: number; max?: number }): number | undefined;
   int(key: string, opts: { min?: number; max?: number; required: true }): number;
   int(key: string, opts: { min?: number; max?: number; required?: boolean } = {}): number | undefined {
-    const raw = this.take(key);
+    const raw = this.present(key, opts.required);
+    if (raw === undefined) return undefined;
     // JSON bodies (the `/_emulator` controls) carry numbers as numbers.
     const v = typeof raw === 'number' ? String(raw) : raw;
-    if (v === undefined || v === '') {
-      if (opts.required) throw missingParam(this.name(key));
-      return undefined;
-    }
     if (typeof v !== 'string' || !/^-?\d+$/.test(v) || !Number.isSafeInteger(Number(v))) {
       throw invalidRequest(`Invalid integer: ${String(v)}`, this.name(key), 'parameter_invalid_integer');
     }
@@ -93,11 +95,8 @@ export class Params {
 
   /** A number that may have a fraction (e.g. `percent_off=12.5`). */
   number(key: string, opts: { min?: number; max?: number; required?: boolean } = {}): number | undefined {
-    const v = this.take(key);
-    if (v === undefined || v === '') {
-      if (opts.required) throw missingParam(this.name(key));
-      return undefined;
-    }
+    const v = this.present(key, opts.required);
+    if (v === undefined) return undefined;
     if (typeof v !== 'string' || !/^-?\d+(\.\d+)?$/.test(v)) {
       throw invalidRequest(`Invalid decimal: ${String(v)}`, this.name(key), 'parameter_invalid');
     }
@@ -117,8 +116,8 @@ export class Params {
   }
 
   bool(key: string): boolean | undefined {
-    const v = this.take(key);
-    if (v === undefined || v === '') return undefined;
+    const v = this.present(key);
+    if (v === undefined) return undefined;
     if (v === 'true' || v === true) return true;
     if (v === 'false' || v === false) return false;
     throw invalidRequest(`Invalid boolean: ${String(v)}`, this.name(key), 'parameter_invalid');
@@ -179,11 +178,8 @@ export class Params {
   object(key: string): Params | undefined;
   object(key: string, opts: { required: true }): Params;
   object(key: string, opts?: { required?: boolean }): Params | undefined {
-    const v = this.take(key);
-    if (v === undefined || v === '') {
-      if (opts?.required) throw missingParam(this.name(key));
-      return undefined;
-    }
+    const v = this.present(key, opts?.required);
+    if (v === undefined) return undefined;
     if (typeof v !== 'object' || v === null || Array.isArray(v)) {
       throw invalidRequest(`Invalid object: ${this.name(key)} must be a hash`, this.name(key), 'parameter_invalid');
     }
@@ -194,11 +190,8 @@ export class Params {
 
   /** An array of hashes (`items[0][price]=…`). */
   objects(key: string, opts?: { required?: boolean }): Params[] | undefined {
-    const v = this.take(key);
-    if (v === undefined || v === '') {
-      if (opts?.required) throw missingParam(this.name(key));
-      return undefined;
-    }
+    const v = this.present(key, opts?.required);
+    if (v === undefined) return undefined;
     const list = Array.isArray(v) ? v : typeof v === 'object' && v !== null ? Object.values(v as Raw) : null;
     if (!list) throw invalidRequest(`Invalid array: ${this.name(key)} must be an array`, this.name(key), 'parameter_invalid');
     return list.map((item, i) => {
@@ -213,8 +206,8 @@ export class Params {
 
   /** An array of strings (`expand[]=a&expand[]=b`, `lookup_keys[]=x`). */
   strings(key: string): string[] | undefined {
-    const v = this.take(key);
-    if (v === undefined || v === '') return undefined;
+    const v = this.present(key);
+    if (v === undefined) return undefined;
     const list = Array.isArray(v) ? v : typeof v === 'object' && v !== null ? Object.values(v as Raw) : [v];
     for (const s of list) {
       if (typeof s !== 'string') throw invalidRequest(`Invalid array: ${this.name(key)} must hold strings`, this.name(key));

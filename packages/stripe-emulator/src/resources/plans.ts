@@ -1,12 +1,11 @@
 import type Stripe from 'stripe';
 import type { Emulator } from '../emulator.js';
 import { invalidRequest, missingParam, resourceMissing } from '../errors.js';
-import { newId } from '../ids.js';
 import type { Router } from '../http/router.js';
 import { createdFilter, newestFirst, paginate } from '../list.js';
 import type { Stored } from '../store.js';
 import { mergeMetadata, updateWithEvent } from './common.js';
-import { parseTiers, type PriceRecord } from './prices.js';
+import { insertPrice, parseTiers, type PriceRecord } from './prices.js';
 import { newProduct } from './products.js';
 
 /** Plans Stripe deleted: their prices stay (subscriptions may still carry them), inactive and no longer a plan. */
@@ -98,29 +97,20 @@ export function registerPlans(router: Router, emu: Emulator): void {
     }
     const product = productId ?? newProduct(emu, productData!).id;
     const unitAmount = billingScheme === 'tiered' ? null : (amount ?? (amountDecimal && /^\d+$/.test(amountDecimal) ? Number(amountDecimal) : null));
-    const price = {
-      id: id ?? newId('price', 24),
-      object: 'price',
-      active: active ?? true,
+    const price = insertPrice(emu, {
+      id,
+      active,
       billing_scheme: billingScheme,
-      created: emu.realNow(),
       currency,
-      custom_unit_amount: null,
-      livemode: false,
-      lookup_key: null,
-      metadata: mergeMetadata({}, metadata),
-      nickname: nickname ?? null,
+      metadata,
+      nickname,
       product,
       recurring: { interval, interval_count: intervalCount, meter: meter ?? null, trial_period_days: trialDays ?? null, usage_type: usageType },
-      tax_behavior: 'unspecified',
-      tiers_mode: tiersMode ?? null,
-      transform_quantity: null,
+      tiers_mode: tiersMode,
       type: 'recurring',
       unit_amount: unitAmount,
       unit_amount_decimal: billingScheme === 'tiered' ? null : (amountDecimal ?? String(amount)),
-    } as unknown as PriceRecord;
-    emu.store.insert('price', price);
-    if (tiers) emu.store.insert('price_tiers', { id: price.id, tiers });
+    }, tiers);
     const plan = planOf(price);
     emu.events.emit('plan.created', plan);
     emu.events.emit('price.created', price);

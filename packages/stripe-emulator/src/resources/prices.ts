@@ -13,6 +13,52 @@ type Tier = Stripe.Price.Tier;
 
 const INTERVALS = ['day', 'week', 'month', 'year'] as const;
 
+/** What a create call decides about a new price; the rest is the same for every new price. */
+export type NewPrice = {
+  id?: string | undefined;
+  active?: boolean | undefined;
+  billing_scheme: string;
+  currency: string;
+  lookup_key?: string | undefined;
+  metadata: Parameters<typeof mergeMetadata>[1];
+  nickname?: string | undefined;
+  product: string;
+  recurring: object | null;
+  tax_behavior?: string | undefined;
+  tiers_mode?: string | undefined;
+  type: 'one_time' | 'recurring';
+  unit_amount: number | null;
+  unit_amount_decimal: string | null;
+};
+
+/** Stores a new price (`/v1/prices` and `/v1/plans`) and its tiers; the caller emits the events. */
+export function insertPrice(emu: Emulator, f: NewPrice, tiers: Tier[] | null): PriceRecord {
+  const price = {
+    id: f.id ?? newId('price', 24),
+    object: 'price',
+    active: f.active ?? true,
+    billing_scheme: f.billing_scheme,
+    created: emu.realNow(),
+    currency: f.currency,
+    custom_unit_amount: null,
+    livemode: false,
+    lookup_key: f.lookup_key ?? null,
+    metadata: mergeMetadata({}, f.metadata),
+    nickname: f.nickname ?? null,
+    product: f.product,
+    recurring: f.recurring,
+    tax_behavior: f.tax_behavior ?? 'unspecified',
+    tiers_mode: f.tiers_mode ?? null,
+    transform_quantity: null,
+    type: f.type,
+    unit_amount: f.unit_amount,
+    unit_amount_decimal: f.unit_amount_decimal,
+  } as unknown as PriceRecord; // (typed loosely: the wire's decimal strings are Stripe.Decimal in the SDK types)
+  emu.store.insert('price', price);
+  if (tiers) emu.store.insert('price_tiers', { id: price.id, tiers });
+  return price;
+}
+
 /** Stripe returns `tiers` only when expanded; they are kept beside the price. */
 export function priceTiers(emu: Emulator, priceId: string): Tier[] | null {
   return emu.store.get<{ id: string; tiers: Tier[] }>('price_tiers', priceId)?.tiers ?? null;
@@ -88,29 +134,21 @@ export function registerPrices(router: Router, emu: Emulator): void {
         statement_descriptor: newProduct.statementDescriptor ?? null, tax_code: newProduct.taxCode ?? null, tax_details: null, type: 'service', unit_label: newProduct.unitLabel ?? null, updated: now, url: null,
       });
     }
-    const price = {
-      id: newId('price', 24),
-      object: 'price',
-      active: active ?? true,
+    const price = insertPrice(emu, {
+      active,
       billing_scheme: billingScheme,
-      created: emu.realNow(),
       currency,
-      custom_unit_amount: null,
-      livemode: false,
-      lookup_key: lookupKey ?? null,
-      metadata: mergeMetadata({}, metadata),
-      nickname: nickname ?? null,
+      lookup_key: lookupKey,
+      metadata,
+      nickname,
       product: product!,
       recurring,
-      tax_behavior: taxBehavior ?? 'unspecified',
-      tiers_mode: tiersMode ?? null,
-      transform_quantity: null,
+      tax_behavior: taxBehavior,
+      tiers_mode: tiersMode,
       type: recurring ? 'recurring' : 'one_time',
       unit_amount: billingScheme === 'tiered' ? null : (unitAmount ?? decimalToInt(unitAmountDecimal!)),
       unit_amount_decimal: billingScheme === 'tiered' ? null : (unitAmountDecimal ?? String(unitAmount)),
-    } as unknown as PriceRecord; // (typed loosely: the wire's decimal strings are Stripe.Decimal in the SDK types)
-    emu.store.insert('price', price);
-    if (tiers) emu.store.insert('price_tiers', { id: price.id, tiers });
+    }, tiers);
     emu.events.emit('price.created', price);
     return price;
   });
