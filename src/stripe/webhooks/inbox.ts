@@ -29,8 +29,8 @@ export interface InboxEntry {
 
 /**
  * Stores one event; resolves once the insert is done (committed, unless `em` is in a transaction).
- * Types the gateway does not handle are recorded as `ignored` (id, type and time only) and never reach a worker. `rawBody`:
- * the verified request body the event was parsed from (stored as is).
+ * Types the gateway does not handle are recorded as `ignored` (id, type and time only) and never reach
+ * a worker. `rawBody`: the verified request body the event was parsed from (stored as is).
  */
 export async function storeEvent(em: EntityManager, event: Stripe.Event, rawBody?: string): Promise<StoreOutcome> {
   return (await storeEvents(em, [{ event, rawBody }]))[0]!;
