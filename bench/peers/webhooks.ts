@@ -2,7 +2,7 @@
  * Webhook streams against @supabase/stripe-sync-engine (bench-only dev dependency): one lifecycle corpus
  * recorded from the emulator (lib/corpus.ts) is replayed as the same signed deliveries (concurrency 16)
  * to the gateway (its own process, `dist/src/main.js`) and to sync-engine in payload and revalidating
- * modes (in this process), each on a fresh database, in order, under chaos and with same-second ties
+ * modes (a process of its own too, `--peer-process inline`: in this one), each on a fresh database, in order, under chaos and with same-second ties
  * (lib/delivery.ts). Each mirror is then compared with the emulator's truth (lib/drift.ts).
  *
  * Printed per system and scenario: events/s fully processed (deliveries ÷ time from the first send to
@@ -12,7 +12,7 @@
  *
  *   npm run build && node --experimental-transform-types --no-warnings bench/peers/webhooks.ts \
  *     [--customers 150] [--months 3] [--seed 42] [--concurrency 16] [--scenarios in-order,chaos,same-second]
- *     [--systems gateway,sync-engine-payload,sync-engine-revalidate] [--cpu-prof DIR]
+ *     [--systems gateway,sync-engine-payload,sync-engine-revalidate] [--cpu-prof DIR] [--peer-process child|inline]
  *
  * Not the same work: sync-engine also writes the types the gateway ignores (charges, payment intents,
  * products, prices…), and the gateway also derives billing signals in the same transaction (which
@@ -55,6 +55,8 @@ export interface WebhooksOptions {
   scenarios: Scenario[];
   systems: SystemName[];
   cpuProf?: string;
+  /** Where sync-engine runs: `child` (a process of its own, as the gateway; default) or `inline` (the bench's process). */
+  peerProcess: 'child' | 'inline';
 }
 
 export function webhooksOptions(o: Record<string, string | undefined>): WebhooksOptions {
@@ -68,6 +70,7 @@ export function webhooksOptions(o: Record<string, string | undefined>): Webhooks
     scenarios: list('scenarios', SCENARIOS),
     systems: list('systems', SYSTEMS),
     cpuProf: o['cpu-prof'],
+    peerProcess: o['peer-process'] === 'inline' ? 'inline' : 'child',
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { currentMrr } from '../../src/billing/metrics/current-mrr.js';
 import { createSignalBus, TOPICS, type BillingEventPayload, type MrrReportPayload } from '../../src/events/index.js';
 import { createSignals } from '../../src/billing/signals/index.js';
 import type { RunningEmulator } from '@billing-gateway/stripe-emulator';
@@ -102,5 +103,46 @@ describe('signals in batches', () => {
     await tick();
     expect(b.seen.events.length).toBe(before);
     await Promise.all([a.bus.close(), b.bus.close()]);
+  });
+
+  it('a subscription copy the mirror skipped still reports a change that a write without an MRR step left behind', async () => {
+    const fresh = await createTestOrm();
+    try {
+      const report = await syncCatalog(stripe, catalog);
+      await fresh.orm.em.fork().transactional((em) => mirrorCatalog(em, { products: report.products, prices: report.prices, meters: report.meters }));
+      const c = recorder();
+      const signals = createSignals({ bus: c.bus, config: { mrrMilestones: [] } });
+      await tick();
+      const batch = signals.afterEvent.batch!;
+      const subscriptionEvents = events.filter((e) => e.type.startsWith('customer.subscription.'));
+      const last = subscriptionEvents.at(-1)!;
+      expect(last.type).toBe('customer.subscription.deleted');
+      const earlier = subscriptionEvents.find((e) => e.type === 'customer.subscription.updated')!;
+      await fresh.orm.em.fork().transactional(async (tx) => {
+        batch.begin(tx);
+        for (const e of events) {
+          if (e === last) continue;
+          await mirrorObject(tx, e.data.object as MirrorableObject, { catalog, stripe, eventType: e.type, lastEventAt: new Date(e.created * 1000) });
+          await signals.afterEvent(tx, e, { action: 'applied', kind: e.type.startsWith('customer.subscription.') ? 'subscription' : undefined });
+        }
+        // The cancellation is written, but its event names no currency: no MRR step follows the write.
+        await mirrorObject(tx, last.data.object as MirrorableObject, { catalog, stripe, eventType: last.type, lastEventAt: new Date(last.created * 1000) });
+        const { currency: _currency, ...withoutCurrency } = last.data.object as unknown as Record<string, unknown>;
+        await signals.afterEvent(tx, { ...last, data: { object: withoutCurrency } } as unknown as Stripe.Event, { action: 'applied', kind: 'subscription' });
+        // A copy the mirror skipped, in the same currency: its step must read the totals again, not trust the last one.
+        await signals.afterEvent(tx, { ...earlier, id: 'evt_skipped_copy' }, { action: 'skipped', kind: 'subscription', reason: 'row reflects a later event' });
+        await batch.end(tx);
+      });
+      const mrr = await currentMrr(fresh.orm.em.fork());
+      const reported = await fresh.orm.em
+        .fork()
+        .getConnection()
+        .execute<{ amount: string; source_event_id: string }[]>(`select amount, source_event_id from billing_events where type = 'MRR_UPDATED' order by created_at desc limit 1`);
+      expect(reported[0]).toMatchObject({ source_event_id: 'evt_skipped_copy' });
+      expect(Number(reported[0]!.amount)).toBe(mrr.currencies.find((x) => x.currency === 'usd')?.amount ?? 0);
+      await c.bus.close();
+    } finally {
+      await fresh.dispose();
+    }
   });
 });

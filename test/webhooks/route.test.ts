@@ -77,13 +77,16 @@ describe('POST /webhooks/stripe', () => {
   });
 
   it('records an unknown type as ignored (2xx) and never hands it to a worker', async () => {
-    const event = fakeEvent('charge.dispute.created', { id: 'dp_1', object: 'dispute' });
+    const event = fakeEvent('charge.dispute.created', { id: 'dp_1', object: 'dispute', amount: 1234, reason: 'fraudulent' });
     const res = await gw.deliver(event);
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ received: true, ignored: true });
     const row = await gw.orm.em.fork().findOneOrFail(WebhookEvent, event.id);
     expect(row.status).toBe('ignored');
     expect(row.processedAt).toBeInstanceOf(Date);
+    expect(row.objectId).toBe('dp_1');
+    // Who it was, not what it carried: nothing ever applies an ignored type's payload.
+    expect(row.payload).toEqual({ id: event.id, object: 'event', type: 'charge.dispute.created', api_version: event.api_version ?? null, created: event.created, data: { object: { id: 'dp_1' } } });
     const processed = await gw.worker.drain();
     expect(processed.map((p) => p.eventId)).not.toContain(event.id);
   });

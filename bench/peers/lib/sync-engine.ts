@@ -7,9 +7,11 @@
  * timestamp guard keeps the first of two same-second copies). Revalidating mode: every customer,
  * subscription and invoice event re-fetches the object from Stripe.
  */
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import Stripe from 'stripe';
 import { createBenchDatabase } from '../../lib/db.ts';
@@ -68,17 +70,14 @@ export async function peerMirror(client: pg.Client): Promise<Record<Kind, Map<st
   return out;
 }
 
-async function syncEngineSystem(serverUrl: string, corpus: Corpus, revalidate: boolean) {
-  const db = await peerDatabase(serverUrl);
-  const sync = peerSync(db.url, corpus.apiBase, revalidate);
-  // The database is dropped WITH (FORCE) at the end: a connection the pool is still opening then gets
-  // "terminating connection due to administrator command", which must not crash the bench.
-  (sync as unknown as { postgresClient: { pool: pg.Pool } }).postgresClient.pool.on('error', () => {});
+/** sync-engine's `processWebhook` behind a plain node:http server; `notes()`: its refusals, grouped by reason. */
+export async function serveSyncEngine(sync: InstanceType<typeof engine.StripeSync>): Promise<{ url: string; notes(): string; close(): Promise<void> }> {
   const errors = new Map<string, number>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      if (req.method === 'GET') return void res.writeHead(200).end(JSON.stringify([...errors]));
       sync.processWebhook(Buffer.concat(chunks), req.headers['stripe-signature'] as string | undefined).then(
         () => res.writeHead(200).end('{"received":true}'),
         (err: unknown) => {
@@ -91,9 +90,62 @@ async function syncEngineSystem(serverUrl: string, corpus: Corpus, revalidate: b
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    notes: () => [...errors].map(([r, n]) => `${n}× ${r}`).join('; '),
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+/**
+ * The peer in a child process of its own (`--peer-process child`, ./sync-engine-server.ts), as the
+ * gateway is: the same hops per delivery (bench → HTTP → another process → PostgreSQL) and its own
+ * share of the scheduler, instead of sharing the bench's process and event loop with the senders.
+ */
+async function childServer(databaseUrl: string, apiBase: string, revalidate: boolean): Promise<{ url: string; notes(): Promise<string>; close(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--experimental-transform-types', '--no-warnings', fileURLToPath(new URL('./sync-engine-server.ts', import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { PATH: process.env.PATH ?? '', PEER_DATABASE_URL: databaseUrl, PEER_API_BASE: apiBase, PEER_REVALIDATE: revalidate ? '1' : '' },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening (http:\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`sync-engine child exited (${code}) before listening`)));
+  });
+  return {
+    url,
+    async notes() {
+      const errors = (await (await fetch(url)).json()) as [string, number][];
+      return errors.map(([r, n]) => `${n}× ${r}`).join('; ');
+    },
+    async close() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function syncEngineSystem(serverUrl: string, corpus: Corpus, revalidate: boolean, o: WebhooksOptions) {
+  const db = await peerDatabase(serverUrl);
+  let server: { url: string; notes(): string | Promise<string>; close(): Promise<void> };
+  let sync: InstanceType<typeof engine.StripeSync> | null = null;
+  if (o.peerProcess === 'child') server = await childServer(db.url, corpus.apiBase, revalidate);
+  else {
+    sync = peerSync(db.url, corpus.apiBase, revalidate);
+    // The database is dropped WITH (FORCE) at the end: a connection the pool is still opening then gets
+    // "terminating connection due to administrator command", which must not crash the bench.
+    (sync as unknown as { postgresClient: { pool: pg.Pool } }).postgresClient.pool.on('error', () => {});
+    server = await serveSyncEngine(sync);
+  }
+  const { url } = server;
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
+  let notes = '';
   return {
     async send(body: string) {
       const res = await fetch(url, {
@@ -104,18 +156,20 @@ async function syncEngineSystem(serverUrl: string, corpus: Corpus, revalidate: b
       await res.arrayBuffer();
       return res.status;
     },
-    settled: async () => {},
+    settled: async () => {
+      notes = await server.notes();
+    },
     /** The refusals, grouped by reason (for the log). */
-    notes: () => [...errors].map(([r, n]) => `${n}× ${r}`).join('; '),
+    notes: () => notes,
     mirror: () => peerMirror(client),
     async close() {
       await client.end();
-      await new Promise<void>((r) => server.close(() => r()));
-      await sync.close();
+      await server.close();
+      await sync?.close();
       await db.drop();
     },
   };
 }
 
-registerSystem('sync-engine-payload', (url, corpus, _o: WebhooksOptions) => syncEngineSystem(url, corpus, false));
-registerSystem('sync-engine-revalidate', (url, corpus, _o: WebhooksOptions) => syncEngineSystem(url, corpus, true));
+registerSystem('sync-engine-payload', (url, corpus, o: WebhooksOptions) => syncEngineSystem(url, corpus, false, o));
+registerSystem('sync-engine-revalidate', (url, corpus, o: WebhooksOptions) => syncEngineSystem(url, corpus, true, o));

@@ -112,7 +112,7 @@ export function createDunning(deps: DunningDeps): Dunning {
     return closed;
   };
 
-  const afterEvent: AfterEventHook = async (em, event: Stripe.Event) => {
+  const afterEvent: AfterEventHook = async (em, event: Stripe.Event, handled) => {
     const type = event.type as string;
     if (type === 'test_helpers.test_clock.ready') {
       await runDue(em);
@@ -122,7 +122,10 @@ export function createDunning(deps: DunningDeps): Dunning {
     const invoiceId = (event.data.object as { id?: unknown }).id;
     if (typeof invoiceId !== 'string' || !invoiceId.startsWith('in_')) return;
     const at = new Date(event.created * 1000);
-    const closed = await closeAndNotify(em, invoiceId, at);
+    // A copy the mirror skipped left the invoice row as it was, and the event that last changed the row
+    // (on this path only invoice events write invoice rows) already closed what its status settles.
+    const unchanged = handled?.action === 'skipped' && handled.kind === 'invoice';
+    const closed = unchanged ? [] : await closeAndNotify(em, invoiceId, at);
     let customerId = closed[0]?.customerId;
     if (type === 'invoice.payment_failed') {
       const result = await openOrAdvanceCase(em, { invoiceId, failedAt: at, schedule: deps.schedule });

@@ -27,6 +27,7 @@ import { metricsRegistry } from '../../metrics.js';
 import { logger as rootLogger, type Logger } from '../../log.js';
 import { minorUnitDigits } from '../../money.js';
 import type { AfterEventHook } from '../../stripe/webhooks/after-event.js';
+import type { HandleResult } from '../../stripe/sync/handlers.js';
 import type { SignalBus } from '../../events/bus.js';
 import { billingEventId, currencyOf, deriveSignals, mayChangeMrr, type SignalDraft } from './derive.js';
 import { signalMessage } from './messages.js';
@@ -154,10 +155,15 @@ export function createSignals(deps: SignalsDeps): Signals {
     }
   }
 
-  /** What one batch's MRR steps remember: the MRR reported last per currency, and whether the MRR lock is held. */
+  /**
+   * What one batch's MRR steps remember: the MRR reported last per currency, whether the MRR lock is
+   * held, and the MRR each currency's last step read (`read`), valid while no subscription row of the
+   * batch has been written since (subscription events step their own currency right after their write).
+   */
   interface BatchMrr {
     reported: Map<string, number>;
     locked: boolean;
+    read: Map<string, number>;
   }
 
   /** One event's signals before storing: what `finish` stores and publishes. */
@@ -174,14 +180,21 @@ export function createSignals(deps: SignalsDeps): Signals {
    * stored together by `finish`): the MRR reported last in this batch, per currency, since those
    * MRR_UPDATED rows are not stored yet, and whether its transaction holds the MRR lock already.
    */
-  async function derive(em: EntityManager, event: Stripe.Event, batch?: BatchMrr): Promise<Derived> {
+  async function derive(em: EntityManager, event: Stripe.Event, batch?: BatchMrr, handled?: HandleResult): Promise<Derived> {
     const drafts = deriveSignals(event);
     await fillPlans(em, drafts);
     let report: MrrReportPayload | undefined;
     const milestones: MilestonePayload[] = [];
 
     const currency = mayChangeMrr(event.type) ? currencyOf(event) : null;
-    if (currency) {
+    const subscriptionEvent = event.type.startsWith('customer.subscription.');
+    if (batch && !(currency && subscriptionEvent) && mayHaveWrittenSubscription(handled)) batch.read.clear();
+    // A subscription copy the mirror skipped changed no row: when this batch's last step for the currency
+    // came after its last subscription write, the totals are what that step read, so after = before and
+    // there is nothing to report (the statement that reads them is saved). Another transaction's write
+    // that does not step (a mutation's write-through) is reported by the next step, as between any two events.
+    const unchanged = currency !== null && subscriptionEvent && handled?.action === 'skipped' && batch?.read.has(currency) === true;
+    if (currency && !unchanged) {
       // Held until the transaction ends: once per batch is enough.
       if (!batch?.locked) await queryRows(em, 'select pg_advisory_xact_lock(?)', [MRR_LOCK_KEY]);
       if (batch) batch.locked = true;
@@ -191,6 +204,10 @@ export function createSignals(deps: SignalsDeps): Signals {
       if (totals.rows > COMPACT_AFTER_ROWS) await compactMrrTotals(em);
       const { snapshot } = totals;
       const after = mrrOf(snapshot, currency);
+      if (batch) {
+        if (subscriptionEvent) batch.read.set(currency, after);
+        else batch.read.clear();
+      }
       const now = snapshot.asOf;
       if (after !== before) {
         batch?.reported.set(currency, after);
@@ -278,10 +295,10 @@ export function createSignals(deps: SignalsDeps): Signals {
   /** Open batches, by transaction em: events derived so far and the batch's MRR memory. */
   const batches = new WeakMap<object, { derived: Derived[]; mrr: BatchMrr }>();
 
-  const afterEvent: AfterEventHook = async (em, event) => {
+  const afterEvent: AfterEventHook = async (em, event, handled) => {
     const batch = batches.get(em);
     if (batch) {
-      batch.derived.push(await derive(em, event, batch.mrr));
+      batch.derived.push(await derive(em, event, batch.mrr, handled));
       return;
     }
     if (em.isInTransaction()) {
@@ -294,7 +311,7 @@ export function createSignals(deps: SignalsDeps): Signals {
   afterEvent.batch = {
     begin(em) {
       if (!em.isInTransaction()) throw new Error('signals: a batch needs a transaction');
-      batches.set(em, { derived: [], mrr: { reported: new Map(), locked: false } });
+      batches.set(em, { derived: [], mrr: { reported: new Map(), locked: false, read: new Map() } });
     },
     async end(em) {
       const batch = batches.get(em);
@@ -325,4 +342,10 @@ export function createSignals(deps: SignalsDeps): Signals {
   };
 
   return { afterEvent, record };
+}
+
+/** Whether an event may have written a subscription row (unknown: assume it did). */
+function mayHaveWrittenSubscription(handled: HandleResult | undefined): boolean {
+  if (!handled) return true;
+  return handled.kind === 'subscription' && handled.action !== 'skipped' && handled.action !== 'noop';
 }

@@ -251,7 +251,7 @@ export async function handleStripeEvents(
   em: EntityManager,
   events: Stripe.Event[],
   ctx: HandlerContext,
-  afterEach?: (event: Stripe.Event) => Promise<void>,
+  afterEach?: (event: Stripe.Event, result: HandleResult) => Promise<void>,
 ): Promise<HandleResult[]> {
   const targets: Routed[] = [];
   for (const event of events) {
@@ -271,8 +271,9 @@ export async function handleStripeEvents(
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!;
       const target = targets[i]!;
-      results.push(await handleTarget(em, event, target, rows, ctx, rereads));
-      if (afterEach) await afterEach(event);
+      const result = await handleTarget(em, event, target, rows, ctx, rereads);
+      results.push(result);
+      if (afterEach) await afterEach(event, result);
     }
     return results;
   });

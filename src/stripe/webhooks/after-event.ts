@@ -5,14 +5,16 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type Stripe from 'stripe';
+import type { HandleResult } from '../sync/handlers.js';
 
 /**
  * Runs inside the event's transaction after the mirror write (e.g. billing signals); a throw fails the
- * attempt. `batch` (optional): when the worker processes several events in one transaction it calls
- * `begin(tx)` before the first `afterEvent` and `end(tx)` after the last, before the commit, so the
- * hook can write what the events share in one statement.
+ * attempt. `result` (when the caller has it): what the event did to the mirror, so a hook may skip work
+ * for a copy the mirror skipped (its row did not change). `batch` (optional): when the worker processes
+ * several events in one transaction it calls `begin(tx)` before the first `afterEvent` and `end(tx)`
+ * after the last, before the commit, so the hook can write what the events share in one statement.
  */
-export type AfterEventHook = ((em: EntityManager, event: Stripe.Event) => Promise<void>) & {
+export type AfterEventHook = ((em: EntityManager, event: Stripe.Event, result?: HandleResult) => Promise<void>) & {
   batch?: { begin(em: EntityManager): void; end(em: EntityManager): Promise<void> };
 };
 
@@ -22,8 +24,8 @@ export type AfterEventHook = ((em: EntityManager, event: Stripe.Event) => Promis
  */
 export function chainAfterEvents(...hooks: (AfterEventHook | undefined)[]): AfterEventHook {
   const list = hooks.filter((h): h is AfterEventHook => h !== undefined);
-  const chained: AfterEventHook = async (em, event) => {
-    for (const hook of list) await hook(em, event);
+  const chained: AfterEventHook = async (em, event, result) => {
+    for (const hook of list) await hook(em, event, result);
   };
   const batched = list.filter((h) => h.batch);
   if (batched.length > 0) {

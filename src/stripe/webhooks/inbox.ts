@@ -29,8 +29,8 @@ export interface InboxEntry {
 
 /**
  * Stores one event; resolves once the insert is done (committed, unless `em` is in a transaction).
- * Types the gateway does not handle are recorded as `ignored` and never reach a worker. `rawBody`:
- * the verified request body the event was parsed from (stored as is).
+ * Types the gateway does not handle are recorded as `ignored` (id, type and time only) and never reach
+ * a worker. `rawBody`: the verified request body the event was parsed from (stored as is).
  */
 export async function storeEvent(em: EntityManager, event: Stripe.Event, rawBody?: string): Promise<StoreOutcome> {
   return (await storeEvents(em, [{ event, rawBody }]))[0]!;
@@ -85,8 +85,27 @@ function insertSql(rows: number, param: (i: number) => string): string {
  */
 const MAYBE_UNSTORABLE = /\\u(?:0000|[dD][89a-fA-F])/;
 
+/**
+ * What an ignored type keeps in the inbox: who it was (id, type, time, object id), not its payload.
+ * Nothing ever applies it; a gateway that later handles the type gets it again from `events.list`
+ * (the reconciliation) while Stripe retains it. Storing the full 2–3 KB body cost the route and the
+ * database a jsonb parse and write per delivery for a quarter of a typical stream.
+ */
+function ignoredStub(event: Stripe.Event): string {
+  const objectId = eventObjectId(event);
+  return JSON.stringify({
+    id: toStorableString(event.id),
+    object: 'event',
+    type: toStorableString(event.type),
+    api_version: event.api_version == null ? null : toStorableString(event.api_version),
+    created: event.created,
+    data: { object: objectId === null ? {} : { id: objectId } },
+  });
+}
+
 function insertParams(event: Stripe.Event, rawBody?: string): unknown[] {
   const handled = isHandledEventType(event.type);
+  if (!handled) return [event.id, event.type, event.api_version ?? null, event.created, eventObjectId(event), ignoredStub(event), 'ignored', false, null];
   // The verified body is that JSON already: no need to serialise the parsed event again.
   const text = rawBody ?? JSON.stringify(event);
   // jsonb refuses `\u0000` and lone surrogates: such an event is stored twice, exactly as received
@@ -99,8 +118,8 @@ function insertParams(event: Stripe.Event, rawBody?: string): unknown[] {
     event.created,
     eventObjectId(event),
     lossy ? JSON.stringify(toStorableText(event)) : text,
-    handled ? 'pending' : 'ignored',
-    handled,
+    'pending',
+    true,
     lossy ? text : null,
   ];
 }

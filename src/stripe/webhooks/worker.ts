@@ -196,7 +196,7 @@ export class WebhookWorker {
         after?.batch?.begin(tx);
         // Locks and row stamps of the whole batch are taken up front (handleStripeEvents); each event's
         // signals step runs right after its own mirror write, as in the one-event path.
-        const results = await handleStripeEvents(tx, events, { stripe: this.options.stripe, catalog: this.catalog }, after ? (e) => after(tx, e) : undefined);
+        const results = await handleStripeEvents(tx, events, { stripe: this.options.stripe, catalog: this.catalog }, after ? (e, r) => after(tx, e, r) : undefined);
         await after?.batch?.end(tx);
         return rows.map((row, i) => ({ row, result: results[i]! }));
       });
@@ -228,7 +228,7 @@ export class WebhookWorker {
         const event = eventOf(row);
         const result = await handleStripeEvent(tx, event, { stripe: this.options.stripe, catalog: this.catalog });
         // The top-level transaction's em, so hooks that act on its commit (publishing signals) see it.
-        if (this.options.afterEvent) await this.options.afterEvent(tx, event);
+        if (this.options.afterEvent) await this.options.afterEvent(tx, event, result);
         return { row, result };
       });
       if (!done) return null;
