@@ -1,5 +1,5 @@
 /**
- * Issue 6, "Done when": on the sandbox test clock, a pro_monthly customer who used 12,345 calls gets a
+ * On the sandbox test clock, a pro_monthly customer who used 12,345 calls gets a
  * renewal invoice whose usage line bills 2,345 calls at 0.1¢ (to the cent), and Customer.usage said the
  * same before the renewal. The gateway as `npm start` runs it: the ledger is pushed to the emulator by
  * the real meter-event flusher, the clock is mirrored, webhooks move the mirror to the new period.
