@@ -28,6 +28,7 @@ import { ApiKeyService } from '../billing/api-keys/api-key-service.js';
 import type { KeyVerifier } from '../billing/api-keys/verify-api-key.js';
 import { BillingEventAudience } from '../billing/customers/billing-event-audience.js';
 import { ParkedWebhookEvents } from '../billing/webhook-inbox/parked-webhook-events.js';
+import { PagesService } from '../billing/pages/pages-service.js';
 
 export type Loaders = CustomerLoaders & PriceLoaders & BillingLoaders;
 
@@ -53,6 +54,8 @@ export interface GatewayServices {
   billingEventAudience: BillingEventAudience;
   /** Webhook events parked after repeated failures (admins). */
   parkedWebhookEvents: ParkedWebhookEvents;
+  /** The paged lists (connections) and the reads behind node(id:). */
+  pages: PagesService;
 }
 
 /** What lives for the whole process and every request needs. */
@@ -121,6 +124,7 @@ class LazyServices implements GatewayServices {
   #subscriptionMrr?: SubscriptionMrrReads;
   #billingEventAudience?: BillingEventAudience;
   #parkedWebhookEvents?: ParkedWebhookEvents;
+  #pages?: PagesService;
 
   constructor(
     private readonly deps: AppDeps,
@@ -176,6 +180,9 @@ class LazyServices implements GatewayServices {
   }
   get parkedWebhookEvents(): ParkedWebhookEvents {
     return (this.#parkedWebhookEvents ??= new ParkedWebhookEvents(this.em));
+  }
+  get pages(): PagesService {
+    return (this.#pages ??= new PagesService(() => this.em, this.customers));
   }
 }
 

@@ -1,11 +1,8 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
 import { Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
-import { apiKeysPage, invoiceLinesPage, parkedEventsPage, subscriptionsPage } from '../../billing/pages/list-pages.js';
-import { resolveListScope } from '../../billing/subscriptions/queries/list-scope.js';
 import type { SubscriptionStatusValue } from '../../billing/subscriptions/queries/subscription-queries.js';
-import type { Subscription as SubscriptionRow } from '../../db/entities/subscription.js';
-import { arrayPage, emptyPage, validatePageArgs } from '../../db/keyset-page.js';
+import { arrayPage } from '../../db/keyset-page.js';
 import type { GraphQLContext } from '../context.js';
 import { ConnectionArgs, toConnectionValue, type ConnectionValue } from '../types/connection.js';
 import { ApiKeyConnection, BillingSubscriptionConnection, InvoiceLineConnection, ParkedWebhookEventConnection } from '../types/connections.js';
@@ -40,19 +37,13 @@ export class ListConnectionsResolver {
     description: "Newest first, paged (the connection form of subscriptions). Customers see their own; admins any customer's, or every customer's without customerId.",
   })
   async subscriptionsConnection(@Args() { customerId, status, ...page }: SubscriptionsConnectionArgs, @Ctx() ctx: GraphQLContext): Promise<ConnectionValue<BillingSubscription>> {
-    const scope = await resolveListScope(ctx.auth, ctx.services.customers, customerId);
-    if (scope.kind === 'none') {
-      validatePageArgs(page, 'timestamp');
-      return toConnectionValue(emptyPage<SubscriptionRow>(), toBillingSubscription);
-    }
-    const customer = scope.kind === 'customer' ? scope.customerId : null;
-    return toConnectionValue(await subscriptionsPage(ctx.em, { customerId: customer, statuses: statusesOf(status) }, page), toBillingSubscription);
+    return toConnectionValue(await ctx.services.pages.subscriptionsForViewer(ctx.auth, { customerId, statuses: statusesOf(status) }, page), toBillingSubscription);
   }
 
   @Authorized('admin')
   @Query(() => ParkedWebhookEventConnection, { nullable: true, description: 'Admins only. Webhook events parked after repeated processing failures, newest first by receipt, paged.' })
   async parkedWebhookEventsConnection(@Args() page: ConnectionArgs, @Ctx() ctx: GraphQLContext): Promise<ConnectionValue<ParkedWebhookEvent>> {
-    return toConnectionValue(await parkedEventsPage(ctx.em, page), (e) => Object.assign(new ParkedWebhookEvent(), e));
+    return toConnectionValue(await ctx.services.pages.parkedEvents(page), (e) => Object.assign(new ParkedWebhookEvent(), e));
   }
 }
 
@@ -61,12 +52,12 @@ export class ListConnectionsResolver {
 export class CustomerConnectionsResolver {
   @FieldResolver(() => BillingSubscriptionConnection, { description: 'Newest first, paged (the connection form of subscriptions).' })
   async subscriptionsConnection(@Root() customer: Customer, @Args() { status, ...page }: CustomerSubscriptionsConnectionArgs, @Ctx() ctx: GraphQLContext): Promise<ConnectionValue<BillingSubscription>> {
-    return toConnectionValue(await subscriptionsPage(ctx.em, { customerId: customer.id, statuses: statusesOf(status) }, page), toBillingSubscription);
+    return toConnectionValue(await ctx.services.pages.subscriptions({ customerId: customer.id, statuses: statusesOf(status) }, page), toBillingSubscription);
   }
 
   @FieldResolver(() => ApiKeyConnection, { description: "The customer's API keys, oldest first, revoked ones included, paged (the connection form of apiKeys)." })
   async apiKeysConnection(@Root() customer: Customer, @Args() page: ConnectionArgs, @Ctx() ctx: GraphQLContext): Promise<ConnectionValue<ApiKey>> {
-    return toConnectionValue(await apiKeysPage(ctx.em, customer.id, page), toApiKeyNode);
+    return toConnectionValue(await ctx.services.pages.apiKeys(customer.id, page), toApiKeyNode);
   }
 }
 
@@ -77,6 +68,6 @@ export class InvoiceLinesConnectionResolver {
   async linesConnection(@Root() invoice: Invoice, @Args() page: ConnectionArgs, @Ctx() ctx: GraphQLContext): Promise<ConnectionValue<InvoiceLine>> {
     // A preview is never stored: its lines came with it.
     if (invoice.inlineLines) return toConnectionValue(arrayPage(invoice.inlineLines, (l) => l.id, page), (l) => l);
-    return toConnectionValue(await invoiceLinesPage(ctx.em, invoice.id, page), toInvoiceLine);
+    return toConnectionValue(await ctx.services.pages.invoiceLines(invoice.id, page), toInvoiceLine);
   }
 }

@@ -6,7 +6,6 @@ import type { Customer as CustomerRow } from '../../db/entities/customer.js';
 import type { GraphQLContext } from '../context.js';
 import { Customer, CustomerConnection } from '../types/customer.js';
 import { toConnectionValue } from '../types/connection.js';
-import { customersPage } from '../../billing/pages/list-pages.js';
 import { customerForViewer } from '../../billing/customers/customer-for-viewer.js';
 import { customerReadWants } from '../loaders/customer-read-plan.js';
 
@@ -59,6 +58,6 @@ export class CustomerResolver {
   @Authorized('admin')
   @Query(() => CustomerConnection, { nullable: true, description: 'Admins only. Newest first.' })
   async customers(@Args() { email, ...page }: CustomersArgs, @Ctx() ctx: GraphQLContext): Promise<CustomerConnection> {
-    return toConnectionValue(await customersPage(ctx.em, { email }, page), toCustomerNode);
+    return toConnectionValue(await ctx.services.pages.customers({ email }, page), toCustomerNode);
   }
 }

@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
 import type { InvoiceStatusValue } from '../../billing/invoices/invoice-queries.js';
-import { customerInvoices, invoicesBothWays, listInvoices, pagedBeyondFirst, type InvoiceListing } from '../../billing/invoices/list-invoices.js';
+import { customerInvoices, listInvoices, pagedBeyondFirst, type InvoiceListing } from '../../billing/invoices/list-invoices.js';
 import type { GraphQLContext } from '../context.js';
 import { Customer } from '../types/customer.js';
 import { InvoiceStatus } from '../types/enums.js';
@@ -11,7 +11,6 @@ import { Invoice, InvoiceConnection, InvoiceLine, toInvoice, toInvoiceLine } fro
 import { BillingSubscription, toBillingSubscription } from '../types/subscription.js';
 import { customerNodeOf } from './subscription.resolver.js';
 import { invoicePageWantsLines } from '../selection.js';
-import { invoicesPage } from '../../billing/pages/list-pages.js';
 import { pageSize } from '../../billing/customers/keyset-cursor.js';
 import { toConnectionValue } from '../types/connection.js';
 
@@ -80,7 +79,7 @@ export class InvoiceResolver {
   async invoices(@Args() args: InvoicesArgs, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<InvoiceConnection> {
     const status = (args.status ?? null) as InvoiceStatusValue | null;
     // Past the first page, or backward: keyset-paged both ways with an exact pageInfo.
-    if (pagedBeyondFirst(args)) return toConnectionValue(await invoicesBothWays({ customers: ctx.services.customers, em: ctx.em }, ctx.auth, { ...args, status }), toInvoice) as InvoiceConnection;
+    if (pagedBeyondFirst(args)) return toConnectionValue(await ctx.services.pages.invoicesForViewer(ctx.auth, { ...args, status }), toInvoice) as InvoiceConnection;
     return toConnection(await listInvoices(ctx.services, ctx.auth, { ...args, status, withLines: invoicePageWantsLines(info) }), args.after);
   }
 
@@ -127,7 +126,7 @@ export class CustomerInvoicesResolver {
   @FieldResolver(() => InvoiceConnection, { description: 'Newest first.' })
   async invoices(@Root() customer: Customer, @Args() args: CustomerInvoicesArgs, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<InvoiceConnection> {
     const status = (args.status ?? null) as InvoiceStatusValue | null;
-    if (pagedBeyondFirst(args)) return toConnectionValue(await invoicesPage(ctx.em, { customerId: customer.id, status }, args), toInvoice) as InvoiceConnection;
+    if (pagedBeyondFirst(args)) return toConnectionValue(await ctx.services.pages.invoices({ customerId: customer.id, status }, args), toInvoice) as InvoiceConnection;
     return toConnection(await customerInvoices(ctx.services.invoiceQueries, customer.id, { ...args, status, withLines: invoicePageWantsLines(info) }), args.after);
   }
 }

@@ -3,8 +3,7 @@
  * parked webhook events and plans. Each is authorised as its list is.
  */
 import { authorize } from '../../auth/guard.js';
-import { apiKeyById, invoiceLineById, parkedEventById } from '../../billing/pages/node-reads.js';
-import { resolveListScope } from '../../billing/subscriptions/queries/list-scope.js';
+import { ownedByViewer } from '../../billing/customers/owned-by-viewer.js';
 import type { GraphQLContext } from '../context.js';
 import { toInvoiceLine } from '../types/invoice.js';
 import { nodeTypeOfId, type Node } from '../types/node.js';
@@ -13,28 +12,25 @@ import { ParkedWebhookEvent } from './parked-webhook-events.resolver.js';
 import { toPlanNode } from './plan.resolver.js';
 
 /** Admins see every customer's objects; a customer token its own (another customer's answers FORBIDDEN). */
-async function ownedByCaller(ctx: GraphQLContext, customerId: string): Promise<boolean> {
-  const scope = await resolveListScope(ctx.auth, ctx.services.customers, customerId);
-  return scope.kind === 'customer' && scope.customerId === customerId;
-}
+const ownedByCaller = (ctx: GraphQLContext, customerId: string) => ownedByViewer(ctx.auth, ctx.services.customers, customerId);
 
 export async function otherNode(id: string, ctx: GraphQLContext): Promise<Node | null> {
   switch (nodeTypeOfId(id)) {
     case 'InvoiceLine': {
-      const line = await invoiceLineById(ctx.em, id);
+      const line = await ctx.services.pages.invoiceLine(id);
       const invoice = line ? await ctx.services.invoiceQueries.byId(line.invoiceId) : null;
       if (!line || !invoice || !(await ownedByCaller(ctx, invoice.customerId))) return null;
       return toInvoiceLine(line);
     }
     case 'ApiKey': {
-      const key = await apiKeyById(ctx.em, id);
+      const key = await ctx.services.pages.apiKey(id);
       if (!key || !(await ownedByCaller(ctx, key.customerId))) return null;
       return toApiKeyNode(key);
     }
     case 'ParkedWebhookEvent': {
       // Parked events are an operator's concern, as their list is.
       authorize(ctx.auth, ['admin']);
-      const event = await parkedEventById(ctx.em, id);
+      const event = await ctx.services.pages.parkedEvent(id);
       return event ? Object.assign(new ParkedWebhookEvent(), event) : null;
     }
     case null: {

@@ -1,0 +1,74 @@
+/**
+ * The paged lists and the by-id reads of `node(id:)`, bound to the request's reader, so resolvers
+ * call a service and never hold the database themselves. Authorisation stays with the caller, except
+ * for `invoicesForViewer`, which applies the list scope of `invoices`.
+ */
+import type { Authentication } from '../../auth/guard.js';
+import type { PlainReader } from '../../db/plain-rows.js';
+import { invoicesBothWays } from '../invoices/list-invoices.js';
+import type { InvoiceStatusValue } from '../invoices/invoice-queries.js';
+import type { SubscriptionStatusValue } from '../subscriptions/queries/subscription-queries.js';
+import { resolveListScope, type CustomerFinder } from '../subscriptions/queries/list-scope.js';
+import { emptyPage, validatePageArgs } from '../../db/keyset-page.js';
+import type { Subscription } from '../../db/entities/subscription.js';
+import { apiKeysPage, customersPage, invoiceLinesPage, invoicesPage, parkedEventsPage, subscriptionsPage, type PageArgs } from './list-pages.js';
+import { apiKeyById, invoiceLineById, parkedEventById } from './node-reads.js';
+
+export class PagesService {
+  constructor(
+    private readonly readerOf: () => PlainReader,
+    private readonly customerFinder: CustomerFinder,
+  ) {}
+
+  customers(opts: { email?: string | null }, args: PageArgs) {
+    return customersPage(this.readerOf(), opts, args);
+  }
+
+  invoices(opts: { customerId: string | null; status?: InvoiceStatusValue | null }, args: PageArgs) {
+    return invoicesPage(this.readerOf(), opts, args);
+  }
+
+  /** `invoices` past its first page or backward: the caller's own, or an admin's choice. */
+  invoicesForViewer(auth: Authentication, input: PageArgs & { customerId?: string | null; status?: InvoiceStatusValue | null }) {
+    return invoicesBothWays({ customers: this.customerFinder, em: this.readerOf() }, auth, input);
+  }
+
+  invoiceLines(invoiceId: string, args: PageArgs) {
+    return invoiceLinesPage(this.readerOf(), invoiceId, args);
+  }
+
+  subscriptions(opts: { customerId: string | null; statuses?: readonly SubscriptionStatusValue[] | null }, args: PageArgs) {
+    return subscriptionsPage(this.readerOf(), opts, args);
+  }
+
+  /** `subscriptionsConnection`: the caller's own, an admin's choice, or (admins, no customerId) everyone's. */
+  async subscriptionsForViewer(auth: Authentication, opts: { customerId?: string | null; statuses?: readonly SubscriptionStatusValue[] | null }, args: PageArgs) {
+    const scope = await resolveListScope(auth, this.customerFinder, opts.customerId);
+    if (scope.kind === 'none') {
+      // No customer yet: the arguments are still checked, so bad input is reported the same way.
+      validatePageArgs(args, 'timestamp');
+      return emptyPage<Subscription>();
+    }
+    return this.subscriptions({ customerId: scope.kind === 'customer' ? scope.customerId : null, statuses: opts.statuses }, args);
+  }
+
+  apiKeys(customerId: string, args: PageArgs) {
+    return apiKeysPage(this.readerOf(), customerId, args);
+  }
+
+  parkedEvents(args: PageArgs) {
+    return parkedEventsPage(this.readerOf(), args);
+  }
+
+  invoiceLine(id: string) {
+    return invoiceLineById(this.readerOf(), id);
+  }
+
+  apiKey(id: string) {
+    return apiKeyById(this.readerOf(), id);
+  }
+
+  parkedEvent(id: string) {
+    return parkedEventById(this.readerOf(), id);
+  }
+}
