@@ -6,10 +6,9 @@
  */
 import type { Authentication } from '../../auth/guard.js';
 import { resolveListScope, type CustomerFinder } from '../subscriptions/queries/list-scope.js';
-import type { InvoicePage, InvoiceQueries, InvoiceRow, InvoiceStatusValue, ListInvoicesInput } from './invoice-queries.js';
-import { invoicesPage, type KeysetPage, type PageArgs } from '../pages/list-pages.js';
-import { emptyPage, validatePageArgs } from '../../db/keyset-page.js';
-import type { PlainReader } from '../../db/plain-rows.js';
+import type { InvoicePage, InvoiceQueries, InvoiceStatusValue, ListInvoicesInput } from './invoice-queries.js';
+import type { PageArgs } from '../pages/list-pages.js';
+import { validatePageArgs } from '../../db/keyset-page.js';
 
 /** A page and a way to count every invoice its filter matches (run only when asked for). */
 export interface InvoiceListing {
@@ -47,19 +46,3 @@ export async function customerInvoices(q: InvoiceQueries, customerId: string, in
 
 /** A page past the first (a cursor) or backward: these are keyset-paged in both directions, with an exact pageInfo. */
 export const pagedBeyondFirst = (args: PageArgs): boolean => args.after != null || args.before != null || args.last != null;
-
-/** `listInvoices` for any page in either direction: the same scope, keyset-paged. */
-export async function invoicesBothWays(
-  deps: Pick<ListInvoicesDeps, 'customers'> & { em: PlainReader },
-  auth: Authentication,
-  input: PageArgs & { customerId?: string | null; status?: InvoiceStatusValue | null },
-): Promise<KeysetPage<InvoiceRow>> {
-  const { customerId, status, ...page } = input;
-  const scope = await resolveListScope(auth, deps.customers, customerId);
-  if (scope.kind === 'none') {
-    // No customer yet: the arguments are still checked, so bad input is reported the same way.
-    validatePageArgs(page, 'timestamp');
-    return emptyPage();
-  }
-  return invoicesPage(deps.em, { customerId: scope.kind === 'customer' ? scope.customerId : null, status: status ?? null }, page);
-}

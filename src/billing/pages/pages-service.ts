@@ -5,13 +5,11 @@
  */
 import type { Authentication } from '../../auth/guard.js';
 import type { PlainReader } from '../../db/plain-rows.js';
-import { invoicesBothWays } from '../invoices/list-invoices.js';
 import type { InvoiceStatusValue } from '../invoices/invoice-queries.js';
 import type { SubscriptionStatusValue } from '../subscriptions/queries/subscription-queries.js';
 import { resolveListScope, type CustomerFinder } from '../subscriptions/queries/list-scope.js';
 import { emptyPage, validatePageArgs } from '../../db/keyset-page.js';
-import type { Subscription } from '../../db/entities/subscription.js';
-import { apiKeysPage, customersPage, invoiceLinesPage, invoicesPage, parkedEventsPage, subscriptionsPage, type PageArgs } from './list-pages.js';
+import { apiKeysPage, customersPage, invoiceLinesPage, invoicesPage, parkedEventsPage, subscriptionsPage, type KeysetPage, type PageArgs } from './list-pages.js';
 import { apiKeyById, invoiceLineById, parkedEventById } from './node-reads.js';
 
 export class PagesService {
@@ -28,9 +26,9 @@ export class PagesService {
     return invoicesPage(this.readerOf(), opts, args);
   }
 
-  /** `invoices` past its first page or backward: the caller's own, or an admin's choice. */
-  invoicesForViewer(auth: Authentication, input: PageArgs & { customerId?: string | null; status?: InvoiceStatusValue | null }) {
-    return invoicesBothWays({ customers: this.customerFinder, em: this.readerOf() }, auth, input);
+  /** `invoices` past its first page or backward: the caller's own, an admin's choice, or (admins) everyone's. */
+  invoicesForViewer(auth: Authentication, { customerId, status, ...args }: PageArgs & { customerId?: string | null; status?: InvoiceStatusValue | null }) {
+    return this.inViewerScope(auth, customerId, args, (scoped) => this.invoices({ customerId: scoped, status: status ?? null }, args));
   }
 
   invoiceLines(invoiceId: string, args: PageArgs) {
@@ -42,14 +40,21 @@ export class PagesService {
   }
 
   /** `subscriptionsConnection`: the caller's own, an admin's choice, or (admins, no customerId) everyone's. */
-  async subscriptionsForViewer(auth: Authentication, opts: { customerId?: string | null; statuses?: readonly SubscriptionStatusValue[] | null }, args: PageArgs) {
-    const scope = await resolveListScope(auth, this.customerFinder, opts.customerId);
+  subscriptionsForViewer(auth: Authentication, opts: { customerId?: string | null; statuses?: readonly SubscriptionStatusValue[] | null }, args: PageArgs) {
+    return this.inViewerScope(auth, opts.customerId, args, (scoped) => this.subscriptions({ customerId: scoped, statuses: opts.statuses }, args));
+  }
+
+  /**
+   * A list's scope (see resolveListScope): `read` gets one customer's id, or null for everyone's (admins). A
+   * caller with no customer yet gets an empty page, its arguments checked all the same.
+   */
+  private async inViewerScope<T>(auth: Authentication, customerId: string | null | undefined, args: PageArgs, read: (customerId: string | null) => Promise<KeysetPage<T>>): Promise<KeysetPage<T>> {
+    const scope = await resolveListScope(auth, this.customerFinder, customerId);
     if (scope.kind === 'none') {
-      // No customer yet: the arguments are still checked, so bad input is reported the same way.
       validatePageArgs(args, 'timestamp');
-      return emptyPage<Subscription>();
+      return emptyPage<T>();
     }
-    return this.subscriptions({ customerId: scope.kind === 'customer' ? scope.customerId : null, statuses: opts.statuses }, args);
+    return read(scope.kind === 'customer' ? scope.customerId : null);
   }
 
   apiKeys(customerId: string, args: PageArgs) {
