@@ -3,7 +3,7 @@
  * (`dist/src/main.js`) on a fresh PostgreSQL database and Redis (the shared rate limit), Stripe = an
  * emulator this bench runs, the load from this process (autocannon).
  *
- *   npm run bench -- keys [--seconds 10] [--connections 64] [--redis-url redis://127.0.0.1:6379] [--cpu-prof DIR] [--flush-api stream|events] [--loop-delay]
+ *   npm run bench -- keys [--seconds 10] [--connections 64] [--redis-url redis://127.0.0.1:6379] [--cpu-prof DIR] [--flush-api stream|events] [--node-options="A;B"] [--loop-delay]
  *
  * `--loop-delay` preloads loop-monitor.mjs into the gateway and logs its event-loop delay and GC pauses during
  * the 2,000/s run (what makes the tail).
@@ -162,7 +162,7 @@ export const part: BenchPart = {
       gateway = await startGatewayChild({
         databaseUrl: db.url,
         stripeApiBase: emus.gatewayBase,
-        nodeArgs: [...(ctx.options['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', ctx.options['cpu-prof']] : []), ...(loopFile ? ['--import', LOOP_MONITOR] : [])],
+        nodeArgs: [...(ctx.options['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', ctx.options['cpu-prof']] : []), ...(loopFile ? ['--import', LOOP_MONITOR] : []), ...gatewayNodeArgs(ctx.options['node-options'])],
         // As bench/webhooks/harness.ts's startGateway, plus Redis, the flusher's API and the loop monitor's file.
         env: {
           STRIPE_SECRET_KEY: 'sk_test_bench',
@@ -237,3 +237,8 @@ export const part: BenchPart = {
 };
 
 runIfMain(import.meta.url, part);
+
+/** `--node-options="A;B"`: extra Node flags for the gateway process only (heap experiments). */
+function gatewayNodeArgs(value: string | undefined): string[] {
+  return value ? value.split(';').map((flag) => flag.trim()).filter(Boolean) : [];
+}
