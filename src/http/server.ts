@@ -3,7 +3,7 @@
  * server and path, the probes and `/metrics`, a body-size limit, rate limits, and graceful shutdown.
  * The composition root (src/gateway.ts) builds the dependencies and calls `createGatewayServer`.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -25,6 +25,7 @@ import { logger as rootLogger, type Logger } from '../log.js';
 import { attachGraphqlWs, type WebSocketStats } from './graphql-ws.js';
 import { migrationsCheck, mountHealthRoutes, syncCheck, type ReadinessCheck } from './health.js';
 import { createKeyVerification, keyVerificationFastPath, mountKeyVerification } from './keys-verify.js';
+import { graphqlFastPath } from './graphql-fast-path.js';
 import { metricsRegistry } from '../metrics.js';
 import { httpMetricsMiddleware } from './metrics.js';
 import { createRequestRateLimiter, type RequestRateLimiter } from './rate-limit.js';
@@ -101,8 +102,10 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
   app.set('trust proxy', config.trustProxy > 0 ? config.trustProxy : false);
   // API key verification (the hot path) is answered before express; everything else goes to the app.
   const verifyFast = keyVerificationFastPath({ verifier: keys.verifier, tokens: verifier, bodyLimitBytes: config.bodyLimitBytes, log });
+  // POST /graphql too, once Apollo has started (below); set before the server listens.
+  let graphqlFast: (req: IncomingMessage, res: ServerResponse) => boolean = () => false;
   const httpServer = createServer((req, res) => {
-    if (!verifyFast(req, res)) app(req, res);
+    if (!graphqlFast(req, res) && !verifyFast(req, res)) app(req, res);
   });
   let shuttingDown = false;
 
@@ -133,6 +136,19 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     ],
   });
   await apollo.start();
+  const corsOn = config.corsOrigins === '*' || config.corsOrigins.length > 0;
+  const graphqlContext = (auth: Authentication) => createRequestContext(appDeps, auth);
+  graphqlFast = graphqlFastPath<GraphQLContext>({
+    apollo,
+    path: GRAPHQL_PATH,
+    context: graphqlContext,
+    tokens: verifier,
+    rateLimiter,
+    bodyLimitBytes: config.bodyLimitBytes,
+    cors: corsOn,
+    trustProxy: config.trustProxy,
+    log,
+  });
 
   app.use(httpMetricsMiddleware);
 
@@ -176,7 +192,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
   });
 
   // Cross-origin browsers (answered before auth so preflights pass); same-origin callers need none.
-  if (config.corsOrigins === '*' || config.corsOrigins.length > 0) {
+  if (corsOn) {
     app.use(GRAPHQL_PATH, cors({ origin: config.corsOrigins === '*' ? true : config.corsOrigins, maxAge: 600 }));
   }
   app.use(
@@ -185,7 +201,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     rateLimit,
     express.json({ limit: config.bodyLimitBytes }),
     expressMiddleware(apollo, {
-      context: async ({ res }) => createRequestContext(appDeps, (res.locals.auth as Authentication | undefined) ?? { viewer: null }),
+      context: async ({ res }) => graphqlContext((res.locals.auth as Authentication | undefined) ?? { viewer: null }),
     }),
   );
 
