@@ -25,6 +25,7 @@ import { CustomerUsageResolver, UsageResolver } from './resolvers/usage.resolver
 import { UsageFlushResolver } from './resolvers/usage-flush.resolver.js';
 import { gatewayAuthChecker } from './auth-checker.js';
 import { UsageRecordsResolver } from './resolvers/usage-records.resolver.js';
+import { usePlainFieldResolution } from './plain-fields.js';
 import { DateTimeScalar } from './scalars.js';
 import { ErrorCodeEnum } from './types/error-code.js';
 import './types/enums.js';
@@ -89,7 +90,9 @@ export async function buildGatewaySchema(options: GatewaySchemaOptions = {}): Pr
   describeRootTypes(schema);
   // No field returns ErrorCode (codes travel in extensions), so it is added as a type of its own for clients to generate.
   const config = schema.toConfig();
-  return new GraphQLSchema({ ...config, types: [...config.types, ErrorCodeEnum] });
+  const gateway = new GraphQLSchema({ ...config, types: [...config.types, ErrorCodeEnum] });
+  usePlainFieldResolution(gateway);
+  return gateway;
 }
 
 /** type-graphql builds the root types itself and takes no description for them. */
