@@ -25,6 +25,7 @@ import { CustomerUsageResolver, UsageResolver } from './resolvers/usage.resolver
 import { UsageFlushResolver } from './resolvers/usage-flush.resolver.js';
 import { gatewayAuthChecker } from './auth-checker.js';
 import { UsageRecordsResolver } from './resolvers/usage-records.resolver.js';
+import { useDirectResolverCalls } from './direct-resolvers.js';
 import { usePlainFieldResolution } from './plain-fields.js';
 import { DateTimeScalar } from './scalars.js';
 import { ErrorCodeEnum } from './types/error-code.js';
@@ -75,13 +76,15 @@ export const CORE_RESOLVERS = [
   UsageRecordsResolver,
 ] as const;
 
+/** Input checks are explicit in services (BAD_USER_INPUT naming the field), not class-validator. */
+const VALIDATE = false;
+
 export async function buildGatewaySchema(options: GatewaySchemaOptions = {}): Promise<GraphQLSchema> {
   const resolvers = [...CORE_RESOLVERS, ...(options.resolvers ?? [])] as unknown as NonEmptyArray<Function>;
   const schema = await buildSchema({
     resolvers,
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
-    // Input checks are explicit in services (BAD_USER_INPUT naming the field), not class-validator.
-    validate: false,
+    validate: VALIDATE,
     // `@Authorized(roles)` on a field: checked before its resolver (or subscribe) runs.
     authChecker: gatewayAuthChecker,
     // type-graphql wants a PubSub once any @Subscription exists; the live ones read the server's bus (AppDeps.bus).
@@ -92,6 +95,7 @@ export async function buildGatewaySchema(options: GatewaySchemaOptions = {}): Pr
   const config = schema.toConfig();
   const gateway = new GraphQLSchema({ ...config, types: [...config.types, ErrorCodeEnum] });
   usePlainFieldResolution(gateway);
+  useDirectResolverCalls(gateway, { validate: VALIDATE, resolvers });
   return gateway;
 }
 
