@@ -129,6 +129,8 @@ export function graphqlFastPath<TContext extends object>(opts: GraphqlFastPathOp
       const decision = await rateLimiter.consume(auth.viewer, req.socket.remoteAddress);
       return { auth, retryAfter: decision.allowed ? 0 : decision.retryAfterSeconds };
     });
+    // Handled when the body has ended (below); until then a failure must not count as unhandled.
+    admitted.catch(() => undefined);
 
     const declared = h['content-length'] === undefined ? 0 : Number(h['content-length']);
     let size = 0;
