@@ -10,7 +10,7 @@
  * objects, custom decorators, a container-made class, class-validator) keeps type-graphql's wrapper.
  */
 import { GraphQLObjectType, GraphQLScalarType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
-import { getMetadataStorage } from 'type-graphql';
+import { getMetadataStorage, type BuildSchemaOptions } from 'type-graphql';
 
 type Storage = ReturnType<typeof getMetadataStorage>;
 type Param = NonNullable<Storage['fieldResolvers'][number]['params']>[number];
@@ -31,9 +31,13 @@ function convertToType(Target: unknown, data: unknown): unknown {
   return Object.assign(instance, data);
 }
 
-/** `resolvers`: the resolver classes the schema was built from (type-graphql leaves out field resolvers of other classes). */
-export function useDirectResolverCalls(schema: GraphQLSchema, options: { validate: boolean; resolvers: readonly Function[] }): number {
-  if (options.validate) return 0;
+/**
+ * `built`: the options type-graphql built the schema with (its resolver classes: field resolvers of other
+ * classes are not in it). With validation, a container or global middlewares, nothing is replaced.
+ */
+export function useDirectResolverCalls(schema: GraphQLSchema, built: Pick<BuildSchemaOptions, 'resolvers' | 'validate' | 'validateFn' | 'container' | 'globalMiddlewares'>): number {
+  if (built.validate !== false || built.validateFn || built.container || (built.globalMiddlewares?.length ?? 0) > 0) return 0;
+  const resolverClasses = built.resolvers as readonly Function[];
   const storage = getMetadataStorage();
   const inputTargets = new Set<unknown>(storage.inputTypes.map((t) => t.target));
   const argsTypes = new Map<Function, (typeof storage.argumentTypes)[number]>(storage.argumentTypes.map((t) => [t.target, t]));
@@ -88,7 +92,7 @@ export function useDirectResolverCalls(schema: GraphQLSchema, options: { validat
   // As type-graphql picks them: the first field resolver of the build for a class and property.
   const taken = new Map<Function, Set<string>>();
   for (const r of storage.fieldResolvers) {
-    if (r.kind !== 'internal' && !options.resolvers.includes(r.target)) continue;
+    if (r.kind !== 'internal' && !resolverClasses.includes(r.target)) continue;
     const objectClass = r.getObjectType?.();
     if (!objectClass) continue;
     const names = taken.get(objectClass) ?? new Set<string>();

@@ -7,12 +7,16 @@
  * a `@FieldResolver`, `@Authorized` roles, middlewares, or a property named differently from the field.
  */
 import { GraphQLObjectType, type GraphQLSchema } from 'graphql';
-import { getMetadataStorage } from 'type-graphql';
+import { getMetadataStorage, type BuildSchemaOptions } from 'type-graphql';
 
 type FieldMeta = { target: Function; name: string; schemaName: string; roles?: unknown[]; middlewares?: unknown[] };
 
-/** Clears the resolver of every plain field of `schema` (built by type-graphql from the global metadata); returns how many. */
-export function usePlainFieldResolution(schema: GraphQLSchema): number {
+/**
+ * Clears the resolver of every plain field of `schema` (built by type-graphql from the global metadata
+ * with `built`); returns how many. Global middlewares would run on every field: then nothing is cleared.
+ */
+export function usePlainFieldResolution(schema: GraphQLSchema, built: Pick<BuildSchemaOptions, 'globalMiddlewares'>): number {
+  if ((built.globalMiddlewares?.length ?? 0) > 0) return 0;
   const storage = getMetadataStorage();
   // Any field resolver for a (class, property), in any resolver class: such a field always keeps its resolver.
   const resolved = new Map<Function, Set<string>>();

@@ -5,7 +5,7 @@
 import 'reflect-metadata';
 import { GraphQLSchema } from 'graphql';
 import { createPubSub } from '@graphql-yoga/subscription';
-import { buildSchema, type NonEmptyArray, type PubSub } from 'type-graphql';
+import { buildSchema, type BuildSchemaOptions, type NonEmptyArray, type PubSub } from 'type-graphql';
 import { ApiKeyResolver, CustomerApiKeysResolver } from './resolvers/api-key.resolver.js';
 import { BillingEventsResolver } from './resolvers/billing-events.resolver.js';
 import { BillingSessionMutationsResolver } from './resolvers/billing-session.mutations.resolver.js';
@@ -76,26 +76,26 @@ export const CORE_RESOLVERS = [
   UsageRecordsResolver,
 ] as const;
 
-/** Input checks are explicit in services (BAD_USER_INPUT naming the field), not class-validator. */
-const VALIDATE = false;
-
 export async function buildGatewaySchema(options: GatewaySchemaOptions = {}): Promise<GraphQLSchema> {
   const resolvers = [...CORE_RESOLVERS, ...(options.resolvers ?? [])] as unknown as NonEmptyArray<Function>;
-  const schema = await buildSchema({
+  // No `container` or `globalMiddlewares`: plain fields and direct resolver calls below rely on their absence.
+  const buildOptions: BuildSchemaOptions = {
     resolvers,
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
-    validate: VALIDATE,
+    // Input checks are explicit in services (BAD_USER_INPUT naming the field), not class-validator.
+    validate: false,
     // `@Authorized(roles)` on a field: checked before its resolver (or subscribe) runs.
     authChecker: gatewayAuthChecker,
     // type-graphql wants a PubSub once any @Subscription exists; the live ones read the server's bus (AppDeps.bus).
     pubSub: options.pubSub ?? createPubSub(),
-  });
+  };
+  const schema = await buildSchema(buildOptions);
   describeRootTypes(schema);
   // No field returns ErrorCode (codes travel in extensions), so it is added as a type of its own for clients to generate.
   const config = schema.toConfig();
   const gateway = new GraphQLSchema({ ...config, types: [...config.types, ErrorCodeEnum] });
-  usePlainFieldResolution(gateway);
-  useDirectResolverCalls(gateway, { validate: VALIDATE, resolvers });
+  usePlainFieldResolution(gateway, buildOptions);
+  useDirectResolverCalls(gateway, buildOptions);
   return gateway;
 }
 
