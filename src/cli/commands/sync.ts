@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { logger } from '../../log.js';
 import { writeOut } from '../in-gateway.js';
 import type { FullSyncReport, MissedEventsReport } from '../../stripe/sync/index.js';
 import { printJson, parseUrl, type CliContext } from '../common.js';
@@ -55,6 +56,9 @@ export function registerSync(program: Command, ctx: CliContext): void {
     .option('--json', 'print the report as JSON')
     .option('--api-base <url>', 'Stripe API base, e.g. an emulator at http://127.0.0.1:12111 (default: STRIPE_API_BASE)', parseUrl)
     .action(async (opts: SyncOptions) => {
+      // Where the command's time goes (logged at debug level: LOG_LEVEL=debug): each step's end, in ms since the process started.
+      const steps: Record<string, number> = { loaded: Math.round(performance.now()) };
+      const step = (name: string) => (steps[name] = Math.round(performance.now()));
       const [{ cliConfig }, { closeOrm }, { openCliDatabase }, { loadCatalog }, { createProgress }, { resolveStripeTarget }, sync, { fullSyncEventsStart }, { createEventHooks }] = await Promise.all([
         import('../config.js'),
         import('../../db/orm.js'),
@@ -66,9 +70,11 @@ export function registerSync(program: Command, ctx: CliContext): void {
         import('../../stripe/sync/backfill.js'),
         import('../../workers.js'),
       ]);
+      step('imported');
       const config = cliConfig();
       const catalog = loadCatalog(config.billingCatalog);
       const orm = await openCliDatabase(config);
+      step('database');
       const tty = !opts.json && !!process.stderr.isTTY;
       let target: Awaited<ReturnType<typeof resolveStripeTarget>> | undefined;
       let signals: ReturnType<typeof createEventHooks> | undefined;
@@ -76,6 +82,7 @@ export function registerSync(program: Command, ctx: CliContext): void {
         target = await resolveStripeTarget(config, opts.apiBase);
         // The signals and dunning of each processed event, as `serve` runs them.
         signals = createEventHooks(config);
+        step('hooks');
         const runFull = async () => {
           const bar = createProgress('Objects ', tty);
           const totals = { customers: 0, subscriptions: 0, invoices: 0 };
@@ -113,10 +120,14 @@ export function registerSync(program: Command, ctx: CliContext): void {
           // Stripe's event retention, the lists are the truth and only the events after their start
           // are processed (what changed while listing).
           const listingStart = await fullSyncEventsStart(orm, target.stripe);
+          step('eventsStart');
           try {
             const before = listingStart.replay ? await catchUp() : null;
+            step('eventsBefore');
             full = await runFull();
+            step('full');
             const after = await catchUp();
+            step('eventsAfter');
             missed = before ? addMissed(before, after) : after;
           } finally {
             eventsBar.stop();
@@ -139,6 +150,8 @@ export function registerSync(program: Command, ctx: CliContext): void {
         await signals?.close();
         await target?.close();
         await closeOrm(orm);
+        step('closed');
+        logger.debug({ module: 'sync', steps }, 'sync: steps (ms since the process started)');
       }
     });
 }

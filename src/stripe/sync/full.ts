@@ -26,7 +26,6 @@ import {
   customerRow,
   deleteInvoice,
   fetchAllLines,
-  idOf,
   invoiceLineRows,
   invoiceRow,
   loadPriceFacts,
@@ -41,7 +40,9 @@ import { toStorableText } from '../../text/storable.js';
 import { webhookMetrics } from '../webhooks/metrics.js';
 import { reasonOf } from '../webhooks/worker.js';
 import { lockObject, lockObjects, MIRROR_TABLES, rowStamp, type MirrorKind } from './convergence.js';
-import { backfillMrrPoints, type MrrBackfillReport } from './revenue-backfill.js';
+import { listMrrEvents, writeEventMrrPoints, type MrrBackfillReport } from './revenue-backfill.js';
+import { upsertRows } from './row-upsert.js';
+import { writeSubscriptionPage } from './subscription-page.js';
 
 export type DriftTable = 'customers' | 'subscriptions' | 'invoices';
 
@@ -215,7 +216,7 @@ async function writeCustomers(em: EntityManager, customers: { customer: Stripe.C
     if (holder !== undefined && holder !== row.id) row.externalId = null;
     else holders.set(row.externalId, row.id);
   }
-  await em.upsertMany(Customer, rows);
+  await upsertRows(em, Customer, rows);
 }
 
 /**
@@ -228,8 +229,8 @@ async function writeInvoices(em: EntityManager, invoices: { invoice: Stripe.Invo
   const now = new Date();
   const rows = invoices.map(({ invoice, stamp }) => invoiceRow(invoice, stamp ? { lastEventAt: stamp } : {}, now));
   const lines = invoices.flatMap(({ invoice }) => invoiceLineRows(invoice.id, invoice.lines.data));
-  await em.upsertMany(Invoice, rows);
-  if (lines.length > 0) await em.upsertMany(InvoiceLine, lines);
+  await upsertRows(em, Invoice, rows);
+  await upsertRows(em, InvoiceLine, lines);
   await (em as SqlEntityManager).execute(
     `delete from "invoice_lines" where "invoice_id" = any(array[?]::text[]) and not ("id" = any(array[?]::text[]))`,
     [rows.map((r) => r.id), lines.length > 0 ? lines.map((l) => l.id) : ['']],
@@ -262,6 +263,7 @@ async function reconcilePage(
       const out: DriftEntry[] = [];
       const invoices: { invoice: Stripe.Invoice; stamp: Date | undefined }[] = [];
       const customers: { customer: Stripe.Customer; stamp: Date | undefined }[] = [];
+      const subscriptions: { sub: Stripe.Subscription; stamp: Date | undefined }[] = [];
       for (const l of listed) {
         const row = stored.get(l.id);
         let entry: DriftEntry | null = null;
@@ -276,10 +278,11 @@ async function reconcilePage(
         const stamp = row?.lastEventAt instanceof Date ? row.lastEventAt : undefined;
         if (kind === 'invoice') invoices.push({ invoice: l.obj as Stripe.Invoice, stamp });
         else if (kind === 'customer') customers.push({ customer: l.obj as Stripe.Customer, stamp });
-        else await mirrorObject(em, l.obj, { catalog: ctx.catalog, stripe: ctx.stripe, nested: false, ...(stamp ? { lastEventAt: stamp } : {}) });
+        else subscriptions.push({ sub: l.obj as Stripe.Subscription, stamp });
       }
       await writeInvoices(em, invoices);
       await writeCustomers(em, customers);
+      await writeSubscriptionPage(em, subscriptions, ctx.catalog);
       return out;
     });
   } catch {
@@ -294,6 +297,10 @@ async function reconcilePage(
 
 export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
   const log = (opts.log ?? rootLogger).child({ module: 'sync' });
+  // Each step's end in ms from the start (logged at debug level).
+  const t0 = performance.now();
+  const steps: Record<string, number> = {};
+  const step = (name: string) => (steps[name] = Math.round(performance.now() - t0));
   const catalog = opts.catalog ?? loadCatalog();
   const ctx = { stripe: opts.stripe, catalog, repair: opts.repair !== false };
   const report: FullSyncReport = { checked: { customers: 0, subscriptions: 0, invoices: 0 }, drift: [], repaired: 0, failed: [] };
@@ -329,6 +336,11 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
       opts.onProgress?.({ table, done: report.checked[table], total: report.checked[table] });
     },
   });
+  // The subscription events for the revenue history are listed beside the objects; their points are
+  // written once the subscriptions are (the points of one customer are recomputed under its lock).
+  const mrrEvents = ctx.repair ? listMrrEvents(opts.stripe) : undefined;
+  void mrrEvents?.catch(() => undefined); // observed below (not left unhandled when a list fails first)
+  let mrrHistory: Promise<MrrBackfillReport> | undefined;
   await Promise.all([
     listAndReconcile(
       opts.orm,
@@ -340,7 +352,7 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
         return { id: c.id, obj: c, data: customerRow(c) as Record<string, unknown> };
       },
       run('customers'),
-    ),
+    ).then(() => step('customers')),
     listAndReconcile(
       opts.orm,
       'subscription',
@@ -351,7 +363,12 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
         return { id: s.id, obj: s, data: subscriptionRow(s, catalog, prices) as Record<string, unknown> };
       },
       run('subscriptions'),
-    ),
+    ).then(() => {
+      step('subscriptions');
+      if (!mrrEvents) return;
+      mrrHistory = mrrEvents.then((events) => writeEventMrrPoints(opts.orm, events, catalog));
+      void mrrHistory.catch(() => undefined); // observed below
+    }),
     listAndReconcile(
       opts.orm,
       'invoice',
@@ -362,12 +379,19 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
         return { id: inv.id, obj: inv, data: invoiceRow(inv) as Record<string, unknown> };
       },
       run('invoices'),
-    ),
+    ).then(() => step('invoices')),
   ]);
 
+  // The revenue history: what Stripe's recent subscription events say each subscription was worth when.
+  if (mrrHistory) report.mrrBackfill = await mrrHistory;
+  step('mrrHistory');
+
   // Rows the lists did not return: deleted customers (still marked live here), deleted draft invoices,
-  // or objects of another account/mode. Each is retrieved once to tell which.
-  await staleRows(opts, seen, ctx, guarded);
+  // or objects of another account/mode. Each is retrieved once to tell which. The MRR totals follow
+  // each row write (triggers); checking them meanwhile repairs whatever bypassed that.
+  const [, totalsRebuilt] = await Promise.all([staleRows(opts, seen, ctx, guarded), ctx.repair ? repairMrrTotals(opts.orm.em.fork()) : false]);
+  if (totalsRebuilt) log.warn('full sync rebuilt the MRR totals: they differed from the mirrored subscriptions');
+  step('stale');
 
   const byTable: Record<DriftTable, number> = { customers: 0, subscriptions: 0, invoices: 0 };
   for (const d of report.drift) byTable[d.table]++;
@@ -375,10 +399,7 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
     webhookMetrics.syncDriftRows.set({ table }, n);
     if (n > 0) webhookMetrics.syncDriftTotal.inc({ table }, n);
   }
-  // The revenue history: what Stripe's recent subscription events say each subscription was worth when.
-  if (ctx.repair) report.mrrBackfill = await backfillMrrPoints(opts.orm, opts.stripe);
-  // The MRR totals follow each row write (triggers); checking them here repairs whatever bypassed that.
-  if (ctx.repair && (await repairMrrTotals(opts.orm.em.fork()))) log.warn('full sync rebuilt the MRR totals: they differed from the mirrored subscriptions');
+  log.debug({ steps }, 'full sync: steps (ms from its start)');
   if (report.failed.length > 0) log.warn({ failed: report.failed.length }, 'full sync skipped objects it could not check (see the report)');
   if (report.drift.length > 0) log.warn({ drift: report.drift.length, byTable }, 'full sync found the mirror out of date with Stripe');
   else log.info({ checked: report.checked }, 'full sync: mirror matches Stripe');
@@ -387,21 +408,6 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
 
 /** `data.` + SUBSCRIPTION_MIRROR_EXPAND: the list's subscriptions as the mirror needs them. */
 const SUBSCRIPTION_LIST_EXPAND = SUBSCRIPTION_MIRROR_EXPAND.map((path) => `data.${path}`);
-
-/** Transactions one page of subscriptions is split into. */
-const SUBSCRIPTION_GROUPS = 4;
-
-/** `listed` in `n` groups, each customer's objects in one group. */
-function byCustomer(listed: Listed[], n: number): Listed[][] {
-  const groups: Listed[][] = Array.from({ length: n }, () => []);
-  for (const l of listed) {
-    const customer = idOf((l.obj as { customer?: unknown }).customer) ?? l.id;
-    let h = 0;
-    for (let i = 0; i < customer.length; i++) h = (h * 31 + customer.charCodeAt(i)) | 0;
-    groups[Math.abs(h) % n]!.push(l);
-  }
-  return groups.filter((g) => g.length > 0);
-}
 
 /**
  * One resource: its list page by page, each object prepared (a failure skips that object with its
@@ -435,10 +441,7 @@ async function listAndReconcile<T extends { id: string }>(
         return null;
       });
     }
-    // A subscription write is several statements (its items, its MRR point, the revenue triggers):
-    // its page is split by customer into transactions that run side by side, none sharing a customer.
-    const groups = kind === 'subscription' ? byCustomer(listed, SUBSCRIPTION_GROUPS) : [listed];
-    const done: Promise<void> = Promise.all(groups.map((group) => reconcilePage(orm, kind, group, run.ctx, run.guarded, run.record))).then(() => {
+    const done: Promise<void> = reconcilePage(orm, kind, listed, run.ctx, run.guarded, run.record).then(() => {
       run.checked(objects.length);
     });
     inFlight.add(done);
@@ -453,10 +456,18 @@ async function staleRows(
   ctx: { stripe: Stripe; catalog: PlanCatalog; repair: boolean },
   guarded: (table: DriftTable, id: string, work: () => Promise<DriftEntry | null>) => Promise<void>,
 ): Promise<void> {
-  const conn = opts.orm.em.fork() as SqlEntityManager;
-  const live = await conn.execute<{ id: string }[]>(`select "id" from "customers" where not "deleted"`);
+  // One statement for the three tables: the rows whose ids the lists did not return (`<> all` of a
+  // constant array is a hash lookup per row).
+  const unseen = (set: Set<string>) => (set.size > 0 ? [...set] : ['']);
+  const rows = await (opts.orm.em.fork() as SqlEntityManager).execute<{ t: DriftTable; id: string }[]>(
+    `select 'customers' as t, "id" from "customers" where not "deleted" and "id" <> all(array[?]::text[])
+     union all select 'invoices', "id" from "invoices" where "id" <> all(array[?]::text[])
+     union all select 'subscriptions', "id" from "subscriptions" where "id" <> all(array[?]::text[])`,
+    [unseen(seen.customers), unseen(seen.invoices), unseen(seen.subscriptions)],
+  );
+  const of = (t: DriftTable) => rows.filter((r) => r.t === t);
+  const live = of('customers');
   for (const { id } of live) {
-    if (seen.customers.has(id)) continue;
     await guarded('customers', id, async () => {
       let c: Stripe.Customer | Stripe.DeletedCustomer;
       try {
@@ -470,9 +481,7 @@ async function staleRows(
       return { table: 'customers', id, kind: 'stale', fields: ['deleted'] };
     });
   }
-  const invoices = await conn.execute<{ id: string }[]>(`select "id" from "invoices"`);
-  for (const { id } of invoices) {
-    if (seen.invoices.has(id)) continue;
+  for (const { id } of of('invoices')) {
     await guarded('invoices', id, async () => {
       try {
         await ctx.stripe.invoices.retrieve(id);
@@ -484,9 +493,7 @@ async function staleRows(
       return { table: 'invoices', id, kind: 'stale', fields: [] };
     });
   }
-  const subs = await conn.execute<{ id: string }[]>(`select "id" from "subscriptions"`);
-  for (const { id } of subs) {
-    if (seen.subscriptions.has(id)) continue;
+  for (const { id } of of('subscriptions')) {
     await guarded('subscriptions', id, async () => {
       let s: Stripe.Subscription;
       try {
