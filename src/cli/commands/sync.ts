@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import type Stripe from 'stripe';
+import type { EventHooks } from '../../workers.js';
 import { logger } from '../../log.js';
 import { writeOut } from '../in-gateway.js';
 import type { FullSyncReport, MissedEventsReport } from '../../stripe/sync/index.js';
@@ -59,31 +61,54 @@ export function registerSync(program: Command, ctx: CliContext): void {
       // Where the command's time goes (logged at debug level: LOG_LEVEL=debug): each step's end, in ms since the process started.
       const steps: Record<string, number> = { loaded: Math.round(performance.now()) };
       const step = (name: string) => (steps[name] = Math.round(performance.now()));
-      const [{ cliConfig }, { closeOrm }, { openCliDatabase }, { loadCatalog }, { createProgress }, { resolveStripeTarget }, sync, { fullSyncEventsStart }, { createEventHooks }] = await Promise.all([
+      // What reaches Stripe first, so its first calls go out while the database modules load and the
+      // database opens; the rest after.
+      const [{ cliConfig }, { loadCatalog }, { createProgress }, { resolveStripeTarget }, { listMrrEvents }] = await Promise.all([
         import('../config.js'),
-        import('../../db/orm.js'),
-        import('../gateway.js'),
         import('../../catalog.js'),
         import('../progress.js'),
         import('../stripe-target.js'),
-        import('../../stripe/sync/index.js'),
-        import('../../stripe/sync/backfill.js'),
-        import('../../workers.js'),
+        import('../../stripe/sync/mrr-events.js'),
       ]);
-      step('imported');
       const config = cliConfig();
       const catalog = loadCatalog(config.billingCatalog);
-      const orm = await openCliDatabase(config);
+      const targetReady = resolveStripeTarget(config, opts.apiBase);
+      void targetReady.catch(() => undefined); // awaited after the database opens (its error is the one reported first)
+      // --full: the newest event (the events cursor, when the lists are the truth: asked before they
+      // start) and the subscription events of the revenue history.
+      const early = opts.full
+        ? targetReady.then((t) => ({ newest: t.stripe.events.list({ limit: 1 }), mrrEvents: listMrrEvents(t.stripe) }))
+        : undefined;
+      // Observed where they are used; not left unhandled when the command fails before.
+      void early?.then(
+        (e) => Promise.all([e.newest, e.mrrEvents]).catch(() => undefined),
+        () => undefined,
+      );
+      step('stripe');
+      const [{ closeOrm }, { openCliDatabase }, sync, { fullSyncEventsStart }] = await Promise.all([
+        import('../../db/orm.js'),
+        import('../gateway.js'),
+        import('../../stripe/sync/index.js'),
+        import('../../stripe/sync/backfill.js'),
+      ]);
+      step('imported');
+      let orm: Awaited<ReturnType<typeof openCliDatabase>>;
+      try {
+        orm = await openCliDatabase(config);
+      } catch (err) {
+        void targetReady.then((t) => t.close()).catch(() => undefined);
+        throw err;
+      }
       step('database');
       const tty = !opts.json && !!process.stderr.isTTY;
       let target: Awaited<ReturnType<typeof resolveStripeTarget>> | undefined;
-      let signals: ReturnType<typeof createEventHooks> | undefined;
+      // The signals and dunning of each processed event, as `serve` runs them; loaded when events are processed.
+      let hooks: Promise<EventHooks> | undefined;
+      const eventHooks = () => (hooks ??= import('../../workers.js').then(({ createEventHooks }) => createEventHooks(config)));
       try {
-        target = await resolveStripeTarget(config, opts.apiBase);
-        // The signals and dunning of each processed event, as `serve` runs them.
-        signals = createEventHooks(config);
-        step('hooks');
-        const runFull = async () => {
+        target = await targetReady;
+        step('target');
+        const runFull = async (mrrEvents: Promise<Stripe.Event[]>) => {
           const bar = createProgress('Objects ', tty);
           const totals = { customers: 0, subscriptions: 0, invoices: 0 };
           const done = { customers: 0, subscriptions: 0, invoices: 0 };
@@ -92,6 +117,7 @@ export function registerSync(program: Command, ctx: CliContext): void {
               orm,
               stripe: target!.stripe,
               catalog,
+              mrrEvents,
               onProgress: (p) => {
                 totals[p.table] = p.total;
                 done[p.table] = p.done;
@@ -104,12 +130,12 @@ export function registerSync(program: Command, ctx: CliContext): void {
           }
         };
         const eventsBar = createProgress('Events  ', tty);
-        const catchUp = () =>
+        const catchUp = async () =>
           sync.syncMissedEvents({
             orm,
             stripe: target!.stripe,
             catalog,
-            afterEvent: signals!.afterEvent,
+            afterEvent: (await eventHooks()).afterEvent,
             onProgress: (p) => eventsBar.update(p.done, Math.max(p.total, 1), p.phase),
           });
         let missed: MissedEventsReport;
@@ -119,12 +145,15 @@ export function registerSync(program: Command, ctx: CliContext): void {
           // are caught up from a cursor that still exists; with none (a new mirror) or one older than
           // Stripe's event retention, the lists are the truth and only the events after their start
           // are processed (what changed while listing).
-          const listingStart = await fullSyncEventsStart(orm, target.stripe);
+          const { newest, mrrEvents } = await early!;
+          const listingStart = await fullSyncEventsStart(orm, target.stripe, { newest });
           step('eventsStart');
           try {
             const before = listingStart.replay ? await catchUp() : null;
             step('eventsBefore');
-            full = await runFull();
+            // Loaded while the lists wait on Stripe and the database, for the events after them.
+            void eventHooks().catch(() => undefined);
+            full = await runFull(mrrEvents);
             step('full');
             const after = await catchUp();
             step('eventsAfter');
@@ -147,7 +176,7 @@ export function registerSync(program: Command, ctx: CliContext): void {
         // Exit 1 when something was left behind (parked or skipped, each with its reason); the rest went through.
         ctx.outcome = missed.failed > 0 || (full?.failed.length ?? 0) > 0 ? 1 : 0;
       } finally {
-        await signals?.close();
+        await (await hooks?.catch(() => undefined))?.close();
         await target?.close();
         await closeOrm(orm);
         step('closed');

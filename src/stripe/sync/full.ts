@@ -40,7 +40,8 @@ import { toStorableText } from '../../text/storable.js';
 import { webhookMetrics } from '../webhooks/metrics.js';
 import { reasonOf } from '../webhooks/worker.js';
 import { lockObject, lockObjects, MIRROR_TABLES, rowStamp, type MirrorKind } from './convergence.js';
-import { listMrrEvents, writeEventMrrPoints, type MrrBackfillReport } from './revenue-backfill.js';
+import { listMrrEvents } from './mrr-events.js';
+import { writeEventMrrPoints, type MrrBackfillReport } from './revenue-backfill.js';
 import { upsertRows } from './row-upsert.js';
 import { writeSubscriptionPage } from './subscription-page.js';
 
@@ -73,6 +74,8 @@ export interface SyncFullOptions {
   /** Write Stripe's copy over drifted rows (default true); false only reports. */
   repair?: boolean;
   onProgress?: (p: { table: DriftTable; done: number; total: number }) => void;
+  /** The subscription events for the revenue history, when the caller started listing them (`listMrrEvents`); else listed here. */
+  mrrEvents?: Promise<Stripe.Event[]>;
   log?: Logger;
 }
 
@@ -197,10 +200,20 @@ async function storedRows(em: EntityManager, kind: MirrorKind, ids: string[]): P
  * claiming upsert does one by one. A writer claiming the same id meanwhile makes the statement fail
  * on the unique index, and the page is then done customer by customer.
  */
-async function writeCustomers(em: EntityManager, customers: { customer: Stripe.Customer; stamp: Date | undefined }[]): Promise<void> {
+/** An object to write: its row data as already built for the comparison (null: build it), and the row's stamp, which it keeps. */
+type ToWrite<K extends string, T> = { [key in K]: T } & { stamp: Date | undefined; data: Record<string, unknown> | null };
+
+/** Row data built for the comparison, as the writer builds it with the row's stamp (the row builders differ in nothing else). */
+function restamped<T>(data: Record<string, unknown>, stamp: Date | undefined, now: Date): T {
+  return { ...data, lastEventAt: stamp ?? null, syncedAt: now } as T;
+}
+
+async function writeCustomers(em: EntityManager, customers: ToWrite<'customer', Stripe.Customer>[]): Promise<void> {
   if (customers.length === 0) return;
   const now = new Date();
-  const rows = customers.map(({ customer, stamp }) => customerRow(customer, stamp ? { lastEventAt: stamp } : {}, now));
+  const rows = customers.map(({ customer, stamp, data }) =>
+    data ? restamped<ReturnType<typeof customerRow>>(data, stamp, now) : customerRow(customer, stamp ? { lastEventAt: stamp } : {}, now),
+  );
   const wanted = [...new Set(rows.map((r) => r.externalId).filter((x): x is string => x !== null))];
   const holders = new Map<string, string>();
   if (wanted.length > 0) {
@@ -224,10 +237,12 @@ async function writeCustomers(em: EntityManager, customers: { customer: Stripe.C
  * lines no longer on it deleted, each row keeping its stamp), a page in three statements instead of
  * three per invoice. Their lines are complete (fetched before, when Stripe truncated them).
  */
-async function writeInvoices(em: EntityManager, invoices: { invoice: Stripe.Invoice; stamp: Date | undefined }[]): Promise<void> {
+async function writeInvoices(em: EntityManager, invoices: ToWrite<'invoice', Stripe.Invoice>[]): Promise<void> {
   if (invoices.length === 0) return;
   const now = new Date();
-  const rows = invoices.map(({ invoice, stamp }) => invoiceRow(invoice, stamp ? { lastEventAt: stamp } : {}, now));
+  const rows = invoices.map(({ invoice, stamp, data }) =>
+    data ? restamped<ReturnType<typeof invoiceRow>>(data, stamp, now) : invoiceRow(invoice, stamp ? { lastEventAt: stamp } : {}, now),
+  );
   const lines = invoices.flatMap(({ invoice }) => invoiceLineRows(invoice.id, invoice.lines.data));
   await upsertRows(em, Invoice, rows);
   await upsertRows(em, InvoiceLine, lines);
@@ -261,9 +276,9 @@ async function reconcilePage(
       await lockObjects(em, listed.map((l) => l.id));
       const stored = await storedRows(em, kind, listed.map((l) => l.id));
       const out: DriftEntry[] = [];
-      const invoices: { invoice: Stripe.Invoice; stamp: Date | undefined }[] = [];
-      const customers: { customer: Stripe.Customer; stamp: Date | undefined }[] = [];
-      const subscriptions: { sub: Stripe.Subscription; stamp: Date | undefined }[] = [];
+      const invoices: ToWrite<'invoice', Stripe.Invoice>[] = [];
+      const customers: ToWrite<'customer', Stripe.Customer>[] = [];
+      const subscriptions: ToWrite<'sub', Stripe.Subscription>[] = [];
       for (const l of listed) {
         const row = stored.get(l.id);
         let entry: DriftEntry | null = null;
@@ -276,9 +291,9 @@ async function reconcilePage(
         out.push(entry);
         if (!ctx.repair) continue;
         const stamp = row?.lastEventAt instanceof Date ? row.lastEventAt : undefined;
-        if (kind === 'invoice') invoices.push({ invoice: l.obj as Stripe.Invoice, stamp });
-        else if (kind === 'customer') customers.push({ customer: l.obj as Stripe.Customer, stamp });
-        else subscriptions.push({ sub: l.obj as Stripe.Subscription, stamp });
+        if (kind === 'invoice') invoices.push({ invoice: l.obj as Stripe.Invoice, stamp, data: l.data });
+        else if (kind === 'customer') customers.push({ customer: l.obj as Stripe.Customer, stamp, data: l.data });
+        else subscriptions.push({ sub: l.obj as Stripe.Subscription, stamp, data: l.data });
       }
       await writeInvoices(em, invoices);
       await writeCustomers(em, customers);
@@ -336,11 +351,12 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
       opts.onProgress?.({ table, done: report.checked[table], total: report.checked[table] });
     },
   });
-  // The subscription events for the revenue history are listed beside the objects; their points are
-  // written once the subscriptions are (the points of one customer are recomputed under its lock).
-  const mrrEvents = ctx.repair ? listMrrEvents(opts.stripe) : undefined;
-  void mrrEvents?.catch(() => undefined); // observed below (not left unhandled when a list fails first)
-  let mrrHistory: Promise<MrrBackfillReport> | undefined;
+  // The revenue history: what Stripe's recent subscription events say each subscription was worth
+  // when. The events are listed beside the objects, and their points written as soon as they are.
+  const mrrHistory = ctx.repair
+    ? (opts.mrrEvents ?? listMrrEvents(opts.stripe)).then((events) => writeEventMrrPoints(opts.orm, events, catalog))
+    : undefined;
+  void mrrHistory?.catch(() => undefined); // observed below (not left unhandled when a list fails first)
   await Promise.all([
     listAndReconcile(
       opts.orm,
@@ -363,12 +379,7 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
         return { id: s.id, obj: s, data: subscriptionRow(s, catalog, prices) as Record<string, unknown> };
       },
       run('subscriptions'),
-    ).then(() => {
-      step('subscriptions');
-      if (!mrrEvents) return;
-      mrrHistory = mrrEvents.then((events) => writeEventMrrPoints(opts.orm, events, catalog));
-      void mrrHistory.catch(() => undefined); // observed below
-    }),
+    ).then(() => step('subscriptions')),
     listAndReconcile(
       opts.orm,
       'invoice',
@@ -382,7 +393,6 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
     ).then(() => step('invoices')),
   ]);
 
-  // The revenue history: what Stripe's recent subscription events say each subscription was worth when.
   if (mrrHistory) report.mrrBackfill = await mrrHistory;
   step('mrrHistory');
 

@@ -13,9 +13,8 @@
 import type Stripe from 'stripe';
 import type { Orm } from '../../db/orm.js';
 import { discountsExpanded, idOf, loadPriceFacts, subscriptionRow, unexpandedPriceIds, type PlanCatalog } from '../mirror/index.js';
+import { listMrrEvents } from './mrr-events.js';
 import { writeMrrPoints, type PagePoint } from './subscription-page.js';
-
-const SUBSCRIPTION_EVENTS = ['customer.subscription.created', 'customer.subscription.updated', 'customer.subscription.deleted'];
 
 /** Points per statement. */
 const BATCH = 250;
@@ -27,19 +26,14 @@ export interface MrrBackfillReport {
   recorded: number;
 }
 
-/** Every subscription event Stripe still lists (newest first). */
-export async function listMrrEvents(stripe: Stripe): Promise<Stripe.Event[]> {
-  const events: Stripe.Event[] = [];
-  for await (const e of stripe.events.list({ types: SUBSCRIPTION_EVENTS, limit: 100 })) events.push(e);
-  return events;
-}
-
 /** As `recordEventMrrPoint` ranks an event's copy: a deletion over an update over a creation at the same moment. */
 function eventRank(type: string): number {
   if (type.endsWith('.deleted')) return 3;
   if (type.endsWith('.created')) return 1;
   return 2;
 }
+
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** a's value against b's (numerator/denominator, exact): negative, zero or positive. */
 function compareValue(a: PagePoint, b: PagePoint): number {
@@ -80,8 +74,10 @@ export async function writeEventMrrPoints(orm: Orm, events: Stripe.Event[], cata
     const kept = byKey.get(key);
     if (!kept || point.rank > kept.rank || (point.rank === kept.rank && compareValue(point, kept) > 0)) byKey.set(key, point);
   }
-  // In customer order (each point's revenue trigger locks its customer), a transaction per statement.
-  const points = [...byKey.values()].sort((a, b) => (a.cid < b.cid ? -1 : a.cid > b.cid ? 1 : 0));
+  // In customer, then subscription order, as the full sync's subscription pages write theirs (each
+  // point's revenue trigger locks its customer; a page's point may be the same row as an event's):
+  // written beside those pages, neither waits on the other in a cycle. A transaction per statement.
+  const points = [...byKey.values()].sort((a, b) => compareText(a.cid, b.cid) || compareText(a.sid, b.sid) || compareText(a.at!, b.at!));
   for (let i = 0; i < points.length; i += BATCH) {
     const batch = points.slice(i, i + BATCH);
     await orm.em.fork().transactional((tx) => writeMrrPoints(tx, batch));

@@ -5,8 +5,10 @@
  * so each point is the state now on the customer's clock (rank 4), or, for a row that already has a
  * stamp, no earlier than that stamp (rank 0), as `upsertSubscription` records them.
  *
- * The rows go in customer order: each row's revenue trigger locks its customer, so two pages that
- * share a customer take their locks in the same order.
+ * The rows go in customer order: each row's revenue trigger locks its customer, so two transactions
+ * that share customers take their locks in the same order. The revenue history's outcome does not
+ * depend on the order of the writes (each trigger recomputes the customer from the stored rows and
+ * points), so the event points (`revenue-backfill.ts`) are written meanwhile.
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
@@ -22,7 +24,7 @@ import {
   unexpandedPriceIds,
   type PlanCatalog,
 } from '../mirror/index.js';
-import { upsertRows } from './row-upsert.js';
+import { upsertRows, withRows } from './row-upsert.js';
 
 /** The rank `upsertSubscription` gives a copy of the state now (a mutation's answer, a sync). */
 const MRR_POINT_RANK_NOW = 4;
@@ -34,7 +36,7 @@ const MRR_POINT_RANK_NOW = 4;
 const PAGE_MRR_POINTS_SQL = `insert into subscription_mrr_points as p (subscription_id, at, customer_id, numerator, denominator, rank)
 select v.j->>'sid', coalesce((v.j->>'at')::timestamptz, greatest(coalesce((select frozen_time from test_clocks where id = v.j->>'clock'), now()), (v.j->>'not_before')::timestamptz)),
        v.j->>'cid', (v.j->>'num')::numeric, (v.j->>'den')::numeric, (v.j->>'rank')::smallint
-from json_array_elements(?::json) with ordinality as v(j, n)
+from json_array_elements(/*rows*/::json) with ordinality as v(j, n)
 order by v.n
 on conflict (subscription_id, at) do update
   set customer_id = excluded.customer_id, numerator = excluded.numerator, denominator = excluded.denominator, rank = excluded.rank
@@ -56,7 +58,7 @@ export interface PagePoint {
 /** Writes `points` in one statement (no two for the same subscription and moment: one statement cannot update a row twice). */
 export async function writeMrrPoints(em: EntityManager, points: PagePoint[]): Promise<void> {
   if (points.length === 0) return;
-  await (em as SqlEntityManager).execute(PAGE_MRR_POINTS_SQL, [JSON.stringify(points)], 'run');
+  await (em as SqlEntityManager).execute(withRows(PAGE_MRR_POINTS_SQL, JSON.stringify(points)), [], 'run');
 }
 
 /**
@@ -65,25 +67,36 @@ export async function writeMrrPoints(em: EntityManager, points: PagePoint[]): Pr
  * `upsertSubscription` would (no items, a truncated item list, discounts not expanded): the caller
  * then writes the page object by object, so that one is skipped with its own reason.
  */
-export async function writeSubscriptionPage(em: EntityManager, subs: { sub: Stripe.Subscription; stamp: Date | undefined }[], catalog: PlanCatalog): Promise<void> {
+export async function writeSubscriptionPage(
+  em: EntityManager,
+  subs: { sub: Stripe.Subscription; stamp: Date | undefined; data?: Record<string, unknown> | null }[],
+  catalog: PlanCatalog,
+): Promise<void> {
   if (subs.length === 0) return;
   const now = new Date();
-  const checked = subs.map(({ sub, stamp }) => {
+  const checked = subs.map(({ sub, stamp, data }) => {
     const s = toStorableText(sub);
     if (!s.items || !Array.isArray(s.items.data)) throw new MirrorInputError(`subscription ${s.id}: no items list`);
     if (s.items.has_more) throw new MirrorInputError(`subscription ${s.id}: items list is truncated (has_more); pass the full list`);
     subscriptionDiscount(s);
-    return { sub: s, stamp };
+    return { sub: s, stamp, data };
   });
-  const prices = await loadPriceFacts(em, [...new Set(checked.flatMap(({ sub }) => unexpandedPriceIds(sub)))]);
+  // Row data the caller built already (with the same prices) is reused, restamped; the rest is built here.
+  const unbuilt = checked.filter((c) => !c.data);
+  const prices = await loadPriceFacts(em, [...new Set(unbuilt.flatMap(({ sub }) => unexpandedPriceIds(sub)))]);
+  type Row = ReturnType<typeof subscriptionRow>;
   const rows = checked
-    .map(({ sub, stamp }) => ({ sub, stamp, row: subscriptionRow(sub, catalog, prices, stamp ? { lastEventAt: stamp } : {}, now) }))
+    .map(({ sub, stamp, data }) => ({
+      sub,
+      stamp,
+      row: data
+        ? ({ ...data, lastEventAt: stamp ?? null, syncedAt: now } as Row)
+        : subscriptionRow(sub, catalog, prices, stamp ? { lastEventAt: stamp } : {}, now),
+    }))
     .sort((a, b) => (a.row.customerId < b.row.customerId ? -1 : a.row.customerId > b.row.customerId ? 1 : a.row.id < b.row.id ? -1 : 1));
-  await upsertRows(
-    em,
-    Subscription,
-    rows.map((r) => r.row),
-  );
+  // The points first: while a statement inserts them it holds no customer's lock yet (the revenue
+  // trigger takes them at its end), so waiting on a point another transaction is writing cannot
+  // close a cycle with it.
   await writeMrrPoints(
     em,
     rows.map(({ row, stamp }) => ({
@@ -96,6 +109,11 @@ export async function writeSubscriptionPage(em: EntityManager, subs: { sub: Stri
       den: row.mrrDenominator ?? '1',
       rank: stamp ? 0 : MRR_POINT_RANK_NOW,
     })),
+  );
+  await upsertRows(
+    em,
+    Subscription,
+    rows.map((r) => r.row),
   );
   const items = rows.flatMap(({ sub }) => subscriptionItemRows(sub, now));
   await upsertRows(em, SubscriptionItem, items);
