@@ -17,7 +17,9 @@ import { listMrrEvents } from './mrr-events.js';
 import { writeMrrPoints, type PagePoint } from './subscription-page.js';
 
 /** Points per statement. */
-const BATCH = 250;
+const BATCH = 100;
+/** Statements at the same time: each point's revenue trigger recomputes its customer, the database's work, spread over its cores. */
+const IN_FLIGHT = 3;
 
 export interface MrrBackfillReport {
   /** Subscription events read from Stripe. */
@@ -75,13 +77,20 @@ export async function writeEventMrrPoints(orm: Orm, events: Stripe.Event[], cata
     if (!kept || point.rank > kept.rank || (point.rank === kept.rank && compareValue(point, kept) > 0)) byKey.set(key, point);
   }
   // In customer, then subscription order, as the full sync's subscription pages write theirs (each
-  // point's revenue trigger locks its customer; a page's point may be the same row as an event's):
-  // written beside those pages, neither waits on the other in a cycle. A transaction per statement.
+  // point's revenue trigger locks its customer; a page's point may be the same row as an event's), a
+  // transaction per statement: statements of consecutive ranges, written side by side and beside those
+  // pages, take their locks in one order, so none waits on another in a cycle.
   const points = [...byKey.values()].sort((a, b) => compareText(a.cid, b.cid) || compareText(a.sid, b.sid) || compareText(a.at!, b.at!));
-  for (let i = 0; i < points.length; i += BATCH) {
-    const batch = points.slice(i, i + BATCH);
-    await orm.em.fork().transactional((tx) => writeMrrPoints(tx, batch));
-  }
+  const batches: PagePoint[][] = [];
+  for (let i = 0; i < points.length; i += BATCH) batches.push(points.slice(i, i + BATCH));
+  let next = 0;
+  const writer = async () => {
+    while (next < batches.length) {
+      const batch = batches[next++]!;
+      await orm.em.fork().transactional((tx) => writeMrrPoints(tx, batch));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, batches.length) }, writer));
   return report;
 }
 
