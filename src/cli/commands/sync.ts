@@ -85,16 +85,20 @@ export function registerSync(program: Command, ctx: CliContext): void {
         () => undefined,
       );
       step('stripe');
-      const [{ closeOrm }, { openCliDatabase }, sync, { fullSyncEventsStart }] = await Promise.all([
-        import('../../db/orm.js'),
-        import('../gateway.js'),
-        import('../../stripe/sync/index.js'),
-        import('../../stripe/sync/backfill.js'),
-      ]);
+      // Loading a module graph holds the event loop: a turn of it between the graphs lets those calls
+      // go out and their answers come in while the next one loads.
+      const ioTurn = () => new Promise((resolve) => setTimeout(resolve, 0));
+      await ioTurn();
+      const [{ closeOrm }, { openCliDatabase }] = await Promise.all([import('../../db/orm.js'), import('../gateway.js')]);
+      // The database opens (connection, migrations check) while the sync's own modules load.
+      const opening = openCliDatabase(config);
+      void opening.catch(() => undefined); // awaited below
+      await ioTurn();
+      const [sync, { fullSyncEventsStart }] = await Promise.all([import('../../stripe/sync/index.js'), import('../../stripe/sync/backfill.js')]);
       step('imported');
       let orm: Awaited<ReturnType<typeof openCliDatabase>>;
       try {
-        orm = await openCliDatabase(config);
+        orm = await opening;
       } catch (err) {
         void targetReady.then((t) => t.close()).catch(() => undefined);
         throw err;
