@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type Stripe from 'stripe';
+import type { FirstPages } from '../../stripe/sync/list-ahead.js';
 import type { EventHooks } from '../../workers.js';
 import { logger } from '../../log.js';
 import { writeOut } from '../in-gateway.js';
@@ -63,25 +64,29 @@ export function registerSync(program: Command, ctx: CliContext): void {
       const step = (name: string) => (steps[name] = Math.round(performance.now()));
       // What reaches Stripe first, so its first calls go out while the database modules load and the
       // database opens; the rest after.
-      const [{ cliConfig }, { loadCatalog }, { createProgress }, { resolveStripeTarget }, { listMrrEvents }] = await Promise.all([
+      const [{ cliConfig }, { loadCatalog }, { createProgress }, { resolveStripeTarget }, { listFirstPages, listMrrEvents }] = await Promise.all([
         import('../config.js'),
         import('../../catalog.js'),
         import('../progress.js'),
         import('../stripe-target.js'),
-        import('../../stripe/sync/mrr-events.js'),
+        import('../../stripe/sync/list-ahead.js'),
       ]);
       const config = cliConfig();
       const catalog = loadCatalog(config.billingCatalog);
       const targetReady = resolveStripeTarget(config, opts.apiBase);
       void targetReady.catch(() => undefined); // awaited after the database opens (its error is the one reported first)
       // --full: the newest event (the events cursor, when the lists are the truth: asked before they
-      // start) and the subscription events of the revenue history.
+      // start), the subscription events of the revenue history, and, once the newest event is in, the
+      // lists' first pages (unused, 3 calls, when a live cursor has its events caught up first).
       const early = opts.full
-        ? targetReady.then((t) => ({ newest: t.stripe.events.list({ limit: 1 }), mrrEvents: listMrrEvents(t.stripe) }))
+        ? targetReady.then((t) => {
+            const newest = t.stripe.events.list({ limit: 1 });
+            return { newest, mrrEvents: listMrrEvents(t.stripe), firstPages: newest.then(() => listFirstPages(t.stripe)) };
+          })
         : undefined;
       // Observed where they are used; not left unhandled when the command fails before.
       void early?.then(
-        (e) => Promise.all([e.newest, e.mrrEvents]).catch(() => undefined),
+        (e) => Promise.all([e.newest, e.mrrEvents, e.firstPages]).catch(() => undefined),
         () => undefined,
       );
       step('stripe');
@@ -112,7 +117,7 @@ export function registerSync(program: Command, ctx: CliContext): void {
       try {
         target = await targetReady;
         step('target');
-        const runFull = async (mrrEvents: Promise<Stripe.Event[]>) => {
+        const runFull = async (mrrEvents: Promise<Stripe.Event[]>, firstPages?: FirstPages) => {
           const bar = createProgress('Objects ', tty);
           const totals = { customers: 0, subscriptions: 0, invoices: 0 };
           const done = { customers: 0, subscriptions: 0, invoices: 0 };
@@ -122,6 +127,9 @@ export function registerSync(program: Command, ctx: CliContext): void {
               stripe: target!.stripe,
               catalog,
               mrrEvents,
+              ...(firstPages ? { firstPages } : {}),
+              // Loaded while the database finishes the revenue history, for the events after the lists.
+              onListed: () => void eventHooks().catch(() => undefined),
               onProgress: (p) => {
                 totals[p.table] = p.total;
                 done[p.table] = p.done;
@@ -149,15 +157,13 @@ export function registerSync(program: Command, ctx: CliContext): void {
           // are caught up from a cursor that still exists; with none (a new mirror) or one older than
           // Stripe's event retention, the lists are the truth and only the events after their start
           // are processed (what changed while listing).
-          const { newest, mrrEvents } = await early!;
+          const { newest, mrrEvents, firstPages } = await early!;
           const listingStart = await fullSyncEventsStart(orm, target.stripe, { newest });
           step('eventsStart');
           try {
             const before = listingStart.replay ? await catchUp() : null;
             step('eventsBefore');
-            // Loaded while the lists wait on Stripe and the database, for the events after them.
-            void eventHooks().catch(() => undefined);
-            full = await runFull(mrrEvents);
+            full = await runFull(mrrEvents, listingStart.replay ? undefined : await firstPages);
             step('full');
             const after = await catchUp();
             step('eventsAfter');

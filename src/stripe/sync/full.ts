@@ -40,10 +40,10 @@ import { toStorableText } from '../../text/storable.js';
 import { webhookMetrics } from '../webhooks/metrics.js';
 import { reasonOf } from '../webhooks/worker.js';
 import { lockObject, lockObjects, MIRROR_TABLES, rowStamp, type MirrorKind } from './convergence.js';
-import { listMrrEvents } from './mrr-events.js';
-import { writeEventMrrPoints, type MrrBackfillReport } from './revenue-backfill.js';
+import { LIST_PAGE, listMrrEvents, SUBSCRIPTION_LIST_PARAMS, type FirstPages } from './list-ahead.js';
+import { eventMrrPoints, writePointBatches, type MrrBackfillReport } from './revenue-backfill.js';
 import { upsertRows } from './row-upsert.js';
-import { writeSubscriptionPage } from './subscription-page.js';
+import { writeSubscriptionPage, type PagePoint } from './subscription-page.js';
 
 export type DriftTable = 'customers' | 'subscriptions' | 'invoices';
 
@@ -76,6 +76,10 @@ export interface SyncFullOptions {
   onProgress?: (p: { table: DriftTable; done: number; total: number }) => void;
   /** The subscription events for the revenue history, when the caller started listing them (`listMrrEvents`); else listed here. */
   mrrEvents?: Promise<Stripe.Event[]>;
+  /** The lists' first pages, when the caller asked for them already (`listFirstPages`: after the events cursor's newest event). */
+  firstPages?: FirstPages;
+  /** Called once every list is read and written, while the revenue history and the checks finish (mostly database work). */
+  onListed?: () => void;
   log?: Logger;
 }
 
@@ -154,7 +158,7 @@ async function reconcileOne(
 }
 
 /** Objects per page of Stripe's lists (its maximum). */
-const PAGE = 100;
+const PAGE = LIST_PAGE;
 /** Pages of one list reconciled at the same time. */
 const PAGES_IN_FLIGHT = 3;
 
@@ -264,13 +268,14 @@ async function reconcilePage(
   orm: Orm,
   kind: MirrorKind,
   listed: Listed[],
-  ctx: { stripe: Stripe; catalog: PlanCatalog; repair: boolean },
+  ctx: { stripe: Stripe; catalog: PlanCatalog; repair: boolean; points?: PointsBySubscription },
   guarded: (table: DriftTable, id: string, work: () => Promise<DriftEntry | null>) => Promise<void>,
   record: (entry: DriftEntry | null) => void,
 ): Promise<void> {
   if (listed.length === 0) return;
   const table = TABLE_OF[kind];
   let entries: DriftEntry[];
+  let taken: PagePoint[] = [];
   try {
     entries = await orm.em.fork().transactional(async (em) => {
       await lockObjects(em, listed.map((l) => l.id));
@@ -297,10 +302,13 @@ async function reconcilePage(
       }
       await writeInvoices(em, invoices);
       await writeCustomers(em, customers);
-      await writeSubscriptionPage(em, subscriptions, ctx.catalog);
+      taken = ctx.points?.take(subscriptions.map((w) => w.sub.id)) ?? [];
+      await writeSubscriptionPage(em, subscriptions, ctx.catalog, taken);
       return out;
     });
   } catch {
+    // Their event points are written after the lists instead.
+    ctx.points?.giveBack(taken);
     // Object by object: each failure is reported with its own reason.
     for (const l of listed) {
       await guarded(table, l.id, () => reconcileOne(orm, async () => ({ kind, id: l.id, obj: l.obj, data: l.data }), ctx));
@@ -342,7 +350,7 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
   // needs), so none is re-read. Customers: Stripe's list leaves deleted ones out (they are checked
   // with the stale rows below). Subscriptions: every status, canceled included.
   const run = (table: DriftTable) => ({
-    ctx,
+    ctx: { ...ctx, points },
     guarded,
     record,
     seen: seen[table],
@@ -352,16 +360,24 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
     },
   });
   // The revenue history: what Stripe's recent subscription events say each subscription was worth
-  // when. The events are listed beside the objects, and their points written as soon as they are.
+  // when. The events are listed beside the objects; once valued, each subscription page written
+  // after that takes its subscriptions' points along (one transaction per customer's recomputation),
+  // and the rest are written after the lists.
+  const points = new PointsBySubscription();
   const mrrHistory = ctx.repair
-    ? (opts.mrrEvents ?? listMrrEvents(opts.stripe)).then((events) => writeEventMrrPoints(opts.orm, events, catalog))
+    ? (opts.mrrEvents ?? listMrrEvents(opts.stripe))
+        .then((events) => eventMrrPoints(opts.orm, events, catalog))
+        .then(({ report, points: valued }) => {
+          points.fill(valued);
+          return report;
+        })
     : undefined;
   void mrrHistory?.catch(() => undefined); // observed below (not left unhandled when a list fails first)
   await Promise.all([
     listAndReconcile(
       opts.orm,
       'customer',
-      (params) => opts.stripe.customers.list(params),
+      startingWith(opts.firstPages?.customers, (params) => opts.stripe.customers.list(params)),
       async (listed) => {
         // Compared as the mirror stores it (text PostgreSQL cannot hold replaced), so that is no drift.
         const c = toStorableText(listed);
@@ -372,7 +388,10 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
     listAndReconcile(
       opts.orm,
       'subscription',
-      (params) => opts.stripe.subscriptions.list({ ...params, status: 'all', expand: SUBSCRIPTION_LIST_EXPAND }),
+      startingWith(
+        SUBSCRIPTION_LIST_PARAMS.expand.join() === SUBSCRIPTION_LIST_EXPAND.join() ? opts.firstPages?.subscriptions : undefined,
+        (params) => opts.stripe.subscriptions.list({ ...params, ...SUBSCRIPTION_LIST_PARAMS, expand: SUBSCRIPTION_LIST_EXPAND }),
+      ),
       async (listed, em) => {
         const s = toStorableText(await withMirrorExpansions(opts.stripe, listed));
         const prices = await loadPriceFacts(em, unexpandedPriceIds(s));
@@ -383,7 +402,7 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
     listAndReconcile(
       opts.orm,
       'invoice',
-      (params) => opts.stripe.invoices.list(params),
+      startingWith(opts.firstPages?.invoices, (params) => opts.stripe.invoices.list(params)),
       async (listed) => {
         const lines = listed.lines?.has_more ? await fetchAllLines(opts.stripe, listed) : undefined;
         const inv = toStorableText(lines ? { ...listed, lines: { ...listed.lines, data: lines, has_more: false } } : listed);
@@ -392,8 +411,12 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
       run('invoices'),
     ).then(() => step('invoices')),
   ]);
+  opts.onListed?.();
 
-  if (mrrHistory) report.mrrBackfill = await mrrHistory;
+  if (mrrHistory) {
+    report.mrrBackfill = await mrrHistory;
+    await writePointBatches(opts.orm, points.rest());
+  }
   step('mrrHistory');
 
   // Rows the lists did not return: deleted customers (still marked live here), deleted draft invoices,
@@ -416,6 +439,49 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
   return report;
 }
 
+/** The revenue history's event points not written yet, by subscription: empty until they are valued. */
+class PointsBySubscription {
+  private readonly bySub = new Map<string, PagePoint[]>();
+
+  fill(points: PagePoint[]): void {
+    for (const p of points) this.bySub.set(p.sid, [...(this.bySub.get(p.sid) ?? []), p]);
+  }
+
+  /** The points of these subscriptions, no longer here. */
+  take(ids: string[]): PagePoint[] {
+    const out: PagePoint[] = [];
+    for (const id of ids) {
+      out.push(...(this.bySub.get(id) ?? []));
+      this.bySub.delete(id);
+    }
+    return out;
+  }
+
+  giveBack(points: PagePoint[]): void {
+    this.fill(points);
+  }
+
+  rest(): PagePoint[] {
+    return [...this.bySub.values()].flat();
+  }
+}
+
+/** A list whose first page (no cursor) is `first`, when given, instead of a new request. */
+function startingWith<T>(
+  first: Promise<Stripe.ApiList<T>> | undefined,
+  list: (params: { limit: number; starting_after?: string }) => Promise<Stripe.ApiList<T>>,
+): (params: { limit: number; starting_after?: string }) => Promise<Stripe.ApiList<T>> {
+  let pending = first;
+  return (params) => {
+    if (pending && params.starting_after === undefined && params.limit === PAGE) {
+      const page = pending;
+      pending = undefined;
+      return page;
+    }
+    return list(params);
+  };
+}
+
 /** `data.` + SUBSCRIPTION_MIRROR_EXPAND: the list's subscriptions as the mirror needs them. */
 const SUBSCRIPTION_LIST_EXPAND = SUBSCRIPTION_MIRROR_EXPAND.map((path) => `data.${path}`);
 
@@ -429,7 +495,7 @@ async function listAndReconcile<T extends { id: string }>(
   list: (params: { limit: number; starting_after?: string }) => Promise<Stripe.ApiList<T>>,
   prepare: (obj: T, em: EntityManager) => Promise<Listed>,
   run: {
-    ctx: { stripe: Stripe; catalog: PlanCatalog; repair: boolean };
+    ctx: { stripe: Stripe; catalog: PlanCatalog; repair: boolean; points?: PointsBySubscription };
     guarded: (table: DriftTable, id: string, work: () => Promise<DriftEntry | null>) => Promise<void>;
     record: (entry: DriftEntry | null) => void;
     seen: Set<string>;

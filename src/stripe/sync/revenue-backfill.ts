@@ -10,10 +10,11 @@
  * The events are listed first (the full sync lists them beside its other lists) and their points
  * written a page per statement, each as `recordEventMrrPoint` records one.
  */
+import { DeadlockException } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import type { Orm } from '../../db/orm.js';
 import { discountsExpanded, idOf, loadPriceFacts, subscriptionRow, unexpandedPriceIds, type PlanCatalog } from '../mirror/index.js';
-import { listMrrEvents } from './mrr-events.js';
+import { listMrrEvents } from './list-ahead.js';
 import { writeMrrPoints, type PagePoint } from './subscription-page.js';
 
 /** Points per statement. */
@@ -43,19 +44,14 @@ function compareValue(a: PagePoint, b: PagePoint): number {
   return d < 0n ? -1 : d > 0n ? 1 : 0;
 }
 
-/**
- * Writes the points of `events`: copies that cannot be valued (no customer, a truncated item list,
- * discounts given as ids) are not recorded, as `recordEventMrrPoint` does. Several events of one
- * subscription in the same second keep the one its conflict rule keeps (the higher rank, then the
- * larger value), so the outcome is the same in whatever order they come.
- */
-export async function writeEventMrrPoints(orm: Orm, events: Stripe.Event[], catalog: PlanCatalog): Promise<MrrBackfillReport> {
+/** The points of `events`, one per subscription and moment (see `writeEventMrrPoints`), and the report of them. */
+export async function eventMrrPoints(orm: Orm, events: Stripe.Event[], catalog: PlanCatalog): Promise<{ report: MrrBackfillReport; points: PagePoint[] }> {
   const report: MrrBackfillReport = { events: events.length, recorded: 0 };
   const valuable = events.filter((e) => {
     const sub = e.data.object as Stripe.Subscription;
     return !!idOf(sub.customer) && !!sub.items && Array.isArray(sub.items.data) && !sub.items.has_more && discountsExpanded(sub);
   });
-  if (valuable.length === 0) return report;
+  if (valuable.length === 0) return { report, points: [] };
   const em = orm.em.fork();
   const prices = await loadPriceFacts(em, [...new Set(valuable.flatMap((e) => unexpandedPriceIds(e.data.object as Stripe.Subscription)))]);
   const byKey = new Map<string, PagePoint>();
@@ -76,21 +72,46 @@ export async function writeEventMrrPoints(orm: Orm, events: Stripe.Event[], cata
     const kept = byKey.get(key);
     if (!kept || point.rank > kept.rank || (point.rank === kept.rank && compareValue(point, kept) > 0)) byKey.set(key, point);
   }
-  // In customer, then subscription order, as the full sync's subscription pages write theirs (each
-  // point's revenue trigger locks its customer; a page's point may be the same row as an event's), a
-  // transaction per statement: statements of consecutive ranges, written side by side and beside those
-  // pages, take their locks in one order, so none waits on another in a cycle.
-  const points = [...byKey.values()].sort((a, b) => compareText(a.cid, b.cid) || compareText(a.sid, b.sid) || compareText(a.at!, b.at!));
+  return { report, points: [...byKey.values()] };
+}
+
+/**
+ * Writes points a statement per BATCH, a transaction each, in customer, then subscription order (each
+ * point's revenue trigger locks its customer): statements of consecutive ranges, written side by
+ * side, take their locks in one order, so none waits on another in a cycle.
+ */
+export async function writePointBatches(orm: Orm, unsorted: PagePoint[]): Promise<void> {
+  const points = [...unsorted].sort((a, b) => compareText(a.cid, b.cid) || compareText(a.sid, b.sid) || compareText(a.at ?? '', b.at ?? ''));
   const batches: PagePoint[][] = [];
   for (let i = 0; i < points.length; i += BATCH) batches.push(points.slice(i, i + BATCH));
   let next = 0;
   const writer = async () => {
     while (next < batches.length) {
       const batch = batches[next++]!;
-      await orm.em.fork().transactional((tx) => writeMrrPoints(tx, batch));
+      // A live gateway's worker writing the same customer's points in another order can deadlock
+      // with a batch; the database then aborts one of the two, and the batch is written again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await orm.em.fork().transactional((tx) => writeMrrPoints(tx, batch));
+          break;
+        } catch (err) {
+          if (!(err instanceof DeadlockException) || attempt >= 3) throw err;
+        }
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, batches.length) }, writer));
+}
+
+/**
+ * Writes the points of `events`: copies that cannot be valued (no customer, a truncated item list,
+ * discounts given as ids) are not recorded, as `recordEventMrrPoint` does. Several events of one
+ * subscription in the same second keep the one its conflict rule keeps (the higher rank, then the
+ * larger value), so the outcome is the same in whatever order they come.
+ */
+export async function writeEventMrrPoints(orm: Orm, events: Stripe.Event[], catalog: PlanCatalog): Promise<MrrBackfillReport> {
+  const { report, points } = await eventMrrPoints(orm, events, catalog);
+  await writePointBatches(orm, points);
   return report;
 }
 

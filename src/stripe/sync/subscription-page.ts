@@ -8,7 +8,8 @@
  * The rows go in customer order: each row's revenue trigger locks its customer, so two transactions
  * that share customers take their locks in the same order. The revenue history's outcome does not
  * depend on the order of the writes (each trigger recomputes the customer from the stored rows and
- * points), so the event points (`revenue-backfill.ts`) are written meanwhile.
+ * points), so a page also writes the event points of its subscriptions (`revenue-backfill.ts`): each
+ * customer is then recomputed in one transaction rather than waited on by several.
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
@@ -30,14 +31,24 @@ import { upsertRows, withRows } from './row-upsert.js';
 const MRR_POINT_RANK_NOW = 4;
 
 /**
- * MRR points of a page, one row each (`recordMrrPoint`'s statement over a JSON array): `at` null means
- * now on the row's test clock (else wall time), no earlier than `not_before`; the same conflict rule.
+ * MRR points, one row each (`recordMrrPoint`'s statement over a JSON array): `at` null means now on
+ * the row's test clock (else wall time), no earlier than `not_before`; the same conflict rule. Two
+ * points for the same subscription and moment (an event's copy and the state now, say) keep the one
+ * that rule keeps when written one after the other (the higher rank, then the larger value; one
+ * statement cannot update a row twice). Inserted in customer order: each point's revenue trigger
+ * locks its customer, so transactions that share customers take their locks in one order.
  */
 const PAGE_MRR_POINTS_SQL = `insert into subscription_mrr_points as p (subscription_id, at, customer_id, numerator, denominator, rank)
-select v.j->>'sid', coalesce((v.j->>'at')::timestamptz, greatest(coalesce((select frozen_time from test_clocks where id = v.j->>'clock'), now()), (v.j->>'not_before')::timestamptz)),
-       v.j->>'cid', (v.j->>'num')::numeric, (v.j->>'den')::numeric, (v.j->>'rank')::smallint
-from json_array_elements(/*rows*/::json) with ordinality as v(j, n)
-order by v.n
+select d.sid, d.at, d.cid, d.num, d.den, d.rank from (
+  select distinct on (v.sid, v.at) v.* from (
+    select e.j->>'sid' as sid,
+           coalesce((e.j->>'at')::timestamptz, greatest(coalesce((select frozen_time from test_clocks where id = e.j->>'clock'), now()), (e.j->>'not_before')::timestamptz)) as at,
+           e.j->>'cid' as cid, (e.j->>'num')::numeric as num, (e.j->>'den')::numeric as den, (e.j->>'rank')::smallint as rank
+    from json_array_elements(/*rows*/::json) as e(j)
+  ) v
+  order by v.sid, v.at, v.rank desc, v.num / v.den desc
+) d
+order by d.cid, d.sid, d.at
 on conflict (subscription_id, at) do update
   set customer_id = excluded.customer_id, numerator = excluded.numerator, denominator = excluded.denominator, rank = excluded.rank
 where (excluded.numerator, excluded.denominator, excluded.customer_id) is distinct from (p.numerator, p.denominator, p.customer_id)
@@ -55,7 +66,7 @@ export interface PagePoint {
   rank: number;
 }
 
-/** Writes `points` in one statement (no two for the same subscription and moment: one statement cannot update a row twice). */
+/** Writes `points` in one statement. */
 export async function writeMrrPoints(em: EntityManager, points: PagePoint[]): Promise<void> {
   if (points.length === 0) return;
   await (em as SqlEntityManager).execute(withRows(PAGE_MRR_POINTS_SQL, JSON.stringify(points)), [], 'run');
@@ -71,6 +82,8 @@ export async function writeSubscriptionPage(
   em: EntityManager,
   subs: { sub: Stripe.Subscription; stamp: Date | undefined; data?: Record<string, unknown> | null }[],
   catalog: PlanCatalog,
+  /** Points of these subscriptions' events (the revenue history), written with the page's own. */
+  eventPoints: PagePoint[] = [],
 ): Promise<void> {
   if (subs.length === 0) return;
   const now = new Date();
@@ -94,12 +107,13 @@ export async function writeSubscriptionPage(
         : subscriptionRow(sub, catalog, prices, stamp ? { lastEventAt: stamp } : {}, now),
     }))
     .sort((a, b) => (a.row.customerId < b.row.customerId ? -1 : a.row.customerId > b.row.customerId ? 1 : a.row.id < b.row.id ? -1 : 1));
-  // The points first: while a statement inserts them it holds no customer's lock yet (the revenue
-  // trigger takes them at its end), so waiting on a point another transaction is writing cannot
-  // close a cycle with it.
-  await writeMrrPoints(
-    em,
-    rows.map(({ row, stamp }) => ({
+  // The points first, all in one statement: it takes the page's customers' locks (in its revenue
+  // trigger, at its end) in one go and in order, before the rows' triggers need them again; while it
+  // inserts, it holds none yet, so waiting on a point another transaction is writing cannot close a
+  // cycle with it.
+  await writeMrrPoints(em, [
+    ...eventPoints,
+    ...rows.map(({ row, stamp }) => ({
       sid: row.id,
       at: null,
       clock: row.testClock,
@@ -109,7 +123,7 @@ export async function writeSubscriptionPage(
       den: row.mrrDenominator ?? '1',
       rank: stamp ? 0 : MRR_POINT_RANK_NOW,
     })),
-  );
+  ]);
   await upsertRows(
     em,
     Subscription,
