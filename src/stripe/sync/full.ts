@@ -412,6 +412,10 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
     ).then(() => step('invoices')),
   ]);
   opts.onListed?.();
+  // The MRR totals follow each row write (triggers); checking them repairs whatever bypassed that.
+  // They depend on the subscription rows only, so the check runs beside the revenue history.
+  const totals = ctx.repair ? repairMrrTotals(opts.orm.em.fork()) : Promise.resolve(false);
+  void totals.catch(() => undefined); // observed below
 
   if (mrrHistory) {
     report.mrrBackfill = await mrrHistory;
@@ -420,10 +424,9 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
   step('mrrHistory');
 
   // Rows the lists did not return: deleted customers (still marked live here), deleted draft invoices,
-  // or objects of another account/mode. Each is retrieved once to tell which. The MRR totals follow
-  // each row write (triggers); checking them meanwhile repairs whatever bypassed that.
-  const [, totalsRebuilt] = await Promise.all([staleRows(opts, seen, ctx, guarded), ctx.repair ? repairMrrTotals(opts.orm.em.fork()) : false]);
-  if (totalsRebuilt) log.warn('full sync rebuilt the MRR totals: they differed from the mirrored subscriptions');
+  // or objects of another account/mode. Each is retrieved once to tell which.
+  await staleRows(opts, seen, ctx, guarded);
+  if (await totals) log.warn('full sync rebuilt the MRR totals: they differed from the mirrored subscriptions');
   step('stale');
 
   const byTable: Record<DriftTable, number> = { customers: 0, subscriptions: 0, invoices: 0 };
