@@ -274,6 +274,7 @@ async function reconcilePage(
 ): Promise<void> {
   if (listed.length === 0) return;
   const table = TABLE_OF[kind];
+  if (kind === 'subscription') await ctx.points?.ready;
   let entries: DriftEntry[];
   let taken: PagePoint[] = [];
   try {
@@ -373,6 +374,10 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
         })
     : undefined;
   void mrrHistory?.catch(() => undefined); // observed below (not left unhandled when a list fails first)
+  // A subscription page waits for them (they are listed from the start), rather than leave its
+  // subscriptions' points to be written after the lists, alone at the end.
+  if (mrrHistory) points.ready = mrrHistory.catch(() => undefined);
+  let totals: Promise<boolean> = Promise.resolve(false);
   await Promise.all([
     listAndReconcile(
       opts.orm,
@@ -398,7 +403,13 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
         return { id: s.id, obj: s, data: subscriptionRow(s, catalog, prices) as Record<string, unknown> };
       },
       run('subscriptions'),
-    ).then(() => step('subscriptions')),
+    ).then(() => {
+      step('subscriptions');
+      // The MRR totals follow each row write (triggers); checking them repairs whatever bypassed that.
+      // They depend on the subscription rows only: checked beside the other lists and the history.
+      if (ctx.repair) totals = repairMrrTotals(opts.orm.em.fork());
+      void totals.catch(() => undefined); // observed below
+    }),
     listAndReconcile(
       opts.orm,
       'invoice',
@@ -412,10 +423,6 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
     ).then(() => step('invoices')),
   ]);
   opts.onListed?.();
-  // The MRR totals follow each row write (triggers); checking them repairs whatever bypassed that.
-  // They depend on the subscription rows only, so the check runs beside the revenue history.
-  const totals = ctx.repair ? repairMrrTotals(opts.orm.em.fork()) : Promise.resolve(false);
-  void totals.catch(() => undefined); // observed below
 
   if (mrrHistory) {
     report.mrrBackfill = await mrrHistory;
@@ -445,6 +452,8 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
 /** The revenue history's event points not written yet, by subscription: empty until they are valued. */
 class PointsBySubscription {
   private readonly bySub = new Map<string, PagePoint[]>();
+  /** Settles once the points are valued (or could not be: the sync then fails on them later). */
+  ready: Promise<unknown> = Promise.resolve();
 
   fill(points: PagePoint[]): void {
     for (const p of points) this.bySub.set(p.sid, [...(this.bySub.get(p.sid) ?? []), p]);
