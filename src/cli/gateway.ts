@@ -27,7 +27,9 @@ export async function openCliDatabase(config: Pick<Config, 'databaseUrl' | 'data
   const shared = gatewayOrm();
   if (shared) return shared;
   try {
-    return await openOrm({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, ...(opts.migrate === false ? { migrate: false } : {}) });
+    const orm = await openOrm({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, migrate: false });
+    if (opts.migrate !== false) await migrateIfPending(orm, config.databaseUrl);
+    return orm;
   } catch (err) {
     const owner = /in use by process (\d+)/.exec((err as Error).message ?? '');
     if (owner) {
@@ -40,6 +42,33 @@ export async function openCliDatabase(config: Pick<Config, 'databaseUrl' | 'data
     if (err instanceof ConfigError) throw new CliError(err.message);
     const where = config.databaseUrl ? 'the database at DATABASE_URL' : `the embedded database under ${config.dataDir}`;
     throw new CliError(`cannot open ${where}: ${errorLine(err)}`);
+  }
+}
+
+/**
+ * Applies the migrations this build has that the database lacks, as `openOrm` does, but asks first
+ * with one plain statement (as /readyz does): with none pending, which is nearly always, the
+ * migrator is not run (it costs a one-shot command a few round trips and its own start).
+ */
+async function migrateIfPending(orm: Orm, databaseUrl: string | undefined): Promise<void> {
+  const [{ closeOrm, migrateUp }, { MIGRATIONS_TABLE }, { migrationsList }, { explainDatabaseError }] = await Promise.all([
+    import('../db/orm.js'),
+    import('../db/config.js'),
+    import('../db/migrations/index.js'),
+    import('../db/open-errors.js'),
+  ]);
+  try {
+    const rows = await orm.em
+      .getConnection()
+      .execute<{ name: string }[]>(`select "name" from "${MIGRATIONS_TABLE}"`)
+      .catch(() => []); // no table yet: everything is pending
+    // Names are recorded with or without an extension, depending on the MikroORM version that ran them.
+    const applied = new Set(rows.map((r) => r.name.replace(/\.[jt]s$/, '')));
+    if (migrationsList.every((m) => applied.has(m.name))) return;
+    await migrateUp(orm);
+  } catch (err) {
+    await closeOrm(orm);
+    throw databaseUrl ? explainDatabaseError(err, databaseUrl) : err;
   }
 }
 

@@ -3,7 +3,7 @@
  * event history is replayed; the events cursor is set to the listing's start, so the events sync
  * after it processes only what changed meanwhile; a cursor Stripe no longer holds (older than its
  * 30-day event retention) is treated the same way. Pages of the lists are written together, each
- * object as its one-by-one writer would.
+ * object as its one-by-one writer would; a page the database refuses is redone object by object.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fullSyncEventsStart } from '../../src/stripe/sync/backfill.js';
@@ -83,6 +83,50 @@ describe('sync --full into a new mirror', () => {
     expect(after.listed).toBe(1);
     expect(after.processed).toBe(1);
     expect(await sql(`select email from customers where id = ?`, [made[0]!.customer])).toEqual([{ email: 'changed@example.com' }]);
+  });
+
+  it('redoes a page the database refuses object by object: the one bad subscription and invoice are skipped with their reasons, the rest written', async () => {
+    const price = await planPrice(side.stripe, 'pro_monthly');
+    const made: { customer: string; sub: string; invoice: string }[] = [];
+    for (let i = 0; i < 2; i++) {
+      const customer = await side.stripe.customers.create({ email: `refused${i}@example.com` });
+      await side.stripe.paymentMethods.attach('pm_card_visa', { customer: customer.id });
+      const pm = (await side.stripe.paymentMethods.list({ customer: customer.id })).data[0]!;
+      await side.stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: pm.id } });
+      const sub = await side.stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id, quantity: 2 }] });
+      made.push({ customer: customer.id, sub: sub.id, invoice: String(sub.latest_invoice) });
+    }
+    const [bad, good] = made as [(typeof made)[0], (typeof made)[0]];
+    await sql(`alter table subscriptions add constraint full_sync_refused check (id <> '${bad.sub}')`);
+    await sql(`alter table invoices add constraint full_sync_refused check (id <> '${bad.invoice}')`);
+    try {
+      const report = await syncFull({ orm: gw.orm, stripe: side.stripe, catalog: side.catalog });
+      expect(report.failed.map((f) => [f.table, f.id]).sort()).toEqual(
+        [
+          ['invoices', bad.invoice],
+          ['subscriptions', bad.sub],
+        ].sort(),
+      );
+      expect(report.failed.every((f) => /full_sync_refused/.test(f.reason))).toBe(true);
+    } finally {
+      await sql(`alter table subscriptions drop constraint full_sync_refused`);
+      await sql(`alter table invoices drop constraint full_sync_refused`);
+    }
+    // The rest of each page went through, as its writer writes it: the row, its items, its MRR point.
+    expect(await sql(`select id, quantity from subscriptions where id in (?, ?)`, [bad.sub, good.sub])).toEqual([{ id: good.sub, quantity: 2 }]);
+    expect(await sql(`select count(*)::int as n from subscription_items where subscription_id = ?`, [good.sub])).toEqual([{ n: 1 }]);
+    expect((await sql<{ n: number }>(`select count(*)::int as n from subscription_mrr_points where subscription_id = ?`, [good.sub]))[0]!.n).toBeGreaterThan(0);
+    expect(await sql(`select id from invoices where id in (?, ?)`, [bad.invoice, good.invoice])).toEqual([{ id: good.invoice }]);
+    // Once the database takes them, the next run writes them: nothing else of these differs.
+    const again = await syncFull({ orm: gw.orm, stripe: side.stripe, catalog: side.catalog });
+    expect(again.failed).toEqual([]);
+    const ours = new Set(made.flatMap((m) => [m.customer, m.sub, m.invoice]));
+    expect(again.drift.filter((d) => ours.has(d.id)).map((d) => [d.table, d.id, d.kind]).sort()).toEqual(
+      [
+        ['invoices', bad.invoice, 'missing'],
+        ['subscriptions', bad.sub, 'missing'],
+      ].sort(),
+    );
   });
 
   it('catches up the events of a cursor Stripe still holds; one it no longer holds (past its retention) restarts at the newest event', async () => {

@@ -1,4 +1,8 @@
 import type { Command } from 'commander';
+import type Stripe from 'stripe';
+import type { FirstPages } from '../../stripe/sync/list-ahead.js';
+import type { EventHooks } from '../../workers.js';
+import { logger } from '../../log.js';
 import { writeOut } from '../in-gateway.js';
 import type { FullSyncReport, MissedEventsReport } from '../../stripe/sync/index.js';
 import { printJson, parseUrl, type CliContext } from '../common.js';
@@ -55,28 +59,65 @@ export function registerSync(program: Command, ctx: CliContext): void {
     .option('--json', 'print the report as JSON')
     .option('--api-base <url>', 'Stripe API base, e.g. an emulator at http://127.0.0.1:12111 (default: STRIPE_API_BASE)', parseUrl)
     .action(async (opts: SyncOptions) => {
-      const [{ cliConfig }, { closeOrm }, { openCliDatabase }, { loadCatalog }, { createProgress }, { resolveStripeTarget }, sync, { fullSyncEventsStart }, { createEventHooks }] = await Promise.all([
+      // Where the command's time goes (logged at debug level: LOG_LEVEL=debug): each step's end, in ms since the process started.
+      const steps: Record<string, number> = { loaded: Math.round(performance.now()) };
+      const step = (name: string) => (steps[name] = Math.round(performance.now()));
+      // What reaches Stripe first, so its first calls go out while the database modules load and the
+      // database opens; the rest after.
+      const [{ cliConfig }, { loadCatalog }, { createProgress }, { resolveStripeTarget }, { listFirstPages, listMrrEvents }] = await Promise.all([
         import('../config.js'),
-        import('../../db/orm.js'),
-        import('../gateway.js'),
         import('../../catalog.js'),
         import('../progress.js'),
         import('../stripe-target.js'),
-        import('../../stripe/sync/index.js'),
-        import('../../stripe/sync/backfill.js'),
-        import('../../workers.js'),
+        import('../../stripe/sync/list-ahead.js'),
       ]);
       const config = cliConfig();
       const catalog = loadCatalog(config.billingCatalog);
-      const orm = await openCliDatabase(config);
+      const targetReady = resolveStripeTarget(config, opts.apiBase);
+      void targetReady.catch(() => undefined); // awaited after the database opens (its error is the one reported first)
+      // --full: the newest event (the events cursor, when the lists are the truth: asked before they
+      // start), the subscription events of the revenue history, and, once the newest event is in, the
+      // lists' first pages (unused, 3 calls, when a live cursor has its events caught up first).
+      const early = opts.full
+        ? targetReady.then((t) => {
+            const newest = t.stripe.events.list({ limit: 1 });
+            return { newest, mrrEvents: listMrrEvents(t.stripe), firstPages: newest.then(() => listFirstPages(t.stripe)) };
+          })
+        : undefined;
+      // Observed where they are used; not left unhandled when the command fails before.
+      void early?.then(
+        (e) => Promise.all([e.newest, e.mrrEvents, e.firstPages]).catch(() => undefined),
+        () => undefined,
+      );
+      step('stripe');
+      // Loading a module graph holds the event loop: a turn of it between the graphs lets those calls
+      // go out and their answers come in while the next one loads.
+      const ioTurn = () => new Promise((resolve) => setTimeout(resolve, 0));
+      await ioTurn();
+      const [{ closeOrm }, { openCliDatabase }] = await Promise.all([import('../../db/orm.js'), import('../gateway.js')]);
+      // The database opens (connection, migrations check) while the sync's own modules load.
+      const opening = openCliDatabase(config);
+      void opening.catch(() => undefined); // awaited below
+      await ioTurn();
+      const [sync, { fullSyncEventsStart }] = await Promise.all([import('../../stripe/sync/index.js'), import('../../stripe/sync/backfill.js')]);
+      step('imported');
+      let orm: Awaited<ReturnType<typeof openCliDatabase>>;
+      try {
+        orm = await opening;
+      } catch (err) {
+        void targetReady.then((t) => t.close()).catch(() => undefined);
+        throw err;
+      }
+      step('database');
       const tty = !opts.json && !!process.stderr.isTTY;
       let target: Awaited<ReturnType<typeof resolveStripeTarget>> | undefined;
-      let signals: ReturnType<typeof createEventHooks> | undefined;
+      // The signals and dunning of each processed event, as `serve` runs them; loaded when events are processed.
+      let hooks: Promise<EventHooks> | undefined;
+      const eventHooks = () => (hooks ??= import('../../workers.js').then(({ createEventHooks }) => createEventHooks(config)));
       try {
-        target = await resolveStripeTarget(config, opts.apiBase);
-        // The signals and dunning of each processed event, as `serve` runs them.
-        signals = createEventHooks(config);
-        const runFull = async () => {
+        target = await targetReady;
+        step('target');
+        const runFull = async (mrrEvents: Promise<Stripe.Event[]>, firstPages?: FirstPages) => {
           const bar = createProgress('Objects ', tty);
           const totals = { customers: 0, subscriptions: 0, invoices: 0 };
           const done = { customers: 0, subscriptions: 0, invoices: 0 };
@@ -85,6 +126,10 @@ export function registerSync(program: Command, ctx: CliContext): void {
               orm,
               stripe: target!.stripe,
               catalog,
+              mrrEvents,
+              ...(firstPages ? { firstPages } : {}),
+              // Loaded while the database finishes the revenue history, for the events after the lists.
+              onListed: () => void eventHooks().catch(() => undefined),
               onProgress: (p) => {
                 totals[p.table] = p.total;
                 done[p.table] = p.done;
@@ -97,12 +142,12 @@ export function registerSync(program: Command, ctx: CliContext): void {
           }
         };
         const eventsBar = createProgress('Events  ', tty);
-        const catchUp = () =>
+        const catchUp = async () =>
           sync.syncMissedEvents({
             orm,
             stripe: target!.stripe,
             catalog,
-            afterEvent: signals!.afterEvent,
+            afterEvent: (await eventHooks()).afterEvent,
             onProgress: (p) => eventsBar.update(p.done, Math.max(p.total, 1), p.phase),
           });
         let missed: MissedEventsReport;
@@ -112,11 +157,16 @@ export function registerSync(program: Command, ctx: CliContext): void {
           // are caught up from a cursor that still exists; with none (a new mirror) or one older than
           // Stripe's event retention, the lists are the truth and only the events after their start
           // are processed (what changed while listing).
-          const listingStart = await fullSyncEventsStart(orm, target.stripe);
+          const { newest, mrrEvents, firstPages } = await early!;
+          const listingStart = await fullSyncEventsStart(orm, target.stripe, { newest });
+          step('eventsStart');
           try {
             const before = listingStart.replay ? await catchUp() : null;
-            full = await runFull();
+            step('eventsBefore');
+            full = await runFull(mrrEvents, listingStart.replay ? undefined : await firstPages);
+            step('full');
             const after = await catchUp();
+            step('eventsAfter');
             missed = before ? addMissed(before, after) : after;
           } finally {
             eventsBar.stop();
@@ -136,9 +186,11 @@ export function registerSync(program: Command, ctx: CliContext): void {
         // Exit 1 when something was left behind (parked or skipped, each with its reason); the rest went through.
         ctx.outcome = missed.failed > 0 || (full?.failed.length ?? 0) > 0 ? 1 : 0;
       } finally {
-        await signals?.close();
+        await (await hooks?.catch(() => undefined))?.close();
         await target?.close();
         await closeOrm(orm);
+        step('closed');
+        logger.debug({ module: 'sync', steps }, 'sync: steps (ms since the process started)');
       }
     });
 }

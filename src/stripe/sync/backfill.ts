@@ -38,7 +38,14 @@ export async function backfillNewMirror(opts: { orm: Orm; stripe: Stripe; catalo
  * cursor is moved to the newest event now, the listing's start: the events sync after the listing
  * then processes only what changed while it ran, and no history is replayed as live signals.
  */
-export async function fullSyncEventsStart(orm: Orm, stripe: Stripe): Promise<{ replay: boolean }> {
+export async function fullSyncEventsStart(
+  orm: Orm,
+  stripe: Stripe,
+  opts: {
+    /** `events.list({ limit: 1 })` when the caller asked for it already (before the listing starts, as it must be). */
+    newest?: Promise<Stripe.ApiList<Stripe.Event>>;
+  } = {},
+): Promise<{ replay: boolean }> {
   const em = orm.em.fork();
   const cursor = await readEventsCursor(em);
   if (cursor) {
@@ -49,7 +56,7 @@ export async function fullSyncEventsStart(orm: Orm, stripe: Stripe): Promise<{ r
       if (!isResourceMissing(err)) throw err;
     }
   }
-  const newest = (await stripe.events.list({ limit: 1 })).data[0];
+  const newest = (await (opts.newest ?? stripe.events.list({ limit: 1 }))).data[0];
   if (newest) await writeEventsCursor(em, { id: newest.id, created: newest.created });
   return { replay: false };
 }

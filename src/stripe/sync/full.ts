@@ -26,7 +26,6 @@ import {
   customerRow,
   deleteInvoice,
   fetchAllLines,
-  idOf,
   invoiceLineRows,
   invoiceRow,
   loadPriceFacts,
@@ -41,7 +40,10 @@ import { toStorableText } from '../../text/storable.js';
 import { webhookMetrics } from '../webhooks/metrics.js';
 import { reasonOf } from '../webhooks/worker.js';
 import { lockObject, lockObjects, MIRROR_TABLES, rowStamp, type MirrorKind } from './convergence.js';
-import { backfillMrrPoints, type MrrBackfillReport } from './revenue-backfill.js';
+import { LIST_PAGE, listMrrEvents, SUBSCRIPTION_LIST_PARAMS, type FirstPages } from './list-ahead.js';
+import { eventMrrPoints, writePointBatches, type MrrBackfillReport } from './revenue-backfill.js';
+import { upsertRows } from './row-upsert.js';
+import { writeSubscriptionPage, type PagePoint } from './subscription-page.js';
 
 export type DriftTable = 'customers' | 'subscriptions' | 'invoices';
 
@@ -72,6 +74,12 @@ export interface SyncFullOptions {
   /** Write Stripe's copy over drifted rows (default true); false only reports. */
   repair?: boolean;
   onProgress?: (p: { table: DriftTable; done: number; total: number }) => void;
+  /** The subscription events for the revenue history, when the caller started listing them (`listMrrEvents`); else listed here. */
+  mrrEvents?: Promise<Stripe.Event[]>;
+  /** The lists' first pages, when the caller asked for them already (`listFirstPages`: after the events cursor's newest event). */
+  firstPages?: FirstPages;
+  /** Called once every list is read and written, while the revenue history and the checks finish (mostly database work). */
+  onListed?: () => void;
   log?: Logger;
 }
 
@@ -150,7 +158,7 @@ async function reconcileOne(
 }
 
 /** Objects per page of Stripe's lists (its maximum). */
-const PAGE = 100;
+const PAGE = LIST_PAGE;
 /** Pages of one list reconciled at the same time. */
 const PAGES_IN_FLIGHT = 3;
 
@@ -196,10 +204,20 @@ async function storedRows(em: EntityManager, kind: MirrorKind, ids: string[]): P
  * claiming upsert does one by one. A writer claiming the same id meanwhile makes the statement fail
  * on the unique index, and the page is then done customer by customer.
  */
-async function writeCustomers(em: EntityManager, customers: { customer: Stripe.Customer; stamp: Date | undefined }[]): Promise<void> {
+/** An object to write: its row data as already built for the comparison (null: build it), and the row's stamp, which it keeps. */
+type ToWrite<K extends string, T> = { [key in K]: T } & { stamp: Date | undefined; data: Record<string, unknown> | null };
+
+/** Row data built for the comparison, as the writer builds it with the row's stamp (the row builders differ in nothing else). */
+function restamped<T>(data: Record<string, unknown>, stamp: Date | undefined, now: Date): T {
+  return { ...data, lastEventAt: stamp ?? null, syncedAt: now } as T;
+}
+
+async function writeCustomers(em: EntityManager, customers: ToWrite<'customer', Stripe.Customer>[]): Promise<void> {
   if (customers.length === 0) return;
   const now = new Date();
-  const rows = customers.map(({ customer, stamp }) => customerRow(customer, stamp ? { lastEventAt: stamp } : {}, now));
+  const rows = customers.map(({ customer, stamp, data }) =>
+    data ? restamped<ReturnType<typeof customerRow>>(data, stamp, now) : customerRow(customer, stamp ? { lastEventAt: stamp } : {}, now),
+  );
   const wanted = [...new Set(rows.map((r) => r.externalId).filter((x): x is string => x !== null))];
   const holders = new Map<string, string>();
   if (wanted.length > 0) {
@@ -215,7 +233,7 @@ async function writeCustomers(em: EntityManager, customers: { customer: Stripe.C
     if (holder !== undefined && holder !== row.id) row.externalId = null;
     else holders.set(row.externalId, row.id);
   }
-  await em.upsertMany(Customer, rows);
+  await upsertRows(em, Customer, rows);
 }
 
 /**
@@ -223,13 +241,15 @@ async function writeCustomers(em: EntityManager, customers: { customer: Stripe.C
  * lines no longer on it deleted, each row keeping its stamp), a page in three statements instead of
  * three per invoice. Their lines are complete (fetched before, when Stripe truncated them).
  */
-async function writeInvoices(em: EntityManager, invoices: { invoice: Stripe.Invoice; stamp: Date | undefined }[]): Promise<void> {
+async function writeInvoices(em: EntityManager, invoices: ToWrite<'invoice', Stripe.Invoice>[]): Promise<void> {
   if (invoices.length === 0) return;
   const now = new Date();
-  const rows = invoices.map(({ invoice, stamp }) => invoiceRow(invoice, stamp ? { lastEventAt: stamp } : {}, now));
+  const rows = invoices.map(({ invoice, stamp, data }) =>
+    data ? restamped<ReturnType<typeof invoiceRow>>(data, stamp, now) : invoiceRow(invoice, stamp ? { lastEventAt: stamp } : {}, now),
+  );
   const lines = invoices.flatMap(({ invoice }) => invoiceLineRows(invoice.id, invoice.lines.data));
-  await em.upsertMany(Invoice, rows);
-  if (lines.length > 0) await em.upsertMany(InvoiceLine, lines);
+  await upsertRows(em, Invoice, rows);
+  await upsertRows(em, InvoiceLine, lines);
   await (em as SqlEntityManager).execute(
     `delete from "invoice_lines" where "invoice_id" = any(array[?]::text[]) and not ("id" = any(array[?]::text[]))`,
     [rows.map((r) => r.id), lines.length > 0 ? lines.map((l) => l.id) : ['']],
@@ -248,20 +268,23 @@ async function reconcilePage(
   orm: Orm,
   kind: MirrorKind,
   listed: Listed[],
-  ctx: { stripe: Stripe; catalog: PlanCatalog; repair: boolean },
+  ctx: { stripe: Stripe; catalog: PlanCatalog; repair: boolean; points?: PointsBySubscription },
   guarded: (table: DriftTable, id: string, work: () => Promise<DriftEntry | null>) => Promise<void>,
   record: (entry: DriftEntry | null) => void,
 ): Promise<void> {
   if (listed.length === 0) return;
   const table = TABLE_OF[kind];
+  if (kind === 'subscription') await ctx.points?.ready;
   let entries: DriftEntry[];
+  let taken: PagePoint[] = [];
   try {
     entries = await orm.em.fork().transactional(async (em) => {
       await lockObjects(em, listed.map((l) => l.id));
       const stored = await storedRows(em, kind, listed.map((l) => l.id));
       const out: DriftEntry[] = [];
-      const invoices: { invoice: Stripe.Invoice; stamp: Date | undefined }[] = [];
-      const customers: { customer: Stripe.Customer; stamp: Date | undefined }[] = [];
+      const invoices: ToWrite<'invoice', Stripe.Invoice>[] = [];
+      const customers: ToWrite<'customer', Stripe.Customer>[] = [];
+      const subscriptions: ToWrite<'sub', Stripe.Subscription>[] = [];
       for (const l of listed) {
         const row = stored.get(l.id);
         let entry: DriftEntry | null = null;
@@ -274,15 +297,19 @@ async function reconcilePage(
         out.push(entry);
         if (!ctx.repair) continue;
         const stamp = row?.lastEventAt instanceof Date ? row.lastEventAt : undefined;
-        if (kind === 'invoice') invoices.push({ invoice: l.obj as Stripe.Invoice, stamp });
-        else if (kind === 'customer') customers.push({ customer: l.obj as Stripe.Customer, stamp });
-        else await mirrorObject(em, l.obj, { catalog: ctx.catalog, stripe: ctx.stripe, nested: false, ...(stamp ? { lastEventAt: stamp } : {}) });
+        if (kind === 'invoice') invoices.push({ invoice: l.obj as Stripe.Invoice, stamp, data: l.data });
+        else if (kind === 'customer') customers.push({ customer: l.obj as Stripe.Customer, stamp, data: l.data });
+        else subscriptions.push({ sub: l.obj as Stripe.Subscription, stamp, data: l.data });
       }
       await writeInvoices(em, invoices);
       await writeCustomers(em, customers);
+      taken = ctx.points?.take(subscriptions.map((w) => w.sub.id)) ?? [];
+      await writeSubscriptionPage(em, subscriptions, ctx.catalog, taken);
       return out;
     });
   } catch {
+    // Their event points are written after the lists instead.
+    ctx.points?.giveBack(taken);
     // Object by object: each failure is reported with its own reason.
     for (const l of listed) {
       await guarded(table, l.id, () => reconcileOne(orm, async () => ({ kind, id: l.id, obj: l.obj, data: l.data }), ctx));
@@ -294,6 +321,10 @@ async function reconcilePage(
 
 export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
   const log = (opts.log ?? rootLogger).child({ module: 'sync' });
+  // Each step's end in ms from the start (logged at debug level).
+  const t0 = performance.now();
+  const steps: Record<string, number> = {};
+  const step = (name: string) => (steps[name] = Math.round(performance.now() - t0));
   const catalog = opts.catalog ?? loadCatalog();
   const ctx = { stripe: opts.stripe, catalog, repair: opts.repair !== false };
   const report: FullSyncReport = { checked: { customers: 0, subscriptions: 0, invoices: 0 }, drift: [], repaired: 0, failed: [] };
@@ -320,7 +351,7 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
   // needs), so none is re-read. Customers: Stripe's list leaves deleted ones out (they are checked
   // with the stale rows below). Subscriptions: every status, canceled included.
   const run = (table: DriftTable) => ({
-    ctx,
+    ctx: { ...ctx, points },
     guarded,
     record,
     seen: seen[table],
@@ -329,45 +360,81 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
       opts.onProgress?.({ table, done: report.checked[table], total: report.checked[table] });
     },
   });
+  // The revenue history: what Stripe's recent subscription events say each subscription was worth
+  // when. The events are listed beside the objects; once valued, each subscription page written
+  // after that takes its subscriptions' points along (one transaction per customer's recomputation),
+  // and the rest are written after the lists.
+  const points = new PointsBySubscription();
+  const mrrHistory = ctx.repair
+    ? (opts.mrrEvents ?? listMrrEvents(opts.stripe))
+        .then((events) => eventMrrPoints(opts.orm, events, catalog))
+        .then(({ report, points: valued }) => {
+          points.fill(valued);
+          return report;
+        })
+    : undefined;
+  void mrrHistory?.catch(() => undefined); // observed below (not left unhandled when a list fails first)
+  // A subscription page waits for them (they are listed from the start), rather than leave its
+  // subscriptions' points to be written after the lists, alone at the end.
+  if (mrrHistory) points.ready = mrrHistory.catch(() => undefined);
+  let totals: Promise<boolean> = Promise.resolve(false);
   await Promise.all([
     listAndReconcile(
       opts.orm,
       'customer',
-      (params) => opts.stripe.customers.list(params),
+      startingWith(opts.firstPages?.customers, (params) => opts.stripe.customers.list(params)),
       async (listed) => {
         // Compared as the mirror stores it (text PostgreSQL cannot hold replaced), so that is no drift.
         const c = toStorableText(listed);
         return { id: c.id, obj: c, data: customerRow(c) as Record<string, unknown> };
       },
       run('customers'),
-    ),
+    ).then(() => step('customers')),
     listAndReconcile(
       opts.orm,
       'subscription',
-      (params) => opts.stripe.subscriptions.list({ ...params, status: 'all', expand: SUBSCRIPTION_LIST_EXPAND }),
+      startingWith(
+        SUBSCRIPTION_LIST_PARAMS.expand.join() === SUBSCRIPTION_LIST_EXPAND.join() ? opts.firstPages?.subscriptions : undefined,
+        (params) => opts.stripe.subscriptions.list({ ...params, ...SUBSCRIPTION_LIST_PARAMS, expand: SUBSCRIPTION_LIST_EXPAND }),
+      ),
       async (listed, em) => {
         const s = toStorableText(await withMirrorExpansions(opts.stripe, listed));
         const prices = await loadPriceFacts(em, unexpandedPriceIds(s));
         return { id: s.id, obj: s, data: subscriptionRow(s, catalog, prices) as Record<string, unknown> };
       },
       run('subscriptions'),
-    ),
+    ).then(() => {
+      step('subscriptions');
+      // The MRR totals follow each row write (triggers); checking them repairs whatever bypassed that.
+      // They depend on the subscription rows only: checked beside the other lists and the history.
+      if (ctx.repair) totals = repairMrrTotals(opts.orm.em.fork());
+      void totals.catch(() => undefined); // observed below
+    }),
     listAndReconcile(
       opts.orm,
       'invoice',
-      (params) => opts.stripe.invoices.list(params),
+      startingWith(opts.firstPages?.invoices, (params) => opts.stripe.invoices.list(params)),
       async (listed) => {
         const lines = listed.lines?.has_more ? await fetchAllLines(opts.stripe, listed) : undefined;
         const inv = toStorableText(lines ? { ...listed, lines: { ...listed.lines, data: lines, has_more: false } } : listed);
         return { id: inv.id, obj: inv, data: invoiceRow(inv) as Record<string, unknown> };
       },
       run('invoices'),
-    ),
+    ).then(() => step('invoices')),
   ]);
+  opts.onListed?.();
+
+  if (mrrHistory) {
+    report.mrrBackfill = await mrrHistory;
+    await writePointBatches(opts.orm, points.rest());
+  }
+  step('mrrHistory');
 
   // Rows the lists did not return: deleted customers (still marked live here), deleted draft invoices,
   // or objects of another account/mode. Each is retrieved once to tell which.
   await staleRows(opts, seen, ctx, guarded);
+  if (await totals) log.warn('full sync rebuilt the MRR totals: they differed from the mirrored subscriptions');
+  step('stale');
 
   const byTable: Record<DriftTable, number> = { customers: 0, subscriptions: 0, invoices: 0 };
   for (const d of report.drift) byTable[d.table]++;
@@ -375,33 +442,60 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
     webhookMetrics.syncDriftRows.set({ table }, n);
     if (n > 0) webhookMetrics.syncDriftTotal.inc({ table }, n);
   }
-  // The revenue history: what Stripe's recent subscription events say each subscription was worth when.
-  if (ctx.repair) report.mrrBackfill = await backfillMrrPoints(opts.orm, opts.stripe);
-  // The MRR totals follow each row write (triggers); checking them here repairs whatever bypassed that.
-  if (ctx.repair && (await repairMrrTotals(opts.orm.em.fork()))) log.warn('full sync rebuilt the MRR totals: they differed from the mirrored subscriptions');
+  log.debug({ steps }, 'full sync: steps (ms from its start)');
   if (report.failed.length > 0) log.warn({ failed: report.failed.length }, 'full sync skipped objects it could not check (see the report)');
   if (report.drift.length > 0) log.warn({ drift: report.drift.length, byTable }, 'full sync found the mirror out of date with Stripe');
   else log.info({ checked: report.checked }, 'full sync: mirror matches Stripe');
   return report;
 }
 
+/** The revenue history's event points not written yet, by subscription: empty until they are valued. */
+class PointsBySubscription {
+  private readonly bySub = new Map<string, PagePoint[]>();
+  /** Settles once the points are valued (or could not be: the sync then fails on them later). */
+  ready: Promise<unknown> = Promise.resolve();
+
+  fill(points: PagePoint[]): void {
+    for (const p of points) this.bySub.set(p.sid, [...(this.bySub.get(p.sid) ?? []), p]);
+  }
+
+  /** The points of these subscriptions, no longer here. */
+  take(ids: string[]): PagePoint[] {
+    const out: PagePoint[] = [];
+    for (const id of ids) {
+      out.push(...(this.bySub.get(id) ?? []));
+      this.bySub.delete(id);
+    }
+    return out;
+  }
+
+  giveBack(points: PagePoint[]): void {
+    this.fill(points);
+  }
+
+  rest(): PagePoint[] {
+    return [...this.bySub.values()].flat();
+  }
+}
+
+/** A list whose first page (no cursor) is `first`, when given, instead of a new request. */
+function startingWith<T>(
+  first: Promise<Stripe.ApiList<T>> | undefined,
+  list: (params: { limit: number; starting_after?: string }) => Promise<Stripe.ApiList<T>>,
+): (params: { limit: number; starting_after?: string }) => Promise<Stripe.ApiList<T>> {
+  let pending = first;
+  return (params) => {
+    if (pending && params.starting_after === undefined && params.limit === PAGE) {
+      const page = pending;
+      pending = undefined;
+      return page;
+    }
+    return list(params);
+  };
+}
+
 /** `data.` + SUBSCRIPTION_MIRROR_EXPAND: the list's subscriptions as the mirror needs them. */
 const SUBSCRIPTION_LIST_EXPAND = SUBSCRIPTION_MIRROR_EXPAND.map((path) => `data.${path}`);
-
-/** Transactions one page of subscriptions is split into. */
-const SUBSCRIPTION_GROUPS = 4;
-
-/** `listed` in `n` groups, each customer's objects in one group. */
-function byCustomer(listed: Listed[], n: number): Listed[][] {
-  const groups: Listed[][] = Array.from({ length: n }, () => []);
-  for (const l of listed) {
-    const customer = idOf((l.obj as { customer?: unknown }).customer) ?? l.id;
-    let h = 0;
-    for (let i = 0; i < customer.length; i++) h = (h * 31 + customer.charCodeAt(i)) | 0;
-    groups[Math.abs(h) % n]!.push(l);
-  }
-  return groups.filter((g) => g.length > 0);
-}
 
 /**
  * One resource: its list page by page, each object prepared (a failure skips that object with its
@@ -413,7 +507,7 @@ async function listAndReconcile<T extends { id: string }>(
   list: (params: { limit: number; starting_after?: string }) => Promise<Stripe.ApiList<T>>,
   prepare: (obj: T, em: EntityManager) => Promise<Listed>,
   run: {
-    ctx: { stripe: Stripe; catalog: PlanCatalog; repair: boolean };
+    ctx: { stripe: Stripe; catalog: PlanCatalog; repair: boolean; points?: PointsBySubscription };
     guarded: (table: DriftTable, id: string, work: () => Promise<DriftEntry | null>) => Promise<void>;
     record: (entry: DriftEntry | null) => void;
     seen: Set<string>;
@@ -435,10 +529,7 @@ async function listAndReconcile<T extends { id: string }>(
         return null;
       });
     }
-    // A subscription write is several statements (its items, its MRR point, the revenue triggers):
-    // its page is split by customer into transactions that run side by side, none sharing a customer.
-    const groups = kind === 'subscription' ? byCustomer(listed, SUBSCRIPTION_GROUPS) : [listed];
-    const done: Promise<void> = Promise.all(groups.map((group) => reconcilePage(orm, kind, group, run.ctx, run.guarded, run.record))).then(() => {
+    const done: Promise<void> = reconcilePage(orm, kind, listed, run.ctx, run.guarded, run.record).then(() => {
       run.checked(objects.length);
     });
     inFlight.add(done);
@@ -453,10 +544,18 @@ async function staleRows(
   ctx: { stripe: Stripe; catalog: PlanCatalog; repair: boolean },
   guarded: (table: DriftTable, id: string, work: () => Promise<DriftEntry | null>) => Promise<void>,
 ): Promise<void> {
-  const conn = opts.orm.em.fork() as SqlEntityManager;
-  const live = await conn.execute<{ id: string }[]>(`select "id" from "customers" where not "deleted"`);
+  // One statement for the three tables: the rows whose ids the lists did not return (`<> all` of a
+  // constant array is a hash lookup per row).
+  const unseen = (set: Set<string>) => (set.size > 0 ? [...set] : ['']);
+  const rows = await (opts.orm.em.fork() as SqlEntityManager).execute<{ t: DriftTable; id: string }[]>(
+    `select 'customers' as t, "id" from "customers" where not "deleted" and "id" <> all(array[?]::text[])
+     union all select 'invoices', "id" from "invoices" where "id" <> all(array[?]::text[])
+     union all select 'subscriptions', "id" from "subscriptions" where "id" <> all(array[?]::text[])`,
+    [unseen(seen.customers), unseen(seen.invoices), unseen(seen.subscriptions)],
+  );
+  const of = (t: DriftTable) => rows.filter((r) => r.t === t);
+  const live = of('customers');
   for (const { id } of live) {
-    if (seen.customers.has(id)) continue;
     await guarded('customers', id, async () => {
       let c: Stripe.Customer | Stripe.DeletedCustomer;
       try {
@@ -470,9 +569,7 @@ async function staleRows(
       return { table: 'customers', id, kind: 'stale', fields: ['deleted'] };
     });
   }
-  const invoices = await conn.execute<{ id: string }[]>(`select "id" from "invoices"`);
-  for (const { id } of invoices) {
-    if (seen.invoices.has(id)) continue;
+  for (const { id } of of('invoices')) {
     await guarded('invoices', id, async () => {
       try {
         await ctx.stripe.invoices.retrieve(id);
@@ -484,9 +581,7 @@ async function staleRows(
       return { table: 'invoices', id, kind: 'stale', fields: [] };
     });
   }
-  const subs = await conn.execute<{ id: string }[]>(`select "id" from "subscriptions"`);
-  for (const { id } of subs) {
-    if (seen.subscriptions.has(id)) continue;
+  for (const { id } of of('subscriptions')) {
     await guarded('subscriptions', id, async () => {
       let s: Stripe.Subscription;
       try {

@@ -6,15 +6,21 @@
  * changes nothing). Older changes are gone from Stripe: a subscription then counts its oldest known
  * value from when it started counting. Starts, trial ends, cancellations and ends come from the
  * subscription objects themselves (the full sync's rows), whatever their age.
+ *
+ * The events are listed first (the full sync lists them beside its other lists) and their points
+ * written a page per statement, each as `recordEventMrrPoint` records one.
  */
+import { DeadlockException } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import type { Orm } from '../../db/orm.js';
-import { recordEventMrrPoint } from '../mirror/index.js';
+import { discountsExpanded, idOf, loadPriceFacts, subscriptionRow, unexpandedPriceIds, type PlanCatalog } from '../mirror/index.js';
+import { listMrrEvents } from './list-ahead.js';
+import { writeMrrPoints, type PagePoint } from './subscription-page.js';
 
-const SUBSCRIPTION_EVENTS = ['customer.subscription.created', 'customer.subscription.updated', 'customer.subscription.deleted'];
-
-/** Events per transaction. */
+/** Points per statement. */
 const BATCH = 100;
+/** Statements at the same time: each point's revenue trigger recomputes its customer, the database's work, spread over its cores. */
+const IN_FLIGHT = 3;
 
 export interface MrrBackfillReport {
   /** Subscription events read from Stripe. */
@@ -23,24 +29,92 @@ export interface MrrBackfillReport {
   recorded: number;
 }
 
-export async function backfillMrrPoints(orm: Orm, stripe: Stripe): Promise<MrrBackfillReport> {
-  const report: MrrBackfillReport = { events: 0, recorded: 0 };
-  let batch: Stripe.Event[] = [];
-  const flush = async () => {
-    const list = batch;
-    batch = [];
-    if (list.length === 0) return;
-    await orm.em.fork().transactional(async (em) => {
-      for (const e of list) {
-        if (await recordEventMrrPoint(em, e.data.object as Stripe.Subscription, new Date(e.created * 1000), e.type)) report.recorded++;
-      }
-    });
-  };
-  for await (const e of stripe.events.list({ types: SUBSCRIPTION_EVENTS, limit: 100 })) {
-    report.events++;
-    batch.push(e);
-    if (batch.length >= BATCH) await flush();
+/** As `recordEventMrrPoint` ranks an event's copy: a deletion over an update over a creation at the same moment. */
+function eventRank(type: string): number {
+  if (type.endsWith('.deleted')) return 3;
+  if (type.endsWith('.created')) return 1;
+  return 2;
+}
+
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** a's value against b's (numerator/denominator, exact): negative, zero or positive. */
+function compareValue(a: PagePoint, b: PagePoint): number {
+  const d = BigInt(a.num) * BigInt(b.den) - BigInt(b.num) * BigInt(a.den);
+  return d < 0n ? -1 : d > 0n ? 1 : 0;
+}
+
+/** The points of `events`, one per subscription and moment (see `writeEventMrrPoints`), and the report of them. */
+export async function eventMrrPoints(orm: Orm, events: Stripe.Event[], catalog: PlanCatalog): Promise<{ report: MrrBackfillReport; points: PagePoint[] }> {
+  const report: MrrBackfillReport = { events: events.length, recorded: 0 };
+  const valuable = events.filter((e) => {
+    const sub = e.data.object as Stripe.Subscription;
+    return !!idOf(sub.customer) && !!sub.items && Array.isArray(sub.items.data) && !sub.items.has_more && discountsExpanded(sub);
+  });
+  if (valuable.length === 0) return { report, points: [] };
+  const em = orm.em.fork();
+  const prices = await loadPriceFacts(em, [...new Set(valuable.flatMap((e) => unexpandedPriceIds(e.data.object as Stripe.Subscription)))]);
+  const byKey = new Map<string, PagePoint>();
+  for (const e of valuable) {
+    const row = subscriptionRow(e.data.object as Stripe.Subscription, catalog, prices);
+    const point: PagePoint = {
+      sid: row.id,
+      at: new Date(e.created * 1000).toISOString(),
+      clock: null,
+      not_before: null,
+      cid: row.customerId,
+      num: row.mrrNumerator ?? '0',
+      den: row.mrrDenominator ?? '1',
+      rank: eventRank(e.type),
+    };
+    report.recorded++;
+    const key = `${point.sid} ${point.at}`;
+    const kept = byKey.get(key);
+    if (!kept || point.rank > kept.rank || (point.rank === kept.rank && compareValue(point, kept) > 0)) byKey.set(key, point);
   }
-  await flush();
+  return { report, points: [...byKey.values()] };
+}
+
+/**
+ * Writes points a statement per BATCH, a transaction each, in customer, then subscription order (each
+ * point's revenue trigger locks its customer): statements of consecutive ranges, written side by
+ * side, take their locks in one order, so none waits on another in a cycle.
+ */
+export async function writePointBatches(orm: Orm, unsorted: PagePoint[]): Promise<void> {
+  const points = [...unsorted].sort((a, b) => compareText(a.cid, b.cid) || compareText(a.sid, b.sid) || compareText(a.at ?? '', b.at ?? ''));
+  const batches: PagePoint[][] = [];
+  for (let i = 0; i < points.length; i += BATCH) batches.push(points.slice(i, i + BATCH));
+  let next = 0;
+  const writer = async () => {
+    while (next < batches.length) {
+      const batch = batches[next++]!;
+      // A live gateway's worker writing the same customer's points in another order can deadlock
+      // with a batch; the database then aborts one of the two, and the batch is written again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await orm.em.fork().transactional((tx) => writeMrrPoints(tx, batch));
+          break;
+        } catch (err) {
+          if (!(err instanceof DeadlockException) || attempt >= 3) throw err;
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, batches.length) }, writer));
+}
+
+/**
+ * Writes the points of `events`: copies that cannot be valued (no customer, a truncated item list,
+ * discounts given as ids) are not recorded, as `recordEventMrrPoint` does. Several events of one
+ * subscription in the same second keep the one its conflict rule keeps (the higher rank, then the
+ * larger value), so the outcome is the same in whatever order they come.
+ */
+export async function writeEventMrrPoints(orm: Orm, events: Stripe.Event[], catalog: PlanCatalog): Promise<MrrBackfillReport> {
+  const { report, points } = await eventMrrPoints(orm, events, catalog);
+  await writePointBatches(orm, points);
   return report;
+}
+
+export async function backfillMrrPoints(orm: Orm, stripe: Stripe, catalog: PlanCatalog): Promise<MrrBackfillReport> {
+  return writeEventMrrPoints(orm, await listMrrEvents(stripe), catalog);
 }
