@@ -21,6 +21,7 @@ import { logger as rootLogger, type Logger } from '../../log.js';
 import { withMirrorBatch, type PlanCatalog } from '../mirror/index.js';
 import { handleStripeEvent, handleStripeEvents, type HandleResult } from '../sync/handlers.js';
 import type { AfterEventHook } from './after-event.js';
+import { takeStoredEvents } from './inbox.js';
 import { webhookMetrics, type WebhookMetrics } from './metrics.js';
 
 export interface WebhookWorkerOptions {
@@ -48,12 +49,13 @@ export interface WebhookWorkerOptions {
   retryMaxMs?: number;
   /**
    * True while ingestion is saturated (deliveries queue behind the inbox inserts: `inboxSaturated`).
-   * The loops then give way, so acknowledging keeps the CPU and the database: each loop pauses
-   * `deferMs` before each batch (which grows meanwhile; bigger batches cost less per event).
-   * Processing only slows, never stops; at ordinary rates it is false.
+   * The loops then give way, so acknowledging keeps the CPU and the database: the first loop pauses
+   * `deferMs` before each batch (which grows meanwhile; bigger batches cost less per event) and claims
+   * from every partition, the others pause until it is false. Processing only slows, never stops; at
+   * ordinary rates it is false.
    */
   deferWhile?: () => boolean;
-  /** Pause of each loop per batch while `deferWhile` holds (default 20 ms). */
+  /** Pause of the first loop per batch while `deferWhile` holds (default 20 ms). */
   deferMs?: number;
   metrics?: WebhookMetrics;
   log?: Logger;
@@ -67,7 +69,6 @@ export type ProcessOutcome =
 interface ClaimedRow {
   id: string;
   type: string;
-  payload: Stripe.Event | string;
   attempts: number;
   received_epoch: number | string;
 }
@@ -93,8 +94,26 @@ const CLAIM_AND_MARK_SQL = `with due as (
          "locked_until" = null, "last_error" = null
     from ordered
    where w."id" = ordered."id"
-  returning w."id", w."type", w."payload", w."attempts" - 1 as "attempts", extract(epoch from w."received_at")::float8 as received_epoch,
+  returning w."id", w."type", w."attempts" - 1 as "attempts", extract(epoch from w."received_at")::float8 as received_epoch,
             ordered.position`;
+
+/**
+ * The claimed rows' events: those this process stored and still holds (`takeStoredEvents`), the others
+ * read from the inbox in one statement.
+ */
+async function eventsOf(em: SqlEntityManager, rows: ClaimedRow[]): Promise<Stripe.Event[]> {
+  const held = takeStoredEvents(em, rows.map((r) => r.id));
+  const missing = rows.filter((r) => !held.has(r.id)).map((r) => r.id);
+  if (missing.length > 0) {
+    const read = await em.execute<{ id: string; payload: Stripe.Event | string }[]>(`select "id", "payload" from "webhook_events" where "id" in (?)`, [missing]);
+    for (const r of read) held.set(r.id, typeof r.payload === 'string' ? (JSON.parse(r.payload) as Stripe.Event) : r.payload);
+  }
+  return rows.map((r) => {
+    const event = held.get(r.id);
+    if (!event) throw new Error(`webhook event ${r.id}: claimed but not found in the inbox`);
+    return event;
+  });
+}
 
 /**
  * Which events a loop claims: those whose customer (else the object's id, else the event's) hashes to
@@ -116,8 +135,6 @@ function inOrder(rows: (ClaimedRow & { position: number | string })[]): ClaimedR
   return rows.sort((a, b) => Number(a.position) - Number(b.position));
 }
 
-/** The claimed row's event; `payload` may come back as JSON text or already parsed. */
-const eventOf = (row: ClaimedRow): Stripe.Event => (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as Stripe.Event;
 
 const SECRET = /\b(sk|rk)_(live|test)_[A-Za-z0-9*]+|\bwhsec_[A-Za-z0-9]+/g;
 
@@ -208,7 +225,7 @@ export class WebhookWorker {
         const rows = inOrder(await tx.execute(CLAIM_AND_MARK_SQL, [partition.of, partition.of, partition.index, batchSize]));
         claimedCount = rows.length;
         if (rows.length === 0) return [];
-        const events = rows.map(eventOf);
+        const events = await eventsOf(tx, rows);
         const after = this.options.afterEvent;
         // A mirror batch: parent rows in bound statements, and the MRR deltas of subscription writes
         // recorded for the signals' steps at the batch's end (src/stripe/mirror/batch.ts).
@@ -246,7 +263,7 @@ export class WebhookWorker {
         const row = rows[0];
         if (!row) return null;
         claimed = row;
-        const event = eventOf(row);
+        const event = (await eventsOf(tx, [row]))[0]!;
         const result = await handleStripeEvent(tx, event, { stripe: this.options.stripe, catalog: this.catalog });
         // The top-level transaction's em, so hooks that act on its commit (publishing signals) see it.
         if (this.options.afterEvent) await this.options.afterEvent(tx, event, result);
@@ -318,13 +335,17 @@ export class WebhookWorker {
 
   private async loop(index: number): Promise<void> {
     while (this.running) {
-      if (this.options.deferWhile?.()) {
-        await this.giveWay();
+      // While ingestion is saturated the first loop alone works, on every partition, in large batches
+      // (the others wait): processing then takes little of the CPU and the database the
+      // acknowledgements need; afterwards the loops share the backlog by partition.
+      const deferred = this.options.deferWhile?.() === true;
+      if (deferred) {
+        await this.giveWay(index);
         if (!this.running) break;
       }
       let outcome: ProcessOutcome[] = [];
       try {
-        outcome = await this.processBatch(this.opts.batchSize, { index, of: this.opts.concurrency });
+        outcome = await this.processBatch(this.opts.batchSize, deferred && index === 0 ? ALL : { index, of: this.opts.concurrency });
       } catch (err) {
         // The database itself failed (not the event): wait a poll interval before trying again.
         this.log.error({ reason: reasonOf(err) }, 'webhook worker could not claim an event');
@@ -335,12 +356,11 @@ export class WebhookWorker {
     }
   }
 
-  /**
-   * Ingestion is saturated: each loop pauses `deferMs` before its batch (which grows meanwhile), so
-   * every partition still moves, in fewer and larger batches.
-   */
-  private async giveWay(): Promise<void> {
-    await new Promise<void>((resolve) => setTimeout(resolve, this.opts.deferMs));
+  /** Ingestion is saturated: the first loop pauses `deferMs`, the others until it no longer is. */
+  private async giveWay(index: number): Promise<void> {
+    do {
+      await new Promise<void>((resolve) => setTimeout(resolve, this.opts.deferMs));
+    } while (index > 0 && this.running && this.options.deferWhile?.());
   }
 
   private sleep(): Promise<void> {
