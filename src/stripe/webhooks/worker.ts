@@ -135,7 +135,6 @@ function inOrder(rows: (ClaimedRow & { position: number | string })[]): ClaimedR
   return rows.sort((a, b) => Number(a.position) - Number(b.position));
 }
 
-
 const SECRET = /\b(sk|rk)_(live|test)_[A-Za-z0-9*]+|\bwhsec_[A-Za-z0-9]+/g;
 
 /** The error's message, one line, no secret, bounded. */
