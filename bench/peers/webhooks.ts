@@ -13,6 +13,7 @@
  *   npm run build && node --experimental-transform-types --no-warnings bench/peers/webhooks.ts \
  *     [--customers 150] [--months 3] [--seed 42] [--concurrency 16] [--scenarios in-order,chaos,same-second]
  *     [--systems gateway,sync-engine-payload,sync-engine-revalidate] [--cpu-prof DIR] [--peer-process child|inline]
+ *     [--gateway-node-options="--import ./x.mjs"]
  *
  * Not the same work: sync-engine also writes the types the gateway ignores (charges, payment intents,
  * products, prices…), and the gateway also derives billing signals in the same transaction (which
@@ -55,6 +56,8 @@ export interface WebhooksOptions {
   scenarios: Scenario[];
   systems: SystemName[];
   cpuProf?: string;
+  /** Extra node flags of the gateway's process (e.g. `--import ./count.mjs`), split on spaces. */
+  gatewayNodeArgs: string[];
   /** Where sync-engine runs: `child` (a process of its own, as the gateway; default) or `inline` (the bench's process). */
   peerProcess: 'child' | 'inline';
 }
@@ -70,6 +73,7 @@ export function webhooksOptions(o: Record<string, string | undefined>): Webhooks
     scenarios: list('scenarios', SCENARIOS),
     systems: list('systems', SYSTEMS),
     cpuProf: o['cpu-prof'],
+    gatewayNodeArgs: o['gateway-node-options'] ? o['gateway-node-options'].split(' ').filter(Boolean) : [],
     peerProcess: o['peer-process'] === 'inline' ? 'inline' : 'child',
   };
 }
@@ -85,7 +89,7 @@ interface System {
   close(): Promise<void>;
 }
 
-async function gatewaySystem(serverUrl: string, corpus: Corpus, cpuProf?: string): Promise<System> {
+async function gatewaySystem(serverUrl: string, corpus: Corpus, cpuProf?: string, nodeArgs: string[] = []): Promise<System> {
   const db = await createBenchDatabase(serverUrl, 'peers');
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
@@ -96,7 +100,7 @@ async function gatewaySystem(serverUrl: string, corpus: Corpus, cpuProf?: string
   const gw = await startGatewayChild({
     databaseUrl: db.url,
     stripeApiBase: corpus.apiBase,
-    nodeArgs: cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : [],
+    nodeArgs: [...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : []), ...nodeArgs],
     env: { STRIPE_SECRET_KEY: 'sk_test_bench', STRIPE_SANDBOX: 'false', STRIPE_WEBHOOK_SECRET: SECRET },
   });
   return {
@@ -141,7 +145,7 @@ export async function gatewayMirror(client: pg.Client): Promise<Record<Kind, Map
 type SystemFactory = (serverUrl: string, corpus: Corpus, o: WebhooksOptions) => Promise<System>;
 
 const factories: Partial<Record<SystemName, SystemFactory>> = {
-  gateway: (url, corpus, o) => gatewaySystem(url, corpus, o.cpuProf),
+  gateway: (url, corpus, o) => gatewaySystem(url, corpus, o.cpuProf, o.gatewayNodeArgs),
 };
 
 /** Lets the peer's module add its factories (bench/peers/lib/sync-engine.ts). */

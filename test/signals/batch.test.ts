@@ -10,7 +10,7 @@ import { createSignals } from '../../src/billing/signals/index.js';
 import type { RunningEmulator } from '@billing-gateway/stripe-emulator';
 import { syncCatalog } from '../../src/stripe/catalog-sync.js';
 import { mirrorCatalog } from '../../src/stripe/mirror-catalog.js';
-import { mirrorObject, type MirrorableObject } from '../../src/stripe/mirror/index.js';
+import { mirrorObject, withMirrorBatch, type MirrorableObject } from '../../src/stripe/mirror/index.js';
 import { createTestOrm, type TestOrm } from '../support/db.js';
 import { allEvents, catalog, emulatorWithCatalog, processEvent, subscribe } from './support.js';
 
@@ -103,6 +103,53 @@ describe('signals in batches', () => {
     await tick();
     expect(b.seen.events.length).toBe(before);
     await Promise.all([a.bus.close(), b.bus.close()]);
+  });
+
+  it('in a mirror batch, MRR steps taken at its end from the recorded deltas store what per-event reads of the totals do', async () => {
+    const fresh = await createTestOrm();
+    try {
+      const report = await syncCatalog(stripe, catalog);
+      await fresh.orm.em.fork().transactional((em) => mirrorCatalog(em, { products: report.products, prices: report.prices, meters: report.meters }));
+      const config = { mrrMilestones: [1, 2] };
+      const c = recorder();
+      const signals = createSignals({ bus: c.bus, config });
+      await tick();
+      const batch = signals.afterEvent.batch!;
+      // No MRR_UPDATED, no milestone, and the MRR lock not taken, until the batch's end.
+      const early: { mrr: number; locks: number }[] = [];
+      await fresh.orm.em.fork().transactional(async (tx) =>
+        withMirrorBatch(tx, async (mirror) => {
+          expect(mirror).toBeDefined();
+          batch.begin(tx);
+          for (const e of events) {
+            await mirrorObject(tx, e.data.object as MirrorableObject, { catalog, stripe, eventType: e.type, lastEventAt: new Date(e.created * 1000) });
+            await signals.afterEvent(tx, e);
+          }
+          const [row] = await tx.getConnection().execute<{ mrr: string; locks: string }[]>(
+            `select (select count(*) from billing_events where type in ('MRR_UPDATED', 'MILESTONE_REACHED')) as mrr,
+                    (select count(*) from pg_locks where locktype = 'advisory' and objid = 1836216927 and pid = pg_backend_pid()) as locks`,
+            [],
+            'all',
+            tx.getTransactionContext(),
+          );
+          early.push({ mrr: Number(row!.mrr), locks: Number(row!.locks) });
+          // Each subscription write recorded what it added to its currency's counting MRR.
+          expect(mirror!.mrrDeltas.length).toBeGreaterThan(0);
+          await batch.end(tx);
+        }),
+      );
+      await tick();
+      expect(early).toEqual([{ mrr: 0, locks: 0 }]);
+      const rowsA = await stored(one);
+      expect(rowsA.map((r) => r.type)).toContain('MRR_UPDATED');
+      expect(await stored(fresh)).toEqual(rowsA);
+      // The report goes with the batch's last MRR_UPDATED: the state after all of it.
+      const mrr = await currentMrr(fresh.orm.em.fork());
+      expect(c.seen.mrr.at(-1)?.totals).toEqual(mrr.currencies.map((x) => ({ amount: x.amount, currency: x.currency })));
+      await c.bus.close();
+    } finally {
+      await fresh.dispose();
+    }
   });
 
   it('a subscription copy the mirror skipped still reports a change that a write without an MRR step left behind', async () => {

@@ -23,6 +23,7 @@ import { queryRows } from '../../db/sql.js';
 import type { Config } from '../../config.js';
 import { afterCommit } from '../../db/after-commit.js';
 import type { BillingEventTypeValue } from '../../db/entities/billing-event.js';
+import type { MrrMovementKind } from '../../db/entities/revenue.js';
 import { metricsRegistry } from '../../metrics.js';
 import { logger as rootLogger, type Logger } from '../../log.js';
 import { minorUnitDigits } from '../../money.js';
@@ -30,6 +31,8 @@ import type { AfterEventHook } from '../../stripe/webhooks/after-event.js';
 import type { HandleResult } from '../../stripe/sync/handlers.js';
 import type { SignalBus } from '../../events/bus.js';
 import { billingEventId, currencyOf, deriveSignals, mayChangeMrr, type SignalDraft } from './derive.js';
+import { mirrorBatch, type MirrorBatch } from '../../stripe/mirror/batch.js';
+import { addExact, fraction, roundHalfUp, ZERO, type Fraction } from '../../mrr/index.js';
 import { signalMessage } from './messages.js';
 import { TOPICS, type BillingEventPayload, type MilestonePayload, type MrrReportPayload } from '../../events/topics.js';
 
@@ -164,6 +167,19 @@ export function createSignals(deps: SignalsDeps): Signals {
     reported: Map<string, number>;
     locked: boolean;
     read: Map<string, number>;
+    /**
+     * The mirror batch the events' writes are recorded in (src/stripe/mirror/batch.ts), when there is
+     * one: then the MRR steps are taken at the batch's end from its recorded deltas (`stepsFromDeltas`).
+     */
+    mirror?: MirrorBatch;
+    /**
+     * Steps to take at the end: the event's derived entry, its currency, how many deltas were recorded
+     * before it, and the kind of movement read right after the event when its writes changed the
+     * currency's MRR (`kind`, for a change of sign `kindFor`): what the movements said at that point.
+     */
+    steps: { derived: Derived; currency: string; deltas: number; kind?: MrrMovementKind; kindFor?: number }[];
+    /** Per currency, how many deltas were recorded at its last step. */
+    stepped: Map<string, number>;
   }
 
   /** One event's signals before storing: what `finish` stores and publishes. */
@@ -187,6 +203,21 @@ export function createSignals(deps: SignalsDeps): Signals {
     const milestones: MilestonePayload[] = [];
 
     const currency = mayChangeMrr(event.type) ? currencyOf(event) : null;
+    if (batch?.mirror) {
+      // The step is taken at the batch's end, from the deltas recorded up to this event.
+      const derived: Derived = { event, signals: toStored(event, drafts), milestones: [] };
+      if (currency) {
+        const deltas = batch.mirror.mrrDeltas;
+        let change: Fraction = ZERO;
+        for (let i = batch.stepped.get(currency) ?? 0; i < deltas.length; i++) if (deltas[i]!.currency === currency) change = addExact(change, deltas[i]!.exact);
+        batch.stepped.set(currency, deltas.length);
+        // The movement's kind as of this event (later same-second writes rewrite the movements at its time).
+        const sign = change.numerator < 0n ? -1 : 1;
+        const kind = change.numerator !== 0n ? await movementKindOf(em, event, currency, sign) : undefined;
+        batch.steps.push({ derived, currency, deltas: deltas.length, ...(kind ? { kind, kindFor: sign } : {}) });
+      }
+      return derived;
+    }
     const subscriptionEvent = event.type.startsWith('customer.subscription.');
     if (batch && !(currency && subscriptionEvent) && mayHaveWrittenSubscription(handled)) batch.read.clear();
     // A subscription copy the mirror skipped changed no row: when this batch's last step for the currency
@@ -242,14 +273,130 @@ export function createSignals(deps: SignalsDeps): Signals {
       }
     }
 
-    // A milestone belongs to no Stripe event (one event can cross several thresholds; the id is unique anyway).
-    const signals: StoredSignal[] = drafts.map((d) => ({
+    return { event, signals: toStored(event, drafts), report, milestones };
+  }
+
+  /** A milestone belongs to no Stripe event (one event can cross several thresholds; the id is unique anyway). */
+  const toStored = (event: Stripe.Event, drafts: SignalDraft[]): StoredSignal[] =>
+    drafts.map((d) => ({
       ...d,
       id: billingEventId(d.dedupKey),
       message: signalMessage(d),
       sourceEventId: d.type === 'MILESTONE_REACHED' ? null : event.id,
     }));
-    return { event, signals, report, milestones };
+
+  /**
+   * The batch's MRR steps, taken at its end under the MRR lock (held from here to the commit, not for
+   * the whole batch, so batches of other loops and replicas run side by side until their own end).
+   * One read of the exact 'active' totals gives each currency's MRR after the batch (its own writes
+   * included, and every batch committed before the lock); the MRR after step k is that, less the
+   * deltas the batch recorded after step k (src/stripe/mirror/batch.ts: what each subscription write
+   * added, as the totals' trigger adds it). So each event still reports the change its writes made,
+   * in order, with one statement per batch instead of a read of the totals per subscription event.
+   */
+  async function stepsFromDeltas(em: EntityManager, batch: BatchMrr): Promise<void> {
+    if (batch.steps.length === 0 || !batch.mirror) return;
+    await queryRows(em, 'select pg_advisory_xact_lock(?)', [MRR_LOCK_KEY]);
+    batch.locked = true;
+    const rows = await queryRows<{ currency: string; d: string; n: string; s: string | number; r: string | number }>(
+      em,
+      `select currency, denominator::text as d, sum(numerator)::text as n, sum(subscriptions) as s, count(*) as r
+         from mrr_totals where kind = 'active' group by currency, denominator`,
+    );
+    const total = new Map<string, { exact: Fraction; subscriptions: number }>();
+    let read = 0;
+    for (const r of rows) {
+      read += Number(r.r);
+      const t = total.get(r.currency) ?? { exact: ZERO, subscriptions: 0 };
+      total.set(r.currency, { exact: addExact(t.exact, fraction(BigInt(r.n), BigInt(r.d))), subscriptions: t.subscriptions + Number(r.s) });
+    }
+    // Under the MRR lock, so compactions never run side by side.
+    if (read > COMPACT_AFTER_ROWS) await compactMrrTotals(em);
+    // Walking back from the end: the MRR after each step is the total less the deltas recorded after it.
+    const deltas = batch.mirror.mrrDeltas;
+    const after: number[] = new Array<number>(batch.steps.length);
+    const running = new Map(total);
+    let next = deltas.length;
+    for (let k = batch.steps.length - 1; k >= 0; k--) {
+      const step = batch.steps[k]!;
+      for (; next > step.deltas; next--) {
+        const d = deltas[next - 1]!;
+        const t = running.get(d.currency) ?? { exact: ZERO, subscriptions: 0 };
+        running.set(d.currency, { exact: addExact(t.exact, fraction(-d.exact.numerator, d.exact.denominator)), subscriptions: t.subscriptions - d.subscriptions });
+      }
+      const t = running.get(step.currency);
+      // As the totals' reader counts it: a currency without counting subscriptions has no MRR.
+      after[k] = t && t.subscriptions > 0 ? roundHalfUp(t.exact) : 0;
+    }
+    const now = new Date();
+    let last: { derived: Derived } | undefined;
+    let claimed: Map<string, Set<number>> | undefined;
+    const unclaimedBelow = async (currency: string, mrr: number): Promise<boolean> => {
+      if (!claimed) {
+        claimed = new Map();
+        const rows = await queryRows<{ currency: string; threshold: string | number }>(em, 'select currency, threshold from milestones');
+        for (const r of rows) claimed.set(r.currency, (claimed.get(r.currency) ?? new Set()).add(Number(r.threshold)));
+      }
+      if (!claimed.has(currency)) claimed.set(currency, new Set());
+      const have = claimed.get(currency)!;
+      return deps.config.mrrMilestones.some((m) => {
+        const t = thresholdMinor(m, currency);
+        return t > 0 && t <= mrr && !have.has(t);
+      });
+    };
+    for (let k = 0; k < batch.steps.length; k++) {
+      const { derived, currency, kind, kindFor } = batch.steps[k]!;
+      const event = derived.event!;
+      const before = batch.reported.get(currency) ?? (await previousMrr(em, currency));
+      if (!batch.reported.has(currency)) batch.reported.set(currency, before);
+      const value = after[k]!;
+      const drafts: SignalDraft[] = [];
+      if (value !== before) {
+        batch.reported.set(currency, value);
+        drafts.push({
+          type: 'MRR_UPDATED',
+          dedupKey: `MRR_UPDATED:${event.id}`,
+          occurredAt: now,
+          customerId: null,
+          subscriptionId: null,
+          invoiceId: null,
+          amount: value,
+          currency,
+          data: {
+            change: value - before,
+            previous: before,
+            kind: kind && Math.sign(value - before) === kindFor ? kind : await movementKindOf(em, event, currency, value - before),
+          },
+        });
+        last = { derived };
+      }
+      // Thresholds already reached (read once per batch) need no insert: most increases cross none.
+      if (value > before && (await unclaimedBelow(currency, value))) {
+        // Every threshold up to `value` is taken once this returns (by this batch or before it).
+        for (const m of deps.config.mrrMilestones) if (thresholdMinor(m, currency) <= value) claimed?.get(currency)?.add(thresholdMinor(m, currency));
+        for (const threshold of await claimMilestones(em, currency, value, now)) {
+          derived.milestones.push({ threshold: { amount: threshold, currency }, mrr: { amount: value, currency }, reachedAt: now.toISOString() });
+          drafts.push({
+            type: 'MILESTONE_REACHED',
+            dedupKey: `MILESTONE_REACHED:${currency}:${threshold}`,
+            occurredAt: now,
+            customerId: null,
+            subscriptionId: null,
+            invoiceId: null,
+            amount: threshold,
+            currency,
+            data: { mrr: value, stripeEventId: event.id },
+          });
+        }
+      }
+      derived.signals.push(...toStored(event, drafts));
+    }
+    // The report as of the batch's end goes with its last MRR_UPDATED: all of them are published at once,
+    // after the commit, when the earlier states are already past.
+    if (last) {
+      const totals = await readMrrTotals(em);
+      last.derived.report = mrrReportOf(totals.snapshot, totals.movements);
+    }
   }
 
   /** Stores the signals of one or more events in one statement and returns their publishes, in order. */
@@ -311,11 +458,12 @@ export function createSignals(deps: SignalsDeps): Signals {
   afterEvent.batch = {
     begin(em) {
       if (!em.isInTransaction()) throw new Error('signals: a batch needs a transaction');
-      batches.set(em, { derived: [], mrr: { reported: new Map(), locked: false, read: new Map() } });
+      batches.set(em, { derived: [], mrr: { reported: new Map(), locked: false, read: new Map(), mirror: mirrorBatch(em), steps: [], stepped: new Map() } });
     },
     async end(em) {
       const batch = batches.get(em);
       if (!batch) return;
+      await stepsFromDeltas(em, batch.mrr);
       batches.delete(em);
       enqueue(em, await finish(em, batch.derived));
     },

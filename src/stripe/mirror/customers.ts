@@ -8,6 +8,8 @@ import type Stripe from 'stripe';
 import { Customer } from '../../db/entities/customer.js';
 import { toStorableText } from '../../text/storable.js';
 import { at, idOf, metadataOf, plain, rawCopy, type MirrorWriteOptions } from './common.js';
+import { mirrorBatch } from './batch.js';
+import { upsertRows } from './bound-sql.js';
 
 /** Expandable fields stored as ids, and fields Stripe shows only when expanded (dropped), in `raw`. */
 const CUSTOMER_COLLAPSED = ['test_clock', 'default_source'] as const;
@@ -75,6 +77,7 @@ export async function upsertCustomer(
 ): Promise<Customer> {
   customer = toStorableText(customer);
   const now = new Date();
+  if (mirrorBatch(em)) return batchUpsert(em, customer, opts, now);
   if (isDeletedStub(customer)) {
     const when = opts.lastEventAt ?? now;
     return em.upsert(
@@ -106,6 +109,25 @@ export async function upsertCustomer(
     await (tx as SqlEntityManager).execute(`select pg_advisory_xact_lock(hashtextextended(?, 0))`, [`customers.external_id:${row.externalId}`], 'run');
     return claimingUpsert(tx, row);
   });
+}
+
+/**
+ * `upsertCustomer` inside a mirror batch (./batch.ts): the same row in one bound statement, `external_id`
+ * claimed as `claimingUpsert` claims it (inside a transaction, so without the advisory lock). Returns a
+ * reference: nothing in a batch reads the entity.
+ */
+async function batchUpsert(em: EntityManager, customer: Stripe.Customer | Stripe.DeletedCustomer, opts: CustomerWriteOptions, now: Date): Promise<Customer> {
+  if (isDeletedStub(customer)) {
+    const when = opts.lastEventAt ?? now;
+    const row = { id: customer.id, externalId: null, deleted: true, metadata: {}, createdAt: when, raw: plain(customer), lastEventAt: opts.lastEventAt ?? null, syncedAt: now };
+    await upsertRows(em, Customer, 'customers', [row], { mergeKeys: ['externalId', 'deleted', 'raw', 'lastEventAt', 'syncedAt'] });
+    return em.getReference(Customer, customer.id);
+  }
+  const row = customerRow(customer, opts, now);
+  // `$1` is the id: the row's first value.
+  const claim = (p: string) => `case when exists (select 1 from "customers" c where c."external_id" = ${p} and c."id" <> $1::text) then null else ${p} end`;
+  await upsertRows(em, Customer, 'customers', [row], row.externalId === null ? {} : { valueSql: { externalId: claim } });
+  return em.getReference(Customer, row.id);
 }
 
 type CustomerRowData = ReturnType<typeof customerRow>;

@@ -9,6 +9,8 @@
 import type { EntityData, EntityManager } from '@mikro-orm/core';
 import { InvoiceLine } from '../../db/entities/invoice.js';
 import { SubscriptionItem } from '../../db/entities/subscription.js';
+import { mirrorBatch } from './batch.js';
+import { boundRows, upsertRows } from './bound-sql.js';
 
 // Typed by the entities rather than by the mirror's row builders, which import this module.
 type ChildRow<T> = EntityData<T> & { id: string };
@@ -44,6 +46,24 @@ export async function withDeferredChildRows<T>(em: EntityManager, fn: () => Prom
 }
 
 async function flush(em: EntityManager, buffer: DeferredChildRows): Promise<void> {
+  if (!mirrorBatch(em)) return flushWithOrm(em, buffer);
+  await flushTable(em, InvoiceLine, 'invoice_lines', 'invoice_id', buffer.invoiceLines);
+  await flushTable(em, SubscriptionItem, 'subscription_items', 'subscription_id', buffer.subscriptionItems);
+}
+
+/** One table's rows: one upsert (bound values, as the mirror batch's parent rows) and one delete of the rows gone. */
+async function flushTable(em: EntityManager, entity: typeof InvoiceLine | typeof SubscriptionItem, table: string, parentColumn: string, byParent: Map<string, { id: string }[]>): Promise<void> {
+  if (byParent.size === 0) return;
+  const rows = [...byParent.values()].flat();
+  // A statement's parameters are capped at 65,535: large batches go in slices.
+  const columns = rows.length > 0 ? Object.keys(rows[0]!).length : 1;
+  const slice = Math.max(1, Math.floor(60_000 / columns));
+  for (let i = 0; i < rows.length; i += slice) await upsertRows(em, entity, table, rows.slice(i, i + slice) as Record<string, unknown>[]);
+  await boundRows(em, `delete from "${table}" where "${parentColumn}" = any($1::text[]) and not ("id" = any($2::text[]))`, [[...byParent.keys()], rows.map((r) => r.id)]);
+}
+
+/** Outside a mirror batch (one event, PGlite): through MikroORM. */
+async function flushWithOrm(em: EntityManager, buffer: DeferredChildRows): Promise<void> {
   if (buffer.invoiceLines.size > 0) {
     const rows = [...buffer.invoiceLines.values()].flat();
     if (rows.length > 0) await em.upsertMany(InvoiceLine, rows);

@@ -8,6 +8,7 @@ import type Stripe from 'stripe';
 import { mirrorCatalog } from '../mirror-catalog.js';
 import { toStorableText } from '../../text/storable.js';
 import { MirrorInputError, type MirrorWriteOptions } from './common.js';
+import { mirrorBatch } from './batch.js';
 import { upsertCustomer } from './customers.js';
 import { deleteInvoice, fetchAllLines, isMirrorableInvoice, upsertInvoice } from './invoices.js';
 import { discountsExpanded, SUBSCRIPTION_MIRROR_EXPAND, upsertSubscription, type PlanCatalog } from './subscriptions.js';
@@ -81,25 +82,24 @@ export async function mirrorObject(em: EntityManager, obj: MirrorableObject, ctx
       const customer = nested && isObject(sub.customer) && sub.customer.object === 'customer' ? (sub.customer as Stripe.Customer | Stripe.DeletedCustomer) : null;
       const invoice = nested && isObject(sub.latest_invoice) && isMirrorableInvoice(sub.latest_invoice) ? (sub.latest_invoice as Stripe.Invoice) : null;
       const invoiceLines = invoice?.lines?.has_more && ctx.stripe ? await fetchAllLines(ctx.stripe, invoice) : undefined;
-      return em.transactional(
-        async (tx) => {
-          const results: MirrorResult[] = [];
-          // Nested copies did not come with an event: written as API copies (last_event_at null).
-          if (customer) {
-            await upsertCustomer(tx, customer, { deleted: customer.deleted === true });
-            results.push({ kind: 'customer', id: customer.id, action: customer.deleted === true ? 'deleted' : 'upserted' });
-          }
-          // Re-read for its discounts, the copy is the current state, no longer the event's.
-          await upsertSubscription(tx, sub, ctx.catalog, sub === obj && ctx.eventType ? { ...opts, eventType: ctx.eventType } : opts);
-          results.push({ kind: 'subscription', id: sub.id, action: 'upserted' });
-          if (invoice) {
-            await upsertInvoice(tx, invoice, invoiceLines ? { lines: invoiceLines } : {});
-            results.push({ kind: 'invoice', id: invoice.id, action: 'upserted' });
-          }
-          return results;
-        },
-        { propagation: TransactionPropagation.REQUIRED },
-      );
+      const write = async (tx: EntityManager) => {
+        const results: MirrorResult[] = [];
+        // Nested copies did not come with an event: written as API copies (last_event_at null).
+        if (customer) {
+          await upsertCustomer(tx, customer, { deleted: customer.deleted === true });
+          results.push({ kind: 'customer', id: customer.id, action: customer.deleted === true ? 'deleted' : 'upserted' });
+        }
+        // Re-read for its discounts, the copy is the current state, no longer the event's.
+        await upsertSubscription(tx, sub, ctx.catalog, sub === obj && ctx.eventType ? { ...opts, eventType: ctx.eventType } : opts);
+        results.push({ kind: 'subscription', id: sub.id, action: 'upserted' });
+        if (invoice) {
+          await upsertInvoice(tx, invoice, invoiceLines ? { lines: invoiceLines } : {});
+          results.push({ kind: 'invoice', id: invoice.id, action: 'upserted' });
+        }
+        return results;
+      };
+      // A mirror batch is one transaction already (and forking its EntityManager per write was a cost of its own).
+      return mirrorBatch(em) ? write(em) : em.transactional(write, { propagation: TransactionPropagation.REQUIRED });
     }
     case 'invoice': {
       const invoice = obj as Stripe.Invoice;

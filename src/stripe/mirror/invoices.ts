@@ -8,6 +8,8 @@ import { Invoice, InvoiceLine } from '../../db/entities/invoice.js';
 import { toStorableText } from '../../text/storable.js';
 import { at, atOrNull, idOf, MirrorInputError, rawCopy, type MirrorWriteOptions } from './common.js';
 import { deferredChildRows } from './deferred-rows.js';
+import { mirrorBatch } from './batch.js';
+import { upsertRows } from './bound-sql.js';
 
 /** Expandable fields of an invoice stored as ids in `raw`. */
 const INVOICE_COLLAPSED = ['customer', 'test_clock', 'default_payment_method', 'default_source', 'latest_revision', 'application', 'on_behalf_of'] as const;
@@ -145,6 +147,14 @@ export async function upsertInvoice(em: EntityManager, invoice: Stripe.Invoice, 
   const now = new Date();
   const row = invoiceRow(invoice, opts, now, opts.lines);
   const lineRows = invoiceLineRows(row.id, lines);
+  if (mirrorBatch(em)) {
+    // In a mirror batch: one bound statement, lines deferred to the batch's end (./batch.ts).
+    await upsertRows(em, Invoice, 'invoices', [row]);
+    const deferred = deferredChildRows(em);
+    if (deferred) deferred.invoiceLines.set(row.id, lineRows);
+    else await writeLines(em, row.id, lineRows);
+    return em.getReference(Invoice, row.id);
+  }
   return em.transactional(
     async (tx) => {
       const saved = await tx.upsert(Invoice, row);
@@ -162,6 +172,11 @@ export async function upsertInvoice(em: EntityManager, invoice: Stripe.Invoice, 
     },
     { propagation: TransactionPropagation.REQUIRED },
   );
+}
+
+async function writeLines(em: EntityManager, invoiceId: string, lineRows: ReturnType<typeof invoiceLineRows>): Promise<void> {
+  if (lineRows.length > 0) await em.upsertMany(InvoiceLine, lineRows);
+  await em.nativeDelete(InvoiceLine, { invoiceId, ...(lineRows.length > 0 ? { id: { $nin: lineRows.map((l) => l.id) } } : {}) });
 }
 
 /** Removes a deleted (draft) invoice and its lines (`invoice.deleted`). */

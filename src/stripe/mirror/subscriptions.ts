@@ -10,13 +10,16 @@
 import { TransactionPropagation, type EntityManager } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import type { Catalog } from '../../catalog.js';
-import { roundHalfUp, storedMrr, subscriptionMrrExact, type Fraction } from '../../mrr/index.js';
+import { fraction, roundHalfUp, storedMrr, subscriptionMrrExact, type Fraction } from '../../mrr/index.js';
 import { Price } from '../../db/entities/catalog.js';
 import { Subscription, SubscriptionItem, type SubscriptionDiscount } from '../../db/entities/subscription.js';
 import { toStorableText } from '../../text/storable.js';
 import { at, atOrNull, idOf, metadataOf, MirrorInputError, plain, rawCopy, type MirrorWriteOptions } from './common.js';
 import { deferredChildRows } from './deferred-rows.js';
 import { queryRows } from '../../db/sql.js';
+import { MRR_COUNTING_STATUSES } from '../../db/entities/mrr-total.js';
+import { mirrorBatch, type MirrorBatch } from './batch.js';
+import { upsertRows } from './bound-sql.js';
 
 /** Expandable fields of a subscription stored as ids in `raw` (items and discounts stay whole). */
 const SUBSCRIPTION_COLLAPSED = ['customer', 'latest_invoice', 'test_clock', 'default_payment_method', 'default_source', 'pending_setup_intent', 'schedule', 'application', 'on_behalf_of'] as const;
@@ -251,6 +254,8 @@ export async function upsertSubscription(
   // Pure checks first (e.g. unexpanded discounts): nothing is written when the input is unusable.
   subscriptionDiscount(sub);
   const now = new Date();
+  const batch = mirrorBatch(em);
+  if (batch) return batchUpsert(em, batch, sub, catalog, opts, now);
   return em.transactional(
     async (tx) => {
       const prices = await loadPriceFacts(tx, unexpandedPriceIds(sub));
@@ -276,6 +281,54 @@ export async function upsertSubscription(
     },
     { propagation: TransactionPropagation.REQUIRED },
   );
+}
+
+const COUNTING = new Set<string>(MRR_COUNTING_STATUSES);
+
+interface PreviousMrr {
+  prev_status: string | null;
+  prev_currency: string | null;
+  prev_n: string | null;
+  prev_d: string | null;
+}
+
+/**
+ * `upsertSubscription` inside a mirror batch (./batch.ts): the row in one bound statement that also
+ * returns what the row counted before (read in the same statement), so the batch records the write's
+ * MRR delta as the totals' trigger applies it ('active': counting statuses, `coalesce(numerator, 0) /
+ * coalesce(denominator, 1)`, one subscription); items deferred to the batch's end. Returns a reference:
+ * nothing in a batch reads the entity.
+ */
+async function batchUpsert(em: EntityManager, batch: MirrorBatch, sub: Stripe.Subscription, catalog: PlanCatalog, opts: MirrorWriteOptions, now: Date): Promise<Subscription> {
+  const prices = await loadPriceFacts(em, unexpandedPriceIds(sub));
+  const data = subscriptionRow(sub, catalog, prices, opts, now);
+  // `$1` is the id: the row's first value.
+  const [prev] = await upsertRows<PreviousMrr>(em, Subscription, 'subscriptions', [data], {
+    prefix: `with prev as (select "status", "currency", "mrr_numerator"::text as n, "mrr_denominator"::text as d from "subscriptions" where "id" = $1::text) `,
+    returning: `(select status from prev) as prev_status, (select currency from prev) as prev_currency, (select n from prev) as prev_n, (select d from prev) as prev_d`,
+  });
+  if (prev?.prev_status && COUNTING.has(prev.prev_status)) {
+    const exact = fraction(-BigInt(prev.prev_n ?? '0'), BigInt(prev.prev_d ?? '1'));
+    batch.mrrDeltas.push({ currency: prev.prev_currency!.toLowerCase(), exact, subscriptions: -1 });
+  }
+  if (COUNTING.has(data.status)) {
+    const exact = fraction(BigInt(data.mrrNumerator ?? '0'), BigInt(data.mrrDenominator ?? '1'));
+    batch.mrrDeltas.push({ currency: data.currency.toLowerCase(), exact, subscriptions: 1 });
+  }
+  // A statement of its own: folded into the upsert's (a data-modifying `with`), both tables' triggers
+  // rewrite the customer's movements within one command, and the batches failed (tried).
+  if (opts.eventType && opts.lastEventAt) await recordMrrPoint(em, data, opts.lastEventAt, mrrPointRank(opts.eventType));
+  else await recordMrrPoint(em, data, { notBefore: opts.lastEventAt ?? null }, opts.lastEventAt ? 0 : MRR_POINT_RANK_NOW);
+  const items = subscriptionItemRows(sub, now);
+  const deferred = deferredChildRows(em);
+  if (deferred) deferred.subscriptionItems.set(sub.id, items);
+  else await writeItems(em, sub.id, items);
+  return em.getReference(Subscription, data.id);
+}
+
+async function writeItems(em: EntityManager, subscriptionId: string, items: ReturnType<typeof subscriptionItemRows>): Promise<void> {
+  if (items.length > 0) await em.upsertMany(SubscriptionItem, items);
+  await em.nativeDelete(SubscriptionItem, { subscriptionId, ...(items.length > 0 ? { id: { $nin: items.map((i) => i.id) } } : {}) });
 }
 
 /** The rank of the state just written by a mutation (its answer): exact at the clock's now. */
@@ -311,14 +364,23 @@ export async function recordMrrPoint(
   const notBefore = at instanceof Date ? null : at.notBefore;
   await queryRows(
     em,
-    `insert into subscription_mrr_points as p (subscription_id, at, customer_id, numerator, denominator, rank)
-     values (?, coalesce(?::timestamptz, greatest(coalesce((select frozen_time from test_clocks where id = ?), now()), ?::timestamptz)), ?, ?, ?, ?)
+    mrrPointSql(() => '?'),
+    [row.id, given?.toISOString() ?? null, row.testClock, notBefore?.toISOString() ?? null, row.customerId, row.mrrNumerator ?? '0', row.mrrDenominator ?? '1', rank],
+  );
+}
+
+/**
+ * The MRR point's upsert; `param(i)` names its i-th value (1-based): subscription id, given time,
+ * test clock, not-before time, customer id, numerator, denominator, rank.
+ */
+function mrrPointSql(param: (i: number) => string): string {
+  const p = (i: number, cast: string) => `${param(i)}::${cast}`;
+  return `insert into subscription_mrr_points as p (subscription_id, at, customer_id, numerator, denominator, rank)
+     values (${p(1, 'text')}, coalesce(${p(2, 'timestamptz')}, greatest(coalesce((select frozen_time from test_clocks where id = ${p(3, 'text')}), now()), ${p(4, 'timestamptz')})), ${p(5, 'text')}, ${p(6, 'numeric')}, ${p(7, 'numeric')}, ${p(8, 'int')})
      on conflict (subscription_id, at) do update
        set customer_id = excluded.customer_id, numerator = excluded.numerator, denominator = excluded.denominator, rank = excluded.rank
      where (excluded.numerator, excluded.denominator, excluded.customer_id) is distinct from (p.numerator, p.denominator, p.customer_id)
-       and (excluded.rank > p.rank or (excluded.rank = p.rank and (excluded.rank in (0, ${MRR_POINT_RANK_NOW}) or excluded.numerator / excluded.denominator > p.numerator / p.denominator)))`,
-    [row.id, given?.toISOString() ?? null, row.testClock, notBefore?.toISOString() ?? null, row.customerId, row.mrrNumerator ?? '0', row.mrrDenominator ?? '1', rank],
-  );
+       and (excluded.rank > p.rank or (excluded.rank = p.rank and (excluded.rank in (0, ${MRR_POINT_RANK_NOW}) or excluded.numerator / excluded.denominator > p.numerator / p.denominator)))`;
 }
 
 /**

@@ -135,8 +135,43 @@ const INBOX_BATCH = { maxBatch: 256, maxBatchBytes: 4 * 1024 * 1024, maxInFlight
  * A batch that fails is retried entry by entry, so one bad event (e.g. a payload PostgreSQL's jsonb
  * refuses) fails alone.
  */
-export function queueStoreEvent(em: EntityManager, event: Stripe.Event, rawBody?: string): Promise<StoreOutcome> {
-  return inboxQueue(em).submit({ event, rawBody });
+export async function queueStoreEvent(em: EntityManager, event: Stripe.Event, rawBody?: string): Promise<StoreOutcome> {
+  const outcome = await inboxQueue(em).submit({ event, rawBody });
+  // Stored exactly as received (no text replaced for jsonb): the worker may take this copy.
+  if (outcome === 'stored' && rawBody !== undefined && !MAYBE_UNSTORABLE.test(rawBody)) remember(em, event);
+  return outcome;
+}
+
+/**
+ * Events this process stored and no worker of it has claimed yet, per database: the worker takes the
+ * parsed event from here instead of reading its payload back (PostgreSQL's jsonb output and a second
+ * parse of a 2–3 KB body per event). Bounded, oldest dropped first; what is not here (another
+ * process's insert, a retry, an overflow) is read from the inbox as before. Events are immutable by id.
+ */
+const recent = new WeakMap<object, Map<string, Stripe.Event>>();
+const RECENT_MAX = 8192;
+
+function remember(em: EntityManager, event: Stripe.Event): void {
+  const owner = em.getDriver();
+  let map = recent.get(owner);
+  if (!map) recent.set(owner, (map = new Map()));
+  map.set(event.id, event);
+  if (map.size > RECENT_MAX) map.delete(map.keys().next().value!);
+}
+
+/** Takes the remembered events among `ids` (each is handed out once). */
+export function takeStoredEvents(em: EntityManager, ids: readonly string[]): Map<string, Stripe.Event> {
+  const map = recent.get(em.getDriver());
+  const out = new Map<string, Stripe.Event>();
+  if (!map) return out;
+  for (const id of ids) {
+    const event = map.get(id);
+    if (event) {
+      out.set(id, event);
+      map.delete(id);
+    }
+  }
+  return out;
 }
 
 /**

@@ -18,9 +18,10 @@ import type Stripe from 'stripe';
 import { loadCatalog } from '../../catalog.js';
 import type { Orm } from '../../db/orm.js';
 import { logger as rootLogger, type Logger } from '../../log.js';
-import type { PlanCatalog } from '../mirror/index.js';
+import { withMirrorBatch, type PlanCatalog } from '../mirror/index.js';
 import { handleStripeEvent, handleStripeEvents, type HandleResult } from '../sync/handlers.js';
 import type { AfterEventHook } from './after-event.js';
+import { takeStoredEvents } from './inbox.js';
 import { webhookMetrics, type WebhookMetrics } from './metrics.js';
 
 export interface WebhookWorkerOptions {
@@ -30,9 +31,10 @@ export interface WebhookWorkerOptions {
   catalog?: PlanCatalog;
   afterEvent?: AfterEventHook;
   /**
-   * Processing loops of this process (default 1 on PGlite, which has one connection; 2 on PostgreSQL:
-   * with batches, few loops keep up better than many, whose small batches pay the per-batch statements
-   * for few events; the second loop works while the first waits for the database. Replicas add loops).
+   * Processing loops of this process (default 1 on PGlite, which has one connection; 4 on PostgreSQL).
+   * Each loop claims its own partition of the inbox (by customer: `Partition`), so loops work on
+   * different objects side by side instead of waiting on each other's object locks, and the signals'
+   * MRR lock is only held at a batch's end. Replicas add loops.
    */
   concurrency?: number;
   /** Events claimed and processed in one transaction by the loops and `drain` (default 1 on PGlite, 64 on PostgreSQL). */
@@ -48,8 +50,9 @@ export interface WebhookWorkerOptions {
   /**
    * True while ingestion is saturated (deliveries queue behind the inbox inserts: `inboxSaturated`).
    * The loops then give way, so acknowledging keeps the CPU and the database: the first loop pauses
-   * `deferMs` before each batch (which grows meanwhile; bigger batches cost less per event), the
-   * others pause until it is false. Processing only slows, never stops; at ordinary rates it is false.
+   * `deferMs` before each batch (which grows meanwhile; bigger batches cost less per event) and claims
+   * from every partition, the others pause until it is false. Processing only slows, never stops; at
+   * ordinary rates it is false.
    */
   deferWhile?: () => boolean;
   /** Pause of the first loop per batch while `deferWhile` holds (default 20 ms). */
@@ -66,7 +69,6 @@ export type ProcessOutcome =
 interface ClaimedRow {
   id: string;
   type: string;
-  payload: Stripe.Event | string;
   attempts: number;
   received_epoch: number | string;
 }
@@ -80,8 +82,9 @@ interface ClaimedRow {
 const CLAIM_AND_MARK_SQL = `with due as (
     select "id", "stripe_created_at", "received_at"
       from "webhook_events"
-     where ("status" = 'pending' and "next_attempt_at" <= now())
-        or ("status" = 'processing' and "locked_until" < now())
+     where (("status" = 'pending' and "next_attempt_at" <= now())
+        or ("status" = 'processing' and "locked_until" < now()))
+       and (?::int = 1 or mod(hashtext(coalesce("payload" #>> '{data,object,customer}', "object_id", "id")) & 2147483647, ?::int) = ?::int)
      order by "stripe_created_at", "received_at", "id"
      limit ? for update skip locked
   ), ordered as (
@@ -91,16 +94,46 @@ const CLAIM_AND_MARK_SQL = `with due as (
          "locked_until" = null, "last_error" = null
     from ordered
    where w."id" = ordered."id"
-  returning w."id", w."type", w."payload", w."attempts" - 1 as "attempts", extract(epoch from w."received_at")::float8 as received_epoch,
+  returning w."id", w."type", w."attempts" - 1 as "attempts", extract(epoch from w."received_at")::float8 as received_epoch,
             ordered.position`;
+
+/**
+ * The claimed rows' events: those this process stored and still holds (`takeStoredEvents`), the others
+ * read from the inbox in one statement.
+ */
+async function eventsOf(em: SqlEntityManager, rows: ClaimedRow[]): Promise<Stripe.Event[]> {
+  const held = takeStoredEvents(em, rows.map((r) => r.id));
+  const missing = rows.filter((r) => !held.has(r.id)).map((r) => r.id);
+  if (missing.length > 0) {
+    const read = await em.execute<{ id: string; payload: Stripe.Event | string }[]>(`select "id", "payload" from "webhook_events" where "id" in (?)`, [missing]);
+    for (const r of read) held.set(r.id, typeof r.payload === 'string' ? (JSON.parse(r.payload) as Stripe.Event) : r.payload);
+  }
+  return rows.map((r) => {
+    const event = held.get(r.id);
+    if (!event) throw new Error(`webhook event ${r.id}: claimed but not found in the inbox`);
+    return event;
+  });
+}
+
+/**
+ * Which events a loop claims: those whose customer (else the object's id, else the event's) hashes to
+ * `index` modulo `of`. The loops of a process then work on different customers side by side, each
+ * customer's events in order within one loop (its invoices, subscriptions and payment methods, whose
+ * events re-read the customer, in the same batches), instead of waiting on each other's object locks;
+ * replicas' loops of the same index share a partition (`skip locked`), and the convergence rule never
+ * depended on order.
+ */
+export interface Partition {
+  index: number;
+  of: number;
+}
+
+const ALL: Partition = { index: 0, of: 1 };
 
 /** The claimed rows in inbox order. */
 function inOrder(rows: (ClaimedRow & { position: number | string })[]): ClaimedRow[] {
   return rows.sort((a, b) => Number(a.position) - Number(b.position));
 }
-
-/** The claimed row's event; `payload` may come back as JSON text or already parsed. */
-const eventOf = (row: ClaimedRow): Stripe.Event => (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as Stripe.Event;
 
 const SECRET = /\b(sk|rk)_(live|test)_[A-Za-z0-9*]+|\bwhsec_[A-Za-z0-9]+/g;
 
@@ -128,7 +161,7 @@ export class WebhookWorker {
       maxAttempts: options.maxAttempts ?? 8,
       retryBaseMs: options.retryBaseMs ?? 1000,
       retryMaxMs: options.retryMaxMs ?? 300_000,
-      concurrency: Math.max(1, options.concurrency ?? (pglite ? 1 : 2)),
+      concurrency: Math.max(1, options.concurrency ?? (pglite ? 1 : 4)),
       batchSize: Math.max(1, options.batchSize ?? (pglite ? 1 : 64)),
       deferMs: Math.max(0, options.deferMs ?? 20),
     };
@@ -179,7 +212,7 @@ export class WebhookWorker {
    * event is retried or parked alone and the others go through. Resolves with what it did ([] when
    * nothing was due).
    */
-  async processBatch(batchSize = this.opts.batchSize): Promise<ProcessOutcome[]> {
+  async processBatch(batchSize = this.opts.batchSize, partition: Partition = ALL): Promise<ProcessOutcome[]> {
     if (batchSize <= 1) {
       const one = await this.processNext();
       return one ? [one] : [];
@@ -188,17 +221,21 @@ export class WebhookWorker {
     let done: { row: ClaimedRow; result: HandleResult }[] | null;
     try {
       done = await (this.options.orm.em.fork() as SqlEntityManager).transactional(async (tx) => {
-        const rows = inOrder(await tx.execute(CLAIM_AND_MARK_SQL, [batchSize]));
+        const rows = inOrder(await tx.execute(CLAIM_AND_MARK_SQL, [partition.of, partition.of, partition.index, batchSize]));
         claimedCount = rows.length;
         if (rows.length === 0) return [];
-        const events = rows.map(eventOf);
+        const events = await eventsOf(tx, rows);
         const after = this.options.afterEvent;
-        after?.batch?.begin(tx);
-        // Locks and row stamps of the whole batch are taken up front (handleStripeEvents); each event's
-        // signals step runs right after its own mirror write, as in the one-event path.
-        const results = await handleStripeEvents(tx, events, { stripe: this.options.stripe, catalog: this.catalog }, after ? (e, r) => after(tx, e, r) : undefined);
-        await after?.batch?.end(tx);
-        return rows.map((row, i) => ({ row, result: results[i]! }));
+        // A mirror batch: parent rows in bound statements, and the MRR deltas of subscription writes
+        // recorded for the signals' steps at the batch's end (src/stripe/mirror/batch.ts).
+        return withMirrorBatch(tx, async () => {
+          after?.batch?.begin(tx);
+          // Locks and row stamps of the whole batch are taken up front (handleStripeEvents); each event's
+          // signals run right after its own mirror write, as in the one-event path.
+          const results = await handleStripeEvents(tx, events, { stripe: this.options.stripe, catalog: this.catalog }, after ? (e, r) => after(tx, e, r) : undefined);
+          await after?.batch?.end(tx);
+          return rows.map((row, i) => ({ row, result: results[i]! }));
+        });
       });
     } catch (err) {
       // Nothing claimed: the database itself failed; the caller backs off.
@@ -221,11 +258,11 @@ export class WebhookWorker {
     let claimed: ClaimedRow | null = null;
     try {
       const done = await (this.options.orm.em.fork() as SqlEntityManager).transactional(async (tx) => {
-        const rows = await tx.execute<ClaimedRow[]>(CLAIM_AND_MARK_SQL, [1]);
+        const rows = await tx.execute<ClaimedRow[]>(CLAIM_AND_MARK_SQL, [ALL.of, ALL.of, ALL.index, 1]);
         const row = rows[0];
         if (!row) return null;
         claimed = row;
-        const event = eventOf(row);
+        const event = (await eventsOf(tx, [row]))[0]!;
         const result = await handleStripeEvent(tx, event, { stripe: this.options.stripe, catalog: this.catalog });
         // The top-level transaction's em, so hooks that act on its commit (publishing signals) see it.
         if (this.options.afterEvent) await this.options.afterEvent(tx, event, result);
@@ -297,13 +334,17 @@ export class WebhookWorker {
 
   private async loop(index: number): Promise<void> {
     while (this.running) {
-      if (this.options.deferWhile?.()) {
+      // While ingestion is saturated the first loop alone works, on every partition, in large batches
+      // (the others wait): processing then takes little of the CPU and the database the
+      // acknowledgements need; afterwards the loops share the backlog by partition.
+      const deferred = this.options.deferWhile?.() === true;
+      if (deferred) {
         await this.giveWay(index);
         if (!this.running) break;
       }
       let outcome: ProcessOutcome[] = [];
       try {
-        outcome = await this.processBatch();
+        outcome = await this.processBatch(this.opts.batchSize, deferred && index === 0 ? ALL : { index, of: this.opts.concurrency });
       } catch (err) {
         // The database itself failed (not the event): wait a poll interval before trying again.
         this.log.error({ reason: reasonOf(err) }, 'webhook worker could not claim an event');

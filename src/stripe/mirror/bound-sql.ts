@@ -1,0 +1,109 @@
+/**
+ * Statements with bound parameters (`$1`, `$2`…) on `em`'s connection, in its transaction when it has
+ * one. MikroORM's `execute` inlines every value into the SQL text first (quoting and escaping it), which
+ * for a row with its 2–10 KB `raw` copy costs more than the statement itself; here the driver sends
+ * the values apart. Errors come back as MikroORM's exceptions, as from `queryRows`. They do not pass
+ * through MikroORM's query logger (`debug` logging, `onQuery` counts), as the inbox's inserts do not.
+ */
+import type { EntityClass, EntityManager } from '@mikro-orm/core';
+
+interface Executor {
+  executeQuery(compiled: unknown): Promise<{ rows: unknown[] }>;
+}
+
+export async function boundRows<T>(em: EntityManager, sql: string, params: readonly unknown[]): Promise<T[]> {
+  const connection = em.getConnection() as unknown as { getClient(): Executor };
+  const ctx = (em.getTransactionContext() as Executor | undefined) ?? connection.getClient();
+  // Kysely's compiled-query shape (what its drivers read: sql and parameters), built here so the
+  // gateway does not depend on kysely itself.
+  const compiled = { sql, parameters: params, query: { kind: 'RawNode', sqlFragments: [sql], parameters: [] }, queryId: { queryId: 'mirror' } };
+  try {
+    return (await ctx.executeQuery(compiled)).rows as T[];
+  } catch (err) {
+    throw em.getDriver().convertException(err as Error);
+  }
+}
+
+function valuesOf(rows: number, columns: Column[], valueSql: Record<string, (placeholder: string) => string> = {}): string {
+  const out: string[] = [];
+  for (let r = 0; r < rows; r++) {
+    out.push(
+      `(${columns
+        .map((c, i) => {
+          const placeholder = `$${r * columns.length + i + 1}::${c.type}`;
+          return valueSql[c.key]?.(placeholder) ?? placeholder;
+        })
+        .join(', ')})`,
+    );
+  }
+  return out.join(', ');
+}
+
+/** An entity class (its metadata names the columns). */
+type Entity = EntityClass<object> & { name: string };
+
+interface Column {
+  key: string;
+  name: string;
+  type: string;
+  json: boolean;
+}
+
+const columnCache = new WeakMap<object, Map<string, Column[]>>();
+
+/** The entity's columns for `keys` (property names), from MikroORM's metadata, cached per ORM. */
+function columnsOf(em: EntityManager, entity: Entity, keys: readonly string[]): Column[] {
+  const metadata = em.getMetadata();
+  let byEntity = columnCache.get(metadata);
+  if (!byEntity) columnCache.set(metadata, (byEntity = new Map()));
+  const cacheKey = `${entity.name}:${keys.join(',')}`;
+  let columns = byEntity.get(cacheKey);
+  if (!columns) {
+    const meta = metadata.get(entity);
+    columns = keys.map((key) => {
+      const prop = meta.properties[key as keyof typeof meta.properties] as { fieldNames: string[]; columnTypes: string[] } | undefined;
+      if (!prop) throw new Error(`${entity.name}: no property ${key}`);
+      const type = prop.columnTypes[0]!;
+      return { key, name: prop.fieldNames[0]!, type, json: type === 'jsonb' || type === 'json' };
+    });
+    byEntity.set(cacheKey, columns);
+  }
+  return columns;
+}
+
+/**
+ * `insert … on conflict (id) do update` of `rows` (entity property names → values, the same keys in
+ * every row) in one statement, every given column merged (or `mergeKeys`), as MikroORM's `upsert`
+ * writes it. Resolves with the `returning` rows.
+ */
+export async function upsertRows<T = unknown>(
+  em: EntityManager,
+  entity: Entity,
+  table: string,
+  rows: readonly Record<string, unknown>[],
+  opts: {
+    returning?: string;
+    /** A `with` clause (ending in a space) that `returning` may use; `$1` is the first row's first value. */
+    prefix?: string;
+    mergeKeys?: readonly string[];
+    /** SQL around a column's placeholder (e.g. a claim of a unique value); `$1` is the first row's first value. */
+    valueSql?: Record<string, (placeholder: string) => string>;
+  } = {},
+): Promise<T[]> {
+  if (rows.length === 0) return [];
+  const keys = Object.keys(rows[0]!);
+  if ((opts.prefix || opts.valueSql) && keys[0] !== 'id') throw new Error(`${entity.name}: the id must be the row's first value`);
+  const columns = columnsOf(em, entity, keys);
+  const params: unknown[] = [];
+  for (const row of rows) {
+    for (const c of columns) {
+      const v = row[c.key];
+      params.push(c.json && v !== null && v !== undefined ? JSON.stringify(v) : (v ?? null));
+    }
+  }
+  const merged = columns.filter((c) => c.name !== 'id' && (!opts.mergeKeys || opts.mergeKeys.includes(c.key)));
+  const sql = `${opts.prefix ?? ''}insert into "${table}" (${columns.map((c) => `"${c.name}"`).join(', ')})
+    values ${valuesOf(rows.length, columns, opts.valueSql)}
+    on conflict ("id") do update set ${merged.map((c) => `"${c.name}" = excluded."${c.name}"`).join(', ')}${opts.returning ? `\n    returning ${opts.returning}` : ''}`;
+  return boundRows<T>(em, sql, params);
+}
