@@ -332,7 +332,7 @@ async function writeItems(em: EntityManager, subscriptionId: string, items: Retu
 }
 
 /** The rank of the state just written by a mutation (its answer): exact at the clock's now. */
-const MRR_POINT_RANK_NOW = 4;
+export const MRR_POINT_RANK_NOW = 4;
 
 /**
  * Which copy wins when two give a subscription's MRR for the same moment (same-second events): the
@@ -341,7 +341,7 @@ const MRR_POINT_RANK_NOW = 4;
  * seeded row), which may already show a later change. Equal ranks from events keep the larger value,
  * so the outcome does not depend on arrival order.
  */
-function mrrPointRank(eventType: string): number {
+export function mrrPointRank(eventType: string): number {
   if (eventType.endsWith('.deleted')) return 3;
   if (eventType.endsWith('.created')) return 1;
   return 2;
@@ -377,11 +377,14 @@ function mrrPointSql(param: (i: number) => string): string {
   const p = (i: number, cast: string) => `${param(i)}::${cast}`;
   return `insert into subscription_mrr_points as p (subscription_id, at, customer_id, numerator, denominator, rank)
      values (${p(1, 'text')}, coalesce(${p(2, 'timestamptz')}, greatest(coalesce((select frozen_time from test_clocks where id = ${p(3, 'text')}), now()), ${p(4, 'timestamptz')})), ${p(5, 'text')}, ${p(6, 'numeric')}, ${p(7, 'numeric')}, ${p(8, 'int')})
-     on conflict (subscription_id, at) do update
-       set customer_id = excluded.customer_id, numerator = excluded.numerator, denominator = excluded.denominator, rank = excluded.rank
-     where (excluded.numerator, excluded.denominator, excluded.customer_id) is distinct from (p.numerator, p.denominator, p.customer_id)
-       and (excluded.rank > p.rank or (excluded.rank = p.rank and (excluded.rank in (0, ${MRR_POINT_RANK_NOW}) or excluded.numerator / excluded.denominator > p.numerator / p.denominator)))`;
+     ${MRR_POINT_ON_CONFLICT}`;
 }
+
+/** Which of two points for one subscription and moment stays (see `mrrPointRank`): every writer of `subscription_mrr_points as p` ends with it. */
+export const MRR_POINT_ON_CONFLICT = `on conflict (subscription_id, at) do update
+  set customer_id = excluded.customer_id, numerator = excluded.numerator, denominator = excluded.denominator, rank = excluded.rank
+  where (excluded.numerator, excluded.denominator, excluded.customer_id) is distinct from (p.numerator, p.denominator, p.customer_id)
+    and (excluded.rank > p.rank or (excluded.rank = p.rank and (excluded.rank in (0, ${MRR_POINT_RANK_NOW}) or excluded.numerator / excluded.denominator > p.numerator / p.denominator)))`;
 
 /**
  * Records an event's copy of a subscription as an MRR point at the event's time, without touching the

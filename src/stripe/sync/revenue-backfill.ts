@@ -13,7 +13,7 @@
 import { DeadlockException } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import type { Orm } from '../../db/orm.js';
-import { discountsExpanded, idOf, loadPriceFacts, subscriptionRow, unexpandedPriceIds, type PlanCatalog } from '../mirror/index.js';
+import { discountsExpanded, idOf, loadPriceFacts, mrrPointRank, subscriptionRow, unexpandedPriceIds, type PlanCatalog } from '../mirror/index.js';
 import { listMrrEvents } from './list-ahead.js';
 import { writeMrrPoints, type PagePoint } from './subscription-page.js';
 
@@ -29,12 +29,6 @@ export interface MrrBackfillReport {
   recorded: number;
 }
 
-/** As `recordEventMrrPoint` ranks an event's copy: a deletion over an update over a creation at the same moment. */
-function eventRank(type: string): number {
-  if (type.endsWith('.deleted')) return 3;
-  if (type.endsWith('.created')) return 1;
-  return 2;
-}
 
 const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -65,7 +59,7 @@ export async function eventMrrPoints(orm: Orm, events: Stripe.Event[], catalog: 
       cid: row.customerId,
       num: row.mrrNumerator ?? '0',
       den: row.mrrDenominator ?? '1',
-      rank: eventRank(e.type),
+      rank: mrrPointRank(e.type),
     };
     report.recorded++;
     const key = `${point.sid} ${point.at}`;

@@ -23,12 +23,11 @@ import {
   subscriptionItemRows,
   subscriptionRow,
   unexpandedPriceIds,
+  MRR_POINT_ON_CONFLICT,
+  MRR_POINT_RANK_NOW,
   type PlanCatalog,
 } from '../mirror/index.js';
 import { upsertRows, withRows } from './row-upsert.js';
-
-/** The rank `upsertSubscription` gives a copy of the state now (a mutation's answer, a sync). */
-const MRR_POINT_RANK_NOW = 4;
 
 /**
  * MRR points, one row each (`recordMrrPoint`'s statement over a JSON array): `at` null means now on
@@ -49,10 +48,7 @@ select d.sid, d.at, d.cid, d.num, d.den, d.rank from (
   order by v.sid, v.at, v.rank desc, v.num / v.den desc
 ) d
 order by d.cid, d.sid, d.at
-on conflict (subscription_id, at) do update
-  set customer_id = excluded.customer_id, numerator = excluded.numerator, denominator = excluded.denominator, rank = excluded.rank
-where (excluded.numerator, excluded.denominator, excluded.customer_id) is distinct from (p.numerator, p.denominator, p.customer_id)
-  and (excluded.rank > p.rank or (excluded.rank = p.rank and (excluded.rank in (0, ${MRR_POINT_RANK_NOW}) or excluded.numerator / excluded.denominator > p.numerator / p.denominator)))`;
+${MRR_POINT_ON_CONFLICT}`;
 
 /** One MRR point of `PAGE_MRR_POINTS_SQL`. */
 export interface PagePoint {
