@@ -26,6 +26,7 @@ import type { UsageQuantityKey } from '../usage/usage-summary.js';
 import { loadCustomerApiStates, periodAt, type CustomerApiState } from './customer-limits.js';
 import { KeyRateLimiter, type RateWindow } from './key-rate-limit.js';
 import { QuotaCounters } from './quota-counters.js';
+import { ReplayLog } from './replays.js';
 import { hashSecret, isWellFormedSecret } from './secrets.js';
 import type { KeyChangeFeed } from './change-feed.js';
 import { TtlCache } from './ttl-cache.js';
@@ -114,7 +115,7 @@ export class KeyVerifier {
   private readonly quotas: QuotaCounters;
   private readonly rate: KeyRateLimiter;
   readonly stats: KeyUsageStats;
-  private readonly replays = new Map<string, Replay>();
+  private readonly replays = new ReplayLog(REPLAY_MAX, VERIFICATION_CODES);
   private readonly signalled = new Map<string, number>();
   /** Ledger rows submitted and not yet settled, and who waits for none to be left (`stop`). */
   private writing = 0;
@@ -198,8 +199,8 @@ export class KeyVerifier {
     if (!key) return this.done(null, answer('NOT_FOUND'));
     const replayId = requestId === null ? null : `${key.id}\u0000${requestId}`;
     if (replayId) {
-      const hit = this.replays.get(replayId);
-      if (hit && hit.until > Date.now()) return replayed(hit);
+      const hit = this.replays.get(replayId, Date.now());
+      if (hit) return hit;
     }
     const result = this.decide(key, cost, requestId);
     if (result instanceof Promise) return result.then((r) => this.decided(key, replayId, r));
@@ -354,15 +355,7 @@ export class KeyVerifier {
   }
 
   private remember(replayId: string, result: VerificationView): void {
-    if (this.replays.size >= REPLAY_MAX) {
-      // Oldest first (Map keeps insertion order): drop a tenth.
-      let n = REPLAY_MAX / 10;
-      for (const k of this.replays.keys()) {
-        this.replays.delete(k);
-        if (--n <= 0) break;
-      }
-    }
-    this.replays.set(replayId, replayOf(result, Date.now() + REPLAY_TTL_MS));
+    this.replays.set(replayId, result, Date.now() + REPLAY_TTL_MS);
   }
 
   private done(key: KeyRecord | null, result: VerificationView): VerificationView {
@@ -380,61 +373,6 @@ export class KeyVerifier {
     if (this.writing > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
     await this.stats.stop();
   }
-}
-
-/**
- * A remembered answer, flat: one object with numbers instead of the answer's nested objects and Dates.
- * Every answer with a requestId is kept for minutes, so each survives the young generation: fewer,
- * smaller objects make every scavenge copy less (the GC pauses that made the tail).
- */
-interface Replay {
-  until: number;
-  code: VerificationCode;
-  keyId: string | null;
-  customerId: string | null;
-  externalId: string | null;
-  plan: string | null;
-  /** NaN: no rate limit in the answer. */
-  rateLimit: number;
-  rateRemaining: number;
-  rateResetAt: number;
-  /** NaN: no quota in the answer. */
-  quotaResetAt: number;
-  quotaLimit: number | null;
-  quotaUsed: number;
-  quotaRemaining: number | null;
-}
-
-function replayOf(a: VerificationView, until: number): Replay {
-  const { rateLimit: r, quota: q } = a;
-  return {
-    until,
-    code: a.code,
-    keyId: a.keyId,
-    customerId: a.customerId,
-    externalId: a.externalId,
-    plan: a.plan,
-    rateLimit: r ? r.limit : NaN,
-    rateRemaining: r ? r.remaining : 0,
-    rateResetAt: r ? r.resetAt.getTime() : 0,
-    quotaResetAt: q ? q.resetAt.getTime() : NaN,
-    quotaLimit: q ? q.limit : null,
-    quotaUsed: q ? q.used : 0,
-    quotaRemaining: q ? q.remaining : null,
-  };
-}
-
-function replayed(r: Replay): VerificationView {
-  return {
-    valid: r.code === 'VALID',
-    code: r.code,
-    keyId: r.keyId,
-    customerId: r.customerId,
-    externalId: r.externalId,
-    plan: r.plan,
-    rateLimit: Number.isNaN(r.rateLimit) ? null : { limit: r.rateLimit, remaining: r.rateRemaining, resetAt: new Date(r.rateResetAt) },
-    quota: Number.isNaN(r.quotaResetAt) ? null : { limit: r.quotaLimit, used: r.quotaUsed, remaining: r.quotaRemaining, resetAt: new Date(r.quotaResetAt) },
-  };
 }
 
 function quotaView(limit: number | null, used: number, resetAt: Date): NonNullable<VerificationView['quota']> {
