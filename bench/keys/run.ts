@@ -3,10 +3,16 @@
  * (`dist/src/main.js`) on a fresh PostgreSQL database and Redis (the shared rate limit), Stripe = an
  * emulator this bench runs, the load from this process (autocannon).
  *
- *   npm run bench -- keys [--seconds 10] [--connections 64] [--redis-url redis://127.0.0.1:6379] [--cpu-prof DIR] [--flush-api stream|events] [--node-options="A;B"] [--loop-delay]
+ *   npm run bench -- keys [--seconds 10] [--connections 64] [--redis-url redis://127.0.0.1:6379] [--process serve|main] [--cpu-prof DIR]
+ *                         [--alloc-prof DIR [--alloc-survivors]] [--flush-api stream|events] [--node-options="A;B"] [--loop-delay]
  *
- * `--loop-delay` preloads loop-monitor.mjs into the gateway and logs its event-loop delay and GC pauses during
- * the 2,000/s run (what makes the tail).
+ * The gateway runs as users start it, `node bin/billing-gateway.js serve` (with its heap flags: 8 MiB
+ * semi-spaces); `--process main` runs `node dist/src/main.js` with Node's defaults. `--node-options` adds
+ * Node flags to the gateway process only (a heap flag given there wins over serve's).
+ * `--loop-delay` (last on the command line) preloads loop-monitor.mjs into the gateway and logs its event-loop
+ * delay, GC pauses and the young generation's allocation and promotion during the 2,000/s run (what makes the tail).
+ * `--alloc-prof DIR` writes a sampling heap profile of that run (alloc-profile.mjs): every allocation, or with
+ * `--alloc-survivors` only what survived the scavenges.
  *
  * Seeding goes through the API (admin token): 40 customers subscribed with the test card (16 on
  * basic_monthly at 60/min, 12 on pro_monthly and 8 on pro_yearly at 600/min, 4 canceled at once), 25 keys
@@ -165,7 +171,12 @@ export const part: BenchPart = {
       const flushApi = ctx.options['flush-api'] ?? 'stream';
       const loopFile = ctx.options['loop-delay'] !== undefined ? join(mkdtempSync(join(tmpdir(), 'bench-keys-')), 'loop.jsonl') : null;
       const allocDir = ctx.options['alloc-prof'] ?? null;
+      // As users run it (`billing-gateway serve`: the Docker CMD, with the heap flags of bin/heap-flags.js);
+      // `--process main` runs `node dist/src/main.js` with Node's defaults instead (64 MiB semi-spaces here).
+      const processKind = ctx.options.process ?? 'serve';
+      if (processKind !== 'serve' && processKind !== 'main') throw new Error(`--process: serve or main, got ${JSON.stringify(processKind)}`);
       gateway = await startGatewayChild({
+        ...(processKind === 'serve' ? { command: ['bin/billing-gateway.js', 'serve'] } : {}),
         databaseUrl: db.url,
         stripeApiBase: emus.gatewayBase,
         nodeArgs: [...(ctx.options['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', ctx.options['cpu-prof']] : []), ...(loopFile ? ['--import', LOOP_MONITOR] : []), ...(allocDir ? ['--import', ALLOC_PROFILE] : []), ...gatewayNodeArgs(ctx.options['node-options'])],
@@ -186,6 +197,7 @@ export const part: BenchPart = {
       const service = await signDevToken({ sub: 'bench-backend', role: 'service' }, JWT_SECRET);
       const t0 = performance.now();
       const keys = await seed(gateway.url, admin);
+      ctx.log(`gateway process: ${processKind === 'serve' ? 'node bin/billing-gateway.js serve (its heap flags)' : 'node dist/src/main.js (Node defaults)'}${ctx.options['node-options'] ? ` + ${ctx.options['node-options']}` : ''}`);
       ctx.log(`usage flusher: USAGE_FLUSH_API=${flushApi}; seeded ${keys.length} keys for ${PLANS.reduce((s, [, n]) => s + n, 0) + CANCELED} customers in ${((performance.now() - t0) / 1000).toFixed(1)} s; load average ${await loadAverage()}`);
       const verifyUrl = `${gateway.url}/v1/keys/verify`;
 

@@ -21,6 +21,9 @@ interface Counter {
   loading: Promise<void> | null;
 }
 
+/** What `reserve` holds until `settle` (the counter itself: no object per reservation). */
+export type Reservation = object;
+
 const MAX_COUNTERS = 100_000;
 const REREAD_GATHER_MS = 50;
 
@@ -64,14 +67,18 @@ export class QuotaCounters {
     return c.read + c.committed + c.pending;
   }
 
-  /** Takes `units` before the insert; `settle` after it (inserted: false when the ledger already had the row). */
-  reserve(key: UsageQuantityKey, units: number): (inserted: boolean) => void {
+  /** Takes `units` before the insert; `settle` them after it. */
+  reserve(key: UsageQuantityKey, units: number): Reservation {
     const c = this.counterOf(key);
     c.pending += units;
-    return (inserted) => {
-      c.pending -= units;
-      if (inserted) c.committed += units;
-    };
+    return c;
+  }
+
+  /** The insert of `units` reserved with `hold` is done (inserted: false when the ledger already had the row). */
+  settle(hold: Reservation, units: number, inserted: boolean): void {
+    const c = hold as Counter;
+    c.pending -= units;
+    if (inserted) c.committed += units;
   }
 
   private counterOf(key: UsageQuantityKey): Counter {

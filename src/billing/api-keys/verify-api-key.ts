@@ -20,8 +20,7 @@ import type { Redis } from 'ioredis';
 import type { Catalog } from '../../catalog.js';
 import type { Logger } from '../../log.js';
 import { queryRows } from '../../db/sql.js';
-import { GroupCommitQueue, ItemFailed } from '../../db/group-commit.js';
-import { findUsageRows, insertUsageRows, usagePairKey, type InsertedUsage, type NewUsageRow } from '../usage/ledger.js';
+import { findUsageRows, usagePairKey } from '../usage/ledger.js';
 import type { UsageQuantityKey } from '../usage/usage-summary.js';
 import { loadCustomerApiStates, periodAt, type CustomerApiState } from './customer-limits.js';
 import { KeyRateLimiter, type RateWindow } from './key-rate-limit.js';
@@ -31,6 +30,7 @@ import { hashSecret, isWellFormedSecret } from './secrets.js';
 import type { KeyChangeFeed } from './change-feed.js';
 import { TtlCache } from './ttl-cache.js';
 import { KeyUsageStats } from './usage-stats.js';
+import { UsageWriter } from './usage-writer.js';
 
 /** The verification codes (docs/api-keys.md), in the order they are checked. */
 export const VERIFICATION_CODES = ['NOT_FOUND', 'REVOKED', 'EXPIRED', 'NO_SUBSCRIPTION', 'SUSPENDED', 'RATE_LIMITED', 'QUOTA_EXCEEDED', 'VALID'] as const;
@@ -117,10 +117,7 @@ export class KeyVerifier {
   readonly stats: KeyUsageStats;
   private readonly replays = new ReplayLog(REPLAY_MAX, VERIFICATION_CODES);
   private readonly signalled = new Map<string, number>();
-  /** Ledger rows submitted and not yet settled, and who waits for none to be left (`stop`). */
-  private writing = 0;
-  private readonly drained: (() => void)[] = [];
-  private readonly inserts: GroupCommitQueue<NewUsageRow, InsertedUsage>;
+  private readonly usage: UsageWriter;
   /** Whether a requestId was counted before, asked for all the refusals of a tick in one statement. */
   private readonly ledgerHits: DataLoader<{ customerId: string; idempotencyKey: string }, boolean>;
 
@@ -162,10 +159,7 @@ export class KeyVerifier {
     this.stats = new KeyUsageStats(em, deps.log);
     // One statement at a time, and at most one per `INSERT_GAP_MS`: nobody waits for these rows, so they
     // may as well gather (a statement costs the process more than a verification does).
-    this.inserts = new GroupCommitQueue(
-      async (batch) => (await insertUsageRows(em, batch)).map((a) => a ?? new ItemFailed(new Error('usage insert: no ledger row'))),
-      { maxBatch: 1000, maxInFlight: 1, gapMs: INSERT_GAP_MS },
-    );
+    this.usage = new UsageWriter(em, this.quotas, deps.log, INSERT_GAP_MS, deps.onUsageRecorded);
     this.ledgerHits = new DataLoader((pairs) => findUsageRows(em, pairs).then((found) => pairs.map((p) => found.has(usagePairKey(p.customerId, p.idempotencyKey)))), {
       cache: false,
       maxBatchSize: 500,
@@ -272,55 +266,13 @@ export class KeyVerifier {
         return answer('QUOTA_EXCEEDED', key, state, rateLimit, quotaView(quota, used, period.end));
       })();
     }
-    const settle = this.quotas.reserve(usageKey, cost);
-    this.record(
-      {
-        customerId: state.id,
-        meter: state.meterEventName!,
-        quantity: cost,
-        timestamp: at,
-        idempotencyKey: ledgerKey ?? `apikey:${key.id}:${randomUUID()}`,
-      },
-      settle,
+    // Written behind the answer (usage-writer.ts); the reservation holds the units meanwhile. A requestId
+    // counted before (another replica, a restart) is simply not inserted again.
+    this.usage.add(
+      { customerId: state.id, meter: state.meterEventName!, quantity: cost, timestamp: at, idempotencyKey: ledgerKey ?? `apikey:${key.id}:${randomUUID()}` },
+      this.quotas.reserve(usageKey, cost),
     );
     return answer('VALID', key, state, rateLimit, quotaView(quota, used + cost, period.end));
-  }
-
-  /**
-   * Writes a VALID answer's ledger row behind the answer: the caller does not wait for the commit
-   * (one on this machine costs more than the whole verification may). The rows gather while the previous
-   * insert runs and go in one statement (group commit, the ledger's insert as reportUsage's); the quota
-   * reservation holds the units meanwhile. A requestId
-   * counted before (another replica, a restart) is simply not inserted again. `stop()` waits for
-   * every pending row; a failed insert is retried, and only a process crash in between loses units.
-   */
-  private record(row: NewUsageRow, settle: (inserted: boolean) => void): void {
-    this.writing++;
-    this.submit(row, settle, 1);
-  }
-
-  /** One promise per row (the queue's), no async frame: these are the most numerous objects of the hot path. */
-  private submit(row: NewUsageRow, settle: (inserted: boolean) => void, attempt: number): void {
-    this.inserts.submit(row).then(
-      ({ inserted }) => {
-        settle(inserted);
-        if (inserted) this.deps.onUsageRecorded?.();
-        this.written();
-      },
-      (err: unknown) => {
-        if (attempt >= 5) {
-          settle(false);
-          this.deps.log.error({ err: (err as Error).message, customerId: row.customerId, quantity: row.quantity }, 'API key usage could not be written to the ledger');
-          this.written();
-          return;
-        }
-        setTimeout(() => this.submit(row, settle, attempt + 1), 200 * attempt);
-      },
-    );
-  }
-
-  private written(): void {
-    if (--this.writing === 0) for (const wake of this.drained.splice(0)) wake();
   }
 
   /** Whether a VALID answer already counted this requestId (asked only on the refusal path). */
@@ -370,7 +322,7 @@ export class KeyVerifier {
 
   async stop(): Promise<void> {
     // Pending ledger rows first (each retried a few times), then the key stats.
-    if (this.writing > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
+    await this.usage.drain();
     await this.stats.stop();
   }
 }
