@@ -10,7 +10,7 @@ import type { Redis as RedisClient } from 'ioredis';
 import { Redis } from 'ioredis';
 import type { Authentication } from '../auth/guard.js';
 import type { TokenVerifier, Viewer } from '../auth/tokens.js';
-import { apiKeyMetrics } from '../billing/api-keys/metrics.js';
+import { apiKeyMetrics, countVerification } from '../billing/api-keys/metrics.js';
 import { KeyChangeFeed } from '../billing/api-keys/change-feed.js';
 import { checkVerifyInput } from '../billing/api-keys/verify-input.js';
 import { KeyVerifier, type LimitReached, type VerificationView } from '../billing/api-keys/verify-api-key.js';
@@ -224,7 +224,7 @@ export function createKeyVerification(opts: {
       apiKeyMetrics.limitSignals.inc({ code: e.code });
       signals?.record(signalEm, [limitSignal(e)]).catch((err: unknown) => opts.log.warn({ err: (err as Error).message }, 'recording an API key limit signal failed'));
     },
-    onVerified: (code) => apiKeyMetrics.verifications.inc({ code }),
+    onVerified: countVerification,
   });
   changes.start();
   verifier.start();

@@ -29,6 +29,7 @@ const REREAD_GATHER_MS = 50;
 
 export class QuotaCounters {
   private readonly counters = new Map<string, Counter>();
+  private readonly ids = new WeakMap<UsageQuantityKey, string>();
   private readonly loader: DataLoader<UsageQuantityKey, number, string>;
   /** Re-reads nobody waits for: gathered for `REREAD_GATHER_MS`, so all the counters due in that time cost one statement. */
   private readonly rereads: DataLoader<UsageQuantityKey, number, string>;
@@ -82,7 +83,9 @@ export class QuotaCounters {
   }
 
   private counterOf(key: UsageQuantityKey): Counter {
-    const id = usageQuantityCacheKey(key);
+    // The verifier passes the same key object for a whole billing period: its id is built once.
+    let id = this.ids.get(key);
+    if (id === undefined) this.ids.set(key, (id = usageQuantityCacheKey(key)));
     let c = this.counters.get(id);
     if (!c) {
       if (this.counters.size >= MAX_COUNTERS) this.counters.clear();

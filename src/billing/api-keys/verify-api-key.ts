@@ -100,6 +100,11 @@ export interface KeyVerifierDeps {
   onVerified?: (code: VerificationCode) => void;
 }
 
+interface UsageWindow {
+  period: { start: Date; end: Date };
+  usageKey: UsageQuantityKey;
+}
+
 interface KeyRecord {
   id: string;
   customerId: string;
@@ -118,6 +123,8 @@ export class KeyVerifier {
   private readonly replays = new ReplayLog(REPLAY_MAX, VERIFICATION_CODES);
   private readonly signalled = new Map<string, number>();
   private readonly usage: UsageWriter;
+  /** Per cached customer state: its current period's usage window (usageWindow). */
+  private readonly windows = new WeakMap<CustomerApiState, UsageWindow>();
   /** Whether a requestId was counted before, asked for all the refusals of a tick in one statement. */
   private readonly ledgerHits: DataLoader<{ customerId: string; idempotencyKey: string }, boolean>;
 
@@ -241,8 +248,7 @@ export class KeyVerifier {
     if (!state.meterEventName || !state.period) return answer('VALID', key, state, rateLimit, null);
     // Usage is stamped and counted on the customer's clock (a test clock's frozen time in the sandbox), as reportUsage does.
     const at = state.clockNow ?? new Date(now);
-    const period = periodAt(state.period, at);
-    const usageKey = { customerId: state.id, eventName: state.meterEventName, from: period.start, to: period.end };
+    const { period, usageKey } = this.usageWindow(state, at);
     const used = this.quotas.used(usageKey, state.limits.quota === null ? UNCAPPED_USAGE_TTL_MS : QUOTA_REREAD_MS);
     return typeof used === 'number' ? this.admit(key, state, cost, ledgerKey, rateLimit, at, period, usageKey, used) : used.then((u) => this.admit(key, state, cost, ledgerKey, rateLimit, at, period, usageKey, u));
   }
@@ -273,6 +279,21 @@ export class KeyVerifier {
       this.quotas.reserve(usageKey, cost),
     );
     return answer('VALID', key, state, rateLimit, quotaView(quota, used + cost, period.end));
+  }
+
+  /**
+   * The customer's current billing period at `at` and its quota counter's key, the same objects for every
+   * verification in that period (no period, Dates or counter key per verification).
+   */
+  private usageWindow(state: CustomerApiState, at: Date): UsageWindow {
+    const t = at.getTime();
+    let w = this.windows.get(state);
+    if (!w || t < w.period.start.getTime() || t >= w.period.end.getTime()) {
+      const period = periodAt(state.period!, at);
+      w = { period, usageKey: { customerId: state.id, eventName: state.meterEventName!, from: period.start, to: period.end } };
+      this.windows.set(state, w);
+    }
+    return w;
   }
 
   /** Whether a VALID answer already counted this requestId (asked only on the refusal path). */
