@@ -6,7 +6,17 @@
  * that is the requestId's string and a Map entry, where an object per answer (with its nested objects,
  * Dates and boxed numbers) made the scavenges copy several times as much.
  */
-import type { VerificationCode, VerificationView } from './verify-api-key.js';
+/** An answer as verify-api-key.ts gives it (its VerificationView, `C` its codes). */
+export interface Answer<C extends string> {
+  valid: boolean;
+  code: C;
+  keyId: string | null;
+  customerId: string | null;
+  externalId: string | null;
+  plan: string | null;
+  rateLimit: { limit: number; remaining: number; resetAt: Date } | null;
+  quota: { limit: number | null; used: number; remaining: number | null; resetAt: Date } | null;
+}
 
 /** Numbers per slot: rate limit, remaining, reset (epoch ms); quota limit, used, remaining, reset. NaN: null. */
 const NUMS = 7;
@@ -14,9 +24,9 @@ const NUMS = 7;
 const REFS = 4;
 const FIRST_CAPACITY = 1024;
 
-export class ReplayLog {
+export class ReplayLog<C extends string> {
   private readonly slots = new Map<string, number>();
-  private readonly codeIndex: Map<VerificationCode, number>;
+  private readonly codeIndex: Map<C, number>;
   private ids: (string | null)[] = [];
   private codes = new Uint8Array(0);
   private until = new Float64Array(0);
@@ -28,7 +38,7 @@ export class ReplayLog {
   /** `codes`: every code an answer may have (stored by index, at most 256). */
   constructor(
     private readonly maxEntries: number,
-    private readonly codeList: readonly VerificationCode[],
+    private readonly codeList: readonly C[],
   ) {
     this.codeIndex = new Map(codeList.map((c, i) => [c, i]));
   }
@@ -38,7 +48,7 @@ export class ReplayLog {
   }
 
   /** The answer remembered for `id`, unless it expired by `now`. */
-  get(id: string, now: number): VerificationView | undefined {
+  get(id: string, now: number): Answer<C> | undefined {
     const slot = this.slots.get(id);
     if (slot === undefined || this.until[slot]! <= now) return undefined;
     const n = slot * NUMS;
@@ -54,11 +64,11 @@ export class ReplayLog {
       plan: this.refs[r + 3],
       rateLimit: Number.isNaN(nums[n]!) ? null : { limit: nums[n]!, remaining: nums[n + 1]!, resetAt: new Date(nums[n + 2]!) },
       quota: Number.isNaN(nums[n + 6]!) ? null : { limit: nullable(nums[n + 3]!), used: nums[n + 4]!, remaining: nullable(nums[n + 5]!), resetAt: new Date(nums[n + 6]!) },
-    } as VerificationView;
+    };
   }
 
   /** Remembers `answer` for `id` until `until` (epoch ms); the oldest entry goes once `maxEntries` are kept. */
-  set(id: string, answer: VerificationView, until: number): void {
+  set(id: string, answer: Answer<C>, until: number): void {
     const slot = this.take();
     const old = this.ids[slot];
     if (old != null && this.slots.get(old) === slot) this.slots.delete(old);

@@ -120,7 +120,7 @@ export class KeyVerifier {
   private readonly quotas: QuotaCounters;
   private readonly rate: KeyRateLimiter;
   readonly stats: KeyUsageStats;
-  private readonly replays = new ReplayLog(REPLAY_MAX, VERIFICATION_CODES);
+  private readonly replays = new ReplayLog<VerificationCode>(REPLAY_MAX, VERIFICATION_CODES);
   private readonly signalled = new Map<string, number>();
   private readonly usage: UsageWriter;
   /** Per cached customer state: its current period's usage window (usageWindow). */
