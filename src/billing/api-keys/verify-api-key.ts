@@ -198,14 +198,15 @@ export class KeyVerifier {
 
   private checkKey(key: KeyRecord | null, cost: number, requestId: string | null): VerificationView | Promise<VerificationView> {
     if (!key) return this.done(null, answer('NOT_FOUND'));
-    const replayId = requestId === null ? null : `${key.id}\u0000${requestId}`;
-    if (replayId) {
-      const hit = this.replays.get(replayId, Date.now());
+    // The ledger's idempotency key of this (key, requestId) is also the replay's id: one string for both.
+    const ledgerKey = requestId === null ? null : `apikey:${key.id}:${requestId}`;
+    if (ledgerKey) {
+      const hit = this.replays.get(ledgerKey, Date.now());
       if (hit) return hit;
     }
-    const result = this.decide(key, cost, requestId);
-    if (result instanceof Promise) return result.then((r) => this.decided(key, replayId, r));
-    return this.decided(key, replayId, result);
+    const result = this.decide(key, cost, ledgerKey);
+    if (result instanceof Promise) return result.then((r) => this.decided(key, ledgerKey, r));
+    return this.decided(key, ledgerKey, result);
   }
 
   private decided(key: KeyRecord, replayId: string | null, result: VerificationView): VerificationView {
@@ -213,19 +214,18 @@ export class KeyVerifier {
     return this.done(key, result);
   }
 
-  private decide(key: KeyRecord, cost: number, requestId: string | null): VerificationView | Promise<VerificationView> {
+  private decide(key: KeyRecord, cost: number, ledgerKey: string | null): VerificationView | Promise<VerificationView> {
     const now = Date.now();
     if (key.revokedAt !== null) return answer('REVOKED', key);
     if (key.expiresAt !== null && key.expiresAt <= now) return answer('EXPIRED', key);
     const state = this.states.get(key.customerId);
-    return state instanceof Promise ? state.then((s) => this.decideFor(key, s, cost, requestId, now)) : this.decideFor(key, state, cost, requestId, now);
+    return state instanceof Promise ? state.then((s) => this.decideFor(key, s, cost, ledgerKey, now)) : this.decideFor(key, state, cost, ledgerKey, now);
   }
 
-  private decideFor(key: KeyRecord, state: CustomerApiState | null, cost: number, requestId: string | null, now: number): VerificationView | Promise<VerificationView> {
+  private decideFor(key: KeyRecord, state: CustomerApiState | null, cost: number, ledgerKey: string | null, now: number): VerificationView | Promise<VerificationView> {
     if (!state) return answer('NO_SUBSCRIPTION', key);
     if (state.access === 'NONE') return answer('NO_SUBSCRIPTION', key, state);
     if (state.access === 'SUSPENDED') return answer('SUSPENDED', key, state);
-    const ledgerKey = requestId === null ? null : `apikey:${key.id}:${requestId}`;
     if (state.limits.rateLimitPerMinute === null) return this.metered(key, state, cost, ledgerKey, now, null);
     return this.rate.hit(key.id).then((window) => this.counted(key, state, cost, ledgerKey, now, window));
   }
