@@ -3,10 +3,16 @@
  * (`dist/src/main.js`) on a fresh PostgreSQL database and Redis (the shared rate limit), Stripe = an
  * emulator this bench runs, the load from this process (autocannon).
  *
- *   npm run bench -- keys [--seconds 10] [--connections 64] [--redis-url redis://127.0.0.1:6379] [--cpu-prof DIR] [--flush-api stream|events] [--node-options="A;B"] [--loop-delay]
+ *   npm run bench -- keys [--seconds 10] [--connections 64] [--redis-url redis://127.0.0.1:6379] [--process serve|main] [--cpu-prof DIR]
+ *                         [--alloc-prof DIR [--alloc-survivors]] [--flush-api stream|events] [--node-options="A;B"] [--loop-delay]
  *
- * `--loop-delay` preloads loop-monitor.mjs into the gateway and logs its event-loop delay and GC pauses during
- * the 2,000/s run (what makes the tail).
+ * The gateway runs as users start it, `node bin/billing-gateway.js serve` (with its heap flags: 8 MiB
+ * semi-spaces); `--process main` runs `node dist/src/main.js` with Node's defaults. `--node-options` adds
+ * Node flags to the gateway process only (a heap flag given there wins over serve's).
+ * `--loop-delay` (last on the command line) preloads loop-monitor.mjs into the gateway and logs its event-loop
+ * delay, GC pauses and the young generation's allocation and promotion during the 2,000/s run (what makes the tail).
+ * `--alloc-prof DIR` writes a sampling heap profile of that run (alloc-profile.mjs): every allocation, or with
+ * `--alloc-survivors` only what survived the scavenges.
  *
  * Seeding goes through the API (admin token): 40 customers subscribed with the test card (16 on
  * basic_monthly at 60/min, 12 on pro_monthly and 8 on pro_yearly at 600/min, 4 canceled at once), 25 keys
@@ -35,6 +41,7 @@ const { JWT_SECRET, SECRET, load, startEmulators, tempDatabase, cpuMeter, loadAv
 
 const BASELINE = fileURLToPath(new URL('./baseline.ts', import.meta.url));
 const LOOP_MONITOR = fileURLToPath(new URL('./loop-monitor.mjs', import.meta.url));
+const ALLOC_PROFILE = fileURLToPath(new URL('./alloc-profile.mjs', import.meta.url));
 const PLANS: [string, number][] = [
   ['basic_monthly', 16],
   ['pro_monthly', 12],
@@ -106,12 +113,12 @@ async function verifications(url: string, token: string | null, keys: string[], 
   return { perSecond: result.requests.total / opts.seconds, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, codes };
 }
 
-/** The loop monitor's seconds inside [from, to]: worst per-second p99 and max delay, GC pauses by kind. */
-function loopSummary(file: string, from: number, to: number): string {
+/** The loop monitor's seconds inside [from, to]: worst per-second p99 and max delay, GC pauses by kind, bytes allocated and promoted. */
+function loopSummary(file: string, from: number, to: number, verified: number): string {
   const lines = readFileSync(file, 'utf8')
     .trim()
     .split('\n')
-    .map((l) => JSON.parse(l) as { t: number; p50: number; p99: number; max: number; gc: Record<string, { n: number; ms: number; max: number }> })
+    .map((l) => JSON.parse(l) as { t: number; p50: number; p99: number; max: number; gc: Record<string, { n: number; ms: number; max: number }>; allocated?: number; promoted?: number })
     .filter((x) => x.t > from + 1000 && x.t <= to);
   if (lines.length === 0) return 'no loop samples';
   const gc = new Map<string, { n: number; ms: number; max: number }>();
@@ -124,7 +131,11 @@ function loopSummary(file: string, from: number, to: number): string {
   const worst = (f: (x: (typeof lines)[number]) => number) => Math.max(...lines.map(f)).toFixed(1);
   const median = (f: (x: (typeof lines)[number]) => number) => lines.map(f).sort((a, b) => a - b)[Math.floor(lines.length / 2)]!.toFixed(1);
   const gcText = [...gc].map(([k, v]) => `${k} ${v.n}× (${v.ms.toFixed(1)} ms, longest ${v.max.toFixed(1)} ms)`).join(', ') || 'none';
-  return `event-loop delay over ${lines.length} s: p99 per second median ${median((x) => x.p99)} ms, worst ${worst((x) => x.p99)} ms; longest ${worst((x) => x.max)} ms; GC ${gcText}`;
+  const allocated = lines.reduce((s, l) => s + (l.allocated ?? 0), 0);
+  const promoted = lines.reduce((s, l) => s + (l.promoted ?? 0), 0);
+  const perVerification = (bytes: number) => `${(bytes / Math.max(1, verified * lines.length) / 1024).toFixed(1)} KB per verification`;
+  const heap = `; young generation: ${(allocated / lines.length / 1e6).toFixed(1)} MB/s allocated (${perVerification(allocated)}), ${(promoted / lines.length / 1e6).toFixed(2)} MB/s promoted (${perVerification(promoted)})`;
+  return `event-loop delay over ${lines.length} s: p99 per second median ${median((x) => x.p99)} ms, worst ${worst((x) => x.p99)} ms; longest ${worst((x) => x.max)} ms; GC ${gcText}${heap}`;
 }
 
 const mix = (codes: Map<string, number>) => [...codes].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ');
@@ -159,10 +170,16 @@ export const part: BenchPart = {
       // (`events`) cannot keep up at Stripe's rates, and its requests would load the emulator in this process.
       const flushApi = ctx.options['flush-api'] ?? 'stream';
       const loopFile = ctx.options['loop-delay'] !== undefined ? join(mkdtempSync(join(tmpdir(), 'bench-keys-')), 'loop.jsonl') : null;
+      const allocDir = ctx.options['alloc-prof'] ?? null;
+      // As users run it (`billing-gateway serve`: the Docker CMD, with the heap flags of bin/heap-flags.js);
+      // `--process main` runs `node dist/src/main.js` with Node's defaults instead (64 MiB semi-spaces here).
+      const processKind = ctx.options.process ?? 'serve';
+      if (processKind !== 'serve' && processKind !== 'main') throw new Error(`--process: serve or main, got ${JSON.stringify(processKind)}`);
       gateway = await startGatewayChild({
+        ...(processKind === 'serve' ? { command: ['bin/billing-gateway.js', 'serve'] } : {}),
         databaseUrl: db.url,
         stripeApiBase: emus.gatewayBase,
-        nodeArgs: [...(ctx.options['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', ctx.options['cpu-prof']] : []), ...(loopFile ? ['--import', LOOP_MONITOR] : []), ...gatewayNodeArgs(ctx.options['node-options'])],
+        nodeArgs: [...(ctx.options['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', ctx.options['cpu-prof']] : []), ...(loopFile ? ['--import', LOOP_MONITOR] : []), ...(allocDir ? ['--import', ALLOC_PROFILE] : []), ...gatewayNodeArgs(ctx.options['node-options'])],
         // As bench/webhooks/harness.ts's startGateway, plus Redis, the flusher's API and the loop monitor's file.
         env: {
           STRIPE_SECRET_KEY: 'sk_test_bench',
@@ -172,6 +189,7 @@ export const part: BenchPart = {
           REDIS_URL: redisUrl,
           USAGE_FLUSH_API: flushApi,
           ...(loopFile ? { KEYS_LOOP_FILE: loopFile } : {}),
+          ...(allocDir ? { KEYS_ALLOC_PROF_DIR: allocDir, KEYS_ALLOC_PROF_SURVIVORS: ctx.options['alloc-survivors'] ? '1' : '0' } : {}),
         },
       });
       const { signDevToken } = await load<typeof import('../../src/auth/tokens.js')>('auth/tokens');
@@ -179,16 +197,19 @@ export const part: BenchPart = {
       const service = await signDevToken({ sub: 'bench-backend', role: 'service' }, JWT_SECRET);
       const t0 = performance.now();
       const keys = await seed(gateway.url, admin);
+      ctx.log(`gateway process: ${processKind === 'serve' ? 'node bin/billing-gateway.js serve (its heap flags)' : 'node dist/src/main.js (Node defaults)'}${ctx.options['node-options'] ? ` + ${ctx.options['node-options']}` : ''}`);
       ctx.log(`usage flusher: USAGE_FLUSH_API=${flushApi}; seeded ${keys.length} keys for ${PLANS.reduce((s, [, n]) => s + n, 0) + CANCELED} customers in ${((performance.now() - t0) / 1000).toFixed(1)} s; load average ${await loadAverage()}`);
       const verifyUrl = `${gateway.url}/v1/keys/verify`;
 
       await verifications(verifyUrl, service, keys, { seconds: 3, connections });
       const fixedFrom = Date.now();
+      if (allocDir) gateway.child.kill('SIGUSR2');
       const fixed = await verifications(verifyUrl, service, keys, { seconds, connections: 32, rate: 2000 });
+      if (allocDir) gateway.child.kill('SIGUSR2');
       ctx.log(`gateway at 2,000/s: ${Math.round(fixed.perSecond)}/s, p50 ${fixed.p50} ms, p99 ${fixed.p99} ms, non-2xx ${fixed.non2xx}; ${mix(fixed.codes)}`);
       if (loopFile) {
         await new Promise((r) => setTimeout(r, 1100));
-        ctx.log(`gateway during the 2,000/s run: ${loopSummary(loopFile, fixedFrom, Date.now() - 1100)}`);
+        ctx.log(`gateway during the 2,000/s run: ${loopSummary(loopFile, fixedFrom, Date.now() - 1100, fixed.perSecond)}`);
       }
       const cpu = await cpuMeter(gateway.child.pid!);
       const gCpu0 = await processCpuSeconds(gateway.child.pid!);

@@ -23,6 +23,11 @@ export interface TokenVerifier {
   verifyAuthorization(header: string | undefined | null): Promise<Viewer | null>;
   /** Like `verifyAuthorization`, with the token's expiry (long-lived WebSockets close when it passes). */
   verifyAuthorizationWithExpiry(header: string | undefined | null): Promise<{ viewer: Viewer; expiresAt?: Date } | null>;
+  /**
+   * The viewer of an `Authorization` header value whose token verified before and is still remembered
+   * (not expired), without a promise; undefined otherwise (then ask `verifyAuthorization`).
+   */
+  rememberedViewer?(header: string | undefined): Viewer | undefined;
 }
 
 const HMAC_ALGS = ['HS256'];
@@ -54,18 +59,32 @@ export function createTokenVerifier(auth: Pick<AuthConfig, 'jwtSecret' | 'jwksUr
   // most until its exp), which saves the signature check and claim parsing per request (bench `read`).
   // Only successes are kept, so a bad token is re-checked (and rejected) every time.
   const verified = new Map<string, { result: { viewer: Viewer; expiresAt?: Date }; until: number }>();
+  // The same entries by the whole header value as it came (`rememberedViewer`: no parsing, no promise on
+  // the key-verification hot path). Bounded alike; an entry is only found here while it is valid.
+  const byHeader = new Map<string, { result: { viewer: Viewer; expiresAt?: Date }; until: number }>();
 
-  async function verifyWithExpiry(token: string): Promise<{ viewer: Viewer; expiresAt?: Date }> {
+  async function verifyWithExpiry(token: string, header?: string): Promise<{ viewer: Viewer; expiresAt?: Date }> {
     const hit = verified.get(token);
     if (hit) {
-      if (Date.now() < hit.until) return hit.result;
+      if (Date.now() < hit.until) {
+        if (header !== undefined) rememberHeader(header, hit);
+        return hit.result;
+      }
       verified.delete(token);
     }
     const result = await verifyUncached(token);
     const until = Math.min(Date.now() + VERIFIED_TOKEN_TTL_MS, result.expiresAt ? result.expiresAt.getTime() : Infinity);
     if (verified.size >= VERIFIED_TOKEN_CACHE_SIZE) verified.delete(verified.keys().next().value!);
-    verified.set(token, { result, until });
+    const entry = { result, until };
+    verified.set(token, entry);
+    if (header !== undefined) rememberHeader(header, entry);
     return result;
+  }
+
+  function rememberHeader(header: string, entry: { result: { viewer: Viewer; expiresAt?: Date }; until: number }): void {
+    if (byHeader.get(header) === entry) return;
+    if (byHeader.size >= VERIFIED_TOKEN_CACHE_SIZE) byHeader.delete(byHeader.keys().next().value!);
+    byHeader.set(header, entry);
   }
 
   async function verifyUncached(token: string): Promise<{ viewer: Viewer; expiresAt?: Date }> {
@@ -104,7 +123,15 @@ export function createTokenVerifier(auth: Pick<AuthConfig, 'jwtSecret' | 'jwksUr
     verify,
     async verifyAuthorization(header) {
       const token = bearer(header);
-      return token === null ? null : verify(token);
+      return token === null ? null : (await verifyWithExpiry(token, header ?? undefined)).viewer;
+    },
+    rememberedViewer(header) {
+      if (header === undefined) return undefined;
+      const hit = byHeader.get(header);
+      if (hit === undefined) return undefined;
+      if (Date.now() < hit.until) return hit.result.viewer;
+      byHeader.delete(header);
+      return undefined;
     },
     async verifyAuthorizationWithExpiry(header) {
       const token = bearer(header);

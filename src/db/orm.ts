@@ -2,6 +2,7 @@ import { PgliteDriver } from '@mikro-orm/pglite';
 import { MikroORM, type AbstractSqlDriver, type SqlEntityManager } from '@mikro-orm/sql';
 import { logger } from '../log.js';
 import { createOrmConfig, type OrmConfigInput, type OrmOptions } from './config.js';
+import { useFastEscapeLiteral } from './escape-literal.js';
 import { explainDatabaseError } from './open-errors.js';
 import { acquirePgliteLock } from './pglite-lock.js';
 
@@ -31,6 +32,7 @@ export async function openOrmWith(config: OrmOptions, migrate = true): Promise<O
   let orm: Orm;
   try {
     orm = (await MikroORM.init(config)) as Orm;
+    useFastEscapeLiteral(orm.em.getPlatform());
   } catch (error) {
     release?.();
     throw explain(error);

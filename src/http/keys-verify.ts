@@ -10,7 +10,7 @@ import type { Redis as RedisClient } from 'ioredis';
 import { Redis } from 'ioredis';
 import type { Authentication } from '../auth/guard.js';
 import type { TokenVerifier, Viewer } from '../auth/tokens.js';
-import { apiKeyMetrics } from '../billing/api-keys/metrics.js';
+import { apiKeyMetrics, countVerification } from '../billing/api-keys/metrics.js';
 import { KeyChangeFeed } from '../billing/api-keys/change-feed.js';
 import { checkVerifyInput } from '../billing/api-keys/verify-input.js';
 import { KeyVerifier, type LimitReached, type VerificationView } from '../billing/api-keys/verify-api-key.js';
@@ -123,7 +123,8 @@ export function keyVerificationFastPath(opts: { verifier: KeyVerifier; tokens: T
 
     const startedAt = performance.now();
     // As express's `authenticate`: a token that does not verify is no viewer (401 below), not an error.
-    const viewer: Promise<Viewer | null> = tokens.verifyAuthorization(h.authorization).catch(() => null);
+    // A token verified before is answered from memory, without a promise.
+    const viewer: Viewer | Promise<Viewer | null> = tokens.rememberedViewer?.(h.authorization) ?? tokens.verifyAuthorization(h.authorization).catch(() => null);
     // As body-parser: no length and no chunked encoding is no body; Content-Length: 0 is `{}`.
     const hasBody = h['transfer-encoding'] !== undefined || h['content-length'] !== undefined;
     const declared = h['content-length'] === undefined ? 0 : Number(h['content-length']);
@@ -147,6 +148,7 @@ export function keyVerificationFastPath(opts: { verifier: KeyVerifier; tokens: T
         body = parseStrict(text);
         if (body === MALFORMED) return send(res, 400, MALFORMED, startedAt);
       }
+      if (!(viewer instanceof Promise)) return answer(res, startedAt, viewer, body);
       viewer.then(
         (v) => answer(res, startedAt, v, body),
         (err: unknown) => failed(res, startedAt, err),
@@ -191,8 +193,8 @@ export interface KeyVerification {
 
 /**
  * The process's verifier: rate limits in Redis when REDIS_URL is set (one connection of its own, so
- * the limit is shared by every replica; concurrent verifications' commands go out in one write,
- * ioredis auto-pipelining), in process otherwise.
+ * the limit is shared by every replica; a tick's verifications are counted by one command, see
+ * key-rate-limit.ts, so ioredis's auto-pipelining would only add a pipeline per command), in process otherwise.
  */
 export function createKeyVerification(opts: {
   config: Config;
@@ -204,7 +206,7 @@ export function createKeyVerification(opts: {
   /** Set: a key's first RATE_LIMITED or QUOTA_EXCEEDED in a window is recorded as a BillingEvent and published (built by the composition root). */
   signals?: Pick<Signals, 'record'>;
 }): KeyVerification {
-  const own = !opts.redis && opts.config.redisUrl ? new Redis(opts.config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: true, enableAutoPipelining: true }) : undefined;
+  const own = !opts.redis && opts.config.redisUrl ? new Redis(opts.config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: true }) : undefined;
   // ioredis reconnects by itself; without a listener an error would be an unhandled 'error' event.
   own?.on('error', (err: Error) => opts.log.warn({ err: err.message }, 'API key rate-limit redis connection error'));
   const redis = opts.redis ?? own;
@@ -222,7 +224,7 @@ export function createKeyVerification(opts: {
       apiKeyMetrics.limitSignals.inc({ code: e.code });
       signals?.record(signalEm, [limitSignal(e)]).catch((err: unknown) => opts.log.warn({ err: (err as Error).message }, 'recording an API key limit signal failed'));
     },
-    onVerified: (code) => apiKeyMetrics.verifications.inc({ code }),
+    onVerified: countVerification,
   });
   changes.start();
   verifier.start();

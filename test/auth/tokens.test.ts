@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { assertCustomerInScope, authorize, resolveCustomerScope } from '../../src/auth/guard.js';
 import { createTokenVerifier, signDevToken, type Viewer } from '../../src/auth/tokens.js';
 import { AppError } from '../../src/graphql/errors.js';
@@ -48,6 +48,28 @@ describe('HS256 tokens', () => {
     const expired = await signDevToken({ sub: 'user_1', expiresIn: -60 }, SECRET);
     const err = await rejection(verifier.verify(expired));
     expect(err.message).toBe('Token expired');
+  });
+
+  it('remembers a verified header for the synchronous lookup, until the token expires', async () => {
+    const own = createTokenVerifier({ jwtSecret: SECRET });
+    const token = await signDevToken({ sub: 'svc', role: 'service', expiresIn: 30 }, SECRET);
+    const header = `Bearer ${token}`;
+    expect(own.rememberedViewer!(header)).toBeUndefined();
+    expect(own.rememberedViewer!(undefined)).toBeUndefined();
+    expect(await own.verifyAuthorization(header)).toEqual({ sub: 'svc', role: 'service' });
+    expect(own.rememberedViewer!(header)).toEqual({ sub: 'svc', role: 'service' });
+    // Only the header as it was verified: another spelling goes through verifyAuthorization first.
+    expect(own.rememberedViewer!(`bearer  ${token}`)).toBeUndefined();
+    const forged = await signDevToken({ sub: 'svc', role: 'admin' }, 'another-secret-0123456789-0123456789-xyz');
+    await rejection(own.verifyAuthorization(`Bearer ${forged}`));
+    expect(own.rememberedViewer!(`Bearer ${forged}`)).toBeUndefined();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 31_000);
+      expect(own.rememberedViewer!(header)).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('rejects a token without sub, with a bad role, or unsigned', async () => {

@@ -21,11 +21,15 @@ interface Counter {
   loading: Promise<void> | null;
 }
 
+/** What `reserve` holds until `settle` (the counter itself: no object per reservation). */
+export type Reservation = object;
+
 const MAX_COUNTERS = 100_000;
 const REREAD_GATHER_MS = 50;
 
 export class QuotaCounters {
   private readonly counters = new Map<string, Counter>();
+  private readonly ids = new WeakMap<UsageQuantityKey, string>();
   private readonly loader: DataLoader<UsageQuantityKey, number, string>;
   /** Re-reads nobody waits for: gathered for `REREAD_GATHER_MS`, so all the counters due in that time cost one statement. */
   private readonly rereads: DataLoader<UsageQuantityKey, number, string>;
@@ -64,18 +68,24 @@ export class QuotaCounters {
     return c.read + c.committed + c.pending;
   }
 
-  /** Takes `units` before the insert; `settle` after it (inserted: false when the ledger already had the row). */
-  reserve(key: UsageQuantityKey, units: number): (inserted: boolean) => void {
+  /** Takes `units` before the insert; `settle` them after it. */
+  reserve(key: UsageQuantityKey, units: number): Reservation {
     const c = this.counterOf(key);
     c.pending += units;
-    return (inserted) => {
-      c.pending -= units;
-      if (inserted) c.committed += units;
-    };
+    return c;
+  }
+
+  /** The insert of `units` reserved with `hold` is done (inserted: false when the ledger already had the row). */
+  settle(hold: Reservation, units: number, inserted: boolean): void {
+    const c = hold as Counter;
+    c.pending -= units;
+    if (inserted) c.committed += units;
   }
 
   private counterOf(key: UsageQuantityKey): Counter {
-    const id = usageQuantityCacheKey(key);
+    // The verifier passes the same key object for a whole billing period: its id is built once.
+    let id = this.ids.get(key);
+    if (id === undefined) this.ids.set(key, (id = usageQuantityCacheKey(key)));
     let c = this.counters.get(id);
     if (!c) {
       if (this.counters.size >= MAX_COUNTERS) this.counters.clear();

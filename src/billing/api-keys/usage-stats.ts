@@ -66,7 +66,7 @@ export class KeyUsageStats {
              verifications = (select coalesce(jsonb_object_agg(e.key, coalesce((k.verifications->>e.key)::bigint, 0) + coalesce((v.counts->>e.key)::bigint, 0)), '{}'::jsonb)
                               from jsonb_object_keys(k.verifications || v.counts) as e(key))
            from jsonb_to_recordset(?::jsonb) as v(id text, last_used timestamptz, counts jsonb)
-           where k.id = v.id returning k.id`,
+           where k.id = v.id`,
           [json],
         );
       } catch (err) {

@@ -20,16 +20,17 @@ import type { Redis } from 'ioredis';
 import type { Catalog } from '../../catalog.js';
 import type { Logger } from '../../log.js';
 import { queryRows } from '../../db/sql.js';
-import { GroupCommitQueue, ItemFailed } from '../../db/group-commit.js';
-import { findUsageRows, insertUsageRows, usagePairKey, type InsertedUsage, type NewUsageRow } from '../usage/ledger.js';
+import { findUsageRows, usagePairKey } from '../usage/ledger.js';
 import type { UsageQuantityKey } from '../usage/usage-summary.js';
 import { loadCustomerApiStates, periodAt, type CustomerApiState } from './customer-limits.js';
 import { KeyRateLimiter, type RateWindow } from './key-rate-limit.js';
 import { QuotaCounters } from './quota-counters.js';
+import { ReplayLog } from './replays.js';
 import { hashSecret, isWellFormedSecret } from './secrets.js';
 import type { KeyChangeFeed } from './change-feed.js';
 import { TtlCache } from './ttl-cache.js';
 import { KeyUsageStats } from './usage-stats.js';
+import { UsageWriter } from './usage-writer.js';
 
 /** The verification codes (docs/api-keys.md), in the order they are checked. */
 export const VERIFICATION_CODES = ['NOT_FOUND', 'REVOKED', 'EXPIRED', 'NO_SUBSCRIPTION', 'SUSPENDED', 'RATE_LIMITED', 'QUOTA_EXCEEDED', 'VALID'] as const;
@@ -99,6 +100,11 @@ export interface KeyVerifierDeps {
   onVerified?: (code: VerificationCode) => void;
 }
 
+interface UsageWindow {
+  period: { start: Date; end: Date };
+  usageKey: UsageQuantityKey;
+}
+
 interface KeyRecord {
   id: string;
   customerId: string;
@@ -114,12 +120,11 @@ export class KeyVerifier {
   private readonly quotas: QuotaCounters;
   private readonly rate: KeyRateLimiter;
   readonly stats: KeyUsageStats;
-  private readonly replays = new Map<string, Replay>();
+  private readonly replays = new ReplayLog<VerificationCode>(REPLAY_MAX, VERIFICATION_CODES);
   private readonly signalled = new Map<string, number>();
-  /** Ledger rows submitted and not yet settled, and who waits for none to be left (`stop`). */
-  private writing = 0;
-  private readonly drained: (() => void)[] = [];
-  private readonly inserts: GroupCommitQueue<NewUsageRow, InsertedUsage>;
+  private readonly usage: UsageWriter;
+  /** Per cached customer state: its current period's usage window (usageWindow). */
+  private readonly windows = new WeakMap<CustomerApiState, UsageWindow>();
   /** Whether a requestId was counted before, asked for all the refusals of a tick in one statement. */
   private readonly ledgerHits: DataLoader<{ customerId: string; idempotencyKey: string }, boolean>;
 
@@ -161,10 +166,7 @@ export class KeyVerifier {
     this.stats = new KeyUsageStats(em, deps.log);
     // One statement at a time, and at most one per `INSERT_GAP_MS`: nobody waits for these rows, so they
     // may as well gather (a statement costs the process more than a verification does).
-    this.inserts = new GroupCommitQueue(
-      async (batch) => (await insertUsageRows(em, batch)).map((a) => a ?? new ItemFailed(new Error('usage insert: no ledger row'))),
-      { maxBatch: 1000, maxInFlight: 1, gapMs: INSERT_GAP_MS },
-    );
+    this.usage = new UsageWriter(em, this.quotas, deps.log, INSERT_GAP_MS, deps.onUsageRecorded);
     this.ledgerHits = new DataLoader((pairs) => findUsageRows(em, pairs).then((found) => pairs.map((p) => found.has(usagePairKey(p.customerId, p.idempotencyKey)))), {
       cache: false,
       maxBatchSize: 500,
@@ -196,14 +198,15 @@ export class KeyVerifier {
 
   private checkKey(key: KeyRecord | null, cost: number, requestId: string | null): VerificationView | Promise<VerificationView> {
     if (!key) return this.done(null, answer('NOT_FOUND'));
-    const replayId = requestId === null ? null : `${key.id}\u0000${requestId}`;
-    if (replayId) {
-      const hit = this.replays.get(replayId);
-      if (hit && hit.until > Date.now()) return replayed(hit);
+    // The ledger's idempotency key of this (key, requestId) is also the replay's id: one string for both.
+    const ledgerKey = requestId === null ? null : `apikey:${key.id}:${requestId}`;
+    if (ledgerKey) {
+      const hit = this.replays.get(ledgerKey, Date.now());
+      if (hit) return hit;
     }
-    const result = this.decide(key, cost, requestId);
-    if (result instanceof Promise) return result.then((r) => this.decided(key, replayId, r));
-    return this.decided(key, replayId, result);
+    const result = this.decide(key, cost, ledgerKey);
+    if (result instanceof Promise) return result.then((r) => this.decided(key, ledgerKey, r));
+    return this.decided(key, ledgerKey, result);
   }
 
   private decided(key: KeyRecord, replayId: string | null, result: VerificationView): VerificationView {
@@ -211,19 +214,18 @@ export class KeyVerifier {
     return this.done(key, result);
   }
 
-  private decide(key: KeyRecord, cost: number, requestId: string | null): VerificationView | Promise<VerificationView> {
+  private decide(key: KeyRecord, cost: number, ledgerKey: string | null): VerificationView | Promise<VerificationView> {
     const now = Date.now();
     if (key.revokedAt !== null) return answer('REVOKED', key);
     if (key.expiresAt !== null && key.expiresAt <= now) return answer('EXPIRED', key);
     const state = this.states.get(key.customerId);
-    return state instanceof Promise ? state.then((s) => this.decideFor(key, s, cost, requestId, now)) : this.decideFor(key, state, cost, requestId, now);
+    return state instanceof Promise ? state.then((s) => this.decideFor(key, s, cost, ledgerKey, now)) : this.decideFor(key, state, cost, ledgerKey, now);
   }
 
-  private decideFor(key: KeyRecord, state: CustomerApiState | null, cost: number, requestId: string | null, now: number): VerificationView | Promise<VerificationView> {
+  private decideFor(key: KeyRecord, state: CustomerApiState | null, cost: number, ledgerKey: string | null, now: number): VerificationView | Promise<VerificationView> {
     if (!state) return answer('NO_SUBSCRIPTION', key);
     if (state.access === 'NONE') return answer('NO_SUBSCRIPTION', key, state);
     if (state.access === 'SUSPENDED') return answer('SUSPENDED', key, state);
-    const ledgerKey = requestId === null ? null : `apikey:${key.id}:${requestId}`;
     if (state.limits.rateLimitPerMinute === null) return this.metered(key, state, cost, ledgerKey, now, null);
     return this.rate.hit(key.id).then((window) => this.counted(key, state, cost, ledgerKey, now, window));
   }
@@ -246,8 +248,7 @@ export class KeyVerifier {
     if (!state.meterEventName || !state.period) return answer('VALID', key, state, rateLimit, null);
     // Usage is stamped and counted on the customer's clock (a test clock's frozen time in the sandbox), as reportUsage does.
     const at = state.clockNow ?? new Date(now);
-    const period = periodAt(state.period, at);
-    const usageKey = { customerId: state.id, eventName: state.meterEventName, from: period.start, to: period.end };
+    const { period, usageKey } = this.usageWindow(state, at);
     const used = this.quotas.used(usageKey, state.limits.quota === null ? UNCAPPED_USAGE_TTL_MS : QUOTA_REREAD_MS);
     return typeof used === 'number' ? this.admit(key, state, cost, ledgerKey, rateLimit, at, period, usageKey, used) : used.then((u) => this.admit(key, state, cost, ledgerKey, rateLimit, at, period, usageKey, u));
   }
@@ -271,55 +272,28 @@ export class KeyVerifier {
         return answer('QUOTA_EXCEEDED', key, state, rateLimit, quotaView(quota, used, period.end));
       })();
     }
-    const settle = this.quotas.reserve(usageKey, cost);
-    this.record(
-      {
-        customerId: state.id,
-        meter: state.meterEventName!,
-        quantity: cost,
-        timestamp: at,
-        idempotencyKey: ledgerKey ?? `apikey:${key.id}:${randomUUID()}`,
-      },
-      settle,
+    // Written behind the answer (usage-writer.ts); the reservation holds the units meanwhile. A requestId
+    // counted before (another replica, a restart) is simply not inserted again.
+    this.usage.add(
+      { customerId: state.id, meter: state.meterEventName!, quantity: cost, timestamp: at, idempotencyKey: ledgerKey ?? `apikey:${key.id}:${randomUUID()}` },
+      this.quotas.reserve(usageKey, cost),
     );
     return answer('VALID', key, state, rateLimit, quotaView(quota, used + cost, period.end));
   }
 
   /**
-   * Writes a VALID answer's ledger row behind the answer: the caller does not wait for the commit
-   * (one on this machine costs more than the whole verification may). The rows gather while the previous
-   * insert runs and go in one statement (group commit, the ledger's insert as reportUsage's); the quota
-   * reservation holds the units meanwhile. A requestId
-   * counted before (another replica, a restart) is simply not inserted again. `stop()` waits for
-   * every pending row; a failed insert is retried, and only a process crash in between loses units.
+   * The customer's current billing period at `at` and its quota counter's key, the same objects for every
+   * verification in that period (no period, Dates or counter key per verification).
    */
-  private record(row: NewUsageRow, settle: (inserted: boolean) => void): void {
-    this.writing++;
-    this.submit(row, settle, 1);
-  }
-
-  /** One promise per row (the queue's), no async frame: these are the most numerous objects of the hot path. */
-  private submit(row: NewUsageRow, settle: (inserted: boolean) => void, attempt: number): void {
-    this.inserts.submit(row).then(
-      ({ inserted }) => {
-        settle(inserted);
-        if (inserted) this.deps.onUsageRecorded?.();
-        this.written();
-      },
-      (err: unknown) => {
-        if (attempt >= 5) {
-          settle(false);
-          this.deps.log.error({ err: (err as Error).message, customerId: row.customerId, quantity: row.quantity }, 'API key usage could not be written to the ledger');
-          this.written();
-          return;
-        }
-        setTimeout(() => this.submit(row, settle, attempt + 1), 200 * attempt);
-      },
-    );
-  }
-
-  private written(): void {
-    if (--this.writing === 0) for (const wake of this.drained.splice(0)) wake();
+  private usageWindow(state: CustomerApiState, at: Date): UsageWindow {
+    const t = at.getTime();
+    let w = this.windows.get(state);
+    if (!w || t < w.period.start.getTime() || t >= w.period.end.getTime()) {
+      const period = periodAt(state.period!, at);
+      w = { period, usageKey: { customerId: state.id, eventName: state.meterEventName!, from: period.start, to: period.end } };
+      this.windows.set(state, w);
+    }
+    return w;
   }
 
   /** Whether a VALID answer already counted this requestId (asked only on the refusal path). */
@@ -354,15 +328,7 @@ export class KeyVerifier {
   }
 
   private remember(replayId: string, result: VerificationView): void {
-    if (this.replays.size >= REPLAY_MAX) {
-      // Oldest first (Map keeps insertion order): drop a tenth.
-      let n = REPLAY_MAX / 10;
-      for (const k of this.replays.keys()) {
-        this.replays.delete(k);
-        if (--n <= 0) break;
-      }
-    }
-    this.replays.set(replayId, replayOf(result, Date.now() + REPLAY_TTL_MS));
+    this.replays.set(replayId, result, Date.now() + REPLAY_TTL_MS);
   }
 
   private done(key: KeyRecord | null, result: VerificationView): VerificationView {
@@ -377,64 +343,9 @@ export class KeyVerifier {
 
   async stop(): Promise<void> {
     // Pending ledger rows first (each retried a few times), then the key stats.
-    if (this.writing > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
+    await this.usage.drain();
     await this.stats.stop();
   }
-}
-
-/**
- * A remembered answer, flat: one object with numbers instead of the answer's nested objects and Dates.
- * Every answer with a requestId is kept for minutes, so each survives the young generation: fewer,
- * smaller objects make every scavenge copy less (the GC pauses that made the tail).
- */
-interface Replay {
-  until: number;
-  code: VerificationCode;
-  keyId: string | null;
-  customerId: string | null;
-  externalId: string | null;
-  plan: string | null;
-  /** NaN: no rate limit in the answer. */
-  rateLimit: number;
-  rateRemaining: number;
-  rateResetAt: number;
-  /** NaN: no quota in the answer. */
-  quotaResetAt: number;
-  quotaLimit: number | null;
-  quotaUsed: number;
-  quotaRemaining: number | null;
-}
-
-function replayOf(a: VerificationView, until: number): Replay {
-  const { rateLimit: r, quota: q } = a;
-  return {
-    until,
-    code: a.code,
-    keyId: a.keyId,
-    customerId: a.customerId,
-    externalId: a.externalId,
-    plan: a.plan,
-    rateLimit: r ? r.limit : NaN,
-    rateRemaining: r ? r.remaining : 0,
-    rateResetAt: r ? r.resetAt.getTime() : 0,
-    quotaResetAt: q ? q.resetAt.getTime() : NaN,
-    quotaLimit: q ? q.limit : null,
-    quotaUsed: q ? q.used : 0,
-    quotaRemaining: q ? q.remaining : null,
-  };
-}
-
-function replayed(r: Replay): VerificationView {
-  return {
-    valid: r.code === 'VALID',
-    code: r.code,
-    keyId: r.keyId,
-    customerId: r.customerId,
-    externalId: r.externalId,
-    plan: r.plan,
-    rateLimit: Number.isNaN(r.rateLimit) ? null : { limit: r.rateLimit, remaining: r.rateRemaining, resetAt: new Date(r.rateResetAt) },
-    quota: Number.isNaN(r.quotaResetAt) ? null : { limit: r.quotaLimit, used: r.quotaUsed, remaining: r.quotaRemaining, resetAt: new Date(r.quotaResetAt) },
-  };
 }
 
 function quotaView(limit: number | null, used: number, resetAt: Date): NonNullable<VerificationView['quota']> {
