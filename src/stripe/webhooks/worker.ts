@@ -151,8 +151,11 @@ export class WebhookWorker {
   private running = false;
   private loops: Promise<void>[] = [];
   private wakers = new Set<() => void>();
-  /** A notify() that came while no loop was waiting must not be lost. */
-  private pendingWake = 0;
+  /**
+   * Per loop: a notify() came since the loop last looked. Each loop claims only its own partition, so
+   * a wake-up that reached another loop, or came while this one was claiming, must not be lost for it.
+   */
+  private woken: boolean[] = [];
 
   constructor(private readonly options: WebhookWorkerOptions) {
     const pglite = options.orm.config.get('driver')?.name === 'PgliteDriver';
@@ -178,6 +181,7 @@ export class WebhookWorker {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.woken = Array.from({ length: this.opts.concurrency }, () => false);
     this.loops = Array.from({ length: this.opts.concurrency }, (_, i) => this.loop(i));
   }
 
@@ -191,7 +195,7 @@ export class WebhookWorker {
 
   /** New rows in the inbox: claim them now rather than at the next poll. */
   notify(): void {
-    if (this.wakers.size === 0) this.pendingWake = Math.min(this.pendingWake + 1, this.opts.concurrency);
+    this.woken.fill(true);
     this.wakeAll();
   }
 
@@ -351,7 +355,7 @@ export class WebhookWorker {
       }
       if (outcome.length > 0 && this.running) continue;
       if (!this.running) break;
-      await this.sleep();
+      await this.sleep(index);
     }
   }
 
@@ -362,15 +366,16 @@ export class WebhookWorker {
     } while (index > 0 && this.running && this.options.deferWhile?.());
   }
 
-  private sleep(): Promise<void> {
-    if (this.pendingWake > 0) {
-      this.pendingWake--;
+  private sleep(index: number): Promise<void> {
+    if (this.woken[index]) {
+      this.woken[index] = false;
       return Promise.resolve();
     }
     return new Promise((resolve) => {
       const wake = () => {
         clearTimeout(timer);
         this.wakers.delete(wake);
+        this.woken[index] = false;
         resolve();
       };
       const timer = setTimeout(wake, this.opts.pollIntervalMs);
