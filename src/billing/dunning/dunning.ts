@@ -16,7 +16,7 @@ import { afterCommit } from '../../db/after-commit.js';
 import { billingEventId, type SignalDraft } from '../signals/derive.js';
 import type { Logger } from '../../log.js';
 import type { AfterEventHook } from '../../stripe/webhooks/after-event.js';
-import { caseMayOpen, closeSettledCases, type ClosedCase } from './close-settled.js';
+import { batchInvoices, caseMayOpen, closeSettledCases, type ClosedCase } from './close-settled.js';
 import { dunningMetrics } from './metrics.js';
 import { closedNotification, stepNotification, type DunningNotification, type DunningNotifier } from './notification.js';
 import { openOrAdvanceCase } from './open-or-advance.js';
@@ -137,6 +137,14 @@ export function createDunning(deps: DunningDeps): Dunning {
       if (result.action === 'opened') afterCommit(em, () => dunningMetrics.cases.inc({ event: 'opened' }));
     }
     if (customerId) await runDue(em, { customerId });
+  };
+
+  // In the worker's batch: which invoices' cases one statement can read for the whole batch.
+  afterEvent.batch = {
+    begin(em, events) {
+      if (events) batchInvoices(em, events);
+    },
+    async end() {},
   };
 
   return {
