@@ -11,6 +11,7 @@ import {
   deleteInvoice,
   idOf,
   invoiceRaw,
+  mirrorBatch,
   mirrorObject,
   mirrorTestClock,
   recordEventMrrPoint,
@@ -327,8 +328,10 @@ async function handleTarget(
       return { ...base, action: 'reread', reason: 'answered by the re-read already written in this batch' };
     }
     action = await rereadInto(em, target, next, ctx, rereads);
-    // A re-read may also have deleted the row (an invoice gone from Stripe): read what it left.
-    const after = await rowStamp(em, target.kind, target.id);
+    // A re-read may also have deleted the row (an invoice gone from Stripe): read what it left. A
+    // customer's re-read in a mirror batch writes its row with `next` whatever it held (customers are
+    // only marked deleted): nothing to read back.
+    const after = target.kind === 'customer' && action === 'reread' && mirrorBatch(em) ? next : await rowStamp(em, target.kind, target.id);
     setStamp(stamps, key, after);
     const got = action === 'reread' && after ? await rereads.get(target.kind, target.id) : null;
     const content = got && 'object' in got ? rereadContent(target.kind, got.object) : null;
