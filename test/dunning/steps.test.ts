@@ -4,6 +4,7 @@
  * clock, each run exactly once by concurrent runners, several due steps run in order, the case opened
  * only for an open invoice and moved back by an earlier failure, access state by the case's times.
  */
+import type Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { accessStatesOf } from '../../src/billing/access/access-state.js';
 import { customerNow, customerNowOf } from '../../src/billing/clock/customer-clock.js';
@@ -16,6 +17,8 @@ import { createSignalBus } from '../../src/events/index.js';
 import { createSignals } from '../../src/billing/signals/index.js';
 import { logger } from '../../src/log.js';
 import { mirrorTestClock } from '../../src/stripe/mirror/test-clocks.js';
+import { withMirrorBatch } from '../../src/stripe/mirror/batch.js';
+import { queryRows } from '../../src/db/sql.js';
 import { clearTables, createTestOrm, type TestOrm } from '../support/db.js';
 
 let db: TestOrm;
@@ -129,6 +132,59 @@ describe('opening a case', () => {
     await invoice('in_2', 'cus_2', 'void', 1);
     expect(await closeSettledCases(db.orm.em.fork(), 'in_2', new Date())).toMatchObject([{ invoiceId: 'in_2', reason: 'void' }]);
     expect(await accessStatesOf(db.orm.em.fork(), ['cus_2'])).toEqual(new Map([['cus_2', 'NONE']]));
+  });
+
+  // With the batch's invoices given (as the worker gives them, their cases read in one statement) and
+  // without (each close statement counts what it left open).
+  it.each([true, false])("in the worker's batch, a case opened after an event that found none is still closed by a later event (invoices given: %s)", async (given) => {
+    await customer('cus_b', null);
+    await invoice('in_b', 'cus_b', 'open', 1);
+    const { dunning, seen } = dunningUnderTest();
+    const now = Math.floor(Date.now() / 1000);
+    const event = (type: string, status: string, at: number) =>
+      ({ id: `evt_${type}`, type, created: at, data: { object: { id: 'in_b', object: 'invoice', status } } }) as unknown as Stripe.Event;
+    const events = [
+      event('invoice.updated', 'open', now - 30),
+      event('invoice.payment_failed', 'open', now - 20),
+      event('invoice.paid', 'paid', now - 10),
+      event('invoice.payment_succeeded', 'paid', now - 10),
+    ];
+    await tx((em) =>
+      withMirrorBatch(em, async () => {
+        if (given) dunning.afterEvent.batch!.begin(em, events);
+        // No case yet: the batch learns the invoice has none open.
+        await dunning.afterEvent(em, events[0]!);
+        expect(await queryRows(em, 'select count(*)::int as n from dunning_cases')).toEqual([{ n: 0 }]);
+        await dunning.afterEvent(em, events[1]!);
+        expect(await queryRows(em, `select status from dunning_cases where invoice_id = 'in_b'`)).toEqual([{ status: 'open' }]);
+        await queryRows(em, `update invoices set status = 'paid' where id = 'in_b'`);
+        await dunning.afterEvent(em, events[2]!);
+        // Closed once: the next event about the invoice has nothing left to close.
+        await dunning.afterEvent(em, events[3]!);
+      }),
+    );
+    expect(await sql('select status, close_reason from dunning_cases')).toEqual([{ status: 'closed', close_reason: 'paid' }]);
+    expect(seen.filter((n) => n.type === 'dunning.closed').map((n) => n.closeReason)).toEqual(['paid']);
+  });
+
+  it("in the worker's batch, an applied copy that leaves the invoice open closes nothing; a settled one closes", async () => {
+    await customer('cus_c', null);
+    await invoice('in_c', 'cus_c', 'open', 1);
+    await tx((em) => openOrAdvanceCase(em, { invoiceId: 'in_c', failedAt: new Date(), schedule }));
+    const { dunning, seen } = dunningUnderTest();
+    const applied = { action: 'applied' as const, kind: 'invoice' as const, objectId: 'in_c' };
+    const event = (type: string, status: string) =>
+      ({ id: `evt_c_${type}`, type, created: Math.floor(Date.now() / 1000), data: { object: { id: 'in_c', object: 'invoice', status } } }) as unknown as Stripe.Event;
+    await tx((em) =>
+      withMirrorBatch(em, async () => {
+        await dunning.afterEvent(em, event('invoice.updated', 'open'), applied);
+        expect(await queryRows(em, `select status from dunning_cases where invoice_id = 'in_c'`)).toEqual([{ status: 'open' }]);
+        await queryRows(em, `update invoices set status = 'void' where id = 'in_c'`);
+        await dunning.afterEvent(em, event('invoice.voided', 'void'), applied);
+      }),
+    );
+    expect(await sql('select status, close_reason from dunning_cases')).toEqual([{ status: 'closed', close_reason: 'void' }]);
+    expect(seen.filter((n) => n.type === 'dunning.closed').map((n) => n.closeReason)).toEqual(['void']);
   });
 });
 

@@ -16,7 +16,7 @@ import { afterCommit } from '../../db/after-commit.js';
 import { billingEventId, type SignalDraft } from '../signals/derive.js';
 import type { Logger } from '../../log.js';
 import type { AfterEventHook } from '../../stripe/webhooks/after-event.js';
-import { closeSettledCases, type ClosedCase } from './close-settled.js';
+import { batchInvoices, caseMayOpen, closeSettledCases, type ClosedCase } from './close-settled.js';
 import { dunningMetrics } from './metrics.js';
 import { closedNotification, stepNotification, type DunningNotification, type DunningNotifier } from './notification.js';
 import { openOrAdvanceCase } from './open-or-advance.js';
@@ -125,15 +125,26 @@ export function createDunning(deps: DunningDeps): Dunning {
     // A copy the mirror skipped left the invoice row as it was, and the event that last changed the row
     // (on this path only invoice events write invoice rows) already closed what its status settles.
     const unchanged = handled?.action === 'skipped' && handled.kind === 'invoice';
-    const closed = unchanged ? [] : await closeAndNotify(em, invoiceId, at);
+    // This event's copy, just written, left the row `open`: the statement requires it not to be.
+    const leftOpen = handled?.action === 'applied' && handled.kind === 'invoice' && (event.data.object as { status?: unknown }).status === 'open';
+    const closed = unchanged || leftOpen ? [] : await closeAndNotify(em, invoiceId, at);
     let customerId = closed[0]?.customerId;
     if (type === 'invoice.payment_failed') {
       const result = await openOrAdvanceCase(em, { invoiceId, failedAt: at, schedule: deps.schedule });
+      if (result.action !== 'ignored') caseMayOpen(em, invoiceId);
       log.debug({ invoiceId, event: event.id, ...result }, 'payment failure');
       if (result.action !== 'ignored') customerId = result.customerId;
       if (result.action === 'opened') afterCommit(em, () => dunningMetrics.cases.inc({ event: 'opened' }));
     }
     if (customerId) await runDue(em, { customerId });
+  };
+
+  // In the worker's batch: which invoices' cases one statement can read for the whole batch.
+  afterEvent.batch = {
+    begin(em, events) {
+      if (events) batchInvoices(em, events);
+    },
+    async end() {},
   };
 
   return {

@@ -11,6 +11,7 @@ import {
   deleteInvoice,
   idOf,
   invoiceRaw,
+  mirrorBatch,
   mirrorObject,
   mirrorTestClock,
   recordEventMrrPoint,
@@ -259,11 +260,11 @@ export async function handleStripeEvents(
   }
   const objects = targets.filter(isObjectTarget);
   await lockObjects(em, objects.map((t) => t.id));
-  const rows: BatchRows = { stamps: await rowStamps(em, objects), contents: new Map() };
+  const rereads = new BatchRereads(ctx.stripe, rereadBudget(ctx.stripe), isResourceMissing);
+  const rows: BatchRows = { stamps: await rowStamps(em, objects, rereads.customersPresent), contents: new Map() };
   await readTiedContents(em, events, targets, rows);
   // Under the locks (so after every event about these objects that committed before): start together
   // the re-reads the batch will need, one per object.
-  const rereads = new BatchRereads(ctx.stripe, rereadBudget(ctx.stripe), isResourceMissing);
   for (const key of rereadsNeeded(events, targets, rows)) rereads.start(key.kind, key.id);
   // Invoice lines and subscription items: one write per table for the batch, at its end.
   return withDeferredChildRows(em, async () => {
@@ -327,8 +328,10 @@ async function handleTarget(
       return { ...base, action: 'reread', reason: 'answered by the re-read already written in this batch' };
     }
     action = await rereadInto(em, target, next, ctx, rereads);
-    // A re-read may also have deleted the row (an invoice gone from Stripe): read what it left.
-    const after = await rowStamp(em, target.kind, target.id);
+    // A re-read may also have deleted the row (an invoice gone from Stripe): read what it left. A
+    // customer's re-read in a mirror batch writes its row with `next` whatever it held (customers are
+    // only marked deleted): nothing to read back.
+    const after = target.kind === 'customer' && action === 'reread' && mirrorBatch(em) ? next : await rowStamp(em, target.kind, target.id);
     setStamp(stamps, key, after);
     const got = action === 'reread' && after ? await rereads.get(target.kind, target.id) : null;
     const content = got && 'object' in got ? rereadContent(target.kind, got.object) : null;
@@ -338,10 +341,19 @@ async function handleTarget(
     else rereads.written.delete(key);
   }
   // Once a row's customer is known to be mirrored it stays so for the batch (customers are never
-  // deleted, only marked): the batch's further events about the row skip the check.
-  if (target.kind !== 'customer' && !rereads.customerKnown.has(key)) {
-    const { written, known } = await ensureCustomer(em, target, ctx, rereads);
+  // deleted, only marked): the batch's further events about the row skip the check, and so does a
+  // row just written from a payload whose customer the batch has seen in the mirror.
+  if (target.kind === 'customer') {
+    if (action === 'applied') rereads.customersPresent.add(target.id);
+  } else if (!rereads.customerKnown.has(key)) {
+    const customer = action === 'applied' ? payloadCustomer(target) : null;
+    if (customer !== null && rereads.customersPresent.has(customer)) {
+      rereads.customerKnown.add(key);
+      return { ...base, action };
+    }
+    const { written, known, customerId } = await ensureCustomer(em, target, ctx, rereads);
     if (known) rereads.customerKnown.add(key);
+    if (known && customerId) rereads.customersPresent.add(customerId);
     if (written) {
       setStamp(stamps, stampKey('customer', written), await rowStamp(em, 'customer', written));
       contents.delete(stampKey('customer', written));
@@ -411,7 +423,17 @@ function setStamp(stamps: Map<string, Date | null>, key: string, stamp: Date | n
 }
 
 /** The stamps of the targets' rows (`kind:id` → stamp; no entry: no row; null: a row without one). */
-async function rowStamps(em: EntityManager, targets: Target[]): Promise<Map<string, Date | null>> {
+/** The customer a subscription or invoice payload names (the writers store it as the row's customer). */
+function payloadCustomer(target: Target): string | null {
+  if (target.kind === 'customer' || !target.payload) return null;
+  return idOf((target.payload as Stripe.Subscription | Stripe.Invoice).customer) ?? null;
+}
+
+/**
+ * The targets' stamps; with several targets, in the same statement, which customers their payloads
+ * name have a row (into `present`), so that `ensureCustomer` need not ask after each write.
+ */
+async function rowStamps(em: EntityManager, targets: Target[], present: Set<string>): Promise<Map<string, Date | null>> {
   const stamps = new Map<string, Date | null>();
   if (targets.length === 0) return stamps;
   if (targets.length === 1) {
@@ -427,8 +449,20 @@ async function rowStamps(em: EntityManager, targets: Target[]): Promise<Map<stri
     parts.push(`select ?::text as kind, "id", extract(epoch from "last_event_at")::float8 as t from "${MIRROR_TABLES[kind]}" where "id" in (?)`);
     params.push(kind, [...ids]);
   }
-  const rows = await (em as SqlEntityManager).execute<{ kind: MirrorKind; id: string; t: number | string | null }[]>(parts.join(' union all '), params);
-  for (const r of rows) stamps.set(stampKey(r.kind, r.id), r.t === null ? null : new Date(Number(r.t) * 1000));
+  const customers = new Set<string>();
+  for (const t of targets) {
+    const c = payloadCustomer(t);
+    if (c !== null) customers.add(c);
+  }
+  if (customers.size > 0) {
+    parts.push(`select 'present' as kind, "id", null::float8 as t from "customers" where "id" in (?)`);
+    params.push([...customers]);
+  }
+  const rows = await (em as SqlEntityManager).execute<{ kind: MirrorKind | 'present'; id: string; t: number | string | null }[]>(parts.join(' union all '), params);
+  for (const r of rows) {
+    if (r.kind === 'present') present.add(r.id);
+    else stamps.set(stampKey(r.kind, r.id), r.t === null ? null : new Date(Number(r.t) * 1000));
+  }
   return stamps;
 }
 
@@ -437,7 +471,12 @@ async function rowStamps(em: EntityManager, targets: Target[]): Promise<Map<stri
  * customer is (its externalId) decides who may see its live events, so a missing customer is read
  * from Stripe now. It is stored without an event stamp: its next event re-reads it (see convergence.ts).
  */
-async function ensureCustomer(em: EntityManager, target: Target, ctx: HandlerContext, rereads: BatchRereads): Promise<{ written: string | null; known: boolean }> {
+async function ensureCustomer(
+  em: EntityManager,
+  target: Target,
+  ctx: HandlerContext,
+  rereads: BatchRereads,
+): Promise<{ written: string | null; known: boolean; customerId?: string }> {
   const sql = em as SqlEntityManager;
   const table = target.kind === 'subscription' ? 'subscriptions' : 'invoices';
   const rows = await sql.execute<{ customer_id: string; known: boolean }[]>(
@@ -446,10 +485,10 @@ async function ensureCustomer(em: EntityManager, target: Target, ctx: HandlerCon
   );
   const row = rows[0];
   if (!row) return { written: null, known: false };
-  if (row.known) return { written: null, known: true };
+  if (row.known) return { written: null, known: true, customerId: row.customer_id };
   await lockObject(em, row.customer_id);
-  if ((await rowStamp(em, 'customer', row.customer_id)) !== undefined) return { written: row.customer_id, known: true };
+  if ((await rowStamp(em, 'customer', row.customer_id)) !== undefined) return { written: row.customer_id, known: true, customerId: row.customer_id };
   const got = await rereads.get('customer', row.customer_id);
   if ('object' in got) await mirrorObject(em, got.object, { catalog: ctx.catalog, stripe: ctx.stripe, nested: false });
-  return { written: row.customer_id, known: 'object' in got };
+  return { written: row.customer_id, known: 'object' in got, customerId: row.customer_id };
 }

@@ -128,6 +128,8 @@ export class BatchRereads {
   readonly written = new Map<string, number>();
   /** Subscription and invoice rows (`kind:id`) whose customer is known to be in the mirror. */
   readonly customerKnown = new Set<string>();
+  /** Customers known to have a row (never deleted, only marked: once seen, it stays for the batch). */
+  readonly customersPresent = new Set<string>();
 
   constructor(
     private readonly stripe: Stripe,

@@ -11,11 +11,11 @@ import type { HandleResult } from '../sync/handlers.js';
  * Runs inside the event's transaction after the mirror write (e.g. billing signals); a throw fails the
  * attempt. `result` (when the caller has it): what the event did to the mirror, so a hook may skip work
  * for a copy the mirror skipped (its row did not change). `batch` (optional): when the worker processes
- * several events in one transaction it calls `begin(tx)` before the first `afterEvent` and `end(tx)`
- * after the last, before the commit, so the hook can write what the events share in one statement.
+ * several events in one transaction it calls `begin(tx, events)` before the first `afterEvent` and `end(tx)`
+ * after the last, before the commit, so the hook can read or write what the events share in one statement.
  */
 export type AfterEventHook = ((em: EntityManager, event: Stripe.Event, result?: HandleResult) => Promise<void>) & {
-  batch?: { begin(em: EntityManager): void; end(em: EntityManager): Promise<void> };
+  batch?: { begin(em: EntityManager, events?: readonly Stripe.Event[]): void; end(em: EntityManager): Promise<void> };
 };
 
 /**
@@ -30,8 +30,8 @@ export function chainAfterEvents(...hooks: (AfterEventHook | undefined)[]): Afte
   const batched = list.filter((h) => h.batch);
   if (batched.length > 0) {
     chained.batch = {
-      begin(em) {
-        for (const h of batched) h.batch!.begin(em);
+      begin(em, events) {
+        for (const h of batched) h.batch!.begin(em, events);
       },
       async end(em) {
         for (const h of batched) await h.batch!.end(em);

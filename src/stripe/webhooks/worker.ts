@@ -233,7 +233,7 @@ export class WebhookWorker {
         // A mirror batch: parent rows in bound statements, and the MRR deltas of subscription writes
         // recorded for the signals' steps at the batch's end (src/stripe/mirror/batch.ts).
         return withMirrorBatch(tx, async () => {
-          after?.batch?.begin(tx);
+          after?.batch?.begin(tx, events);
           // Locks and row stamps of the whole batch are taken up front (handleStripeEvents); each event's
           // signals run right after its own mirror write, as in the one-event path.
           const results = await handleStripeEvents(tx, events, { stripe: this.options.stripe, catalog: this.catalog }, after ? (e, r) => after(tx, e, r) : undefined);
