@@ -19,16 +19,10 @@ import type { Authentication } from '../auth/guard.js';
 import type { TokenVerifier } from '../auth/tokens.js';
 import { AppError, rateLimited, unauthenticated } from '../graphql/errors.js';
 import type { Logger } from '../log.js';
+import { errorJson, INTERNAL, JSON_TYPE, MALFORMED, NOT_JSON, parseStrictJson } from './fast-path-bodies.js';
 import { httpRequestDuration, httpRequestsTotal } from './metrics.js';
 import type { RequestRateLimiter } from './rate-limit.js';
 
-const JSON_TYPE = 'application/json; charset=utf-8';
-
-/** The gateway's error handler's bodies (server.ts `errorBody`), as `res.json` writes them. */
-const errorJson = (message: string, code: string, extensions: Record<string, unknown> = {}) => JSON.stringify({ errors: [{ message, extensions: { ...extensions, code } }] });
-const MALFORMED = errorJson('Malformed JSON request body', 'BAD_REQUEST');
-const INTERNAL = errorJson('Internal server error', 'INTERNAL_SERVER_ERROR');
-const NOT_PARSED = Symbol('malformed');
 
 /** Prometheus labels of this route, one object per status (no object per request). */
 const LABELS: Record<number, { method: string; route: string; status: string }> = {};
@@ -154,8 +148,8 @@ export function graphqlFastPath<TContext extends object>(opts: GraphqlFastPathOp
           }
           if (over) return send(res, 413, tooLarge, startedAt);
           const text = rest ? Buffer.concat(rest).toString('utf8') : first ? (first as Buffer).toString('utf8') : '';
-          const body = parseStrict(text);
-          if (body === NOT_PARSED) return send(res, 400, MALFORMED, startedAt);
+          const body = parseStrictJson(text);
+          if (body === NOT_JSON) return send(res, 400, MALFORMED, startedAt);
           execute(req, res, auth, body, startedAt).catch((err: unknown) => failed(res, startedAt, err));
         },
         (err: unknown) => failed(res, startedAt, err),
@@ -165,15 +159,3 @@ export function graphqlFastPath<TContext extends object>(opts: GraphqlFastPathOp
   };
 }
 
-/** body-parser's strict JSON: '' is `{}`, a BOM is dropped, the first character must open an object or array. */
-function parseStrict(text: string): unknown {
-  const s = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  if (s.length === 0) return {};
-  const c = s[0] === '{' || s[0] === '[' ? s[0] : s.trimStart()[0];
-  if (c !== '{' && c !== '[') return NOT_PARSED;
-  try {
-    return JSON.parse(s);
-  } catch {
-    return NOT_PARSED;
-  }
-}

@@ -19,6 +19,7 @@ import type { Config } from '../config.js';
 import type { Orm } from '../db/orm.js';
 import type { Logger } from '../log.js';
 import type { SignalDraft, Signals } from '../billing/signals/index.js';
+import { errorJson, INTERNAL, JSON_TYPE, MALFORMED, NOT_JSON, parseStrictJson } from './fast-path-bodies.js';
 import { httpRequestDuration, httpRequestsTotal } from './metrics.js';
 
 export const KEYS_VERIFY_PATH = '/v1/keys/verify';
@@ -33,7 +34,6 @@ class BadVerifyBody extends Error {
 }
 
 const UNAUTHENTICATED_BODY = JSON.stringify({ error: { code: 'UNAUTHENTICATED', message: 'Send Authorization: Bearer <token> with a service or admin token' } });
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 const mayVerify = (viewer: Viewer | null | undefined): boolean => !!viewer && (viewer.role === 'service' || viewer.role === 'admin');
 const badBody = (err: BadVerifyBody) => JSON.stringify({ error: { code: 'BAD_REQUEST', field: err.field, message: err.message } });
@@ -61,10 +61,6 @@ export function mountKeyVerification(app: Express, verifier: KeyVerifier, authen
   });
 }
 
-/** What the gateway's error handler answers for these (same bodies as its `errorBody`). */
-const errorJson = (message: string, code: string) => JSON.stringify({ errors: [{ message, extensions: { code } }] });
-const MALFORMED = errorJson('Malformed JSON request body', 'BAD_REQUEST');
-const INTERNAL = errorJson('Internal server error', 'INTERNAL_SERVER_ERROR');
 
 /** Prometheus labels of this route, one object per status (no object per request). */
 const LABELS: Record<number, { method: string; route: string; status: string }> = {};
@@ -145,8 +141,8 @@ export function keyVerificationFastPath(opts: { verifier: KeyVerifier; tokens: T
       let body: unknown;
       if (hasBody) {
         const text = rest ? Buffer.concat(rest).toString('utf8') : first ? (first as Buffer).toString('utf8') : '';
-        body = parseStrict(text);
-        if (body === MALFORMED) return send(res, 400, MALFORMED, startedAt);
+        body = parseStrictJson(text);
+        if (body === NOT_JSON) return send(res, 400, MALFORMED, startedAt);
       }
       if (!(viewer instanceof Promise)) return answer(res, startedAt, viewer, body);
       viewer.then(
@@ -158,18 +154,6 @@ export function keyVerificationFastPath(opts: { verifier: KeyVerifier; tokens: T
   };
 }
 
-/** body-parser's strict JSON: '' is `{}`, a BOM is dropped, the first character must open an object or array. */
-function parseStrict(text: string): unknown {
-  const s = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  if (s.length === 0) return {};
-  const c = s[0] === '{' || s[0] === '[' ? s[0] : s.trimStart()[0];
-  if (c !== '{' && c !== '[') return MALFORMED;
-  try {
-    return JSON.parse(s);
-  } catch {
-    return MALFORMED;
-  }
-}
 
 /** One per key, code and window across replicas (the id derives from this dedup key). */
 function limitSignal(e: LimitReached): SignalDraft {

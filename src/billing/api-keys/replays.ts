@@ -6,7 +6,7 @@
  * that is the requestId's string and a Map entry, where an object per answer (with its nested objects,
  * Dates and boxed numbers) made the scavenges copy several times as much.
  */
-/** An answer as verify-api-key.ts gives it (its VerificationView, `C` its codes). */
+/** A verification's answer (`VerificationView` in verify-api-key.ts is this with its codes as `C`). */
 export interface Answer<C extends string> {
   valid: boolean;
   code: C;

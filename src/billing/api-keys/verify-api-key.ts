@@ -25,7 +25,7 @@ import type { UsageQuantityKey } from '../usage/usage-summary.js';
 import { loadCustomerApiStates, periodAt, type CustomerApiState } from './customer-limits.js';
 import { KeyRateLimiter, type RateWindow } from './key-rate-limit.js';
 import { QuotaCounters } from './quota-counters.js';
-import { ReplayLog } from './replays.js';
+import { ReplayLog, type Answer } from './replays.js';
 import { hashSecret, isWellFormedSecret } from './secrets.js';
 import type { KeyChangeFeed } from './change-feed.js';
 import { TtlCache } from './ttl-cache.js';
@@ -64,16 +64,8 @@ export interface VerifyInput {
   requestId?: string | null;
 }
 
-export interface VerificationView {
-  valid: boolean;
-  code: VerificationCode;
-  keyId: string | null;
-  customerId: string | null;
-  externalId: string | null;
-  plan: string | null;
-  rateLimit: { limit: number; remaining: number; resetAt: Date } | null;
-  quota: { limit: number | null; used: number; remaining: number | null; resetAt: Date } | null;
-}
+/** A verification's answer: the code, the key's owner and plan, and the limits' state (`Answer` in replays.ts). */
+export type VerificationView = Answer<VerificationCode>;
 
 /** A key or customer first hit a limit in a window (throttled: once per key, code and window per process). */
 export interface LimitReached {

@@ -258,17 +258,7 @@ export function createSignals(deps: SignalsDeps): Signals {
       if (after > before) {
         for (const threshold of await claimMilestones(em, currency, after, now)) {
           milestones.push({ threshold: { amount: threshold, currency }, mrr: { amount: after, currency }, reachedAt: now.toISOString() });
-          drafts.push({
-            type: 'MILESTONE_REACHED',
-            dedupKey: `MILESTONE_REACHED:${currency}:${threshold}`,
-            occurredAt: now,
-            customerId: null,
-            subscriptionId: null,
-            invoiceId: null,
-            amount: threshold,
-            currency,
-            data: { mrr: after, stripeEventId: event.id },
-          });
+          drafts.push(milestoneDraft(currency, threshold, after, now, event.id));
         }
       }
     }
@@ -376,17 +366,7 @@ export function createSignals(deps: SignalsDeps): Signals {
         for (const m of deps.config.mrrMilestones) if (thresholdMinor(m, currency) <= value) claimed?.get(currency)?.add(thresholdMinor(m, currency));
         for (const threshold of await claimMilestones(em, currency, value, now)) {
           derived.milestones.push({ threshold: { amount: threshold, currency }, mrr: { amount: value, currency }, reachedAt: now.toISOString() });
-          drafts.push({
-            type: 'MILESTONE_REACHED',
-            dedupKey: `MILESTONE_REACHED:${currency}:${threshold}`,
-            occurredAt: now,
-            customerId: null,
-            subscriptionId: null,
-            invoiceId: null,
-            amount: threshold,
-            currency,
-            data: { mrr: value, stripeEventId: event.id },
-          });
+          drafts.push(milestoneDraft(currency, threshold, value, now, event.id));
         }
       }
       derived.signals.push(...toStored(event, drafts));
@@ -496,4 +476,19 @@ export function createSignals(deps: SignalsDeps): Signals {
 function mayHaveWrittenSubscription(handled: HandleResult | undefined): boolean {
   if (!handled) return true;
   return handled.kind === 'subscription' && handled.action !== 'skipped' && handled.action !== 'noop';
+}
+
+/** The signal of an MRR milestone crossed (one per currency and threshold, ever: its dedup key). */
+function milestoneDraft(currency: string, threshold: number, mrr: number, at: Date, stripeEventId: string): SignalDraft {
+  return {
+    type: 'MILESTONE_REACHED',
+    dedupKey: `MILESTONE_REACHED:${currency}:${threshold}`,
+    occurredAt: at,
+    customerId: null,
+    subscriptionId: null,
+    invoiceId: null,
+    amount: threshold,
+    currency,
+    data: { mrr, stripeEventId },
+  };
 }
