@@ -19,7 +19,7 @@ import type { Authentication } from '../auth/guard.js';
 import type { TokenVerifier } from '../auth/tokens.js';
 import { AppError, rateLimited, unauthenticated } from '../graphql/errors.js';
 import type { Logger } from '../log.js';
-import { errorJson, INTERNAL, JSON_TYPE, MALFORMED, NOT_JSON, parseStrictJson } from './fast-path-bodies.js';
+import { errorJson, INTERNAL, JSON_TYPE, MALFORMED, NOT_JSON, parseStrictJson, readBodyText } from './fast-path-bodies.js';
 import { httpRequestDuration, httpRequestsTotal } from './metrics.js';
 import type { RequestRateLimiter } from './rate-limit.js';
 
@@ -126,28 +126,14 @@ export function graphqlFastPath<TContext extends object>(opts: GraphqlFastPathOp
     // Handled when the body has ended (below); until then a failure must not count as unhandled.
     admitted.catch(() => undefined);
 
-    const declared = h['content-length'] === undefined ? 0 : Number(h['content-length']);
-    let size = 0;
-    let over = declared > limit;
-    let first: Buffer | null = null;
-    let rest: Buffer[] | null = null;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) over = true;
-      if (over) return;
-      if (first === null) first = chunk;
-      else (rest ??= [first]).push(chunk);
-    });
-    req.on('end', () => {
-      // Read to the end either way (as body-parser does), so the connection can carry the next request.
+    readBodyText(req, limit, (text) => {
       admitted.then(
         ({ auth, retryAfter }) => {
           if (retryAfter > 0) {
             const e = rateLimited(retryAfter);
             return send(res, 429, errorJson(e.message, e.code, e.extensions), startedAt, ['retry-after', String(retryAfter)]);
           }
-          if (over) return send(res, 413, tooLarge, startedAt);
-          const text = rest ? Buffer.concat(rest).toString('utf8') : first ? (first as Buffer).toString('utf8') : '';
+          if (text === null) return send(res, 413, tooLarge, startedAt);
           const body = parseStrictJson(text);
           if (body === NOT_JSON) return send(res, 400, MALFORMED, startedAt);
           execute(req, res, auth, body, startedAt).catch((err: unknown) => failed(res, startedAt, err));

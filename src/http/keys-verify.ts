@@ -19,7 +19,7 @@ import type { Config } from '../config.js';
 import type { Orm } from '../db/orm.js';
 import type { Logger } from '../log.js';
 import type { SignalDraft, Signals } from '../billing/signals/index.js';
-import { errorJson, INTERNAL, JSON_TYPE, MALFORMED, NOT_JSON, parseStrictJson } from './fast-path-bodies.js';
+import { errorJson, INTERNAL, JSON_TYPE, MALFORMED, NOT_JSON, parseStrictJson, readBodyText } from './fast-path-bodies.js';
 import { httpRequestDuration, httpRequestsTotal } from './metrics.js';
 
 export const KEYS_VERIFY_PATH = '/v1/keys/verify';
@@ -123,24 +123,10 @@ export function keyVerificationFastPath(opts: { verifier: KeyVerifier; tokens: T
     const viewer: Viewer | Promise<Viewer | null> = tokens.rememberedViewer?.(h.authorization) ?? tokens.verifyAuthorization(h.authorization).catch(() => null);
     // As body-parser: no length and no chunked encoding is no body; Content-Length: 0 is `{}`.
     const hasBody = h['transfer-encoding'] !== undefined || h['content-length'] !== undefined;
-    const declared = h['content-length'] === undefined ? 0 : Number(h['content-length']);
-    let size = 0;
-    let over = declared > limit;
-    let first: Buffer | null = null;
-    let rest: Buffer[] | null = null;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) over = true;
-      if (over) return;
-      if (first === null) first = chunk;
-      else (rest ??= [first]).push(chunk);
-    });
-    req.on('end', () => {
-      // Read to the end either way (as body-parser does), so the connection can carry the next request.
-      if (over) return send(res, 413, tooLarge, startedAt);
+    readBodyText(req, limit, (text) => {
+      if (text === null) return send(res, 413, tooLarge, startedAt);
       let body: unknown;
       if (hasBody) {
-        const text = rest ? Buffer.concat(rest).toString('utf8') : first ? (first as Buffer).toString('utf8') : '';
         body = parseStrictJson(text);
         if (body === NOT_JSON) return send(res, 400, MALFORMED, startedAt);
       }
@@ -153,7 +139,6 @@ export function keyVerificationFastPath(opts: { verifier: KeyVerifier; tokens: T
     return true;
   };
 }
-
 
 /** One per key, code and window across replicas (the id derives from this dedup key). */
 function limitSignal(e: LimitReached): SignalDraft {

@@ -243,17 +243,7 @@ export function createSignals(deps: SignalsDeps): Signals {
       if (after !== before) {
         batch?.reported.set(currency, after);
         report = mrrReportOf(snapshot, totals.movements);
-        drafts.push({
-          type: 'MRR_UPDATED',
-          dedupKey: `MRR_UPDATED:${event.id}`,
-          occurredAt: now,
-          customerId: null,
-          subscriptionId: null,
-          invoiceId: null,
-          amount: after,
-          currency,
-          data: { change: after - before, previous: before, kind: await movementKindOf(em, event, currency, after - before) },
-        });
+        drafts.push(mrrUpdatedDraft(event.id, currency, before, after, now, await movementKindOf(em, event, currency, after - before)));
       }
       if (after > before) {
         for (const threshold of await claimMilestones(em, currency, after, now)) {
@@ -343,21 +333,8 @@ export function createSignals(deps: SignalsDeps): Signals {
       const drafts: SignalDraft[] = [];
       if (value !== before) {
         batch.reported.set(currency, value);
-        drafts.push({
-          type: 'MRR_UPDATED',
-          dedupKey: `MRR_UPDATED:${event.id}`,
-          occurredAt: now,
-          customerId: null,
-          subscriptionId: null,
-          invoiceId: null,
-          amount: value,
-          currency,
-          data: {
-            change: value - before,
-            previous: before,
-            kind: kind && Math.sign(value - before) === kindFor ? kind : await movementKindOf(em, event, currency, value - before),
-          },
-        });
+        const movement = kind && Math.sign(value - before) === kindFor ? kind : await movementKindOf(em, event, currency, value - before);
+        drafts.push(mrrUpdatedDraft(event.id, currency, before, value, now, movement));
         last = { derived };
       }
       // Thresholds already reached (read once per batch) need no insert: most increases cross none.
@@ -476,6 +453,21 @@ export function createSignals(deps: SignalsDeps): Signals {
 function mayHaveWrittenSubscription(handled: HandleResult | undefined): boolean {
   if (!handled) return true;
   return handled.kind === 'subscription' && handled.action !== 'skipped' && handled.action !== 'noop';
+}
+
+/** The signal of a currency's MRR moved by one event (one per event: its dedup key). */
+function mrrUpdatedDraft(stripeEventId: string, currency: string, before: number, after: number, at: Date, kind: MrrMovementKind): SignalDraft {
+  return {
+    type: 'MRR_UPDATED',
+    dedupKey: `MRR_UPDATED:${stripeEventId}`,
+    occurredAt: at,
+    customerId: null,
+    subscriptionId: null,
+    invoiceId: null,
+    amount: after,
+    currency,
+    data: { change: after - before, previous: before, kind },
+  };
 }
 
 /** The signal of an MRR milestone crossed (one per currency and threshold, ever: its dedup key). */
