@@ -42,7 +42,7 @@ import { reasonOf } from '../webhooks/worker.js';
 import { lockObject, lockObjects, MIRROR_TABLES, rowStamp, type MirrorKind } from './convergence.js';
 import { LIST_PAGE, listMrrEvents, SUBSCRIPTION_LIST_PARAMS, type FirstPages } from './list-ahead.js';
 import { eventMrrPoints, writePointBatches, type MrrBackfillReport } from './revenue-backfill.js';
-import { upsertRows } from './row-upsert.js';
+import { upsertPageRows } from './row-upsert.js';
 import { writeSubscriptionPage, type PagePoint } from './subscription-page.js';
 
 export type DriftTable = 'customers' | 'subscriptions' | 'invoices';
@@ -233,7 +233,7 @@ async function writeCustomers(em: EntityManager, customers: ToWrite<'customer', 
     if (holder !== undefined && holder !== row.id) row.externalId = null;
     else holders.set(row.externalId, row.id);
   }
-  await upsertRows(em, Customer, rows);
+  await upsertPageRows(em, Customer, rows);
 }
 
 /**
@@ -248,8 +248,8 @@ async function writeInvoices(em: EntityManager, invoices: ToWrite<'invoice', Str
     data ? restamped<ReturnType<typeof invoiceRow>>(data, stamp, now) : invoiceRow(invoice, stamp ? { lastEventAt: stamp } : {}, now),
   );
   const lines = invoices.flatMap(({ invoice }) => invoiceLineRows(invoice.id, invoice.lines.data));
-  await upsertRows(em, Invoice, rows);
-  await upsertRows(em, InvoiceLine, lines);
+  await upsertPageRows(em, Invoice, rows);
+  await upsertPageRows(em, InvoiceLine, lines);
   await (em as SqlEntityManager).execute(
     `delete from "invoice_lines" where "invoice_id" = any(array[?]::text[]) and not ("id" = any(array[?]::text[]))`,
     [rows.map((r) => r.id), lines.length > 0 ? lines.map((l) => l.id) : ['']],

@@ -4,18 +4,11 @@
  * builds, registers and merges an entity per row, which cost the full sync most of its CPU. The rows
  * travel as one JSON array read by `json_populate_recordset` with the table's own row type, so each
  * value is parsed as its column's type by PostgreSQL (timestamps from ISO text, jsonb from the nested
- * object). Nothing is read back: the caller keeps no entity.
- *
- * The array is put in the statement as a dollar-quoted literal rather than as a parameter: the ORM
- * inlines parameters by escaping them a character at a time, which for a page of raw Stripe objects
- * (hundreds of KB) cost more than building the rows.
+ * object). Nothing is read back: the caller keeps no entity. The array is a bound parameter
+ * (`boundRows`), not text inlined into the statement.
  */
-import { randomBytes } from 'node:crypto';
 import type { EntityManager, EntityName } from '@mikro-orm/core';
-import type { SqlEntityManager } from '@mikro-orm/sql';
-
-/** Where a statement takes its rows (replaced by the literal). */
-const JSON_ROWS = '/*rows*/';
+import { boundRows } from '../mirror/bound-sql.js';
 
 interface Shape {
   sql: string;
@@ -24,13 +17,6 @@ interface Shape {
 }
 
 const shapes = new Map<string, Shape>();
-
-/** `text` as a dollar-quoted SQL literal (no escaping: its tag is one the text does not contain). */
-export function dollarQuoted(text: string): string {
-  let tag = '$rows$';
-  while (text.includes(tag)) tag = `$rows_${randomBytes(6).toString('hex')}$`;
-  return `${tag}${text}${tag}`;
-}
 
 function shapeOf(em: EntityManager, entity: EntityName<object>, keys: string[]): Shape {
   const meta = em.getMetadata().find(entity);
@@ -51,22 +37,15 @@ function shapeOf(em: EntityManager, entity: EntityName<object>, keys: string[]):
     .map(([, c]) => `"${c}" = excluded."${c}"`)
     .join(', ');
   const sql =
-    `insert into "${meta.tableName}" (${quoted}) select ${quoted} from json_populate_recordset(null::"${meta.tableName}", ${JSON_ROWS}::json) ` +
+    `insert into "${meta.tableName}" (${quoted}) select ${quoted} from json_populate_recordset(null::"${meta.tableName}", $1::json) ` +
     `on conflict (${pk.map((c) => `"${c}"`).join(', ')}) do ${updates ? `update set ${updates}` : 'nothing'}`;
   const shape = { sql, columns };
   shapes.set(cacheKey, shape);
   return shape;
 }
 
-/** `sql` with its rows placeholder replaced by `json` as a literal. */
-export function withRows(sql: string, json: string): string {
-  const at = sql.indexOf(JSON_ROWS);
-  if (at < 0) throw new Error('row upsert: statement without its rows placeholder');
-  return `${sql.slice(0, at)}${dollarQuoted(json)}${sql.slice(at + JSON_ROWS.length)}`;
-}
-
 /** Upserts `rows` (row data as the mirror's mappers build it, by property name; a property a row lacks is null) in one statement, in their order. */
-export async function upsertRows<T extends object>(em: EntityManager, entity: EntityName<T>, rows: readonly Record<string, unknown>[]): Promise<void> {
+export async function upsertPageRows<T extends object>(em: EntityManager, entity: EntityName<T>, rows: readonly Record<string, unknown>[]): Promise<void> {
   if (rows.length === 0) return;
   const keys = new Set<string>();
   for (const row of rows) for (const key in row) keys.add(key);
@@ -76,5 +55,5 @@ export async function upsertRows<T extends object>(em: EntityManager, entity: En
     for (const [key, column] of columns) out[column] = row[key] ?? null;
     return out;
   });
-  await (em as SqlEntityManager).execute(withRows(sql, JSON.stringify(json)), [], 'run');
+  await boundRows(em, sql, [JSON.stringify(json)]);
 }

@@ -27,7 +27,8 @@ import {
   MRR_POINT_RANK_NOW,
   type PlanCatalog,
 } from '../mirror/index.js';
-import { upsertRows, withRows } from './row-upsert.js';
+import { boundRows } from '../mirror/bound-sql.js';
+import { upsertPageRows } from './row-upsert.js';
 
 /**
  * MRR points, one row each (`recordMrrPoint`'s statement over a JSON array): `at` null means now on
@@ -43,7 +44,7 @@ select d.sid, d.at, d.cid, d.num, d.den, d.rank from (
     select e.j->>'sid' as sid,
            coalesce((e.j->>'at')::timestamptz, greatest(coalesce((select frozen_time from test_clocks where id = e.j->>'clock'), now()), (e.j->>'not_before')::timestamptz)) as at,
            e.j->>'cid' as cid, (e.j->>'num')::numeric as num, (e.j->>'den')::numeric as den, (e.j->>'rank')::smallint as rank
-    from json_array_elements(/*rows*/::json) as e(j)
+    from json_array_elements($1::json) as e(j)
   ) v
   order by v.sid, v.at, v.rank desc, v.num / v.den desc
 ) d
@@ -65,7 +66,7 @@ export interface PagePoint {
 /** Writes `points` in one statement. */
 export async function writeMrrPoints(em: EntityManager, points: PagePoint[]): Promise<void> {
   if (points.length === 0) return;
-  await (em as SqlEntityManager).execute(withRows(PAGE_MRR_POINTS_SQL, JSON.stringify(points)), [], 'run');
+  await boundRows(em, PAGE_MRR_POINTS_SQL, [JSON.stringify(points)]);
 }
 
 /**
@@ -120,13 +121,13 @@ export async function writeSubscriptionPage(
       rank: stamp ? 0 : MRR_POINT_RANK_NOW,
     })),
   ]);
-  await upsertRows(
+  await upsertPageRows(
     em,
     Subscription,
     rows.map((r) => r.row),
   );
   const items = rows.flatMap(({ sub }) => subscriptionItemRows(sub, now));
-  await upsertRows(em, SubscriptionItem, items);
+  await upsertPageRows(em, SubscriptionItem, items);
   await (em as SqlEntityManager).execute(
     `delete from "subscription_items" where "subscription_id" = any(array[?]::text[]) and not ("id" = any(array[?]::text[]))`,
     [rows.map((r) => r.row.id), items.length > 0 ? items.map((i) => i.id) : ['']],
