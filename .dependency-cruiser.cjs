@@ -17,7 +17,7 @@ const LAYERS = [
   {
     name: 'shared',
     paths: [
-      '^src/(config|log|metrics|money|errors|paths|catalog|dunning-schedule)\\.ts$',
+      '^src/(config|log|metrics|money|errors|paths|catalog|dunning-schedule|request-body)\\.ts$',
       '^src/(auth|jobs|mrr|text)/',
     ],
   },

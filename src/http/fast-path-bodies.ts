@@ -4,6 +4,7 @@
  */
 
 import type { IncomingMessage } from 'node:http';
+import { readRequestBody } from '../request-body.js';
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -29,23 +30,7 @@ export function parseStrictJson(text: string): unknown {
   }
 }
 
-/**
- * Reads the body as UTF-8 text, keeping at most `limit` bytes; `done(null)` when it (or its declared
- * length) is over the limit. As body-parser, it reads to the end either way, so the connection can
- * carry the next request.
- */
+/** The body as UTF-8 text (`readRequestBody`), or null past `limit` bytes. */
 export function readBodyText(req: IncomingMessage, limit: number, done: (text: string | null) => void): void {
-  const declared = req.headers['content-length'] === undefined ? 0 : Number(req.headers['content-length']);
-  let size = 0;
-  let over = declared > limit;
-  let first: Buffer | null = null;
-  let rest: Buffer[] | null = null;
-  req.on('data', (chunk: Buffer) => {
-    size += chunk.length;
-    if (size > limit) over = true;
-    if (over) return;
-    if (first === null) first = chunk;
-    else (rest ??= [first]).push(chunk);
-  });
-  req.on('end', () => done(over ? null : rest ? Buffer.concat(rest).toString('utf8') : first ? (first as Buffer).toString('utf8') : ''));
+  readRequestBody(req, limit, (body) => done(body === null ? null : body.toString('utf8')));
 }

@@ -5,7 +5,7 @@
  * nothing new. Types the gateway does not handle → 200, recorded as ignored. The work happens in the
  * worker (`onStored` wakes it).
  */
-import type { IncomingMessage } from 'node:http';
+import { readRequestBody } from '../../request-body.js';
 import type { Express, RequestHandler } from 'express';
 import type Stripe from 'stripe';
 import type { Orm } from '../../db/orm.js';
@@ -107,34 +107,16 @@ export function mountStripeWebhook(app: Express, opts: WebhookRouteOptions & { p
     }
     // The body read directly (express.raw's type and charset parsing, decompression and stream
     // wrapping were a measurable part of each acknowledgement), with the same limit (413).
-    readBody(req, limit).then(
+    readRequestBody(
+      req,
+      limit,
       (body) => {
         if (body === null) return reject(res, 413, `Request body too large: the limit is ${limit} bytes`);
         req.body = body;
-        return handler(req, res, next);
+        return void handler(req, res, next);
       },
       () => reject(res, 400, 'Could not read the request body'),
     );
-  });
-}
-
-/** The whole body, or null past `limit` bytes (the rest is read and dropped, so the connection stays usable). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    let over = Number.isFinite(declared) && declared > limit;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      if (over) return;
-      size += chunk.length;
-      if (size > limit) {
-        over = true;
-        chunks.length = 0;
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(over ? null : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    req.on('error', reject);
   });
 }
 
