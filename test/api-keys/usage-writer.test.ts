@@ -88,3 +88,20 @@ it('tries a failed statement again, and gives up after the last attempt with the
     await queryRows(db.orm.em.fork(), `alter table if exists usage_records_away rename to usage_records`);
   }
 });
+
+it('a row PostgreSQL refuses fails alone: the rows written with it are counted, it is given up', async () => {
+  const em = db.orm.em.fork();
+  const quotas = new QuotaCounters(em);
+  const { log, errors } = logCapture();
+  const writer = new UsageWriter(em, quotas, log, 10);
+  const key = { customerId: 'cus_writer_3', eventName: 'api_calls', ...period };
+  expect(await quotas.used(key, 60_000)).toBe(0);
+  for (let i = 0; i < 5; i++) writer.add({ customerId: key.customerId, meter: 'api_calls', quantity: 1, timestamp: at, idempotencyKey: `apikey:k3:r${i}` }, quotas.reserve(key, 1));
+  // A NUL character: text PostgreSQL cannot store, in the same statement as the five rows around it.
+  writer.add({ customerId: key.customerId, meter: 'api_calls', quantity: 10, timestamp: at, idempotencyKey: 'apikey:k3:bad\u0000' }, quotas.reserve(key, 10));
+  for (let i = 5; i < 10; i++) writer.add({ customerId: key.customerId, meter: 'api_calls', quantity: 1, timestamp: at, idempotencyKey: `apikey:k3:r${i}` }, quotas.reserve(key, 1));
+  await writer.drain();
+  expect(await sumOf(key.customerId)).toBe(10);
+  expect(quotas.used(key, 60_000)).toBe(10);
+  expect(errors.map((e) => e.msg)).toEqual(['API key usage could not be written to the ledger']);
+});

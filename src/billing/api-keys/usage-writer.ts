@@ -9,8 +9,9 @@
  * the most numerous objects of the hot path and live for a tenth of a second, long enough to be copied
  * by a scavenge, so each object less per row is GC work less.
  *
- * A failed statement puts its rows back, tried again after 200 ms, 400 ms…; a row still failing after
- * `MAX_ATTEMPTS` is given up (logged without the requestId) and its units released. `drain()` waits
+ * A failed statement of several rows is written again row by row, so one bad row fails alone; a row
+ * that fails alone is put back, tried again after 200 ms, 400 ms…, and given up after `MAX_ATTEMPTS`
+ * (logged without the requestId, its units released). `drain()` waits
  * until every row is settled; only a process crash in between loses units (never counts them twice).
  */
 import type { EntityManager } from '@mikro-orm/core';
@@ -96,10 +97,28 @@ export class UsageWriter {
           if (inserted) this.onInserted?.();
           if (failed.length > 0) this.retry(rows, holds, attempts, failed, new Error('usage insert: no ledger row'));
         },
-        (err: unknown) => this.retry(rows, holds, attempts, null, err),
+        // One bad row must not hold back the others: a statement of several rows that fails is written
+        // again row by row, and only a row that fails alone counts an attempt.
+        (err: unknown) => (rows.length > 1 ? this.oneByOne(rows, holds, attempts) : this.retry(rows, holds, attempts, null, err)),
       )
       .catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'settling API key usage rows failed'))
       .finally(() => setTimeout(() => this.write(), this.gapMs));
+  }
+
+  /** Each row in a statement of its own, in order; a row that fails goes to `retry` alone. */
+  private async oneByOne(rows: NewUsageRow[], holds: Reservation[], attempts: number[]): Promise<void> {
+    for (let i = 0; i < rows.length; i++) {
+      const one = [rows[i]!];
+      try {
+        const [r] = await insertUsageRows(this.em, one);
+        if (!r) throw new Error('usage insert: no ledger row');
+        this.quotas.settle(holds[i]!, rows[i]!.quantity, r.inserted);
+        if (r.inserted) this.onInserted?.();
+        this.settled();
+      } catch (err) {
+        this.retry(one, [holds[i]!], [attempts[i]!], null, err);
+      }
+    }
   }
 
   /** Rows of a failed statement (`which`: their indexes, null: all) back in the queue after a delay, or given up. */
