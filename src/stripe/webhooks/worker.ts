@@ -74,18 +74,30 @@ interface ClaimedRow {
 }
 
 /**
- * Claims up to `?` due events and marks them processed in one statement (one round trip fewer per batch
- * than claim, then mark): the mark commits with the batch or rolls back with it, so a failed or killed
- * batch leaves its rows pending as before. `processed_at` is `now()`, the transaction's start, as before.
- * Rows come back with their position in the inbox order (`UPDATE … RETURNING` has no order of its own).
+ * Claims up to `?` due events of a partition and marks them processed in one statement (one round trip
+ * fewer per batch than claim, then mark): the mark commits with the batch or rolls back with it, so a
+ * failed or killed batch leaves its rows pending as before. `processed_at` is `now()`, the
+ * transaction's start, as before. Rows come back with their position in the inbox order (`UPDATE …
+ * RETURNING` has no order of its own).
+ *
+ * The claim reads only the head of the queue (the first `?` due rows, from the partial index in inbox
+ * order), then takes its partition's rows among them: its cost no longer grows with the queue (it
+ * used to sort every due row and hash each one's jsonb payload). The head is a few batches per loop
+ * long, so rows other loops hold (`skip locked`) leave enough of it; a partition without rows there
+ * waits for the head to move on.
  */
-const CLAIM_AND_MARK_SQL = `with due as (
-    select "id", "stripe_created_at", "received_at"
-      from "webhook_events"
-     where (("status" = 'pending' and "next_attempt_at" <= now())
-        or ("status" = 'processing' and "locked_until" < now()))
-       and (?::int = 1 or mod(hashtext(coalesce("payload" #>> '{data,object,customer}', "object_id", "id")) & 2147483647, ?::int) = ?::int)
+const CLAIM_AND_MARK_SQL = `with head as (
+    select "id" from "webhook_events"
+     where "status" = 'pending' and "next_attempt_at" <= now()
      order by "stripe_created_at", "received_at", "id"
+     limit ?
+  ), due as (
+    select e."id", e."stripe_created_at", e."received_at"
+      from "webhook_events" e
+     where e."id" in (select "id" from head)
+       and e."status" = 'pending'
+       and (?::int = 1 or mod(e."claim_partition", ?::int) = ?::int)
+     order by e."stripe_created_at", e."received_at", e."id"
      limit ? for update skip locked
   ), ordered as (
     select "id", row_number() over (order by "stripe_created_at", "received_at", "id") as position from due
@@ -96,6 +108,13 @@ const CLAIM_AND_MARK_SQL = `with due as (
    where w."id" = ordered."id"
   returning w."id", w."type", w."attempts" - 1 as "attempts", extract(epoch from w."received_at")::float8 as received_epoch,
             ordered.position`;
+
+/**
+ * Rows of the queue's head a claim looks at: a few batches per partition, and never fewer than the
+ * batches other loops and replicas may hold at once (a claim must not come back empty while due rows
+ * it could take wait behind them).
+ */
+const headOf = (batchSize: number, partition: Partition) => Math.max(1024, batchSize * partition.of * 4);
 
 /**
  * The claimed rows' events: those this process stored and still holds (`takeStoredEvents`), the others
@@ -219,13 +238,14 @@ export class WebhookWorker {
   async processBatch(batchSize = this.opts.batchSize, partition: Partition = ALL): Promise<ProcessOutcome[]> {
     if (batchSize <= 1) {
       const one = await this.processNext();
-      return one ? [one] : [];
+      if (one) return [one];
+      return (await this.releaseExpiredLeases()) ? this.processBatch(batchSize, partition) : [];
     }
     let claimedCount = 0;
     let done: { row: ClaimedRow; result: HandleResult }[] | null;
     try {
       done = await (this.options.orm.em.fork() as SqlEntityManager).transactional(async (tx) => {
-        const rows = inOrder(await tx.execute(CLAIM_AND_MARK_SQL, [partition.of, partition.of, partition.index, batchSize]));
+        const rows = inOrder(await tx.execute(CLAIM_AND_MARK_SQL, [headOf(batchSize, partition), partition.of, partition.of, partition.index, batchSize]));
         claimedCount = rows.length;
         if (rows.length === 0) return [];
         const events = await eventsOf(tx, rows);
@@ -253,8 +273,23 @@ export class WebhookWorker {
       }
       return out;
     }
+    // An empty queue: rows an older version left `processing` whose lease ran out are due again.
+    if (done.length === 0) return (await this.releaseExpiredLeases()) ? this.processBatch(batchSize, partition) : [];
     const now = Date.now() / 1000;
     return done.map(({ row, result }) => this.processed(row, result, now));
+  }
+
+  /**
+   * Makes rows left `processing` by a worker of an older version (one that leased rows instead of
+   * marking them in its transaction) pending again once their lease has passed; true if there were any.
+   * Checked only when a claim finds nothing, so the claim itself reads pending rows alone.
+   */
+  private async releaseExpiredLeases(): Promise<boolean> {
+    const released = await (this.options.orm.em.fork() as SqlEntityManager).execute<{ id: string }[]>(
+      `update "webhook_events" set "status" = 'pending', "locked_until" = null
+        where "status" = 'processing' and "locked_until" < now() returning "id"`,
+    );
+    return released.length > 0;
   }
 
   /** Claims and processes one due event; null when there is none. */
@@ -262,7 +297,7 @@ export class WebhookWorker {
     let claimed: ClaimedRow | null = null;
     try {
       const done = await (this.options.orm.em.fork() as SqlEntityManager).transactional(async (tx) => {
-        const rows = await tx.execute<ClaimedRow[]>(CLAIM_AND_MARK_SQL, [ALL.of, ALL.of, ALL.index, 1]);
+        const rows = await tx.execute<ClaimedRow[]>(CLAIM_AND_MARK_SQL, [headOf(1, ALL), ALL.of, ALL.of, ALL.index, 1]);
         const row = rows[0];
         if (!row) return null;
         claimed = row;
