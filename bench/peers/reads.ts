@@ -9,7 +9,6 @@
  *
  *   npm run bench -- peers [--peers reads] [--rounds 10] [--seconds 4] [--connections 10] [--warmup 3]
  */
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { createBenchDatabase } from '../lib/db.ts';
 import { loadDist } from '../lib/dist.ts';
@@ -22,6 +21,7 @@ import { fmt, median } from '../lib/stats.ts';
 import { startBaseline } from '../read/baseline.ts';
 import { READ_QUERY, readLoadSpec } from '../read/run.ts';
 import { asGatewayAnswer, POSTGRAPHILE_QUERY, startPostGraphile } from './postgraphile.ts';
+import { cpuDelta, pgBackendsCpu } from './lib/cpu.ts';
 
 interface Served {
   name: string;
@@ -49,28 +49,6 @@ function countPoolStatements(pool: pg.Pool): () => number {
   });
   return () => n;
 }
-
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux
-
-/** CPU time (ms) of the PostgreSQL backends serving `database` (processes on this machine). */
-async function pgBackendsCpu(admin: pg.Client, database: string): Promise<Map<number, number>> {
-  const { rows } = await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database]);
-  const out = new Map<number, number>();
-  for (const { pid } of rows) {
-    try {
-      // Fields after the parenthesised command: state is [0]; utime and stime are fields 14 and 15 of the line.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND);
-    } catch {
-      // Ended meanwhile, or PostgreSQL runs elsewhere (then its CPU is not measured: reported as 0).
-    }
-  }
-  return out;
-}
-
-const cpuDelta = (before: Map<number, number>, after: Map<number, number>) =>
-  [...after].reduce((sum, [pid, ms]) => sum + ms - (before.get(pid) ?? 0), 0);
 
 async function measureRound(s: Served, spec: LoadSpec, admin: pg.Client, database: string): Promise<RoundResult> {
   const pgBefore = await pgBackendsCpu(admin, database);

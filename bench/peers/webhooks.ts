@@ -7,7 +7,8 @@
  *
  * Printed per system and scenario: events/s fully processed (deliveries ÷ time from the first send to
  * the last event processed), Stripe API calls per 1,000 deliveries (and, per system, by path), drift
- * missing/stale/extra. Every system starts on an empty mirror (the gateway's database is marked
+ * missing/stale/extra, and where the CPU went per delivery (the receiving process, its PostgreSQL
+ * backends, this process): with every process on the same cores, their sum is what bounds events/s. Every system starts on an empty mirror (the gateway's database is marked
  * backfilled, so it does not first copy the account: that is the `backfill` sub-part).
  *
  *   npm run build && node --experimental-transform-types --no-warnings bench/peers/webhooks.ts \
@@ -29,6 +30,7 @@ import { startGatewayChild } from '../lib/gateway-process.ts';
 import { recordCorpus, type Corpus } from './lib/corpus.ts';
 import { deliveries, SCENARIOS, sendAll, type Scenario } from './lib/delivery.ts';
 import { compare, driftLine, driftTotal, fieldsOf, idsOf, KINDS, readTruth, type Kind, type Truth } from './lib/drift.ts';
+import { cpuDelta, pgBackendsCpu, processCpuMs } from './lib/cpu.ts';
 
 const SECRET = 'whsec_bench_0123456789abcdef';
 const signer = new Stripe('sk_test_signer');
@@ -86,7 +88,19 @@ interface System {
   mirror(): Promise<Record<Kind, Map<string, Record<string, unknown> | null>>>;
   /** Anything worth a log line (e.g. why deliveries were refused). */
   notes?(): string;
+  /** CPU used so far (ms) by the receiving process (null: it is this one) and by its database's backends. */
+  cpu(): Promise<SystemCpu>;
   close(): Promise<void>;
+}
+
+export interface SystemCpu {
+  server: number | null;
+  database: Map<number, number>;
+}
+
+/** The receiving process and the PostgreSQL backends of `database` (`client`'s own excluded). */
+export async function systemCpu(pid: number | null | undefined, client: pg.Client, database: string): Promise<SystemCpu> {
+  return { server: pid ? processCpuMs(pid) : null, database: await pgBackendsCpu(client, database) };
 }
 
 async function gatewaySystem(serverUrl: string, corpus: Corpus, cpuProf?: string, nodeArgs: string[] = []): Promise<System> {
@@ -121,6 +135,7 @@ async function gatewaySystem(serverUrl: string, corpus: Corpus, cpuProf?: string
       }
     },
     mirror: () => gatewayMirror(client),
+    cpu: () => systemCpu(gw.child.pid, client, new URL(db.url).pathname.slice(1)),
     async close() {
       await client.end();
       await gw.stop();
@@ -162,11 +177,20 @@ async function runOne(serverUrl: string, corpus: Corpus, truth: Truth, name: Sys
   try {
     const calls0 = corpus.apiCalls();
     const paths0 = corpus.apiCallsByPath();
+    const cpu0 = await system.cpu();
+    const self0 = process.cpuUsage();
     const t0 = performance.now();
     const failed = await sendAll(bodies, o.concurrency, (b) => system.send(b));
     const sent = (performance.now() - t0) / 1000;
     await system.settled(distinct);
     const seconds = (performance.now() - t0) / 1000;
+    const self = process.cpuUsage(self0);
+    const cpu1 = await system.cpu();
+    // CPU per delivery where it went: the receiver, its database, and this process (the senders, signing
+    // each body, and the emulator answering re-reads; with an inline peer, the peer too).
+    const perDelivery = (ms: number) => (ms / bodies.length).toFixed(3);
+    const serverMs = cpu0.server !== null && cpu1.server !== null ? cpu1.server - cpu0.server : null;
+    const cpuLine = `CPU per delivery: ${serverMs === null ? 'receiver in this process' : `receiver ${perDelivery(serverMs)} ms`}, PostgreSQL ${perDelivery(cpuDelta(cpu0.database, cpu1.database))} ms, this process ${perDelivery((self.user + self.system) / 1000)} ms`;
     const calls = corpus.apiCalls() - calls0;
     const paths = [...corpus.apiCallsByPath()]
       .map(([p, n]) => [p, n - (paths0.get(p) ?? 0)] as const)
@@ -188,6 +212,7 @@ async function runOne(serverUrl: string, corpus: Corpus, truth: Truth, name: Sys
     r.line =
       `${name.padEnd(22)} ${scenario.padEnd(11)} ${bodies.length} deliveries in ${seconds.toFixed(2)} s (all acknowledged after ${sent.toFixed(2)} s) = ${r.eventsPerSecond.toFixed(0)} events/s` +
       `${failed ? ` (${failed} non-2xx)` : ''}, ${calls} Stripe calls (${r.apiCallsPer1000.toFixed(0)} per 1,000), drift m/s/e ${total.missing}/${total.stale}/${total.extra} (${driftLine(drift)})` +
+      `\n    ${cpuLine}` +
       (paths.length ? `\n    Stripe calls: ${paths.map(([p, n]) => `${n}× ${p}`).join(', ')}` : '') +
       (examples.length ? `\n    e.g. ${examples.join('; ')}` : '') +
       (system.notes?.() ? `\n    refused: ${system.notes()}` : '');

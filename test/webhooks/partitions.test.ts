@@ -4,7 +4,7 @@
  */
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allEvents, gateway, stripeSide, type Gateway, type StripeSide } from './support.js';
+import { allEvents, fakeEvent, gateway, stripeSide, type Gateway, type StripeSide } from './support.js';
 
 let side: StripeSide;
 let gw: Gateway;
@@ -51,5 +51,31 @@ describe('worker partitions', () => {
     expect([...first, ...second].every((o) => o.status === 'processed')).toBe(true);
     const mirrored = await gw.orm.em.fork().getConnection().execute<{ n: string }[]>(`select count(*) as n from customers where name like 'Part %'`);
     expect(Number(mirrored[0]!.n)).toBe(10);
+  });
+
+  it('stores the partition with the event: its customer (an id or an expanded object), else its object, else the event; as the migration computes it for older rows', async () => {
+    const tag = Math.random().toString(36).slice(2);
+    const shapes = [
+      fakeEvent('invoice.created', { id: `in_${tag}`, object: 'invoice', customer: `cus_${tag}` }),
+      fakeEvent('customer.subscription.created', { id: `sub_${tag}`, object: 'subscription', customer: { id: `cus_${tag}`, object: 'customer' } }),
+      fakeEvent('customer.updated', { id: `cus_${tag}`, object: 'customer' }),
+      fakeEvent('charge.dispute.created', { id: `dp_${tag}`, object: 'dispute' }),
+      fakeEvent('invoice.upcoming', { object: 'invoice', customer: `cus_${tag}` }),
+    ];
+    for (const e of shapes) expect((await gw.deliver(e)).status).toBe(200);
+    const rows = await gw.orm.em.fork().getConnection().execute<{ id: string; stored: number; own: number; migrated: number }[]>(
+      `select id, claim_partition as stored, hashtext(?) & 2147483647 as own,
+              hashtext(coalesce(case jsonb_typeof(payload #> '{data,object,customer}') when 'string' then payload #>> '{data,object,customer}'
+                                     when 'object' then payload #>> '{data,object,customer,id}' end, object_id, id)) & 2147483647 as migrated
+         from webhook_events where id in (?) order by id`,
+      [`cus_${tag}`, shapes.map((e) => e.id)],
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    // The customer's events share its partition, whichever way the payload names it.
+    for (const e of shapes.filter((x) => x.type !== 'charge.dispute.created')) expect(byId.get(e.id)!.stored).toBe(byId.get(e.id)!.own);
+    const dispute = byId.get(shapes[3]!.id)!;
+    expect(dispute.stored).not.toBe(dispute.own);
+    // Handled events keep their payload, so the migration's expression over it gives the stored value.
+    for (const e of [shapes[0]!, shapes[1]!, shapes[2]!]) expect(byId.get(e.id)!.migrated).toBe(byId.get(e.id)!.stored);
   });
 });

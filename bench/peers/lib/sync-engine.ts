@@ -18,7 +18,7 @@ import { createBenchDatabase } from '../../lib/db.ts';
 import type { Kind } from './drift.ts';
 import { fieldsOf, KINDS } from './drift.ts';
 import type { Corpus } from './corpus.ts';
-import { registerSystem, type WebhooksOptions } from '../webhooks.ts';
+import { registerSystem, systemCpu, type WebhooksOptions } from '../webhooks.ts';
 
 const require = createRequire(import.meta.url);
 const engine = require('@supabase/stripe-sync-engine') as typeof import('@supabase/stripe-sync-engine');
@@ -102,7 +102,7 @@ export async function serveSyncEngine(sync: InstanceType<typeof engine.StripeSyn
  * gateway is: the same hops per delivery (bench → HTTP → another process → PostgreSQL) and its own
  * share of the scheduler, instead of sharing the bench's process and event loop with the senders.
  */
-async function childServer(databaseUrl: string, apiBase: string, revalidate: boolean): Promise<{ url: string; notes(): Promise<string>; close(): Promise<void> }> {
+async function childServer(databaseUrl: string, apiBase: string, revalidate: boolean): Promise<{ url: string; pid: number | undefined; notes(): Promise<string>; close(): Promise<void> }> {
   const child = spawn(process.execPath, ['--experimental-transform-types', '--no-warnings', fileURLToPath(new URL('./sync-engine-server.ts', import.meta.url))], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { PATH: process.env.PATH ?? '', PEER_DATABASE_URL: databaseUrl, PEER_API_BASE: apiBase, PEER_REVALIDATE: revalidate ? '1' : '' },
@@ -119,6 +119,7 @@ async function childServer(databaseUrl: string, apiBase: string, revalidate: boo
   });
   return {
     url,
+    pid: child.pid,
     async notes() {
       const errors = (await (await fetch(url)).json()) as [string, number][];
       return errors.map(([r, n]) => `${n}× ${r}`).join('; ');
@@ -132,7 +133,7 @@ async function childServer(databaseUrl: string, apiBase: string, revalidate: boo
 
 async function syncEngineSystem(serverUrl: string, corpus: Corpus, revalidate: boolean, o: WebhooksOptions) {
   const db = await peerDatabase(serverUrl);
-  let server: { url: string; notes(): string | Promise<string>; close(): Promise<void> };
+  let server: { url: string; pid?: number | undefined; notes(): string | Promise<string>; close(): Promise<void> };
   let sync: InstanceType<typeof engine.StripeSync> | null = null;
   if (o.peerProcess === 'child') server = await childServer(db.url, corpus.apiBase, revalidate);
   else {
@@ -162,6 +163,7 @@ async function syncEngineSystem(serverUrl: string, corpus: Corpus, revalidate: b
     /** The refusals, grouped by reason (for the log). */
     notes: () => notes,
     mirror: () => peerMirror(client),
+    cpu: () => systemCpu(server.pid, client, new URL(db.url).pathname.slice(1)),
     async close() {
       await client.end();
       await server.close();

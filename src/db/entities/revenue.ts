@@ -171,8 +171,23 @@ export const SubscriptionMrrPointSchema = defineEntity({
     rank: p.smallint(),
   },
   indexes: [{ name: 'subscription_mrr_points_customer_id_index', properties: ['customerId'] }],
+  // Per statement, so a statement of many points recomputes each customer once. Transition tables are
+  // allowed on triggers of one event only: one trigger per event, one function.
   triggers: [
-    { name: 'revenue_points', timing: 'after', events: ['insert', 'update'], forEach: 'row', body: `${refreshCustomersSql('array[new.customer_id]')}\nreturn null;` },
+    {
+      name: 'revenue_points',
+      timing: 'after',
+      events: ['insert'],
+      expression: `create or replace function "subscription_mrr_points_revenue_points_fn"() returns trigger as $$ begin ${refreshCustomersSql('array(select distinct customer_id from new_points)')}
+return null; end; $$ language plpgsql;
+create trigger "revenue_points" after insert on "subscription_mrr_points" referencing new table as "new_points" for each statement execute function "subscription_mrr_points_revenue_points_fn"();`,
+    },
+    {
+      name: 'revenue_points_update',
+      timing: 'after',
+      events: ['update'],
+      expression: `create trigger "revenue_points_update" after update on "subscription_mrr_points" referencing new table as "new_points" for each statement execute function "subscription_mrr_points_revenue_points_fn"();`,
+    },
   ],
 });
 

@@ -5,8 +5,9 @@ export type WebhookEventStatus = 'pending' | 'processing' | 'processed' | 'ignor
 
 /**
  * The webhook inbox: one row per Stripe event id, stored before the 2xx and processed apart from the request.
- * Workers claim rows with `status = 'pending' and next_attempt_at <= now()` (or a `processing` row whose
- * `locked_until` has passed) using `FOR UPDATE SKIP LOCKED`.
+ * Workers claim rows with `status = 'pending' and next_attempt_at <= now()`, in inbox order, by
+ * `claim_partition`, using `FOR UPDATE SKIP LOCKED` (`processing` is no longer set: the claim marks rows
+ * processed in its own transaction).
  */
 export const WebhookEventSchema = defineEntity({
   name: 'WebhookEvent',
@@ -31,9 +32,13 @@ export const WebhookEventSchema = defineEntity({
     lockedUntil: p.datetime().nullable(),
     lastError: p.text().nullable(),
     processedAt: p.datetime().nullable(),
+    /** Which worker loop takes the event: the hash of its customer (else object, else event id), stored with it. */
+    claimPartition: p.integer().default(0),
   },
   indexes: [
     { name: 'webhook_events_status_next_attempt_at_index', properties: ['status', 'nextAttemptAt'] },
+    // The queue in inbox order: a claim reads its head, not every due row.
+    { name: 'webhook_events_pending_order_index', properties: ['stripeCreatedAt', 'receivedAt', 'id'], where: "status = 'pending'" },
     // Parked events, keyset-paged newest first by receipt (admins).
     { name: 'webhook_events_parked_received_at_id_index', properties: ['receivedAt', 'id'], where: "status = 'parked'" },
   ],

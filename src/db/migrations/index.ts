@@ -8,6 +8,8 @@ import { Migration20261206200000_api_keys } from './Migration20261206200000_api_
 import { Migration20261206213000_api_key_changes } from './Migration20261206213000_api_key_changes.js';
 import { Migration20261206300000_revenue } from './Migration20261206300000_revenue.js';
 import { Migration20261206401500_list_pages } from './Migration20261206401500_list_pages.js';
+import { Migration20261207020000_inbox_claims } from './Migration20261207020000_inbox_claims.js';
+import { Migration20261207021000_revenue_points_per_statement } from './Migration20261207021000_revenue_points_per_statement.js';
 
 /**
  * Every migration, in order, registered explicitly (no folder scan) so the names recorded in
@@ -23,4 +25,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206213000_api_key_changes', class: Migration20261206213000_api_key_changes },
   { name: 'Migration20261206300000_revenue', class: Migration20261206300000_revenue },
   { name: 'Migration20261206401500_list_pages', class: Migration20261206401500_list_pages },
+  { name: 'Migration20261207020000_inbox_claims', class: Migration20261207020000_inbox_claims },
+  { name: 'Migration20261207021000_revenue_points_per_statement', class: Migration20261207021000_revenue_points_per_statement },
 ];

@@ -61,7 +61,7 @@ export async function storeEvents(em: EntityManager, entries: InboxEntry[]): Pro
   });
 }
 
-const COLUMNS = 9;
+const COLUMNS = 10;
 
 /** `rows` rows of parameters; unhandled types are stored already processed (`processed_at` = now()). */
 function insertSql(rows: number, param: (i: number) => string): string {
@@ -69,10 +69,10 @@ function insertSql(rows: number, param: (i: number) => string): string {
   for (let r = 0; r < rows; r++) {
     const p = (c: number) => param(r * COLUMNS + c);
     values.push(
-      `(${p(1)}, ${p(2)}, ${p(3)}, to_timestamp(${p(4)}), ${p(5)}, ${p(6)}::jsonb, ${p(7)}, case when ${p(8)}::boolean then null else now() end, ${p(9)})`,
+      `(${p(1)}, ${p(2)}, ${p(3)}, to_timestamp(${p(4)}), ${p(5)}, ${p(6)}::jsonb, ${p(7)}, case when ${p(8)}::boolean then null else now() end, ${p(9)}, hashtext(${p(10)}) & 2147483647)`,
     );
   }
-  return `insert into "webhook_events" ("id", "type", "api_version", "stripe_created_at", "object_id", "payload", "status", "processed_at", "payload_text")
+  return `insert into "webhook_events" ("id", "type", "api_version", "stripe_created_at", "object_id", "payload", "status", "processed_at", "payload_text", "claim_partition")
      values ${values.join(',\n            ')}
      on conflict ("id") do nothing
      returning "id"`;
@@ -105,7 +105,7 @@ function ignoredStub(event: Stripe.Event): string {
 
 function insertParams(event: Stripe.Event, rawBody?: string): unknown[] {
   const handled = isHandledEventType(event.type);
-  if (!handled) return [event.id, event.type, event.api_version ?? null, event.created, eventObjectId(event), ignoredStub(event), 'ignored', false, null];
+  if (!handled) return [event.id, event.type, event.api_version ?? null, event.created, eventObjectId(event), ignoredStub(event), 'ignored', false, null, claimKey(event)];
   // The verified body is that JSON already: no need to serialise the parsed event again.
   const text = rawBody ?? JSON.stringify(event);
   // jsonb refuses `\u0000` and lone surrogates: such an event is stored twice, exactly as received
@@ -121,7 +121,19 @@ function insertParams(event: Stripe.Event, rawBody?: string): unknown[] {
     'pending',
     true,
     lossy ? text : null,
+    claimKey(event),
   ];
+}
+
+/**
+ * What the worker's loops partition the inbox by (`claim_partition`, its hash): the event's customer,
+ * so one loop takes a customer's invoices, subscriptions and payment methods together; else its
+ * object; else the event itself.
+ */
+function claimKey(event: Stripe.Event): string {
+  const customer = (event.data?.object as { customer?: unknown } | undefined)?.customer;
+  const id = typeof customer === 'string' ? customer : (customer as { id?: unknown } | null | undefined)?.id;
+  return toStorableString(typeof id === 'string' ? id : (eventObjectId(event) ?? event.id));
 }
 
 const queues = new WeakMap<object, GroupCommitQueue<InboxEntry, StoreOutcome>>();
