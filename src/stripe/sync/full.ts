@@ -78,8 +78,6 @@ export interface SyncFullOptions {
   mrrEvents?: Promise<Stripe.Event[]>;
   /** The lists' first pages, when the caller asked for them already (`listFirstPages`: after the events cursor's newest event). */
   firstPages?: FirstPages;
-  /** Called once every list is read and written, while the revenue history and the checks finish (mostly database work). */
-  onListed?: () => void;
   log?: Logger;
 }
 
@@ -422,7 +420,6 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
       run('invoices'),
     ).then(() => step('invoices')),
   ]);
-  opts.onListed?.();
 
   if (mrrHistory) {
     report.mrrBackfill = await mrrHistory;
