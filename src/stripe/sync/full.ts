@@ -365,8 +365,12 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
   const points = new PointsBySubscription();
   const mrrHistory = ctx.repair
     ? (opts.mrrEvents ?? listMrrEvents(opts.stripe))
-        .then((events) => eventMrrPoints(opts.orm, events, catalog))
+        .then((events) => {
+          step('mrrEvents');
+          return eventMrrPoints(opts.orm, events, catalog);
+        })
         .then(({ report, points: valued }) => {
+          step('mrrValued');
           points.fill(valued);
           return report;
         })
