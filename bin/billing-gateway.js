@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { statSync } from 'node:fs';
 import module from 'node:module';
 import { missingHeapFlags } from './heap-flags.js';
 
@@ -29,9 +30,16 @@ if (missing.length > 0) {
 // cannot be written, Node runs without it.
 module.enableCompileCache?.();
 
-// The CLI runs from the compiled tree; `npm install` builds it (the `prepare` script).
-import('../dist/src/cli/index.js').catch((err) => {
-  if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/src/cli')) {
+// The CLI runs from the compiled tree; `npm install` builds it (the `prepare` script). One-shot commands
+// load it bundled (dist/cli, scripts/bundle-cli.ts: a few files instead of ~1,300) when that bundle is at
+// least as new as the tree, so a later tsc-only build is never shadowed by an older bundle. The servers
+// load the tree as compiled.
+const tree = new URL('../dist/src/cli/index.js', import.meta.url);
+const bundle = new URL('../dist/cli/index.js', import.meta.url);
+const mtime = (url) => statSync(url, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+const bundled = !SERVERS.has(process.argv[2]) && process.argv[2] !== 'emulator' && mtime(bundle) >= Math.max(mtime(tree), 0);
+import(bundled ? bundle.href : tree.href).catch((err) => {
+  if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes(bundled ? 'dist/cli/index.js' : 'dist/src/cli')) {
     console.error('billing-gateway: not built yet; run `npm run build` first');
     process.exit(2);
   }

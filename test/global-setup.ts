@@ -11,4 +11,6 @@ export default function buildOnce(): void {
   for (const project of ['packages/stripe-emulator/tsconfig.build.json', 'tsconfig.build.json']) {
     execFileSync(process.execPath, [join(PROJECT_ROOT, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd: PROJECT_ROOT, stdio: 'inherit' });
   }
+  // Then the CLI's bundle (scripts/bundle-cli.ts), which the bin runs one-shot commands from.
+  execFileSync(process.execPath, ['--experimental-transform-types', '--no-warnings', join(PROJECT_ROOT, 'scripts/bundle-cli.ts')], { cwd: PROJECT_ROOT, stdio: 'inherit' });
 }

@@ -149,7 +149,16 @@ describe('reconciliation', () => {
       expect(await sql(`select 1 from customers where id = ?`, [customer.id])).toHaveLength(0);
 
       const missedBefore = (await webhookMetrics.missedEvents.get()).values[0]?.value ?? 0;
-      const report = await syncMissedEvents({ orm: gw.orm, stripe: side.stripe, catalog: side.catalog });
+      // The after-event hook, given as a loader: asked for once, since there are events to process.
+      const hooked: string[] = [];
+      let loads = 0;
+      const loadAfterEvent = async () => {
+        loads++;
+        return async (_em: unknown, event: Stripe.Event) => void hooked.push(event.id);
+      };
+      const report = await syncMissedEvents({ orm: gw.orm, stripe: side.stripe, catalog: side.catalog, loadAfterEvent });
+      expect(loads).toBe(1);
+      expect(hooked).toHaveLength(report.processed);
       expect(report.cursorBefore).toEqual(first.cursorAfter);
       expect(report.listed).toBe(held);
       expect(report.missed).toBe(held);
@@ -164,8 +173,10 @@ describe('reconciliation', () => {
       ]);
 
       // Nothing new: a second run lists nothing. The held deliveries, released late, are duplicates.
-      const again = await syncMissedEvents({ orm: gw.orm, stripe: side.stripe, catalog: side.catalog });
+      const again = await syncMissedEvents({ orm: gw.orm, stripe: side.stripe, catalog: side.catalog, loadAfterEvent });
       expect([again.listed, again.missed]).toEqual([0, 0]);
+      // Nothing to process: the hook is not loaded.
+      expect(loads).toBe(1);
       const processedBefore = (await sql<{ n: string }>(`select count(*) as n from webhook_events where status = 'processed'`))[0]!.n;
       await chaos({});
       await fetch(`${side.emu.url}/_emulator/chaos/release`, { method: 'POST' });

@@ -111,7 +111,7 @@ export function registerSync(program: Command, ctx: CliContext): void {
       step('database');
       const tty = !opts.json && !!process.stderr.isTTY;
       let target: Awaited<ReturnType<typeof resolveStripeTarget>> | undefined;
-      // The signals and dunning of each processed event, as `serve` runs them; loaded when events are processed.
+      // The signals and dunning of each processed event, as `serve` runs them; loaded only when there are events to process.
       let hooks: Promise<EventHooks> | undefined;
       const eventHooks = () => (hooks ??= import('../../workers.js').then(({ createEventHooks }) => createEventHooks(config)));
       try {
@@ -128,8 +128,6 @@ export function registerSync(program: Command, ctx: CliContext): void {
               catalog,
               mrrEvents,
               ...(firstPages ? { firstPages } : {}),
-              // Loaded while the database finishes the revenue history, for the events after the lists.
-              onListed: () => void eventHooks().catch(() => undefined),
               onProgress: (p) => {
                 totals[p.table] = p.total;
                 done[p.table] = p.done;
@@ -147,7 +145,7 @@ export function registerSync(program: Command, ctx: CliContext): void {
             orm,
             stripe: target!.stripe,
             catalog,
-            afterEvent: (await eventHooks()).afterEvent,
+            loadAfterEvent: async () => (await eventHooks()).afterEvent,
             onProgress: (p) => eventsBar.update(p.done, Math.max(p.total, 1), p.phase),
           });
         let missed: MissedEventsReport;

@@ -78,8 +78,6 @@ export interface SyncFullOptions {
   mrrEvents?: Promise<Stripe.Event[]>;
   /** The lists' first pages, when the caller asked for them already (`listFirstPages`: after the events cursor's newest event). */
   firstPages?: FirstPages;
-  /** Called once every list is read and written, while the revenue history and the checks finish (mostly database work). */
-  onListed?: () => void;
   log?: Logger;
 }
 
@@ -367,8 +365,12 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
   const points = new PointsBySubscription();
   const mrrHistory = ctx.repair
     ? (opts.mrrEvents ?? listMrrEvents(opts.stripe))
-        .then((events) => eventMrrPoints(opts.orm, events, catalog))
+        .then((events) => {
+          step('mrrEvents');
+          return eventMrrPoints(opts.orm, events, catalog);
+        })
         .then(({ report, points: valued }) => {
+          step('mrrValued');
           points.fill(valued);
           return report;
         })
@@ -422,7 +424,6 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
       run('invoices'),
     ).then(() => step('invoices')),
   ]);
-  opts.onListed?.();
 
   if (mrrHistory) {
     report.mrrBackfill = await mrrHistory;

@@ -17,11 +17,20 @@ export const LIST_PAGE = 100;
  */
 export const SUBSCRIPTION_LIST_PARAMS = { status: 'all', expand: ['data.discounts.source.coupon'] } satisfies Stripe.SubscriptionListParams;
 
-/** Every subscription event Stripe still lists (newest first). */
+/**
+ * Every subscription event Stripe still lists, newest first (by `created`). One list per type, side
+ * by side: a cursor list is read a page after another, so three shorter lists arrive sooner than
+ * one as long as the three together (most are updates; the creations' pages come at the same time).
+ */
 export async function listMrrEvents(stripe: Stripe): Promise<Stripe.Event[]> {
-  const events: Stripe.Event[] = [];
-  for await (const e of stripe.events.list({ types: SUBSCRIPTION_EVENTS, limit: LIST_PAGE })) events.push(e);
-  return events;
+  const lists = await Promise.all(
+    SUBSCRIPTION_EVENTS.map(async (type) => {
+      const events: Stripe.Event[] = [];
+      for await (const e of stripe.events.list({ type, limit: LIST_PAGE })) events.push(e);
+      return events;
+    }),
+  );
+  return lists.flat().sort((a, b) => b.created - a.created);
 }
 
 export interface FirstPages {

@@ -10,6 +10,7 @@
  * drops those it already has.
  */
 import type { EntityManager } from '@mikro-orm/core';
+import type { SqlEntityManager } from '@mikro-orm/sql';
 import { Counter } from 'prom-client';
 import type Stripe from 'stripe';
 import { SyncState } from '../../db/entities/sync-state.js';
@@ -53,6 +54,12 @@ export interface SyncMissedEventsOptions {
   stripe: Stripe;
   catalog?: PlanCatalog;
   afterEvent?: AfterEventHook;
+  /**
+   * Instead of `afterEvent`: the hook, asked for only when the inbox holds events to process (none:
+   * nothing is processed). Building it (signals, dunning, their modules) was a good part of a short
+   * command's time when, as usually, there is nothing to process.
+   */
+  loadAfterEvent?: () => Promise<AfterEventHook>;
   /** Process the stored events now (default true); false leaves them to the running workers. */
   process?: boolean;
   /**
@@ -244,12 +251,12 @@ async function runSyncMissedEvents(opts: SyncMissedEventsOptions): Promise<Misse
     log.info({ listed: report.listed, missed: report.missed }, 'events missed by webhooks stored for processing');
   }
 
-  if (opts.process !== false) {
+  if (opts.process !== false && (opts.afterEvent || !opts.loadAfterEvent || (await inboxHoldsWork(em)))) {
     const worker = new WebhookWorker({
       orm: opts.orm,
       stripe: opts.stripe,
       catalog: opts.catalog,
-      afterEvent: opts.afterEvent,
+      afterEvent: opts.afterEvent ?? (await opts.loadAfterEvent?.()),
       log: opts.log,
       ...(opts.processing ?? { maxAttempts: 3, retryBaseMs: 0 }),
     });
@@ -264,4 +271,15 @@ async function runSyncMissedEvents(opts: SyncMissedEventsOptions): Promise<Misse
     opts.onProgress?.({ phase: 'processing', done: last.size, total: last.size });
   }
   return report;
+}
+
+/**
+ * True when some inbox event is pending or being processed: what the worker claims, and more (pending
+ * events not due yet), so a run that finds none has nothing to process.
+ */
+async function inboxHoldsWork(em: EntityManager): Promise<boolean> {
+  const rows = await (em as SqlEntityManager).execute<{ work: boolean }[]>(
+    `select exists (select 1 from "webhook_events" where "status" in ('pending', 'processing')) as "work"`,
+  );
+  return rows[0]?.work === true;
 }
