@@ -7,10 +7,12 @@
  * mode, which sends each connection's share of a second back to back at the start of the second.
  *
  * It runs in a worker thread of its own: the bench process also hosts the Stripe emulator the gateway
- * flushes usage to, whose work must not delay the sends. The timer cannot wake more often than every
- * millisecond, so each answer's arrival also sends what is due (at 2,000/s answers arrive about as
- * often as sends are due); how late the sends left their due time, and the worker's own event-loop
- * delay, are reported with the result so the generator's share of a latency is visible.
+ * flushes usage to, whose work must not delay the sends. Node's timers wake at whole milliseconds (a send
+ * due every 0.5 ms would leave 0.4 ms late at the median), so a second, tiny worker is the clock: it
+ * sleeps in `Atomics.wait` (sub-millisecond, no CPU while waiting) until the next send is due and posts
+ * a message that wakes the sender; answers arriving and a 1 ms timer also send what is due. How late the
+ * sends left their due time, and the sender's own event-loop delay, are reported with the result so the
+ * generator's share of a latency is visible.
  */
 import { Agent, request } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -57,6 +59,20 @@ export function pacedLoad(spec: PacedSpec): Promise<PacedResult> {
   });
 }
 
+/** The clock (plain JavaScript, run with `eval`): a message every `intervalMs` until the flag is set. */
+const CLOCK = `
+const { parentPort, workerData } = require('node:worker_threads');
+const flag = new Int32Array(workerData.sab);
+let next = performance.now();
+while (Atomics.load(flag, 0) === 0) {
+  next += workerData.intervalMs;
+  const wait = next - performance.now();
+  if (wait > 0) Atomics.wait(flag, 0, 0, wait);
+  else if (wait < -50) next = performance.now();
+  parentPort.postMessage(0);
+}
+`;
+
 /** Nearest-rank percentile of an ascending array. */
 const pct = (sorted: Float64Array, p: number): number => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!);
 const round2 = (n: number): number => Math.round(n * 100) / 100;
@@ -78,12 +94,17 @@ async function run(spec: PacedSpec): Promise<Omit<PacedResult, 'codes'> & { code
   let next = 0;
   let finished = 0;
   const loop = monitorEventLoopDelay({ resolution: 1 });
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const clock = new Worker(CLOCK, { eval: true, workerData: { sab: stop.buffer, intervalMs: interval } });
   const start = performance.now() + 5;
 
   return new Promise((resolve) => {
     const done = (): void => {
       if (++finished < total) return pump();
       loop.disable();
+      Atomics.store(stop, 0, 1);
+      Atomics.notify(stop, 0);
+      void clock.terminate();
       agent.destroy();
       const order = (a: Float64Array) => a.sort();
       order(latency);
@@ -145,6 +166,7 @@ async function run(spec: PacedSpec): Promise<Omit<PacedResult, 'codes'> & { code
         }, Math.max(0, start + next * interval - now));
       }
     };
+    clock.on('message', pump);
     pump();
   });
 }
