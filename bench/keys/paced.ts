@@ -142,6 +142,8 @@ async function run(spec: PacedSpec): Promise<Omit<PacedResult, 'codes'> & { code
           done();
         });
       });
+      // An answer that never comes is an error, not a run that never ends.
+      req.setTimeout(10_000, () => req.destroy(new Error('no answer in 10 s')));
       req.on('error', () => {
         if (n >= 0) latency[n] = performance.now() - due;
         errors++;
