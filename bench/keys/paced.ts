@@ -135,18 +135,27 @@ async function run(spec: PacedSpec): Promise<Omit<PacedResult, 'codes'> & { code
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (text += chunk));
         res.on('end', () => {
-          if (n >= 0) latency[n] = performance.now() - due;
-          if (res.statusCode! < 200 || res.statusCode! >= 300) non2xx++;
-          const code = /"code":"(\w+)"/.exec(text)?.[1] ?? 'unparsed';
-          codes.set(code, (codes.get(code) ?? 0) + 1);
+          if (settled) return;
+          settled = true;
+          if (n >= 0) {
+            latency[n] = performance.now() - due;
+            if (res.statusCode! < 200 || res.statusCode! >= 300) non2xx++;
+            const code = /"code":"(\w+)"/.exec(text)?.[1] ?? 'unparsed';
+            codes.set(code, (codes.get(code) ?? 0) + 1);
+          }
           done();
         });
       });
+      let settled = false;
       // An answer that never comes is an error, not a run that never ends.
       req.setTimeout(10_000, () => req.destroy(new Error('no answer in 10 s')));
       req.on('error', () => {
-        if (n >= 0) latency[n] = performance.now() - due;
-        errors++;
+        if (settled) return;
+        settled = true;
+        if (n >= 0) {
+          latency[n] = performance.now() - due;
+          errors++;
+        }
         done();
       });
       req.end(body);
