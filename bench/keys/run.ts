@@ -23,6 +23,15 @@
  * Rows: p50/p99 at a fixed 2,000 verifications/s; the sustained rate with `--connections`; the
  * baseline's rate (bench/keys/baseline.ts: express + one indexed SELECT by hash + one Redis INCR,
  * same keys, same load) and the gateway's share of it.
+ *
+ * The fixed-rate rows come from a paced, open-loop load (paced.ts, in a worker thread): a request every
+ * 0.5 ms over up to 32 keep-alive connections, each latency taken from the request's due time, so a
+ * stall counts for every request due during it; after 1 s unmeasured. Its log line says how late the
+ * generator's sends were. autocannon's `overallRate` is logged too, as "bursty", for comparison only:
+ * each of its connections sends its share of a second back to back when the second starts, and it
+ * records each latency of N ms as N samples (an expected interval of 1 ms), both of which inflate its p99
+ * for any server. The sustained row stays closed-loop autocannon (`--connections`, as fast as answered).
+ * Every run has requestIds of its own (no run replays an earlier run's ids).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -35,6 +44,7 @@ import type { BenchContext, BenchPart, BenchRow } from '../lib/part.js';
 import { gql } from '../lib/gateway.ts';
 import { numberOptions, runIfMain } from '../lib/report.ts';
 import { startGatewayChild } from '../lib/gateway-process.ts';
+import { pacedLoad, type PacedResult } from './paced.ts';
 
 const harness = (await import(new URL('../webhooks/harness.ts', import.meta.url).href)) as typeof import('../webhooks/harness.js');
 const { JWT_SECRET, SECRET, load, startEmulators, tempDatabase, cpuMeter, loadAverage, processCpuSeconds } = harness;
@@ -85,9 +95,12 @@ interface Run {
   codes: Map<string, number>;
 }
 
+let runs = 0;
+
 /** autocannon against `url` with a random key (1 in 20 unknown) and a fresh requestId per request. */
 async function verifications(url: string, token: string | null, keys: string[], opts: { seconds: number; connections: number; rate?: number }): Promise<Run> {
   let n = 0;
+  const tag = `${process.pid}-${++runs}`;
   const codes = new Map<string, number>();
   const result = await autocannon({
     url,
@@ -100,7 +113,7 @@ async function verifications(url: string, token: string | null, keys: string[], 
       {
         setupRequest: (req) => {
           const key = Math.random() < 0.05 ? `bg_live_unknown${n}` : keys[Math.floor(Math.random() * keys.length)]!;
-          req.body = `{"key":"${key}","cost":1,"requestId":"r-${process.pid}-${n++}"}`;
+          req.body = `{"key":"${key}","cost":1,"requestId":"r-${tag}-${n++}"}`;
           return req;
         },
         onResponse: (_status, body) => {
@@ -137,6 +150,13 @@ function loopSummary(file: string, from: number, to: number, verified: number): 
   const heap = `; young generation: ${(allocated / lines.length / 1e6).toFixed(1)} MB/s allocated (${perVerification(allocated)}), ${(promoted / lines.length / 1e6).toFixed(2)} MB/s promoted (${perVerification(promoted)})`;
   return `event-loop delay over ${lines.length} s: p99 per second median ${median((x) => x.p99)} ms, worst ${worst((x) => x.p99)} ms; longest ${worst((x) => x.max)} ms; GC ${gcText}${heap}`;
 }
+
+/** The target's load: 2,000/s paced (paced.ts), after 1 s unmeasured, same keys and mix. */
+const paced = (url: string, token: string | null, keys: string[], seconds: number): Promise<PacedResult> =>
+  pacedLoad({ url, token, keys, rate: 2000, seconds, warmupSeconds: 1, connections: 32, runTag: `${process.pid}-${++runs}` });
+
+const pacedText = (r: PacedResult): string =>
+  `${Math.round(r.perSecond)}/s paced, p50 ${r.p50} ms, p99 ${r.p99} ms, p99.9 ${r.p999} ms, max ${r.max} ms, non-2xx ${r.non2xx}, errors ${r.errors}; sends late by p50 ${r.late.p50} ms, p99 ${r.late.p99} ms, max ${r.late.max} ms (generator loop delay p99 ${r.loop.p99} ms, max ${r.loop.max} ms)`;
 
 const mix = (codes: Map<string, number>) => [...codes].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ');
 
@@ -204,13 +224,15 @@ export const part: BenchPart = {
       await verifications(verifyUrl, service, keys, { seconds: 3, connections });
       const fixedFrom = Date.now();
       if (allocDir) gateway.child.kill('SIGUSR2');
-      const fixed = await verifications(verifyUrl, service, keys, { seconds, connections: 32, rate: 2000 });
+      const fixed = await paced(verifyUrl, service, keys, seconds);
       if (allocDir) gateway.child.kill('SIGUSR2');
-      ctx.log(`gateway at 2,000/s: ${Math.round(fixed.perSecond)}/s, p50 ${fixed.p50} ms, p99 ${fixed.p99} ms, non-2xx ${fixed.non2xx}; ${mix(fixed.codes)}`);
+      ctx.log(`gateway at 2,000/s: ${pacedText(fixed)}; ${mix(fixed.codes)}`);
       if (loopFile) {
         await new Promise((r) => setTimeout(r, 1100));
         ctx.log(`gateway during the 2,000/s run: ${loopSummary(loopFile, fixedFrom, Date.now() - 1100, fixed.perSecond)}`);
       }
+      const bursty = await verifications(verifyUrl, service, keys, { seconds, connections: 32, rate: 2000 });
+      ctx.log(`gateway at 2,000/s bursty (autocannon overallRate over 32 connections, for comparison): p50 ${bursty.p50} ms, p99 ${bursty.p99} ms, non-2xx ${bursty.non2xx}`);
       const cpu = await cpuMeter(gateway.child.pid!);
       const gCpu0 = await processCpuSeconds(gateway.child.pid!);
       const sustained = await verifications(verifyUrl, service, keys, { seconds, connections });
@@ -226,17 +248,21 @@ export const part: BenchPart = {
       const b = await startBaseline(db.url, redisUrl);
       baseline = b;
       await verifications(b.url, null, keys, { seconds: 3, connections });
-      const bFixed = await verifications(b.url, null, keys, { seconds, connections: 32, rate: 2000 });
+      const bFixed = await paced(b.url, null, keys, seconds);
+      ctx.log(`baseline at 2,000/s: ${pacedText(bFixed)}`);
+      const bBursty = await verifications(b.url, null, keys, { seconds, connections: 32, rate: 2000 });
+      ctx.log(`baseline at 2,000/s bursty (autocannon overallRate, for comparison): p50 ${bBursty.p50} ms, p99 ${bBursty.p99} ms`);
       const bCpu0 = await processCpuSeconds(b.child.pid!);
       const bMax = await verifications(b.url, null, keys, { seconds, connections });
       const bCpuMs = ((await processCpuSeconds(b.child.pid!)) - bCpu0) * 1000 / Math.max(1, bMax.perSecond * seconds);
-      ctx.log(`baseline at 2,000/s: p50 ${bFixed.p50} ms, p99 ${bFixed.p99} ms; sustained ${Math.round(bMax.perSecond)}/s, p99 ${bMax.p99} ms; ${mix(bMax.codes)}; ${bCpuMs.toFixed(3)} ms CPU per request`);
+      ctx.log(`baseline ${Math.round(bMax.perSecond)}/s, p99 ${bMax.p99} ms; ${mix(bMax.codes)}; ${bCpuMs.toFixed(3)} ms CPU per request`);
 
-      const bad = fixed.non2xx + sustained.non2xx;
+      const bad = fixed.non2xx + fixed.errors + sustained.non2xx;
       const share = sustained.perSecond / bMax.perSecond;
       return [
-        { metric: 'verify p50 at 2,000/s (1,000 keys, mixed outcomes)', value: fixed.p50, unit: 'ms', baseline: { name: 'express + SELECT by hash + Redis INCR', value: bFixed.p50, unit: 'ms' } },
-        { metric: 'verify p99 at 2,000/s', value: fixed.p99, unit: 'ms', baseline: { name: 'express + SELECT by hash + Redis INCR', value: bFixed.p99, unit: 'ms' }, target: 'p99 ≤ 5 ms', met: fixed.p99 <= 5 && bad === 0 },
+        { metric: 'verify p50 at 2,000/s paced (1,000 keys, mixed outcomes)', value: fixed.p50, unit: 'ms', baseline: { name: 'express + SELECT by hash + Redis INCR', value: bFixed.p50, unit: 'ms' } },
+        { metric: 'verify p99 at 2,000/s paced', value: fixed.p99, unit: 'ms', baseline: { name: 'express + SELECT by hash + Redis INCR', value: bFixed.p99, unit: 'ms' }, target: 'p99 ≤ 5 ms', met: fixed.p99 <= 5 && bad === 0 },
+        { metric: 'verify p99 at 2,000/s bursty (autocannon overallRate, 32 connections; not the target)', value: bursty.p99, unit: 'ms', baseline: { name: 'express + SELECT by hash + Redis INCR', value: bBursty.p99, unit: 'ms' } },
         {
           metric: `verifications sustained (${connections} connections)`,
           value: Math.round(sustained.perSecond),

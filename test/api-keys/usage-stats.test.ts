@@ -42,4 +42,19 @@ it('writes every key of a flush, in several statements when there are many, addi
     expect(new Date(r.last_used_at).toISOString()).toBe('2030-01-02T03:04:05.000Z');
     expect(r.verifications).toEqual(i % 3 === 0 ? { VALID: 7, RATE_LIMITED: 2 } : { VALID: 7 });
   }
+
+  // The next flush writes only what was counted since: the keys verified again, once more each.
+  stats.record('key_stats_1', 'VALID', at + 1000);
+  stats.record('key_stats_3', 'REVOKED', at - 5000);
+  await stats.flush();
+  // Nothing new: nothing written (the idle keys are dropped from memory, their rows untouched).
+  await stats.flush();
+  const again = await sql<{ id: string; last_used_at: Date; verifications: Record<string, number> }>(
+    `select id, last_used_at, verifications from api_keys where id in ('key_stats_1', 'key_stats_2', 'key_stats_3') order by id`,
+  );
+  expect(again.map((r) => [r.id, new Date(r.last_used_at).toISOString(), r.verifications])).toEqual([
+    ['key_stats_1', '2030-01-02T03:04:06.000Z', { VALID: 8 }],
+    ['key_stats_2', '2030-01-02T03:04:05.000Z', { VALID: 7 }],
+    ['key_stats_3', '2030-01-02T03:04:05.000Z', { VALID: 7, RATE_LIMITED: 2, REVOKED: 1 }],
+  ]);
 });

@@ -20,7 +20,8 @@ beforeAll(async () => {
 afterAll(() => db?.dispose());
 
 const period = { from: new Date('2026-03-01T00:00:00Z'), to: new Date('2026-04-01T00:00:00Z') };
-const at = new Date('2026-03-05T00:00:00Z');
+// Milliseconds past the second: the ledger keeps them.
+const at = Date.parse('2026-03-05T00:00:00.000Z') + 7;
 
 function logCapture(): { log: Logger; errors: { obj: unknown; msg: string }[] } {
   const errors: { obj: unknown; msg: string }[] = [];
@@ -40,13 +41,18 @@ it('writes each row once and settles reservations as committed or already counte
   const writer = new UsageWriter(em, quotas, log, 20, () => woken++);
   const key = { customerId: 'cus_writer_1', eventName: 'api_calls', ...period };
   expect(await quotas.used(key, 60_000)).toBe(0);
-  for (let i = 0; i < 30; i++) writer.add({ customerId: key.customerId, meter: 'api_calls', quantity: 2, timestamp: at, idempotencyKey: `apikey:k1:r${i % 20}` }, quotas.reserve(key, 2));
+  for (let i = 0; i < 30; i++) writer.add(key.customerId, 'api_calls', 2, at, `apikey:k1:r${i % 20}`, quotas.reserve(key, 2));
   // Reserved at once, before any insert finished.
   expect(quotas.used(key, 60_000)).toBe(60);
   await writer.drain();
   // 20 distinct requestIds: 40 units committed; the 10 repeats released their reservations.
   expect(await sumOf(key.customerId)).toBe(40);
   expect(quotas.used(key, 60_000)).toBe(40);
+  // Stamped at the verification's time to the millisecond, each with an id of its own for the meter event.
+  const stored = await queryRows<{ id: string; at: string }>(db.orm.em.fork(), `select id, to_char("timestamp" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at from usage_records where customer_id = ?`, [key.customerId]);
+  expect(new Set(stored.map((r) => r.at))).toEqual(new Set([new Date(at).toISOString()]));
+  expect(new Set(stored.map((r) => r.id)).size).toBe(20);
+  for (const r of stored) expect(r.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   expect(woken).toBeGreaterThan(0);
   expect(errors).toEqual([]);
 });
@@ -64,7 +70,7 @@ it('tries a failed statement again, and gives up after the last attempt with the
   });
   try {
     await queryRows(db.orm.em.fork(), `alter table usage_records rename to usage_records_away`);
-    writer.add({ customerId: key.customerId, meter: 'api_calls', quantity: 3, timestamp: at, idempotencyKey: 'apikey:k2:retry' }, quotas.reserve(key, 3));
+    writer.add(key.customerId, 'api_calls', 3, at, 'apikey:k2:retry', quotas.reserve(key, 3));
     await eventually('a first insert attempt', () => inserts, (n) => n >= 1);
     await queryRows(db.orm.em.fork(), `alter table usage_records_away rename to usage_records`);
     await writer.drain();
@@ -76,7 +82,7 @@ it('tries a failed statement again, and gives up after the last attempt with the
     // Now failing every time: five attempts, then the row is given up and its units released.
     await queryRows(db.orm.em.fork(), `alter table usage_records rename to usage_records_away`);
     inserts = 0;
-    writer.add({ customerId: key.customerId, meter: 'api_calls', quantity: 4, timestamp: at, idempotencyKey: 'apikey:k2:lost' }, quotas.reserve(key, 4));
+    writer.add(key.customerId, 'api_calls', 4, at, 'apikey:k2:lost', quotas.reserve(key, 4));
     expect(quotas.used(key, 60_000)).toBe(7);
     await writer.drain();
     expect(inserts).toBe(5);
@@ -96,10 +102,10 @@ it('a row PostgreSQL refuses fails alone: the rows written with it are counted, 
   const writer = new UsageWriter(em, quotas, log, 10);
   const key = { customerId: 'cus_writer_3', eventName: 'api_calls', ...period };
   expect(await quotas.used(key, 60_000)).toBe(0);
-  for (let i = 0; i < 5; i++) writer.add({ customerId: key.customerId, meter: 'api_calls', quantity: 1, timestamp: at, idempotencyKey: `apikey:k3:r${i}` }, quotas.reserve(key, 1));
+  for (let i = 0; i < 5; i++) writer.add(key.customerId, 'api_calls', 1, at, `apikey:k3:r${i}`, quotas.reserve(key, 1));
   // A NUL character: text PostgreSQL cannot store, in the same statement as the five rows around it.
-  writer.add({ customerId: key.customerId, meter: 'api_calls', quantity: 10, timestamp: at, idempotencyKey: 'apikey:k3:bad\u0000' }, quotas.reserve(key, 10));
-  for (let i = 5; i < 10; i++) writer.add({ customerId: key.customerId, meter: 'api_calls', quantity: 1, timestamp: at, idempotencyKey: `apikey:k3:r${i}` }, quotas.reserve(key, 1));
+  writer.add(key.customerId, 'api_calls', 10, at, 'apikey:k3:bad\u0000', quotas.reserve(key, 10));
+  for (let i = 5; i < 10; i++) writer.add(key.customerId, 'api_calls', 1, at, `apikey:k3:r${i}`, quotas.reserve(key, 1));
   await writer.drain();
   expect(await sumOf(key.customerId)).toBe(10);
   expect(quotas.used(key, 60_000)).toBe(10);

@@ -5,9 +5,11 @@
  * statement at a time. Each row's quota reservation is settled when its statement is done (committed,
  * or found in the ledger already: another replica or a restart counted that requestId).
  *
- * Rows and their reservations wait in two arrays: no promise, closure or queue entry per row. They are
- * the most numerous objects of the hot path and live for a tenth of a second, long enough to be copied
- * by a scavenge, so each object less per row is GC work less.
+ * Rows wait in columns (the strings the verification already holds, the time as a number, the
+ * reservation): no row object, Date, promise, closure or queue entry per row. They are the most numerous
+ * objects of the hot path and live for a tenth of a second, long enough to be copied by a scavenge, so
+ * each object less per row is GC work less. The statement (`insertUsageColumns`) answers only which
+ * rows it inserted.
  *
  * A failed statement of several rows is written again row by row, so one bad row fails alone; a row
  * that fails alone is put back, tried again after 200 ms, 400 ms…, and given up after `MAX_ATTEMPTS`
@@ -16,16 +18,57 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { Logger } from '../../log.js';
-import { insertUsageRows, type NewUsageRow } from '../usage/ledger.js';
+import { insertUsageColumns, type UsageColumns } from '../usage/ledger.js';
 import type { QuotaCounters, Reservation } from './quota-counters.js';
 
 const MAX_ATTEMPTS = 5;
 const MAX_ROWS_PER_STATEMENT = 1000;
 
+/** Rows waiting or in one statement: the ledger's columns, plus each row's reservation and attempt. */
+class Rows implements UsageColumns {
+  customerIds: string[] = [];
+  meters: string[] = [];
+  quantities: number[] = [];
+  times: number[] = [];
+  keys: string[] = [];
+  holds: Reservation[] = [];
+  attempts: number[] = [];
+
+  get length(): number {
+    return this.keys.length;
+  }
+
+  push(customerId: string, meter: string, quantity: number, time: number, key: string, hold: Reservation, attempt: number): void {
+    this.customerIds.push(customerId);
+    this.meters.push(meter);
+    this.quantities.push(quantity);
+    this.times.push(time);
+    this.keys.push(key);
+    this.holds.push(hold);
+    this.attempts.push(attempt);
+  }
+
+  /** Row `i` of `from`, with its attempt. */
+  copy(from: Rows, i: number, attempt: number): void {
+    this.push(from.customerIds[i]!, from.meters[i]!, from.quantities[i]!, from.times[i]!, from.keys[i]!, from.holds[i]!, attempt);
+  }
+
+  /** The first `n` rows, taken out of this. */
+  take(n: number): Rows {
+    const out = new Rows();
+    out.customerIds = this.customerIds.splice(0, n);
+    out.meters = this.meters.splice(0, n);
+    out.quantities = this.quantities.splice(0, n);
+    out.times = this.times.splice(0, n);
+    out.keys = this.keys.splice(0, n);
+    out.holds = this.holds.splice(0, n);
+    out.attempts = this.attempts.splice(0, n);
+    return out;
+  }
+}
+
 export class UsageWriter {
-  private rows: NewUsageRow[] = [];
-  private holds: Reservation[] = [];
-  private attempts: number[] = [];
+  private rows = new Rows();
   /** A statement in flight, or its gap after. */
   private busy = false;
   /** Rows added and not yet settled (waiting, in flight, or waiting for a retry). */
@@ -40,22 +83,16 @@ export class UsageWriter {
     private readonly onInserted?: () => void,
   ) {}
 
-  /** Writes `row` (its units held by `hold` meanwhile). */
-  add(row: NewUsageRow, hold: Reservation): void {
+  /** Writes `quantity` units of `meter` for `customerId` at `time` (epoch ms) once per `idempotencyKey`, held by `hold` meanwhile. */
+  add(customerId: string, meter: string, quantity: number, time: number, idempotencyKey: string, hold: Reservation): void {
     this.unsettled++;
-    this.queue(row, hold, 1);
+    this.rows.push(customerId, meter, quantity, time, idempotencyKey, hold, 1);
+    if (!this.busy) this.write();
   }
 
   /** Resolves once every row added so far is settled. */
   drain(): Promise<void> {
     return this.unsettled === 0 ? Promise.resolve() : new Promise((resolve) => this.drained.push(resolve));
-  }
-
-  private queue(row: NewUsageRow, hold: Reservation, attempt: number): void {
-    this.rows.push(row);
-    this.holds.push(hold);
-    this.attempts.push(attempt);
-    if (!this.busy) this.write();
   }
 
   private write(): void {
@@ -64,79 +101,62 @@ export class UsageWriter {
       return;
     }
     this.busy = true;
-    let rows = this.rows;
-    let holds = this.holds;
-    let attempts = this.attempts;
-    if (rows.length > MAX_ROWS_PER_STATEMENT) {
-      this.rows = rows.slice(MAX_ROWS_PER_STATEMENT);
-      this.holds = holds.slice(MAX_ROWS_PER_STATEMENT);
-      this.attempts = attempts.slice(MAX_ROWS_PER_STATEMENT);
-      rows = rows.slice(0, MAX_ROWS_PER_STATEMENT);
-      holds = holds.slice(0, MAX_ROWS_PER_STATEMENT);
-      attempts = attempts.slice(0, MAX_ROWS_PER_STATEMENT);
-    } else {
-      this.rows = [];
-      this.holds = [];
-      this.attempts = [];
+    let rows: Rows;
+    if (this.rows.length > MAX_ROWS_PER_STATEMENT) rows = this.rows.take(MAX_ROWS_PER_STATEMENT);
+    else {
+      rows = this.rows;
+      this.rows = new Rows();
     }
-    insertUsageRows(this.em, rows)
+    insertUsageColumns(this.em, rows)
       .then(
-        (results) => {
-          let inserted = false;
-          const failed: number[] = [];
+        (inserted) => {
+          let any = false;
           for (let i = 0; i < rows.length; i++) {
-            const r = results[i];
-            // No row holding the pair (it vanished between the insert and the read): try that row again.
-            if (!r) failed.push(i);
-            else {
-              this.quotas.settle(holds[i]!, rows[i]!.quantity, r.inserted);
-              if (r.inserted) inserted = true;
-              this.settled();
-            }
+            this.quotas.settle(rows.holds[i]!, rows.quantities[i]!, inserted[i]!);
+            if (inserted[i]) any = true;
+            this.settled();
           }
-          if (inserted) this.onInserted?.();
-          if (failed.length > 0) this.retry(rows, holds, attempts, failed, new Error('usage insert: no ledger row'));
+          if (any) this.onInserted?.();
         },
         // One bad row must not hold back the others: a statement of several rows that fails is written
         // again row by row, and only a row that fails alone counts an attempt.
-        (err: unknown) => (rows.length > 1 ? this.oneByOne(rows, holds, attempts) : this.retry(rows, holds, attempts, null, err)),
+        (err: unknown) => (rows.length > 1 ? this.oneByOne(rows) : this.retry(rows, err)),
       )
       .catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'settling API key usage rows failed'))
       .finally(() => setTimeout(() => this.write(), this.gapMs));
   }
 
   /** Each row in a statement of its own, in order; a row that fails goes to `retry` alone. */
-  private async oneByOne(rows: NewUsageRow[], holds: Reservation[], attempts: number[]): Promise<void> {
+  private async oneByOne(rows: Rows): Promise<void> {
     for (let i = 0; i < rows.length; i++) {
-      const one = [rows[i]!];
+      const one = new Rows();
+      one.copy(rows, i, rows.attempts[i]!);
       try {
-        const [r] = await insertUsageRows(this.em, one);
-        if (!r) throw new Error('usage insert: no ledger row');
-        this.quotas.settle(holds[i]!, rows[i]!.quantity, r.inserted);
-        if (r.inserted) this.onInserted?.();
+        const [inserted] = await insertUsageColumns(this.em, one);
+        this.quotas.settle(one.holds[0]!, one.quantities[0]!, inserted!);
+        if (inserted) this.onInserted?.();
         this.settled();
       } catch (err) {
-        this.retry(one, [holds[i]!], [attempts[i]!], null, err);
+        this.retry(one, err);
       }
     }
   }
 
-  /** Rows of a failed statement (`which`: their indexes, null: all) back in the queue after a delay, or given up. */
-  private retry(rows: NewUsageRow[], holds: Reservation[], attempts: number[], which: number[] | null, err: unknown): void {
-    const again: number[] = [];
-    for (let k = 0, n = which ? which.length : rows.length; k < n; k++) {
-      const i = which ? which[k]! : k;
-      if (attempts[i]! >= MAX_ATTEMPTS) {
-        this.quotas.settle(holds[i]!, rows[i]!.quantity, false);
-        this.log.error({ err: (err as Error).message, customerId: rows[i]!.customerId, quantity: rows[i]!.quantity }, 'API key usage could not be written to the ledger');
+  /** Rows of a failed statement back in the queue after a delay, or given up after their last attempt. */
+  private retry(rows: Rows, err: unknown): void {
+    const again = new Rows();
+    for (let i = 0; i < rows.length; i++) {
+      if (rows.attempts[i]! >= MAX_ATTEMPTS) {
+        this.quotas.settle(rows.holds[i]!, rows.quantities[i]!, false);
+        this.log.error({ err: (err as Error).message, customerId: rows.customerIds[i], quantity: rows.quantities[i] }, 'API key usage could not be written to the ledger');
         this.settled();
-      } else again.push(i);
+      } else again.copy(rows, i, rows.attempts[i]! + 1);
     }
     if (again.length === 0) return;
-    const delayMs = 200 * attempts[again[0]!]!;
     setTimeout(() => {
-      for (const i of again) this.queue(rows[i]!, holds[i]!, attempts[i]! + 1);
-    }, delayMs);
+      for (let i = 0; i < again.length; i++) this.rows.copy(again, i, again.attempts[i]!);
+      if (!this.busy) this.write();
+    }, 200 * (again.attempts[0]! - 1));
   }
 
   private settled(): void {

@@ -239,7 +239,7 @@ export class KeyVerifier {
   private metered(key: KeyRecord, state: CustomerApiState, cost: number, ledgerKey: string | null, now: number, rateLimit: VerificationView['rateLimit']): VerificationView | Promise<VerificationView> {
     if (!state.meterEventName || !state.period) return answer('VALID', key, state, rateLimit, null);
     // Usage is stamped and counted on the customer's clock (a test clock's frozen time in the sandbox), as reportUsage does.
-    const at = state.clockNow ?? new Date(now);
+    const at = state.clockNow ? state.clockNow.getTime() : now;
     const { period, usageKey } = this.usageWindow(state, at);
     const used = this.quotas.used(usageKey, state.limits.quota === null ? UNCAPPED_USAGE_TTL_MS : QUOTA_REREAD_MS);
     return typeof used === 'number' ? this.admit(key, state, cost, ledgerKey, rateLimit, at, period, usageKey, used) : used.then((u) => this.admit(key, state, cost, ledgerKey, rateLimit, at, period, usageKey, u));
@@ -251,7 +251,7 @@ export class KeyVerifier {
     cost: number,
     ledgerKey: string | null,
     rateLimit: VerificationView['rateLimit'],
-    at: Date,
+    at: number,
     period: { start: Date; end: Date },
     usageKey: UsageQuantityKey,
     used: number,
@@ -266,22 +266,18 @@ export class KeyVerifier {
     }
     // Written behind the answer (usage-writer.ts); the reservation holds the units meanwhile. A requestId
     // counted before (another replica, a restart) is simply not inserted again.
-    this.usage.add(
-      { customerId: state.id, meter: state.meterEventName!, quantity: cost, timestamp: at, idempotencyKey: ledgerKey ?? `apikey:${key.id}:${randomUUID()}` },
-      this.quotas.reserve(usageKey, cost),
-    );
+    this.usage.add(state.id, state.meterEventName!, cost, at, ledgerKey ?? `apikey:${key.id}:${randomUUID()}`, this.quotas.reserve(usageKey, cost));
     return answer('VALID', key, state, rateLimit, quotaView(quota, used + cost, period.end));
   }
 
   /**
-   * The customer's current billing period at `at` and its quota counter's key, the same objects for every
-   * verification in that period (no period, Dates or counter key per verification).
+   * The customer's current billing period at `t` (epoch ms) and its quota counter's key, the same objects
+   * for every verification in that period (no period, Dates or counter key per verification).
    */
-  private usageWindow(state: CustomerApiState, at: Date): UsageWindow {
-    const t = at.getTime();
+  private usageWindow(state: CustomerApiState, t: number): UsageWindow {
     let w = this.windows.get(state);
     if (!w || t < w.period.start.getTime() || t >= w.period.end.getTime()) {
-      const period = periodAt(state.period!, at);
+      const period = periodAt(state.period!, new Date(t));
       w = { period, usageKey: { customerId: state.id, eventName: state.meterEventName!, from: period.start, to: period.end } };
       this.windows.set(state, w);
     }

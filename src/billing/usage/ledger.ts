@@ -95,6 +95,59 @@ export async function insertUsageRows(em: EntityManager, rows: readonly NewUsage
   });
 }
 
+/**
+ * Ledger rows in columns, for writers that only need to know which rows they inserted (not the rows):
+ * `times` in epoch ms.
+ */
+export interface UsageColumns {
+  customerIds: readonly string[];
+  meters: readonly string[];
+  quantities: readonly number[];
+  times: readonly number[];
+  keys: readonly string[];
+}
+
+/**
+ * `insertUsageRows` for callers that keep nothing of the rows: one statement, the ids made by
+ * PostgreSQL, the timestamps sent as epoch ms, and one array of the inserted rows' positions as the
+ * answer, where `insertUsageRows` makes and parses an id, an ISO string and a returned row per row (its
+ * objects outlive a young-generation GC on a busy process). true: this input inserted its row (the
+ * first of a pair repeated in the batch); false: the pair was counted before, by this call or another.
+ */
+export async function insertUsageColumns(em: EntityManager, rows: UsageColumns): Promise<boolean[]> {
+  const n = rows.keys.length;
+  const inserted: boolean[] = new Array<boolean>(n).fill(false);
+  if (n === 0) return inserted;
+  // The first occurrence of each pair goes in (a pair twice in one statement would need a second look).
+  const first = new Set<string>();
+  const sent: number[] = [];
+  const values: unknown[] = [];
+  for (let i = 0; i < n; i++) {
+    const k = pairKey(rows.customerIds[i]!, rows.keys[i]!);
+    if (first.has(k)) continue;
+    first.add(k);
+    sent.push(i);
+    values.push([rows.customerIds[i], rows.meters[i], rows.quantities[i], rows.times[i], rows.keys[i]]);
+  }
+  const [answer] = await queryRows<{ inserted: number[] }>(
+    em,
+    `with r as (
+       select e.n::int as n, e.v->>0 as customer_id, e.v->>1 as meter, (e.v->>2)::int as quantity,
+              timestamptz 'epoch' + (e.v->>3)::bigint * interval '1 millisecond' as "timestamp", e.v->>4 as idempotency_key
+       from jsonb_array_elements(?::jsonb) with ordinality as e(v, n)
+     ), ins as (
+       insert into usage_records (id, customer_id, meter, quantity, "timestamp", idempotency_key)
+       select gen_random_uuid()::text, customer_id, meter, quantity, "timestamp", idempotency_key from r
+       on conflict (customer_id, idempotency_key) do nothing
+       returning customer_id, idempotency_key
+     )
+     select coalesce(array_agg(r.n), '{}') as inserted from ins join r using (customer_id, idempotency_key)`,
+    [JSON.stringify(values)],
+  );
+  for (const position of answer?.inserted ?? []) inserted[sent[position - 1]!] = true;
+  return inserted;
+}
+
 /** Rows holding these (customer, key) pairs, keyed by pair. */
 export async function findUsageRows(em: EntityManager, pairs: readonly { customerId: string; idempotencyKey: string }[]): Promise<Map<string, LedgerRow>> {
   if (pairs.length === 0) return new Map();
