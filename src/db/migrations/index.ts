@@ -10,6 +10,7 @@ import { Migration20261206300000_revenue } from './Migration20261206300000_reven
 import { Migration20261206401500_list_pages } from './Migration20261206401500_list_pages.js';
 import { Migration20261207020000_inbox_claims } from './Migration20261207020000_inbox_claims.js';
 import { Migration20261207021000_revenue_points_per_statement } from './Migration20261207021000_revenue_points_per_statement.js';
+import { Migration20261207022000_lz4_copies } from './Migration20261207022000_lz4_copies.js';
 
 /**
  * Every migration, in order, registered explicitly (no folder scan) so the names recorded in
@@ -27,4 +28,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206401500_list_pages', class: Migration20261206401500_list_pages },
   { name: 'Migration20261207020000_inbox_claims', class: Migration20261207020000_inbox_claims },
   { name: 'Migration20261207021000_revenue_points_per_statement', class: Migration20261207021000_revenue_points_per_statement },
+  { name: 'Migration20261207022000_lz4_copies', class: Migration20261207022000_lz4_copies },
 ];
