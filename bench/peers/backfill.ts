@@ -48,6 +48,18 @@ export async function runBackfill(ctx: BenchContext): Promise<BenchRow[]> {
   try {
     const truth = await readTruth(corpus.stripe, idsOf(corpus.events));
 
+    /** The mirror in the database at `url` against the emulator's truth. */
+    const driftOf = async (url: string, read: (client: pg.Client) => ReturnType<typeof gatewayMirror>): Promise<Pick<Run, 'drift' | 'line'>> => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        const drift = compare(truth, await read(client));
+        return { drift: driftTotal(drift), line: driftLine(drift) };
+      } finally {
+        await client.end();
+      }
+    };
+
     /** The gateway: the CLI on a fresh, migrated database. */
     const gatewayRun = async (logSteps: boolean): Promise<Run> => {
       const db = await createBenchDatabase(ctx.databaseUrl, 'peers_bf', { migrate: true });
@@ -66,11 +78,7 @@ export async function runBackfill(ctx: BenchContext): Promise<BenchRow[]> {
           ctx.log(`backfill gateway ${msg}: ${Object.entries(steps).map(([k, v]) => `${k} ${v}`).join(', ')}`);
         }
         const calls = corpus.apiCalls() - calls0;
-        const client = new pg.Client({ connectionString: db.url });
-        await client.connect();
-        const drift = compare(truth, await gatewayMirror(client));
-        await client.end();
-        return { seconds, calls, drift: driftTotal(drift), line: driftLine(drift) };
+        return { seconds, calls, ...(await driftOf(db.url, gatewayMirror)) };
       } finally {
         await db.drop();
       }
@@ -101,11 +109,7 @@ export async function runBackfill(ctx: BenchContext): Promise<BenchRow[]> {
         }
         const seconds = (performance.now() - t0) / 1000;
         const calls = corpus.apiCalls() - calls0;
-        const client = new pg.Client({ connectionString: pdb.url });
-        await client.connect();
-        const drift = compare(truth, await peerMirror(client));
-        await client.end();
-        return { seconds, calls, drift: driftTotal(drift), line: driftLine(drift) };
+        return { seconds, calls, ...(await driftOf(pdb.url, peerMirror)) };
       } finally {
         await pdb.drop();
       }

@@ -16,6 +16,8 @@ export {
   MRR_POINT_RANK_NOW,
   mrrPointRank,
   recordEventMrrPoint,
+  canValue,
+  subscriptionPointValue,
   subscriptionDiscount,
   subscriptionItemRows,
   subscriptionRaw,

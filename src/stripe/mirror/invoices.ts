@@ -150,31 +150,26 @@ export async function upsertInvoice(em: EntityManager, invoice: Stripe.Invoice, 
   if (mirrorBatch(em)) {
     // In a mirror batch: one bound statement, lines deferred to the batch's end (./batch.ts).
     await upsertRows(em, Invoice, 'invoices', [row]);
-    const deferred = deferredChildRows(em);
-    if (deferred) deferred.invoiceLines.set(row.id, lineRows);
-    else await writeLines(em, row.id, lineRows);
+    await writeLines(em, row.id, lineRows);
     return em.getReference(Invoice, row.id);
   }
   return em.transactional(
     async (tx) => {
       const saved = await tx.upsert(Invoice, row);
-      const deferred = deferredChildRows(tx);
-      if (deferred) {
-        deferred.invoiceLines.set(row.id, lineRows);
-        return saved;
-      }
-      if (lineRows.length > 0) await tx.upsertMany(InvoiceLine, lineRows);
-      await tx.nativeDelete(InvoiceLine, {
-        invoiceId: row.id,
-        ...(lineRows.length > 0 ? { id: { $nin: lineRows.map((l) => l.id) } } : {}),
-      });
+      await writeLines(tx, row.id, lineRows);
       return saved;
     },
     { propagation: TransactionPropagation.REQUIRED },
   );
 }
 
+/** The invoice's lines and the removal of those no longer on it; deferred to the batch's end inside `withDeferredChildRows`. */
 async function writeLines(em: EntityManager, invoiceId: string, lineRows: ReturnType<typeof invoiceLineRows>): Promise<void> {
+  const deferred = deferredChildRows(em);
+  if (deferred) {
+    deferred.invoiceLines.set(invoiceId, lineRows);
+    return;
+  }
   if (lineRows.length > 0) await em.upsertMany(InvoiceLine, lineRows);
   await em.nativeDelete(InvoiceLine, { invoiceId, ...(lineRows.length > 0 ? { id: { $nin: lineRows.map((l) => l.id) } } : {}) });
 }

@@ -261,22 +261,8 @@ export async function upsertSubscription(
       const prices = await loadPriceFacts(tx, unexpandedPriceIds(sub));
       const data = subscriptionRow(sub, catalog, prices, opts, now);
       const row = await tx.upsert(Subscription, data);
-      // The revenue history: an event's copy was the state at the event's time; any other copy
-      // (a mutation's answer, a re-read, a sync) is the state now, on the customer's clock.
-      // A copy stamped with an event's time (a re-read for it) is no older than that time.
-      if (opts.eventType && opts.lastEventAt) await recordMrrPoint(tx, data, opts.lastEventAt, mrrPointRank(opts.eventType));
-      else await recordMrrPoint(tx, data, { notBefore: opts.lastEventAt ?? null }, opts.lastEventAt ? 0 : MRR_POINT_RANK_NOW);
-      const items = subscriptionItemRows(sub, now);
-      const deferred = deferredChildRows(tx);
-      if (deferred) {
-        deferred.subscriptionItems.set(sub.id, items);
-        return row;
-      }
-      if (items.length > 0) await tx.upsertMany(SubscriptionItem, items);
-      await tx.nativeDelete(SubscriptionItem, {
-        subscriptionId: sub.id,
-        ...(items.length > 0 ? { id: { $nin: items.map((i) => i.id) } } : {}),
-      });
+      await recordWrittenPoint(tx, data, opts);
+      await writeItems(tx, sub.id, subscriptionItemRows(sub, now));
       return row;
     },
     { propagation: TransactionPropagation.REQUIRED },
@@ -317,16 +303,28 @@ async function batchUpsert(em: EntityManager, batch: MirrorBatch, sub: Stripe.Su
   }
   // A statement of its own: folded into the upsert's (a data-modifying `with`), both tables' triggers
   // rewrite the customer's movements within one command, and the batches failed (tried).
-  if (opts.eventType && opts.lastEventAt) await recordMrrPoint(em, data, opts.lastEventAt, mrrPointRank(opts.eventType));
-  else await recordMrrPoint(em, data, { notBefore: opts.lastEventAt ?? null }, opts.lastEventAt ? 0 : MRR_POINT_RANK_NOW);
-  const items = subscriptionItemRows(sub, now);
-  const deferred = deferredChildRows(em);
-  if (deferred) deferred.subscriptionItems.set(sub.id, items);
-  else await writeItems(em, sub.id, items);
+  await recordWrittenPoint(em, data, opts);
+  await writeItems(em, sub.id, subscriptionItemRows(sub, now));
   return em.getReference(Subscription, data.id);
 }
 
+/**
+ * The revenue history's point for a written copy: an event's copy was the state at the event's time;
+ * any other copy (a mutation's answer, a re-read, a sync) is the state now, on the customer's clock. A
+ * copy stamped with an event's time (a re-read for it) is no older than that time.
+ */
+function recordWrittenPoint(em: EntityManager, data: ReturnType<typeof subscriptionRow>, opts: MirrorWriteOptions): Promise<void> {
+  if (opts.eventType && opts.lastEventAt) return recordMrrPoint(em, data, opts.lastEventAt, mrrPointRank(opts.eventType));
+  return recordMrrPoint(em, data, { notBefore: opts.lastEventAt ?? null }, opts.lastEventAt ? 0 : MRR_POINT_RANK_NOW);
+}
+
+/** The subscription's items and the removal of those no longer on it; deferred to the batch's end inside `withDeferredChildRows`. */
 async function writeItems(em: EntityManager, subscriptionId: string, items: ReturnType<typeof subscriptionItemRows>): Promise<void> {
+  const deferred = deferredChildRows(em);
+  if (deferred) {
+    deferred.subscriptionItems.set(subscriptionId, items);
+    return;
+  }
   if (items.length > 0) await em.upsertMany(SubscriptionItem, items);
   await em.nativeDelete(SubscriptionItem, { subscriptionId, ...(items.length > 0 ? { id: { $nin: items.map((i) => i.id) } } : {}) });
 }
@@ -364,20 +362,9 @@ export async function recordMrrPoint(
   const notBefore = at instanceof Date ? null : at.notBefore;
   await queryRows(
     em,
-    mrrPointSql(() => '?'),
+    MRR_POINT_SQL,
     [row.id, given?.toISOString() ?? null, row.testClock, notBefore?.toISOString() ?? null, row.customerId, row.mrrNumerator ?? '0', row.mrrDenominator ?? '1', rank],
   );
-}
-
-/**
- * The MRR point's upsert; `param(i)` names its i-th value (1-based): subscription id, given time,
- * test clock, not-before time, customer id, numerator, denominator, rank.
- */
-function mrrPointSql(param: (i: number) => string): string {
-  const p = (i: number, cast: string) => `${param(i)}::${cast}`;
-  return `insert into subscription_mrr_points as p (subscription_id, at, customer_id, numerator, denominator, rank)
-     values (${p(1, 'text')}, coalesce(${p(2, 'timestamptz')}, greatest(coalesce((select frozen_time from test_clocks where id = ${p(3, 'text')}), now()), ${p(4, 'timestamptz')})), ${p(5, 'text')}, ${p(6, 'numeric')}, ${p(7, 'numeric')}, ${p(8, 'int')})
-     ${MRR_POINT_ON_CONFLICT}`;
 }
 
 /** Which of two points for one subscription and moment stays (see `mrrPointRank`): every writer of `subscription_mrr_points as p` ends with it. */
@@ -386,6 +373,11 @@ export const MRR_POINT_ON_CONFLICT = `on conflict (subscription_id, at) do updat
   where (excluded.numerator, excluded.denominator, excluded.customer_id) is distinct from (p.numerator, p.denominator, p.customer_id)
     and (excluded.rank > p.rank or (excluded.rank = p.rank and (excluded.rank in (0, ${MRR_POINT_RANK_NOW}) or excluded.numerator / excluded.denominator > p.numerator / p.denominator)))`;
 
+/** The MRR point's upsert: subscription id, given time, test clock, not-before time, customer id, numerator, denominator, rank. */
+const MRR_POINT_SQL = `insert into subscription_mrr_points as p (subscription_id, at, customer_id, numerator, denominator, rank)
+     values (?::text, coalesce(?::timestamptz, greatest(coalesce((select frozen_time from test_clocks where id = ?::text), now()), ?::timestamptz)), ?::text, ?::numeric, ?::numeric, ?::int)
+     ${MRR_POINT_ON_CONFLICT}`;
+
 /**
  * Records an event's copy of a subscription as an MRR point at the event's time, without touching the
  * row (an older event the mirror skips still says what the subscription was worth then; a backfill
@@ -393,10 +385,23 @@ export const MRR_POINT_ON_CONFLICT = `on conflict (subscription_id, at) do updat
  * customer, a truncated item list, or discounts given as ids (their coupon is not in the copy).
  */
 export async function recordEventMrrPoint(em: EntityManager, sub: Stripe.Subscription, at: Date, eventType: string): Promise<boolean> {
-  const customerId = idOf(sub.customer);
-  if (!customerId || !sub.items || !Array.isArray(sub.items.data) || sub.items.has_more || !discountsExpanded(sub)) return false;
+  if (!canValue(sub)) return false;
   const prices = await loadPriceFacts(em, unexpandedPriceIds(sub));
-  const exact = subscriptionMrrOf(sub, subscriptionDiscount(sub), prices);
-  await recordMrrPoint(em, { id: sub.id, customerId, ...storedMrr(exact), testClock: idOf(sub.test_clock) }, at, mrrPointRank(eventType));
+  await recordMrrPoint(em, subscriptionPointValue(sub, prices), at, mrrPointRank(eventType));
   return true;
+}
+
+/** Whether a subscription copy can be valued: a customer, its whole item list, discounts expanded. */
+export function canValue(sub: Stripe.Subscription): boolean {
+  return !!idOf(sub.customer) && !!sub.items && Array.isArray(sub.items.data) && !sub.items.has_more && discountsExpanded(sub);
+}
+
+/**
+ * What a copy of a subscription is worth, as its MRR point records it (and as `subscriptionRow` would
+ * store it), without building the row. `prices`: those its items give as bare ids (`loadPriceFacts`).
+ */
+export function subscriptionPointValue(sub: Stripe.Subscription, prices: Map<string, PriceFacts>) {
+  const customerId = idOf(sub.customer);
+  if (!customerId) throw new MirrorInputError(`subscription ${sub.id}: no customer`);
+  return { id: sub.id, customerId, ...storedMrr(subscriptionMrrOf(sub, subscriptionDiscount(sub), prices)), testClock: idOf(sub.test_clock) };
 }

@@ -367,7 +367,7 @@ export async function syncFull(opts: SyncFullOptions): Promise<FullSyncReport> {
     ? (opts.mrrEvents ?? listMrrEvents(opts.stripe))
         .then((events) => {
           step('mrrEvents');
-          return eventMrrPoints(opts.orm, events, catalog);
+          return eventMrrPoints(opts.orm, events);
         })
         .then(({ report, points: valued }) => {
           step('mrrValued');

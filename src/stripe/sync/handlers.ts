@@ -422,7 +422,6 @@ function setStamp(stamps: Map<string, Date | null>, key: string, stamp: Date | n
   else stamps.set(key, stamp);
 }
 
-/** The stamps of the targets' rows (`kind:id` → stamp; no entry: no row; null: a row without one). */
 /** The customer a subscription or invoice payload names (the writers store it as the row's customer). */
 function payloadCustomer(target: Target): string | null {
   if (target.kind === 'customer' || !target.payload) return null;
@@ -430,8 +429,9 @@ function payloadCustomer(target: Target): string | null {
 }
 
 /**
- * The targets' stamps; with several targets, in the same statement, which customers their payloads
- * name have a row (into `present`), so that `ensureCustomer` need not ask after each write.
+ * The stamps of the targets' rows (`kind:id` → stamp; no entry: no row; null: a row without one);
+ * with several targets, in the same statement, which customers their payloads name have a row (into
+ * `present`), so that `ensureCustomer` need not ask after each write.
  */
 async function rowStamps(em: EntityManager, targets: Target[], present: Set<string>): Promise<Map<string, Date | null>> {
   const stamps = new Map<string, Date | null>();

@@ -13,8 +13,7 @@
 import { DeadlockException } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import type { Orm } from '../../db/orm.js';
-import { discountsExpanded, idOf, loadPriceFacts, mrrPointRank, subscriptionRow, unexpandedPriceIds, type PlanCatalog } from '../mirror/index.js';
-import { listMrrEvents } from './list-ahead.js';
+import { canValue, loadPriceFacts, mrrPointRank, subscriptionPointValue, unexpandedPriceIds } from '../mirror/index.js';
 import { writeMrrPoints, type PagePoint } from './subscription-page.js';
 
 /** Points per statement. */
@@ -29,7 +28,6 @@ export interface MrrBackfillReport {
   recorded: number;
 }
 
-
 const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** a's value against b's (numerator/denominator, exact): negative, zero or positive. */
@@ -38,30 +36,30 @@ function compareValue(a: PagePoint, b: PagePoint): number {
   return d < 0n ? -1 : d > 0n ? 1 : 0;
 }
 
-/** The points of `events`, one per subscription and moment (see `writeEventMrrPoints`), and the report of them. */
-export async function eventMrrPoints(orm: Orm, events: Stripe.Event[], catalog: PlanCatalog): Promise<{ report: MrrBackfillReport; points: PagePoint[] }> {
+/**
+ * The points of `events` and the report of them. Copies that cannot be valued (no customer, a
+ * truncated item list, discounts given as ids) are not recorded, as `recordEventMrrPoint` does. Several
+ * events of one subscription in the same second keep the one its conflict rule keeps (the higher rank,
+ * then the larger value), so the outcome is the same in whatever order they come.
+ */
+export async function eventMrrPoints(orm: Orm, events: Stripe.Event[]): Promise<{ report: MrrBackfillReport; points: PagePoint[] }> {
   const report: MrrBackfillReport = { events: events.length, recorded: 0 };
-  const valuable = events.filter((e) => {
-    const sub = e.data.object as Stripe.Subscription;
-    return !!idOf(sub.customer) && !!sub.items && Array.isArray(sub.items.data) && !sub.items.has_more && discountsExpanded(sub);
-  });
+  const valuable = events.filter((e) => canValue(e.data.object as Stripe.Subscription));
   if (valuable.length === 0) return { report, points: [] };
   const em = orm.em.fork();
   const prices = await loadPriceFacts(em, [...new Set(valuable.flatMap((e) => unexpandedPriceIds(e.data.object as Stripe.Subscription)))]);
   const byKey = new Map<string, PagePoint>();
   for (const e of valuable) {
-    // Only the row's value is read: the row's `raw` is a JSON copy, which a `toJSON` leaves empty
-    // instead of deep-copying each event's subscription (most of the CPU this took).
-    const unraw: Stripe.Subscription & { toJSON(): object } = { ...(e.data.object as Stripe.Subscription), toJSON: () => ({}) };
-    const row = subscriptionRow(unraw, catalog, prices);
+    // Only the value: building the whole row would deep-copy each event's subscription for its `raw`.
+    const value = subscriptionPointValue(e.data.object as Stripe.Subscription, prices);
     const point: PagePoint = {
-      sid: row.id,
+      sid: value.id,
       at: new Date(e.created * 1000).toISOString(),
       clock: null,
       not_before: null,
-      cid: row.customerId,
-      num: row.mrrNumerator ?? '0',
-      den: row.mrrDenominator ?? '1',
+      cid: value.customerId,
+      num: value.mrrNumerator ?? '0',
+      den: value.mrrDenominator ?? '1',
       rank: mrrPointRank(e.type),
     };
     report.recorded++;
@@ -98,20 +96,4 @@ export async function writePointBatches(orm: Orm, unsorted: PagePoint[]): Promis
     }
   };
   await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, batches.length) }, writer));
-}
-
-/**
- * Writes the points of `events`: copies that cannot be valued (no customer, a truncated item list,
- * discounts given as ids) are not recorded, as `recordEventMrrPoint` does. Several events of one
- * subscription in the same second keep the one its conflict rule keeps (the higher rank, then the
- * larger value), so the outcome is the same in whatever order they come.
- */
-export async function writeEventMrrPoints(orm: Orm, events: Stripe.Event[], catalog: PlanCatalog): Promise<MrrBackfillReport> {
-  const { report, points } = await eventMrrPoints(orm, events, catalog);
-  await writePointBatches(orm, points);
-  return report;
-}
-
-export async function backfillMrrPoints(orm: Orm, stripe: Stripe, catalog: PlanCatalog): Promise<MrrBackfillReport> {
-  return writeEventMrrPoints(orm, await listMrrEvents(stripe), catalog);
 }

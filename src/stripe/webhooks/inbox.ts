@@ -9,6 +9,7 @@ import type pg from 'pg';
 import type Stripe from 'stripe';
 import { GroupCommitQueue, ItemFailed } from '../../db/group-commit.js';
 import { findUnstorableText, toStorableString, toStorableText } from '../../text/storable.js';
+import { idOf } from '../mirror/common.js';
 import { isHandledEventType } from '../sync/handlers.js';
 
 export type StoreOutcome = 'stored' | 'duplicate' | 'ignored';
@@ -131,9 +132,8 @@ function insertParams(event: Stripe.Event, rawBody?: string): unknown[] {
  * object; else the event itself.
  */
 function claimKey(event: Stripe.Event): string {
-  const customer = (event.data?.object as { customer?: unknown } | undefined)?.customer;
-  const id = typeof customer === 'string' ? customer : (customer as { id?: unknown } | null | undefined)?.id;
-  return toStorableString(typeof id === 'string' ? id : (eventObjectId(event) ?? event.id));
+  const customer = idOf((event.data?.object as { customer?: unknown } | undefined)?.customer);
+  return toStorableString(customer ?? eventObjectId(event) ?? event.id);
 }
 
 const queues = new WeakMap<object, GroupCommitQueue<InboxEntry, StoreOutcome>>();

@@ -28,7 +28,7 @@ export interface WebhookServiceOptions {
   metrics?: WebhookMetrics;
   log?: Logger;
   /** Options of the route (tolerance, body limit) and of the worker (concurrency, retries, poll interval). */
-  route?: Pick<WebhookRouteOptions, 'toleranceSeconds' | 'bodyLimit'>;
+  route?: Pick<WebhookRouteOptions, 'toleranceSeconds' | 'bodyLimitBytes'>;
   /** The budget of the worker's re-reads from Stripe (default: 80 per second, 16 in flight). */
   rereadBudget?: RereadBudgetOptions;
   worker?: Pick<WebhookWorkerOptions, 'concurrency' | 'batchSize' | 'pollIntervalMs' | 'maxAttempts' | 'retryBaseMs' | 'retryMaxMs' | 'deferWhile' | 'deferMs'>;
