@@ -161,6 +161,8 @@ export class WebhookWorker {
    * a wake-up that reached another loop, or came while this one was claiming, must not be lost for it.
    */
   private woken: boolean[] = [];
+  /** When `releaseExpiredLeases` may look again (epoch ms). */
+  private nextLeaseCheck = 0;
 
   constructor(private readonly options: WebhookWorkerOptions) {
     const pglite = options.orm.config.get('driver')?.name === 'PgliteDriver';
@@ -268,9 +270,13 @@ export class WebhookWorker {
   /**
    * Makes rows left `processing` by a worker of an older version (one that leased rows instead of
    * marking them in its transaction) pending again once their lease has passed; true if there were any.
-   * Checked only when a claim finds nothing, so the claim itself reads pending rows alone.
+   * Checked only when a claim finds nothing, so the claim itself reads pending rows alone, and at most
+   * once per poll interval for all loops (a wake-up finds most partitions empty).
    */
   private async releaseExpiredLeases(): Promise<boolean> {
+    const now = Date.now();
+    if (now < this.nextLeaseCheck) return false;
+    this.nextLeaseCheck = now + this.opts.pollIntervalMs;
     const released = await (this.options.orm.em.fork() as SqlEntityManager).execute<{ id: string }[]>(
       `update "webhook_events" set "status" = 'pending', "locked_until" = null
         where "status" = 'processing' and "locked_until" < now() returning "id"`,
