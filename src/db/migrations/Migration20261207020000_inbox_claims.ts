@@ -4,9 +4,9 @@ import { Migration } from '@mikro-orm/migrations';
  * Claims that cost the same however long the inbox queue is. The worker's loops claim by customer
  * (`claim_partition`: the hash of the event's customer, else its object, else its id), which the claim
  * used to compute from the jsonb payload of every due row, sorting them all, at every claim: with
- * thousands of events queued behind a burst, that was most of the claim's time (25 ms with 3,400
- * queued). The hash is now stored with the event, and due rows are read in inbox order from a partial
- * index, so a claim stops after its batch (under 1 ms). No version of the worker leaves rows
+ * thousands of events queued behind a burst, that was most of the claim's time. The hash is now stored
+ * with the event, and due rows are read in inbox order from a partial index, so a claim stops after its
+ * batch. No version of the worker leaves rows
  * `processing` any more (the claim marks them processed in its transaction); any left from an old one
  * are pending again.
  */
