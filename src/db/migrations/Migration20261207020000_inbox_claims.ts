@@ -6,9 +6,8 @@ import { Migration } from '@mikro-orm/migrations';
  * used to compute from the jsonb payload of every due row, sorting them all, at every claim: with
  * thousands of events queued behind a burst, that was most of the claim's time. The hash is now stored
  * with the event, and due rows are read in inbox order from a partial index, so a claim stops after its
- * batch. No version of the worker leaves rows
- * `processing` any more (the claim marks them processed in its transaction); any left from an old one
- * are pending again.
+ * batch. No version of the worker leaves rows `processing` any more (the claim marks them processed in
+ * its transaction); any left from an old one are pending again.
  */
 export class Migration20261207020000_inbox_claims extends Migration {
 
