@@ -3,8 +3,8 @@ import { Migration } from '@mikro-orm/migrations';
 /**
  * The mirror's `raw` copies and the inbox's payloads compressed with lz4 rather than PostgreSQL's
  * default pglz: a page of `sync --full` writes about 2 MB of them, and the webhook worker one per event,
- * and pglz spent most of the database's time on those writes (lz4 compresses several times faster, and
- * reads back faster too). Values already stored keep their compression until rewritten. A server built
+ * and pglz's compression was the largest single cost PostgreSQL showed for those writes (lz4
+ * compresses several times faster, and reads back faster too). Values already stored keep their compression until rewritten. A server built
  * without lz4 (PGlite) keeps pglz.
  */
 export class Migration20261207022000_lz4_copies extends Migration {
