@@ -22,12 +22,28 @@ export class DeferredChildRows {
   readonly subscriptionItems = new Map<string, ChildRow<SubscriptionItem>[]>();
 }
 
+interface ChildKinds {
+  invoiceLines: ChildRow<InvoiceLine>;
+  subscriptionItems: ChildRow<SubscriptionItem>;
+}
+
 const open = new WeakMap<object, DeferredChildRows>();
 
 /** The buffer of the transaction behind `em`, when one is open. */
 export function deferredChildRows(em: EntityManager): DeferredChildRows | undefined {
   const tx = em.getTransactionContext();
   return tx ? open.get(tx as object) : undefined;
+}
+
+/**
+ * An object's child rows, and the removal of those no longer on it: kept for the end inside
+ * `withDeferredChildRows` (the last copy of the object winning), else written now.
+ */
+export async function writeChildRows<K extends keyof ChildKinds>(em: EntityManager, kind: K, parentId: string, rows: ChildKinds[K][]): Promise<void> {
+  const deferred = deferredChildRows(em);
+  const buffer = deferred ?? new DeferredChildRows();
+  (buffer[kind] as Map<string, ChildKinds[K][]>).set(parentId, rows);
+  if (!deferred) await flushWithOrm(em, buffer);
 }
 
 /** Runs `fn` with child rows deferred to its end (needs a transaction; without one, or nested, `fn` just runs). */

@@ -7,7 +7,7 @@ import type Stripe from 'stripe';
 import { Invoice, InvoiceLine } from '../../db/entities/invoice.js';
 import { toStorableText } from '../../text/storable.js';
 import { at, atOrNull, idOf, MirrorInputError, rawCopy, type MirrorWriteOptions } from './common.js';
-import { deferredChildRows } from './deferred-rows.js';
+import { deferredChildRows, writeChildRows } from './deferred-rows.js';
 import { mirrorBatch } from './batch.js';
 import { upsertRows } from './bound-sql.js';
 
@@ -150,29 +150,19 @@ export async function upsertInvoice(em: EntityManager, invoice: Stripe.Invoice, 
   if (mirrorBatch(em)) {
     // In a mirror batch: one bound statement, lines deferred to the batch's end (./batch.ts).
     await upsertRows(em, Invoice, 'invoices', [row]);
-    await writeLines(em, row.id, lineRows);
+    await writeChildRows(em, 'invoiceLines', row.id, lineRows);
     return em.getReference(Invoice, row.id);
   }
   return em.transactional(
     async (tx) => {
       const saved = await tx.upsert(Invoice, row);
-      await writeLines(tx, row.id, lineRows);
+      await writeChildRows(tx, 'invoiceLines', row.id, lineRows);
       return saved;
     },
     { propagation: TransactionPropagation.REQUIRED },
   );
 }
 
-/** The invoice's lines and the removal of those no longer on it; deferred to the batch's end inside `withDeferredChildRows`. */
-async function writeLines(em: EntityManager, invoiceId: string, lineRows: ReturnType<typeof invoiceLineRows>): Promise<void> {
-  const deferred = deferredChildRows(em);
-  if (deferred) {
-    deferred.invoiceLines.set(invoiceId, lineRows);
-    return;
-  }
-  if (lineRows.length > 0) await em.upsertMany(InvoiceLine, lineRows);
-  await em.nativeDelete(InvoiceLine, { invoiceId, ...(lineRows.length > 0 ? { id: { $nin: lineRows.map((l) => l.id) } } : {}) });
-}
 
 /** Removes a deleted (draft) invoice and its lines (`invoice.deleted`). */
 export async function deleteInvoice(em: EntityManager, invoiceId: string): Promise<void> {

@@ -12,10 +12,10 @@ import type Stripe from 'stripe';
 import type { Catalog } from '../../catalog.js';
 import { fraction, roundHalfUp, storedMrr, subscriptionMrrExact, type Fraction } from '../../mrr/index.js';
 import { Price } from '../../db/entities/catalog.js';
-import { Subscription, SubscriptionItem, type SubscriptionDiscount } from '../../db/entities/subscription.js';
+import { Subscription, type SubscriptionDiscount } from '../../db/entities/subscription.js';
 import { toStorableText } from '../../text/storable.js';
 import { at, atOrNull, idOf, metadataOf, MirrorInputError, plain, rawCopy, type MirrorWriteOptions } from './common.js';
-import { deferredChildRows } from './deferred-rows.js';
+import { writeChildRows } from './deferred-rows.js';
 import { queryRows } from '../../db/sql.js';
 import { MRR_COUNTING_STATUSES } from '../../db/entities/mrr-total.js';
 import { mirrorBatch, type MirrorBatch } from './batch.js';
@@ -262,7 +262,7 @@ export async function upsertSubscription(
       const data = subscriptionRow(sub, catalog, prices, opts, now);
       const row = await tx.upsert(Subscription, data);
       await recordWrittenPoint(tx, data, opts);
-      await writeItems(tx, sub.id, subscriptionItemRows(sub, now));
+      await writeChildRows(tx, 'subscriptionItems', sub.id, subscriptionItemRows(sub, now));
       return row;
     },
     { propagation: TransactionPropagation.REQUIRED },
@@ -304,7 +304,7 @@ async function batchUpsert(em: EntityManager, batch: MirrorBatch, sub: Stripe.Su
   // A statement of its own: folded into the upsert's (a data-modifying `with`), both tables' triggers
   // rewrite the customer's movements within one command, and the batches failed (tried).
   await recordWrittenPoint(em, data, opts);
-  await writeItems(em, sub.id, subscriptionItemRows(sub, now));
+  await writeChildRows(em, 'subscriptionItems', sub.id, subscriptionItemRows(sub, now));
   return em.getReference(Subscription, data.id);
 }
 
@@ -318,16 +318,6 @@ function recordWrittenPoint(em: EntityManager, data: ReturnType<typeof subscript
   return recordMrrPoint(em, data, { notBefore: opts.lastEventAt ?? null }, opts.lastEventAt ? 0 : MRR_POINT_RANK_NOW);
 }
 
-/** The subscription's items and the removal of those no longer on it; deferred to the batch's end inside `withDeferredChildRows`. */
-async function writeItems(em: EntityManager, subscriptionId: string, items: ReturnType<typeof subscriptionItemRows>): Promise<void> {
-  const deferred = deferredChildRows(em);
-  if (deferred) {
-    deferred.subscriptionItems.set(subscriptionId, items);
-    return;
-  }
-  if (items.length > 0) await em.upsertMany(SubscriptionItem, items);
-  await em.nativeDelete(SubscriptionItem, { subscriptionId, ...(items.length > 0 ? { id: { $nin: items.map((i) => i.id) } } : {}) });
-}
 
 /** The rank of the state just written by a mutation (its answer): exact at the clock's now. */
 export const MRR_POINT_RANK_NOW = 4;
