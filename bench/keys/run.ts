@@ -4,7 +4,7 @@
  * emulator this bench runs, the load from this process (autocannon).
  *
  *   npm run bench -- keys [--seconds 10] [--connections 64] [--redis-url redis://127.0.0.1:6379] [--process serve|main] [--cpu-prof DIR]
- *                         [--alloc-prof DIR [--alloc-survivors]] [--flush-api stream|events] [--node-options="A;B"] [--loop-delay]
+ *                         [--alloc-prof DIR [--alloc-survivors]] [--flush-api stream|events] [--node-options="A;B"] [--client raw|http] [--loop-delay]
  *
  * The gateway runs as users start it, `node bin/billing-gateway.js serve` (with its heap flags: 8 MiB
  * semi-spaces); `--process main` runs `node dist/src/main.js` with Node's defaults. `--node-options` adds
@@ -26,8 +26,10 @@
  *
  * The fixed-rate rows come from a paced, open-loop load (paced.ts, in a worker thread): a request every
  * 0.5 ms over up to 32 keep-alive connections, each latency taken from the request's due time, so a
- * stall counts for every request due during it; after 1 s unmeasured. Its log line says how late the
- * generator's sends were. autocannon's `overallRate` is logged too, as "bursty", for comparison only:
+ * stall counts for every request due during it; after 1 s unmeasured. Its client is a minimal one on
+ * plain sockets (`--client http`: node:http's, which took twice its CPU on the cores the servers share).
+ * Its log line says how late the generator's sends were, the p99 of each answer's code, and (gateway) the
+ * share answered within 1, 2.5, 5 and 10 ms as the gateway's own request histogram saw them. autocannon's `overallRate` is logged too, as "bursty", for comparison only:
  * each of its connections sends its share of a second back to back when the second starts, and it
  * records each latency of N ms as N samples (an expected interval of 1 ms), both of which inflate its p99
  * for any server. The sustained row stays closed-loop autocannon (`--connections`, as fast as answered).
@@ -151,12 +153,31 @@ function loopSummary(file: string, from: number, to: number, verified: number): 
   return `event-loop delay over ${lines.length} s: p99 per second median ${median((x) => x.p99)} ms, worst ${worst((x) => x.p99)} ms; longest ${worst((x) => x.max)} ms; GC ${gcText}${heap}`;
 }
 
+/** The gateway's `http_request_duration_seconds` buckets for 200s of the verify route: upper bound (s) → count so far. */
+async function verifyHistogram(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const m of text.matchAll(/^http_request_duration_seconds_bucket\{([^}]*)\} (\S+)$/gm)) {
+    const labels = m[1]!;
+    if (!labels.includes(`route="/v1/keys/verify"`) || !labels.includes('status="200"')) continue;
+    out.set(/le="([^"]+)"/.exec(labels)![1]!, Number(m[2]));
+  }
+  return out;
+}
+
+/** The share of the requests between two snapshots answered within each bound up to 10 ms. */
+function withinText(before: Map<string, number>, after: Map<string, number>): string {
+  const delta = (le: string) => (after.get(le) ?? 0) - (before.get(le) ?? 0);
+  const total = delta('+Inf');
+  return ['0.001', '0.0025', '0.005', '0.01'].map((le) => `${((100 * delta(le)) / Math.max(1, total)).toFixed(2)}% within ${Number(le) * 1000} ms`).join(', ') + ` (${total} requests)`;
+}
+
 /** The target's load: 2,000/s paced (paced.ts), after 1 s unmeasured, same keys and mix. */
-const paced = (url: string, token: string | null, keys: string[], seconds: number): Promise<PacedResult> =>
-  pacedLoad({ url, token, keys, rate: 2000, seconds, warmupSeconds: 1, connections: 32, runTag: `${process.pid}-${++runs}` });
+const paced = (url: string, token: string | null, keys: string[], seconds: number, client: 'raw' | 'http'): Promise<PacedResult> =>
+  pacedLoad({ url, token, keys, rate: 2000, seconds, warmupSeconds: 1, connections: 32, runTag: `${process.pid}-${++runs}`, client });
 
 const pacedText = (r: PacedResult): string =>
-  `${Math.round(r.perSecond)}/s paced, p50 ${r.p50} ms, p99 ${r.p99} ms, p99.9 ${r.p999} ms, max ${r.max} ms, non-2xx ${r.non2xx}, errors ${r.errors}; sends late by p50 ${r.late.p50} ms, p99 ${r.late.p99} ms, max ${r.late.max} ms (generator loop delay p99 ${r.loop.p99} ms, max ${r.loop.max} ms)`;
+  `${Math.round(r.perSecond)}/s paced, p50 ${r.p50} ms, p99 ${r.p99} ms, p99.9 ${r.p999} ms, max ${r.max} ms, non-2xx ${r.non2xx}, errors ${r.errors}; sends late by p50 ${r.late.p50} ms, p99 ${r.late.p99} ms, max ${r.late.max} ms (generator loop delay p99 ${r.loop.p99} ms, max ${r.loop.max} ms); p99 by code: ${r.p99ByCode.map(([c, v]) => `${c} ${v} ms`).join(', ')}`;
 
 const mix = (codes: Map<string, number>) => [...codes].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ');
 
@@ -193,6 +214,8 @@ export const part: BenchPart = {
       const allocDir = ctx.options['alloc-prof'] ?? null;
       // As users run it (`billing-gateway serve`: the Docker CMD, with the heap flags of bin/heap-flags.js);
       // `--process main` runs `node dist/src/main.js` with Node's defaults instead (64 MiB semi-spaces here).
+      const client = ctx.options.client ?? 'raw';
+      if (client !== 'raw' && client !== 'http') throw new Error(`--client: raw or http, got ${JSON.stringify(client)}`);
       const processKind = ctx.options.process ?? 'serve';
       if (processKind !== 'serve' && processKind !== 'main') throw new Error(`--process: serve or main, got ${JSON.stringify(processKind)}`);
       gateway = await startGatewayChild({
@@ -223,10 +246,12 @@ export const part: BenchPart = {
 
       await verifications(verifyUrl, service, keys, { seconds: 3, connections });
       const fixedFrom = Date.now();
+      const histogramBefore = await verifyHistogram(gateway.url);
       if (allocDir) gateway.child.kill('SIGUSR2');
-      const fixed = await paced(verifyUrl, service, keys, seconds);
+      const fixed = await paced(verifyUrl, service, keys, seconds, client);
       if (allocDir) gateway.child.kill('SIGUSR2');
       ctx.log(`gateway at 2,000/s: ${pacedText(fixed)}; ${mix(fixed.codes)}`);
+      ctx.log(`gateway at 2,000/s, inside the gateway (request histogram, arrival to answer written): ${withinText(histogramBefore, await verifyHistogram(gateway.url))}`);
       if (loopFile) {
         await new Promise((r) => setTimeout(r, 1100));
         ctx.log(`gateway during the 2,000/s run: ${loopSummary(loopFile, fixedFrom, Date.now() - 1100, fixed.perSecond)}`);
@@ -248,7 +273,7 @@ export const part: BenchPart = {
       const b = await startBaseline(db.url, redisUrl);
       baseline = b;
       await verifications(b.url, null, keys, { seconds: 3, connections });
-      const bFixed = await paced(b.url, null, keys, seconds);
+      const bFixed = await paced(b.url, null, keys, seconds, client);
       ctx.log(`baseline at 2,000/s: ${pacedText(bFixed)}`);
       const bBursty = await verifications(b.url, null, keys, { seconds, connections: 32, rate: 2000 });
       ctx.log(`baseline at 2,000/s bursty (autocannon overallRate, for comparison): p50 ${bBursty.p50} ms, p99 ${bBursty.p99} ms`);
