@@ -5,7 +5,9 @@
  * the values apart. Errors come back as MikroORM's exceptions, as from `queryRows`. They do not pass
  * through MikroORM's query logger (`debug` logging, `onQuery` counts), as the inbox's inserts do not.
  */
+import { hash } from 'node:crypto';
 import type { EntityClass, EntityManager } from '@mikro-orm/core';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 
 interface Executor {
   executeQuery(compiled: unknown): Promise<{ rows: unknown[] }>;
@@ -14,14 +16,38 @@ interface Executor {
 export async function boundRows<T>(em: EntityManager, sql: string, params: readonly unknown[]): Promise<T[]> {
   const connection = em.getConnection() as unknown as { getClient(): Executor };
   const ctx = (em.getTransactionContext() as Executor | undefined) ?? connection.getClient();
+  const name = preparedName(em, sql, params.length);
   // Kysely's compiled-query shape (what its drivers read: sql and parameters), built here so the
-  // gateway does not depend on kysely itself.
-  const compiled = { sql, parameters: params, query: { kind: 'RawNode', sqlFragments: [sql], parameters: [] }, queryId: { queryId: 'mirror' } };
+  // gateway does not depend on kysely itself. Its pg driver hands `sql` to `client.query` as is, so a
+  // query config with a name makes it a prepared statement of the connection.
+  const compiled = { sql: name ? { text: sql, name } : sql, parameters: params, query: { kind: 'RawNode', sqlFragments: [sql], parameters: [] }, queryId: { queryId: 'mirror' } };
   try {
     return (await ctx.executeQuery(compiled)).rows as T[];
   } catch (err) {
     throw em.getDriver().convertException(err as Error);
   }
+}
+
+/**
+ * Statements of a few rows are prepared once per connection on PostgreSQL (`pg` keeps a named
+ * statement per connection and sends only Bind and Execute after the first time): the webhook worker
+ * writes the same few shapes for every event, and parsing and planning each anew was a large part of
+ * PostgreSQL's time per event. Statements with many parameters (a shape seldom seen twice) and
+ * texts beyond the first `MAX_NAMED` stay unnamed; so do other drivers (PGlite).
+ */
+const MAX_NAMED = 512;
+const MAX_NAMED_PARAMS = 256;
+const names = new Map<string, string>();
+
+export function preparedName(em: EntityManager, sql: string, paramCount: number): string | null {
+  if (paramCount > MAX_NAMED_PARAMS || !(em.getDriver() instanceof PostgreSqlDriver)) return null;
+  let name = names.get(sql);
+  if (name === undefined) {
+    if (names.size >= MAX_NAMED) return null;
+    name = `bg_${hash('sha1', sql, 'base64url')}`;
+    names.set(sql, name);
+  }
+  return name;
 }
 
 function valuesOf(rows: number, columns: Column[], valueSql: Record<string, (placeholder: string) => string> = {}): string {

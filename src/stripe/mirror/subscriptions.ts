@@ -16,10 +16,9 @@ import { Subscription, type SubscriptionDiscount } from '../../db/entities/subsc
 import { toStorableText } from '../../text/storable.js';
 import { at, atOrNull, idOf, metadataOf, MirrorInputError, plain, rawCopy, type MirrorWriteOptions } from './common.js';
 import { writeChildRows } from './deferred-rows.js';
-import { queryRows } from '../../db/sql.js';
 import { MRR_COUNTING_STATUSES } from '../../db/entities/mrr-total.js';
 import { mirrorBatch, type MirrorBatch } from './batch.js';
-import { upsertRows } from './bound-sql.js';
+import { boundRows, upsertRows } from './bound-sql.js';
 
 /** Expandable fields of a subscription stored as ids in `raw` (items and discounts stay whole). */
 const SUBSCRIPTION_COLLAPSED = ['customer', 'latest_invoice', 'test_clock', 'default_payment_method', 'default_source', 'pending_setup_intent', 'schedule', 'application', 'on_behalf_of'] as const;
@@ -350,7 +349,8 @@ export async function recordMrrPoint(
 ): Promise<void> {
   const given = at instanceof Date ? at : null;
   const notBefore = at instanceof Date ? null : at.notBefore;
-  await queryRows(
+  // Bound and prepared (bound-sql.ts): one of these per subscription event the worker applies.
+  await boundRows(
     em,
     MRR_POINT_SQL,
     [row.id, given?.toISOString() ?? null, row.testClock, notBefore?.toISOString() ?? null, row.customerId, row.mrrNumerator ?? '0', row.mrrDenominator ?? '1', rank],
@@ -365,7 +365,7 @@ export const MRR_POINT_ON_CONFLICT = `on conflict (subscription_id, at) do updat
 
 /** The MRR point's upsert: subscription id, given time, test clock, not-before time, customer id, numerator, denominator, rank. */
 const MRR_POINT_SQL = `insert into subscription_mrr_points as p (subscription_id, at, customer_id, numerator, denominator, rank)
-     values (?::text, coalesce(?::timestamptz, greatest(coalesce((select frozen_time from test_clocks where id = ?::text), now()), ?::timestamptz)), ?::text, ?::numeric, ?::numeric, ?::int)
+     values ($1::text, coalesce($2::timestamptz, greatest(coalesce((select frozen_time from test_clocks where id = $3::text), now()), $4::timestamptz)), $5::text, $6::numeric, $7::numeric, $8::int)
      ${MRR_POINT_ON_CONFLICT}`;
 
 /**

@@ -9,6 +9,7 @@ import type pg from 'pg';
 import type Stripe from 'stripe';
 import { GroupCommitQueue, ItemFailed } from '../../db/group-commit.js';
 import { findUnstorableText, toStorableString, toStorableText } from '../../text/storable.js';
+import { preparedName } from '../mirror/bound-sql.js';
 import { idOf } from '../mirror/common.js';
 import { isHandledEventType } from '../sync/handlers.js';
 
@@ -51,9 +52,13 @@ export async function storeEvents(em: EntityManager, entries: InboxEntry[]): Pro
   // first inline the 2–3 KB payloads into the SQL text (quoting them), which the route paid on every request.
   const pool = em.isInTransaction() ? null : await nativePool(em);
   const params = rows.flatMap((e) => insertParams(e.event, e.rawBody));
-  const inserted = pool
-    ? (await pool.query<{ id: string }>(insertSql(rows.length, (i) => `$${i}`), params)).rows
-    : await sql(em).execute<{ id: string }[]>(insertSql(rows.length, () => '?'), params);
+  let inserted: { id: string }[];
+  if (pool) {
+    const text = insertSql(rows.length, (i) => `$${i}`);
+    // Prepared once per connection for each batch size (bound-sql.ts).
+    const name = preparedName(em, text, params.length);
+    inserted = (await pool.query<{ id: string }>(name ? { name, text, values: params } : { text, values: params })).rows;
+  } else inserted = await sql(em).execute<{ id: string }[]>(insertSql(rows.length, () => '?'), params);
   const fresh = new Set(inserted.map((r) => r.id));
   return entries.map((e) => {
     // Only the first entry of an id takes the insert; later ones (and ids already there) are duplicates.
