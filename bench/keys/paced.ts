@@ -164,8 +164,9 @@ function rawTransport(url: URL, headers: Record<string, string>, connections: nu
       const body = c.buf.toString('utf8', end + 4, total);
       c.buf = c.buf.subarray(total);
       const p = c.current;
+      if (!p) return drop(c, new Error('an answer to no request'));
       c.current = null;
-      if (p) p.finish(Number(header.slice(9, 12)), body);
+      p.finish(Number(header.slice(9, 12)), body);
       release(c);
     });
     socket.on('error', (err) => drop(c, err));
