@@ -147,8 +147,8 @@ const queues = new WeakMap<object, GroupCommitQueue<InboxEntry, StoreOutcome>>()
  * Rows and bytes per inbox statement (Stripe events are a few KB; the body limit bounds one alone), and
  * one statement at a time: deliveries arriving meanwhile wait for it and share the next. With four in
  * flight, 16 concurrent deliveries went about two to a statement; one at a time, about eight, so a
- * quarter of the round trips and commits for the same deliveries, which left more of the CPU to
- * everything else (bench `peers`, webhooks: about a fifth more events/s).
+ * quarter of the round trips and commits for the same deliveries, and less of PostgreSQL's CPU per
+ * delivery (bench `peers`, webhooks).
  */
 const INBOX_BATCH = { maxBatch: 256, maxBatchBytes: 4 * 1024 * 1024, maxInFlight: 1 };
 
