@@ -4,7 +4,7 @@
  * emulator this bench runs, the load from this process (autocannon).
  *
  *   npm run bench -- keys [--seconds 10] [--connections 64] [--redis-url redis://127.0.0.1:6379] [--process serve|main] [--cpu-prof DIR]
- *                         [--alloc-prof DIR [--alloc-survivors]] [--flush-api stream|events] [--node-options="A;B"] [--client raw|http] [--loop-delay]
+ *                         [--alloc-prof DIR [--alloc-survivors]] [--flush-api stream|events] [--flush-rate N] [--node-options="A;B"] [--client raw|http] [--loop-delay]
  *
  * The gateway runs as users start it, `node bin/billing-gateway.js serve` (with its heap flags: 8 MiB
  * semi-spaces); `--process main` runs `node dist/src/main.js` with Node's defaults. `--node-options` adds
@@ -210,6 +210,9 @@ export const part: BenchPart = {
       // The v2 meter event stream carries the VALID answers' usage (~1,600 rows/s here): one request per row
       // (`events`) cannot keep up at Stripe's rates, and its requests would load the emulator in this process.
       const flushApi = ctx.options['flush-api'] ?? 'stream';
+      // `--flush-rate 0`: no meter-event flusher in the gateway, to see what its bursts add to the tail.
+      const flushRate = ctx.options['flush-rate'];
+      if (flushRate !== undefined && !/^\d+$/.test(flushRate)) throw new Error(`--flush-rate: a whole number of meter events per second, got ${JSON.stringify(flushRate)}`);
       const loopFile = ctx.options['loop-delay'] !== undefined ? join(mkdtempSync(join(tmpdir(), 'bench-keys-')), 'loop.jsonl') : null;
       const allocDir = ctx.options['alloc-prof'] ?? null;
       // As users run it (`billing-gateway serve`: the Docker CMD, with the heap flags of bin/heap-flags.js);
@@ -231,6 +234,7 @@ export const part: BenchPart = {
           AUTH_JWT_SECRET: JWT_SECRET,
           REDIS_URL: redisUrl,
           USAGE_FLUSH_API: flushApi,
+          ...(flushRate !== undefined ? { USAGE_FLUSH_RATE_PER_SECOND: flushRate } : {}),
           ...(loopFile ? { KEYS_LOOP_FILE: loopFile } : {}),
           ...(allocDir ? { KEYS_ALLOC_PROF_DIR: allocDir, KEYS_ALLOC_PROF_SURVIVORS: ctx.options['alloc-survivors'] ? '1' : '0' } : {}),
         },
@@ -241,7 +245,7 @@ export const part: BenchPart = {
       const t0 = performance.now();
       const keys = await seed(gateway.url, admin);
       ctx.log(`gateway process: ${processKind === 'serve' ? 'node bin/billing-gateway.js serve (its heap flags)' : 'node dist/src/main.js (Node defaults)'}${ctx.options['node-options'] ? ` + ${ctx.options['node-options']}` : ''}`);
-      ctx.log(`usage flusher: USAGE_FLUSH_API=${flushApi}; seeded ${keys.length} keys for ${PLANS.reduce((s, [, n]) => s + n, 0) + CANCELED} customers in ${((performance.now() - t0) / 1000).toFixed(1)} s; load average ${await loadAverage()}`);
+      ctx.log(`usage flusher: USAGE_FLUSH_API=${flushApi}${flushRate !== undefined ? `, USAGE_FLUSH_RATE_PER_SECOND=${flushRate}` : ''}; seeded ${keys.length} keys for ${PLANS.reduce((s, [, n]) => s + n, 0) + CANCELED} customers in ${((performance.now() - t0) / 1000).toFixed(1)} s; load average ${await loadAverage()}`);
       const verifyUrl = `${gateway.url}/v1/keys/verify`;
 
       await verifications(verifyUrl, service, keys, { seconds: 3, connections });
