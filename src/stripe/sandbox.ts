@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import { loadCatalog, type Catalog } from '../catalog.js';
 import type { Config } from '../config.js';
-import { SyncState } from '../db/entities/sync-state.js';
+import { readSyncState, writeSyncState } from '../db/sync-state.js';
 import { logger } from '../log.js';
 import { syncCatalog, type SyncReport } from './catalog-sync.js';
 import { createStripeClient, isResourceMissing } from './client.js';
@@ -63,14 +63,6 @@ type StartEmulator = (opts: {
   webhookSecret?: string;
 }) => Promise<{ url: string; port: number; close(): Promise<void> }>;
 
-async function getState(em: EntityManager, key: string): Promise<string | null> {
-  const row = await em.findOne(SyncState, { key });
-  return row?.value ?? null;
-}
-
-async function setState(em: EntityManager, key: string, value: string): Promise<void> {
-  await em.upsert(SyncState, { key, value, updatedAt: new Date() });
-}
 
 interface StoredEndpoint {
   id: string;
@@ -89,7 +81,7 @@ export async function ensureWebhookEndpoint(
   url: string,
   configuredSecret?: string,
 ): Promise<{ id: string; secret: string }> {
-  const stored = parseStoredEndpoint(await getState(em, STATE_WEBHOOK_ENDPOINT));
+  const stored = parseStoredEndpoint(await readSyncState(em, STATE_WEBHOOK_ENDPOINT));
   const matching: Stripe.WebhookEndpoint[] = [];
   for await (const ep of stripe.webhookEndpoints.list({ limit: 100 })) if (ep.url === url) matching.push(ep);
 
@@ -117,7 +109,7 @@ export async function ensureWebhookEndpoint(
     if (!created.secret) throw new Error('the Stripe API returned no secret for the new webhook endpoint');
     keep = { id: created.id, secret: created.secret };
   }
-  await setState(em, STATE_WEBHOOK_ENDPOINT, JSON.stringify({ ...keep, url } satisfies StoredEndpoint));
+  await writeSyncState(em, STATE_WEBHOOK_ENDPOINT, JSON.stringify({ ...keep, url } satisfies StoredEndpoint));
   return keep;
 }
 
@@ -133,7 +125,7 @@ function parseStoredEndpoint(value: string | null): StoredEndpoint | null {
 
 /** The signing secret of the endpoint a sandbox gateway registered (for processes that share its database), if any. */
 export async function storedWebhookSecret(em: EntityManager): Promise<string | undefined> {
-  return parseStoredEndpoint(await getState(em, STATE_WEBHOOK_ENDPOINT))?.secret;
+  return parseStoredEndpoint(await readSyncState(em, STATE_WEBHOOK_ENDPOINT))?.secret;
 }
 
 /**
@@ -142,7 +134,7 @@ export async function storedWebhookSecret(em: EntityManager): Promise<string | u
  * It is mirrored at once (the customer's clock, for dunning and usage), before its webhooks arrive.
  */
 export async function ensureTestClock(stripe: Stripe, em: EntityManager, startAt?: number): Promise<string> {
-  const remembered = await getState(em, STATE_TEST_CLOCK);
+  const remembered = await readSyncState(em, STATE_TEST_CLOCK);
   if (remembered) {
     try {
       const clock = await stripe.testHelpers.testClocks.retrieve(remembered);
@@ -168,7 +160,7 @@ export async function ensureTestClock(stripe: Stripe, em: EntityManager, startAt
       name: SANDBOX_TEST_CLOCK_NAME,
     }));
   await mirrorTestClock(em, clock);
-  await setState(em, STATE_TEST_CLOCK, clock.id);
+  await writeSyncState(em, STATE_TEST_CLOCK, clock.id);
   return clock.id;
 }
 

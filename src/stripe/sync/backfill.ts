@@ -6,7 +6,7 @@
  * so whatever happens at Stripe meanwhile is listed again by the periodic sync (convergence skips repeats).
  */
 import type Stripe from 'stripe';
-import { SyncState } from '../../db/entities/sync-state.js';
+import { readSyncState, writeSyncState } from '../../db/sync-state.js';
 import type { Orm } from '../../db/orm.js';
 import { logger as rootLogger, type Logger } from '../../log.js';
 import type { PlanCatalog } from '../mirror/index.js';
@@ -21,12 +21,12 @@ export const BACKFILLED_KEY = 'sync.backfilled_at';
 export async function backfillNewMirror(opts: { orm: Orm; stripe: Stripe; catalog: PlanCatalog; log?: Logger }): Promise<FullSyncReport | null> {
   const log = (opts.log ?? rootLogger).child({ module: 'sync' });
   const em = opts.orm.em.fork();
-  if ((await readEventsCursor(em)) || (await em.findOne(SyncState, { key: BACKFILLED_KEY }))) return null;
+  if ((await readEventsCursor(em)) || (await readSyncState(em, BACKFILLED_KEY)) !== null) return null;
   log.info('the mirror has never been synced: reading customers, subscriptions and invoices from Stripe before serving');
   const newest = (await opts.stripe.events.list({ limit: 1 })).data[0];
   const report = await syncFull({ orm: opts.orm, stripe: opts.stripe, catalog: opts.catalog, log: opts.log });
   if (newest) await writeEventsCursor(em, { id: newest.id, created: newest.created });
-  await em.upsert(SyncState, { key: BACKFILLED_KEY, value: new Date().toISOString(), updatedAt: new Date() });
+  await writeSyncState(em, BACKFILLED_KEY, new Date().toISOString());
   log.info({ checked: report.checked, written: report.repaired }, 'mirror backfilled from Stripe');
   return report;
 }

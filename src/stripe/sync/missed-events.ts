@@ -13,7 +13,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { Counter } from 'prom-client';
 import type Stripe from 'stripe';
-import { SyncState } from '../../db/entities/sync-state.js';
+import { readSyncState, writeSyncState } from '../../db/sync-state.js';
 import type { Orm } from '../../db/orm.js';
 import { logger as rootLogger, type Logger } from '../../log.js';
 import { metricsRegistry } from '../../metrics.js';
@@ -105,32 +105,32 @@ export const eventsCursorUnreadable = new Counter({
 
 /** The stored cursor; null when there is none, or when it is unreadable (logged and counted: the sync then starts over). */
 export async function readEventsCursor(em: EntityManager, log: Logger = rootLogger): Promise<EventsCursor | null> {
-  const row = await em.findOne(SyncState, { key: EVENTS_CURSOR_KEY });
-  if (!row) return null;
+  const value = await readSyncState(em, EVENTS_CURSOR_KEY);
+  if (value === null) return null;
   let v: Partial<EventsCursor> | null = null;
   try {
-    v = JSON.parse(row.value) as Partial<EventsCursor> | null;
+    v = JSON.parse(value) as Partial<EventsCursor> | null;
   } catch {
     // reported below
   }
   if (v && typeof v.id === 'string' && typeof v.created === 'number') return { id: v.id, created: v.created };
   eventsCursorUnreadable.inc();
   log.warn(
-    { module: 'sync', key: EVENTS_CURSOR_KEY, value: row.value.length > 80 ? `${row.value.slice(0, 80)}…` : row.value },
+    { module: 'sync', key: EVENTS_CURSOR_KEY, value: value.length > 80 ? `${value.slice(0, 80)}…` : value },
     'the events sync cursor is unreadable: starting over as on a first run',
   );
   return null;
 }
 
 export async function writeEventsCursor(em: EntityManager, cursor: EventsCursor): Promise<void> {
-  await em.upsert(SyncState, { key: EVENTS_CURSOR_KEY, value: JSON.stringify(cursor), updatedAt: new Date() });
+  await writeSyncState(em, EVENTS_CURSOR_KEY, JSON.stringify(cursor));
 }
 
 export async function readEventsSyncRun(em: EntityManager): Promise<EventsSyncRun | null> {
-  const row = await em.fork().findOne(SyncState, { key: EVENTS_SYNC_RUN_KEY });
-  if (!row) return null;
+  const value = await readSyncState(em.fork(), EVENTS_SYNC_RUN_KEY);
+  if (value === null) return null;
   try {
-    return JSON.parse(row.value) as EventsSyncRun;
+    return JSON.parse(value) as EventsSyncRun;
   } catch {
     return null;
   }
@@ -150,7 +150,7 @@ async function recordEventsSyncRun(em: EntityManager, error: unknown | null): Pr
           error: reasonOf(error),
           ...(previous?.lastSuccessAt ? { lastSuccessAt: previous.lastSuccessAt } : {}),
         };
-  await em.fork().upsert(SyncState, { key: EVENTS_SYNC_RUN_KEY, value: JSON.stringify(run), updatedAt: new Date() });
+  await writeSyncState(em.fork(), EVENTS_SYNC_RUN_KEY, JSON.stringify(run));
 }
 
 /** Events after `cursor`, oldest first; `null` cursor: every listable event, oldest first. */
