@@ -259,7 +259,11 @@ export async function handleStripeEvents(
     targets.push(isHandledEventType(event.type) ? await targetOf(em, event) : { none: `unhandled type ${event.type}` });
   }
   const objects = targets.filter(isObjectTarget);
-  await lockObjects(em, objects.map((t) => t.id));
+  // With the customers their payloads name, in the same sorted statement: an event that must write a
+  // missing customer (\`ensureCustomer\`) then holds its lock already, instead of taking it after the
+  // others, out of order with another batch (a deadlock PostgreSQL takes a second to detect).
+  const named = objects.map(payloadCustomer).filter((c): c is string => c !== null);
+  await lockObjects(em, [...objects.map((t) => t.id), ...named]);
   const rereads = new BatchRereads(ctx.stripe, rereadBudget(ctx.stripe), isResourceMissing);
   const rows: BatchRows = { stamps: await rowStamps(em, objects, rereads.customersPresent), contents: new Map() };
   await readTiedContents(em, events, targets, rows);

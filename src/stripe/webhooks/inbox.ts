@@ -78,8 +78,14 @@ function insertSql(rows: number, param: (i: number) => string): string {
       `(${p(1)}, ${p(2)}, ${p(3)}, to_timestamp(${p(4)}), ${p(5)}, ${p(6)}::jsonb, ${p(7)}, case when ${p(8)}::boolean then null else now() end, ${p(9)}, hashtext(${p(10)}) & 2147483647)`,
     );
   }
+  // Ids already stored are left out before the insert: \`on conflict do nothing\` alone waits, on the
+  // unique index, for a worker's open transaction that is marking that row processed (a redelivery
+  // arriving while its event is applied), and the group commit behind it with it. The conflict clause
+  // stays for an id another process inserts at the same moment.
   return `insert into "webhook_events" ("id", "type", "api_version", "stripe_created_at", "object_id", "payload", "status", "processed_at", "payload_text", "claim_partition")
-     values ${values.join(',\n            ')}
+     select * from (values ${values.join(',\n            ')})
+         as v ("id", "type", "api_version", "stripe_created_at", "object_id", "payload", "status", "processed_at", "payload_text", "claim_partition")
+      where not exists (select 1 from "webhook_events" e where e."id" = v."id")
      on conflict ("id") do nothing
      returning "id"`;
 }
