@@ -63,7 +63,6 @@ type StartEmulator = (opts: {
   webhookSecret?: string;
 }) => Promise<{ url: string; port: number; close(): Promise<void> }>;
 
-
 interface StoredEndpoint {
   id: string;
   url: string;

@@ -260,7 +260,7 @@ export async function handleStripeEvents(
   }
   const objects = targets.filter(isObjectTarget);
   // With the customers their payloads name, in the same sorted statement: an event that must write a
-  // missing customer (\`ensureCustomer\`) then holds its lock already, instead of taking it after the
+  // missing customer (`ensureCustomer`) then holds its lock already, instead of taking it after the
   // others, out of order with another batch (a deadlock PostgreSQL takes a second to detect).
   const named = objects.map(payloadCustomer).filter((c): c is string => c !== null);
   await lockObjects(em, [...objects.map((t) => t.id), ...named]);

@@ -78,7 +78,7 @@ function insertSql(rows: number, param: (i: number) => string): string {
       `(${p(1)}, ${p(2)}, ${p(3)}, to_timestamp(${p(4)}), ${p(5)}, ${p(6)}::jsonb, ${p(7)}, case when ${p(8)}::boolean then null else now() end, ${p(9)}, hashtext(${p(10)}) & 2147483647)`,
     );
   }
-  // Ids already stored are left out before the insert: \`on conflict do nothing\` alone waits, on the
+  // Ids already stored are left out before the insert: `on conflict do nothing` alone waits, on the
   // unique index, for a worker's open transaction that is marking that row processed (a redelivery
   // arriving while its event is applied), and the group commit behind it with it. The conflict clause
   // stays for an id another process inserts at the same moment.
