@@ -3,10 +3,12 @@
  * connection, so nothing there runs beside a transaction): a redelivery of an event being applied is
  * acknowledged without waiting for it, and an event that writes its missing customer takes that
  * customer's lock with its own object's, in the order every batch takes them, so two batches wait for
- * each other instead of deadlocking (which PostgreSQL resolves only after `deadlock_timeout`, a second).
+ * each other instead of deadlocking (which PostgreSQL resolves only after `deadlock_timeout`, a second);
+ * a mutation's write-through takes the same locks, so it waits for a batch writing the same objects.
  */
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { writeThrough } from '../../src/billing/subscriptions/write-through.js';
 import { handleStripeEvents } from '../../src/stripe/sync/handlers.js';
 import { storeEvents } from '../../src/stripe/webhooks/inbox.js';
 import { eventually } from '../support/eventually.js';
@@ -23,10 +25,13 @@ async function openTransaction(): Promise<{ run(sql: string, params?: unknown[])
   const client = await pool.connect();
   await client.query('begin');
   const pid = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+  let ended = false;
   return {
     pid,
     run: async (sql, params = []) => (await client.query(sql, params)).rows,
     end: async () => {
+      if (ended) return;
+      ended = true;
       try {
         await client.query('commit');
       } finally {
@@ -94,6 +99,33 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('what an open worker transaction
     expect(result).toMatchObject({ action: 'applied', objectId: invoice.id });
     // The customer was read from Stripe and written by the same batch.
     const rows = await (gw.orm.em.fork() as SqlEntityManager).execute<{ id: string }[]>(`select id from customers where id = ?`, [customer.id]);
+    expect(rows).toHaveLength(1);
+  });
+
+  it("a mutation's write-through waits for a batch holding its subscription, then writes", async () => {
+    const customer = await side.stripe.customers.create({ email: 'write-through-lock@example.com' });
+    const price = (await side.stripe.prices.list({ lookup_keys: ['basic_monthly'] })).data[0]!.id;
+    const sub = await side.stripe.subscriptions.create({ customer: customer.id, items: [{ price }] });
+    const batch = await openTransaction();
+    let written = false;
+    try {
+      await batch.run(lockSql, [sub.id]);
+      const writing = writeThrough({ em: gw.orm.em.fork(), stripe: side.stripe, catalog: side.catalog, config: { portalReturnUrlAllowlist: [], publicUrl: 'http://localhost' } }, [sub]).then(() => (written = true));
+      void writing.catch(() => undefined); // awaited below
+      await eventually('the write-through waiting for the lock', async () => {
+        const rows = await (gw.orm.em.fork() as SqlEntityManager).execute<{ n: number }[]>(
+          `select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted and pid <> ?`,
+          [batch.pid],
+        );
+        return rows[0]!.n;
+      }, (n) => n === 1);
+      expect(written).toBe(false);
+      await batch.end();
+      await writing;
+    } finally {
+      await batch.end();
+    }
+    const rows = await (gw.orm.em.fork() as SqlEntityManager).execute<{ id: string }[]>(`select id from subscriptions where id = ?`, [sub.id]);
     expect(rows).toHaveLength(1);
   });
 });
