@@ -25,11 +25,11 @@ const POLL_MS = 500;
  * creating one and is not held by a running gateway (PGlite); else undefined (found by name instead).
  */
 async function storedClockId(config: Config): Promise<string | undefined> {
-  const [{ pgliteClusterPath }, { openCliDatabase }, { closeOrm }, { SyncState }, { STATE_TEST_CLOCK }] = await Promise.all([
+  const [{ pgliteClusterPath }, { openCliDatabase }, { closeOrm }, { readSyncState }, { STATE_TEST_CLOCK }] = await Promise.all([
     import('../../db/config.js'),
     import('../gateway.js'),
     import('../../db/orm.js'),
-    import('../../db/entities/sync-state.js'),
+    import('../../db/sync-state.js'),
     import('../../stripe/sandbox.js'),
   ]);
   if (!config.databaseUrl && !existsSync(pgliteClusterPath(config.dataDir))) return undefined;
@@ -41,7 +41,7 @@ async function storedClockId(config: Config): Promise<string | undefined> {
     throw err;
   }
   try {
-    return (await orm.em.fork().findOne(SyncState, { key: STATE_TEST_CLOCK }))?.value ?? undefined;
+    return (await readSyncState(orm.em.fork(), STATE_TEST_CLOCK)) ?? undefined;
   } finally {
     await closeOrm(orm);
   }
