@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Migrator } from '@mikro-orm/migrations';
-import { PgliteDriver } from '@mikro-orm/pglite';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { AbstractSqlDriver, Options } from '@mikro-orm/sql';
 import { logger } from '../log.js';
@@ -30,7 +29,7 @@ export function pgliteClusterPath(dataDir: string): string {
 }
 
 /** One ORM configuration for the app, the root `mikro-orm.config.ts` and tests. */
-export function createOrmConfig(input: OrmConfigInput = {}): OrmOptions {
+export async function createOrmConfig(input: OrmConfigInput = {}): Promise<OrmOptions> {
   const ormLogger = logger.child({ module: 'orm' });
   const common = {
     entities: [...ENTITIES],
@@ -71,8 +70,16 @@ export function createOrmConfig(input: OrmConfigInput = {}): OrmOptions {
       driverOptions: { options: '-c plan_cache_mode=force_generic_plan' },
     };
   }
+  // Loaded only for the embedded database: PGlite is a fifth of the code a one-shot command such as
+  // `sync --full` would otherwise load on DATABASE_URL, where it is never used.
+  const { PgliteDriver } = await import('@mikro-orm/pglite');
   const cluster = pgliteClusterPath(input.dataDir ?? '.data');
   // PGlite creates its cluster dir but not the parents.
   if (cluster !== IN_MEMORY) mkdirSync(resolve(cluster, '..'), { recursive: true });
   return { ...common, driver: PgliteDriver, dbName: cluster, ensureDatabase: false };
+}
+
+/** Whether `config` opens the embedded database (PGlite) rather than a PostgreSQL server. */
+export function isPgliteConfig(config: Pick<OrmOptions, 'driver'>): boolean {
+  return config.driver?.name === 'PgliteDriver';
 }

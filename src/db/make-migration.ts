@@ -11,7 +11,7 @@ if (!name || !/^[a-z][a-z0-9_]*$/.test(name)) {
   console.error('usage: make-migration <name>  (lower_snake_case)');
   process.exit(1);
 }
-const orm = await MikroORM.init(createOrmConfig({ dataDir: 'memory://' }));
+const orm = await MikroORM.init(await createOrmConfig({ dataDir: 'memory://' }));
 try {
   await orm.migrator.up();
   const result = await orm.migrator.create(undefined, false, false, name);

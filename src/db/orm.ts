@@ -1,7 +1,6 @@
-import { PgliteDriver } from '@mikro-orm/pglite';
 import { MikroORM, type AbstractSqlDriver, type SqlEntityManager } from '@mikro-orm/sql';
 import { logger } from '../log.js';
-import { createOrmConfig, type OrmConfigInput, type OrmOptions } from './config.js';
+import { createOrmConfig, isPgliteConfig, type OrmConfigInput, type OrmOptions } from './config.js';
 import { useFastEscapeLiteral } from './escape-literal.js';
 import { explainDatabaseError } from './open-errors.js';
 import { acquirePgliteLock } from './pglite-lock.js';
@@ -17,7 +16,7 @@ export type OpenOrmOptions = OrmConfigInput & {
 
 /** Connects (PostgreSQL when `databaseUrl` is set, else PGlite under `dataDir`) and applies pending migrations. */
 export async function openOrm(opts: OpenOrmOptions = {}): Promise<Orm> {
-  return openOrmWith(createOrmConfig(opts), opts.migrate);
+  return openOrmWith(await createOrmConfig(opts), opts.migrate);
 }
 
 /**
@@ -25,9 +24,10 @@ export async function openOrm(opts: OpenOrmOptions = {}): Promise<Orm> {
  * failure becomes one line naming DATABASE_URL and the fix (open-errors.ts).
  */
 export async function openOrmWith(config: OrmOptions, migrate = true): Promise<Orm> {
-  const url = config.driver === PgliteDriver ? undefined : config.clientUrl;
+  const pglite = isPgliteConfig(config);
+  const url = pglite ? undefined : config.clientUrl;
   const explain = (error: unknown) => (url ? explainDatabaseError(error, url) : error);
-  const cluster = config.driver === PgliteDriver ? config.dbName : undefined;
+  const cluster = pglite ? config.dbName : undefined;
   const release = cluster && !cluster.startsWith('memory:') ? acquirePgliteLock(`${cluster}.lock`) : undefined;
   let orm: Orm;
   try {

@@ -113,7 +113,7 @@ describe.each(drivers)('migrations on $name', ({ create, migrated }) => {
 describe('the readiness check', () => {
   it('fails when the database does not answer', async () => {
     // Port 1: nothing listens there, so the connection is refused. (openOrm itself refuses to open it.)
-    const orm = (await MikroORM.init(createOrmConfig({ databaseUrl: 'postgres://postgres@127.0.0.1:1/nowhere' }))) as Orm;
+    const orm = (await MikroORM.init(await createOrmConfig({ databaseUrl: 'postgres://postgres@127.0.0.1:1/nowhere' }))) as Orm;
     try {
       await expect(checkDatabase(orm)).rejects.toThrow();
     } finally {

@@ -36,7 +36,7 @@ describe('migrations', () => {
       const orm = await openOrm({ databaseUrl: db.url, migrate: false });
       empty = { orm, dispose: async () => (await closeOrm(orm), await db.drop()) };
     } else {
-      const orm = await openOrmWith(createOrmConfig({ dataDir: 'memory://' }), false);
+      const orm = await openOrmWith(await createOrmConfig({ dataDir: 'memory://' }), false);
       empty = { orm, dispose: () => closeOrm(orm) };
     }
     // The database check as `serve` wires it (a `select 1`).

@@ -54,7 +54,7 @@ export async function createTestOrm(opts: { debug?: boolean } = {}): Promise<Tes
     }) };
   }
   const template = await pgliteTemplate();
-  const config = createOrmConfig({ dataDir: 'memory://', debug: opts.debug });
+  const config = await createOrmConfig({ dataDir: 'memory://', debug: opts.debug });
   // loadDataDir restores the migrated template instead of running initdb and the migrations again.
   // A function, because MikroORM deep-copies an options object and a copied Blob is unusable.
   const orm = await openOrmWith({ ...config, driverOptions: () => ({ loadDataDir: new Blob([template.dump]) }) });
