@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Customer } from '../../src/db/entities/index.js';
-import { EXTERNAL_ID_METADATA_KEY, mirrorObject, upsertCustomer } from '../../src/stripe/mirror/index.js';
+import { customerRow, EXTERNAL_ID_METADATA_KEY, mirrorObject, upsertCustomer } from '../../src/stripe/mirror/index.js';
 import { countStatements } from '../support/db.js';
 import { json, mirrorWorld, seconds, type MirrorWorld } from './support.js';
 
@@ -63,6 +63,15 @@ describe('upsertCustomer', () => {
     expect(le).toBeNull();
     expect(le2).toEqual(lastEventAt);
     expect(await w.db.orm.em.fork().count(Customer, { id: created.id })).toBe(1);
+  });
+
+  it('stores an expanded test clock as its id, and leaves the caller’s copy expanded', async () => {
+    const clock = await w.stripe.testHelpers.testClocks.create({ frozen_time: 1_767_225_600 });
+    const created = await w.stripe.customers.create({ email: 'grace@example.com', test_clock: clock.id });
+    const expanded = await w.stripe.customers.retrieve(created.id, { expand: ['test_clock'] });
+    if (expanded.deleted) throw new Error('unexpected');
+    expect(customerRow(expanded).raw).toStrictEqual(json({ ...expanded, test_clock: clock.id }));
+    expect(expanded.test_clock).toMatchObject({ id: clock.id, object: 'test_helpers.test_clock' });
   });
 
   it('a second Stripe customer with the same external id is stored without it (no constraint error)', async () => {

@@ -2,7 +2,7 @@ import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { meteredLookupKey } from '../../src/catalog.js';
 import { Invoice, InvoiceLine } from '../../src/db/entities/index.js';
-import { MirrorInputError, fetchAllLines, mirrorObject, upsertInvoice } from '../../src/stripe/mirror/index.js';
+import { MirrorInputError, fetchAllLines, invoiceRow, mirrorObject, upsertInvoice } from '../../src/stripe/mirror/index.js';
 import { countStatements } from '../support/db.js';
 import { DAY, JAN_1_2026, json, mirrorWorld, seconds, type MirrorWorld } from './support.js';
 import { advanceClock } from '../support/test-clock.js';
@@ -116,6 +116,32 @@ describe('upsertInvoice', () => {
     expect(a).toEqual(b);
     expect(await lineRows(inv!.id)).toEqual(beforeLines);
     expect(await em().count(Invoice, { id: inv!.id })).toBe(1);
+  });
+
+  it('stores Stripe’s Decimal values as the strings the column reads back, without touching the caller’s copy', async () => {
+    const [listed] = await allInvoices();
+    const inv = await w.stripe.invoices.retrieve(listed!.id, { expand: ['customer'] });
+    // The SDK turns decimal strings (unit_amount_decimal…) into Decimal instances: at least one here.
+    const decimals: string[] = [];
+    const walk = (v: unknown, path: string): void => {
+      if (!v || typeof v !== 'object') return;
+      if (!Array.isArray(v) && Object.getPrototypeOf(v) !== Object.prototype) decimals.push(path);
+      else for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`);
+    };
+    walk(inv, '');
+    expect(decimals.length).toBeGreaterThan(0);
+
+    const raw = invoiceRow(inv).raw as unknown as Record<string, unknown>;
+    const expected = json({ ...inv, customer: customer.id }) as Record<string, unknown>;
+    delete expected.confirmation_secret;
+    delete expected.payments;
+    // Plain JSON values all the way down, equal to what the round trip through JSON gives.
+    expect(raw).toStrictEqual(expected);
+    // Collapsing the customer to its id changed the stored copy only.
+    expect((inv.customer as Stripe.Customer).id).toBe(customer.id);
+    await upsertInvoice(em(), inv);
+    // What convergence compares a same-second payload with: the stored copy, read back.
+    expect((await em().findOneOrFail(Invoice, { id: inv.id })).raw).toStrictEqual(raw);
   });
 
   it('marks proration lines of an upgrade invoice as Stripe does', async () => {
