@@ -63,8 +63,9 @@ await build({
     chunkFileNames: '[name]-[hash].js',
     // Without comments and whitespace the chunks are a third smaller (8.9 → 6.0 MB), and every run reads,
     // decodes and checks all of a chunk it loads against its compile cache: `sync --full` reached its
-    // events 10–25 ms sooner in alternating runs. Names are left as they are (no mangling, no rewriting): class and function
-    // names reach error messages, logs and the ORM's metadata; stack traces map back through the source maps.
+    // events 10–25 ms sooner in alternating runs. Names are left as they are (no mangling, no
+    // rewriting): class and function names reach error messages, logs and the ORM's metadata; stack
+    // traces map back through the source maps.
     minify: { compress: false, mangle: false, codegen: { removeWhitespace: true } },
     comments: false,
   },
