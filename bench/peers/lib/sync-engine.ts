@@ -1,15 +1,13 @@
 /**
- * @supabase/stripe-sync-engine 0.48.5 (bench-only dev dependency) as a webhook receiver: its CommonJS
- * build (the ESM `runMigrations` migrates nothing: it uses `__dirname`), migrated on a fresh database,
- * `processWebhook(body, signature)` behind a plain node:http server (it processes inside the request,
- * so the 2xx means processed), its Stripe client replaced by one pointed at the emulator (it has no
- * host option; `sync.stripe` is a public field). Payload mode: the webhook's copy is upserted (its
+ * @supabase/stripe-sync-engine 0.48.5 (bench-only dev dependency) as a webhook receiver, configured by
+ * ./sync-engine-client.mjs (its CommonJS build, its Stripe client on the emulator), migrated on a fresh
+ * database, `processWebhook(body, signature)` behind a plain node:http server (it processes inside the
+ * request, so the 2xx means processed). Payload mode: the webhook's copy is upserted (its
  * timestamp guard keeps the first of two same-second copies). Revalidating mode: every customer,
  * subscription and invoice event re-fetches the object from Stripe.
  */
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -19,9 +17,7 @@ import type { Kind } from './drift.ts';
 import { fieldsOf, KINDS } from './drift.ts';
 import type { Corpus } from './corpus.ts';
 import { registerSystem, systemCpu, type WebhooksOptions } from '../webhooks.ts';
-
-const require = createRequire(import.meta.url);
-const engine = require('@supabase/stripe-sync-engine') as typeof import('@supabase/stripe-sync-engine');
+import { engine, peerSync as clientOf } from './sync-engine-client.mjs';
 
 const SECRET = 'whsec_bench_0123456789abcdef';
 const signer = new Stripe('sk_test_signer');
@@ -33,26 +29,9 @@ export async function peerDatabase(serverUrl: string): Promise<{ url: string; dr
   return db;
 }
 
-/** A StripeSync on `databaseUrl` whose Stripe is the emulator at `apiBase`. */
+/** A StripeSync on `databaseUrl` whose Stripe is the emulator at `apiBase` (./sync-engine-client.mjs), with the bench's webhook secret. */
 export function peerSync(databaseUrl: string, apiBase: string, revalidate: boolean): InstanceType<typeof engine.StripeSync> {
-  const sync = new engine.StripeSync({
-    databaseUrl,
-    stripeSecretKey: 'sk_test_bench',
-    stripeWebhookSecret: SECRET,
-    stripeApiVersion: Stripe.API_VERSION,
-    backfillRelatedEntities: false,
-    poolConfig: { max: 16 },
-    ...(revalidate ? { revalidateObjectsViaStripeApi: ['customer', 'subscription', 'invoice'] } : {}),
-  });
-  const url = new URL(apiBase);
-  (sync as unknown as { stripe: Stripe }).stripe = new Stripe('sk_test_bench', {
-    host: url.hostname,
-    port: Number(url.port),
-    protocol: 'http',
-    apiVersion: Stripe.API_VERSION,
-    maxNetworkRetries: 2,
-  });
-  return sync;
+  return clientOf(databaseUrl, apiBase, revalidate, SECRET);
 }
 
 /** The peer's mirror rows, as the drift comparison wants them. */

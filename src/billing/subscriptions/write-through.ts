@@ -6,8 +6,7 @@
 import { DeadlockException, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import { Subscription } from '../../db/entities/subscription.js';
-import { idOf } from '../../stripe/mirror/common.js';
-import { mirrorObject, SUBSCRIPTION_MIRROR_EXPAND, type MirrorableObject } from '../../stripe/mirror/index.js';
+import { idOf, mirrorObject, SUBSCRIPTION_MIRROR_EXPAND, type MirrorableObject } from '../../stripe/mirror/index.js';
 import { lockObjects } from '../../stripe/sync/convergence.js';
 import { callStripe } from '../stripe-errors.js';
 import { requireStripe, type LifecycleDeps } from './lifecycle-deps.js';
