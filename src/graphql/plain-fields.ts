@@ -4,10 +4,23 @@
  * `root[name]`), so graphql-js calls a wrapper for each of the ~110 fields of a read's answer (Money
  * amounts, invoice lines, edges). A field that type-graphql would only read from its root this way
  * gets graphql-js's default resolver instead, which reads the same property. What keeps a wrapper:
- * a `@FieldResolver`, `@Authorized` roles, middlewares, or a property named differently from the field.
+ * a `@FieldResolver`, `@Authorized` roles, middlewares, a property named differently from the field,
+ * or a property that may hold a Promise (`mayHoldPromise`).
  */
+import 'reflect-metadata';
 import { GraphQLObjectType, type GraphQLSchema } from 'graphql';
 import { getMetadataStorage, type BuildSchemaOptions } from 'type-graphql';
+
+/**
+ * Whether a property may hold a Promise (a count made only when asked for): its declared type is a
+ * union or unknown, which TypeScript's decorator metadata records as `Object`. graphql-js awaits any
+ * value, but graphql-jit (./jit-executor.ts) reads a field without a resolver as a plain value, so
+ * such a field keeps one. Primitives, arrays and classes do not.
+ */
+function mayHoldPromise(target: Function, property: string): boolean {
+  const type: unknown = Reflect.getMetadata('design:type', target.prototype as object, property);
+  return type === undefined || type === Object || type === Promise;
+}
 
 type FieldMeta = { target: Function; name: string; schemaName: string; roles?: unknown[]; middlewares?: unknown[] };
 
@@ -44,7 +57,7 @@ export function usePlainFieldResolution(schema: GraphQLSchema, built: Pick<Build
     const fields = type.getFields();
     for (const [fieldName, field] of Object.entries(fields)) {
       const meta = metas.get(fieldName);
-      if (!meta || !field.resolve) continue;
+      if (!meta || !field.resolve || mayHoldPromise(meta.target, meta.name)) continue;
       // `@Authorized()` without roles is `roles: []`, still checked: any roles array keeps the wrapper.
       if (meta.name !== meta.schemaName || meta.roles !== undefined || (meta.middlewares?.length ?? 0) > 0) continue;
       if (resolved.get(meta.target)?.has(meta.name)) continue;

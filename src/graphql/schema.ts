@@ -3,7 +3,7 @@
  * classes (and, for subscriptions, the PubSub) through `BuildSchemaOptions`.
  */
 import 'reflect-metadata';
-import { GraphQLSchema } from 'graphql';
+import { GraphQLInterfaceType, GraphQLSchema } from 'graphql';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema, type BuildSchemaOptions, type NonEmptyArray, type PubSub } from 'type-graphql';
 import { ApiKeyResolver, CustomerApiKeysResolver } from './resolvers/api-key.resolver.js';
@@ -29,6 +29,7 @@ import { useDirectResolverCalls } from './direct-resolvers.js';
 import { usePlainFieldResolution } from './plain-fields.js';
 import { DateTimeScalar } from './scalars.js';
 import { ErrorCodeEnum } from './types/error-code.js';
+import { nodeTypeOf } from './types/node.js';
 import './types/enums.js';
 
 export interface GatewaySchemaOptions {
@@ -96,6 +97,10 @@ export async function buildGatewaySchema(options: GatewaySchemaOptions = {}): Pr
   const gateway = new GraphQLSchema({ ...config, types: [...config.types, ErrorCodeEnum] });
   usePlainFieldResolution(gateway, buildOptions);
   useDirectResolverCalls(gateway, buildOptions);
+  // type-graphql wraps a type resolver in an async function; graphql-jit (./jit-executor.ts) takes its
+  // answer as it comes, so the interface gets the plain function back.
+  const node = gateway.getType('Node');
+  if (node instanceof GraphQLInterfaceType) node.resolveType = nodeTypeOf;
   return gateway;
 }
 

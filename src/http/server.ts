@@ -20,6 +20,7 @@ import { createRequestContext, type AppDeps, type GraphQLContext } from '../grap
 import { AppError, formatGatewayError, rateLimited, unauthenticated } from '../graphql/errors.js';
 import { httpOperationsPlugin, queryLimitsPlugin } from '../graphql/limits.js';
 import { storableInputPlugin } from '../graphql/storable-input.js';
+import { jitGateway } from '../graphql/jit-executor.js';
 import { buildGatewaySchema, type GatewaySchemaOptions } from '../graphql/schema.js';
 import { logger as rootLogger, type Logger } from '../log.js';
 import { attachGraphqlWs, type WebSocketStats } from './graphql-ws.js';
@@ -112,7 +113,8 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
   const ws = attachGraphqlWs({ httpServer, path: GRAPHQL_PATH, schema, deps: appDeps, verifier, rateLimiter, log });
 
   const apollo = new ApolloServer<GraphQLContext>({
-    schema,
+    // Execution through graphql-jit for repeated operations (src/graphql/jit-executor.ts); the schema comes with it.
+    gateway: jitGateway(schema),
     csrfPrevention: true,
     introspection: !config.isProduction,
     includeStacktraceInErrorResponses: false,

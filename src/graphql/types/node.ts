@@ -15,11 +15,13 @@ export function nodeTypeOfId(id: string): Exclude<NodeTypeName, 'Plan'> | null {
   return null;
 }
 
+/** The GraphQL type of a node: every id but a plan's has a prefix. */
+export const nodeTypeOf = (value: { id: string }): NodeTypeName => nodeTypeOfId(value.id) ?? 'Plan';
+
 @InterfaceType({
   description:
     'An object with a globally unique id: a Stripe id (cus_…, sub_…, in_…, il_…, evt_…), an API key id (key_…) or a catalog plan id (which is its Stripe price lookup_key). Clients may cache by it and refetch with Query.node.',
-  // Every id but a plan's has a prefix.
-  resolveType: (value: { id: string }) => nodeTypeOfId(value.id) ?? 'Plan',
+  resolveType: nodeTypeOf,
 })
 export abstract class Node {
   @Field(() => ID, { description: 'The globally unique id.' })
