@@ -11,9 +11,13 @@
  * backends, this process): with every process on the same cores, their sum is what bounds events/s. Every system starts on an empty mirror (the gateway's database is marked
  * backfilled, so it does not first copy the account: that is the `backfill` sub-part).
  *
+ * `gateway-ack-only` is a bound, not a result: the same gateway with its webhook worker not started
+ * (lib/ack-only.mjs), timed until every delivery is acknowledged and stored. Whatever applying the
+ * events costs comes on top of it, so no design that keeps this acknowledgement can go faster.
+ *
  *   npm run build && node --experimental-transform-types --no-warnings bench/peers/webhooks.ts \
  *     [--customers 150] [--months 3] [--seed 42] [--concurrency 16] [--scenarios in-order,chaos,same-second]
- *     [--systems gateway,sync-engine-payload,sync-engine-revalidate] [--cpu-prof DIR] [--peer-process child|inline]
+ *     [--systems gateway,gateway-ack-only,sync-engine-payload,sync-engine-revalidate] [--cpu-prof DIR] [--peer-process child|inline]
  *     [--gateway-node-options="--import ./x.mjs"]
  *
  * Not the same work: sync-engine also writes the types the gateway ignores (charges, payment intents,
@@ -21,6 +25,7 @@
  * sync-engine does not have); the gateway acknowledges first and processes in its worker, sync-engine
  * processes inside the request.
  */
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import Stripe from 'stripe';
 import type { BenchContext, BenchPart, BenchRow } from '../lib/part.ts';
@@ -36,8 +41,8 @@ const SECRET = 'whsec_bench_0123456789abcdef';
 const signer = new Stripe('sk_test_signer');
 const sign = (payload: string) => signer.webhooks.generateTestHeaderString({ payload, secret: SECRET });
 
-export type SystemName = 'gateway' | 'sync-engine-payload' | 'sync-engine-revalidate';
-export const SYSTEMS: SystemName[] = ['gateway', 'sync-engine-payload', 'sync-engine-revalidate'];
+export type SystemName = 'gateway' | 'gateway-ack-only' | 'sync-engine-payload' | 'sync-engine-revalidate';
+export const SYSTEMS: SystemName[] = ['gateway', 'gateway-ack-only', 'sync-engine-payload', 'sync-engine-revalidate'];
 
 export interface RunResult {
   system: SystemName;
@@ -47,6 +52,8 @@ export interface RunResult {
   eventsPerSecond: number;
   apiCallsPer1000: number;
   drift: { missing: number; stale: number; extra: number };
+  /** Set for a bound (nothing applied): what it measures. */
+  bound?: string;
   line: string;
 }
 
@@ -88,6 +95,8 @@ interface System {
   mirror(): Promise<Record<Kind, Map<string, Record<string, unknown> | null>>>;
   /** Anything worth a log line (e.g. why deliveries were refused). */
   notes?(): string;
+  /** Set for a system that applies nothing (a bound): what it measures. No drift is compared. */
+  bound?: string;
   /** CPU used so far (ms) by the receiving process (null: it is this one) and by its database's backends. */
   cpu(): Promise<SystemCpu>;
   close(): Promise<void>;
@@ -103,7 +112,9 @@ export async function systemCpu(pid: number | null | undefined, client: pg.Clien
   return { server: pid ? processCpuMs(pid) : null, database: await pgBackendsCpu(client, database) };
 }
 
-async function gatewaySystem(serverUrl: string, corpus: Corpus, cpuProf?: string, nodeArgs: string[] = []): Promise<System> {
+const ACK_ONLY = fileURLToPath(new URL('./lib/ack-only.mjs', import.meta.url));
+
+async function gatewaySystem(serverUrl: string, corpus: Corpus, cpuProf?: string, nodeArgs: string[] = [], ackOnly = false): Promise<System> {
   const db = await createBenchDatabase(serverUrl, 'peers');
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
@@ -114,7 +125,7 @@ async function gatewaySystem(serverUrl: string, corpus: Corpus, cpuProf?: string
   const gw = await startGatewayChild({
     databaseUrl: db.url,
     stripeApiBase: corpus.apiBase,
-    nodeArgs: [...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : []), ...nodeArgs],
+    nodeArgs: [...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : []), ...(ackOnly ? ['--import', ACK_ONLY] : []), ...nodeArgs],
     env: { STRIPE_SECRET_KEY: 'sk_test_bench', STRIPE_SANDBOX: 'false', STRIPE_WEBHOOK_SECRET: SECRET },
   });
   return {
@@ -129,13 +140,14 @@ async function gatewaySystem(serverUrl: string, corpus: Corpus, cpuProf?: string
         const r = await client.query<{ stored: number; open: number }>(
           `select count(*)::int as stored, count(*) filter (where status in ('pending', 'processing'))::int as open from webhook_events`,
         );
-        if (r.rows[0]!.stored >= expected && r.rows[0]!.open === 0) return;
+        if (r.rows[0]!.stored >= expected && (ackOnly || r.rows[0]!.open === 0)) return;
         if (Date.now() > deadline) throw new Error(`gateway: ${JSON.stringify(r.rows[0])} of ${expected} after 240 s`);
         await new Promise((res) => setTimeout(res, 20));
       }
     },
     mirror: () => gatewayMirror(client),
     cpu: () => systemCpu(gw.child.pid, client, new URL(db.url).pathname.slice(1)),
+    ...(ackOnly ? { bound: 'the gateway acknowledging alone (its worker not started, nothing applied): the ceiling of any processing behind it' } : {}),
     async close() {
       await client.end();
       await gw.stop();
@@ -161,6 +173,7 @@ type SystemFactory = (serverUrl: string, corpus: Corpus, o: WebhooksOptions) => 
 
 const factories: Partial<Record<SystemName, SystemFactory>> = {
   gateway: (url, corpus, o) => gatewaySystem(url, corpus, o.cpuProf, o.gatewayNodeArgs),
+  'gateway-ack-only': (url, corpus, o) => gatewaySystem(url, corpus, undefined, o.gatewayNodeArgs, true),
 };
 
 /** Lets the peer's module add its factories (bench/peers/lib/sync-engine.ts). */
@@ -196,8 +209,8 @@ async function runOne(serverUrl: string, corpus: Corpus, truth: Truth, name: Sys
       .map(([p, n]) => [p, n - (paths0.get(p) ?? 0)] as const)
       .filter(([, n]) => n > 0)
       .sort((a, b) => b[1] - a[1]);
-    const drift = compare(truth, await system.mirror());
-    const total = driftTotal(drift);
+    const drift = system.bound ? null : compare(truth, await system.mirror());
+    const total = drift ? driftTotal(drift) : { missing: 0, stale: 0, extra: 0 };
     const r: RunResult = {
       system: name,
       scenario,
@@ -206,12 +219,14 @@ async function runOne(serverUrl: string, corpus: Corpus, truth: Truth, name: Sys
       eventsPerSecond: bodies.length / seconds,
       apiCallsPer1000: (calls / bodies.length) * 1000,
       drift: total,
+      bound: system.bound,
       line: '',
     };
-    const examples = KINDS.flatMap((k) => drift[k].examples).slice(0, 4);
+    const examples = drift ? KINDS.flatMap((k) => drift[k].examples).slice(0, 4) : [];
     r.line =
       `${name.padEnd(22)} ${scenario.padEnd(11)} ${bodies.length} deliveries in ${seconds.toFixed(2)} s (all acknowledged after ${sent.toFixed(2)} s) = ${r.eventsPerSecond.toFixed(0)} events/s` +
-      `${failed ? ` (${failed} non-2xx)` : ''}, ${calls} Stripe calls (${r.apiCallsPer1000.toFixed(0)} per 1,000), drift m/s/e ${total.missing}/${total.stale}/${total.extra} (${driftLine(drift)})` +
+      `${failed ? ` (${failed} non-2xx)` : ''}, ${calls} Stripe calls (${r.apiCallsPer1000.toFixed(0)} per 1,000), ` +
+      (drift ? `drift m/s/e ${total.missing}/${total.stale}/${total.extra} (${driftLine(drift)})` : `a bound: ${system.bound}`) +
       `\n    ${cpuLine}` +
       (paths.length ? `\n    Stripe calls: ${paths.map(([p, n]) => `${n}× ${p}`).join(', ')}` : '') +
       (examples.length ? `\n    e.g. ${examples.join('; ')}` : '') +
@@ -224,7 +239,7 @@ async function runOne(serverUrl: string, corpus: Corpus, truth: Truth, name: Sys
 
 export async function runWebhooks(ctx: BenchContext, o: WebhooksOptions = webhooksOptions(ctx.options)): Promise<BenchRow[]> {
   const peer = './lib/sync-engine.ts';
-  if (o.systems.some((s) => s !== 'gateway')) await import(peer).catch((err: unknown) => ctx.log(`sync-engine: not available (${(err as Error).message})`));
+  if (o.systems.some((s) => s.startsWith('sync-engine'))) await import(peer).catch((err: unknown) => ctx.log(`sync-engine: not available (${(err as Error).message})`));
   const t0 = performance.now();
   const corpus = await recordCorpus({ customers: o.customers, months: o.months, seed: o.seed });
   const handled = corpus.events.filter((e) => !/^(charge|payment_intent|invoiceitem|price|product|billing)\./.test(e.type)).length;
@@ -243,6 +258,15 @@ export async function runWebhooks(ctx: BenchContext, o: WebhooksOptions = webhoo
     }
     for (const r of results) {
       const peer = results.find((p) => p.scenario === r.scenario && p.system === 'sync-engine-payload');
+      if (r.bound) {
+        rows.push({
+          metric: `${r.system} ${r.scenario}: events/s acknowledged (a bound: worker not started, nothing applied)`,
+          value: r.eventsPerSecond,
+          unit: 'events/s',
+          ...(peer ? { baseline: { name: 'sync-engine payload mode', value: peer.eventsPerSecond, unit: 'events/s' } } : {}),
+        });
+        continue;
+      }
       const reval = results.find((p) => p.scenario === r.scenario && p.system === 'sync-engine-revalidate');
       const isGw = r.system === 'gateway';
       rows.push({
