@@ -165,6 +165,7 @@ export const reads: BenchPart = {
         );
       }
       ctx.log(`peers/reads: per round req/s: ${servers.map((s) => `${s.name} ${results.get(s.name)!.map((r) => fmt(r.requestsPerSecond)).join(' ')}`).join('; ')}`);
+      ctx.log(`peers/reads: per round p99 ms: ${servers.map((s) => `${s.name} ${results.get(s.name)!.map((r) => r.p99).join(' ')}`).join('; ')}`);
       const [g, p] = summary as [typeof hand, typeof hand, typeof hand];
       const vs = (value: number, unit: string) => ({ name: 'PostGraphile', value, unit });
       const gatewayStatementsPerRequest = Math.round(g.statements * 100) / 100;

@@ -97,7 +97,7 @@ export async function buildGatewaySchema(options: GatewaySchemaOptions = {}): Pr
   const gateway = new GraphQLSchema({ ...config, types: [...config.types, ErrorCodeEnum] });
   usePlainFieldResolution(gateway, buildOptions);
   useDirectResolverCalls(gateway, buildOptions);
-  // type-graphql wraps a type resolver in an async function; graphql-jit (./jit-executor.ts) takes its
+  // type-graphql wraps a type resolver in an async function; graphql-jit (./jit-queries.ts) takes its
   // answer as it comes, so the interface gets the plain function back.
   const node = gateway.getType('Node');
   if (node instanceof GraphQLInterfaceType) node.resolveType = nodeTypeOf;

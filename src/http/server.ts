@@ -20,7 +20,7 @@ import { createRequestContext, type AppDeps, type GraphQLContext } from '../grap
 import { AppError, formatGatewayError, rateLimited, unauthenticated } from '../graphql/errors.js';
 import { httpOperationsPlugin, queryLimitsPlugin } from '../graphql/limits.js';
 import { storableInputPlugin } from '../graphql/storable-input.js';
-import { jitGateway } from '../graphql/jit-executor.js';
+import { jitQueriesPlugin } from '../graphql/jit-queries.js';
 import { buildGatewaySchema, type GatewaySchemaOptions } from '../graphql/schema.js';
 import { logger as rootLogger, type Logger } from '../log.js';
 import { attachGraphqlWs, type WebSocketStats } from './graphql-ws.js';
@@ -113,8 +113,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
   const ws = attachGraphqlWs({ httpServer, path: GRAPHQL_PATH, schema, deps: appDeps, verifier, rateLimiter, log });
 
   const apollo = new ApolloServer<GraphQLContext>({
-    // Execution through graphql-jit for repeated operations (src/graphql/jit-executor.ts); the schema comes with it.
-    gateway: jitGateway(schema),
+    schema,
     csrfPrevention: true,
     introspection: !config.isProduction,
     includeStacktraceInErrorResponses: false,
@@ -131,6 +130,8 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
       httpOperationsPlugin<GraphQLContext>(),
       queryLimitsPlugin<GraphQLContext>(config.graphql),
       storableInputPlugin<GraphQLContext>(),
+      // Last of the request's checks: repeated queries answered by graphql-jit instead of graphql-js.
+      jitQueriesPlugin<GraphQLContext>(schema),
       // No cache hints are used; the default cache-control plugin would wrap every field resolver (bench `read`).
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: deps.shutdownGraceMs ?? 10_000 }),

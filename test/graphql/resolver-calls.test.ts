@@ -80,7 +80,7 @@ describe('fields after the schema builder', () => {
   it('leaves the wrapper on fields with roles and on a property that may hold a promise, clears it on plain ones', () => {
     const fields = (gw.server.schema.getType('Gadget') as import('graphql').GraphQLObjectType).getFields();
     expect(fields.name!.resolve).toBeUndefined();
-    // Declared `number | Promise<number>`: a compiled query (src/graphql/jit-executor.ts) awaits only what a resolver returns.
+    // Declared `number | Promise<number>`: a compiled query (src/graphql/jit-queries.ts) awaits only what a resolver returns.
     expect(fields.count!.resolve).toBeDefined();
     expect(fields.secret!.resolve).toBeDefined();
     expect(fields.guarded!.resolve).toBeDefined();

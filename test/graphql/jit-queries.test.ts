@@ -1,11 +1,11 @@
 /**
- * Operations executed again are compiled by graphql-jit (src/graphql/jit-executor.ts). Each query here
- * is sent several times to the real gateway over HTTP: the first answer comes from graphql-js, the
- * later ones from the compiled operation, and they must be the same, byte for byte (data, errors with
- * their path, locations and code, the HTTP status).
+ * Queries executed again are compiled by graphql-jit (src/graphql/jit-queries.ts). Each query here is
+ * sent several times to the real gateway over HTTP: the first answer comes from graphql-js, the later
+ * ones from the compiled query (an answer with errors from graphql-js again), and they must be the
+ * same, byte for byte (data, errors with their path, locations and code, the HTTP status).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compiledOperations } from '../../src/graphql/jit-executor.js';
+import { compiledAnswers, compiledOperations } from '../../src/graphql/jit-queries.js';
 import { assertNoStack, startTestGateway, type TestGateway } from '../http/harness.js';
 import { at, customer, invoice, PRICES, subscription } from '../reads/fixtures.js';
 
@@ -14,6 +14,8 @@ let admin: string;
 
 const compiledSoFar = async (outcome: 'compiled' | 'declined') =>
   (await compiledOperations.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+const answeredSoFar = async (outcome: 'answered' | 'errors') =>
+  (await compiledAnswers.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
 
 /** Sends `query` `times` times; returns the raw answers (status and body text). */
 async function repeated(times: number, query: string, variables?: Record<string, unknown>, token?: string): Promise<{ status: number; text: string }[]> {
@@ -61,8 +63,11 @@ describe('operations executed again', () => {
       }
     `;
     const before = await compiledSoFar('compiled');
+    const answeredBefore = await answeredSoFar('answered');
     const answers = await repeated(3, query, { id: 'cus_jit', first: 2 }, admin);
     expect(await compiledSoFar('compiled')).toBe(before + 1);
+    // The second and third answers came from the compiled query.
+    expect(await answeredSoFar('answered')).toBe(answeredBefore + 2);
     expect(answers[0]!.status).toBe(200);
     const body = JSON.parse(answers[0]!.text) as { data: { customer: { invoices: { edges: unknown[]; pageInfo: { hasNextPage: boolean } } } } };
     expect(body.data.customer.invoices.edges).toHaveLength(2);
@@ -76,7 +81,10 @@ describe('operations executed again', () => {
     const query = /* GraphQL */ `
       query Theirs($id: ID) { customer(id: $id) { id invoices(first: 1) { totalCount } } }
     `;
+    const withErrors = await answeredSoFar('errors');
     const answers = await repeated(3, query, { id: 'cus_jit' }, token);
+    // Compiled, run, and answered again by graphql-js for the second and third.
+    expect(await answeredSoFar('errors')).toBe(withErrors + 2);
     const body = JSON.parse(answers[0]!.text) as { errors?: { path?: string[]; extensions?: { code?: string } }[] };
     expect(body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect(body.errors?.[0]?.path).toEqual(['customer']);
