@@ -14,7 +14,7 @@ import { getMetadataStorage, type BuildSchemaOptions } from 'type-graphql';
 /**
  * Whether a property may hold a Promise (a count made only when asked for): its declared type is a
  * union or unknown, which TypeScript's decorator metadata records as `Object`. graphql-js awaits any
- * value, but graphql-jit (./jit-executor.ts) reads a field without a resolver as a plain value, so
+ * value, but graphql-jit (./jit-queries.ts) reads a field without a resolver as a plain value, so
  * such a field keeps one. Primitives, arrays and classes do not.
  */
 function mayHoldPromise(target: Function, property: string): boolean {
