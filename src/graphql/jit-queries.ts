@@ -10,23 +10,32 @@
  * document seen once (an exploratory or hostile query) never pays for a compilation, and Apollo runs
  * it through graphql-js as before; so it does mutations, and every query whose compiled answer has
  * errors (graphql-jit words some differently: refused variables are not Apollo's BAD_USER_INPUT, a
- * leaf's serialisation error inside a list loses its path). Errors are rare on a query sent again and
- * again, and a query has no effects to repeat. Subscriptions and operations over the WebSocket are not
- * touched (src/http/graphql-ws.ts).
+ * leaf's serialisation error inside a list loses its path). Running such a query again is safe only
+ * because what is compiled reads the mirror alone: a query that selects a field calling Stripe
+ * (`STRIPE_CALLS`) or one that changes something (`EFFECTS`, e.g. `verifyApiKey` counting usage and
+ * rate limits) is never compiled, so it never runs twice. Subscriptions and operations over the
+ * WebSocket are not touched (src/http/graphql-ws.ts).
  *
  * Apollo's gateway interface (its other way to replace execution) was tried first: answers were the
  * same, but every request's objects then outlived the young generation, so scavenges took 10–14 ms
  * instead of 2–4 and the slowest requests got slower.
  */
 import { HeaderMap, type ApolloServerPlugin, type BaseContext, type GraphQLResponse } from '@apollo/server';
-import { OperationTypeNode, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { BREAK, OperationTypeNode, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { Counter } from 'prom-client';
 import { metricsRegistry } from '../metrics.js';
+import { STRIPE_CALLS } from './limits.js';
+
+/**
+ * Marks a query field whose resolution changes something (`@Extensions({ [EFFECTS]: true })`): an
+ * operation selecting it is never compiled, since a compiled answer with errors is answered again.
+ */
+export const EFFECTS = 'effects';
 
 export const compiledOperations = new Counter({
   name: 'graphql_operations_compiled_total',
-  help: 'GraphQL queries compiled by graphql-jit on their second execution: compiled, or declined (graphql-js keeps running them).',
+  help: 'GraphQL queries compiled by graphql-jit on their second execution: compiled, or declined (graphql-jit cannot compile it, or it calls Stripe or changes something: graphql-js keeps running it).',
   labelNames: ['outcome'] as const,
   registers: [metricsRegistry],
 });
@@ -43,12 +52,34 @@ export const COMPILE_ON_EXECUTION = 2;
 
 interface Compiled {
   executions: number;
-  /** undefined: not compiled yet; null: graphql-jit declined it (graphql-js runs it). */
+  /** undefined: not compiled yet; null: declined (graphql-js runs it). */
   query?: CompiledQuery | null;
 }
 
-/** The compiled operation, or null where graphql-jit cannot compile it (graphql-js then runs it, as before). */
+/** Whether any field the document selects (its fragments included) calls Stripe or changes something. */
+function selectsEffects(schema: GraphQLSchema, document: DocumentNode): boolean {
+  const typeInfo = new TypeInfo(schema);
+  let found = false;
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field() {
+        const extensions = typeInfo.getFieldDef()?.extensions;
+        if (!extensions?.[EFFECTS] && !extensions?.[STRIPE_CALLS]) return undefined;
+        found = true;
+        return BREAK;
+      },
+    }),
+  );
+  return found;
+}
+
+/**
+ * The compiled operation, or null where it is not compiled: it calls Stripe or changes something, or
+ * graphql-jit cannot compile it (graphql-js then runs it, as before).
+ */
 function compiled(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): CompiledQuery | null {
+  if (selectsEffects(schema, document)) return null;
   try {
     const result = compileQuery(schema, document, operationName);
     return isCompiledQuery(result) ? result : null;
@@ -80,13 +111,19 @@ export function jitQueriesPlugin<TContext extends BaseContext>(schema: GraphQLSc
         compiledOperations.inc({ outcome: entry.query ? 'compiled' : 'declined' });
       }
       if (!entry.query) return null;
-      const result = await entry.query.query(undefined, requestContext.contextValue, requestContext.request.variables ?? {});
-      if (result.errors?.length) {
+      let data: Record<string, unknown> | null | undefined;
+      try {
+        const result = await entry.query.query(undefined, requestContext.contextValue, requestContext.request.variables ?? {});
+        if (!result.errors?.length) data = result.data as Record<string, unknown> | null | undefined;
+      } catch {
+        // A compiled query that throws (not a resolver's error: those are in `errors`) is answered by graphql-js too.
+      }
+      if (data == null) {
         compiledAnswers.inc({ outcome: 'errors' });
         return null;
       }
       compiledAnswers.inc({ outcome: 'answered' });
-      return { body: { kind: 'single', singleResult: { data: result.data as Record<string, unknown> } }, http: { status: undefined, headers: new HeaderMap() } };
+      return { body: { kind: 'single', singleResult: { data } }, http: { status: undefined, headers: new HeaderMap() } };
     },
   };
   // One listener for every request: it keeps nothing of a request.

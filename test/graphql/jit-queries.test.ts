@@ -111,6 +111,18 @@ describe('operations executed again', () => {
     expect((await compiledSoFar('compiled')) + (await compiledSoFar('declined'))).toBe(before);
   });
 
+  it('never compile a query that changes something or calls Stripe, however often it is sent', async () => {
+    const service = await gw.token('svc', { role: 'service' });
+    const before = { compiled: await compiledSoFar('compiled'), declined: await compiledSoFar('declined') };
+    const answered = (await answeredSoFar('answered')) + (await answeredSoFar('errors'));
+    const verify = await repeated(3, `query Verify($key: String!) { verifyApiKey(key: $key) { valid code } }`, { key: 'bg_test_nosuchkey' }, service);
+    expect(JSON.parse(verify[2]!.text).data.verifyApiKey).toEqual({ valid: false, code: 'NOT_FOUND' });
+    await repeated(3, `query Preview($id: ID!) { upcomingInvoice(subscriptionId: $id) { id } }`, { id: 'sub_jit' }, admin);
+    expect(await compiledSoFar('compiled')).toBe(before.compiled);
+    expect(await compiledSoFar('declined')).toBe(before.declined + 2);
+    expect((await answeredSoFar('answered')) + (await answeredSoFar('errors'))).toBe(answered);
+  });
+
   it('never compile a mutation, however often it is sent', async () => {
     const before = (await compiledSoFar('compiled')) + (await compiledSoFar('declined'));
     const mutation = /* GraphQL */ `

@@ -1,12 +1,13 @@
 // type-graphql's decorators read design-time metadata as this module evaluates.
 import 'reflect-metadata';
-import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, ArgsType, Authorized, Ctx, Extensions, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { ApiKeyView } from '../../billing/api-keys/key-rows.js';
 import type { GraphQLContext } from '../context.js';
 import { ApiKey, ApiKeySecret, ApiKeyVerification, ApiKeyVerificationCode, CreateApiKeyInput } from '../types/api-key.js';
 import { Customer } from '../types/customer.js';
 import { customerNodeOf } from './subscription.resolver.js';
 import { errorsDoc } from '../types/error-code.js';
+import { EFFECTS } from '../jit-queries.js';
 import { inputOrLegacy, RevokeApiKeyInput, RollApiKeyInput, USE_INPUT } from '../inputs/mutation-inputs.js';
 
 export function toApiKeyNode(k: ApiKeyView): ApiKey {
@@ -70,6 +71,8 @@ export class ApiKeyResolver {
   }
 
   @Authorized('service', 'admin')
+  // Counts usage and the rate limit: never run twice for one request (src/graphql/jit-queries.ts).
+  @Extensions({ [EFFECTS]: true })
   @Query(() => ApiKeyVerification, { description: 'Service and admin tokens only: the same check as POST /v1/keys/verify.' })
   async verifyApiKey(@Args() args: VerifyApiKeyArgs, @Ctx() ctx: GraphQLContext): Promise<ApiKeyVerification> {
     const v = await ctx.services.apiKeys.verify(ctx.auth, args);
