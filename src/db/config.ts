@@ -5,7 +5,7 @@ import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { AbstractSqlDriver, Options } from '@mikro-orm/sql';
 import { logger } from '../log.js';
 import { PROJECT_ROOT } from '../paths.js';
-import { ENTITIES } from './entities/index.js';
+import { ENTITIES, ROUTINES } from './entities/index.js';
 import { migrationsList } from './migrations/index.js';
 import { ObservingLogger } from './query-observer.js';
 
@@ -33,6 +33,7 @@ export async function createOrmConfig(input: OrmConfigInput = {}): Promise<OrmOp
   const ormLogger = logger.child({ module: 'orm' });
   const common = {
     entities: [...ENTITIES],
+    routines: [...ROUTINES],
     extensions: [Migrator],
     migrations: {
       tableName: MIGRATIONS_TABLE,

@@ -267,12 +267,13 @@ export async function monthMovements(em: EntityManager, asOf: Date): Promise<Mrr
 export async function movementKindOf(em: EntityManager, event: Stripe.Event, currency: string, change: number): Promise<MrrMovementKind> {
   const customer = idOf((event.data.object as { customer?: unknown }).customer);
   if (customer) {
-    const rows = await queryRows<{ kind: MrrMovementKind }>(
-      em,
-      'select kind from mrr_movements where customer_id = ? and currency = ? and at <= ? order by at desc limit 1',
-      [customer, currency, new Date(event.created * 1000)],
-    );
-    if (rows[0]) return rows[0].kind;
+    // The database function first recomputes the customer's movements if a batch deferred that (src/db/entities/revenue.ts).
+    const rows = await queryRows<{ kind: MrrMovementKind | null }>(em, 'select revenue_movement_kind(?, ?, ?::timestamptz) as kind', [
+      customer,
+      currency,
+      new Date(event.created * 1000),
+    ]);
+    if (rows[0]?.kind) return rows[0].kind;
   }
   return change >= 0 ? 'expansion' : 'contraction';
 }

@@ -32,6 +32,9 @@ export * from './test-clock.js';
 export * from './usage-record.js';
 export * from './webhook-event.js';
 
+/** The database functions the ORM knows (besides the triggers'); the migrations are generated from these too. */
+export { REVENUE_ROUTINES as ROUTINES } from './revenue.js';
+
 /** Every entity the ORM knows; the migrations are generated from these. */
 export const ENTITIES = [
   Customer,

@@ -1,4 +1,4 @@
-import { defineEntity, p } from '@mikro-orm/core';
+import { defineEntity, p, Routine } from '@mikro-orm/core';
 
 /**
  * Revenue history (src/billing/metrics/revenue.ts reads it). Three tables, each kept by the database:
@@ -8,7 +8,7 @@ import { defineEntity, p } from '@mikro-orm/core';
  *   Together with the row's own start and stop of counting (`first_counted_at`, `stopped_counting_at`,
  *   read from Stripe's state, not from arrival order), they define the subscription's MRR over time.
  * - `mrr_movements`: the customer's MRR changes per currency (new, expansion, contraction, churn,
- *   reactivation), recomputed for the whole customer (`refreshCustomersSql`, in triggers) whenever one of its
+ *   reactivation), recomputed for the whole customer (`revenueChangedSql`, in triggers) whenever one of its
  *   points or subscriptions changes, so they depend only on the set of points and the converged rows,
  *   never on the order in which events arrived.
  * - `revenue_rollups`: signed deltas per UTC day, week and month, written by a trigger on
@@ -69,16 +69,16 @@ end if;
 return null;`;
 
 /**
- * SQL (a PL/pgSQL block for a trigger body): recomputes the MRR movements of each customer id in the
- * array expression `customers`, from its subscriptions (when each started and stopped counting, read
- * from Stripe's state by the `mrr_moments` trigger) and their MRR points (what each was worth from when
- * on; before its first point, the first point's value). Only the movements that differ are deleted and
- * inserted, so the rollup trigger sees just the change. Serialised per customer: two transactions
- * writing subscriptions of one customer would otherwise each recompute from a snapshot without the
- * other's write. Amounts go over one denominator per customer (MRR_DENOMINATOR, src/mrr/stored.ts,
- * widened by lcm for a value that has its own), so sums stay exact.
+ * PL/pgSQL: recomputes the MRR movements of each customer id in the array expression `customers`, from
+ * its subscriptions (when each started and stopped counting, read from Stripe's state by the
+ * `mrr_moments` trigger) and their MRR points (what each was worth from when on; before its first point,
+ * the first point's value). Only the movements that differ are deleted and inserted, so the rollup
+ * trigger sees just the change. Serialised per customer: two transactions writing subscriptions of one
+ * customer would otherwise each recompute from a snapshot without the other's write. Amounts go over one
+ * denominator per customer (MRR_DENOMINATOR, src/mrr/stored.ts, widened by lcm for a value that has its
+ * own), so sums stay exact.
  */
-export const refreshCustomersSql = (customers: string) => `
+const refreshSql = (customers: string) => `
 declare
   c text;
   cd numeric;
@@ -154,6 +154,78 @@ begin
   end loop;
 end;`;
 
+/** The customers the transaction noted for a later recomputation: ids, each followed by a comma (Stripe ids hold none). */
+const PENDING = `coalesce(current_setting('billing.revenue_pending', true), '')`;
+
+const VOID = { runtimeType: 'any', columnType: 'void', nullable: true } as const;
+
+/**
+ * The database functions of the revenue history. Both triggers call `revenue_changed(customers)`
+ * (`revenueChangedSql`), which recomputes at once (`revenue_refresh`), unless the transaction has set
+ * `billing.revenue_deferred` to `on`, as the webhook worker's batches do: then it only notes the
+ * customers, and `revenue_flush(customer)` recomputes them later in the same transaction, one customer
+ * before its movements are read (`revenue_movement_kind`), all of them (null) before the batch ends.
+ * A recomputation depends only on the rows it reads, so one at the end gives what one per write gave,
+ * and a batch's subscription events no longer recompute their customer twice each (row, then point).
+ */
+export const REVENUE_ROUTINES = [
+  new Routine({ name: 'revenue_refresh', type: 'function', language: 'plpgsql', params: { customers: { type: 'text[]' } }, returns: VOID, body: refreshSql('customers') }),
+  new Routine({
+    name: 'revenue_changed',
+    type: 'function',
+    language: 'plpgsql',
+    params: { customers: { type: 'text[]' } },
+    returns: VOID,
+    body: `declare
+  c text;
+  pending text;
+begin
+  if current_setting('billing.revenue_deferred', true) is distinct from 'on' then
+    perform revenue_refresh(customers);
+    return;
+  end if;
+  pending := ${PENDING};
+  for c in select distinct x from unnest(customers) x where x is not null loop
+    if position(',' || c || ',' in ',' || pending) = 0 then pending := pending || c || ','; end if;
+  end loop;
+  perform set_config('billing.revenue_pending', pending, true);
+end;`,
+  }),
+  new Routine({
+    name: 'revenue_flush',
+    type: 'function',
+    language: 'plpgsql',
+    params: { customer: { type: 'text' } },
+    returns: VOID,
+    body: `declare
+  pending text := ${PENDING};
+begin
+  if pending = '' then return; end if;
+  if customer is null then
+    perform set_config('billing.revenue_pending', '', true);
+    perform revenue_refresh(string_to_array(rtrim(pending, ','), ','));
+  elsif position(',' || customer || ',' in ',' || pending) > 0 then
+    perform set_config('billing.revenue_pending', ltrim(replace(',' || pending, ',' || customer || ',', ','), ','), true);
+    perform revenue_refresh(array[customer]);
+  end if;
+end;`,
+  }),
+  new Routine({
+    name: 'revenue_movement_kind',
+    type: 'function',
+    language: 'plpgsql',
+    params: { customer: { type: 'text' }, cur: { type: 'text' }, until: { type: 'timestamptz' } },
+    returns: { runtimeType: 'string', columnType: 'text', nullable: true },
+    body: `begin
+  perform revenue_flush(customer);
+  return (select m.kind from mrr_movements m where m.customer_id = customer and m.currency = cur and m.at <= until order by m.at desc limit 1);
+end;`,
+  }),
+];
+
+/** A trigger body's statement: the movements of the customers in the array expression `customers` are to be recomputed (above). */
+export const revenueChangedSql = (customers: string) => `perform revenue_changed(${customers});`;
+
 export const SubscriptionMrrPointSchema = defineEntity({
   name: 'SubscriptionMrrPoint',
   tableName: 'subscription_mrr_points',
@@ -178,7 +250,7 @@ export const SubscriptionMrrPointSchema = defineEntity({
       name: 'revenue_points',
       timing: 'after',
       events: ['insert'],
-      expression: `create or replace function "subscription_mrr_points_revenue_points_fn"() returns trigger as $$ begin ${refreshCustomersSql('array(select distinct customer_id from new_points)')}
+      expression: `create or replace function "subscription_mrr_points_revenue_points_fn"() returns trigger as $$ begin ${revenueChangedSql('array(select distinct customer_id from new_points)')}
 return null; end; $$ language plpgsql;
 create trigger "revenue_points" after insert on "subscription_mrr_points" referencing new table as "new_points" for each statement execute function "subscription_mrr_points_revenue_points_fn"();`,
     },

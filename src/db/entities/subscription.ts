@@ -2,7 +2,7 @@ import { defineEntity, p } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import { API_KEY_CHANGES_TRIGGERS } from './api-key-change.js';
 import { countsTowardMrrSql, mrrBucketsSql } from './mrr-total.js';
-import { refreshCustomersSql } from './revenue.js';
+import { revenueChangedSql } from './revenue.js';
 
 /** The subscription's discount as far as MRR needs it (from its coupon). */
 export type SubscriptionDiscount = {
@@ -82,7 +82,7 @@ const REVENUE_TRIGGER_BODY = `${nothingWhenUpdateKeeps([
   same('currency'),
   ...sameOrBothNull('first_counted_at', 'stopped_counting_at', 'mrr_numerator', 'mrr_denominator'),
 ])}
-${refreshCustomersSql('array[old.customer_id, new.customer_id]')}
+${revenueChangedSql('array[old.customer_id, new.customer_id]')}
 return null;`;
 
 /**

@@ -12,6 +12,7 @@ import { Migration20261207020000_inbox_claims } from './Migration20261207020000_
 import { Migration20261207021000_revenue_points_per_statement } from './Migration20261207021000_revenue_points_per_statement.js';
 import { Migration20261207022000_lz4_copies } from './Migration20261207022000_lz4_copies.js';
 import { Migration20261207040000_usage_fillfactor } from './Migration20261207040000_usage_fillfactor.js';
+import { Migration20261207160000_revenue_refresh_per_batch } from './Migration20261207160000_revenue_refresh_per_batch.js';
 
 /**
  * Every migration, in order, registered explicitly (no folder scan) so the names recorded in
@@ -31,4 +32,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261207021000_revenue_points_per_statement', class: Migration20261207021000_revenue_points_per_statement },
   { name: 'Migration20261207022000_lz4_copies', class: Migration20261207022000_lz4_copies },
   { name: 'Migration20261207040000_usage_fillfactor', class: Migration20261207040000_usage_fillfactor },
+  { name: 'Migration20261207160000_revenue_refresh_per_batch', class: Migration20261207160000_revenue_refresh_per_batch },
 ];

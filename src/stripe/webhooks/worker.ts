@@ -104,6 +104,11 @@ const CLAIM_AND_MARK_SQL = `with due as (
   returning w."id", w."type", w."attempts" - 1 as "attempts", extract(epoch from w."received_at")::float8 as received_epoch,
             ordered.position`;
 
+/** For the rest of the batch's transaction, the revenue triggers only note the customers they would recompute. */
+const DEFER_REVENUE_SQL = `select set_config('billing.revenue_deferred', 'on', true)`;
+/** Every customer noted since, recomputed once. */
+const FLUSH_REVENUE_SQL = `select revenue_flush(null)`;
+
 /**
  * The claimed rows' events: those this process stored and still holds (`takeStoredEvents`), the others
  * read from the inbox in one statement.
@@ -238,6 +243,9 @@ export class WebhookWorker {
         const rows = inOrder(await tx.execute(CLAIM_AND_MARK_SQL, [partition.of, partition.of, partition.index, batchSize]));
         claimedCount = rows.length;
         if (rows.length === 0) return [];
+        // The customers' revenue history is recomputed once each before the batch ends (revenue_flush
+        // below), not after every subscription write and MRR point (src/db/entities/revenue.ts).
+        await tx.execute(DEFER_REVENUE_SQL, [], 'run');
         const events = await eventsOf(tx, rows);
         const after = this.options.afterEvent;
         // A mirror batch: parent rows in bound statements, and the MRR deltas of subscription writes
@@ -247,6 +255,7 @@ export class WebhookWorker {
           // Locks and row stamps of the whole batch are taken up front (handleStripeEvents); each event's
           // signals run right after its own mirror write, as in the one-event path.
           const results = await handleStripeEvents(tx, events, { stripe: this.options.stripe, catalog: this.catalog }, after ? (e, r) => after(tx, e, r) : undefined);
+          await tx.execute(FLUSH_REVENUE_SQL, [], 'run');
           await after?.batch?.end(tx);
           return rows.map((row, i) => ({ row, result: results[i]! }));
         });
