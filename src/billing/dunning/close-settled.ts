@@ -15,7 +15,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import { queryRows } from '../../db/sql.js';
-import { mirrorBatch, type MirrorBatch } from '../../stripe/mirror/batch.js';
+import { flushMirrorRows, mirrorBatch, type MirrorBatch } from '../../stripe/mirror/batch.js';
 import { boundRows } from '../../stripe/mirror/bound-sql.js';
 import { isHandledEventType } from '../../stripe/sync/handlers.js';
 import { dateOf } from './case-state.js';
@@ -91,7 +91,11 @@ select (select count(*)::int from dunning_cases where invoice_id = $2::text and 
 
 async function closeInBatch(em: EntityManager, batch: MirrorBatch, invoiceId: string, closedAt: Date): Promise<CaseRow[]> {
   const cases = casesOf(batch);
-  if (!cases.locked.has(invoiceId)) return boundRows<CaseRow>(em, CLOSE_SQL, [closedAt, invoiceId]);
+  // The batch's invoice rows may not be written yet (a statement per batch, src/stripe/mirror/batch.ts).
+  if (!cases.locked.has(invoiceId)) {
+    await flushMirrorRows(em);
+    return boundRows<CaseRow>(em, CLOSE_SQL, [closedAt, invoiceId]);
+  }
   if (cases.unread) {
     cases.unread = false;
     const ids = [...cases.locked];
@@ -100,6 +104,7 @@ async function closeInBatch(em: EntityManager, batch: MirrorBatch, invoiceId: st
     for (const id of ids) if (!withCases.has(id)) cases.none.add(id);
   }
   if (cases.none.has(invoiceId)) return [];
+  await flushMirrorRows(em);
   const [row] = await boundRows<{ open_before: number; closed: CaseRow[] }>(em, CLOSE_COUNTED_SQL, [closedAt, invoiceId]);
   const closed = row?.closed ?? [];
   if (Number(row?.open_before ?? 0) === closed.length) cases.none.add(invoiceId);

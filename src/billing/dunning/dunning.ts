@@ -15,6 +15,7 @@ import type Stripe from 'stripe';
 import { afterCommit } from '../../db/after-commit.js';
 import { billingEventId, type SignalDraft } from '../signals/derive.js';
 import type { Logger } from '../../log.js';
+import { flushMirrorRows } from '../../stripe/mirror/batch.js';
 import type { AfterEventHook } from '../../stripe/webhooks/after-event.js';
 import { batchInvoices, caseMayOpen, closeSettledCases, type ClosedCase } from './close-settled.js';
 import { dunningMetrics } from './metrics.js';
@@ -115,6 +116,7 @@ export function createDunning(deps: DunningDeps): Dunning {
   const afterEvent: AfterEventHook = async (em, event: Stripe.Event, handled) => {
     const type = event.type as string;
     if (type === 'test_helpers.test_clock.ready') {
+      await flushMirrorRows(em);
       await runDue(em);
       return;
     }
@@ -129,6 +131,8 @@ export function createDunning(deps: DunningDeps): Dunning {
     const leftOpen = handled?.action === 'applied' && handled.kind === 'invoice' && (event.data.object as { status?: unknown }).status === 'open';
     const closed = unchanged || leftOpen ? [] : await closeAndNotify(em, invoiceId, at);
     let customerId = closed[0]?.customerId;
+    // Both read invoice rows, which a worker's batch may still keep for one statement (src/stripe/mirror/batch.ts).
+    if (type === 'invoice.payment_failed' || customerId) await flushMirrorRows(em);
     if (type === 'invoice.payment_failed') {
       const result = await openOrAdvanceCase(em, { invoiceId, failedAt: at, schedule: deps.schedule });
       if (result.action !== 'ignored') caseMayOpen(em, invoiceId);

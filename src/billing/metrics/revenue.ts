@@ -12,6 +12,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import { ROLLUP_COLUMNS, rollupPeriodsSql, rollupValuesSql, type MrrMovementKind, type RevenueGrain } from '../../db/entities/revenue.js';
+import { flushMirrorRows } from '../../stripe/mirror/batch.js';
 import { idOf } from '../../stripe/mirror/common.js';
 import { badUserInput } from '../../errors.js';
 import { addExact, fraction, multiplyExact, roundHalfUp, ZERO, type Fraction } from '../../mrr/index.js';
@@ -267,7 +268,9 @@ export async function monthMovements(em: EntityManager, asOf: Date): Promise<Mrr
 export async function movementKindOf(em: EntityManager, event: Stripe.Event, currency: string, change: number): Promise<MrrMovementKind> {
   const customer = idOf((event.data.object as { customer?: unknown }).customer);
   if (customer) {
-    // The database function first recomputes the customer's movements if a batch deferred that (src/db/entities/revenue.ts).
+    // A worker batch's kept MRR points first (src/stripe/mirror/batch.ts); the database function then
+    // recomputes the customer's movements if the batch deferred that (src/db/entities/revenue.ts).
+    await flushMirrorRows(em);
     const rows = await queryRows<{ kind: MrrMovementKind | null }>(em, 'select revenue_movement_kind(?, ?, ?::timestamptz) as kind', [
       customer,
       currency,

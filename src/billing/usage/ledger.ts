@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
 import { queryRows } from '../../db/sql.js';
+import { boundRows } from '../../stripe/mirror/bound-sql.js';
 
 /** A row to insert; `meter` is the Stripe event name (what the flusher sends). */
 export interface NewUsageRow {
@@ -146,6 +147,22 @@ export async function insertUsageColumns(em: EntityManager, rows: UsageColumns):
   );
   for (const position of answer?.inserted ?? []) inserted[sent[position - 1]!] = true;
   return inserted;
+}
+
+/**
+ * Which of these (customer, key) pairs the ledger holds (`usagePairKey`s): the API keys' refusal path
+ * asks it for every refused call with a requestId, so it is one prepared statement (bound arrays,
+ * bound-sql.ts) rather than a JSON document parsed and a statement planned per call.
+ */
+export async function countedUsagePairs(em: EntityManager, pairs: readonly { customerId: string; idempotencyKey: string }[]): Promise<Set<string>> {
+  if (pairs.length === 0) return new Set();
+  const rows = await boundRows<{ customer_id: string; idempotency_key: string }>(
+    em,
+    `select u.customer_id, u.idempotency_key from usage_records u
+       join unnest($1::text[], $2::text[]) as k(customer_id, idempotency_key) on u.customer_id = k.customer_id and u.idempotency_key = k.idempotency_key`,
+    [pairs.map((p) => p.customerId), pairs.map((p) => p.idempotencyKey)],
+  );
+  return new Set(rows.map((r) => pairKey(r.customer_id, r.idempotency_key)));
 }
 
 /** Rows holding these (customer, key) pairs, keyed by pair. */

@@ -9,7 +9,7 @@
 import type { EntityData, EntityManager } from '@mikro-orm/core';
 import { InvoiceLine } from '../../db/entities/invoice.js';
 import { SubscriptionItem } from '../../db/entities/subscription.js';
-import { mirrorBatch } from './batch.js';
+import { flushMirrorRows, mirrorBatch } from './batch.js';
 import { boundRows, upsertRows } from './bound-sql.js';
 
 // Typed by the entities rather than by the mirror's row builders, which import this module.
@@ -63,6 +63,8 @@ export async function withDeferredChildRows<T>(em: EntityManager, fn: () => Prom
 
 async function flush(em: EntityManager, buffer: DeferredChildRows): Promise<void> {
   if (!mirrorBatch(em)) return flushWithOrm(em, buffer);
+  // The parents first: the batch's last reads of them are done, and the children follow them.
+  await flushMirrorRows(em);
   await flushTable(em, InvoiceLine, 'invoice_lines', 'invoice_id', buffer.invoiceLines);
   await flushTable(em, SubscriptionItem, 'subscription_items', 'subscription_id', buffer.subscriptionItems);
 }

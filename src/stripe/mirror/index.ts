@@ -48,4 +48,4 @@ export {
 } from './dispatch.js';
 export { deferredChildRows, withDeferredChildRows, DeferredChildRows } from './deferred-rows.js';
 export { mirrorTestClock, type TestClockPayload } from './test-clocks.js';
-export { mirrorBatch, withMirrorBatch, MirrorBatch, type MrrDelta } from './batch.js';
+export { flushMirrorRows, mirrorBatch, withMirrorBatch, MirrorBatch, type MrrDelta } from './batch.js';

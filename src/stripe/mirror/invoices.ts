@@ -8,8 +8,7 @@ import { Invoice, InvoiceLine } from '../../db/entities/invoice.js';
 import { toStorableText } from '../../text/storable.js';
 import { at, atOrNull, idOf, MirrorInputError, rawCopy, type MirrorWriteOptions } from './common.js';
 import { deferredChildRows, writeChildRows } from './deferred-rows.js';
-import { mirrorBatch } from './batch.js';
-import { upsertRows } from './bound-sql.js';
+import { dropKept, keep, upsertManyRows } from './batch.js';
 
 /** Expandable fields of an invoice stored as ids in `raw`. */
 const INVOICE_COLLAPSED = ['customer', 'test_clock', 'default_payment_method', 'default_source', 'latest_revision', 'application', 'on_behalf_of'] as const;
@@ -147,9 +146,9 @@ export async function upsertInvoice(em: EntityManager, invoice: Stripe.Invoice, 
   const now = new Date();
   const row = invoiceRow(invoice, opts, now, opts.lines);
   const lineRows = invoiceLineRows(row.id, lines);
-  if (mirrorBatch(em)) {
-    // In a mirror batch: one bound statement, lines deferred to the batch's end (./batch.ts).
-    await upsertRows(em, Invoice, 'invoices', [row]);
+  // In a mirror batch: the row kept for one statement for the batch's invoices, its lines for the
+  // batch's end (./batch.ts, ./deferred-rows.ts).
+  if (keep(em, 'invoices', row.id, row, writeInvoiceRows)) {
     await writeChildRows(em, 'invoiceLines', row.id, lineRows);
     return em.getReference(Invoice, row.id);
   }
@@ -164,11 +163,15 @@ export async function upsertInvoice(em: EntityManager, invoice: Stripe.Invoice, 
 }
 
 
+/** A batch's kept invoice rows (`keep`): one upsert. */
+const writeInvoiceRows = (em: EntityManager, rows: ReturnType<typeof invoiceRow>[]) => upsertManyRows(em, Invoice, 'invoices', rows);
+
 /** Removes a deleted (draft) invoice and its lines (`invoice.deleted`). */
 export async function deleteInvoice(em: EntityManager, invoiceId: string): Promise<void> {
   await em.transactional(
     async (tx) => {
       deferredChildRows(tx)?.invoiceLines.delete(invoiceId);
+      dropKept(tx, 'invoices', invoiceId);
       await tx.nativeDelete(InvoiceLine, { invoiceId });
       await tx.nativeDelete(Invoice, { id: invoiceId });
     },

@@ -17,7 +17,7 @@ import { toStorableText } from '../../text/storable.js';
 import { at, atOrNull, idOf, metadataOf, MirrorInputError, plain, rawCopy, type MirrorWriteOptions } from './common.js';
 import { writeChildRows } from './deferred-rows.js';
 import { MRR_COUNTING_STATUSES } from '../../db/entities/mrr-total.js';
-import { mirrorBatch, type MirrorBatch } from './batch.js';
+import { flushMirrorRows, isKept, keep, mirrorBatch, type MirrorBatch } from './batch.js';
 import { boundRows, upsertRows } from './bound-sql.js';
 
 /** Expandable fields of a subscription stored as ids in `raw` (items and discounts stay whole). */
@@ -349,7 +349,18 @@ export async function recordMrrPoint(
 ): Promise<void> {
   const given = at instanceof Date ? at : null;
   const notBefore = at instanceof Date ? null : at.notBefore;
-  // Bound and prepared (bound-sql.ts): one of these per subscription event the worker applies.
+  if (given && mirrorBatch(em)) {
+    const key = `${row.id}\u0000${given.getTime()}`;
+    // Two points for one subscription and moment in a batch: the first is written before the second is
+    // kept, so the rule chooses between them as it would one after the other.
+    if (isKept(em, MRR_POINTS, key)) await flushMirrorRows(em);
+    const point: KeptPoint = { id: row.id, at: given, customerId: row.customerId, numerator: row.mrrNumerator ?? '0', denominator: row.mrrDenominator ?? '1', rank };
+    keep(em, MRR_POINTS, key, point, writeMrrPoints);
+    return;
+  }
+  // A point at now comes after the batch's kept ones (the rule may choose between them).
+  await flushMirrorRows(em);
+  // Bound and prepared (bound-sql.ts).
   await boundRows(
     em,
     MRR_POINT_SQL,
@@ -367,6 +378,35 @@ export const MRR_POINT_ON_CONFLICT = `on conflict (subscription_id, at) do updat
 const MRR_POINT_SQL = `insert into subscription_mrr_points as p (subscription_id, at, customer_id, numerator, denominator, rank)
      values ($1::text, coalesce($2::timestamptz, greatest(coalesce((select frozen_time from test_clocks where id = $3::text), now()), $4::timestamptz)), $5::text, $6::numeric, $7::numeric, $8::int)
      ${MRR_POINT_ON_CONFLICT}`;
+
+/** A worker batch's MRR points are kept (`keep`) under this kind and written in one statement. */
+const MRR_POINTS = 'subscription_mrr_points';
+
+/** An MRR point at a given time, as a batch keeps it. */
+interface KeptPoint {
+  id: string;
+  at: Date;
+  customerId: string;
+  numerator: string;
+  denominator: string;
+  rank: number;
+}
+
+/** A batch's kept points (at most one per subscription and moment): one prepared statement over arrays. */
+const MRR_POINTS_SQL = `insert into subscription_mrr_points as p (subscription_id, at, customer_id, numerator, denominator, rank)
+     select * from unnest($1::text[], $2::timestamptz[], $3::text[], $4::numeric[], $5::numeric[], $6::int[])
+     ${MRR_POINT_ON_CONFLICT}`;
+
+async function writeMrrPoints(em: EntityManager, points: KeptPoint[]): Promise<void> {
+  await boundRows(em, MRR_POINTS_SQL, [
+    points.map((p) => p.id),
+    points.map((p) => p.at.toISOString()),
+    points.map((p) => p.customerId),
+    points.map((p) => p.numerator),
+    points.map((p) => p.denominator),
+    points.map((p) => p.rank),
+  ]);
+}
 
 /**
  * Records an event's copy of a subscription as an MRR point at the event's time, without touching the

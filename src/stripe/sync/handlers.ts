@@ -9,6 +9,7 @@ import { isResourceMissing } from '../client.js';
 import {
   customerRaw,
   deleteInvoice,
+  flushMirrorRows,
   idOf,
   invoiceRaw,
   mirrorBatch,
@@ -310,7 +311,9 @@ async function handleTarget(
   }
   if (decision === 'skip') {
     if (proved && stamp === null) {
-      // An API copy proven at least as new as this event's: stamped with its time, as a re-read would be.
+      // An API copy proven at least as new as this event's: stamped with its time, as a re-read would be
+      // (after the batch's kept rows, so a kept copy of this row cannot overwrite the stamp).
+      await flushMirrorRows(em);
       await (em as SqlEntityManager).execute(`update "${MIRROR_TABLES[target.kind]}" set "last_event_at" = ? where "id" = ?`, [created, target.id], 'run');
       stamps.set(key, created);
     }
@@ -335,7 +338,10 @@ async function handleTarget(
     // A re-read may also have deleted the row (an invoice gone from Stripe): read what it left. A
     // customer's re-read in a mirror batch writes its row with `next` whatever it held (customers are
     // only marked deleted): nothing to read back.
-    const after = target.kind === 'customer' && action === 'reread' && mirrorBatch(em) ? next : await rowStamp(em, target.kind, target.id);
+    const readBack = !(target.kind === 'customer' && action === 'reread' && mirrorBatch(em));
+    // The batch's kept rows first (mirror/batch.ts): the row read back may be one of them.
+    if (readBack) await flushMirrorRows(em);
+    const after = readBack ? await rowStamp(em, target.kind, target.id) : next;
     setStamp(stamps, key, after);
     const got = action === 'reread' && after ? await rereads.get(target.kind, target.id) : null;
     const content = got && 'object' in got ? rereadContent(target.kind, got.object) : null;
@@ -483,6 +489,8 @@ async function ensureCustomer(
 ): Promise<{ written: string | null; known: boolean; customerId?: string }> {
   const sql = em as SqlEntityManager;
   const table = target.kind === 'subscription' ? 'subscriptions' : 'invoices';
+  // The row may still be kept for the batch's statement (mirror/batch.ts).
+  await flushMirrorRows(em);
   const rows = await sql.execute<{ customer_id: string; known: boolean }[]>(
     `select t."customer_id", exists (select 1 from "customers" c where c."id" = t."customer_id") as known from "${table}" t where t."id" = ?`,
     [target.id],

@@ -58,7 +58,11 @@ export interface WebhookWorkerOptions {
    * ordinary rates it is false.
    */
   deferWhile?: () => boolean;
-  /** Pause of the first loop per batch while `deferWhile` holds (default 50 ms, so its batches grow). */
+  /**
+   * Pause of the first loop per batch while `deferWhile` holds (default 150 ms, so its batches grow:
+   * against 50 ms, 5% more events/s fully processed in 8 of 9 alternating runs of bench `peers`; events
+   * wait that much longer only while deliveries queue).
+   */
   deferMs?: number;
   metrics?: WebhookMetrics;
   log?: Logger;
@@ -87,7 +91,7 @@ interface ClaimedRow {
  * in each row, so the claim stops after its batch: its cost no longer grows with the queue (it used to
  * sort every due row and hash each one's jsonb payload).
  */
-const CLAIM_AND_MARK_SQL = `with due as (
+const claimAndMarkSql = (returningMore = '') => `with due as (
     select "id", "stripe_created_at", "received_at"
       from "webhook_events"
      where "status" = 'pending' and "next_attempt_at" <= now()
@@ -102,10 +106,16 @@ const CLAIM_AND_MARK_SQL = `with due as (
     from ordered
    where w."id" = ordered."id"
   returning w."id", w."type", w."attempts" - 1 as "attempts", extract(epoch from w."received_at")::float8 as received_epoch,
-            ordered.position`;
+            ordered.position${returningMore}`;
 
-/** For the rest of the batch's transaction, the revenue triggers only note the customers they would recompute. */
-const DEFER_REVENUE_SQL = `select set_config('billing.revenue_deferred', 'on', true)`;
+const CLAIM_AND_MARK_SQL = claimAndMarkSql();
+
+/**
+ * A batch's claim also turns on, for the rest of its transaction, the deferral of the revenue history:
+ * the revenue triggers then only note the customers they would recompute (`set_config` in `returning`,
+ * the same setting for each claimed row; a statement fewer per batch than setting it apart).
+ */
+const CLAIM_BATCH_SQL = claimAndMarkSql(`, set_config('billing.revenue_deferred', 'on', true) as revenue_deferred`);
 /** Every customer noted since, recomputed once. */
 const FLUSH_REVENUE_SQL = `select revenue_flush(null)`;
 
@@ -180,7 +190,7 @@ export class WebhookWorker {
       retryMaxMs: options.retryMaxMs ?? 300_000,
       concurrency: Math.max(1, options.concurrency ?? (pglite ? 1 : 4)),
       batchSize: Math.max(1, options.batchSize ?? (pglite ? 1 : 256)),
-      deferMs: Math.max(0, options.deferMs ?? 50),
+      deferMs: Math.max(0, options.deferMs ?? 150),
     };
     this.catalog = options.catalog ?? loadCatalog();
     this.metrics = options.metrics ?? webhookMetrics;
@@ -240,16 +250,15 @@ export class WebhookWorker {
     let done: { row: ClaimedRow; result: HandleResult }[] | null;
     try {
       done = await (this.options.orm.em.fork() as SqlEntityManager).transactional(async (tx) => {
-        const rows = inOrder(await tx.execute(CLAIM_AND_MARK_SQL, [partition.of, partition.of, partition.index, batchSize]));
+        const rows = inOrder(await tx.execute(CLAIM_BATCH_SQL, [partition.of, partition.of, partition.index, batchSize]));
         claimedCount = rows.length;
         if (rows.length === 0) return [];
-        // The customers' revenue history is recomputed once each before the batch ends (revenue_flush
-        // below), not after every subscription write and MRR point (src/db/entities/revenue.ts).
-        await tx.execute(DEFER_REVENUE_SQL, [], 'run');
+        // The claim deferred the revenue history: each customer's is recomputed once before the batch
+        // ends (revenue_flush below), not after every subscription write and MRR point (src/db/entities/revenue.ts).
         const events = await eventsOf(tx, rows);
         const after = this.options.afterEvent;
-        // A mirror batch: parent rows in bound statements, and the MRR deltas of subscription writes
-        // recorded for the signals' steps at the batch's end (src/stripe/mirror/batch.ts).
+        // A mirror batch: parent rows in bound statements (invoices in one for the batch), and the MRR
+        // deltas of subscription writes recorded for the signals' steps at its end (src/stripe/mirror/batch.ts).
         return withMirrorBatch(tx, async () => {
           after?.batch?.begin(tx, events);
           // Locks and row stamps of the whole batch are taken up front (handleStripeEvents); each event's
