@@ -257,8 +257,9 @@ export class WebhookWorker {
         // ends (revenue_flush below), not after every subscription write and MRR point (src/db/entities/revenue.ts).
         const events = await eventsOf(tx, rows);
         const after = this.options.afterEvent;
-        // A mirror batch: parent rows in bound statements (invoices in one for the batch), and the MRR
-        // deltas of subscription writes recorded for the signals' steps at its end (src/stripe/mirror/batch.ts).
+        // A mirror batch: parent rows in bound statements (the invoices, and the events' MRR points, in one
+        // each for the batch), and the MRR deltas of subscription writes recorded for the signals' steps at
+        // its end (src/stripe/mirror/batch.ts).
         return withMirrorBatch(tx, async () => {
           after?.batch?.begin(tx, events);
           // Locks and row stamps of the whole batch are taken up front (handleStripeEvents); each event's
