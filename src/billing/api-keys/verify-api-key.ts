@@ -20,7 +20,7 @@ import type { Redis } from 'ioredis';
 import type { Catalog } from '../../catalog.js';
 import type { Logger } from '../../log.js';
 import { queryRows } from '../../db/sql.js';
-import { countedUsagePairs, usagePairKey } from '../usage/ledger.js';
+import { findUsageRows, usagePairKey } from '../usage/ledger.js';
 import type { UsageQuantityKey } from '../usage/usage-summary.js';
 import { loadCustomerApiStates, periodAt, type CustomerApiState } from './customer-limits.js';
 import { KeyRateLimiter, type RateWindow } from './key-rate-limit.js';
@@ -159,7 +159,7 @@ export class KeyVerifier {
     // One statement at a time, and at most one per `INSERT_GAP_MS`: nobody waits for these rows, so they
     // may as well gather (a statement costs the process more than a verification does).
     this.usage = new UsageWriter(em, this.quotas, deps.log, INSERT_GAP_MS, deps.onUsageRecorded);
-    this.ledgerHits = new DataLoader((pairs) => countedUsagePairs(em, pairs).then((found) => pairs.map((p) => found.has(usagePairKey(p.customerId, p.idempotencyKey)))), {
+    this.ledgerHits = new DataLoader((pairs) => findUsageRows(em, pairs).then((found) => pairs.map((p) => found.has(usagePairKey(p.customerId, p.idempotencyKey)))), {
       cache: false,
       maxBatchSize: 500,
     });

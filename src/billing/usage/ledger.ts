@@ -150,36 +150,18 @@ export async function insertUsageColumns(em: EntityManager, rows: UsageColumns):
 }
 
 /**
- * Which of these (customer, key) pairs the ledger holds (`usagePairKey`s): the API keys' refusal path
- * asks it for every refused call with a requestId, so it is one prepared statement (bound arrays,
- * bound-sql.ts) rather than a JSON document parsed and a statement planned per call.
+ * Rows holding these (customer, key) pairs, keyed by pair: one prepared statement over bound arrays
+ * (bound-sql.ts) whatever their number. The API keys' refusal path asks it for every refused call with
+ * a requestId, so no JSON document is parsed and no statement planned per call.
  */
-export async function countedUsagePairs(em: EntityManager, pairs: readonly { customerId: string; idempotencyKey: string }[]): Promise<Set<string>> {
-  if (pairs.length === 0) return new Set();
-  const rows = await boundRows<{ customer_id: string; idempotency_key: string }>(
+export async function findUsageRows(em: EntityManager, pairs: readonly { customerId: string; idempotencyKey: string }[]): Promise<Map<string, LedgerRow>> {
+  if (pairs.length === 0) return new Map();
+  const rows = await boundRows<DbRow>(
     em,
-    `select u.customer_id, u.idempotency_key from usage_records u
+    `select u.id, u.customer_id, u.meter, u.quantity, u."timestamp", u.idempotency_key from usage_records u
        join unnest($1::text[], $2::text[]) as k(customer_id, idempotency_key) on u.customer_id = k.customer_id and u.idempotency_key = k.idempotency_key`,
     [pairs.map((p) => p.customerId), pairs.map((p) => p.idempotencyKey)],
   );
-  return new Set(rows.map((r) => pairKey(r.customer_id, r.idempotency_key)));
-}
-
-/** Rows holding these (customer, key) pairs, keyed by pair. */
-export async function findUsageRows(em: EntityManager, pairs: readonly { customerId: string; idempotencyKey: string }[]): Promise<Map<string, LedgerRow>> {
-  if (pairs.length === 0) return new Map();
-  const rows =
-    pairs.length === 1
-      ? await queryRows<DbRow>(em, `select id, customer_id, meter, quantity, "timestamp", idempotency_key from usage_records where customer_id = ? and idempotency_key = ?`, [
-          pairs[0]!.customerId,
-          pairs[0]!.idempotencyKey,
-        ])
-      : await queryRows<DbRow>(
-          em,
-          `select u.id, u.customer_id, u.meter, u.quantity, u."timestamp", u.idempotency_key from usage_records u
-           join jsonb_to_recordset(?::jsonb) as k(customer_id text, idempotency_key text) on u.customer_id = k.customer_id and u.idempotency_key = k.idempotency_key`,
-          [JSON.stringify(pairs.map((p) => ({ customer_id: p.customerId, idempotency_key: p.idempotencyKey })))],
-        );
   return new Map(rows.map((r) => [pairKey(r.customer_id, r.idempotency_key), toLedgerRow(r)]));
 }
 

@@ -2,15 +2,15 @@
  * Child rows written once per batch: within `withDeferredChildRows(em, fn)`, the invoice lines and
  * subscription items that `upsertInvoice` and `upsertSubscription` would write (one upsert and one
  * delete per object) are kept, the last copy of each object winning, and written in one upsert and one
- * delete per table when `fn` is done, in the same transaction. Nothing the webhook worker runs between
- * (the convergence rule, signals, dunning) reads these tables: they read the parent rows, which are
- * still written at once.
+ * delete per table when `fn` is done, in the same transaction, after the batch's kept parent rows
+ * (./batch.ts). Nothing the webhook worker runs between (the convergence rule, signals, dunning) reads
+ * these tables: they read the parent rows.
  */
 import type { EntityData, EntityManager } from '@mikro-orm/core';
 import { InvoiceLine } from '../../db/entities/invoice.js';
 import { SubscriptionItem } from '../../db/entities/subscription.js';
-import { flushMirrorRows, mirrorBatch } from './batch.js';
-import { boundRows, upsertRows } from './bound-sql.js';
+import { flushMirrorRows, mirrorBatch, upsertManyRows } from './batch.js';
+import { boundRows } from './bound-sql.js';
 
 // Typed by the entities rather than by the mirror's row builders, which import this module.
 type ChildRow<T> = EntityData<T> & { id: string };
@@ -73,10 +73,7 @@ async function flush(em: EntityManager, buffer: DeferredChildRows): Promise<void
 async function flushTable(em: EntityManager, entity: typeof InvoiceLine | typeof SubscriptionItem, table: string, parentColumn: string, byParent: Map<string, { id: string }[]>): Promise<void> {
   if (byParent.size === 0) return;
   const rows = [...byParent.values()].flat();
-  // A statement's parameters are capped at 65,535: large batches go in slices.
-  const columns = rows.length > 0 ? Object.keys(rows[0]!).length : 1;
-  const slice = Math.max(1, Math.floor(60_000 / columns));
-  for (let i = 0; i < rows.length; i += slice) await upsertRows(em, entity, table, rows.slice(i, i + slice) as Record<string, unknown>[]);
+  await upsertManyRows(em, entity, table, rows as Record<string, unknown>[]);
   await boundRows(em, `delete from "${table}" where "${parentColumn}" = any($1::text[]) and not ("id" = any($2::text[]))`, [[...byParent.keys()], rows.map((r) => r.id)]);
 }
 
