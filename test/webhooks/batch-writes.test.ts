@@ -5,14 +5,21 @@
  *   that reads them sees each event's copy: the dunning case must be opened
  *   (dunning reads the invoice's status and attempt count) and closed (it reads the status again), and
  *   the mirror must hold every invoice as the emulator does;
- * - the customer's revenue history is recomputed once (the claim defers it, src/db/entities/revenue.ts),
- *   not after each of its subscription writes and MRR points;
- * - the MRR points of different subscriptions go in one statement.
+ * - the customer's revenue history is recomputed at the batch's end and where a read of it must see it
+ *   mid-batch (the claim defers it, src/db/entities/revenue.ts), not after each of its subscription
+ *   writes and MRR points;
+ * - the subscription rows, customer rows and MRR points of different customers go in one statement each,
+ *   and their MRR_UPDATED signals' movement kinds are read in one statement at the batch's end;
+ * - a movement kind is still read as it was right after its event when a later event of the batch
+ *   changes the same customer's history (a subscription created and canceled in the same second).
  */
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDunning } from '../../src/billing/dunning/index.js';
+import { createSignals } from '../../src/billing/signals/index.js';
 import { loadConfig } from '../../src/config.js';
+import { createSignalBus } from '../../src/events/index.js';
+import { chainAfterEvents } from '../../src/stripe/webhooks/after-event.js';
 import { logger } from '../../src/log.js';
 import { isHandledEventType } from '../../src/stripe/sync/handlers.js';
 import { advanceClock } from '../support/test-clock.js';
@@ -25,7 +32,8 @@ beforeAll(async () => {
   side = await stripeSide();
   const config = loadConfig({ NODE_ENV: 'test', AUTH_JWT_SECRET: 'invoice-rows-test-secret-0123456789abcdef' });
   const dunning = createDunning({ schedule: config.dunning.schedule, notifiers: [], log: logger });
-  gw = await gateway(side, { batchSize: 1000, afterEvent: dunning.afterEvent });
+  const signals = createSignals({ bus: createSignalBus(), config });
+  gw = await gateway(side, { batchSize: 1000, afterEvent: chainAfterEvents(signals.afterEvent, dunning.afterEvent) });
 });
 afterAll(async () => {
   await gw?.close();
@@ -35,7 +43,7 @@ afterAll(async () => {
 const sql = () => gw.orm.em.fork() as SqlEntityManager;
 
 describe('a worker batch', () => {
-  it('writes its invoice rows in a few statements, dunning in it opening and closing the case from each event’s copy, and recomputes the revenue history once', async () => {
+  it('writes its invoice rows in a few statements, dunning in it opening and closing the case from each event’s copy, and recomputes the revenue history only where it is read', async () => {
     const { stripe } = side;
     const start = Date.UTC(2026, 0, 1) / 1000;
     const clock = await stripe.testHelpers.testClocks.create({ frozen_time: start });
@@ -81,7 +89,10 @@ describe('a worker batch', () => {
     const subscriptionEvents = events.filter((e) => e.type.startsWith('customer.subscription.')).length;
     expect(subscriptionEvents).toBeGreaterThanOrEqual(3);
     const [{ n: refreshes }] = await sql().execute<{ n: number }[]>(`select count(*)::int as n from test_revenue_refreshes`);
-    expect(refreshes).toBe(1);
+    // Once at the batch's end, and once before the customer's next subscription write for the movement
+    // kind its creation's MRR_UPDATED asked for (read as it was after that event); without the claim's
+    // deferral, once per subscription write and MRR point.
+    expect(refreshes).toBe(2);
 
     const mirrored = await sql().execute<{ id: string; status: string; amount_paid: number; attempt_count: number }[]>(
       `select id, status, amount_paid, attempt_count from invoices order by id`,
@@ -95,7 +106,7 @@ describe('a worker batch', () => {
     expect(cases).toEqual([{ invoice_id: renewal.id, status: 'closed', close_reason: 'paid' }]);
   });
 
-  it('writes the MRR points of different subscriptions in one statement', async () => {
+  it('writes the subscription rows, customer rows and MRR points of different customers in one statement each, and reads their movement kinds together', async () => {
     const { stripe } = side;
     const price = (await planPrice(stripe, 'basic_monthly')).id;
     const subs: string[] = [];
@@ -107,15 +118,46 @@ describe('a worker batch', () => {
     }
     // Every event again: those the first test stored are duplicates, the new ones pending.
     for (const e of (await allEvents(stripe)).filter((e) => isHandledEventType(e.type))) expect((await gw.deliver(e)).status).toBe(200);
-    await sql().execute(`create table test_point_statements (n int not null)`);
-    await sql().execute(`create function test_count_point_statements() returns trigger language plpgsql as $$ begin insert into test_point_statements values (1); return null; end $$`);
-    await sql().execute(`create trigger test_count_point_statements after insert on subscription_mrr_points for each statement execute function test_count_point_statements()`);
+    const counted = ['subscription_mrr_points', 'subscriptions', 'customers'];
+    await sql().execute(`create table test_row_statements (tbl text not null)`);
+    await sql().execute(`create function test_count_row_statements() returns trigger language plpgsql as $$ begin insert into test_row_statements values (tg_table_name); return null; end $$`);
+    for (const table of counted) await sql().execute(`create trigger test_count_row_statements after insert on ${table} for each statement execute function test_count_row_statements()`);
 
     const outcomes = await gw.worker.processBatch();
     expect(outcomes.filter((o) => o.status !== 'processed')).toEqual([]);
     const points = await sql().execute<{ subscription_id: string }[]>(`select subscription_id from subscription_mrr_points where subscription_id in (?)`, [subs]);
     expect(new Set(points.map((p) => p.subscription_id))).toEqual(new Set(subs));
-    const [{ n }] = await sql().execute<{ n: number }[]>(`select count(*)::int as n from test_point_statements`);
-    expect(n).toBe(1);
+    const statements = await sql().execute<{ tbl: string; n: number }[]>(`select tbl, count(*)::int as n from test_row_statements group by tbl order by tbl`);
+    expect(statements).toEqual(counted.sort().map((tbl) => ({ tbl, n: 1 })));
+    // Each new customer's MRR_UPDATED says it was new business, as read after its own event.
+    const kinds = await sql().execute<{ kind: string }[]>(
+      `select b.data->>'kind' as kind from billing_events b join webhook_events w on w.id = b.source_event_id
+        where b.type = 'MRR_UPDATED' and w.object_id in (?)`,
+      [subs],
+    );
+    expect(kinds.map((k) => k.kind)).toEqual(['new', 'new', 'new']);
+  });
+
+  it('reads a movement kind as it was right after its event, before a later event of the batch changes the customer’s history', async () => {
+    const { stripe } = side;
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: Date.UTC(2026, 2, 1) / 1000 });
+    const customer = await stripe.customers.create({ email: 'same-second@example.com', test_clock: clock.id });
+    const pm = await stripe.paymentMethods.attach('pm_card_visa', { customer: customer.id });
+    await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: pm.id } });
+    // Created and canceled at the clock's frozen second: after both, the customer's history has no movement then.
+    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: (await planPrice(stripe, 'pro_monthly')).id }] });
+    await stripe.subscriptions.cancel(sub.id);
+    for (const e of (await allEvents(stripe)).filter((e) => isHandledEventType(e.type))) expect((await gw.deliver(e)).status).toBe(200);
+
+    const outcomes = await gw.worker.processBatch();
+    expect(outcomes.filter((o) => o.status !== 'processed')).toEqual([]);
+    const signals = await sql().execute<{ type: string; kind: string; change: number }[]>(
+      `select w.type, b.data->>'kind' as kind, (b.data->>'change')::int as change from billing_events b join webhook_events w on w.id = b.source_event_id
+        where b.type = 'MRR_UPDATED' and w.object_id = ? order by w.stripe_created_at, w.type`,
+      [sub.id],
+    );
+    const created = signals.find((s) => s.type === 'customer.subscription.created');
+    expect(created).toMatchObject({ kind: 'new' });
+    expect(created!.change).toBeGreaterThan(0);
   });
 });

@@ -13,6 +13,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type Stripe from 'stripe';
 import { ROLLUP_COLUMNS, rollupPeriodsSql, rollupValuesSql, type MrrMovementKind, type RevenueGrain } from '../../db/entities/revenue.js';
 import { flushMirrorRows } from '../../stripe/mirror/batch.js';
+import { boundRows } from '../../stripe/mirror/bound-sql.js';
 import { idOf } from '../../stripe/mirror/common.js';
 import { badUserInput } from '../../errors.js';
 import { addExact, fraction, multiplyExact, roundHalfUp, ZERO, type Fraction } from '../../mrr/index.js';
@@ -260,6 +261,14 @@ export async function monthMovements(em: EntityManager, asOf: Date): Promise<Mrr
   };
 }
 
+/** One question for `movementKindsOf`: the event's customer (null: none named), currency, time and change. */
+export interface MovementKindAsk {
+  customer: string | null;
+  currency: string;
+  at: Date;
+  change: number;
+}
+
 /**
  * The kind of MRR movement an event brought (for the MRR_UPDATED signal's message): the latest
  * movement of the event's customer in `currency` at or before the event's time; when the history has
@@ -267,18 +276,31 @@ export async function monthMovements(em: EntityManager, asOf: Date): Promise<Mrr
  */
 export async function movementKindOf(em: EntityManager, event: Stripe.Event, currency: string, change: number): Promise<MrrMovementKind> {
   const customer = idOf((event.data.object as { customer?: unknown }).customer);
-  if (customer) {
-    // A worker batch's kept MRR points first (src/stripe/mirror/batch.ts); the database function then
-    // recomputes the customer's movements if the batch deferred that (src/db/entities/revenue.ts).
+  return (await movementKindsOf(em, [{ customer, currency, at: new Date(event.created * 1000), change }]))[0]!;
+}
+
+/**
+ * `movementKindOf` for several events in one statement (a worker batch's signals ask at its end),
+ * one kind per ask, in order.
+ */
+export async function movementKindsOf(em: EntityManager, asks: readonly MovementKindAsk[]): Promise<MrrMovementKind[]> {
+  const named = asks.filter((a) => a.customer !== null);
+  const found: (MrrMovementKind | null)[] = [];
+  if (named.length > 0) {
+    // A worker batch's kept rows and MRR points first (src/stripe/mirror/batch.ts); the database function
+    // then recomputes each customer's movements if the batch deferred that (src/db/entities/revenue.ts).
     await flushMirrorRows(em);
-    const rows = await queryRows<{ kind: MrrMovementKind | null }>(em, 'select revenue_movement_kind(?, ?, ?::timestamptz) as kind', [
-      customer,
-      currency,
-      new Date(event.created * 1000),
-    ]);
-    if (rows[0]?.kind) return rows[0].kind;
+    const rows = await boundRows<{ kind: MrrMovementKind | null }>(
+      em,
+      `select revenue_movement_kind(k.customer, k.currency, k.at) as kind
+         from unnest($1::text[], $2::text[], $3::timestamptz[]) with ordinality as k (customer, currency, at, i)
+        order by k.i`,
+      [named.map((a) => a.customer), named.map((a) => a.currency), named.map((a) => a.at.toISOString())],
+    );
+    for (const r of rows) found.push(r.kind);
   }
-  return change >= 0 ? 'expansion' : 'contraction';
+  let next = 0;
+  return asks.map((a) => (a.customer !== null ? found[next++] : null) ?? (a.change >= 0 ? 'expansion' : 'contraction'));
 }
 
 /** The rollups as the movements give them (repair, and loading movements with triggers off, as the bench does). */

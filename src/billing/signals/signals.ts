@@ -17,7 +17,7 @@ import { Counter } from 'prom-client';
 import type Stripe from 'stripe';
 import { mrrOf } from '../metrics/current-mrr.js';
 import { COMPACT_AFTER_ROWS, compactMrrTotals, readMrrTotals } from '../metrics/mrr-totals.js';
-import { movementKindOf } from '../metrics/revenue.js';
+import { movementKindOf, movementKindsOf, type MovementKindAsk } from '../metrics/revenue.js';
 import { mrrReportOf } from '../metrics/mrr-report.js';
 import { queryRows } from '../../db/sql.js';
 import type { Config } from '../../config.js';
@@ -31,7 +31,8 @@ import type { AfterEventHook } from '../../stripe/webhooks/after-event.js';
 import type { HandleResult } from '../../stripe/sync/handlers.js';
 import type { SignalBus } from '../../events/bus.js';
 import { billingEventId, currencyOf, deriveSignals, mayChangeMrr, type SignalDraft } from './derive.js';
-import { mirrorBatch, type MirrorBatch } from '../../stripe/mirror/batch.js';
+import { flushMirrorRows, mirrorBatch, type MirrorBatch } from '../../stripe/mirror/batch.js';
+import { idOf } from '../../stripe/mirror/common.js';
 import { addExact, fraction, roundHalfUp, ZERO, type Fraction } from '../../mrr/index.js';
 import { signalMessage } from './messages.js';
 import { TOPICS, type BillingEventPayload, type MilestonePayload, type MrrReportPayload } from '../../events/topics.js';
@@ -152,6 +153,8 @@ export function createSignals(deps: SignalsDeps): Signals {
   async function fillPlans(em: EntityManager, drafts: SignalDraft[]): Promise<void> {
     for (const d of drafts) {
       if (d.subscriptionId && 'plan' in d.data && !d.data.plan) {
+        // The row may still be kept for the batch's statement (src/stripe/mirror/batch.ts).
+        await flushMirrorRows(em);
         const rows = await queryRows<{ plan_id: string | null }>(em, 'select plan_id from subscriptions where id = ?', [d.subscriptionId]);
         d.data.plan = rows[0]?.plan_id ?? null;
       }
@@ -177,9 +180,34 @@ export function createSignals(deps: SignalsDeps): Signals {
      * before it, and the kind of movement read right after the event when its writes changed the
      * currency's MRR (`kind`, for a change of sign `kindFor`): what the movements said at that point.
      */
-    steps: { derived: Derived; currency: string; deltas: number; kind?: MrrMovementKind; kindFor?: number }[];
+    steps: Step[];
     /** Per currency, how many deltas were recorded at its last step. */
     stepped: Map<string, number>;
+    /**
+     * Steps whose movement kind is still to be read (`resolveKinds`): at the batch's end in one statement,
+     * or earlier, before a write that changes the movements of one of their customers (`pendingCustomers`),
+     * so each still reads the history as it was right after its event.
+     */
+    pending: { step: Step; ask: MovementKindAsk }[];
+    pendingCustomers: Set<string>;
+  }
+
+  interface Step {
+    derived: Derived;
+    currency: string;
+    deltas: number;
+    kind?: MrrMovementKind;
+    kindFor?: number;
+  }
+
+  /** Reads the movement kinds the batch's steps asked for so far, in one statement. */
+  async function resolveKinds(em: EntityManager, batch: BatchMrr): Promise<void> {
+    if (batch.pending.length === 0) return;
+    const pending = batch.pending;
+    batch.pending = [];
+    batch.pendingCustomers.clear();
+    const kinds = await movementKindsOf(em, pending.map((p) => p.ask));
+    pending.forEach((p, i) => (p.step.kind = kinds[i]));
   }
 
   /** One event's signals before storing: what `finish` stores and publishes. */
@@ -211,10 +239,17 @@ export function createSignals(deps: SignalsDeps): Signals {
         let change: Fraction = ZERO;
         for (let i = batch.stepped.get(currency) ?? 0; i < deltas.length; i++) if (deltas[i]!.currency === currency) change = addExact(change, deltas[i]!.exact);
         batch.stepped.set(currency, deltas.length);
-        // The movement's kind as of this event (later same-second writes rewrite the movements at its time).
-        const sign = change.numerator < 0n ? -1 : 1;
-        const kind = change.numerator !== 0n ? await movementKindOf(em, event, currency, sign) : undefined;
-        batch.steps.push({ derived, currency, deltas: deltas.length, ...(kind ? { kind, kindFor: sign } : {}) });
+        const step: Step = { derived, currency, deltas: deltas.length };
+        batch.steps.push(step);
+        if (change.numerator !== 0n) {
+          // The movement's kind as of this event (later same-second writes rewrite the movements at its
+          // time): read with the batch's other steps' at its end, or before this customer's next write.
+          const sign = change.numerator < 0n ? -1 : 1;
+          const ask: MovementKindAsk = { customer: idOf((event.data.object as { customer?: unknown }).customer), currency, at: new Date(event.created * 1000), change: sign };
+          step.kindFor = sign;
+          batch.pending.push({ step, ask });
+          if (ask.customer !== null) batch.pendingCustomers.add(ask.customer);
+        }
       }
       return derived;
     }
@@ -276,6 +311,7 @@ export function createSignals(deps: SignalsDeps): Signals {
    */
   async function stepsFromDeltas(em: EntityManager, batch: BatchMrr): Promise<void> {
     if (batch.steps.length === 0 || !batch.mirror) return;
+    await resolveKinds(em, batch);
     await queryRows(em, 'select pg_advisory_xact_lock(?)', [MRR_LOCK_KEY]);
     batch.locked = true;
     const rows = await queryRows<{ currency: string; d: string; n: string; s: string | number; r: string | number }>(
@@ -415,7 +451,10 @@ export function createSignals(deps: SignalsDeps): Signals {
   afterEvent.batch = {
     begin(em) {
       if (!em.isInTransaction()) throw new Error('signals: a batch needs a transaction');
-      batches.set(em, { derived: [], mrr: { reported: new Map(), locked: false, read: new Map(), mirror: mirrorBatch(em), steps: [], stepped: new Map() } });
+      const mirror = mirrorBatch(em);
+      const mrr: BatchMrr = { reported: new Map(), locked: false, read: new Map(), mirror, steps: [], stepped: new Map(), pending: [], pendingCustomers: new Set() };
+      if (mirror) mirror.beforeCustomerWrite = async (tx, customerId) => (mrr.pendingCustomers.has(customerId) ? resolveKinds(tx, mrr) : undefined);
+      batches.set(em, { derived: [], mrr });
     },
     async end(em) {
       const batch = batches.get(em);

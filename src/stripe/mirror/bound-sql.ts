@@ -50,17 +50,11 @@ export function preparedName(em: EntityManager, sql: string, paramCount: number)
   return name;
 }
 
-function valuesOf(rows: number, columns: Column[], valueSql: Record<string, (placeholder: string) => string> = {}): string {
+function valuesOf(rows: number, columns: Column[], valueSql: Record<string, (placeholder: string, id: string) => string> = {}): string {
   const out: string[] = [];
   for (let r = 0; r < rows; r++) {
-    out.push(
-      `(${columns
-        .map((c, i) => {
-          const placeholder = `$${r * columns.length + i + 1}::${c.type}`;
-          return valueSql[c.key]?.(placeholder) ?? placeholder;
-        })
-        .join(', ')})`,
-    );
+    const at = (i: number) => `$${r * columns.length + i + 1}::${columns[i]!.type}`;
+    out.push(`(${columns.map((c, i) => valueSql[c.key]?.(at(i), at(0)) ?? at(i)).join(', ')})`);
   }
   return out.join(', ');
 }
@@ -99,26 +93,23 @@ function columnsOf(em: EntityManager, entity: Entity, keys: readonly string[]): 
 
 /**
  * `insert … on conflict (id) do update` of `rows` (entity property names → values, the same keys in
- * every row) in one statement, every given column merged (or `mergeKeys`), as MikroORM's `upsert`
- * writes it. Resolves with the `returning` rows.
+ * every row, the id first when `valueSql` is given) in one statement, every given column merged (or
+ * `mergeKeys`), as MikroORM's `upsert` writes it.
  */
-export async function upsertRows<T = unknown>(
+export async function upsertRows(
   em: EntityManager,
   entity: Entity,
   table: string,
   rows: readonly Record<string, unknown>[],
   opts: {
-    returning?: string;
-    /** A `with` clause (ending in a space) that `returning` may use; `$1` is the first row's first value. */
-    prefix?: string;
     mergeKeys?: readonly string[];
-    /** SQL around a column's placeholder (e.g. a claim of a unique value); `$1` is the first row's first value. */
-    valueSql?: Record<string, (placeholder: string) => string>;
+    /** SQL around a column's placeholder (e.g. a claim of a unique value), given its row's id placeholder too. */
+    valueSql?: Record<string, (placeholder: string, id: string) => string>;
   } = {},
-): Promise<T[]> {
-  if (rows.length === 0) return [];
+): Promise<void> {
+  if (rows.length === 0) return;
   const keys = Object.keys(rows[0]!);
-  if ((opts.prefix || opts.valueSql) && keys[0] !== 'id') throw new Error(`${entity.name}: the id must be the row's first value`);
+  if (opts.valueSql && keys[0] !== 'id') throw new Error(`${entity.name}: the id must be the row's first value`);
   const columns = columnsOf(em, entity, keys);
   const params: unknown[] = [];
   for (const row of rows) {
@@ -128,8 +119,8 @@ export async function upsertRows<T = unknown>(
     }
   }
   const merged = columns.filter((c) => c.name !== 'id' && (!opts.mergeKeys || opts.mergeKeys.includes(c.key)));
-  const sql = `${opts.prefix ?? ''}insert into "${table}" (${columns.map((c) => `"${c.name}"`).join(', ')})
+  const sql = `insert into "${table}" (${columns.map((c) => `"${c.name}"`).join(', ')})
     values ${valuesOf(rows.length, columns, opts.valueSql)}
-    on conflict ("id") do update set ${merged.map((c) => `"${c.name}" = excluded."${c.name}"`).join(', ')}${opts.returning ? `\n    returning ${opts.returning}` : ''}`;
-  return boundRows<T>(em, sql, params);
+    on conflict ("id") do update set ${merged.map((c) => `"${c.name}" = excluded."${c.name}"`).join(', ')}`;
+  await boundRows(em, sql, params);
 }

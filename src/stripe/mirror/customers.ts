@@ -8,7 +8,7 @@ import type Stripe from 'stripe';
 import { Customer } from '../../db/entities/customer.js';
 import { toStorableText } from '../../text/storable.js';
 import { at, idOf, metadataOf, plain, rawCopy, type MirrorWriteOptions } from './common.js';
-import { mirrorBatch } from './batch.js';
+import { flushMirrorRows, keep, mirrorBatch, upsertManyRows } from './batch.js';
 import { upsertRows } from './bound-sql.js';
 
 /** Expandable fields stored as ids, and fields Stripe shows only when expanded (dropped), in `raw`. */
@@ -112,23 +112,29 @@ export async function upsertCustomer(
 }
 
 /**
- * `upsertCustomer` inside a mirror batch (./batch.ts): the same row in one bound statement, `external_id`
- * claimed as `claimingUpsert` claims it (inside a transaction, so without the advisory lock). Returns a
- * reference: nothing in a batch reads the entity.
+ * `upsertCustomer` inside a mirror batch (./batch.ts): the row kept for one statement for the batch's
+ * customers (`keep`), `external_id` claimed there as `claimingUpsert` claims it (inside a transaction,
+ * so without the advisory lock; two rows of one statement claiming the same id fail the batch, whose
+ * events are then taken one by one). A deleted stub, which merges fewer columns, is written at once
+ * after the kept rows. Returns a reference: nothing in a batch reads the entity.
  */
 async function batchUpsert(em: EntityManager, customer: Stripe.Customer | Stripe.DeletedCustomer, opts: CustomerWriteOptions, now: Date): Promise<Customer> {
   if (isDeletedStub(customer)) {
     const when = opts.lastEventAt ?? now;
     const row = { id: customer.id, externalId: null, deleted: true, metadata: {}, createdAt: when, raw: plain(customer), lastEventAt: opts.lastEventAt ?? null, syncedAt: now };
+    await flushMirrorRows(em);
     await upsertRows(em, Customer, 'customers', [row], { mergeKeys: ['externalId', 'deleted', 'raw', 'lastEventAt', 'syncedAt'] });
     return em.getReference(Customer, customer.id);
   }
   const row = customerRow(customer, opts, now);
-  // `$1` is the id: the row's first value.
-  const claim = (p: string) => `case when exists (select 1 from "customers" c where c."external_id" = ${p} and c."id" <> $1::text) then null else ${p} end`;
-  await upsertRows(em, Customer, 'customers', [row], row.externalId === null ? {} : { valueSql: { externalId: claim } });
+  keep(em, 'customers', row.id, row, writeCustomerRows);
   return em.getReference(Customer, row.id);
 }
+
+const claimExternalId = (p: string, id: string) => `case when exists (select 1 from "customers" c where c."external_id" = ${p} and c."id" <> ${id}) then null else ${p} end`;
+
+/** A batch's kept customer rows: one upsert, each row claiming its external id. */
+const writeCustomerRows = (em: EntityManager, rows: CustomerRowData[]) => upsertManyRows(em, Customer, 'customers', rows, { valueSql: { externalId: claimExternalId } });
 
 type CustomerRowData = ReturnType<typeof customerRow>;
 

@@ -23,6 +23,7 @@ export {
   subscriptionRaw,
   subscriptionRow,
   unexpandedPriceIds,
+  rememberCountedMrr,
   upsertSubscription,
   type PlanCatalog,
   type PriceFacts,
@@ -48,4 +49,4 @@ export {
 } from './dispatch.js';
 export { deferredChildRows, withDeferredChildRows, DeferredChildRows } from './deferred-rows.js';
 export { mirrorTestClock, type TestClockPayload } from './test-clocks.js';
-export { flushMirrorRows, mirrorBatch, withMirrorBatch, MirrorBatch, type MrrDelta } from './batch.js';
+export { beforeCustomerWrite, flushMirrorRows, mirrorBatch, withMirrorBatch, MirrorBatch, type CountedMrr, type MrrDelta } from './batch.js';

@@ -17,8 +17,8 @@ import { toStorableText } from '../../text/storable.js';
 import { at, atOrNull, idOf, metadataOf, MirrorInputError, plain, rawCopy, type MirrorWriteOptions } from './common.js';
 import { writeChildRows } from './deferred-rows.js';
 import { MRR_COUNTING_STATUSES } from '../../db/entities/mrr-total.js';
-import { flushMirrorRows, isKept, keep, mirrorBatch, type MirrorBatch } from './batch.js';
-import { boundRows, upsertRows } from './bound-sql.js';
+import { beforeCustomerWrite, flushMirrorRows, isKept, keep, mirrorBatch, upsertManyRows, type CountedMrr, type MirrorBatch } from './batch.js';
+import { boundRows } from './bound-sql.js';
 
 /** Expandable fields of a subscription stored as ids in `raw` (items and discounts stay whole). */
 const SUBSCRIPTION_COLLAPSED = ['customer', 'latest_invoice', 'test_clock', 'default_payment_method', 'default_source', 'pending_setup_intent', 'schedule', 'application', 'on_behalf_of'] as const;
@@ -270,42 +270,62 @@ export async function upsertSubscription(
 
 const COUNTING = new Set<string>(MRR_COUNTING_STATUSES);
 
-interface PreviousMrr {
-  prev_status: string | null;
-  prev_currency: string | null;
-  prev_n: string | null;
-  prev_d: string | null;
+/** What the subscription's row counts now: from the batch's memory, else read (once per batch). */
+async function countedBefore(em: EntityManager, batch: MirrorBatch, id: string): Promise<CountedMrr | null> {
+  const known = batch.subscriptionMrr.get(id);
+  if (known !== undefined) return known;
+  const [row] = await boundRows<{ status: string; currency: string; n: string | null; d: string | null }>(
+    em,
+    'select "status", "currency", "mrr_numerator"::text as n, "mrr_denominator"::text as d from "subscriptions" where "id" = $1',
+    [id],
+  );
+  return row ? { status: row.status, currency: row.currency, numerator: row.n, denominator: row.d } : null;
 }
 
 /**
- * `upsertSubscription` inside a mirror batch (./batch.ts): the row in one bound statement that also
- * returns what the row counted before (read in the same statement), so the batch records the write's
- * MRR delta as the totals' trigger applies it ('active': counting statuses, `coalesce(numerator, 0) /
- * coalesce(denominator, 1)`, one subscription); items deferred to the batch's end. Returns a reference:
+ * What the subscription rows named in a batch count before its first write (read with their stamps,
+ * under the batch's locks): `rows` holds the ids found, `ids` every id asked for (those not found
+ * have no row). A no-op outside a batch.
+ */
+export function rememberCountedMrr(em: EntityManager, ids: Iterable<string>, rows: Map<string, CountedMrr>): void {
+  const batch = mirrorBatch(em);
+  if (!batch) return;
+  for (const id of ids) if (!batch.subscriptionMrr.has(id)) batch.subscriptionMrr.set(id, rows.get(id) ?? null);
+}
+
+/**
+ * `upsertSubscription` inside a mirror batch (./batch.ts): the row kept for one statement for the
+ * batch's subscriptions (`keep`), and the write's MRR delta recorded as the totals' trigger will apply
+ * it ('active': counting statuses, `coalesce(numerator, 0) / coalesce(denominator, 1)`, one
+ * subscription), from what the row counted before: the batch's memory of it (read with the batch's
+ * stamps, or its last write), else read. Items deferred to the batch's end. Returns a reference:
  * nothing in a batch reads the entity.
  */
 async function batchUpsert(em: EntityManager, batch: MirrorBatch, sub: Stripe.Subscription, catalog: PlanCatalog, opts: MirrorWriteOptions, now: Date): Promise<Subscription> {
   const prices = await loadPriceFacts(em, unexpandedPriceIds(sub));
   const data = subscriptionRow(sub, catalog, prices, opts, now);
-  // `$1` is the id: the row's first value.
-  const [prev] = await upsertRows<PreviousMrr>(em, Subscription, 'subscriptions', [data], {
-    prefix: `with prev as (select "status", "currency", "mrr_numerator"::text as n, "mrr_denominator"::text as d from "subscriptions" where "id" = $1::text) `,
-    returning: `(select status from prev) as prev_status, (select currency from prev) as prev_currency, (select n from prev) as prev_n, (select d from prev) as prev_d`,
-  });
-  if (prev?.prev_status && COUNTING.has(prev.prev_status)) {
-    const exact = fraction(-BigInt(prev.prev_n ?? '0'), BigInt(prev.prev_d ?? '1'));
-    batch.mrrDeltas.push({ currency: prev.prev_currency!.toLowerCase(), exact, subscriptions: -1 });
+  // Reads of the customer's revenue history asked for before this write see it without the write.
+  await beforeCustomerWrite(em, data.customerId);
+  const prev = await countedBefore(em, batch, data.id);
+  if (prev && COUNTING.has(prev.status)) {
+    const exact = fraction(-BigInt(prev.numerator ?? '0'), BigInt(prev.denominator ?? '1'));
+    batch.mrrDeltas.push({ currency: prev.currency.toLowerCase(), exact, subscriptions: -1 });
   }
   if (COUNTING.has(data.status)) {
     const exact = fraction(BigInt(data.mrrNumerator ?? '0'), BigInt(data.mrrDenominator ?? '1'));
     batch.mrrDeltas.push({ currency: data.currency.toLowerCase(), exact, subscriptions: 1 });
   }
-  // A statement of its own: folded into the upsert's (a data-modifying `with`), both tables' triggers
-  // rewrite the customer's movements within one command, and the batches failed (tried).
+  keep(em, SUBSCRIPTIONS, data.id, data, writeSubscriptionRows);
+  batch.subscriptionMrr.set(data.id, { status: data.status, currency: data.currency, numerator: data.mrrNumerator, denominator: data.mrrDenominator });
   await recordWrittenPoint(em, data, opts);
   await writeChildRows(em, 'subscriptionItems', sub.id, subscriptionItemRows(sub, now));
   return em.getReference(Subscription, data.id);
 }
+
+/** A worker batch's subscription rows are kept (`keep`) under this kind and written in one statement. */
+const SUBSCRIPTIONS = 'subscriptions';
+
+const writeSubscriptionRows = (em: EntityManager, rows: ReturnType<typeof subscriptionRow>[]) => upsertManyRows(em, Subscription, 'subscriptions', rows);
 
 /**
  * The revenue history's point for a written copy: an event's copy was the state at the event's time;
@@ -349,6 +369,7 @@ export async function recordMrrPoint(
 ): Promise<void> {
   const given = at instanceof Date ? at : null;
   const notBefore = at instanceof Date ? null : at.notBefore;
+  await beforeCustomerWrite(em, row.customerId);
   if (given && mirrorBatch(em)) {
     const key = `${row.id}\u0000${given.getTime()}`;
     // Two points for one subscription and moment in a batch: the first is written before the second is

@@ -11,11 +11,13 @@ import {
   deleteInvoice,
   flushMirrorRows,
   idOf,
+  type CountedMrr,
   invoiceRaw,
   mirrorBatch,
   mirrorObject,
   mirrorTestClock,
   recordEventMrrPoint,
+  rememberCountedMrr,
   subscriptionRaw,
   withDeferredChildRows,
   type PlanCatalog,
@@ -365,6 +367,8 @@ async function handleTarget(
     if (known) rereads.customerKnown.add(key);
     if (known && customerId) rereads.customersPresent.add(customerId);
     if (written) {
+      // The customer's row may still be kept for the batch's statement (mirror/batch.ts).
+      await flushMirrorRows(em);
       setStamp(stamps, stampKey('customer', written), await rowStamp(em, 'customer', written));
       contents.delete(stampKey('customer', written));
       rereads.written.delete(stampKey('customer', written));
@@ -441,7 +445,8 @@ function payloadCustomer(target: Target): string | null {
 /**
  * The stamps of the targets' rows (`kind:id` → stamp; no entry: no row; null: a row without one);
  * with several targets, in the same statement, which customers their payloads name have a row (into
- * `present`), so that `ensureCustomer` need not ask after each write.
+ * `present`), so that `ensureCustomer` need not ask after each write, and what the subscription rows
+ * count in the MRR totals (kept by a mirror batch for its writes' MRR deltas, `rememberCountedMrr`).
  */
 async function rowStamps(em: EntityManager, targets: Target[], present: Set<string>): Promise<Map<string, Date | null>> {
   const stamps = new Map<string, Date | null>();
@@ -456,7 +461,8 @@ async function rowStamps(em: EntityManager, targets: Target[], present: Set<stri
   const parts: string[] = [];
   const params: unknown[] = [];
   for (const [kind, ids] of byKind) {
-    parts.push(`select ?::text as kind, "id", extract(epoch from "last_event_at")::float8 as t from "${MIRROR_TABLES[kind]}" where "id" in (?)`);
+    const counted = kind === 'subscription' ? '"status", "currency", "mrr_numerator"::text as n, "mrr_denominator"::text as d' : 'null::text as status, null::text as currency, null::text as n, null::text as d';
+    parts.push(`select ?::text as kind, "id", extract(epoch from "last_event_at")::float8 as t, ${counted} from "${MIRROR_TABLES[kind]}" where "id" in (?)`);
     params.push(kind, [...ids]);
   }
   const customers = new Set<string>();
@@ -465,14 +471,21 @@ async function rowStamps(em: EntityManager, targets: Target[], present: Set<stri
     if (c !== null) customers.add(c);
   }
   if (customers.size > 0) {
-    parts.push(`select 'present' as kind, "id", null::float8 as t from "customers" where "id" in (?)`);
+    parts.push(`select 'present' as kind, "id", null::float8 as t, null::text, null::text, null::text, null::text from "customers" where "id" in (?)`);
     params.push([...customers]);
   }
-  const rows = await (em as SqlEntityManager).execute<{ kind: MirrorKind | 'present'; id: string; t: number | string | null }[]>(parts.join(' union all '), params);
+  const rows = await (em as SqlEntityManager).execute<{ kind: MirrorKind | 'present'; id: string; t: number | string | null; status: string | null; currency: string | null; n: string | null; d: string | null }[]>(
+    parts.join(' union all '),
+    params,
+  );
+  const counted = new Map<string, CountedMrr>();
   for (const r of rows) {
     if (r.kind === 'present') present.add(r.id);
     else stamps.set(stampKey(r.kind, r.id), r.t === null ? null : new Date(Number(r.t) * 1000));
+    if (r.kind === 'subscription') counted.set(r.id, { status: r.status!, currency: r.currency!, numerator: r.n, denominator: r.d });
   }
+  const subscriptions = byKind.get('subscription');
+  if (subscriptions) rememberCountedMrr(em, subscriptions, counted);
   return stamps;
 }
 
