@@ -126,7 +126,8 @@ export async function upsertManyRows(
 ): Promise<void> {
   if (rows.length === 0) return;
   const slice = Math.max(1, Math.floor(60_000 / Object.keys(rows[0]!).length));
-  for (let i = 0; i < rows.length; i += slice) await upsertRows(em, entity, table, rows.slice(i, i + slice), opts);
+  // `alongside` goes with the first statement only.
+  for (let i = 0; i < rows.length; i += slice) await upsertRows(em, entity, table, rows.slice(i, i + slice), i === 0 ? opts : { ...opts, alongside: undefined });
 }
 
 /** Runs `fn` as a mirror batch (needs a transaction; without one, or nested, `fn` just runs). */

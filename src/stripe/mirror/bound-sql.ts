@@ -105,6 +105,8 @@ export async function upsertRows(
     mergeKeys?: readonly string[];
     /** SQL around a column's placeholder (e.g. a claim of a unique value), given its row's id placeholder too. */
     valueSql?: Record<string, (placeholder: string, id: string) => string>;
+    /** A data-modifying `with` query run in the same statement (`name as (…)`), its parameters numbered from `first`. */
+    alongside?: { sql: (first: number) => string; params: readonly unknown[] };
   } = {},
 ): Promise<void> {
   if (rows.length === 0) return;
@@ -119,7 +121,9 @@ export async function upsertRows(
     }
   }
   const merged = columns.filter((c) => c.name !== 'id' && (!opts.mergeKeys || opts.mergeKeys.includes(c.key)));
-  const sql = `insert into "${table}" (${columns.map((c) => `"${c.name}"`).join(', ')})
+  const alongside = opts.alongside ? `with ${opts.alongside.sql(params.length + 1)} ` : '';
+  if (opts.alongside) params.push(...opts.alongside.params);
+  const sql = `${alongside}insert into "${table}" (${columns.map((c) => `"${c.name}"`).join(', ')})
     values ${valuesOf(rows.length, columns, opts.valueSql)}
     on conflict ("id") do update set ${merged.map((c) => `"${c.name}" = excluded."${c.name}"`).join(', ')}`;
   await boundRows(em, sql, params);

@@ -1,8 +1,8 @@
 /**
  * Child rows written once per batch: within `withDeferredChildRows(em, fn)`, the invoice lines and
  * subscription items that `upsertInvoice` and `upsertSubscription` would write (one upsert and one
- * delete per object) are kept, the last copy of each object winning, and written in one upsert and one
- * delete per table when `fn` is done, in the same transaction, after the batch's kept parent rows
+ * delete per object) are kept, the last copy of each object winning, and written in one statement per
+ * table (an upsert, with the delete of the rows gone alongside) when `fn` is done, in the same transaction, after the batch's kept parent rows
  * (./batch.ts). Nothing the webhook worker runs between (the convergence rule, signals, dunning) reads
  * these tables: they read the parent rows.
  */
@@ -69,12 +69,17 @@ async function flush(em: EntityManager, buffer: DeferredChildRows): Promise<void
   await flushTable(em, SubscriptionItem, 'subscription_items', 'subscription_id', buffer.subscriptionItems);
 }
 
-/** One table's rows: one upsert (bound values, as the mirror batch's parent rows) and one delete of the rows gone. */
+/**
+ * One table's rows in one statement: the upsert (bound values, as the mirror batch's parent rows) with
+ * the delete of the rows gone alongside it (the two touch different rows: those kept, those not).
+ */
 async function flushTable(em: EntityManager, entity: typeof InvoiceLine | typeof SubscriptionItem, table: string, parentColumn: string, byParent: Map<string, { id: string }[]>): Promise<void> {
   if (byParent.size === 0) return;
   const rows = [...byParent.values()].flat();
-  await upsertManyRows(em, entity, table, rows as Record<string, unknown>[]);
-  await boundRows(em, `delete from "${table}" where "${parentColumn}" = any($1::text[]) and not ("id" = any($2::text[]))`, [[...byParent.keys()], rows.map((r) => r.id)]);
+  const gone = (first: number) => `delete from "${table}" where "${parentColumn}" = any($${first}::text[]) and not ("id" = any($${first + 1}::text[]))`;
+  const params = [[...byParent.keys()], rows.map((r) => r.id)];
+  if (rows.length === 0) await boundRows(em, gone(1), params);
+  else await upsertManyRows(em, entity, table, rows as Record<string, unknown>[], { alongside: { sql: (first) => `gone as (${gone(first)})`, params } });
 }
 
 /** Outside a mirror batch (one event, PGlite): through MikroORM. */
