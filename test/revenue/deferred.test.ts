@@ -60,7 +60,9 @@ describe('the revenue recomputation deferred in a transaction', () => {
     expect(deferred).toEqual(['cus_a new 500', 'cus_b new 900']);
 
     // The same writes without deferral recompute at once, to the same movements.
-    await orm.em.fork().execute(`delete from subscriptions; delete from mrr_movements`);
+    // One command per call: PGlite prepares each, and a prepared statement holds one command.
+    await orm.em.fork().execute(`delete from subscriptions`);
+    await orm.em.fork().execute(`delete from mrr_movements`);
     await orm.em.fork().transactional(async (tx) => {
       const em = tx as SqlEntityManager;
       await subscribe(em, 'sub_a', 'cus_a', 500);

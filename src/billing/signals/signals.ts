@@ -314,17 +314,32 @@ export function createSignals(deps: SignalsDeps): Signals {
     await resolveKinds(em, batch);
     await queryRows(em, 'select pg_advisory_xact_lock(?)', [MRR_LOCK_KEY]);
     batch.locked = true;
-    const rows = await queryRows<{ currency: string; d: string; n: string; s: string | number; r: string | number }>(
+    // One statement under the lock: the 'active' totals, the MRR each step currency last reported (not
+    // reported in this batch yet), and the milestones already reached.
+    const unreported = [...new Set(batch.steps.map((s) => s.currency))].filter((c) => !batch.reported.has(c));
+    const rows = await queryRows<{ part: 'total' | 'previous' | 'milestone'; currency: string; d: string | null; n: string | null; s: string | null; r: string | null }>(
       em,
-      `select currency, denominator::text as d, sum(numerator)::text as n, sum(subscriptions) as s, count(*) as r
-         from mrr_totals where kind = 'active' group by currency, denominator`,
+      [
+        `select 'total' as part, currency, denominator::text as d, sum(numerator)::text as n, sum(subscriptions)::text as s, count(*)::text as r
+           from mrr_totals where kind = 'active' group by currency, denominator`,
+        ...unreported.map(
+          () => `select 'previous', ?::text, null, (select amount::text from billing_events where type = 'MRR_UPDATED' and currency = ? order by created_at desc limit 1), null, null`,
+        ),
+        `select 'milestone', currency, null, threshold::text, null, null from milestones`,
+      ].join(' union all '),
+      unreported.flatMap((c) => [c, c]),
     );
     const total = new Map<string, { exact: Fraction; subscriptions: number }>();
+    const claimed = new Map<string, Set<number>>();
     let read = 0;
     for (const r of rows) {
-      read += Number(r.r);
-      const t = total.get(r.currency) ?? { exact: ZERO, subscriptions: 0 };
-      total.set(r.currency, { exact: addExact(t.exact, fraction(BigInt(r.n), BigInt(r.d))), subscriptions: t.subscriptions + Number(r.s) });
+      if (r.part === 'previous') batch.reported.set(r.currency, r.n === null ? 0 : Number(r.n));
+      else if (r.part === 'milestone') claimed.set(r.currency, (claimed.get(r.currency) ?? new Set()).add(Number(r.n)));
+      else {
+        read += Number(r.r);
+        const t = total.get(r.currency) ?? { exact: ZERO, subscriptions: 0 };
+        total.set(r.currency, { exact: addExact(t.exact, fraction(BigInt(r.n!), BigInt(r.d!))), subscriptions: t.subscriptions + Number(r.s) });
+      }
     }
     // Under the MRR lock, so compactions never run side by side.
     if (read > COMPACT_AFTER_ROWS) await compactMrrTotals(em);
@@ -346,13 +361,7 @@ export function createSignals(deps: SignalsDeps): Signals {
     }
     const now = new Date();
     let last: { derived: Derived } | undefined;
-    let claimed: Map<string, Set<number>> | undefined;
-    const unclaimedBelow = async (currency: string, mrr: number): Promise<boolean> => {
-      if (!claimed) {
-        claimed = new Map();
-        const rows = await queryRows<{ currency: string; threshold: string | number }>(em, 'select currency, threshold from milestones');
-        for (const r of rows) claimed.set(r.currency, (claimed.get(r.currency) ?? new Set()).add(Number(r.threshold)));
-      }
+    const unclaimedBelow = (currency: string, mrr: number): boolean => {
       if (!claimed.has(currency)) claimed.set(currency, new Set());
       const have = claimed.get(currency)!;
       return deps.config.mrrMilestones.some((m) => {
@@ -374,9 +383,9 @@ export function createSignals(deps: SignalsDeps): Signals {
         last = { derived };
       }
       // Thresholds already reached (read once per batch) need no insert: most increases cross none.
-      if (value > before && (await unclaimedBelow(currency, value))) {
+      if (value > before && unclaimedBelow(currency, value)) {
         // Every threshold up to `value` is taken once this returns (by this batch or before it).
-        for (const m of deps.config.mrrMilestones) if (thresholdMinor(m, currency) <= value) claimed?.get(currency)?.add(thresholdMinor(m, currency));
+        for (const m of deps.config.mrrMilestones) if (thresholdMinor(m, currency) <= value) claimed.get(currency)?.add(thresholdMinor(m, currency));
         for (const threshold of await claimMilestones(em, currency, value, now)) {
           derived.milestones.push({ threshold: { amount: threshold, currency }, mrr: { amount: value, currency }, reachedAt: now.toISOString() });
           drafts.push(milestoneDraft(currency, threshold, value, now, event.id));
