@@ -22,7 +22,6 @@
  * that seeds the totals copies by hand).
  */
 import type { EntityManager } from '@mikro-orm/core';
-import type { MrrTotalKind } from '../../db/entities/mrr-total.js';
 import { fraction, roundHalfUp, sumExact, type Fraction } from '../../mrr/index.js';
 import type { CurrencyMrr, MrrSnapshot, PlanMrr } from './mrr-snapshot.js';
 import { monthMovements, type MrrMovements } from './revenue.js';
@@ -35,16 +34,21 @@ export interface MrrTotalsRead {
   rows: number;
 }
 
-interface TotalRow {
-  kind: MrrTotalKind;
+/** One row of `ACTIVE_TOTALS_SQL`: a key's sum. */
+export interface ActiveTotalRow {
   currency: string;
-  plan_id: string;
+  plan_id: string | null;
   denominator: string;
   numerator: string;
   n: string | number;
   /** Delta rows summed into this one. */
   r: string | number;
 }
+
+/** The 'active' totals, one row per currency, plan and denominator (`ActiveTotalRow`). */
+export const ACTIVE_TOTALS_SQL = `select currency, plan_id, denominator::text as denominator, sum(numerator)::text as numerator, sum(subscriptions)::text as n, count(*)::text as r
+     from mrr_totals where kind = 'active'
+     group by currency, plan_id, denominator`;
 
 /** The first day (UTC) of `asOf`'s month. */
 export function monthOf(asOf: Date): Date {
@@ -72,12 +76,12 @@ class Sums {
 
 /** Current MRR and this month's movements, from the totals (sees the caller's transaction's writes). */
 export async function readMrrTotals(em: EntityManager, asOf = new Date()): Promise<MrrTotalsRead> {
-  const rows = await queryRows<TotalRow>(
-    em,
-    `select kind, currency, plan_id, denominator::text as denominator, sum(numerator)::text as numerator, sum(subscriptions) as n, count(*) as r
-     from mrr_totals where kind = 'active'
-     group by kind, currency, plan_id, denominator`,
-  );
+  const rows = await queryRows<ActiveTotalRow>(em, ACTIVE_TOTALS_SQL);
+  return mrrTotalsOf(em, rows, asOf);
+}
+
+/** `readMrrTotals` from 'active' totals read already (`ACTIVE_TOTALS_SQL`, e.g. with other reads in one statement). */
+export async function mrrTotalsOf(em: EntityManager, rows: readonly ActiveTotalRow[], asOf = new Date()): Promise<MrrTotalsRead> {
   const currencies = new Sums();
   const plans = new Sums();
   let active = 0;
@@ -86,11 +90,9 @@ export async function readMrrTotals(em: EntityManager, asOf = new Date()): Promi
     read += Number(row.r);
     const n = Number(row.n);
     const exact = fraction(BigInt(row.numerator), BigInt(row.denominator));
-    if (row.kind === 'active') {
-      active += n;
-      currencies.add(row.currency, exact, n);
-      if (row.plan_id) plans.add(`${row.plan_id}\u0000${row.currency}`, exact, n);
-    }
+    active += n;
+    currencies.add(row.currency, exact, n);
+    if (row.plan_id) plans.add(`${row.plan_id}\u0000${row.currency}`, exact, n);
   }
   // A key whose deltas cancel out (every subscription left it) is not listed.
   const currencyList: CurrencyMrr[] = currencies

@@ -16,7 +16,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import { Counter } from 'prom-client';
 import type Stripe from 'stripe';
 import { mrrOf } from '../metrics/current-mrr.js';
-import { COMPACT_AFTER_ROWS, compactMrrTotals, readMrrTotals } from '../metrics/mrr-totals.js';
+import { ACTIVE_TOTALS_SQL, COMPACT_AFTER_ROWS, compactMrrTotals, mrrTotalsOf, readMrrTotals, type ActiveTotalRow } from '../metrics/mrr-totals.js';
 import { movementKindOf, movementKindsOf, type MovementKindAsk } from '../metrics/revenue.js';
 import { mrrReportOf } from '../metrics/mrr-report.js';
 import { queryRows } from '../../db/sql.js';
@@ -317,28 +317,29 @@ export function createSignals(deps: SignalsDeps): Signals {
     // One statement under the lock: the 'active' totals, the MRR each step currency last reported (not
     // reported in this batch yet), and the milestones already reached.
     const unreported = [...new Set(batch.steps.map((s) => s.currency))].filter((c) => !batch.reported.has(c));
-    const rows = await queryRows<{ part: 'total' | 'previous' | 'milestone'; currency: string; d: string | null; n: string | null; s: string | null; r: string | null }>(
+    const rows = await queryRows<ActiveTotalRow & { part: 'total' | 'previous' | 'milestone' }>(
       em,
       [
-        `select 'total' as part, currency, denominator::text as d, sum(numerator)::text as n, sum(subscriptions)::text as s, count(*)::text as r
-           from mrr_totals where kind = 'active' group by currency, denominator`,
+        `select 'total' as part, t.* from (${ACTIVE_TOTALS_SQL}) t`,
         ...unreported.map(
-          () => `select 'previous', ?::text, null, (select amount::text from billing_events where type = 'MRR_UPDATED' and currency = ? order by created_at desc limit 1), null, null`,
+          () => `select 'previous', ?::text, null, null, (select amount::text from billing_events where type = 'MRR_UPDATED' and currency = ? order by created_at desc limit 1), null, null`,
         ),
-        `select 'milestone', currency, null, threshold::text, null, null from milestones`,
+        `select 'milestone', currency, null, null, threshold::text, null, null from milestones`,
       ].join(' union all '),
       unreported.flatMap((c) => [c, c]),
     );
+    const totalRows: ActiveTotalRow[] = [];
     const total = new Map<string, { exact: Fraction; subscriptions: number }>();
     const claimed = new Map<string, Set<number>>();
     let read = 0;
     for (const r of rows) {
-      if (r.part === 'previous') batch.reported.set(r.currency, r.n === null ? 0 : Number(r.n));
-      else if (r.part === 'milestone') claimed.set(r.currency, (claimed.get(r.currency) ?? new Set()).add(Number(r.n)));
+      if (r.part === 'previous') batch.reported.set(r.currency, r.numerator === null ? 0 : Number(r.numerator));
+      else if (r.part === 'milestone') claimed.set(r.currency, (claimed.get(r.currency) ?? new Set()).add(Number(r.numerator)));
       else {
+        totalRows.push(r);
         read += Number(r.r);
         const t = total.get(r.currency) ?? { exact: ZERO, subscriptions: 0 };
-        total.set(r.currency, { exact: addExact(t.exact, fraction(BigInt(r.n!), BigInt(r.d!))), subscriptions: t.subscriptions + Number(r.s) });
+        total.set(r.currency, { exact: addExact(t.exact, fraction(BigInt(r.numerator), BigInt(r.denominator))), subscriptions: t.subscriptions + Number(r.n) });
       }
     }
     // Under the MRR lock, so compactions never run side by side.
@@ -396,7 +397,8 @@ export function createSignals(deps: SignalsDeps): Signals {
     // The report as of the batch's end goes with its last MRR_UPDATED: all of them are published at once,
     // after the commit, when the earlier states are already past.
     if (last) {
-      const totals = await readMrrTotals(em);
+      // The totals read above: nothing in the batch has written them since (compaction keeps their sums).
+      const totals = await mrrTotalsOf(em, totalRows);
       last.derived.report = mrrReportOf(totals.snapshot, totals.movements);
     }
   }
