@@ -128,7 +128,7 @@ describe('a worker batch', () => {
     const points = await sql().execute<{ subscription_id: string }[]>(`select subscription_id from subscription_mrr_points where subscription_id in (?)`, [subs]);
     expect(new Set(points.map((p) => p.subscription_id))).toEqual(new Set(subs));
     const statements = await sql().execute<{ tbl: string; n: number }[]>(`select tbl, count(*)::int as n from test_row_statements group by tbl order by tbl`);
-    expect(statements).toEqual(counted.sort().map((tbl) => ({ tbl, n: 1 })));
+    expect(statements).toEqual([...counted].sort().map((tbl) => ({ tbl, n: 1 })));
     // Each new customer's MRR_UPDATED says it was new business, as read after its own event.
     const kinds = await sql().execute<{ kind: string }[]>(
       `select b.data->>'kind' as kind from billing_events b join webhook_events w on w.id = b.source_event_id

@@ -58,6 +58,9 @@ export interface Signals {
   record(em: EntityManager, drafts: SignalDraft[]): Promise<void>;
 }
 
+/** The MRR a currency's last MRR_UPDATED reported (no row: none yet). */
+const LAST_REPORTED_MRR_SQL = `select amount from billing_events where type = 'MRR_UPDATED' and currency = ? order by created_at desc limit 1`;
+
 /** Serialises MRR steps across workers and replicas (a transaction-level advisory lock). */
 const MRR_LOCK_KEY = 0x6d72725f; // "mrr_"
 
@@ -127,11 +130,7 @@ export function createSignals(deps: SignalsDeps): Signals {
   }
 
   async function previousMrr(em: EntityManager, currency: string): Promise<number> {
-    const rows = await queryRows<{ amount: string | number }>(
-      em,
-      `select amount from billing_events where type = 'MRR_UPDATED' and currency = ? order by created_at desc limit 1`,
-      [currency],
-    );
+    const rows = await queryRows<{ amount: string | number }>(em, LAST_REPORTED_MRR_SQL, [currency]);
     return rows.length ? Number(rows[0]!.amount) : 0;
   }
 
@@ -322,7 +321,7 @@ export function createSignals(deps: SignalsDeps): Signals {
       [
         `select 'total' as part, t.* from (${ACTIVE_TOTALS_SQL}) t`,
         ...unreported.map(
-          () => `select 'previous', ?::text, null, null, (select amount::text from billing_events where type = 'MRR_UPDATED' and currency = ? order by created_at desc limit 1), null, null`,
+          () => `select 'previous', ?::text, null, null, (${LAST_REPORTED_MRR_SQL})::text, null, null`,
         ),
         `select 'milestone', currency, null, null, threshold::text, null, null from milestones`,
       ].join(' union all '),
@@ -373,8 +372,8 @@ export function createSignals(deps: SignalsDeps): Signals {
     for (let k = 0; k < batch.steps.length; k++) {
       const { derived, currency, kind, kindFor } = batch.steps[k]!;
       const event = derived.event!;
-      const before = batch.reported.get(currency) ?? (await previousMrr(em, currency));
-      if (!batch.reported.has(currency)) batch.reported.set(currency, before);
+      // Every step's currency was read above, with the totals.
+      const before = batch.reported.get(currency)!;
       const value = after[k]!;
       const drafts: SignalDraft[] = [];
       if (value !== before) {

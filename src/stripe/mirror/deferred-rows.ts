@@ -2,9 +2,9 @@
  * Child rows written once per batch: within `withDeferredChildRows(em, fn)`, the invoice lines and
  * subscription items that `upsertInvoice` and `upsertSubscription` would write (one upsert and one
  * delete per object) are kept, the last copy of each object winning, and written in one statement per
- * table (an upsert, with the delete of the rows gone alongside) when `fn` is done, in the same transaction, after the batch's kept parent rows
- * (./batch.ts). Nothing the webhook worker runs between (the convergence rule, signals, dunning) reads
- * these tables: they read the parent rows.
+ * table (an upsert, with the delete of the rows gone alongside) when `fn` is done, in the same
+ * transaction, after the batch's kept parent rows (./batch.ts). Nothing the webhook worker runs between
+ * (the convergence rule, signals, dunning) reads these tables: they read the parent rows.
  */
 import type { EntityData, EntityManager } from '@mikro-orm/core';
 import { InvoiceLine } from '../../db/entities/invoice.js';

@@ -270,16 +270,24 @@ export async function upsertSubscription(
 
 const COUNTING = new Set<string>(MRR_COUNTING_STATUSES);
 
+/** The columns of a `subscriptions` row that say what it counts (`countedOf` reads them). */
+export const COUNTED_MRR_COLUMNS = '"status", "currency", "mrr_numerator"::text as n, "mrr_denominator"::text as d';
+
+export interface CountedMrrColumns {
+  status: string;
+  currency: string;
+  n: string | null;
+  d: string | null;
+}
+
+export const countedOf = (row: CountedMrrColumns): CountedMrr => ({ status: row.status, currency: row.currency, numerator: row.n, denominator: row.d });
+
 /** What the subscription's row counts now: from the batch's memory, else read (once per batch). */
 async function countedBefore(em: EntityManager, batch: MirrorBatch, id: string): Promise<CountedMrr | null> {
   const known = batch.subscriptionMrr.get(id);
   if (known !== undefined) return known;
-  const [row] = await boundRows<{ status: string; currency: string; n: string | null; d: string | null }>(
-    em,
-    'select "status", "currency", "mrr_numerator"::text as n, "mrr_denominator"::text as d from "subscriptions" where "id" = $1',
-    [id],
-  );
-  return row ? { status: row.status, currency: row.currency, numerator: row.n, denominator: row.d } : null;
+  const [row] = await boundRows<CountedMrrColumns>(em, `select ${COUNTED_MRR_COLUMNS} from "subscriptions" where "id" = $1`, [id]);
+  return row ? countedOf(row) : null;
 }
 
 /**

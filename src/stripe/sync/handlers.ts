@@ -11,7 +11,10 @@ import {
   deleteInvoice,
   flushMirrorRows,
   idOf,
+  COUNTED_MRR_COLUMNS,
+  countedOf,
   type CountedMrr,
+  type CountedMrrColumns,
   invoiceRaw,
   mirrorBatch,
   mirrorObject,
@@ -461,7 +464,7 @@ async function rowStamps(em: EntityManager, targets: Target[], present: Set<stri
   const parts: string[] = [];
   const params: unknown[] = [];
   for (const [kind, ids] of byKind) {
-    const counted = kind === 'subscription' ? '"status", "currency", "mrr_numerator"::text as n, "mrr_denominator"::text as d' : 'null::text as status, null::text as currency, null::text as n, null::text as d';
+    const counted = kind === 'subscription' ? COUNTED_MRR_COLUMNS : 'null::text as status, null::text as currency, null::text as n, null::text as d';
     parts.push(`select ?::text as kind, "id", extract(epoch from "last_event_at")::float8 as t, ${counted} from "${MIRROR_TABLES[kind]}" where "id" in (?)`);
     params.push(kind, [...ids]);
   }
@@ -474,7 +477,7 @@ async function rowStamps(em: EntityManager, targets: Target[], present: Set<stri
     parts.push(`select 'present' as kind, "id", null::float8 as t, null::text, null::text, null::text, null::text from "customers" where "id" in (?)`);
     params.push([...customers]);
   }
-  const rows = await (em as SqlEntityManager).execute<{ kind: MirrorKind | 'present'; id: string; t: number | string | null; status: string | null; currency: string | null; n: string | null; d: string | null }[]>(
+  const rows = await (em as SqlEntityManager).execute<({ kind: MirrorKind | 'present'; id: string; t: number | string | null } & CountedMrrColumns)[]>(
     parts.join(' union all '),
     params,
   );
@@ -482,7 +485,7 @@ async function rowStamps(em: EntityManager, targets: Target[], present: Set<stri
   for (const r of rows) {
     if (r.kind === 'present') present.add(r.id);
     else stamps.set(stampKey(r.kind, r.id), r.t === null ? null : new Date(Number(r.t) * 1000));
-    if (r.kind === 'subscription') counted.set(r.id, { status: r.status!, currency: r.currency!, numerator: r.n, denominator: r.d });
+    if (r.kind === 'subscription') counted.set(r.id, countedOf(r));
   }
   const subscriptions = byKind.get('subscription');
   if (subscriptions) rememberCountedMrr(em, subscriptions, counted);

@@ -253,13 +253,14 @@ export class WebhookWorker {
         const rows = inOrder(await tx.execute(CLAIM_BATCH_SQL, [partition.of, partition.of, partition.index, batchSize]));
         claimedCount = rows.length;
         if (rows.length === 0) return [];
-        // The claim deferred the revenue history: each customer's is recomputed once before the batch
-        // ends (revenue_flush below), not after every subscription write and MRR point (src/db/entities/revenue.ts).
+        // The claim deferred the revenue history: each customer's is recomputed before the batch ends
+        // (revenue_flush below) or before a read of it, not after every subscription write and MRR point
+        // (src/db/entities/revenue.ts).
         const events = await eventsOf(tx, rows);
         const after = this.options.afterEvent;
-        // A mirror batch: parent rows in bound statements (the invoices, and the events' MRR points, in one
-        // each for the batch), and the MRR deltas of subscription writes recorded for the signals' steps at
-        // its end (src/stripe/mirror/batch.ts).
+        // A mirror batch: customer, subscription and invoice rows and the events' MRR points in one
+        // statement per table for the batch, and the MRR deltas of subscription writes recorded for the
+        // signals' steps at its end (src/stripe/mirror/batch.ts).
         return withMirrorBatch(tx, async () => {
           after?.batch?.begin(tx, events);
           // Locks and row stamps of the whole batch are taken up front (handleStripeEvents); each event's
