@@ -14,14 +14,14 @@
  * sends left their due time, and the sender's own event-loop delay, are reported with the result so the
  * generator's share of a latency is visible.
  *
- * The client is a minimal HTTP/1.1 one on plain sockets by default (`raw`): node:http's client took
+ * The client is a minimal HTTP/1.1 one on plain sockets by default (`raw`, ../lib/raw-http.ts): node:http's client took
  * about 0.2 ms of CPU per request here (39% of a core at 2,000/s), on the same two cores as the server
  * it measures, where this one takes about half that. `http` keeps node:http's for comparison.
  */
 import { Agent, request } from 'node:http';
-import { connect, type Socket } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { rawHttpClient, type Fail, type Finish } from '../lib/raw-http.ts';
 
 export interface PacedSpec {
   url: string;
@@ -60,6 +60,12 @@ export interface PacedResult {
   late: { p50: number; p99: number; max: number };
   /** The worker's event-loop delay over the measured seconds, ms. */
   loop: { p99: number; max: number };
+  /**
+   * The longest stretches of slow answers (over 10 ms, due within 5 ms of each other): when each began
+   * (ms after the measured start), how long requests kept coming back slow, how many, and the worst.
+   * One stall that every request due during it waits out looks different from a scattered tail.
+   */
+  stalls: { at: number; ms: number; requests: number; worst: number }[];
 }
 
 /** Runs the paced load in a worker thread and resolves with its figures. */
@@ -86,9 +92,6 @@ while (Atomics.load(flag, 0) === 0) {
 }
 `;
 
-/** What a transport reports for one request: its status and body, or an error. */
-type Finish = (status: number, body: string) => void;
-type Fail = (err: Error) => void;
 type Transport = { send(body: string, finish: Finish, fail: Fail): void; close(): void };
 
 /** node:http's client with a keep-alive agent of at most `connections` sockets. */
@@ -111,101 +114,35 @@ function httpTransport(url: URL, headers: Record<string, string>, connections: n
   };
 }
 
-/**
- * HTTP/1.1 on plain sockets, for exactly this load: POST requests written in one piece, one in flight
- * per keep-alive connection, answers framed by Content-Length (both servers send one; an answer without
- * it is an error). A request due while every connection is busy waits its turn, as in node:http's agent.
- */
-function rawTransport(url: URL, headers: Record<string, string>, connections: number): Transport {
-  const head = `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}`;
-  type Pending = { body: string; finish: Finish; fail: Fail };
-  type Conn = { socket: Socket; current: Pending | null; buf: Buffer; sentAt: number };
-  const idle: Conn[] = [];
-  const queue: Pending[] = [];
-  const all = new Set<Conn>();
-  let closed = false;
-  const CONTENT_LENGTH = /\r\ncontent-length:\s*(\d+)/i;
-
-  const release = (c: Conn): void => {
-    const next = queue.shift();
-    if (next) write(c, next);
-    else idle.push(c);
-  };
-  const write = (c: Conn, p: Pending): void => {
-    c.current = p;
-    c.sentAt = performance.now();
-    c.socket.write(`${head}content-length: ${Buffer.byteLength(p.body)}\r\n\r\n${p.body}`);
-  };
-  const drop = (c: Conn, err: Error): void => {
-    if (!all.delete(c)) return;
-    const i = idle.indexOf(c);
-    if (i >= 0) idle.splice(i, 1);
-    c.socket.destroy();
-    const p = c.current;
-    c.current = null;
-    p?.fail(err);
-    // A request waiting for a connection gets a new one.
-    const next = closed ? undefined : queue.shift();
-    if (next) open(next);
-  };
-  const open = (p: Pending): void => {
-    const socket = connect({ host: url.hostname, port: Number(url.port), noDelay: true });
-    const c: Conn = { socket, current: null, buf: Buffer.alloc(0), sentAt: 0 };
-    all.add(c);
-    socket.on('data', (chunk: Buffer) => {
-      c.buf = c.buf.length === 0 ? chunk : Buffer.concat([c.buf, chunk]);
-      const end = c.buf.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const header = c.buf.toString('latin1', 0, end);
-      const length = CONTENT_LENGTH.exec(header);
-      if (!length) return drop(c, new Error('an answer without Content-Length'));
-      const total = end + 4 + Number(length[1]);
-      if (c.buf.length < total) return;
-      const body = c.buf.toString('utf8', end + 4, total);
-      c.buf = c.buf.subarray(total);
-      const p = c.current;
-      if (!p) return drop(c, new Error('an answer to no request'));
-      c.current = null;
-      p.finish(Number(header.slice(9, 12)), body);
-      release(c);
-    });
-    socket.on('error', (err) => drop(c, err));
-    socket.on('close', () => drop(c, new Error('connection closed')));
-    write(c, p);
-  };
-  // An answer that never comes is an error, not a run that never ends.
-  const watchdog = setInterval(() => {
-    const now = performance.now();
-    for (const c of all) if (c.current && now - c.sentAt > 10_000) drop(c, new Error('no answer in 10 s'));
-  }, 1000);
-  return {
-    send(body, finish, fail) {
-      const p = { body, finish, fail };
-      const c = idle.pop();
-      if (c) write(c, p);
-      else if (all.size < connections) open(p);
-      else queue.push(p);
-    },
-    close() {
-      closed = true;
-      clearInterval(watchdog);
-      for (const c of [...all]) {
-        all.delete(c);
-        c.socket.destroy();
-      }
-    },
-  };
-}
-
 /** Nearest-rank percentile of an ascending array. */
 const pct = (sorted: Float64Array, p: number): number => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!);
 const round2 = (n: number): number => Math.round(n * 100) / 100;
+
+/** PacedResult.stalls from the measured latencies in send order (measured request n due n × interval after the measured start). */
+function stallsOf(latency: Float64Array, interval: number): PacedResult['stalls'] {
+  const out: PacedResult['stalls'] = [];
+  let cur: { first: number; last: number; requests: number; worst: number } | null = null;
+  const close = () => {
+    if (cur) out.push({ at: round2(cur.first * interval), ms: round2((cur.last - cur.first) * interval), requests: cur.requests, worst: round2(cur.worst) });
+    cur = null;
+  };
+  for (let n = 0; n < latency.length; n++) {
+    if (latency[n]! <= 10) continue;
+    if (cur && (n - cur.last) * interval > 5) close();
+    cur ??= { first: n, last: n, requests: 0, worst: 0 };
+    cur.last = n;
+    cur.requests++;
+    cur.worst = Math.max(cur.worst, latency[n]!);
+  }
+  close();
+  return out.sort((a, b) => b.requests - a.requests).slice(0, 3);
+}
 
 async function run(spec: PacedSpec): Promise<Omit<PacedResult, 'codes'> & { codes: [string, number][] }> {
   const url = new URL(spec.url);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (spec.token) headers.authorization = `Bearer ${spec.token}`;
-  const transport = (spec.client === 'http' ? httpTransport : rawTransport)(url, headers, spec.connections);
+  const transport: Transport = spec.client === 'http' ? httpTransport(url, headers, spec.connections) : rawHttpClient(url, headers, spec.connections);
   const interval = 1000 / spec.rate;
   const warm = Math.round(spec.warmupSeconds * spec.rate);
   const total = warm + Math.round(spec.seconds * spec.rate);
@@ -234,6 +171,7 @@ async function run(spec: PacedSpec): Promise<Omit<PacedResult, 'codes'> & { code
       void clock.terminate();
       transport.close();
       const p99ByCode = codeNames.map((name, c): [string, number] => [name, round2(pct(latency.filter((_, i) => codeOf[i] === c).sort(), 99))]);
+      const stalls = stallsOf(latency, interval);
       const order = (a: Float64Array) => a.sort();
       order(latency);
       order(late);
@@ -250,6 +188,7 @@ async function run(spec: PacedSpec): Promise<Omit<PacedResult, 'codes'> & { code
         p99ByCode,
         late: { p50: round2(pct(late, 50)), p99: round2(pct(late, 99)), max: round2(late[late.length - 1] ?? NaN) },
         loop: { p99: round2(loop.percentile(99) / 1e6), max: round2(loop.max / 1e6) },
+        stalls,
       });
     };
 

@@ -177,7 +177,7 @@ const paced = (url: string, token: string | null, keys: string[], seconds: numbe
   pacedLoad({ url, token, keys, rate: 2000, seconds, warmupSeconds: 1, connections: 32, runTag: `${process.pid}-${++runs}`, client });
 
 const pacedText = (r: PacedResult): string =>
-  `${Math.round(r.perSecond)}/s paced, p50 ${r.p50} ms, p99 ${r.p99} ms, p99.9 ${r.p999} ms, max ${r.max} ms, non-2xx ${r.non2xx}, errors ${r.errors}; sends late by p50 ${r.late.p50} ms, p99 ${r.late.p99} ms, max ${r.late.max} ms (generator loop delay p99 ${r.loop.p99} ms, max ${r.loop.max} ms); p99 by code: ${r.p99ByCode.map(([c, v]) => `${c} ${v} ms`).join(', ')}`;
+  `${Math.round(r.perSecond)}/s paced, p50 ${r.p50} ms, p99 ${r.p99} ms, p99.9 ${r.p999} ms, max ${r.max} ms, non-2xx ${r.non2xx}, errors ${r.errors}; sends late by p50 ${r.late.p50} ms, p99 ${r.late.p99} ms, max ${r.late.max} ms (generator loop delay p99 ${r.loop.p99} ms, max ${r.loop.max} ms); p99 by code: ${r.p99ByCode.map(([c, v]) => `${c} ${v} ms`).join(', ')}; slow stretches (answers over 10 ms): ${r.stalls.map((x) => `${x.requests} from ${x.at} ms for ${x.ms} ms (worst ${x.worst} ms)`).join(', ') || 'none'}`;
 
 const mix = (codes: Map<string, number>) => [...codes].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ');
 

@@ -33,14 +33,15 @@ export async function deliveries(events: Stripe.Event[], scenario: Scenario, see
   return out.map((e) => JSON.stringify(e));
 }
 
-/** Sends every body (signed by `sign`) with `concurrency` senders; resolves with the non-2xx count. */
-export async function sendAll(bodies: string[], concurrency: number, send: (body: string) => Promise<number>): Promise<number> {
+/** Sends every body (the i-th by `send(body, i)`) with `concurrency` senders; resolves with the non-2xx count. */
+export async function sendAll(bodies: string[], concurrency: number, send: (body: string, i: number) => Promise<number>): Promise<number> {
   let next = 0;
   let failed = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < bodies.length) {
-        const status = await send(bodies[next++]!);
+        const i = next++;
+        const status = await send(bodies[i]!, i);
         if (status < 200 || status >= 300) failed++;
       }
     }),

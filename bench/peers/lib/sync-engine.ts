@@ -11,7 +11,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import Stripe from 'stripe';
 import { createBenchDatabase } from '../../lib/db.ts';
 import type { Kind } from './drift.ts';
 import { fieldsOf, KINDS } from './drift.ts';
@@ -20,7 +19,6 @@ import { registerSystem, systemCpu, type WebhooksOptions } from '../webhooks.ts'
 import { engine, peerSync as clientOf } from './sync-engine-client.mjs';
 
 const SECRET = 'whsec_bench_0123456789abcdef';
-const signer = new Stripe('sk_test_signer');
 
 /** A fresh database with sync-engine's schema. */
 export async function peerDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
@@ -127,15 +125,7 @@ async function syncEngineSystem(serverUrl: string, corpus: Corpus, revalidate: b
   await client.connect();
   let notes = '';
   return {
-    async send(body: string) {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'stripe-signature': signer.webhooks.generateTestHeaderString({ payload: body, secret: SECRET }) },
-        body,
-      });
-      await res.arrayBuffer();
-      return res.status;
-    },
+    url,
     settled: async () => {
       notes = await server.notes();
     },
