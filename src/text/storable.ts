@@ -77,10 +77,27 @@ function replaced(value: unknown): unknown {
 }
 
 /**
+ * Objects known to hold only storable text: those a walk found clean, and those parsed from JSON text
+ * without a `\u0000` or surrogate escape (`markStorable`). Stripe's objects are never modified in place
+ * once received (a change is a copy, walked again), so the answer holds for as long as they live, and
+ * an object the mirror writes twice (the dispatch, then its table's writer) is walked once.
+ */
+const knownStorable = new WeakSet<object>();
+
+/** Records that `value` holds only storable text (parsed from JSON text that has no escape for it). */
+export function markStorable(value: object): void {
+  knownStorable.add(value);
+}
+
+/**
  * `value` with every string and object key PostgreSQL cannot hold made storable (U+FFFD in place of
  * U+0000 and lone surrogates), as a copy; `value` itself when nothing needed replacing, which is one
- * walk without allocation.
+ * walk without allocation (none for an object known clean).
  */
 export function toStorableText<T>(value: T): T {
-  return holdsUnstorable(value) ? (replaced(value) as T) : value;
+  if (typeof value !== 'object' || value === null) return holdsUnstorable(value) ? (replaced(value) as T) : value;
+  if (knownStorable.has(value)) return value;
+  if (holdsUnstorable(value)) return replaced(value) as T;
+  knownStorable.add(value);
+  return value;
 }

@@ -8,7 +8,7 @@ import type { SqlEntityManager } from '@mikro-orm/sql';
 import type pg from 'pg';
 import type Stripe from 'stripe';
 import { GroupCommitQueue, ItemFailed } from '../../db/group-commit.js';
-import { findUnstorableText, toStorableString, toStorableText } from '../../text/storable.js';
+import { findUnstorableText, markStorable, toStorableString, toStorableText } from '../../text/storable.js';
 import { preparedName } from '../mirror/bound-sql.js';
 import { idOf } from '../mirror/common.js';
 import { isHandledEventType } from '../sync/handlers.js';
@@ -166,8 +166,12 @@ const INBOX_BATCH = { maxBatch: 256, maxBatchBytes: 4 * 1024 * 1024, maxInFlight
  */
 export async function queueStoreEvent(em: EntityManager, event: Stripe.Event, rawBody?: string): Promise<StoreOutcome> {
   const outcome = await inboxQueue(em).submit({ event, rawBody });
-  // Stored exactly as received (no text replaced for jsonb): the worker may take this copy.
-  if (outcome === 'stored' && rawBody !== undefined && !MAYBE_UNSTORABLE.test(rawBody)) remember(em, event);
+  // Stored exactly as received (no text replaced for jsonb): the worker may take this copy, whose text
+  // needs no check (parsed from a body without the escapes of unstorable text).
+  if (outcome === 'stored' && rawBody !== undefined && !MAYBE_UNSTORABLE.test(rawBody)) {
+    if (event.data?.object) markStorable(event.data.object);
+    remember(em, event);
+  }
   return outcome;
 }
 
