@@ -99,7 +99,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, opts: StartOpt
     log: logger,
     checkDatabase: () => checkDatabase(orm),
     checkStripe: async () => (await checkStripe(stripe.stripe)).ok,
-    ...(webhooks ? { mountBeforeJson: (app) => webhooks.mount(app) } : {}),
+    ...(webhooks ? { mountBeforeJson: (app) => webhooks.mount(app), webhookFastPath: (req, res) => webhooks.fastPath(req, res) } : {}),
     ...(usageFlusher ? { onUsageRecorded: () => usageFlusher.notify() } : {}),
   });
   let port: number;

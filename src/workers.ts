@@ -195,6 +195,7 @@ export async function startWebhookSidecar(opts: WebhookSidecarOptions): Promise<
   const server = createSidecarServer({
     orm: opts.orm,
     mountWebhooks: (app) => webhooks.mount(app),
+    webhookFastPath: (req, res) => webhooks.fastPath(req, res),
     checkStripe: opts.checkStripe,
     syncReadiness: opts.syncReadiness,
     log,

@@ -2,6 +2,7 @@
  * The HTTP layer's Prometheus metrics (requests, WebSockets, rate limits, live-event fan-out),
  * registered into the process registry (../metrics.ts) that `/metrics` serves.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { metricsRegistry } from '../metrics.js';
@@ -43,6 +44,23 @@ export const rateLimitedTotal = new Counter({
 
 /** Bounded route labels: known paths by name, everything else "other" (no label explosion from scanners). */
 const KNOWN_ROUTES = new Set(['/graphql', '/healthz', '/readyz', '/metrics', '/webhooks/stripe', '/v1/keys/verify']);
+
+/**
+ * `serve`, a node:http listener that takes some requests ahead of express (true when it took one), with
+ * the request metrics `httpMetricsMiddleware` gives express's routes, under `route`.
+ */
+export function withRequestMetrics(route: string, serve: (req: IncomingMessage, res: ServerResponse) => boolean): (req: IncomingMessage, res: ServerResponse) => boolean {
+  return (req, res) => {
+    const startedAt = performance.now();
+    if (!serve(req, res)) return false;
+    res.once('finish', () => {
+      const labels = { method: req.method ?? 'POST', route, status: String(res.statusCode) };
+      httpRequestsTotal.inc(labels);
+      httpRequestDuration.observe(labels, (performance.now() - startedAt) / 1000);
+    });
+    return true;
+  };
+}
 
 export function httpMetricsMiddleware(req: Request, res: Response, next: NextFunction): void {
   const end = httpRequestDuration.startTimer();

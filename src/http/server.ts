@@ -28,7 +28,7 @@ import { migrationsCheck, mountHealthRoutes, syncCheck, type ReadinessCheck } fr
 import { createKeyVerification, keyVerificationFastPath, mountKeyVerification } from './keys-verify.js';
 import { graphqlFastPath } from './graphql-fast-path.js';
 import { metricsRegistry } from '../metrics.js';
-import { httpMetricsMiddleware } from './metrics.js';
+import { httpMetricsMiddleware, withRequestMetrics } from './metrics.js';
 import { createRequestRateLimiter, type RequestRateLimiter } from './rate-limit.js';
 import { graphiqlLandingPage, mountWebPages } from './web-pages.js';
 
@@ -53,6 +53,11 @@ export interface GatewayServerDeps extends AppDeps {
    * goes here, e.g. `app.post('/webhooks/stripe', express.raw({ type: 'application/json' }), handler)`.
    */
   mountBeforeJson?: (app: Express) => void;
+  /**
+   * `POST /webhooks/stripe` served ahead of express (the webhook service's `fastPath`: true when it took
+   * the request); what it leaves goes to the route `mountBeforeJson` mounted.
+   */
+  webhookFastPath?: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** Further REST routes, mounted after `/graphql` and before the 404 handler. */
   mountRoutes?: (app: Express) => void;
   log?: Logger;
@@ -105,8 +110,9 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
   const verifyFast = keyVerificationFastPath({ verifier: keys.verifier, tokens: verifier, bodyLimitBytes: config.bodyLimitBytes, log });
   // POST /graphql too, once Apollo has started (below); set before the server listens.
   let graphqlFast: (req: IncomingMessage, res: ServerResponse) => boolean = () => false;
+  const webhookFast = deps.webhookFastPath ? withRequestMetrics('/webhooks/stripe', deps.webhookFastPath) : () => false;
   const httpServer = createServer((req, res) => {
-    if (!graphqlFast(req, res) && !verifyFast(req, res)) app(req, res);
+    if (!graphqlFast(req, res) && !verifyFast(req, res) && !webhookFast(req, res)) app(req, res);
   });
   let shuttingDown = false;
 

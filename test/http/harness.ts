@@ -9,7 +9,7 @@ import { loadCatalog } from '../../src/catalog.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Orm } from '../../src/db/orm.js';
 import type { GatewaySchemaOptions } from '../../src/graphql/schema.js';
-import { createGatewayServer, type GatewayServer } from '../../src/http/server.js';
+import { createGatewayServer, type GatewayServer, type GatewayServerDeps } from '../../src/http/server.js';
 import { createTestOrm } from '../support/db.js';
 
 export const TEST_SECRET = 'gateway-test-secret-0123456789-abcdefghij';
@@ -34,7 +34,7 @@ export interface GqlBody {
 
 export async function startTestGateway(
   env: Record<string, string> = {},
-  extra: { mountBeforeJson?: (app: Express) => void; orm?: Orm; checkDatabase?: () => Promise<unknown>; shutdownGraceMs?: number; schemaOptions?: GatewaySchemaOptions } = {},
+  extra: { mountBeforeJson?: (app: Express) => void; webhookFastPath?: GatewayServerDeps['webhookFastPath']; orm?: Orm; checkDatabase?: () => Promise<unknown>; shutdownGraceMs?: number; schemaOptions?: GatewaySchemaOptions } = {},
 ): Promise<TestGateway> {
   const config = loadConfig({ NODE_ENV: 'test', AUTH_JWT_SECRET: TEST_SECRET, ...env });
   const testOrm = extra.orm ? undefined : await createTestOrm();
@@ -48,6 +48,7 @@ export async function startTestGateway(
       if (!stripeUp.value) throw new Error('stripe down');
     },
     mountBeforeJson: extra.mountBeforeJson,
+    ...(extra.webhookFastPath ? { webhookFastPath: extra.webhookFastPath } : {}),
     checkDatabase: extra.checkDatabase,
     shutdownGraceMs: extra.shutdownGraceMs,
     schemaOptions: extra.schemaOptions,

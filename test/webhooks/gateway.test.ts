@@ -1,7 +1,8 @@
 /**
  * The webhook service wired into the real gateway server as the composition root does it
- * (`mountBeforeJson`), with the parked-events admin query: the route sees the raw body before the
- * JSON parser, the worker processes what the route stores, and admins can list and retry parked events.
+ * (`mountBeforeJson`, and `webhookFastPath` ahead of express), with the parked-events admin query: the
+ * route sees the raw body before the JSON parser, the worker processes what the route stores, and
+ * admins can list and retry parked events.
  */
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +23,7 @@ beforeAll(async () => {
   db = await createTestOrm();
   await mirrorCatalog(db.orm.em.fork(), side.catalogReport);
   service = createWebhookService({ orm: db.orm, stripe: side.stripe, webhookSecret: SECRET, catalog: side.catalog, worker: { pollIntervalMs: 3_600_000 } });
-  gw = await startTestGateway({}, { orm: db.orm, mountBeforeJson: (app) => service.mount(app) });
+  gw = await startTestGateway({}, { orm: db.orm, mountBeforeJson: (app) => service.mount(app), webhookFastPath: (req, res) => service.fastPath(req, res) });
   service.start();
 });
 afterAll(async () => {
@@ -52,6 +53,28 @@ describe('webhooks in the gateway server', () => {
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     expect(metrics).toMatch(/webhook_lag_seconds_count \d+/);
     expect(metrics).toContain('http_requests_total{method="POST",route="/webhooks/stripe",status="200"}');
+    expect(metrics).toContain('http_requests_total{method="POST",route="/webhooks/stripe",status="400"}');
+  });
+
+  it('serves a delivery the fast path leaves (a query string) from the route mounted in express, alike', async () => {
+    const customer = await side.stripe.customers.create({ email: 'gw-query@example.com' });
+    const event = { id: 'evt_gw_query', object: 'event', api_version: '2026-10-28.endive', created: customer.created, data: { object: customer }, livemode: false, pending_webhooks: 1, request: { id: null, idempotency_key: null }, type: 'customer.created' } as unknown as Stripe.Event;
+    const payload = JSON.stringify(event);
+    const signature = side.stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET });
+    const deliver = (path: string, body = payload) =>
+      fetch(`${gw.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': signature }, body });
+    const viaExpress = await deliver('/webhooks/stripe?attempt=1');
+    expect(viaExpress.status).toBe(200);
+    expect(await viaExpress.json()).toEqual({ received: true });
+    const viaFastPath = await deliver('/webhooks/stripe');
+    expect(viaFastPath.status).toBe(200);
+    expect(await viaFastPath.json()).toEqual({ received: true, duplicate: true });
+    // The same refusal, with the same body, either way.
+    const tampered = [await deliver('/webhooks/stripe?attempt=2', payload + ' '), await deliver('/webhooks/stripe', payload + ' ')];
+    expect(tampered.map((r) => r.status)).toEqual([400, 400]);
+    expect(await Promise.all(tampered.map((r) => r.json()))).toEqual([{ error: { message: 'Invalid Stripe-Signature' } }, { error: { message: 'Invalid Stripe-Signature' } }]);
+    expect(tampered.map((r) => r.headers.get('content-type'))).toEqual(['application/json; charset=utf-8', 'application/json; charset=utf-8']);
+    await eventually('the customer mirrored', async () => (await sql(`select 1 from customers where id = ?`, [customer.id])).length === 1);
   });
 
   it('lists parked events to admins only, and retries one', async () => {

@@ -2,6 +2,7 @@
  * The webhook pipeline: route → inbox → worker(s) → mirror (+ signals via `afterEvent`).
  * `createWebhookService` wires the three for the composition root (`serve`) and the `webhook` sidecar.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Express } from 'express';
 import type Stripe from 'stripe';
 import type { Orm } from '../../db/orm.js';
@@ -10,7 +11,7 @@ import type { PlanCatalog } from '../mirror/index.js';
 import { RereadBudget, setRereadBudget, type RereadBudgetOptions } from '../sync/reread.js';
 import { inboxSaturated } from './inbox.js';
 import { webhookMetrics, type WebhookMetrics } from './metrics.js';
-import { mountStripeWebhook, type WebhookRouteOptions } from './route.js';
+import { mountStripeWebhook, stripeWebhookFastPath, type WebhookRouteOptions } from './route.js';
 import type { AfterEventHook } from './after-event.js';
 import { WebhookWorker, type WebhookWorkerOptions } from './worker.js';
 
@@ -38,6 +39,11 @@ export interface WebhookService {
   worker: WebhookWorker;
   /** Mounts POST /webhooks/stripe (pass as the server's `mountBeforeJson`). */
   mount(app: Express): void;
+  /**
+   * The same route ahead of express, for node:http's request listener: true when it took the request
+   * (a POST to exactly /webhooks/stripe); the mounted route serves the rest.
+   */
+  fastPath(req: IncomingMessage, res: ServerResponse): boolean;
   /** Starts the worker loops. */
   start(): void;
   /** Stops the worker loops (finishing the events in progress). */
@@ -58,19 +64,20 @@ export function createWebhookService(opts: WebhookServiceOptions): WebhookServic
     deferWhile: () => inboxSaturated(opts.orm.em),
     ...opts.worker,
   });
+  const route: WebhookRouteOptions = {
+    orm: opts.orm,
+    stripe: opts.stripe,
+    webhookSecret: opts.webhookSecret,
+    metrics,
+    log: opts.log,
+    onStored: () => worker.notify(),
+    ...opts.route,
+  };
+  let fast: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   return {
     worker,
-    mount(app) {
-      mountStripeWebhook(app, {
-        orm: opts.orm,
-        stripe: opts.stripe,
-        webhookSecret: opts.webhookSecret,
-        metrics,
-        log: opts.log,
-        onStored: () => worker.notify(),
-        ...opts.route,
-      });
-    },
+    mount: (app) => mountStripeWebhook(app, route),
+    fastPath: (req, res) => (fast ??= stripeWebhookFastPath(route))(req, res),
     start: () => worker.start(),
     stop: () => worker.stop(),
   };
