@@ -45,6 +45,15 @@ export const rateLimitedTotal = new Counter({
 /** Bounded route labels: known paths by name, everything else "other" (no label explosion from scanners). */
 const KNOWN_ROUTES = new Set(['/graphql', '/healthz', '/readyz', '/metrics', '/webhooks/stripe', '/v1/keys/verify']);
 
+/** Counts the request and observes its latency (since `startedAt`, performance.now()) once its answer is written. */
+function observeOnFinish(res: ServerResponse, method: string, route: string, startedAt: number): void {
+  res.once('finish', () => {
+    const labels = { method, route, status: String(res.statusCode) };
+    httpRequestsTotal.inc(labels);
+    httpRequestDuration.observe(labels, (performance.now() - startedAt) / 1000);
+  });
+}
+
 /**
  * `serve`, a node:http listener that takes some requests ahead of express (true when it took one), with
  * the request metrics `httpMetricsMiddleware` gives express's routes, under `route`.
@@ -53,24 +62,14 @@ export function withRequestMetrics(route: string, serve: (req: IncomingMessage, 
   return (req, res) => {
     const startedAt = performance.now();
     if (!serve(req, res)) return false;
-    res.once('finish', () => {
-      const labels = { method: req.method ?? 'POST', route, status: String(res.statusCode) };
-      httpRequestsTotal.inc(labels);
-      httpRequestDuration.observe(labels, (performance.now() - startedAt) / 1000);
-    });
+    observeOnFinish(res, req.method ?? 'POST', route, startedAt);
     return true;
   };
 }
 
 export function httpMetricsMiddleware(req: Request, res: Response, next: NextFunction): void {
-  const end = httpRequestDuration.startTimer();
-  res.on('finish', () => {
-    const path = req.originalUrl.split('?')[0]!;
-    const route = KNOWN_ROUTES.has(path) ? path : 'other';
-    const labels = { method: req.method, route, status: String(res.statusCode) };
-    httpRequestsTotal.inc(labels);
-    end(labels);
-  });
+  const path = req.originalUrl.split('?')[0]!;
+  observeOnFinish(res, req.method, KNOWN_ROUTES.has(path) ? path : 'other', performance.now());
   next();
 }
 

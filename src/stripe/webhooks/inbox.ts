@@ -27,6 +27,8 @@ export function eventObjectId(event: Stripe.Event): string | null {
 export interface InboxEntry {
   event: Stripe.Event;
   rawBody?: string;
+  /** Whether `rawBody` holds an escape of unstorable text (`MAYBE_UNSTORABLE`), when the caller tested it already. */
+  escapes?: boolean;
 }
 
 /**
@@ -51,7 +53,7 @@ export async function storeEvents(em: EntityManager, entries: InboxEntry[]): Pro
   // Outside a transaction on PostgreSQL: the pool directly, with bound parameters. MikroORM would
   // first inline the 2–3 KB payloads into the SQL text (quoting them), which the route paid on every request.
   const pool = em.isInTransaction() ? null : await nativePool(em);
-  const params = rows.flatMap((e) => insertParams(e.event, e.rawBody));
+  const params = rows.flatMap((e) => insertParams(e));
   let inserted: { id: string }[];
   if (pool) {
     const text = insertSql(rows.length, (i) => `$${i}`);
@@ -115,14 +117,14 @@ function ignoredStub(event: Stripe.Event): string {
   });
 }
 
-function insertParams(event: Stripe.Event, rawBody?: string): unknown[] {
+function insertParams({ event, rawBody, escapes }: InboxEntry): unknown[] {
   const handled = isHandledEventType(event.type);
   if (!handled) return [event.id, event.type, event.api_version ?? null, event.created, eventObjectId(event), ignoredStub(event), 'ignored', false, null, claimKey(event)];
   // The verified body is that JSON already: no need to serialise the parsed event again.
   const text = rawBody ?? JSON.stringify(event);
   // jsonb refuses `\u0000` and lone surrogates: such an event is stored twice, exactly as received
   // (`payload_text`, lossless) and with them replaced by U+FFFD (`payload`, what the workers apply).
-  const lossy = MAYBE_UNSTORABLE.test(text) && findUnstorableText(event) !== null;
+  const lossy = (escapes ?? MAYBE_UNSTORABLE.test(text)) && findUnstorableText(event) !== null;
   return [
     event.id,
     event.type,
@@ -165,10 +167,12 @@ const INBOX_BATCH = { maxBatch: 256, maxBatchBytes: 4 * 1024 * 1024, maxInFlight
  * refuses) fails alone.
  */
 export async function queueStoreEvent(em: EntityManager, event: Stripe.Event, rawBody?: string): Promise<StoreOutcome> {
-  const outcome = await inboxQueue(em).submit({ event, rawBody });
+  // Tested once, for the insert and for what follows it (an ignored type's body is never stored).
+  const escapes = rawBody === undefined || !isHandledEventType(event.type) ? undefined : MAYBE_UNSTORABLE.test(rawBody);
+  const outcome = await inboxQueue(em).submit({ event, rawBody, ...(escapes === undefined ? {} : { escapes }) });
   // Stored exactly as received (no text replaced for jsonb): the worker may take this copy, whose text
   // needs no check (parsed from a body without the escapes of unstorable text).
-  if (outcome === 'stored' && rawBody !== undefined && !MAYBE_UNSTORABLE.test(rawBody)) {
+  if (outcome === 'stored' && escapes === false) {
     if (event.data?.object) markStorable(event.data.object);
     remember(em, event);
   }

@@ -73,11 +73,10 @@ export function createWebhookService(opts: WebhookServiceOptions): WebhookServic
     onStored: () => worker.notify(),
     ...opts.route,
   };
-  let fast: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   return {
     worker,
     mount: (app) => mountStripeWebhook(app, route),
-    fastPath: (req, res) => (fast ??= stripeWebhookFastPath(route))(req, res),
+    fastPath: stripeWebhookFastPath(route),
     start: () => worker.start(),
     stop: () => worker.stop(),
   };
